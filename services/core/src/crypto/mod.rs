@@ -1,0 +1,17 @@
+//! The cryptographic kernel for passports: W3C VC 2.0 credentials secured with the Data
+//! Integrity `eddsa-jcs-2022` cryptosuite, Ed25519 keys as Multikey / `did:key`, Bitstring
+//! Status Lists for revocation, and private keys sealed at rest under a master key.
+//!
+//! - [`jcs`]: RFC 8785 canonical JSON (fast path over `serde_json::Value`).
+//! - [`multikey`]: Ed25519 key generation, `publicKeyMultibase`, `secretKeyMultibase`, `did:key`.
+//! - [`data_integrity`]: create and verify `eddsa-jcs-2022` proofs.
+//! - [`status_list`]: W3C Bitstring Status List v1.0.
+//! - [`sealed`]: XChaCha20-Poly1305 sealing of private keys; the [`MasterKey`].
+
+mod error;
+pub mod jcs;
+mod secret;
+
+pub use error::{BoxError, CryptoError, ProofError};
+pub use jcs::canonicalize;
+pub use secret::{Secret, SecretBytes, SecretString};
