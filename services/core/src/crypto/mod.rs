@@ -10,8 +10,14 @@
 
 mod error;
 pub mod jcs;
+pub mod multikey;
 mod secret;
 
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::{BoxError, CryptoError, ProofError};
 pub use jcs::canonicalize;
+pub use multikey::{
+    did_key, did_key_verification_method, generate_signing_key, parse_did_key,
+    parse_public_key_multibase, public_key_multibase,
+};
 pub use secret::{Secret, SecretBytes, SecretString};
