@@ -8,11 +8,16 @@
 //! - [`status_list`]: W3C Bitstring Status List v1.0.
 //! - [`sealed`]: XChaCha20-Poly1305 sealing of private keys; the [`MasterKey`].
 
+pub mod data_integrity;
 mod error;
 pub mod jcs;
 pub mod multikey;
 mod secret;
 
+pub use data_integrity::{
+    ASSERTION_METHOD, CRYPTOSUITE, EmbeddedProof, KeyResolver, PROOF_TYPE, ProofOptions,
+    VerifiedProof, create_proof, sign, verify,
+};
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::{BoxError, CryptoError, ProofError};
 pub use jcs::canonicalize;
