@@ -12,7 +12,9 @@ pub mod data_integrity;
 mod error;
 pub mod jcs;
 pub mod multikey;
+pub mod sealed;
 mod secret;
+pub mod status_list;
 
 pub use data_integrity::{
     ASSERTION_METHOD, CRYPTOSUITE, EmbeddedProof, KeyResolver, PROOF_TYPE, ProofOptions,
@@ -25,4 +27,6 @@ pub use multikey::{
     did_key, did_key_verification_method, generate_signing_key, parse_did_key,
     parse_public_key_multibase, public_key_multibase,
 };
+pub use sealed::MasterKey;
 pub use secret::{Secret, SecretBytes, SecretString};
+pub use status_list::{StatusList, pick_random_index};
