@@ -7,8 +7,8 @@
 //!   in place, strings are escaped by `serde_json` (its escaping is exactly JCS's: `\b \t \n \f \r
 //!   \" \\`, other controls as lowercase `\u00xx`, everything else literal), and numbers are
 //!   formatted by `serde_json_canonicalizer` (ECMAScript `Number.prototype.toString`, the only
-//!   subtle part of JCS). It is about 8x faster than the generic serializer, which buffers every
-//!   property and re-parses every key.
+//!   subtle part of JCS). It is 4-8x faster than the crate's generic serializer, which buffers
+//!   every property and re-parses every key (2.7 KB passport: ~7 us vs ~30 us, release build).
 //! - [`canonicalize_serialize`] takes any `Serialize` type, through a `Value`.
 //!
 //! The unit tests check the fast path against `serde_json_canonicalizer::to_vec` on tricky inputs.
