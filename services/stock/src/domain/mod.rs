@@ -1,0 +1,8 @@
+//! The pure calculation core of the stock service: lifetime distributions, the inflow-driven
+//! dynamic stock model and the indicators regulators read from it. No I/O here.
+
+pub mod dsm;
+pub mod lifetime;
+
+pub use dsm::{DsmError, DsmResult, InflowAt, SurvivalCurve, run};
+pub use lifetime::{Lifetime, LifetimeError};
