@@ -1,1 +1,3 @@
 //! The stock service.
+
+pub mod domain;
