@@ -1,0 +1,280 @@
+//! HTTP routes of the accounts service: organisations, API keys, and who the caller is.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRef, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{Accounts, ApiKeyInfo, CreatedKey, CreatedOrg, NewOrg, Org};
+use crate::auth::{Auth, Authenticator, Principal, Role};
+use crate::extract::{ApiJson, ApiQuery, optional_json};
+use crate::pagination::{Page, PageQuery};
+use crate::problem::{FieldError, Problem};
+
+/// What the accounts routes need.
+#[derive(Clone)]
+pub struct AccountsState {
+    pub accounts: Accounts,
+}
+
+impl FromRef<AccountsState> for Arc<Authenticator> {
+    fn from_ref(state: &AccountsState) -> Self {
+        state.accounts.authenticator().clone()
+    }
+}
+
+/// The accounts routes.
+pub fn router() -> OpenApiRouter<AccountsState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_org, list_orgs))
+        .routes(routes!(get_org))
+        .routes(routes!(create_key, list_keys))
+        .routes(routes!(revoke_key))
+        .routes(routes!(whoami))
+}
+
+/// Creates an organisation with its first API key.
+///
+/// Admin only. The key in the answer is shown this once; store it. A manufacturer
+/// organisation also gets its Ed25519 signing key.
+#[utoipa::path(
+    post, path = "/api/v1/orgs", tag = "accounts", operation_id = "createOrg",
+    request_body = NewOrg,
+    responses(
+        (status = 201, description = "The organisation and its first key", body = CreatedOrg),
+        (status = 409, description = "The operator identifier is taken", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn create_org(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    ApiJson(new): ApiJson<NewOrg>,
+) -> Result<(StatusCode, Json<CreatedOrg>), Problem> {
+    caller.require(&[Role::Admin])?;
+    let created = state.accounts.create_org(new).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Filters of the organisation list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OrgListQuery {
+    /// Only organisations with this role.
+    role: Option<Role>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// Lists organisations.
+///
+/// Admin only; ordered by creation, with cursor pagination.
+#[utoipa::path(
+    get, path = "/api/v1/orgs", tag = "accounts", operation_id = "listOrgs",
+    params(OrgListQuery),
+    responses((status = 200, description = "One page of organisations", body = Page<Org>)),
+    security(("api_key" = []))
+)]
+async fn list_orgs(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<OrgListQuery>,
+) -> Result<Json<Page<Org>>, Problem> {
+    caller.require(&[Role::Admin])?;
+    let page = PageQuery {
+        cursor: query.cursor,
+        limit: query.limit,
+    };
+    let limit = page.limit()?;
+    let after = page.cursor::<Uuid>()?;
+    let orgs = state
+        .accounts
+        .list_orgs(query.role, after, limit + 1)
+        .await?;
+    Ok(Json(Page::from_overfetch(orgs, limit, |o| {
+        o.id.to_string()
+    })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct OrgPath {
+    /// The organisation's id.
+    org_id: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct KeyPath {
+    /// The organisation's id.
+    org_id: String,
+    /// The key's id.
+    key_id: String,
+}
+
+fn parse_id(name: &str, value: &str) -> Result<Uuid, Problem> {
+    value.parse().map_err(|_| {
+        Problem::bad_request(
+            "invalid_id",
+            format!("{name} must be a UUID, got {value:?}"),
+        )
+        .with_errors(vec![FieldError::new(name, "not a UUID")])
+    })
+}
+
+/// An admin may manage any organisation; any other caller only its own.
+fn may_manage(caller: &Principal, org_id: Uuid) -> Result<(), Problem> {
+    if caller.role == Role::Admin || caller.org_id == org_id {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(
+            "Only an admin or the organisation itself may do this.",
+        ))
+    }
+}
+
+/// Reads one organisation.
+///
+/// An admin may read any organisation; others only their own.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{org_id}", tag = "accounts", operation_id = "getOrg",
+    params(OrgPath),
+    responses(
+        (status = 200, description = "The organisation", body = Org),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn get_org(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    Path(path): Path<OrgPath>,
+) -> Result<Json<Org>, Problem> {
+    let org_id = parse_id("org_id", &path.org_id)?;
+    may_manage(&caller, org_id)?;
+    Ok(Json(state.accounts.org(org_id).await?))
+}
+
+/// What a new key may carry.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    /// A note to tell keys apart (1 to 100 characters).
+    #[serde(default)]
+    label: Option<String>,
+}
+
+/// Creates an API key for an organisation.
+///
+/// Admins for any organisation, others for their own. The key is shown this once. The body
+/// is optional.
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{org_id}/api-keys", tag = "accounts", operation_id = "createApiKey",
+    params(OrgPath),
+    request_body(content = Option<NewKey>, description = "An optional label"),
+    responses(
+        (status = 201, description = "The new key", body = CreatedKey),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn create_key(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    Path(path): Path<OrgPath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CreatedKey>), Problem> {
+    let org_id = parse_id("org_id", &path.org_id)?;
+    may_manage(&caller, org_id)?;
+    let label = optional_json::<NewKey>(&headers, &body)?.and_then(|b| b.label);
+    if let Some(label) = &label
+        && (label.trim().is_empty()
+            || label.chars().count() > 100
+            || label.chars().any(char::is_control))
+    {
+        return Err(Problem::validation(vec![FieldError::new(
+            "/label",
+            "the label must be 1 to 100 printable characters",
+        )]));
+    }
+    let created = state.accounts.create_key(org_id, label).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Lists an organisation's API keys (prefixes only, never secrets).
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{org_id}/api-keys", tag = "accounts", operation_id = "listApiKeys",
+    params(OrgPath),
+    responses(
+        (status = 200, description = "The keys, revoked ones included", body = Vec<ApiKeyInfo>),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn list_keys(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    Path(path): Path<OrgPath>,
+) -> Result<Json<Vec<ApiKeyInfo>>, Problem> {
+    let org_id = parse_id("org_id", &path.org_id)?;
+    may_manage(&caller, org_id)?;
+    Ok(Json(state.accounts.list_keys(org_id).await?))
+}
+
+/// Revokes an API key.
+///
+/// Admins for any organisation, others for their own. Revoking twice is harmless.
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{org_id}/api-keys/{key_id}", tag = "accounts", operation_id = "revokeApiKey",
+    params(KeyPath),
+    responses(
+        (status = 200, description = "The revoked key", body = ApiKeyInfo),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn revoke_key(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    Path(path): Path<KeyPath>,
+) -> Result<Json<ApiKeyInfo>, Problem> {
+    let org_id = parse_id("org_id", &path.org_id)?;
+    let key_id = parse_id("key_id", &path.key_id)?;
+    may_manage(&caller, org_id)?;
+    Ok(Json(state.accounts.revoke_key(org_id, key_id).await?))
+}
+
+/// Who the caller is.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub role: Role,
+    pub key_id: Uuid,
+}
+
+/// Names the caller's organisation and role.
+#[utoipa::path(
+    get, path = "/api/v1/whoami", tag = "accounts", operation_id = "whoami",
+    responses((status = 200, description = "The caller", body = WhoAmI)),
+    security(("api_key" = []))
+)]
+async fn whoami(Auth(caller): Auth) -> Json<WhoAmI> {
+    Json(WhoAmI {
+        org_id: caller.org_id,
+        org_name: caller.org_name,
+        role: caller.role,
+        key_id: caller.key_id,
+    })
+}

@@ -1,0 +1,319 @@
+//! Request extractors whose failures are problem+json naming the offending field.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::problem::{FieldError, Problem};
+
+/// A JSON request body, parsed with errors that name the JSON pointer of the bad field.
+///
+/// Malformed JSON is 400; well-formed JSON of the wrong shape is 422; a body that is not
+/// `application/json` (or `+json`) is 415; strings holding NUL are refused (422) before they
+/// can reach a database that cannot store them.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        require_json_content_type(req.headers())?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Refuses a request whose Content-Type is not JSON.
+pub fn require_json_content_type(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        Ok(())
+    } else {
+        Err(unsupported_media_type(content_type, "application/json"))
+    }
+}
+
+/// 415 naming what was sent and what is accepted.
+pub fn unsupported_media_type(sent: &str, accepted: &str) -> Problem {
+    let sent = if sent.is_empty() {
+        "no Content-Type"
+    } else {
+        sent
+    };
+    Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Unsupported media type",
+    )
+    .with_detail(format!("Expected a body of type {accepted}, got {sent}."))
+}
+
+/// Maps a failure to read the body (usually: over the size limit) to a problem.
+pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> Problem {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(status, "body_too_large", "Request body too large")
+            .with_detail("The request body exceeds the size limit of this route.")
+    } else {
+        Problem::bad_request("unreadable_body", "The request body could not be read.")
+    }
+}
+
+/// An optional JSON body: `None` when the body is empty, otherwise parsed like [`ApiJson`].
+pub fn optional_json<T: DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<Option<T>, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    require_json_content_type(headers)?;
+    parse_json(body).map(Some)
+}
+
+/// Parses a JSON document into `T`, with problems that name the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    if has_nul_escape(bytes) {
+        let pointer = serde_json::from_slice::<Value>(bytes)
+            .ok()
+            .and_then(|v| find_nul(&v, String::new()))
+            .unwrap_or_default();
+        return Err(Problem::validation(vec![FieldError::new(
+            pointer,
+            "strings must not contain the NUL character (\\u0000)",
+        )]));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let pointer = to_pointer(err.path());
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                Problem::validation(vec![FieldError::new(pointer, clean_message(&inner))])
+            }
+            _ => malformed(&inner),
+        }
+    })?;
+    // Trailing data after the document is malformed JSON too.
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn malformed(err: &serde_json::Error) -> Problem {
+    Problem::bad_request(
+        "malformed_json",
+        format!("The body is not valid JSON: {err}"),
+    )
+}
+
+/// serde's messages end with " at line 1 column 42"; the pointer says where already.
+fn clean_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// Converts serde_path_to_error's path into an RFC 6901 JSON pointer.
+pub fn to_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => {
+                pointer.push('/');
+                pointer.push_str(&index.to_string());
+            }
+            Segment::Map { key } => {
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    pointer
+}
+
+/// True when the raw JSON text holds a `\u0000` escape (a real one, not an escaped backslash
+/// followed by "u0000"). Raw NUL bytes are invalid JSON and fail parsing anyway.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"u0000";
+    let mut from = 0;
+    while let Some(pos) = find(&bytes[from..], NEEDLE) {
+        let at = from + pos;
+        let backslashes = bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes % 2 == 1 {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn find_nul(value: &Value, at: String) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(at),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_nul(v, format!("{at}/{i}"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(at.clone());
+            }
+            find_nul(
+                v,
+                format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// Query parameters, with a 400 problem naming the parameter on failure.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        parse_query(query).map(ApiQuery)
+    }
+}
+
+/// Parses a query string into `T`.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+    if query.contains("%00") {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "Query parameters must not contain the NUL character.",
+        ));
+    }
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let param = err.path().to_string();
+        let inner = err.into_inner();
+        let mut problem = Problem::bad_request(
+            "invalid_query",
+            if param.is_empty() || param == "." {
+                format!("Invalid query string: {inner}")
+            } else {
+                format!("Invalid query parameter {param}: {inner}")
+            },
+        );
+        if !param.is_empty() && param != "." {
+            problem = problem.with_errors(vec![FieldError::new(param, inner.to_string())]);
+        }
+        problem
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        name: String,
+        parts: Vec<Part>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Part {
+        mass_g: u32,
+    }
+
+    #[test]
+    fn wrong_type_names_the_pointer() {
+        let err = parse_json::<Item>(br#"{"name":"m","parts":[{"mass_g":1},{"mass_g":"x"}]}"#)
+            .unwrap_err();
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors[0].pointer, "/parts/1/mass_g");
+    }
+
+    #[test]
+    fn missing_field_is_422_and_malformed_is_400() {
+        let missing = parse_json::<Item>(br#"{"parts":[]}"#).unwrap_err();
+        assert_eq!(missing.status, 422);
+        assert!(missing.errors[0].detail.contains("name"));
+        let malformed = parse_json::<Item>(br#"{"name": "#).unwrap_err();
+        assert_eq!(malformed.status, 400);
+        assert_eq!(malformed.code, "malformed_json");
+        let trailing = parse_json::<Item>(br#"{"name":"m","parts":[]} x"#).unwrap_err();
+        assert_eq!(trailing.status, 400);
+    }
+
+    #[test]
+    fn nul_is_refused_with_its_pointer() {
+        let err = parse_json::<Item>(br#"{"name":"a\u0000b","parts":[]}"#).unwrap_err();
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors[0].pointer, "/name");
+        // An escaped backslash followed by "u0000" is ordinary text.
+        let ok = parse_json::<Item>(br#"{"name":"a\\u0000b","parts":[]}"#).unwrap();
+        assert_eq!(ok.name, "a\\u0000b");
+    }
+
+    #[test]
+    fn pointer_escapes_slash_and_tilde() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct M {
+            m: std::collections::BTreeMap<String, u8>,
+        }
+        let err = parse_json::<M>(br#"{"m":{"a/b~c":"x"}}"#).unwrap_err();
+        assert_eq!(err.errors[0].pointer, "/m/a~1b~0c");
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Q {
+            limit: Option<u32>,
+        }
+        let err = parse_query::<Q>("limit=abc").unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(err.errors[0].pointer, "limit");
+        assert!(parse_query::<Q>("").unwrap().limit.is_none());
+    }
+}

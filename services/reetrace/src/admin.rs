@@ -1,0 +1,139 @@
+//! `reetrace admin`: organisations and keys straight in the database, for scripts and for
+//! bootstrapping the first admin. Every command prints one JSON document on standard output.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use reetrace_core::accounts::NewOrg;
+use reetrace_core::auth::Role;
+use reetrace_core::domain::OperatorId;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::app;
+use crate::cli::print_out;
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Creates an organisation and its first API key; prints {"org_id", "api_key", ...}.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// manufacturer, recycler, regulator, admin or service.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Operator identifier as SCHEME:VALUE, e.g. eori:FR123456789000 or lei:5493001KJTIIGC8Y1R12.
+        #[arg(long, value_name = "SCHEME:VALUE")]
+        operator_id: Option<String>,
+    },
+    /// Lists organisations.
+    List {
+        /// Only this role.
+        #[arg(long, value_parser = parse_role)]
+        role: Option<Role>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Creates an API key for an organisation; prints {"api_key", ...}.
+    Create {
+        /// The organisation's id.
+        #[arg(long)]
+        org: Uuid,
+        /// A note to tell keys apart.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Lists an organisation's keys (prefixes only).
+    List {
+        #[arg(long)]
+        org: Uuid,
+    },
+    /// Revokes a key by its prefix (the part after `rtk_`).
+    Revoke {
+        #[arg(long)]
+        key_prefix: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+fn parse_operator_id(text: &str) -> anyhow::Result<OperatorId> {
+    text.parse().map_err(|e| {
+        anyhow::anyhow!("--operator-id must be SCHEME:VALUE (eori:... or lei:...): {e}")
+    })
+}
+
+fn emit(value: &impl Serialize) -> anyhow::Result<()> {
+    print_out(&serde_json::to_string_pretty(value).context("encode the answer")?)
+}
+
+/// Runs an admin command against the configured database.
+pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    let db = app::open_database(config).await?;
+    let accounts = app::accounts(&db, config);
+    let result = match command {
+        AdminCommand::Org { command } => match command {
+            OrgCommand::Create {
+                name,
+                role,
+                operator_id,
+            } => {
+                let operator_id = operator_id.as_deref().map(parse_operator_id).transpose()?;
+                let created = accounts
+                    .create_org(NewOrg {
+                        name,
+                        role,
+                        operator_id,
+                    })
+                    .await?;
+                emit(&created)
+            }
+            OrgCommand::List { role } => {
+                let mut all = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = accounts.list_orgs(role, after, 1000).await?;
+                    after = page.last().map(|o| o.id);
+                    let done = page.len() < 1000;
+                    all.extend(page);
+                    if done {
+                        break;
+                    }
+                }
+                emit(&all)
+            }
+        },
+        AdminCommand::Key { command } => match command {
+            KeyCommand::Create { org, label } => emit(&accounts.create_key(org, label).await?),
+            KeyCommand::List { org } => emit(&accounts.list_keys(org).await?),
+            KeyCommand::Revoke { key_prefix } => {
+                let prefix = key_prefix.trim_start_matches("rtk_");
+                let prefix = prefix.split('_').next().unwrap_or(prefix);
+                emit(&accounts.revoke_key_by_prefix(prefix).await?)
+            }
+        },
+    };
+    db.close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}

@@ -1,0 +1,142 @@
+//! The OpenAPI document: the services' routes, plus what every operation shares (the
+//! security scheme, and the problem+json answers any operation can give).
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi as _};
+
+use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "reetrace",
+        description = "Digital product passports for rare-earth elements: signed W3C Verifiable \
+            Credentials of what REEs a product holds, the custody chain of each product through \
+            collection, dismantling and recycling, and urban-mine aggregates for regulators.\n\n\
+            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    servers((url = "http://127.0.0.1:8080", description = "The embedded default (`reetrace serve`)")),
+    tags(
+        (name = "accounts", description = "Organisations, API keys and the caller"),
+        (name = "ops", description = "Health, readiness and metrics"),
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&Shared),
+)]
+struct BaseDoc;
+
+/// The base document every service's paths are merged into.
+pub fn base() -> OpenApi {
+    BaseDoc::openapi()
+}
+
+/// Adds what all operations share; run after every service's paths are merged.
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    for item in doc.paths.paths.values_mut() {
+        let has_path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        for operation in operations(item) {
+            add_error_responses(operation, has_path_params);
+        }
+    }
+    doc
+}
+
+struct Shared;
+
+impl Modify for Shared {
+    fn modify(&self, doc: &mut OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("rtk_<prefix>_<secret>")
+                    .description(Some(
+                        "An organisation's API key: `Authorization: Bearer rtk_...`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+        item.head.as_mut(),
+        item.options.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            )
+            .build(),
+    )
+}
+
+/// Documents the error statuses any operation of this shape can answer, unless the operation
+/// documents them itself.
+fn add_error_responses(operation: &mut Operation, has_path_params: bool) {
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|reqs| reqs.iter().any(|r| !is_empty_requirement(r)));
+    let has_body = operation.request_body.is_some();
+    let has_params =
+        has_path_params || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut wanted: Vec<(&str, &str)> = Vec::new();
+    if has_params || has_body {
+        wanted.push((
+            "400",
+            "The request is malformed (a parameter or the JSON syntax)",
+        ));
+    }
+    if secured {
+        wanted.push(("401", "No valid API key"));
+        wanted.push(("403", "The caller's role or organisation may not do this"));
+        wanted.push((
+            "429",
+            "The API key's rate limit is exceeded; see Retry-After",
+        ));
+    }
+    if has_body {
+        wanted.push(("413", "The request body is too large"));
+        wanted.push(("415", "The request body is not of a supported media type"));
+        wanted.push((
+            "422",
+            "The request body is not valid; `errors` name the fields",
+        ));
+    }
+    wanted.push(("500", "Internal error (logged, never detailed)"));
+    wanted.push((
+        "503",
+        "The database is unavailable or a write conflicted; retry",
+    ));
+    let responses = &mut operation.responses.responses;
+    for (status, description) in wanted {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description));
+    }
+}
+
+fn is_empty_requirement(requirement: &utoipa::openapi::security::SecurityRequirement) -> bool {
+    serde_json::to_value(requirement).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+}

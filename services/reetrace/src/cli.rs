@@ -1,0 +1,155 @@
+//! The command line: `reetrace serve | migrate | admin | openapi`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{self, AdminCommand};
+use crate::app;
+use crate::config::{Config, Overrides};
+use crate::telemetry;
+
+/// reetrace: digital product passports, custody and urban-mine figures for rare-earth elements.
+#[derive(Debug, Parser)]
+#[command(name = "reetrace", version, about, long_about = None)]
+pub struct Cli {
+    /// A TOML configuration file (keys as in the README's configuration table).
+    #[arg(long, global = true, value_name = "FILE", env = "REETRACE_CONFIG")]
+    config: Option<PathBuf>,
+    /// The database: sqlite://PATH (default sqlite://reetrace.db) or postgres://...
+    /// [env: REETRACE_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the services (all in one process by default).
+    Serve(ServeArgs),
+    /// Applies the database migrations and exits.
+    Migrate,
+    /// Manages organisations and API keys directly in the database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Prints the OpenAPI document.
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080). [env: REETRACE_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot start the async runtime: {err}"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let listen = match &cli.command {
+        Command::Serve(args) => args.listen,
+        _ => None,
+    };
+    let overrides = Overrides {
+        listen,
+        database_url: cli.database_url.clone(),
+    };
+    if let Command::Openapi { output } = &cli.command {
+        let text = openapi_json()?;
+        match output {
+            Some(path) => {
+                std::fs::write(path, text).with_context(|| format!("write {}", path.display()))?
+            }
+            None => print_out(&text)?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (config, warnings) = Config::load(cli.config.as_deref(), &overrides)?;
+    telemetry::init(config.log_format);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve(_) => serve(config).await,
+        Command::Migrate => {
+            let db = app::open_database(&config).await?;
+            tracing::info!(backend = %db.backend(), "migrations applied");
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command } => admin::run(&config, command).await,
+        Command::Openapi { .. } => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The OpenAPI document as committed in `openapi/reetrace.json`.
+pub fn openapi_json() -> anyhow::Result<String> {
+    let mut text =
+        serde_json::to_string_pretty(&app::openapi()).context("encode the OpenAPI document")?;
+    text.push('\n');
+    Ok(text)
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let app = app::build(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listen on {}", config.listen))?;
+    tracing::info!(
+        listen = %config.listen,
+        backend = %app.db().backend(),
+        public_base_url = %config.public_base_url(),
+        "reetrace is serving"
+    );
+    let shutdown = CancellationToken::new();
+    app::cancel_on_signal(shutdown.clone());
+    app.run(listener, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to standard output.
+pub fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .context("write to standard output")?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n").context("write to standard output")?;
+    }
+    Ok(())
+}

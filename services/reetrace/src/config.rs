@@ -1,0 +1,369 @@
+//! Configuration: defaults in code, then an optional TOML file, then `REETRACE_*` environment
+//! variables, then command-line flags. Secrets never appear in `Debug` output, and an unknown
+//! `REETRACE_*` variable is warned about (it is usually a typo).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use reetrace_core::auth::RateLimit;
+use serde::{Deserialize, Serialize};
+
+/// A string that `Debug` and `Display` never show.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `reetrace` can be configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (the embedded default) or `postgres://...`.
+    pub database_url: Secret,
+    /// The URL the outside world reaches this instance at; used in DIDs, Digital Link URIs and
+    /// QR codes. Defaults to `http://<listen>`.
+    pub public_base_url: Option<String>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Largest request body on ordinary routes, in bytes.
+    pub body_limit_bytes: usize,
+    /// Largest request body on bulk routes, in bytes.
+    pub bulk_body_limit_bytes: usize,
+    /// Connections per database pool.
+    pub db_max_connections: u32,
+    /// Requests per API key.
+    pub rate_limit: RateLimit,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: Secret::new("sqlite://reetrace.db"),
+            public_base_url: None,
+            log_format: LogFormat::Text,
+            body_limit_bytes: 1024 * 1024,
+            bulk_body_limit_bytes: 16 * 1024 * 1024,
+            db_max_connections: 16,
+            rate_limit: RateLimit::default(),
+        }
+    }
+}
+
+/// How an environment value is typed before it joins the TOML table.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Int,
+}
+
+/// The environment variables we read, and the config key each sets.
+const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
+    ("REETRACE_LISTEN", &["listen"], Kind::Str),
+    ("REETRACE_DATABASE_URL", &["database_url"], Kind::Str),
+    ("REETRACE_PUBLIC_BASE_URL", &["public_base_url"], Kind::Str),
+    ("REETRACE_LOG_FORMAT", &["log_format"], Kind::Str),
+    (
+        "REETRACE_BODY_LIMIT_BYTES",
+        &["body_limit_bytes"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_BULK_BODY_LIMIT_BYTES",
+        &["bulk_body_limit_bytes"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_DB_MAX_CONNECTIONS",
+        &["db_max_connections"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_RATE_LIMIT_PER_SECOND",
+        &["rate_limit", "per_second"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_RATE_LIMIT_BURST",
+        &["rate_limit", "burst"],
+        Kind::Int,
+    ),
+];
+
+/// `REETRACE_*` variables that are not config keys but are known (not typos).
+const OTHER_ENV: &[&str] = &[
+    "REETRACE_CONFIG",
+    "REETRACE_LOG",
+    "REETRACE_TEST_POSTGRES_URL",
+];
+
+/// Values given on the command line; they override everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the layers: defaults, the TOML file (if any), the environment, the flags.
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> anyhow::Result<(Config, Vec<String>)> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_layers(file, &env, overrides)
+    }
+
+    /// As [`Config::load`], with the environment given (for tests). Returns the config and the
+    /// warnings to log once logging is up.
+    pub fn from_layers(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        overrides: &Overrides,
+    ) -> anyhow::Result<(Config, Vec<String>)> {
+        let mut table = toml::Table::try_from(Config::default()).context("encode defaults")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read config file {}", path.display()))?;
+            let from_file: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("parse config file {}", path.display()))?;
+            merge(&mut table, from_file);
+        }
+        let mut warnings = Vec::new();
+        for (name, value) in env {
+            if !name.starts_with("REETRACE_") {
+                continue;
+            }
+            let Some((_, key, kind)) = ENV_KEYS.iter().find(|(n, _, _)| n == name) else {
+                if !OTHER_ENV.contains(&name.as_str()) && !is_service_url(name) {
+                    warnings.push(format!("unknown environment variable {name} is ignored"));
+                }
+                continue;
+            };
+            let value =
+                match kind {
+                    Kind::Str => toml::Value::String(value.clone()),
+                    Kind::Int => toml::Value::Integer(value.trim().parse().with_context(|| {
+                        format!("{name} must be a whole number, got {value:?}")
+                    })?),
+                };
+            set(&mut table, key, value);
+        }
+        let mut config: Config = table.try_into().context("invalid configuration")?;
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        if let Some(url) = &overrides.database_url {
+            config.database_url = Secret::new(url.clone());
+        }
+        config.check()?;
+        Ok((config, warnings))
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if reetrace_core::db::backend_of(self.database_url.expose()).is_none() {
+            bail!(
+                "database_url must be sqlite://PATH or postgres://..., got {:?}",
+                reetrace_core::db::redact_url(self.database_url.expose())
+            );
+        }
+        if let Some(base) = &self.public_base_url {
+            let url = url::Url::parse(base)
+                .with_context(|| format!("public_base_url {base:?} is not a URL"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                bail!("public_base_url must be an http(s) URL with a host, got {base:?}");
+            }
+        }
+        if self.body_limit_bytes == 0 || self.bulk_body_limit_bytes < self.body_limit_bytes {
+            bail!("body limits must be positive and the bulk limit at least the ordinary one");
+        }
+        if self.db_max_connections == 0 {
+            bail!("db_max_connections must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// The base URLs of remote services are read by the services themselves.
+fn is_service_url(name: &str) -> bool {
+    name.ends_with("_URL")
+        && ["PASSPORT", "CUSTODY", "STOCK"]
+            .iter()
+            .any(|s| name == format!("REETRACE_{s}_URL"))
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => {
+                merge(existing, incoming)
+            }
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+fn set(table: &mut toml::Table, key: &[&str], value: toml::Value) {
+    match key {
+        [] => {}
+        [last] => {
+            table.insert((*last).to_owned(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry((*first).to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(inner) = entry {
+                set(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// Where a relative path in the config is resolved.
+pub fn resolve(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_owned())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let (config, warnings) = Config::from_layers(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url.expose(), "sqlite://reetrace.db");
+        assert_eq!(config.public_base_url(), "http://127.0.0.1:8080");
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reetrace.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nbody_limit_bytes = 2048\n[rate_limit]\nper_second = 5\n",
+        )
+        .unwrap();
+        let vars = env(&[
+            ("REETRACE_RATE_LIMIT_BURST", "50"),
+            ("REETRACE_LISTEN", "127.0.0.1:9100"),
+            ("REETRACE_LISTN", "typo"),
+            ("HOME", "/root"),
+        ]);
+        let overrides = Overrides {
+            listen: None,
+            database_url: Some("postgres://postgres@localhost/x".into()),
+        };
+        let (config, warnings) = Config::from_layers(Some(&file), &vars, &overrides).unwrap();
+        assert_eq!(
+            config.listen.to_string(),
+            "127.0.0.1:9100",
+            "env beats file"
+        );
+        assert_eq!(config.body_limit_bytes, 2048, "file beats defaults");
+        assert_eq!(
+            config.rate_limit,
+            RateLimit {
+                per_second: 5,
+                burst: 50
+            }
+        );
+        assert_eq!(
+            config.database_url.expose(),
+            "postgres://postgres@localhost/x",
+            "flag beats all"
+        );
+        assert_eq!(
+            warnings,
+            vec!["unknown environment variable REETRACE_LISTN is ignored"]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::from_layers(
+            None,
+            &env(&[("REETRACE_BODY_LIMIT_BYTES", "lots")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("REETRACE_BODY_LIMIT_BYTES"),
+            "{err}"
+        );
+        let err = Config::from_layers(
+            None,
+            &env(&[("REETRACE_DATABASE_URL", "mysql://x")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("database_url"), "{err}");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let (config, _) = Config::from_layers(
+            None,
+            &env(&[("REETRACE_DATABASE_URL", "postgres://u:hunter2@h/db")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The `reetrace` binary as a library: configuration, composition of the services, the
+//! command line and telemetry. `main.rs` only calls [`cli::main`], so tests can build the very
+//! same application with [`app::build`] and serve it on port 0.
+
+pub mod admin;
+pub mod apidoc;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod ops;
+pub mod telemetry;

@@ -1,0 +1,147 @@
+//! `spawn_app`: the application on a random port with a fresh database and a bootstrap admin.
+
+use reetrace::app;
+use reetrace::config::{Config, Secret};
+use reetrace_core::accounts::NewOrg;
+use reetrace_core::auth::{RateLimit, Role};
+use reetrace_core::db::Backend;
+use reetrace_core::testing::TestDatabase;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// An admin organisation's key.
+    pub admin_key: String,
+    shutdown: CancellationToken,
+    _db: TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Starts the application on `backend`; `None` when PostgreSQL is unavailable outside CI.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As [`spawn_app`], with the config adjusted first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    if std::env::var_os("TEST_LOG").is_some() {
+        reetrace::telemetry::init(reetrace::config::LogFormat::Text);
+    }
+    let db = TestDatabase::new(backend).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config {
+        listen: listener.local_addr().unwrap(),
+        database_url: Secret::new(db.url.clone()),
+        public_base_url: Some(address.clone()),
+        rate_limit: RateLimit {
+            per_second: 10_000,
+            burst: 10_000,
+        },
+        ..Config::default()
+    };
+    adjust(&mut config);
+    let app = app::build(&config).await.unwrap();
+    let admin = app
+        .accounts()
+        .create_org(NewOrg {
+            name: "Test Admin".into(),
+            role: Role::Admin,
+            operator_id: None,
+        })
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run(listener, shutdown.clone()));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        admin_key: admin.api_key,
+        shutdown,
+        _db: db,
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// Creates an organisation through the API; returns (org_id, api_key).
+    pub async fn create_org(&self, name: &str, role: &str) -> (String, String) {
+        let response = self
+            .post("/api/v1/orgs")
+            .bearer_auth(&self.admin_key)
+            .json(&serde_json::json!({"name": name, "role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "create org {name}");
+        let body: Value = response.json().await.unwrap();
+        (
+            body["org_id"].as_str().unwrap().to_owned(),
+            body["api_key"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+/// Asserts a response is problem+json with `status` and `code`; returns the body.
+pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json", "content type");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["type"], format!("urn:reetrace:problem:{code}"));
+    assert!(body["title"].is_string());
+    body
+}
+
+/// Writes a test for each backend: `api_test!(name, |app: TestApp| async move { ... })`.
+#[macro_export]
+macro_rules! api_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app(reetrace_core::db::Backend::Sqlite)
+                    .await
+                    .expect("SQLite is always available");
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) =
+                    $crate::helpers::spawn_app(reetrace_core::db::Backend::Postgres).await
+                else {
+                    return;
+                };
+                ($body)(app).await;
+            }
+        }
+    };
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of the HTTP API: the real application on port 0, a fresh database per test,
+//! each test run against SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod accounts;
+mod errors;
+mod ops;

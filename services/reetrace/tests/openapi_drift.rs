@@ -1,0 +1,52 @@
+//! The committed `openapi/reetrace.json` is exactly what the code generates.
+//! Regenerate it with `cargo run -- openapi --output openapi/reetrace.json`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+#[test]
+fn committed_openapi_matches_the_code() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/reetrace.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = reetrace::cli::openapi_json().unwrap();
+    assert!(
+        committed == generated,
+        "openapi/reetrace.json is out of date: run `cargo run -- openapi --output openapi/reetrace.json` and commit it"
+    );
+}
+
+#[test]
+fn every_operation_is_documented() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&reetrace::cli::openapi_json().unwrap()).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if method == "parameters" {
+                continue;
+            }
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
+            assert!(op["summary"].is_string(), "{id} has no summary");
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{id} has no tag"
+            );
+            assert!(op["security"].is_array(), "{id} does not say its security");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("500"), "{id} does not document 500");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{id} {status} is not problem+json"
+                    );
+                }
+            }
+        }
+    }
+    assert!(!doc["servers"].as_array().unwrap().is_empty());
+}
