@@ -1,1 +1,4 @@
-//! The passport service.
+//! The passport service: product passports as W3C Verifiable Credentials signed with
+//! `eddsa-jcs-2022`, versioned, revocable, resolvable through GS1 Digital Link.
+
+pub mod domain;

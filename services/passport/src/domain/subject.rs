@@ -1,0 +1,248 @@
+//! The credential subject: what the signed passport says about a product.
+//!
+//! Everything in the subject is public (anyone can read and verify the credential). Component
+//! detail (where each magnet sits, how to take it out, its own composition and recycled-content
+//! sources) is for professionals: the subject carries only its digest (`components_digest`, SRI
+//! format over the JCS bytes of a salted document), and professionals who receive the document
+//! can check it against the signed credential. Confidential fields are never signed.
+
+use chrono::NaiveDate;
+use reetrace_core::crypto::jcs;
+use reetrace_core::domain::{
+    Category, Element, Gtin, LotNumber, Mass, OperatorId, SerialNumber, UseType,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::registration::{
+    Component, Document, EndOfLife, Facility, Granularity, PlacedOnMarket, Registration,
+};
+
+/// The signed statement about one product (credentialSubject).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialSubject {
+    /// The product's identifier: its GS1 Digital Link URI, or `<base>/p/{passport id}`.
+    pub id: String,
+    pub passport_id: Uuid,
+    pub version: u32,
+    pub granularity: Granularity,
+    pub product: SubjectProduct,
+    pub manufacturer: Manufacturer,
+    pub ree_content: ReeSummary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_of_life: Option<EndOfLife>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<Document>,
+    /// The credential id (`urn:uuid:...`) of the version this one replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<String>,
+}
+
+/// The product as the credential states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SubjectProduct {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtin: Option<Gtin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<SerialNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<LotNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<u64>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub category: Category,
+    pub net_mass_g: Mass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufactured_on: Option<NaiveDate>,
+    pub placed_on_market: PlacedOnMarket,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_lifetime_years: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility: Option<Facility>,
+    /// The model passport's product URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_passport: Option<String>,
+}
+
+/// Who made the product (the credential's issuer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Manufacturer {
+    /// The organisation's DID (the credential's issuer).
+    pub id: String,
+    pub org_id: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_id: Option<OperatorId>,
+}
+
+/// The REE content of one unit, summed over its components.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReeSummary {
+    /// Per element, in atomic-number order.
+    pub elements: Vec<ElementTotal>,
+    /// All REEs together.
+    pub total_mass_g: Mass,
+    /// Recycled REE mass per element (each component's element mass times its recycled share).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recycled: Vec<ElementTotal>,
+    /// Concentrated or dispersed use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_type: Option<UseType>,
+    pub component_count: u32,
+    /// `sha256-<base64>` (SRI format) of the JCS bytes of the component details document.
+    pub components_digest: String,
+}
+
+/// A mass of one element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ElementTotal {
+    pub element: Element,
+    pub mass_g: Mass,
+}
+
+/// The component detail professionals see; its digest is in the signed subject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentDetails {
+    /// Random, so that the digest reveals nothing about guessable content.
+    pub salt: String,
+    pub components: Vec<Component>,
+}
+
+impl ComponentDetails {
+    pub fn new(components: Vec<Component>) -> Self {
+        let mut salt = [0u8; 16];
+        rand::fill(&mut salt);
+        Self {
+            salt: hex::encode(salt),
+            components,
+        }
+    }
+
+    /// The canonical bytes the digest is taken over.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        jcs::canonicalize_serialize(self).unwrap_or_default()
+    }
+
+    /// `sha256-<base64>` of the canonical bytes.
+    pub fn digest(&self) -> String {
+        sri_sha256(&self.canonical_bytes())
+    }
+}
+
+/// A Subresource Integrity string for SHA-256.
+pub fn sri_sha256(bytes: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+    )
+}
+
+/// Sums the content of a registration per element (exact, in micrograms).
+pub fn element_totals(registration: &Registration) -> (Vec<ElementTotal>, Vec<ElementTotal>) {
+    let mut held = [0i64; 17];
+    let mut recycled = [0i128; 17];
+    for component in &registration.ree_content.components {
+        let share = component
+            .recycled_content
+            .as_ref()
+            .map(|r| i128::from(r.pre_consumer.ppm()) + i128::from(r.post_consumer.ppm()))
+            .unwrap_or(0);
+        for e in &component.elements {
+            let slot = element_slot(e.element);
+            held[slot] = held[slot].saturating_add(e.mass_g.micrograms());
+            recycled[slot] += i128::from(e.mass_g.micrograms()) * share;
+        }
+    }
+    let totals = Element::ALL
+        .iter()
+        .zip(held)
+        .filter(|(_, m)| *m > 0)
+        .filter_map(|(e, m)| {
+            Some(ElementTotal {
+                element: *e,
+                mass_g: Mass::from_micrograms(m).ok()?,
+            })
+        })
+        .collect();
+    let recycled = Element::ALL
+        .iter()
+        .zip(recycled)
+        .filter(|(_, m)| *m > 0)
+        .filter_map(|(e, ppm_micrograms)| {
+            // Round half up to the microgram: shares are in ppm.
+            let micrograms = (ppm_micrograms + 500_000) / 1_000_000;
+            Some(ElementTotal {
+                element: *e,
+                mass_g: Mass::from_micrograms(i64::try_from(micrograms).ok()?).ok()?,
+            })
+        })
+        .filter(|t| t.mass_g > Mass::ZERO)
+        .collect();
+    (totals, recycled)
+}
+
+fn element_slot(element: Element) -> usize {
+    Element::ALL.iter().position(|e| *e == element).unwrap_or(0)
+}
+
+/// What building a subject needs besides the registration.
+#[derive(Debug, Clone)]
+pub struct SubjectContext {
+    pub subject_id: String,
+    pub passport_id: Uuid,
+    pub version: u32,
+    pub manufacturer: Manufacturer,
+    pub model_passport_uri: Option<String>,
+    pub previous_version: Option<String>,
+}
+
+/// Builds the subject and the component details of a registration.
+pub fn build(
+    registration: &Registration,
+    ctx: SubjectContext,
+) -> (CredentialSubject, ComponentDetails) {
+    let details = ComponentDetails::new(registration.ree_content.components.clone());
+    let (elements, recycled) = element_totals(registration);
+    let total = Mass::checked_sum(elements.iter().map(|t| t.mass_g)).unwrap_or(Mass::MAX);
+    let p = &registration.product;
+    let subject = CredentialSubject {
+        id: ctx.subject_id,
+        passport_id: ctx.passport_id,
+        version: ctx.version,
+        granularity: registration.granularity,
+        product: SubjectProduct {
+            gtin: p.gtin,
+            serial: p.serial.clone(),
+            lot: p.lot.clone(),
+            units: p.units,
+            name: p.name.trim().to_owned(),
+            model: p.model.as_ref().map(|m| m.trim().to_owned()),
+            category: p.category,
+            net_mass_g: p.net_mass_g,
+            manufactured_on: p.manufactured_on,
+            placed_on_market: p.placed_on_market.clone(),
+            expected_lifetime_years: p.expected_lifetime_years,
+            facility: p.facility.clone(),
+            model_passport: ctx.model_passport_uri,
+        },
+        manufacturer: ctx.manufacturer,
+        ree_content: ReeSummary {
+            elements,
+            total_mass_g: total,
+            recycled,
+            use_type: registration.use_type(),
+            component_count: u32::try_from(registration.ree_content.components.len())
+                .unwrap_or(u32::MAX),
+            components_digest: details.digest(),
+        },
+        end_of_life: registration.end_of_life.clone(),
+        documents: registration.documents.clone(),
+        previous_version: ctx.previous_version,
+    };
+    (subject, details)
+}
