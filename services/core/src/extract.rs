@@ -200,6 +200,17 @@ fn find_nul(value: &Value, at: String) -> Option<String> {
     }
 }
 
+/// Parses a UUID path parameter, with a 400 problem naming it.
+pub fn parse_uuid(name: &str, value: &str) -> Result<uuid::Uuid, Problem> {
+    value.parse().map_err(|_| {
+        Problem::bad_request(
+            "invalid_id",
+            format!("{name} must be a UUID, got {value:?}"),
+        )
+        .with_errors(vec![FieldError::new(name, "not a UUID")])
+    })
+}
+
 /// Query parameters, with a 400 problem naming the parameter on failure.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);

@@ -242,7 +242,7 @@ pub async fn problem_layer(
 ) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+    if !(status.is_client_error() || status.is_server_error()) || is_structured(&response) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -263,12 +263,17 @@ pub async fn problem_layer(
     Response::from_parts(parts, body)
 }
 
-fn is_problem(response: &Response) -> bool {
+/// A body a handler chose on purpose (problem+json, or a JSON document such as a bulk
+/// outcome); axum's own rejections are plain text or empty.
+fn is_structured(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON))
+        .is_some_and(|v| {
+            let essence = v.split(';').next().unwrap_or("").trim();
+            essence.ends_with("json") || essence == "application/x-ndjson"
+        })
 }
 
 /// The problem we answer for an error status that carried no problem body.

@@ -1,4 +1,10 @@
 //! The passport service: product passports as W3C Verifiable Credentials signed with
 //! `eddsa-jcs-2022`, versioned, revocable, resolvable through GS1 Digital Link.
 
+pub mod api;
 pub mod domain;
+pub mod issue;
+pub mod keys;
+pub mod service;
+pub mod status;
+pub mod store;

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use reetrace_core::accounts::NewOrg;
 use reetrace_core::auth::Role;
 use reetrace_core::domain::OperatorId;
+use reetrace_passport::store::Rotation;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -72,6 +73,15 @@ pub enum KeyCommand {
         #[arg(long)]
         key_prefix: String,
     },
+    /// Gives a manufacturer a new Ed25519 signing key; prints {"org_id", "key_id", "did"}. The
+    /// previous keys stop signing but keep verifying what they signed, unless
+    /// --revoke-previous (after a compromise): then what they signed no longer verifies.
+    Rotate {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        revoke_previous: bool,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -91,7 +101,8 @@ fn emit(value: &impl Serialize) -> anyhow::Result<()> {
 /// Runs an admin command against the configured database.
 pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
     let db = app::open_database(config).await?;
-    let accounts = app::accounts(&db, config);
+    let services = app::Services::open(&db, config)?;
+    let accounts = &services.accounts;
     let result = match command {
         AdminCommand::Org { command } => match command {
             OrgCommand::Create {
@@ -131,6 +142,30 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
                 let prefix = key_prefix.trim_start_matches("rtk_");
                 let prefix = prefix.split('_').next().unwrap_or(prefix);
                 emit(&accounts.revoke_key_by_prefix(prefix).await?)
+            }
+            KeyCommand::Rotate {
+                org,
+                revoke_previous,
+            } => {
+                let found = accounts.org(org).await?;
+                if found.role != Role::Manufacturer {
+                    anyhow::bail!(
+                        "organisation {org} is a {}; only manufacturers have signing keys",
+                        found.role
+                    );
+                }
+                let rotation = if revoke_previous {
+                    Rotation::Revoke
+                } else {
+                    Rotation::Retire
+                };
+                let key = services.passport.keys().create(org, rotation).await?;
+                emit(&serde_json::json!({
+                    "org_id": org,
+                    "key_id": key.key_id,
+                    "did": services.passport.org_did(org),
+                    "previous": if revoke_previous { "revoked" } else { "retired" },
+                }))
             }
         },
     };

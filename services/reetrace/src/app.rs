@@ -16,6 +16,10 @@ use reetrace_core::auth::Authenticator;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::problem;
+use reetrace_passport as passport;
+use reetrace_passport::api::PassportState;
+use reetrace_passport::keys::{KeyOnOrgCreated, Keys};
+use reetrace_passport::service::{PassportConfig, PassportService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -32,7 +36,7 @@ use crate::config::Config;
 use crate::ops::{self, OpsState};
 
 /// Every service's migrations, in the order they apply.
-pub const MIGRATIONS: &[&MigrationSet] = &[&accounts::MIGRATIONS];
+pub const MIGRATIONS: &[&MigrationSet] = &[&accounts::MIGRATIONS, &passport::store::MIGRATIONS];
 
 /// How long a request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -41,7 +45,35 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct App {
     router: Router,
     db: Db,
-    accounts: Accounts,
+    services: Services,
+}
+
+/// The services on one database.
+#[derive(Clone)]
+pub struct Services {
+    pub accounts: Accounts,
+    pub passport: PassportService,
+}
+
+impl Services {
+    /// The services on `db`, configured by `config`.
+    pub fn open(db: &Db, config: &Config) -> anyhow::Result<Services> {
+        let account_store = accounts::store(db);
+        let auth = Arc::new(Authenticator::new(account_store.clone(), config.rate_limit));
+        let mut accounts = Accounts::new(account_store.clone(), auth);
+        let keys = Arc::new(Keys::new(passport::store::open(db), config.master_key()?));
+        accounts.observe(Arc::new(KeyOnOrgCreated(keys.clone())));
+        let passport = PassportService::new(
+            passport::store::open(db),
+            account_store,
+            keys,
+            PassportConfig {
+                base_url: config.public_base_url(),
+                did_web_allowlist: config.did_web_allowlist.clone(),
+            },
+        );
+        Ok(Services { accounts, passport })
+    }
 }
 
 /// Opens the configured database and applies every migration.
@@ -62,19 +94,13 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// The account service on `db`.
-pub fn accounts(db: &Db, config: &Config) -> Accounts {
-    let store = accounts::store(db);
-    let auth = Arc::new(Authenticator::new(store.clone(), config.rate_limit));
-    Accounts::new(store, auth)
-}
-
 /// The OpenAPI document of every route, without a database (for `reetrace openapi`).
 pub fn openapi() -> OpenApi {
     let mut doc = apidoc::base();
     for part in [
         ops::router().into_openapi(),
         accounts::api::router().into_openapi(),
+        passport::api::router(0).into_openapi(),
     ] {
         doc.merge(part);
     }
@@ -85,7 +111,7 @@ pub fn openapi() -> OpenApi {
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let db = open_database(config).await?;
     let metrics = Metrics::new();
-    let accounts = accounts(&db, config);
+    let services = Services::open(&db, config)?;
 
     let routes = OpenApiRouter::with_openapi(apidoc::base())
         .merge(ops::router().with_state(OpsState {
@@ -93,8 +119,15 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             metrics: metrics.clone(),
         }))
         .merge(accounts::api::router().with_state(AccountsState {
-            accounts: accounts.clone(),
-        }));
+            accounts: services.accounts.clone(),
+        }))
+        .merge(
+            passport::api::router(config.bulk_body_limit_bytes).with_state(PassportState {
+                service: services.passport.clone(),
+                auth: services.accounts.authenticator().clone(),
+                bulk_body_limit: config.bulk_body_limit_bytes,
+            }),
+        );
     let (api, doc) = routes.split_for_parts();
     let doc = apidoc::finish(doc);
 
@@ -125,7 +158,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     Ok(App {
         router,
         db,
-        accounts,
+        services,
     })
 }
 
@@ -166,7 +199,11 @@ impl App {
     }
 
     pub fn accounts(&self) -> &Accounts {
-        &self.accounts
+        &self.services.accounts
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Serves on `listener` until `shutdown` is cancelled, then lets in-flight requests finish.

@@ -62,6 +62,13 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Requests per API key.
     pub rate_limit: RateLimit,
+    /// The master key that seals organisations' signing keys (32 bytes, base64 or hex). When
+    /// unset, `master_key_file` is used, and created (mode 0600) if missing.
+    pub master_key: Option<Secret>,
+    /// Where the master key is kept when `master_key` is unset.
+    pub master_key_file: PathBuf,
+    /// Hosts (besides our own) whose did:web DID documents the verifier may fetch.
+    pub did_web_allowlist: Vec<String>,
 }
 
 impl Default for Config {
@@ -75,6 +82,9 @@ impl Default for Config {
             bulk_body_limit_bytes: 16 * 1024 * 1024,
             db_max_connections: 16,
             rate_limit: RateLimit::default(),
+            master_key: None,
+            master_key_file: PathBuf::from("reetrace.master.key"),
+            did_web_allowlist: Vec::new(),
         }
     }
 }
@@ -84,6 +94,8 @@ impl Default for Config {
 enum Kind {
     Str,
     Int,
+    /// Comma-separated.
+    List,
 }
 
 /// The environment variables we read, and the config key each sets.
@@ -116,6 +128,13 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         "REETRACE_RATE_LIMIT_BURST",
         &["rate_limit", "burst"],
         Kind::Int,
+    ),
+    ("REETRACE_MASTER_KEY", &["master_key"], Kind::Str),
+    ("REETRACE_MASTER_KEY_FILE", &["master_key_file"], Kind::Str),
+    (
+        "REETRACE_DID_WEB_ALLOWLIST",
+        &["did_web_allowlist"],
+        Kind::List,
     ),
 ];
 
@@ -172,6 +191,14 @@ impl Config {
             let value =
                 match kind {
                     Kind::Str => toml::Value::String(value.clone()),
+                    Kind::List => toml::Value::Array(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|v| !v.is_empty())
+                            .map(|v| toml::Value::String(v.to_owned()))
+                            .collect(),
+                    ),
                     Kind::Int => toml::Value::Integer(value.trim().parse().with_context(|| {
                         format!("{name} must be a whole number, got {value:?}")
                     })?),
@@ -206,10 +233,30 @@ impl Config {
         if self.body_limit_bytes == 0 || self.bulk_body_limit_bytes < self.body_limit_bytes {
             bail!("body limits must be positive and the bulk limit at least the ordinary one");
         }
+        if let Some(key) = &self.master_key {
+            reetrace_core::crypto::MasterKey::parse(key.expose()).map_err(|e| {
+                anyhow::anyhow!(
+                    "master_key (REETRACE_MASTER_KEY) is not a 32-byte key in base64 or hex: {e}"
+                )
+            })?;
+        }
         if self.db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
         }
         Ok(())
+    }
+
+    /// The master key: the configured one, or the key file's (created when missing).
+    pub fn master_key(&self) -> anyhow::Result<reetrace_core::crypto::MasterKey> {
+        match &self.master_key {
+            Some(key) => reetrace_core::crypto::MasterKey::parse(key.expose())
+                .map_err(|e| anyhow::anyhow!("master_key: {e}")),
+            None => {
+                let path = resolve(&self.master_key_file);
+                reetrace_core::crypto::MasterKey::load_or_create(&path)
+                    .with_context(|| format!("master key file {}", path.display()))
+            }
+        }
     }
 
     /// The public base URL without a trailing slash.

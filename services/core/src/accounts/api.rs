@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{Accounts, ApiKeyInfo, CreatedKey, CreatedOrg, NewOrg, Org};
 use crate::auth::{Auth, Authenticator, Principal, Role};
-use crate::extract::{ApiJson, ApiQuery, optional_json};
+use crate::extract::{ApiJson, ApiQuery, optional_json, parse_uuid};
 use crate::pagination::{Page, PageQuery};
 use crate::problem::{FieldError, Problem};
 
@@ -122,16 +122,6 @@ struct KeyPath {
     key_id: String,
 }
 
-fn parse_id(name: &str, value: &str) -> Result<Uuid, Problem> {
-    value.parse().map_err(|_| {
-        Problem::bad_request(
-            "invalid_id",
-            format!("{name} must be a UUID, got {value:?}"),
-        )
-        .with_errors(vec![FieldError::new(name, "not a UUID")])
-    })
-}
-
 /// An admin may manage any organisation; any other caller only its own.
 fn may_manage(caller: &Principal, org_id: Uuid) -> Result<(), Problem> {
     if caller.role == Role::Admin || caller.org_id == org_id {
@@ -160,7 +150,7 @@ async fn get_org(
     Auth(caller): Auth,
     Path(path): Path<OrgPath>,
 ) -> Result<Json<Org>, Problem> {
-    let org_id = parse_id("org_id", &path.org_id)?;
+    let org_id = parse_uuid("org_id", &path.org_id)?;
     may_manage(&caller, org_id)?;
     Ok(Json(state.accounts.org(org_id).await?))
 }
@@ -195,7 +185,7 @@ async fn create_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<CreatedKey>), Problem> {
-    let org_id = parse_id("org_id", &path.org_id)?;
+    let org_id = parse_uuid("org_id", &path.org_id)?;
     may_manage(&caller, org_id)?;
     let label = optional_json::<NewKey>(&headers, &body)?.and_then(|b| b.label);
     if let Some(label) = &label
@@ -227,7 +217,7 @@ async fn list_keys(
     Auth(caller): Auth,
     Path(path): Path<OrgPath>,
 ) -> Result<Json<Vec<ApiKeyInfo>>, Problem> {
-    let org_id = parse_id("org_id", &path.org_id)?;
+    let org_id = parse_uuid("org_id", &path.org_id)?;
     may_manage(&caller, org_id)?;
     Ok(Json(state.accounts.list_keys(org_id).await?))
 }
@@ -249,8 +239,8 @@ async fn revoke_key(
     Auth(caller): Auth,
     Path(path): Path<KeyPath>,
 ) -> Result<Json<ApiKeyInfo>, Problem> {
-    let org_id = parse_id("org_id", &path.org_id)?;
-    let key_id = parse_id("key_id", &path.key_id)?;
+    let org_id = parse_uuid("org_id", &path.org_id)?;
+    let key_id = parse_uuid("key_id", &path.key_id)?;
     may_manage(&caller, org_id)?;
     Ok(Json(state.accounts.revoke_key(org_id, key_id).await?))
 }

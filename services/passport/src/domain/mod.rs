@@ -2,6 +2,7 @@
 //! envelope. No I/O here.
 
 pub mod credential;
+pub mod did;
 pub mod registration;
 pub mod subject;
 

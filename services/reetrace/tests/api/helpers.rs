@@ -45,6 +45,13 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
             per_second: 10_000,
             burst: 10_000,
         },
+        master_key: Some(Secret::new(
+            reetrace_core::crypto::MasterKey::generate()
+                .unwrap()
+                .to_base64()
+                .expose()
+                .clone(),
+        )),
         ..Config::default()
     };
     adjust(&mut config);
@@ -80,6 +87,25 @@ impl TestApp {
 
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.post(self.url(path))
+    }
+
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.put(self.url(path))
+    }
+
+    /// Registers a passport as `key`; returns the answer (asserting 201).
+    pub async fn register(&self, key: &str, registration: &Value) -> Value {
+        let response = self
+            .post("/api/v1/passports")
+            .bearer_auth(key)
+            .json(registration)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        body
     }
 
     /// Creates an organisation through the API; returns (org_id, api_key).

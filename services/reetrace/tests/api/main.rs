@@ -8,3 +8,4 @@ mod helpers;
 mod accounts;
 mod errors;
 mod ops;
+mod passports;

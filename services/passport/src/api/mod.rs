@@ -1,0 +1,32 @@
+//! HTTP routes of the passport service.
+
+mod issuers;
+mod passports;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use reetrace_core::auth::Authenticator;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::service::PassportService;
+
+/// What the passport routes need.
+#[derive(Clone)]
+pub struct PassportState {
+    pub service: PassportService,
+    pub auth: Arc<Authenticator>,
+    /// Largest body of a bulk registration, in bytes.
+    pub bulk_body_limit: usize,
+}
+
+impl FromRef<PassportState> for Arc<Authenticator> {
+    fn from_ref(state: &PassportState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// The passport routes; `bulk_body_limit` sizes the bulk route's body limit.
+pub fn router(bulk_body_limit: usize) -> OpenApiRouter<PassportState> {
+    passports::router(bulk_body_limit).merge(issuers::router())
+}
