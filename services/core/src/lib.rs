@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod extract;
+pub mod feed;
 pub mod idempotency;
 pub mod merkle;
 pub mod metrics;

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod feed;
 pub mod issue;
 pub mod keys;
 pub mod service;

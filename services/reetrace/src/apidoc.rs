@@ -21,6 +21,9 @@ use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
     servers((url = "http://127.0.0.1:8080", description = "The embedded default (`reetrace serve`)")),
     tags(
         (name = "accounts", description = "Organisations, API keys and the caller"),
+        (name = "passports", description = "Product passports: register, read by tier, version, revoke"),
+        (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
+        (name = "feeds", description = "Ordered CloudEvents feeds between services"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError)),

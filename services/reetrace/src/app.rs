@@ -1,6 +1,7 @@
 //! Composition: the services on one database, their routes behind the shared middleware, and
 //! the process lifecycle (serve until told to stop, then drain).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,8 @@ use reetrace_core::accounts::api::AccountsState;
 use reetrace_core::accounts::{self, Accounts};
 use reetrace_core::auth::Authenticator;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
+use reetrace_core::feed::api::FeedState;
+use reetrace_core::feed::{self, FeedSource};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::problem;
 use reetrace_passport as passport;
@@ -101,6 +104,7 @@ pub fn openapi() -> OpenApi {
         ops::router().into_openapi(),
         accounts::api::router().into_openapi(),
         passport::api::router(0).into_openapi(),
+        feed::api::router().into_openapi(),
     ] {
         doc.merge(part);
     }
@@ -128,6 +132,17 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
                 bulk_body_limit: config.bulk_body_limit_bytes,
             }),
         );
+    let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
+    feeds.insert(
+        passport::feed::STREAM.to_owned(),
+        Arc::new(passport::feed::PassportFeed::new(
+            services.passport.store().clone(),
+        )),
+    );
+    let routes = routes.merge(feed::api::router().with_state(FeedState {
+        sources: Arc::new(feeds),
+        auth: services.accounts.authenticator().clone(),
+    }));
     let (api, doc) = routes.split_for_parts();
     let doc = apidoc::finish(doc);
 

@@ -15,6 +15,29 @@ pub fn router() -> OpenApiRouter<PassportState> {
     OpenApiRouter::new()
         .routes(routes!(did_document))
         .routes(routes!(status_list))
+        .routes(routes!(context))
+}
+
+/// The JSON-LD context of the `ree:` terms, served from the binary (never fetched elsewhere).
+pub const REE_CONTEXT: &str = include_str!("../../../../schemas/contexts/reetrace-v1.jsonld");
+
+/// The JSON-LD context of the `ree:` terms used in passport credentials.
+///
+/// Credentials name it in their `@context` as `<base>/contexts/reetrace/v1`.
+#[utoipa::path(
+    get, path = "/contexts/reetrace/v1", tag = "issuers", operation_id = "getReeContext",
+    responses((status = 200, description = "The JSON-LD 1.1 context", body = Object, content_type = "application/ld+json")),
+    security(())
+)]
+async fn context() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/ld+json"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        REE_CONTEXT,
+    )
+        .into_response()
 }
 
 /// An issuer's DID document (did:web).

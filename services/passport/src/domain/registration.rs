@@ -140,7 +140,7 @@ pub struct Facility {
     pub country: Country,
     /// An identifier of the site (GLN or the operator's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub identifier: Option<String>,
 }
 
 /// The rare-earth content of one unit.
@@ -235,8 +235,9 @@ pub struct Document {
     pub title: String,
     /// An http(s) URL.
     pub url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
-    pub doc_type: Option<String>,
+    /// The kind of document, e.g. `declaration_of_conformity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 const MAX_COMPONENTS: usize = 100;
@@ -415,18 +416,18 @@ impl Registration {
         }
         if let Some(facility) = &p.facility {
             v.text("/product/facility/name", &facility.name, 200);
-            v.opt_text("/product/facility/id", facility.id.as_deref(), 100);
+            v.opt_text(
+                "/product/facility/identifier",
+                facility.identifier.as_deref(),
+                100,
+            );
         }
         if self.documents.len() > MAX_DOCUMENTS {
             v.add("/documents", format!("at most {MAX_DOCUMENTS} documents"));
         }
         for (i, doc) in self.documents.iter().enumerate() {
             v.text(&format!("/documents/{i}/title"), &doc.title, 200);
-            v.opt_text(
-                &format!("/documents/{i}/type"),
-                doc.doc_type.as_deref(),
-                100,
-            );
+            v.opt_text(&format!("/documents/{i}/kind"), doc.kind.as_deref(), 100);
             let ok = url::Url::parse(&doc.url)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
                 && doc.url.len() <= 2000;

@@ -511,3 +511,76 @@ api_test!(
         assert_ne!(a1.status(), 200, "nothing of an atomic failure is stored");
     }
 );
+
+api_test!(
+    the_passport_feed_is_ordered_and_for_services,
+    |app: TestApp| async move {
+        let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, service) = app.create_org("Stock service", "service").await;
+        let first = app.register(&owner, &motor("F-1")).await;
+        app.register(&owner, &motor("F-2")).await;
+        let id = first["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/passports/{id}/suspend"))
+            .bearer_auth(&owner)
+            .send()
+            .await
+            .unwrap();
+        let refused = app
+            .get("/api/v1/feeds/passport")
+            .bearer_auth(&owner)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(refused, 403, "forbidden").await;
+        let page: Value = app
+            .get("/api/v1/feeds/passport?after=0&limit=2")
+            .bearer_auth(&service)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = page["events"].as_array().unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0]["sequence"], "1");
+        assert_eq!(events[0]["specversion"], "1.0");
+        assert_eq!(events[0]["type"], "org.reetrace.passport.issued");
+        assert_eq!(events[0]["data"]["subject"]["product"]["serial"], "F-1");
+        assert_eq!(page["next_after"], 2);
+        let rest: Value = app
+            .get("/api/v1/feeds/passport?after=2")
+            .bearer_auth(&service)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            rest["events"][0]["type"],
+            "org.reetrace.passport.status_changed"
+        );
+        assert_eq!(rest["events"][0]["data"]["status"], "suspended");
+        assert_eq!(rest["events"].as_array().unwrap().len(), 1);
+        let missing = app
+            .get("/api/v1/feeds/nope")
+            .bearer_auth(&service)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(missing, 404, "not_found").await;
+    }
+);
+
+api_test!(the_ree_context_is_served, |app: TestApp| async move {
+    let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
+    let issued = app.register(&owner, &motor("C-1")).await;
+    let url = issued["credential"]["@context"][1].as_str().unwrap();
+    let path = url.strip_prefix(&app.address).unwrap();
+    let response = app.get(path).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/ld+json");
+    let context: Value = response.json().await.unwrap();
+    assert_eq!(context["@context"]["@protected"], true);
+    assert_eq!(context["@context"]["ree_content"], "ree:reeContent");
+});

@@ -1,0 +1,206 @@
+//! The feed protocol between services: ordered, gap-free streams of CloudEvents 1.0, read by
+//! cursor, through one trait whether the producing service runs in this process or elsewhere.
+//!
+//! A producer numbers its events 1, 2, 3... in commit order (every writer holds the stream's
+//! head row until it commits, so a reader never sees event k+1 before event k). A consumer keeps
+//! its cursor and an inbox of seen event ids in the same transaction as its projection, so a
+//! replay changes nothing and a restart loses nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::db::StoreError;
+use crate::problem::Problem;
+
+/// The CloudEvents spec version we speak.
+pub const SPEC_VERSION: &str = "1.0";
+
+/// One event of a feed (CloudEvents 1.0, JSON format, with the `sequence` extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CloudEvent {
+    pub specversion: String,
+    /// Unique per event (a UUID).
+    pub id: String,
+    /// The producing service, e.g. `/reetrace/passport`.
+    pub source: String,
+    /// e.g. `org.reetrace.passport.issued`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What the event is about (a passport or lot id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub time: DateTime<Utc>,
+    pub datacontenttype: String,
+    /// Position in the stream (CloudEvents `sequence` extension), as a decimal string.
+    pub sequence: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+impl CloudEvent {
+    /// The position of the event in its stream.
+    pub fn seq(&self) -> Result<i64, FeedError> {
+        self.sequence.parse().map_err(|_| {
+            FeedError::Malformed(format!("sequence {:?} is not a number", self.sequence))
+        })
+    }
+}
+
+/// A page of a feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FeedPage {
+    pub events: Vec<CloudEvent>,
+    /// The cursor to read after next (the last event's sequence, or the one given).
+    pub next_after: i64,
+}
+
+/// Why a feed could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("the feed is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the feed answered something malformed: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<FeedError> for Problem {
+    fn from(err: FeedError) -> Self {
+        match err {
+            FeedError::Store(e) => e.into(),
+            other => {
+                tracing::warn!(error = %other, "feed read failed");
+                Problem::service_unavailable("A feed this answer depends on is unavailable; retry.")
+            }
+        }
+    }
+}
+
+/// Reads one stream, in order, after a cursor.
+#[async_trait]
+pub trait FeedSource: Send + Sync {
+    /// The stream's name (`passport`, `custody`).
+    fn stream(&self) -> &str;
+    /// Events with sequence greater than `after`, at most `limit`, in order, with no gap.
+    async fn read(&self, after: i64, limit: u32) -> Result<Vec<CloudEvent>, FeedError>;
+}
+
+/// A consumer's side: where it is, and how it applies events.
+#[async_trait]
+pub trait Projection: Send + Sync {
+    /// A name for logs.
+    fn name(&self) -> &str;
+    /// The consumer's cursor for `stream` (0 before the first event).
+    async fn cursor(&self, stream: &str) -> Result<i64, StoreError>;
+    /// Applies `events` (in order) and moves the cursor past the last one, in one transaction;
+    /// events whose id is in the inbox are skipped.
+    async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError>;
+}
+
+/// Wakes consumers when a producer in this process committed new events.
+#[derive(Debug, Default)]
+pub struct FeedSignal(Notify);
+
+impl FeedSignal {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn notify(&self) {
+        self.0.notify_waiters();
+    }
+
+    pub async fn notified(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// Feeds `source` into `projection`.
+pub struct Consumer {
+    source: Arc<dyn FeedSource>,
+    projection: Arc<dyn Projection>,
+    batch: u32,
+    /// Serialises catch-ups of this consumer within the process.
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("stream", &self.source.stream())
+            .field("projection", &self.projection.name())
+            .finish()
+    }
+}
+
+impl Consumer {
+    pub fn new(source: Arc<dyn FeedSource>, projection: Arc<dyn Projection>) -> Self {
+        Self {
+            source,
+            projection,
+            batch: 500,
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Reads and applies until the stream has nothing new; returns how many events applied.
+    pub async fn catch_up(&self) -> Result<usize, FeedError> {
+        let _guard = self.lock.lock().await;
+        let stream = self.source.stream().to_owned();
+        let mut applied = 0;
+        loop {
+            let after = self.projection.cursor(&stream).await?;
+            let events = self.source.read(after, self.batch).await?;
+            let Some(first) = events.first() else {
+                return Ok(applied);
+            };
+            if first.seq()? != after + 1 {
+                return Err(FeedError::Malformed(format!(
+                    "{stream} feed skipped from {after} to {}",
+                    first.sequence
+                )));
+            }
+            self.projection.apply(&stream, &events).await?;
+            applied += events.len();
+            if events.len() < self.batch as usize {
+                return Ok(applied);
+            }
+        }
+    }
+
+    /// Keeps catching up until cancelled: on every signal, and at least every `interval`.
+    pub async fn run(
+        self: Arc<Self>,
+        signal: Option<Arc<FeedSignal>>,
+        interval: Duration,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            if let Err(err) = self.catch_up().await {
+                tracing::warn!(consumer = %self.projection.name(), stream = %self.source.stream(), error = %err, "feed catch-up failed; will retry");
+            }
+            let wake = async {
+                match &signal {
+                    Some(signal) => signal.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = wake => {}
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}
+
+pub mod api;

@@ -1,0 +1,73 @@
+//! The passport feed: `org.reetrace.passport.issued`, `.versioned` and `.status_changed`
+//! events, in commit order, for the custody and stock services.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reetrace_core::feed::{CloudEvent, FeedError, FeedSource, SPEC_VERSION};
+use serde_json::{Value, json};
+
+use crate::store::{FeedRow, PassportStores};
+
+/// The stream name.
+pub const STREAM: &str = "passport";
+/// The `source` of our events.
+pub const SOURCE: &str = "/reetrace/passport";
+
+/// Reads the passport feed from the store.
+pub struct PassportFeed {
+    store: Arc<dyn PassportStores>,
+}
+
+impl PassportFeed {
+    pub fn new(store: Arc<dyn PassportStores>) -> Self {
+        Self { store }
+    }
+}
+
+/// The event a stored feed row stands for. Issued and versioned events carry the signed
+/// credential subject (public data) and the status; status changes carry the new status.
+pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
+    let mut data = json!({
+        "passport_id": row.passport_id,
+        "version": row.version,
+        "org_id": row.org_id,
+    });
+    if let Some(text) = &row.data {
+        let extra: Value =
+            serde_json::from_str(text).map_err(|e| FeedError::Malformed(e.to_string()))?;
+        if let (Some(target), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+            target.extend(extra.clone());
+        }
+    }
+    if let Some(credential) = &row.credential {
+        let mut credential: Value =
+            serde_json::from_str(credential).map_err(|e| FeedError::Malformed(e.to_string()))?;
+        data["status"] = json!("active");
+        data["credential_id"] = credential["id"].take();
+        data["subject"] = credential["credentialSubject"].take();
+    }
+    Ok(CloudEvent {
+        specversion: SPEC_VERSION.to_owned(),
+        id: row.event_id.to_string(),
+        source: SOURCE.to_owned(),
+        kind: format!("org.reetrace.{}", row.kind),
+        subject: Some(row.passport_id.to_string()),
+        time: row.occurred_at,
+        datacontenttype: "application/json".to_owned(),
+        sequence: row.seq.to_string(),
+        data,
+    })
+}
+
+#[async_trait]
+impl FeedSource for PassportFeed {
+    fn stream(&self) -> &str {
+        STREAM
+    }
+
+    async fn read(&self, after: i64, limit: u32) -> Result<Vec<CloudEvent>, FeedError> {
+        let rows = self.store.feed_after(after, limit).await?;
+        rows.into_iter().map(to_event).collect()
+    }
+}
