@@ -1,1 +1,8 @@
-//! The custody service.
+//! The custody service: the end-of-life chain of products as EPCIS 2.0 events, with the holder
+//! rule, element-by-element mass balance and a tamper-evident Merkle log.
+
+pub mod domain;
+pub mod feed;
+pub mod log;
+pub mod store;
+pub mod verify;

@@ -1,0 +1,6 @@
+//! The custody domain: the state machine and holder rule, exact mass balance, and what the
+//! tamper-evident log commits to. No I/O here.
+
+pub mod balance;
+pub mod log;
+pub mod state;

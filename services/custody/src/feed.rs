@@ -1,0 +1,219 @@
+//! Custody and the feeds: it keeps its own copy of what it needs from passports (so it works
+//! when the passport service is down), and it publishes its events as the `custody` feed.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use reetrace_core::db::StoreError;
+use reetrace_core::domain::{Gtin, Mass};
+use reetrace_core::feed::{CloudEvent, FeedError, FeedSource, Projection, SPEC_VERSION};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::balance::{Bag, ElementAmount};
+use crate::store::{CustodyStore, PassportChange, PassportCopy};
+
+/// The custody stream.
+pub const STREAM: &str = "custody";
+/// The `source` of custody events.
+pub const SOURCE: &str = "/reetrace/custody";
+
+/// What custody reads of a passport subject (tolerant: other fields are ignored).
+#[derive(Debug, Deserialize)]
+struct SubjectView {
+    id: String,
+    granularity: String,
+    product: ProductView,
+    ree_content: ContentView,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProductView {
+    gtin: Option<String>,
+    serial: Option<String>,
+    lot: Option<String>,
+    units: Option<u64>,
+    name: String,
+    category: String,
+    net_mass_g: Mass,
+    placed_on_market: MarketView,
+}
+
+#[derive(Debug, Deserialize)]
+struct MarketView {
+    date: NaiveDate,
+    country: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContentView {
+    elements: Vec<ElementAmount>,
+}
+
+/// The EPCIS identifier of a product: the canonical GS1 Digital Link (`https://id.gs1.org/...`)
+/// of a GS1 item or batch, our own resolver URI otherwise.
+pub fn product_epc(
+    subject_id: &str,
+    gtin: Option<&str>,
+    serial: Option<&str>,
+    lot: Option<&str>,
+) -> String {
+    match (gtin.and_then(|g| Gtin::parse(g).ok()), serial, lot) {
+        (Some(gtin), Some(serial), _) => format!(
+            "https://id.gs1.org/01/{}/21/{}",
+            gtin.as_str(),
+            percent(serial)
+        ),
+        (Some(gtin), None, Some(lot)) => format!(
+            "https://id.gs1.org/01/{}/10/{}",
+            gtin.as_str(),
+            percent(lot)
+        ),
+        _ => subject_id.to_owned(),
+    }
+}
+
+/// Percent-encodes the characters of GS1 set 82 that a URI path segment may not hold as-is.
+fn percent(text: &str) -> String {
+    reetrace_core::domain::SerialNumber::parse(text)
+        .map(|s| s.percent_encoded())
+        .unwrap_or_else(|_| text.to_owned())
+}
+
+fn change_of(event: &CloudEvent) -> Result<PassportChange, FeedError> {
+    let malformed =
+        |what: &str| FeedError::Malformed(format!("passport event {}: {what}", event.id));
+    let data = &event.data;
+    let passport_id: Uuid = data["passport_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| malformed("no passport_id"))?;
+    match event.kind.as_str() {
+        "org.reetrace.passport.issued" | "org.reetrace.passport.versioned" => {
+            let subject: SubjectView = serde_json::from_value(data["subject"].clone())
+                .map_err(|e| malformed(&e.to_string()))?;
+            if subject.granularity == "model" {
+                // A model is not a physical thing: nothing to collect.
+                return Ok(PassportChange::Ignore);
+            }
+            let org_id = data["org_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| malformed("no org_id"))?;
+            let version = data["version"]
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| malformed("no version"))?;
+            let p = &subject.product;
+            let epc = product_epc(
+                &subject.id,
+                p.gtin.as_deref(),
+                p.serial.as_deref(),
+                p.lot.as_deref(),
+            );
+            Ok(PassportChange::Upsert(Box::new(PassportCopy {
+                passport_id,
+                org_id,
+                version,
+                granularity: subject.granularity,
+                gtin: p.gtin.clone(),
+                serial: p.serial.clone(),
+                lot: p.lot.clone(),
+                units: p.units.unwrap_or(1),
+                name: p.name.clone(),
+                category: p.category.clone(),
+                country: p.placed_on_market.country.clone(),
+                placed_on_market: p.placed_on_market.date,
+                net_mass_ug: p.net_mass_g.micrograms(),
+                epc,
+                elements: Bag::from_amounts(&subject.ree_content.elements),
+            })))
+        }
+        "org.reetrace.passport.status_changed" => Ok(PassportChange::Status {
+            passport_id,
+            status: data["status"]
+                .as_str()
+                .ok_or_else(|| malformed("no status"))?
+                .to_owned(),
+        }),
+        _ => Ok(PassportChange::Ignore),
+    }
+}
+
+/// Keeps custody's copy of the passports from the passport feed.
+pub struct PassportProjection {
+    store: Arc<dyn CustodyStore>,
+}
+
+impl PassportProjection {
+    pub fn new(store: Arc<dyn CustodyStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl Projection for PassportProjection {
+    fn name(&self) -> &str {
+        "custody.passports"
+    }
+
+    async fn cursor(&self, stream: &str) -> Result<i64, StoreError> {
+        self.store.cursor(stream).await
+    }
+
+    async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
+        let mut changes = Vec::with_capacity(events.len());
+        for event in events {
+            let seq = event
+                .seq()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let change = change_of(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            changes.push((event.id.clone(), seq, change));
+        }
+        self.store.apply_passports(stream, &changes).await
+    }
+}
+
+/// Reads the custody feed: one event per log leaf, in leaf order.
+pub struct CustodyFeed {
+    store: Arc<dyn CustodyStore>,
+}
+
+impl CustodyFeed {
+    pub fn new(store: Arc<dyn CustodyStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl FeedSource for CustodyFeed {
+    fn stream(&self) -> &str {
+        STREAM
+    }
+
+    /// Sequence numbers are leaf index + 1 (feeds count from 1).
+    async fn read(&self, after: i64, limit: u32) -> Result<Vec<CloudEvent>, FeedError> {
+        let rows = self.store.events_from(after.max(0), limit).await?;
+        rows.into_iter()
+            .map(|row| {
+                let mut data: Value = serde_json::from_str(&row.data)
+                    .map_err(|e| FeedError::Malformed(e.to_string()))?;
+                data["event_id"] = Value::String(row.event_id.clone());
+                data["org_id"] = Value::String(row.org_id.to_string());
+                Ok(CloudEvent {
+                    specversion: SPEC_VERSION.to_owned(),
+                    id: row.event_id,
+                    source: SOURCE.to_owned(),
+                    kind: format!("org.reetrace.custody.{}", row.action),
+                    subject: data["subject"].as_str().map(str::to_owned),
+                    time: row.event_time,
+                    datacontenttype: "application/json".to_owned(),
+                    sequence: (row.leaf_index + 1).to_string(),
+                    data,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,321 @@
+//! The transparency log: signed checkpoints (C2SP signed-note / tlog-checkpoint), published
+//! within a second of new leaves, and inclusion and consistency proofs (RFC 9162) that anyone
+//! can check against them without trusting us.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use reetrace_core::checkpoint::{self, Checkpoint};
+use reetrace_core::crypto::{MasterKey, SigningKey, generate_signing_key};
+use reetrace_core::db::StoreError;
+use reetrace_core::merkle::{self, Hash, consistency_plan, inclusion_plan, root_nodes};
+use reetrace_core::problem::Problem;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::store::CustodyStore;
+
+/// A signed checkpoint as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointView {
+    /// The log's origin line.
+    pub origin: String,
+    pub tree_size: i64,
+    /// The root hash, base64.
+    pub root_hash: String,
+    /// The C2SP signed note (checkpoint text, blank line, signature line).
+    pub note: String,
+    /// The verifier key to open the note with (`<name>+<key id>+<base64 key>`).
+    pub verifier_key: String,
+}
+
+/// An inclusion proof (RFC 9162 order).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InclusionProof {
+    pub event_id: String,
+    pub leaf_index: i64,
+    pub tree_size: i64,
+    /// The leaf hash, base64 (SHA-256(0x00 || leaf data)).
+    pub leaf_hash: String,
+    /// The leaf data whose hash is the leaf (JCS of event id, digest and chain links).
+    pub leaf_data: String,
+    /// Sibling hashes, base64, from the leaf upwards.
+    pub hashes: Vec<String>,
+    pub checkpoint: CheckpointView,
+}
+
+/// A consistency proof between two tree sizes (RFC 9162 order).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub first: i64,
+    pub second: i64,
+    pub hashes: Vec<String>,
+    /// The checkpoint of the first size.
+    pub first_checkpoint: CheckpointView,
+    /// The checkpoint of the second size.
+    pub checkpoint: CheckpointView,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Signs and serves checkpoints of the custody log.
+pub struct Log {
+    store: Arc<dyn CustodyStore>,
+    origin: String,
+    key: SigningKey,
+    verifier_key: String,
+    /// Serialises publishing within the process.
+    publishing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+fn internal(what: &str, err: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %err, "{what}");
+    Problem::internal()
+}
+
+/// The origin of the log of an instance: `<host>[:port][/path]/custody-log`.
+pub fn origin_for(base_url: &str) -> String {
+    let trimmed = base_url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(base_url);
+    format!("{}/custody-log", trimmed.trim_end_matches('/'))
+}
+
+impl Log {
+    /// Opens the log, creating its signing key (sealed under the master key) on first use.
+    pub async fn open(
+        store: Arc<dyn CustodyStore>,
+        base_url: &str,
+        master: &MasterKey,
+    ) -> Result<Log, Problem> {
+        let origin = origin_for(base_url);
+        let name = origin.clone();
+        let stored = match store.log_key(&name).await? {
+            Some(stored) => stored,
+            None => {
+                let key = generate_signing_key().map_err(|e| internal("log key", e))?;
+                let sealed = master
+                    .seal_signing_key(&key, &name)
+                    .map_err(|e| internal("log key", e))?;
+                store
+                    .insert_log_key(
+                        &name,
+                        key.verifying_key().as_bytes(),
+                        &sealed,
+                        reetrace_core::accounts::now(),
+                    )
+                    .await?
+            }
+        };
+        let key = master
+            .unseal_signing_key(&stored.1, &name)
+            .map_err(|e| internal("the log key does not open with this master key", e))?;
+        let verifier_key = checkpoint::verifier_key(&name, &key.verifying_key())
+            .map_err(|e| internal("log key name", e))?;
+        Ok(Log {
+            store,
+            origin,
+            key,
+            verifier_key,
+            publishing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn verifier_key(&self) -> &str {
+        &self.verifier_key
+    }
+
+    /// The root of the tree of `size` leaves, from the stored nodes.
+    pub async fn root_at(&self, size: i64) -> Result<Hash, Problem> {
+        let size_u = u64::try_from(size)
+            .map_err(|_| Problem::bad_request("invalid_size", "sizes are positive"))?;
+        if size_u == 0 {
+            return Ok(merkle::empty_root());
+        }
+        let nodes = self.store.nodes(&root_nodes(size_u)).await?;
+        merkle::root_at(size_u, &nodes).map_err(|e| internal("log root", e))
+    }
+
+    /// Publishes a checkpoint of the current tree if it grew; returns the newest checkpoint.
+    pub async fn publish(&self) -> Result<Option<CheckpointView>, Problem> {
+        let _guard = self.publishing.lock().await;
+        let size = self.store.log_size().await?;
+        let latest = self.store.latest_checkpoint().await?;
+        if size == 0 {
+            return Ok(None);
+        }
+        if let Some((latest_size, _, note)) = &latest
+            && *latest_size >= size
+        {
+            return self.view(note).map(Some);
+        }
+        let root = self.root_at(size).await?;
+        let note = checkpoint::sign(
+            &Checkpoint::new(self.origin.clone(), u64::try_from(size).unwrap_or(0), root),
+            &self.origin,
+            &self.key,
+        )
+        .map_err(|e| internal("sign checkpoint", e))?;
+        self.store
+            .insert_checkpoint(size, &root, &note, reetrace_core::accounts::now())
+            .await?;
+        self.view(&note).map(Some)
+    }
+
+    fn view(&self, note: &str) -> Result<CheckpointView, Problem> {
+        let opened = checkpoint::open(note, &self.verifier_key)
+            .map_err(|e| internal("stored checkpoint does not open", e))?;
+        Ok(CheckpointView {
+            origin: opened.origin.clone(),
+            tree_size: i64::try_from(opened.size).unwrap_or(i64::MAX),
+            root_hash: b64(&opened.root),
+            note: note.to_owned(),
+            verifier_key: self.verifier_key.clone(),
+        })
+    }
+
+    /// The latest checkpoint, publishing one first if the tree grew since.
+    pub async fn latest(&self) -> Result<CheckpointView, Problem> {
+        self.publish()
+            .await?
+            .ok_or_else(|| Problem::not_found("The log is empty: no event has been recorded yet."))
+    }
+
+    async fn checkpoint_of(&self, size: i64) -> Result<CheckpointView, Problem> {
+        match self.store.checkpoint_at(size).await? {
+            Some((_, _, note)) => self.view(&note),
+            None => Err(Problem::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "no_checkpoint",
+                "No checkpoint of this size",
+            )
+            .with_detail(format!(
+                "No checkpoint of size {size} was published; ask for the size of a published checkpoint (see /api/v1/log/checkpoint)."
+            ))),
+        }
+    }
+
+    /// The inclusion proof of an event in the tree of `tree_size` (the latest checkpoint's by
+    /// default).
+    pub async fn inclusion(
+        &self,
+        event_id: &str,
+        tree_size: Option<i64>,
+    ) -> Result<InclusionProof, Problem> {
+        let event = self
+            .store
+            .event(event_id)
+            .await?
+            .ok_or_else(|| Problem::not_found(format!("No event {event_id:?} in the log.")))?;
+        let checkpoint = match tree_size {
+            Some(size) => self.checkpoint_of(size).await?,
+            None => {
+                let latest = self.latest().await?;
+                if latest.tree_size <= event.leaf_index {
+                    self.publish().await?.unwrap_or(latest)
+                } else {
+                    latest
+                }
+            }
+        };
+        if event.leaf_index >= checkpoint.tree_size {
+            return Err(Problem::conflict(
+                "not_yet_in_checkpoint",
+                format!(
+                    "Event {event_id} is leaf {}, beyond the tree of {} leaves; ask for a later checkpoint.",
+                    event.leaf_index, checkpoint.tree_size
+                ),
+            ));
+        }
+        let plan = inclusion_plan(event.leaf_index as u64, checkpoint.tree_size as u64)
+            .map_err(|e| internal("plan", e))?;
+        let nodes = self.store.nodes(&plan.node_ids()).await?;
+        let hashes = plan
+            .assemble(&nodes)
+            .map_err(|e| internal("inclusion proof", e))?;
+        let leaf_data = self.leaf_data(&event).await?;
+        Ok(InclusionProof {
+            event_id: event.event_id,
+            leaf_index: event.leaf_index,
+            tree_size: checkpoint.tree_size,
+            leaf_hash: b64(&event.leaf_hash),
+            leaf_data,
+            hashes: hashes.iter().map(|h| b64(h)).collect(),
+            checkpoint,
+        })
+    }
+
+    /// The leaf data of a stored event, rebuilt from its chain links.
+    async fn leaf_data(&self, event: &crate::store::EventRow) -> Result<String, StoreError> {
+        let links = self
+            .store
+            .links_between(event.leaf_index, event.leaf_index + 1)
+            .await?;
+        Ok(String::from_utf8_lossy(&crate::verify::leaf_data_of(event, &links)).into_owned())
+    }
+
+    /// The consistency proof between two published checkpoints (`to` defaults to the latest).
+    pub async fn consistency(
+        &self,
+        from: i64,
+        to: Option<i64>,
+    ) -> Result<ConsistencyProof, Problem> {
+        let second = match to {
+            Some(size) => self.checkpoint_of(size).await?,
+            None => self.latest().await?,
+        };
+        if from < 1 || from > second.tree_size {
+            return Err(Problem::bad_request(
+                "invalid_size",
+                format!(
+                    "from must be between 1 and {} (the second tree's size)",
+                    second.tree_size
+                ),
+            ));
+        }
+        let first = self.checkpoint_of(from).await?;
+        let plan = consistency_plan(from as u64, second.tree_size as u64)
+            .map_err(|e| internal("plan", e))?;
+        let nodes = self.store.nodes(&plan.node_ids()).await?;
+        let hashes = plan
+            .assemble(&nodes)
+            .map_err(|e| internal("consistency proof", e))?;
+        Ok(ConsistencyProof {
+            first: from,
+            second: second.tree_size,
+            hashes: hashes.iter().map(|h| b64(h)).collect(),
+            first_checkpoint: first,
+            checkpoint: second,
+        })
+    }
+
+    /// Publishes checkpoints every `interval` until cancelled.
+    pub async fn run_publisher(self: Arc<Self>, interval: Duration, cancel: CancellationToken) {
+        loop {
+            if let Err(err) = self.publish().await {
+                tracing::warn!(error = %err, "checkpoint publishing failed; will retry");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}
