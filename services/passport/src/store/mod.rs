@@ -258,8 +258,9 @@ pub enum VersionError {
 #[async_trait]
 pub trait PassportStore: Send + Sync {
     /// Stores first versions. Returns, per row, whether it was created (false: it conflicts
-    /// with an existing passport's identity). With `atomic`, a conflict stores nothing and is
-    /// an error. The idempotent answer (if any) commits with the rows.
+    /// with an existing passport's identity or an earlier row of the batch). With `atomic`, a
+    /// conflict stores nothing: no row, no event, no answer; the flags still say which rows
+    /// conflicted. The idempotent answer (if any) commits with the rows.
     async fn insert_passports(
         &self,
         rows: &[NewPassport],

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use reetrace_core::db::{SqliteDb, StoreError};
 use reetrace_core::idempotency::{StoredResponse, fingerprint_from_bytes};
 use sqlx::postgres::PgPool;
@@ -305,15 +305,19 @@ macro_rules! passport_store {
                 now: DateTime<Utc>,
             ) -> Result<(), StoreError> {
                 for (list_id, (indexes, value)) in changes {
-                    let bits: Vec<u8> = sqlx::query_scalar(concat!("SELECT bits FROM status_lists WHERE id = $1", $for_update))
-                        .bind(&list_id)
-                        .fetch_one(&mut **tx)
-                        .await?;
+                    let (bits, updated_at): (Vec<u8>, DateTime<Utc>) =
+                        sqlx::query_as(concat!("SELECT bits, updated_at FROM status_lists WHERE id = $1", $for_update))
+                            .bind(&list_id)
+                            .fetch_one(&mut **tx)
+                            .await?;
                     let bits = status_bits::set_bits(bits, &indexes, value)?;
+                    // `updated_at` is the version `cache_signed` compares: it must move on every
+                    // change, even when two changes share a timestamp or a clock steps back.
+                    let stamp = now.max(updated_at + TimeDelta::microseconds(1));
                     sqlx::query("UPDATE status_lists SET bits = $2, credential = NULL, updated_at = $3 WHERE id = $1")
                         .bind(&list_id)
                         .bind(bits)
-                        .bind(now)
+                        .bind(stamp)
                         .execute(&mut **tx)
                         .await?;
                 }

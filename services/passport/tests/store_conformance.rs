@@ -1,0 +1,1224 @@
+//! Storage conformance: the passport stores behave the same on SQLite and PostgreSQL — signing
+//! keys, status lists, passports and their versions, status changes, the feed.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use reetrace_core::backend_test;
+use reetrace_core::db::StoreError;
+use reetrace_core::idempotency::StoredResponse;
+use reetrace_core::testing::TestDatabase;
+use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
+use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};
+use reetrace_passport::store::{
+    FeedRow, IdempotentWrite, Identity, ListFilter, NewPassport, PassportStatus, Rotation,
+    SigningKeyRow, StatusChange, VersionError,
+};
+use serde_json::json;
+use support::{
+    Stores, batch, bit, later, model, now, open, own_batch, own_item, passports, random_gtin,
+    random_items, status_bit,
+};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+/// More than any test writes.
+const ALL: u32 = 100_000;
+
+async fn feed(store: &Stores) -> Vec<FeedRow> {
+    store.feed_after(0, ALL).await.unwrap()
+}
+
+fn seqs(rows: &[FeedRow]) -> Vec<i64> {
+    rows.iter().map(|r| r.seq).collect()
+}
+
+fn ids(rows: &[NewPassport]) -> Vec<Uuid> {
+    rows.iter().map(|r| r.id).collect()
+}
+
+/// Stores the rows one by one and checks that each was created.
+async fn insert_all(store: &Stores, rows: &[NewPassport]) {
+    let created = store.insert_passports(rows, false, None).await.unwrap();
+    assert_eq!(created, vec![true; rows.len()]);
+}
+
+/// Whether one row was created on its own.
+async fn insert_one(store: &Stores, row: &NewPassport) -> bool {
+    store
+        .insert_passports(std::slice::from_ref(row), false, None)
+        .await
+        .unwrap()[0]
+}
+
+/// An idempotent write whose answer records which rows were created.
+fn answer_with_flags(org_id: Uuid, key: &str) -> IdempotentWrite {
+    IdempotentWrite {
+        org_id,
+        key: key.into(),
+        respond: Box::new(|created: &[bool]| Some(flags_answer(created))),
+    }
+}
+
+fn flags_answer(created: &[bool]) -> StoredResponse {
+    StoredResponse {
+        fingerprint: [7; 32],
+        status: 207,
+        content_type: "application/json".into(),
+        body: serde_json::to_string(created).unwrap(),
+    }
+}
+
+fn key_row(org_id: Uuid, n: u8, created_at: chrono::DateTime<chrono::Utc>) -> SigningKeyRow {
+    SigningKeyRow {
+        id: format!("z6Mk{}", Uuid::new_v4().simple()),
+        org_id,
+        public_key: vec![n; 32],
+        sealed_secret: vec![n ^ 0xff; 72],
+        created_at,
+        retired_at: None,
+        revoked_at: None,
+    }
+}
+
+fn change(
+    status: PassportStatus,
+    reason: Option<&str>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> StatusChange {
+    StatusChange {
+        status,
+        reason: reason.map(str::to_owned),
+        at,
+        event_id: Uuid::new_v4(),
+    }
+}
+
+// --- Signing keys -------------------------------------------------------------------------
+
+backend_test!(
+    keys_list_oldest_first_and_rotation_retires_or_revokes_the_others,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let t0 = now();
+        let k1 = key_row(org, 1, t0);
+        store.insert_key(&k1, Rotation::None).await.unwrap();
+        let bystander = key_row(other, 9, t0);
+        store.insert_key(&bystander, Rotation::None).await.unwrap();
+        assert_eq!(store.org_keys(org).await.unwrap(), vec![k1.clone()]);
+
+        // Retire: the old key stops signing but is kept, not revoked.
+        let k2 = key_row(org, 2, later(t0, 1));
+        store.insert_key(&k2, Rotation::Retire).await.unwrap();
+        let k1_retired = SigningKeyRow {
+            retired_at: Some(k2.created_at),
+            ..k1.clone()
+        };
+        assert_eq!(
+            store.org_keys(org).await.unwrap(),
+            vec![k1_retired.clone(), k2.clone()]
+        );
+
+        // Revoke: every other key is withdrawn; an earlier retirement time stays.
+        let k3 = key_row(org, 3, later(t0, 2));
+        store.insert_key(&k3, Rotation::Revoke).await.unwrap();
+        let keys = store.org_keys(org).await.unwrap();
+        assert_eq!(
+            keys,
+            vec![
+                SigningKeyRow {
+                    revoked_at: Some(k3.created_at),
+                    ..k1_retired
+                },
+                SigningKeyRow {
+                    retired_at: Some(k3.created_at),
+                    revoked_at: Some(k3.created_at),
+                    ..k2
+                },
+                k3.clone(),
+            ]
+        );
+        // Another organisation's keys are untouched.
+        assert_eq!(store.org_keys(other).await.unwrap(), vec![bystander]);
+
+        // The rotation and the insert share one transaction: a refused insert (the key id
+        // exists) revokes nothing.
+        let clash = SigningKeyRow {
+            id: k3.id.clone(),
+            created_at: later(t0, 3),
+            ..key_row(org, 4, t0)
+        };
+        let err = store
+            .insert_key(&clash, Rotation::Revoke)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert_eq!(store.org_keys(org).await.unwrap(), keys);
+        assert!(store.org_keys(Uuid::new_v4()).await.unwrap().is_empty());
+
+        // Oldest first by creation time, not by when the row was written.
+        let older = key_row(org, 5, later(t0, -1));
+        store.insert_key(&older, Rotation::None).await.unwrap();
+        let listed = store.org_keys(org).await.unwrap();
+        assert_eq!(listed[0], older);
+        assert_eq!(listed[1..], keys);
+    }
+);
+
+// --- Status lists -------------------------------------------------------------------------
+
+backend_test!(
+    allocation_hands_out_unique_indexes_per_purpose_list,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let at = now();
+        let mut revocation = store
+            .allocate(org, StatusPurpose::Revocation, 300, at)
+            .await
+            .unwrap();
+        revocation.extend(
+            store
+                .allocate(org, StatusPurpose::Revocation, 200, at)
+                .await
+                .unwrap(),
+        );
+        let suspension = store
+            .allocate(org, StatusPurpose::Suspension, 100, at)
+            .await
+            .unwrap();
+        let message = store
+            .allocate(org, StatusPurpose::Message, 100, at)
+            .await
+            .unwrap();
+        let elsewhere = store
+            .allocate(Uuid::new_v4(), StatusPurpose::Revocation, 10, at)
+            .await
+            .unwrap();
+
+        let list_of = |refs: &[StatusRef]| -> String {
+            let lists: HashSet<&str> = refs.iter().map(|r| r.list_id.as_str()).collect();
+            assert_eq!(lists.len(), 1, "one list holds them all: {lists:?}");
+            lists.into_iter().next().unwrap().to_owned()
+        };
+        let lists = [
+            list_of(&revocation),
+            list_of(&suspension),
+            list_of(&message),
+            list_of(&elsewhere),
+        ];
+        assert_eq!(
+            lists.iter().collect::<HashSet<_>>().len(),
+            4,
+            "a list per org and purpose"
+        );
+
+        for (refs, purpose) in [
+            (&revocation, StatusPurpose::Revocation),
+            (&suspension, StatusPurpose::Suspension),
+            (&message, StatusPurpose::Message),
+        ] {
+            assert!(
+                refs.iter()
+                    .all(|r| r.purpose == purpose && r.index < LIST_SIZE)
+            );
+            let unique: HashSet<u32> = refs.iter().map(|r| r.index).collect();
+            assert_eq!(unique.len(), refs.len(), "no index handed out twice");
+        }
+
+        let list = store.status_list(&lists[0]).await.unwrap().unwrap();
+        assert_eq!(list.id, lists[0]);
+        assert_eq!(list.org_id, org);
+        assert_eq!(list.purpose, StatusPurpose::Revocation);
+        assert_eq!(list.size, LIST_SIZE);
+        assert_eq!(list.allocated, 500);
+        assert_eq!(list.bits.len(), (LIST_SIZE / 8) as usize);
+        assert!(
+            list.bits.iter().all(|b| *b == 0),
+            "handing out sets no status bit"
+        );
+        assert_eq!(list.credential, None);
+        assert!(store.status_list("no-such-list").await.unwrap().is_none());
+    }
+);
+
+backend_test!(
+    a_full_list_opens_the_next_one,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let purpose = StatusPurpose::Revocation;
+        let first = store
+            .allocate(org, purpose, (LIST_CAPACITY - 10) as usize, now())
+            .await
+            .unwrap();
+        let first_list = first[0].list_id.clone();
+        assert!(first.iter().all(|r| r.list_id == first_list));
+
+        let crossing = store.allocate(org, purpose, 30, now()).await.unwrap();
+        assert_eq!(crossing.len(), 30);
+        let (old, new): (Vec<&StatusRef>, Vec<&StatusRef>) =
+            crossing.iter().partition(|r| r.list_id == first_list);
+        assert_eq!(old.len(), 10, "the first list is filled up to its capacity");
+        assert_eq!(new.len(), 20, "the rest comes from a new list");
+        let second_list = new[0].list_id.clone();
+        assert!(new.iter().all(|r| r.list_id == second_list));
+
+        let after = store.allocate(org, purpose, 5, now()).await.unwrap();
+        assert!(
+            after.iter().all(|r| r.list_id == second_list),
+            "a full list is not reused"
+        );
+
+        let all: HashSet<(&str, u32)> = first
+            .iter()
+            .chain(&crossing)
+            .chain(&after)
+            .map(|r| (r.list_id.as_str(), r.index))
+            .collect();
+        assert_eq!(all.len(), LIST_CAPACITY as usize - 10 + 30 + 5);
+        assert!(all.iter().all(|(_, index)| *index < LIST_SIZE));
+        let full = store.status_list(&first_list).await.unwrap().unwrap();
+        assert_eq!(full.allocated, LIST_CAPACITY);
+        let next = store.status_list(&second_list).await.unwrap().unwrap();
+        assert_eq!(next.allocated, 25);
+    }
+);
+
+backend_test!(
+    a_signed_list_is_cached_only_while_its_bits_are_unchanged,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let rows = random_items(&store, org, 3).await;
+        insert_all(&store, &rows).await;
+        let list_id = rows[0].status[0].list_id.clone();
+        assert!(rows.iter().all(|r| r.status[0].list_id == list_id));
+
+        let cached = |list_id: String| {
+            let store = store.clone();
+            async move {
+                store
+                    .status_list(&list_id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .credential
+            }
+        };
+        let fresh = store.status_list(&list_id).await.unwrap().unwrap();
+        store
+            .cache_signed(&list_id, fresh.updated_at, "signed-0")
+            .await
+            .unwrap();
+        assert_eq!(cached(list_id.clone()).await.as_deref(), Some("signed-0"));
+
+        // A signer read the list, then a revocation flipped a bit before it stored its
+        // signature: the stale signature must not stick, and the old one is gone.
+        let read = store.status_list(&list_id).await.unwrap().unwrap();
+        let revoke = |at| change(PassportStatus::Revoked, None, at);
+        let revoked = store
+            .set_status(rows[0].id, &revoke(later(read.updated_at, 1)))
+            .await
+            .unwrap();
+        assert!(revoked.is_some());
+        let flipped = store.status_list(&list_id).await.unwrap().unwrap();
+        assert_eq!(flipped.credential, None, "a bit flip drops the cached one");
+        assert!(bit(&flipped.bits, rows[0].status[0].index));
+        assert!(flipped.updated_at > read.updated_at);
+        store
+            .cache_signed(&list_id, read.updated_at, "stale")
+            .await
+            .unwrap();
+        assert_eq!(cached(list_id.clone()).await, None);
+        store
+            .cache_signed(&list_id, flipped.updated_at, "signed-1")
+            .await
+            .unwrap();
+        assert_eq!(cached(list_id.clone()).await.as_deref(), Some("signed-1"));
+
+        // Flips stamped with the same instant as the previous one (two writers, one clock
+        // tick) or an earlier one (a clock stepped back): a signature of the bits read before
+        // them must still not stick.
+        for (row, seconds) in [(&rows[1], 0), (&rows[2], -60)] {
+            let before = store.status_list(&list_id).await.unwrap().unwrap();
+            let at = later(before.updated_at, seconds);
+            store
+                .set_status(row.id, &revoke(at))
+                .await
+                .unwrap()
+                .unwrap();
+            store
+                .cache_signed(&list_id, before.updated_at, "stale")
+                .await
+                .unwrap();
+            let after = store.status_list(&list_id).await.unwrap().unwrap();
+            assert_eq!(
+                after.credential, None,
+                "outdated bits were cached ({seconds} s)"
+            );
+            assert!(bit(&after.bits, row.status[0].index));
+            store
+                .cache_signed(&list_id, after.updated_at, "signed")
+                .await
+                .unwrap();
+            assert_eq!(cached(list_id.clone()).await.as_deref(), Some("signed"));
+        }
+    }
+);
+
+// --- Inserting passports ------------------------------------------------------------------
+
+backend_test!(
+    a_batch_stores_the_rows_that_do_not_conflict_with_their_answer,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let gtin = random_gtin();
+        let stored = passports(&store, org, vec![support::item(&gtin, "S-1")]).await;
+        insert_all(&store, &stored).await;
+
+        let mut rows = random_items(&store, org, 5).await;
+        // Row 1 claims the stored passport's identity; row 4 repeats row 2's.
+        rows[1].gtin = Some(gtin.clone());
+        rows[1].serial = Some("S-1".into());
+        rows[4].gtin = rows[2].gtin.clone();
+        rows[4].serial = rows[2].serial.clone();
+        let created = store
+            .insert_passports(&rows, false, Some(answer_with_flags(org, "bulk-1")))
+            .await
+            .unwrap();
+        let expected = vec![true, false, true, true, false];
+        assert_eq!(created, expected);
+
+        for (row, created) in rows.iter().zip(&expected) {
+            let found = store.passport(row.id).await.unwrap();
+            let versions = store.versions(row.id).await.unwrap();
+            if *created {
+                let found = found.unwrap();
+                assert_eq!((found.version, found.status), (1, PassportStatus::Active));
+                assert_eq!(found.gtin, row.gtin);
+                assert_eq!(found.serial, row.serial);
+                assert_eq!(versions.len(), 1);
+                assert_eq!(versions[0].credential, row.credential);
+                assert_eq!(versions[0].status, row.status);
+            } else {
+                assert!(found.is_none());
+                assert!(versions.is_empty());
+            }
+        }
+        // The stored passport keeps its identity.
+        let owner = store
+            .find(&Identity::Item {
+                gtin: gtin.clone(),
+                serial: "S-1".into(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(owner.id, stored[0].id);
+
+        let events = feed(&store).await;
+        assert_eq!(seqs(&events), vec![1, 2, 3, 4]);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.kind == "passport.issued" && e.version == 1)
+        );
+        assert_eq!(
+            events.iter().map(|e| e.passport_id).collect::<Vec<_>>(),
+            vec![stored[0].id, rows[0].id, rows[2].id, rows[3].id]
+        );
+        assert_eq!(
+            events[2].credential.as_deref(),
+            Some(rows[2].credential.as_str())
+        );
+        assert_eq!(
+            store.stored_response(org, "bulk-1").await.unwrap(),
+            Some(flags_answer(&expected))
+        );
+
+        // An answer of None keeps nothing.
+        let more = random_items(&store, org, 1).await;
+        let write = IdempotentWrite {
+            org_id: org,
+            key: "bulk-2".into(),
+            respond: Box::new(|_| None),
+        };
+        assert_eq!(
+            store
+                .insert_passports(&more, false, Some(write))
+                .await
+                .unwrap(),
+            vec![true]
+        );
+        assert_eq!(store.stored_response(org, "bulk-2").await.unwrap(), None);
+    }
+);
+
+backend_test!(
+    an_atomic_batch_with_a_conflict_stores_nothing,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let stored = random_items(&store, org, 1).await;
+        insert_all(&store, &stored).await;
+
+        let mut rows = random_items(&store, org, 4).await;
+        rows[3].gtin = stored[0].gtin.clone();
+        rows[3].serial = stored[0].serial.clone();
+        let created = store
+            .insert_passports(&rows, true, Some(answer_with_flags(org, "atomic-1")))
+            .await
+            .unwrap();
+        assert_eq!(created, vec![true, true, true, false]);
+        for row in &rows {
+            assert!(store.passport(row.id).await.unwrap().is_none());
+            assert!(store.versions(row.id).await.unwrap().is_empty());
+        }
+        assert!(store.passports(&ids(&rows)).await.unwrap().is_empty());
+        assert_eq!(
+            seqs(&feed(&store).await),
+            vec![1],
+            "no feed row for the refused batch"
+        );
+        assert_eq!(store.stored_response(org, "atomic-1").await.unwrap(), None);
+
+        // A duplicate within the batch refuses it too.
+        let mut rows = random_items(&store, org, 2).await;
+        rows[1].gtin = rows[0].gtin.clone();
+        rows[1].serial = rows[0].serial.clone();
+        let created = store.insert_passports(&rows, true, None).await.unwrap();
+        assert_eq!(created, vec![true, false]);
+        assert!(store.passports(&ids(&rows)).await.unwrap().is_empty());
+
+        // The sequence did not move: the next event directly follows the first.
+        let next = random_items(&store, org, 2).await;
+        let created = store
+            .insert_passports(&next, true, Some(answer_with_flags(org, "atomic-1")))
+            .await
+            .unwrap();
+        assert_eq!(created, vec![true, true]);
+        assert_eq!(seqs(&feed(&store).await), vec![1, 2, 3]);
+        assert_eq!(
+            store.stored_response(org, "atomic-1").await.unwrap(),
+            Some(flags_answer(&[true, true]))
+        );
+    }
+);
+
+backend_test!(
+    a_reused_idempotency_key_is_a_conflict_and_stores_nothing,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let first = random_items(&store, org, 2).await;
+        store
+            .insert_passports(&first, false, Some(answer_with_flags(org, "k")))
+            .await
+            .unwrap();
+        let second = random_items(&store, org, 2).await;
+        let err = store
+            .insert_passports(&second, false, Some(answer_with_flags(org, "k")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert!(store.passports(&ids(&second)).await.unwrap().is_empty());
+        for row in &second {
+            assert!(store.versions(row.id).await.unwrap().is_empty());
+        }
+        let events = feed(&store).await;
+        assert_eq!(seqs(&events), vec![1, 2]);
+        assert!(events.iter().all(|e| ids(&first).contains(&e.passport_id)));
+        assert_eq!(
+            store.stored_response(org, "k").await.unwrap(),
+            Some(flags_answer(&[true, true]))
+        );
+        // The same key of another organisation is another key.
+        let other = Uuid::new_v4();
+        let theirs = random_items(&store, other, 1).await;
+        store
+            .insert_passports(&theirs, false, Some(answer_with_flags(other, "k")))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.stored_response(other, "k").await.unwrap(),
+            Some(flags_answer(&[true]))
+        );
+    }
+);
+
+backend_test!(
+    identities_are_unique_as_the_partial_indexes_say,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let (org, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let (g1, g2, g3) = (random_gtin(), random_gtin(), random_gtin());
+        let cases = [
+            // GS1 serials are unique per GTIN, whoever registers them.
+            (org, support::item(&g1, "S1"), true),
+            (other, support::item(&g1, "S1"), false),
+            (org, support::item(&g2, "S1"), true),
+            // GS1 lots are unique per GTIN for batches only.
+            (org, batch(&g1, "L1"), true),
+            (other, batch(&g1, "L1"), false),
+            (org, batch(&g2, "L1"), true),
+            (
+                org,
+                support::Ident {
+                    lot: Some("L1".into()),
+                    ..support::item(&g1, "S2")
+                },
+                true,
+            ),
+            // One model passport per GTIN; its items and batches are separate passports.
+            (org, model(&g3), true),
+            (other, model(&g3), false),
+            (org, support::item(&g3, "S1"), true),
+            (org, batch(&g3, "L1"), true),
+            // Without a GTIN, serials and lots are the organisation's own.
+            (org, own_item("X1"), true),
+            (org, own_item("X1"), false),
+            (other, own_item("X1"), true),
+            (org, own_batch("X1"), true),
+            (org, own_batch("X1"), false),
+            (other, own_batch("X1"), true),
+        ];
+        for (n, (org_id, ident, allowed)) in cases.into_iter().enumerate() {
+            let row = passports(&store, org_id, vec![ident.clone()])
+                .await
+                .remove(0);
+            assert_eq!(
+                insert_one(&store, &row).await,
+                allowed,
+                "case {n}: {ident:?}"
+            );
+            assert_eq!(store.passport(row.id).await.unwrap().is_some(), allowed);
+        }
+    }
+);
+
+// --- Versions -----------------------------------------------------------------------------
+
+backend_test!(
+    a_new_version_follows_the_current_one_and_supersedes_it,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let v1 = random_items(&store, org, 1).await.remove(0);
+        insert_all(&store, std::slice::from_ref(&v1)).await;
+
+        let mut v2 = support::next_version(&store, &v1).await;
+        v2.category = "battery".into();
+        v2.country = "FR".into();
+        v2.placed_on_market = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        v2.model_passport = Some(Uuid::new_v4());
+        v2.confidential = Some(r#"{"supplier":"secret"}"#.into());
+
+        let skip = NewPassport {
+            version: 3,
+            ..v2.clone()
+        };
+        let err = store.add_version(&skip, None).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VersionError::Stale {
+                    current: 1,
+                    expected: 2
+                }
+            ),
+            "{err:?}"
+        );
+        let again = NewPassport {
+            version: 1,
+            ..v2.clone()
+        };
+        let err = store.add_version(&again, None).await.unwrap_err();
+        assert!(
+            matches!(err, VersionError::Stale { current: 1, .. }),
+            "{err:?}"
+        );
+        let unknown = NewPassport {
+            id: Uuid::new_v4(),
+            ..v2.clone()
+        };
+        let err = store.add_version(&unknown, None).await.unwrap_err();
+        assert!(matches!(err, VersionError::NotFound), "{err:?}");
+        assert_eq!(store.versions(v1.id).await.unwrap().len(), 1);
+        assert_eq!(
+            feed(&store).await.len(),
+            1,
+            "a refused version writes no event"
+        );
+
+        store
+            .add_version(&v2, Some(answer_with_flags(org, "v2")))
+            .await
+            .unwrap();
+        let versions = store.versions(v1.id).await.unwrap();
+        assert_eq!(
+            versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(versions[0].superseded_at, Some(v2.created_at));
+        assert_eq!(versions[0].credential, v1.credential);
+        assert_eq!(versions[1].superseded_at, None);
+        assert_eq!(versions[1].credential_id, v2.credential_id);
+        assert_eq!(versions[1].credential, v2.credential);
+        assert_eq!(versions[1].confidential, v2.confidential);
+        assert_eq!(versions[1].status, v2.status);
+        assert_eq!(
+            store.version(v1.id, None).await.unwrap().as_ref(),
+            Some(&versions[1])
+        );
+        assert_eq!(
+            store.version(v1.id, Some(1)).await.unwrap().as_ref(),
+            Some(&versions[0])
+        );
+        assert_eq!(store.version(v1.id, Some(3)).await.unwrap(), None);
+
+        // The superseded version's message bit is set, the current one's is not.
+        assert!(status_bit(&store, &v1.status[2]).await);
+        assert!(!status_bit(&store, &v2.status[2]).await);
+        assert!(!status_bit(&store, &v1.status[0]).await);
+
+        let row = store.passport(v1.id).await.unwrap().unwrap();
+        assert_eq!(row.version, 2);
+        assert_eq!(row.category, "battery");
+        assert_eq!(row.country, "FR");
+        assert_eq!(row.placed_on_market, v2.placed_on_market);
+        assert_eq!(row.model_passport, v2.model_passport);
+        assert_eq!(row.updated_at, v2.created_at);
+        assert_eq!(row.created_at, v1.created_at);
+        assert_eq!((row.gtin, row.serial), (v1.gtin.clone(), v1.serial.clone()));
+        let listed = store
+            .list(
+                &ListFilter {
+                    category: Some("battery".into()),
+                    ..ListFilter::default()
+                },
+                None,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.iter().map(|p| p.id).collect::<Vec<_>>(), vec![v1.id]);
+
+        let events = feed(&store).await;
+        assert_eq!(seqs(&events), vec![1, 2]);
+        let versioned = &events[1];
+        assert_eq!(versioned.kind, "passport.versioned");
+        assert_eq!((versioned.passport_id, versioned.version), (v1.id, 2));
+        assert_eq!(versioned.org_id, org);
+        assert_eq!(versioned.occurred_at, v2.created_at);
+        assert_eq!(
+            versioned.credential.as_deref(),
+            Some(v2.credential.as_str())
+        );
+        assert_eq!(versioned.data, None);
+        assert_eq!(
+            events[0].credential.as_deref(),
+            Some(v1.credential.as_str())
+        );
+        assert_eq!(
+            store.stored_response(org, "v2").await.unwrap(),
+            Some(flags_answer(&[true]))
+        );
+
+        let err = store.add_version(&v2, None).await.unwrap_err();
+        assert!(
+            matches!(err, VersionError::Stale { current: 2, .. }),
+            "{err:?}"
+        );
+    }
+);
+
+// --- Status changes -----------------------------------------------------------------------
+
+backend_test!(
+    a_status_change_flips_the_bits_of_every_version,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let mut rows = random_items(&store, org, 2).await;
+        insert_all(&store, &rows).await;
+        let bystander = rows.pop().unwrap();
+        let v1 = rows.pop().unwrap();
+        let v2 = support::next_version(&store, &v1).await;
+        store.add_version(&v2, None).await.unwrap();
+        let v3 = support::next_version(&store, &v2).await;
+        store.add_version(&v3, None).await.unwrap();
+        let versions = [&v1, &v2, &v3];
+        let bits = |slot: usize| {
+            let store = store.clone();
+            let refs: Vec<StatusRef> = versions.iter().map(|v| v.status[slot].clone()).collect();
+            async move {
+                let mut out = Vec::new();
+                for r in &refs {
+                    out.push(status_bit(&store, r).await);
+                }
+                out
+            }
+        };
+
+        let t = later(v3.created_at, 1);
+        let suspend = change(PassportStatus::Suspended, Some("audit"), t);
+        let row = store.set_status(v1.id, &suspend).await.unwrap().unwrap();
+        assert_eq!(row.status, PassportStatus::Suspended);
+        assert_eq!(row.status_reason.as_deref(), Some("audit"));
+        assert_eq!(row.updated_at, t);
+        assert_eq!(row.version, 3);
+        assert_eq!(store.passport(v1.id).await.unwrap(), Some(row));
+        assert_eq!(bits(1).await, vec![true; 3]);
+        assert_eq!(bits(0).await, vec![false; 3]);
+        assert!(!status_bit(&store, &bystander.status[1]).await);
+        let event = feed(&store).await.pop().unwrap();
+        assert_eq!(event.kind, "passport.status_changed");
+        assert_eq!(event.event_id, suspend.event_id);
+        assert_eq!(
+            (event.passport_id, event.version, event.org_id),
+            (v1.id, 3, org)
+        );
+        assert_eq!(event.occurred_at, t);
+        assert_eq!(event.credential, None);
+        let data: serde_json::Value = serde_json::from_str(event.data.as_deref().unwrap()).unwrap();
+        assert_eq!(data, json!({"status": "suspended", "reason": "audit"}));
+
+        let reinstate = change(PassportStatus::Active, None, later(t, 1));
+        let row = store.set_status(v1.id, &reinstate).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.status_reason),
+            (PassportStatus::Active, None)
+        );
+        assert_eq!(bits(1).await, vec![false; 3]);
+        let event = feed(&store).await.pop().unwrap();
+        let data: serde_json::Value = serde_json::from_str(event.data.as_deref().unwrap()).unwrap();
+        assert_eq!(data, json!({"status": "active", "reason": null}));
+
+        let revoke = change(
+            PassportStatus::Revoked,
+            Some("key compromised"),
+            later(t, 2),
+        );
+        let row = store.set_status(v1.id, &revoke).await.unwrap().unwrap();
+        assert_eq!(row.status, PassportStatus::Revoked);
+        assert_eq!(row.updated_at, revoke.at);
+        assert_eq!(bits(0).await, vec![true; 3]);
+        assert_eq!(bits(1).await, vec![false; 3]);
+        assert!(!status_bit(&store, &bystander.status[0]).await);
+        let stored = store.passport(v1.id).await.unwrap().unwrap();
+        assert_eq!(stored.status_reason.as_deref(), Some("key compromised"));
+        let event = feed(&store).await.pop().unwrap();
+        let data: serde_json::Value = serde_json::from_str(event.data.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            data,
+            json!({"status": "revoked", "reason": "key compromised"})
+        );
+
+        let before = feed(&store).await.len();
+        assert!(
+            store
+                .set_status(Uuid::new_v4(), &revoke)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(feed(&store).await.len(), before);
+        // issued ×2, versioned ×2, three status changes.
+        assert_eq!(seqs(&feed(&store).await), (1..=7).collect::<Vec<_>>());
+    }
+);
+
+// --- Reads --------------------------------------------------------------------------------
+
+backend_test!(
+    find_resolves_each_kind_of_identity,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let (g1, g2) = (random_gtin(), random_gtin());
+        let rows = passports(
+            &store,
+            org,
+            vec![
+                support::item(&g1, "S1"),
+                support::Ident {
+                    lot: Some("L1".into()),
+                    ..support::item(&g1, "S2")
+                },
+                batch(&g1, "L2"),
+                model(&g2),
+                support::item(&g2, "S1"),
+            ],
+        )
+        .await;
+        insert_all(&store, &rows).await;
+        let find = |identity: Identity| {
+            let store = store.clone();
+            async move { store.find(&identity).await.unwrap().map(|p| p.id) }
+        };
+        let item = |gtin: &str, serial: &str| Identity::Item {
+            gtin: gtin.into(),
+            serial: serial.into(),
+        };
+        let batch_of = |gtin: &str, lot: &str| Identity::Batch {
+            gtin: gtin.into(),
+            lot: lot.into(),
+        };
+        assert_eq!(find(item(&g1, "S1")).await, Some(rows[0].id));
+        assert_eq!(find(item(&g1, "S2")).await, Some(rows[1].id));
+        assert_eq!(find(item(&g2, "S1")).await, Some(rows[4].id));
+        assert_eq!(find(batch_of(&g1, "L2")).await, Some(rows[2].id));
+        // An item that carries a lot number is not the lot's batch passport.
+        assert_eq!(find(batch_of(&g1, "L1")).await, None);
+        assert_eq!(
+            find(Identity::Model { gtin: g2.clone() }).await,
+            Some(rows[3].id)
+        );
+        // Items and batches of a GTIN are not its model.
+        assert_eq!(find(Identity::Model { gtin: g1.clone() }).await, None);
+        assert_eq!(find(item(&g1, "S3")).await, None);
+        assert_eq!(find(item(&g2, "L2")).await, None);
+        let found = store.find(&item(&g1, "S1")).await.unwrap().unwrap();
+        assert_eq!(found.org_id, org);
+        assert_eq!(found.granularity, rows[0].granularity);
+        assert_eq!(found.placed_on_market, rows[0].placed_on_market);
+        assert_eq!(found.created_at, rows[0].created_at);
+    }
+);
+
+backend_test!(
+    passports_by_id_spans_chunks,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let rows = random_items(&store, org, 1_200).await;
+        insert_all(&store, &rows).await;
+        let mut wanted = ids(&rows);
+        wanted.extend((0..10).map(|_| Uuid::new_v4()));
+        let found = store.passports(&wanted).await.unwrap();
+        assert_eq!(found.len(), 1_200);
+        let found: HashSet<Uuid> = found.into_iter().map(|p| p.id).collect();
+        assert_eq!(found, ids(&rows).into_iter().collect::<HashSet<_>>());
+        // One batch, one event per row, in row order.
+        let events = feed(&store).await;
+        assert_eq!(seqs(&events), (1..=1_200).collect::<Vec<_>>());
+        assert_eq!(
+            events.iter().map(|e| e.passport_id).collect::<Vec<_>>(),
+            ids(&rows)
+        );
+        assert!(store.passports(&[]).await.unwrap().is_empty());
+    }
+);
+
+backend_test!(
+    the_list_filters_and_pages_by_id,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (g1, g2) = (random_gtin(), random_gtin());
+        let mut rows = Vec::new();
+        for (org, gtin, category, country, n) in [
+            (a, &g1, "permanent_magnet", "DE", 3),
+            (a, &g2, "battery", "FR", 2),
+            (b, &g1, "permanent_magnet", "DE", 2),
+            (b, &g2, "permanent_magnet", "FR", 1),
+        ] {
+            let idents = (0..n)
+                .map(|_| support::item(gtin, &Uuid::new_v4().simple().to_string()))
+                .collect();
+            for mut row in passports(&store, org, idents).await {
+                row.category = category.into();
+                row.country = country.into();
+                rows.push(row);
+            }
+        }
+        insert_all(&store, &rows).await;
+
+        let expect = |keep: &dyn Fn(&NewPassport) -> bool| {
+            let mut ids: Vec<Uuid> = rows.iter().filter(|r| keep(r)).map(|r| r.id).collect();
+            ids.sort();
+            ids
+        };
+        let list = |filter: ListFilter, after: Option<Uuid>, limit: u32| {
+            let store = store.clone();
+            async move {
+                let rows = store.list(&filter, after, limit).await.unwrap();
+                rows.into_iter().map(|p| p.id).collect::<Vec<_>>()
+            }
+        };
+        let of = |org: Uuid| ListFilter {
+            org_id: Some(org),
+            ..ListFilter::default()
+        };
+
+        assert_eq!(
+            list(ListFilter::default(), None, 100).await,
+            expect(&|_| true)
+        );
+        assert_eq!(list(of(a), None, 100).await, expect(&|r| r.org_id == a));
+        assert_eq!(
+            list(
+                ListFilter {
+                    category: Some("battery".into()),
+                    ..ListFilter::default()
+                },
+                None,
+                100
+            )
+            .await,
+            expect(&|r| r.category == "battery")
+        );
+        assert_eq!(
+            list(
+                ListFilter {
+                    gtin: Some(g1.clone()),
+                    ..ListFilter::default()
+                },
+                None,
+                100
+            )
+            .await,
+            expect(&|r| r.gtin.as_deref() == Some(g1.as_str()))
+        );
+        assert_eq!(
+            list(
+                ListFilter {
+                    country: Some("FR".into()),
+                    ..ListFilter::default()
+                },
+                None,
+                100
+            )
+            .await,
+            expect(&|r| r.country == "FR")
+        );
+        let narrow = ListFilter {
+            org_id: Some(b),
+            category: Some("permanent_magnet".into()),
+            gtin: Some(g1.clone()),
+            country: Some("DE".into()),
+        };
+        assert_eq!(
+            list(narrow, None, 100).await,
+            expect(&|r| r.org_id == b && r.gtin.as_deref() == Some(g1.as_str()))
+        );
+        assert!(
+            list(
+                ListFilter {
+                    country: Some("IT".into()),
+                    ..ListFilter::default()
+                },
+                None,
+                100
+            )
+            .await
+            .is_empty()
+        );
+
+        // Pages of two by id, each after the last id of the one before.
+        let all_a = expect(&|r| r.org_id == a);
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = list(of(a), after, 2).await;
+            assert!(page.len() <= 2);
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            paged.extend(page);
+            after = Some(last);
+        }
+        assert_eq!(paged, all_a);
+        assert_eq!(list(of(a), Some(all_a[1]), 100).await, all_a[2..]);
+    }
+);
+
+// --- The feed -----------------------------------------------------------------------------
+
+backend_test!(
+    the_feed_pages_in_sequence_with_credentials_and_data,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let rows = random_items(&store, org, 3).await;
+        insert_all(&store, &rows).await;
+        let v2 = support::next_version(&store, &rows[1]).await;
+        store.add_version(&v2, None).await.unwrap();
+        let revoke = change(
+            PassportStatus::Revoked,
+            Some("recalled"),
+            later(v2.created_at, 1),
+        );
+        store
+            .set_status(rows[0].id, &revoke)
+            .await
+            .unwrap()
+            .unwrap();
+
+        let events = feed(&store).await;
+        assert_eq!(seqs(&events), vec![1, 2, 3, 4, 5]);
+        let expected: Vec<(&str, Uuid, u32, Option<&str>)> = vec![
+            ("passport.issued", rows[0].id, 1, Some(&rows[0].credential)),
+            ("passport.issued", rows[1].id, 1, Some(&rows[1].credential)),
+            ("passport.issued", rows[2].id, 1, Some(&rows[2].credential)),
+            ("passport.versioned", rows[1].id, 2, Some(&v2.credential)),
+            ("passport.status_changed", rows[0].id, 1, None),
+        ];
+        let got: Vec<(&str, Uuid, u32, Option<&str>)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.kind.as_str(),
+                    e.passport_id,
+                    e.version,
+                    e.credential.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected);
+        assert!(events[..4].iter().all(|e| e.data.is_none()));
+        let data: serde_json::Value =
+            serde_json::from_str(events[4].data.as_deref().unwrap()).unwrap();
+        assert_eq!(data, json!({"status": "revoked", "reason": "recalled"}));
+        assert_eq!(
+            events
+                .iter()
+                .map(|e| e.event_id)
+                .collect::<HashSet<_>>()
+                .len(),
+            5
+        );
+        // The revoked passport's credential is still served with its issued event.
+        assert_eq!(
+            events[0].credential.as_deref(),
+            Some(rows[0].credential.as_str())
+        );
+
+        assert_eq!(store.feed_after(2, 2).await.unwrap(), events[2..4]);
+        assert_eq!(store.feed_after(4, 10).await.unwrap(), events[4..]);
+        assert!(store.feed_after(5, 10).await.unwrap().is_empty());
+        assert!(store.feed_after(0, 0).await.unwrap().is_empty());
+    }
+);
+
+/// Writers for the concurrency tests: one task per writer, all starting together, each
+/// storing `batches` batches of `size(batch)` random items of one shared organisation (so they
+/// also contend for its status lists). Each task yields the rows it stored and how many status
+/// changes it made.
+async fn concurrent_writers(
+    store: &Stores,
+    writers: usize,
+    batches: usize,
+    size: fn(usize) -> usize,
+    suspend_one: bool,
+) -> JoinSet<(Vec<NewPassport>, usize)> {
+    let start = Arc::new(tokio::sync::Barrier::new(writers));
+    let mut tasks = JoinSet::new();
+    let org = Uuid::new_v4();
+    for _ in 0..writers {
+        let (store, start) = (store.clone(), start.clone());
+        tasks.spawn(async move {
+            start.wait().await;
+            let (mut stored, mut changes) = (Vec::new(), 0);
+            for b in 0..batches {
+                let rows = random_items(&store, org, size(b)).await;
+                insert_all(&store, &rows).await;
+                if suspend_one {
+                    let c = change(PassportStatus::Suspended, Some("check"), now());
+                    store.set_status(rows[0].id, &c).await.unwrap().unwrap();
+                    changes += 1;
+                }
+                stored.extend(rows);
+            }
+            (stored, changes)
+        });
+    }
+    tasks
+}
+
+backend_test!(
+    concurrent_batches_number_the_feed_without_gaps,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let mut tasks = concurrent_writers(&store, 8, 4, |b| 10 + 5 * b, false).await;
+        let mut stored = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            stored.extend(done.unwrap().0);
+        }
+        assert_eq!(stored.len(), 8 * (10 + 15 + 20 + 25));
+
+        let events = feed(&store).await;
+        assert_eq!(seqs(&events), (1..=stored.len() as i64).collect::<Vec<_>>());
+        let mut issued: HashMap<Uuid, usize> = HashMap::new();
+        for e in &events {
+            assert_eq!(e.kind, "passport.issued");
+            *issued.entry(e.passport_id).or_default() += 1;
+        }
+        assert_eq!(issued.len(), stored.len());
+        assert!(stored.iter().all(|r| issued.get(&r.id) == Some(&1)));
+        assert_eq!(
+            store.passports(&ids(&stored)).await.unwrap().len(),
+            stored.len()
+        );
+
+        // The writers' status entries, allocated concurrently, never collide.
+        let entries: HashSet<(&str, u32)> = stored
+            .iter()
+            .flat_map(|r| r.status.iter().map(|s| (s.list_id.as_str(), s.index)))
+            .collect();
+        assert_eq!(entries.len(), 3 * stored.len());
+    }
+);
+
+backend_test!(
+    a_reader_never_sees_an_event_before_the_ones_it_follows,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let writing = Arc::new(AtomicBool::new(true));
+        let reader = {
+            let (store, writing) = (store.clone(), writing.clone());
+            tokio::spawn(async move {
+                let (mut cursor, mut pages) = (0i64, 0usize);
+                for _ in 0..20_000 {
+                    let done = !writing.load(Ordering::Acquire);
+                    let page = store.feed_after(cursor, 7).await.unwrap();
+                    if page.is_empty() {
+                        if done {
+                            return (cursor, pages);
+                        }
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    let expected: Vec<i64> = (cursor + 1..=cursor + page.len() as i64).collect();
+                    assert_eq!(seqs(&page), expected, "the page after {cursor} has a gap");
+                    cursor = page.last().unwrap().seq;
+                    pages += 1;
+                }
+                panic!("the reader did not catch up within its reads (at {cursor})");
+            })
+        };
+        let mut tasks = concurrent_writers(&store, 4, 8, |b| 1 + (b * 5) % 12, true).await;
+        let mut events = 0;
+        while let Some(done) = tasks.join_next().await {
+            let (stored, changes) = done.unwrap();
+            events += stored.len() + changes;
+        }
+        writing.store(false, Ordering::Release);
+        let (cursor, pages) = reader.await.unwrap();
+        assert_eq!(cursor, events as i64, "the reader saw every event");
+        assert!(pages > 0);
+        assert_eq!(
+            seqs(&feed(&store).await),
+            (1..=events as i64).collect::<Vec<_>>()
+        );
+    }
+);

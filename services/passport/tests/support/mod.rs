@@ -1,0 +1,200 @@
+//! Rows for the passport store tests: passports with random ids and identities, their status
+//! entries handed out by the store's own allocator, a stand-in credential.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use reetrace_core::db::{Db, PoolOptions};
+use reetrace_core::testing::TestDatabase;
+use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
+use reetrace_passport::domain::registration::Granularity;
+use reetrace_passport::store::{self, NewPassport, PassportStores};
+use uuid::Uuid;
+
+pub type Stores = Arc<dyn PassportStores>;
+
+/// The passport stores on a freshly migrated test database.
+pub async fn open(db: &TestDatabase) -> Stores {
+    let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+    conn.migrate(&store::MIGRATIONS).await.unwrap();
+    // Migrating again is harmless.
+    conn.migrate(&store::MIGRATIONS).await.unwrap();
+    store::open(&conn)
+}
+
+/// Now, to the microsecond (what PostgreSQL keeps), so stored times compare exactly.
+pub fn now() -> DateTime<Utc> {
+    reetrace_core::accounts::now()
+}
+
+/// `seconds` after `at`.
+pub fn later(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    at + Duration::seconds(seconds)
+}
+
+/// What identifies a product: the columns the uniqueness indexes look at.
+#[derive(Debug, Clone)]
+pub struct Ident {
+    pub granularity: Granularity,
+    pub gtin: Option<String>,
+    pub serial: Option<String>,
+    pub lot: Option<String>,
+}
+
+pub fn item(gtin: &str, serial: &str) -> Ident {
+    Ident {
+        granularity: Granularity::Item,
+        gtin: Some(gtin.into()),
+        serial: Some(serial.into()),
+        lot: None,
+    }
+}
+
+pub fn batch(gtin: &str, lot: &str) -> Ident {
+    Ident {
+        granularity: Granularity::Batch,
+        gtin: Some(gtin.into()),
+        serial: None,
+        lot: Some(lot.into()),
+    }
+}
+
+pub fn model(gtin: &str) -> Ident {
+    Ident {
+        granularity: Granularity::Model,
+        gtin: Some(gtin.into()),
+        serial: None,
+        lot: None,
+    }
+}
+
+/// An item known by the organisation's own serial number (no GTIN).
+pub fn own_item(serial: &str) -> Ident {
+    Ident {
+        granularity: Granularity::Item,
+        gtin: None,
+        serial: Some(serial.into()),
+        lot: None,
+    }
+}
+
+/// A batch known by the organisation's own lot number (no GTIN).
+pub fn own_batch(lot: &str) -> Ident {
+    Ident {
+        granularity: Granularity::Batch,
+        gtin: None,
+        serial: None,
+        lot: Some(lot.into()),
+    }
+}
+
+/// A random 14-digit GTIN (the store does not check the check digit).
+pub fn random_gtin() -> String {
+    format!("{:014}", Uuid::new_v4().as_u128() % 100_000_000_000_000)
+}
+
+/// A serialised item with a random GTIN and serial.
+pub fn random_item() -> Ident {
+    item(&random_gtin(), &Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// `count` revocation, suspension and message entries from the store, one triple per passport.
+pub async fn status_refs(store: &Stores, org_id: Uuid, count: usize) -> Vec<[StatusRef; 3]> {
+    let mut by_purpose = Vec::new();
+    for purpose in StatusPurpose::ALL {
+        let refs = store.allocate(org_id, purpose, count, now()).await.unwrap();
+        assert_eq!(refs.len(), count);
+        assert!(refs.iter().all(|r| r.purpose == purpose));
+        by_purpose.push(refs);
+    }
+    let [revocation, suspension, message]: [Vec<StatusRef>; 3] = by_purpose.try_into().unwrap();
+    revocation
+        .into_iter()
+        .zip(suspension)
+        .zip(message)
+        .map(|((r, s), m)| [r, s, m])
+        .collect()
+}
+
+/// A stand-in for the signed credential: only stored and served back, but valid JSON.
+pub fn credential(passport_id: Uuid, credential_id: Uuid, version: u32) -> String {
+    serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": format!("urn:uuid:{credential_id}"),
+        "type": ["VerifiableCredential", "DigitalProductPassport"],
+        "issuer": "did:web:passports.example",
+        "credentialSubject": {"id": format!("urn:uuid:{passport_id}"), "version": version},
+    })
+    .to_string()
+}
+
+/// The first version of a passport with a random id.
+pub fn passport(org_id: Uuid, ident: Ident, status: [StatusRef; 3]) -> NewPassport {
+    let id = Uuid::new_v4();
+    let credential_id = Uuid::new_v4();
+    NewPassport {
+        id,
+        org_id,
+        version: 1,
+        granularity: ident.granularity,
+        gtin: ident.gtin,
+        serial: ident.serial,
+        lot: ident.lot,
+        category: "permanent_magnet".into(),
+        country: "DE".into(),
+        placed_on_market: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        model_passport: None,
+        credential_id,
+        credential: credential(id, credential_id, 1),
+        component_details: r#"{"components":[{"element":"Nd","massKg":0.31}]}"#.into(),
+        confidential: None,
+        key_id: "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH".into(),
+        status,
+        created_at: now(),
+    }
+}
+
+/// First versions for `idents`, with fresh status entries.
+pub async fn passports(store: &Stores, org_id: Uuid, idents: Vec<Ident>) -> Vec<NewPassport> {
+    let refs = status_refs(store, org_id, idents.len()).await;
+    idents
+        .into_iter()
+        .zip(refs)
+        .map(|(ident, status)| passport(org_id, ident, status))
+        .collect()
+}
+
+/// `count` items with random identities.
+pub async fn random_items(store: &Stores, org_id: Uuid, count: usize) -> Vec<NewPassport> {
+    passports(store, org_id, (0..count).map(|_| random_item()).collect()).await
+}
+
+/// The version after `previous`, a second later, with new status entries.
+pub async fn next_version(store: &Stores, previous: &NewPassport) -> NewPassport {
+    let status = status_refs(store, previous.org_id, 1).await.remove(0);
+    let credential_id = Uuid::new_v4();
+    let version = previous.version + 1;
+    NewPassport {
+        version,
+        credential_id,
+        credential: credential(previous.id, credential_id, version),
+        status,
+        created_at: later(previous.created_at, 1),
+        ..previous.clone()
+    }
+}
+
+/// Bit `index` of a Bitstring Status List bitmap: index 0 is the left-most bit of the first
+/// byte (W3C Bitstring Status List v1.0, bitstring generation algorithm).
+pub fn bit(bits: &[u8], index: u32) -> bool {
+    bits[(index / 8) as usize] & (0x80 >> (index % 8)) != 0
+}
+
+/// The stored status bit behind a status entry.
+pub async fn status_bit(store: &Stores, status: &StatusRef) -> bool {
+    let list = store.status_list(&status.list_id).await.unwrap().unwrap();
+    assert_eq!(list.purpose, status.purpose);
+    bit(&list.bits, status.index)
+}
