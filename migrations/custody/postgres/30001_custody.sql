@@ -38,6 +38,7 @@ CREATE TABLE custody_lots (
     elements          text NOT NULL,         -- recovered into the lot, JSON {"Nd": micrograms}
     remaining         text NOT NULL,         -- still in the lot
     claimed           text NOT NULL,         -- claimed as recycled content by passports
+    origin            text NOT NULL,         -- JSON [{category, country, share_ppm}] of the products it came from
     state             text NOT NULL,
     holder            uuid NOT NULL,
     pending_to        uuid,

@@ -38,6 +38,7 @@ CREATE TABLE custody_lots (
     elements          TEXT NOT NULL,         -- recovered into the lot, JSON {"Nd": micrograms}
     remaining         TEXT NOT NULL,         -- still in the lot
     claimed           TEXT NOT NULL,         -- claimed as recycled content by passports
+    origin            TEXT NOT NULL,         -- JSON [{category, country, share_ppm}] of the products it came from
     state             TEXT NOT NULL,
     holder            BLOB NOT NULL,
     pending_to        BLOB,

@@ -80,6 +80,8 @@ pub struct LotRow {
     pub remaining: Bag,
     /// Claimed as recycled content by passports.
     pub claimed: Bag,
+    /// JSON `[{category, country, share_ppm}]`: the products the lot came from.
+    pub origin: String,
     pub custody: Custody,
     pub transformation_id: Uuid,
     pub created_at: DateTime<Utc>,

@@ -66,7 +66,7 @@ const CHUNK: usize = 500;
 const PRODUCT_COLUMNS: &str = "passport_id, org_id, version, passport_status, granularity, gtin, serial, lot, units, \
      name, category, country, placed_on_market, net_mass_ug, epc, elements, state, holder, pending_to, updated_at";
 const LOT_COLUMNS: &str = "lot_id, epc, gtin, lot_number, kind, material, mass_ug, remaining_ug, elements, remaining, \
-     claimed, state, holder, pending_to, transformation_id, created_at, updated_at";
+     claimed, origin, state, holder, pending_to, transformation_id, created_at, updated_at";
 const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, org_id, event_time, document, data, \
      leaf_hash, recorded_at";
 
@@ -154,6 +154,7 @@ struct LotDb {
     elements: String,
     remaining: String,
     claimed: String,
+    origin: String,
     state: String,
     holder: Uuid,
     pending_to: Option<Uuid>,
@@ -177,6 +178,7 @@ impl TryFrom<LotDb> for LotRow {
             elements: bag(&r.elements)?,
             remaining: bag(&r.remaining)?,
             claimed: bag(&r.claimed)?,
+            origin: r.origin,
             custody: custody(&r.state, Some(r.holder), r.pending_to)?,
             transformation_id: r.transformation_id,
             created_at: r.created_at,
@@ -381,7 +383,7 @@ macro_rules! custody_store {
                     let holder = lot.custody.holder.ok_or(WriteError::Stale)?;
                     sqlx::query(AssertSqlSafe(format!(
                         "INSERT INTO custody_lots ({LOT_COLUMNS}) VALUES \
-                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)"
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)"
                     )))
                     .bind(lot.lot_id)
                     .bind(&lot.epc)
@@ -394,6 +396,7 @@ macro_rules! custody_store {
                     .bind(bag_text(&lot.elements))
                     .bind(bag_text(&lot.remaining))
                     .bind(bag_text(&lot.claimed))
+                    .bind(&lot.origin)
                     .bind(lot.custody.state.as_str())
                     .bind(holder)
                     .bind(lot.custody.pending_to)
