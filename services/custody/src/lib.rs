@@ -1,1 +1,3 @@
 //! The custody service.
+
+pub mod epcis;
