@@ -1,5 +1,5 @@
-//! GS1 EPCIS 2.0 for the custody service: validation, the event hash and the events we
-//! emit. Pure functions over `serde_json::Value`; no storage, no HTTP.
+//! GS1 EPCIS 2.0 for the custody service: validation, the event hash, the events we emit,
+//! and query support. Pure functions over `serde_json::Value`; no storage, no HTTP.
 //!
 //! - [`schema`]: validation against the official EPCIS 2.0 JSON Schema, embedded and compiled
 //!   once. [`validate_document`] for an `EPCISDocument` or `EPCISQueryDocument`,
@@ -17,6 +17,10 @@
 //!   accept, destroy, export), [`transformation_event`] (a `TransformationEvent` for
 //!   dismantling and recycling, lots in kilograms), [`error_declaration_event`] (the EPCIS
 //!   correction of an event). Products are [`ProductId`]s, lots [`LotId`]s.
+//! - [`query`]: [`EventQuery`] parses the parameters of `GET /api/v1/epcis/events`
+//!   (`EQ_bizStep`, `MATCH_anyEPC`, `MATCH_epcClass`, `GE_eventTime`, `LT_eventTime`,
+//!   `EQ_bizLocation`, `EQ_action`, `perPage`, `nextPageToken`) and decides whether an event
+//!   matches; [`query_document`] wraps a result page in an `EPCISQueryDocument`.
 //! - [`vocab`]: the JSON-LD context (`ree:` is `https://w3id.org/reetrace/vocab#`) and the
 //!   business steps and dispositions of our steps.
 //!
@@ -26,6 +30,7 @@
 
 pub mod build;
 pub mod hash;
+pub mod query;
 pub mod schema;
 pub mod vocab;
 
@@ -34,5 +39,6 @@ pub use build::{
     Transformation, error_declaration_event, observation_event, transformation_event,
 };
 pub use hash::{HashError, event_hash};
+pub use query::{EventQuery, QueryError, query_document};
 pub use schema::{SchemaError, validate_document, validate_event};
 pub use vocab::{ObservationStep, TransformationStep};

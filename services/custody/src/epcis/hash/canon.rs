@@ -101,6 +101,11 @@ pub(crate) enum Vocabulary {
 }
 
 impl Vocabulary {
+    /// The canonical IRI of a value of this vocabulary (see [`vocabulary_value`]).
+    pub(crate) fn canonical(self, prefixes: &Prefixes, text: &str) -> String {
+        vocabulary_value(prefixes, self, text)
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             Vocabulary::BizStep => "https://ref.gs1.org/cbv/BizStep-",
