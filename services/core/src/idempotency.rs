@@ -44,6 +44,39 @@ impl IdempotencyKey {
     }
 }
 
+/// The idempotency context of a request: its key (if any) and its fingerprint.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: Option<IdempotencyKey>,
+    pub fingerprint: [u8; 32],
+}
+
+impl Idempotency {
+    /// The context of a request with these headers and body.
+    pub fn of(method: &str, path: &str, headers: &HeaderMap, body: &[u8]) -> Result<Self, Problem> {
+        Ok(Self {
+            key: IdempotencyKey::from_headers(headers)?,
+            fingerprint: fingerprint(method, path, body),
+        })
+    }
+
+    /// The JSON answer to keep for this request.
+    pub fn response(&self, status: u16, body: String) -> StoredResponse {
+        StoredResponse {
+            fingerprint: self.fingerprint,
+            status,
+            content_type: "application/json".into(),
+            body,
+        }
+    }
+}
+
+/// What a request that may be a retry returned: fresh, or the replay of a stored answer.
+pub enum Answer<T> {
+    Fresh(T),
+    Replay(StoredResponse),
+}
+
 /// What identifies a request beside its key: method, path and body.
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
     let mut hash = Sha256::new();

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod checkpoint;
+pub mod claims;
 pub mod crypto;
 pub mod db;
 pub mod domain;

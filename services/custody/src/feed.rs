@@ -23,7 +23,6 @@ pub const SOURCE: &str = "/reetrace/custody";
 /// What custody reads of a passport subject (tolerant: other fields are ignored).
 #[derive(Debug, Deserialize)]
 struct SubjectView {
-    id: String,
     granularity: String,
     product: ProductView,
     ree_content: ContentView,
@@ -52,26 +51,24 @@ struct ContentView {
     elements: Vec<ElementAmount>,
 }
 
-/// The EPCIS identifier of a product: the canonical GS1 Digital Link (`https://id.gs1.org/...`)
-/// of a GS1 item or batch, our own resolver URI otherwise.
+/// The EPCIS identifier of a product: the SGTIN (canonical GS1 Digital Link,
+/// `https://id.gs1.org/01/{gtin}/21/{serial}`) of a serialised GS1 item; our own passport URI
+/// (`own`) for a batch or a product without GTIN.
 pub fn product_epc(
-    subject_id: &str,
+    own: &str,
     gtin: Option<&str>,
     serial: Option<&str>,
-    lot: Option<&str>,
+    granularity: &str,
 ) -> String {
-    match (gtin.and_then(|g| Gtin::parse(g).ok()), serial, lot) {
-        (Some(gtin), Some(serial), _) => format!(
-            "https://id.gs1.org/01/{}/21/{}",
-            gtin.as_str(),
-            percent(serial)
-        ),
-        (Some(gtin), None, Some(lot)) => format!(
-            "https://id.gs1.org/01/{}/10/{}",
-            gtin.as_str(),
-            percent(lot)
-        ),
-        _ => subject_id.to_owned(),
+    match (gtin.and_then(|g| Gtin::parse(g).ok()), serial, granularity) {
+        (Some(gtin), Some(serial), "item") => {
+            format!(
+                "https://id.gs1.org/01/{}/21/{}",
+                gtin.as_str(),
+                percent(serial)
+            )
+        }
+        _ => own.to_owned(),
     }
 }
 
@@ -82,7 +79,7 @@ fn percent(text: &str) -> String {
         .unwrap_or_else(|_| text.to_owned())
 }
 
-fn change_of(event: &CloudEvent) -> Result<PassportChange, FeedError> {
+fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedError> {
     let malformed =
         |what: &str| FeedError::Malformed(format!("passport event {}: {what}", event.id));
     let data = &event.data;
@@ -107,11 +104,12 @@ fn change_of(event: &CloudEvent) -> Result<PassportChange, FeedError> {
                 .and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| malformed("no version"))?;
             let p = &subject.product;
+            let own = format!("{base_url}/p/{passport_id}");
             let epc = product_epc(
-                &subject.id,
+                &own,
                 p.gtin.as_deref(),
                 p.serial.as_deref(),
-                p.lot.as_deref(),
+                &subject.granularity,
             );
             Ok(PassportChange::Upsert(Box::new(PassportCopy {
                 passport_id,
@@ -145,11 +143,14 @@ fn change_of(event: &CloudEvent) -> Result<PassportChange, FeedError> {
 /// Keeps custody's copy of the passports from the passport feed.
 pub struct PassportProjection {
     store: Arc<dyn CustodyStore>,
+    base_url: String,
 }
 
 impl PassportProjection {
-    pub fn new(store: Arc<dyn CustodyStore>) -> Self {
-        Self { store }
+    /// `base_url` is our public base URL: products without an SGTIN are named by
+    /// `<base>/p/{passport id}` in events.
+    pub fn new(store: Arc<dyn CustodyStore>, base_url: String) -> Self {
+        Self { store, base_url }
     }
 }
 
@@ -169,7 +170,8 @@ impl Projection for PassportProjection {
             let seq = event
                 .seq()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let change = change_of(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let change =
+                change_of(event, &self.base_url).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             changes.push((event.id.clone(), seq, change));
         }
         self.store.apply_passports(stream, &changes).await

@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use axum::http::StatusCode;
 use reetrace_core::auth::Principal;
 use reetrace_core::db::StoreError;
-use reetrace_core::idempotency::{IdempotencyKey, StoredResponse};
+use reetrace_core::idempotency::StoredResponse;
+pub use reetrace_core::idempotency::{Answer, Idempotency};
 use reetrace_core::problem::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -58,19 +59,6 @@ impl BulkOutcome {
         }
         out
     }
-}
-
-/// The idempotency context of a request.
-#[derive(Debug, Clone)]
-pub struct Idempotency {
-    pub key: Option<IdempotencyKey>,
-    pub fingerprint: [u8; 32],
-}
-
-/// What a request to issue returned: fresh, or the replay of a stored answer.
-pub enum Answer<T> {
-    Fresh(T),
-    Replay(StoredResponse),
 }
 
 /// What identifies a product among a batch (to refuse duplicates before touching the store).
@@ -250,8 +238,19 @@ impl PassportService {
         }
         let mut pending: Vec<(usize, Uuid, String)> = Vec::with_capacity(valid.len());
         let mut prepared = Vec::with_capacity(valid.len());
+        let mut claims: HashMap<Uuid, Uuid> = HashMap::new();
         for (i, registration) in valid {
             let id = Uuid::now_v7();
+            match self.claim_recycled(org.id, id, &registration).await {
+                Ok(Some(claim)) => {
+                    claims.insert(id, claim);
+                }
+                Ok(None) => {}
+                Err(problem) => {
+                    fail(&mut results, i, problem);
+                    continue;
+                }
+            }
             let subject_id = self.product_uri(id, &registration);
             pending.push((i, id, subject_id.clone()));
             prepared.push(Prepared {
@@ -378,6 +377,7 @@ impl PassportService {
             return Err(Problem::validation(vec![err]));
         }
         let version = passport.version + 1;
+        let claim = self.claim_recycled(org.id, id, &registration).await?;
         let prepared = Prepared {
             subject_id: self.row_uri(&passport),
             model_uri: registration
@@ -415,7 +415,11 @@ impl PassportService {
                 body,
             })
         });
-        match self.store.add_version(&one.row, write).await {
+        let outcome = self.store.add_version(&one.row, write).await;
+        if outcome.is_err() {
+            self.release_claims(claim).await;
+        }
+        match outcome {
             Ok(()) => Ok(Answer::Fresh(issued)),
             Err(VersionError::NotFound) => Err(Problem::not_found(format!("No passport {id}."))),
             Err(VersionError::Stale { current, .. }) => Err(Problem::conflict(

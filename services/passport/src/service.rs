@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use reetrace_core::accounts::{AccountStore, Org};
 use reetrace_core::auth::{Principal, Role};
+use reetrace_core::claims::{RecycledClaim, RecycledClaims};
 use reetrace_core::crypto::{ProofOptions, data_integrity};
 use reetrace_core::domain::DigitalLinkPath;
 use reetrace_core::problem::{FieldError, Problem};
@@ -40,6 +41,8 @@ pub struct PassportService {
     pub(crate) accounts: Arc<dyn AccountStore>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) config: Arc<PassportConfig>,
+    /// The custody service's claim checking, set once the services are composed.
+    pub(crate) claims: Arc<std::sync::OnceLock<Arc<dyn RecycledClaims>>>,
 }
 
 impl std::fmt::Debug for PassportService {
@@ -161,6 +164,96 @@ impl PassportService {
             accounts,
             keys,
             config: Arc::new(config),
+            claims: Arc::new(std::sync::OnceLock::new()),
+        }
+    }
+
+    /// Connects the custody service that checks recycled-content claims.
+    pub fn set_claims(&self, claims: Arc<dyn RecycledClaims>) {
+        let _ = self.claims.set(claims);
+    }
+
+    /// Claims the recycled content a registration sources from lots, before it is issued;
+    /// returns the claim id (to release if the passport is not stored).
+    pub(crate) async fn claim_recycled(
+        &self,
+        org_id: Uuid,
+        passport_id: Uuid,
+        registration: &Registration,
+    ) -> Result<Option<Uuid>, Problem> {
+        let mut by_lot: Vec<(
+            Uuid,
+            Vec<(reetrace_core::domain::Element, reetrace_core::domain::Mass)>,
+        )> = Vec::new();
+        let mut errors = Vec::new();
+        for (i, component) in registration.ree_content.components.iter().enumerate() {
+            let Some(recycled) = &component.recycled_content else {
+                continue;
+            };
+            for (k, source) in recycled.sources.iter().enumerate() {
+                let Ok(lot) = source.lot.parse::<Uuid>() else {
+                    errors.push(FieldError::new(
+                        format!("/ree_content/components/{i}/recycled_content/sources/{k}/lot"),
+                        "not a lot id of the custody service",
+                    ));
+                    continue;
+                };
+                let entry = match by_lot.iter_mut().find(|(l, _)| *l == lot) {
+                    Some(entry) => entry,
+                    None => {
+                        by_lot.push((lot, Vec::new()));
+                        by_lot.last_mut().ok_or_else(Problem::internal)?
+                    }
+                };
+                entry
+                    .1
+                    .extend(source.elements.iter().map(|e| (e.element, e.mass_g)));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::validation(errors));
+        }
+        if by_lot.is_empty() {
+            return Ok(None);
+        }
+        let claims = self.claims.get().ok_or_else(|| {
+            Problem::service_unavailable("Recycled content from lots is checked by the custody service, which is not reachable.")
+        })?;
+        // Elements named twice for one lot (from two components) add up.
+        for (_, elements) in &mut by_lot {
+            let mut merged: std::collections::BTreeMap<reetrace_core::domain::Element, i64> =
+                Default::default();
+            for (e, m) in elements.iter() {
+                *merged.entry(*e).or_insert(0) += m.micrograms();
+            }
+            *elements = merged
+                .into_iter()
+                .filter_map(|(e, m)| {
+                    Some((e, reetrace_core::domain::Mass::from_micrograms(m).ok()?))
+                })
+                .collect();
+        }
+        let claim_id = Uuid::now_v7();
+        claims
+            .claim(&RecycledClaim {
+                claim_id,
+                passport_id,
+                org_id,
+                sources: by_lot,
+            })
+            .await?;
+        Ok(Some(claim_id))
+    }
+
+    /// Releases claims of passports that were not stored.
+    pub(crate) async fn release_claims(&self, claim_ids: impl IntoIterator<Item = Uuid>) {
+        let Some(claims) = self.claims.get() else {
+            return;
+        };
+        for id in claim_ids {
+            if let Err(err) = claims.release(id).await {
+                tracing::warn!(claim = %id, error = %err, "could not release a claim; it lapses on its own");
+            }
         }
     }
 

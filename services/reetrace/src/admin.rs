@@ -101,7 +101,7 @@ fn emit(value: &impl Serialize) -> anyhow::Result<()> {
 /// Runs an admin command against the configured database.
 pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
     let db = app::open_database(config).await?;
-    let services = app::Services::open(&db, config)?;
+    let services = app::Services::open(&db, config).await?;
     let accounts = &services.accounts;
     let result = match command {
         AdminCommand::Org { command } => match command {

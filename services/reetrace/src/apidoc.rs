@@ -23,6 +23,8 @@ use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "accounts", description = "Organisations, API keys and the caller"),
         (name = "passports", description = "Product passports: register, read by tier, version, revoke"),
         (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
+        (name = "custody", description = "Scan products, record custody steps and transformations, lots and recycled-content claims"),
+        (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
         (name = "feeds", description = "Ordered CloudEvents feeds between services"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),

@@ -15,10 +15,14 @@ use reetrace_core::accounts::api::AccountsState;
 use reetrace_core::accounts::{self, Accounts};
 use reetrace_core::auth::Authenticator;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
+use reetrace_core::feed::Consumer;
 use reetrace_core::feed::api::FeedState;
 use reetrace_core::feed::{self, FeedSource};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::problem;
+use reetrace_custody as custody;
+use reetrace_custody::api::CustodyState;
+use reetrace_custody::service::{CustodyConfig, CustodyService};
 use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
 use reetrace_passport::keys::{KeyOnOrgCreated, Keys};
@@ -39,7 +43,16 @@ use crate::config::Config;
 use crate::ops::{self, OpsState};
 
 /// Every service's migrations, in the order they apply.
-pub const MIGRATIONS: &[&MigrationSet] = &[&accounts::MIGRATIONS, &passport::store::MIGRATIONS];
+pub const MIGRATIONS: &[&MigrationSet] = &[
+    &accounts::MIGRATIONS,
+    &passport::store::MIGRATIONS,
+    &custody::store::MIGRATIONS,
+];
+
+/// How often background consumers look at their feeds when nothing woke them.
+const FEED_POLL: Duration = Duration::from_millis(500);
+/// How often the custody log publishes a checkpoint when it grew.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -56,26 +69,74 @@ pub struct App {
 pub struct Services {
     pub accounts: Accounts,
     pub passport: PassportService,
+    pub custody: CustodyService,
+    /// Custody's copy of the passports, fed from the passport feed.
+    pub custody_passports: Arc<Consumer>,
 }
 
 impl Services {
     /// The services on `db`, configured by `config`.
-    pub fn open(db: &Db, config: &Config) -> anyhow::Result<Services> {
+    pub async fn open(db: &Db, config: &Config) -> anyhow::Result<Services> {
+        let master = config.master_key()?;
+        let base_url = config.public_base_url();
         let account_store = accounts::store(db);
         let auth = Arc::new(Authenticator::new(account_store.clone(), config.rate_limit));
         let mut accounts = Accounts::new(account_store.clone(), auth);
-        let keys = Arc::new(Keys::new(passport::store::open(db), config.master_key()?));
+        let passport_store = passport::store::open(db);
+        let keys = Arc::new(Keys::new(passport_store.clone(), master.clone()));
         accounts.observe(Arc::new(KeyOnOrgCreated(keys.clone())));
         let passport = PassportService::new(
-            passport::store::open(db),
-            account_store,
+            passport_store.clone(),
+            account_store.clone(),
             keys,
             PassportConfig {
-                base_url: config.public_base_url(),
+                base_url: base_url.clone(),
                 did_web_allowlist: config.did_web_allowlist.clone(),
             },
         );
-        Ok(Services { accounts, passport })
+
+        let custody_store = custody::store::open(db);
+        let log = custody::log::Log::open(custody_store.clone(), &base_url, &master)
+            .await
+            .map_err(|p| anyhow::anyhow!("open the custody log: {p}"))?;
+        let custody_passports = Arc::new(Consumer::new(
+            Arc::new(passport::feed::PassportFeed::new(passport_store)),
+            Arc::new(custody::feed::PassportProjection::new(
+                custody_store.clone(),
+                base_url.clone(),
+            )),
+        ));
+        let custody = CustodyService::new(
+            custody_store,
+            account_store,
+            Arc::new(log),
+            CustodyConfig { base_url },
+            Some(custody_passports.clone()),
+        );
+        passport.set_claims(Arc::new(custody::lots::InProcessClaims(custody.clone())));
+        Ok(Services {
+            accounts,
+            passport,
+            custody,
+            custody_passports,
+        })
+    }
+
+    /// Starts the background work: feed consumers and the checkpoint publisher.
+    pub fn start_workers(&self, cancel: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(
+                self.custody_passports
+                    .clone()
+                    .run(None, FEED_POLL, cancel.clone()),
+            ),
+            tokio::spawn(
+                self.custody
+                    .log()
+                    .clone()
+                    .run_publisher(CHECKPOINT_EVERY, cancel.clone()),
+            ),
+        ]
     }
 }
 
@@ -104,6 +165,7 @@ pub fn openapi() -> OpenApi {
         ops::router().into_openapi(),
         accounts::api::router().into_openapi(),
         passport::api::router(0).into_openapi(),
+        custody::api::router().into_openapi(),
         feed::api::router().into_openapi(),
     ] {
         doc.merge(part);
@@ -115,7 +177,7 @@ pub fn openapi() -> OpenApi {
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let db = open_database(config).await?;
     let metrics = Metrics::new();
-    let services = Services::open(&db, config)?;
+    let services = Services::open(&db, config).await?;
 
     let routes = OpenApiRouter::with_openapi(apidoc::base())
         .merge(ops::router().with_state(OpsState {
@@ -124,6 +186,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         }))
         .merge(accounts::api::router().with_state(AccountsState {
             accounts: services.accounts.clone(),
+        }))
+        .merge(custody::api::router().with_state(CustodyState {
+            service: services.custody.clone(),
+            auth: services.accounts.authenticator().clone(),
         }))
         .merge(
             passport::api::router(config.bulk_body_limit_bytes).with_state(PassportState {
@@ -137,6 +203,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         passport::feed::STREAM.to_owned(),
         Arc::new(passport::feed::PassportFeed::new(
             services.passport.store().clone(),
+        )),
+    );
+    feeds.insert(
+        custody::feed::STREAM.to_owned(),
+        Arc::new(custody::feed::CustodyFeed::new(
+            services.custody.store().clone(),
         )),
     );
     let routes = routes.merge(feed::api::router().with_state(FeedState {

@@ -29,6 +29,7 @@ const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 
 /// The 32-byte key that seals private keys. `Debug` never prints it; it is zeroed on drop.
+#[derive(Clone)]
 pub struct MasterKey(Zeroizing<[u8; KEY_LEN]>);
 
 impl fmt::Debug for MasterKey {

@@ -174,6 +174,9 @@ pub struct ChainLink {
     pub link: Vec<u8>,
 }
 
+/// Computes the idempotent answer to keep from what the write appended.
+pub type Respond = Box<dyn FnOnce(&Written) -> StoredResponse + Send>;
+
 /// Everything one write does, in one transaction.
 #[derive(Default)]
 pub struct Write {
@@ -184,7 +187,8 @@ pub struct Write {
     pub claims: Vec<ClaimRow>,
     pub transformation: Option<TransformationRow>,
     pub events: Vec<NewEvent>,
-    pub idempotent: Option<(Uuid, String, StoredResponse)>,
+    /// (organisation, key, answer): kept with the write.
+    pub idempotent: Option<(Uuid, String, Respond)>,
 }
 
 /// What a write appended.
@@ -266,6 +270,8 @@ pub trait CustodyStore: Send + Sync {
     async fn lot_by_epc(&self, epc: &str) -> Result<Option<LotRow>, StoreError>;
     async fn claims_of_lot(&self, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
     async fn claims_by_id(&self, claim_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
+    /// Releases a reserved claim (its passport was not issued).
+    async fn release_claim(&self, claim_id: Uuid) -> Result<(), StoreError>;
 
     /// The events in a subject's chain, in chain order, with their links.
     async fn chain_of(&self, subject_id: Uuid) -> Result<Vec<(ChainLink, EventRow)>, StoreError>;

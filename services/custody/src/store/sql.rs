@@ -321,6 +321,30 @@ macro_rules! custody_store {
                 Ok(out)
             }
 
+            async fn keep(
+                tx: &mut sqlx::Transaction<'_, <Self as StoreDb>::Database>,
+                org_id: Uuid,
+                key: String,
+                response: StoredResponse,
+                now: DateTime<Utc>,
+            ) -> Result<(), WriteError> {
+                sqlx::query(
+                    "INSERT INTO custody_idempotency (org_id, key, fingerprint, status, content_type, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(org_id)
+                .bind(key)
+                .bind(response.fingerprint.to_vec())
+                .bind(i64::from(response.status))
+                .bind(response.content_type)
+                .bind(response.body)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| conflict_as(e.into(), WriteError::DuplicateKey))?;
+                Ok(())
+            }
+
             async fn write_tx(&self, write: Write) -> Result<Written, WriteError> {
                 let now = reetrace_core::accounts::now();
                 let mut tx = self.write_pool().begin().await.map_err(StoreError::from)?;
@@ -458,6 +482,14 @@ macro_rules! custody_store {
 
                 // Append to the log: the head row is held until commit.
                 let count = write.events.len() as i64;
+                if count == 0 {
+                    if let Some((org_id, key, respond)) = write.idempotent {
+                        let response = respond(&Written { leaves: Vec::new(), tree_size: -1 });
+                        Self::keep(&mut tx, org_id, key, response, now).await?;
+                    }
+                    tx.commit().await.map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
+                    return Ok(Written { leaves: Vec::new(), tree_size: -1 });
+                }
                 let size: i64 = sqlx::query_scalar("UPDATE custody_log_head SET size = size + $1 WHERE id = 1 RETURNING size")
                     .bind(count)
                     .fetch_one(&mut *tx)
@@ -553,24 +585,13 @@ macro_rules! custody_store {
                     });
                     q.build().execute(&mut *tx).await.map_err(StoreError::from)?;
                 }
-                if let Some((org_id, key, response)) = write.idempotent {
-                    sqlx::query(
-                        "INSERT INTO custody_idempotency (org_id, key, fingerprint, status, content_type, body, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(org_id)
-                    .bind(key)
-                    .bind(response.fingerprint.to_vec())
-                    .bind(i64::from(response.status))
-                    .bind(response.content_type)
-                    .bind(response.body)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| conflict_as(e.into(), WriteError::DuplicateKey))?;
+                let written = Written { leaves, tree_size: size };
+                if let Some((org_id, key, respond)) = write.idempotent {
+                    let response = respond(&written);
+                    Self::keep(&mut tx, org_id, key, response, now).await?;
                 }
                 tx.commit().await.map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
-                Ok(Written { leaves, tree_size: size })
+                Ok(written)
             }
         }
 
@@ -636,6 +657,14 @@ macro_rules! custody_store {
                 .fetch_all(self.read())
                 .await?;
                 Ok(rows.into_iter().map(ClaimRow::from).collect())
+            }
+
+            async fn release_claim(&self, claim_id: Uuid) -> Result<(), StoreError> {
+                sqlx::query("UPDATE custody_claims SET status = 'released' WHERE claim_id = $1 AND status = 'reserved'")
+                    .bind(claim_id)
+                    .execute(self.write_pool())
+                    .await?;
+                Ok(())
             }
 
             async fn chain_of(&self, subject_id: Uuid) -> Result<Vec<(ChainLink, EventRow)>, StoreError> {
@@ -867,6 +896,28 @@ macro_rules! custody_store {
                             .bind(now)
                             .execute(&mut *tx)
                             .await?;
+                            // The passport (version) exists: its reserved claims are confirmed and
+                            // replace the claims of its earlier versions.
+                            let reserved: i64 = sqlx::query_scalar(
+                                "SELECT COUNT(*) FROM custody_claims WHERE passport_id = $1 AND status = 'reserved'",
+                            )
+                            .bind(p.passport_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            if reserved > 0 {
+                                sqlx::query(
+                                    "UPDATE custody_claims SET status = 'superseded' WHERE passport_id = $1 AND status = 'confirmed'",
+                                )
+                                .bind(p.passport_id)
+                                .execute(&mut *tx)
+                                .await?;
+                                sqlx::query(
+                                    "UPDATE custody_claims SET status = 'confirmed' WHERE passport_id = $1 AND status = 'reserved'",
+                                )
+                                .bind(p.passport_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
                         }
                         PassportChange::Status { passport_id, status } => {
                             sqlx::query("UPDATE custody_products SET passport_status = $2, updated_at = $3 WHERE passport_id = $1")

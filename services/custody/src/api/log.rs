@@ -1,0 +1,217 @@
+//! The transparency log, public: the latest signed checkpoint, inclusion and consistency proofs,
+//! and (for callers with a key) the entries themselves, so that anyone can recompute the log.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use reetrace_core::auth::Auth;
+use reetrace_core::extract::ApiQuery;
+use reetrace_core::problem::{FieldError, Problem};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::CustodyState;
+use crate::log::{CheckpointView, ConsistencyProof, InclusionProof};
+
+pub fn router() -> OpenApiRouter<CustodyState> {
+    OpenApiRouter::new()
+        .routes(routes!(checkpoint))
+        .routes(routes!(inclusion))
+        .routes(routes!(consistency))
+        .routes(routes!(entries))
+}
+
+/// The latest checkpoint of the custody log (C2SP signed note).
+///
+/// Published within about a second of new events. `Accept: text/plain` gives the signed note
+/// itself; the JSON form also gives the verifier key to open it with.
+#[utoipa::path(
+    get, path = "/api/v1/log/checkpoint", tag = "log", operation_id = "getCheckpoint",
+    responses(
+        (status = 200, description = "The latest checkpoint", body = CheckpointView),
+        (status = 404, description = "Nothing recorded yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+async fn checkpoint(
+    State(state): State<CustodyState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let view = state.service.log().latest().await?;
+    let wants_text = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/plain"));
+    if wants_text {
+        return Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            view.note,
+        )
+            .into_response());
+    }
+    Ok(Json(view).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct InclusionQuery {
+    /// The event's id (its `eventID`, e.g. `ni:///sha-256;...?ver=CBV2.0`).
+    event_id: String,
+    /// The size of a published checkpoint's tree (default: the latest).
+    #[param(minimum = 1)]
+    tree_size: Option<i64>,
+}
+
+/// Proves that an event is in the log (RFC 9162 inclusion proof).
+///
+/// Check it against the checkpoint it comes with: recompute the root from `leaf_hash`,
+/// `leaf_index`, `tree_size` and `hashes`, and open the checkpoint's note with the log's key.
+#[utoipa::path(
+    get, path = "/api/v1/log/proofs/inclusion", tag = "log", operation_id = "getInclusionProof",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "The proof and its checkpoint", body = InclusionProof),
+        (status = 404, description = "No such event, or no checkpoint of that size", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The event is newer than that checkpoint", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+async fn inclusion(
+    State(state): State<CustodyState>,
+    ApiQuery(query): ApiQuery<InclusionQuery>,
+) -> Result<Json<InclusionProof>, Problem> {
+    if query.event_id.is_empty() || query.event_id.len() > 500 {
+        return Err(
+            Problem::bad_request("invalid_query", "event_id must be 1 to 500 characters")
+                .with_errors(vec![FieldError::new("event_id", "1 to 500 characters")]),
+        );
+    }
+    Ok(Json(
+        state
+            .service
+            .log()
+            .inclusion(&query.event_id, query.tree_size)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ConsistencyQuery {
+    /// The smaller tree size (a published checkpoint's).
+    #[param(minimum = 1)]
+    from: i64,
+    /// The larger tree size (a published checkpoint's; default: the latest).
+    #[param(minimum = 1)]
+    to: Option<i64>,
+}
+
+/// Proves that the log only grew between two checkpoints (RFC 9162 consistency proof).
+#[utoipa::path(
+    get, path = "/api/v1/log/proofs/consistency", tag = "log", operation_id = "getConsistencyProof",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof and both checkpoints", body = ConsistencyProof),
+        (status = 404, description = "No checkpoint of such a size", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+async fn consistency(
+    State(state): State<CustodyState>,
+    ApiQuery(query): ApiQuery<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, Problem> {
+    Ok(Json(
+        state
+            .service
+            .log()
+            .consistency(query.from, query.to)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct EntriesQuery {
+    /// The first leaf index (default 0).
+    #[param(minimum = 0)]
+    from: Option<i64>,
+    /// At most this many entries, 1 to 1000 (default 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// One link of a subject's hash chain.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LinkView {
+    pub subject: String,
+    pub seq: i64,
+    /// Hex.
+    pub link: String,
+}
+
+/// One entry of the log: the stored event and the chain links it made.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LogEntry {
+    pub leaf_index: i64,
+    pub event_id: String,
+    /// The exact stored EPCIS event (its SHA-256 is the digest the chains and the leaf commit to).
+    pub document: String,
+    pub links: Vec<LinkView>,
+    /// Base64.
+    pub leaf_hash: String,
+}
+
+/// The log's entries, in leaf order (for `reetrace verify-log --url`).
+///
+/// Any caller with a key: every stored event with the chain links it made, enough to recompute
+/// every chain link, every leaf and the root of any checkpoint.
+#[utoipa::path(
+    get, path = "/api/v1/log/entries", tag = "log", operation_id = "listLogEntries",
+    params(EntriesQuery),
+    responses((status = 200, description = "Entries in leaf order", body = Vec<LogEntry>)),
+    security(("api_key" = []))
+)]
+async fn entries(
+    State(state): State<CustodyState>,
+    Auth(_caller): Auth,
+    ApiQuery(query): ApiQuery<EntriesQuery>,
+) -> Result<Json<Vec<LogEntry>>, Problem> {
+    let from = query.from.unwrap_or(0);
+    let limit = query.limit.unwrap_or(1000);
+    if from < 0 || !(1..=1000).contains(&limit) {
+        return Err(Problem::bad_request(
+            "invalid_query",
+            "from must be 0 or more and limit 1 to 1000",
+        ));
+    }
+    let store = state.service.store();
+    let events = store.events_from(from, limit).await?;
+    let Some(last) = events.last().map(|e| e.leaf_index) else {
+        return Ok(Json(Vec::new()));
+    };
+    let links = store.links_between(from, last + 1).await?;
+    use base64::Engine;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| LogEntry {
+                leaf_index: e.leaf_index,
+                links: links
+                    .iter()
+                    .filter(|l| l.leaf_index == e.leaf_index)
+                    .map(|l| LinkView {
+                        subject: l.subject_id.to_string(),
+                        seq: l.seq,
+                        link: hex::encode(&l.link),
+                    })
+                    .collect(),
+                leaf_hash: base64::engine::general_purpose::STANDARD.encode(&e.leaf_hash),
+                event_id: e.event_id,
+                document: e.document,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,202 @@
+//! Scanning a product, recording steps and transformations, lots and claims.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use reetrace_core::auth::Auth;
+use reetrace_core::extract::{parse_json, parse_uuid, require_json_content_type};
+use reetrace_core::problem::Problem;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{CustodyState, idempotency, respond};
+use crate::lots::{ClaimAnswer, ClaimRequest, LotView};
+use crate::service::{Scan, StepRecorded, StepRequest};
+use crate::transform::{TransformationRecorded, TransformationRequest};
+
+pub fn router() -> OpenApiRouter<CustodyState> {
+    OpenApiRouter::new()
+        .routes(routes!(scan))
+        .routes(routes!(record_step))
+        .routes(routes!(transform))
+        .routes(routes!(claim))
+        .routes(routes!(get_lot))
+        .routes(routes!(record_lot_step))
+}
+
+/// Scans a product: its custody state, holder, events so far and what the caller may do next.
+///
+/// For recyclers (and regulators, admins). The product is named by its passport id; the answer
+/// links the passport itself (read it with the same key for the professional tier).
+#[utoipa::path(
+    get, path = "/api/v1/custody/{passport_id}", tag = "custody", operation_id = "scanProduct",
+    params(("passport_id" = String, Path, description = "The product's passport id")),
+    responses(
+        (status = 200, description = "The product's custody", body = Scan),
+        (status = 404, description = "No such product (model passports have no custody)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn scan(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Scan>, Problem> {
+    let id = parse_uuid("passport_id", &id)?;
+    Ok(Json(state.service.scan(&caller, id).await?))
+}
+
+/// Records one custody step on a product (as an EPCIS 2.0 ObjectEvent).
+///
+/// Recyclers only. `collect` takes a product in use; every other step is the current holder's;
+/// a `handover` names the next holder (`to_org`, a recycler), who must `accept` it. A step the
+/// state machine or the holder rule forbids is 409 with the allowed next steps. The event joins
+/// the product's hash chain and the transparency log in the same transaction.
+#[utoipa::path(
+    post, path = "/api/v1/custody/{passport_id}/events", tag = "custody", operation_id = "recordCustodyStep",
+    params(("passport_id" = String, Path, description = "The product's passport id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    request_body = StepRequest,
+    responses(
+        (status = 201, description = "Recorded", body = StepRecorded),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed now (`allowed` lists what is)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn record_step(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = parse_uuid("passport_id", &id)?;
+    require_json_content_type(&headers)?;
+    let idem = idempotency(&format!("/api/v1/custody/{id}/events"), &headers, &body)?;
+    let request: StepRequest = parse_json(&body)?;
+    let answer = state
+        .service
+        .record_step(&caller, id, &request, &idem)
+        .await?;
+    respond(answer, StatusCode::CREATED, &idem)
+}
+
+/// Records a dismantling or a recycling, checking the mass balance element by element.
+///
+/// Recyclers only, holding every input. Dismantling takes whole products (received or sorted)
+/// and gives mass lots (e.g. magnets); recycling takes lots (all or part, by mass) or sorted or
+/// dismantled products and gives oxide, metal or alloy lots, each with its assay. For every
+/// element, outputs never exceed what the inputs brought (their passports' declared content, or
+/// what was recovered into the lots, exactly); the difference is recorded as loss. Outputs get
+/// lot ids (and a GS1 LGTIN when `gtin` and `lot_number` are given).
+#[utoipa::path(
+    post, path = "/api/v1/custody/transformations", tag = "custody", operation_id = "recordTransformation",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    request_body = TransformationRequest,
+    responses(
+        (status = 201, description = "Recorded", body = TransformationRecorded),
+        (status = 409, description = "An input is not held by the caller or not in a state that allows it", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn transform(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    require_json_content_type(&headers)?;
+    let idem = idempotency("/api/v1/custody/transformations", &headers, &body)?;
+    let request: TransformationRequest = parse_json(&body)?;
+    let answer = state.service.transform(&caller, &request, &idem).await?;
+    respond(answer, StatusCode::CREATED, &idem)
+}
+
+/// Checks and records recycled content a passport claims from recycled lots.
+///
+/// For the passport service (role `service`) and manufacturers (for their own passports). What
+/// all passports claim from a lot never exceeds what was recovered into it (409 `over_claim`,
+/// with what is still claimable). Idempotent by `claim_id`: the same claim again answers 200 with
+/// the first answer. A claim is `reserved` until its passport appears in the passport feed.
+#[utoipa::path(
+    post, path = "/api/v1/custody/claims", tag = "custody", operation_id = "claimRecycledContent",
+    request_body = ClaimRequest,
+    responses(
+        (status = 201, description = "Claimed", body = ClaimAnswer),
+        (status = 200, description = "The same claim was made before", body = ClaimAnswer),
+        (status = 409, description = "Over-claim, or the claim id was used for another claim", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn claim(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    require_json_content_type(&headers)?;
+    let request: ClaimRequest = parse_json(&body)?;
+    let (fresh, answer) = state.service.claim(&caller, &request).await?;
+    let status = if fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+/// Reads a lot: what was recovered into it, what is left, what passports claim from it, its
+/// holder and its chain of events.
+#[utoipa::path(
+    get, path = "/api/v1/lots/{lot_id}", tag = "custody", operation_id = "getLot",
+    params(("lot_id" = String, Path, description = "The lot id")),
+    responses(
+        (status = 200, description = "The lot", body = LotView),
+        (status = 404, description = "No such lot", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn get_lot(
+    State(state): State<CustodyState>,
+    Auth(_caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<LotView>, Problem> {
+    let id = parse_uuid("lot_id", &id)?;
+    Ok(Json(state.service.lot(id).await?))
+}
+
+/// Records a step on a lot: handover, accept, destroy or export.
+///
+/// Recyclers only; the holder rule applies as for products.
+#[utoipa::path(
+    post, path = "/api/v1/lots/{lot_id}/events", tag = "custody", operation_id = "recordLotStep",
+    params(("lot_id" = String, Path, description = "The lot id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    request_body = StepRequest,
+    responses(
+        (status = 201, description = "Recorded", body = StepRecorded),
+        (status = 404, description = "No such lot", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed now", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn record_lot_step(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = parse_uuid("lot_id", &id)?;
+    require_json_content_type(&headers)?;
+    let idem = idempotency(&format!("/api/v1/lots/{id}/events"), &headers, &body)?;
+    let request: StepRequest = parse_json(&body)?;
+    let answer = state
+        .service
+        .record_lot_step(&caller, id, &request, &idem)
+        .await?;
+    respond(answer, StatusCode::CREATED, &idem)
+}

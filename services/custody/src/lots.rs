@@ -1,0 +1,565 @@
+//! Lots: reading them (with what passports claimed from them), handing them over, and the
+//! recycled-content claims passports make on them.
+//!
+//! A claim is checked and recorded here: what all passports claim from a lot never exceeds
+//! what was recovered into it. A claim is `reserved` when the passport service asks, and
+//! `confirmed` when custody sees the passport in the passport feed; a reservation whose
+//! passport never appears lapses after [`RESERVATION`] and stops counting. Claims are
+//! idempotent by claim id, so a retry after a timeout answers the first answer.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use reetrace_core::auth::{Principal, Role};
+use reetrace_core::domain::{Element, Mass};
+use reetrace_core::idempotency::{Answer, Idempotency};
+use reetrace_core::problem::{FieldError, Problem};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::balance::{Bag, ElementAmount};
+use crate::domain::state::{self, Action, Custody};
+use crate::epcis::{self, LotQuantity, Observation, ObservationStep};
+use crate::service::{
+    CustodyService, CustodyView, EventSummary, NextSteps, StepRecorded, StepRequest, check_step,
+    finalize, grams, keep, leaf_of, org_uri, refusal_problem,
+};
+use crate::store::{ClaimRow, LotChange, LotRow, NewEvent, Write, WriteError};
+use crate::transform::{Origin, lot_state};
+
+/// How long a reserved claim counts without its passport appearing.
+pub const RESERVATION: Duration = Duration::minutes(15);
+
+/// A claim on a lot as the lot shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimView {
+    pub claim_id: Uuid,
+    pub passport_id: Uuid,
+    pub org_id: Uuid,
+    pub element: Element,
+    pub mass_g: Mass,
+    /// reserved, confirmed or lapsed.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A lot.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LotView {
+    pub lot_id: Uuid,
+    /// The lot's EPCIS identifier (GS1 LGTIN class, or our lot URI).
+    pub epc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_number: Option<String>,
+    pub kind: String,
+    pub material: String,
+    pub mass_g: Mass,
+    pub remaining_g: Mass,
+    /// What was recovered into the lot.
+    pub elements: Vec<ElementAmount>,
+    /// What later transformations have not taken yet.
+    pub remaining: Vec<ElementAmount>,
+    /// What passports claim as recycled content (reserved and confirmed).
+    pub claimed: Vec<ElementAmount>,
+    /// What may still be claimed.
+    pub claimable: Vec<ElementAmount>,
+    pub claims: Vec<ClaimView>,
+    /// held, handover_pending, consumed, destroyed or exported.
+    pub state: String,
+    pub holder: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_to: Option<Uuid>,
+    /// Where the REE in the lot came from.
+    pub origin: Vec<Origin>,
+    pub transformation_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub events: Vec<EventSummary>,
+}
+
+/// A recycled-content claim (sent by the passport service, or a manufacturer directly).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// Idempotency: the same id with the same content answers the first answer.
+    pub claim_id: Uuid,
+    /// The passport making the claim.
+    pub passport_id: Uuid,
+    /// The manufacturer issuing the passport (services only; a manufacturer claims for itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<Uuid>,
+    pub sources: Vec<ClaimSource>,
+}
+
+/// What is claimed from one lot.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSource {
+    pub lot: Uuid,
+    pub elements: Vec<ElementAmount>,
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimAnswer {
+    pub claim_id: Uuid,
+    pub passport_id: Uuid,
+    /// reserved (until the passport is seen) or confirmed.
+    pub status: String,
+    pub sources: Vec<ClaimedFrom>,
+}
+
+/// What was claimed from one lot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimedFrom {
+    pub lot: Uuid,
+    pub elements: Vec<ElementAmount>,
+}
+
+/// Whether a claim still counts.
+fn counts(claim: &ClaimRow, now: DateTime<Utc>) -> bool {
+    claim.status == "confirmed"
+        || (claim.status == "reserved" && now - claim.created_at < RESERVATION)
+}
+
+fn claim_status(claim: &ClaimRow, now: DateTime<Utc>) -> &'static str {
+    match claim.status.as_str() {
+        "confirmed" => "confirmed",
+        _ if counts(claim, now) => "reserved",
+        _ => "lapsed",
+    }
+}
+
+/// Sums the claims that still count, per element.
+fn active_claims(claims: &[ClaimRow], now: DateTime<Utc>) -> Bag {
+    let mut bag = Bag::new();
+    for c in claims.iter().filter(|c| counts(c, now)) {
+        if let Ok(element) = c.element.parse::<Element>() {
+            bag.add(element, c.mass_ug);
+        }
+    }
+    bag
+}
+
+impl CustodyService {
+    /// A lot, or 404.
+    pub async fn load_lot(&self, lot_id: Uuid) -> Result<LotRow, Problem> {
+        self.store
+            .lot(lot_id)
+            .await?
+            .ok_or_else(|| Problem::not_found(format!("No lot {lot_id}.")))
+    }
+
+    /// What anyone with a key sees of a lot.
+    pub async fn lot(&self, lot_id: Uuid) -> Result<LotView, Problem> {
+        let lot = self.load_lot(lot_id).await?;
+        let claims = self.store.claims_of_lot(lot_id).await?;
+        let now = reetrace_core::accounts::now();
+        let claimed = active_claims(&claims, now);
+        let claimable = lot.elements.minus(&claimed).unwrap_or_default();
+        let holder = lot.custody.holder.unwrap_or_default();
+        Ok(LotView {
+            lot_id,
+            epc: lot.epc.clone(),
+            gtin: lot.gtin.clone(),
+            lot_number: lot.lot_number.clone(),
+            kind: lot.kind.clone(),
+            material: lot.material.clone(),
+            mass_g: grams(lot.mass_ug),
+            remaining_g: grams(lot.remaining_ug),
+            elements: lot.elements.amounts(),
+            remaining: lot.remaining.amounts(),
+            claimed: claimed.amounts(),
+            claimable: claimable.amounts(),
+            claims: claims
+                .iter()
+                .map(|c| ClaimView {
+                    claim_id: c.claim_id,
+                    passport_id: c.passport_id,
+                    org_id: c.org_id,
+                    element: c.element.parse().unwrap_or(Element::Nd),
+                    mass_g: grams(c.mass_ug),
+                    status: claim_status(c, now).to_owned(),
+                    created_at: c.created_at,
+                })
+                .collect(),
+            state: lot_state(lot.custody).to_owned(),
+            holder,
+            pending_to: lot.custody.pending_to,
+            origin: serde_json::from_str(&lot.origin).unwrap_or_default(),
+            transformation_id: lot.transformation_id,
+            created_at: lot.created_at,
+            events: self.chain(lot_id).await?,
+        })
+    }
+
+    /// Hands a lot over, accepts it, destroys or exports it.
+    pub async fn record_lot_step(
+        &self,
+        caller: &Principal,
+        lot_id: Uuid,
+        request: &StepRequest,
+        idem: &Idempotency,
+    ) -> Result<Answer<StepRecorded>, Problem> {
+        caller.require(&[Role::Recycler])?;
+        if let Some(stored) = self.stored(caller.org_id, idem).await? {
+            return Ok(Answer::Replay(stored));
+        }
+        check_step(request)?;
+        if !matches!(
+            request.action,
+            Action::Handover | Action::Accept | Action::Destroy | Action::Export
+        ) {
+            return Err(Problem::validation(vec![FieldError::new(
+                "/action",
+                "a lot can be handed over, accepted, destroyed or exported",
+            )]));
+        }
+        let actor = self.org(caller.org_id).await?;
+        let recipient = match (request.action, request.to_org) {
+            (Action::Handover, Some(to)) => Some(self.recipient(to).await?),
+            (Action::Handover, None) => {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "/to_org",
+                    "a handover names the next holder",
+                )]));
+            }
+            (_, Some(_)) => {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "/to_org",
+                    "only a handover names a next holder",
+                )]));
+            }
+            _ => None,
+        };
+        for _ in 0..8 {
+            let lot = self.load_lot(lot_id).await?;
+            let next = state::step(lot.custody, request.action, caller.org_id, request.to_org)
+                .map_err(|refusal| {
+                    let (actions, _) = state::allowed(lot.custody, caller.org_id);
+                    let actions = actions
+                        .into_iter()
+                        .filter(|a| {
+                            matches!(
+                                a,
+                                Action::Handover
+                                    | Action::Accept
+                                    | Action::Destroy
+                                    | Action::Export
+                            )
+                        })
+                        .collect();
+                    refusal_problem(
+                        refusal,
+                        NextSteps {
+                            actions,
+                            processes: Vec::new(),
+                        },
+                    )
+                })?;
+            let step = match request.action {
+                Action::Handover => ObservationStep::Handover,
+                Action::Accept => ObservationStep::Accept,
+                Action::Destroy => ObservationStep::Destroy,
+                _ => ObservationStep::Export,
+            };
+            let from_holder = match (request.action, lot.custody.holder) {
+                (Action::Accept, Some(h)) => Some(
+                    self.org(h)
+                        .await
+                        .map(|o| org_uri(&o))
+                        .unwrap_or_else(|_| format!("urn:uuid:{h}")),
+                ),
+                _ => None,
+            };
+            let location = request.location.as_ref().and_then(|l| l.id.clone());
+            let built = epcis::observation_event(&Observation {
+                step,
+                event_time: request.at,
+                products: Vec::new(),
+                lots: vec![LotQuantity {
+                    lot: self.lot_id(&lot)?,
+                    mass: grams(lot.remaining_ug),
+                }],
+                read_point: location.clone(),
+                biz_location: location.clone(),
+                holder: org_uri(&actor),
+                to_holder: recipient.as_ref().map(org_uri),
+                from_holder,
+                measured_mass: request.measured_mass_g,
+            })
+            .map_err(|e| Problem::validation(vec![FieldError::new("", e.to_string())]))?;
+            let (document, hash) = finalize(built, request.note.as_deref())?;
+            let data = json!({
+                "action": request.action.as_str(),
+                "subject": lot_id,
+                "subject_kind": "lot",
+                "lot_id": lot_id,
+                "state": next.state.as_str(),
+                "holder": next.holder,
+                "pending_to": next.pending_to,
+                "elements": lot.remaining,
+                "origin": serde_json::from_str::<serde_json::Value>(&lot.origin).unwrap_or_default(),
+            });
+            let answer = StepRecorded {
+                event_id: hash.clone(),
+                event_hash: hash.clone(),
+                leaf_index: -1,
+                custody: CustodyView::from(next),
+                epcis: document.clone(),
+            };
+            let write = Write {
+                lots: vec![LotChange {
+                    lot_id,
+                    expect: lot.custody,
+                    expect_remaining_ug: lot.remaining_ug,
+                    expect_claimed: lot.claimed.clone(),
+                    custody: Custody {
+                        holder: next.holder.or(lot.custody.holder),
+                        ..next
+                    },
+                    remaining_ug: lot.remaining_ug,
+                    remaining: lot.remaining.clone(),
+                    claimed: lot.claimed.clone(),
+                }],
+                events: vec![NewEvent {
+                    event_id: hash.clone(),
+                    event_hash: hash,
+                    event_type: "ObjectEvent".into(),
+                    action: request.action.as_str().into(),
+                    biz_step: Some(step.biz_step().into()),
+                    biz_location: location,
+                    event_time: request.at.with_timezone(&Utc),
+                    org_id: caller.org_id,
+                    document: serde_json::to_string(&document).map_err(|_| Problem::internal())?,
+                    data: data.to_string(),
+                    subjects: vec![lot_id],
+                    epcs: vec![(lot.epc.clone(), "class")],
+                }],
+                idempotent: keep(
+                    caller.org_id,
+                    idem,
+                    201,
+                    answer.clone(),
+                    |a: &mut StepRecorded, w| a.leaf_index = leaf_of(w),
+                ),
+                ..Write::default()
+            };
+            match self.store.write(write).await {
+                Ok(written) => {
+                    let mut answer = answer;
+                    answer.leaf_index = leaf_of(&written);
+                    return Ok(Answer::Fresh(answer));
+                }
+                Err(WriteError::Stale) => continue,
+                Err(WriteError::DuplicateEvent(id)) => {
+                    return Err(Problem::conflict(
+                        "duplicate_event",
+                        format!("The same event is recorded already ({id})."),
+                    ));
+                }
+                Err(WriteError::DuplicateKey) => {
+                    return self.replay_after_race(caller.org_id, idem).await;
+                }
+                Err(WriteError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(
+            Problem::service_unavailable("The lot kept changing under concurrent writes; retry.")
+                .with("retry_after", 1),
+        )
+    }
+
+    /// Checks and records a recycled-content claim (idempotent by claim id).
+    pub async fn claim(
+        &self,
+        caller: &Principal,
+        request: &ClaimRequest,
+    ) -> Result<(bool, ClaimAnswer), Problem> {
+        caller.require(&[Role::Manufacturer, Role::Service, Role::Admin])?;
+        let org_id = match (caller.role, request.org_id) {
+            (Role::Manufacturer, None) => caller.org_id,
+            (Role::Manufacturer, Some(o)) if o == caller.org_id => o,
+            (Role::Manufacturer, Some(_)) => {
+                return Err(Problem::forbidden(
+                    "A manufacturer claims recycled content for its own passports only.",
+                ));
+            }
+            (_, Some(o)) => o,
+            (_, None) => {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "/org_id",
+                    "a service names the manufacturer",
+                )]));
+            }
+        };
+        let mut wanted: BTreeMap<Uuid, Bag> = BTreeMap::new();
+        let mut errors = Vec::new();
+        if request.sources.is_empty() || request.sources.len() > 100 {
+            errors.push(FieldError::new("/sources", "list 1 to 100 sources"));
+        }
+        for (i, source) in request.sources.iter().enumerate() {
+            if source.elements.is_empty() {
+                errors.push(FieldError::new(
+                    format!("/sources/{i}/elements"),
+                    "claim at least one element",
+                ));
+            }
+            let bag = wanted.entry(source.lot).or_default();
+            for e in &source.elements {
+                if e.mass_g == Mass::ZERO {
+                    errors.push(FieldError::new(
+                        format!("/sources/{i}/elements"),
+                        "claimed masses are more than 0",
+                    ));
+                }
+                bag.add(e.element, e.mass_g.micrograms());
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::validation(errors));
+        }
+        let answer = |status: &str| ClaimAnswer {
+            claim_id: request.claim_id,
+            passport_id: request.passport_id,
+            status: status.to_owned(),
+            sources: wanted
+                .iter()
+                .map(|(lot, bag)| ClaimedFrom {
+                    lot: *lot,
+                    elements: bag.amounts(),
+                })
+                .collect(),
+        };
+        for _ in 0..8 {
+            let existing = self.store.claims_by_id(request.claim_id).await?;
+            if !existing.is_empty() {
+                let mut stored: BTreeMap<Uuid, Bag> = BTreeMap::new();
+                for c in &existing {
+                    if let Ok(element) = c.element.parse::<Element>() {
+                        stored.entry(c.lot_id).or_default().add(element, c.mass_ug);
+                    }
+                }
+                let same = stored == wanted && existing[0].passport_id == request.passport_id;
+                if !same {
+                    return Err(Problem::conflict(
+                        "claim_id_reused",
+                        "This claim id was used for a different claim; use a new id.",
+                    ));
+                }
+                let now = reetrace_core::accounts::now();
+                return Ok((false, answer(claim_status(&existing[0], now))));
+            }
+            let now = reetrace_core::accounts::now();
+            let mut changes = Vec::new();
+            let mut rows = Vec::new();
+            for (lot_id, bag) in &wanted {
+                let lot = self.store.lot(*lot_id).await?.ok_or_else(|| {
+                    Problem::validation(vec![FieldError::new(
+                        "/sources",
+                        format!("no lot {lot_id}"),
+                    )])
+                })?;
+                let all = self.store.claims_of_lot(*lot_id).await?;
+                // A new version of a passport replaces its earlier claims.
+                let claims: Vec<ClaimRow> = all
+                    .into_iter()
+                    .filter(|c| c.passport_id != request.passport_id)
+                    .collect();
+                let mut claimed = active_claims(&claims, now);
+                claimed.extend(bag);
+                if let Err(excess) = lot.elements.minus(&claimed) {
+                    let detail: Vec<String> = excess.iter().map(|e| e.to_string()).collect();
+                    return Err(Problem::conflict(
+                        "over_claim",
+                        format!(
+                            "Lot {lot_id} cannot give that much recycled content (what passports claim may not exceed what was recovered into it): {}.",
+                            detail.join("; ")
+                        ),
+                    )
+                    .with("lot", lot_id)
+                    .with("claimable", lot.elements.minus(&active_claims(&claims, now)).unwrap_or_default().amounts()));
+                }
+                changes.push(LotChange {
+                    lot_id: *lot_id,
+                    expect: lot.custody,
+                    expect_remaining_ug: lot.remaining_ug,
+                    expect_claimed: lot.claimed.clone(),
+                    custody: lot.custody,
+                    remaining_ug: lot.remaining_ug,
+                    remaining: lot.remaining.clone(),
+                    claimed,
+                });
+                for (element, mass) in bag.iter() {
+                    rows.push(ClaimRow {
+                        claim_id: request.claim_id,
+                        lot_id: *lot_id,
+                        passport_id: request.passport_id,
+                        org_id,
+                        element: element.symbol().to_owned(),
+                        mass_ug: mass,
+                        status: "reserved".into(),
+                        created_at: now,
+                    });
+                }
+            }
+            let write = Write {
+                lots: changes,
+                claims: rows,
+                ..Write::default()
+            };
+            match self.store.write(write).await {
+                Ok(_) => return Ok((true, answer("reserved"))),
+                Err(WriteError::Stale | WriteError::DuplicateKey) => continue,
+                Err(WriteError::DuplicateEvent(_)) => return Err(Problem::internal()),
+                Err(WriteError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(
+            Problem::service_unavailable("The lots kept changing under concurrent claims; retry.")
+                .with("retry_after", 1),
+        )
+    }
+}
+
+/// The custody service answering claims in process.
+pub struct InProcessClaims(pub CustodyService);
+
+#[async_trait::async_trait]
+impl reetrace_core::claims::RecycledClaims for InProcessClaims {
+    async fn claim(&self, claim: &reetrace_core::claims::RecycledClaim) -> Result<(), Problem> {
+        let caller = Principal {
+            org_id: claim.org_id,
+            org_name: String::new(),
+            role: Role::Service,
+            key_id: Uuid::nil(),
+        };
+        let request = ClaimRequest {
+            claim_id: claim.claim_id,
+            passport_id: claim.passport_id,
+            org_id: Some(claim.org_id),
+            sources: claim
+                .sources
+                .iter()
+                .map(|(lot, elements)| ClaimSource {
+                    lot: *lot,
+                    elements: elements
+                        .iter()
+                        .map(|(element, mass_g)| ElementAmount {
+                            element: *element,
+                            mass_g: *mass_g,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        self.0.claim(&caller, &request).await.map(|_| ())
+    }
+
+    async fn release(&self, claim_id: Uuid) -> Result<(), Problem> {
+        Ok(self.0.store.release_claim(claim_id).await?)
+    }
+}
