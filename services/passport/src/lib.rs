@@ -5,6 +5,7 @@ pub mod api;
 pub mod domain;
 pub mod issue;
 pub mod keys;
+pub mod page;
 pub mod service;
 pub mod status;
 pub mod store;
