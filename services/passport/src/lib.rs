@@ -6,6 +6,7 @@ pub mod domain;
 pub mod feed;
 pub mod issue;
 pub mod keys;
+pub mod page;
 pub mod service;
 pub mod status;
 pub mod store;

@@ -224,6 +224,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         .fallback(problem::not_found_fallback)
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(cors())
+        // Outside the CORS layer, which would answer every OPTIONS itself (without `Allow`).
+        .layer(middleware::from_fn(passport::api::resolver::answer_options))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

@@ -2,6 +2,8 @@
 
 mod issuers;
 mod passports;
+pub mod qr;
+pub mod resolver;
 
 use std::sync::Arc;
 
@@ -28,5 +30,8 @@ impl FromRef<PassportState> for Arc<Authenticator> {
 
 /// The passport routes; `bulk_body_limit` sizes the bulk route's body limit.
 pub fn router(bulk_body_limit: usize) -> OpenApiRouter<PassportState> {
-    passports::router(bulk_body_limit).merge(issuers::router())
+    passports::router(bulk_body_limit)
+        .merge(issuers::router())
+        .merge(resolver::router())
+        .merge(qr::router())
 }

@@ -1,0 +1,497 @@
+//! The GS1 Digital Link resolver: `/01/{gtin}/21/{serial}` (an item), `/01/{gtin}/10/{lot}`
+//! (a batch), `/01/{gtin}` (a model), and `/p/{id}` for products without a GTIN.
+//!
+//! One identifier, several answers: the passport page for browsers, the signed credential for
+//! clients (`application/vc`, `application/ld+json`, `application/json`), an RFC 9264 linkset
+//! (`Accept: application/linkset+json` or `?linkType=linkset`), and a 307 redirect for the
+//! other GS1 link types we know. Every answer says `Vary: Accept` and points to the linkset in
+//! a `Link` header, as GS1-Conformant resolvers do.
+
+mod accept;
+mod check;
+mod linkset;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use reetrace_core::auth::{MaybeAuth, Principal};
+use reetrace_core::domain::{DigitalLinkPath, Gtin, LotNumber, SerialNumber};
+use reetrace_core::extract::parse_uuid;
+use reetrace_core::problem::{FieldError, Problem};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use accept::{Representation, negotiate};
+pub use linkset::{LinkContext, LinkTarget, LinkType, Linkset, ree_namespace};
+
+use super::PassportState;
+use crate::page::{self, PageView, ProductLinks};
+use crate::service::{PassportService, PassportView};
+use crate::store::{Identity, PassportRow};
+
+/// The methods every resolver path answers.
+const ALLOWED: &str = "GET, HEAD, OPTIONS";
+
+pub fn router() -> OpenApiRouter<PassportState> {
+    OpenApiRouter::new()
+        .routes(routes!(resolve_item))
+        .routes(routes!(resolve_batch))
+        .routes(routes!(resolve_model))
+        .routes(routes!(resolve_own))
+        .layer(axum::middleware::map_response(vary_accept))
+}
+
+/// Every resolver answer depends on `Accept`, errors included.
+async fn vary_accept(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// Whether `path` is one the resolver answers.
+fn is_resolver_path(path: &str) -> bool {
+    path.starts_with("/01/") || path.starts_with("/p/")
+}
+
+/// The answer to `OPTIONS` on a resolver path: the methods, and what a CORS preflight needs.
+pub fn options_response() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::ALLOW, ALLOWED),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (header::ACCESS_CONTROL_ALLOW_METHODS, ALLOWED),
+        (
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "accept, accept-language, authorization",
+        ),
+        (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        (header::VARY, "accept"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Middleware for the outermost stack: answers `OPTIONS` on resolver paths with
+/// [`options_response`] (a 204 with `Allow`, preflight or not), which a generic CORS layer
+/// would otherwise answer without `Allow`.
+pub async fn answer_options(request: Request, next: Next) -> Response {
+    if request.method() == Method::OPTIONS && is_resolver_path(request.uri().path()) {
+        return options_response();
+    }
+    next.run(request).await
+}
+
+/// The `n`th segment of the request path, still percent-encoded (the router's own decoding
+/// would let `%2F` and `/` mean the same).
+fn raw_segment(uri: &Uri, n: usize) -> &str {
+    uri.path().split('/').nth(n).unwrap_or("")
+}
+
+/// A 400 naming the part of the path that is wrong.
+fn invalid(part: &str, error: impl std::fmt::Display) -> Problem {
+    Problem::bad_request(
+        "invalid_identifier",
+        format!("The {part} in the path is not valid: {error}"),
+    )
+    .with_errors(vec![FieldError::new(part, error.to_string())])
+}
+
+fn gtin(uri: &Uri) -> Result<Gtin, Problem> {
+    Gtin::parse(raw_segment(uri, 2)).map_err(|e| invalid("gtin", e))
+}
+
+fn unknown(what: impl std::fmt::Display) -> Problem {
+    Problem::not_found(format!("No passport for {what}."))
+}
+
+/// Resolves a serialised item (an SGTIN).
+///
+/// GS1 Digital Link `/01/{gtin}/21/{serial}`. The GTIN may be given in its 8, 12, 13 or
+/// 14-digit form; its check digit is verified. The serial is a percent-encoded GS1 AI 21 value.
+///
+/// The answer follows `Accept` (weights honoured): `text/html` gets the passport page (the
+/// caller's API key, if any, shows its tier's detail), `application/vc`,
+/// `application/ld+json` or `application/json` the signed credential byte for byte (also
+/// for `*/*`), `application/linkset+json` the RFC 9264 linkset. `linkType` overrides it:
+/// `linkset`/`all`, `gs1:pip`, `gs1:certificationInfo`/`ree:verifiableCredential`; other
+/// known types (`gs1:traceability`, `gs1:recyclingInfo`, `version-history`, `ree:qrCode`,
+/// `ree:issuer`, `ree:modelPassport`) redirect (307). Suspended and revoked passports still
+/// resolve. `HEAD` answers the same headers without a body; `OPTIONS` answers 204 with
+/// `Allow` and the CORS preflight headers.
+#[utoipa::path(
+    get, path = "/01/{gtin}/21/{serial}", tag = "resolver", operation_id = "resolveItem",
+    params(
+        ("gtin" = String, Path, description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
+        ("serial" = String, Path, description = "Serial number (GS1 AI 21), percent-encoded"),
+        ResolveQuery,
+    ),
+    responses(
+        (status = 200, description = "The passport in the negotiated representation",
+            content(
+                (String = "text/html"),
+                (Object = "application/vc"),
+                (Object = "application/ld+json"),
+                (Object = "application/json"),
+                (Linkset = "application/linkset+json"),
+            ),
+            headers(
+                ("Link" = String, description = "The linkset (`rel=\"linkset\"`) and the canonical identifier (`rel=\"canonical\"`)"),
+                ("Vary" = String, description = "`accept`"),
+            )),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 400, description = "The GTIN or the serial is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No passport for this item", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn resolve_item(
+    State(state): State<PassportState>,
+    MaybeAuth(caller): MaybeAuth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let gtin = gtin(&uri)?;
+    let serial = SerialNumber::from_percent_encoded(raw_segment(&uri, 4))
+        .map_err(|e| invalid("serial", e))?;
+    let identity = Identity::Item {
+        gtin: gtin.as_str().to_owned(),
+        serial: serial.as_str().to_owned(),
+    };
+    let row = state
+        .service
+        .store()
+        .find(&identity)
+        .await?
+        .ok_or_else(|| unknown(DigitalLinkPath::new(gtin).with_serial(serial)))?;
+    answer(&state.service, caller, row, &uri, &headers).await
+}
+
+/// Resolves a batch (an LGTIN).
+///
+/// GS1 Digital Link `/01/{gtin}/10/{lot}`; the lot is a percent-encoded GS1 AI 10 value.
+/// Answers as `resolveItem` does.
+#[utoipa::path(
+    get, path = "/01/{gtin}/10/{lot}", tag = "resolver", operation_id = "resolveBatch",
+    params(
+        ("gtin" = String, Path, description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
+        ("lot" = String, Path, description = "Lot number (GS1 AI 10), percent-encoded"),
+        ResolveQuery,
+    ),
+    responses(
+        (status = 200, description = "The passport in the negotiated representation",
+            content(
+                (String = "text/html"),
+                (Object = "application/vc"),
+                (Object = "application/ld+json"),
+                (Object = "application/json"),
+                (Linkset = "application/linkset+json"),
+            ),
+            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 400, description = "The GTIN or the lot is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No passport for this batch", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn resolve_batch(
+    State(state): State<PassportState>,
+    MaybeAuth(caller): MaybeAuth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let gtin = gtin(&uri)?;
+    let lot =
+        LotNumber::from_percent_encoded(raw_segment(&uri, 4)).map_err(|e| invalid("lot", e))?;
+    let identity = Identity::Batch {
+        gtin: gtin.as_str().to_owned(),
+        lot: lot.as_str().to_owned(),
+    };
+    let row = state
+        .service
+        .store()
+        .find(&identity)
+        .await?
+        .ok_or_else(|| unknown(DigitalLinkPath::new(gtin).with_lot(lot)))?;
+    answer(&state.service, caller, row, &uri, &headers).await
+}
+
+/// Resolves a product model.
+///
+/// GS1 Digital Link `/01/{gtin}`: the model passport of this GTIN. Answers as `resolveItem`
+/// does.
+#[utoipa::path(
+    get, path = "/01/{gtin}", tag = "resolver", operation_id = "resolveModel",
+    params(
+        ("gtin" = String, Path, description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
+        ResolveQuery,
+    ),
+    responses(
+        (status = 200, description = "The passport in the negotiated representation",
+            content(
+                (String = "text/html"),
+                (Object = "application/vc"),
+                (Object = "application/ld+json"),
+                (Object = "application/json"),
+                (Linkset = "application/linkset+json"),
+            ),
+            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 400, description = "The GTIN is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No model passport for this GTIN", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn resolve_model(
+    State(state): State<PassportState>,
+    MaybeAuth(caller): MaybeAuth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let gtin = gtin(&uri)?;
+    let identity = Identity::Model {
+        gtin: gtin.as_str().to_owned(),
+    };
+    let row = state
+        .service
+        .store()
+        .find(&identity)
+        .await?
+        .ok_or_else(|| unknown(DigitalLinkPath::new(gtin)))?;
+    answer(&state.service, caller, row, &uri, &headers).await
+}
+
+/// Resolves a product by its passport id.
+///
+/// `/p/{id}` identifies products without a GTIN; it also resolves GS1 products (their
+/// `Link: rel="canonical"` gives the Digital Link). Answers as `resolveItem` does.
+#[utoipa::path(
+    get, path = "/p/{id}", tag = "resolver", operation_id = "resolveOwn",
+    params(
+        ("id" = String, Path, description = "The passport id"),
+        ResolveQuery,
+    ),
+    responses(
+        (status = 200, description = "The passport in the negotiated representation",
+            content(
+                (String = "text/html"),
+                (Object = "application/vc"),
+                (Object = "application/ld+json"),
+                (Object = "application/json"),
+                (Linkset = "application/linkset+json"),
+            ),
+            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn resolve_own(
+    State(state): State<PassportState>,
+    MaybeAuth(caller): MaybeAuth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let id = parse_uuid("id", raw_segment(&uri, 2))?;
+    let row = state
+        .service
+        .store()
+        .passport(id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("No passport {id}.")))?;
+    answer(&state.service, caller, row, &uri, &headers).await
+}
+
+/// The query of a resolver request.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, non_snake_case)]
+struct ResolveQuery {
+    /// A GS1 link type: `linkset` or `all` (the linkset), `gs1:pip` (the page),
+    /// `gs1:certificationInfo` or `ree:verifiableCredential` (the credential),
+    /// `gs1:recyclingInfo`, `gs1:traceability`, `version-history`, `ree:qrCode`, `ree:issuer`,
+    /// `ree:modelPassport` (redirects). Full URIs work too; other values get the default answer.
+    linkType: Option<String>,
+}
+
+/// What a request asked for.
+enum Choice {
+    Answer(Representation),
+    Redirect(String),
+}
+
+/// The `linkType` of a query string, if any.
+fn link_type(uri: &Uri, ree_namespace: &str) -> Option<LinkType> {
+    let query = uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "linkType")
+        .and_then(|(_, value)| LinkType::parse(&value, ree_namespace))
+}
+
+fn not_acceptable() -> Problem {
+    Problem::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "not_acceptable",
+        "Not acceptable",
+    )
+    .with_detail(
+        "The resolver answers text/html, application/vc, application/ld+json, \
+         application/json or application/linkset+json.",
+    )
+}
+
+fn choose(
+    uri: &Uri,
+    headers: &HeaderMap,
+    links: &ProductLinks,
+    ree_namespace: &str,
+) -> Result<Choice, Problem> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .map(|v| v.to_str().unwrap_or("*/*"));
+    let by_accept = || {
+        negotiate(accept, &Representation::ALL)
+            .map(Choice::Answer)
+            .ok_or_else(not_acceptable)
+    };
+    Ok(match link_type(uri, ree_namespace) {
+        Some(LinkType::Linkset) => Choice::Answer(Representation::Linkset),
+        Some(LinkType::Page) => Choice::Answer(Representation::Html),
+        Some(LinkType::Credential) => Choice::Answer(
+            negotiate(accept, &Representation::CREDENTIAL).unwrap_or(Representation::Json),
+        ),
+        Some(other) => match linkset::href(links, other) {
+            Some(href) => Choice::Redirect(href),
+            None => by_accept()?,
+        },
+        None => by_accept()?,
+    })
+}
+
+/// Where a product's page and its linkset point to.
+fn product_links(service: &PassportService, view: &PassportView) -> ProductLinks {
+    let base = service.base_url();
+    let id = view.id;
+    let product = view.uri.clone();
+    ProductLinks {
+        page: format!("{product}?linkType=gs1:pip"),
+        linkset: format!("{product}?linkType=linkset"),
+        credential: view.links.credential.clone(),
+        versions: view.links.versions.clone(),
+        qr_svg: view.links.qr_svg.clone(),
+        qr_png: format!("{base}/api/v1/passports/{id}/qr.png"),
+        did_document: view.links.did_document.clone(),
+        custody: format!("{base}/api/v1/custody/{id}"),
+        model: view.subject.product.model_passport.clone(),
+        product,
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(value) => {
+            headers.insert(name, value);
+        }
+        Err(_) => tracing::warn!(header = %name, "header value is not valid; left out"),
+    }
+}
+
+/// Answers for a found passport.
+async fn answer(
+    service: &PassportService,
+    caller: Option<Principal>,
+    row: PassportRow,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, Problem> {
+    let version = service
+        .store()
+        .version(row.id, None)
+        .await?
+        .ok_or_else(|| {
+            tracing::error!(passport = %row.id, "passport without a current version");
+            Problem::internal()
+        })?;
+    let view = service.view(caller.as_ref(), &row, &version)?;
+    let links = product_links(service, &view);
+    let namespace = ree_namespace(service.base_url());
+    let mut response = match choose(uri, headers, &links, &namespace)? {
+        Choice::Redirect(target) => {
+            let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+            set(response.headers_mut(), header::LOCATION, &target);
+            response
+        }
+        Choice::Answer(Representation::Html) => {
+            let verification = check::verification(service, &row, &version).await?;
+            let html = page::render(&PageView {
+                passport: &view,
+                verification: &verification,
+                links: &links,
+            });
+            let mut response = html.into_response();
+            let h = response.headers_mut();
+            set(h, header::CONTENT_TYPE, "text/html; charset=utf-8");
+            set(
+                h,
+                header::CONTENT_SECURITY_POLICY,
+                page::content_security_policy(),
+            );
+            set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+            set(h, header::REFERRER_POLICY, "no-referrer");
+            response
+        }
+        Choice::Answer(Representation::Linkset) => {
+            let set_body = linkset::linkset(&links, &view.subject.product.name, &namespace);
+            let body = serde_json::to_string(&set_body).map_err(|e| {
+                tracing::error!(error = %e, "linkset does not serialise");
+                Problem::internal()
+            })?;
+            let mut response = body.into_response();
+            set(
+                response.headers_mut(),
+                header::CONTENT_TYPE,
+                Representation::Linkset.media_type(),
+            );
+            response
+        }
+        Choice::Answer(credential) => {
+            let mut response = version.credential.into_response();
+            set(
+                response.headers_mut(),
+                header::CONTENT_TYPE,
+                credential.media_type(),
+            );
+            response
+        }
+    };
+    let h = response.headers_mut();
+    let mut link = format!(
+        "<{}>; rel=\"linkset\"; type=\"application/linkset+json\", <{}>; rel=\"canonical\"",
+        links.linkset, links.product
+    );
+    if h.get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == Representation::Linkset.media_type())
+    {
+        link.push_str(&format!(
+            ", <{}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"",
+            linkset::GS1_LINKSET_CONTEXT
+        ));
+    }
+    set(h, header::LINK, &link);
+    // The tier decides what a page shows: keep pages cut for a key out of shared caches.
+    let cache = if caller.is_some() {
+        "private, no-cache"
+    } else {
+        "public, max-age=60"
+    };
+    set(h, header::CACHE_CONTROL, cache);
+    Ok(response)
+}

@@ -1,0 +1,180 @@
+//! The passport page: what a person sees after scanning a product's QR code.
+//!
+//! Server-rendered HTML with no script and no external resource (the style sheet is embedded
+//! and pinned by hash in the Content-Security-Policy), readable on a 360 px wide phone. The
+//! renderer takes a [`PageView`] and does no I/O, so a richer page or a dashboard can reuse
+//! the same view. Every text that comes from a passport goes through [`escape_html`].
+
+mod chart;
+mod sections;
+
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use crate::service::{PassportView, Tier};
+
+/// The page's style sheet.
+pub const CSS: &str = include_str!("../assets/passport.css");
+
+/// The `Content-Security-Policy` of the page: nothing loads, nothing runs; only the embedded
+/// style sheet applies (pinned by its SHA-256).
+pub fn content_security_policy() -> &'static str {
+    static POLICY: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "default-src 'none'; style-src '{}'; img-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
+            crate::domain::subject::sri_sha256(CSS.as_bytes())
+        )
+    });
+    &POLICY
+}
+
+/// Where the page (and the resolver's linkset) points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductLinks {
+    /// The product's identifier: its resolver URL.
+    pub product: String,
+    /// This page.
+    pub page: String,
+    /// The signed credential.
+    pub credential: String,
+    pub versions: String,
+    pub qr_svg: String,
+    pub qr_png: String,
+    pub linkset: String,
+    pub did_document: String,
+    /// The custody record of the product (collection, dismantling, recycling).
+    pub custody: String,
+    /// The model passport this item or batch belongs to.
+    pub model: Option<String>,
+}
+
+/// What checking the stored credential's proof found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// The proof verifies under the issuer's key.
+    Valid { verification_method: String },
+    /// The key that signed is withdrawn (compromised): the signature proves nothing any more.
+    KeyWithdrawn { verification_method: String },
+    /// The proof is malformed, is not the issuer's, or does not verify.
+    Invalid { reason: String },
+}
+
+/// The lifecycle state shown on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayStatus {
+    Active,
+    Suspended,
+    Revoked,
+    /// A newer version replaced the one shown.
+    Superseded,
+}
+
+impl DisplayStatus {
+    fn word(self) -> &'static str {
+        match self {
+            DisplayStatus::Active => "active",
+            DisplayStatus::Suspended => "suspended",
+            DisplayStatus::Revoked => "revoked",
+            DisplayStatus::Superseded => "superseded",
+        }
+    }
+}
+
+/// The verification badge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub signature: SignatureCheck,
+    /// The issuer's DID.
+    pub issuer: String,
+    pub status: DisplayStatus,
+    pub status_reason: Option<String>,
+}
+
+/// Everything the page shows.
+#[derive(Debug, Clone, Copy)]
+pub struct PageView<'a> {
+    /// The passport, cut to the caller's tier.
+    pub passport: &'a PassportView,
+    pub verification: &'a Verification,
+    pub links: &'a ProductLinks,
+}
+
+/// Escapes text for HTML element content and double- or single-quoted attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn tier_word(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Public => "public",
+        Tier::Professional => "professional (recycler)",
+        Tier::Authority => "authority",
+        Tier::Owner => "owner (the manufacturer)",
+    }
+}
+
+/// Renders the page.
+pub fn render(view: &PageView<'_>) -> String {
+    let p = view.passport;
+    let name = escape_html(&p.subject.product.name);
+    let mut out = String::with_capacity(16 * 1024);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{name} · Product passport</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
+         <a class=\"skip\" href=\"#main\">Skip to the passport</a>\n\
+         <header class=\"site\"><p>reetrace · Digital product passport</p></header>\n\
+         <main id=\"main\">\n"
+    );
+    sections::status_banner(&mut out, view.verification);
+    let subtitle = match &p.subject.product.model {
+        Some(model) => format!(
+            "{} · model {}",
+            escape_html(p.subject.product.category.label()),
+            escape_html(model)
+        ),
+        None => escape_html(p.subject.product.category.label()),
+    };
+    let _ = write!(
+        out,
+        "<h1>{name}</h1>\n<p class=\"subtitle\">{subtitle}</p>\n<div class=\"hero\">\n"
+    );
+    sections::photo_placeholder(&mut out, &name);
+    sections::badge(&mut out, view.verification);
+    out.push_str("</div>\n");
+    sections::identity(&mut out, p);
+    sections::ree_content(&mut out, p);
+    sections::recycled(&mut out, p);
+    sections::end_of_life(&mut out, p);
+    sections::components(&mut out, p);
+    sections::confidential(&mut out, p);
+    sections::documents(&mut out, p);
+    sections::links(&mut out, view.links);
+    let _ = write!(
+        out,
+        "</main>\n<footer><p>Shown at the <strong>{}</strong> access tier. Passport <code>{}</code>, \
+         version {}. The signed credential is the same for everyone; the tier decides what is \
+         shown beside it.</p></footer>\n</body>\n</html>\n",
+        tier_word(p.tier),
+        p.id,
+        p.version
+    );
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
