@@ -85,12 +85,10 @@ fn reversed(value: &Value) -> Value {
 fn key_order_and_whitespace_do_not_change_the_hash() {
     let document = read_json("hash/TransformationEvent_all_possible_fields.json");
     let expected = document_event_hashes(&document).unwrap();
+    // With serde_json's default (sorted) maps a reordering is invisible once parsed; with its
+    // `preserve_order` feature (which a dependent build may switch on) it is real. Either way
+    // the hash must not change.
     let flipped = reversed(&document);
-    // The serialisation really differs, so the test is not comparing a value with itself.
-    assert_ne!(
-        serde_json::to_string(&flipped).unwrap(),
-        serde_json::to_string(&document).unwrap()
-    );
     assert_eq!(document_event_hashes(&flipped).unwrap(), expected);
     let compact: Value = serde_json::from_str(&serde_json::to_string(&flipped).unwrap()).unwrap();
     let pretty: Value =

@@ -105,6 +105,7 @@ impl PassportService {
             return Err(Problem::validation(vec![err]));
         }
         let id = Uuid::now_v7();
+        let claim = self.claim_recycled(org.id, id, &registration).await?;
         let prepared = Prepared {
             subject_id: self.product_uri(id, &registration),
             model_uri: registration
@@ -146,11 +147,14 @@ impl PassportService {
                     body,
                 })
         });
-        match self
+        let outcome = self
             .store
             .insert_passports(std::slice::from_ref(&one.row), true, write)
-            .await
-        {
+            .await;
+        if !matches!(&outcome, Ok(created) if created.first() == Some(&true)) {
+            self.release_claims(claim).await;
+        }
+        match outcome {
             Ok(created) if created.first() == Some(&true) => Ok(Answer::Fresh(issued)),
             Ok(_) => Err(conflict_problem()),
             Err(StoreError::Conflict { .. }) => self.replay_after_race(org.id, idem).await,
@@ -285,7 +289,18 @@ impl PassportService {
                     body: serde_json::to_string(&outcome).unwrap_or_default(),
                 })
             });
-            let created = match self.store.insert_passports(&rows, atomic, write).await {
+            let outcome = self.store.insert_passports(&rows, atomic, write).await;
+            let unstored: Vec<Uuid> = match &outcome {
+                Ok(created) if !(atomic && created.iter().any(|c| !c)) => rows
+                    .iter()
+                    .zip(created)
+                    .filter(|(_, ok)| !**ok)
+                    .filter_map(|(r, _)| claims.get(&r.id).copied())
+                    .collect(),
+                _ => claims.values().copied().collect(),
+            };
+            self.release_claims(unstored).await;
+            let created = match outcome {
                 Ok(created) => created,
                 Err(StoreError::Conflict { .. }) => {
                     return self.replay_after_race(org.id, idem).await;

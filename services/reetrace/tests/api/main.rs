@@ -6,7 +6,8 @@
 mod helpers;
 
 mod accounts;
+mod custody;
 mod errors;
 mod ops;
-mod passports;
+pub mod passports;
 mod resolver;
