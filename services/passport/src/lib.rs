@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod domain;
+pub mod generic;
 pub mod issue;
 pub mod keys;
 pub mod service;
 pub mod status;
 pub mod store;
+pub mod verify;

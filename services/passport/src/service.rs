@@ -40,6 +40,7 @@ pub struct PassportService {
     pub(crate) accounts: Arc<dyn AccountStore>,
     pub(crate) keys: Arc<Keys>,
     pub(crate) config: Arc<PassportConfig>,
+    pub(crate) verify: Arc<crate::verify::server::VerifyContext>,
 }
 
 impl std::fmt::Debug for PassportService {
@@ -156,11 +157,16 @@ impl PassportService {
         keys: Arc<Keys>,
         config: PassportConfig,
     ) -> Self {
+        let verify = Arc::new(crate::verify::server::VerifyContext::new(
+            &config.base_url,
+            &config.did_web_allowlist,
+        ));
         Self {
             store,
             accounts,
             keys,
             config: Arc::new(config),
+            verify,
         }
     }
 

@@ -1,5 +1,6 @@
 //! HTTP routes of the passport service.
 
+mod credentials;
 mod issuers;
 mod passports;
 
@@ -28,5 +29,7 @@ impl FromRef<PassportState> for Arc<Authenticator> {
 
 /// The passport routes; `bulk_body_limit` sizes the bulk route's body limit.
 pub fn router(bulk_body_limit: usize) -> OpenApiRouter<PassportState> {
-    passports::router(bulk_body_limit).merge(issuers::router())
+    passports::router(bulk_body_limit)
+        .merge(issuers::router())
+        .merge(credentials::router())
 }

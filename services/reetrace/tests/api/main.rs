@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod credentials;
 mod errors;
 mod ops;
 mod passports;
