@@ -435,7 +435,10 @@ impl PassportService {
             self.release_claims(claim).await;
         }
         match outcome {
-            Ok(()) => Ok(Answer::Fresh(issued)),
+            Ok(()) => {
+                self.status_changed();
+                Ok(Answer::Fresh(issued))
+            }
             Err(VersionError::NotFound) => Err(Problem::not_found(format!("No passport {id}."))),
             Err(VersionError::Stale { current, .. }) => Err(Problem::conflict(
                 "version_conflict",
@@ -497,10 +500,9 @@ impl PassportService {
             at: reetrace_core::accounts::now(),
             event_id: Uuid::now_v7(),
         };
-        self.store
-            .set_status(id, &change)
-            .await?
-            .ok_or_else(|| Problem::not_found(format!("No passport {id}.")))
+        let row = self.store.set_status(id, &change).await?;
+        self.status_changed();
+        row.ok_or_else(|| Problem::not_found(format!("No passport {id}.")))
     }
 }
 

@@ -4,9 +4,11 @@
 pub mod api;
 pub mod domain;
 pub mod feed;
+pub mod generic;
 pub mod issue;
 pub mod keys;
 pub mod page;
 pub mod service;
 pub mod status;
 pub mod store;
+pub mod verify;

@@ -43,6 +43,7 @@ pub struct PassportService {
     pub(crate) config: Arc<PassportConfig>,
     /// The custody service's claim checking, set once the services are composed.
     pub(crate) claims: Arc<std::sync::OnceLock<Arc<dyn RecycledClaims>>>,
+    pub(crate) verify: Arc<crate::verify::server::VerifyContext>,
 }
 
 impl std::fmt::Debug for PassportService {
@@ -159,12 +160,17 @@ impl PassportService {
         keys: Arc<Keys>,
         config: PassportConfig,
     ) -> Self {
+        let verify = Arc::new(crate::verify::server::VerifyContext::new(
+            &config.base_url,
+            &config.did_web_allowlist,
+        ));
         Self {
             store,
             accounts,
             keys,
             config: Arc::new(config),
             claims: Arc::new(std::sync::OnceLock::new()),
+            verify,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The command line: `reetrace serve | migrate | admin | openapi`.
+//! The command line: `reetrace serve | migrate | admin | openapi | verify`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ use crate::admin::{self, AdminCommand};
 use crate::app;
 use crate::config::{Config, Overrides};
 use crate::telemetry;
+use crate::verify_cmd::{self, VerifyArgs};
 
 /// reetrace: digital product passports, custody and urban-mine figures for rare-earth elements.
 #[derive(Debug, Parser)]
@@ -46,6 +47,9 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Verifies a credential (signature, issuer, validity, status); prints a JSON report and
+    /// exits 0 when it verified, 1 when not, 2 when the input could not be read.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +85,11 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Verifying needs no configuration, database or logging: it may run anywhere.
+    let cli = match cli.command {
+        Command::Verify(args) => return Ok(verify_cmd::run(args).await),
+        command => Cli { command, ..cli },
+    };
     let listen = match &cli.command {
         Command::Serve(args) => args.listen,
         _ => None,
@@ -113,7 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin { command } => admin::run(&config, command).await,
-        Command::Openapi { .. } => Ok(ExitCode::SUCCESS),
+        Command::Openapi { .. } | Command::Verify(_) => Ok(ExitCode::SUCCESS),
     }
 }
 

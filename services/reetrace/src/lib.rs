@@ -9,3 +9,4 @@ pub mod cli;
 pub mod config;
 pub mod ops;
 pub mod telemetry;
+pub mod verify_cmd;

@@ -1,5 +1,6 @@
 //! HTTP routes of the passport service.
 
+mod credentials;
 mod issuers;
 mod passports;
 pub mod qr;
@@ -34,4 +35,5 @@ pub fn router(bulk_body_limit: usize) -> OpenApiRouter<PassportState> {
         .merge(issuers::router())
         .merge(resolver::router())
         .merge(qr::router())
+        .merge(credentials::router())
 }

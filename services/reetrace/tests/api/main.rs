@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod credentials;
 mod custody;
 mod errors;
 mod ops;

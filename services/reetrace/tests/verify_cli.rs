@@ -1,0 +1,215 @@
+//! `reetrace verify`: the built binary against credentials of a spawned application, online
+//! (`--online`), offline with files (`--did-doc`, `--status-list`), and for did:key.
+
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use helpers::TestApp;
+
+/// The motor registration of the passport specification (as in the API tests).
+fn motor(serial: &str) -> Value {
+    json!({"granularity": "item",
+     "product": {"gtin": "04012345000016", "serial": serial, "name": "Traction motor PMSM 150 kW",
+       "model": "PM150", "category": "ev_traction_motor", "net_mass_g": 48000, "manufactured_on": "2026-03-02",
+       "placed_on_market": {"date": "2026-04-15", "country": "FR"}, "expected_lifetime_years": 15},
+     "ree_content": {"components": [{"name": "rotor magnet set", "material": "NdFeB-sintered", "mass_g": 1500,
+       "location": "rotor, 48 segments in V-slots",
+       "elements": [{"element": "Nd", "mass_g": 337.5}, {"element": "Pr", "mass_g": 105},
+                    {"element": "Dy", "mass_g": 60}, {"element": "Tb", "mass_g": 7.5}]}]},
+     "end_of_life": {"dismantling": "remove rotor; magnets glued, heat to 350 C to release", "use_type": "concentrated"}})
+}
+
+/// Runs `reetrace verify ARGS` (off the async runtime: it calls back into the test server);
+/// returns the exit code and the report.
+async fn run(args: Vec<String>, stdin: Option<String>) -> (i32, Value, String) {
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reetrace"))
+            .arg("verify")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (output.status.code().unwrap(), report, stderr)
+    })
+    .await
+    .unwrap()
+}
+
+fn write(dir: &Path, name: &str, value: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+async fn get(app: &TestApp, url: &str) -> Value {
+    let path = url.strip_prefix(&app.address).unwrap();
+    app.get(path).send().await.unwrap().json().await.unwrap()
+}
+
+fn warnings(report: &Value) -> Vec<String> {
+    report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+crate::api_test!(
+    a_passport_verifies_online_and_offline_and_tampering_fails,
+    |app: TestApp| async move {
+        let (org_id, owner) = app.create_org("Acme Motors", "manufacturer").await;
+        let credential = app.register(&owner, &motor("EVM-1")).await["credential"].clone();
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "passport.json", &credential);
+
+        let (code, report, stderr) = run(
+            vec![file.clone(), "--online".into(), app.address.clone()],
+            None,
+        )
+        .await;
+        assert_eq!(code, 0, "{report} {stderr}");
+        assert_eq!(report["verified"], true);
+        assert_eq!(
+            report["checks"],
+            json!(["proof", "issuer", "validity", "status"])
+        );
+        assert_eq!(report["warnings"], json!([]));
+
+        let mut tampered = credential.clone();
+        tampered["credentialSubject"]["ree_content"]["elements"][1]["mass_g"] = json!(337.6);
+        let tampered_file = write(dir.path(), "tampered.json", &tampered);
+        let (code, report, _) = run(
+            vec![tampered_file, "--online".into(), app.address.clone()],
+            None,
+        )
+        .await;
+        assert_eq!(code, 1);
+        assert_eq!(report["verified"], false);
+        assert_eq!(
+            report["errors"],
+            json!([{"check": "proof", "message": "signature does not match"}])
+        );
+
+        // Offline with the DID document: verified, and it says that status was not checked.
+        let document = get(&app, &format!("{}/orgs/{org_id}/did.json", app.address)).await;
+        let did_doc = write(dir.path(), "did.json", &document);
+        let (code, report, _) = run(
+            vec![file.clone(), "--did-doc".into(), did_doc.clone()],
+            None,
+        )
+        .await;
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["checks"], json!(["proof", "issuer", "validity"]));
+        let said = warnings(&report);
+        assert_eq!(said.len(), 3, "{said:?}");
+        for (warning, purpose) in said.iter().zip(["revocation", "suspension", "message"]) {
+            assert!(
+                warning.starts_with(&format!("{purpose} status not checked"))
+                    && warning.contains("not available offline"),
+                "{warning}"
+            );
+        }
+
+        // Offline with the status lists too: status is checked.
+        let mut args = vec![file.clone(), "--did-doc".into(), did_doc];
+        for (i, entry) in credential["credentialStatus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let list = get(&app, entry["statusListCredential"].as_str().unwrap()).await;
+            args.push("--status-list".into());
+            args.push(write(dir.path(), &format!("list{i}.json"), &list));
+        }
+        let (code, report, _) = run(args, None).await;
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["checks"][3], "status");
+        assert_eq!(report["warnings"], json!([]));
+
+        // Offline without the DID document, a did:web cannot be resolved.
+        let (code, report, _) = run(vec![file], None).await;
+        assert_eq!(code, 1);
+        assert!(
+            report["errors"][1]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("issuer not resolvable offline"),
+            "{report}"
+        );
+    }
+);
+
+crate::api_test!(
+    a_did_key_credential_verifies_offline_from_stdin,
+    |app: TestApp| async move {
+        let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
+        let response = app
+            .post("/credentials/issue")
+            .bearer_auth(&owner)
+            .json(&json!({
+                "credential": {
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiableCredential", "MagnetRecoveryCertificate"],
+                    "credentialSubject": {"id": "urn:uuid:0196a6f2-5a1b-7cc3-9a53-5b0f5b1c9e21", "ndfeb_recovered_kg": 12.5},
+                },
+                "options": {"issuer": "did:key"},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let credential = response.json::<Value>().await.unwrap()["verifiableCredential"].clone();
+        let (code, report, stderr) = run(vec!["-".into()], Some(credential.to_string())).await;
+        assert_eq!(code, 0, "{report} {stderr}");
+        assert_eq!(report["checks"], json!(["proof", "issuer", "validity"]));
+        assert_eq!(report["warnings"], json!([]));
+
+        let mut tampered = credential.clone();
+        tampered["credentialSubject"]["ndfeb_recovered_kg"] = json!(125);
+        let (code, report, _) = run(vec!["-".into()], Some(tampered.to_string())).await;
+        assert_eq!(code, 1);
+        assert_eq!(report["errors"][0]["check"], "proof");
+    }
+);
+
+#[test]
+fn unreadable_input_exits_2() {
+    let missing = Command::new(env!("CARGO_BIN_EXE_reetrace"))
+        .args(["verify", "/nonexistent/credential.json"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("read /nonexistent/credential.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not.json");
+    std::fs::write(&path, "this is not JSON").unwrap();
+    let garbage = Command::new(env!("CARGO_BIN_EXE_reetrace"))
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(garbage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&garbage.stderr).contains("is not JSON"));
+}
