@@ -41,6 +41,16 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Loads a realistic synthetic world (manufacturers, products since 2010, collection and
+    /// recycling chains) through the API, and prints the keys it made.
+    Demo {
+        /// How many passports to register (batches count once).
+        #[arg(long, default_value_t = 2000)]
+        products: usize,
+        /// Seed of the synthetic world (the same seed makes the same world).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Prints the OpenAPI document.
     Openapi {
         /// Write to this file instead of standard output.
@@ -122,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin { command } => admin::run(&config, command).await,
+        Command::Demo { products, seed } => crate::demo::run(&config, products, seed).await,
         Command::Openapi { .. } | Command::Verify(_) => Ok(ExitCode::SUCCESS),
     }
 }

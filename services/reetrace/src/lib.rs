@@ -7,6 +7,7 @@ pub mod apidoc;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod ops;
 pub mod telemetry;
 pub mod verify_cmd;
