@@ -31,3 +31,85 @@ pub trait RecycledClaims: Send + Sync {
     /// Releases a claim whose passport was not issued.
     async fn release(&self, claim_id: Uuid) -> Result<(), Problem>;
 }
+
+/// The custody service's claims over HTTP (`POST /api/v1/custody/claims`), with a service key.
+pub struct HttpClaims {
+    client: reqwest::Client,
+    base_url: String,
+    key: String,
+}
+
+impl std::fmt::Debug for HttpClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClaims")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClaims {
+    pub fn new(client: reqwest::Client, base_url: &str, key: &str) -> Self {
+        Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            key: key.to_owned(),
+        }
+    }
+
+    /// Sends a request; a problem answer comes back as that problem, a failure to reach the
+    /// service as 503.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), Problem> {
+        let response = request.bearer_auth(&self.key).send().await.map_err(|e| {
+            tracing::warn!(error = %e, "custody service unreachable for a claim");
+            Problem::service_unavailable(
+                "The custody service, which checks recycled-content claims, is unreachable; retry.",
+            )
+        })?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        let status = response.status();
+        match response.json::<Problem>().await {
+            Ok(problem) if status.is_client_error() => Err(problem),
+            _ => Err(Problem::service_unavailable(format!(
+                "The custody service answered {status} to a recycled-content claim; retry."
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl RecycledClaims for HttpClaims {
+    async fn claim(&self, claim: &RecycledClaim) -> Result<(), Problem> {
+        let sources: Vec<serde_json::Value> = claim
+            .sources
+            .iter()
+            .map(|(lot, elements)| {
+                serde_json::json!({
+                    "lot": lot,
+                    "elements": elements.iter().map(|(e, m)| serde_json::json!({"element": e, "mass_g": m})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let body = serde_json::json!({
+            "claim_id": claim.claim_id,
+            "passport_id": claim.passport_id,
+            "org_id": claim.org_id,
+            "sources": sources,
+        });
+        self.send(
+            self.client
+                .post(format!("{}/api/v1/custody/claims", self.base_url))
+                .json(&body),
+        )
+        .await
+    }
+
+    async fn release(&self, claim_id: Uuid) -> Result<(), Problem> {
+        self.send(self.client.post(format!(
+            "{}/api/v1/custody/claims/{claim_id}/release",
+            self.base_url
+        )))
+        .await
+    }
+}

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod extract;
 pub mod feed;
 pub mod idempotency;
+pub mod lease;
 pub mod merkle;
 pub mod metrics;
 pub mod pagination;

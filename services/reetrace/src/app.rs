@@ -44,6 +44,7 @@ use crate::ops::{self, OpsState};
 
 /// Every service's migrations, in the order they apply.
 pub const MIGRATIONS: &[&MigrationSet] = &[
+    &reetrace_core::lease::MIGRATIONS,
     &accounts::MIGRATIONS,
     &passport::store::MIGRATIONS,
     &custody::store::MIGRATIONS,

@@ -131,6 +131,9 @@ pub struct Consumer {
     batch: u32,
     /// Serialises catch-ups of this consumer within the process.
     lock: tokio::sync::Mutex<()>,
+    /// When set, background catch-ups run only while this process holds the lease (several
+    /// instances share the work without doing it twice).
+    lease: Option<(Arc<crate::lease::Leases>, String)>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -149,15 +152,53 @@ impl Consumer {
             projection,
             batch: 500,
             lock: tokio::sync::Mutex::new(()),
+            lease: None,
+        }
+    }
+
+    /// Background catch-ups only while holding the lease `name` (renewed before every batch).
+    pub fn with_lease(
+        mut self,
+        leases: Arc<crate::lease::Leases>,
+        name: impl Into<String>,
+    ) -> Self {
+        self.lease = Some((leases, name.into()));
+        self
+    }
+
+    /// Whether this process may do the background work now.
+    async fn leading(&self) -> bool {
+        match &self.lease {
+            None => true,
+            Some((leases, name)) => match leases.try_acquire(name, crate::lease::LEASE_TTL).await {
+                Ok(held) => held,
+                Err(err) => {
+                    tracing::warn!(lease = %name, error = %err, "lease check failed");
+                    false
+                }
+            },
         }
     }
 
     /// Reads and applies until the stream has nothing new; returns how many events applied.
+    /// Safe to call from any instance at any time (for read-your-writes): the inbox skips what
+    /// another applied meanwhile.
     pub async fn catch_up(&self) -> Result<usize, FeedError> {
+        self.catch_up_while(|| async { true }).await
+    }
+
+    async fn catch_up_while<F, Fut>(&self, mut may_go_on: F) -> Result<usize, FeedError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
         let _guard = self.lock.lock().await;
         let stream = self.source.stream().to_owned();
         let mut applied = 0;
         loop {
+            if !may_go_on().await {
+                return Ok(applied);
+            }
             let after = self.projection.cursor(&stream).await?;
             let events = self.source.read(after, self.batch).await?;
             let Some(first) = events.first() else {
@@ -185,7 +226,7 @@ impl Consumer {
         cancel: CancellationToken,
     ) {
         loop {
-            if let Err(err) = self.catch_up().await {
+            if let Err(err) = self.catch_up_while(|| self.leading()).await {
                 tracing::warn!(consumer = %self.projection.name(), stream = %self.source.stream(), error = %err, "feed catch-up failed; will retry");
             }
             let wake = async {
@@ -195,12 +236,19 @@ impl Consumer {
                 }
             };
             tokio::select! {
-                _ = cancel.cancelled() => return,
+                _ = cancel.cancelled() => {
+                    if let Some((leases, name)) = &self.lease {
+                        let _ = leases.release(name).await;
+                    }
+                    return;
+                }
                 _ = wake => {}
                 _ = tokio::time::sleep(interval) => {}
             }
         }
     }
 }
+
+pub mod http;
 
 pub mod api;

@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<CustodyState> {
         .routes(routes!(record_step))
         .routes(routes!(transform))
         .routes(routes!(claim))
+        .routes(routes!(release_claim))
         .routes(routes!(get_lot))
         .routes(routes!(record_lot_step))
 }
@@ -146,6 +147,30 @@ async fn claim(
         StatusCode::OK
     };
     Ok((status, Json(answer)).into_response())
+}
+
+/// Releases a reserved claim whose passport was not issued.
+///
+/// For the passport service (role `service`) and admins. Releasing twice, or a confirmed claim,
+/// changes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/custody/claims/{claim_id}/release", tag = "custody", operation_id = "releaseClaim",
+    params(("claim_id" = String, Path, description = "The claim id")),
+    responses((status = 204, description = "Released (or nothing to release)")),
+    security(("api_key" = []))
+)]
+async fn release_claim(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    caller.require(&[
+        reetrace_core::auth::Role::Service,
+        reetrace_core::auth::Role::Admin,
+    ])?;
+    let id = parse_uuid("claim_id", &id)?;
+    state.service.store().release_claim(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Reads a lot: what was recovered into it, what is left, what passports claim from it, its

@@ -1,0 +1,137 @@
+//! Leases: at most one instance does a piece of background work at a time (a feed consumer,
+//! the checkpoint publisher), and another takes over within a lease's lifetime when it dies.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{Db, MigrationSet, StoreError};
+
+/// The kernel's own migrations (leases).
+pub static MIGRATIONS: MigrationSet = MigrationSet {
+    name: "core",
+    sqlite: || sqlx::migrate!("../../migrations/core/sqlite"),
+    postgres: || sqlx::migrate!("../../migrations/core/postgres"),
+};
+
+/// Takes, renews and gives back leases.
+#[derive(Debug, Clone)]
+pub struct Leases {
+    db: Db,
+    /// This process's name in the lease table.
+    holder: String,
+}
+
+const ACQUIRE: &str = "INSERT INTO leases (name, holder, expires_ms) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms \
+     WHERE leases.holder = excluded.holder OR leases.expires_ms < $4 RETURNING holder";
+const RELEASE: &str = "UPDATE leases SET expires_ms = 0 WHERE name = $1 AND holder = $2";
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Leases {
+    /// Leases held as `holder` (unique per process: host name and a random suffix).
+    pub fn new(db: Db, holder: impl Into<String>) -> Self {
+        Self {
+            db,
+            holder: holder.into(),
+        }
+    }
+
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// Takes or renews `name` for `ttl`; false when another live holder has it.
+    pub async fn try_acquire(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let expires = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let row: Option<String> = match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query_scalar(ACQUIRE)
+                    .bind(name)
+                    .bind(&self.holder)
+                    .bind(expires)
+                    .bind(now)
+                    .fetch_optional(&db.write)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(ACQUIRE)
+                    .bind(name)
+                    .bind(&self.holder)
+                    .bind(expires)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(row.is_some())
+    }
+
+    /// Gives `name` back (on shutdown), so another instance takes it at once.
+    pub async fn release(&self, name: &str) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(db) => {
+                sqlx::query(RELEASE)
+                    .bind(name)
+                    .bind(&self.holder)
+                    .execute(&db.write)
+                    .await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(RELEASE)
+                    .bind(name)
+                    .bind(&self.holder)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How long a lease lasts without renewal.
+pub const LEASE_TTL: Duration = Duration::from_secs(10);
+
+/// Runs `work` every `interval` (or when `wake` fires) while this process holds `name`; other
+/// instances wait for the lease to lapse. Gives the lease back on cancellation.
+pub async fn run_leased<F, Fut>(
+    leases: Arc<Leases>,
+    name: String,
+    interval: Duration,
+    wake: Option<Arc<tokio::sync::Notify>>,
+    cancel: CancellationToken,
+    mut work: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        match leases.try_acquire(&name, LEASE_TTL).await {
+            Ok(true) => work().await,
+            Ok(false) => {}
+            Err(err) => {
+                tracing::warn!(lease = %name, error = %err, "lease check failed; will retry")
+            }
+        }
+        let woken = async {
+            match &wake {
+                Some(notify) => notify.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                let _ = leases.release(&name).await;
+                return;
+            }
+            _ = woken => {}
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
