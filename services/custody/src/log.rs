@@ -313,7 +313,13 @@ impl Log {
                 tracing::warn!(error = %err, "checkpoint publishing failed; will retry");
             }
             tokio::select! {
-                _ = cancel.cancelled() => return,
+                _ = cancel.cancelled() => {
+                    // A last checkpoint, so that what was recorded before a shutdown is covered.
+                    if let Err(err) = self.publish().await {
+                        tracing::warn!(error = %err, "final checkpoint failed");
+                    }
+                    return;
+                }
                 _ = tokio::time::sleep(interval) => {}
             }
         }

@@ -296,21 +296,28 @@ impl App {
         &self.services
     }
 
-    /// Serves on `listener` until `shutdown` is cancelled, then lets in-flight requests finish.
+    /// Serves on `listener` until `shutdown` is cancelled, then lets in-flight requests finish
+    /// and the background work (feed consumers, the checkpoint publisher) stop.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        let workers = self.services.start_workers(&shutdown);
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await
-            .context("serve HTTP")?;
+            .context("serve HTTP");
+        // Whatever ended the serving, the background work stops too, cleanly.
+        shutdown.cancel();
+        for worker in workers {
+            let _ = worker.await;
+        }
         self.db.close().await;
-        Ok(())
+        served
     }
 }
 

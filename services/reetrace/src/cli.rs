@@ -51,6 +51,16 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Writes a backup archive of everything that cannot be recomputed (NDJSON, gzip for .gz).
+    Export {
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Restores a backup archive into an empty database (of either backend).
+    Restore {
+        #[arg(long, short)]
+        input: PathBuf,
+    },
     /// Prints the OpenAPI document.
     Openapi {
         /// Write to this file instead of standard output.
@@ -133,6 +143,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => admin::run(&config, command).await,
         Command::Demo { products, seed } => crate::demo::run(&config, products, seed).await,
+        Command::Export { output } => crate::backup::export(&config, &output).await,
+        Command::Restore { input } => crate::backup::restore(&config, &input).await,
         Command::Openapi { .. } | Command::Verify(_) => Ok(ExitCode::SUCCESS),
     }
 }

@@ -393,6 +393,8 @@ pub async fn run(config: &Config, products: usize, seed: u64) -> anyhow::Result<
         .context("listen for the demo server")?;
     let address = listener.local_addr()?;
     let mut config = config.clone();
+    // Credentials name the instance's public URL, not the demo server's temporary port.
+    config.public_base_url = Some(config.public_base_url());
     config.listen = address;
     // Demo data loads faster than any client would call; no rate limit for it.
     config.rate_limit.per_second = 0;
