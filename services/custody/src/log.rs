@@ -3,7 +3,6 @@
 //! can check against them without trusting us.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use reetrace_core::checkpoint::{self, Checkpoint};
@@ -12,7 +11,6 @@ use reetrace_core::db::StoreError;
 use reetrace_core::merkle::{self, Hash, consistency_plan, inclusion_plan, root_nodes};
 use reetrace_core::problem::Problem;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use crate::store::CustodyStore;
@@ -304,24 +302,5 @@ impl Log {
             first_checkpoint: first,
             checkpoint: second,
         })
-    }
-
-    /// Publishes checkpoints every `interval` until cancelled.
-    pub async fn run_publisher(self: Arc<Self>, interval: Duration, cancel: CancellationToken) {
-        loop {
-            if let Err(err) = self.publish().await {
-                tracing::warn!(error = %err, "checkpoint publishing failed; will retry");
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => {
-                    // A last checkpoint, so that what was recorded before a shutdown is covered.
-                    if let Err(err) = self.publish().await {
-                        tracing::warn!(error = %err, "final checkpoint failed");
-                    }
-                    return;
-                }
-                _ = tokio::time::sleep(interval) => {}
-            }
-        }
     }
 }

@@ -54,6 +54,9 @@ pub enum OrgCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
+    /// Prints a fresh API key without storing it (for REETRACE_SERVICE_KEY; `migrate` and
+    /// `serve` register it).
+    Generate,
     /// Creates an API key for an organisation; prints {"api_key", ...}.
     Create {
         /// The organisation's id.
@@ -99,7 +102,19 @@ fn emit(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 /// Runs an admin command against the configured database.
+/// Prints a fresh key; it is registered by whoever is configured with it.
+fn generate_key() -> anyhow::Result<()> {
+    print_out(&reetrace_core::auth::NewApiKey::generate().secret)
+}
+
 pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    if let AdminCommand::Key {
+        command: KeyCommand::Generate,
+    } = command
+    {
+        // No database needed (nor created).
+        return generate_key().map(|()| ExitCode::SUCCESS);
+    }
     let db = app::open_database(config).await?;
     let services = app::Services::open(&db, config).await?;
     let accounts = &services.accounts;
@@ -136,6 +151,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
             }
         },
         AdminCommand::Key { command } => match command {
+            KeyCommand::Generate => generate_key(),
             KeyCommand::Create { org, label } => emit(&accounts.create_key(org, label).await?),
             KeyCommand::List { org } => emit(&accounts.list_keys(org).await?),
             KeyCommand::Revoke { key_prefix } => {

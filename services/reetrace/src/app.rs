@@ -14,10 +14,13 @@ use axum::middleware;
 use reetrace_core::accounts::api::AccountsState;
 use reetrace_core::accounts::{self, Accounts};
 use reetrace_core::auth::Authenticator;
+use reetrace_core::claims::HttpClaims;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
 use reetrace_core::feed::Consumer;
 use reetrace_core::feed::api::FeedState;
+use reetrace_core::feed::http::HttpFeed;
 use reetrace_core::feed::{self, FeedSource};
+use reetrace_core::lease::{Leases, run_leased};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::problem;
 use reetrace_custody as custody;
@@ -65,21 +68,98 @@ pub struct App {
     services: Services,
 }
 
-/// The services on one database.
+/// Which services this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub passport: bool,
+    pub custody: bool,
+    pub stock: bool,
+}
+
+impl Selection {
+    /// Every service (the embedded default).
+    pub const ALL: Selection = Selection {
+        passport: true,
+        custody: true,
+        stock: true,
+    };
+
+    /// Parses `passport,custody,stock` (any subset, at least one).
+    pub fn parse(list: &[String]) -> anyhow::Result<Selection> {
+        let mut s = Selection {
+            passport: false,
+            custody: false,
+            stock: false,
+        };
+        for name in list {
+            match name.trim() {
+                "passport" => s.passport = true,
+                "custody" => s.custody = true,
+                "stock" => s.stock = true,
+                other => anyhow::bail!(
+                    "unknown service {other:?}: the services are passport, custody and stock"
+                ),
+            }
+        }
+        if !(s.passport || s.custody || s.stock) {
+            anyhow::bail!("name at least one service: passport, custody or stock");
+        }
+        Ok(s)
+    }
+}
+
+/// The services on one database. Every service object exists (they are cheap); the selection
+/// decides which serve routes and run background work here, and whether a service reaches
+/// another in process or over HTTP.
 #[derive(Clone)]
 pub struct Services {
+    pub selection: Selection,
     pub accounts: Accounts,
     pub passport: PassportService,
     pub custody: CustodyService,
     /// Custody's copy of the passports, fed from the passport feed.
     pub custody_passports: Arc<Consumer>,
+    /// Leases for the background work of this process.
+    pub leases: Arc<Leases>,
+}
+
+/// The base URL and service key to reach a service running elsewhere.
+fn remote<'a>(
+    config: &'a Config,
+    url: &'a Option<String>,
+    name: &str,
+) -> anyhow::Result<(&'a str, &'a str)> {
+    let url = url.as_deref().with_context(|| {
+        format!(
+            "the {name} service is not run here: set REETRACE_{}_URL to where it runs",
+            name.to_uppercase()
+        )
+    })?;
+    let key = config.service_key.as_ref().map(|k| k.expose()).context(
+        "services in other processes are reached with a service key: set REETRACE_SERVICE_KEY",
+    )?;
+    Ok((url, key))
 }
 
 impl Services {
-    /// The services on `db`, configured by `config`.
+    /// The services on `db`, configured by `config`, all run here.
     pub async fn open(db: &Db, config: &Config) -> anyhow::Result<Services> {
+        Self::open_selected(db, config, Selection::ALL).await
+    }
+
+    /// The services on `db`; those not in `selection` are reached over HTTP.
+    pub async fn open_selected(
+        db: &Db,
+        config: &Config,
+        selection: Selection,
+    ) -> anyhow::Result<Services> {
         let master = config.master_key()?;
         let base_url = config.public_base_url();
+        passport::verify::remote::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("build the HTTP client")?;
         let account_store = accounts::store(db);
         let auth = Arc::new(Authenticator::new(account_store.clone(), config.rate_limit));
         let mut accounts = Accounts::new(account_store.clone(), auth);
@@ -100,13 +180,32 @@ impl Services {
         let log = custody::log::Log::open(custody_store.clone(), &base_url, &master)
             .await
             .map_err(|p| anyhow::anyhow!("open the custody log: {p}"))?;
-        let custody_passports = Arc::new(Consumer::new(
-            Arc::new(passport::feed::PassportFeed::new(passport_store)),
-            Arc::new(custody::feed::PassportProjection::new(
-                custody_store.clone(),
-                base_url.clone(),
-            )),
-        ));
+        let passport_feed: Arc<dyn FeedSource> = if selection.passport {
+            Arc::new(passport::feed::PassportFeed::new(passport_store))
+        } else if selection.custody || selection.stock {
+            let (url, key) = remote(config, &config.passport_url, "passport")?;
+            Arc::new(HttpFeed::new(
+                http.clone(),
+                url,
+                passport::feed::STREAM,
+                key,
+            ))
+        } else {
+            Arc::new(passport::feed::PassportFeed::new(passport_store))
+        };
+        let custody_passports = Arc::new(
+            Consumer::new(
+                passport_feed,
+                Arc::new(custody::feed::PassportProjection::new(
+                    custody_store.clone(),
+                    base_url.clone(),
+                )),
+            )
+            .with_lease(
+                Arc::new(Leases::new(db.clone(), instance_name())),
+                "custody.passports",
+            ),
+        );
         let custody = CustodyService::new(
             custody_store,
             account_store,
@@ -114,31 +213,65 @@ impl Services {
             CustodyConfig { base_url },
             Some(custody_passports.clone()),
         );
-        passport.set_claims(Arc::new(custody::lots::InProcessClaims(custody.clone())));
+        if selection.custody {
+            passport.set_claims(Arc::new(custody::lots::InProcessClaims(custody.clone())));
+        } else if selection.passport
+            && let (Some(url), Some(key)) = (&config.custody_url, &config.service_key)
+        {
+            passport.set_claims(Arc::new(HttpClaims::new(http.clone(), url, key.expose())));
+        }
         Ok(Services {
+            selection,
             accounts,
             passport,
             custody,
             custody_passports,
+            leases: Arc::new(Leases::new(db.clone(), instance_name())),
         })
     }
 
-    /// Starts the background work: feed consumers and the checkpoint publisher.
+    /// Starts the background work of the services run here: feed consumers and the checkpoint
+    /// publisher, each under a lease so that several instances never do it twice.
     pub fn start_workers(&self, cancel: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
-        vec![
-            tokio::spawn(
-                self.custody_passports
-                    .clone()
-                    .run(None, FEED_POLL, cancel.clone()),
-            ),
-            tokio::spawn(
-                self.custody
-                    .log()
-                    .clone()
-                    .run_publisher(CHECKPOINT_EVERY, cancel.clone()),
-            ),
-        ]
+        let mut workers = Vec::new();
+        if self.selection.custody {
+            workers.push(tokio::spawn(self.custody_passports.clone().run(
+                None,
+                FEED_POLL,
+                cancel.clone(),
+            )));
+            let log = self.custody.log().clone();
+            let leases = self.leases.clone();
+            let cancel = cancel.clone();
+            workers.push(tokio::spawn(async move {
+                let publisher = log.clone();
+                run_leased(leases, "custody.checkpoints".into(), CHECKPOINT_EVERY, None, cancel, move || {
+                    let log = publisher.clone();
+                    async move {
+                        if let Err(err) = log.publish().await {
+                            tracing::warn!(error = %err, "checkpoint publishing failed; will retry");
+                        }
+                    }
+                })
+                .await;
+                // A last checkpoint, so that what was recorded before a shutdown is covered.
+                if let Err(err) = log.publish().await {
+                    tracing::warn!(error = %err, "final checkpoint failed");
+                }
+            }));
+        }
+        workers
     }
+}
+
+/// This process's name in lease tables: host name and a random suffix.
+fn instance_name() -> String {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "reetrace".into());
+        format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    })
+    .clone()
 }
 
 /// Opens the configured database and applies every migration.
@@ -178,46 +311,61 @@ pub fn openapi() -> OpenApi {
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let db = open_database(config).await?;
     let metrics = Metrics::new();
-    let services = Services::open(&db, config).await?;
+    let selection = Selection::parse(&config.services)?;
+    let services = Services::open_selected(&db, config, selection).await?;
+    if let Some(key) = &config.service_key {
+        services
+            .accounts
+            .register_service_key(key.expose())
+            .await
+            .map_err(|p| anyhow::anyhow!("register the service key: {p}"))?;
+    }
+    let auth = services.accounts.authenticator().clone();
 
-    let routes = OpenApiRouter::with_openapi(apidoc::base())
+    // Every process answers health and metrics, and authenticates against the shared accounts.
+    let mut routes = OpenApiRouter::with_openapi(apidoc::base())
         .merge(ops::router().with_state(OpsState {
             db: db.clone(),
             metrics: metrics.clone(),
         }))
         .merge(accounts::api::router().with_state(AccountsState {
             accounts: services.accounts.clone(),
-        }))
-        .merge(custody::api::router().with_state(CustodyState {
-            service: services.custody.clone(),
-            auth: services.accounts.authenticator().clone(),
-        }))
-        .merge(
+        }));
+    let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
+    if selection.passport {
+        routes = routes.merge(
             passport::api::router(config.bulk_body_limit_bytes).with_state(PassportState {
                 service: services.passport.clone(),
-                auth: services.accounts.authenticator().clone(),
+                auth: auth.clone(),
                 bulk_body_limit: config.bulk_body_limit_bytes,
             }),
         );
-    let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
-    feeds.insert(
-        passport::feed::STREAM.to_owned(),
-        Arc::new(passport::feed::PassportFeed::new(
-            services.passport.store().clone(),
-        )),
-    );
-    feeds.insert(
-        custody::feed::STREAM.to_owned(),
-        Arc::new(custody::feed::CustodyFeed::new(
-            services.custody.store().clone(),
-        )),
-    );
+        feeds.insert(
+            passport::feed::STREAM.to_owned(),
+            Arc::new(passport::feed::PassportFeed::new(
+                services.passport.store().clone(),
+            )),
+        );
+    }
+    if selection.custody {
+        routes = routes.merge(custody::api::router().with_state(CustodyState {
+            service: services.custody.clone(),
+            auth: auth.clone(),
+        }));
+        feeds.insert(
+            custody::feed::STREAM.to_owned(),
+            Arc::new(custody::feed::CustodyFeed::new(
+                services.custody.store().clone(),
+            )),
+        );
+    }
     let routes = routes.merge(feed::api::router().with_state(FeedState {
         sources: Arc::new(feeds),
-        auth: services.accounts.authenticator().clone(),
+        auth,
     }));
-    let (api, doc) = routes.split_for_parts();
-    let doc = apidoc::finish(doc);
+    let (api, _) = routes.split_for_parts();
+    // The whole API's document, whichever services run here (the gateway serves one API).
+    let doc = openapi();
 
     let router = api
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))

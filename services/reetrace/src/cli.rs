@@ -77,6 +77,10 @@ struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080). [env: REETRACE_LISTEN]
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// The services to run here, comma-separated: passport, custody, stock (default: all).
+    /// The others are reached at REETRACE_{PASSPORT,CUSTODY,STOCK}_URL. [env: REETRACE_SERVICES]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    services: Option<Vec<String>>,
 }
 
 /// Parses the command line and runs it.
@@ -110,13 +114,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => return Ok(verify_cmd::run(args).await),
         command => Cli { command, ..cli },
     };
-    let listen = match &cli.command {
-        Command::Serve(args) => args.listen,
-        _ => None,
+    let (listen, services) = match &cli.command {
+        Command::Serve(args) => (args.listen, args.services.clone()),
+        _ => (None, None),
     };
     let overrides = Overrides {
         listen,
         database_url: cli.database_url.clone(),
+        services,
     };
     if let Command::Openapi { output } = &cli.command {
         let text = openapi_json()?;
@@ -138,6 +143,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let db = app::open_database(&config).await?;
             tracing::info!(backend = %db.backend(), "migrations applied");
+            if let Some(key) = &config.service_key {
+                let accounts = reetrace_core::accounts::Accounts::new(
+                    reetrace_core::accounts::store(&db),
+                    std::sync::Arc::new(reetrace_core::auth::Authenticator::new(
+                        reetrace_core::accounts::store(&db),
+                        config.rate_limit,
+                    )),
+                );
+                accounts
+                    .register_service_key(key.expose())
+                    .await
+                    .map_err(|p| anyhow::anyhow!("register the service key: {p}"))?;
+                tracing::info!("service key registered");
+            }
             db.close().await;
             Ok(ExitCode::SUCCESS)
         }

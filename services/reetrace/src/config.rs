@@ -69,6 +69,17 @@ pub struct Config {
     pub master_key_file: PathBuf,
     /// Hosts (besides our own) whose did:web DID documents the verifier may fetch.
     pub did_web_allowlist: Vec<String>,
+    /// The services this process runs: any of passport, custody, stock (`--services`).
+    pub services: Vec<String>,
+    /// Where the passport service runs, when not here.
+    pub passport_url: Option<String>,
+    /// Where the custody service runs, when not here.
+    pub custody_url: Option<String>,
+    /// Where the stock service runs, when not here.
+    pub stock_url: Option<String>,
+    /// The API key (role `service`) this process reads other services' feeds with; `reetrace
+    /// migrate` and `serve` register it.
+    pub service_key: Option<Secret>,
 }
 
 impl Default for Config {
@@ -85,6 +96,11 @@ impl Default for Config {
             master_key: None,
             master_key_file: PathBuf::from("reetrace.master.key"),
             did_web_allowlist: Vec::new(),
+            services: vec!["passport".into(), "custody".into(), "stock".into()],
+            passport_url: None,
+            custody_url: None,
+            stock_url: None,
+            service_key: None,
         }
     }
 }
@@ -136,6 +152,11 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         &["did_web_allowlist"],
         Kind::List,
     ),
+    ("REETRACE_SERVICES", &["services"], Kind::List),
+    ("REETRACE_PASSPORT_URL", &["passport_url"], Kind::Str),
+    ("REETRACE_CUSTODY_URL", &["custody_url"], Kind::Str),
+    ("REETRACE_STOCK_URL", &["stock_url"], Kind::Str),
+    ("REETRACE_SERVICE_KEY", &["service_key"], Kind::Str),
 ];
 
 /// `REETRACE_*` variables that are not config keys but are known (not typos).
@@ -150,6 +171,7 @@ const OTHER_ENV: &[&str] = &[
 pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub database_url: Option<String>,
+    pub services: Option<Vec<String>>,
 }
 
 impl Config {
@@ -183,7 +205,7 @@ impl Config {
                 continue;
             }
             let Some((_, key, kind)) = ENV_KEYS.iter().find(|(n, _, _)| n == name) else {
-                if !OTHER_ENV.contains(&name.as_str()) && !is_service_url(name) {
+                if !OTHER_ENV.contains(&name.as_str()) {
                     warnings.push(format!("unknown environment variable {name} is ignored"));
                 }
                 continue;
@@ -211,6 +233,9 @@ impl Config {
         }
         if let Some(url) = &overrides.database_url {
             config.database_url = Secret::new(url.clone());
+        }
+        if let Some(services) = &overrides.services {
+            config.services = services.clone();
         }
         config.check()?;
         Ok((config, warnings))
@@ -240,6 +265,25 @@ impl Config {
                 )
             })?;
         }
+        crate::app::Selection::parse(&self.services)?;
+        for (name, url) in [
+            ("passport_url", &self.passport_url),
+            ("custody_url", &self.custody_url),
+            ("stock_url", &self.stock_url),
+        ] {
+            if let Some(url) = url
+                && !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                bail!("{name} must be an http(s) URL, got {url:?}");
+            }
+        }
+        if let Some(key) = &self.service_key
+            && reetrace_core::auth::key_prefix(key.expose()).is_none()
+        {
+            bail!(
+                "service_key (REETRACE_SERVICE_KEY) is not an API key (rtk_...): generate one with `reetrace admin key generate`"
+            );
+        }
         if self.db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
         }
@@ -266,14 +310,6 @@ impl Config {
             None => format!("http://{}", self.listen),
         }
     }
-}
-
-/// The base URLs of remote services are read by the services themselves.
-fn is_service_url(name: &str) -> bool {
-    name.ends_with("_URL")
-        && ["PASSPORT", "CUSTODY", "STOCK"]
-            .iter()
-            .any(|s| name == format!("REETRACE_{s}_URL"))
 }
 
 fn merge(into: &mut toml::Table, from: toml::Table) {
@@ -356,6 +392,7 @@ mod tests {
         let overrides = Overrides {
             listen: None,
             database_url: Some("postgres://postgres@localhost/x".into()),
+            services: None,
         };
         let (config, warnings) = Config::from_layers(Some(&file), &vars, &overrides).unwrap();
         assert_eq!(

@@ -412,7 +412,10 @@ pub async fn run(config: &Config, products: usize, seed: u64) -> anyhow::Result<
     let server = tokio::spawn(built.run(listener, shutdown.clone()));
     let result = load(
         &Api {
-            client: reqwest::Client::new(),
+            client: {
+                reetrace_passport::verify::remote::install_crypto_provider();
+                reqwest::Client::new()
+            },
             base: format!("http://{address}"),
         },
         &admin.api_key,

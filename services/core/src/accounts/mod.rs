@@ -282,6 +282,68 @@ impl Accounts {
         Ok(info)
     }
 
+    /// Makes sure `secret` is the key of the `reetrace services` organisation (role `service`),
+    /// the key the services of a deployment read each other's feeds with. Idempotent; several
+    /// instances may call it at once.
+    pub async fn register_service_key(&self, secret: &str) -> Result<(), Problem> {
+        const NAME: &str = "reetrace services";
+        let prefix = crate::auth::key_prefix(secret).ok_or_else(|| {
+            Problem::bad_request(
+                "invalid_key",
+                "The service key is not an API key (rtk_...).",
+            )
+        })?;
+        let hash = crate::auth::hash_key(secret);
+        for _ in 0..3 {
+            if let Some(found) = self.store.key_by_prefix(prefix).await? {
+                return if found.hash == hash && found.role == Role::Service && !found.revoked {
+                    Ok(())
+                } else {
+                    Err(Problem::conflict(
+                        "service_key_clash",
+                        "Another key (or a revoked or non-service one) has the service key's prefix; generate a new service key.",
+                    ))
+                };
+            }
+            let existing = self
+                .store
+                .list_orgs(Some(Role::Service), None, 1000)
+                .await?
+                .into_iter()
+                .find(|o| o.name == NAME);
+            let row = |org_id| KeyRow {
+                id: Uuid::now_v7(),
+                org_id,
+                prefix: prefix.to_owned(),
+                hash,
+                label: Some("service key".into()),
+                created_at: now(),
+            };
+            let stored = match existing {
+                Some(org) => self.store.insert_key(&row(org.id)).await,
+                None => {
+                    let org = Org {
+                        id: Uuid::now_v7(),
+                        name: NAME.into(),
+                        role: Role::Service,
+                        operator_id: None,
+                        created_at: now(),
+                    };
+                    self.store.insert_org(&org, &row(org.id)).await
+                }
+            };
+            match stored {
+                Ok(()) => return Ok(()),
+                // Another instance registered it meanwhile: look again.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Problem::service_unavailable(
+            "Could not register the service key; retry.",
+        ))
+    }
+
     pub async fn revoke_key_by_prefix(&self, prefix: &str) -> Result<ApiKeyInfo, Problem> {
         let info = self
             .store
