@@ -15,13 +15,18 @@ use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
         description = "Digital product passports for rare-earth elements: signed W3C Verifiable \
             Credentials of what REEs a product holds, the custody chain of each product through \
             collection, dismantling and recycling, and urban-mine aggregates for regulators.\n\n\
-            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.",
+            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`. \
+            Strings never hold the NUL character (U+0000): a body holding one is refused (422), \
+            as is a query parameter (400). Masses are grams with at most 15 significant digits \
+            and 6 decimal places.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     servers((url = "http://127.0.0.1:8080", description = "The embedded default (`reetrace serve`)")),
     tags(
         (name = "accounts", description = "Organisations, API keys and the caller"),
         (name = "passports", description = "Product passports: register, read by tier, version, revoke"),
+        (name = "resolver", description = "GS1 Digital Link resolution: the passport page, the credential or the linkset of a product"),
+        (name = "credentials", description = "VC-API: verify any credential, issue generic credentials"),
         (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
         (name = "custody", description = "Scan products, record custody steps and transformations, lots and recycled-content claims"),
         (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
@@ -45,6 +50,7 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         let has_path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
         for operation in operations(item) {
             add_error_responses(operation, has_path_params);
+            mark_public(operation);
         }
     }
     doc
@@ -139,6 +145,18 @@ fn add_error_responses(operation: &mut Operation, has_path_params: bool) {
         responses
             .entry(status.to_owned())
             .or_insert_with(|| problem(description));
+    }
+}
+
+/// A public operation says so with `security: []` (no requirement), rather than `[{}]` (one
+/// empty alternative): both mean "no key needed", but generators read only the first as public
+/// (openapi-python-client, for one, would otherwise demand an authenticated client).
+fn mark_public(operation: &mut Operation) {
+    if let Some(requirements) = &mut operation.security
+        && !requirements.is_empty()
+        && requirements.iter().all(is_empty_requirement)
+    {
+        requirements.clear();
     }
 }
 

@@ -21,6 +21,12 @@ fn every_operation_is_documented() {
     let doc: serde_json::Value =
         serde_json::from_str(&reetrace::cli::openapi_json().unwrap()).unwrap();
     let mut ids = std::collections::HashSet::new();
+    let declared_tags: std::collections::HashSet<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             if method == "parameters" {
@@ -31,6 +37,26 @@ fn every_operation_is_documented() {
                 .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
             assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
             assert!(op["summary"].is_string(), "{id} has no summary");
+            assert!(
+                op["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{id} has no description"
+            );
+            for tag in op["tags"].as_array().into_iter().flatten() {
+                assert!(
+                    declared_tags.contains(tag.as_str().unwrap()),
+                    "{id}: tag {tag} is not declared in the document's tags"
+                );
+            }
+            // Ids in paths are UUIDs: say so, so that clients and fuzzers send UUIDs.
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                if param["in"] == "path" && (name == "id" || name.ends_with("_id")) {
+                    assert_eq!(
+                        param["schema"]["format"], "uuid",
+                        "{id}: path parameter {name} is not a UUID"
+                    );
+                }
+            }
             assert!(
                 op["tags"].as_array().is_some_and(|t| !t.is_empty()),
                 "{id} has no tag"
