@@ -2,6 +2,7 @@
 //! security scheme, and the problem+json answers any operation can give).
 
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
@@ -51,9 +52,77 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         for operation in operations(item) {
             add_error_responses(operation, has_path_params);
             mark_public(operation);
+            open_operation_schemas(operation);
         }
     }
+    if let Some(components) = &mut doc.components {
+        components.schemas.values_mut().for_each(open_free_form);
+    }
     doc
+}
+
+fn open_operation_schemas(operation: &mut Operation) {
+    let bodies = operation
+        .request_body
+        .iter_mut()
+        .filter_map(|b| match b {
+            RefOr::T(body) => Some(body.content.values_mut()),
+            RefOr::Ref(_) => None,
+        })
+        .flatten();
+    let answers = operation
+        .responses
+        .responses
+        .values_mut()
+        .filter_map(|r| match r {
+            RefOr::T(response) => Some(response.content.values_mut()),
+            RefOr::Ref(_) => None,
+        })
+        .flatten();
+    for content in bodies.chain(answers) {
+        if let RefOr::T(content) = content
+            && let Some(schema) = &mut content.schema
+        {
+            open_free_form(schema);
+        }
+    }
+}
+
+/// Free-form objects (a credential, an EPCIS event, a DID document) say
+/// `additionalProperties: true`. JSON Schema already allows any member in a bare
+/// `{"type": "object"}`, but generators read it as an object with no members at all
+/// (openapi-typescript types it `Record<string, never>`, so a client could not send a credential).
+fn open_free_form(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else {
+        return;
+    };
+    match schema {
+        Schema::Object(object) => {
+            let is_object = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::Object,
+                SchemaType::Array(types) => types.contains(&Type::Object),
+                SchemaType::AnyValue => false,
+            };
+            if is_object && object.properties.is_empty() && object.additional_properties.is_none() {
+                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(true)));
+            }
+            object.properties.values_mut().for_each(open_free_form);
+            if let Some(extra) = &mut object.additional_properties
+                && let AdditionalProperties::RefOr(extra) = extra.as_mut()
+            {
+                open_free_form(extra);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                open_free_form(items);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(open_free_form),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(open_free_form),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(open_free_form),
+        _ => {}
+    }
 }
 
 struct Shared;
