@@ -13,7 +13,9 @@ cd "$root"
 
 echo "clients: building reetrace"
 cargo build --quiet --bin reetrace
-bin="$root/target/debug/reetrace"
+target_dir="$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+bin="$target_dir/debug/reetrace"
 
 work="$(mktemp -d)"
 server_pid=""
