@@ -62,6 +62,11 @@ fn every_operation_is_documented() {
                 "{id} has no tag"
             );
             assert!(op["security"].is_array(), "{id} does not say its security");
+            // Public is `[]`: generators read `[{}]` as "needs a key".
+            assert!(
+                op["security"] != serde_json::json!([{}]),
+                "{id}: a public operation says security: []"
+            );
             let responses = op["responses"].as_object().unwrap();
             assert!(responses.contains_key("500"), "{id} does not document 500");
             for (status, response) in responses {
@@ -75,4 +80,34 @@ fn every_operation_is_documented() {
         }
     }
     assert!(!doc["servers"].as_array().unwrap().is_empty());
+    assert_free_forms_are_open(&doc, "");
+}
+
+/// A bare `{"type": "object"}` reads as "no members" to generators (openapi-typescript):
+/// free-form objects must say `additionalProperties`.
+fn assert_free_forms_are_open(value: &serde_json::Value, at: &str) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let is_object = match &map.get("type") {
+                Some(serde_json::Value::String(t)) => t == "object",
+                Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "object"),
+                _ => false,
+            };
+            if is_object {
+                assert!(
+                    map.contains_key("properties") || map.contains_key("additionalProperties"),
+                    "{at} is an object with neither properties nor additionalProperties"
+                );
+            }
+            for (key, inner) in map {
+                assert_free_forms_are_open(inner, &format!("{at}/{key}"));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                assert_free_forms_are_open(inner, &format!("{at}/{i}"));
+            }
+        }
+        _ => {}
+    }
 }
