@@ -80,7 +80,8 @@ pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> Pr
     }
 }
 
-/// An optional JSON body: `None` when the body is empty, otherwise parsed like [`ApiJson`].
+/// An optional JSON body: `None` when the body is empty or the JSON `null` (as an optional body
+/// is documented: the object or null), otherwise parsed like [`ApiJson`].
 pub fn optional_json<T: DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     body: &[u8],
@@ -89,7 +90,7 @@ pub fn optional_json<T: DeserializeOwned>(
         return Ok(None);
     }
     require_json_content_type(headers)?;
-    parse_json(body).map(Some)
+    parse_json(body)
 }
 
 /// Parses a JSON document into `T`, with problems that name the offending field.
@@ -313,6 +314,32 @@ mod tests {
         }
         let err = parse_json::<M>(br#"{"m":{"a/b~c":"x"}}"#).unwrap_err();
         assert_eq!(err.errors[0].pointer, "/m/a~1b~0c");
+    }
+
+    #[test]
+    fn an_optional_body_may_be_empty_or_null() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Reason {
+            reason: Option<String>,
+        }
+        let mut json = axum::http::HeaderMap::new();
+        json.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        let none = axum::http::HeaderMap::new();
+        assert!(optional_json::<Reason>(&none, b"  ").unwrap().is_none());
+        assert!(optional_json::<Reason>(&json, b"null").unwrap().is_none());
+        let some = optional_json::<Reason>(&json, br#"{"reason":"x"}"#).unwrap();
+        assert_eq!(some.unwrap().reason.as_deref(), Some("x"));
+        assert_eq!(
+            optional_json::<Reason>(&json, br#"{"other":1}"#)
+                .unwrap_err()
+                .status,
+            422
+        );
+        assert_eq!(
+            optional_json::<Reason>(&none, b"null").unwrap_err().status,
+            415
+        );
     }
 
     #[test]

@@ -83,6 +83,12 @@ pub struct LotView {
 /// A recycled-content claim (sent by the passport service, or a manufacturer directly).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "claim_id": "0196a6f2-7a10-7c00-8000-0000000000c1",
+    "passport_id": "0196a6f2-7a10-7c00-8000-0000000000a1",
+    "sources": [{"lot": "0196a6f2-7a10-7c00-8000-0000000000b1",
+                 "elements": [{"element": "Nd", "mass_g": 200}]}]
+}))]
 pub struct ClaimRequest {
     /// Idempotency: the same id with the same content answers the first answer.
     pub claim_id: Uuid,

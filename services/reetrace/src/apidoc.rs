@@ -2,6 +2,7 @@
 //! security scheme, and the problem+json answers any operation can give).
 
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
@@ -15,13 +16,18 @@ use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
         description = "Digital product passports for rare-earth elements: signed W3C Verifiable \
             Credentials of what REEs a product holds, the custody chain of each product through \
             collection, dismantling and recycling, and urban-mine aggregates for regulators.\n\n\
-            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.",
+            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`. \
+            Strings never hold the NUL character (U+0000): a body holding one is refused (422), \
+            as is a query parameter (400). Masses are grams with at most 15 significant digits \
+            and 6 decimal places.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     servers((url = "http://127.0.0.1:8080", description = "The embedded default (`reetrace serve`)")),
     tags(
         (name = "accounts", description = "Organisations, API keys and the caller"),
         (name = "passports", description = "Product passports: register, read by tier, version, revoke"),
+        (name = "resolver", description = "GS1 Digital Link resolution: the passport page, the credential or the linkset of a product"),
+        (name = "credentials", description = "VC-API: verify any credential, issue generic credentials"),
         (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
         (name = "custody", description = "Scan products, record custody steps and transformations, lots and recycled-content claims"),
         (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
@@ -45,9 +51,78 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         let has_path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
         for operation in operations(item) {
             add_error_responses(operation, has_path_params);
+            mark_public(operation);
+            open_operation_schemas(operation);
         }
     }
+    if let Some(components) = &mut doc.components {
+        components.schemas.values_mut().for_each(open_free_form);
+    }
     doc
+}
+
+fn open_operation_schemas(operation: &mut Operation) {
+    let bodies = operation
+        .request_body
+        .iter_mut()
+        .filter_map(|b| match b {
+            RefOr::T(body) => Some(body.content.values_mut()),
+            RefOr::Ref(_) => None,
+        })
+        .flatten();
+    let answers = operation
+        .responses
+        .responses
+        .values_mut()
+        .filter_map(|r| match r {
+            RefOr::T(response) => Some(response.content.values_mut()),
+            RefOr::Ref(_) => None,
+        })
+        .flatten();
+    for content in bodies.chain(answers) {
+        if let RefOr::T(content) = content
+            && let Some(schema) = &mut content.schema
+        {
+            open_free_form(schema);
+        }
+    }
+}
+
+/// Free-form objects (a credential, an EPCIS event, a DID document) say
+/// `additionalProperties: true`. JSON Schema already allows any member in a bare
+/// `{"type": "object"}`, but generators read it as an object with no members at all
+/// (openapi-typescript types it `Record<string, never>`, so a client could not send a credential).
+fn open_free_form(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else {
+        return;
+    };
+    match schema {
+        Schema::Object(object) => {
+            let is_object = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::Object,
+                SchemaType::Array(types) => types.contains(&Type::Object),
+                SchemaType::AnyValue => false,
+            };
+            if is_object && object.properties.is_empty() && object.additional_properties.is_none() {
+                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(true)));
+            }
+            object.properties.values_mut().for_each(open_free_form);
+            if let Some(extra) = &mut object.additional_properties
+                && let AdditionalProperties::RefOr(extra) = extra.as_mut()
+            {
+                open_free_form(extra);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                open_free_form(items);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(open_free_form),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(open_free_form),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(open_free_form),
+        _ => {}
+    }
 }
 
 struct Shared;
@@ -139,6 +214,18 @@ fn add_error_responses(operation: &mut Operation, has_path_params: bool) {
         responses
             .entry(status.to_owned())
             .or_insert_with(|| problem(description));
+    }
+}
+
+/// A public operation says so with `security: []` (no requirement), rather than `[{}]` (one
+/// empty alternative): both mean "no key needed", but generators read only the first as public
+/// (openapi-python-client, for one, would otherwise demand an authenticated client).
+fn mark_public(operation: &mut Operation) {
+    if let Some(requirements) = &mut operation.security
+        && !requirements.is_empty()
+        && requirements.iter().all(is_empty_requirement)
+    {
+        requirements.clear();
     }
 }
 

@@ -21,6 +21,12 @@ fn every_operation_is_documented() {
     let doc: serde_json::Value =
         serde_json::from_str(&reetrace::cli::openapi_json().unwrap()).unwrap();
     let mut ids = std::collections::HashSet::new();
+    let declared_tags: std::collections::HashSet<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             if method == "parameters" {
@@ -32,10 +38,35 @@ fn every_operation_is_documented() {
             assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
             assert!(op["summary"].is_string(), "{id} has no summary");
             assert!(
+                op["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{id} has no description"
+            );
+            for tag in op["tags"].as_array().into_iter().flatten() {
+                assert!(
+                    declared_tags.contains(tag.as_str().unwrap()),
+                    "{id}: tag {tag} is not declared in the document's tags"
+                );
+            }
+            // Ids in paths are UUIDs: say so, so that clients and fuzzers send UUIDs.
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                if param["in"] == "path" && (name == "id" || name.ends_with("_id")) {
+                    assert_eq!(
+                        param["schema"]["format"], "uuid",
+                        "{id}: path parameter {name} is not a UUID"
+                    );
+                }
+            }
+            assert!(
                 op["tags"].as_array().is_some_and(|t| !t.is_empty()),
                 "{id} has no tag"
             );
             assert!(op["security"].is_array(), "{id} does not say its security");
+            // Public is `[]`: generators read `[{}]` as "needs a key".
+            assert!(
+                op["security"] != serde_json::json!([{}]),
+                "{id}: a public operation says security: []"
+            );
             let responses = op["responses"].as_object().unwrap();
             assert!(responses.contains_key("500"), "{id} does not document 500");
             for (status, response) in responses {
@@ -49,4 +80,34 @@ fn every_operation_is_documented() {
         }
     }
     assert!(!doc["servers"].as_array().unwrap().is_empty());
+    assert_free_forms_are_open(&doc, "");
+}
+
+/// A bare `{"type": "object"}` reads as "no members" to generators (openapi-typescript):
+/// free-form objects must say `additionalProperties`.
+fn assert_free_forms_are_open(value: &serde_json::Value, at: &str) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let is_object = match &map.get("type") {
+                Some(serde_json::Value::String(t)) => t == "object",
+                Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "object"),
+                _ => false,
+            };
+            if is_object {
+                assert!(
+                    map.contains_key("properties") || map.contains_key("additionalProperties"),
+                    "{at} is an object with neither properties nor additionalProperties"
+                );
+            }
+            for (key, inner) in map {
+                assert_free_forms_are_open(inner, &format!("{at}/{key}"));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                assert_free_forms_are_open(inner, &format!("{at}/{i}"));
+            }
+        }
+        _ => {}
+    }
 }

@@ -110,6 +110,7 @@ async fn list_orgs(
 #[into_params(parameter_in = Path)]
 struct OrgPath {
     /// The organisation's id.
+    #[param(format = Uuid)]
     org_id: String,
 }
 
@@ -117,8 +118,10 @@ struct OrgPath {
 #[into_params(parameter_in = Path)]
 struct KeyPath {
     /// The organisation's id.
+    #[param(format = Uuid)]
     org_id: String,
     /// The key's id.
+    #[param(format = Uuid)]
     key_id: String,
 }
 
@@ -158,9 +161,15 @@ async fn get_org(
 /// What a new key may carry.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "warehouse scanner"}))]
 struct NewKey {
-    /// A note to tell keys apart (1 to 100 characters).
+    /// A note to tell keys apart: 1 to 100 characters, not all blank, no control characters.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     label: Option<String>,
 }
 
@@ -203,6 +212,9 @@ async fn create_key(
 }
 
 /// Lists an organisation's API keys (prefixes only, never secrets).
+///
+/// Admins for any organisation, others for their own. Revoked keys are listed too, with the
+/// time they were revoked; a key's secret is never shown again after its creation.
 #[utoipa::path(
     get, path = "/api/v1/orgs/{org_id}/api-keys", tag = "accounts", operation_id = "listApiKeys",
     params(OrgPath),
@@ -255,6 +267,9 @@ pub struct WhoAmI {
 }
 
 /// Names the caller's organisation and role.
+///
+/// Any valid key: the organisation, its role and the id of the key used, so that a client can
+/// check which key it holds before acting.
 #[utoipa::path(
     get, path = "/api/v1/whoami", tag = "accounts", operation_id = "whoami",
     responses((status = 200, description = "The caller", body = WhoAmI)),

@@ -60,7 +60,12 @@ pub struct ApiKeyInfo {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Acme Motors", "role": "manufacturer", "operator_id": {"scheme": "eori", "value": "FR123456789000"}}))]
 pub struct NewOrg {
-    /// Display name, 1 to 200 characters.
+    /// Display name: 1 to 200 characters, not all blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
     pub role: Role,
     #[serde(default)]
@@ -70,8 +75,12 @@ pub struct NewOrg {
 impl NewOrg {
     /// Checks what the types cannot.
     pub fn validate(&self) -> Result<(), Problem> {
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        // The whole name counts (it is stored as sent), as the document's maxLength says.
+        let name = self.name.as_str();
+        if name.trim().is_empty()
+            || name.chars().count() > 200
+            || name.chars().any(char::is_control)
+        {
             return Err(Problem::validation(vec![FieldError::new(
                 "/name",
                 "the name must be 1 to 200 printable characters",

@@ -53,7 +53,7 @@ struct FeedQuery {
 /// in commit order. Streams: `passport`, `custody`.
 #[utoipa::path(
     get, path = "/api/v1/feeds/{stream}", tag = "feeds", operation_id = "readFeed",
-    params(("stream" = String, Path, description = "The stream: passport or custody"), FeedQuery),
+    params(("stream" = String, Path, example = "passport", description = "The stream: `passport` or `custody` (others answer 404)"), FeedQuery),
     responses(
         (status = 200, description = "A page of events", body = FeedPage),
         (status = 404, description = "No such stream here", body = Problem, content_type = "application/problem+json"),

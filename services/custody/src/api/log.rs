@@ -31,7 +31,11 @@ pub fn router() -> OpenApiRouter<CustodyState> {
 #[utoipa::path(
     get, path = "/api/v1/log/checkpoint", tag = "log", operation_id = "getCheckpoint",
     responses(
-        (status = 200, description = "The latest checkpoint", body = CheckpointView),
+        (status = 200, description = "The latest checkpoint: JSON, or the signed note itself for `Accept: text/plain`",
+            content(
+                (CheckpointView = "application/json"),
+                (String = "text/plain"),
+            )),
         (status = 404, description = "Nothing recorded yet", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
@@ -58,7 +62,8 @@ async fn checkpoint(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct InclusionQuery {
-    /// The event's id (its `eventID`, e.g. `ni:///sha-256;...?ver=CBV2.0`).
+    /// The event's id (its `eventID`, e.g. `ni:///sha-256;...?ver=CBV2.0`), 1 to 500 characters.
+    #[param(min_length = 1, max_length = 500)]
     event_id: String,
     /// The size of a published checkpoint's tree (default: the latest).
     #[param(minimum = 1)]
@@ -110,6 +115,10 @@ struct ConsistencyQuery {
 }
 
 /// Proves that the log only grew between two checkpoints (RFC 9162 consistency proof).
+///
+/// Public. Both sizes must be those of published checkpoints (`to` defaults to the latest).
+/// Check it by recomputing both checkpoints' roots from `hashes` (RFC 9162 section 2.1.4.2)
+/// and opening both notes with the log's key.
 #[utoipa::path(
     get, path = "/api/v1/log/proofs/consistency", tag = "log", operation_id = "getConsistencyProof",
     params(ConsistencyQuery),

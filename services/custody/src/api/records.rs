@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<CustodyState> {
 /// links the passport itself (read it with the same key for the professional tier).
 #[utoipa::path(
     get, path = "/api/v1/custody/{passport_id}", tag = "custody", operation_id = "scanProduct",
-    params(("passport_id" = String, Path, description = "The product's passport id")),
+    params(("passport_id" = String, Path, format = Uuid, description = "The product's passport id")),
     responses(
         (status = 200, description = "The product's custody", body = Scan),
         (status = 404, description = "No such product (model passports have no custody)", body = Problem, content_type = "application/problem+json"),
@@ -57,8 +57,8 @@ async fn scan(
 /// the product's hash chain and the transparency log in the same transaction.
 #[utoipa::path(
     post, path = "/api/v1/custody/{passport_id}/events", tag = "custody", operation_id = "recordCustodyStep",
-    params(("passport_id" = String, Path, description = "The product's passport id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    params(("passport_id" = String, Path, format = Uuid, description = "The product's passport id"),
+           ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     request_body = StepRequest,
     responses(
         (status = 201, description = "Recorded", body = StepRecorded),
@@ -95,7 +95,7 @@ async fn record_step(
 /// lot ids (and a GS1 LGTIN when `gtin` and `lot_number` are given).
 #[utoipa::path(
     post, path = "/api/v1/custody/transformations", tag = "custody", operation_id = "recordTransformation",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     request_body = TransformationRequest,
     responses(
         (status = 201, description = "Recorded", body = TransformationRecorded),
@@ -175,9 +175,12 @@ async fn release_claim(
 
 /// Reads a lot: what was recovered into it, what is left, what passports claim from it, its
 /// holder and its chain of events.
+///
+/// Any caller with a key: manufacturers read the lots they source recycled content from,
+/// recyclers the lots they make and hand over, regulators all of them.
 #[utoipa::path(
     get, path = "/api/v1/lots/{lot_id}", tag = "custody", operation_id = "getLot",
-    params(("lot_id" = String, Path, description = "The lot id")),
+    params(("lot_id" = String, Path, format = Uuid, description = "The lot id")),
     responses(
         (status = 200, description = "The lot", body = LotView),
         (status = 404, description = "No such lot", body = Problem, content_type = "application/problem+json"),
@@ -198,8 +201,8 @@ async fn get_lot(
 /// Recyclers only; the holder rule applies as for products.
 #[utoipa::path(
     post, path = "/api/v1/lots/{lot_id}/events", tag = "custody", operation_id = "recordLotStep",
-    params(("lot_id" = String, Path, description = "The lot id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    params(("lot_id" = String, Path, format = Uuid, description = "The lot id"),
+           ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     request_body = StepRequest,
     responses(
         (status = 201, description = "Recorded", body = StepRecorded),

@@ -47,7 +47,7 @@ async fn context() -> Response {
 /// `did:web:<host>:orgs:<org_id>`.
 #[utoipa::path(
     get, path = "/orgs/{org_id}/did.json", tag = "issuers", operation_id = "getDidDocument",
-    params(("org_id" = String, Path, description = "The organisation's id")),
+    params(("org_id" = String, Path, format = Uuid, description = "The organisation's id")),
     responses(
         (status = 200, description = "The DID document", body = Object, content_type = "application/did+json"),
         (status = 404, description = "No such issuer", body = Problem, content_type = "application/problem+json"),
@@ -79,7 +79,7 @@ async fn did_document(
 /// GZIP-compressed and base64url-encoded in `encodedList`.
 #[utoipa::path(
     get, path = "/status-lists/{list_id}", tag = "issuers", operation_id = "getStatusList",
-    params(("list_id" = String, Path, description = "The list's id")),
+    params(("list_id" = String, Path, format = Uuid, description = "The list's id (a UUID; anything else is not found)")),
     responses(
         (status = 200, description = "The signed BitstringStatusListCredential", body = Object),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),

@@ -78,7 +78,7 @@ fn respond<T: Serialize>(
 #[utoipa::path(
     post, path = "/api/v1/passports", tag = "passports", operation_id = "createPassport",
     request_body = Registration,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     responses(
         (status = 201, description = "The passport was issued", body = Issued),
         (status = 409, description = "A passport for this product identity exists", body = Problem, content_type = "application/problem+json"),
@@ -120,9 +120,22 @@ struct BulkQuery {
 /// request was NDJSON or `Accept: application/x-ndjson`.
 #[utoipa::path(
     post, path = "/api/v1/passports/bulk", tag = "passports", operation_id = "bulkCreatePassports",
-    params(BulkQuery, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    params(BulkQuery, ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     request_body(content(
-        (Vec<Registration> = "application/json"),
+        (BulkRegistrations = "application/json", example = json!([
+            {"granularity": "item",
+             "product": {"gtin": "04012345000016", "serial": "EVM-2026-000002", "name": "Traction motor PMSM 150 kW",
+               "category": "ev_traction_motor", "net_mass_g": 48000,
+               "placed_on_market": {"date": "2026-04-15", "country": "FR"}},
+             "ree_content": {"components": [{"name": "rotor magnet set", "material": "NdFeB-sintered", "mass_g": 1500,
+               "elements": [{"element": "Nd", "mass_g": 337.5}, {"element": "Pr", "mass_g": 105}]}]}},
+            {"granularity": "item",
+             "product": {"gtin": "04012345000016", "serial": "EVM-2026-000003", "name": "Traction motor PMSM 150 kW",
+               "category": "ev_traction_motor", "net_mass_g": 48000,
+               "placed_on_market": {"date": "2026-04-15", "country": "FR"}},
+             "ree_content": {"components": [{"name": "rotor magnet set", "material": "NdFeB-sintered", "mass_g": 1500,
+               "elements": [{"element": "Nd", "mass_g": 337.5}, {"element": "Pr", "mass_g": 105}]}]}}
+        ])),
         (String = "application/x-ndjson"),
     )),
     responses(
@@ -188,6 +201,22 @@ async fn bulk_create(
         Answer::Fresh((status, outcome)) => Ok((status, Json(outcome)).into_response()),
     }
 }
+
+/// The JSON form of a bulk request, for the document only (the body is parsed line by line).
+struct BulkRegistrations;
+
+impl utoipa::PartialSchema for BulkRegistrations {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name("Registration"))
+            .min_items(Some(1))
+            .max_items(Some(MAX_BULK_LINES))
+            .description(Some("1 to 100,000 registrations."))
+            .into()
+    }
+}
+
+impl ToSchema for BulkRegistrations {}
 
 /// An atomic request that stored nothing, as a problem listing every line's outcome.
 fn refused(status: StatusCode, outcome: BulkOutcome) -> Problem {
@@ -263,10 +292,13 @@ fn parse_array(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Proble
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Only this product category.
+    #[param(value_type = Option<reetrace_core::domain::Category>)]
     category: Option<String>,
-    /// Only this GTIN (14 digits).
+    /// Only this GTIN (8, 12, 13 or 14 digits with a valid check digit).
+    #[param(pattern = r"^(\d{8}|\d{12,14})$", example = "04012345000016")]
     gtin: Option<String>,
     /// Only products placed on the market in this country (ISO 3166-1 alpha-2).
+    #[param(value_type = Option<reetrace_core::domain::Country>)]
     country: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -386,7 +418,7 @@ async fn list(
 /// the signed subject); the manufacturer gets everything, confidential fields included.
 #[utoipa::path(
     get, path = "/api/v1/passports/{id}", tag = "passports", operation_id = "getPassport",
-    params(("id" = String, Path, description = "The passport id")),
+    params(("id" = String, Path, format = Uuid, description = "The passport id")),
     responses(
         (status = 200, description = "The passport", body = PassportView),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
@@ -414,8 +446,8 @@ async fn get_passport(
 /// readable and verifiable with its status bit set to `superseded`.
 #[utoipa::path(
     put, path = "/api/v1/passports/{id}", tag = "passports", operation_id = "updatePassport",
-    params(("id" = String, Path, description = "The passport id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request answer the first answer")),
+    params(("id" = String, Path, format = Uuid, description = "The passport id"),
+           ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     request_body = Registration,
     responses(
         (status = 200, description = "The new version", body = Issued),
@@ -456,9 +488,14 @@ struct VersionQuery {
 /// Public: anyone can verify it offline. `?version=N` gives an earlier version.
 #[utoipa::path(
     get, path = "/api/v1/passports/{id}/credential", tag = "passports", operation_id = "getPassportCredential",
-    params(("id" = String, Path, description = "The passport id"), VersionQuery),
+    params(("id" = String, Path, format = Uuid, description = "The passport id"), VersionQuery),
     responses(
-        (status = 200, description = "The W3C Verifiable Credential", body = Object),
+        (status = 200, description = "The W3C Verifiable Credential, typed as `Accept` asks (`application/json` by default)",
+            content(
+                (Object = "application/json"),
+                (Object = "application/vc"),
+                (Object = "application/ld+json"),
+            )),
         (status = 404, description = "No such passport or version", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
@@ -512,9 +549,12 @@ pub struct VersionInfo {
 }
 
 /// Lists the versions of a passport; each stays verifiable.
+///
+/// Public. Oldest first; each names its credential id, when it was superseded, and where to
+/// fetch its signed credential (`credential`).
 #[utoipa::path(
     get, path = "/api/v1/passports/{id}/versions", tag = "passports", operation_id = "listPassportVersions",
-    params(("id" = String, Path, description = "The passport id")),
+    params(("id" = String, Path, format = Uuid, description = "The passport id")),
     responses(
         (status = 200, description = "Every version, oldest first", body = Vec<VersionInfo>),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
@@ -557,9 +597,15 @@ async fn list_versions(
 /// Why a status changes.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "magnet supplier recalled the batch"}))]
 pub struct StatusReason {
-    /// Why (1 to 500 characters).
+    /// Why: 1 to 500 characters, not all blank, no control characters but line breaks.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x09\x0B-\x1F\x7F-\x9F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -608,7 +654,7 @@ async fn change(
 /// the credential revoked.
 #[utoipa::path(
     post, path = "/api/v1/passports/{id}/revoke", tag = "passports", operation_id = "revokePassport",
-    params(("id" = String, Path, description = "The passport id")),
+    params(("id" = String, Path, format = Uuid, description = "The passport id")),
     request_body(content = Option<StatusReason>, description = "Why (optional)"),
     responses(
         (status = 200, description = "Revoked", body = StatusAnswer),
@@ -632,7 +678,7 @@ async fn revoke(
 /// Owner only. Sets the suspension bit of every version's status entry.
 #[utoipa::path(
     post, path = "/api/v1/passports/{id}/suspend", tag = "passports", operation_id = "suspendPassport",
-    params(("id" = String, Path, description = "The passport id")),
+    params(("id" = String, Path, format = Uuid, description = "The passport id")),
     request_body(content = Option<StatusReason>, description = "Why (optional)"),
     responses(
         (status = 200, description = "Suspended", body = StatusAnswer),
@@ -656,7 +702,7 @@ async fn suspend(
 /// Owner only. Clears the suspension bits.
 #[utoipa::path(
     post, path = "/api/v1/passports/{id}/reinstate", tag = "passports", operation_id = "reinstatePassport",
-    params(("id" = String, Path, description = "The passport id")),
+    params(("id" = String, Path, format = Uuid, description = "The passport id")),
     request_body(content = Option<StatusReason>, description = "Why (optional)"),
     responses(
         (status = 200, description = "Active again", body = StatusAnswer),

@@ -110,6 +110,23 @@ pub fn png(code: &QrCode, scale: u32) -> Result<Vec<u8>, png::EncodingError> {
     Ok(out)
 }
 
+/// A PNG image: in the document a binary string, not an array of numbers.
+pub struct PngImage;
+
+impl utoipa::PartialSchema for PngImage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .content_media_type("image/png")
+            .description(Some("A PNG image (binary)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PngImage {}
+
 /// Options of a QR image.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -155,7 +172,7 @@ async fn resolver_url(state: &PassportState, id: &str) -> Result<String, Problem
 /// image may be cached for a day.
 #[utoipa::path(
     get, path = "/api/v1/passports/{id}/qr.svg", tag = "passports", operation_id = "getPassportQrSvg",
-    params(("id" = String, Path, description = "The passport id"), QrQuery),
+    params(("id" = String, Path, format = Uuid, description = "The passport id"), QrQuery),
     responses(
         (status = 200, description = "The QR code", body = String, content_type = "image/svg+xml",
             headers(("Cache-Control" = String, description = "`public, max-age=86400`"))),
@@ -189,9 +206,9 @@ async fn qr_svg(
 /// `size` asks for more.
 #[utoipa::path(
     get, path = "/api/v1/passports/{id}/qr.png", tag = "passports", operation_id = "getPassportQrPng",
-    params(("id" = String, Path, description = "The passport id"), QrQuery),
+    params(("id" = String, Path, format = Uuid, description = "The passport id"), QrQuery),
     responses(
-        (status = 200, description = "The QR code", body = Vec<u8>, content_type = "image/png",
+        (status = 200, description = "The QR code", body = PngImage, content_type = "image/png",
             headers(("Cache-Control" = String, description = "`public, max-age=86400`"))),
         (status = 400, description = "The id is not a UUID or `size` is out of bounds", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),

@@ -125,8 +125,8 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
 #[utoipa::path(
     get, path = "/01/{gtin}/21/{serial}", tag = "resolver", operation_id = "resolveItem",
     params(
-        ("gtin" = String, Path, description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
-        ("serial" = String, Path, description = "Serial number (GS1 AI 21), percent-encoded"),
+        ("gtin" = String, Path, pattern = r"^(\d{8}|\d{12,14})$", example = "04012345000016", description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
+        ("serial" = String, Path, pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#, description = "Serial number (GS1 AI 21): 1 to 20 characters of the GS1 character set 82, percent-encoded in the path"),
         ResolveQuery,
     ),
     responses(
@@ -178,8 +178,8 @@ async fn resolve_item(
 #[utoipa::path(
     get, path = "/01/{gtin}/10/{lot}", tag = "resolver", operation_id = "resolveBatch",
     params(
-        ("gtin" = String, Path, description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
-        ("lot" = String, Path, description = "Lot number (GS1 AI 10), percent-encoded"),
+        ("gtin" = String, Path, pattern = r"^(\d{8}|\d{12,14})$", example = "04012345000016", description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
+        ("lot" = String, Path, pattern = r#"^[!"%-?A-Z_a-z]{1,20}$"#, description = "Lot number (GS1 AI 10): 1 to 20 characters of the GS1 character set 82, percent-encoded in the path"),
         ResolveQuery,
     ),
     responses(
@@ -228,7 +228,7 @@ async fn resolve_batch(
 #[utoipa::path(
     get, path = "/01/{gtin}", tag = "resolver", operation_id = "resolveModel",
     params(
-        ("gtin" = String, Path, description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
+        ("gtin" = String, Path, pattern = r"^(\d{8}|\d{12,14})$", example = "04012345000016", description = "GTIN-8, -12, -13 or -14 with a valid check digit"),
         ResolveQuery,
     ),
     responses(
@@ -274,7 +274,7 @@ async fn resolve_model(
 #[utoipa::path(
     get, path = "/p/{id}", tag = "resolver", operation_id = "resolveOwn",
     params(
-        ("id" = String, Path, description = "The passport id"),
+        ("id" = String, Path, format = Uuid, description = "The passport id"),
         ResolveQuery,
     ),
     responses(

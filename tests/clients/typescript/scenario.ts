@@ -1,0 +1,469 @@
+// The whole lifecycle, driven only through the client generated from openapi/reetrace.json
+// (types by openapi-typescript, calls by openapi-fetch): an admin creates a manufacturer, two
+// recyclers and a regulator; the manufacturer registers one item passport and a bulk of 1,000;
+// the first recycler scans the item, collects it and hands it over; the second accepts, sorts,
+// dismantles it into a magnet lot and recycles that into an oxide lot; the manufacturer
+// registers a magnet with recycled Nd from the oxide; anyone verifies the credentials through
+// /credentials/verify. Every step asserts what came back.
+//
+// Run by run.sh (which generates generated/reetrace.d.ts and compiles this file first) with
+// REETRACE_URL and REETRACE_ADMIN_KEY.
+
+import { randomBytes, randomInt } from "node:crypto";
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/reetrace.js";
+
+type Schemas = components["schemas"];
+type Registration = Schemas["Registration"];
+type StepRequest = Schemas["StepRequest"];
+type ElementAmount = Schemas["ElementAmount"];
+type Element = Schemas["Element"];
+
+const BASE = required("REETRACE_URL").replace(/\/$/, "");
+const ADMIN_KEY = required("REETRACE_ADMIN_KEY");
+const MOTOR_GTIN = "04012345000016";
+const MAGNET_GTIN = "04012345000023";
+const OXIDE_GTIN = "04012345000030";
+// Serials and lot numbers carry a run tag, so that the scenario may run again on one server.
+const TAG = randomBytes(3).toString("hex").toUpperCase();
+
+let passed = 0;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`set ${name}`);
+  return value;
+}
+
+function ok(what: string): void {
+  passed += 1;
+  console.log(`typescript: ok   ${what}`);
+}
+
+function check(condition: unknown, what: string): asserts condition {
+  if (!condition) throw new Error(what);
+}
+
+/** The body of an answer that must have `status`. */
+function expect<T>(
+  answer: { data?: T; error?: unknown; response: Response },
+  status: number,
+  what: string,
+): T {
+  const got = answer.response.status;
+  if (got !== status) {
+    throw new Error(`${what}: expected ${status}, got ${got}: ${JSON.stringify(answer.error ?? answer.data)}`);
+  }
+  check(answer.data !== undefined, `${what}: no body`);
+  return answer.data;
+}
+
+/** The problem of an answer that must fail with `status` and `code`. */
+function refused(
+  answer: { data?: unknown; error?: unknown; response: Response },
+  status: number,
+  code: string,
+  what: string,
+): Schemas["Problem"] {
+  const got = answer.response.status;
+  check(got === status, `${what}: expected ${status}, got ${got}: ${JSON.stringify(answer.data ?? answer.error)}`);
+  const problem = answer.error as Schemas["Problem"];
+  check(problem.code === code, `${what}: code ${problem.code}, want ${code}`);
+  check(
+    answer.response.headers.get("content-type")?.startsWith("application/problem+json"),
+    `${what}: not problem+json`,
+  );
+  return problem;
+}
+
+function client(key?: string) {
+  return createClient<paths>({
+    baseUrl: BASE,
+    headers: key ? { Authorization: `Bearer ${key}` } : {},
+  });
+}
+
+function massOf(amounts: ElementAmount[], element: Element): number {
+  return amounts.find((a) => a.element === element)?.mass_g ?? 0;
+}
+
+/** The README's traction motor. */
+function motor(serial: string): Registration {
+  return {
+    granularity: "item",
+    product: {
+      gtin: MOTOR_GTIN,
+      serial,
+      name: "Traction motor PMSM 150 kW",
+      model: "PM150",
+      category: "ev_traction_motor",
+      net_mass_g: 48000,
+      manufactured_on: "2026-03-02",
+      placed_on_market: { date: "2026-04-15", country: "FR" },
+      expected_lifetime_years: 15,
+    },
+    ree_content: {
+      components: [
+        {
+          name: "rotor magnet set",
+          material: "NdFeB-sintered",
+          mass_g: 1500,
+          location: "rotor, 48 segments in V-slots",
+          elements: [
+            { element: "Nd", mass_g: 337.5, method: "declared" },
+            { element: "Pr", mass_g: 105 },
+            { element: "Dy", mass_g: 60 },
+            { element: "Tb", mass_g: 7.5 },
+          ],
+          recycled_content: { pre_consumer: 0.0, post_consumer: 0.05 },
+        },
+      ],
+    },
+    end_of_life: {
+      dismantling: "remove rotor; magnets glued, heat to 350 C to release",
+      use_type: "concentrated",
+    },
+  };
+}
+
+/** A magnet set claiming `ndG` of recycled Nd from `oxideLot`. */
+function magnet(serial: string, oxideLot: string, ndG: number): Registration {
+  return {
+    granularity: "item",
+    product: {
+      gtin: MAGNET_GTIN,
+      serial,
+      name: "Sintered NdFeB magnet set",
+      category: "ndfeb_magnet",
+      net_mass_g: 1500,
+      placed_on_market: { date: "2042-01-10", country: "DE" },
+    },
+    ree_content: {
+      components: [
+        {
+          name: "magnet set",
+          material: "NdFeB-sintered",
+          mass_g: 1500,
+          elements: [
+            { element: "Nd", mass_g: 330 },
+            { element: "Pr", mass_g: 100 },
+          ],
+          recycled_content: {
+            post_consumer: 0.6,
+            sources: [{ lot: oxideLot, elements: [{ element: "Nd", mass_g: ndG }] }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const admin = client(ADMIN_KEY);
+  const me = expect(await admin.GET("/api/v1/whoami"), 200, "whoami");
+  check(me.role === "admin", `the bootstrap key is ${me.role}'s`);
+  ok("the admin key is an admin's");
+
+  // 1. The admin creates the organisations.
+  async function newOrg(name: string, role: Schemas["Role"], operatorId?: Schemas["OperatorId"]) {
+    const created = expect(
+      await admin.POST("/api/v1/orgs", { body: { name, role, operator_id: operatorId ?? null } }),
+      201,
+      `create ${name}`,
+    );
+    check(created.role === role && created.name === name, `${name}: ${JSON.stringify(created)}`);
+    check(created.api_key.startsWith("rtk_"), `${name}: key ${created.api_key.slice(0, 6)}...`);
+    ok(`admin created ${role} "${name}"`);
+    return created;
+  }
+  const eori = "FR" + Array.from({ length: 12 }, () => randomInt(10)).join("");
+  const maker = await newOrg("Acme Motors (typescript)", "manufacturer", { scheme: "eori", value: eori });
+  const collector = await newOrg("Collecte Lyon (typescript)", "recycler");
+  const recycler = await newOrg("Urban Mine Recycling (typescript)", "recycler");
+  const regulator = await newOrg("Agence de l'environnement (typescript)", "regulator");
+  const asMaker = client(maker.api_key);
+  const asCollector = client(collector.api_key);
+  const asRecycler = client(recycler.api_key);
+  const asRegulator = client(regulator.api_key);
+  const anyone = client();
+
+  // 2. The manufacturer registers one item passport and a bulk of 1,000.
+  const serial = `TS${TAG}-000001`;
+  const idempotency = { "Idempotency-Key": `ts-${TAG}-motor` };
+  const issued = expect(
+    await asMaker.POST("/api/v1/passports", { body: motor(serial), params: { header: idempotency } }),
+    201,
+    "register the motor",
+  );
+  check(issued.version === 1 && issued.status === "active", `motor: ${JSON.stringify(issued)}`);
+  check(issued.uri === `${BASE}/01/${MOTOR_GTIN}/21/${serial}`, `motor resolver URL ${issued.uri}`);
+  const proof = (issued.credential as { proof?: { cryptosuite?: string } }).proof;
+  check(proof?.cryptosuite === "eddsa-jcs-2022", `motor proof ${JSON.stringify(proof)}`);
+  ok(`manufacturer registered the motor ${issued.id} at ${issued.uri}`);
+  const motorId = issued.id;
+  const again = expect(
+    await asMaker.POST("/api/v1/passports", { body: motor(serial), params: { header: idempotency } }),
+    201,
+    "retry with the same Idempotency-Key",
+  );
+  check(again.id === motorId, "an idempotent retry answers the first passport");
+  ok("an idempotent retry answers the same passport");
+
+  const lines = Array.from({ length: 1000 }, (_, i) => motor(`TS${TAG}-B${String(i).padStart(4, "0")}`));
+  const started = Date.now();
+  const outcome = expect(await asMaker.POST("/api/v1/passports/bulk", { body: lines }), 200, "bulk");
+  check(outcome.created === 1000 && outcome.failed === 0, `bulk: ${outcome.created} created`);
+  check(outcome.results.length === 1000, `bulk: ${outcome.results.length} results`);
+  check(outcome.results.every((r) => r.status === 201 && r.id), "every bulk line is 201");
+  check(
+    outcome.results.map((r) => r.line).sort((a, b) => a - b).every((line, i) => line === i + 1),
+    "one result per line, numbered from 1",
+  );
+  ok(`manufacturer registered a bulk of 1,000 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  // The regulator pages through the GTIN's passports (oldest first) until it meets the bulk.
+  const bulkIds = new Set(outcome.results.map((r) => r.id));
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  let pages = 0;
+  for (;;) {
+    const page = expect(
+      await asRegulator.GET("/api/v1/passports", {
+        params: { query: { gtin: MOTOR_GTIN, limit: 500, ...(cursor ? { cursor } : {}) } },
+      }),
+      200,
+      "the regulator lists the motors",
+    );
+    pages += 1;
+    for (const item of page.items) seen.add(item.id);
+    cursor = page.next_cursor ?? undefined;
+    if (!cursor || [...bulkIds].every((id) => id && seen.has(id))) break;
+  }
+  check(seen.has(motorId), "the regulator sees the motor");
+  check([...bulkIds].every((id) => id && seen.has(id)), "the regulator sees the whole bulk");
+  ok(`the regulator pages through the GTIN's passports (${seen.size} in ${pages} pages)`);
+
+  // 3. Custody: scan, collect, hand over, accept, sort.
+  const product = { params: { path: { passport_id: motorId } } };
+  let scan = expect(await asCollector.GET("/api/v1/custody/{passport_id}", product), 200, "scan");
+  check(scan.custody.state === "in_use", `scan: ${scan.custody.state}`);
+  check(JSON.stringify(scan.next.actions) === '["collect"]', `scan: next ${scan.next.actions}`);
+  check(scan.product.epc === `https://id.gs1.org/01/${MOTOR_GTIN}/21/${serial}`, `epc ${scan.product.epc}`);
+  ok("the collector scans the motor: in use, may collect");
+  const view = expect(
+    await asCollector.GET("/api/v1/passports/{id}", { params: { path: { id: motorId } } }),
+    200,
+    "the collector reads the passport",
+  );
+  check(view.tier === "professional", `a recycler reads the ${view.tier} tier`);
+  ok("the collector reads the passport in the professional tier");
+
+  async function step(as: ReturnType<typeof client>, body: StepRequest, state: Schemas["State"], what: string) {
+    const recorded = expect(await as.POST("/api/v1/custody/{passport_id}/events", { ...product, body }), 201, what);
+    check(recorded.custody.state === state, `${what}: state ${recorded.custody.state}, want ${state}`);
+    check(recorded.event_id.startsWith("ni:///sha-256;"), `${what}: event id ${recorded.event_id}`);
+    ok(`${what} -> ${state}`);
+    return recorded;
+  }
+  await step(
+    asCollector,
+    {
+      action: "collect",
+      at: "2041-04-02T09:30:00+02:00",
+      location: { id: "urn:epc:id:sgln:4012345.00001.0", country: "FR" },
+      measured_mass_g: 48100,
+    },
+    "collected",
+    "collect",
+  );
+  refused(
+    await asRecycler.POST("/api/v1/custody/{passport_id}/events", {
+      ...product,
+      body: { action: "sort", at: "2041-04-03T09:00:00Z" },
+    }),
+    409,
+    "step_not_allowed",
+    "a non-holder's step",
+  );
+  ok("a step by a non-holder is refused: 409 step_not_allowed");
+  const handed = await step(
+    asCollector,
+    { action: "handover", at: "2041-04-03T10:00:00Z", to_org: recycler.org_id },
+    "collected",
+    "hand over to the second recycler",
+  );
+  check(handed.custody.pending_to === recycler.org_id, `pending ${handed.custody.pending_to}`);
+  check(handed.custody.holder === collector.org_id, `holder ${handed.custody.holder}`);
+  await step(asRecycler, { action: "accept", at: "2041-04-04T08:00:00Z" }, "received", "accept");
+  scan = expect(await asRecycler.GET("/api/v1/custody/{passport_id}", product), 200, "scan after accept");
+  check(scan.custody.holder === recycler.org_id, `holder after accept ${scan.custody.holder}`);
+  ok("the second recycler holds the motor");
+  await step(asRecycler, { action: "sort", at: "2041-04-05T08:00:00Z" }, "sorted", "sort");
+
+  // 4. Dismantling into a magnet lot, recycling into an oxide lot.
+  const dismantled = expect(
+    await asRecycler.POST("/api/v1/custody/transformations", {
+      body: {
+        process: "dismantling",
+        at: "2041-05-02T10:00:00Z",
+        inputs: [{ passport: motorId }],
+        outputs: [
+          {
+            kind: "lot",
+            material: "NdFeB-sintered",
+            mass_g: 1480,
+            elements: [
+              { element: "Nd", mass_g: 330 },
+              { element: "Pr", mass_g: 100 },
+              { element: "Dy", mass_g: 58 },
+              { element: "Tb", mass_g: 7 },
+            ],
+          },
+        ],
+      },
+    }),
+    201,
+    "dismantle",
+  );
+  check(massOf(dismantled.losses, "Nd") === 7.5, `Nd loss ${JSON.stringify(dismantled.losses)}`);
+  check(massOf(dismantled.losses, "Tb") === 0.5, `Tb loss ${JSON.stringify(dismantled.losses)}`);
+  const magnetLot = dismantled.lots[0]?.lot_id;
+  check(magnetLot, "the dismantling made a lot");
+  ok(`dismantled into magnet lot ${magnetLot} (7.5 g Nd lost)`);
+  scan = expect(await asRecycler.GET("/api/v1/custody/{passport_id}", product), 200, "scan after dismantling");
+  check(scan.custody.state === "dismantled", `after dismantling: ${scan.custody.state}`);
+  check(scan.events.length === 5, `collect, handover, accept, sort, dismantling: ${scan.events.length}`);
+  ok("the motor is dismantled, with its five events");
+
+  const oxideLotNumber = `OX${TAG}`;
+  const recycled = expect(
+    await asRecycler.POST("/api/v1/custody/transformations", {
+      params: { header: { "Idempotency-Key": `ts-${TAG}-recycle` } },
+      body: {
+        process: "recycling",
+        at: "2041-06-01T10:00:00Z",
+        inputs: [{ lot: magnetLot, mass_g: 1480 }],
+        outputs: [
+          {
+            kind: "oxide",
+            material: "NdPr oxide",
+            mass_g: 500,
+            gtin: OXIDE_GTIN,
+            lot_number: oxideLotNumber,
+            elements: [
+              { element: "Nd", mass_g: 300 },
+              { element: "Pr", mass_g: 90 },
+              { element: "Dy", mass_g: 50 },
+              { element: "Tb", mass_g: 6 },
+            ],
+          },
+        ],
+      },
+    }),
+    201,
+    "recycle",
+  );
+  const oxide = recycled.lots[0];
+  check(oxide, "the recycling made a lot");
+  check(oxide.epc === `https://id.gs1.org/01/${OXIDE_GTIN}/10/${oxideLotNumber}`, `oxide epc ${oxide.epc}`);
+  check(massOf(recycled.losses, "Nd") === 30, `Nd loss ${JSON.stringify(recycled.losses)}`);
+  ok(`recycled into oxide lot ${oxide.lot_id} (${oxide.epc})`);
+  const used = expect(
+    await asRecycler.GET("/api/v1/lots/{lot_id}", { params: { path: { lot_id: magnetLot } } }),
+    200,
+    "read the magnet lot",
+  );
+  check(used.state === "consumed" && used.remaining_g === 0, `magnet lot ${used.state}`);
+  ok("the magnet lot is consumed");
+
+  // 5. Closing the loop: a magnet passport claims recycled Nd from the oxide.
+  const claimed = expect(
+    await asMaker.POST("/api/v1/passports", { body: magnet(`TSM${TAG}`, oxide.lot_id, 200) }),
+    201,
+    "register the magnet with recycled content",
+  );
+  ok(`manufacturer registered magnet ${claimed.id} with 200 g recycled Nd`);
+  const lot = expect(
+    await asMaker.GET("/api/v1/lots/{lot_id}", { params: { path: { lot_id: oxide.lot_id } } }),
+    200,
+    "read the oxide lot",
+  );
+  check(massOf(lot.claimed, "Nd") === 200, `claimed ${JSON.stringify(lot.claimed)}`);
+  check(massOf(lot.claimable, "Nd") === 100, `claimable ${JSON.stringify(lot.claimable)}`);
+  check(lot.claims[0]?.passport_id === claimed.id, `claims ${JSON.stringify(lot.claims)}`);
+  ok("the oxide lot shows the claim: 200 g Nd claimed, 100 g left");
+  refused(
+    await asMaker.POST("/api/v1/passports", { body: magnet(`TSN${TAG}`, oxide.lot_id, 150) }),
+    409,
+    "over_claim",
+    "an over-claim",
+  );
+  ok("an over-claim is refused: 409 over_claim");
+
+  // 6. The log: the collect event gets into a signed checkpoint (published within about a
+  // second); until then its inclusion proof is 409 (newer than the checkpoint) or 404.
+  const events = expect(await asRegulator.GET("/api/v1/custody/{passport_id}", product), 200, "regulator scan").events;
+  const collectEvent = events[0]?.event_id;
+  check(collectEvent, "the motor has events");
+  const deadline = Date.now() + 10_000;
+  let proofAnswer = await anyone.GET("/api/v1/log/proofs/inclusion", { params: { query: { event_id: collectEvent } } });
+  while (proofAnswer.response.status !== 200) {
+    check(
+      [404, 409].includes(proofAnswer.response.status) && Date.now() < deadline,
+      `inclusion proof: ${proofAnswer.response.status} ${JSON.stringify(proofAnswer.error)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    proofAnswer = await anyone.GET("/api/v1/log/proofs/inclusion", { params: { query: { event_id: collectEvent } } });
+  }
+  const inclusion = expect(proofAnswer, 200, "inclusion proof of the collect event");
+  check(inclusion.leaf_index < inclusion.tree_size, JSON.stringify(inclusion));
+  const checkpoint = expect(await anyone.GET("/api/v1/log/checkpoint"), 200, "checkpoint");
+  // JSON by default; the type also allows the text/plain note another Accept would get.
+  check(typeof checkpoint === "object" && checkpoint.tree_size >= inclusion.tree_size, "checkpoint size");
+  ok(`the collect event is leaf ${inclusion.leaf_index} of a ${inclusion.tree_size}-leaf checkpoint`);
+
+  // 7. [stock] The regulator reads flows, indicators and the CSV export.
+  // NOT YET: the stock routes are not in openapi/reetrace.json. When they land, add here the
+  // same steps as the Python scenario's step 7 (flows of 2041 for FR, the indicators, the CSV
+  // export), asserting the figures this scenario produced.
+  console.log("typescript: note stock steps (flows, indicators, CSV export) not covered: no stock routes yet");
+
+  // 8. Anyone verifies the credentials.
+  async function credentialOf(id: string): Promise<Record<string, unknown>> {
+    const answer = await anyone.GET("/api/v1/passports/{id}/credential", { params: { path: { id } } });
+    return expect(answer, 200, `fetch the credential of ${id}`) as Record<string, unknown>;
+  }
+  for (const [id, what] of [
+    [motorId, "the motor's credential"],
+    [claimed.id, "the magnet's"],
+  ] as const) {
+    const credential = await credentialOf(id);
+    const result = expect(
+      await anyone.POST("/credentials/verify", { body: { verifiableCredential: credential } }),
+      200,
+      `verify ${what}`,
+    );
+    check(result.verified, `${what}: not verified: ${JSON.stringify(result.errors)}`);
+    for (const name of ["proof", "issuer", "validity", "status"]) {
+      check(result.checks.includes(name), `${what}: checks ${result.checks}`);
+    }
+    check(result.errors.length === 0, `${what}: errors ${JSON.stringify(result.errors)}`);
+    ok(`${what}: verified (${result.checks.join(", ")})`);
+  }
+  const tampered = await credentialOf(motorId);
+  (tampered.credentialSubject as { product: { name: string } }).product.name = "Something else";
+  const answer = await anyone.POST("/credentials/verify", { body: { verifiableCredential: tampered } });
+  check(answer.response.status === 400, `a tampered credential: ${answer.response.status}`);
+  const result = answer.error as Schemas["VerificationResult"];
+  check(result.verified === false, "a tampered credential does not verify");
+  check(result.errors.some((e) => e.check === "proof"), `errors ${JSON.stringify(result.errors)}`);
+  ok("a tampered credential is refused: 400, the proof check fails");
+
+  console.log(`typescript: ${passed} passed, 0 failed`);
+}
+
+main().catch((failure: unknown) => {
+  console.error(`typescript: FAIL ${failure instanceof Error ? failure.message : String(failure)}`);
+  console.log(`typescript: ${passed} passed, 1 failed`);
+  process.exit(1);
+});
