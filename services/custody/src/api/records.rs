@@ -155,7 +155,7 @@ async fn claim(
 /// changes nothing.
 #[utoipa::path(
     post, path = "/api/v1/custody/claims/{claim_id}/release", tag = "custody", operation_id = "releaseClaim",
-    params(("claim_id" = String, Path, description = "The claim id")),
+    params(("claim_id" = String, Path, format = Uuid, description = "The claim id")),
     responses((status = 204, description = "Released (or nothing to release)")),
     security(("api_key" = []))
 )]
