@@ -8,6 +8,7 @@ pub mod feed;
 pub mod log;
 pub mod lots;
 pub mod service;
+pub mod steps;
 pub mod store;
 pub mod transform;
 pub mod verify;
