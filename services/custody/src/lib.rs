@@ -2,6 +2,7 @@
 //! rule, element-by-element mass balance and a tamper-evident Merkle log.
 
 pub mod api;
+pub mod capture;
 pub mod domain;
 pub mod epcis;
 pub mod feed;

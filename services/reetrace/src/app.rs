@@ -165,7 +165,7 @@ pub fn openapi() -> OpenApi {
         ops::router().into_openapi(),
         accounts::api::router().into_openapi(),
         passport::api::router(0).into_openapi(),
-        custody::api::router().into_openapi(),
+        custody::api::router(0).into_openapi(),
         feed::api::router().into_openapi(),
     ] {
         doc.merge(part);
@@ -187,10 +187,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         .merge(accounts::api::router().with_state(AccountsState {
             accounts: services.accounts.clone(),
         }))
-        .merge(custody::api::router().with_state(CustodyState {
-            service: services.custody.clone(),
-            auth: services.accounts.authenticator().clone(),
-        }))
+        .merge(
+            custody::api::router(config.bulk_body_limit_bytes).with_state(CustodyState {
+                service: services.custody.clone(),
+                auth: services.accounts.authenticator().clone(),
+            }),
+        )
         .merge(
             passport::api::router(config.bulk_body_limit_bytes).with_state(PassportState {
                 service: services.passport.clone(),
