@@ -15,18 +15,13 @@ use reetrace_core::domain::{Element, Mass};
 use reetrace_core::idempotency::{Answer, Idempotency};
 use reetrace_core::problem::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::balance::{Bag, ElementAmount};
-use crate::domain::state::{self, Action, Custody};
-use crate::epcis::{self, LotQuantity, Observation, ObservationStep};
-use crate::service::{
-    CustodyService, CustodyView, EventSummary, NextSteps, StepRecorded, StepRequest, check_step,
-    finalize, grams, keep, leaf_of, org_uri, refusal_problem,
-};
-use crate::store::{ClaimRow, LotChange, LotRow, NewEvent, Write, WriteError};
+use crate::service::{CustodyService, EventSummary, StepRecorded, StepRequest, grams};
+use crate::steps::Target;
+use crate::store::{ClaimRow, LotChange, LotRow, Write, WriteError};
 use crate::transform::{Origin, lot_state};
 
 /// How long a reserved claim counts without its passport appearing.
@@ -210,173 +205,8 @@ impl CustodyService {
         request: &StepRequest,
         idem: &Idempotency,
     ) -> Result<Answer<StepRecorded>, Problem> {
-        caller.require(&[Role::Recycler])?;
-        if let Some(stored) = self.stored(caller.org_id, idem).await? {
-            return Ok(Answer::Replay(stored));
-        }
-        check_step(request)?;
-        if !matches!(
-            request.action,
-            Action::Handover | Action::Accept | Action::Destroy | Action::Export
-        ) {
-            return Err(Problem::validation(vec![FieldError::new(
-                "/action",
-                "a lot can be handed over, accepted, destroyed or exported",
-            )]));
-        }
-        let actor = self.org(caller.org_id).await?;
-        let recipient = match (request.action, request.to_org) {
-            (Action::Handover, Some(to)) => Some(self.recipient(to).await?),
-            (Action::Handover, None) => {
-                return Err(Problem::validation(vec![FieldError::new(
-                    "/to_org",
-                    "a handover names the next holder",
-                )]));
-            }
-            (_, Some(_)) => {
-                return Err(Problem::validation(vec![FieldError::new(
-                    "/to_org",
-                    "only a handover names a next holder",
-                )]));
-            }
-            _ => None,
-        };
-        for _ in 0..8 {
-            let lot = self.load_lot(lot_id).await?;
-            let next = state::step(lot.custody, request.action, caller.org_id, request.to_org)
-                .map_err(|refusal| {
-                    let (actions, _) = state::allowed(lot.custody, caller.org_id);
-                    let actions = actions
-                        .into_iter()
-                        .filter(|a| {
-                            matches!(
-                                a,
-                                Action::Handover
-                                    | Action::Accept
-                                    | Action::Destroy
-                                    | Action::Export
-                            )
-                        })
-                        .collect();
-                    refusal_problem(
-                        refusal,
-                        NextSteps {
-                            actions,
-                            processes: Vec::new(),
-                        },
-                    )
-                })?;
-            let step = match request.action {
-                Action::Handover => ObservationStep::Handover,
-                Action::Accept => ObservationStep::Accept,
-                Action::Destroy => ObservationStep::Destroy,
-                _ => ObservationStep::Export,
-            };
-            let from_holder = match (request.action, lot.custody.holder) {
-                (Action::Accept, Some(h)) => Some(
-                    self.org(h)
-                        .await
-                        .map(|o| org_uri(&o))
-                        .unwrap_or_else(|_| format!("urn:uuid:{h}")),
-                ),
-                _ => None,
-            };
-            let location = request.location.as_ref().and_then(|l| l.id.clone());
-            let built = epcis::observation_event(&Observation {
-                step,
-                event_time: request.at,
-                products: Vec::new(),
-                lots: vec![LotQuantity {
-                    lot: self.lot_id(&lot)?,
-                    mass: grams(lot.remaining_ug),
-                }],
-                read_point: location.clone(),
-                biz_location: location.clone(),
-                holder: org_uri(&actor),
-                to_holder: recipient.as_ref().map(org_uri),
-                from_holder,
-                measured_mass: request.measured_mass_g,
-            })
-            .map_err(|e| Problem::validation(vec![FieldError::new("", e.to_string())]))?;
-            let (document, hash) = finalize(built, request.note.as_deref())?;
-            let data = json!({
-                "action": request.action.as_str(),
-                "subject": lot_id,
-                "subject_kind": "lot",
-                "lot_id": lot_id,
-                "state": next.state.as_str(),
-                "holder": next.holder,
-                "pending_to": next.pending_to,
-                "elements": lot.remaining,
-                "origin": serde_json::from_str::<serde_json::Value>(&lot.origin).unwrap_or_default(),
-            });
-            let answer = StepRecorded {
-                event_id: hash.clone(),
-                event_hash: hash.clone(),
-                leaf_index: -1,
-                custody: CustodyView::from(next),
-                epcis: document.clone(),
-            };
-            let write = Write {
-                lots: vec![LotChange {
-                    lot_id,
-                    expect: lot.custody,
-                    expect_remaining_ug: lot.remaining_ug,
-                    expect_claimed: lot.claimed.clone(),
-                    custody: Custody {
-                        holder: next.holder.or(lot.custody.holder),
-                        ..next
-                    },
-                    remaining_ug: lot.remaining_ug,
-                    remaining: lot.remaining.clone(),
-                    claimed: lot.claimed.clone(),
-                }],
-                events: vec![NewEvent {
-                    event_id: hash.clone(),
-                    event_hash: hash,
-                    event_type: "ObjectEvent".into(),
-                    action: request.action.as_str().into(),
-                    biz_step: Some(step.biz_step().into()),
-                    biz_location: location,
-                    event_time: request.at.with_timezone(&Utc),
-                    org_id: caller.org_id,
-                    document: serde_json::to_string(&document).map_err(|_| Problem::internal())?,
-                    data: data.to_string(),
-                    subjects: vec![lot_id],
-                    epcs: vec![(lot.epc.clone(), "class")],
-                }],
-                idempotent: keep(
-                    caller.org_id,
-                    idem,
-                    201,
-                    answer.clone(),
-                    |a: &mut StepRecorded, w| a.leaf_index = leaf_of(w),
-                ),
-                ..Write::default()
-            };
-            match self.store.write(write).await {
-                Ok(written) => {
-                    let mut answer = answer;
-                    answer.leaf_index = leaf_of(&written);
-                    return Ok(Answer::Fresh(answer));
-                }
-                Err(WriteError::Stale) => continue,
-                Err(WriteError::DuplicateEvent(id)) => {
-                    return Err(Problem::conflict(
-                        "duplicate_event",
-                        format!("The same event is recorded already ({id})."),
-                    ));
-                }
-                Err(WriteError::DuplicateKey) => {
-                    return self.replay_after_race(caller.org_id, idem).await;
-                }
-                Err(WriteError::Store(e)) => return Err(e.into()),
-            }
-        }
-        Err(
-            Problem::service_unavailable("The lot kept changing under concurrent writes; retry.")
-                .with("retry_after", 1),
-        )
+        self.record(caller, Target::Lot(lot_id), request, idem)
+            .await
     }
 
     /// Checks and records a recycled-content claim (idempotent by claim id).

@@ -11,17 +11,16 @@ use reetrace_core::domain::{Country, Mass};
 use reetrace_core::feed::Consumer;
 use reetrace_core::problem::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::balance::ElementAmount;
 use crate::domain::state::{self, Action, Custody, Process, Refusal, State};
-use crate::epcis::{self, LotId, Observation, ObservationStep, ProductId};
+use crate::epcis::{self, LotId, ProductId};
 use crate::log::Log;
-use crate::store::{
-    CustodyStore, EventRow, LotRow, NewEvent, ProductRow, Respond, Write, WriteError, Written,
-};
+use crate::steps::Target;
+use crate::store::{CustodyStore, EventRow, LotRow, ProductRow, Respond, Written};
 use reetrace_core::idempotency::{Answer, Idempotency, StoredResponse};
 
 /// Settings of the custody service.
@@ -48,9 +47,6 @@ impl std::fmt::Debug for CustodyService {
         f.debug_struct("CustodyService").finish_non_exhaustive()
     }
 }
-
-/// How many times a write lost to a concurrent one is decided again.
-const RETRIES: usize = 8;
 
 /// Where a step happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -393,143 +389,8 @@ impl CustodyService {
         request: &StepRequest,
         idem: &Idempotency,
     ) -> Result<Answer<StepRecorded>, Problem> {
-        caller.require(&[Role::Recycler])?;
-        if let Some(stored) = self.stored(caller.org_id, idem).await? {
-            return Ok(Answer::Replay(stored));
-        }
-        check_step(request)?;
-        let actor = self.org(caller.org_id).await?;
-        let recipient = match (request.action, request.to_org) {
-            (Action::Handover, Some(to)) => Some(self.recipient(to).await?),
-            (Action::Handover, None) => {
-                return Err(Problem::validation(vec![FieldError::new(
-                    "/to_org",
-                    "a handover names the next holder (a recycler organisation)",
-                )]));
-            }
-            (_, Some(_)) => {
-                return Err(Problem::validation(vec![FieldError::new(
-                    "/to_org",
-                    "only a handover names a next holder",
-                )]));
-            }
-            _ => None,
-        };
-        for _ in 0..RETRIES {
-            let product = self.product(passport_id).await?;
-            let next = state::step(
-                product.custody,
-                request.action,
-                caller.org_id,
-                request.to_org,
-            )
-            .map_err(|refusal| {
-                let (actions, processes) = state::allowed(product.custody, caller.org_id);
-                refusal_problem(refusal, NextSteps { actions, processes })
-            })?;
-            let previous_holder = match (request.action, product.custody.holder) {
-                (Action::Accept, Some(h)) => Some(
-                    self.org(h)
-                        .await
-                        .map(|o| org_uri(&o))
-                        .unwrap_or_else(|_| format!("urn:uuid:{h}")),
-                ),
-                _ => None,
-            };
-            let step = match request.action {
-                Action::Collect => ObservationStep::Collect,
-                Action::Receive => ObservationStep::Receive,
-                Action::Sort => ObservationStep::Sort,
-                Action::Handover => ObservationStep::Handover,
-                Action::Accept => ObservationStep::Accept,
-                Action::Destroy => ObservationStep::Destroy,
-                Action::Export => ObservationStep::Export,
-            };
-            let location = request.location.as_ref().and_then(|l| l.id.clone());
-            let built = epcis::observation_event(&Observation {
-                step,
-                event_time: request.at,
-                products: vec![self.product_id(&product)?],
-                lots: Vec::new(),
-                read_point: location.clone(),
-                biz_location: location.clone(),
-                holder: org_uri(&actor),
-                to_holder: recipient.as_ref().map(org_uri),
-                from_holder: previous_holder,
-                measured_mass: request.measured_mass_g,
-            })
-            .map_err(|e| Problem::validation(vec![FieldError::new("", e.to_string())]))?;
-            let (document, hash) = finalize(built, request.note.as_deref())?;
-            let elements = product.elements.times(product.units);
-            let data = json!({
-                "action": request.action.as_str(),
-                "subject": passport_id,
-                "subject_kind": "product",
-                "passport_id": passport_id,
-                "state": next.state.as_str(),
-                "holder": next.holder,
-                "pending_to": next.pending_to,
-                "units": product.units,
-                "elements": elements,
-                "location": request.location,
-            });
-            let event = NewEvent {
-                event_id: hash.clone(),
-                event_hash: hash.clone(),
-                event_type: "ObjectEvent".into(),
-                action: request.action.as_str().into(),
-                biz_step: Some(step.biz_step().into()),
-                biz_location: location,
-                event_time: request.at.with_timezone(&Utc),
-                org_id: caller.org_id,
-                document: serde_json::to_string(&document)
-                    .map_err(|e| internal("encode event", e))?,
-                data: data.to_string(),
-                subjects: vec![passport_id],
-                epcs: vec![(product.epc.clone(), "epc")],
-            };
-            let answer = StepRecorded {
-                event_id: hash.clone(),
-                event_hash: hash,
-                leaf_index: -1,
-                custody: next.into(),
-                epcis: document,
-            };
-            let write = Write {
-                products: vec![(passport_id, product.custody, next)],
-                events: vec![event],
-                idempotent: keep(
-                    caller.org_id,
-                    idem,
-                    201,
-                    answer.clone(),
-                    |a: &mut StepRecorded, w| a.leaf_index = leaf_of(w),
-                ),
-                ..Write::default()
-            };
-            match self.store.write(write).await {
-                Ok(written) => {
-                    let mut answer = answer;
-                    answer.leaf_index = leaf_of(&written);
-                    return Ok(Answer::Fresh(answer));
-                }
-                Err(WriteError::Stale) => continue,
-                Err(WriteError::DuplicateEvent(id)) => {
-                    return Err(Problem::conflict(
-                        "duplicate_event",
-                        format!("The same event is recorded already ({id})."),
-                    ));
-                }
-                Err(WriteError::DuplicateKey) => {
-                    return self.replay_after_race(caller.org_id, idem).await;
-                }
-                Err(WriteError::Store(e)) => return Err(e.into()),
-            }
-        }
-        Err(Problem::service_unavailable(
-            "The product kept changing under concurrent writes; retry.",
-        )
-        .with("retry_after", 1))
+        self.record(caller, Target::Product(passport_id), request, idem)
+            .await
     }
 
     /// The stored answer of a retried request.

@@ -628,7 +628,7 @@ impl CustodyService {
             event_type: "TransformationEvent".into(),
             action: request.process.as_str().into(),
             biz_step: document["bizStep"].as_str().map(str::to_owned),
-            biz_location: location,
+            biz_location: location.as_deref().map(epcis::query::location_key),
             event_time: request.at.with_timezone(&Utc),
             org_id: caller.org_id,
             document: serde_json::to_string(&document).map_err(|_| Problem::internal())?,

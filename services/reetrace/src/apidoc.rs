@@ -30,6 +30,7 @@ use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "credentials", description = "VC-API: verify any credential, issue generic credentials"),
         (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
         (name = "custody", description = "Scan products, record custody steps and transformations, lots and recycled-content claims"),
+        (name = "epcis", description = "GS1 EPCIS 2.0: capture event documents, query events (the simple event query of the REST binding)"),
         (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
         (name = "feeds", description = "Ordered CloudEvents feeds between services"),
         (name = "ops", description = "Health, readiness and metrics"),

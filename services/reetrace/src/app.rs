@@ -299,7 +299,7 @@ pub fn openapi() -> OpenApi {
         ops::router().into_openapi(),
         accounts::api::router().into_openapi(),
         passport::api::router(0).into_openapi(),
-        custody::api::router().into_openapi(),
+        custody::api::router(0).into_openapi(),
         feed::api::router().into_openapi(),
     ] {
         doc.merge(part);
@@ -348,10 +348,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         );
     }
     if selection.custody {
-        routes = routes.merge(custody::api::router().with_state(CustodyState {
-            service: services.custody.clone(),
-            auth: auth.clone(),
-        }));
+        routes = routes.merge(
+            custody::api::router(config.bulk_body_limit_bytes).with_state(CustodyState {
+                service: services.custody.clone(),
+                auth: auth.clone(),
+            }),
+        );
         feeds.insert(
             custody::feed::STREAM.to_owned(),
             Arc::new(custody::feed::CustodyFeed::new(

@@ -133,6 +133,9 @@ pub trait AccountStore: KeyLookup {
     /// Stores an organisation and its first key in one transaction.
     async fn insert_org(&self, org: &Org, key: &KeyRow) -> Result<(), StoreError>;
     async fn org(&self, id: Uuid) -> Result<Option<Org>, StoreError>;
+    /// The organisation registered under an operator identifier (EORI or LEI), if any: EPCIS
+    /// events name parties by these.
+    async fn org_by_operator(&self, operator: &OperatorId) -> Result<Option<Org>, StoreError>;
     /// Organisations ordered by id, after `after`, at most `limit`.
     async fn list_orgs(
         &self,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{AccountStore, ApiKeyInfo, KeyRow, Org, key_record, operator_id};
 use crate::auth::{KeyLookup, KeyRecord, Role};
 use crate::db::{SqliteDb, StoreError};
+use crate::domain::OperatorId;
 
 /// Accounts on SQLite.
 #[derive(Debug, Clone)]
@@ -99,6 +100,8 @@ const INSERT_ORG: &str = "INSERT INTO orgs (id, name, role, operator_scheme, ope
 const INSERT_KEY: &str = "INSERT INTO api_keys (id, org_id, prefix, hash, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const SELECT_ORG: &str =
     "SELECT id, name, role, operator_scheme, operator_id, created_at FROM orgs WHERE id = $1";
+const SELECT_ORG_BY_OPERATOR: &str = "SELECT id, name, role, operator_scheme, operator_id, created_at FROM orgs \
+     WHERE operator_scheme = $1 AND operator_id = $2";
 const LIST_ORGS: &str = "SELECT id, name, role, operator_scheme, operator_id, created_at FROM orgs \
      WHERE ($1 IS NULL OR role = $1) AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3";
 const LIST_KEYS: &str = "SELECT id, org_id, prefix, label, created_at, revoked_at FROM api_keys \
@@ -152,6 +155,18 @@ macro_rules! account_store {
             async fn org(&self, id: Uuid) -> Result<Option<Org>, StoreError> {
                 let row: Option<OrgRow> = sqlx::query_as(SELECT_ORG)
                     .bind(id)
+                    .fetch_optional(self.$read())
+                    .await?;
+                row.map(Org::try_from).transpose()
+            }
+
+            async fn org_by_operator(
+                &self,
+                operator: &OperatorId,
+            ) -> Result<Option<Org>, StoreError> {
+                let row: Option<OrgRow> = sqlx::query_as(SELECT_ORG_BY_OPERATOR)
+                    .bind(operator.scheme())
+                    .bind(operator.value())
                     .fetch_optional(self.$read())
                     .await?;
                 row.map(Org::try_from).transpose()

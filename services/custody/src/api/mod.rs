@@ -1,5 +1,6 @@
 //! HTTP routes of the custody service.
 
+mod epcis;
 mod log;
 mod records;
 
@@ -28,9 +29,12 @@ impl FromRef<CustodyState> for Arc<Authenticator> {
     }
 }
 
-/// The custody routes.
-pub fn router() -> OpenApiRouter<CustodyState> {
-    records::router().merge(log::router())
+/// The custody routes; `bulk_body_limit` sizes the body limit of EPCIS capture (documents of
+/// thousands of events).
+pub fn router(bulk_body_limit: usize) -> OpenApiRouter<CustodyState> {
+    records::router()
+        .merge(log::router())
+        .merge(epcis::router(bulk_body_limit))
 }
 
 /// The idempotency context of a JSON POST.

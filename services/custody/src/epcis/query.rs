@@ -338,8 +338,34 @@ fn any_match<'a>(
 
 /// The canonical form of an identifier: a constrained Digital Link for GS1 keys, the value
 /// itself otherwise.
-fn canonical_id(id: &str) -> String {
+pub(crate) fn canonical_id(id: &str) -> String {
     gs1::normalise(id.trim()).unwrap_or_else(|| id.trim().to_owned())
+}
+
+/// The form the store keeps a business step in (`custody_events.biz_step`), so that the SQL
+/// pre-filter of `EQ_bizStep` finds every spelling: the canonical IRI, written back as a bare
+/// CBV word or a `ree:` CURIE where it is one (as our own events write them).
+pub fn biz_step_key(canonical: &str) -> String {
+    const CBV: &str = "https://ref.gs1.org/cbv/BizStep-";
+    if let Some(word) = canonical.strip_prefix(CBV) {
+        word.to_owned()
+    } else if let Some(term) = canonical.strip_prefix(vocab::REE_VOCAB) {
+        format!("{}:{term}", vocab::REE_PREFIX)
+    } else {
+        canonical.to_owned()
+    }
+}
+
+/// The store's key of a business step as an event writes it, with the standard prefixes and
+/// those of `context` (the event's document `@context`).
+pub(crate) fn biz_step_key_in(step: &str, prefixes: &Prefixes) -> String {
+    biz_step_key(&Vocabulary::BizStep.canonical(prefixes, step))
+}
+
+/// The form the store keeps a business location in (`custody_events.biz_location`): the
+/// identifier's canonical form, as `EQ_bizLocation` compares them.
+pub fn location_key(id: &str) -> String {
+    canonical_id(id)
 }
 
 fn invalid(param: &'static str, value: &str, reason: &'static str) -> QueryError {

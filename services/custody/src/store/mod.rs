@@ -268,6 +268,15 @@ pub trait CustodyStore: Send + Sync {
     async fn product_by_epc(&self, epc: &str) -> Result<Option<ProductRow>, StoreError>;
     async fn lot(&self, lot_id: Uuid) -> Result<Option<LotRow>, StoreError>;
     async fn lot_by_epc(&self, epc: &str) -> Result<Option<LotRow>, StoreError>;
+    /// The products among those named by EPC or by passport id (EPCIS capture resolves a
+    /// whole document's identifiers in one round trip).
+    async fn products_named(
+        &self,
+        epcs: &[String],
+        ids: &[Uuid],
+    ) -> Result<Vec<ProductRow>, StoreError>;
+    /// The lots among those named by EPC or by lot id.
+    async fn lots_named(&self, epcs: &[String], ids: &[Uuid]) -> Result<Vec<LotRow>, StoreError>;
     async fn claims_of_lot(&self, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
     async fn claims_by_id(&self, claim_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
     /// Releases a reserved claim (its passport was not issued).
@@ -276,6 +285,8 @@ pub trait CustodyStore: Send + Sync {
     /// The events in a subject's chain, in chain order, with their links.
     async fn chain_of(&self, subject_id: Uuid) -> Result<Vec<(ChainLink, EventRow)>, StoreError>;
     async fn event(&self, event_id: &str) -> Result<Option<EventRow>, StoreError>;
+    /// The stored events among `event_ids` (idempotent capture checks a document at once).
+    async fn events_by_id(&self, event_ids: &[String]) -> Result<Vec<EventRow>, StoreError>;
     /// Events matching `filter`, by leaf index after `after`, at most `limit`.
     async fn query(
         &self,

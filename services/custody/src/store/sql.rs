@@ -62,6 +62,10 @@ impl PgCustody {
 }
 
 const CHUNK: usize = 500;
+/// Events per multi-row insert (13 values each, far below either backend's bind limit).
+const EVENT_CHUNK: usize = 500;
+/// Rows per multi-row insert of narrow rows.
+const ROW_CHUNK: usize = 2000;
 
 const PRODUCT_COLUMNS: &str = "passport_id, org_id, version, passport_status, granularity, gtin, serial, lot, units, \
      name, category, country, placed_on_market, net_mass_ug, epc, elements, state, holder, pending_to, updated_at";
@@ -345,6 +349,31 @@ macro_rules! custody_store {
                 Ok(())
             }
 
+            /// The last link of each chain the events join (subjects without one start at
+            /// their genesis).
+            async fn chain_tails(
+                tx: &mut sqlx::Transaction<'_, <Self as StoreDb>::Database>,
+                events: &[super::NewEvent],
+            ) -> Result<HashMap<Uuid, (i64, Vec<u8>)>, StoreError> {
+                let mut subjects: Vec<Uuid> = events.iter().flat_map(|e| e.subjects.iter().copied()).collect();
+                subjects.sort_unstable();
+                subjects.dedup();
+                let mut tails = HashMap::with_capacity(subjects.len());
+                for chunk in subjects.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new("SELECT c.subject_id, c.seq, c.link FROM custody_chain c WHERE c.subject_id IN (");
+                    let mut list = q.separated(", ");
+                    for s in chunk {
+                        list.push_bind(*s);
+                    }
+                    q.push(") AND c.seq = (SELECT MAX(d.seq) FROM custody_chain d WHERE d.subject_id = c.subject_id)");
+                    let rows: Vec<(Uuid, i64, Vec<u8>)> = q.build_query_as().fetch_all(&mut **tx).await?;
+                    for (subject, seq, link) in rows {
+                        tails.insert(subject, (seq, link));
+                    }
+                }
+                Ok(tails)
+            }
+
             async fn write_tx(&self, write: Write) -> Result<Written, WriteError> {
                 let now = reetrace_core::accounts::now();
                 let mut tx = self.write_pool().begin().await.map_err(StoreError::from)?;
@@ -353,23 +382,46 @@ macro_rules! custody_store {
                 // writers touching the same ones).
                 let mut products = write.products;
                 products.sort_by_key(|(id, _, _)| *id);
-                for (id, expect, set) in &products {
-                    let done = sqlx::query(concat!(
-                        "UPDATE custody_products SET state = $2, holder = $3, pending_to = $4, updated_at = $5 \
-                         WHERE passport_id = $1 AND state = $6 AND holder ", $is, " $7 AND pending_to ", $is, " $8"
-                    ))
-                    .bind(id)
-                    .bind(set.state.as_str())
-                    .bind(set.holder)
-                    .bind(set.pending_to)
-                    .bind(now)
-                    .bind(expect.state.as_str())
-                    .bind(expect.holder)
-                    .bind(expect.pending_to)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
-                    if done.rows_affected() != 1 {
+                if products.windows(2).any(|w| w[0].0 == w[1].0) {
+                    // Two changes of one product in one write cannot both hold.
+                    return Err(WriteError::Stale);
+                }
+                // One statement per chunk: a capture moves hundreds of products at once.
+                for chunk in products.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(
+                        "UPDATE custody_products SET state = v.column2, holder = v.column3, \
+                         pending_to = v.column4, updated_at = ",
+                    );
+                    q.push_bind(now);
+                    q.push(" FROM (VALUES ");
+                    let mut rows = q.separated(", ");
+                    for (id, expect, set) in chunk {
+                        rows.push("(");
+                        rows.push_bind_unseparated(*id);
+                        rows.push_unseparated(", ");
+                        rows.push_bind_unseparated(set.state.as_str());
+                        rows.push_unseparated(", ");
+                        rows.push_bind_unseparated(set.holder);
+                        rows.push_unseparated(", ");
+                        rows.push_bind_unseparated(set.pending_to);
+                        rows.push_unseparated(", ");
+                        rows.push_bind_unseparated(expect.state.as_str());
+                        rows.push_unseparated(", ");
+                        rows.push_bind_unseparated(expect.holder);
+                        rows.push_unseparated(", ");
+                        rows.push_bind_unseparated(expect.pending_to);
+                        rows.push_unseparated(")");
+                    }
+                    q.push(concat!(
+                        ") AS v WHERE custody_products.passport_id = v.column1 AND custody_products.state = v.column5 \
+                         AND custody_products.holder ", $is, " v.column6 AND custody_products.pending_to ", $is, " v.column7"
+                    ));
+                    let done = q
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
+                    if done.rows_affected() != chunk.len() as u64 {
                         return Err(WriteError::Stale);
                     }
                 }
@@ -466,21 +518,6 @@ macro_rules! custody_store {
                     .map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
                 }
 
-                // Refuse event ids stored already (idempotent capture decides what to answer).
-                for chunk in write.events.chunks(CHUNK) {
-                    let mut q = QueryBuilder::new("SELECT event_id FROM custody_events WHERE event_id IN (");
-                    let mut list = q.separated(", ");
-                    for e in chunk {
-                        list.push_bind(e.event_id.clone());
-                    }
-                    q.push(") LIMIT 1");
-                    let found: Option<String> = q.build_query_scalar().fetch_optional(&mut *tx).await.map_err(StoreError::from)?;
-                    if let Some(id) = found {
-                        return Err(WriteError::DuplicateEvent(id));
-                    }
-                }
-
-                // Append to the log: the head row is held until commit.
                 let count = write.events.len() as i64;
                 if count == 0 {
                     if let Some((org_id, key, respond)) = write.idempotent {
@@ -490,89 +527,118 @@ macro_rules! custody_store {
                     tx.commit().await.map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
                     return Ok(Written { leaves: Vec::new(), tree_size: -1 });
                 }
+                let mut ids: Vec<&str> = write.events.iter().map(|e| e.event_id.as_str()).collect();
+                ids.sort_unstable();
+                if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(WriteError::DuplicateEvent(pair[0].to_owned()));
+                }
+
+                // Append to the log: the head row is held until commit, so what follows sees
+                // every event committed before and no other writer appends meanwhile.
                 let size: i64 = sqlx::query_scalar("UPDATE custody_log_head SET size = size + $1 WHERE id = 1 RETURNING size")
                     .bind(count)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(StoreError::from)?;
+
+                // Refuse event ids stored already (idempotent capture decides what to answer).
+                for chunk in write.events.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new("SELECT event_id FROM custody_events WHERE event_id IN (");
+                    let mut list = q.separated(", ");
+                    for e in chunk {
+                        list.push_bind(e.event_id.as_str());
+                    }
+                    q.push(") LIMIT 1");
+                    let found: Option<String> = q.build_query_scalar().fetch_optional(&mut *tx).await.map_err(StoreError::from)?;
+                    if let Some(id) = found {
+                        return Err(WriteError::DuplicateEvent(id));
+                    }
+                }
+
                 let start = size - count;
                 let start_u = u64::try_from(start).map_err(|_| StoreError::Corrupt("log size".into()))?;
-                let ids = Frontier::node_ids(start_u);
-                let known = Self::load_nodes(&mut *tx, &ids).await?;
+                let node_ids = Frontier::node_ids(start_u);
+                let known = Self::load_nodes(&mut *tx, &node_ids).await?;
                 let mut frontier = Frontier::load(start_u, &known)
                     .map_err(|e| StoreError::Corrupt(format!("log frontier: {e}")))?;
-                let mut tails: HashMap<Uuid, (i64, Vec<u8>)> = HashMap::new();
+                let mut tails = Self::chain_tails(&mut tx, &write.events).await?;
                 let mut new_nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(write.events.len() * 2);
                 let mut leaves = Vec::with_capacity(write.events.len());
+                let mut leaf_hashes = Vec::with_capacity(write.events.len());
+                let mut epc_rows: Vec<(i64, &str, &'static str)> = Vec::new();
+                let mut chain_rows: Vec<(Uuid, i64, i64, Vec<u8>)> = Vec::new();
                 for (i, event) in write.events.iter().enumerate() {
                     let leaf_index = start + i as i64;
                     let digest = log::event_digest(&event.document);
                     let mut joined = Vec::with_capacity(event.subjects.len());
                     for subject in &event.subjects {
-                        let (seq, previous) = match tails.get(subject) {
-                            Some(tail) => tail.clone(),
-                            None => {
-                                let tail: Option<(i64, Vec<u8>)> = sqlx::query_as(
-                                    "SELECT seq, link FROM custody_chain WHERE subject_id = $1 ORDER BY seq DESC LIMIT 1",
-                                )
-                                .bind(subject)
-                                .fetch_optional(&mut *tx)
-                                .await
-                                .map_err(StoreError::from)?;
-                                tail.unwrap_or_else(|| (0, log::genesis(*subject).to_vec()))
-                            }
-                        };
+                        let (seq, previous) = tails
+                            .get(subject)
+                            .cloned()
+                            .unwrap_or_else(|| (0, log::genesis(*subject).to_vec()));
                         let link = log::next_link(&previous, &digest);
                         joined.push(Joined { subject: *subject, seq: seq + 1, link });
                         tails.insert(*subject, (seq + 1, link.to_vec()));
+                        chain_rows.push((*subject, seq + 1, leaf_index, link.to_vec()));
                     }
                     let leaf_hash = merkle::leaf_hash(&log::leaf_data(&event.event_id, &digest, &joined));
                     let nodes = frontier
                         .append(leaf_hash)
                         .map_err(|e| StoreError::Corrupt(format!("log append: {e}")))?;
                     new_nodes.extend(nodes);
-                    sqlx::query(
-                        "INSERT INTO custody_events (leaf_index, event_id, event_hash, event_type, action, biz_step, \
-                         biz_location, event_time, org_id, document, data, leaf_hash, recorded_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    )
-                    .bind(leaf_index)
-                    .bind(&event.event_id)
-                    .bind(&event.event_hash)
-                    .bind(&event.event_type)
-                    .bind(&event.action)
-                    .bind(&event.biz_step)
-                    .bind(&event.biz_location)
-                    .bind(event.event_time)
-                    .bind(event.org_id)
-                    .bind(&event.document)
-                    .bind(&event.data)
-                    .bind(leaf_hash.to_vec())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| conflict_as(e.into(), WriteError::DuplicateEvent(event.event_id.clone())))?;
-                    if !event.epcs.is_empty() {
-                        let mut unique: Vec<&(String, &'static str)> = event.epcs.iter().collect();
-                        unique.sort();
-                        unique.dedup();
-                        let mut q = QueryBuilder::new("INSERT INTO custody_event_epcs (leaf_index, epc, role) ");
-                        q.push_values(unique, |mut b, (epc, role)| {
-                            b.push_bind(leaf_index).push_bind(epc.clone()).push_bind(*role);
-                        });
-                        q.build().execute(&mut *tx).await.map_err(StoreError::from)?;
-                    }
-                    for j in &joined {
-                        sqlx::query("INSERT INTO custody_chain (subject_id, seq, leaf_index, link) VALUES ($1, $2, $3, $4)")
-                            .bind(j.subject)
-                            .bind(j.seq)
-                            .bind(leaf_index)
-                            .bind(j.link.to_vec())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
-                    }
+                    leaf_hashes.push(leaf_hash.to_vec());
+                    let mut unique: Vec<(&str, &'static str)> =
+                        event.epcs.iter().map(|(epc, role)| (epc.as_str(), *role)).collect();
+                    unique.sort_unstable();
+                    unique.dedup();
+                    epc_rows.extend(unique.into_iter().map(|(epc, role)| (leaf_index, epc, role)));
                     leaves.push((event.event_id.clone(), leaf_index));
+                }
+                // Multi-row inserts: a round trip per chunk, not per event.
+                for (chunk_no, chunk) in write.events.chunks(EVENT_CHUNK).enumerate() {
+                    let first = chunk_no * EVENT_CHUNK;
+                    let mut q = QueryBuilder::new(
+                        "INSERT INTO custody_events (leaf_index, event_id, event_hash, event_type, action, biz_step, \
+                         biz_location, event_time, org_id, document, data, leaf_hash, recorded_at) ",
+                    );
+                    q.push_values(chunk.iter().enumerate(), |mut b, (j, event)| {
+                        let i = first + j;
+                        b.push_bind(start + i as i64)
+                            .push_bind(event.event_id.as_str())
+                            .push_bind(event.event_hash.as_str())
+                            .push_bind(event.event_type.as_str())
+                            .push_bind(event.action.as_str())
+                            .push_bind(event.biz_step.as_deref())
+                            .push_bind(event.biz_location.as_deref())
+                            .push_bind(event.event_time)
+                            .push_bind(event.org_id)
+                            .push_bind(event.document.as_str())
+                            .push_bind(event.data.as_str())
+                            .push_bind(leaf_hashes[i].as_slice())
+                            .push_bind(now);
+                    });
+                    let first_id = chunk.first().map(|e| e.event_id.clone()).unwrap_or_default();
+                    q.build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| conflict_as(e.into(), WriteError::DuplicateEvent(first_id)))?;
+                }
+                for chunk in epc_rows.chunks(ROW_CHUNK) {
+                    let mut q = QueryBuilder::new("INSERT INTO custody_event_epcs (leaf_index, epc, role) ");
+                    q.push_values(chunk, |mut b, (leaf_index, epc, role)| {
+                        b.push_bind(*leaf_index).push_bind(*epc).push_bind(*role);
+                    });
+                    q.build().execute(&mut *tx).await.map_err(StoreError::from)?;
+                }
+                for chunk in chain_rows.chunks(ROW_CHUNK) {
+                    let mut q = QueryBuilder::new("INSERT INTO custody_chain (subject_id, seq, leaf_index, link) ");
+                    q.push_values(chunk, |mut b, (subject, seq, leaf_index, link)| {
+                        b.push_bind(*subject).push_bind(*seq).push_bind(*leaf_index).push_bind(link.as_slice());
+                    });
+                    q.build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| conflict_as(e.into(), WriteError::Stale))?;
                 }
                 for chunk in new_nodes.chunks(CHUNK) {
                     let mut q = QueryBuilder::new("INSERT INTO custody_log_nodes (level, idx, hash) ");
@@ -635,6 +701,68 @@ macro_rules! custody_store {
                         .fetch_optional(self.read())
                         .await?;
                 row.map(LotRow::try_from).transpose()
+            }
+
+            async fn products_named(&self, epcs: &[String], ids: &[Uuid]) -> Result<Vec<ProductRow>, StoreError> {
+                let mut out = Vec::new();
+                for chunk in epcs.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(format!("SELECT {PRODUCT_COLUMNS} FROM custody_products WHERE epc IN ("));
+                    let mut list = q.separated(", ");
+                    for epc in chunk {
+                        list.push_bind(epc.as_str());
+                    }
+                    q.push(")");
+                    let rows: Vec<ProductDb> = q.build_query_as().fetch_all(self.read()).await?;
+                    for row in rows {
+                        out.push(ProductRow::try_from(row)?);
+                    }
+                }
+                for chunk in ids.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(format!("SELECT {PRODUCT_COLUMNS} FROM custody_products WHERE passport_id IN ("));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    let rows: Vec<ProductDb> = q.build_query_as().fetch_all(self.read()).await?;
+                    for row in rows {
+                        out.push(ProductRow::try_from(row)?);
+                    }
+                }
+                out.sort_by_key(|p| p.passport_id);
+                out.dedup_by_key(|p| p.passport_id);
+                Ok(out)
+            }
+
+            async fn lots_named(&self, epcs: &[String], ids: &[Uuid]) -> Result<Vec<LotRow>, StoreError> {
+                let mut out = Vec::new();
+                for chunk in epcs.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(format!("SELECT {LOT_COLUMNS} FROM custody_lots WHERE epc IN ("));
+                    let mut list = q.separated(", ");
+                    for epc in chunk {
+                        list.push_bind(epc.as_str());
+                    }
+                    q.push(")");
+                    let rows: Vec<LotDb> = q.build_query_as().fetch_all(self.read()).await?;
+                    for row in rows {
+                        out.push(LotRow::try_from(row)?);
+                    }
+                }
+                for chunk in ids.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(format!("SELECT {LOT_COLUMNS} FROM custody_lots WHERE lot_id IN ("));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    let rows: Vec<LotDb> = q.build_query_as().fetch_all(self.read()).await?;
+                    for row in rows {
+                        out.push(LotRow::try_from(row)?);
+                    }
+                }
+                out.sort_by_key(|l| l.lot_id);
+                out.dedup_by_key(|l| l.lot_id);
+                Ok(out)
             }
 
             async fn claims_of_lot(&self, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError> {
@@ -700,6 +828,21 @@ macro_rules! custody_store {
                         .fetch_optional(self.read())
                         .await?;
                 Ok(row.map(EventRow::from))
+            }
+
+            async fn events_by_id(&self, event_ids: &[String]) -> Result<Vec<EventRow>, StoreError> {
+                let mut out = Vec::new();
+                for chunk in event_ids.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM custody_events WHERE event_id IN ("));
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.as_str());
+                    }
+                    q.push(")");
+                    let rows: Vec<EventDb> = q.build_query_as().fetch_all(self.read()).await?;
+                    out.extend(rows.into_iter().map(EventRow::from));
+                }
+                Ok(out)
             }
 
             async fn query(&self, filter: &EventFilter, after: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {

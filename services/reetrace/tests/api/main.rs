@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod credentials;
 mod custody;
+mod epcis;
 mod errors;
 mod ops;
 pub mod passports;

@@ -1,0 +1,249 @@
+//! EPCIS 2.0: capture documents, query events, read one event.
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use reetrace_core::auth::Auth;
+use reetrace_core::extract::require_json_content_type;
+use reetrace_core::problem::Problem;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::CustodyState;
+use crate::capture::query::query_problem;
+use crate::capture::{CaptureReport, ERROR_BEHAVIOUR_HEADER, ErrorBehaviour};
+use crate::epcis::EventQuery;
+
+/// The capture route takes `bulk_body_limit` bytes (a document of thousands of events).
+pub fn router(bulk_body_limit: usize) -> OpenApiRouter<CustodyState> {
+    let (schemas, paths, capture_route) = routes!(capture);
+    OpenApiRouter::new()
+        .routes((
+            schemas,
+            paths,
+            capture_route.layer(DefaultBodyLimit::max(bulk_body_limit)),
+        ))
+        .routes(routes!(query_events))
+        .routes(routes!(get_event))
+}
+
+/// An EPCIS 2.0 `EPCISDocument` (JSON-LD), as the GS1 EPCIS JSON Schema defines it.
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct EpcisDocument(Value);
+
+/// An EPCIS 2.0 `EPCISQueryDocument`: the events of one page in `epcisBody.queryResults`.
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct EpcisQueryDocument(Value);
+
+/// One stored EPCIS 2.0 event (JSON-LD, with its `@context` and `recordTime`).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct EpcisEvent(Value);
+
+/// A document collecting one motor, for the API description.
+fn capture_example() -> Value {
+    json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                     {"ree": "https://w3id.org/reetrace/vocab#"}],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2041-04-02T08:00:00Z",
+        "epcisBody": {"eventList": [{
+            "type": "ObjectEvent", "eventTime": "2041-04-02T09:30:00.000+02:00",
+            "eventTimeZoneOffset": "+02:00",
+            "epcList": ["https://id.gs1.org/01/04012345000016/21/EVM-2026-000001"],
+            "action": "OBSERVE", "bizStep": "collecting", "disposition": "in_progress",
+            "bizLocation": {"id": "urn:epc:id:sgln:4012345.00001.0"}}]}
+    })
+}
+
+/// The versions the REST binding of EPCIS 2.0 announces on every answer.
+fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
+    [
+        (
+            HeaderName::from_static("gs1-epcis-version"),
+            HeaderValue::from_static("2.0.0"),
+        ),
+        (
+            HeaderName::from_static("gs1-cbv-version"),
+            HeaderValue::from_static("2.0.0"),
+        ),
+    ]
+}
+
+/// Captures an EPCIS 2.0 document.
+///
+/// Recyclers only. Up to 10,000 events per `EPCISDocument` (`application/json` or
+/// `application/ld+json`), each checked against the GS1 EPCIS 2.0 JSON Schema and given its
+/// event hash. An `ObjectEvent` whose `bizStep` is one of our custody steps (`collecting`,
+/// `receiving`, `ree:sorting`, `departing` with the next holder in `ree:toHolder` or a
+/// `possessing_party` destination, `accepting`, `destroying`, `ree:exporting`) naming products
+/// (SGTIN, as Digital Link or EPC URN, or `/p/{id}`) or lots we follow is applied as
+/// `POST /api/v1/custody/{id}/events` would: state machine, holder rule, hash chains.
+/// Dismantling and recycling transformations are refused (use
+/// `POST /api/v1/custody/transformations`, which takes the assays). Every other event is
+/// stored as it is. Capture is idempotent: an `eventID` stored with the same hash answers
+/// `duplicate` with the original leaf; with another hash it is refused (409). Corrections are
+/// error declarations (the same event with `errorDeclaration`), stored as new leaves.
+///
+/// By default the document is captured whole or not at all: a failing event refuses it (422,
+/// or 409 when every error is a conflict) with `event_errors` (`index`, `pointer`, `detail`).
+/// With `GS1-EPCIS-Capture-Error-Behaviour: proceed` the valid events are stored and the answer
+/// lists each event's outcome. 201 when something new was stored, 200 when every event was a
+/// duplicate.
+#[utoipa::path(
+    post, path = "/api/v1/epcis/capture", tag = "epcis", operation_id = "captureEpcis",
+    summary = "Capture an EPCIS 2.0 document",
+    params(("GS1-EPCIS-Capture-Error-Behaviour" = Option<String>, Header,
+        description = "`rollback` (default: all or nothing) or `proceed` (store the valid events)")),
+    request_body(content(
+        (EpcisDocument = "application/ld+json", example = capture_example),
+        (EpcisDocument = "application/json", example = capture_example),
+    )),
+    responses(
+        (status = 201, description = "Captured; one result per event", body = CaptureReport),
+        (status = 200, description = "Every event was stored before (same eventID, same hash)", body = CaptureReport),
+        (status = 400, description = "Not JSON, or a bad header", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a recycler", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused, nothing stored: every failing event conflicts (a step not allowed now, an eventID reused with other content); `event_errors` lists them", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "More than 10,000 events, or a body over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an EPCISDocument, or refused with nothing stored: `event_errors` lists each failing event with the JSON pointer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn capture(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    require_json_content_type(&headers)?;
+    let behaviour = ErrorBehaviour::parse(
+        headers
+            .get(ERROR_BEHAVIOUR_HEADER)
+            .map(|v| v.to_str().unwrap_or("(not text)")),
+    )?;
+    let report = state.service.capture(&caller, &body, behaviour).await?;
+    let status = if report.captured > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, gs1_headers(), Json(report)).into_response())
+}
+
+/// Queries EPCIS events (an EPCIS 2.0 simple event query).
+///
+/// Any caller with a key. Parameters as the EPCIS REST binding puts them in the URL; a list
+/// parameter may repeat or separate values with `|`: `EQ_bizStep` (`receiving`, `ree:sorting`
+/// or full CBV URIs), `MATCH_anyEPC` (EPC URNs, Digital Links or `urn:epc:idpat:` patterns),
+/// `MATCH_epcClass`, `GE_eventTime`, `LT_eventTime`, `EQ_bizLocation`, `EQ_action` (`ADD`,
+/// `OBSERVE`, `DELETE`), `perPage` (1 to 1000, default 30) and `nextPageToken`. The answer is
+/// an `EPCISQueryDocument` in log order; when there may be more, the `Link` header gives the
+/// next page (`rel="next"`, its `nextPageToken` an opaque cursor).
+#[utoipa::path(
+    get, path = "/api/v1/epcis/events", tag = "epcis", operation_id = "queryEpcisEvents",
+    summary = "Query EPCIS events",
+    params(
+        ("EQ_bizStep" = Option<String>, Query, description = "Business steps, `|`-separated"),
+        ("MATCH_anyEPC" = Option<String>, Query, description = "EPCs or EPC patterns, `|`-separated"),
+        ("MATCH_epcClass" = Option<String>, Query, description = "EPC classes (LGTIN...), `|`-separated"),
+        ("GE_eventTime" = Option<String>, Query, description = "Events at or after (RFC 3339)"),
+        ("LT_eventTime" = Option<String>, Query, description = "Events before (RFC 3339)"),
+        ("EQ_bizLocation" = Option<String>, Query, description = "Business locations, `|`-separated"),
+        ("EQ_action" = Option<String>, Query, description = "ADD, OBSERVE or DELETE, `|`-separated"),
+        ("perPage" = Option<u32>, Query, description = "Events per page, 1 to 1000 (default 30)"),
+        ("nextPageToken" = Option<String>, Query, description = "The cursor of the page to read, from a previous answer"),
+    ),
+    responses(
+        (status = 200, description = "One page of matching events", body = EpcisQueryDocument,
+         headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
+        (status = 400, description = "A parameter is unknown, repeated or invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn query_events(
+    State(state): State<CustodyState>,
+    Auth(_caller): Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    let raw = raw.unwrap_or_default();
+    let query = EventQuery::from_query_string(&raw).map_err(|e| query_problem(&e))?;
+    let page = state.service.query_events(&query).await?;
+    let mut response = (gs1_headers(), Json(EpcisQueryDocument(page.document))).into_response();
+    if let Some(token) = page.next_page_token {
+        let mut next = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            if name != "nextPageToken" {
+                next.append_pair(&name, &value);
+            }
+        }
+        next.append_pair("nextPageToken", &token);
+        let link = format!(
+            "<{}/api/v1/epcis/events?{}>; rel=\"next\"",
+            state.service.config.base_url,
+            next.finish()
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// Reads one stored EPCIS event by its `eventID` (URL-encoded).
+///
+/// Any caller with a key. The event as captured, with its `@context` and `recordTime`. An event
+/// declared erroneous stays as it was; its error declaration is another event, linked with
+/// `Link: <...>; rel="related"` (read it by the id given there, `<eventID>#error-declaration-1`).
+#[utoipa::path(
+    get, path = "/api/v1/epcis/events/{eventID}", tag = "epcis", operation_id = "getEpcisEvent",
+    summary = "Read one EPCIS event",
+    params(("eventID" = String, Path, description = "The event's eventID, URL-encoded (e.g. `ni%3A%2F%2F%2Fsha-256%3B...`)")),
+    responses(
+        (status = 200, description = "The event", body = EpcisEvent),
+        (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn get_event(
+    State(state): State<CustodyState>,
+    Auth(_caller): Auth,
+    Path(event_id): Path<String>,
+) -> Result<Response, Problem> {
+    let (event, declaration) = state.service.epcis_event(&event_id).await?;
+    let mut response = (gs1_headers(), Json(EpcisEvent(event))).into_response();
+    if let Some(declaration) = declaration {
+        let encoded: String = form_urlencoded::byte_serialize(declaration.as_bytes()).collect();
+        let link = format!(
+            "<{}/api/v1/epcis/events/{encoded}>; rel=\"related\"",
+            state.service.config.base_url
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_is_a_valid_document() {
+        crate::epcis::validate_document(&capture_example()).unwrap();
+    }
+}

@@ -1,0 +1,286 @@
+//! Phase 1 of capture: envelope and event checks, hashes, classification, the stored form.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::epcis::{event_hash, validate_event};
+
+const BASE: &str = "https://reetrace.example";
+
+fn document(events: Vec<Value>) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                     {"ree": "https://w3id.org/reetrace/vocab#"}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2041-04-02T08:00:00Z",
+        "epcisBody": {"eventList": events}
+    }))
+    .unwrap()
+}
+
+fn object_event(biz_step: &str, epc: &str) -> Value {
+    json!({
+        "type": "ObjectEvent",
+        "eventTime": "2041-04-02T09:30:00.000+02:00",
+        "eventTimeZoneOffset": "+02:00",
+        "epcList": [epc],
+        "action": "OBSERVE",
+        "bizStep": biz_step,
+        "bizLocation": {"id": "urn:epc:id:sgln:4012345.00001.0"},
+        "recordTime": "2041-04-02T10:00:00Z"
+    })
+}
+
+#[test]
+fn our_steps_are_recognised_in_every_spelling() {
+    let epc = "urn:epc:id:sgtin:4012345.000001.EVM-1";
+    let body = document(vec![
+        object_event("collecting", epc),
+        object_event("https://ref.gs1.org/cbv/BizStep-receiving", epc),
+        object_event("cbv:BizStep-accepting", epc),
+        object_event("ree:sorting", epc),
+        object_event("https://w3id.org/reetrace/vocab#exporting", epc),
+        object_event("inspecting", epc),
+    ]);
+    let prepared = prepare(&body, BASE).unwrap();
+    let kinds: Vec<Kind> = prepared.events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::Step(Action::Collect),
+            Kind::Step(Action::Receive),
+            Kind::Step(Action::Accept),
+            Kind::Step(Action::Sort),
+            Kind::Step(Action::Export),
+            Kind::Plain,
+        ]
+    );
+    let first = &prepared.events[0];
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    assert_eq!(first.biz_step.as_deref(), Some("collecting"));
+    assert_eq!(prepared.events[3].biz_step.as_deref(), Some("ree:sorting"));
+    // The EPC URN names the product by its canonical SGTIN.
+    assert_eq!(
+        first.names[0].key,
+        Some(Key::Product(StoreKey::Epc(
+            "https://id.gs1.org/01/04012345000016/21/EVM-1".into()
+        )))
+    );
+    assert_eq!(
+        first.names[0].indexed,
+        "https://id.gs1.org/01/04012345000016/21/EVM-1"
+    );
+    assert_eq!(first.names[0].pointer, "/epcisBody/eventList/0/epcList/0");
+    assert_eq!(
+        first.biz_location.as_deref(),
+        Some("https://id.gs1.org/414/4012345000016")
+    );
+}
+
+#[test]
+fn each_event_gets_its_hash_and_a_standalone_stored_form() {
+    let mut with_id = object_event("collecting", "https://id.gs1.org/01/04012345000016/21/A");
+    with_id["eventID"] = json!("urn:uuid:7c1b8c6e-0f3e-4c55-9d1e-2f1f3c1a0b01");
+    let body = document(vec![
+        object_event("collecting", "https://id.gs1.org/01/04012345000016/21/A"),
+        with_id,
+    ]);
+    let prepared = prepare(&body, BASE).unwrap();
+    let (plain, named) = (&prepared.events[0], &prepared.events[1]);
+    assert!(plain.hash.starts_with("ni:///sha-256;") && plain.hash.ends_with("?ver=CBV2.0"));
+    assert_eq!(plain.id, plain.hash, "no eventID: the hash is the id");
+    assert_eq!(named.id, "urn:uuid:7c1b8c6e-0f3e-4c55-9d1e-2f1f3c1a0b01");
+    assert_eq!(
+        named.hash, plain.hash,
+        "eventID and recordTime are not hashed"
+    );
+    for e in &prepared.events {
+        let stored: Value = serde_json::from_str(&e.document).unwrap();
+        validate_event(&stored).unwrap();
+        assert!(stored.get("recordTime").is_none(), "the repository sets it");
+        assert_eq!(stored["eventID"], json!(e.id));
+        assert_eq!(
+            event_hash(&stored).unwrap(),
+            e.hash,
+            "same hash standing alone"
+        );
+    }
+}
+
+#[test]
+fn schema_errors_point_into_the_document() {
+    let mut bad = object_event("collecting", "https://id.gs1.org/01/04012345000016/21/A");
+    bad["action"] = json!("WATCH");
+    let bare = object_event("recycling", "https://id.gs1.org/01/04012345000016/21/A");
+    let prepared = prepare(
+        &document(vec![object_event("collecting", "x:y"), bad, bare]),
+        BASE,
+    )
+    .unwrap();
+    assert!(prepared.events[0].errors.is_empty());
+    let errors = &prepared.events[1].errors;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.pointer == "/epcisBody/eventList/1/action" && e.index == 1),
+        "{errors:?}"
+    );
+    assert!(errors.iter().all(|e| e.code == "schema" && e.status == 422));
+    assert!(
+        prepared.events[2]
+            .errors
+            .iter()
+            .any(|e| e.pointer == "/epcisBody/eventList/2/bizStep"),
+        "a bare word that is no CBV step: {:?}",
+        prepared.events[2].errors
+    );
+}
+
+#[test]
+fn our_transformations_are_refused_with_a_pointer() {
+    let recycling = json!({
+        "type": "TransformationEvent",
+        "eventTime": "2041-06-01T10:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "inputQuantityList": [{"epcClass": "https://reetrace.example/lots/0193a7f0-0000-7000-8000-000000000001",
+                               "quantity": 1.48, "uom": "KGM"}],
+        "outputQuantityList": [{"epcClass": "https://id.gs1.org/01/04012345000030/10/OX-1",
+                                "quantity": 0.5, "uom": "KGM"}],
+        "bizStep": "ree:recycling"
+    });
+    let prepared = prepare(&document(vec![recycling]), BASE).unwrap();
+    let errors = &prepared.events[0].errors;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].pointer, "/epcisBody/eventList/0/bizStep");
+    assert_eq!(errors[0].code, "use_transformations");
+    assert!(
+        errors[0]
+            .detail
+            .contains("POST /api/v1/custody/transformations")
+    );
+    // Before it was refused, the lots it names were read as keys.
+    let prepared = prepare(
+        &document(vec![json!({
+            "type": "AggregationEvent", "eventTime": "2041-06-01T10:00:00Z",
+            "eventTimeZoneOffset": "+00:00", "action": "ADD",
+            "parentID": "urn:epc:id:sscc:4012345.0000000001",
+            "childQuantityList": [{"epcClass": "https://reetrace.example/lots/0193a7f0-0000-7000-8000-000000000001"}]
+        })]),
+        BASE,
+    )
+    .unwrap();
+    let names = &prepared.events[0].names;
+    assert_eq!(prepared.events[0].kind, Kind::Plain);
+    assert!(names.iter().any(|n| n.role == "parent"));
+    assert!(names.iter().any(|n| n.key
+        == Some(Key::Lot(StoreKey::Id(
+            "0193a7f0-0000-7000-8000-000000000001".parse().unwrap()
+        )))));
+}
+
+#[test]
+fn a_handover_names_its_next_holder() {
+    let mut by_term = object_event("departing", "https://id.gs1.org/01/04012345000016/21/A");
+    by_term["ree:toHolder"] = json!("eori:DE1234567890123");
+    let mut by_destination = object_event("departing", "https://id.gs1.org/01/04012345000016/21/A");
+    by_destination["destinationList"] = json!([{"type": "owning_party", "destination": "urn:uuid:00000000-0000-0000-0000-000000000001"},
+               {"type": "possessing_party", "destination": "urn:uuid:00000000-0000-0000-0000-000000000002"}]);
+    let prepared = prepare(&document(vec![by_term, by_destination]), BASE).unwrap();
+    assert_eq!(
+        prepared.events[0].to_holder,
+        Some((
+            "eori:DE1234567890123".into(),
+            "/epcisBody/eventList/0/ree:toHolder".into()
+        ))
+    );
+    assert_eq!(
+        prepared.events[1].to_holder,
+        Some((
+            "urn:uuid:00000000-0000-0000-0000-000000000002".into(),
+            "/epcisBody/eventList/1/destinationList/1/destination".into()
+        ))
+    );
+}
+
+#[test]
+fn malformed_documents_are_refused_whole() {
+    let not_json = prepare(b"{\"type\": ", BASE).unwrap_err();
+    assert_eq!(not_json.status, 400);
+    assert_eq!(not_json.code, "malformed_json");
+    let event_alone = prepare(
+        &serde_json::to_vec(&object_event("collecting", "x:y")).unwrap(),
+        BASE,
+    )
+    .unwrap_err();
+    assert_eq!(event_alone.status, 422);
+    assert_eq!(event_alone.errors[0].pointer, "/type");
+    let mut no_date: Value =
+        serde_json::from_slice(&document(vec![object_event("collecting", "x:y")])).unwrap();
+    no_date.as_object_mut().unwrap().remove("creationDate");
+    let missing = prepare(&serde_json::to_vec(&no_date).unwrap(), BASE).unwrap_err();
+    assert_eq!(missing.status, 422);
+    assert!(
+        missing
+            .errors
+            .iter()
+            .any(|e| e.detail.contains("creationDate")),
+        "{missing:?}"
+    );
+    let empty = prepare(&document(Vec::new()), BASE).unwrap_err();
+    assert_eq!(empty.errors[0].pointer, "/epcisBody/eventList");
+}
+
+#[test]
+fn own_uris_name_products_and_lots() {
+    let id = "0193a7f0-0000-7000-8000-0000000000aa";
+    assert_eq!(
+        product_key(&format!("{BASE}/p/{id}"), BASE),
+        Some(StoreKey::Id(id.parse().unwrap()))
+    );
+    assert_eq!(product_key(&format!("{BASE}/lots/{id}"), BASE), None);
+    assert_eq!(
+        lot_key(&format!("{BASE}/lots/{id}"), BASE),
+        Some(StoreKey::Id(id.parse().unwrap()))
+    );
+    assert_eq!(
+        product_key(&format!("https://elsewhere.example/p/{id}"), BASE),
+        None
+    );
+    assert_eq!(
+        lot_key("urn:epc:class:lgtin:4012345.000003.OX-1", BASE),
+        Some(StoreKey::Epc(
+            "https://id.gs1.org/01/04012345000030/10/OX-1".into()
+        ))
+    );
+}
+
+#[test]
+fn contexts_merge_without_repeating() {
+    let document =
+        json!(["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"ree": "x:"}]);
+    let merged = merge_contexts(
+        &document,
+        json!(["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"ex": "https://ex.example/"}]),
+    );
+    assert_eq!(merged.as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn the_error_behaviour_header() {
+    assert_eq!(
+        ErrorBehaviour::parse(None).unwrap(),
+        ErrorBehaviour::Rollback
+    );
+    assert_eq!(
+        ErrorBehaviour::parse(Some("proceed")).unwrap(),
+        ErrorBehaviour::Proceed
+    );
+    assert_eq!(
+        ErrorBehaviour::parse(Some("ROLLBACK")).unwrap(),
+        ErrorBehaviour::Rollback
+    );
+    let bad = ErrorBehaviour::parse(Some("maybe")).unwrap_err();
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.errors[0].pointer, ERROR_BEHAVIOUR_HEADER);
+}
