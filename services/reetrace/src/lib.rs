@@ -10,3 +10,4 @@ pub mod config;
 pub mod ops;
 pub mod telemetry;
 pub mod verify_cmd;
+pub mod verify_log;
