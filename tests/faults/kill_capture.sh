@@ -108,9 +108,15 @@ for k in $(seq 1 "$KILLS"); do
   start_server
 done
 
-wait "$LOAD_PID"
+load_status=0
+wait "$LOAD_PID" || load_status=$?
 LOAD_PID=""
 say "load: $(cat "$WORK/load.json")"
+if [[ "$load_status" != 0 ]]; then
+  echo "the load generator failed (exit $load_status); server log:" >&2
+  tail -20 "$WORK/server.log" >&2
+  exit 1
+fi
 
 say "check: every acknowledged event stored exactly once, nothing else"
 python3 "$LOAD" check --base "$BASE" --key "$A_KEY" --acks "$WORK/acks.jsonl"
