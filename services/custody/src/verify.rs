@@ -1,11 +1,15 @@
 //! Verifying the log from what is stored: every chain link and every leaf recomputed from the
 //! stored events, the tree rebuilt from those leaves, and its root checked against the latest
 //! signed checkpoint. Used by `reetrace verify-log` (on the database, or through the API).
+//!
+//! The verifier is fed page by page in leaf order, so that a log of millions of events is
+//! checked in bounded memory: what it keeps is one chain tail per subject, the Merkle frontier
+//! and the roots at the checkpoint sizes it was asked about.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use reetrace_core::checkpoint;
-use reetrace_core::merkle::{self, Frontier, Hash};
+use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -30,10 +34,15 @@ pub fn leaf_data_of(event: &EventRow, links: &[ChainLink]) -> Vec<u8> {
 /// What a verification found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// Events checked (leaves of the recomputed tree).
     pub events: i64,
+    /// Subjects (products and lots) whose chains were followed.
     pub subjects: usize,
+    /// The size of the signed checkpoint checked, if one opened.
     pub checkpoint_size: Option<i64>,
     pub ok: bool,
+    /// How many problems were found (only the first ones are listed).
+    pub problem_count: usize,
     /// Each problem found, naming the event or leaf.
     pub problems: Vec<String>,
 }
@@ -43,10 +52,18 @@ pub struct Verifier {
     tails: HashMap<Uuid, (i64, [u8; 32])>,
     frontier: Frontier,
     /// Roots at sizes worth checking (checkpoint sizes), filled as the tree grows.
-    wanted: Vec<i64>,
+    wanted: HashSet<i64>,
     roots: HashMap<i64, Hash>,
     next_leaf: i64,
+    /// Nodes completed since the last [`Verifier::take_nodes`], when asked to keep them.
+    nodes: Option<Vec<(NodeId, Hash)>>,
+    /// Leaves whose stored hash differs from the recomputed one: the stored nodes above them
+    /// differ as a consequence, which is not worth a problem each.
+    diverged: BTreeSet<u64>,
+    /// A leaf is missing or repeated: tree positions no longer match leaf indexes.
+    misaligned: bool,
     problems: Vec<String>,
+    problem_count: usize,
 }
 
 /// At most this many problems are listed (the count of events still says how far it got).
@@ -54,21 +71,39 @@ const MAX_PROBLEMS: usize = 100;
 
 impl Verifier {
     /// A verifier that will keep the roots at `sizes`.
-    pub fn new(sizes: Vec<i64>) -> Self {
+    pub fn new(sizes: impl IntoIterator<Item = i64>) -> Self {
         Self {
             tails: HashMap::new(),
             frontier: Frontier::new(),
-            wanted: sizes,
+            wanted: sizes.into_iter().collect(),
             roots: HashMap::new(),
             next_leaf: 0,
+            nodes: None,
+            diverged: BTreeSet::new(),
+            misaligned: false,
             problems: Vec::new(),
+            problem_count: 0,
         }
     }
 
-    fn problem(&mut self, text: String) {
+    /// Also keeps every tree node the recomputation completes, for [`Verifier::check_nodes`]
+    /// (the stored nodes are what inclusion and consistency proofs are served from).
+    pub fn keeping_nodes(mut self) -> Self {
+        self.nodes = Some(Vec::new());
+        self
+    }
+
+    /// Records a problem found outside the recomputation (e.g. by the caller's own queries).
+    pub fn problem(&mut self, text: String) {
+        self.problem_count += 1;
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(text);
         }
+    }
+
+    /// The next leaf index expected.
+    pub fn next_leaf(&self) -> i64 {
+        self.next_leaf
     }
 
     /// Checks the next events (in leaf order, starting where the last page ended) with their
@@ -80,19 +115,34 @@ impl Verifier {
         }
         for event in events {
             if event.leaf_index != self.next_leaf {
+                self.misaligned = true;
+            }
+            if event.leaf_index > self.next_leaf {
                 self.problem(format!(
-                    "leaf {} is missing: the next stored event is leaf {}",
-                    self.next_leaf, event.leaf_index
+                    "leaves {} to {} are missing: the next stored event is leaf {} ({})",
+                    self.next_leaf,
+                    event.leaf_index - 1,
+                    event.leaf_index,
+                    event.event_id
                 ));
-                self.next_leaf = event.leaf_index;
+            } else if event.leaf_index < self.next_leaf {
+                self.problem(format!(
+                    "leaf {} ({}) comes again or out of order after leaf {}",
+                    event.leaf_index,
+                    event.event_id,
+                    self.next_leaf - 1
+                ));
             }
             let digest = log::event_digest(&event.document);
             let mut joined = Vec::new();
-            for link in by_leaf
+            let mut own = by_leaf
                 .get(&event.leaf_index)
                 .map(Vec::as_slice)
                 .unwrap_or(&[])
-            {
+                .to_vec();
+            // Chain order within a leaf does not matter; sorting keeps reports stable.
+            own.sort_by_key(|l| (l.subject_id, l.seq));
+            for link in own {
                 let (seq, previous) = self
                     .tails
                     .get(&link.subject_id)
@@ -101,21 +151,25 @@ impl Verifier {
                 let expected = log::next_link(&previous, &digest);
                 if link.seq != seq + 1 {
                     self.problem(format!(
-                        "chain of {} forks or skips at event {}: link {} follows link {seq}",
-                        link.subject_id, event.event_id, link.seq
+                        "chain of {} forks or skips at event {} (leaf {}): link {} follows link {seq}",
+                        link.subject_id, event.event_id, event.leaf_index, link.seq
                     ));
                 }
                 if link.link.as_slice() != expected {
                     self.problem(format!(
-                        "chain of {} breaks at event {} (leaf {}): the stored event does not match its link",
-                        link.subject_id, event.event_id, event.leaf_index
+                        "chain of {} breaks at event {} (leaf {}, link {}): the stored event does not match its link",
+                        link.subject_id, event.event_id, event.leaf_index, link.seq
                     ));
                 }
-                self.tails.insert(link.subject_id, (link.seq, expected));
+                // Each link is checked against the stored one before it, so one edited event
+                // is named once, not again at every later link of its chain; the leaf commits
+                // to the stored link, which its own hash then checks.
+                let stored: [u8; 32] = link.link.as_slice().try_into().unwrap_or(expected);
+                self.tails.insert(link.subject_id, (link.seq, stored));
                 joined.push(Joined {
                     subject: link.subject_id,
                     seq: link.seq,
-                    link: expected,
+                    link: stored,
                 });
             }
             let leaf = merkle::leaf_hash(&log::leaf_data(&event.event_id, &digest, &joined));
@@ -124,15 +178,65 @@ impl Verifier {
                     "leaf {} (event {}) does not match its recomputed leaf hash",
                     event.leaf_index, event.event_id
                 ));
+                self.diverged.insert(self.frontier.size());
             }
-            if self.frontier.append(leaf).is_err() {
-                self.problem("the log is larger than a Merkle tree can hold".to_owned());
+            match self.frontier.append(leaf) {
+                Ok(nodes) => {
+                    if let Some(kept) = &mut self.nodes {
+                        kept.extend(nodes);
+                    }
+                }
+                Err(_) => self.problem("the log is larger than a Merkle tree can hold".to_owned()),
             }
-            self.next_leaf = event.leaf_index + 1;
+            self.next_leaf = self.next_leaf.max(event.leaf_index + 1);
             let size = self.frontier.size() as i64;
             if self.wanted.contains(&size) {
                 self.roots.insert(size, self.frontier.root());
             }
+        }
+    }
+
+    /// The nodes completed since the last call (empty unless [`Verifier::keeping_nodes`]).
+    pub fn take_nodes(&mut self) -> Vec<(NodeId, Hash)> {
+        self.nodes.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Compares recomputed nodes with the stored ones (proofs are served from those).
+    pub fn check_nodes(&mut self, recomputed: &[(NodeId, Hash)], stored: &HashMap<NodeId, Hash>) {
+        if self.misaligned {
+            return;
+        }
+        for (id, hash) in recomputed {
+            let first = id.index << id.level;
+            let covers_diverged = self
+                .diverged
+                .range(first..first + (1u64 << id.level))
+                .next()
+                .is_some();
+            match stored.get(id) {
+                Some(_) if covers_diverged => {}
+                Some(s) if s == hash => {}
+                Some(_) => self.problem(format!(
+                    "stored tree node (level {}, index {}) differs from the recomputed one: proofs through it do not verify",
+                    id.level, id.index
+                )),
+                None => self.problem(format!(
+                    "tree node (level {}, index {}) is not stored: proofs through it cannot be served",
+                    id.level, id.index
+                )),
+            }
+        }
+    }
+
+    /// Checks a stored (unsigned) root of `size` leaves against the recomputed one, when that
+    /// size was asked for.
+    pub fn check_root(&mut self, size: i64, root: &[u8]) {
+        if let Some(recomputed) = self.roots.get(&size)
+            && recomputed.as_slice() != root
+        {
+            self.problem(format!(
+                "the checkpoint of {size} leaves records another root than the first {size} recomputed leaves"
+            ));
         }
     }
 
@@ -144,14 +248,24 @@ impl Verifier {
                 Ok(cp) => {
                     let size = i64::try_from(cp.size).unwrap_or(i64::MAX);
                     checkpoint_size = Some(size);
+                    let key_name = verifier_key.split('+').next().unwrap_or_default();
+                    if cp.origin != key_name {
+                        self.problem(format!(
+                            "the checkpoint names the log {:?}, but its key is {key_name:?}'s",
+                            cp.origin
+                        ));
+                    }
                     match self.roots.get(&size) {
                         Some(root) if *root == cp.root => {}
                         Some(_) => self.problem(format!(
                             "the root of the first {size} recomputed leaves differs from the signed checkpoint"
                         )),
-                        None => self.problem(format!(
+                        None if (self.frontier.size() as i64) < size => self.problem(format!(
                             "the signed checkpoint covers {size} leaves but only {} events are stored",
                             self.frontier.size()
+                        )),
+                        None => self.problem(format!(
+                            "the root at {size} leaves was not kept: the verifier was not told the checkpoint's size"
                         )),
                     }
                 }
@@ -164,7 +278,8 @@ impl Verifier {
             events: self.frontier.size() as i64,
             subjects: self.tails.len(),
             checkpoint_size,
-            ok: self.problems.is_empty(),
+            ok: self.problem_count == 0,
+            problem_count: self.problem_count,
             problems: self.problems,
         }
     }

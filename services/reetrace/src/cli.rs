@@ -1,4 +1,4 @@
-//! The command line: `reetrace serve | migrate | admin | openapi | verify`.
+//! The command line: `reetrace serve | migrate | admin | openapi | verify | verify-log`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -14,6 +14,7 @@ use crate::app;
 use crate::config::{Config, Overrides};
 use crate::telemetry;
 use crate::verify_cmd::{self, VerifyArgs};
+use crate::verify_log::{self, VerifyLogArgs};
 
 /// reetrace: digital product passports, custody and urban-mine figures for rare-earth elements.
 #[derive(Debug, Parser)]
@@ -70,6 +71,11 @@ enum Command {
     /// Verifies a credential (signature, issuer, validity, status); prints a JSON report and
     /// exits 0 when it verified, 1 when not, 2 when the input could not be read.
     Verify(VerifyArgs),
+    /// Recomputes every chain link and leaf of the custody log from the stored events and
+    /// checks them against the latest signed checkpoint, on the database (`--database-url`) or
+    /// through the API (`--url`); prints a JSON report and exits 0 when all holds, 1 when
+    /// something broke, 2 when the log could not be read.
+    VerifyLog(VerifyLogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +118,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Verifying needs no configuration, database or logging: it may run anywhere.
     let cli = match cli.command {
         Command::Verify(args) => return Ok(verify_cmd::run(args).await),
+        Command::VerifyLog(args) if args.url.is_some() => {
+            return Ok(verify_log::run(args, None).await);
+        }
         command => Cli { command, ..cli },
     };
     let (listen, services) = match &cli.command {
@@ -164,6 +173,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { products, seed } => crate::demo::run(&config, products, seed).await,
         Command::Export { output } => crate::backup::export(&config, &output).await,
         Command::Restore { input } => crate::backup::restore(&config, &input).await,
+        Command::VerifyLog(args) => {
+            Ok(verify_log::run(args, Some(config.database_url.expose())).await)
+        }
         Command::Openapi { .. } | Command::Verify(_) => Ok(ExitCode::SUCCESS),
     }
 }

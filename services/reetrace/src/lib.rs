@@ -12,3 +12,4 @@ pub mod demo;
 pub mod ops;
 pub mod telemetry;
 pub mod verify_cmd;
+pub mod verify_log;

@@ -1,0 +1,55 @@
+//! What both custody benchmarks need: the application on a fresh database, and latency
+//! percentiles.
+
+use std::time::Duration;
+
+use reetrace::app::{self, App};
+use reetrace::config::{Config, Secret};
+use reetrace_core::db::Backend;
+use reetrace_core::testing::TestDatabase;
+
+/// The application built (migrated) on a fresh database of `backend`, and the listener it will
+/// serve on.
+pub async fn fresh_app(backend: Backend) -> (App, tokio::net::TcpListener, TestDatabase, String) {
+    let db = TestDatabase::new(backend)
+        .await
+        .expect("the PostgreSQL server of REETRACE_TEST_POSTGRES_URL answers");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let master = reetrace_core::crypto::MasterKey::generate().unwrap();
+    let config = Config {
+        listen: listener.local_addr().unwrap(),
+        database_url: Secret::new(db.url.clone()),
+        public_base_url: Some(address.clone()),
+        rate_limit: reetrace_core::auth::RateLimit {
+            per_second: 1_000_000,
+            burst: 1_000_000,
+        },
+        master_key: Some(Secret::new(master.to_base64().expose().clone())),
+        ..Config::default()
+    };
+    let app = app::build(&config).await.unwrap();
+    (app, listener, db, address)
+}
+
+/// p50, p99 and max of `samples`, in milliseconds.
+pub fn percentiles(samples: &mut [Duration]) -> (f64, f64, f64) {
+    samples.sort();
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples[i].as_secs_f64() * 1e3
+    };
+    (at(0.50), at(0.99), at(1.0))
+}
+
+/// xorshift64*: reproducible picks without a dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}

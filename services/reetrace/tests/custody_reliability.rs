@@ -1,0 +1,13 @@
+//! Reliability of the custody log: concurrent writers against both backends, and
+//! `reetrace verify-log` catching tampering on the database and through the API.
+//! (The crash test is `tests/faults/kill_capture.sh`.)
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "custody_reliability/support.rs"]
+mod support;
+
+#[path = "custody_reliability/concurrent.rs"]
+mod concurrent;
+#[path = "custody_reliability/verify_log.rs"]
+mod verify_log;
