@@ -68,6 +68,9 @@ pub struct Log {
     verifier_key: String,
     /// Serialises publishing within the process.
     publishing: tokio::sync::Mutex<()>,
+    /// The newest checkpoint this process published or read: proofs against it need no
+    /// database round trip for the checkpoint.
+    latest: std::sync::RwLock<Option<CheckpointView>>,
 }
 
 impl std::fmt::Debug for Log {
@@ -129,6 +132,7 @@ impl Log {
             key,
             verifier_key,
             publishing: tokio::sync::Mutex::new(()),
+            latest: std::sync::RwLock::new(None),
         })
     }
 
@@ -180,13 +184,19 @@ impl Log {
     fn view(&self, note: &str) -> Result<CheckpointView, Problem> {
         let opened = checkpoint::open(note, &self.verifier_key)
             .map_err(|e| internal("stored checkpoint does not open", e))?;
-        Ok(CheckpointView {
+        let view = CheckpointView {
             origin: opened.origin.clone(),
             tree_size: i64::try_from(opened.size).unwrap_or(i64::MAX),
             root_hash: b64(&opened.root),
             note: note.to_owned(),
             verifier_key: self.verifier_key.clone(),
-        })
+        };
+        if let Ok(mut latest) = self.latest.write()
+            && latest.as_ref().is_none_or(|l| l.tree_size < view.tree_size)
+        {
+            *latest = Some(view.clone());
+        }
+        Ok(view)
     }
 
     /// The latest checkpoint, publishing one first if the tree grew since.
@@ -194,6 +204,16 @@ impl Log {
         self.publish()
             .await?
             .ok_or_else(|| Problem::not_found("The log is empty: no event has been recorded yet."))
+    }
+
+    /// A recent checkpoint that covers leaf `index`: the remembered one when it does, else the
+    /// latest (published now if needed).
+    async fn covering(&self, index: i64) -> Result<CheckpointView, Problem> {
+        let remembered = self.latest.read().ok().and_then(|l| l.clone());
+        match remembered {
+            Some(view) if view.tree_size > index => Ok(view),
+            _ => self.latest().await,
+        }
     }
 
     async fn checkpoint_of(&self, size: i64) -> Result<CheckpointView, Problem> {
@@ -224,14 +244,7 @@ impl Log {
             .ok_or_else(|| Problem::not_found(format!("No event {event_id:?} in the log.")))?;
         let checkpoint = match tree_size {
             Some(size) => self.checkpoint_of(size).await?,
-            None => {
-                let latest = self.latest().await?;
-                if latest.tree_size <= event.leaf_index {
-                    self.publish().await?.unwrap_or(latest)
-                } else {
-                    latest
-                }
-            }
+            None => self.covering(event.leaf_index).await?,
         };
         if event.leaf_index >= checkpoint.tree_size {
             return Err(Problem::conflict(
