@@ -1,3 +1,6 @@
-//! The stock service.
+//! The stock service: the urban mine for regulators. It keeps its own projection of the
+//! passport and custody feeds (flow cells maintained incrementally, exactly once), runs the
+//! dynamic stock model over the observed inflow, and answers flows, indicators, Sankey
+//! diagrams and exports with disclosure control.
 
 pub mod domain;
