@@ -4,3 +4,7 @@
 //! diagrams and exports with disclosure control.
 
 pub mod domain;
+pub mod feed;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
