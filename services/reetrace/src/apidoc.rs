@@ -24,6 +24,7 @@ use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "passports", description = "Product passports: register, read by tier, version, revoke"),
         (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
         (name = "feeds", description = "Ordered CloudEvents feeds between services"),
+        (name = "stock", description = "The urban mine: observed and modelled flows, indicators, Sankey diagrams, exports for material-flow models, scenarios, model parameters"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError)),

@@ -23,6 +23,10 @@ use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
 use reetrace_passport::keys::{KeyOnOrgCreated, Keys};
 use reetrace_passport::service::{PassportConfig, PassportService};
+use reetrace_stock::api::StockState;
+use reetrace_stock::consumers::{self as stock_consumers, StockConsumers};
+use reetrace_stock::service::StockService;
+use reetrace_stock::{self as stock};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -39,7 +43,12 @@ use crate::config::Config;
 use crate::ops::{self, OpsState};
 
 /// Every service's migrations, in the order they apply.
-pub const MIGRATIONS: &[&MigrationSet] = &[&accounts::MIGRATIONS, &passport::store::MIGRATIONS];
+pub const MIGRATIONS: &[&MigrationSet] = &[
+    &accounts::MIGRATIONS,
+    &passport::store::MIGRATIONS,
+    &reetrace_custody::store::MIGRATIONS,
+    &stock::store::MIGRATIONS,
+];
 
 /// How long a request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -49,6 +58,8 @@ pub struct App {
     router: Router,
     db: Db,
     services: Services,
+    /// The stock service's feed consumers, started by [`App::run`].
+    stock_consumers: StockConsumers,
 }
 
 /// The services on one database.
@@ -56,6 +67,7 @@ pub struct App {
 pub struct Services {
     pub accounts: Accounts,
     pub passport: PassportService,
+    pub stock: StockService,
 }
 
 impl Services {
@@ -75,7 +87,12 @@ impl Services {
                 did_web_allowlist: config.did_web_allowlist.clone(),
             },
         );
-        Ok(Services { accounts, passport })
+        let stock = StockService::new(stock::store::open(db), config.disclosure_k);
+        Ok(Services {
+            accounts,
+            passport,
+            stock,
+        })
     }
 }
 
@@ -105,6 +122,7 @@ pub fn openapi() -> OpenApi {
         accounts::api::router().into_openapi(),
         passport::api::router(0).into_openapi(),
         feed::api::router().into_openapi(),
+        stock::api::router().into_openapi(),
     ] {
         doc.merge(part);
     }
@@ -139,6 +157,23 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             services.passport.store().clone(),
         )),
     );
+    // The stock service reads both feeds in process.
+    services
+        .stock
+        .init()
+        .await
+        .map_err(|p| anyhow::anyhow!("{p}"))?;
+    let stock_consumers = StockConsumers::new(
+        services.stock.store().clone(),
+        feeds[passport::feed::STREAM].clone(),
+        Arc::new(reetrace_custody::feed::CustodyFeed::new(
+            reetrace_custody::store::open(&db),
+        )),
+    );
+    let routes = routes.merge(stock::api::router().with_state(StockState {
+        service: services.stock.clone(),
+        auth: services.accounts.authenticator().clone(),
+    }));
     let routes = routes.merge(feed::api::router().with_state(FeedState {
         sources: Arc::new(feeds),
         auth: services.accounts.authenticator().clone(),
@@ -174,6 +209,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         router,
         db,
         services,
+        stock_consumers,
     })
 }
 
@@ -221,12 +257,18 @@ impl App {
         &self.services
     }
 
+    pub fn stock_consumers(&self) -> &StockConsumers {
+        &self.stock_consumers
+    }
+
     /// Serves on `listener` until `shutdown` is cancelled, then lets in-flight requests finish.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        self.stock_consumers
+            .spawn(stock_consumers::POLL_INTERVAL, shutdown.child_token());
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -69,6 +69,8 @@ pub struct Config {
     pub master_key_file: PathBuf,
     /// Hosts (besides our own) whose did:web DID documents the verifier may fetch.
     pub did_web_allowlist: Vec<String>,
+    /// Regulator answers withhold a cell built from fewer than this many distinct organisations.
+    pub disclosure_k: u32,
 }
 
 impl Default for Config {
@@ -85,6 +87,7 @@ impl Default for Config {
             master_key: None,
             master_key_file: PathBuf::from("reetrace.master.key"),
             did_web_allowlist: Vec::new(),
+            disclosure_k: reetrace_stock::service::DEFAULT_DISCLOSURE_K,
         }
     }
 }
@@ -136,6 +139,7 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         &["did_web_allowlist"],
         Kind::List,
     ),
+    ("REETRACE_DISCLOSURE_K", &["disclosure_k"], Kind::Int),
 ];
 
 /// `REETRACE_*` variables that are not config keys but are known (not typos).
@@ -242,6 +246,9 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
+        }
+        if self.disclosure_k == 0 {
+            bail!("disclosure_k (REETRACE_DISCLOSURE_K) must be at least 1");
         }
         Ok(())
     }

@@ -3,8 +3,11 @@
 //! dynamic stock model over the observed inflow, and answers flows, indicators, Sankey
 //! diagrams and exports with disclosure control.
 
+pub mod api;
+pub mod consumers;
 pub mod domain;
 pub mod feed;
+pub mod service;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -9,3 +9,4 @@ mod accounts;
 mod errors;
 mod ops;
 mod passports;
+mod stock;
