@@ -85,8 +85,7 @@ pub fn passport_change(event: &CloudEvent) -> Result<PassportChange, String> {
     let data = &event.data;
     match event.kind.as_str() {
         PASSPORT_ISSUED | PASSPORT_VERSIONED => {
-            let subject: SubjectView =
-                serde_json::from_value(data["subject"].clone()).map_err(|e| e.to_string())?;
+            let subject = SubjectView::deserialize(&data["subject"]).map_err(|e| e.to_string())?;
             let granularity = Granularity::parse(&subject.granularity)
                 .ok_or_else(|| format!("granularity {:?}", subject.granularity))?;
             let version = data["version"]
@@ -127,14 +126,14 @@ fn element_map(value: &Value) -> Result<BTreeMap<Element, i64>, String> {
     if value.is_null() {
         return Ok(BTreeMap::new());
     }
-    serde_json::from_value(value.clone()).map_err(|e| format!("elements: {e}"))
+    BTreeMap::deserialize(value).map_err(|e| format!("elements: {e}"))
 }
 
 fn origin(value: &Value) -> Result<Vec<OriginShare>, String> {
     if value.is_null() {
         return Ok(Vec::new());
     }
-    serde_json::from_value(value.clone()).map_err(|e| format!("origin: {e}"))
+    Vec::deserialize(value).map_err(|e| format!("origin: {e}"))
 }
 
 /// What a custody feed event changes.
@@ -190,12 +189,12 @@ pub fn custody_change(event: &CloudEvent) -> Result<CustodyChange, String> {
             if !matches!(process, "dismantling" | "recycling") {
                 return Ok(CustodyChange::Ignore);
             }
-            let inputs: Vec<TransformInput> = serde_json::from_value(data["inputs"].clone())
+            let inputs = Vec::<TransformInput>::deserialize(&data["inputs"])
                 .map_err(|e| format!("inputs: {e}"))?;
-            let outputs: Vec<TransformOutput> = if data["outputs"].is_null() {
+            let outputs = if data["outputs"].is_null() {
                 Vec::new()
             } else {
-                serde_json::from_value(data["outputs"].clone())
+                Vec::<TransformOutput>::deserialize(&data["outputs"])
                     .map_err(|e| format!("outputs: {e}"))?
             };
             let losses = custody::masses(&element_map(&data["losses"])?);

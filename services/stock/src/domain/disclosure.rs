@@ -16,136 +16,136 @@
 //!    it no tighter than to within 100 % of its value.
 //!
 //! Partners are chosen deterministically (the smallest cell that is large enough, otherwise the
-//! largest; the subtotal when no cell is left), and the rules are applied until nothing changes.
+//! largest; the subtotal when no cell is left), and the rules are applied to a worklist of
+//! lines, a line coming back whenever one of its entries is withheld, until nothing changes.
 //! The pattern depends on the data only, never on the question asked, so two answers never
 //! withhold different cells of the same table. This is the classic line heuristic of
 //! statistical offices (as in tau-ARGUS "hypercube"-style protection), not an optimal linear
 //! program; its guarantee is checked by an attacker in the tests that solves every line with a
 //! single unknown, across all grains, until nothing more comes out.
 
-use super::table::{Dim, Grain, Key, Table};
+use std::collections::{HashMap, VecDeque};
+
+use super::table::{Grain, Table};
+
+/// A subtotal and the cells it adds up (positions in the table).
+struct Line {
+    parent: usize,
+    children: Vec<usize>,
+}
 
 /// Withholds every cell of `table` that would disclose fewer than `k` organisations, and enough
 /// others that none can be recovered (see the module documentation).
 pub fn protect(table: &mut Table, k: u32) {
-    for cells in table.cells.iter_mut() {
-        for stat in cells.values_mut() {
-            let primary = stat.contributors < k;
-            stat.primary = primary;
-            stat.suppressed = primary;
+    for stat in table.stats.iter_mut() {
+        stat.primary = stat.contributors < k;
+        stat.suppressed = stat.primary;
+    }
+    let lines = lines(table);
+    let mut member_of: Vec<Vec<usize>> = vec![Vec::new(); table.stats.len()];
+    for (l, line) in lines.iter().enumerate() {
+        member_of[line.parent].push(l);
+        for &c in &line.children {
+            member_of[c].push(l);
         }
     }
-    loop {
-        let mut changed = false;
-        for grain in Grain::all() {
-            for dim in grain.dims() {
-                changed |= protect_lines(table, grain, dim);
+    // A worklist of lines: a line is looked at again whenever one of its entries is withheld.
+    let mut queued = vec![true; lines.len()];
+    let mut queue: VecDeque<usize> = (0..lines.len()).collect();
+    while let Some(l) = queue.pop_front() {
+        queued[l] = false;
+        for cell in protect_line(table, &lines[l]) {
+            for &other in &member_of[cell] {
+                if !queued[other] {
+                    queued[other] = true;
+                    queue.push_back(other);
+                }
             }
         }
-        if !changed {
-            return;
+    }
+}
+
+/// Every line of the table: for each grain and each of its dimensions, the cells that differ
+/// only in that dimension, with their subtotal.
+fn lines(table: &Table) -> Vec<Line> {
+    let mut out = Vec::new();
+    for grain in Grain::all() {
+        for dim in grain.dims() {
+            let mut by_parent: HashMap<usize, usize> = HashMap::new();
+            for i in table.range(grain) {
+                let Some(parent) = table.position(&table.keys[i].without(dim)) else {
+                    continue;
+                };
+                let l = *by_parent.entry(parent).or_insert_with(|| {
+                    out.push(Line {
+                        parent,
+                        children: Vec::new(),
+                    });
+                    out.len() - 1
+                });
+                out[l].children.push(i);
+            }
         }
     }
+    out
 }
 
-/// Applies both rules to the lines of `grain` along `dim`; returns whether anything changed.
-fn protect_lines(table: &mut Table, grain: Grain, dim: Dim) -> bool {
-    let parent_grain = grain.without(dim);
-    let mut lines: std::collections::BTreeMap<Key, Vec<Key>> = Default::default();
-    for key in table.cells[grain_index(grain)].keys() {
-        lines.entry(key.without(dim)).or_default().push(*key);
-    }
-    let mut changed = false;
-    for (parent, children) in lines {
-        changed |= protect_line(table, parent_grain, grain, &parent, &children);
-    }
-    changed
-}
-
-fn grain_index(grain: Grain) -> usize {
-    Grain::all().position(|g| g == grain).unwrap_or(0)
-}
-
-fn protect_line(
-    table: &mut Table,
-    parent_grain: Grain,
-    grain: Grain,
-    parent: &Key,
-    children: &[Key],
-) -> bool {
-    let (pg, cg) = (grain_index(parent_grain), grain_index(grain));
-    let mut changed = false;
-    let parent_suppressed = |t: &Table| t.cells[pg].get(parent).is_some_and(|s| s.suppressed);
-    let stat = |t: &Table, key: &Key| t.cells[cg][key];
+/// Applies both rules to one line; returns the cells it withheld.
+fn protect_line(table: &mut Table, line: &Line) -> Vec<usize> {
+    let mut withheld = Vec::new();
+    let stats = &mut table.stats;
 
     // Rule 2: cover each primary cell by withheld partners worth at least as much.
-    for x in children {
-        if !stat(table, x).primary {
+    for &x in &line.children {
+        if !stats[x].primary {
             continue;
         }
-        loop {
-            if parent_suppressed(table) {
-                break;
-            }
-            let needed = stat(table, x).value_ug;
-            let covered: i128 = children
+        while !stats[line.parent].suppressed {
+            let needed = stats[x].value_ug;
+            let covered: i128 = line
+                .children
                 .iter()
-                .filter(|c| *c != x && stat(table, c).suppressed)
-                .map(|c| stat(table, c).value_ug)
+                .filter(|&&c| c != x && stats[c].suppressed)
+                .map(|&c| stats[c].value_ug)
                 .sum();
             if covered >= needed && covered > 0 {
                 break;
             }
-            let deficit = needed - covered;
-            match pick(table, cg, children, deficit) {
-                Some(partner) => suppress(table, cg, &partner),
-                None => suppress(table, pg, parent),
-            }
-            changed = true;
+            let partner = pick(stats, &line.children, needed - covered).unwrap_or(line.parent);
+            stats[partner].suppressed = true;
+            withheld.push(partner);
         }
     }
 
     // Rule 1: never exactly one withheld entry in a line.
-    let withheld = children
+    let count = line
+        .children
         .iter()
-        .filter(|c| stat(table, c).suppressed)
+        .filter(|&&c| stats[c].suppressed)
         .count()
-        + usize::from(parent_suppressed(table));
-    if withheld == 1 {
-        let smallest = children
+        + usize::from(stats[line.parent].suppressed);
+    if count == 1 {
+        let partner = line
+            .children
             .iter()
-            .filter(|c| !stat(table, c).suppressed)
-            .min_by_key(|c| stat(table, c).value_ug)
-            .copied();
-        match smallest {
-            Some(partner) => suppress(table, cg, &partner),
-            None => suppress(table, pg, parent),
-        }
-        changed = true;
+            .filter(|&&c| !stats[c].suppressed)
+            .min_by_key(|&&c| stats[c].value_ug)
+            .copied()
+            .unwrap_or(line.parent);
+        stats[partner].suppressed = true;
+        withheld.push(partner);
     }
-    changed
+    withheld
 }
 
 /// The published cell to withhold next: the smallest one worth at least `deficit`, otherwise
 /// the largest one.
-fn pick(table: &Table, grain: usize, children: &[Key], deficit: i128) -> Option<Key> {
-    let open: Vec<(&Key, i128)> = children
-        .iter()
-        .map(|c| (c, table.cells[grain][c]))
-        .filter(|(_, s)| !s.suppressed)
-        .map(|(c, s)| (c, s.value_ug))
-        .collect();
-    open.iter()
-        .filter(|(_, v)| *v >= deficit)
-        .min_by_key(|(_, v)| *v)
-        .or_else(|| open.iter().max_by_key(|(_, v)| *v))
-        .map(|(c, _)| **c)
-}
-
-fn suppress(table: &mut Table, grain: usize, key: &Key) {
-    if let Some(stat) = table.cells[grain].get_mut(key) {
-        stat.suppressed = true;
-    }
+fn pick(stats: &[super::table::Stat], children: &[usize], deficit: i128) -> Option<usize> {
+    let open = || children.iter().copied().filter(|&c| !stats[c].suppressed);
+    open()
+        .filter(|&c| stats[c].value_ug >= deficit)
+        .min_by_key(|&c| stats[c].value_ug)
+        .or_else(|| open().max_by_key(|&c| stats[c].value_ug))
 }
 
 #[cfg(test)]
@@ -154,7 +154,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::domain::table::Row;
+    use crate::domain::table::{Dim, Key, Row};
     use reetrace_core::domain::{Category, Country, Element};
     use uuid::Uuid;
 

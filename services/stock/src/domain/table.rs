@@ -7,7 +7,7 @@
 //! all grains live in one table, disclosure control ([`super::disclosure`]) can protect them
 //! together.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashMap;
 
 use reetrace_core::domain::{Category, Country, Element};
 use uuid::Uuid;
@@ -65,10 +65,6 @@ impl Grain {
     /// All eight grains, finest last.
     pub fn all() -> impl Iterator<Item = Grain> {
         (0..8).map(Grain)
-    }
-
-    fn index(self) -> usize {
-        usize::from(self.0)
     }
 }
 
@@ -146,53 +142,84 @@ pub struct Row {
 }
 
 /// A flow in a year, at every grain.
+///
+/// Cells are stored flat, ordered by grain then key, with an index by key: lookups are one hash
+/// probe and a grain is one contiguous slice.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
-    pub(crate) cells: [BTreeMap<Key, Stat>; 8],
+    pub(crate) keys: Vec<Key>,
+    pub(crate) stats: Vec<Stat>,
+    index: HashMap<Key, usize>,
+    /// The start of each grain's cells in `keys`; `grains[8]` is the end.
+    grains: [usize; 9],
 }
 
 impl Table {
     /// Sums the rows into every grain and counts the distinct organisations of each cell.
     pub fn build(rows: impl IntoIterator<Item = Row>) -> Table {
-        let mut sums: [BTreeMap<Key, (i128, HashSet<Uuid>)>; 8] = Default::default();
+        let mut orgs: HashMap<Uuid, u32> = HashMap::new();
+        let mut sums: HashMap<Key, (i128, Vec<u32>)> = HashMap::new();
         for row in rows {
+            let next = u32::try_from(orgs.len()).unwrap_or(u32::MAX);
+            let org = *orgs.entry(row.org).or_insert(next);
             let finest = Key::finest(row.country, row.category, row.element);
             for grain in Grain::all() {
-                let slot = sums[grain.index()].entry(finest.at(grain)).or_default();
+                let slot = sums.entry(finest.at(grain)).or_default();
                 slot.0 += row.value_ug;
-                slot.1.insert(row.org);
+                slot.1.push(org);
             }
         }
+        let mut cells: Vec<(Grain, Key, Stat)> = sums
+            .into_iter()
+            .map(|(key, (value_ug, mut orgs))| {
+                orgs.sort_unstable();
+                orgs.dedup();
+                let stat = Stat {
+                    value_ug,
+                    contributors: u32::try_from(orgs.len()).unwrap_or(u32::MAX),
+                    suppressed: false,
+                    primary: false,
+                };
+                (key.grain(), key, stat)
+            })
+            .collect();
+        cells.sort_by_key(|(grain, key, _)| (*grain, *key));
         let mut table = Table::default();
-        for (grain, cells) in sums.into_iter().enumerate() {
-            table.cells[grain] = cells
-                .into_iter()
-                .map(|(key, (value_ug, orgs))| {
-                    let stat = Stat {
-                        value_ug,
-                        contributors: u32::try_from(orgs.len()).unwrap_or(u32::MAX),
-                        suppressed: false,
-                        primary: false,
-                    };
-                    (key, stat)
-                })
-                .collect();
+        for (i, (grain, key, stat)) in cells.into_iter().enumerate() {
+            table.index.insert(key, i);
+            table.keys.push(key);
+            table.stats.push(stat);
+            for g in usize::from(grain.0) + 1..9 {
+                table.grains[g] = i + 1;
+            }
         }
         table
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells[Grain::TOTAL.index()].is_empty()
+        self.keys.is_empty()
+    }
+
+    /// The position of a cell.
+    pub(crate) fn position(&self, key: &Key) -> Option<usize> {
+        self.index.get(key).copied()
     }
 
     /// A cell, if anything was counted in it (an absent cell is a known zero).
     pub fn get(&self, key: &Key) -> Option<&Stat> {
-        self.cells[key.grain().index()].get(key)
+        self.position(key).map(|i| &self.stats[i])
+    }
+
+    /// The positions of the cells at `grain`.
+    pub(crate) fn range(&self, grain: Grain) -> std::ops::Range<usize> {
+        let g = usize::from(grain.0);
+        self.grains[g]..self.grains[g + 1]
     }
 
     /// The cells at `grain`, in key order.
     pub fn at(&self, grain: Grain) -> impl Iterator<Item = (&Key, &Stat)> {
-        self.cells[grain.index()].iter()
+        let range = self.range(grain);
+        self.keys[range.clone()].iter().zip(&self.stats[range])
     }
 
     /// The cells at `grain` whose dimensions outside the grain are "all" except those fixed by
@@ -215,11 +242,7 @@ impl Table {
 
     /// Number of suppressed cells at all grains.
     pub fn suppressed(&self) -> usize {
-        self.cells
-            .iter()
-            .flat_map(|c| c.values())
-            .filter(|s| s.suppressed)
-            .count()
+        self.stats.iter().filter(|s| s.suppressed).count()
     }
 }
 

@@ -6,6 +6,7 @@ mod answers;
 pub mod views;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, Utc};
@@ -63,6 +64,8 @@ struct Inner {
     store: Arc<dyn StockStore>,
     k: u32,
     cache: Mutex<Cache>,
+    /// A background refresh is running.
+    refreshing: AtomicBool,
 }
 
 /// The stock service (cheap to clone).
@@ -79,6 +82,7 @@ impl StockService {
                 store,
                 k: k.max(1),
                 cache: Mutex::new(Cache::default()),
+                refreshing: AtomicBool::new(false),
             }),
         }
     }
@@ -91,8 +95,15 @@ impl StockService {
         self.inner.k
     }
 
-    /// Stores the built-in parameters as version 1 unless a version exists.
+    /// Stores the built-in parameters as version 1 unless a version exists, and starts building
+    /// the tables in the background.
     pub async fn init(&self) -> Result<(), Problem> {
+        self.seed().await?;
+        self.warm_in_background();
+        Ok(())
+    }
+
+    async fn seed(&self) -> Result<(), Problem> {
         let text = serde_json::to_string(&parameters::defaults()).map_err(|e| {
             tracing::error!(error = %e, "encode the default parameters");
             Problem::internal()
@@ -121,7 +132,7 @@ impl StockService {
         let stored = match self.inner.store.latest_parameters().await? {
             Some(stored) => stored,
             None => {
-                self.init().await?;
+                self.seed().await?;
                 self.inner
                     .store
                     .latest_parameters()
@@ -252,75 +263,189 @@ impl StockService {
     ) -> Result<Source, Problem> {
         let revisions = self.inner.store.revisions().await?;
         let wanted: Vec<(Flow, i32, i64)> = revisions
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|(flow, year, _)| {
                 (flows.contains(flow) && in_range(*year))
                     || (with_model && *flow == Flow::PlacedOnMarket)
             })
             .collect();
+        // Tables already built are used as they are, even when their revision moved: the
+        // refresh runs in the background, so an answer never waits for a rebuild. Only a
+        // table never built before is built now.
         let mut tables = BTreeMap::new();
         let mut missing = Vec::new();
+        let mut stale = false;
         {
             let cache = self.lock();
             for (flow, year, revision) in &wanted {
                 match cache.tables.get(&(*flow, *year)) {
-                    Some((r, table)) if r == revision => {
-                        tables.insert((*flow, *year), table.clone());
+                    Some((r, table)) => {
+                        stale |= r != revision;
+                        tables.insert((*flow, *year), (*r, table.clone()));
                     }
-                    _ => missing.push((*flow, *year, *revision)),
+                    None => missing.push((*flow, *year, *revision)),
                 }
             }
         }
+        if stale {
+            self.refresh_in_background();
+        }
         for (flow, year, revision) in missing {
-            let rows = self.inner.store.table_rows(flow, year).await?;
-            let k = self.inner.k;
-            let table = blocking(move || {
-                let mut table = Table::build(rows);
-                protect(&mut table, k);
-                Arc::new(table)
-            })
-            .await?;
-            self.lock()
-                .tables
-                .insert((flow, year), (revision, table.clone()));
-            tables.insert((flow, year), table);
+            let table = self.build_table(flow, year).await?;
+            put_table(&mut self.lock(), (flow, year), (revision, table.clone()));
+            tables.insert((flow, year), (revision, table));
         }
         let model = if with_model {
             let params = self.parameters().await?;
-            let pom = pom_tables(&tables);
-            let key: ModelKey = (
-                params.version,
-                wanted
-                    .iter()
-                    .filter(|(f, ..)| *f == Flow::PlacedOnMarket)
-                    .map(|(_, y, r)| (*y, *r))
-                    .collect(),
-            );
-            let cached = self
-                .lock()
-                .model
-                .as_ref()
-                .filter(|(k, _)| *k == key)
-                .map(|(_, m)| m.clone());
-            let model = match cached {
-                Some(model) => model,
-                None => {
-                    let p = params.parameters.clone();
-                    let model =
-                        Arc::new(blocking(move || Modelled::run(&refs(&pom), &p, true)).await?);
-                    self.lock().model = Some((key, model.clone()));
-                    model
-                }
-            };
-            Some((model, params))
+            let pom: BTreeMap<i32, (i64, Arc<Table>)> = tables
+                .iter()
+                .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
+                .map(|((_, y), t)| (*y, t.clone()))
+                .collect();
+            Some((self.model_for(&params, &pom).await?, params))
         } else {
             None
         };
         let tables = tables
             .into_iter()
             .filter(|((f, y), _)| flows.contains(f) && in_range(*y))
+            .map(|(k, (_, t))| (k, t))
             .collect();
         Ok(Source { tables, model })
+    }
+
+    /// Reads and protects one table.
+    async fn build_table(&self, flow: Flow, year: i32) -> Result<Arc<Table>, Problem> {
+        let rows = self.inner.store.table_rows(flow, year).await?;
+        let k = self.inner.k;
+        blocking(move || {
+            let mut table = Table::build(rows);
+            protect(&mut table, k);
+            Arc::new(table)
+        })
+        .await
+    }
+
+    /// The model of these placed-on-market tables (cached by parameter version and table
+    /// revisions).
+    async fn model_for(
+        &self,
+        params: &Arc<ParameterSet>,
+        pom: &BTreeMap<i32, (i64, Arc<Table>)>,
+    ) -> Result<Arc<Modelled>, Problem> {
+        let key: ModelKey = (
+            params.version,
+            pom.iter().map(|(y, (r, _))| (*y, *r)).collect(),
+        );
+        let cached = self
+            .lock()
+            .model
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, m)| m.clone());
+        if let Some(model) = cached {
+            return Ok(model);
+        }
+        let tables: BTreeMap<i32, Arc<Table>> =
+            pom.iter().map(|(y, (_, t))| (*y, t.clone())).collect();
+        let p = params.parameters.clone();
+        let model = Arc::new(blocking(move || Modelled::run(&refs(&tables), &p, true)).await?);
+        self.lock().model = Some((key, model.clone()));
+        Ok(model)
+    }
+
+    /// Starts a refresh unless one is running.
+    fn refresh_in_background(&self) {
+        if self
+            .inner
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(problem) = service.refresh(false).await {
+                tracing::warn!(%problem, "refreshing the stock tables failed; the next answer retries");
+            }
+            service.inner.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Rebuilds the cached tables whose revision moved (`all`: every table there is), then the
+    /// model of the new placed-on-market tables, and swaps them in together.
+    pub async fn refresh(&self, all: bool) -> Result<(), Problem> {
+        let revisions = self.inner.store.revisions().await?;
+        let todo: Vec<(Flow, i32, i64)> = {
+            let cache = self.lock();
+            revisions
+                .iter()
+                .copied()
+                .filter(|(f, y, r)| match cache.tables.get(&(*f, *y)) {
+                    Some((cached, _)) => cached != r,
+                    None => all,
+                })
+                .collect()
+        };
+        let mut fresh = Vec::with_capacity(todo.len());
+        for (flow, year, revision) in todo {
+            fresh.push((
+                (flow, year),
+                (revision, self.build_table(flow, year).await?),
+            ));
+        }
+        let pom: BTreeMap<i32, (i64, Arc<Table>)> = {
+            let cache = self.lock();
+            let mut pom: BTreeMap<i32, (i64, Arc<Table>)> = cache
+                .tables
+                .iter()
+                .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
+                .map(|((_, y), t)| (*y, t.clone()))
+                .collect();
+            for ((f, y), t) in &fresh {
+                if *f == Flow::PlacedOnMarket {
+                    pom.insert(*y, t.clone());
+                }
+            }
+            pom
+        };
+        let params = self.parameters().await?;
+        let key: ModelKey = (
+            params.version,
+            pom.iter().map(|(y, (r, _))| (*y, *r)).collect(),
+        );
+        let tables: BTreeMap<i32, Arc<Table>> =
+            pom.iter().map(|(y, (_, t))| (*y, t.clone())).collect();
+        let p = params.parameters.clone();
+        let model = Arc::new(blocking(move || Modelled::run(&refs(&tables), &p, true)).await?);
+        let mut cache = self.lock();
+        for (at, entry) in fresh {
+            put_table(&mut cache, at, entry);
+        }
+        cache.model = Some((key, model));
+        Ok(())
+    }
+
+    /// Builds every table and the model in the background (at start, so that the first answers
+    /// do not wait).
+    pub fn warm_in_background(&self) {
+        if self
+            .inner
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(problem) = service.refresh(true).await {
+                tracing::warn!(%problem, "warming the stock tables failed");
+            }
+            service.inner.refreshing.store(false, Ordering::Release);
+        });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -332,6 +457,17 @@ impl StockService {
     }
 }
 
+/// Caches a table unless a newer revision of it is cached already.
+fn put_table(cache: &mut Cache, at: (Flow, i32), entry: (i64, Arc<Table>)) {
+    match cache.tables.get(&at) {
+        Some((cached, _)) if *cached > entry.0 => {}
+        _ => {
+            cache.tables.insert(at, entry);
+        }
+    }
+}
+
+/// The placed-on-market tables by year.
 fn pom_tables(tables: &BTreeMap<(Flow, i32), Arc<Table>>) -> BTreeMap<i32, Arc<Table>> {
     tables
         .iter()

@@ -70,7 +70,8 @@ impl Serialize for FigureView {
     }
 }
 
-/// The documented shape of [`FigureView`].
+/// A figure: a value in kg (or a ratio, for rates), `null` when undefined (a ratio over zero),
+/// or `"suppressed": true` without a value when disclosure control withholds it.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 struct FigureDoc {
