@@ -355,6 +355,11 @@ impl StockService {
         Ok(model)
     }
 
+    /// Whether a background refresh is running.
+    pub fn refreshing(&self) -> bool {
+        self.inner.refreshing.load(Ordering::Acquire)
+    }
+
     /// Starts a refresh unless one is running.
     fn refresh_in_background(&self) {
         if self

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use reetrace_core::db::{SqliteDb, StoreError};
 use reetrace_core::domain::{Category, Country, Element, UseType};
 use sqlx::postgres::PgPool;
-use sqlx::{AssertSqlSafe, QueryBuilder};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row as _};
 use uuid::Uuid;
 
 use super::{StockStore, StoredCell, StoredParameters};
@@ -161,17 +161,6 @@ impl CellDb {
             element: self.element.parse::<Element>().map_err(corrupt)?,
         })
     }
-
-    fn row(&self) -> Result<Row, StoreError> {
-        let key = self.key()?;
-        Ok(Row {
-            country: key.country,
-            category: key.category,
-            element: key.element,
-            org: self.org_id,
-            value_ug: i128::from(self.value_ug),
-        })
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -194,6 +183,29 @@ impl TryFrom<ParkedDb> for ProductStep {
             elements: masses_from_text(&r.elements)?,
         })
     }
+}
+
+/// Reads `country, category, element, org_id, value_ug` from column `at` on, without copying
+/// the text (answers read tens of thousands of rows per table).
+fn decode_row<'r, R>(row: &'r R, at: usize) -> Result<Row, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let country: &str = row.try_get(at)?;
+    let category: &str = row.try_get(at + 1)?;
+    let element: &str = row.try_get(at + 2)?;
+    let value: i64 = row.try_get(at + 4)?;
+    Ok(Row {
+        country: Country::parse(country).map_err(corrupt)?,
+        category: category.parse::<Category>().map_err(corrupt)?,
+        element: element.parse::<Element>().map_err(corrupt)?,
+        org: row.try_get(at + 3)?,
+        value_ug: i128::from(value),
+    })
 }
 
 const CELL_COLUMNS: &str = "flow, year, country, category, element, org_id, value_ug, records";
@@ -525,27 +537,31 @@ macro_rules! stock_store {
             }
 
             async fn table_rows(&self, flow: Flow, year: i32) -> Result<Vec<Row>, StoreError> {
-                let rows: Vec<CellDb> = sqlx::query_as(
-                    "SELECT flow, year, country, category, element, org_id, value_ug, records \
+                let rows = sqlx::query(
+                    "SELECT country, category, element, org_id, value_ug \
                      FROM stock_cells WHERE flow = $1 AND year = $2 AND records > 0",
                 )
                 .bind(flow.as_str())
                 .bind(year)
                 .fetch_all(self.read())
                 .await?;
-                rows.iter().map(CellDb::row).collect()
+                rows.iter().map(|r| decode_row(r, 0)).collect()
             }
 
             async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Row)>, StoreError> {
-                let rows: Vec<CellDb> = sqlx::query_as(
-                    "SELECT flow, year, country, category, element, org_id, value_ug, records \
+                let rows = sqlx::query(
+                    "SELECT flow, year, country, category, element, org_id, value_ug \
                      FROM stock_cells WHERE org_id = $1 AND records > 0",
                 )
                 .bind(org_id)
                 .fetch_all(self.read())
                 .await?;
                 rows.iter()
-                    .map(|r| Ok((r.key()?.flow, r.year, r.row()?)))
+                    .map(|r| {
+                        let flow: &str = r.try_get(0)?;
+                        let year: i32 = r.try_get(1)?;
+                        Ok((flow.parse().map_err(corrupt)?, year, decode_row(r, 2)?))
+                    })
                     .collect()
             }
 
