@@ -664,6 +664,18 @@ api_test!(
         // Every motor declares 5 % post-consumer recycled content.
         assert!((row["recycled_content_rate"]["value"].as_f64().unwrap() - 0.05).abs() < 1e-12);
         assert_eq!(row["uses"][0]["use_type"], "concentrated");
+        // In the forecast the stock is modelled and what custody will see is not known yet.
+        let ahead = get_json(
+            &app,
+            &regulator,
+            "/api/v1/stock/indicators?element=Nd&year_from=2030&year_to=2030",
+        )
+        .await;
+        let row_2030 = &ahead["rows"][0];
+        assert_eq!(row_2030["year"], 2030);
+        assert!(row_2030["stock_in_use"]["value"].as_f64().unwrap() > 4.0 * TOTAL_ND_KG);
+        assert_eq!(row_2030["collected"], json!({"value": null}));
+        assert_eq!(row_2030["collection_rate"], json!({"value": null}));
         assert!(
             ind["definitions"]
                 .as_array()

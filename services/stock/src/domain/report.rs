@@ -25,9 +25,10 @@ pub enum Metric {
     Suppressed,
 }
 
-/// `num / den` under the rules above.
-pub fn ratio(num: Figure, den: Option<Figure>) -> Metric {
-    let Some(den) = den else {
+/// `num / den` under the rules above; `None` is a figure nobody knows (a year outside the
+/// observations or the model).
+pub fn ratio(num: Option<Figure>, den: Option<Figure>) -> Metric {
+    let (Some(num), Some(den)) = (num, den) else {
         return Metric::Undefined;
     };
     match (num.kg(), den.kg()) {
@@ -37,14 +38,14 @@ pub fn ratio(num: Figure, den: Option<Figure>) -> Metric {
     }
 }
 
-/// The figures one indicator row is made of; observed ones absent from the tables are zero.
+/// The figures one indicator row is made of: observed ones absent from the tables are zero,
+/// and `None` after the last observed year; modelled ones `None` outside the model's years.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IndicatorInputs {
-    pub placed_on_market: Figure,
-    pub recycled_content: Figure,
-    pub collected: Figure,
-    pub recycled: Figure,
-    /// `None` outside the model's years.
+    pub placed_on_market: Option<Figure>,
+    pub recycled_content: Option<Figure>,
+    pub collected: Option<Figure>,
+    pub recycled: Option<Figure>,
     pub stock_in_use: Option<Figure>,
     pub eol_generated: Option<Figure>,
 }
@@ -62,9 +63,9 @@ impl IndicatorInputs {
     pub fn rates(&self) -> Rates {
         Rates {
             collection_rate: ratio(self.collected, self.eol_generated),
-            recovery_yield: ratio(self.recycled, Some(self.collected)),
+            recovery_yield: ratio(self.recycled, self.collected),
             eol_recycling_rate: ratio(self.recycled, self.eol_generated),
-            recycled_content_rate: ratio(self.recycled_content, Some(self.placed_on_market)),
+            recycled_content_rate: ratio(self.recycled_content, self.placed_on_market),
         }
     }
 }
@@ -317,10 +318,10 @@ mod tests {
     #[test]
     fn rates_follow_unep_and_respect_suppression() {
         let inputs = IndicatorInputs {
-            placed_on_market: kg(100),
-            recycled_content: kg(5),
-            collected: kg(20),
-            recycled: kg(16),
+            placed_on_market: Some(kg(100)),
+            recycled_content: Some(kg(5)),
+            collected: Some(kg(20)),
+            recycled: Some(kg(16)),
             stock_in_use: Some(Figure::Model(900.0)),
             eol_generated: Some(Figure::Model(40.0)),
         };
@@ -330,15 +331,21 @@ mod tests {
         assert_eq!(r.eol_recycling_rate, Metric::Value(0.4));
         assert_eq!(r.recycled_content_rate, Metric::Value(0.05));
         let withheld = IndicatorInputs {
-            collected: Figure::Suppressed,
+            collected: Some(Figure::Suppressed),
             eol_generated: None,
-            placed_on_market: kg(0),
+            placed_on_market: Some(kg(0)),
             ..inputs
         };
         let r = withheld.rates();
         assert_eq!(r.collection_rate, Metric::Undefined);
         assert_eq!(r.recovery_yield, Metric::Suppressed);
         assert_eq!(r.recycled_content_rate, Metric::Undefined);
+        let forecast = IndicatorInputs {
+            collected: None,
+            recycled: None,
+            ..inputs
+        };
+        assert_eq!(forecast.rates().eol_recycling_rate, Metric::Undefined);
     }
 
     #[test]

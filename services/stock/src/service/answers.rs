@@ -13,7 +13,7 @@ use super::views::{
 use super::{Scope, Source, StockService, this_year};
 use crate::domain::answer::{self, Cell, Figure, Selection};
 use crate::domain::flow::{Basis, Flow};
-use crate::domain::report::{self, IndicatorInputs, Metric, SankeyInputs};
+use crate::domain::report::{self, IndicatorInputs, SankeyInputs};
 use crate::domain::table::{Dim, Grain, Key};
 
 /// Observed figures, modelled figures, or both.
@@ -344,10 +344,13 @@ impl StockService {
                 .as_ref()
                 .is_some_and(|m| !m.is_empty() && m.index(year).is_some())
         };
+        // Observed figures are known up to the last observed year, not in the forecast.
+        let last_observed = observed_years(&source).map(|(_, last)| last);
         let mut rows = Vec::with_capacity(slots.len());
         for slot in slots {
             let year = slot.0.unwrap_or(from);
-            let o = |flow| obs.get(&(slot, flow)).copied().unwrap_or(zero);
+            let observed_year = last_observed.is_some_and(|last| year <= last);
+            let o = |flow| observed_year.then(|| obs.get(&(slot, flow)).copied().unwrap_or(zero));
             let m = |flow| {
                 covered(year).then(|| {
                     modelled
@@ -369,14 +372,13 @@ impl StockService {
                 .into_iter()
                 .filter_map(|use_type| {
                     let (pom, stock) = split.get(&(slot, use_type)).copied()?;
+                    let pom = observed_year.then_some(pom);
                     let stock = covered(year).then_some(stock);
                     Some(UseSplit {
                         use_type,
                         placed_on_market: pom.into(),
                         stock_in_use: stock.into(),
-                        share_of_stock_in_use: stock
-                            .map_or(Metric::Undefined, |s| report::ratio(s, inputs.stock_in_use))
-                            .into(),
+                        share_of_stock_in_use: report::ratio(stock, inputs.stock_in_use).into(),
                     })
                 })
                 .collect();
