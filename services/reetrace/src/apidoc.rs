@@ -33,6 +33,7 @@ use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "epcis", description = "GS1 EPCIS 2.0: capture event documents, query events (the simple event query of the REST binding)"),
         (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
         (name = "feeds", description = "Ordered CloudEvents feeds between services"),
+        (name = "stock", description = "The urban mine: observed and modelled flows, indicators, Sankey diagrams, exports for material-flow models, scenarios, model parameters"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem, FieldError)),

@@ -30,6 +30,10 @@ use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
 use reetrace_passport::keys::{KeyOnOrgCreated, Keys};
 use reetrace_passport::service::{PassportConfig, PassportService};
+use reetrace_stock::api::StockState;
+use reetrace_stock::consumers::{self as stock_consumers, StockConsumers};
+use reetrace_stock::service::StockService;
+use reetrace_stock::{self as stock};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -51,6 +55,7 @@ pub const MIGRATIONS: &[&MigrationSet] = &[
     &accounts::MIGRATIONS,
     &passport::store::MIGRATIONS,
     &custody::store::MIGRATIONS,
+    &stock::store::MIGRATIONS,
 ];
 
 /// How often background consumers look at their feeds when nothing woke them.
@@ -121,6 +126,9 @@ pub struct Services {
     pub custody_passports: Arc<Consumer>,
     /// Leases for the background work of this process.
     pub leases: Arc<Leases>,
+    pub stock: StockService,
+    /// The stock service's consumers of the passport and custody feeds.
+    pub stock_consumers: StockConsumers,
 }
 
 /// The base URL and service key to reach a service running elsewhere.
@@ -195,7 +203,7 @@ impl Services {
         };
         let custody_passports = Arc::new(
             Consumer::new(
-                passport_feed,
+                passport_feed.clone(),
                 Arc::new(custody::feed::PassportProjection::new(
                     custody_store.clone(),
                     base_url.clone(),
@@ -205,6 +213,20 @@ impl Services {
                 Arc::new(Leases::new(db.clone(), instance_name())),
                 "custody.passports",
             ),
+        );
+        let custody_feed: Arc<dyn FeedSource> = if selection.custody || !selection.stock {
+            Arc::new(custody::feed::CustodyFeed::new(custody_store.clone()))
+        } else {
+            let (url, key) = remote(config, &config.custody_url, "custody")?;
+            Arc::new(HttpFeed::new(http.clone(), url, custody::feed::STREAM, key))
+        };
+        let leases = Arc::new(Leases::new(db.clone(), instance_name()));
+        let stock = StockService::new(stock::store::open(db), config.disclosure_k);
+        let stock_consumers = StockConsumers::new(
+            stock.store().clone(),
+            passport_feed,
+            custody_feed,
+            Some(leases.clone()),
         );
         let custody = CustodyService::new(
             custody_store,
@@ -226,7 +248,9 @@ impl Services {
             passport,
             custody,
             custody_passports,
-            leases: Arc::new(Leases::new(db.clone(), instance_name())),
+            leases,
+            stock,
+            stock_consumers,
         })
     }
 
@@ -234,6 +258,12 @@ impl Services {
     /// publisher, each under a lease so that several instances never do it twice.
     pub fn start_workers(&self, cancel: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
         let mut workers = Vec::new();
+        if self.selection.stock {
+            workers.extend(
+                self.stock_consumers
+                    .spawn(stock_consumers::POLL_INTERVAL, cancel.clone()),
+            );
+        }
         if self.selection.custody {
             workers.push(tokio::spawn(self.custody_passports.clone().run(
                 None,
@@ -301,6 +331,7 @@ pub fn openapi() -> OpenApi {
         passport::api::router(0).into_openapi(),
         custody::api::router(0).into_openapi(),
         feed::api::router().into_openapi(),
+        stock::api::router().into_openapi(),
     ] {
         doc.merge(part);
     }
@@ -360,6 +391,18 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
                 services.custody.store().clone(),
             )),
         );
+    }
+    if selection.stock {
+        // Warm the stock tables in the background before answering.
+        services
+            .stock
+            .init()
+            .await
+            .map_err(|p| anyhow::anyhow!("{p}"))?;
+        routes = routes.merge(stock::api::router().with_state(StockState {
+            service: services.stock.clone(),
+            auth: auth.clone(),
+        }));
     }
     let routes = routes.merge(feed::api::router().with_state(FeedState {
         sources: Arc::new(feeds),

@@ -80,6 +80,8 @@ pub struct Config {
     /// The API key (role `service`) this process reads other services' feeds with; `reetrace
     /// migrate` and `serve` register it.
     pub service_key: Option<Secret>,
+    /// Regulator answers withhold a cell built from fewer than this many distinct organisations.
+    pub disclosure_k: u32,
 }
 
 impl Default for Config {
@@ -101,6 +103,7 @@ impl Default for Config {
             custody_url: None,
             stock_url: None,
             service_key: None,
+            disclosure_k: reetrace_stock::service::DEFAULT_DISCLOSURE_K,
         }
     }
 }
@@ -157,6 +160,7 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
     ("REETRACE_CUSTODY_URL", &["custody_url"], Kind::Str),
     ("REETRACE_STOCK_URL", &["stock_url"], Kind::Str),
     ("REETRACE_SERVICE_KEY", &["service_key"], Kind::Str),
+    ("REETRACE_DISCLOSURE_K", &["disclosure_k"], Kind::Int),
 ];
 
 /// `REETRACE_*` variables that are not config keys but are known (not typos).
@@ -286,6 +290,9 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
+        }
+        if self.disclosure_k == 0 {
+            bail!("disclosure_k (REETRACE_DISCLOSURE_K) must be at least 1");
         }
         Ok(())
     }

@@ -13,3 +13,4 @@ mod errors;
 mod ops;
 pub mod passports;
 mod resolver;
+mod stock;

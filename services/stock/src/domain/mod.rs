@@ -1,9 +1,21 @@
-//! The pure calculation core of the stock service: lifetime distributions, the inflow-driven
-//! dynamic stock model and the indicators regulators read from it. No I/O here.
+//! The pure core of the stock service: lifetime distributions, the inflow-driven dynamic stock
+//! model and its indicators; the flow cells and what passports and custody events add to them;
+//! tables at every grain with disclosure control; the modelled stock and the answers read from
+//! them. No I/O here.
 
+pub mod answer;
+pub mod custody;
+pub mod disclosure;
 pub mod dsm;
+pub mod flow;
 pub mod indicators;
 pub mod lifetime;
+pub mod modelled;
+pub mod parameters;
+pub mod passport;
+pub mod report;
+pub mod scenario;
+pub mod table;
 
 pub use dsm::{DsmError, DsmResult, InflowAt, SurvivalCurve, run};
 pub use indicators::{

@@ -1,0 +1,263 @@
+//! HTTP routes of the stock service, under `/api/v1/stock`.
+
+mod query;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRef, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use reetrace_core::auth::{Auth, Authenticator};
+use reetrace_core::extract::{ApiJson, ApiQuery};
+use reetrace_core::problem::Problem;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::parameters::Parameters;
+use crate::domain::scenario::{Scenario, ScenarioResult};
+use crate::service::StockService;
+use crate::service::views::{
+    ExportAnswer, FlowsAnswer, IndicatorsAnswer, ParametersView, SankeyAnswer,
+};
+use query::{ExportQuery, FlowsQuery, Format, IndicatorsQuery, SankeyQuery};
+
+/// What the stock routes need.
+#[derive(Clone)]
+pub struct StockState {
+    pub service: StockService,
+    pub auth: Arc<Authenticator>,
+}
+
+impl FromRef<StockState> for Arc<Authenticator> {
+    fn from_ref(state: &StockState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// The stock routes.
+pub fn router() -> OpenApiRouter<StockState> {
+    OpenApiRouter::new()
+        .routes(routes!(flows))
+        .routes(routes!(indicators))
+        .routes(routes!(sankey))
+        .routes(routes!(export))
+        .routes(routes!(run_model))
+        .routes(routes!(get_parameters, put_parameters))
+}
+
+/// Urban-mine flows by year, country, category and element.
+///
+/// Observed flows come from passports (placed on market, recycled content, by market year)
+/// and custody events (collected, sorted, dismantled, recycling input, recycled, destroyed,
+/// exported, losses, by event year), attributed to the product's category and market country;
+/// modelled flows (placed on market with its extrapolation, stock in use, end-of-life outflow)
+/// come from the dynamic stock model and name their `parameters_version`. Values in kg.
+///
+/// Regulators and admins see everything with disclosure control: a figure built from fewer
+/// than k organisations, and enough others to protect it, say `"suppressed": true` without a
+/// value. Manufacturers see their own products' figures, recyclers their own throughput.
+#[utoipa::path(
+    get, path = "/api/v1/stock/flows", tag = "stock", operation_id = "getStockFlows",
+    params(FlowsQuery),
+    responses(
+        (status = 200, description = "The flows", body = FlowsAnswer),
+    ),
+    security(("api_key" = []))
+)]
+async fn flows(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<FlowsQuery>,
+) -> Result<Json<FlowsAnswer>, Problem> {
+    let scope = state.service.scope_of(&caller)?;
+    let request = query.parse()?;
+    Ok(Json(state.service.flows(scope, &request).await?))
+}
+
+/// Urban-mine indicators per year (UNEP 2011 definitions).
+///
+/// Stock in use and end-of-life generated (modelled), collection rate, recovery yield,
+/// end-of-life recycling rate, recycled content, and the split between concentrated and
+/// dispersed uses. `definitions` in the answer states each formula. A rate is withheld when a
+/// figure it is made of is, and null when its denominator is zero.
+#[utoipa::path(
+    get, path = "/api/v1/stock/indicators", tag = "stock", operation_id = "getStockIndicators",
+    params(IndicatorsQuery),
+    responses(
+        (status = 200, description = "The indicators", body = IndicatorsAnswer),
+    ),
+    security(("api_key" = []))
+)]
+async fn indicators(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<IndicatorsQuery>,
+) -> Result<Json<IndicatorsAnswer>, Problem> {
+    let scope = state.service.scope_of(&caller)?;
+    let request = query.parse()?;
+    Ok(Json(state.service.indicators(scope, &request).await?))
+}
+
+/// The flows of one year as a Sankey diagram, with the mass balance of each node.
+///
+/// From placing on the market through use, end of life, collection, sorting, dismantling and
+/// recycling to secondary material, with losses, destruction and export. `balance` states, for
+/// each node, what went in, what came out and what the difference stands for.
+#[utoipa::path(
+    get, path = "/api/v1/stock/sankey", tag = "stock", operation_id = "getStockSankey",
+    params(SankeyQuery),
+    responses(
+        (status = 200, description = "Nodes, links and the mass balance", body = SankeyAnswer),
+    ),
+    security(("api_key" = []))
+)]
+async fn sankey(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<SankeyQuery>,
+) -> Result<Json<SankeyAnswer>, Problem> {
+    let scope = state.service.scope_of(&caller)?;
+    let request = query.parse()?;
+    Ok(Json(state.service.sankey(scope, &request).await?))
+}
+
+/// The tidy long table for material-flow models.
+///
+/// Columns `year,country,category,element,flow,basis,value,unit,parameters_version`, one row
+/// per cell at the finest grain, ready for flodym/ODYM-style models and Sankey tools. A
+/// withheld cell has an empty `value`. `format=json` answers the same rows as JSON.
+#[utoipa::path(
+    get, path = "/api/v1/stock/export.csv", tag = "stock", operation_id = "exportStock",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The rows as CSV (or JSON with format=json)",
+         content(
+            (String = "text/csv", example = "year,country,category,element,flow,basis,value,unit,parameters_version\n2024,FR,ev_traction_motor,Nd,placed_on_market,observed,0.3375,kg,\n"),
+            (ExportAnswer = "application/json"),
+         )),
+    ),
+    security(("api_key" = []))
+)]
+async fn export(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, Problem> {
+    let scope = state.service.scope_of(&caller)?;
+    let (request, format) = query.parse()?;
+    let answer = state.service.export(scope, &request).await?;
+    Ok(match format {
+        Format::Json => Json(answer).into_response(),
+        Format::Csv => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"reetrace-stock.csv\"",
+                ),
+            ],
+            csv(&answer),
+        )
+            .into_response(),
+    })
+}
+
+/// The rows as CSV (no field needs quoting: codes and numbers only).
+fn csv(answer: &ExportAnswer) -> String {
+    let mut out = String::with_capacity(64 * (answer.rows.len() + 1));
+    out.push_str("year,country,category,element,flow,basis,value,unit,parameters_version\n");
+    for r in &answer.rows {
+        let value = r.value.map(|v| v.to_string()).unwrap_or_default();
+        let version = r
+            .parameters_version
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{}",
+            r.year,
+            r.country,
+            r.category,
+            r.element,
+            r.flow,
+            r.basis.as_str(),
+            value,
+            r.unit,
+            version
+        );
+    }
+    out
+}
+
+/// Runs the dynamic stock model on a scenario (a pure calculation).
+///
+/// Regulators and admins. Explicit years, a lifetime per category (any names: fixed, normal,
+/// weibull, or lognormal given by the mean and standard deviation of the lifetime itself),
+/// inflow series per category and element, and when in the year inflow enters (`middle` by
+/// default, as flodym). Answers stock and end-of-life outflow per year for each series, in the
+/// inflow's unit. At most 200 years and 20,000 series; a bad value is a 422 naming its JSON
+/// pointer.
+#[utoipa::path(
+    post, path = "/api/v1/stock/model", tag = "stock", operation_id = "runStockModel",
+    request_body = Scenario,
+    responses(
+        (status = 200, description = "Stock and outflow per series and year", body = ScenarioResult),
+    ),
+    security(("api_key" = []))
+)]
+async fn run_model(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+    ApiJson(scenario): ApiJson<Scenario>,
+) -> Result<Json<ScenarioResult>, Problem> {
+    Ok(Json(state.service.run_scenario(&caller, scenario).await?))
+}
+
+/// The current model parameters and their version.
+///
+/// Lifetimes per category, inflow timing, horizon and extrapolation rule; `defaults` says where
+/// each built-in lifetime comes from. Every modelled figure names the version it was made with.
+#[utoipa::path(
+    get, path = "/api/v1/stock/parameters", tag = "stock", operation_id = "getStockParameters",
+    responses(
+        (status = 200, description = "The current parameters", body = ParametersView),
+    ),
+    security(("api_key" = []))
+)]
+async fn get_parameters(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+) -> Result<Json<ParametersView>, Problem> {
+    state.service.scope_of(&caller)?;
+    Ok(Json(state.service.parameters().await?.view.clone()))
+}
+
+/// Sets new model parameters (a new version).
+///
+/// Regulators and admins. The body is the whole parameter set: every category needs a
+/// lifetime. The previous versions stay on record; modelled figures from now on name the new
+/// version.
+#[utoipa::path(
+    put, path = "/api/v1/stock/parameters", tag = "stock", operation_id = "putStockParameters",
+    request_body = Parameters,
+    responses(
+        (status = 200, description = "The new version", body = ParametersView),
+    ),
+    security(("api_key" = []))
+)]
+async fn put_parameters(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+    ApiJson(parameters): ApiJson<Parameters>,
+) -> Result<Json<ParametersView>, Problem> {
+    Ok(Json(
+        state
+            .service
+            .set_parameters(&caller, parameters)
+            .await?
+            .view
+            .clone(),
+    ))
+}

@@ -1,0 +1,278 @@
+//! Query parameters of the stock routes: read as text, then parsed one by one so that a bad
+//! value is a 400 problem naming the parameter.
+
+use std::str::FromStr;
+
+use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::problem::{FieldError, Problem};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::domain::flow::Flow;
+use crate::domain::table::Key;
+use crate::service::{
+    BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, SankeyRequest, filter_key, grain_of,
+};
+
+/// The years a query may name.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+fn invalid(name: &str, detail: impl Into<String>) -> Problem {
+    let detail = detail.into();
+    Problem::bad_request("invalid_query", format!("Query parameter {name}: {detail}"))
+        .with_errors(vec![FieldError::new(name, detail)])
+}
+
+fn parse<T: FromStr>(name: &str, value: &Option<String>) -> Result<Option<T>, Problem>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .as_deref()
+        .map(|v| v.parse::<T>().map_err(|e| invalid(name, e.to_string())))
+        .transpose()
+}
+
+fn country(value: &Option<String>) -> Result<Option<Country>, Problem> {
+    value
+        .as_deref()
+        .map(|v| Country::parse(v).map_err(|e| invalid("country", e.to_string())))
+        .transpose()
+}
+
+fn year(name: &str, value: &Option<String>) -> Result<Option<i32>, Problem> {
+    let Some(text) = value.as_deref() else {
+        return Ok(None);
+    };
+    let year: i32 = text
+        .parse()
+        .map_err(|_| invalid(name, format!("must be a year such as 2024, got {text:?}")))?;
+    if !YEARS.contains(&year) {
+        return Err(invalid(
+            name,
+            format!("must be between 1900 and 2200, got {year}"),
+        ));
+    }
+    Ok(Some(year))
+}
+
+fn years(
+    from: &Option<String>,
+    to: &Option<String>,
+) -> Result<(Option<i32>, Option<i32>), Problem> {
+    let (from, to) = (year("year_from", from)?, year("year_to", to)?);
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(invalid(
+            "year_to",
+            format!("must not be before year_from ({f}), got {t}"),
+        ));
+    }
+    Ok((from, to))
+}
+
+fn basis(value: &Option<String>, default: BasisChoice) -> Result<BasisChoice, Problem> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some("observed") => Ok(BasisChoice::Observed),
+        Some("modelled") => Ok(BasisChoice::Modelled),
+        Some("both") => Ok(BasisChoice::Both),
+        Some(other) => Err(invalid(
+            "basis",
+            format!("must be observed, modelled or both, got {other:?}"),
+        )),
+    }
+}
+
+/// `(year, country, category, element)` flags of a `group_by` list.
+fn group_by(value: &Option<String>, default: &str) -> Result<[bool; 4], Problem> {
+    let text = value.as_deref().unwrap_or(default);
+    let mut on = [false; 4];
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let i = match part {
+            "year" => 0,
+            "country" => 1,
+            "category" => 2,
+            "element" => 3,
+            other => {
+                return Err(invalid(
+                    "group_by",
+                    format!("{other:?} is not one of year, country, category, element"),
+                ));
+            }
+        };
+        if on[i] {
+            return Err(invalid("group_by", format!("{part} is named twice")));
+        }
+        on[i] = true;
+    }
+    Ok(on)
+}
+
+fn filter(
+    q_country: &Option<String>,
+    q_category: &Option<String>,
+    q_element: &Option<String>,
+) -> Result<Key, Problem> {
+    Ok(filter_key(
+        country(q_country)?,
+        parse::<Category>("category", q_category)?,
+        parse::<Element>("element", q_element)?,
+    ))
+}
+
+/// Query parameters of `GET /api/v1/stock/flows`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FlowsQuery {
+    /// One element (`Nd`, `Dy`...); all when absent.
+    element: Option<String>,
+    /// One product category (`ev_traction_motor`...); all when absent.
+    category: Option<String>,
+    /// One market country (ISO 3166-1 alpha-2); all when absent.
+    country: Option<String>,
+    /// One flow (`placed_on_market`, `collected`, `stock_in_use`...); all when absent.
+    flow: Option<String>,
+    /// First year (1900-2200); default: the first year with figures.
+    year_from: Option<String>,
+    /// Last year (1900-2200); default: the last observed year, or the horizon with modelled
+    /// figures.
+    year_to: Option<String>,
+    /// Comma-separated dimensions rows are broken down by: any of `year,country,category,element`
+    /// (default `year`; empty for totals only).
+    group_by: Option<String>,
+    /// `observed` (default), `modelled` or `both`.
+    basis: Option<String>,
+}
+
+impl FlowsQuery {
+    pub fn parse(&self) -> Result<FlowRequest, Problem> {
+        let [by_year, c, k, e] = group_by(&self.group_by, "year")?;
+        let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
+        Ok(FlowRequest {
+            filter: filter(&self.country, &self.category, &self.element)?,
+            flow: parse::<Flow>("flow", &self.flow)?,
+            year_from,
+            year_to,
+            group: grain_of(c, k, e),
+            by_year,
+            basis: basis(&self.basis, BasisChoice::Observed)?,
+        })
+    }
+}
+
+/// Query parameters of `GET /api/v1/stock/indicators`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorsQuery {
+    /// One element; all REEs together when absent.
+    element: Option<String>,
+    /// One product category; all when absent.
+    category: Option<String>,
+    /// One market country; all when absent.
+    country: Option<String>,
+    /// First year (1900-2200); default: the first observed year.
+    year_from: Option<String>,
+    /// Last year (1900-2200), up to the horizon for the modelled stock; default: the last
+    /// observed year.
+    year_to: Option<String>,
+    /// Comma-separated dimensions besides the year: any of `country,category,element`.
+    group_by: Option<String>,
+}
+
+impl IndicatorsQuery {
+    pub fn parse(&self) -> Result<IndicatorRequest, Problem> {
+        let [_, c, k, e] = group_by(&self.group_by, "")?;
+        let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
+        Ok(IndicatorRequest {
+            filter: filter(&self.country, &self.category, &self.element)?,
+            year_from,
+            year_to,
+            group: grain_of(c, k, e),
+        })
+    }
+}
+
+/// Query parameters of `GET /api/v1/stock/sankey`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SankeyQuery {
+    /// The year (required, 1900-2200).
+    year: Option<String>,
+    /// One element; all REEs together when absent.
+    element: Option<String>,
+    /// One product category; all when absent.
+    category: Option<String>,
+    /// One market country; all when absent.
+    country: Option<String>,
+}
+
+impl SankeyQuery {
+    pub fn parse(&self) -> Result<SankeyRequest, Problem> {
+        let year = year("year", &self.year)?.ok_or_else(|| invalid("year", "is required"))?;
+        Ok(SankeyRequest {
+            year,
+            filter: filter(&self.country, &self.category, &self.element)?,
+        })
+    }
+}
+
+/// Query parameters of `GET /api/v1/stock/export.csv`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// One element; all when absent.
+    element: Option<String>,
+    /// One product category; all when absent.
+    category: Option<String>,
+    /// One market country; all when absent.
+    country: Option<String>,
+    /// One flow; all when absent.
+    flow: Option<String>,
+    /// First year (1900-2200).
+    year_from: Option<String>,
+    /// Last year (1900-2200).
+    year_to: Option<String>,
+    /// `observed`, `modelled` or `both` (default).
+    basis: Option<String>,
+    /// `csv` (default) or `json` (the same rows).
+    format: Option<String>,
+}
+
+/// The export's media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+impl ExportQuery {
+    pub fn parse(&self) -> Result<(ExportRequest, Format), Problem> {
+        let format = match self.format.as_deref() {
+            None | Some("csv") => Format::Csv,
+            Some("json") => Format::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "format",
+                    format!("must be csv or json, got {other:?}"),
+                ));
+            }
+        };
+        let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
+        Ok((
+            ExportRequest {
+                filter: filter(&self.country, &self.category, &self.element)?,
+                flow: parse::<Flow>("flow", &self.flow)?,
+                year_from,
+                year_to,
+                basis: basis(&self.basis, BasisChoice::Both)?,
+            },
+            format,
+        ))
+    }
+}

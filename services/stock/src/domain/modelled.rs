@@ -1,0 +1,247 @@
+//! The modelled stock: the observed placed-on-market inflow, run through the dynamic stock
+//! model per series (country x category x element), with a forecast to the horizon.
+//!
+//! Rules:
+//! - The model starts in the first year with placed-on-market figures; it covers products with
+//!   passports only (nothing placed on the market before is in it).
+//! - Observed inflow runs to the last year with placed-on-market figures (any series). After
+//!   it, each series' inflow is the mean of its last `extrapolation_years` observed years
+//!   (zeros included), held constant to the horizon.
+//! - One survival curve per category, reused for every country and element of it.
+//! - Disclosure: the modelled series of a cell reveal its inflow (stock and outflow give it
+//!   back through the mass balance), so a modelled cell is withheld whenever its placed-on-market
+//!   cell is withheld in *any* observed year. Withheld sets of a line are each of size 0 or >= 2,
+//!   so their union is too: the secondary protection carries over.
+
+use std::collections::BTreeMap;
+
+use super::dsm::SurvivalCurve;
+use super::parameters::Parameters;
+use super::table::{Grain, Key, Table};
+
+/// Micrograms per kilogram.
+pub const UG_PER_KG: f64 = 1e9;
+
+/// Modelled flows of one cell, one value per model year (kg).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Series {
+    pub inflow: Vec<f64>,
+    pub stock: Vec<f64>,
+    pub outflow: Vec<f64>,
+    /// Withheld from regulator answers.
+    pub suppressed: bool,
+}
+
+/// The modelled stock at every grain.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Modelled {
+    /// The first model year.
+    pub start: i32,
+    /// The last observed year (inflow after it is extrapolated).
+    pub last_observed: i32,
+    /// The number of model years (start to horizon).
+    pub years: usize,
+    series: BTreeMap<Key, Series>,
+}
+
+impl Modelled {
+    /// Runs the model over the placed-on-market tables (by year). With `protect`, cells follow
+    /// the tables' suppression as described in the module documentation.
+    pub fn run(pom: &BTreeMap<i32, &Table>, params: &Parameters, protect: bool) -> Modelled {
+        let observed: Vec<i32> = pom
+            .iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(y, _)| *y)
+            .collect();
+        let (Some(&start), Some(&last)) = (observed.first(), observed.last()) else {
+            return Modelled::default();
+        };
+        let end = params.horizon.max(last);
+        let years = usize::try_from(end - start + 1).unwrap_or(0);
+        let observed_years = usize::try_from(last - start + 1).unwrap_or(0);
+
+        let mut inflows: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
+        for (&year, table) in pom {
+            let Ok(t) = usize::try_from(year - start) else {
+                continue;
+            };
+            for (key, stat) in table.at(Grain::FINEST) {
+                let series = inflows.entry(*key).or_insert_with(|| vec![0.0; years]);
+                if t < years {
+                    series[t] = stat.value_ug as f64 / UG_PER_KG;
+                }
+            }
+        }
+        let window = usize::try_from(params.extrapolation_years)
+            .unwrap_or(1)
+            .clamp(1, observed_years.max(1));
+        for series in inflows.values_mut() {
+            let recent = &series[observed_years - window..observed_years];
+            let mean = recent.iter().sum::<f64>() / window as f64;
+            series[observed_years..].iter_mut().for_each(|v| *v = mean);
+        }
+
+        let mut curves = BTreeMap::new();
+        let mut finest: BTreeMap<Key, Series> = BTreeMap::new();
+        for (key, inflow) in inflows {
+            let Some(category) = key.category else {
+                continue;
+            };
+            let curve = curves.entry(category).or_insert_with(|| {
+                SurvivalCurve::new(&params.lifetime(category), years, params.inflow_at)
+                    .expect("validated parameters give a survival curve")
+            });
+            let mut stock = vec![0.0; years];
+            let mut outflow = vec![0.0; years];
+            curve
+                .run_into(&inflow, &mut stock, &mut outflow)
+                .expect("series are sized to the model years and finite");
+            finest.insert(
+                key,
+                Series {
+                    inflow,
+                    stock,
+                    outflow,
+                    suppressed: false,
+                },
+            );
+        }
+
+        let mut series: BTreeMap<Key, Series> = BTreeMap::new();
+        for (key, s) in &finest {
+            for grain in Grain::all() {
+                let total = series.entry(key.at(grain)).or_insert_with(|| Series {
+                    inflow: vec![0.0; years],
+                    stock: vec![0.0; years],
+                    outflow: vec![0.0; years],
+                    suppressed: false,
+                });
+                for (sum, add) in [
+                    (&mut total.inflow, &s.inflow),
+                    (&mut total.stock, &s.stock),
+                    (&mut total.outflow, &s.outflow),
+                ] {
+                    sum.iter_mut().zip(add).for_each(|(a, b)| *a += b);
+                }
+            }
+        }
+        if protect {
+            for (key, s) in series.iter_mut() {
+                s.suppressed = pom
+                    .values()
+                    .any(|t| t.get(key).is_some_and(|stat| stat.suppressed));
+            }
+        }
+        Modelled {
+            start,
+            last_observed: last,
+            years,
+            series,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The last model year.
+    pub fn end(&self) -> i32 {
+        self.start + i32::try_from(self.years).unwrap_or(0) - 1
+    }
+
+    /// The index of `year`, if the model covers it.
+    pub fn index(&self, year: i32) -> Option<usize> {
+        usize::try_from(year - self.start)
+            .ok()
+            .filter(|i| *i < self.years)
+    }
+
+    pub fn get(&self, key: &Key) -> Option<&Series> {
+        self.series.get(key)
+    }
+
+    /// The series at `grain` matching `filter`, as [`Table::select`] does.
+    pub fn select<'a>(
+        &'a self,
+        grain: Grain,
+        filter: &'a Key,
+    ) -> impl Iterator<Item = (&'a Key, &'a Series)> + 'a {
+        let lookup = super::table::Dim::ALL
+            .into_iter()
+            .filter(|d| grain.has(*d) || filter.grain().has(*d))
+            .fold(Grain::TOTAL, Grain::with);
+        self.series.iter().filter(move |(key, _)| {
+            key.grain() == lookup
+                && (filter.country.is_none() || key.country == filter.country)
+                && (filter.category.is_none() || key.category == filter.category)
+                && (filter.element.is_none() || key.element == filter.element)
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::disclosure::protect;
+    use crate::domain::lifetime::Lifetime;
+    use crate::domain::parameters::defaults;
+    use crate::domain::table::Row;
+    use reetrace_core::domain::{Category, Country, Element};
+    use uuid::Uuid;
+
+    fn table(rows: &[(u128, i128)], category: Category) -> Table {
+        Table::build(rows.iter().map(|(org, kg)| Row {
+            country: Country::parse("FR").unwrap(),
+            category,
+            element: Element::Nd,
+            org: Uuid::from_u128(*org),
+            value_ug: kg * 1_000_000_000,
+        }))
+    }
+
+    #[test]
+    fn observed_inflow_then_the_mean_of_the_last_years_held_constant() {
+        let mut params = defaults();
+        params.horizon = 2030;
+        params.extrapolation_years = 3;
+        params
+            .lifetimes
+            .insert(Category::Smartphone, Lifetime::Fixed { mean: 2.0 });
+        let tables: BTreeMap<i32, Table> = [(2020, 10), (2021, 20), (2022, 30), (2023, 40)]
+            .into_iter()
+            .map(|(y, kg)| (y, table(&[(1, kg)], Category::Smartphone)))
+            .collect();
+        let refs = tables.iter().map(|(y, t)| (*y, t)).collect();
+        let model = Modelled::run(&refs, &params, false);
+        assert_eq!(
+            (model.start, model.last_observed, model.end()),
+            (2020, 2023, 2030)
+        );
+        let total = model.get(&Key::default()).unwrap();
+        assert_eq!(&total.inflow[..4], [10.0, 20.0, 30.0, 40.0]);
+        assert!(total.inflow[4..].iter().all(|v| *v == 30.0));
+        // Fixed two-year lifetime, mid-year inflow: in use for the year it came and the next.
+        assert_eq!(total.stock[3], 70.0);
+        assert_eq!(total.outflow[3], 20.0);
+        assert_eq!(total.stock[10], 60.0);
+    }
+
+    #[test]
+    fn a_cell_withheld_in_any_year_is_withheld_in_the_model() {
+        let params = defaults();
+        let mut tables = BTreeMap::new();
+        let mut lone = table(&[(1, 5)], Category::Smartphone);
+        let mut crowd = table(&[(1, 5), (2, 5), (3, 5)], Category::Smartphone);
+        protect(&mut lone, 3);
+        protect(&mut crowd, 3);
+        tables.insert(2020, lone);
+        tables.insert(2021, crowd);
+        let refs = tables.iter().map(|(y, t)| (*y, t)).collect();
+        let model = Modelled::run(&refs, &params, true);
+        assert!(model.get(&Key::default()).unwrap().suppressed);
+        let open = Modelled::run(&refs, &params, false);
+        assert!(!open.get(&Key::default()).unwrap().suppressed);
+        assert!(Modelled::run(&BTreeMap::new(), &params, true).is_empty());
+    }
+}

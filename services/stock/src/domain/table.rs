@@ -1,0 +1,308 @@
+//! One flow in one year as a table over country x category x element, with every margin.
+//!
+//! A [`Table`] holds the value of each cell at each of the eight grains (every subset of the
+//! three dimensions: the finest cells, the subtotals and the grand total), and how many
+//! distinct organisations contribute to it. Answers of any `group_by` and any single-value
+//! filter are read straight from it, so a regulator answer never re-adds raw rows; and because
+//! all grains live in one table, disclosure control ([`super::disclosure`]) can protect them
+//! together.
+
+use std::collections::HashMap;
+
+use reetrace_core::domain::{Category, Country, Element};
+use uuid::Uuid;
+
+/// A dimension of a table (the year is the table itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dim {
+    Country,
+    Category,
+    Element,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 3] = [Dim::Country, Dim::Category, Dim::Element];
+
+    const fn bit(self) -> u8 {
+        match self {
+            Dim::Country => 1,
+            Dim::Category => 2,
+            Dim::Element => 4,
+        }
+    }
+}
+
+/// A set of dimensions: the grain of a cell (which dimensions it is broken down by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Grain(u8);
+
+impl Grain {
+    /// The grand total.
+    pub const TOTAL: Grain = Grain(0);
+    /// Country x category x element.
+    pub const FINEST: Grain = Grain(7);
+
+    pub fn of(dims: &[Dim]) -> Grain {
+        Grain(dims.iter().fold(0, |g, d| g | d.bit()))
+    }
+
+    pub fn has(self, dim: Dim) -> bool {
+        self.0 & dim.bit() != 0
+    }
+
+    pub fn with(self, dim: Dim) -> Grain {
+        Grain(self.0 | dim.bit())
+    }
+
+    pub fn without(self, dim: Dim) -> Grain {
+        Grain(self.0 & !dim.bit())
+    }
+
+    pub fn dims(self) -> impl Iterator<Item = Dim> {
+        Dim::ALL.into_iter().filter(move |d| self.has(*d))
+    }
+
+    /// All eight grains, finest last.
+    pub fn all() -> impl Iterator<Item = Grain> {
+        (0..8).map(Grain)
+    }
+}
+
+/// A cell at some grain: `None` in a dimension means "all".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Key {
+    pub country: Option<Country>,
+    pub category: Option<Category>,
+    pub element: Option<Element>,
+}
+
+impl Key {
+    pub fn finest(country: Country, category: Category, element: Element) -> Key {
+        Key {
+            country: Some(country),
+            category: Some(category),
+            element: Some(element),
+        }
+    }
+
+    pub fn grain(&self) -> Grain {
+        let mut g = Grain::TOTAL;
+        if self.country.is_some() {
+            g = g.with(Dim::Country);
+        }
+        if self.category.is_some() {
+            g = g.with(Dim::Category);
+        }
+        if self.element.is_some() {
+            g = g.with(Dim::Element);
+        }
+        g
+    }
+
+    /// The same cell with `dim` summed over ("all").
+    pub fn without(mut self, dim: Dim) -> Key {
+        match dim {
+            Dim::Country => self.country = None,
+            Dim::Category => self.category = None,
+            Dim::Element => self.element = None,
+        }
+        self
+    }
+
+    /// Coarsened to `grain`: the dimensions outside it become "all".
+    pub fn at(self, grain: Grain) -> Key {
+        Dim::ALL
+            .into_iter()
+            .filter(|d| !grain.has(*d))
+            .fold(self, Key::without)
+    }
+}
+
+/// What a table knows of a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Exact mass in micrograms.
+    pub value_ug: i128,
+    /// Distinct contributing organisations.
+    pub contributors: u32,
+    /// Withheld from regulator answers.
+    pub suppressed: bool,
+    /// Withheld because of too few contributors (rather than to protect another cell).
+    pub primary: bool,
+}
+
+/// One finest-grain contribution of one organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub country: Country,
+    pub category: Category,
+    pub element: Element,
+    pub org: Uuid,
+    pub value_ug: i128,
+}
+
+/// A flow in a year, at every grain.
+///
+/// Cells are stored flat, ordered by grain then key, with an index by key: lookups are one hash
+/// probe and a grain is one contiguous slice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub(crate) keys: Vec<Key>,
+    pub(crate) stats: Vec<Stat>,
+    index: HashMap<Key, usize>,
+    /// The start of each grain's cells in `keys`; `grains[8]` is the end.
+    grains: [usize; 9],
+}
+
+impl Table {
+    /// Sums the rows into every grain and counts the distinct organisations of each cell.
+    pub fn build(rows: impl IntoIterator<Item = Row>) -> Table {
+        let mut orgs: HashMap<Uuid, u32> = HashMap::new();
+        let mut sums: HashMap<Key, (i128, Vec<u32>)> = HashMap::new();
+        for row in rows {
+            let next = u32::try_from(orgs.len()).unwrap_or(u32::MAX);
+            let org = *orgs.entry(row.org).or_insert(next);
+            let finest = Key::finest(row.country, row.category, row.element);
+            for grain in Grain::all() {
+                let slot = sums.entry(finest.at(grain)).or_default();
+                slot.0 += row.value_ug;
+                slot.1.push(org);
+            }
+        }
+        let mut cells: Vec<(Grain, Key, Stat)> = sums
+            .into_iter()
+            .map(|(key, (value_ug, mut orgs))| {
+                orgs.sort_unstable();
+                orgs.dedup();
+                let stat = Stat {
+                    value_ug,
+                    contributors: u32::try_from(orgs.len()).unwrap_or(u32::MAX),
+                    suppressed: false,
+                    primary: false,
+                };
+                (key.grain(), key, stat)
+            })
+            .collect();
+        cells.sort_by_key(|(grain, key, _)| (*grain, *key));
+        let mut table = Table::default();
+        for (i, (grain, key, stat)) in cells.into_iter().enumerate() {
+            table.index.insert(key, i);
+            table.keys.push(key);
+            table.stats.push(stat);
+            for g in usize::from(grain.0) + 1..9 {
+                table.grains[g] = i + 1;
+            }
+        }
+        table
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The position of a cell.
+    pub(crate) fn position(&self, key: &Key) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// A cell, if anything was counted in it (an absent cell is a known zero).
+    pub fn get(&self, key: &Key) -> Option<&Stat> {
+        self.position(key).map(|i| &self.stats[i])
+    }
+
+    /// The positions of the cells at `grain`.
+    pub(crate) fn range(&self, grain: Grain) -> std::ops::Range<usize> {
+        let g = usize::from(grain.0);
+        self.grains[g]..self.grains[g + 1]
+    }
+
+    /// The cells at `grain`, in key order.
+    pub fn at(&self, grain: Grain) -> impl Iterator<Item = (&Key, &Stat)> {
+        let range = self.range(grain);
+        self.keys[range.clone()].iter().zip(&self.stats[range])
+    }
+
+    /// The cells at `grain` whose dimensions outside the grain are "all" except those fixed by
+    /// `filter` (a dimension fixed by the filter is part of the looked-up grain).
+    pub fn select<'a>(
+        &'a self,
+        grain: Grain,
+        filter: &'a Key,
+    ) -> impl Iterator<Item = (&'a Key, &'a Stat)> + 'a {
+        let lookup = Dim::ALL
+            .into_iter()
+            .filter(|d| grain.has(*d) || filter.grain().has(*d))
+            .fold(Grain::TOTAL, Grain::with);
+        self.at(lookup).filter(move |(key, _)| {
+            (filter.country.is_none() || key.country == filter.country)
+                && (filter.category.is_none() || key.category == filter.category)
+                && (filter.element.is_none() || key.element == filter.element)
+        })
+    }
+
+    /// Number of suppressed cells at all grains.
+    pub fn suppressed(&self) -> usize {
+        self.stats.iter().filter(|s| s.suppressed).count()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn row(
+        country: &str,
+        category: Category,
+        element: Element,
+        org: u128,
+        value: i128,
+    ) -> Row {
+        Row {
+            country: Country::parse(country).unwrap(),
+            category,
+            element,
+            org: Uuid::from_u128(org),
+            value_ug: value,
+        }
+    }
+
+    #[test]
+    fn every_grain_sums_and_counts_distinct_contributors() {
+        let table = Table::build([
+            row("FR", Category::EvTractionMotor, Element::Nd, 1, 10),
+            row("FR", Category::EvTractionMotor, Element::Nd, 2, 5),
+            row("FR", Category::HardDiskDrive, Element::Nd, 1, 3),
+            row("DE", Category::HardDiskDrive, Element::Dy, 3, 7),
+        ]);
+        let total = table.get(&Key::default()).unwrap();
+        assert_eq!((total.value_ug, total.contributors), (25, 3));
+        let fr = Key {
+            country: Some(Country::parse("FR").unwrap()),
+            ..Key::default()
+        };
+        let stat = table.get(&fr).unwrap();
+        assert_eq!((stat.value_ug, stat.contributors), (18, 2));
+        let nd = Key {
+            element: Some(Element::Nd),
+            ..Key::default()
+        };
+        assert_eq!(table.get(&nd).unwrap().value_ug, 18);
+        assert_eq!(table.at(Grain::FINEST).count(), 3);
+        // Grouped by category with the country fixed to FR.
+        let by_category: Vec<i128> = table
+            .select(Grain::of(&[Dim::Category]), &fr)
+            .map(|(_, s)| s.value_ug)
+            .collect();
+        assert_eq!(by_category, [15, 3]);
+        assert!(
+            table
+                .get(&Key::finest(
+                    Country::parse("IT").unwrap(),
+                    Category::Other,
+                    Element::La
+                ))
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! The stock service's two consumers: the passport feed and the custody feed, each a
+//! [`Projection`] that turns CloudEvents into cell changes and applies a whole batch (inbox,
+//! cells, cursor) in one transaction.
+//!
+//! An event the stock service cannot read (an unknown category, a missing field) is logged and
+//! skipped, and the cursor moves past it: one bad event must not stop the urban-mine figures.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{Datelike, NaiveDate};
+use reetrace_core::db::StoreError;
+use reetrace_core::domain::{Category, Country, Element, Mass, UseType};
+use reetrace_core::feed::{CloudEvent, Projection};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::custody::{
+    self, CustodyChange, OriginShare, ProductStep, TransformInput, TransformOutput,
+};
+use crate::domain::flow::{Deltas, ElementMasses, Flow};
+use crate::domain::passport::{Granularity, PassportChange, PassportFacts, PassportStatus};
+use crate::store::StockStore;
+
+/// The passport feed's event types.
+pub const PASSPORT_ISSUED: &str = "org.reetrace.passport.issued";
+pub const PASSPORT_VERSIONED: &str = "org.reetrace.passport.versioned";
+pub const PASSPORT_STATUS_CHANGED: &str = "org.reetrace.passport.status_changed";
+/// The prefix of the custody feed's event types.
+pub const CUSTODY_PREFIX: &str = "org.reetrace.custody.";
+
+#[derive(Debug, Deserialize)]
+struct SubjectView {
+    granularity: String,
+    product: ProductView,
+    ree_content: ContentView,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProductView {
+    category: Category,
+    units: Option<u64>,
+    placed_on_market: MarketView,
+}
+
+#[derive(Debug, Deserialize)]
+struct MarketView {
+    date: NaiveDate,
+    country: Country,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContentView {
+    elements: Vec<AmountView>,
+    #[serde(default)]
+    recycled: Vec<AmountView>,
+    use_type: Option<UseType>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AmountView {
+    element: Element,
+    mass_g: Mass,
+}
+
+fn per_unit(amounts: &[AmountView]) -> ElementMasses {
+    let mut masses = ElementMasses::new();
+    for a in amounts {
+        *masses.entry(a.element).or_insert(0) += i128::from(a.mass_g.micrograms());
+    }
+    masses
+}
+
+fn uuid_at(data: &Value, field: &str) -> Result<Uuid, String> {
+    data[field]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no {field}"))
+}
+
+/// What a passport feed event changes.
+pub fn passport_change(event: &CloudEvent) -> Result<PassportChange, String> {
+    let data = &event.data;
+    match event.kind.as_str() {
+        PASSPORT_ISSUED | PASSPORT_VERSIONED => {
+            let subject = SubjectView::deserialize(&data["subject"]).map_err(|e| e.to_string())?;
+            let granularity = Granularity::parse(&subject.granularity)
+                .ok_or_else(|| format!("granularity {:?}", subject.granularity))?;
+            let version = data["version"]
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or("no version")?;
+            let product = subject.product;
+            Ok(PassportChange::Upsert(Box::new(PassportFacts {
+                passport_id: uuid_at(data, "passport_id")?,
+                org_id: uuid_at(data, "org_id")?,
+                version,
+                granularity,
+                category: product.category,
+                country: product.placed_on_market.country,
+                market_year: product.placed_on_market.date.year(),
+                units: match granularity {
+                    Granularity::Batch => product.units.unwrap_or(1),
+                    _ => 1,
+                },
+                use_type: subject.ree_content.use_type,
+                content: per_unit(&subject.ree_content.elements),
+                recycled: per_unit(&subject.ree_content.recycled),
+            })))
+        }
+        PASSPORT_STATUS_CHANGED => {
+            let status = data["status"].as_str().unwrap_or_default();
+            Ok(PassportChange::Status {
+                passport_id: uuid_at(data, "passport_id")?,
+                status: PassportStatus::parse(status)
+                    .ok_or_else(|| format!("status {status:?}"))?,
+            })
+        }
+        _ => Ok(PassportChange::Ignore),
+    }
+}
+
+fn element_map(value: &Value) -> Result<BTreeMap<Element, i64>, String> {
+    if value.is_null() {
+        return Ok(BTreeMap::new());
+    }
+    BTreeMap::deserialize(value).map_err(|e| format!("elements: {e}"))
+}
+
+fn origin(value: &Value) -> Result<Vec<OriginShare>, String> {
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    Vec::deserialize(value).map_err(|e| format!("origin: {e}"))
+}
+
+/// What a custody feed event changes.
+pub fn custody_change(event: &CloudEvent) -> Result<CustodyChange, String> {
+    let data = &event.data;
+    let action = data["action"]
+        .as_str()
+        .or_else(|| event.kind.strip_prefix(CUSTODY_PREFIX))
+        .unwrap_or_default();
+    let year = event.time.year();
+    // The organisation that recorded the event (the feed adds it); the holder otherwise.
+    let recorder = uuid_at(data, "org_id").or_else(|_| uuid_at(data, "holder"));
+    match data["subject_kind"].as_str().unwrap_or_default() {
+        "product" => {
+            let flow = match action {
+                "collect" => Flow::Collected,
+                "sort" => Flow::Sorted,
+                "destroy" => Flow::Destroyed,
+                "export" => Flow::Exported,
+                _ => return Ok(CustodyChange::Ignore),
+            };
+            Ok(CustodyChange::Product(ProductStep {
+                passport_id: uuid_at(data, "passport_id")?,
+                flow,
+                year,
+                recorder: recorder?,
+                elements: custody::masses(&element_map(&data["elements"])?),
+            }))
+        }
+        "lot" => {
+            let flow = match action {
+                "destroy" => Flow::Destroyed,
+                "export" => Flow::Exported,
+                _ => return Ok(CustodyChange::Ignore),
+            };
+            let mut deltas = Deltas::new();
+            let lost = custody::attribute_by_origin(
+                flow,
+                year,
+                recorder?,
+                &custody::masses(&element_map(&data["elements"])?),
+                &origin(&data["origin"])?,
+                &mut deltas,
+            );
+            warn_unattributed(event, lost.0);
+            Ok(CustodyChange::Cells(deltas))
+        }
+        "transformation" => {
+            let process = match action {
+                "dismantling" | "recycling" => action,
+                _ => data["process"].as_str().unwrap_or_default(),
+            };
+            if !matches!(process, "dismantling" | "recycling") {
+                return Ok(CustodyChange::Ignore);
+            }
+            let inputs = Vec::<TransformInput>::deserialize(&data["inputs"])
+                .map_err(|e| format!("inputs: {e}"))?;
+            let outputs = if data["outputs"].is_null() {
+                Vec::new()
+            } else {
+                Vec::<TransformOutput>::deserialize(&data["outputs"])
+                    .map_err(|e| format!("outputs: {e}"))?
+            };
+            let losses = custody::masses(&element_map(&data["losses"])?);
+            let (deltas, lost) =
+                custody::transformation(process, year, recorder?, &inputs, &outputs, &losses);
+            warn_unattributed(event, lost.0);
+            Ok(CustodyChange::Cells(deltas))
+        }
+        _ => Ok(CustodyChange::Ignore),
+    }
+}
+
+fn warn_unattributed(event: &CloudEvent, micrograms: i128) {
+    if micrograms != 0 {
+        tracing::warn!(
+            event_id = %event.id,
+            micrograms = %micrograms,
+            "custody event without origin shares: part of it is not counted"
+        );
+    }
+}
+
+fn changes<T>(
+    events: &[CloudEvent],
+    read: impl Fn(&CloudEvent) -> Result<T, String>,
+    skip: T,
+    stream: &str,
+) -> Result<Vec<(String, i64, T)>, StoreError>
+where
+    T: Clone,
+{
+    events
+        .iter()
+        .map(|event| {
+            let seq = event
+                .seq()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let change = read(event).unwrap_or_else(|why| {
+                tracing::warn!(%stream, event_id = %event.id, kind = %event.kind, %why, "feed event skipped");
+                skip.clone()
+            });
+            Ok((event.id.clone(), seq, change))
+        })
+        .collect()
+}
+
+/// Keeps the stock service's passports and placed-on-market cells from the passport feed.
+pub struct PassportProjection {
+    store: Arc<dyn StockStore>,
+}
+
+impl PassportProjection {
+    pub fn new(store: Arc<dyn StockStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl Projection for PassportProjection {
+    fn name(&self) -> &str {
+        "stock.passports"
+    }
+
+    async fn cursor(&self, stream: &str) -> Result<i64, StoreError> {
+        self.store.cursor(stream).await
+    }
+
+    async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
+        let changes = changes(events, passport_change, PassportChange::Ignore, stream)?;
+        self.store.apply_passports(stream, &changes).await
+    }
+}
+
+/// Keeps the custody flow cells from the custody feed.
+pub struct CustodyProjection {
+    store: Arc<dyn StockStore>,
+}
+
+impl CustodyProjection {
+    pub fn new(store: Arc<dyn StockStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl Projection for CustodyProjection {
+    fn name(&self) -> &str {
+        "stock.custody"
+    }
+
+    async fn cursor(&self, stream: &str) -> Result<i64, StoreError> {
+        self.store.cursor(stream).await
+    }
+
+    async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
+        let changes = changes(events, custody_change, CustodyChange::Ignore, stream)?;
+        self.store.apply_custody(stream, &changes).await
+    }
+}
