@@ -203,6 +203,25 @@ pub fn custody_change(event: &CloudEvent) -> Result<CustodyChange, String> {
             warn_unattributed(event, lost.0);
             Ok(CustodyChange::Cells(deltas))
         }
+        "several" => {
+            let Some(items) = data["items"].as_array() else {
+                return Err("several subjects without items".to_owned());
+            };
+            let parts = items
+                .iter()
+                .map(|item| {
+                    let mut item = item.clone();
+                    if item["org_id"].is_null() {
+                        item["org_id"] = data["org_id"].clone();
+                    }
+                    custody_change(&CloudEvent {
+                        data: item,
+                        ..event.clone()
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(CustodyChange::Several(parts))
+        }
         _ => Ok(CustodyChange::Ignore),
     }
 }

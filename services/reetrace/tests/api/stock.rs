@@ -805,3 +805,152 @@ api_test!(stock_errors_are_problems, |app: TestApp| async move {
     let empty = get_json(&app, &regulator, "/api/v1/stock/flows").await;
     assert_eq!(empty["rows"], json!([]));
 });
+
+/// The flows an organisation sees for Nd, by flow (kg).
+async fn nd_by_flow(app: &TestApp, key: &str) -> BTreeMap<String, f64> {
+    let answer = get_json(app, key, "/api/v1/stock/flows?group_by=element&element=Nd").await;
+    answer["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["flow"].as_str()?.to_owned(), r["value"].as_f64()?)))
+        .collect()
+}
+
+/// Waits until `key` sees `flow` of Nd at `kg` (the consumers poll both feeds).
+async fn wait_for_flow(app: &TestApp, key: &str, flow: &str, kg: f64) -> BTreeMap<String, f64> {
+    let mut seen = BTreeMap::new();
+    for _ in 0..200 {
+        seen = nd_by_flow(app, key).await;
+        if seen.get(flow).is_some_and(|v| (v - kg).abs() < 1e-9) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{flow} did not reach {kg} kg of Nd: {seen:?}");
+}
+
+fn close_to(flows: &BTreeMap<String, f64>, flow: &str, kg: f64) {
+    let got = flows.get(flow).copied().unwrap_or_default();
+    assert!(
+        (got - kg).abs() < 1e-9,
+        "{flow}: {got} kg, want {kg} kg ({flows:?})"
+    );
+}
+
+api_test!(
+    custody_recorded_through_rest_and_epcis_reaches_the_flows,
+    |app: TestApp| async move {
+        let (_, regulator) = app.create_org("Agency", "regulator").await;
+        let (_, maker) = app.create_org("Acme Motors", "manufacturer").await;
+        let mut collectors = Vec::new();
+        for name in ["Collecte Lyon", "Sammelstelle Köln", "Raccolta Torino"] {
+            collectors.push(app.create_org(name, "recycler").await.1);
+        }
+        let mut ids = Vec::new();
+        for n in 1..=4 {
+            let id = app.register(&maker, &motor(&format!("E2E-{n}"))).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            ids.push(id);
+        }
+
+        // The first collector takes two motors in one EPCIS event, the others one each by REST.
+        let epc = |n: u32| format!("urn:epc:id:sgtin:4012345.000001.E2E-{n}");
+        let object_event = |step: &str, epcs: Vec<String>, time: &str| {
+            json!({"type": "ObjectEvent", "eventTime": time, "eventTimeZoneOffset": "+00:00",
+                   "epcList": epcs, "action": "OBSERVE", "bizStep": step})
+        };
+        let document = |events: Vec<Value>| {
+            json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                   "type": "EPCISDocument", "schemaVersion": "2.0",
+                   "creationDate": "2026-10-01T08:00:00Z", "epcisBody": {"eventList": events}})
+        };
+        let captured = app
+            .post("/api/v1/epcis/capture")
+            .bearer_auth(&collectors[0])
+            .header("content-type", "application/ld+json")
+            .json(&document(vec![
+                object_event("collecting", vec![epc(1), epc(2)], "2026-10-01T09:00:00Z"),
+                object_event("receiving", vec![epc(1), epc(2)], "2026-10-01T15:00:00Z"),
+                object_event("ree:sorting", vec![epc(1), epc(2)], "2026-10-02T09:00:00Z"),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(captured.status(), 201, "{}", captured.text().await.unwrap());
+        for (collector, id) in collectors[1..].iter().zip(&ids[2..]) {
+            let response = app
+                .post(&format!("/api/v1/custody/{id}/events"))
+                .bearer_auth(collector)
+                .json(&json!({"action": "collect", "at": "2026-10-03T09:00:00Z"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        }
+
+        // Three recorders collected: the regulator sees the total; one sorted: that stays hidden.
+        let seen = wait_for_flow(&app, &regulator, "collected", 4.0 * 0.3375).await;
+        assert!(!seen.contains_key("sorted"), "{seen:?}");
+        let sorted = get_json(
+            &app,
+            &regulator,
+            "/api/v1/stock/flows?group_by=&element=Nd&flow=sorted",
+        )
+        .await;
+        assert_eq!(sorted["totals"][0]["suppressed"], true, "{sorted}");
+
+        // The first collector dismantles one motor and recycles the magnets.
+        let dismantled = app
+            .post("/api/v1/custody/transformations")
+            .bearer_auth(&collectors[0])
+            .json(&json!({"process": "dismantling", "at": "2026-10-05T10:00:00Z",
+                "inputs": [{"passport": ids[0]}],
+                "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
+                    "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]}]}))
+            .send()
+            .await
+            .unwrap();
+        let status = dismantled.status();
+        let dismantled: Value = dismantled.json().await.unwrap();
+        assert_eq!(status, 201, "{dismantled}");
+        let lot = dismantled["lots"][0]["lot_id"].as_str().unwrap();
+        let recycled = app
+            .post("/api/v1/custody/transformations")
+            .bearer_auth(&collectors[0])
+            .json(&json!({"process": "recycling", "at": "2026-11-02T10:00:00Z",
+                "inputs": [{"lot": lot, "mass_g": 1480}],
+                "outputs": [{"kind": "oxide", "material": "NdPr oxide", "mass_g": 450,
+                    "elements": [{"element": "Nd", "mass_g": 300}, {"element": "Pr", "mass_g": 90}]}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(recycled.status(), 201, "{}", recycled.text().await.unwrap());
+
+        // The collector's own throughput, element by element, exactly.
+        let own = wait_for_flow(&app, &collectors[0], "recycled", 0.3).await;
+        close_to(&own, "collected", 2.0 * 0.3375);
+        close_to(&own, "sorted", 2.0 * 0.3375);
+        close_to(&own, "dismantled", 0.3375);
+        close_to(&own, "recycling_input", 0.33);
+        close_to(&own, "losses", 0.0075 + 0.03);
+        let other = nd_by_flow(&app, &collectors[1]).await;
+        assert_eq!(other.len(), 1, "{other:?}");
+        close_to(&other, "collected", 0.3375);
+
+        // The recycled Nd goes back to the products' market: FR, EV traction motors, 2026.
+        let by_place = get_json(
+            &app,
+            &collectors[0],
+            "/api/v1/stock/flows?group_by=year,country,category&element=Nd&flow=recycled",
+        )
+        .await;
+        assert_eq!(
+            by_place["rows"],
+            json!([{"year": 2026, "country": "FR", "category": "ev_traction_motor",
+                    "flow": "recycled", "basis": "observed", "value": 0.3}])
+        );
+    }
+);

@@ -58,8 +58,20 @@ pub enum CustodyChange {
     Product(ProductStep),
     /// Lot steps and transformations, attributed from their origin shares already.
     Cells(Deltas),
+    /// Several subjects moved by one captured EPCIS event.
+    Several(Vec<CustodyChange>),
     /// No flow (it still moves the cursor).
     Ignore,
+}
+
+impl CustodyChange {
+    /// The single changes this one holds (itself, or each of several).
+    pub fn parts(&self) -> Box<dyn Iterator<Item = &CustodyChange> + '_> {
+        match self {
+            CustodyChange::Several(parts) => Box::new(parts.iter().flat_map(|p| p.parts())),
+            single => Box::new(std::iter::once(single)),
+        }
+    }
 }
 
 /// An input of a transformation.

@@ -497,6 +497,10 @@ macro_rules! stock_store {
                     .filter(|(id, ..)| fresh.remove(id))
                     .map(|(id, _, change)| (id.as_str(), change))
                     .collect();
+                let changes: Vec<(&str, &CustodyChange)> = changes
+                    .into_iter()
+                    .flat_map(|(id, change)| change.parts().map(move |part| (id, part)))
+                    .collect();
                 let passport_ids: Vec<Uuid> = changes
                     .iter()
                     .filter_map(|(_, c)| match c {
@@ -516,7 +520,7 @@ macro_rules! stock_store {
                             None => waiting.push((event_id, step)),
                         },
                         CustodyChange::Cells(cells) => deltas.extend(cells),
-                        CustodyChange::Ignore => {}
+                        CustodyChange::Several(_) | CustodyChange::Ignore => {}
                     }
                 }
                 Self::park(&mut tx, &waiting).await?;
