@@ -211,7 +211,7 @@ def custody_worker(collector, processor, processor_id):
             continue
         pid = random.choice(candidates)
         used.add(pid)
-        at = "2041-04-0{}T09:00:00Z"
+        at = "2026-09-0{}T09:00:00Z"
         steps = [(collector, {"action": "collect", "at": at.format(1)}),
                  (collector, {"action": "handover", "at": at.format(2), "to_org": processor_id}),
                  (processor, {"action": "accept", "at": at.format(3)}),
@@ -227,7 +227,7 @@ def custody_worker(collector, processor, processor_id):
         if not ok:
             continue
         status, answer = reliably("POST", "/api/v1/custody/transformations", processor, {
-            "process": "dismantling", "at": "2041-05-01T10:00:00Z", "inputs": [{"passport": pid}],
+            "process": "dismantling", "at": "2026-10-01T10:00:00Z", "inputs": [{"passport": pid}],
             "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
                          "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]}]})
         if status != 201:
@@ -236,7 +236,7 @@ def custody_worker(collector, processor, processor_id):
             events.add(answer["event_id"])
         lot = answer["lots"][0]["lot_id"]
         status, answer = reliably("POST", "/api/v1/custody/transformations", processor, {
-            "process": "recycling", "at": "2041-06-01T10:00:00Z", "inputs": [{"lot": lot}],
+            "process": "recycling", "at": "2026-11-01T10:00:00Z", "inputs": [{"lot": lot}],
             "outputs": [{"kind": "oxide", "material": "NdPr oxide", "mass_g": 400,
                          "elements": [{"element": "Nd", "mass_g": 300}, {"element": "Pr", "mass_g": 90}]}]})
         if status != 201:

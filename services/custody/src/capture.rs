@@ -366,6 +366,8 @@ fn fill(
             )
         })?
         .with_timezone(&Utc);
+    crate::service::check_event_time(incoming.event_time, Utc::now())
+        .map_err(|why| fail(format!("{at}/eventTime"), "invalid_event_time", 422, why))?;
     incoming.biz_step = event["bizStep"]
         .as_str()
         .map(|s| biz_step_key_in(s, prefixes));

@@ -65,12 +65,13 @@ pub struct Location {
 /// One custody step on a product or lot.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"action": "collect", "at": "2041-04-02T09:30:00+02:00",
+#[schema(example = json!({"action": "collect", "at": "2026-09-02T09:30:00+02:00",
     "location": {"id": "urn:epc:id:sgln:4012345.00001.0", "name": "Lyon collection point", "country": "FR"},
     "measured_mass_g": 48100, "note": "picked up from a garage"}))]
 pub struct StepRequest {
     pub action: Action,
-    /// When it happened, with its time zone offset (RFC 3339).
+    /// When it happened, with its time zone offset (RFC 3339): not before 1950, not in the
+    /// future (10 minutes of clock difference are allowed).
     pub at: DateTime<FixedOffset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
@@ -200,6 +201,26 @@ pub(crate) fn org_uri(org: &reetrace_core::accounts::Org) -> String {
     }
 }
 
+/// How far ahead of our clock an event may be dated (the recorder's clock may run fast).
+pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// When an event may have happened: not before 1950, and not in the future (beyond
+/// [`CLOCK_SKEW`]): a step dated ahead would count in a year that has not come.
+pub(crate) fn check_event_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+    use chrono::Datelike;
+    if at.year() < 1950 {
+        return Err("must not be before 1950".to_owned());
+    }
+    if at > now + CLOCK_SKEW {
+        return Err(format!(
+            "must not be in the future (it is {} here; {} minutes of clock difference are allowed)",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            CLOCK_SKEW.num_minutes()
+        ));
+    }
+    Ok(())
+}
+
 fn check_text(errors: &mut Vec<FieldError>, pointer: &str, value: Option<&str>, max: usize) {
     if let Some(value) = value
         && (value.trim().is_empty()
@@ -230,15 +251,8 @@ pub(crate) fn check_step(request: &StepRequest) -> Result<(), Problem> {
             ));
         }
     }
-    let year = request.at.naive_utc().date().format("%Y").to_string();
-    if year
-        .parse::<i32>()
-        .map_or(true, |y| !(1950..=2150).contains(&y))
-    {
-        errors.push(FieldError::new(
-            "/at",
-            "must be between the years 1950 and 2150",
-        ));
+    if let Err(why) = check_event_time(request.at.with_timezone(&Utc), Utc::now()) {
+        errors.push(FieldError::new("/at", why));
     }
     if errors.is_empty() {
         Ok(())

@@ -16,7 +16,8 @@ use crate::domain::balance::{self, Bag, ElementAmount};
 use crate::domain::state::{self, Custody, Process, State};
 use crate::epcis::{self, LotQuantity, Transformation, TransformationStep};
 use crate::service::{
-    CustodyService, Location, NextSteps, finalize, grams, keep, leaf_of, org_uri, refusal_problem,
+    CustodyService, Location, NextSteps, check_event_time, finalize, grams, keep, leaf_of, org_uri,
+    refusal_problem,
 };
 use crate::store::{
     LotChange, LotRow, NewEvent, ProductRow, Respond, TransformationRow, Write, WriteError,
@@ -83,13 +84,15 @@ pub struct OutputSpec {
 /// A dismantling or recycling.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"process": "dismantling", "at": "2041-05-02T10:00:00Z",
+#[schema(example = json!({"process": "dismantling", "at": "2026-10-02T10:00:00Z",
     "inputs": [{"passport": "01963e1a-0000-7000-8000-000000000000"}],
     "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
         "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100},
                      {"element": "Dy", "mass_g": 58}, {"element": "Tb", "mass_g": 7}]}]}))]
 pub struct TransformationRequest {
     pub process: Process,
+    /// When it happened (RFC 3339): not before 1950, not in the future (10 minutes of clock
+    /// difference are allowed).
     pub at: DateTime<FixedOffset>,
     pub inputs: Vec<InputSpec>,
     pub outputs: Vec<OutputSpec>,
@@ -263,6 +266,9 @@ fn check_request(request: &TransformationRequest) -> Result<(), Problem> {
         request.inputs.iter().map(|i| (i.passport, i.lot)).collect();
     if unique.len() != request.inputs.len() {
         errors.push(FieldError::new("/inputs", "an input is listed twice"));
+    }
+    if let Err(why) = check_event_time(request.at.with_timezone(&Utc), Utc::now()) {
+        errors.push(FieldError::new("/at", why));
     }
     if errors.is_empty() {
         Ok(())

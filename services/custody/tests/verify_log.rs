@@ -30,7 +30,7 @@ fn step(product: Uuid, n: u32) -> NewEvent {
     ];
     let at = FixedOffset::east_opt(3600)
         .unwrap()
-        .with_ymd_and_hms(2041, 4, 2, 9, n, 0)
+        .with_ymd_and_hms(2026, 9, 2, 9, n, 0)
         .unwrap();
     let event = observation_event(&Observation {
         step: steps[n as usize % steps.len()],

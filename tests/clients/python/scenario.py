@@ -342,7 +342,7 @@ def main() -> int:
         motor_id,
         StepRequest(
             action=Action.COLLECT,
-            at=at("2041-04-02T09:30:00+02:00"),
+            at=at("2026-09-02T09:30:00+02:00"),
             location=Location(id="urn:epc:id:sgln:4012345.00001.0", country=Country.FR),
             measured_mass_g=48100,
         ),
@@ -352,7 +352,7 @@ def main() -> int:
     not_holder = record_custody_step.sync_detailed(
         motor_id,
         client=client(recycler.api_key),
-        body=StepRequest(action=Action.SORT, at=at("2041-04-03T09:00:00Z")),
+        body=StepRequest(action=Action.SORT, at=at("2026-09-03T09:00:00Z")),
     )
     problem = expect(not_holder, HTTPStatus.CONFLICT, "a non-holder's step")
     check(isinstance(problem, Problem) and problem.code == "step_not_allowed", f"{problem}")
@@ -360,7 +360,7 @@ def main() -> int:
     handed = step(
         collector.api_key,
         motor_id,
-        StepRequest(action=Action.HANDOVER, at=at("2041-04-03T10:00:00Z"), to_org=recycler.org_id),
+        StepRequest(action=Action.HANDOVER, at=at("2026-09-03T10:00:00Z"), to_org=recycler.org_id),
         State.COLLECTED,
         "hand over to the second recycler",
     )
@@ -369,7 +369,7 @@ def main() -> int:
     step(
         recycler.api_key,
         motor_id,
-        StepRequest(action=Action.ACCEPT, at=at("2041-04-04T08:00:00Z")),
+        StepRequest(action=Action.ACCEPT, at=at("2026-09-04T08:00:00Z")),
         State.RECEIVED,
         "accept",
     )
@@ -383,7 +383,7 @@ def main() -> int:
     step(
         recycler.api_key,
         motor_id,
-        StepRequest(action=Action.SORT, at=at("2041-04-05T08:00:00Z")),
+        StepRequest(action=Action.SORT, at=at("2026-09-05T08:00:00Z")),
         State.SORTED,
         "sort",
     )
@@ -394,7 +394,7 @@ def main() -> int:
             client=client(recycler.api_key),
             body=TransformationRequest(
                 process=Process.DISMANTLING,
-                at=at("2041-05-02T10:00:00Z"),
+                at=at("2026-10-02T10:00:00Z"),
                 inputs=[InputSpec(passport=motor_id)],
                 outputs=[
                     OutputSpec(
@@ -434,7 +434,7 @@ def main() -> int:
             idempotency_key=f"py-{TAG}-recycle",
             body=TransformationRequest(
                 process=Process.RECYCLING,
-                at=at("2041-06-01T10:00:00Z"),
+                at=at("2026-11-01T10:00:00Z"),
                 inputs=[InputSpec(lot=magnet_lot, mass_g=1480)],
                 outputs=[
                     OutputSpec(

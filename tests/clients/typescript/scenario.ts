@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     asCollector,
     {
       action: "collect",
-      at: "2041-04-02T09:30:00+02:00",
+      at: "2026-09-02T09:30:00+02:00",
       location: { id: "urn:epc:id:sgln:4012345.00001.0", country: "FR" },
       measured_mass_g: 48100,
     },
@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   refused(
     await asRecycler.POST("/api/v1/custody/{passport_id}/events", {
       ...product,
-      body: { action: "sort", at: "2041-04-03T09:00:00Z" },
+      body: { action: "sort", at: "2026-09-03T09:00:00Z" },
     }),
     409,
     "step_not_allowed",
@@ -288,24 +288,24 @@ async function main(): Promise<void> {
   ok("a step by a non-holder is refused: 409 step_not_allowed");
   const handed = await step(
     asCollector,
-    { action: "handover", at: "2041-04-03T10:00:00Z", to_org: recycler.org_id },
+    { action: "handover", at: "2026-09-03T10:00:00Z", to_org: recycler.org_id },
     "collected",
     "hand over to the second recycler",
   );
   check(handed.custody.pending_to === recycler.org_id, `pending ${handed.custody.pending_to}`);
   check(handed.custody.holder === collector.org_id, `holder ${handed.custody.holder}`);
-  await step(asRecycler, { action: "accept", at: "2041-04-04T08:00:00Z" }, "received", "accept");
+  await step(asRecycler, { action: "accept", at: "2026-09-04T08:00:00Z" }, "received", "accept");
   scan = expect(await asRecycler.GET("/api/v1/custody/{passport_id}", product), 200, "scan after accept");
   check(scan.custody.holder === recycler.org_id, `holder after accept ${scan.custody.holder}`);
   ok("the second recycler holds the motor");
-  await step(asRecycler, { action: "sort", at: "2041-04-05T08:00:00Z" }, "sorted", "sort");
+  await step(asRecycler, { action: "sort", at: "2026-09-05T08:00:00Z" }, "sorted", "sort");
 
   // 4. Dismantling into a magnet lot, recycling into an oxide lot.
   const dismantled = expect(
     await asRecycler.POST("/api/v1/custody/transformations", {
       body: {
         process: "dismantling",
-        at: "2041-05-02T10:00:00Z",
+        at: "2026-10-02T10:00:00Z",
         inputs: [{ passport: motorId }],
         outputs: [
           {
@@ -341,7 +341,7 @@ async function main(): Promise<void> {
       params: { header: { "Idempotency-Key": `ts-${TAG}-recycle` } },
       body: {
         process: "recycling",
-        at: "2041-06-01T10:00:00Z",
+        at: "2026-11-01T10:00:00Z",
         inputs: [{ lot: magnetLot, mass_g: 1480 }],
         outputs: [
           {

@@ -55,9 +55,9 @@ fn capture_example() -> Value {
     json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
                      {"ree": "https://w3id.org/reetrace/vocab#"}],
-        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2041-04-02T08:00:00Z",
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-09-02T08:00:00Z",
         "epcisBody": {"eventList": [{
-            "type": "ObjectEvent", "eventTime": "2041-04-02T09:30:00.000+02:00",
+            "type": "ObjectEvent", "eventTime": "2026-09-02T09:30:00.000+02:00",
             "eventTimeZoneOffset": "+02:00",
             "epcList": ["https://id.gs1.org/01/04012345000016/21/EVM-2026-000001"],
             "action": "OBSERVE", "bizStep": "collecting", "disposition": "in_progress",

@@ -13,7 +13,7 @@ fn document(events: Vec<Value>) -> Vec<u8> {
                      {"ree": "https://w3id.org/reetrace/vocab#"}],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
-        "creationDate": "2041-04-02T08:00:00Z",
+        "creationDate": "2026-09-02T08:00:00Z",
         "epcisBody": {"eventList": events}
     }))
     .unwrap()
@@ -22,13 +22,13 @@ fn document(events: Vec<Value>) -> Vec<u8> {
 fn object_event(biz_step: &str, epc: &str) -> Value {
     json!({
         "type": "ObjectEvent",
-        "eventTime": "2041-04-02T09:30:00.000+02:00",
+        "eventTime": "2026-09-02T09:30:00.000+02:00",
         "eventTimeZoneOffset": "+02:00",
         "epcList": [epc],
         "action": "OBSERVE",
         "bizStep": biz_step,
         "bizLocation": {"id": "urn:epc:id:sgln:4012345.00001.0"},
-        "recordTime": "2041-04-02T10:00:00Z"
+        "recordTime": "2026-09-02T10:00:00Z"
     })
 }
 
@@ -141,7 +141,7 @@ fn schema_errors_point_into_the_document() {
 fn our_transformations_are_refused_with_a_pointer() {
     let recycling = json!({
         "type": "TransformationEvent",
-        "eventTime": "2041-06-01T10:00:00Z",
+        "eventTime": "2026-11-01T10:00:00Z",
         "eventTimeZoneOffset": "+00:00",
         "inputQuantityList": [{"epcClass": "https://reetrace.example/lots/0193a7f0-0000-7000-8000-000000000001",
                                "quantity": 1.48, "uom": "KGM"}],
@@ -162,7 +162,7 @@ fn our_transformations_are_refused_with_a_pointer() {
     // Before it was refused, the lots it names were read as keys.
     let prepared = prepare(
         &document(vec![json!({
-            "type": "AggregationEvent", "eventTime": "2041-06-01T10:00:00Z",
+            "type": "AggregationEvent", "eventTime": "2026-11-01T10:00:00Z",
             "eventTimeZoneOffset": "+00:00", "action": "ADD",
             "parentID": "urn:epc:id:sscc:4012345.0000000001",
             "childQuantityList": [{"epcClass": "https://reetrace.example/lots/0193a7f0-0000-7000-8000-000000000001"}]

@@ -39,7 +39,7 @@ pub struct Document {
 /// `count` documents of realistic custody events (collect, receive, sort, handover, accept).
 pub fn documents(count: usize) -> Vec<Document> {
     let tz = FixedOffset::east_opt(3600).unwrap();
-    let start = tz.with_ymd_and_hms(2041, 1, 1, 8, 0, 0).unwrap();
+    let start = tz.with_ymd_and_hms(2025, 1, 1, 8, 0, 0).unwrap();
     let org = Uuid::from_u128(0xC0FFEE);
     (0..count)
         .map(|d| {

@@ -30,7 +30,7 @@ fn document(i: u64) -> String {
     let second = i % 60;
     let minute = i / 60 % 60;
     format!(
-        "{{\"type\":\"ObjectEvent\",\"eventTime\":\"2041-03-01T10:{minute:02}:{second:02}.000Z\",\
+        "{{\"type\":\"ObjectEvent\",\"eventTime\":\"2026-08-01T10:{minute:02}:{second:02}.000Z\",\
          \"eventTimeZoneOffset\":\"+00:00\",\"action\":\"OBSERVE\",\"bizStep\":\"collecting\",\
          \"epcList\":[\"https://id.gs1.org/01/09506000134352/21/B{s:07}\"],\"ree:n\":{i}}}"
     )

@@ -80,7 +80,7 @@ api_test!(
             .unwrap();
         assert_problem(refused, 403, "forbidden").await;
 
-        let collected = ok_step(&app, &collector, &id, json!({"action": "collect", "at": "2041-04-02T09:30:00+02:00",
+        let collected = ok_step(&app, &collector, &id, json!({"action": "collect", "at": "2026-09-02T09:30:00+02:00",
         "location": {"id": "urn:epc:id:sgln:4012345.00001.0", "country": "FR"}, "measured_mass_g": 48100})).await;
         assert_eq!(collected["custody"]["state"], "collected");
         assert_eq!(collected["epcis"]["bizStep"], "collecting");
@@ -96,7 +96,7 @@ api_test!(
             &app,
             &recycler,
             &id,
-            json!({"action": "sort", "at": "2041-04-03T09:00:00Z"}),
+            json!({"action": "sort", "at": "2026-09-03T09:00:00Z"}),
         )
         .await;
         assert_problem(not_holder, 409, "step_not_allowed").await;
@@ -104,7 +104,7 @@ api_test!(
             &app,
             &collector,
             &id,
-            json!({"action": "sort", "at": "2041-04-03T09:00:00Z"}),
+            json!({"action": "sort", "at": "2026-09-03T09:00:00Z"}),
         )
         .await;
         let body = assert_problem(wrong, 409, "step_not_allowed").await;
@@ -114,20 +114,20 @@ api_test!(
                 .unwrap()
                 .contains(&json!("receive"))
         );
-        let to_maker = step(&app, &collector, &id, json!({"action": "handover", "at": "2041-04-03T10:00:00Z", "to_org": scan["product"]["manufacturer"]})).await;
+        let to_maker = step(&app, &collector, &id, json!({"action": "handover", "at": "2026-09-03T10:00:00Z", "to_org": scan["product"]["manufacturer"]})).await;
         assert_problem(to_maker, 422, "validation_failed").await;
         ok_step(
             &app,
             &collector,
             &id,
-            json!({"action": "handover", "at": "2041-04-03T10:00:00Z", "to_org": recycler_id}),
+            json!({"action": "handover", "at": "2026-09-03T10:00:00Z", "to_org": recycler_id}),
         )
         .await;
         let accepted = ok_step(
             &app,
             &recycler,
             &id,
-            json!({"action": "accept", "at": "2041-04-04T08:00:00Z"}),
+            json!({"action": "accept", "at": "2026-09-04T08:00:00Z"}),
         )
         .await;
         assert_eq!(accepted["custody"]["state"], "received");
@@ -136,7 +136,7 @@ api_test!(
             &app,
             &collector,
             &id,
-            json!({"action": "destroy", "at": "2041-04-04T09:00:00Z"}),
+            json!({"action": "destroy", "at": "2026-09-04T09:00:00Z"}),
         )
         .await;
         assert_problem(late, 409, "step_not_allowed").await;
@@ -144,7 +144,7 @@ api_test!(
             &app,
             &recycler,
             &id,
-            json!({"action": "sort", "at": "2041-04-05T08:00:00Z"}),
+            json!({"action": "sort", "at": "2026-09-05T08:00:00Z"}),
         )
         .await;
 
@@ -153,7 +153,7 @@ api_test!(
             .post("/api/v1/custody/transformations")
             .bearer_auth(&recycler)
             .json(&json!({
-        "process": "dismantling", "at": "2041-05-02T10:00:00Z", "inputs": [{"passport": id}],
+        "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
         "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
             "elements": [{"element": "Nd", "mass_g": 337.6}]}]}))
             .send()
@@ -165,7 +165,7 @@ api_test!(
             .post("/api/v1/custody/transformations")
             .bearer_auth(&recycler)
             .json(&json!({
-        "process": "dismantling", "at": "2041-05-02T10:00:00Z", "inputs": [{"passport": id}],
+        "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
         "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
             "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100},
                          {"element": "Dy", "mass_g": 58}, {"element": "Tb", "mass_g": 7}]}]}))
@@ -195,7 +195,7 @@ api_test!(
 
         // Recycling the magnet lot into an oxide lot with a GS1 LGTIN.
         let recycled = app.post("/api/v1/custody/transformations").bearer_auth(&recycler).json(&json!({
-        "process": "recycling", "at": "2041-06-01T10:00:00Z", "inputs": [{"lot": magnet_lot, "mass_g": 1480}],
+        "process": "recycling", "at": "2026-11-01T10:00:00Z", "inputs": [{"lot": magnet_lot, "mass_g": 1480}],
         "outputs": [{"kind": "oxide", "material": "NdPr oxide", "mass_g": 500, "gtin": "04012345000030", "lot_number": "OX-2041-06",
             "elements": [{"element": "Nd", "mass_g": 300}, {"element": "Pr", "mass_g": 90}, {"element": "Dy", "mass_g": 50}, {"element": "Tb", "mass_g": 6}]}]})).send().await.unwrap();
         let status = recycled.status();
@@ -222,7 +222,7 @@ api_test!(
             .post("/api/v1/custody/transformations")
             .bearer_auth(&recycler)
             .json(&json!({
-        "process": "recycling", "at": "2041-06-02T10:00:00Z", "inputs": [{"lot": magnet_lot}],
+        "process": "recycling", "at": "2026-11-02T10:00:00Z", "inputs": [{"lot": magnet_lot}],
         "outputs": [{"kind": "oxide", "material": "x", "mass_g": 1, "elements": []}]}))
             .send()
             .await
@@ -301,7 +301,7 @@ api_test!(
                 &app,
                 &collector,
                 &id,
-                json!({"action": "collect", "at": "2041-04-02T09:30:00Z"}),
+                json!({"action": "collect", "at": "2026-09-02T09:30:00Z"}),
             )
             .await;
             event_ids.push(step["event_id"].as_str().unwrap().to_owned());
@@ -363,7 +363,7 @@ api_test!(
             &app,
             &collector,
             &id,
-            json!({"action": "collect", "at": "2041-04-02T09:30:00Z"}),
+            json!({"action": "collect", "at": "2026-09-02T09:30:00Z"}),
         )
         .await;
         let proof: Value = app
@@ -399,5 +399,85 @@ api_test!(
             .await
             .unwrap();
         assert_problem(missing, 404, "no_checkpoint").await;
+    }
+);
+
+api_test!(
+    steps_dated_in_the_future_are_refused,
+    |app: TestApp| async move {
+        let (_, maker) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, collector) = app.create_org("Collecte Lyon", "recycler").await;
+        let id = app.register(&maker, &motor("FUT-1")).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+        let early = step(
+            &app,
+            &collector,
+            &id,
+            json!({"action": "collect", "at": tomorrow}),
+        )
+        .await;
+        let body = assert_problem(early, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["pointer"], "/at", "{body}");
+        assert!(
+            body["errors"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("future")
+        );
+        let ancient = step(
+            &app,
+            &collector,
+            &id,
+            json!({"action": "collect", "at": "1900-01-01T00:00:00Z"}),
+        )
+        .await;
+        assert_problem(ancient, 422, "validation_failed").await;
+
+        let captured = app
+            .post("/api/v1/epcis/capture")
+            .bearer_auth(&collector)
+            .header("content-type", "application/ld+json")
+            .json(&json!({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-10-01T08:00:00Z",
+                "epcisBody": {"eventList": [{"type": "ObjectEvent", "eventTime": tomorrow,
+                    "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "bizStep": "collecting",
+                    "epcList": ["urn:epc:id:sgtin:4012345.000001.FUT-1"]}]}}))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(captured, 422, "capture_refused").await;
+        assert_eq!(body["event_errors"][0]["code"], "invalid_event_time");
+        assert_eq!(
+            body["event_errors"][0]["pointer"],
+            "/epcisBody/eventList/0/eventTime"
+        );
+
+        ok_step(
+            &app,
+            &collector,
+            &id,
+            json!({"action": "collect", "at": chrono::Utc::now().to_rfc3339()}),
+        )
+        .await;
+        let transformed = app
+            .post("/api/v1/custody/transformations")
+            .bearer_auth(&collector)
+            .json(&json!({"process": "dismantling", "at": tomorrow, "inputs": [{"passport": id}],
+                "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1000, "elements": []}]}))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(transformed, 422, "validation_failed").await;
+        assert!(
+            body["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["pointer"] == "/at"),
+            "{body}"
+        );
     }
 );

@@ -17,7 +17,7 @@ fn document(events: Vec<Value>) -> Value {
                      {"ree": "https://w3id.org/reetrace/vocab#"}],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
-        "creationDate": "2041-04-01T08:00:00Z",
+        "creationDate": "2026-09-01T08:00:00Z",
         "epcisBody": {"eventList": events}
     })
 }
@@ -185,18 +185,18 @@ api_test!(
         let p2 = register(&app, &maker, "C-2").await;
 
         // Collect both (EPC URNs), receive and hand over one (Digital Link), by EORI.
-        let mut handover = event("departing", &[link("C-1")], "2041-04-03T10:00:00Z");
+        let mut handover = event("departing", &[link("C-1")], "2026-09-03T10:00:00Z");
         handover["ree:toHolder"] = json!(format!("eori:{RECYCLER_EORI}"));
         let doc = document(vec![
             event(
                 "collecting",
                 &[urn("C-1"), urn("C-2")],
-                "2041-04-02T09:30:00Z",
+                "2026-09-02T09:30:00Z",
             ),
             event(
                 "https://ref.gs1.org/cbv/BizStep-receiving",
                 &[link("C-1")],
-                "2041-04-02T12:00:00Z",
+                "2026-09-02T12:00:00Z",
             ),
             handover,
         ]);
@@ -232,7 +232,7 @@ api_test!(
         let accept = document(vec![event(
             "https://ref.gs1.org/cbv/BizStep-accepting",
             &[urn("C-1")],
-            "2041-04-04T08:00:00Z",
+            "2026-09-04T08:00:00Z",
         )]);
         captured(&app, &recycler, &accept).await;
         let scan = get_json(&app, &recycler, &format!("/api/v1/custody/{p1}")).await;
@@ -260,7 +260,7 @@ api_test!(
         let rest = app
             .post(&format!("/api/v1/custody/{p2}/events"))
             .bearer_auth(&collector)
-            .json(&json!({"action": "receive", "at": "2041-04-05T08:00:00Z",
+            .json(&json!({"action": "receive", "at": "2026-09-05T08:00:00Z",
                           "location": {"id": "urn:epc:id:sgln:4012345.00001.0"}}))
             .send()
             .await
@@ -270,8 +270,8 @@ api_test!(
         // A step the state machine or the holder rule forbids refuses the document.
         let before = log_size(&app, &collector).await;
         let again = document(vec![
-            event("ree:sorting", &[urn("C-2")], "2041-04-06T08:00:00Z"),
-            event("collecting", &[urn("C-1")], "2041-04-06T09:00:00Z"),
+            event("ree:sorting", &[urn("C-2")], "2026-09-06T08:00:00Z"),
+            event("collecting", &[urn("C-1")], "2026-09-06T09:00:00Z"),
         ]);
         let refused = capture(&app, &collector, &again, false).await;
         let body = assert_problem(refused, 409, "capture_refused").await;
@@ -289,7 +289,7 @@ api_test!(
         assert_eq!(scan["custody"]["state"], "received");
 
         // A handover to someone who is no recycler is refused at the field naming them.
-        let mut to_maker = event("departing", &[urn("C-2")], "2041-04-06T10:00:00Z");
+        let mut to_maker = event("departing", &[urn("C-2")], "2026-09-06T10:00:00Z");
         to_maker["destinationList"] = json!([{"type": "possessing_party",
             "destination": format!("urn:uuid:{}", scan["product"]["manufacturer"].as_str().unwrap())}]);
         let refused = capture(&app, &collector, &document(vec![to_maker]), false).await;
@@ -310,12 +310,12 @@ api_test!(
         let (_, collector) = app.create_org("Collecte Lyon", "recycler").await;
         let p1 = register(&app, &maker, "A-1").await;
         let p2 = register(&app, &maker, "A-2").await;
-        let mut broken = event("collecting", &[urn("A-2")], "2041-04-02T10:00:00Z");
+        let mut broken = event("collecting", &[urn("A-2")], "2026-09-02T10:00:00Z");
         broken["action"] = json!("WATCH");
         let doc = document(vec![
-            event("collecting", &[urn("A-1")], "2041-04-02T09:00:00Z"),
+            event("collecting", &[urn("A-1")], "2026-09-02T09:00:00Z"),
             broken,
-            event("inspecting", &[urn("A-2")], "2041-04-02T11:00:00Z"),
+            event("inspecting", &[urn("A-2")], "2026-09-02T11:00:00Z"),
         ]);
 
         let refused = capture(&app, &collector, &doc, false).await;
@@ -395,7 +395,7 @@ api_test!(
         let (_, other) = app.create_org("Someone Else", "recycler").await;
         register(&app, &maker, "I-1").await;
         let id = "urn:uuid:6a1d7c1e-5a57-4a35-8d5e-0a8f0c0d0001";
-        let mut collect = event("collecting", &[urn("I-1")], "2041-04-02T09:00:00Z");
+        let mut collect = event("collecting", &[urn("I-1")], "2026-09-02T09:00:00Z");
         collect["eventID"] = json!(id);
         let doc = document(vec![collect.clone()]);
         let first = captured(&app, &collector, &doc).await;
@@ -415,7 +415,7 @@ api_test!(
         assert_eq!(log_size(&app, &collector).await, 1);
 
         // The same content written otherwise (Digital Link, no offset change) is the same hash.
-        let mut same = event("collecting", &[link("I-1")], "2041-04-02T11:00:00+02:00");
+        let mut same = event("collecting", &[link("I-1")], "2026-09-02T11:00:00+02:00");
         same["eventTimeZoneOffset"] = json!("+00:00");
         same["eventID"] = json!(id);
         let response = capture(&app, &collector, &document(vec![same]), false).await;
@@ -423,7 +423,7 @@ api_test!(
 
         // The same id with other content is refused.
         let mut changed = collect.clone();
-        changed["eventTime"] = json!("2041-04-02T09:05:00Z");
+        changed["eventTime"] = json!("2026-09-02T09:05:00Z");
         let refused = capture(&app, &collector, &document(vec![changed]), false).await;
         let body = assert_problem(refused, 409, "capture_refused").await;
         assert_eq!(body["event_errors"][0]["code"], "event_id_reused");
@@ -436,12 +436,12 @@ api_test!(
         // recorded the event declares it erroneous.
         let corrective_id = "urn:uuid:6a1d7c1e-5a57-4a35-8d5e-0a8f0c0d0002";
         let mut declaration = collect.clone();
-        declaration["errorDeclaration"] = json!({"declarationTime": "2041-04-03T08:00:00Z",
+        declaration["errorDeclaration"] = json!({"declarationTime": "2026-09-03T08:00:00Z",
             "reason": "incorrect_data", "correctiveEventIDs": [corrective_id]});
         let refused = capture(&app, &other, &document(vec![declaration.clone()]), false).await;
         let body = assert_problem(refused, 422, "capture_refused").await;
         assert_eq!(body["event_errors"][0]["code"], "forbidden");
-        let mut corrective = event("inspecting", &[urn("I-1")], "2041-04-02T09:00:00Z");
+        let mut corrective = event("inspecting", &[urn("I-1")], "2026-09-02T09:00:00Z");
         corrective["eventID"] = json!(corrective_id);
         let correction = document(vec![declaration.clone(), corrective]);
         let report = captured(&app, &collector, &correction).await;
@@ -527,7 +527,7 @@ api_test!(
         let (_, collector) = app.create_org("Collecte Lyon", "recycler").await;
         let recycling = json!({
             "type": "TransformationEvent",
-            "eventTime": "2041-06-01T10:00:00Z",
+            "eventTime": "2026-11-01T10:00:00Z",
             "eventTimeZoneOffset": "+00:00",
             "inputQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.000003.MAG-1", "quantity": 1.48, "uom": "KGM"}],
             "outputQuantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.000003.OX-1", "quantity": 0.5, "uom": "KGM"}],
@@ -537,7 +537,7 @@ api_test!(
             &app,
             &collector,
             &document(vec![
-                event("inspecting", &[urn("T-1")], "2041-06-01T09:00:00Z"),
+                event("inspecting", &[urn("T-1")], "2026-11-01T09:00:00Z"),
                 recycling,
             ]),
             false,
@@ -579,7 +579,7 @@ api_test!(
                 event(
                     "collecting",
                     &[urn(&format!("K-{i:04}"))],
-                    &format!("2041-04-02T09:{:02}:{:02}Z", i / 60 % 60, i % 60),
+                    &format!("2026-09-02T09:{:02}:{:02}Z", i / 60 % 60, i % 60),
                 )
             })
             .collect();
@@ -628,7 +628,7 @@ api_test!(
                         event(
                             "collecting",
                             &[urn(&format!("R-{i:02}"))],
-                            &format!("2041-04-02T09:{writer:02}:{i:02}Z"),
+                            &format!("2026-09-02T09:{writer:02}:{i:02}Z"),
                         )
                     })
                     .collect(),
@@ -692,31 +692,31 @@ api_test!(
             e
         };
         let mut aggregation = json!({
-            "type": "AggregationEvent", "eventTime": "2041-04-02T13:00:00Z",
+            "type": "AggregationEvent", "eventTime": "2026-09-02T13:00:00Z",
             "eventTimeZoneOffset": "+00:00", "action": "ADD",
             "parentID": "urn:epc:id:sscc:4012345.0000000001",
             "childEPCs": [link("Q-1")]
         });
         aggregation = with_id(aggregation, 4, None);
         let mut oxide = json!({
-            "type": "ObjectEvent", "eventTime": "2041-04-02T14:00:00Z",
+            "type": "ObjectEvent", "eventTime": "2026-09-02T14:00:00Z",
             "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "bizStep": "inspecting",
             "quantityList": [{"epcClass": "https://id.gs1.org/01/04012345000030/10/OX-1", "quantity": 0.5, "uom": "KGM"}]
         });
         oxide = with_id(oxide, 5, None);
         let doc = document(vec![
             with_id(
-                event("collecting", &[urn("Q-1")], "2041-04-02T09:00:00Z"),
+                event("collecting", &[urn("Q-1")], "2026-09-02T09:00:00Z"),
                 1,
                 Some(site),
             ),
             with_id(
-                event("collecting", &[urn("Q-2")], "2041-04-02T10:00:00Z"),
+                event("collecting", &[urn("Q-2")], "2026-09-02T10:00:00Z"),
                 2,
                 None,
             ),
             with_id(
-                event("receiving", &[link("Q-1")], "2041-04-02T11:00:00Z"),
+                event("receiving", &[link("Q-1")], "2026-09-02T11:00:00Z"),
                 3,
                 Some("https://id.gs1.org/414/4012345000016"),
             ),
@@ -728,7 +728,7 @@ api_test!(
         let rest = app
             .post(&format!("/api/v1/custody/{q2}/events"))
             .bearer_auth(&collector)
-            .json(&json!({"action": "receive", "at": "2041-04-02T15:00:00Z", "location": {"id": site}}))
+            .json(&json!({"action": "receive", "at": "2026-09-02T15:00:00Z", "location": {"id": site}}))
             .send()
             .await
             .unwrap();
@@ -793,7 +793,7 @@ api_test!(
         let (got, _) = page(
             &app,
             &collector,
-            "GE_eventTime=2041-04-02T10:00:00Z&LT_eventTime=2041-04-02T14:00:00Z",
+            "GE_eventTime=2026-09-02T10:00:00Z&LT_eventTime=2026-09-02T14:00:00Z",
         )
         .await;
         assert_eq!(got, ids(&[2, 3, 4]));
@@ -890,7 +890,7 @@ api_test!(
         .unwrap();
         assert_problem(not_json, 400, "malformed_json").await;
         let lone = send(
-            serde_json::to_vec(&event("collecting", &[urn("M-1")], "2041-04-02T09:00:00Z"))
+            serde_json::to_vec(&event("collecting", &[urn("M-1")], "2026-09-02T09:00:00Z"))
                 .unwrap(),
             "application/json",
         )
@@ -901,7 +901,7 @@ api_test!(
         let mut doc = document(vec![event(
             "collecting",
             &[urn("M-1")],
-            "2041-04-02T09:00:00Z",
+            "2026-09-02T09:00:00Z",
         )]);
         doc["schemaVersion"] = json!(2);
         let envelope = send(serde_json::to_vec(&doc).unwrap(), "application/ld+json")
@@ -909,8 +909,8 @@ api_test!(
             .unwrap();
         let body = assert_problem(envelope, 422, "validation_failed").await;
         assert_eq!(body["errors"][0]["pointer"], "/schemaVersion");
-        let mut bad_time = event("collecting", &[urn("M-1")], "2041-04-02T09:00:00Z");
-        bad_time["eventTime"] = json!("2041-04-02 09:00");
+        let mut bad_time = event("collecting", &[urn("M-1")], "2026-09-02T09:00:00Z");
+        bad_time["eventTime"] = json!("2026-09-02 09:00");
         let refused = send(
             serde_json::to_vec(&document(vec![bad_time])).unwrap(),
             "application/json",
@@ -932,7 +932,7 @@ api_test!(
             .json(&document(vec![event(
                 "collecting",
                 &[urn("M-1")],
-                "2041-04-02T09:00:00Z",
+                "2026-09-02T09:00:00Z",
             )]))
             .send()
             .await
@@ -945,7 +945,7 @@ api_test!(
             .json(&document(vec![event(
                 "collecting",
                 &[urn("M-1")],
-                "2041-04-02T09:00:00Z",
+                "2026-09-02T09:00:00Z",
             )]))
             .send()
             .await

@@ -76,7 +76,7 @@ fn choose(rng: &mut Rng, allowed: &[Value], orgs: &[String], me: usize, n: usize
     } else {
         pick(rng, &allowed)
     };
-    let at = chrono::DateTime::<chrono::Utc>::from_timestamp(2_250_000_000 + n as i64, 0).unwrap();
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp(1_780_000_000 + n as i64, 0).unwrap();
     let mut body = json!({"action": action, "at": at.to_rfc3339()});
     if action == "handover" {
         let other = (me + 1 + rng.below(orgs.len() - 1)) % orgs.len();

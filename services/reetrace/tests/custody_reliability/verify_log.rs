@@ -18,15 +18,15 @@ async fn small_log(app: &Running) -> String {
         for (key, body) in [
             (
                 &collector,
-                json!({"action": "collect", "at": "2041-04-02T09:30:00Z"}),
+                json!({"action": "collect", "at": "2026-09-02T09:30:00Z"}),
             ),
             (
                 &collector,
-                json!({"action": "handover", "at": "2041-04-03T09:30:00Z", "to_org": recycler_id}),
+                json!({"action": "handover", "at": "2026-09-03T09:30:00Z", "to_org": recycler_id}),
             ),
             (
                 &recycler,
-                json!({"action": "accept", "at": "2041-04-04T09:30:00Z"}),
+                json!({"action": "accept", "at": "2026-09-04T09:30:00Z"}),
             ),
         ] {
             let (status, body) = app.step(key, &id, &body).await;
@@ -127,7 +127,7 @@ both!(
             "SELECT event_id, document FROM custody_events WHERE leaf_index = 4"
         )
         .remove(0);
-        let edited = document.replace("2041-04-03T09:30:00", "2041-04-03T19:30:00");
+        let edited = document.replace("2026-09-03T09:30:00", "2026-09-03T19:30:00");
         assert_ne!(edited, document);
         sql!(
             &app.db,
