@@ -929,6 +929,16 @@ api_test!(
             .unwrap();
         assert_eq!(recycled.status(), 201, "{}", recycled.text().await.unwrap());
 
+        // Years before the first with figures select nothing (year_from defaults to that year).
+        for path in [
+            "/api/v1/stock/flows?year_to=1900",
+            "/api/v1/stock/indicators?year_to=1900",
+            "/api/v1/stock/export.csv?year_to=1900&format=json",
+        ] {
+            let answer = get_json(&app, &regulator, path).await;
+            assert_eq!(answer["rows"], json!([]), "{path}: {answer}");
+        }
+
         // The collector's own throughput, element by element, exactly.
         let own = wait_for_flow(&app, &collectors[0], "recycled", 0.3).await;
         close_to(&own, "collected", 2.0 * 0.3375);

@@ -128,22 +128,30 @@ fn filter(
 #[serde(deny_unknown_fields)]
 pub struct FlowsQuery {
     /// One element (`Nd`, `Dy`...); all when absent.
+    #[param(value_type = Option<Element>)]
     element: Option<String>,
     /// One product category (`ev_traction_motor`...); all when absent.
+    #[param(value_type = Option<Category>)]
     category: Option<String>,
     /// One market country (ISO 3166-1 alpha-2); all when absent.
+    #[param(value_type = Option<Country>)]
     country: Option<String>,
     /// One flow (`placed_on_market`, `collected`, `stock_in_use`...); all when absent.
+    #[param(value_type = Option<Flow>)]
     flow: Option<String>,
     /// First year (1900-2200); default: the first year with figures.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year_from: Option<String>,
     /// Last year (1900-2200); default: the last observed year, or the horizon with modelled
     /// figures.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year_to: Option<String>,
     /// Comma-separated dimensions rows are broken down by: any of `year,country,category,element`
     /// (default `year`; empty for totals only).
+    #[param(value_type = Option<String>, pattern = "^((year|country|category|element)(,(year|country|category|element))*)?$")]
     group_by: Option<String>,
     /// `observed` (default), `modelled` or `both`.
+    #[param(value_type = Option<String>, pattern = "^(observed|modelled|both)$")]
     basis: Option<String>,
 }
 
@@ -169,17 +177,23 @@ impl FlowsQuery {
 #[serde(deny_unknown_fields)]
 pub struct IndicatorsQuery {
     /// One element; all REEs together when absent.
+    #[param(value_type = Option<Element>)]
     element: Option<String>,
     /// One product category; all when absent.
+    #[param(value_type = Option<Category>)]
     category: Option<String>,
     /// One market country; all when absent.
+    #[param(value_type = Option<Country>)]
     country: Option<String>,
     /// First year (1900-2200); default: the first observed year.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year_from: Option<String>,
     /// Last year (1900-2200), up to the horizon for the modelled stock; default: the last
     /// observed year.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year_to: Option<String>,
     /// Comma-separated dimensions besides the year: any of `country,category,element`.
+    #[param(value_type = Option<String>, pattern = "^((year|country|category|element)(,(year|country|category|element))*)?$")]
     group_by: Option<String>,
 }
 
@@ -202,12 +216,16 @@ impl IndicatorsQuery {
 #[serde(deny_unknown_fields)]
 pub struct SankeyQuery {
     /// The year (required, 1900-2200).
+    #[param(value_type = i32, required = true, minimum = 1900, maximum = 2200)]
     year: Option<String>,
     /// One element; all REEs together when absent.
+    #[param(value_type = Option<Element>)]
     element: Option<String>,
     /// One product category; all when absent.
+    #[param(value_type = Option<Category>)]
     category: Option<String>,
     /// One market country; all when absent.
+    #[param(value_type = Option<Country>)]
     country: Option<String>,
 }
 
@@ -227,20 +245,28 @@ impl SankeyQuery {
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// One element; all when absent.
+    #[param(value_type = Option<Element>)]
     element: Option<String>,
     /// One product category; all when absent.
+    #[param(value_type = Option<Category>)]
     category: Option<String>,
     /// One market country; all when absent.
+    #[param(value_type = Option<Country>)]
     country: Option<String>,
     /// One flow; all when absent.
+    #[param(value_type = Option<Flow>)]
     flow: Option<String>,
     /// First year (1900-2200).
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year_from: Option<String>,
     /// Last year (1900-2200).
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year_to: Option<String>,
     /// `observed`, `modelled` or `both` (default).
+    #[param(value_type = Option<String>, pattern = "^(observed|modelled|both)$")]
     basis: Option<String>,
     /// `csv` (default) or `json` (the same rows).
+    #[param(value_type = Option<String>, pattern = "^(csv|json)$")]
     format: Option<String>,
 }
 

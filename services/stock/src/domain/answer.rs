@@ -89,7 +89,9 @@ pub struct Cell {
 /// The observed flows: `tables` by (flow, year).
 pub fn observed(tables: &BTreeMap<(Flow, i32), Arc<Table>>, sel: &Selection) -> Vec<Cell> {
     let mut by_key: BTreeMap<(Option<i32>, Key, Flow), Figure> = BTreeMap::new();
-    for flow in sel.flows.iter().filter(|f| f.is_observed()) {
+    // Years chosen before the first with figures (a default `year_from`) select nothing.
+    let flows = sel.flows.iter().filter(|_| sel.from <= sel.to);
+    for flow in flows.filter(|f| f.is_observed()) {
         for ((_, year), table) in tables.range((*flow, sel.from)..=(*flow, sel.to)) {
             for (key, stat) in table.select(sel.group, &sel.filter) {
                 let figure = if stat.suppressed {

@@ -32,8 +32,10 @@ pub struct YearSpan {
 #[serde(deny_unknown_fields)]
 pub struct InflowSeries {
     /// A category named in `lifetimes`.
+    #[schema(min_length = 1, max_length = 100)]
     pub category: String,
     /// Any element name (`Nd`, `Dy`...); it is only echoed.
+    #[schema(min_length = 1, max_length = 100)]
     pub element: String,
     /// One value per year, in any unit (the results are in the same unit), not negative.
     pub values: Vec<f64>,
