@@ -29,6 +29,7 @@ from reetrace_client.api.custody import (
     scan_product,
 )
 from reetrace_client.api.log import get_checkpoint, get_inclusion_proof
+from reetrace_client.api.stock import export_stock, get_stock_flows, get_stock_indicators
 from reetrace_client.api.passports import (
     bulk_create_passports,
     create_passport,
@@ -523,13 +524,112 @@ def main() -> int:
     check(checkpoint.tree_size >= proof.tree_size, f"checkpoint {checkpoint.tree_size}")
     ok(f"the collect event is leaf {proof.leaf_index} of a {proof.tree_size}-leaf checkpoint")
 
-    # 7. [stock] The regulator reads flows, indicators and the CSV export.
-    # NOT YET: the stock routes are not in openapi/reetrace.json. When they land, add here
-    # (listed in the README and the issue): the regulator reads the flows of the
-    # year 2041 for FR (the collected motor, the recycled Nd), the indicators (collection and
-    # recycling rates) and the CSV export, asserting the figures this scenario produced.
-    print(
-        "python: note stock steps (flows, indicators, CSV export) not covered: no stock routes yet"
+    # 7. [stock] Flows, indicators and the tidy export, as each party may see them. The stock
+    # service projects the passport and custody feeds asynchronously: wait until the recycled Nd
+    # reaches the recycler's own flows, then read exact figures (in kg) in each party's scope.
+    nd_2026 = {"element": Element.ND, "year_from": 2026, "year_to": 2026, "group_by": "year"}
+
+    def flows(key: str, what: str, **query: Any) -> dict[str, Any]:
+        answer = expect(
+            get_stock_flows.sync_detailed(client=client(key), **nd_2026, **query),
+            HTTPStatus.OK,
+            what,
+        )
+        return {row.flow.value: row for row in answer.rows}
+
+    deadline = time.monotonic() + 20
+    while True:
+        own = flows(recycler.api_key, "the recycler reads its own flows")
+        if "recycled" in own or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    expected = {
+        "sorted": 0.3375,
+        "dismantled": 0.3375,
+        "recycling_input": 0.33,
+        "recycled": 0.3,
+        "losses": 0.0075 + 0.03,
+    }
+    for flow, kg in expected.items():
+        check(flow in own, f"the recycler's {flow} Nd is missing: {sorted(own)}")
+        check(abs(own[flow].value - kg) < 1e-9, f"recycler {flow}: {own[flow].value} kg, not {kg}")
+    ok("the recycler's own 2026 Nd flows: sorted 0.3375, recycled 0.3, losses 0.0375 kg")
+    collected = flows(collector.api_key, "the collector reads its own flows")
+    check(abs(collected["collected"].value - 0.3375) < 1e-9, f"collected: {collected}")
+    ok("the collector's own 2026 Nd flows: collected 0.3375 kg")
+
+    # The manufacturer sees its own products: 1,001 motors of 337.5 g Nd placed on the market in
+    # France, one of them collected and its Nd recycled.
+    placed = 1001 * 0.3375
+    motors = {"country": Country.FR, "category": Category.EV_TRACTION_MOTOR}
+    mine = flows(maker.api_key, "the manufacturer reads its products' flows", **motors)
+    check(abs(mine["placed_on_market"].value - placed) < 1e-6, f"placed: {mine}")
+    indicators = expect(
+        get_stock_indicators.sync_detailed(
+            client=client(maker.api_key),
+            element=Element.ND,
+            year_from=2026,
+            year_to=2026,
+            **motors,
+        ),
+        HTTPStatus.OK,
+        "the manufacturer reads the indicators",
+    )
+    check(len(indicators.rows) == 1, f"one year of indicators: {indicators.rows}")
+    year = indicators.rows[0]
+    check(abs(year.placed_on_market.value - placed) < 1e-6, f"indicators: {year}")
+    # An organisation's own scope holds what it recorded: the collection and the recycling of
+    # its motors were recorded by the recyclers.
+    check(year.collected.value == 0 and year.recycled.value == 0, f"indicators: {year}")
+    check(
+        isinstance(year.stock_in_use.value, float) and 0 < year.stock_in_use.value <= placed,
+        f"modelled stock in use: {year.stock_in_use}",
+    )
+    check(
+        any(d.name == "collection_rate" for d in indicators.definitions),
+        f"definitions: {[d.name for d in indicators.definitions]}",
+    )
+    ok(
+        f"the manufacturer's indicators 2026: placed {placed:.4f} kg, "
+        f"modelled stock in use {year.stock_in_use.value:.4f} kg"
+    )
+    csv = export_stock.sync_detailed(
+        client=client(maker.api_key), element=Element.ND, year_from=2026, year_to=2026, **motors
+    )
+    check(csv.status_code == HTTPStatus.OK, f"CSV export: {int(csv.status_code)}")
+    lines = csv.content.decode().splitlines()
+    check(
+        lines[0] == "year,country,category,element,flow,basis,value,unit,parameters_version",
+        f"CSV header {lines[0]}",
+    )
+    placed_line = [
+        x for x in lines if x.startswith("2026,FR,ev_traction_motor,Nd,placed_on_market,observed,")
+    ]
+    check(len(placed_line) == 1, f"CSV: {lines[:5]}")
+    check(abs(float(placed_line[0].split(",")[6]) - placed) < 1e-6, f"CSV: {placed_line}")
+    ok(f"the CSV export has {len(lines) - 1} rows, placed on the market {placed:.4f} kg")
+
+    # The regulator sees every organisation's figures, under disclosure control: a cell made of
+    # fewer than k organisations is withheld (suppressed, no value), never shown as zero.
+    seen = expect(
+        get_stock_flows.sync_detailed(client=client(regulator.api_key), **nd_2026, **motors),
+        HTTPStatus.OK,
+        "the regulator reads the flows",
+    )
+    check(seen.disclosure is not None and seen.disclosure.k >= 2, f"disclosure {seen.disclosure}")
+    withheld = [row for row in seen.rows if row.suppressed]
+    # The count covers the totals too.
+    check(seen.disclosure.suppressed >= len(withheld), f"{seen.disclosure} vs {len(withheld)}")
+    for row in seen.rows:
+        if row.suppressed:
+            check(not isinstance(row.value, float), f"a withheld cell with a value: {row}")
+        else:
+            check(row.value >= mine.get(row.flow.value, row).value - 1e-9, f"{row}")
+    regulator_placed = {row.flow.value: row for row in seen.rows}["placed_on_market"]
+    ok(
+        f"the regulator reads {len(seen.rows)} flows, {len(withheld)} withheld (k="
+        f"{seen.disclosure.k}); placed on the market: "
+        + ("withheld" if regulator_placed.suppressed else f"{regulator_placed.value} kg")
     )
 
     # 8. Anyone verifies the credentials.

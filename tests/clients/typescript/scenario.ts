@@ -422,11 +422,100 @@ async function main(): Promise<void> {
   check(typeof checkpoint === "object" && checkpoint.tree_size >= inclusion.tree_size, "checkpoint size");
   ok(`the collect event is leaf ${inclusion.leaf_index} of a ${inclusion.tree_size}-leaf checkpoint`);
 
-  // 7. [stock] The regulator reads flows, indicators and the CSV export.
-  // NOT YET: the stock routes are not in openapi/reetrace.json. When they land, add here the
-  // same steps as the Python scenario's step 7 (flows of 2041 for FR, the indicators, the CSV
-  // export), asserting the figures this scenario produced.
-  console.log("typescript: note stock steps (flows, indicators, CSV export) not covered: no stock routes yet");
+  // 7. [stock] Flows, indicators and the tidy export, as each party may see them. The stock
+  // service projects the passport and custody feeds asynchronously: wait until the recycled Nd
+  // reaches the recycler's own flows, then read exact figures (in kg) in each party's scope.
+  type FlowsQuery = NonNullable<paths["/api/v1/stock/flows"]["get"]["parameters"]["query"]>;
+  const nd2026 = { element: "Nd", year_from: 2026, year_to: 2026, group_by: "year" } as const;
+  const motors = { country: "FR", category: "ev_traction_motor" } as const;
+  async function flows(as: ReturnType<typeof client>, what: string, query: Partial<FlowsQuery> = {}) {
+    const answer = expect(
+      await as.GET("/api/v1/stock/flows", { params: { query: { ...nd2026, ...query } } }),
+      200,
+      what,
+    );
+    return { answer, byFlow: new Map(answer.rows.map((row) => [row.flow, row])) };
+  }
+  const close = (a: number | null | undefined, b: number) => typeof a === "number" && Math.abs(a - b) < 1e-6;
+  const stockDeadline = Date.now() + 20_000;
+  let own = (await flows(asRecycler, "the recycler reads its own flows")).byFlow;
+  while (!own.has("recycled") && Date.now() < stockDeadline) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    own = (await flows(asRecycler, "the recycler reads its own flows")).byFlow;
+  }
+  for (const [flow, kg] of [
+    ["sorted", 0.3375],
+    ["dismantled", 0.3375],
+    ["recycling_input", 0.33],
+    ["recycled", 0.3],
+    ["losses", 0.0075 + 0.03],
+  ] as const) {
+    const row = own.get(flow);
+    check(row && close(row.value, kg), `recycler ${flow}: ${JSON.stringify(row)}, not ${kg} kg`);
+  }
+  ok("the recycler's own 2026 Nd flows: sorted 0.3375, recycled 0.3, losses 0.0375 kg");
+  const collected = (await flows(asCollector, "the collector reads its own flows")).byFlow.get("collected");
+  check(close(collected?.value, 0.3375), `collected: ${JSON.stringify(collected)}`);
+  ok("the collector's own 2026 Nd flows: collected 0.3375 kg");
+
+  // The manufacturer's own scope: what it recorded, 1,001 motors of 337.5 g Nd placed on the
+  // market in France (their collection and recycling were recorded by the recyclers).
+  const placed = 1001 * 0.3375;
+  const mine = (await flows(asMaker, "the manufacturer reads its flows", motors)).byFlow;
+  check(close(mine.get("placed_on_market")?.value, placed), `placed: ${JSON.stringify(mine.get("placed_on_market"))}`);
+  const indicators = expect(
+    await asMaker.GET("/api/v1/stock/indicators", {
+      params: { query: { element: "Nd", year_from: 2026, year_to: 2026, ...motors } },
+    }),
+    200,
+    "the manufacturer reads the indicators",
+  );
+  check(indicators.rows.length === 1, `one year of indicators: ${JSON.stringify(indicators.rows)}`);
+  const year = indicators.rows[0]!;
+  check(close(year.placed_on_market.value, placed), `indicators: ${JSON.stringify(year)}`);
+  check(year.collected.value === 0 && year.recycled.value === 0, `indicators: ${JSON.stringify(year)}`);
+  const inUse = year.stock_in_use.value;
+  check(typeof inUse === "number" && inUse > 0 && inUse <= placed, `stock in use: ${JSON.stringify(year)}`);
+  check(
+    indicators.definitions.some((d) => d.name === "collection_rate"),
+    `definitions: ${indicators.definitions.map((d) => d.name)}`,
+  );
+  ok(`the manufacturer's indicators 2026: placed ${placed.toFixed(4)} kg, modelled stock in use ${inUse.toFixed(4)} kg`);
+  const csv = await asMaker.GET("/api/v1/stock/export.csv", {
+    params: { query: { element: "Nd", year_from: 2026, year_to: 2026, ...motors } },
+    parseAs: "text",
+  });
+  check(csv.response.status === 200 && typeof csv.data === "string", `CSV export: ${csv.response.status}`);
+  const csvLines = csv.data.trim().split("\n");
+  check(
+    csvLines[0] === "year,country,category,element,flow,basis,value,unit,parameters_version",
+    `CSV header ${csvLines[0]}`,
+  );
+  const placedLine = csvLines.filter((l) => l.startsWith("2026,FR,ev_traction_motor,Nd,placed_on_market,observed,"));
+  check(placedLine.length === 1 && close(Number(placedLine[0]!.split(",")[6]), placed), `CSV: ${placedLine}`);
+  ok(`the CSV export has ${csvLines.length - 1} rows, placed on the market ${placed.toFixed(4)} kg`);
+
+  // The regulator sees every organisation's figures under disclosure control: a cell made of
+  // fewer than k organisations is withheld (suppressed, no value), never shown as zero.
+  const regulatorView = (await flows(asRegulator, "the regulator reads the flows", motors)).answer;
+  check(regulatorView.disclosure && regulatorView.disclosure.k >= 2, `disclosure ${JSON.stringify(regulatorView.disclosure)}`);
+  const withheld = regulatorView.rows.filter((row) => row.suppressed);
+  // The count covers the totals too.
+  check(regulatorView.disclosure.suppressed >= withheld.length, `${JSON.stringify(regulatorView.disclosure)} vs ${withheld.length}`);
+  for (const row of regulatorView.rows) {
+    if (row.suppressed) {
+      check(row.value === undefined, `a withheld cell with a value: ${JSON.stringify(row)}`);
+    } else {
+      const floor = mine.get(row.flow)?.value ?? 0;
+      check(typeof row.value === "number" && row.value >= floor - 1e-9, JSON.stringify(row));
+    }
+  }
+  const regulatorPlaced = regulatorView.rows.find((row) => row.flow === "placed_on_market");
+  check(regulatorPlaced, "the regulator sees the placed-on-market cell");
+  ok(
+    `the regulator reads ${regulatorView.rows.length} flows, ${withheld.length} withheld (k=${regulatorView.disclosure.k}); ` +
+      `placed on the market: ${regulatorPlaced.suppressed ? "withheld" : `${regulatorPlaced.value} kg`}`,
+  );
 
   // 8. Anyone verifies the credentials.
   async function credentialOf(id: string): Promise<Record<string, unknown>> {

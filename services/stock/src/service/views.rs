@@ -132,9 +132,7 @@ pub struct FlowRow {
     pub element: Option<Element>,
     pub flow: Flow,
     pub basis: Basis,
-    /// kg, or `suppressed: true`.
     #[serde(flatten)]
-    #[schema(inline)]
     pub figure: FigureView,
 }
 
@@ -260,7 +258,6 @@ pub struct SankeyLinkView {
     /// `observed`, `modelled` or `derived`.
     pub basis: &'static str,
     #[serde(flatten)]
-    #[schema(inline)]
     pub figure: FigureView,
 }
 
