@@ -268,7 +268,8 @@ def registrar(maker, worker):
         if n % 5 == 0:
             serials = [f"BULK-{RUN_TAG}-{worker}-{n}-{i}" for i in range(10)]
             status, answer = reliably("bulk registration", "POST", "/api/v1/passports/bulk?atomic=true", maker,
-                                      [motor(s, country, "2025-06-01") for s in serials], ok=(200,))
+                                      [motor(s, country, "2025-06-01") for s in serials], ok=(200,),
+                                      impatient=n % 10 == 5)
             if status != 200:
                 unexpected("bulk registration", status, answer)
                 continue
@@ -318,7 +319,8 @@ def custody_worker(index, collector, processor, processor_id):
         status, answer = reliably("transformation", "POST", "/api/v1/custody/transformations", processor, {
             "process": "dismantling", "at": "2026-10-01T10:00:00Z", "inputs": [{"passport": pid}],
             "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
-                         "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]}]})
+                         "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]}]},
+            impatient=len(chains_done) % 3 == 0)
         if status != 201:
             unexpected(f"dismantling of {pid}", status, answer)
             continue
