@@ -25,8 +25,11 @@ for tool in psql python3; do
 done
 
 if [[ -z "${REETRACE_BIN:-}" ]]; then
-    cargo build -q -p reetrace
-    REETRACE_BIN="$PWD/target/debug/reetrace"
+    # The same debug build as `cargo run` and tests/clients/run.sh: nothing new to compile in CI.
+    cargo build --quiet --bin reetrace
+    target_dir="$(cargo metadata --format-version 1 --no-deps \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    REETRACE_BIN="$target_dir/debug/reetrace"
 fi
 db="reetrace_faults_$(date +%s)_$$"
 run="$(mktemp -d)"
@@ -34,6 +37,7 @@ cleanup() {
     status=$?
     # The Python side stops its processes at exit; this catches any left by a hard failure.
     # (a negative id is nginx's process group).
+    [[ -n "${driver:-}" ]] && kill -9 "$driver" 2>/dev/null || true
     if [[ -f "$run/pids" ]]; then
         while read -r pid; do kill -9 -- "$pid" 2>/dev/null || true; done <"$run/pids"
     fi
@@ -48,6 +52,8 @@ cleanup() {
     rm -rf "$run"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 psql -X -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
 
 started=$SECONDS
@@ -57,5 +63,9 @@ RUN_DIR="$run" \
 NGINX="$nginx_bin" \
 REETRACE_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" \
 REETRACE_SERVICE_KEY="$("$REETRACE_BIN" admin key generate)" \
-python3 tests/faults/microservices.py
+python3 tests/faults/microservices.py &
+driver=$!
+# Waiting in the background lets a TERM or INT reach the trap (and the cleanup) at once.
+wait "$driver"
+driver=
 echo "fault test: $((SECONDS - started)) s after the build"
