@@ -9,7 +9,8 @@
 # at REETRACE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres), where it
 # creates a fresh database and drops it afterwards. Environment: REETRACE_BIN (default: build
 # and use the debug binary), DURATION (seconds of workload, default 35), BASE_PORT (default
-# 28100; the gateway and six instances take BASE_PORT..BASE_PORT+6). Exit 0 when all holds.
+# 28100; the gateway and six instances take BASE_PORT..BASE_PORT+6), KEEP_DB=1 (keep the
+# database and the logs). Exit 0 when all holds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -49,7 +50,7 @@ cleanup() {
     if [[ $status -ne 0 ]]; then
         for log in "$run"/*.log; do [[ "$log" == */nginx-access.log ]] && continue; [[ -s "$log" ]] && { echo "--- $log (last lines)"; tail -n 15 "$log"; }; done
     fi
-    rm -rf "$run"
+    if [[ -n "${KEEP_DB:-}" ]]; then echo "kept the logs in $run"; else rm -rf "$run"; fi
 }
 trap cleanup EXIT
 trap 'exit 143' TERM
