@@ -85,8 +85,8 @@ for role in admin manufacturer recycler regulator service; do
     --report-json-path "$reports/$role.json" \
     > "$reports/$role.log" 2>&1 || status=1
   # The summary, and every failure in full when there is one.
-  if grep -q "FAILURES" "$reports/$role.log"; then
-    sed -n '/= FAILURES =/,$p' "$reports/$role.log"
+  if grep -qE "= (FAILURES|ERRORS) =" "$reports/$role.log"; then
+    sed -n '/= \(FAILURES\|ERRORS\) =/,$p' "$reports/$role.log"
   else
     sed -n '/= SUMMARY =/,$p' "$reports/$role.log" | grep -E 'Tested|generated|passed|failed|warnings? in' || tail -5 "$reports/$role.log"
   fi

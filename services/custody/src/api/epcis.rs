@@ -210,7 +210,9 @@ async fn query_events(
 #[utoipa::path(
     get, path = "/api/v1/epcis/events/{eventID}", tag = "epcis", operation_id = "getEpcisEvent",
     summary = "Read one EPCIS event",
-    params(("eventID" = String, Path, min_length = 1, max_length = 2048, description = "The event's eventID, URL-encoded (e.g. `ni%3A%2F%2F%2Fsha-256%3B...`)")),
+    params(("eventID" = String, Path, min_length = 1, max_length = 2048,
+        example = "ni:///sha-256;0b1f0c5d9a8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a?ver=CBV2.0",
+        description = "The event's eventID, URL-encoded (e.g. `ni%3A%2F%2F%2Fsha-256%3B...`)")),
     responses(
         (status = 200, description = "The event", body = EpcisEvent),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
