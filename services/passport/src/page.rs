@@ -145,6 +145,7 @@ pub fn render(view: &PageView<'_>) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{name} · Product passport</title>\n<style>{CSS}</style>\n\
+         <link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">\n\
          <script src=\"{SCRIPT_PATH}\" defer></script>\n</head>\n<body>\n\
          <a class=\"skip\" href=\"#main\">Skip to the passport</a>\n\
          <header class=\"site\"><p>reetrace · Digital product passport</p></header>\n\

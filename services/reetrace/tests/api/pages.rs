@@ -1,8 +1,8 @@
-//! The pages people look at: the passport page with its script, served from the binary with
-//! the right types and policies.
+//! The pages people look at: the passport page with its script, the regulator dashboard and
+//! the assets they load, served from the binary with the right types and policies.
 
 use crate::api_test;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, assert_problem};
 use crate::passports::motor;
 
 fn header(response: &reqwest::Response, name: &str) -> String {
@@ -60,5 +60,80 @@ api_test!(
             !body.contains("http://") && !body.contains("https://"),
             "this origin only"
         );
+    }
+);
+
+api_test!(
+    the_dashboard_and_its_assets_are_served_with_their_types_and_policy,
+    |app: TestApp| async move {
+        let page = app.get("/dashboard").send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert_eq!(header(&page, "content-type"), "text/html; charset=utf-8");
+        let policy = header(&page, "content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(policy.contains(directive), "{directive} in {policy}");
+        }
+        assert!(!policy.contains("unsafe"), "{policy}");
+        let html = page.text().await.unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+        assert!(html.contains("<label for=\"f-element\">Element</label>"));
+        assert!(html.contains("<option value=\"Dy\">Dysprosium (Dy)</option>"));
+        assert!(
+            html.contains(
+                "<option value=\"wind_turbine_generator\">Wind turbine generator</option>"
+            )
+        );
+        assert!(html.contains("id=\"download-csv\"") && html.contains("id=\"download-json\""));
+        let assets = loaded_assets(&html);
+        assert_eq!(
+            assets,
+            vec![
+                "/assets/charts.js".to_owned(),
+                "/assets/dashboard.js".to_owned(),
+                "/assets/dashboard.css".to_owned()
+            ]
+        );
+        for (path, content_type, needle) in [
+            (
+                "/assets/charts.js",
+                "text/javascript; charset=utf-8",
+                "window.ReeCharts",
+            ),
+            (
+                "/assets/dashboard.js",
+                "text/javascript; charset=utf-8",
+                "/api/v1/whoami",
+            ),
+            (
+                "/assets/dashboard.css",
+                "text/css; charset=utf-8",
+                ".series.forecast",
+            ),
+            ("/assets/favicon.svg", "image/svg+xml", "<svg"),
+        ] {
+            let response = app.get(path).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            assert_eq!(header(&response, "content-type"), content_type, "{path}");
+            assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+            assert!(!header(&response, "cache-control").is_empty(), "{path}");
+            let body = response.text().await.unwrap();
+            assert!(body.contains(needle), "{path} holds {needle}");
+        }
+        // HEAD answers the headers too; an unknown asset is a problem+json 404.
+        let head = app
+            .client
+            .head(app.url("/assets/dashboard.css"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 200);
+        let missing = app.get("/assets/nothing.js").send().await.unwrap();
+        assert_problem(missing, 404, "not_found").await;
     }
 );
