@@ -433,6 +433,7 @@ async function checkDashboard(context) {
     await assertNoHorizontalScroll(page, 'dashboard');
     assertNoConsoleErrors(page);
     await shot(page, 'dashboard-360');
+    await page.locator('#indicators').screenshot({ path: `${SHOTS}/dashboard-360-indicators.png` });
   });
   await page.close();
 }

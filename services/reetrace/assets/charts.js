@@ -52,10 +52,13 @@
     return root;
   }
 
+  // The drawing width of a chart: its container's width in CSS pixels (within bounds), so that
+  // text keeps its size on a phone instead of shrinking with the whole drawing.
+  const chartWidth = (container) => Math.round(Math.min(960, Math.max(340, container.clientWidth || 640)));
+
   // Axes of a chart over years: returns x(year) and y(value) mappings.
   function axes(root, years, yMax, yLabel, geometry) {
-    const { left, right, top, bottom, height } = geometry;
-    const width = 640;
+    const { left, right, top, bottom, height, width } = geometry;
     const t = ticks(yMax);
     const plotW = width - left - right;
     const plotH = height - top - bottom;
@@ -67,7 +70,7 @@
       root.append(svg('line', { class: 'grid', x1: left, x2: width - right, y1: y(v), y2: y(v) }));
       root.append(svg('text', { class: 'tick', x: left - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmt(v, t.digits)));
     }
-    const every = Math.max(1, Math.ceil(n / 8));
+    const every = Math.max(1, Math.ceil(n / Math.max(3, Math.floor(plotW / 64))));
     years.forEach((year, i) => {
       if (i % every !== 0 && i !== n - 1) return;
       root.append(svg('text', { class: 'tick', x: x(i), y: top + plotH + 18, 'text-anchor': 'middle' }, year));
@@ -84,10 +87,10 @@
 
   // Legend items from left to right, on a second row when the first is full.
   function legend(root, items, y, width = 640) {
-    let x = 70;
+    let x = 16;
     for (const item of items) {
       const room = 40 + item.label.length * 7;
-      if (x + room > width && x > 70) { x = 70; y += 18; }
+      if (x + room > width && x > 16) { x = 16; y += 18; }
       const g = svg('g', { class: 'legend-item' });
       if (item.kind === 'line') {
         g.append(svg('line', { class: 'series ' + item.cls + (item.dashed ? ' forecast' : ''), x1: x, x2: x + 24, y1: y - 4, y2: y - 4 }));
@@ -113,8 +116,9 @@
     const height = 320;
     const years = spec.years;
     const all = spec.series.flatMap((s) => s.points.map((p) => valueOf(p.figure))).filter((v) => v !== null);
-    const root = frame(container, spec.title, spec.description, height);
-    const a = axes(root, years, Math.max(0, ...all), spec.yLabel, { left: 78, right: 16, top: 16, bottom: 90, height });
+    const width = chartWidth(container);
+    const root = frame(container, spec.title, spec.description, height, width);
+    const a = axes(root, years, Math.max(0, ...all), spec.yLabel, { left: 78, right: 16, top: 16, bottom: 90, height, width });
     let anySuppressed = false;
     let anyForecast = false;
     for (const s of spec.series) {
@@ -146,7 +150,7 @@
     const items = spec.series.map((s) => ({ kind: 'line', cls: s.cls, label: s.label }));
     if (anyForecast) items.push({ kind: 'line', cls: spec.series[0].cls, dashed: true, label: 'forecast' });
     if (anySuppressed) items.push({ kind: 'suppressed', label: 'suppressed' });
-    legend(root, items, height - 26);
+    legend(root, items, height - 26, width);
   }
 
   // series: [{label, cls, figures: [figure per year]}].
@@ -154,8 +158,9 @@
     const height = 320;
     const years = spec.years;
     const all = spec.series.flatMap((s) => s.figures.map(valueOf)).filter((v) => v !== null);
-    const root = frame(container, spec.title, spec.description, height);
-    const a = axes(root, years, Math.max(0, ...all), spec.yLabel, { left: 78, right: 16, top: 16, bottom: 90, height });
+    const width = chartWidth(container);
+    const root = frame(container, spec.title, spec.description, height, width);
+    const a = axes(root, years, Math.max(0, ...all), spec.yLabel, { left: 78, right: 16, top: 16, bottom: 90, height, width });
     const n = spec.series.length;
     const barW = Math.max(1, (a.band * 0.8) / n);
     let anySuppressed = false;
@@ -180,7 +185,7 @@
     });
     const items = spec.series.map((s) => ({ kind: 'bar', cls: s.cls, label: s.label }));
     if (anySuppressed) items.push({ kind: 'suppressed', label: 'suppressed' });
-    legend(root, items, height - 26);
+    legend(root, items, height - 26, width);
   }
 
   // A Sankey diagram: nodes in columns by their longest path from a source, links as ribbons
