@@ -1,12 +1,16 @@
 //! The passport page: what a person sees after scanning a product's QR code.
 //!
-//! Server-rendered HTML with no script and no external resource (the style sheet is embedded
-//! and pinned by hash in the Content-Security-Policy), readable on a 360 px wide phone. The
-//! renderer takes a [`PageView`] and does no I/O, so a richer page or a dashboard can reuse
-//! the same view. Every text that comes from a passport goes through [`escape_html`].
+//! Server-rendered HTML with no external resource (the style sheet is embedded and pinned by
+//! hash in the Content-Security-Policy), readable on a 360 px wide phone. Everything public is
+//! in the HTML; one small script served by this same server ([`SCRIPT`] at [`SCRIPT_PATH`], no
+//! build step) lets a reader enter an API key once and fills in what that key's tier may read
+//! (component detail, the custody timeline) from the JSON API. The renderer takes a
+//! [`PageView`] and does no I/O. Every text that comes from a passport goes through
+//! [`escape_html`].
 
 mod chart;
 mod sections;
+mod session;
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -16,13 +20,19 @@ use crate::service::{PassportView, Tier};
 /// The page's style sheet.
 pub const CSS: &str = include_str!("../assets/passport.css");
 
-/// The `Content-Security-Policy` of the page: nothing loads, nothing runs; only the embedded
-/// style sheet applies (pinned by its SHA-256).
+/// The page's script: the API key form, component detail and the custody timeline.
+pub const SCRIPT: &str = include_str!("../assets/passport.js");
+
+/// Where the server serves [`SCRIPT`].
+pub const SCRIPT_PATH: &str = "/assets/passport.js";
+
+/// The `Content-Security-Policy` of the page: only the embedded style sheet (pinned by its
+/// SHA-256) and scripts of this origin apply; the script talks to this origin only.
 pub fn content_security_policy() -> &'static str {
     static POLICY: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "default-src 'none'; style-src '{}'; img-src 'self'; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'",
+            "default-src 'none'; style-src '{}'; script-src 'self'; connect-src 'self'; \
+             img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
             crate::domain::subject::sri_sha256(CSS.as_bytes())
         )
     });
@@ -134,7 +144,9 @@ pub fn render(view: &PageView<'_>) -> String {
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{name} · Product passport</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
+         <title>{name} · Product passport</title>\n<style>{CSS}</style>\n\
+         <link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">\n\
+         <script src=\"{SCRIPT_PATH}\" defer></script>\n</head>\n<body>\n\
          <a class=\"skip\" href=\"#main\">Skip to the passport</a>\n\
          <header class=\"site\"><p>reetrace · Digital product passport</p></header>\n\
          <main id=\"main\">\n"
@@ -159,7 +171,9 @@ pub fn render(view: &PageView<'_>) -> String {
     sections::ree_content(&mut out, p);
     sections::recycled(&mut out, p);
     sections::end_of_life(&mut out, p);
+    session::access(&mut out, p);
     sections::components(&mut out, p);
+    session::custody(&mut out, p);
     sections::confidential(&mut out, p);
     sections::documents(&mut out, p);
     sections::links(&mut out, view.links);

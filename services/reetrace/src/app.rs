@@ -414,6 +414,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
 
     let router = api
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        // The pages people look at (dashboard, page scripts): HTML and assets, not API operations.
+        .merge(crate::pages::router())
         .route_layer(middleware::from_fn(metrics::mark_route))
         .fallback(problem::not_found_fallback)
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))

@@ -373,7 +373,9 @@ fn registration(kind: &Kind, serial: &str, year: i32, country: &str, rng: &mut S
         "granularity": granularity,
         "product": product,
         "ree_content": {"components": [{"name": kind.component, "material": kind.material,
-            "mass_g": round6(kind.component_mass_g), "location": kind.location, "elements": elements}]},
+            "mass_g": round6(kind.component_mass_g), "location": kind.location,
+            "removal": format!("Open the housing and take out the {} whole, before any shredding.", kind.component),
+            "elements": elements}]},
         "end_of_life": {"dismantling": format!("Remove the {}; magnets are brittle and magnetised: demagnetise at 350 C before handling.", kind.component)},
     })
 }

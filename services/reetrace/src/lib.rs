@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod ops;
+pub mod pages;
 pub mod telemetry;
 pub mod verify_cmd;
 pub mod verify_log;

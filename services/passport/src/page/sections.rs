@@ -327,8 +327,9 @@ pub(super) fn components(out: &mut String, p: &PassportView) {
     );
     let Some(details) = &p.component_details else {
         out.push_str(
-            "<p class=\"note\">Where each magnet sits and how to take it out is shown to \
-             recyclers and authorities who present an API key.</p></section>\n",
+            "<p class=\"note\" id=\"components-note\">Where each magnet sits and how to take \
+             it out is shown to recyclers and authorities who present an API key.</p>\
+             <div id=\"components-list\"></div></section>\n",
         );
         return;
     };

@@ -223,7 +223,14 @@ fn the_public_page_shows_identity_content_and_links_but_no_component_detail() {
         "<td>Neodymium (Nd)</td><td class=\"num\">16.875</td><td class=\"num\">5.0 %</td>"
     ));
     assert!(!html.contains("src=\"http"), "no external resources");
-    assert!(!html.contains("<script"), "no script");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "one script, the page's own"
+    );
+    assert!(html.contains("<script src=\"/assets/passport.js\" defer></script>"));
+    assert!(html.contains("<form id=\"key-form\" class=\"key-form\" hidden>"));
+    assert!(html.contains("id=\"components-note\""));
     assert!(html.contains("Shown at the <strong>public</strong> access tier"));
 }
 
@@ -299,8 +306,37 @@ fn the_policy_pins_the_embedded_style_sheet() {
     let policy = content_security_policy();
     assert!(policy.starts_with("default-src 'none'; style-src 'sha256-"));
     assert!(!policy.contains("unsafe-inline"));
+    assert!(!policy.contains("unsafe-eval"));
     assert!(
-        !policy.contains("script-src"),
-        "default-src 'none' covers scripts"
+        policy.contains("; script-src 'self';"),
+        "the page's own script only"
     );
+    assert!(
+        policy.contains("; connect-src 'self';"),
+        "the API of this origin only"
+    );
+}
+
+#[test]
+fn the_custody_timeline_names_the_passport_for_the_script() {
+    let view = view_of(crate::domain::tests::motor(), Tier::Public);
+    let html = render_with(&view, &verified(DisplayStatus::Active));
+    let section = format!(
+        "<section id=\"custody\" aria-labelledby=\"custody-h\" data-passport-id=\"{}\">",
+        view.id
+    );
+    assert!(html.contains(&section), "{html}");
+    assert!(html.contains("<ol id=\"custody-timeline\" class=\"timeline\" hidden></ol>"));
+    assert!(html.contains("shown to recyclers, regulators and administrators"));
+    assert!(html.contains("<strong id=\"access-tier\">public</strong>"));
+    // The sections a key fills in come after what everyone sees and before the links.
+    let order = [
+        "id=\"ree-content\"",
+        "id=\"access\"",
+        "id=\"components\"",
+        "id=\"custody\"",
+        "class=\"links\"",
+    ];
+    let positions: Vec<usize> = order.iter().map(|s| html.find(s).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
 }

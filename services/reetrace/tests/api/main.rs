@@ -11,6 +11,7 @@ mod custody;
 mod epcis;
 mod errors;
 mod ops;
+mod pages;
 pub mod passports;
 mod resolver;
 mod stock;

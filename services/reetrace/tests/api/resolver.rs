@@ -696,7 +696,10 @@ api_test!(
         assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"));
         assert_eq!(header(&page, "x-content-type-options"), "nosniff");
         let html = page.text().await.unwrap();
-        assert!(!html.contains("<script"), "{html}");
+        // The page's own script is the only one.
+        assert_eq!(html.matches("<script").count(), 1, "{html}");
+        assert!(html.contains("<script src=\"/assets/passport.js\" defer></script>"));
+        assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<img"));
         assert!(!html.contains("<b>Motors"));
         assert!(

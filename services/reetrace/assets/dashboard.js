@@ -1,0 +1,313 @@
+// The regulator dashboard: a key entered once (kept in this tab's sessionStorage, checked with
+// /api/v1/whoami), then the stock API's figures for the chosen filters as SVG charts and
+// tables. Figures are shown exactly as the API answers them; withheld cells say "suppressed".
+'use strict';
+
+(function () {
+  const KEY = 'reetrace.apiKey';
+  const ROLES = ['regulator', 'admin'];
+  const C = window.ReeCharts;
+  const $ = (id) => document.getElementById(id);
+  let key = null;
+  let generation = 0;
+
+  function storedKey() {
+    try { return sessionStorage.getItem(KEY); } catch (_) { return null; }
+  }
+
+  function store(value) {
+    try {
+      if (value) sessionStorage.setItem(KEY, value); else sessionStorage.removeItem(KEY);
+    } catch (_) { /* storage disabled: the key lasts as long as the page */ }
+  }
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || ('HTTP ' + status));
+      this.status = status;
+    }
+  }
+
+  async function call(path, params) {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(params || {})) {
+      if (value !== '' && value !== null && value !== undefined) query.set(name, value);
+    }
+    const qs = query.toString();
+    const response = await fetch(path + (qs ? '?' + qs : ''), {
+      headers: { Authorization: 'Bearer ' + key, Accept: 'application/json' },
+      cache: 'no-store',
+    });
+    if (!response.ok) {
+      let problem = null;
+      try { problem = await response.json(); } catch (_) { problem = null; }
+      throw new ApiError(response.status, problem);
+    }
+    return response;
+  }
+
+  const json = async (path, params) => (await call(path, params)).json();
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
+    for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    return node;
+  }
+
+  // A table cell for an API figure: the value, "suppressed" or "–" (undefined).
+  function figureCell(figure, asPercent) {
+    if (C.isSuppressed(figure)) {
+      return el('td', { class: 'num suppressed', 'data-suppressed': 'true' }, 'suppressed');
+    }
+    const v = C.valueOf(figure);
+    if (v === null) return el('td', { class: 'num undefined' }, '–');
+    const text = asPercent ? C.fmt(v * 100, 1) + ' %' : C.fmt(v);
+    return el('td', { class: 'num', 'data-value': v }, text);
+  }
+
+  function filters() {
+    const f = new FormData($('filters'));
+    return {
+      element: f.get('element') || '',
+      category: f.get('category') || '',
+      country: f.get('country') || '',
+      year_from: f.get('year_from') || '',
+      year_to: f.get('year_to') || '',
+    };
+  }
+
+  function describe(f) {
+    const parts = [];
+    parts.push(f.element ? f.element : 'all REEs');
+    if (f.category) parts.push($('f-category').selectedOptions[0].textContent);
+    if (f.country) parts.push(f.country);
+    return parts.join(', ');
+  }
+
+  function renderStock(answer, f) {
+    const lastObserved = answer.model ? answer.model.last_observed : Infinity;
+    const rows = answer.rows.filter((r) => r.flow === 'stock_in_use');
+    const years = rows.map((r) => r.year);
+    C.line($('chart-stock'), {
+      title: 'Stock in use per year (' + describe(f) + '), kg',
+      description: 'Modelled stock in use at the end of each year from ' + answer.year_from + ' to ' + answer.year_to +
+        '; years after ' + lastObserved + ' are a forecast.',
+      years, unit: 'kg', yLabel: 'Stock in use (kg)',
+      series: [{ label: 'Stock in use', cls: 's1', points: rows.map((r) => ({ year: r.year, figure: r, forecast: r.year > lastObserved })) }],
+    });
+    $('caption-stock').textContent = answer.model
+      ? 'Observed placing on the market up to ' + lastObserved + ', forecast (dashed) to ' + answer.model.horizon +
+        '; model parameters version ' + answer.parameters_version + '.'
+      : 'No modelled figures for these filters.';
+    $('table-stock').tBodies[0].replaceChildren(...rows.map((r) => el('tr', { 'data-year': r.year },
+      el('th', { scope: 'row' }, r.year), figureCell(r), el('td', {}, r.year > lastObserved ? 'forecast' : 'modelled'))));
+  }
+
+  function renderEol(answer, f) {
+    const rows = answer.rows;
+    const years = rows.map((r) => r.year);
+    C.bars($('chart-eol'), {
+      title: 'End of life per year (' + describe(f) + '), kg',
+      description: 'End-of-life generated (modelled), collected and recycled (observed) per year, in kilograms.',
+      years, unit: 'kg', yLabel: 'Mass per year (kg)',
+      series: [
+        { label: 'EOL generated', cls: 's1', figures: rows.map((r) => r.eol_generated) },
+        { label: 'Collected', cls: 's2', figures: rows.map((r) => r.collected) },
+        { label: 'Recycled', cls: 's3', figures: rows.map((r) => r.recycled) },
+      ],
+    });
+    $('table-eol').tBodies[0].replaceChildren(...rows.map((r) => el('tr', { 'data-year': r.year },
+      el('th', { scope: 'row' }, r.year), figureCell(r.eol_generated), figureCell(r.collected), figureCell(r.recycled))));
+  }
+
+  const TILES = [
+    ['stock_in_use', 'Stock in use', false, 'kg'],
+    ['eol_generated', 'End of life generated', false, 'kg'],
+    ['collection_rate', 'Collection rate', true, ''],
+    ['recovery_yield', 'Recovery yield', true, ''],
+    ['eol_recycling_rate', 'EOL recycling rate', true, ''],
+    ['recycled_content_rate', 'Recycled content rate', true, ''],
+  ];
+
+  function renderIndicators(answer, f, lastObserved) {
+    const rows = answer.rows;
+    // The tiles show the last observed year in range (the current one is still filling).
+    const observed = rows.filter((r) => lastObserved === null || r.year <= lastObserved);
+    const last = observed.length ? observed[observed.length - 1] : rows.length ? rows[rows.length - 1] : null;
+    $('tiles').replaceChildren(...(last ? TILES.map(([name, label, rate, unit]) => {
+      const figure = last[name];
+      const suppressed = C.isSuppressed(figure);
+      const v = C.valueOf(figure);
+      const text = suppressed ? 'suppressed' : v === null ? '–' : rate ? C.fmt(v * 100, 1) + ' %' : C.fmt(v) + ' ' + unit;
+      const attrs = { class: 'tile' + (suppressed ? ' suppressed' : ''), 'data-indicator': name, 'data-year': last.year };
+      if (v !== null) attrs['data-value'] = v;
+      return el('div', attrs, el('p', { class: 'tile-label' }, label + ' ' + last.year), el('p', { class: 'tile-value' }, text));
+    }) : [el('p', {}, 'No figures for these filters.')]));
+    C.line($('chart-rates'), {
+      title: 'Collection, end-of-life recycling and recycled content rates (' + describe(f) + '), %',
+      description: 'Rates per year in per cent.',
+      years: rows.map((r) => r.year), unit: '%', yLabel: 'Rate (%)',
+      series: [
+        ['collection_rate', 'Collection rate', 's2'],
+        ['eol_recycling_rate', 'EOL recycling rate', 's3'],
+        ['recycled_content_rate', 'Recycled content rate', 's4'],
+      ].map(([name, label, cls]) => ({
+        label, cls,
+        points: rows.map((r) => {
+          const v = C.valueOf(r[name]);
+          return { year: r.year, figure: C.isSuppressed(r[name]) ? r[name] : { value: v === null ? null : v * 100 }, forecast: false };
+        }),
+      })),
+    });
+    $('table-indicators').tBodies[0].replaceChildren(...rows.map((r) => el('tr', { 'data-year': r.year },
+      el('th', { scope: 'row' }, r.year), figureCell(r.placed_on_market), figureCell(r.collection_rate, true),
+      figureCell(r.recovery_yield, true), figureCell(r.eol_recycling_rate, true), figureCell(r.recycled_content_rate, true))));
+    $('definitions').replaceChildren(...answer.definitions.flatMap((d) => [el('dt', {}, d.name), el('dd', {}, d.definition)]));
+  }
+
+  function renderSankey(answer, f) {
+    const labels = new Map(answer.nodes.map((n) => [n.id, n.label]));
+    C.sankey($('chart-sankey'), {
+      title: 'Flows of rare-earth elements in ' + answer.year + ' (' + describe(f) + '), kg',
+      description: answer.links.map((l) => labels.get(l.source) + ' to ' + labels.get(l.target) + ': ' +
+        (C.isSuppressed(l) ? 'suppressed' : C.fmt(C.valueOf(l)) + ' kg')).join('; '),
+      nodes: answer.nodes, links: answer.links, unit: answer.unit,
+    });
+    $('sankey-h').textContent = 'Flows of ' + answer.year;
+    $('caption-sankey').textContent = 'From placing on the market to secondary material in ' + answer.year +
+      ' (' + describe(f) + '); ribbon width is the mass in ' + answer.unit + '.';
+    $('table-sankey').tBodies[0].replaceChildren(...answer.links.map((l) => el('tr', { 'data-source': l.source, 'data-target': l.target },
+      el('td', {}, labels.get(l.source) || l.source), el('td', {}, labels.get(l.target) || l.target), figureCell(l), el('td', {}, l.basis))));
+  }
+
+  function renderDisclosure(answers) {
+    const d = answers.map((a) => a.disclosure).filter(Boolean);
+    if (!d.length) { $('disclosure').textContent = ''; return; }
+    const withheld = d.reduce((s, x) => s + x.suppressed, 0);
+    $('disclosure').textContent = 'Disclosure control: cells built from fewer than ' + d[0].k +
+      ' organisations are withheld; ' + withheld + ' figure' + (withheld === 1 ? ' is' : 's are') + ' withheld in this view.';
+  }
+
+  async function refresh() {
+    const mine = ++generation;
+    const f = filters();
+    $('load-status').textContent = 'Loading…';
+    document.body.dataset.state = 'loading';
+    try {
+      const [stock, indicators] = await Promise.all([
+        json('/api/v1/stock/flows', { flow: 'stock_in_use', basis: 'modelled', group_by: 'year', ...f }),
+        json('/api/v1/stock/indicators', f),
+      ]);
+      // The Sankey diagram opens on the last observed year (the current one is still filling).
+      const yearInput = $('f-sankey-year');
+      if (!yearInput.value) yearInput.value = stock.model ? Math.min(stock.model.last_observed, indicators.year_to) : indicators.year_to;
+      const sankey = await json('/api/v1/stock/sankey', {
+        year: yearInput.value, element: f.element, category: f.category, country: f.country,
+      });
+      if (mine !== generation) return;
+      renderStock(stock, f);
+      renderEol(indicators, f);
+      renderIndicators(indicators, f, stock.model ? stock.model.last_observed : null);
+      renderSankey(sankey, f);
+      renderDisclosure([stock, indicators, sankey]);
+      $('load-status').textContent = 'Showing ' + describe(f) + ', ' + indicators.year_from + ' to ' + indicators.year_to + '.';
+      document.body.dataset.state = 'ready';
+    } catch (error) {
+      if (mine !== generation) return;
+      $('load-status').textContent = 'The figures could not be loaded: ' + error.message;
+      document.body.dataset.state = 'error';
+      if (error.status === 401) signOut('The key is no longer valid.');
+    }
+  }
+
+  async function loadCountries() {
+    const answer = await json('/api/v1/stock/flows', { flow: 'placed_on_market', group_by: 'country' });
+    let names = null;
+    try { names = new Intl.DisplayNames(['en'], { type: 'region' }); } catch (_) { names = null; }
+    const codes = [...new Set(answer.rows.map((r) => r.country).filter(Boolean))].sort();
+    const select = $('f-country');
+    select.replaceChildren(el('option', { value: '' }, 'All countries'),
+      ...codes.map((c) => el('option', { value: c }, (names ? names.of(c) + ' (' + c + ')' : c))));
+  }
+
+  async function download(format) {
+    const f = filters();
+    const status = $('download-status');
+    status.textContent = 'Preparing the ' + format.toUpperCase() + ' export…';
+    try {
+      const response = await call('/api/v1/stock/export.csv', { ...f, format });
+      const blob = await response.blob();
+      const url = URL.createObjectURL(blob);
+      const link = el('a', { href: url, download: 'reetrace-stock.' + format, hidden: '' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      status.textContent = 'Downloaded reetrace-stock.' + format + ' (' + blob.size.toLocaleString('en') + ' bytes).';
+    } catch (error) {
+      status.textContent = 'The export failed: ' + error.message;
+    }
+  }
+
+  function signOut(message) {
+    store(null);
+    key = null;
+    $('board').hidden = true;
+    $('login').hidden = false;
+    $('key-form').hidden = false;
+    $('key-status').textContent = message || 'Signed out.';
+  }
+
+  async function signIn(candidate) {
+    key = candidate;
+    let who;
+    try {
+      who = await json('/api/v1/whoami');
+    } catch (error) {
+      key = null;
+      store(null);
+      $('key-status').textContent = error.status === 401
+        ? 'That key is not valid (or was revoked).'
+        : 'The key could not be checked: ' + error.message;
+      return;
+    }
+    if (!ROLES.includes(who.role)) {
+      key = null;
+      store(null);
+      $('key-status').textContent = 'This key belongs to ' + who.org_name + ', whose role is ' + who.role +
+        '. The dashboard is for regulators and administrators; manufacturers and recyclers read their own figures from the stock API.';
+      document.body.dataset.state = 'refused';
+      return;
+    }
+    store(candidate);
+    $('who').textContent = 'Signed in as ' + who.org_name + ' (' + who.role + ').';
+    $('key-status').textContent = '';
+    $('login').hidden = true;
+    $('board').hidden = false;
+    try { await loadCountries(); } catch (error) { $('load-status').textContent = error.message; }
+    await refresh();
+  }
+
+  function start() {
+    $('key-form').hidden = false;
+    $('key-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = $('api-key').value.trim();
+      $('api-key').value = '';
+      if (value) signIn(value);
+    });
+    $('sign-out').addEventListener('click', () => signOut());
+    $('filters').addEventListener('change', refresh);
+    $('filters').addEventListener('submit', (event) => { event.preventDefault(); refresh(); });
+    $('sankey-form').addEventListener('change', refresh);
+    $('sankey-form').addEventListener('submit', (event) => { event.preventDefault(); refresh(); });
+    $('download-csv').addEventListener('click', () => download('csv'));
+    $('download-json').addEventListener('click', () => download('json'));
+    const saved = storedKey();
+    if (saved) signIn(saved);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

@@ -1,0 +1,464 @@
+// End-to-end tests of the passport page and the regulator dashboard in headless Chromium.
+// Started by run.sh, which serves `reetrace demo` data at BASE_URL (as shipped, disclosure
+// control with k = 3) and OPEN_BASE_URL (the same database with k = 1, nothing withheld), and
+// passes the demo's keys in DEMO_JSON. Every figure a page shows is compared with what the API
+// of the same server answers.
+import { readFileSync } from 'node:fs';
+import { strict as assert } from 'node:assert';
+import { chromium } from 'playwright-core';
+
+const SHIPPED = process.env.BASE_URL;
+const OPEN = process.env.OPEN_BASE_URL;
+let BASE = SHIPPED;
+const demo = JSON.parse(readFileSync(process.env.DEMO_JSON, 'utf8'));
+const SHOTS = process.env.SCREENSHOTS;
+const keys = {
+  admin: demo.keys.admin,
+  regulator: demo.keys.regulator,
+  manufacturer: demo.keys.manufacturer.api_key,
+  recycler: demo.keys.recycler.api_key,
+};
+
+async function api(path, key, accept = 'application/json') {
+  const headers = { Accept: accept };
+  if (key) headers.Authorization = 'Bearer ' + key;
+  const response = await fetch(BASE + path, { headers });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+  return accept.includes('json') ? response.json() : response.text();
+}
+
+const qs = (params) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v !== undefined && v !== null) q.set(k, v);
+  const s = q.toString();
+  return s ? '?' + s : '';
+};
+
+// The stock projections catch up with the feeds after a server starts: wait until the totals
+// stop changing.
+async function settledStock(base) {
+  BASE = base;
+  let last = null;
+  for (let i = 0; i < 120; i++) {
+    const a = await api('/api/v1/stock/flows?group_by=', keys.admin);
+    const now = JSON.stringify(a.totals);
+    if (now === last && a.totals.length > 0) return;
+    last = now;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the stock figures did not settle');
+}
+
+const results = [];
+async function test(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}\n     ${String(error && error.stack || error).split('\n').join('\n     ')}`);
+  }
+}
+
+// A page that records console errors and uncaught exceptions; `allowed` lists messages that
+// a test expects (refused API calls the page reports to the user).
+async function open(context, path, { width = 1280, height = 900, base = BASE } = {}) {
+  const page = await context.newPage();
+  await page.setViewportSize({ width, height });
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push('uncaught: ' + e.message));
+  page.on('response', (r) => { if (r.status() >= 400) page.errors.push(`(HTTP ${r.status()} for ${r.url()})`); });
+  const response = await page.goto(base + path, { waitUntil: 'load' });
+  assert.equal(response.status(), 200, path);
+  return page;
+}
+
+function assertNoConsoleErrors(page, allowed = []) {
+  // Refused requests show up twice: as a console error and (with their URL) as a response.
+  const unexpected = page.errors.filter((e) => !allowed.some((re) => re.test(e)));
+  assert.deepEqual(unexpected, [], 'console errors and failed requests');
+}
+
+async function assertNoHorizontalScroll(page, what) {
+  const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
+  assert.ok(scrollWidth <= clientWidth, `${what}: scrollWidth ${scrollWidth} > clientWidth ${clientWidth} at 360 px`);
+}
+
+const shot = (page, name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+// Reads a table body as [{key: rowKey, cells: [{value, suppressed, text}]}].
+async function tableRows(page, id) {
+  return page.$$eval(`#${id} tbody tr`, (rows) => rows.map((tr) => ({
+    year: tr.dataset.year, source: tr.dataset.source, target: tr.dataset.target,
+    cells: [...tr.querySelectorAll('td')].filter((td) => td.classList.contains('num')).map((td) => ({
+      value: td.dataset.value === undefined ? null : Number(td.dataset.value),
+      suppressed: td.dataset.suppressed === 'true',
+      text: td.textContent,
+    })),
+  })));
+}
+
+// A cell shows the API's figure: its exact value, "suppressed", or "–" when undefined.
+function assertFigure(cell, figure, what) {
+  if (figure.suppressed) {
+    assert.ok(cell.suppressed && cell.text === 'suppressed' && cell.value === null, `${what}: shown as suppressed`);
+  } else if (figure.value === null || figure.value === undefined) {
+    assert.ok(cell.value === null && cell.text === '–', `${what}: undefined, shown as –`);
+  } else {
+    assert.equal(cell.value, figure.value, what);
+    assert.ok(!cell.suppressed, what);
+  }
+}
+
+// ---- the passport page ----------------------------------------------------------------
+
+async function passportWithCustody() {
+  let cursor = null;
+  const seen = {};
+  for (let pages = 0; pages < 20; pages++) {
+    const list = await api('/api/v1/passports' + qs({ limit: 100, cursor }), keys.admin);
+    for (const p of list.items) {
+      if (p.granularity !== 'item') continue;
+      const res = await fetch(`${BASE}/api/v1/custody/${p.id}`, { headers: { Authorization: 'Bearer ' + keys.recycler } });
+      const scan = res.ok ? await res.json() : null;
+      const seenAs = res.ok ? `${scan.events.length} events` : `HTTP ${res.status}`;
+      seen[seenAs] = (seen[seenAs] || 0) + 1;
+      if (scan && scan.events.length >= 3) return { passport: p, scan };
+    }
+    cursor = list.next_cursor;
+    if (!cursor) break;
+  }
+  throw new Error('no demo passport has a custody chain: ' + JSON.stringify(seen));
+}
+
+async function checkPassportPage(context, target) {
+  const { passport, scan } = target;
+  const path = new URL(passport.uri).pathname;
+  const credential = await api(path, null, 'application/json');
+  const subject = credential.credentialSubject;
+
+  await test('passport page: public view shows identity, badge, REE table and chart, no console errors', async () => {
+    const page = await open(context, path);
+    assert.equal(await page.textContent('h1'), subject.product.name);
+    const badge = await page.textContent('#verification-h + ul');
+    assert.match(badge, /Signature valid/);
+    assert.match(badge, /Status: active/);
+    assert.ok(badge.includes(credential.issuer), 'the issuer is named');
+    assert.match(await page.textContent('figure.photo svg[role="img"] title'), /placeholder/, 'photo placeholder with a text alternative');
+    const rows = await page.$$eval('#ree-content table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    const elements = subject.ree_content.elements;
+    assert.equal(rows.length, elements.length);
+    elements.forEach((e, i) => {
+      assert.equal(rows[i][0], e.element, 'symbol');
+      assert.equal(Number(rows[i][2]), e.mass_g, `mass of ${e.element}`);
+    });
+    const bars = await page.$$('#ree-content svg .bar');
+    assert.equal(bars.length, elements.length, 'a bar per element');
+    assert.match(await page.textContent('#ree-content svg'), /Mass \(g\)/);
+    assert.equal(await page.textContent('#access-tier'), 'public');
+    assert.ok(await page.isVisible('#key-form'), 'the key form is shown');
+    assert.match(await page.textContent('#components'), /shown to recyclers and authorities/);
+    for (const link of ['credential', 'versions', 'qr.svg']) {
+      assert.ok(await page.$(`.links a[href$="${link}"]`), `link to ${link}`);
+    }
+    const images = await page.$$eval('svg[role="img"]', (svgs) => svgs.every((s) => s.getAttribute('aria-labelledby')));
+    assert.ok(images, 'every SVG image has a text alternative');
+    assertNoConsoleErrors(page);
+    await shot(page, 'passport-public-desktop');
+    await page.close();
+  });
+
+  await test('passport page: a recycler key shows the custody timeline and where the magnets are; kept for the session', async () => {
+    const page = await open(context, path, { width: 360, height: 780 });
+    await page.fill('#api-key', keys.recycler);
+    await page.click('#key-form button[type="submit"]');
+    await page.waitForSelector('#custody-timeline li');
+    const items = await page.$$eval('#custody-timeline li', (lis) => lis.map((li) => li.dataset.eventId));
+    assert.deepEqual(items, scan.events.map((e) => e.event_id), 'the events of the custody API, in order');
+    const states = { in_use: 'in use' };
+    assert.equal(await page.textContent('#custody-state-value'), states[scan.custody.state] || scan.custody.state);
+    const detailed = await api(`/api/v1/passports/${passport.id}`, keys.recycler);
+    assert.equal(detailed.tier, 'professional');
+    assert.equal(await page.textContent('#access-tier'), 'professional');
+    const component = detailed.component_details.components[0];
+    const card = await page.textContent('#components-list .card');
+    assert.ok(card.includes(component.location), 'where the magnets are');
+    assert.ok(card.includes(component.removal), 'how to take them out');
+    assert.equal(await page.isVisible('#key-form'), false, 'the key is asked for once');
+    assertNoConsoleErrors(page);
+    await assertNoHorizontalScroll(page, 'passport page with timeline');
+    await shot(page, 'passport-recycler-360');
+    // Same tab, next page load: the key is still there, nothing to type.
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForSelector('#custody-timeline li');
+    assert.equal(await page.$$eval('#custody-timeline li', (l) => l.length), scan.events.length);
+    await page.click('#key-forget');
+    await page.waitForLoadState('load');
+    await page.waitForSelector('#key-form:not([hidden])');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('reetrace.apiKey')), null);
+    assertNoConsoleErrors(page);
+    await page.close();
+  });
+
+  await test('passport page: tiers apply (a manufacturer key may not read custody)', async () => {
+    const page = await open(context, path, { width: 360, height: 780 });
+    await page.fill('#api-key', keys.manufacturer);
+    await page.click('#key-form button[type="submit"]');
+    await page.waitForFunction(() => /may not read custody/.test(document.getElementById('custody-status').textContent));
+    assert.equal(await page.isVisible('#custody-timeline'), false);
+    const owns = passport.org_id === demo.keys.manufacturer.org_id;
+    assert.equal(await page.textContent('#access-tier'), owns ? 'owner' : 'public', 'another manufacturer sees the public tier');
+    assertNoConsoleErrors(page, [/status of 403/, /HTTP 403 for .*\/api\/v1\/custody\//]);
+    await page.close();
+  });
+
+  await test('passport page: 360 px wide, public, no horizontal scroll', async () => {
+    const page = await open(context, path, { width: 360, height: 780 });
+    await assertNoHorizontalScroll(page, 'passport page');
+    assertNoConsoleErrors(page);
+    await shot(page, 'passport-public-360');
+    await page.close();
+  });
+}
+
+// ---- the dashboard --------------------------------------------------------------------
+
+async function signIn(page, key) {
+  await page.fill('#api-key', key);
+  await page.click('#key-form button[type="submit"]');
+}
+
+const ready = (page) => page.waitForFunction(() => document.body.dataset.state === 'ready');
+
+async function filtersOf(page) {
+  return page.evaluate(() => ({
+    element: document.getElementById('f-element').value,
+    category: document.getElementById('f-category').value,
+    country: document.getElementById('f-country').value,
+    year_from: document.getElementById('f-from').value,
+    year_to: document.getElementById('f-to').value,
+  }));
+}
+
+// Every figure the dashboard shows equals what the stock API answers for its filters.
+async function assertDashboardMatchesApi(page) {
+  BASE = new URL(page.url()).origin;
+  const f = await filtersOf(page);
+  const sankeyYear = await page.inputValue('#f-sankey-year');
+  const [stock, indicators, sankey] = await Promise.all([
+    api('/api/v1/stock/flows' + qs({ flow: 'stock_in_use', basis: 'modelled', group_by: 'year', ...f }), keys.regulator),
+    api('/api/v1/stock/indicators' + qs(f), keys.regulator),
+    api('/api/v1/stock/sankey' + qs({ year: sankeyYear, element: f.element, category: f.category, country: f.country }), keys.regulator),
+  ]);
+  const stockRows = await tableRows(page, 'table-stock');
+  assert.equal(stockRows.length, stock.rows.length, 'stock rows');
+  stock.rows.forEach((r, i) => {
+    assert.equal(Number(stockRows[i].year), r.year);
+    assertFigure(stockRows[i].cells[0], r, `stock in use ${r.year}`);
+  });
+  const eolRows = await tableRows(page, 'table-eol');
+  assert.equal(eolRows.length, indicators.rows.length, 'end-of-life rows');
+  indicators.rows.forEach((r, i) => {
+    assertFigure(eolRows[i].cells[0], r.eol_generated, `EOL generated ${r.year}`);
+    assertFigure(eolRows[i].cells[1], r.collected, `collected ${r.year}`);
+    assertFigure(eolRows[i].cells[2], r.recycled, `recycled ${r.year}`);
+  });
+  const indicatorRows = await tableRows(page, 'table-indicators');
+  indicators.rows.forEach((r, i) => {
+    assertFigure(indicatorRows[i].cells[0], r.placed_on_market, `placed on market ${r.year}`);
+    assertFigure(indicatorRows[i].cells[1], r.collection_rate, `collection rate ${r.year}`);
+    assertFigure(indicatorRows[i].cells[3], r.eol_recycling_rate, `EOL recycling rate ${r.year}`);
+  });
+  if (indicators.rows.length) {
+    const tileYear = Number(await page.$eval('.tile[data-indicator="collection_rate"]', (t) => t.dataset.year));
+    const last = indicators.rows.find((r) => r.year === tileYear);
+    assert.ok(last && (!stock.model || tileYear <= stock.model.last_observed), 'tiles show an observed year');
+    const tile = await page.$eval('.tile[data-indicator="collection_rate"]', (t) => ({ value: t.dataset.value, suppressed: t.classList.contains('suppressed') }));
+    if (last.collection_rate.suppressed) assert.ok(tile.suppressed);
+    else if (last.collection_rate.value !== null) assert.equal(Number(tile.value), last.collection_rate.value);
+  }
+  const links = await tableRows(page, 'table-sankey');
+  assert.equal(links.length, sankey.links.length, 'Sankey links');
+  sankey.links.forEach((l, i) => {
+    assert.equal(links[i].source, l.source);
+    assert.equal(links[i].target, l.target);
+    assertFigure(links[i].cells[0], l, `${l.source} → ${l.target}`);
+  });
+  const ribbons = await page.$$eval('#chart-sankey path.link', (p) => p.map((x) => ({ value: x.dataset.value, suppressed: x.classList.contains('suppressed') })));
+  assert.equal(ribbons.length, sankey.links.length, 'a ribbon per link');
+  return { stock, indicators, sankey };
+}
+
+async function checkDashboard(context) {
+  BASE = SHIPPED;
+  await test('dashboard: a manufacturer key is refused with a clear message', async () => {
+    const page = await open(context, '/dashboard');
+    await signIn(page, keys.manufacturer);
+    await page.waitForFunction(() => document.body.dataset.state === 'refused');
+    assert.match(await page.textContent('#key-status'), /for regulators and administrators/);
+    assert.equal(await page.isVisible('#board'), false);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('reetrace.apiKey')), null, 'a refused key is not kept');
+    assertNoConsoleErrors(page);
+    await shot(page, 'dashboard-refused');
+    await page.close();
+  });
+
+  await test('dashboard (k = 3, as shipped): withheld cells are shown as suppressed, never as zero', async () => {
+    const page = await open(context, '/dashboard');
+    await signIn(page, keys.regulator);
+    await ready(page);
+    const { stock, indicators, sankey } = await assertDashboardMatchesApi(page);
+    const withheld = stock.disclosure.suppressed + indicators.disclosure.suppressed + sankey.disclosure.suppressed;
+    assert.ok(withheld > 0, 'the demo data has disclosure-controlled cells');
+    const cells = await page.$$eval('td.suppressed', (t) => t.map((x) => x.textContent));
+    assert.ok(cells.length > 0 && cells.every((t) => t === 'suppressed'), 'tables say suppressed');
+    const marks = await page.$$('#chart-stock .suppressed-mark, #chart-eol .suppressed-mark');
+    assert.ok(marks.length > 0, 'the charts mark withheld figures');
+    const zeroForWithheld = await page.$$eval('td.suppressed[data-value]', (t) => t.length);
+    assert.equal(zeroForWithheld, 0, 'no value behind a withheld cell');
+    assert.match(await page.textContent('#disclosure'), /fewer than 3 organisations/);
+    assertNoConsoleErrors(page);
+    await shot(page, 'dashboard-suppressed');
+    await page.close();
+  });
+
+  BASE = OPEN;
+  const page = await open(context, '/dashboard');
+  await test('dashboard (k = 1): a regulator sees charts whose figures equal the stock API, forecast dashed', async () => {
+    await signIn(page, keys.regulator);
+    await ready(page);
+    const { stock } = await assertDashboardMatchesApi(page);
+    assert.ok(stock.model, 'the stock is modelled');
+    assert.ok(stock.rows.some((r) => r.year > stock.model.last_observed), 'the default range reaches into the forecast');
+    assert.ok(stock.rows.every((r) => typeof r.value === 'number'), 'nothing is withheld with k = 1');
+    const dots = await page.$$eval('#chart-stock circle.dot', (c) => c.map((x) => Number(x.dataset.value)));
+    assert.deepEqual(dots, stock.rows.map((r) => r.value), 'a point per year at the API value');
+    const dash = await page.$eval('#chart-stock path.series.forecast', (p) => getComputedStyle(p).strokeDasharray);
+    assert.notEqual(dash, 'none', 'the forecast is dashed');
+    const observedDash = await page.$eval('#chart-stock path.series:not(.forecast)', (p) => getComputedStyle(p).strokeDasharray);
+    assert.equal(observedDash, 'none', 'the observed part is solid');
+    for (const id of ['chart-stock', 'chart-eol', 'chart-rates']) {
+      const titles = await page.$$eval(`#${id} .axis-title`, (t) => t.map((x) => x.textContent));
+      assert.ok(titles.includes('Year'), `${id}: x axis title`);
+      assert.ok(titles.some((t) => /\((kg|%)\)/.test(t)), `${id}: y axis title with its unit`);
+    }
+    const ribbons = await page.$$eval('#chart-sankey path.link', (p) => p.filter((x) => x.dataset.value).length);
+    assert.ok(ribbons > 3, 'the Sankey diagram has flows');
+    assertNoConsoleErrors(page);
+    await shot(page, 'dashboard-desktop');
+    await page.locator('#sankey').screenshot({ path: `${SHOTS}/dashboard-sankey.png` });
+  });
+
+  const values = (page, id) => page.$$eval(`#${id} [data-value]`, (e) => e.map((x) => x.dataset.value).join(','));
+
+  await test('dashboard (k = 1): the filters change the charts (element, category, country, years, Sankey year)', async () => {
+    const before = await values(page, 'chart-stock');
+    await page.selectOption('#f-element', 'Dy');
+    await ready(page);
+    await assertDashboardMatchesApi(page);
+    const afterElement = await values(page, 'chart-stock');
+    assert.notEqual(afterElement, before, 'the element filter changes the stock chart');
+
+    await page.selectOption('#f-category', 'ev_traction_motor');
+    await ready(page);
+    await assertDashboardMatchesApi(page);
+    assert.notEqual(await values(page, 'chart-stock'), afterElement, 'the category filter changes it');
+
+    const countries = await page.$$eval('#f-country option', (o) => o.map((x) => x.value).filter(Boolean));
+    assert.ok(countries.length >= 2, 'countries with figures are offered');
+    const eolBefore = await values(page, 'chart-eol');
+    await page.selectOption('#f-country', countries[0]);
+    await ready(page);
+    await assertDashboardMatchesApi(page);
+    assert.notEqual(await values(page, 'chart-eol'), eolBefore, 'the country filter changes the end-of-life chart');
+
+    await page.selectOption('#f-country', '');
+    await ready(page);
+    await page.fill('#f-from', '2015');
+    await page.fill('#f-to', '2020');
+    await page.press('#f-to', 'Enter');
+    await page.waitForFunction(() => document.querySelectorAll('#table-eol tbody tr').length === 6 && document.body.dataset.state === 'ready');
+    const { indicators } = await assertDashboardMatchesApi(page);
+    assert.deepEqual(indicators.rows.map((r) => r.year), [2015, 2016, 2017, 2018, 2019, 2020]);
+
+    const sankeyBefore = await values(page, 'chart-sankey');
+    await page.fill('#f-sankey-year', '2020');
+    await page.press('#f-sankey-year', 'Enter');
+    await page.waitForFunction(() => /2020/.test(document.getElementById('sankey-h').textContent) && document.body.dataset.state === 'ready');
+    await assertDashboardMatchesApi(page);
+    assert.notEqual(await values(page, 'chart-sankey'), sankeyBefore, 'the Sankey year changes the diagram');
+    assertNoConsoleErrors(page);
+    await shot(page, 'dashboard-filtered');
+  });
+
+  await test('dashboard (k = 1): CSV and JSON downloads hold the export of the chosen filters', async () => {
+    await page.fill('#f-from', '');
+    await page.fill('#f-to', '');
+    await page.selectOption('#f-category', 'hard_disk_drive');
+    await ready(page);
+    await page.selectOption('#f-element', 'Nd');
+    await ready(page);
+    const f = await filtersOf(page);
+    for (const format of ['csv', 'json']) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#download-${format}`)]);
+      assert.equal(download.suggestedFilename(), `reetrace-stock.${format}`);
+      const body = readFileSync(await download.path(), 'utf8');
+      const expected = await api('/api/v1/stock/export.csv' + qs({ ...f, format }), keys.regulator, format === 'csv' ? 'text/csv' : 'application/json');
+      if (format === 'csv') {
+        assert.equal(body, expected, 'the CSV is the export');
+        const lines = body.trim().split('\n');
+        assert.equal(lines[0], 'year,country,category,element,flow,basis,value,unit,parameters_version');
+        assert.ok(lines.length > 1, 'rows');
+        assert.ok(lines.slice(1).every((l) => l.split(',')[2] === 'hard_disk_drive' && l.split(',')[3] === 'Nd'), 'filtered');
+      } else {
+        assert.deepEqual(JSON.parse(body), expected, 'the JSON is the export');
+        assert.ok(expected.rows.length > 0);
+      }
+    }
+    await page.waitForFunction(() => /Downloaded reetrace-stock\.json/.test(document.getElementById('download-status').textContent));
+    assertNoConsoleErrors(page);
+  });
+
+  await test('dashboard: 360 px wide, no horizontal scroll; the key is kept for the session', async () => {
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.reload({ waitUntil: 'load' });
+    await ready(page);
+    assert.equal(await page.isVisible('#login'), false, 'signed in from the session');
+    await assertNoHorizontalScroll(page, 'dashboard');
+    assertNoConsoleErrors(page);
+    await shot(page, 'dashboard-360');
+    await page.locator('#indicators').screenshot({ path: `${SHOTS}/dashboard-360-indicators.png` });
+  });
+  await page.close();
+}
+
+// ---- run ------------------------------------------------------------------------------
+
+const context = await chromium.launchPersistentContext(process.env.USER_DATA_DIR, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  acceptDownloads: true,
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+    '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+});
+try {
+  await settledStock(SHIPPED);
+  await settledStock(OPEN);
+  BASE = SHIPPED;
+  await checkPassportPage(context, await passportWithCustody());
+  await checkDashboard(context);
+} catch (error) {
+  results.push({ name: 'setup', ok: false });
+  console.log('FAIL setup\n     ' + String(error && error.stack || error));
+} finally {
+  await context.close();
+}
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length} passed, ${failed.length} failed`);
+process.exit(failed.length ? 1 : 0);
