@@ -247,6 +247,9 @@ const KINDS: &[Kind] = &[
     },
 ];
 
+/// The fewest manufacturers of each category in each year (the default disclosure threshold).
+const MAKERS_PER_CATEGORY: usize = 3;
+
 const MANUFACTURERS: &[(&str, &str)] = &[
     ("Rheinmotoren GmbH", "DE"),
     ("Moteurs de Lyon SA", "FR"),
@@ -482,10 +485,20 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
         BTreeMap::new();
     let mut n = 0usize;
     for (kind, year, weight) in &weights {
-        let count = ((weight / total) * products as f64).round().max(1.0) as usize;
-        for _ in 0..count {
-            // Each category is made by several manufacturers, so aggregates are not disclosive.
-            let maker = rng.random_range(0..manufacturers.len());
+        // Every category is made by at least three manufacturers every year, as in a real market:
+        // a regulator's yearly figures are then built from enough organisations to be published
+        // under disclosure control (one wind turbine holds as much Nd as thousands of motors, so
+        // a year with a single turbine maker would withhold the whole year).
+        let count = ((weight / total) * products as f64)
+            .round()
+            .max(MAKERS_PER_CATEGORY as f64) as usize;
+        let first = rng.random_range(0..manufacturers.len());
+        for i in 0..count {
+            let maker = if i < MAKERS_PER_CATEGORY {
+                (first + i) % manufacturers.len()
+            } else {
+                rng.random_range(0..manufacturers.len())
+            };
             let country = if rng.random_bool(0.7) {
                 manufacturers[maker].1
             } else {
