@@ -130,11 +130,20 @@
     ['recycled_content_rate', 'Recycled content rate', true, ''],
   ];
 
+  // The year the tiles and the Sankey diagram open on: the last observed year in range (the
+  // current one is still filling) whose figures are published. Disclosure control withholds the
+  // newest years' custody flows while fewer than k organisations have recorded them; when every
+  // observed year has a withheld figure, the last observed year.
+  function publishedYear(rows, lastObserved) {
+    const observed = rows.filter((r) => lastObserved === null || r.year <= lastObserved);
+    if (!observed.length) return rows.length ? rows[rows.length - 1] : null;
+    const published = observed.filter((r) => TILES.every(([name]) => !C.isSuppressed(r[name])));
+    return published.length ? published[published.length - 1] : observed[observed.length - 1];
+  }
+
   function renderIndicators(answer, f, lastObserved) {
     const rows = answer.rows;
-    // The tiles show the last observed year in range (the current one is still filling).
-    const observed = rows.filter((r) => lastObserved === null || r.year <= lastObserved);
-    const last = observed.length ? observed[observed.length - 1] : rows.length ? rows[rows.length - 1] : null;
+    const last = publishedYear(rows, lastObserved);
     $('tiles').replaceChildren(...(last ? TILES.map(([name, label, rate, unit]) => {
       const figure = last[name];
       const suppressed = C.isSuppressed(figure);
@@ -199,9 +208,12 @@
         json('/api/v1/stock/flows', { flow: 'stock_in_use', basis: 'modelled', group_by: 'year', ...f }),
         json('/api/v1/stock/indicators', f),
       ]);
-      // The Sankey diagram opens on the last observed year (the current one is still filling).
+      // The Sankey diagram opens on the last observed year with published figures.
       const yearInput = $('f-sankey-year');
-      if (!yearInput.value) yearInput.value = stock.model ? Math.min(stock.model.last_observed, indicators.year_to) : indicators.year_to;
+      if (!yearInput.value) {
+        const opening = publishedYear(indicators.rows, stock.model ? stock.model.last_observed : null);
+        yearInput.value = opening ? opening.year : indicators.year_to;
+      }
       const sankey = await json('/api/v1/stock/sankey', {
         year: yearInput.value, element: f.element, category: f.category, country: f.country,
       });
