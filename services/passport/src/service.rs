@@ -445,7 +445,8 @@ impl PassportService {
     /// Builds and signs new passports of `org` exactly as the bulk path does before its
     /// transaction (subject, envelope, JCS, SHA-256, Ed25519, in parallel off the async
     /// runtime), with status indexes from [`Self::allocate_status`], without storing them.
-    /// The benchmark measures the signing stage with it, apart from the database.
+    /// Model passport links are not resolved (the subject names none). The benchmark
+    /// measures the signing stage with it, apart from the database.
     pub async fn sign_new(
         &self,
         org: &Org,
