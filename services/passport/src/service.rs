@@ -416,7 +416,7 @@ impl PassportService {
     }
 
     /// Allocates one index in each status list purpose for each of `count` credentials.
-    pub(crate) async fn allocate_status(
+    pub async fn allocate_status(
         &self,
         org_id: Uuid,
         count: usize,
@@ -440,6 +440,36 @@ impl PassportService {
             }
         }
         Ok(out)
+    }
+
+    /// Builds and signs new passports of `org` exactly as the bulk path does before its
+    /// transaction (subject, envelope, JCS, SHA-256, Ed25519, in parallel off the async
+    /// runtime), with status indexes from [`Self::allocate_status`], without storing them.
+    /// Model passport links are not resolved (the subject names none). The benchmark
+    /// measures the signing stage with it, apart from the database.
+    pub async fn sign_new(
+        &self,
+        org: &Org,
+        registrations: Vec<Registration>,
+        status: Vec<[StatusRef; 3]>,
+    ) -> Result<Vec<NewPassport>, Problem> {
+        let prepared = registrations
+            .into_iter()
+            .map(|registration| {
+                let id = Uuid::now_v7();
+                Prepared {
+                    subject_id: self.product_uri(id, &registration),
+                    model_uri: None,
+                    registration,
+                    id,
+                    version: 1,
+                    previous_version: None,
+                }
+            })
+            .collect();
+        let key = self.keys.active(org.id).await?;
+        let signed = self.sign_all(org, key, prepared, status).await?;
+        Ok(signed.into_iter().map(|s| s.row).collect())
     }
 
     /// Builds and signs credentials for `prepared`, in parallel off the async runtime.

@@ -1,4 +1,4 @@
-//! The command line: `reetrace serve | migrate | admin | openapi | verify | verify-log`.
+//! The command line: `reetrace serve | migrate | admin | import | openapi | verify | verify-log`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::{self, AdminCommand};
 use crate::app;
 use crate::config::{Config, Overrides};
+use crate::import::ImportArgs;
 use crate::telemetry;
 use crate::verify_cmd::{self, VerifyArgs};
 use crate::verify_log::{self, VerifyLogArgs};
@@ -52,6 +53,11 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Registers passports in bulk from NDJSON (one registration request per line) or CSV
+    /// (the README's columns), signed with the organisation's active key, in transactions of
+    /// --batch lines; a progress bar on standard error, a JSON summary on standard output.
+    /// Exits 0 when every line was created, 1 when some failed, 2 on a usage or I/O error.
+    Import(ImportArgs),
     /// Writes a backup archive of everything that cannot be recomputed (NDJSON, gzip for .gz).
     Export {
         #[arg(long, short)]
@@ -142,7 +148,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let (config, warnings) = Config::load(cli.config.as_deref(), &overrides)?;
+    let (config, warnings) = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(loaded) => loaded,
+        // The import's exit codes keep 1 for "some lines failed".
+        Err(err) if matches!(cli.command, Command::Import(_)) => {
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(err) => return Err(err),
+    };
     telemetry::init(config.log_format);
     for warning in warnings {
         tracing::warn!("{warning}");
@@ -171,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin { command } => admin::run(&config, command).await,
         Command::Demo { products, seed } => crate::demo::run(&config, products, seed).await,
+        Command::Import(args) => Ok(crate::import::run(&config, args).await),
         Command::Export { output } => crate::backup::export(&config, &output).await,
         Command::Restore { input } => crate::backup::restore(&config, &input).await,
         Command::VerifyLog(args) => {

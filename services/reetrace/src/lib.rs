@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod import;
 pub mod ops;
 pub mod pages;
 pub mod telemetry;

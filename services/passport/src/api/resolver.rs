@@ -354,9 +354,7 @@ fn choose(
     links: &ProductLinks,
     ree_namespace: &str,
 ) -> Result<Choice, Problem> {
-    let accept = headers
-        .get(header::ACCEPT)
-        .map(|v| v.to_str().unwrap_or("*/*"));
+    let accept = accept(headers);
     let by_accept = || {
         negotiate(accept, &Representation::ALL)
             .map(Choice::Answer)
@@ -420,9 +418,25 @@ async fn answer(
             tracing::error!(passport = %row.id, "passport without a current version");
             Problem::internal()
         })?;
+    let namespace = ree_namespace(service.base_url());
+    // Most reads ask for the credential: serve its stored bytes without decoding them.
+    if link_type(uri, &namespace).is_none()
+        && let Some(credential) = negotiate(accept(headers), &Representation::ALL)
+        && Representation::CREDENTIAL.contains(&credential)
+    {
+        let product = service.row_uri(&row);
+        let mut response = version.credential.into_response();
+        set(
+            response.headers_mut(),
+            header::CONTENT_TYPE,
+            credential.media_type(),
+        );
+        let linkset = format!("{product}?linkType=linkset");
+        common_headers(&mut response, &linkset, &product, caller.is_some());
+        return Ok(response);
+    }
     let view = service.view(caller.as_ref(), &row, &version)?;
     let links = product_links(service, &view);
-    let namespace = ree_namespace(service.base_url());
     let mut response = match choose(uri, headers, &links, &namespace)? {
         Choice::Redirect(target) => {
             let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
@@ -472,10 +486,27 @@ async fn answer(
             response
         }
     };
+    common_headers(
+        &mut response,
+        &links.linkset,
+        &links.product,
+        caller.is_some(),
+    );
+    Ok(response)
+}
+
+/// `Accept`, if the request has a readable one.
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ACCEPT)
+        .map(|v| v.to_str().unwrap_or("*/*"))
+}
+
+/// The `Link` and `Cache-Control` headers of every answer about a found passport.
+fn common_headers(response: &mut Response, linkset: &str, product: &str, private: bool) {
     let h = response.headers_mut();
     let mut link = format!(
-        "<{}>; rel=\"linkset\"; type=\"application/linkset+json\", <{}>; rel=\"canonical\"",
-        links.linkset, links.product
+        "<{linkset}>; rel=\"linkset\"; type=\"application/linkset+json\", <{product}>; rel=\"canonical\""
     );
     if h.get(header::CONTENT_TYPE)
         .is_some_and(|v| v == Representation::Linkset.media_type())
@@ -487,11 +518,10 @@ async fn answer(
     }
     set(h, header::LINK, &link);
     // The tier decides what a page shows: keep pages cut for a key out of shared caches.
-    let cache = if caller.is_some() {
+    let cache = if private {
         "private, no-cache"
     } else {
         "public, max-age=60"
     };
     set(h, header::CACHE_CONTROL, cache);
-    Ok(response)
 }

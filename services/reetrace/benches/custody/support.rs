@@ -1,4 +1,4 @@
-//! What both custody benchmarks need: the application on a fresh database, and latency
+//! What the custody and passport benchmarks need: the application on a fresh database, and latency
 //! percentiles.
 
 use std::time::Duration;
@@ -10,7 +10,24 @@ use reetrace_core::testing::TestDatabase;
 
 /// The application built (migrated) on a fresh database of `backend`, and the listener it will
 /// serve on.
+#[allow(
+    dead_code,
+    reason = "the custody bench uses it, the passports bench does not"
+)]
 pub async fn fresh_app(backend: Backend) -> (App, tokio::net::TcpListener, TestDatabase, String) {
+    let (app, listener, db, address, _) = fresh_app_config(backend).await;
+    (app, listener, db, address)
+}
+
+/// As [`fresh_app`], with the configuration it was built from (its master key, to run the
+/// `reetrace` binary on the same database).
+#[allow(
+    dead_code,
+    reason = "the passports bench uses it, the custody bench does not"
+)]
+pub async fn fresh_app_config(
+    backend: Backend,
+) -> (App, tokio::net::TcpListener, TestDatabase, String, Config) {
     let db = TestDatabase::new(backend)
         .await
         .expect("the PostgreSQL server of REETRACE_TEST_POSTGRES_URL answers");
@@ -29,7 +46,7 @@ pub async fn fresh_app(backend: Backend) -> (App, tokio::net::TcpListener, TestD
         ..Config::default()
     };
     let app = app::build(&config).await.unwrap();
-    (app, listener, db, address)
+    (app, listener, db, address, config)
 }
 
 /// p50, p99 and max of `samples`, in milliseconds.

@@ -14,6 +14,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// An admin organisation's key.
     pub admin_key: String,
+    /// The database's URL (for running the `reetrace` binary on it).
+    pub database_url: String,
+    /// The configuration the application was built from.
+    pub config: Config,
     shutdown: CancellationToken,
     _db: TestDatabase,
 }
@@ -71,6 +75,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         address,
         client: reqwest::Client::new(),
         admin_key: admin.api_key,
+        database_url: db.url.clone(),
+        config,
         shutdown,
         _db: db,
     })

@@ -10,6 +10,7 @@ mod credentials;
 mod custody;
 mod epcis;
 mod errors;
+mod import;
 mod ops;
 mod pages;
 pub mod passports;

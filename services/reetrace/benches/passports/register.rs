@@ -1,0 +1,162 @@
+//! Registering item passports: through `POST /api/v1/passports/bulk` (NDJSON batches), and,
+//! in the same run, the two stages of that path alone — signing (`sign_new`: subject,
+//! envelope, JCS, SHA-256, Ed25519 in parallel) and storing pre-signed rows
+//! (`insert_passports`: the bulk path's multi-row transaction).
+
+use std::time::{Duration, Instant};
+
+use reetrace::app::Services;
+use reetrace_core::accounts::Org;
+use reetrace_core::extract::parse_json;
+use reetrace_passport::domain::registration::Registration;
+use serde_json::Value;
+
+use crate::data;
+use crate::support::Rng;
+
+/// A registered passport the read benchmarks use.
+pub struct Sample {
+    pub id: String,
+    pub path: String,
+}
+
+pub struct Registered {
+    pub samples: Vec<Sample>,
+}
+
+fn rate(n: u64, took: Duration) -> f64 {
+    n as f64 / took.as_secs_f64()
+}
+
+/// Registers `count` passports over HTTP in batches of `batch`, `clients` requests at a time.
+pub async fn over_http(
+    client: &reqwest::Client,
+    address: &str,
+    api_key: &str,
+    count: u64,
+    batch: u64,
+    clients: usize,
+) -> Registered {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let started = Instant::now();
+    let bodies: Vec<String> = (0..count.div_ceil(batch))
+        .map(|b| data::ndjson("HTTP", b * batch, batch.min(count - b * batch), &mut rng))
+        .collect();
+    let bytes: usize = bodies.iter().map(String::len).sum();
+    println!(
+        "  generated {count} registrations ({:.1} MB of NDJSON) in {:.1} s",
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies.into_iter().enumerate()));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..clients {
+        let queue = queue.clone();
+        let client = client.clone();
+        let url = format!("{address}/api/v1/passports/bulk");
+        let key = api_key.to_owned();
+        workers.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut took = Vec::new();
+            loop {
+                let next = queue.lock().unwrap().next();
+                let Some((b, body)) = next else { break };
+                let t = Instant::now();
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("content-type", "application/x-ndjson")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                took.push(t.elapsed());
+                assert_eq!(status, 200, "{}", &text[..text.len().min(500)]);
+                for (i, line) in text.lines().enumerate() {
+                    let result: Value = serde_json::from_str(line).unwrap();
+                    assert_eq!(result["status"], 201, "batch {b}: {result}");
+                    if i % 100 == 0 {
+                        let uri = result["uri"].as_str().unwrap();
+                        let path = uri[uri.find("/01/").unwrap()..].to_owned();
+                        samples.push(Sample {
+                            id: result["id"].as_str().unwrap().to_owned(),
+                            path,
+                        });
+                    }
+                }
+            }
+            (samples, took)
+        }));
+    }
+    let mut samples = Vec::new();
+    let mut took = Vec::new();
+    for w in workers {
+        let (s, t) = w.await.unwrap();
+        samples.extend(s);
+        took.extend(t);
+    }
+    let elapsed = started.elapsed();
+    let (p50, p99, max) = crate::support::percentiles(&mut took);
+    println!(
+        "  bulk API ({clients} client(s), {batch}-line NDJSON requests): {count} passports in {:.1} s = {:.0} passports/s (request p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms)",
+        elapsed.as_secs_f64(),
+        rate(count, elapsed),
+        p50,
+        p99,
+        max
+    );
+    Registered { samples }
+}
+
+/// The signing stage and the storing stage of the bulk path, each alone, over `count`
+/// registrations in batches of `batch`.
+pub async fn stages(services: &Services, org: &Org, count: u64, batch: u64) {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let registrations: Vec<Registration> = (0..count)
+        .map(|n| {
+            let value = data::registration("RAW", n, &mut rng);
+            parse_json(value.to_string().as_bytes()).unwrap()
+        })
+        .collect();
+    let passport = &services.passport;
+    let status = passport
+        .allocate_status(org.id, count as usize)
+        .await
+        .unwrap();
+    let mut status = status.into_iter();
+    let mut batches = Vec::new();
+    let mut signing = Duration::ZERO;
+    let mut input = registrations.into_iter();
+    loop {
+        let part: Vec<Registration> = input.by_ref().take(batch as usize).collect();
+        if part.is_empty() {
+            break;
+        }
+        let refs: Vec<_> = status.by_ref().take(part.len()).collect();
+        let t = Instant::now();
+        let rows = passport.sign_new(org, part, refs).await.unwrap();
+        signing += t.elapsed();
+        batches.push(rows);
+    }
+    println!(
+        "  sign only (sign_new, batches of {batch}, {} threads): {:.0} passports/s",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        rate(count, signing)
+    );
+    let store = passport.store();
+    let t = Instant::now();
+    for rows in &batches {
+        let created = store.insert_passports(rows, false, None).await.unwrap();
+        assert!(created.iter().all(|c| *c));
+    }
+    let storing = t.elapsed();
+    let bytes: usize = batches.iter().flatten().map(|r| r.credential.len()).sum();
+    println!(
+        "  insert only (insert_passports of signed rows, batches of {batch}; {:.1} kB per credential): {:.0} passports/s",
+        bytes as f64 / count as f64 / 1e3,
+        rate(count, storing)
+    );
+}
