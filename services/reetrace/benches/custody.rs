@@ -3,7 +3,9 @@
 //! - `capture`: documents of 100 realistic EPCIS events through the store's `write` (the
 //!   transaction every custody write and the capture endpoint go through: compare-and-set,
 //!   hash chains, Merkle log nodes, under the log head lock), with 1 and 4 concurrent
-//!   writers, next to a raw multi-row INSERT of the very same rows in the same run.
+//!   writers; the same documents through `POST /api/v1/epcis/capture` on the served
+//!   application (products registered first, so the events move real custody), with 1 and 4
+//!   concurrent clients; and a raw multi-row INSERT of the very same rows in the same run.
 //! - `proofs`: 1,000,000 leaves loaded in bulk, then 10,000 random inclusion proofs through
 //!   `Log::inclusion` and 2,000 through HTTP (p50/p99), and `verify-log` over the whole log.
 //!

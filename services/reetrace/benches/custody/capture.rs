@@ -1,17 +1,22 @@
 //! Capture throughput in documents of 100 events.
 //!
-//! Until the EPCIS capture endpoint lands, the path measured is the store's `write` with one
-//! document's 100 events per write — the same transaction the capture uses — with 1 and 4
-//! concurrent writers; next to it, the raw multi-row INSERT of exactly the rows that write
-//! produced (events, their identifiers, chain links, tree nodes, the head), one transaction
-//! per document, into a fresh database. The HTTP capture joins [`run`] as a third path over
-//! the same [`Document`]s.
+//! Three paths over the same [`Document`]s, each into a fresh database:
+//! - the store's `write` with one document's 100 events per write (the transaction the
+//!   capture ends in), with 1 and 4 concurrent writers;
+//! - `POST /api/v1/epcis/capture` through the served application, with 1 and 4 concurrent
+//!   clients: the products are registered first (bulk passport registration, then the
+//!   passport feed), so every event is checked against the schema, hashed, and moves real
+//!   custody (state machine, holder rule, compare-and-set) before its write;
+//! - the raw multi-row INSERT of exactly the rows the store's write produced (events, their
+//!   identifiers, chain links, tree nodes, the head), one transaction per document.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use reetrace_core::accounts::NewOrg;
+use reetrace_core::auth::Role;
 use reetrace_core::db::{Backend, Db};
 use reetrace_core::domain::{Mass, Sgtin};
 use reetrace_custody::epcis::{Observation, ObservationStep, ProductId, observation_event};
@@ -22,18 +27,49 @@ use uuid::Uuid;
 
 use crate::support::fresh_app;
 
+/// The GTIN of every product (its serial is `EVM-{p:06}`).
+const GTIN: &str = "09506000134352";
+/// The collector's EORI number (it collects, receives, sorts and hands over).
+const COLLECTOR_EORI: &str = "FR123456789000";
+/// The recycler's EORI number (it accepts the handovers).
+const RECYCLER_EORI: &str = "DE1234567890123";
+
 /// Events per document.
 pub const PER_DOCUMENT: usize = 100;
-/// Products the events are about: each appears in several documents, so writes extend chains
-/// whose tails are in the database.
+/// Products the events are about at a time: each goes through the five steps in five
+/// documents, so writes extend chains whose tails are in the database; the next 10,000 events
+/// are about 2,000 new products.
 const PRODUCTS: usize = 2_000;
+/// A product's life here, one step per pass over the products.
+const LIFE: [ObservationStep; 5] = [
+    ObservationStep::Collect,
+    ObservationStep::Receive,
+    ObservationStep::Sort,
+    ObservationStep::Handover,
+    ObservationStep::Accept,
+];
+const STEPS: usize = LIFE.len();
+
+/// The product of event `n`.
+fn product_of(n: usize) -> usize {
+    n % PRODUCTS + n / (PRODUCTS * STEPS) * PRODUCTS
+}
+
+/// How many products `count` documents are about.
+fn products(count: usize) -> usize {
+    (0..count * PER_DOCUMENT)
+        .map(product_of)
+        .max()
+        .map_or(0, |p| p + 1)
+}
 
 /// One capture document: its events as EPCIS JSON and as the store appends them.
 #[derive(Clone)]
 pub struct Document {
-    #[allow(dead_code, reason = "what the HTTP capture will post")]
     pub events: Vec<Value>,
     pub appends: Vec<NewEvent>,
+    /// The step of all its events (the recycler posts the accepts, the collector the rest).
+    pub step: ObservationStep,
 }
 
 /// `count` documents of realistic custody events (collect, receive, sort, handover, accept).
@@ -47,16 +83,10 @@ pub fn documents(count: usize) -> Vec<Document> {
             let mut appends = Vec::with_capacity(PER_DOCUMENT);
             for j in 0..PER_DOCUMENT {
                 let n = d * PER_DOCUMENT + j;
-                let p = n % PRODUCTS;
+                let p = product_of(n);
                 let subject = Uuid::from_u128(p as u128 + 1);
-                let epc = format!("https://id.gs1.org/01/09506000134352/21/EVM-{p:06}");
-                let step = [
-                    ObservationStep::Collect,
-                    ObservationStep::Receive,
-                    ObservationStep::Sort,
-                    ObservationStep::Handover,
-                    ObservationStep::Accept,
-                ][n / PRODUCTS % 5];
+                let epc = format!("https://id.gs1.org/01/{GTIN}/21/EVM-{p:06}");
+                let step = LIFE[n / PRODUCTS % STEPS];
                 let at = start + chrono::Duration::seconds(n as i64);
                 let event = observation_event(&Observation {
                     step,
@@ -65,11 +95,11 @@ pub fn documents(count: usize) -> Vec<Document> {
                     lots: Vec::new(),
                     read_point: Some("urn:epc:id:sgln:4012345.00001.0".into()),
                     biz_location: Some("urn:epc:id:sgln:4012345.00001.0".into()),
-                    holder: "eori:FR123456789000".into(),
+                    holder: format!("eori:{COLLECTOR_EORI}"),
                     to_holder: (step == ObservationStep::Handover)
-                        .then(|| "eori:DE1234567890123".to_owned()),
+                        .then(|| format!("eori:{RECYCLER_EORI}")),
                     from_holder: (step == ObservationStep::Accept)
-                        .then(|| "eori:FR123456789000".to_owned()),
+                        .then(|| format!("eori:{COLLECTOR_EORI}")),
                     measured_mass: Some(Mass::from_grams(48_100).unwrap()),
                 })
                 .unwrap();
@@ -93,7 +123,12 @@ pub fn documents(count: usize) -> Vec<Document> {
                 });
                 events.push(event);
             }
-            Document { events, appends }
+            let step = LIFE[d * PER_DOCUMENT / PRODUCTS % STEPS];
+            Document {
+                events,
+                appends,
+                step,
+            }
         })
         .collect()
 }
@@ -127,6 +162,167 @@ async fn store_write(store: Arc<dyn CustodyStore>, docs: &[Document], writers: u
         task.await.unwrap();
     }
     started.elapsed()
+}
+
+/// The served application, its products registered and in custody, and the keys of the
+/// collector and the recycler.
+struct Served {
+    address: String,
+    collector: String,
+    recycler: String,
+    shutdown: tokio_util::sync::CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+    _db: reetrace_core::testing::TestDatabase,
+}
+
+async fn org(app: &reetrace::app::App, name: &str, role: Role, eori: Option<&str>) -> String {
+    let operator_id =
+        eori.map(|e| serde_json::from_value(json!({"scheme": "eori", "value": e})).unwrap());
+    app.accounts()
+        .create_org(NewOrg {
+            name: name.into(),
+            role,
+            operator_id,
+        })
+        .await
+        .unwrap()
+        .api_key
+}
+
+/// Serves a fresh application and registers the `count` products the documents are about.
+async fn serve(backend: Backend, count: usize, client: &reqwest::Client) -> Served {
+    let (app, listener, db, address) = fresh_app(backend).await;
+    let maker = org(&app, "Acme Motors", Role::Manufacturer, None).await;
+    let collector = org(&app, "Collecte Lyon", Role::Recycler, Some(COLLECTOR_EORI)).await;
+    let recycler = org(
+        &app,
+        "Urban Mine Recycling",
+        Role::Recycler,
+        Some(RECYCLER_EORI),
+    )
+    .await;
+    let custody = app.services().custody.clone();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            app.run(listener, shutdown).await.unwrap();
+        }
+    });
+    let mut last = None;
+    let all: Vec<usize> = (0..count).collect();
+    for chunk in all.chunks(1_000) {
+        let registrations: Vec<Value> = chunk
+            .iter()
+            .map(|p| {
+                json!({"granularity": "item",
+                 "product": {"gtin": GTIN, "serial": format!("EVM-{p:06}"), "name": "Traction motor PMSM 150 kW",
+                   "category": "ev_traction_motor", "net_mass_g": 48_100,
+                   "placed_on_market": {"date": "2024-04-15", "country": "FR"}},
+                 "ree_content": {"components": [{"name": "rotor magnet set", "material": "NdFeB-sintered", "mass_g": 1500,
+                   "elements": [{"element": "Nd", "mass_g": 337.5}, {"element": "Pr", "mass_g": 105},
+                                {"element": "Dy", "mass_g": 60}, {"element": "Tb", "mass_g": 7.5}]}]}})
+            })
+            .collect();
+        let response = client
+            .post(format!("{address}/api/v1/passports/bulk?atomic=true"))
+            .bearer_auth(&maker)
+            .json(&registrations)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["created"], chunk.len(), "{body}");
+        last = body["results"][chunk.len() - 1]["id"]
+            .as_str()
+            .map(|id| id.parse::<Uuid>().unwrap());
+    }
+    // Reading a product brings the passport feed up to date: every product is in custody
+    // before the clock starts.
+    custody.product(last.unwrap()).await.unwrap();
+    let epcs: Vec<String> = (0..count)
+        .map(|p| format!("https://id.gs1.org/01/{GTIN}/21/EVM-{p:06}"))
+        .collect();
+    let mut in_custody = 0;
+    for chunk in epcs.chunks(500) {
+        in_custody += custody
+            .store()
+            .products_named(chunk, &[])
+            .await
+            .unwrap()
+            .len();
+    }
+    assert_eq!(in_custody, count, "every product reached custody");
+    Served {
+        address,
+        collector,
+        recycler,
+        shutdown,
+        server,
+        _db: db,
+    }
+}
+
+/// Posts every document to `POST /api/v1/epcis/capture` with `clients` concurrent clients
+/// (a product's five documents all go to the same client, in order); returns the elapsed time.
+async fn http_capture(backend: Backend, docs: &[Document], clients: usize) -> Duration {
+    reetrace_passport::verify::remote::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let served = serve(backend, products(docs.len()), &client).await;
+    assert_eq!(
+        PRODUCTS % (PER_DOCUMENT * clients),
+        0,
+        "a product's documents share a client"
+    );
+    let mut shares: Vec<Vec<(String, Vec<u8>)>> = (0..clients).map(|_| Vec::new()).collect();
+    for (i, doc) in docs.iter().enumerate() {
+        let key = if doc.step == ObservationStep::Accept {
+            &served.recycler
+        } else {
+            &served.collector
+        };
+        let body = json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                         {"ree": "https://w3id.org/reetrace/vocab#"}],
+            "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2025-01-01T08:00:00Z",
+            "epcisBody": {"eventList": doc.events}
+        });
+        shares[i % clients].push((key.clone(), serde_json::to_vec(&body).unwrap()));
+    }
+    let url = format!("{}/api/v1/epcis/capture", served.address);
+    let started = Instant::now();
+    let tasks: Vec<_> = shares
+        .into_iter()
+        .map(|share| {
+            let client = client.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                for (key, body) in share {
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(key)
+                        .header("content-type", "application/ld+json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status();
+                    let report: Value = response.json().await.unwrap();
+                    assert_eq!(status, 201, "{report}");
+                    assert_eq!(report["captured"], PER_DOCUMENT, "{report}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    served.shutdown.cancel();
+    served.server.await.unwrap();
+    elapsed
 }
 
 type EventRowDb = (
@@ -280,6 +476,20 @@ pub async fn run(backend: Backend, count: usize) {
         "  store write, 4 writers         {:>8.0} events/s",
         rate(events, four)
     );
+
+    for clients in [1, 4] {
+        let took = http_capture(backend, &docs, clients).await;
+        let label = if clients == 1 {
+            "1 client "
+        } else {
+            "4 clients"
+        };
+        println!(
+            "  HTTP capture, {label}         {:>8.0} events/s  ({:.1} ms per document)",
+            rate(events, took),
+            took.as_secs_f64() * 1e3 / count as f64
+        );
+    }
 
     let rows = written_rows(one_app.db()).await;
     assert_eq!(rows.len(), count, "one group of rows per document");
