@@ -436,6 +436,7 @@ impl PassportService {
         }
         match outcome {
             Ok(()) => {
+                self.credentials.clear();
                 self.status_changed();
                 Ok(Answer::Fresh(issued))
             }

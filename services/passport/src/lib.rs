@@ -2,6 +2,7 @@
 //! `eddsa-jcs-2022`, versioned, revocable, resolvable through GS1 Digital Link.
 
 pub mod api;
+pub mod credential_cache;
 pub mod domain;
 pub mod feed;
 pub mod generic;

@@ -32,6 +32,8 @@ pub struct PassportConfig {
     pub base_url: String,
     /// did:web hosts (besides our own) whose DID documents the verifier may fetch.
     pub did_web_allowlist: Vec<String>,
+    /// How long the resolver may serve a product's credential from memory (zero: never).
+    pub resolver_cache: std::time::Duration,
 }
 
 /// The passport service.
@@ -44,6 +46,8 @@ pub struct PassportService {
     /// The custody service's claim checking, set once the services are composed.
     pub(crate) claims: Arc<std::sync::OnceLock<Arc<dyn RecycledClaims>>>,
     pub(crate) verify: Arc<crate::verify::server::VerifyContext>,
+    /// The resolver's credentials in memory (see [`crate::credential_cache`]).
+    pub(crate) credentials: Arc<crate::credential_cache::CredentialCache>,
 }
 
 impl std::fmt::Debug for PassportService {
@@ -164,10 +168,14 @@ impl PassportService {
             &config.base_url,
             &config.did_web_allowlist,
         ));
+        let credentials = Arc::new(crate::credential_cache::CredentialCache::new(
+            config.resolver_cache,
+        ));
         Self {
             store,
             accounts,
             keys,
+            credentials,
             config: Arc::new(config),
             claims: Arc::new(std::sync::OnceLock::new()),
             verify,
@@ -308,6 +316,11 @@ impl PassportService {
     }
 
     /// The resolver URL of a stored passport.
+    /// The resolver's credentials kept in memory.
+    pub fn credentials(&self) -> &crate::credential_cache::CredentialCache {
+        &self.credentials
+    }
+
     pub fn row_uri(&self, row: &PassportRow) -> String {
         let gtin = row
             .gtin

@@ -181,6 +181,7 @@ impl Services {
             PassportConfig {
                 base_url: base_url.clone(),
                 did_web_allowlist: config.did_web_allowlist.clone(),
+                resolver_cache: std::time::Duration::from_millis(config.resolver_cache_ms),
             },
         );
 

@@ -82,6 +82,8 @@ pub struct Config {
     pub service_key: Option<Secret>,
     /// Regulator answers withhold a cell built from fewer than this many distinct organisations.
     pub disclosure_k: u32,
+    /// How long (ms) the resolver may answer a product's credential from memory; 0: never.
+    pub resolver_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -104,6 +106,7 @@ impl Default for Config {
             stock_url: None,
             service_key: None,
             disclosure_k: reetrace_stock::service::DEFAULT_DISCLOSURE_K,
+            resolver_cache_ms: 1000,
         }
     }
 }
@@ -161,6 +164,11 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
     ("REETRACE_STOCK_URL", &["stock_url"], Kind::Str),
     ("REETRACE_SERVICE_KEY", &["service_key"], Kind::Str),
     ("REETRACE_DISCLOSURE_K", &["disclosure_k"], Kind::Int),
+    (
+        "REETRACE_RESOLVER_CACHE_MS",
+        &["resolver_cache_ms"],
+        Kind::Int,
+    ),
 ];
 
 /// `REETRACE_*` variables that are not config keys but are known (not typos).

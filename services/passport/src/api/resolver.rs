@@ -11,6 +11,7 @@ mod accept;
 mod check;
 mod linkset;
 
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -26,6 +27,7 @@ pub use accept::{Representation, negotiate};
 pub use linkset::{LinkContext, LinkTarget, LinkType, Linkset, ree_namespace};
 
 use super::PassportState;
+use crate::credential_cache::CachedCredential;
 use crate::page::{self, PageView, ProductLinks};
 use crate::service::{PassportService, PassportView};
 use crate::store::{Identity, PassportRow};
@@ -155,6 +157,9 @@ async fn resolve_item(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+        return Ok(response);
+    }
     let gtin = gtin(&uri)?;
     let serial = SerialNumber::from_percent_encoded(raw_segment(&uri, 4))
         .map_err(|e| invalid("serial", e))?;
@@ -205,6 +210,9 @@ async fn resolve_batch(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+        return Ok(response);
+    }
     let gtin = gtin(&uri)?;
     let lot =
         LotNumber::from_percent_encoded(raw_segment(&uri, 4)).map_err(|e| invalid("lot", e))?;
@@ -254,6 +262,9 @@ async fn resolve_model(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+        return Ok(response);
+    }
     let gtin = gtin(&uri)?;
     let identity = Identity::Model {
         gtin: gtin.as_str().to_owned(),
@@ -300,6 +311,9 @@ async fn resolve_own(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+        return Ok(response);
+    }
     let id = parse_uuid("id", raw_segment(&uri, 2))?;
     let row = state
         .service
@@ -402,6 +416,48 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     }
 }
 
+/// The credential representation a request asks for, when it asks for one (no link type).
+fn credential_wanted(uri: &Uri, headers: &HeaderMap, namespace: &str) -> Option<Representation> {
+    if link_type(uri, namespace).is_some() {
+        return None;
+    }
+    negotiate(accept(headers), &Representation::ALL)
+        .filter(|r| Representation::CREDENTIAL.contains(r))
+}
+
+/// The stored credential bytes as the answer, with the product's links.
+fn credential_response(
+    representation: Representation,
+    cached: CachedCredential,
+    private: bool,
+) -> Response {
+    let mut response = cached.credential.into_response();
+    set(
+        response.headers_mut(),
+        header::CONTENT_TYPE,
+        representation.media_type(),
+    );
+    let linkset = format!("{}?linkType=linkset", cached.product);
+    common_headers(&mut response, &linkset, &cached.product, private);
+    response
+}
+
+/// The answer from memory, when the request asks for the credential of a path read lately.
+fn from_cache(
+    service: &PassportService,
+    caller: Option<&Principal>,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let cached = service.credentials().get(uri.path())?;
+    let representation = credential_wanted(uri, headers, &ree_namespace(service.base_url()))?;
+    Some(credential_response(
+        representation,
+        cached,
+        caller.is_some(),
+    ))
+}
+
 /// Answers for a found passport.
 async fn answer(
     service: &PassportService,
@@ -419,21 +475,19 @@ async fn answer(
             Problem::internal()
         })?;
     let namespace = ree_namespace(service.base_url());
-    // Most reads ask for the credential: serve its stored bytes without decoding them.
-    if link_type(uri, &namespace).is_none()
-        && let Some(credential) = negotiate(accept(headers), &Representation::ALL)
-        && Representation::CREDENTIAL.contains(&credential)
-    {
-        let product = service.row_uri(&row);
-        let mut response = version.credential.into_response();
-        set(
-            response.headers_mut(),
-            header::CONTENT_TYPE,
-            credential.media_type(),
-        );
-        let linkset = format!("{product}?linkType=linkset");
-        common_headers(&mut response, &linkset, &product, caller.is_some());
-        return Ok(response);
+    // Most reads ask for the credential: serve its stored bytes without decoding them, and keep
+    // them in memory for the next read of the same path.
+    if let Some(representation) = credential_wanted(uri, headers, &namespace) {
+        let cached = CachedCredential {
+            product: service.row_uri(&row),
+            credential: Bytes::from(version.credential),
+        };
+        service.credentials().put(uri.path(), cached.clone());
+        return Ok(credential_response(
+            representation,
+            cached,
+            caller.is_some(),
+        ));
     }
     let view = service.view(caller.as_ref(), &row, &version)?;
     let links = product_links(service, &view);

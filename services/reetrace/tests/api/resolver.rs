@@ -812,3 +812,51 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    a_new_version_is_resolved_at_once_though_credentials_are_kept_in_memory,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Acme Motors", "manufacturer").await;
+        let issued = app.register(&key, &motor("EVM-2026-000777")).await;
+        let id = issued["id"].as_str().unwrap().to_owned();
+        let path = path_of(&app, &issued["uri"]);
+
+        // Read twice: the second answer comes from memory, the same bytes and headers.
+        let first = get(&app, &path, "application/vc").await;
+        let (first_type, first_link) = (header(&first, "content-type"), header(&first, "link"));
+        let first_body = first.text().await.unwrap();
+        let second = get(&app, &path, "application/vc").await;
+        assert_eq!(header(&second, "content-type"), first_type);
+        assert_eq!(header(&second, "link"), first_link);
+        assert!(varies_on_accept(&second));
+        assert_eq!(second.text().await.unwrap(), first_body);
+        assert_eq!(first_body, stored_credential(&app, &id).await);
+        // Another representation of the same path is still negotiated, not the cached one.
+        let html = get(&app, &path, "text/html").await;
+        assert!(header(&html, "content-type").starts_with("text/html"));
+
+        // A new version: the very next read serves it.
+        let mut changed = motor("EVM-2026-000777");
+        changed["product"]["name"] = json!("Traction motor PMSM 150 kW, rev. B");
+        let updated = app
+            .put(&format!("/api/v1/passports/{id}"))
+            .bearer_auth(&key)
+            .json(&changed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(updated.status(), 200);
+        let after = get(&app, &path, "application/vc")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_ne!(after, first_body);
+        assert_eq!(after, stored_credential(&app, &id).await);
+        let credential: Value = serde_json::from_str(&after).unwrap();
+        assert_eq!(
+            credential["credentialSubject"]["product"]["name"],
+            "Traction motor PMSM 150 kW, rev. B"
+        );
+    }
+);
