@@ -3,8 +3,9 @@
 //! A credential never changes once signed (a status change flips a bit of the status list, not
 //! the credential), so the only way an entry goes stale is a new version. A new version made by
 //! this process empties the cache at once; one made by another instance (several instances
-//! behind a gateway) is served after at most the time to live (`resolver_cache_ms`, 1 s by
-//! default; 0 turns the cache off). Errors and unknown products are never cached.
+//! behind a gateway) is served after at most the time to live (`resolver_cache_ms`, 60 s by
+//! default; 0 turns the cache off); until then the previous version is served, which still
+//! verifies and says it is superseded. Errors and unknown products are never cached.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -12,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 
-/// The most entries kept; past it the stale ones go, then all if none was stale.
-const CAPACITY: usize = 200_000;
+/// The most entries kept (about 3 kB each: some 60 MB); past it the stale ones go, then all if
+/// none was stale.
+const CAPACITY: usize = 20_000;
 
 /// What the resolver needs to answer a credential without reading the database.
 #[derive(Debug, Clone)]

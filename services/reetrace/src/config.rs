@@ -106,7 +106,7 @@ impl Default for Config {
             stock_url: None,
             service_key: None,
             disclosure_k: reetrace_stock::service::DEFAULT_DISCLOSURE_K,
-            resolver_cache_ms: 1000,
+            resolver_cache_ms: 60_000,
         }
     }
 }
