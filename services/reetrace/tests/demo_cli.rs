@@ -4,7 +4,9 @@
 
 use std::process::Command;
 
+use reetrace::config::{Config, Secret};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 #[test]
 fn the_demo_loads_passports_chains_and_recycled_content() {
@@ -54,33 +56,11 @@ fn the_demo_loads_passports_chains_and_recycled_content() {
     assert_eq!(again["custody_chains"], summary["custody_chains"]);
 }
 
-/// A GET over plain HTTP/1.1 (the test needs nothing more than a status line and a JSON body).
-fn get(port: u16, path: &str, key: &str) -> Option<Value> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}\n{body}");
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "{head}"
-    );
-    serde_json::from_str(body).ok()
-}
-
 /// The demo (at its default size) is meant for a regulator's first look: under the shipped
 /// disclosure control (k = 3) its yearly figures are built from enough organisations to be
 /// published, not withheld.
-#[test]
-fn a_regulator_sees_published_figures_after_the_demo() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regulator_sees_published_figures_after_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("demo.db").display());
     let output = Command::new(env!("CARGO_BIN_EXE_reetrace"))
@@ -97,45 +77,38 @@ fn a_regulator_sees_published_figures_after_the_demo() {
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
     let regulator = summary["keys"]["regulator"].as_str().unwrap().to_owned();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_reetrace"))
-        .current_dir(dir.path())
-        .args(["serve", "--database-url", &db, "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("REETRACE_LOG", "warn")
-        .env_remove("REETRACE_DISCLOSURE_K")
-        .spawn()
-        .unwrap();
-    let placed = "/api/v1/stock/flows?flow=placed_on_market&group_by=year";
+    // Served in-process on the demo's database and master key, as shipped.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config {
+        listen: listener.local_addr().unwrap(),
+        database_url: Secret::new(db),
+        master_key_file: dir.path().join("reetrace.master.key"),
+        ..Config::default()
+    };
+    let app = reetrace::app::build(&config).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    tokio::spawn(app.run(listener, shutdown));
+    let client = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let request = client.get(format!("{base}{path}")).bearer_auth(&regulator);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    // The stock service projects the feeds in the background: wait for all sixteen years.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let answer = loop {
-        let answer = get(port, placed, &regulator);
-        let full = answer
-            .as_ref()
-            .is_some_and(|a| a["rows"].as_array().is_some_and(|rows| rows.len() == 16));
-        if full || std::time::Instant::now() > deadline {
+        let answer = get("/api/v1/stock/flows?flow=placed_on_market&group_by=year").await;
+        if answer["rows"].as_array().unwrap().len() == 16 || std::time::Instant::now() > deadline {
             break answer;
         }
-        std::thread::sleep(std::time::Duration::from_millis(250));
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     };
-    let collected = get(
-        port,
-        "/api/v1/stock/flows?flow=collected&group_by=year",
-        &regulator,
-    );
-    let stock = get(
-        port,
-        "/api/v1/stock/flows?flow=stock_in_use&basis=modelled&group_by=&year_from=2050&year_to=2050",
-        &regulator,
-    );
-    server.kill().unwrap();
-    server.wait().unwrap();
-
-    let answer = answer.expect("the stock service answers");
     assert_eq!(answer["disclosure"]["k"], 3, "{answer}");
     let rows = answer["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 16, "one row a year from 2010 to 2025: {answer}");
@@ -145,7 +118,7 @@ fn a_regulator_sees_published_figures_after_the_demo() {
             "placed on the market withheld: {row} in {answer}"
         );
     }
-    let collected = collected.unwrap();
+    let collected = get("/api/v1/stock/flows?flow=collected&group_by=year").await;
     let published = collected["rows"]
         .as_array()
         .unwrap()
@@ -156,7 +129,10 @@ fn a_regulator_sees_published_figures_after_the_demo() {
         published >= 5,
         "collected in at least five years: {collected}"
     );
-    let stock = stock.unwrap();
+    let stock = get(
+        "/api/v1/stock/flows?flow=stock_in_use&basis=modelled&group_by=&year_from=2050&year_to=2050",
+    )
+    .await;
     assert!(
         stock["rows"][0]["value"].as_f64().unwrap() > 0.0,
         "the 2050 forecast of the stock in use: {stock}"

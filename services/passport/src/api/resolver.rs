@@ -167,13 +167,8 @@ async fn resolve_item(
         gtin: gtin.as_str().to_owned(),
         serial: serial.as_str().to_owned(),
     };
-    let row = state
-        .service
-        .store()
-        .find(&identity)
-        .await?
-        .ok_or_else(|| unknown(DigitalLinkPath::new(gtin).with_serial(serial)))?;
-    answer(&state.service, caller, row, &uri, &headers).await
+    let path = DigitalLinkPath::new(gtin).with_serial(serial);
+    resolve_identity(&state.service, caller, &uri, &headers, &identity, path).await
 }
 
 /// Resolves a batch (an LGTIN).
@@ -220,13 +215,8 @@ async fn resolve_batch(
         gtin: gtin.as_str().to_owned(),
         lot: lot.as_str().to_owned(),
     };
-    let row = state
-        .service
-        .store()
-        .find(&identity)
-        .await?
-        .ok_or_else(|| unknown(DigitalLinkPath::new(gtin).with_lot(lot)))?;
-    answer(&state.service, caller, row, &uri, &headers).await
+    let path = DigitalLinkPath::new(gtin).with_lot(lot);
+    resolve_identity(&state.service, caller, &uri, &headers, &identity, path).await
 }
 
 /// Resolves a product model.
@@ -269,13 +259,8 @@ async fn resolve_model(
     let identity = Identity::Model {
         gtin: gtin.as_str().to_owned(),
     };
-    let row = state
-        .service
-        .store()
-        .find(&identity)
-        .await?
-        .ok_or_else(|| unknown(DigitalLinkPath::new(gtin)))?;
-    answer(&state.service, caller, row, &uri, &headers).await
+    let path = DigitalLinkPath::new(gtin);
+    resolve_identity(&state.service, caller, &uri, &headers, &identity, path).await
 }
 
 /// Resolves a product by its passport id.
@@ -322,6 +307,23 @@ async fn resolve_own(
         .await?
         .ok_or_else(|| Problem::not_found(format!("No passport {id}.")))?;
     answer(&state.service, caller, row, &uri, &headers).await
+}
+
+/// Answers for the passport a GS1 identity names; 404 naming the Digital Link path otherwise.
+async fn resolve_identity(
+    service: &PassportService,
+    caller: Option<Principal>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    identity: &Identity,
+    path: DigitalLinkPath,
+) -> Result<Response, Problem> {
+    let row = service
+        .store()
+        .find(identity)
+        .await?
+        .ok_or_else(|| unknown(path))?;
+    answer(service, caller, row, uri, headers).await
 }
 
 /// The query of a resolver request.
