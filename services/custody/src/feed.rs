@@ -89,7 +89,7 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
         .ok_or_else(|| malformed("no passport_id"))?;
     match event.kind.as_str() {
         "org.reetrace.passport.issued" | "org.reetrace.passport.versioned" => {
-            let subject: SubjectView = serde_json::from_value(data["subject"].clone())
+            let subject = SubjectView::deserialize(&data["subject"])
                 .map_err(|e| malformed(&e.to_string()))?;
             if subject.granularity == "model" {
                 // A model is not a physical thing: nothing to collect.

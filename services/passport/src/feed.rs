@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use reetrace_core::feed::{CloudEvent, FeedError, FeedSource, SPEC_VERSION};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
 use crate::store::{FeedRow, PassportStores};
 
@@ -25,6 +26,15 @@ impl PassportFeed {
     }
 }
 
+/// What an event takes from a stored credential: the rest (context, status entries, proof) is
+/// skipped by the parser rather than built.
+#[derive(Deserialize)]
+struct CredentialParts {
+    id: Value,
+    #[serde(rename = "credentialSubject")]
+    subject: Value,
+}
+
 /// The event a stored feed row stands for. Issued and versioned events carry the signed
 /// credential subject (public data) and the status; status changes carry the new status.
 pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
@@ -34,18 +44,18 @@ pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
         "org_id": row.org_id,
     });
     if let Some(text) = &row.data {
-        let extra: Value =
+        let extra: Map<String, Value> =
             serde_json::from_str(text).map_err(|e| FeedError::Malformed(e.to_string()))?;
-        if let (Some(target), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
-            target.extend(extra.clone());
+        if let Some(target) = data.as_object_mut() {
+            target.extend(extra);
         }
     }
     if let Some(credential) = &row.credential {
-        let mut credential: Value =
+        let parts: CredentialParts =
             serde_json::from_str(credential).map_err(|e| FeedError::Malformed(e.to_string()))?;
         data["status"] = json!("active");
-        data["credential_id"] = credential["id"].take();
-        data["subject"] = credential["credentialSubject"].take();
+        data["credential_id"] = parts.id;
+        data["subject"] = parts.subject;
     }
     Ok(CloudEvent {
         specversion: SPEC_VERSION.to_owned(),

@@ -646,7 +646,7 @@ struct Signer<'a> {
 
 impl Signer<'_> {
     fn sign(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Signed, Problem> {
-        let (subject, details) = subject::build(
+        let (subject, _, details_text) = subject::build(
             &p.registration,
             SubjectContext {
                 subject_id: p.subject_id.clone(),
@@ -679,8 +679,6 @@ impl Signer<'_> {
             Problem::internal()
         })?;
         let text = serde_json::to_string(&signed).map_err(corrupt)?;
-        let details_text =
-            String::from_utf8(details.canonical_bytes()).map_err(|_| Problem::internal())?;
         let r = &p.registration;
         let confidential = r
             .confidential

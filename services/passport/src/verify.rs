@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reetrace_core::crypto::data_integrity::parse_date_time_stamp;
 use reetrace_core::crypto::{
-    ASSERTION_METHOD, EmbeddedProof, StatusList, VerifyingKey, parse_did_key,
+    ASSERTION_METHOD, EmbeddedProof, StatusList, VerifyingKey, parse_did_key, parse_public_key_jwk,
     parse_public_key_multibase,
 };
 use serde::{Deserialize, Serialize};
@@ -128,8 +128,9 @@ impl DidKeys {
     }
 
     /// Reads the asserting Ed25519 keys out of a DID document of `did`: the methods referenced
-    /// (or embedded) under `assertionMethod`, of type `Multikey` (or
-    /// `Ed25519VerificationKey2020`), controlled by `did`. Other keys are left out.
+    /// (or embedded) under `assertionMethod`, controlled by `did`, of type `Multikey` (or
+    /// `Ed25519VerificationKey2020`) with `publicKeyMultibase`, or `JsonWebKey` (or
+    /// `JsonWebKey2020`) with an Ed25519 `publicKeyJwk`. Other keys are left out.
     pub fn from_document(did: &str, document: &Value) -> Result<DidKeys, String> {
         let doc = document
             .as_object()
@@ -174,17 +175,21 @@ impl DidKeys {
             };
             let kind = method.get("type").and_then(Value::as_str);
             let controller = method.get("controller").and_then(Value::as_str);
-            if !matches!(kind, Some("Multikey" | "Ed25519VerificationKey2020"))
-                || controller != Some(did)
-                || !id.starts_with(did)
-            {
+            if controller != Some(did) || !id.starts_with(did) {
                 continue;
             }
-            if let Some(key) = method
-                .get("publicKeyMultibase")
-                .and_then(Value::as_str)
-                .and_then(|mb| parse_public_key_multibase(mb).ok())
-            {
+            let key = match kind {
+                Some("Multikey" | "Ed25519VerificationKey2020") => method
+                    .get("publicKeyMultibase")
+                    .and_then(Value::as_str)
+                    .and_then(|mb| parse_public_key_multibase(mb).ok()),
+                Some("JsonWebKey" | "JsonWebKey2020") => method
+                    .get("publicKeyJwk")
+                    .and_then(Value::as_object)
+                    .and_then(|jwk| parse_public_key_jwk(jwk).ok()),
+                _ => None,
+            };
+            if let Some(key) = key {
                 methods.push((id, key));
             }
         }

@@ -501,7 +501,7 @@ fn issue(index: usize, registration: &Value) -> Issued {
         model_passport_uri,
         previous_version: (index % 2 == 1).then(|| credential::credential_urn(Uuid::now_v7())),
     };
-    let (subject, details) = subject::build(&registration, ctx);
+    let (subject, details, _) = subject::build(&registration, ctx);
     let status: Vec<StatusRef> = StatusPurpose::ALL
         .into_iter()
         .enumerate()

@@ -213,3 +213,56 @@ fn unreadable_input_exits_2() {
     assert_eq!(garbage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&garbage.stderr).contains("is not JSON"));
 }
+
+/// Another issuer's `did:web` document may publish its Ed25519 key as a `JsonWebKey`
+/// (`publicKeyJwk`, RFC 8037) rather than a Multikey: `--did-doc` reads both, and refuses a
+/// JWK that carries its private part.
+#[tokio::test]
+async fn a_foreign_did_web_with_a_json_web_key_verifies_offline() {
+    use base64::Engine;
+    use reetrace_core::crypto::{ProofOptions, generate_signing_key, sign};
+
+    let key = generate_signing_key().unwrap();
+    let did = "did:web:magnets.example";
+    let method = format!("{did}#key-1");
+    let jwk = json!({"kty": "OKP", "crv": "Ed25519",
+        "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes())});
+    let document = |jwk: &Value| {
+        json!({"@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
+            "id": did,
+            "verificationMethod": [{"id": method, "type": "JsonWebKey", "controller": did, "publicKeyJwk": jwk}],
+            "assertionMethod": [method]})
+    };
+    let created = chrono::Utc::now();
+    let credential = sign(
+        json!({"@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": did,
+            "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": "urn:uuid:0196a6f2-5a1b-7cc3-9a53-5b0f5b1c9e21", "ndfeb_recovered_kg": 12.5}}),
+        &ProofOptions::assertion(&method, created),
+        &key,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "credential.json", &credential);
+
+    let good = write(dir.path(), "did.json", &document(&jwk));
+    let (code, report, stderr) = run(vec![file.clone(), "--did-doc".into(), good], None).await;
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert_eq!(report["checks"], json!(["proof", "issuer", "validity"]));
+
+    let mut leaky = jwk.clone();
+    leaky["d"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_bytes()));
+    let bad = write(dir.path(), "leaky.json", &document(&leaky));
+    let (code, report, _) = run(vec![file, "--did-doc".into(), bad], None).await;
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["errors"][1]["check"], "issuer", "{report}");
+    assert!(
+        report["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("is not an assertion method in the DID document of did:web:magnets.example"),
+        "{report}"
+    );
+}

@@ -25,7 +25,7 @@ pub use error::{BoxError, CryptoError, ProofError};
 pub use jcs::canonicalize;
 pub use multikey::{
     did_key, did_key_verification_method, generate_signing_key, parse_did_key,
-    parse_public_key_multibase, public_key_multibase,
+    parse_public_key_jwk, parse_public_key_multibase, public_key_multibase,
 };
 pub use sealed::MasterKey;
 pub use secret::{Secret, SecretBytes, SecretString};

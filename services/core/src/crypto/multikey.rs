@@ -6,6 +6,8 @@
 //!   `ed25519-priv` (0x1300 as an unsigned varint).
 //! - `did:key:<publicKeyMultibase>`, with the verification method
 //!   `did:key:<publicKeyMultibase>#<publicKeyMultibase>`.
+//! - `publicKeyJwk` = `{"kty": "OKP", "crv": "Ed25519", "x": base64url(key)}` (RFC 8037), as
+//!   `JsonWebKey` verification methods of other issuers' DID documents hold it (read only).
 
 use ed25519_dalek::{SECRET_KEY_LENGTH, SigningKey, VerifyingKey};
 use rand::TryRng;
@@ -40,6 +42,43 @@ pub fn public_key_multibase(key: &VerifyingKey) -> String {
 /// Parses a `publicKeyMultibase`, rejecting other key types, bad lengths and weak keys.
 pub fn parse_public_key_multibase(multibase: &str) -> Result<VerifyingKey, CryptoError> {
     let raw = decode_multibase(multibase, ED25519_PUB_HEADER, "ed25519-pub (0xed01)")?;
+    let key = VerifyingKey::from_bytes(&raw)
+        .map_err(|_| CryptoError::InvalidPublicKey("not a point on the curve"))?;
+    if key.is_weak() {
+        return Err(CryptoError::InvalidPublicKey("small-order point"));
+    }
+    Ok(key)
+}
+
+/// Parses an Ed25519 public key given as a JWK (RFC 8037: `kty` `OKP`, `crv` `Ed25519`, `x` the
+/// key in unpadded base64url). A JWK that carries private key material (`d`) is refused: a DID
+/// document that publishes one is broken, and its keys are not to be trusted.
+pub fn parse_public_key_jwk(
+    jwk: &serde_json::Map<String, serde_json::Value>,
+) -> Result<VerifyingKey, CryptoError> {
+    use base64::Engine;
+    let field = |name: &str| jwk.get(name).and_then(serde_json::Value::as_str);
+    if field("kty") != Some("OKP") {
+        return Err(CryptoError::InvalidPublicKey("JWK kty is not OKP"));
+    }
+    if field("crv") != Some("Ed25519") {
+        return Err(CryptoError::InvalidPublicKey("JWK crv is not Ed25519"));
+    }
+    if jwk.contains_key("d") {
+        return Err(CryptoError::InvalidPublicKey(
+            "JWK carries a private key (d)",
+        ));
+    }
+    let raw: [u8; KEY_LEN] = field("x")
+        .and_then(|x| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(x)
+                .ok()
+        })
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or(CryptoError::InvalidPublicKey(
+            "JWK x is not 32 bytes of unpadded base64url",
+        ))?;
     let key = VerifyingKey::from_bytes(&raw)
         .map_err(|_| CryptoError::InvalidPublicKey("not a point on the curve"))?;
     if key.is_weak() {
@@ -231,6 +270,56 @@ mod tests {
             parse_public_key_multibase(&mb),
             Err(CryptoError::InvalidPublicKey(_))
         ));
+    }
+
+    #[test]
+    fn json_web_keys_parse_and_bad_ones_are_refused() {
+        use base64::Engine;
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let key = parse_public_key_multibase(VECTOR_PUBLIC).unwrap();
+        let jwk = |value: serde_json::Value| value.as_object().unwrap().clone();
+        let good =
+            jwk(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": encode(key.as_bytes())}));
+        assert_eq!(parse_public_key_jwk(&good).unwrap(), key);
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        for (bad, why) in [
+            (
+                serde_json::json!({"kty": "EC", "crv": "Ed25519", "x": encode(key.as_bytes())}),
+                "kty",
+            ),
+            (
+                serde_json::json!({"kty": "OKP", "crv": "X25519", "x": encode(key.as_bytes())}),
+                "crv",
+            ),
+            (
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": encode(key.as_bytes()), "d": encode(&[7; 32])}),
+                "private",
+            ),
+            (
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": encode(&key.as_bytes()[..31])}),
+                "32 bytes",
+            ),
+            (
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": format!("{}=", encode(key.as_bytes()))}),
+                "32 bytes",
+            ),
+            (
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519"}),
+                "32 bytes",
+            ),
+            (
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": encode(&identity)}),
+                "small-order",
+            ),
+        ] {
+            match parse_public_key_jwk(&jwk(bad.clone())) {
+                Err(CryptoError::InvalidPublicKey(message)) => {
+                    assert!(message.contains(why), "{bad}: {message}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

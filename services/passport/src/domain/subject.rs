@@ -126,11 +126,6 @@ impl ComponentDetails {
     pub fn canonical_bytes(&self) -> Vec<u8> {
         jcs::canonicalize_serialize(self).unwrap_or_default()
     }
-
-    /// `sha256-<base64>` of the canonical bytes.
-    pub fn digest(&self) -> String {
-        sri_sha256(&self.canonical_bytes())
-    }
 }
 
 /// A Subresource Integrity string for SHA-256.
@@ -201,12 +196,14 @@ pub struct SubjectContext {
     pub previous_version: Option<String>,
 }
 
-/// Builds the subject and the component details of a registration.
+/// Builds the subject and the component details of a registration, with the details'
+/// canonical JSON (what the subject's digest is taken over, and what is stored).
 pub fn build(
     registration: &Registration,
     ctx: SubjectContext,
-) -> (CredentialSubject, ComponentDetails) {
+) -> (CredentialSubject, ComponentDetails, String) {
     let details = ComponentDetails::new(registration.ree_content.components.clone());
+    let canonical = details.canonical_bytes();
     let (elements, recycled) = element_totals(registration);
     let total = Mass::checked_sum(elements.iter().map(|t| t.mass_g)).unwrap_or(Mass::MAX);
     let p = &registration.product;
@@ -238,11 +235,13 @@ pub fn build(
             use_type: registration.use_type(),
             component_count: u32::try_from(registration.ree_content.components.len())
                 .unwrap_or(u32::MAX),
-            components_digest: details.digest(),
+            components_digest: sri_sha256(&canonical),
         },
         end_of_life: registration.end_of_life.clone(),
         documents: registration.documents.clone(),
         previous_version: ctx.previous_version,
     };
-    (subject, details)
+    // JCS output is UTF-8 by construction.
+    let canonical = String::from_utf8(canonical).unwrap_or_default();
+    (subject, details, canonical)
 }

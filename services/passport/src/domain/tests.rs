@@ -178,17 +178,18 @@ fn the_subject_commits_to_the_component_details() {
         model_passport_uri: None,
         previous_version: None,
     };
-    let (s, details) = subject::build(&registration, ctx.clone());
+    let (s, details, canonical) = subject::build(&registration, ctx.clone());
     assert_eq!(
         s.ree_content.components_digest,
         subject::sri_sha256(&details.canonical_bytes())
     );
+    assert_eq!(canonical.as_bytes(), details.canonical_bytes());
     assert_eq!(
         s.ree_content.total_mass_g,
         Mass::from_grams_str("510").unwrap()
     );
     // Two builds differ only by the salt: the digest hides guessable content.
-    let (again, _) = subject::build(&registration, ctx);
+    let (again, _, _) = subject::build(&registration, ctx);
     assert_ne!(
         s.ree_content.components_digest,
         again.ree_content.components_digest

@@ -16,7 +16,7 @@ use crate::store::PassportStatus;
 fn view_of(registration: serde_json::Value, tier: Tier) -> PassportView {
     let registration: Registration = serde_json::from_value(registration).unwrap();
     let org_id = Uuid::now_v7();
-    let (subject, details) = subject::build(
+    let (subject, details, _) = subject::build(
         &registration,
         SubjectContext {
             subject_id: "https://p.example/01/04012345000016/21/EVM-1".into(),

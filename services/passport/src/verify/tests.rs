@@ -452,6 +452,40 @@ fn did_documents_yield_only_their_asserting_ed25519_keys() {
 }
 
 #[test]
+fn did_documents_may_state_keys_as_json_web_keys() {
+    use base64::Engine;
+    let key = generate_signing_key().unwrap();
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
+    let did = "did:web:issuer.example";
+    let document = json!({
+        "id": did,
+        "verificationMethod": [
+            {"id": "#jwk", "type": "JsonWebKey", "controller": did,
+             "publicKeyJwk": {"kty": "OKP", "crv": "Ed25519", "x": x}},
+            {"id": "#p256", "type": "JsonWebKey", "controller": did,
+             "publicKeyJwk": {"kty": "EC", "crv": "P-256", "x": x, "y": x}},
+            {"id": "#leaky", "type": "JsonWebKey2020", "controller": did,
+             "publicKeyJwk": {"kty": "OKP", "crv": "Ed25519", "x": x, "d": x}},
+        ],
+        "assertionMethod": ["#jwk", "#p256", "#leaky", {"id": format!("{did}#embedded"),
+            "type": "JsonWebKey2020", "controller": did,
+            "publicKeyJwk": {"kty": "OKP", "crv": "Ed25519", "x": x}}],
+    });
+    let keys = DidKeys::from_document(did, &document).unwrap();
+    assert_eq!(keys.get(&format!("{did}#jwk")), Some(key.verifying_key()));
+    assert_eq!(
+        keys.get(&format!("{did}#embedded")),
+        Some(key.verifying_key())
+    );
+    assert_eq!(keys.get(&format!("{did}#p256")), None, "not an Ed25519 key");
+    assert_eq!(
+        keys.get(&format!("{did}#leaky")),
+        None,
+        "publishes its private key"
+    );
+}
+
+#[test]
 fn wide_status_entries_read_most_significant_bit_first() {
     let mut bits = StatusList::new();
     bits.set(6, true).unwrap(); // entry 3 of size 2 covers bits 6 and 7
