@@ -16,7 +16,7 @@ use reetrace_core::testing::TestDatabase;
 use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
 use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};
 use reetrace_passport::store::{
-    FeedRow, IdempotentWrite, Identity, ListFilter, NewPassport, PassportStatus, Rotation,
+    FeedRow, IdempotentWrite, Identity, ListFilter, Lookup, NewPassport, PassportStatus, Rotation,
     SigningKeyRow, StatusChange, VersionError,
 };
 use serde_json::json;
@@ -684,6 +684,37 @@ backend_test!(
             Some(&versions[0])
         );
         assert_eq!(store.version(v1.id, Some(3)).await.unwrap(), None);
+
+        // The resolver's one read: the passport with its current credential, by id and by
+        // GS1 identity; nothing for an unknown id or identity.
+        let current = store.passport(v1.id).await.unwrap().unwrap();
+        let identity = Identity::Item {
+            gtin: v1.gtin.clone().unwrap(),
+            serial: v1.serial.clone().unwrap(),
+        };
+        for lookup in [Lookup::Id(v1.id), Lookup::Identity(&identity)] {
+            let (row, credential) = store.current_credential(lookup).await.unwrap().unwrap();
+            assert_eq!(row, current, "{lookup:?}");
+            assert_eq!(credential, v2.credential, "{lookup:?}");
+        }
+        let elsewhere = Identity::Item {
+            gtin: v1.gtin.clone().unwrap(),
+            serial: "NOT-ISSUED".into(),
+        };
+        assert!(
+            store
+                .current_credential(Lookup::Id(Uuid::new_v4()))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .current_credential(Lookup::Identity(&elsewhere))
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // The superseded version's message bit is set, the current one's is not.
         assert!(status_bit(&store, &v1.status[2]).await);

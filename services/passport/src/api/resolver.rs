@@ -30,7 +30,7 @@ use super::PassportState;
 use crate::credential_cache::CachedCredential;
 use crate::page::{self, PageView, ProductLinks};
 use crate::service::{PassportService, PassportView};
-use crate::store::{Identity, PassportRow};
+use crate::store::{Identity, Lookup, PassportRow};
 
 /// The methods every resolver path answers.
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
@@ -300,13 +300,15 @@ async fn resolve_own(
         return Ok(response);
     }
     let id = parse_uuid("id", raw_segment(&uri, 2))?;
-    let row = state
-        .service
-        .store()
-        .passport(id)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("No passport {id}.")))?;
-    answer(&state.service, caller, row, &uri, &headers).await
+    resolve(
+        &state.service,
+        caller,
+        &uri,
+        &headers,
+        Lookup::Id(id),
+        || Problem::not_found(format!("No passport {id}.")),
+    )
+    .await
 }
 
 /// Answers for the passport a GS1 identity names; 404 naming the Digital Link path otherwise.
@@ -318,11 +320,52 @@ async fn resolve_identity(
     identity: &Identity,
     path: DigitalLinkPath,
 ) -> Result<Response, Problem> {
-    let row = service
-        .store()
-        .find(identity)
-        .await?
-        .ok_or_else(|| unknown(path))?;
+    resolve(
+        service,
+        caller,
+        uri,
+        headers,
+        Lookup::Identity(identity),
+        || unknown(path),
+    )
+    .await
+}
+
+/// Answers for the passport `lookup` names. Most reads ask for the credential: it comes with
+/// the passport in one read, its stored bytes are served without decoding, and it is kept in
+/// memory for the next read of the same path. Other representations get [`answer`].
+async fn resolve(
+    service: &PassportService,
+    caller: Option<Principal>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    lookup: Lookup<'_>,
+    missing: impl FnOnce() -> Problem,
+) -> Result<Response, Problem> {
+    let store = service.store();
+    if let Some(representation) =
+        credential_wanted(uri, headers, &ree_namespace(service.base_url()))
+    {
+        let (row, credential) = store
+            .current_credential(lookup)
+            .await?
+            .ok_or_else(missing)?;
+        let cached = CachedCredential {
+            product: service.row_uri(&row),
+            credential: Bytes::from(credential),
+        };
+        service.credentials().put(uri.path(), cached.clone());
+        return Ok(credential_response(
+            representation,
+            cached,
+            caller.is_some(),
+        ));
+    }
+    let row = match lookup {
+        Lookup::Id(id) => store.passport(id).await?,
+        Lookup::Identity(identity) => store.find(identity).await?,
+    }
+    .ok_or_else(missing)?;
     answer(service, caller, row, uri, headers).await
 }
 
@@ -460,7 +503,7 @@ fn from_cache(
     ))
 }
 
-/// Answers for a found passport.
+/// Answers for a found passport in a representation other than the bare credential.
 async fn answer(
     service: &PassportService,
     caller: Option<Principal>,
@@ -477,20 +520,6 @@ async fn answer(
             Problem::internal()
         })?;
     let namespace = ree_namespace(service.base_url());
-    // Most reads ask for the credential: serve its stored bytes without decoding them, and keep
-    // them in memory for the next read of the same path.
-    if let Some(representation) = credential_wanted(uri, headers, &namespace) {
-        let cached = CachedCredential {
-            product: service.row_uri(&row),
-            credential: Bytes::from(version.credential),
-        };
-        service.credentials().put(uri.path(), cached.clone());
-        return Ok(credential_response(
-            representation,
-            cached,
-            caller.is_some(),
-        ));
-    }
     let view = service.view(caller.as_ref(), &row, &version)?;
     let links = product_links(service, &view);
     let mut response = match choose(uri, headers, &links, &namespace)? {

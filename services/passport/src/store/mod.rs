@@ -201,6 +201,13 @@ pub enum Identity {
     Model { gtin: String },
 }
 
+/// How the resolver names a passport: by id (`/p/{id}`) or by its GS1 identity.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    Id(Uuid),
+    Identity(&'a Identity),
+}
+
 /// Filters of the passport list.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -286,6 +293,12 @@ pub trait PassportStore: Send + Sync {
     async fn passport(&self, id: Uuid) -> Result<Option<PassportRow>, StoreError>;
     async fn passports(&self, ids: &[Uuid]) -> Result<Vec<PassportRow>, StoreError>;
     async fn find(&self, identity: &Identity) -> Result<Option<PassportRow>, StoreError>;
+    /// A passport with the signed credential of its current version, in one read: the
+    /// resolver's path when it answers with the credential.
+    async fn current_credential(
+        &self,
+        lookup: Lookup<'_>,
+    ) -> Result<Option<(PassportRow, String)>, StoreError>;
     /// A version, or the current one when `version` is `None`.
     async fn version(
         &self,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::status_bits::{self, LIST_CAPACITY, LIST_SIZE};
 use super::{
-    FeedRow, IdempotentWrite, Identity, KeyStore, ListFilter, NewPassport, PassportRow,
+    FeedRow, IdempotentWrite, Identity, KeyStore, ListFilter, Lookup, NewPassport, PassportRow,
     PassportStatus, PassportStore, Rotation, SigningKeyRow, StatusChange, StatusListRow,
     StatusListStore, VersionError, VersionRow,
 };
@@ -86,6 +86,44 @@ struct PassportDb {
     model_passport: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// A passport row with its current version's credential (one join).
+#[derive(sqlx::FromRow)]
+struct PassportCredentialDb {
+    #[sqlx(flatten)]
+    passport: PassportDb,
+    current_credential: String,
+}
+
+/// `PASSPORT_COLUMNS` qualified with the `p` alias, for joins.
+fn passport_columns_of_p() -> &'static str {
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        PASSPORT_COLUMNS
+            .split(',')
+            .map(|c| format!("p.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    &COLUMNS
+}
+
+/// The `WHERE` clause (on alias `p`) of an identity, and its bind values.
+fn identity_filter(identity: &Identity) -> (&'static str, Vec<String>) {
+    match identity {
+        Identity::Item { gtin, serial } => (
+            "p.gtin = $1 AND p.serial = $2",
+            vec![gtin.clone(), serial.clone()],
+        ),
+        Identity::Batch { gtin, lot } => (
+            "p.gtin = $1 AND p.lot = $2 AND p.granularity = 'batch'",
+            vec![gtin.clone(), lot.clone()],
+        ),
+        Identity::Model { gtin } => (
+            "p.gtin = $1 AND p.granularity = 'model'",
+            vec![gtin.clone()],
+        ),
+    }
 }
 
 impl TryFrom<PassportDb> for PassportRow {
@@ -712,24 +750,48 @@ macro_rules! passport_store {
             }
 
             async fn find(&self, identity: &Identity) -> Result<Option<PassportRow>, StoreError> {
-                let query = match identity {
-                    Identity::Item { gtin, serial } => sqlx::query_as(AssertSqlSafe(format!(
-                        "SELECT {PASSPORT_COLUMNS} FROM passports WHERE gtin = $1 AND serial = $2"
-                    )))
-                    .bind(gtin.clone())
-                    .bind(serial.clone()),
-                    Identity::Batch { gtin, lot } => sqlx::query_as(AssertSqlSafe(format!(
-                        "SELECT {PASSPORT_COLUMNS} FROM passports WHERE gtin = $1 AND lot = $2 AND granularity = 'batch'"
-                    )))
-                    .bind(gtin.clone())
-                    .bind(lot.clone()),
-                    Identity::Model { gtin } => sqlx::query_as(AssertSqlSafe(format!(
-                        "SELECT {PASSPORT_COLUMNS} FROM passports WHERE gtin = $1 AND granularity = 'model'"
-                    )))
-                    .bind(gtin.clone()),
-                };
+                let (filter, values) = identity_filter(identity);
+                let mut query = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT {} FROM passports p WHERE {filter}",
+                    passport_columns_of_p()
+                )));
+                for value in values {
+                    query = query.bind(value);
+                }
                 let row: Option<PassportDb> = query.fetch_optional(self.read()).await?;
                 row.map(PassportRow::try_from).transpose()
+            }
+
+            async fn current_credential(
+                &self,
+                lookup: Lookup<'_>,
+            ) -> Result<Option<(PassportRow, String)>, StoreError> {
+                let join = |filter: &str| {
+                    format!(
+                        "SELECT {}, v.credential AS current_credential FROM passports p \
+                         JOIN passport_versions v ON v.passport_id = p.id AND v.version = p.version \
+                         WHERE {filter}",
+                        passport_columns_of_p()
+                    )
+                };
+                let row: Option<PassportCredentialDb> = match lookup {
+                    Lookup::Id(id) => {
+                        sqlx::query_as(AssertSqlSafe(join("p.id = $1")))
+                            .bind(id)
+                            .fetch_optional(self.read())
+                            .await?
+                    }
+                    Lookup::Identity(identity) => {
+                        let (filter, values) = identity_filter(identity);
+                        let mut query = sqlx::query_as(AssertSqlSafe(join(filter)));
+                        for value in values {
+                            query = query.bind(value);
+                        }
+                        query.fetch_optional(self.read()).await?
+                    }
+                };
+                row.map(|r| Ok((PassportRow::try_from(r.passport)?, r.current_credential)))
+                    .transpose()
             }
 
             async fn version(&self, id: Uuid, version: Option<u32>) -> Result<Option<VersionRow>, StoreError> {
