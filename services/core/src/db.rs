@@ -290,6 +290,44 @@ impl From<StoreError> for Problem {
     }
 }
 
+/// Rewrites sealed secrets in `table` (a master key rotation) in one transaction on either
+/// backend: each row, named by `id_column`, only if its `sealed_secret` still holds what the
+/// plan read; otherwise nothing is written and the answer is a conflict naming the row.
+pub async fn reseal_rows<DB>(
+    pool: &sqlx::Pool<DB>,
+    table: &str,
+    id_column: &str,
+    changes: &[crate::crypto::Reseal],
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let sql = format!(
+        "UPDATE {table} SET sealed_secret = $1 WHERE {id_column} = $2 AND sealed_secret = $3 \
+         RETURNING {id_column}"
+    );
+    let mut tx = pool.begin().await?;
+    for change in changes {
+        let done = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(change.to.clone())
+            .bind(change.id.clone())
+            .bind(change.from.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_none() {
+            return Err(StoreError::Conflict {
+                constraint: format!("{table} row {} changed meanwhile", change.id),
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

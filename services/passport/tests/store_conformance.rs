@@ -172,6 +172,56 @@ backend_test!(
     }
 );
 
+backend_test!(
+    sealed_keys_are_rewritten_all_or_nothing_and_only_if_unchanged,
+    |db: TestDatabase| async move {
+        use reetrace_core::crypto::Reseal;
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let t0 = now();
+        let (k1, k2) = (key_row(org, 1, t0), key_row(org, 2, later(t0, 1)));
+        store.insert_key(&k1, Rotation::None).await.unwrap();
+        store.insert_key(&k2, Rotation::Retire).await.unwrap();
+        let mut sealed = store.sealed_keys().await.unwrap();
+        sealed.sort();
+        let mut expected = vec![
+            (k1.id.clone(), k1.sealed_secret.clone()),
+            (k2.id.clone(), k2.sealed_secret.clone()),
+        ];
+        expected.sort();
+        assert_eq!(sealed, expected);
+
+        let move_to = |k: &SigningKeyRow, from: Vec<u8>, byte: u8| Reseal {
+            id: k.id.clone(),
+            from,
+            to: vec![byte; 72],
+        };
+        // One stale row (its secret is not what was read): nothing is written.
+        let stale = [
+            move_to(&k1, k1.sealed_secret.clone(), 0xa1),
+            move_to(&k2, vec![0; 72], 0xa2),
+        ];
+        let err = store.reseal_keys(&stale).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        let keys = store.org_keys(org).await.unwrap();
+        assert_eq!(keys[0].sealed_secret, k1.sealed_secret, "rolled back");
+
+        let fresh = [
+            move_to(&k1, k1.sealed_secret.clone(), 0xa1),
+            move_to(&k2, k2.sealed_secret.clone(), 0xa2),
+        ];
+        store.reseal_keys(&fresh).await.unwrap();
+        let keys = store.org_keys(org).await.unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.sealed_secret[0]).collect::<Vec<_>>(),
+            vec![0xa1, 0xa2]
+        );
+        // The same plan again finds the rows changed.
+        assert!(store.reseal_keys(&fresh).await.is_err());
+        store.reseal_keys(&[]).await.unwrap();
+    }
+);
+
 // --- Status lists -------------------------------------------------------------------------
 
 backend_test!(

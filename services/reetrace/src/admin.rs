@@ -28,6 +28,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// The master key that seals the signing keys at rest.
+    MasterKey {
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +92,23 @@ pub enum KeyCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Re-seals every signing key (the manufacturers' and the custody log's) under a new
+    /// master key, read from --new-key-file or created there (mode 0600) when the file does
+    /// not exist; prints what it moved. Run it with the servers stopped, then restart them
+    /// with REETRACE_MASTER_KEY_FILE set to the new file (and REETRACE_MASTER_KEY unset).
+    /// Running it again is safe: keys already under the new key are left alone, so an
+    /// interrupted rotation is finished by the next run.
+    Rotate {
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+    },
+    /// Checks that the configured master key opens every sealed signing key; exit 1 naming
+    /// the first that does not open.
+    Check,
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
 }
@@ -116,6 +138,13 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         return generate_key().map(|()| ExitCode::SUCCESS);
     }
     let db = app::open_database(config).await?;
+    if let AdminCommand::MasterKey { command } = command {
+        // Not through `Services::open`: that opens the custody log's key with the configured
+        // master key, which a half-done rotation must not stop.
+        let result = master_key(config, &db, command).await;
+        db.close().await;
+        return result;
+    }
     let services = app::Services::open(&db, config).await?;
     let accounts = &services.accounts;
     let result = match command {
@@ -150,6 +179,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
                 emit(&all)
             }
         },
+        AdminCommand::MasterKey { .. } => unreachable_command(),
         AdminCommand::Key { command } => match command {
             KeyCommand::Generate => generate_key(),
             KeyCommand::Create { org, label } => emit(&accounts.create_key(org, label).await?),
@@ -187,4 +217,77 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
     };
     db.close().await;
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Handled before the services open (see [`run`]).
+fn unreachable_command() -> anyhow::Result<()> {
+    anyhow::bail!("this command is handled before the services open")
+}
+
+/// `reetrace admin master-key ...`, on the stores directly.
+async fn master_key(
+    config: &Config,
+    db: &reetrace_core::db::Db,
+    command: MasterKeyCommand,
+) -> anyhow::Result<ExitCode> {
+    let current = config.master_key()?;
+    let passports = reetrace_passport::store::open(db);
+    let custody = reetrace_custody::store::open(db);
+    let keys = passports.sealed_keys().await?;
+    let log_keys = custody.sealed_log_keys().await?;
+    match command {
+        MasterKeyCommand::Check => {
+            for (kind, sealed) in [("signing key", &keys), ("custody log key", &log_keys)] {
+                for (id, secret) in sealed {
+                    if current.unseal(secret, id.as_bytes()).is_err() {
+                        emit(&serde_json::json!({
+                            "ok": false,
+                            "error": format!("the {kind} {id:?} does not open with the configured master key"),
+                        }))?;
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+            emit(&serde_json::json!({
+                "ok": true,
+                "signing_keys": keys.len(),
+                "custody_log_keys": log_keys.len(),
+            }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        MasterKeyCommand::Rotate { new_key_file } => {
+            let new = reetrace_core::crypto::MasterKey::load_or_create(&new_key_file)
+                .with_context(|| format!("new master key file {}", new_key_file.display()))?;
+            if new.same_as(&current) {
+                anyhow::bail!(
+                    "{} holds the master key in use: give a new file (it is created when missing)",
+                    new_key_file.display()
+                );
+            }
+            // Plan everything before writing anything: a key that opens with neither master
+            // key stops the rotation with nothing changed.
+            let keys = current
+                .plan_reseal(&new, keys)
+                .context("signing keys: nothing was changed")?;
+            let log_keys = current
+                .plan_reseal(&new, log_keys)
+                .context("custody log keys: nothing was changed")?;
+            passports.reseal_keys(&keys.changes).await.context(
+                "re-seal the signing keys (nothing of them was changed; run the command again)",
+            )?;
+            custody.reseal_log_keys(&log_keys.changes).await.context(
+                "re-seal the custody log keys (the signing keys were moved; run the command again to finish)",
+            )?;
+            emit(&serde_json::json!({
+                "signing_keys": {"resealed": keys.changes.len(), "already": keys.already},
+                "custody_log_keys": {"resealed": log_keys.changes.len(), "already": log_keys.already},
+                "master_key_file": new_key_file,
+                "next": format!(
+                    "restart the servers with REETRACE_MASTER_KEY_FILE={} (and REETRACE_MASTER_KEY unset); keep the old key until `reetrace admin master-key check` passes with the new one",
+                    new_key_file.display()
+                ),
+            }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

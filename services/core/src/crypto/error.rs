@@ -57,6 +57,10 @@ pub enum CryptoError {
     #[error(transparent)]
     Proof(#[from] ProofError),
 
+    /// A stored secret that neither the current nor the new master key opens.
+    #[error("the sealed secret {0:?} opens with neither the current nor the new master key")]
+    ResealUnopenable(String),
+
     /// A status list shorter than the Bitstring Status List minimum (herd privacy).
     #[error("status list has {bits} bits, the minimum is {min}")]
     StatusListTooShort {

@@ -27,6 +27,6 @@ pub use multikey::{
     did_key, did_key_verification_method, generate_signing_key, parse_did_key,
     parse_public_key_jwk, parse_public_key_multibase, public_key_multibase,
 };
-pub use sealed::MasterKey;
+pub use sealed::{MasterKey, Reseal, ResealPlan};
 pub use secret::{Secret, SecretBytes, SecretString};
 pub use status_list::{StatusList, pick_random_index};

@@ -24,6 +24,24 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::{CryptoError, SecretBytes, SecretString};
 
+/// One stored secret to move to a new master key: its id (the associated data it is sealed
+/// under), the bytes stored now, and the bytes to store instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reseal {
+    pub id: String,
+    pub from: Vec<u8>,
+    pub to: Vec<u8>,
+}
+
+/// What [`MasterKey::plan_reseal`] found.
+#[derive(Debug, Clone, Default)]
+pub struct ResealPlan {
+    /// The secrets to rewrite (compare-and-set on `from`).
+    pub changes: Vec<Reseal>,
+    /// Secrets already sealed under the new key.
+    pub already: usize,
+}
+
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
@@ -205,6 +223,37 @@ impl MasterKey {
                     found: seed.expose().len(),
                 })?;
         Ok(SigningKey::from_bytes(seed))
+    }
+
+    /// Plans moving stored secrets, each `(id, sealed bytes)` sealed under its id as associated
+    /// data, from this master key to `new`. A secret that `new` opens already is counted, not
+    /// changed, so a rotation interrupted half-way (or a key sealed meanwhile by a process
+    /// still on this master key) is finished by planning again. A secret that opens with
+    /// neither key fails the whole plan, naming it.
+    pub fn plan_reseal(
+        &self,
+        new: &MasterKey,
+        sealed: Vec<(String, Vec<u8>)>,
+    ) -> Result<ResealPlan, CryptoError> {
+        let mut plan = ResealPlan::default();
+        for (id, from) in sealed {
+            if new.unseal(&from, id.as_bytes()).is_ok() {
+                plan.already += 1;
+                continue;
+            }
+            let secret = self
+                .unseal(&from, id.as_bytes())
+                .map_err(|_| CryptoError::ResealUnopenable(id.clone()))?;
+            let to = new.seal(secret.expose(), id.as_bytes())?;
+            plan.changes.push(Reseal { id, from, to });
+        }
+        Ok(plan)
+    }
+
+    /// Whether two master keys are the same key (for the operator's rotation command; no
+    /// request from the network ever reaches it, so the comparison need not be constant-time).
+    pub fn same_as(&self, other: &MasterKey) -> bool {
+        self.0.as_ref() == other.0.as_ref()
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {

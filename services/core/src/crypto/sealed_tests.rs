@@ -125,3 +125,50 @@ fn load_or_create_reports_a_corrupt_file() {
         Err(CryptoError::MasterKeyFormat(_))
     ));
 }
+
+#[test]
+fn a_reseal_plan_moves_secrets_and_can_be_run_again() {
+    let (old, new) = (key(), key());
+    assert!(old.same_as(&old.clone()));
+    assert!(!old.same_as(&new));
+    let stored = vec![
+        ("key-1".to_owned(), old.seal(b"seed one", b"key-1").unwrap()),
+        ("key-2".to_owned(), new.seal(b"seed two", b"key-2").unwrap()),
+    ];
+    let plan = old.plan_reseal(&new, stored.clone()).unwrap();
+    assert_eq!(plan.already, 1, "key-2 is under the new key already");
+    assert_eq!(plan.changes.len(), 1);
+    let change = &plan.changes[0];
+    assert_eq!((change.id.as_str(), &change.from), ("key-1", &stored[0].1));
+    assert_eq!(
+        new.unseal(&change.to, b"key-1")
+            .unwrap()
+            .expose()
+            .as_slice(),
+        b"seed one"
+    );
+    assert!(old.unseal(&change.to, b"key-1").is_err());
+
+    // After the rewrite, planning again changes nothing.
+    let after = vec![("key-1".to_owned(), change.to.clone()), stored[1].clone()];
+    let again = old.plan_reseal(&new, after).unwrap();
+    assert_eq!((again.changes.len(), again.already), (0, 2));
+
+    // A secret under a third key (or bound to another id) stops the plan and is named.
+    let stray = vec![
+        stored[0].clone(),
+        (
+            "key-3".to_owned(),
+            key().seal(b"seed three", b"key-3").unwrap(),
+        ),
+    ];
+    match old.plan_reseal(&new, stray) {
+        Err(CryptoError::ResealUnopenable(id)) => assert_eq!(id, "key-3"),
+        other => panic!("{other:?}"),
+    }
+    let moved = vec![("key-9".to_owned(), stored[0].1.clone())];
+    assert!(matches!(
+        old.plan_reseal(&new, moved),
+        Err(CryptoError::ResealUnopenable(_))
+    ));
+}

@@ -320,6 +320,14 @@ pub trait CustodyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The log's signing key by name: (public key, sealed secret).
     async fn log_key(&self, name: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// Every log key's name and sealed secret (for a master key rotation).
+    async fn sealed_log_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Rewrites sealed log keys in one transaction, each only if it still holds `from`;
+    /// otherwise nothing is written and the answer is a conflict.
+    async fn reseal_log_keys(
+        &self,
+        changes: &[reetrace_core::crypto::Reseal],
+    ) -> Result<(), StoreError>;
     /// Stores the log's key unless one exists; returns the one stored.
     async fn insert_log_key(
         &self,

@@ -965,6 +965,16 @@ macro_rules! custody_store {
                     .await?)
             }
 
+            async fn sealed_log_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+                Ok(sqlx::query_as("SELECT name, sealed_secret FROM custody_log_keys ORDER BY name")
+                    .fetch_all(self.write_pool())
+                    .await?)
+            }
+
+            async fn reseal_log_keys(&self, changes: &[reetrace_core::crypto::Reseal]) -> Result<(), StoreError> {
+                reetrace_core::db::reseal_rows(self.write_pool(), "custody_log_keys", "name", changes).await
+            }
+
             async fn insert_log_key(
                 &self,
                 name: &str,

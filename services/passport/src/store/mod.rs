@@ -68,6 +68,14 @@ pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, key: &SigningKeyRow, rotation: Rotation) -> Result<(), StoreError>;
     /// All keys of an organisation, oldest first.
     async fn org_keys(&self, org_id: Uuid) -> Result<Vec<SigningKeyRow>, StoreError>;
+    /// Every key's id and sealed secret (for a master key rotation).
+    async fn sealed_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Rewrites sealed secrets in one transaction, each only if it still holds `from`;
+    /// otherwise nothing is written and the answer is a conflict.
+    async fn reseal_keys(
+        &self,
+        changes: &[reetrace_core::crypto::Reseal],
+    ) -> Result<(), StoreError>;
 }
 
 /// A status list as stored.

@@ -489,6 +489,16 @@ macro_rules! passport_store {
                 .await?;
                 Ok(rows.into_iter().map(SigningKeyRow::from).collect())
             }
+
+            async fn sealed_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+                Ok(sqlx::query_as("SELECT id, sealed_secret FROM signing_keys ORDER BY id")
+                    .fetch_all(self.write())
+                    .await?)
+            }
+
+            async fn reseal_keys(&self, changes: &[reetrace_core::crypto::Reseal]) -> Result<(), StoreError> {
+                reetrace_core::db::reseal_rows(self.write(), "signing_keys", "id", changes).await
+            }
         }
 
         #[async_trait]

@@ -11,6 +11,7 @@ mod custody;
 mod epcis;
 mod errors;
 mod import;
+mod master_key;
 mod ops;
 mod pages;
 pub mod passports;
