@@ -2,10 +2,12 @@
 //! database through the passport service's bulk path (the one `POST /api/v1/passports/bulk`
 //! takes), one transaction per batch.
 //!
-//! The file is streamed: one batch of lines is held at a time, so memory does not grow with
-//! the file. Invalid lines are reported with their line number and never stop valid ones.
-//! Exit codes: 0 when every registration was created, 1 when some failed, 2 on a usage or
-//! I/O error (nothing more is read after one).
+//! The file is streamed by a reader thread, and two batches are in the bulk path at a time (one
+//! signing while the other is stored), with one more read ahead: memory does not grow with the
+//! file. Batches are counted in file order. Invalid lines are reported with their
+//! line number and never stop valid ones. Exit codes: 0 when every registration was created, 1
+//! when some failed, 2 on a usage or I/O error (nothing more is read after one, and the batches
+//! already sent are finished and counted).
 
 mod csv;
 
@@ -33,6 +35,8 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 pub const MAX_REPORTED_ERRORS: usize = 1000;
 /// How often a batch is sent again after a transient write conflict (about 6 s in all).
 const RETRIES: u32 = 6;
+/// Batches in the bulk path at once: one signing while the other is stored.
+const IN_FLIGHT: usize = 2;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -95,6 +99,18 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl Summary {
+    /// Counts a batch's outcome; `lines` maps its 1-based positions to file lines.
+    fn count(&mut self, lines: Vec<u64>, outcome: reetrace_passport::issue::BulkOutcome) {
+        for result in outcome.results {
+            if result.status == 201 {
+                self.created += 1;
+                continue;
+            }
+            let line = lines.get(result.line - 1).copied().unwrap_or(0);
+            self.fail(line, result.problem.unwrap_or_else(Problem::internal));
+        }
+    }
+
     fn fail(&mut self, line: u64, problem: Problem) {
         self.failed += 1;
         if self.errors.len() < MAX_REPORTED_ERRORS {
@@ -154,7 +170,7 @@ async fn import(config: &Config, args: &ImportArgs, summary: &mut Summary) -> Re
     let file =
         File::open(&args.file).map_err(|e| Fatal(format!("open {}: {e}", args.file.display())))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = Reader::new(BufReader::with_capacity(1 << 20, file), format)?;
+    let reader = Reader::new(BufReader::with_capacity(1 << 20, file), format)?;
 
     let db = app::open_database(config).await?;
     let services = Services::open(&db, config).await?;
@@ -167,34 +183,82 @@ async fn import(config: &Config, args: &ImportArgs, summary: &mut Summary) -> Re
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let batch = args.batch as usize;
-    let mut pending: Vec<Pending> = Vec::with_capacity(batch);
-    let outcome = loop {
-        let next = match reader.next() {
-            Ok(next) => next,
-            Err(e) => break Err(e),
-        };
-        let done = next.is_none();
-        if let Some(line) = next {
-            pending.push(line);
-        }
-        if pending.len() == batch || (done && !pending.is_empty()) {
-            if let Err(e) = register(&services, &caller, &mut pending, summary).await {
-                break Err(e);
+    let mut batches = read_batches(reader, args.batch as usize);
+    let mut in_flight = futures::stream::FuturesOrdered::new();
+    let (mut input_done, mut fatal) = (false, None);
+    loop {
+        tokio::select! {
+            next = batches.recv(), if !input_done && fatal.is_none() && in_flight.len() < IN_FLIGHT => {
+                match next {
+                    Some(Ok(batch)) => in_flight.push_back(register(&services, &caller, batch)),
+                    Some(Err(e)) => fatal = Some(e),
+                    None => input_done = true,
+                }
             }
-            bar.set_position(reader.consumed);
-            bar.set_message(format!(
-                "{} created, {} failed",
-                summary.created, summary.failed
-            ));
+            Some(done) = futures::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
+                match done {
+                    Ok(done) => {
+                        summary.count(done.lines, done.outcome);
+                        bar.set_position(done.consumed);
+                        bar.set_message(format!(
+                            "{} created, {} failed",
+                            summary.created, summary.failed
+                        ));
+                    }
+                    // Later batches still in flight are finished and counted first.
+                    Err(e) => {
+                        fatal.get_or_insert(e);
+                    }
+                }
+            }
+            else => break,
         }
-        if done {
-            break Ok(());
-        }
-    };
+    }
     bar.finish_and_clear();
     db.close().await;
-    outcome
+    fatal.map_or(Ok(()), Err)
+}
+
+/// A batch of lines, and how far into the file it ends.
+struct Batch {
+    lines: Vec<Pending>,
+    consumed: u64,
+}
+
+/// Reads the file on a thread of its own, in batches of `size` lines; one batch waits at most.
+fn read_batches<R: BufRead + Send + 'static>(
+    mut reader: Reader<R>,
+    size: usize,
+) -> tokio::sync::mpsc::Receiver<Result<Batch, Fatal>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::with_capacity(size);
+        loop {
+            let next = match reader.next() {
+                Ok(next) => next,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            let done = next.is_none();
+            lines.extend(next);
+            if lines.len() == size || (done && !lines.is_empty()) {
+                let batch = Batch {
+                    lines: std::mem::replace(&mut lines, Vec::with_capacity(size)),
+                    consumed: reader.consumed,
+                };
+                // The importer stopped (a fatal error): read no further.
+                if tx.blocking_send(Ok(batch)).is_err() {
+                    return;
+                }
+            }
+            if done {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// The principal the import acts as: the manufacturer itself.
@@ -219,15 +283,24 @@ async fn manufacturer(services: &Services, org: Uuid) -> Result<Principal, Fatal
     })
 }
 
-/// Registers one batch through the bulk path; each line's outcome goes into the summary.
+/// A batch through the bulk path: its lines' numbers and outcomes.
+struct Registered {
+    lines: Vec<u64>,
+    outcome: reetrace_passport::issue::BulkOutcome,
+    consumed: u64,
+}
+
+/// Registers one batch through the bulk path.
 async fn register(
     services: &Services,
     caller: &Principal,
-    pending: &mut Vec<Pending>,
-    summary: &mut Summary,
-) -> Result<(), Fatal> {
-    let (lines, registrations): (Vec<u64>, Vec<_>) =
-        pending.drain(..).map(|p| (p.line, p.registration)).unzip();
+    batch: Batch,
+) -> Result<Registered, Fatal> {
+    let (lines, registrations): (Vec<u64>, Vec<_>) = batch
+        .lines
+        .into_iter()
+        .map(|p| (p.line, p.registration))
+        .unzip();
     let idem = Idempotency {
         key: None,
         fingerprint: [0; 32],
@@ -258,16 +331,11 @@ async fn register(
     let Answer::Fresh((_, outcome)) = answer else {
         return Err(Fatal("an idempotent replay without a key".into()));
     };
-    for result in outcome.results {
-        if result.status == 201 {
-            summary.created += 1;
-            continue;
-        }
-        let line = lines.get(result.line - 1).copied().unwrap_or(0);
-        let problem = result.problem.unwrap_or_else(Problem::internal);
-        summary.fail(line, problem);
-    }
-    Ok(())
+    Ok(Registered {
+        lines,
+        outcome,
+        consumed: batch.consumed,
+    })
 }
 
 /// Reads registrations one by one from NDJSON or CSV.
