@@ -562,7 +562,14 @@ def main() -> int:
     # France, one of them collected and its Nd recycled.
     placed = 1001 * 0.3375
     motors = {"country": Country.FR, "category": Category.EV_TRACTION_MOTOR}
-    mine = flows(maker.api_key, "the manufacturer reads its products' flows", **motors)
+    # The stock service projects the passport feed on its own: wait until the bulk is in.
+    deadline = time.monotonic() + 20
+    while True:
+        mine = flows(maker.api_key, "the manufacturer reads its products' flows", **motors)
+        settled = "placed_on_market" in mine and abs(mine["placed_on_market"].value - placed) < 1e-6
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
     check(abs(mine["placed_on_market"].value - placed) < 1e-6, f"placed: {mine}")
     indicators = expect(
         get_stock_indicators.sync_detailed(

@@ -461,7 +461,13 @@ async function main(): Promise<void> {
   // The manufacturer's own scope: what it recorded, 1,001 motors of 337.5 g Nd placed on the
   // market in France (their collection and recycling were recorded by the recyclers).
   const placed = 1001 * 0.3375;
-  const mine = (await flows(asMaker, "the manufacturer reads its flows", motors)).byFlow;
+  // The stock service projects the passport feed on its own: wait until the bulk is in.
+  const placedDeadline = Date.now() + 20_000;
+  let mine = (await flows(asMaker, "the manufacturer reads its flows", motors)).byFlow;
+  while (!close(mine.get("placed_on_market")?.value, placed) && Date.now() < placedDeadline) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    mine = (await flows(asMaker, "the manufacturer reads its flows", motors)).byFlow;
+  }
   check(close(mine.get("placed_on_market")?.value, placed), `placed: ${JSON.stringify(mine.get("placed_on_market"))}`);
   const indicators = expect(
     await asMaker.GET("/api/v1/stock/indicators", {
