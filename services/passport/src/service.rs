@@ -315,12 +315,12 @@ impl PassportService {
         }
     }
 
-    /// The resolver URL of a stored passport.
     /// The resolver's credentials kept in memory.
     pub fn credentials(&self) -> &crate::credential_cache::CredentialCache {
         &self.credentials
     }
 
+    /// The resolver URL of a stored passport.
     pub fn row_uri(&self, row: &PassportRow) -> String {
         let gtin = row
             .gtin

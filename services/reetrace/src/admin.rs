@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use reetrace_core::accounts::NewOrg;
 use reetrace_core::auth::Role;
+use reetrace_core::db::Db;
 use reetrace_core::domain::OperatorId;
 use reetrace_passport::store::Rotation;
 use serde::Serialize;
@@ -138,96 +139,102 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         return generate_key().map(|()| ExitCode::SUCCESS);
     }
     let db = app::open_database(config).await?;
-    if let AdminCommand::MasterKey { command } = command {
+    let result = match command {
         // Not through `Services::open`: that opens the custody log's key with the configured
         // master key, which a half-done rotation must not stop.
-        let result = master_key(config, &db, command).await;
-        db.close().await;
-        return result;
-    }
-    let services = app::Services::open(&db, config).await?;
-    let accounts = &services.accounts;
-    let result = match command {
-        AdminCommand::Org { command } => match command {
-            OrgCommand::Create {
-                name,
-                role,
-                operator_id,
-            } => {
-                let operator_id = operator_id.as_deref().map(parse_operator_id).transpose()?;
-                let created = accounts
-                    .create_org(NewOrg {
-                        name,
-                        role,
-                        operator_id,
-                    })
-                    .await?;
-                emit(&created)
-            }
-            OrgCommand::List { role } => {
-                let mut all = Vec::new();
-                let mut after = None;
-                loop {
-                    let page = accounts.list_orgs(role, after, 1000).await?;
-                    after = page.last().map(|o| o.id);
-                    let done = page.len() < 1000;
-                    all.extend(page);
-                    if done {
-                        break;
-                    }
-                }
-                emit(&all)
-            }
-        },
-        AdminCommand::MasterKey { .. } => unreachable_command(),
-        AdminCommand::Key { command } => match command {
-            KeyCommand::Generate => generate_key(),
-            KeyCommand::Create { org, label } => emit(&accounts.create_key(org, label).await?),
-            KeyCommand::List { org } => emit(&accounts.list_keys(org).await?),
-            KeyCommand::Revoke { key_prefix } => {
-                let prefix = key_prefix.trim_start_matches("rtk_");
-                let prefix = prefix.split('_').next().unwrap_or(prefix);
-                emit(&accounts.revoke_key_by_prefix(prefix).await?)
-            }
-            KeyCommand::Rotate {
-                org,
-                revoke_previous,
-            } => {
-                let found = accounts.org(org).await?;
-                if found.role != Role::Manufacturer {
-                    anyhow::bail!(
-                        "organisation {org} is a {}; only manufacturers have signing keys",
-                        found.role
-                    );
-                }
-                let rotation = if revoke_previous {
-                    Rotation::Revoke
-                } else {
-                    Rotation::Retire
-                };
-                let key = services.passport.keys().create(org, rotation).await?;
-                emit(&serde_json::json!({
-                    "org_id": org,
-                    "key_id": key.key_id,
-                    "did": services.passport.org_did(org),
-                    "previous": if revoke_previous { "revoked" } else { "retired" },
-                }))
-            }
-        },
+        AdminCommand::MasterKey { command } => master_key(config, &db, command).await,
+        AdminCommand::Org { command } => {
+            org(config, &db, command).await.map(|()| ExitCode::SUCCESS)
+        }
+        AdminCommand::Key { command } => {
+            key(config, &db, command).await.map(|()| ExitCode::SUCCESS)
+        }
     };
     db.close().await;
-    result.map(|()| ExitCode::SUCCESS)
+    result
 }
 
-/// Handled before the services open (see [`run`]).
-fn unreachable_command() -> anyhow::Result<()> {
-    anyhow::bail!("this command is handled before the services open")
+/// `reetrace admin org ...`.
+async fn org(config: &Config, db: &Db, command: OrgCommand) -> anyhow::Result<()> {
+    let services = app::Services::open(db, config).await?;
+    let accounts = &services.accounts;
+    match command {
+        OrgCommand::Create {
+            name,
+            role,
+            operator_id,
+        } => {
+            let operator_id = operator_id.as_deref().map(parse_operator_id).transpose()?;
+            let created = accounts
+                .create_org(NewOrg {
+                    name,
+                    role,
+                    operator_id,
+                })
+                .await?;
+            emit(&created)
+        }
+        OrgCommand::List { role } => {
+            let mut all = Vec::new();
+            let mut after = None;
+            loop {
+                let page = accounts.list_orgs(role, after, 1000).await?;
+                after = page.last().map(|o| o.id);
+                let done = page.len() < 1000;
+                all.extend(page);
+                if done {
+                    break;
+                }
+            }
+            emit(&all)
+        }
+    }
+}
+
+/// `reetrace admin key ...`.
+async fn key(config: &Config, db: &Db, command: KeyCommand) -> anyhow::Result<()> {
+    let services = app::Services::open(db, config).await?;
+    let accounts = &services.accounts;
+    match command {
+        KeyCommand::Generate => generate_key(),
+        KeyCommand::Create { org, label } => emit(&accounts.create_key(org, label).await?),
+        KeyCommand::List { org } => emit(&accounts.list_keys(org).await?),
+        KeyCommand::Revoke { key_prefix } => {
+            let prefix = key_prefix.trim_start_matches("rtk_");
+            let prefix = prefix.split('_').next().unwrap_or(prefix);
+            emit(&accounts.revoke_key_by_prefix(prefix).await?)
+        }
+        KeyCommand::Rotate {
+            org,
+            revoke_previous,
+        } => {
+            let found = accounts.org(org).await?;
+            if found.role != Role::Manufacturer {
+                anyhow::bail!(
+                    "organisation {org} is a {}; only manufacturers have signing keys",
+                    found.role
+                );
+            }
+            let rotation = if revoke_previous {
+                Rotation::Revoke
+            } else {
+                Rotation::Retire
+            };
+            let key = services.passport.keys().create(org, rotation).await?;
+            emit(&serde_json::json!({
+                "org_id": org,
+                "key_id": key.key_id,
+                "did": services.passport.org_did(org),
+                "previous": if revoke_previous { "revoked" } else { "retired" },
+            }))
+        }
+    }
 }
 
 /// `reetrace admin master-key ...`, on the stores directly.
 async fn master_key(
     config: &Config,
-    db: &reetrace_core::db::Db,
+    db: &Db,
     command: MasterKeyCommand,
 ) -> anyhow::Result<ExitCode> {
     let current = config.master_key()?;
