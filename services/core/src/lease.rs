@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Db, MigrationSet, StoreError};
+use crate::db::{Db, MigrationSet, Sql, StoreError};
 
 /// The kernel's own migrations (leases).
 pub static MIGRATIONS: MigrationSet = MigrationSet {
@@ -50,47 +50,23 @@ impl Leases {
     pub async fn try_acquire(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = now_ms();
         let expires = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
-        let row: Option<String> = match &self.db {
-            Db::Sqlite(db) => {
-                sqlx::query_scalar(ACQUIRE)
-                    .bind(name)
-                    .bind(&self.holder)
-                    .bind(expires)
-                    .bind(now)
-                    .fetch_optional(&db.write)
-                    .await?
-            }
-            Db::Postgres(pool) => {
-                sqlx::query_scalar(ACQUIRE)
-                    .bind(name)
-                    .bind(&self.holder)
-                    .bind(expires)
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let row: Option<String> = Sql::new(ACQUIRE)
+            .bind(name)
+            .bind(&self.holder)
+            .bind(expires)
+            .bind(now)
+            .scalar_optional(self.db.writer())
+            .await?;
         Ok(row.is_some())
     }
 
     /// Gives `name` back (on shutdown), so another instance takes it at once.
     pub async fn release(&self, name: &str) -> Result<(), StoreError> {
-        match &self.db {
-            Db::Sqlite(db) => {
-                sqlx::query(RELEASE)
-                    .bind(name)
-                    .bind(&self.holder)
-                    .execute(&db.write)
-                    .await?;
-            }
-            Db::Postgres(pool) => {
-                sqlx::query(RELEASE)
-                    .bind(name)
-                    .bind(&self.holder)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+        Sql::new(RELEASE)
+            .bind(name)
+            .bind(&self.holder)
+            .execute(self.db.writer())
+            .await?;
         Ok(())
     }
 }

@@ -338,6 +338,46 @@ pub fn panic_response(_payload: Box<dyn std::any::Any + Send + 'static>) -> Resp
     Problem::internal().into_response()
 }
 
+impl From<crate::db::StoreError> for Problem {
+    fn from(err: crate::db::StoreError) -> Self {
+        match err {
+            crate::db::StoreError::Conflict { constraint } => Problem::conflict(
+                "conflict",
+                format!("The request conflicts with an existing record ({constraint})."),
+            ),
+            crate::db::StoreError::MissingReference => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_reference",
+                "The request refers to something that does not exist",
+            )
+            .with_detail("A referenced record does not exist."),
+            crate::db::StoreError::InvalidText => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_text",
+                "The request is not valid",
+            )
+            .with_detail("Text fields must not contain the NUL character (U+0000)."),
+            crate::db::StoreError::Unavailable(source) => {
+                tracing::error!(error = %source, "database unavailable");
+                Problem::service_unavailable("The database is unavailable; retry later.")
+            }
+            crate::db::StoreError::Serialization(source) => {
+                tracing::warn!(error = %source, "write conflict");
+                Problem::service_unavailable("A concurrent write conflicted; retry the request.")
+                    .with("retry_after", 1)
+            }
+            crate::db::StoreError::Corrupt(what) => {
+                tracing::error!(%what, "corrupt stored data");
+                Problem::internal()
+            }
+            crate::db::StoreError::Database(source) => {
+                tracing::error!(error = ?source, "database error");
+                Problem::internal()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

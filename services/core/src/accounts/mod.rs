@@ -20,7 +20,7 @@ use crate::db::{Db, MigrationSet, StoreError};
 use crate::domain::OperatorId;
 use crate::problem::{FieldError, Problem};
 
-pub use self::store::{PgAccounts, SqliteAccounts};
+pub use self::store::SqlAccounts;
 
 /// The accounts migrations, one folder per backend.
 pub static MIGRATIONS: MigrationSet = MigrationSet {
@@ -162,10 +162,7 @@ pub trait AccountStore: KeyLookup {
 
 /// The store for a database.
 pub fn store(db: &Db) -> Arc<dyn AccountStore> {
-    match db {
-        Db::Sqlite(db) => Arc::new(SqliteAccounts::new(db.clone())),
-        Db::Postgres(pool) => Arc::new(PgAccounts::new(pool.clone())),
-    }
+    Arc::new(SqlAccounts::new(db.clone()))
 }
 
 /// Something to do when an organisation is created (e.g. the passport service gives a

@@ -35,6 +35,9 @@ impl SqliteCustody {
     pub fn new(db: SqliteDb) -> Self {
         Self { db }
     }
+    fn as_db(&self) -> reetrace_core::db::Db {
+        reetrace_core::db::Db::Sqlite(self.db.clone())
+    }
     fn write_pool(&self) -> &sqlx::SqlitePool {
         &self.db.write
     }
@@ -52,6 +55,9 @@ pub struct PgCustody {
 impl PgCustody {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
+    }
+    fn as_db(&self) -> reetrace_core::db::Db {
+        reetrace_core::db::Db::Postgres(self.pool.clone())
     }
     fn write_pool(&self) -> &PgPool {
         &self.pool
@@ -972,7 +978,7 @@ macro_rules! custody_store {
             }
 
             async fn reseal_log_keys(&self, changes: &[reetrace_core::crypto::Reseal]) -> Result<(), StoreError> {
-                reetrace_core::db::reseal_rows(self.write_pool(), "custody_log_keys", "name", changes).await
+                reetrace_core::db::reseal_rows(&self.as_db(), "custody_log_keys", "name", changes).await
             }
 
             async fn insert_log_key(

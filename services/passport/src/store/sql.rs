@@ -34,6 +34,9 @@ impl SqlitePassports {
     pub fn new(db: SqliteDb) -> Self {
         Self { db }
     }
+    fn as_db(&self) -> reetrace_core::db::Db {
+        reetrace_core::db::Db::Sqlite(self.db.clone())
+    }
     fn write(&self) -> &sqlx::SqlitePool {
         &self.db.write
     }
@@ -51,6 +54,9 @@ pub struct PgPassports {
 impl PgPassports {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
+    }
+    fn as_db(&self) -> reetrace_core::db::Db {
+        reetrace_core::db::Db::Postgres(self.pool.clone())
     }
     fn write(&self) -> &PgPool {
         &self.pool
@@ -497,7 +503,7 @@ macro_rules! passport_store {
             }
 
             async fn reseal_keys(&self, changes: &[reetrace_core::crypto::Reseal]) -> Result<(), StoreError> {
-                reetrace_core::db::reseal_rows(self.write(), "signing_keys", "id", changes).await
+                reetrace_core::db::reseal_rows(&self.as_db(), "signing_keys", "id", changes).await
             }
         }
 

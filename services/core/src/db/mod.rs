@@ -1,22 +1,38 @@
-//! Storage plumbing shared by every service: connecting to SQLite or PostgreSQL, running each
-//! service's embedded migrations, and turning database errors into something a handler can
-//! answer with.
+//! Storage plumbing shared by every store: connecting to SQLite or PostgreSQL, running each
+//! service's embedded migrations, one way to write a statement for both backends ([`Sql`]),
+//! transactions ([`Tx`]), the dialect differences ([`Dialect`]) and the store error.
 //!
-//! Each service owns its tables and has one store implementation per backend; this module only
-//! hands them a [`Db`]. SQLite runs in WAL mode with a single writer connection (so concurrent
+//! Each service owns its tables and has one store type that runs on either backend; this module
+//! hands it a [`Db`]. SQLite runs in WAL mode with a single writer connection (so concurrent
 //! writers queue instead of failing with `SQLITE_BUSY`) beside a pool of readers.
+//!
+//! How a store is written (see also `docs/ARCHITECTURE.md`):
+//!
+//! - reads: `Sql::new("SELECT ... WHERE id = $1").bind(id).fetch_optional(self.db.reader())`;
+//! - a write of one statement: `....execute(self.db.writer())`;
+//! - a transaction: `let mut tx = self.db.begin().await?;` then `....execute(&mut tx)`, and
+//!   `tx.commit()`;
+//! - text that differs by backend: `self.db.dialect().for_update()` and the other methods of
+//!   [`Dialect`], nowhere else.
+
+mod archive;
+mod dialect;
+mod error;
+mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::problem::Problem;
+pub use archive::{ArchiveError, ArchiveRow, ArchiveTable, ArchiveValue, Archived};
+pub use dialect::Dialect;
+pub use error::StoreError;
+pub use sql::{Arg, Bind, Kind, On, Record, Row, Sql, Value};
 
 /// The two storage backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,12 +118,41 @@ impl Db {
         }
     }
 
-    /// Checks that the database answers (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+    /// The SQL dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        Dialect(self.backend())
+    }
+
+    /// Where reads run (SQLite: the reader pool).
+    pub fn reader(&self) -> On<'_> {
         match self {
-            Db::Sqlite(db) => sqlx::query("SELECT 1").execute(&db.read).await.map(|_| ()),
-            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Db::Sqlite(db) => On::SqlitePool(&db.read),
+            Db::Postgres(pool) => On::PgPool(pool),
         }
+    }
+
+    /// Where a write of one statement runs (SQLite: the single writer connection).
+    pub fn writer(&self) -> On<'_> {
+        match self {
+            Db::Sqlite(db) => On::SqlitePool(&db.write),
+            Db::Postgres(pool) => On::PgPool(pool),
+        }
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(db) => Tx::Sqlite(db.write.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Sql::new("SELECT 1")
+            .execute(self.reader())
+            .await
+            .map(|_| ())
     }
 
     /// Applies one service's migrations (idempotent).
@@ -198,134 +243,75 @@ impl MigrationSet {
     }
 }
 
-/// What a store operation can fail with, in terms a handler can answer.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness constraint refused the write.
-    #[error("conflicts with an existing record ({constraint})")]
-    Conflict { constraint: String },
-    /// A referenced record does not exist.
-    #[error("refers to a record that does not exist")]
-    MissingReference,
-    /// Text the database cannot store (a NUL character).
-    #[error("text contains a NUL character, which cannot be stored")]
-    InvalidText,
-    /// The database is unreachable or the pool is exhausted.
-    #[error("the database is unavailable")]
-    Unavailable(#[source] sqlx::Error),
-    /// Two writers raced; the caller may retry.
-    #[error("a concurrent write conflicted; retry")]
-    Serialization(#[source] sqlx::Error),
-    /// Stored data that does not decode into our types.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    #[error("database error")]
-    Database(#[source] sqlx::Error),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        use sqlx::error::ErrorKind;
-        match &err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(err)
-            }
-            sqlx::Error::Database(db) => {
-                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-                match db.kind() {
-                    ErrorKind::UniqueViolation => StoreError::Conflict {
-                        constraint: db.constraint().unwrap_or("unique").to_owned(),
-                    },
-                    ErrorKind::ForeignKeyViolation => StoreError::MissingReference,
-                    _ if code == "22021" || code == "22P05" => StoreError::InvalidText,
-                    // PostgreSQL serialization failure / deadlock; SQLite busy or locked.
-                    _ if matches!(code.as_str(), "40001" | "40P01" | "5" | "6" | "517") => {
-                        StoreError::Serialization(err)
-                    }
-                    _ => StoreError::Database(err),
-                }
-            }
-            _ => StoreError::Database(err),
-        }
-    }
-}
-
-impl From<StoreError> for Problem {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Conflict { constraint } => Problem::conflict(
-                "conflict",
-                format!("The request conflicts with an existing record ({constraint})."),
-            ),
-            StoreError::MissingReference => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_reference",
-                "The request refers to something that does not exist",
-            )
-            .with_detail("A referenced record does not exist."),
-            StoreError::InvalidText => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_text",
-                "The request is not valid",
-            )
-            .with_detail("Text fields must not contain the NUL character (U+0000)."),
-            StoreError::Unavailable(source) => {
-                tracing::error!(error = %source, "database unavailable");
-                Problem::service_unavailable("The database is unavailable; retry later.")
-            }
-            StoreError::Serialization(source) => {
-                tracing::warn!(error = %source, "write conflict");
-                Problem::service_unavailable("A concurrent write conflicted; retry the request.")
-                    .with("retry_after", 1)
-            }
-            StoreError::Corrupt(what) => {
-                tracing::error!(%what, "corrupt stored data");
-                Problem::internal()
-            }
-            StoreError::Database(source) => {
-                tracing::error!(error = ?source, "database error");
-                Problem::internal()
-            }
-        }
-    }
-}
-
-/// Rewrites sealed secrets in `table` (a master key rotation) in one transaction on either
-/// backend: each row, named by `id_column`, only if its `sealed_secret` still holds what the
-/// plan read; otherwise nothing is written and the answer is a conflict naming the row.
-pub async fn reseal_rows<DB>(
-    pool: &sqlx::Pool<DB>,
+/// Rewrites sealed secrets in `table` (a master key rotation) in one transaction: each row,
+/// named by `id_column`, only if its `sealed_secret` still holds what the plan read; otherwise
+/// nothing is written and the answer is a conflict naming the row.
+pub async fn reseal_rows(
+    db: &Db,
     table: &str,
     id_column: &str,
     changes: &[crate::crypto::Reseal],
-) -> Result<(), StoreError>
-where
-    DB: sqlx::Database,
-    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-{
-    let sql = format!(
-        "UPDATE {table} SET sealed_secret = $1 WHERE {id_column} = $2 AND sealed_secret = $3 \
-         RETURNING {id_column}"
+) -> Result<(), StoreError> {
+    let text = format!(
+        "UPDATE {table} SET sealed_secret = $1 WHERE {id_column} = $2 AND sealed_secret = $3"
     );
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     for change in changes {
-        let done = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(change.to.clone())
-            .bind(change.id.clone())
-            .bind(change.from.clone())
-            .fetch_optional(&mut *tx)
+        let done = Sql::new(text.clone())
+            .bind(&change.to)
+            .bind(&change.id)
+            .bind(&change.from)
+            .execute(&mut tx)
             .await?;
-        if done.is_none() {
+        if done != 1 {
             return Err(StoreError::Conflict {
                 constraint: format!("{table} row {} changed meanwhile", change.id),
             });
         }
     }
-    tx.commit().await?;
-    Ok(())
+    tx.commit().await
+}
+
+/// A write transaction on either backend; statements run on it with `.execute(&mut tx)`.
+/// Dropped without [`Tx::commit`], it rolls back.
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect(Backend::Sqlite),
+            Tx::Postgres(_) => Dialect(Backend::Postgres),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+impl<'c> From<&'c mut Tx> for On<'c> {
+    fn from(tx: &'c mut Tx) -> Self {
+        match tx {
+            Tx::Sqlite(tx) => On::SqliteConn(&mut *tx),
+            Tx::Postgres(tx) => On::PgConn(&mut *tx),
+        }
+    }
 }
 
 #[cfg(test)]
