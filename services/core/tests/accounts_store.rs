@@ -3,10 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Utc;
-use reetrace_core::accounts::{self, AccountStore, KeyRow, MIGRATIONS, Org};
-use reetrace_core::auth::{NewApiKey, Role};
 use reetrace_core::backend_test;
 use reetrace_core::db::{Db, PoolOptions, StoreError};
+use reetrace_core::domain::account::{KeyRow, Org};
+use reetrace_core::domain::{NewApiKey, Role};
+use reetrace_core::store::accounts::{AccountStore, MIGRATIONS};
 use reetrace_core::testing::TestDatabase;
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ async fn open(db: &TestDatabase) -> (Db, std::sync::Arc<dyn AccountStore>) {
     conn.migrate(&MIGRATIONS).await.unwrap();
     // Migrating twice is harmless.
     conn.migrate(&MIGRATIONS).await.unwrap();
-    let store = accounts::store(&conn);
+    let store = reetrace_core::store::accounts::open(&conn);
     (conn, store)
 }
 
@@ -25,7 +26,7 @@ fn org(name: &str, role: Role) -> Org {
         name: name.into(),
         role,
         operator_id: None,
-        created_at: accounts::now(),
+        created_at: reetrace_core::domain::account::now(),
     }
 }
 
@@ -37,7 +38,7 @@ fn key(org_id: Uuid) -> (NewApiKey, KeyRow) {
         prefix: key.prefix.clone(),
         hash: key.hash,
         label: None,
-        created_at: accounts::now(),
+        created_at: reetrace_core::domain::account::now(),
     };
     (key, row)
 }
@@ -100,7 +101,7 @@ backend_test!(
         assert_eq!(found.role, Role::Manufacturer);
         assert!(!found.revoked);
 
-        let at = accounts::now();
+        let at = reetrace_core::domain::account::now();
         let revoked = store.revoke_key(o.id, row.id, at).await.unwrap().unwrap();
         assert_eq!(revoked.revoked_at, Some(at));
         // A second revocation keeps the first time.

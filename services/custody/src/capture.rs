@@ -25,8 +25,8 @@ mod apply;
 pub mod query;
 
 use chrono::{DateTime, Utc};
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Lgtin, Sgtin};
-use reetrace_core::problem::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -62,7 +62,7 @@ impl ErrorBehaviour {
             Some(v) if v.eq_ignore_ascii_case("rollback") => Ok(ErrorBehaviour::Rollback),
             Some(v) if v.eq_ignore_ascii_case("proceed") => Ok(ErrorBehaviour::Proceed),
             Some(v) => Err(Problem::bad_request(
-                "invalid_header",
+                crate::api::error::INVALID_HEADER,
                 format!("{ERROR_BEHAVIOUR_HEADER} is rollback or proceed, got {v:?}."),
             )
             .with_errors(vec![FieldError::new(
@@ -236,7 +236,7 @@ fn event_error(
 /// Parses and checks a capture body (phase 1, no I/O). Envelope errors are the document's
 /// problem; event errors stay with their events.
 pub(crate) fn prepare(body: &[u8], base_url: &str) -> Result<Prepared, Problem> {
-    let mut document: Value = reetrace_core::extract::parse_json(body)?;
+    let mut document: Value = reetrace_core::api::extract::parse_json(body)?;
     let mut list = match document.pointer_mut("/epcisBody/eventList") {
         Some(Value::Array(list)) => std::mem::take(list),
         _ => Vec::new(),
@@ -257,16 +257,12 @@ pub(crate) fn prepare(body: &[u8], base_url: &str) -> Result<Prepared, Problem> 
         )]));
     }
     if list.len() > CAPTURE_LIMIT {
-        return Err(Problem::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "capture_limit",
-            "Too many events in one document",
-        )
-        .with_detail(format!(
-            "A document carries at most {CAPTURE_LIMIT} events; this one has {}.",
-            list.len()
-        ))
-        .with("capture_limit", CAPTURE_LIMIT));
+        return Err(Problem::new(crate::api::error::CAPTURE_LIMIT)
+            .with_detail(format!(
+                "A document carries at most {CAPTURE_LIMIT} events; this one has {}.",
+                list.len()
+            ))
+            .with("capture_limit", CAPTURE_LIMIT));
     }
     let context = document.get("@context").cloned().unwrap_or(Value::Null);
     let mut document_prefixes = Prefixes::standard();
@@ -564,7 +560,8 @@ pub(crate) fn refused(detail: String, errors: Vec<EventError>) -> Problem {
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    Problem::new(status, "capture_refused", "The document was not captured")
+    Problem::new(crate::api::error::CAPTURE_REFUSED)
+        .with_status(status)
         .with_detail(detail)
         .with_errors(
             errors

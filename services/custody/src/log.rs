@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use base64::Engine;
+use reetrace_core::api::problem::Problem;
 use reetrace_core::checkpoint::{self, Checkpoint};
 use reetrace_core::crypto::{MasterKey, SigningKey, generate_signing_key};
 use reetrace_core::db::StoreError;
 use reetrace_core::merkle::{self, Hash, consistency_plan, inclusion_plan, root_nodes};
-use reetrace_core::problem::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -116,7 +116,7 @@ impl Log {
                         &name,
                         key.verifying_key().as_bytes(),
                         &sealed,
-                        reetrace_core::accounts::now(),
+                        reetrace_core::domain::account::now(),
                     )
                     .await?
             }
@@ -146,8 +146,9 @@ impl Log {
 
     /// The root of the tree of `size` leaves, from the stored nodes.
     pub async fn root_at(&self, size: i64) -> Result<Hash, Problem> {
-        let size_u = u64::try_from(size)
-            .map_err(|_| Problem::bad_request("invalid_size", "sizes are positive"))?;
+        let size_u = u64::try_from(size).map_err(|_| {
+            Problem::bad_request(crate::api::error::INVALID_SIZE, "sizes are positive")
+        })?;
         if size_u == 0 {
             return Ok(merkle::empty_root());
         }
@@ -176,7 +177,7 @@ impl Log {
         )
         .map_err(|e| internal("sign checkpoint", e))?;
         self.store
-            .insert_checkpoint(size, &root, &note, reetrace_core::accounts::now())
+            .insert_checkpoint(size, &root, &note, reetrace_core::domain::account::now())
             .await?;
         self.view(&note).map(Some)
     }
@@ -219,11 +220,7 @@ impl Log {
     async fn checkpoint_of(&self, size: i64) -> Result<CheckpointView, Problem> {
         match self.store.checkpoint_at(size).await? {
             Some((_, _, note)) => self.view(&note),
-            None => Err(Problem::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "no_checkpoint",
-                "No checkpoint of this size",
-            )
+            None => Err(Problem::new(crate::api::error::NO_CHECKPOINT)
             .with_detail(format!(
                 "No checkpoint of size {size} was published; ask for the size of a published checkpoint (see /api/v1/log/checkpoint)."
             ))),
@@ -248,7 +245,7 @@ impl Log {
         };
         if event.leaf_index >= checkpoint.tree_size {
             return Err(Problem::conflict(
-                "not_yet_in_checkpoint",
+                crate::api::error::NOT_YET_IN_CHECKPOINT,
                 format!(
                     "Event {event_id} is leaf {}, beyond the tree of {} leaves; ask for a later checkpoint.",
                     event.leaf_index, checkpoint.tree_size
@@ -294,7 +291,7 @@ impl Log {
         };
         if from < 1 || from > second.tree_size {
             return Err(Problem::bad_request(
-                "invalid_size",
+                crate::api::error::INVALID_SIZE,
                 format!(
                     "from must be between 1 and {} (the second tree's size)",
                     second.tree_size

@@ -10,10 +10,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use reetrace_core::auth::{Principal, Role};
+use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use reetrace_core::domain::{Element, Mass};
-use reetrace_core::idempotency::{Answer, Idempotency};
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::domain::{Principal, Role};
+use reetrace_core::service::recycled_content::ClaimError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -158,7 +159,7 @@ impl CustodyService {
     pub async fn lot(&self, lot_id: Uuid) -> Result<LotView, Problem> {
         let lot = self.load_lot(lot_id).await?;
         let claims = self.store.claims_of_lot(lot_id).await?;
-        let now = reetrace_core::accounts::now();
+        let now = reetrace_core::domain::account::now();
         let claimed = active_claims(&claims, now);
         let claimable = lot.elements.minus(&claimed).unwrap_or_default();
         let holder = lot.custody.holder.unwrap_or_default();
@@ -282,14 +283,14 @@ impl CustodyService {
                 let same = stored == wanted && existing[0].passport_id == request.passport_id;
                 if !same {
                     return Err(Problem::conflict(
-                        "claim_id_reused",
+                        crate::api::error::CLAIM_ID_REUSED,
                         "This claim id was used for a different claim; use a new id.",
                     ));
                 }
-                let now = reetrace_core::accounts::now();
+                let now = reetrace_core::domain::account::now();
                 return Ok((false, answer(claim_status(&existing[0], now))));
             }
-            let now = reetrace_core::accounts::now();
+            let now = reetrace_core::domain::account::now();
             let mut changes = Vec::new();
             let mut rows = Vec::new();
             for (lot_id, bag) in &wanted {
@@ -309,8 +310,7 @@ impl CustodyService {
                 claimed.extend(bag);
                 if let Err(excess) = lot.elements.minus(&claimed) {
                     let detail: Vec<String> = excess.iter().map(|e| e.to_string()).collect();
-                    return Err(Problem::conflict(
-                        "over_claim",
+                    return Err(Problem::conflict(crate::api::error::OVER_CLAIM,
                         format!(
                             "Lot {lot_id} cannot give that much recycled content (what passports claim may not exceed what was recovered into it): {}.",
                             detail.join("; ")
@@ -365,8 +365,11 @@ impl CustodyService {
 pub struct InProcessClaims(pub CustodyService);
 
 #[async_trait::async_trait]
-impl reetrace_core::claims::RecycledClaims for InProcessClaims {
-    async fn claim(&self, claim: &reetrace_core::claims::RecycledClaim) -> Result<(), Problem> {
+impl reetrace_core::service::recycled_content::RecycledClaims for InProcessClaims {
+    async fn claim(
+        &self,
+        claim: &reetrace_core::domain::recycled_content::RecycledClaim,
+    ) -> Result<(), ClaimError> {
         let caller = Principal {
             org_id: claim.org_id,
             org_name: String::new(),
@@ -392,10 +395,18 @@ impl reetrace_core::claims::RecycledClaims for InProcessClaims {
                 })
                 .collect(),
         };
-        self.0.claim(&caller, &request).await.map(|_| ())
+        self.0
+            .claim(&caller, &request)
+            .await
+            .map(|_| ())
+            .map_err(|problem| ClaimError::Refused(reetrace_core::api::errors::refusal_of(problem)))
     }
 
-    async fn release(&self, claim_id: Uuid) -> Result<(), Problem> {
-        Ok(self.0.store.release_claim(claim_id).await?)
+    async fn release(&self, claim_id: Uuid) -> Result<(), ClaimError> {
+        self.0
+            .store
+            .release_claim(claim_id)
+            .await
+            .map_err(|e| ClaimError::Refused(reetrace_core::api::errors::refusal_of(e.into())))
     }
 }

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use reetrace_core::accounts::AccountStore;
-use reetrace_core::auth::{Principal, Role};
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Country, Mass};
-use reetrace_core::feed::Consumer;
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::domain::{Principal, Role};
+use reetrace_core::service::feed::Consumer;
+use reetrace_core::store::accounts::AccountStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -21,7 +21,7 @@ use crate::epcis::{self, LotId, ProductId};
 use crate::log::Log;
 use crate::steps::Target;
 use crate::store::{CustodyStore, EventRow, LotRow, ProductRow, Respond, Written};
-use reetrace_core::idempotency::{Answer, Idempotency, StoredResponse};
+use reetrace_core::domain::idempotency::{Answer, Idempotency, StoredResponse};
 
 /// Settings of the custody service.
 #[derive(Debug, Clone)]
@@ -170,7 +170,8 @@ pub struct Scan {
 }
 
 pub(crate) fn refusal_problem(refusal: Refusal, allowed: NextSteps) -> Problem {
-    Problem::conflict("step_not_allowed", refusal.to_string()).with("allowed", allowed)
+    Problem::conflict(crate::api::error::STEP_NOT_ALLOWED, refusal.to_string())
+        .with("allowed", allowed)
 }
 
 fn internal(what: &str, err: impl std::fmt::Display) -> Problem {
@@ -194,7 +195,7 @@ pub(crate) fn finalize(mut event: Value, note: Option<&str>) -> Result<(Value, S
 }
 
 /// The URI naming an organisation in events.
-pub(crate) fn org_uri(org: &reetrace_core::accounts::Org) -> String {
+pub(crate) fn org_uri(org: &reetrace_core::domain::account::Org) -> String {
     match &org.operator_id {
         Some(id) => format!("{}:{}", id.scheme(), id.value()),
         None => format!("urn:uuid:{}", org.id),
@@ -323,7 +324,10 @@ impl CustodyService {
             .map_err(|e| internal("lot uri", e))
     }
 
-    pub(crate) async fn org(&self, id: Uuid) -> Result<reetrace_core::accounts::Org, Problem> {
+    pub(crate) async fn org(
+        &self,
+        id: Uuid,
+    ) -> Result<reetrace_core::domain::account::Org, Problem> {
         self.accounts
             .org(id)
             .await?
@@ -334,7 +338,7 @@ impl CustodyService {
     pub(crate) async fn recipient(
         &self,
         to: Uuid,
-    ) -> Result<reetrace_core::accounts::Org, Problem> {
+    ) -> Result<reetrace_core::domain::account::Org, Problem> {
         match self.accounts.org(to).await? {
             Some(org) if org.role == Role::Recycler => Ok(org),
             Some(org) => Err(Problem::validation(vec![FieldError::new(
@@ -428,7 +432,7 @@ impl CustodyService {
         match self.stored(org_id, idem).await? {
             Some(stored) => Ok(Answer::Replay(stored)),
             None => Err(Problem::conflict(
-                "concurrent_request",
+                crate::api::error::CONCURRENT_REQUEST,
                 "A concurrent request with this Idempotency-Key is in progress; retry.",
             )),
         }

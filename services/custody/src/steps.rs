@@ -7,9 +7,9 @@
 //! event it was given, with every other event of its document, in one write.
 
 use chrono::Utc;
-use reetrace_core::auth::{Principal, Role};
-use reetrace_core::idempotency::{Answer, Idempotency};
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::domain::idempotency::{Answer, Idempotency};
+use reetrace_core::domain::{Principal, Role};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -309,7 +309,7 @@ impl CustodyService {
                 Err(WriteError::Stale) => continue,
                 Err(WriteError::DuplicateEvent(id)) => {
                     return Err(Problem::conflict(
-                        "duplicate_event",
+                        crate::api::error::DUPLICATE_EVENT,
                         format!("The same event is recorded already ({id})."),
                     ));
                 }

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use reetrace_core::auth::{Principal, Role};
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Gtin, LotNumber, Mass};
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::domain::{Principal, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -22,7 +22,7 @@ use crate::service::{
 use crate::store::{
     LotChange, LotRow, NewEvent, ProductRow, Respond, TransformationRow, Write, WriteError,
 };
-use reetrace_core::idempotency::{Answer, Idempotency};
+use reetrace_core::domain::idempotency::{Answer, Idempotency};
 
 /// One input of a transformation: a product (whole) or part of a lot.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -322,7 +322,7 @@ impl CustodyService {
                 Err(WriteError::Stale) => continue,
                 Err(WriteError::DuplicateEvent(id)) => {
                     return Err(Problem::conflict(
-                        "duplicate_event",
+                        crate::api::error::DUPLICATE_EVENT,
                         format!("The same event is recorded already ({id})."),
                     ));
                 }
@@ -377,19 +377,19 @@ impl CustodyService {
         let c = lot.custody;
         if c.state.is_terminal() {
             return Err(Problem::conflict(
-                "lot_used_up",
+                crate::api::error::LOT_USED_UP,
                 format!("Lot {lot_id} is {}.", lot_state(c)),
             ));
         }
         if c.pending_to.is_some() {
             return Err(Problem::conflict(
-                "handover_pending",
+                crate::api::error::HANDOVER_PENDING,
                 format!("Lot {lot_id} is being handed over."),
             ));
         }
         if c.holder != Some(caller.org_id) {
             return Err(Problem::conflict(
-                "not_holder",
+                crate::api::error::NOT_HOLDER,
                 format!("Only the holder of lot {lot_id} may transform it."),
             ));
         }
@@ -408,9 +408,9 @@ impl CustodyService {
         caller: &Principal,
         request: &TransformationRequest,
         loaded: &[Loaded],
-        actor: &reetrace_core::accounts::Org,
+        actor: &reetrace_core::domain::account::Org,
     ) -> Result<Plan, Problem> {
-        let now = reetrace_core::accounts::now();
+        let now = reetrace_core::domain::account::now();
         let transformation_id = Uuid::now_v7();
         let mut inputs_bag = Bag::new();
         let mut input_mass: i64 = 0;
@@ -510,29 +510,21 @@ impl CustodyService {
         }
         let losses = balance::balance(&inputs_bag, &outputs_bag).map_err(|excess| {
             let detail: Vec<String> = excess.iter().map(ToString::to_string).collect();
-            Problem::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "mass_balance",
-                "Outputs exceed inputs",
-            )
-            .with_detail(format!(
-                "The outputs hold more than the inputs brought in: {}.",
-                detail.join("; ")
-            ))
-            .with_errors(vec![FieldError::new("/outputs", detail.join("; "))])
+            Problem::new(crate::api::error::MASS_BALANCE)
+                .with_detail(format!(
+                    "The outputs hold more than the inputs brought in: {}.",
+                    detail.join("; ")
+                ))
+                .with_errors(vec![FieldError::new("/outputs", detail.join("; "))])
         })?;
         if output_mass > input_mass {
-            return Err(Problem::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "mass_balance",
-                "Outputs exceed inputs",
-            )
-            .with_detail(format!(
-                "The outputs weigh {} in all, more than the {} that went in.",
-                grams(output_mass),
-                grams(input_mass)
-            ))
-            .with_errors(vec![FieldError::new("/outputs", "heavier than the inputs")]));
+            return Err(Problem::new(crate::api::error::MASS_BALANCE)
+                .with_detail(format!(
+                    "The outputs weigh {} in all, more than the {} that went in.",
+                    grams(output_mass),
+                    grams(input_mass)
+                ))
+                .with_errors(vec![FieldError::new("/outputs", "heavier than the inputs")]));
         }
         let origin = blend(&origins);
         let origin_text = serde_json::to_string(&origin).map_err(|_| Problem::internal())?;

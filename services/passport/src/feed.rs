@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use reetrace_core::feed::{CloudEvent, FeedError, FeedSource, SPEC_VERSION};
+use reetrace_core::domain::feed::{CloudEvent, SPEC_VERSION};
+use reetrace_core::service::feed::{FeedError, FeedSource};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

@@ -3,12 +3,12 @@
 //! as passports (they get no status list entries of ours).
 
 use chrono::{DateTime, Utc};
-use reetrace_core::auth::Principal;
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::crypto::data_integrity::parse_date_time_stamp;
 use reetrace_core::crypto::{
     ProofError, ProofOptions, data_integrity, did_key, did_key_verification_method,
 };
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::domain::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -85,7 +85,7 @@ impl PassportService {
             }
             IssuerForm::DidKey => (key_did.clone(), did_key_verification_method(&public)),
         };
-        let now = reetrace_core::accounts::now();
+        let now = reetrace_core::domain::account::now();
         let credential = prepare(request.credential, &issuer, &[&org_did, &key_did], now)?;
         data_integrity::sign(
             credential,

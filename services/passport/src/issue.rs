@@ -8,11 +8,11 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::http::StatusCode;
-use reetrace_core::auth::Principal;
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::db::StoreError;
-use reetrace_core::idempotency::StoredResponse;
-pub use reetrace_core::idempotency::{Answer, Idempotency};
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::domain::Principal;
+use reetrace_core::domain::idempotency::StoredResponse;
+pub use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -82,7 +82,7 @@ fn identity_key(r: &Registration) -> Option<String> {
 
 fn conflict_problem() -> Problem {
     Problem::conflict(
-        "passport_exists",
+        crate::api::error::PASSPORT_EXISTS,
         "A passport for this product identity (GTIN with serial, lot or model) already exists.",
     )
 }
@@ -171,7 +171,7 @@ impl PassportService {
         match self.stored(org_id, idem.key.as_ref()).await? {
             Some(stored) => Ok(Answer::Replay(stored)),
             None => Err(Problem::conflict(
-                "concurrent_request",
+                crate::api::error::CONCURRENT_REQUEST,
                 "A concurrent request with this Idempotency-Key is in progress; retry.",
             )),
         }
@@ -212,7 +212,7 @@ impl PassportService {
                             &mut results,
                             i,
                             Problem::conflict(
-                                "duplicate_in_request",
+                                crate::api::error::DUPLICATE_IN_REQUEST,
                                 format!("Line {} registers the same product identity.", first + 1),
                             ),
                         );
@@ -315,11 +315,7 @@ impl PassportService {
                         line.status = 424;
                         line.id = None;
                         line.uri = None;
-                        line.problem = Some(Problem::new(
-                            StatusCode::FAILED_DEPENDENCY,
-                            "not_committed",
-                            "Not stored: another line failed in an atomic request",
-                        ));
+                        line.problem = Some(Problem::new(crate::api::error::NOT_COMMITTED));
                     }
                 }
                 return Ok(Answer::Fresh((
@@ -350,7 +346,7 @@ impl PassportService {
         let (passport, current) = self.owned(caller, id).await?;
         if passport.status != PassportStatus::Active {
             return Err(Problem::conflict(
-                "passport_not_active",
+                crate::api::error::PASSPORT_NOT_ACTIVE,
                 format!(
                     "The passport is {}; only an active passport gets new versions.",
                     passport.status.as_str()
@@ -442,7 +438,7 @@ impl PassportService {
             }
             Err(VersionError::NotFound) => Err(Problem::not_found(format!("No passport {id}."))),
             Err(VersionError::Stale { current, .. }) => Err(Problem::conflict(
-                "version_conflict",
+                crate::api::error::VERSION_CONFLICT,
                 format!("The passport moved to version {current} meanwhile; read it and retry."),
             )),
             Err(VersionError::Store(StoreError::Conflict { .. })) => {
@@ -485,8 +481,7 @@ impl PassportService {
             _ => false,
         };
         if !allowed {
-            return Err(Problem::conflict(
-                "status_transition",
+            return Err(Problem::conflict(crate::api::error::STATUS_TRANSITION,
                 format!(
                     "A passport that is {} cannot become {}: revocation is final, suspension can be lifted.",
                     passport.status.as_str(),
@@ -498,7 +493,7 @@ impl PassportService {
         let change = StatusChange {
             status: to,
             reason,
-            at: reetrace_core::accounts::now(),
+            at: reetrace_core::domain::account::now(),
             event_id: Uuid::now_v7(),
         };
         let row = self.store.set_status(id, &change).await?;

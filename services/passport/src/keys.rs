@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use reetrace_core::api::problem::Problem;
 use reetrace_core::crypto::{
     MasterKey, SigningKey, VerifyingKey, generate_signing_key, public_key_multibase,
 };
-use reetrace_core::problem::Problem;
 use uuid::Uuid;
 
 use crate::domain::did::MethodKey;
@@ -103,7 +103,7 @@ impl Keys {
                 .master
                 .seal_signing_key(&signing, &key_id)
                 .map_err(key_problem)?,
-            created_at: reetrace_core::accounts::now(),
+            created_at: reetrace_core::domain::account::now(),
             retired_at: None,
             revoked_at: None,
         };
@@ -160,10 +160,16 @@ impl Keys {
 pub struct KeyOnOrgCreated(pub Arc<Keys>);
 
 #[async_trait::async_trait]
-impl reetrace_core::accounts::OrgObserver for KeyOnOrgCreated {
-    async fn org_created(&self, org: &reetrace_core::accounts::Org) -> Result<(), Problem> {
-        if org.role == reetrace_core::auth::Role::Manufacturer {
-            self.0.create(org.id, Rotation::None).await?;
+impl reetrace_core::service::accounts::OrgObserver for KeyOnOrgCreated {
+    async fn org_created(
+        &self,
+        org: &reetrace_core::domain::account::Org,
+    ) -> Result<(), reetrace_core::service::accounts::ObserverError> {
+        if org.role == reetrace_core::domain::Role::Manufacturer {
+            self.0
+                .create(org.id, Rotation::None)
+                .await
+                .map_err(|problem| problem.to_string())?;
         }
         Ok(())
     }

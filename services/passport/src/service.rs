@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use reetrace_core::accounts::{AccountStore, Org};
-use reetrace_core::auth::{Principal, Role};
-use reetrace_core::claims::{RecycledClaim, RecycledClaims};
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::crypto::{ProofOptions, data_integrity};
 use reetrace_core::domain::DigitalLinkPath;
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::domain::account::Org;
+use reetrace_core::domain::recycled_content::RecycledClaim;
+use reetrace_core::domain::{Principal, Role};
+use reetrace_core::service::recycled_content::RecycledClaims;
+use reetrace_core::store::accounts::AccountStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -434,7 +436,7 @@ impl PassportService {
         org_id: Uuid,
         count: usize,
     ) -> Result<Vec<[StatusRef; 3]>, Problem> {
-        let now = reetrace_core::accounts::now();
+        let now = reetrace_core::domain::account::now();
         let mut per_purpose = Vec::with_capacity(3);
         for purpose in StatusPurpose::ALL {
             per_purpose.push(self.store.allocate(org_id, purpose, count, now).await?);
@@ -502,7 +504,7 @@ impl PassportService {
             operator_id: org.operator_id.clone(),
         };
         let org_id = org.id;
-        let now = reetrace_core::accounts::now();
+        let now = reetrace_core::domain::account::now();
         let job = move || {
             let threads = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
@@ -546,8 +548,8 @@ impl PassportService {
     pub(crate) async fn stored(
         &self,
         org_id: Uuid,
-        key: Option<&reetrace_core::idempotency::IdempotencyKey>,
-    ) -> Result<Option<reetrace_core::idempotency::StoredResponse>, Problem> {
+        key: Option<&reetrace_core::domain::idempotency::IdempotencyKey>,
+    ) -> Result<Option<reetrace_core::domain::idempotency::StoredResponse>, Problem> {
         match key {
             Some(key) => Ok(self.store.stored_response(org_id, key.as_str()).await?),
             None => Ok(None),
@@ -557,8 +559,8 @@ impl PassportService {
     /// The idempotent write for a request, if it carries a key.
     pub(crate) fn idempotent_write(
         org_id: Uuid,
-        key: Option<&reetrace_core::idempotency::IdempotencyKey>,
-        respond: impl FnOnce(&[bool]) -> Option<reetrace_core::idempotency::StoredResponse>
+        key: Option<&reetrace_core::domain::idempotency::IdempotencyKey>,
+        respond: impl FnOnce(&[bool]) -> Option<reetrace_core::domain::idempotency::StoredResponse>
         + Send
         + 'static,
     ) -> Option<IdempotentWrite> {

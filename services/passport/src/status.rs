@@ -1,8 +1,8 @@
 //! Status list credentials: each list signed by its organisation, re-signed only after its bits
 //! changed, and cached.
 
+use reetrace_core::api::problem::Problem;
 use reetrace_core::crypto::{ProofOptions, StatusList, data_integrity};
-use reetrace_core::problem::Problem;
 use serde_json::json;
 
 use crate::domain::credential::{VC_CONTEXT, status_list_url, timestamp};
@@ -43,7 +43,7 @@ impl PassportService {
         });
         let key = self.keys.active(row.org_id).await?;
         let method = format!("{issuer}#{}", key.key_id);
-        let now = reetrace_core::accounts::now();
+        let now = reetrace_core::domain::account::now();
         let signed = data_integrity::sign(
             unsigned,
             &ProofOptions::assertion(&method, now),

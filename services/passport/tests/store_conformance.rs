@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use reetrace_core::backend_test;
 use reetrace_core::db::StoreError;
-use reetrace_core::idempotency::StoredResponse;
+use reetrace_core::domain::idempotency::StoredResponse;
 use reetrace_core::testing::TestDatabase;
 use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
 use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};

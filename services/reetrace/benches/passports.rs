@@ -32,9 +32,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use reetrace_core::accounts::NewOrg;
-use reetrace_core::auth::Role;
 use reetrace_core::db::Backend;
+use reetrace_core::domain::Role;
+use reetrace_core::domain::account::NewOrg;
 use tokio_util::sync::CancellationToken;
 
 struct Options {

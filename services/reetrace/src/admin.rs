@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use reetrace_core::accounts::NewOrg;
-use reetrace_core::auth::Role;
 use reetrace_core::db::Db;
 use reetrace_core::domain::OperatorId;
+use reetrace_core::domain::Role;
+use reetrace_core::domain::account::NewOrg;
 use reetrace_passport::store::Rotation;
 use serde::Serialize;
 use uuid::Uuid;
@@ -127,7 +127,7 @@ fn emit(value: &impl Serialize) -> anyhow::Result<()> {
 /// Runs an admin command against the configured database.
 /// Prints a fresh key; it is registered by whoever is configured with it.
 fn generate_key() -> anyhow::Result<()> {
-    print_out(&reetrace_core::auth::NewApiKey::generate().secret)
+    print_out(&reetrace_core::domain::NewApiKey::generate().secret)
 }
 
 pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitCode> {

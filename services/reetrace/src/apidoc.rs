@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
 
-use reetrace_core::problem::{FieldError, PROBLEM_JSON, Problem};
+use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

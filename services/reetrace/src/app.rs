@@ -11,18 +11,19 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::middleware;
-use reetrace_core::accounts::api::AccountsState;
-use reetrace_core::accounts::{self, Accounts};
-use reetrace_core::auth::Authenticator;
-use reetrace_core::claims::HttpClaims;
+use reetrace_core::api::accounts::AccountsState;
+use reetrace_core::api::auth::Authenticator;
+use reetrace_core::api::feed::FeedState;
+use reetrace_core::api::problem;
+use reetrace_core::client::feed::HttpFeed;
+use reetrace_core::client::recycled_content::HttpClaims;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
-use reetrace_core::feed::Consumer;
-use reetrace_core::feed::api::FeedState;
-use reetrace_core::feed::http::HttpFeed;
-use reetrace_core::feed::{self, FeedSource};
-use reetrace_core::lease::{Leases, run_leased};
 use reetrace_core::metrics::{self, Metrics};
-use reetrace_core::problem;
+use reetrace_core::service::accounts::Accounts;
+use reetrace_core::service::feed::Consumer;
+use reetrace_core::service::feed::FeedSource;
+use reetrace_core::service::lease::run_leased;
+use reetrace_core::store::lease::Leases;
 use reetrace_custody as custody;
 use reetrace_custody::api::CustodyState;
 use reetrace_custody::service::{CustodyConfig, CustodyService};
@@ -51,8 +52,8 @@ use crate::ops::{self, OpsState};
 
 /// Every service's migrations, in the order they apply.
 pub const MIGRATIONS: &[&MigrationSet] = &[
-    &reetrace_core::lease::MIGRATIONS,
-    &accounts::MIGRATIONS,
+    &reetrace_core::store::lease::MIGRATIONS,
+    &reetrace_core::store::accounts::MIGRATIONS,
     &passport::store::MIGRATIONS,
     &custody::store::MIGRATIONS,
     &stock::store::MIGRATIONS,
@@ -120,6 +121,8 @@ impl Selection {
 pub struct Services {
     pub selection: Selection,
     pub accounts: Accounts,
+    /// Checks API keys for every route of this process.
+    pub auth: Arc<Authenticator>,
     pub passport: PassportService,
     pub custody: CustodyService,
     /// Custody's copy of the passports, fed from the passport feed.
@@ -168,9 +171,9 @@ impl Services {
             .timeout(Duration::from_secs(30))
             .build()
             .context("build the HTTP client")?;
-        let account_store = accounts::store(db);
+        let account_store = reetrace_core::store::accounts::open(db);
         let auth = Arc::new(Authenticator::new(account_store.clone(), config.rate_limit));
-        let mut accounts = Accounts::new(account_store.clone(), auth);
+        let mut accounts = Accounts::new(account_store.clone(), auth.clone());
         let passport_store = passport::store::open(db);
         let keys = Arc::new(Keys::new(passport_store.clone(), master.clone()));
         accounts.observe(Arc::new(KeyOnOrgCreated(keys.clone())));
@@ -246,6 +249,7 @@ impl Services {
         Ok(Services {
             selection,
             accounts,
+            auth,
             passport,
             custody,
             custody_passports,
@@ -328,10 +332,10 @@ pub fn openapi() -> OpenApi {
     let mut doc = apidoc::base();
     for part in [
         ops::router().into_openapi(),
-        accounts::api::router().into_openapi(),
+        reetrace_core::api::accounts::router().into_openapi(),
         passport::api::router(0).into_openapi(),
         custody::api::router(0).into_openapi(),
-        feed::api::router().into_openapi(),
+        reetrace_core::api::feed::router().into_openapi(),
         stock::api::router().into_openapi(),
     ] {
         doc.merge(part);
@@ -352,7 +356,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             .await
             .map_err(|p| anyhow::anyhow!("register the service key: {p}"))?;
     }
-    let auth = services.accounts.authenticator().clone();
+    let auth = services.auth.clone();
 
     // Every process answers health and metrics, and authenticates against the shared accounts.
     let mut routes = OpenApiRouter::with_openapi(apidoc::base())
@@ -360,9 +364,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             db: db.clone(),
             metrics: metrics.clone(),
         }))
-        .merge(accounts::api::router().with_state(AccountsState {
-            accounts: services.accounts.clone(),
-        }));
+        .merge(
+            reetrace_core::api::accounts::router().with_state(AccountsState {
+                accounts: services.accounts.clone(),
+                auth: auth.clone(),
+            }),
+        );
     let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
     if selection.passport {
         routes = routes.merge(
@@ -405,7 +412,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             auth: auth.clone(),
         }));
     }
-    let routes = routes.merge(feed::api::router().with_state(FeedState {
+    let routes = routes.merge(reetrace_core::api::feed::router().with_state(FeedState {
         sources: Arc::new(feeds),
         auth,
     }));

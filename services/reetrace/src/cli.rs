@@ -167,10 +167,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = app::open_database(&config).await?;
             tracing::info!(backend = %db.backend(), "migrations applied");
             if let Some(key) = &config.service_key {
-                let accounts = reetrace_core::accounts::Accounts::new(
-                    reetrace_core::accounts::store(&db),
-                    std::sync::Arc::new(reetrace_core::auth::Authenticator::new(
-                        reetrace_core::accounts::store(&db),
+                let accounts = reetrace_core::service::accounts::Accounts::new(
+                    reetrace_core::store::accounts::open(&db),
+                    std::sync::Arc::new(reetrace_core::api::auth::Authenticator::new(
+                        reetrace_core::store::accounts::open(&db),
                         config.rate_limit,
                     )),
                 );

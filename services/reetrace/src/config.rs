@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use reetrace_core::auth::RateLimit;
+use reetrace_core::api::auth::RateLimit;
 use serde::{Deserialize, Serialize};
 
 /// A string that `Debug` and `Display` never show.
@@ -290,7 +290,7 @@ impl Config {
             }
         }
         if let Some(key) = &self.service_key
-            && reetrace_core::auth::key_prefix(key.expose()).is_none()
+            && reetrace_core::domain::key_prefix(key.expose()).is_none()
         {
             bail!(
                 "service_key (REETRACE_SERVICE_KEY) is not an API key (rtk_...): generate one with `reetrace admin key generate`"

@@ -20,8 +20,8 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use reetrace_core::accounts::NewOrg;
-use reetrace_core::auth::Role;
+use reetrace_core::domain::Role;
+use reetrace_core::domain::account::NewOrg;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 

@@ -18,9 +18,9 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reetrace_core::auth::{Principal, Role};
-use reetrace_core::extract::parse_json;
-use reetrace_core::problem::Problem;
+use reetrace_core::api::extract::parse_json;
+use reetrace_core::api::problem::Problem;
+use reetrace_core::domain::{Principal, Role};
 use reetrace_passport::domain::registration::Registration;
 use reetrace_passport::issue::{Answer, Idempotency};
 use serde::Serialize;
@@ -267,7 +267,7 @@ async fn manufacturer(services: &Services, org: Uuid) -> Result<Principal, Fatal
         .accounts
         .org(org)
         .await
-        .map_err(|p| Fatal(p.detail.unwrap_or(p.title)))?;
+        .map_err(|e| Fatal(e.to_string()))?;
     if org.role != Role::Manufacturer {
         return Err(Fatal(format!(
             "organisation {} is a {}; only manufacturers register passports",
@@ -418,7 +418,7 @@ impl<R: BufRead> Reader<R> {
 
 pub(crate) fn too_long() -> Problem {
     Problem::bad_request(
-        "line_too_long",
+        crate::codes::LINE_TOO_LONG,
         format!("The line is longer than {MAX_LINE_BYTES} bytes."),
     )
 }

@@ -7,6 +7,7 @@ pub mod apidoc;
 pub mod app;
 pub mod backup;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod demo;
 pub mod import;

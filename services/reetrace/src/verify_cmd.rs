@@ -79,7 +79,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
         status: &sources,
         cache: &cache,
     }
-    .verify(&credential, reetrace_core::accounts::now())
+    .verify(&credential, reetrace_core::domain::account::now())
     .await;
     let text = serde_json::to_string_pretty(&result).context("encode the report")?;
     print_out(&text)?;

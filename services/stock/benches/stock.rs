@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reetrace_core::db::{Backend, Db, PoolOptions};
+use reetrace_core::domain::feed::CloudEvent;
 use reetrace_core::domain::{Category, Country, Element};
-use reetrace_core::feed::{CloudEvent, Consumer, FeedError, FeedSource, Projection};
+use reetrace_core::service::feed::{Consumer, FeedError, FeedSource, Projection};
 use reetrace_core::testing::TestDatabase;
 use reetrace_stock::domain::table::Grain;
 use reetrace_stock::feed::{CustodyProjection, PassportProjection};

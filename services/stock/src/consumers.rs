@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reetrace_core::feed::{Consumer, FeedError, FeedSource};
-use reetrace_core::lease::Leases;
+use reetrace_core::service::feed::{Consumer, FeedError, FeedSource};
+use reetrace_core::store::lease::Leases;
 use tokio_util::sync::CancellationToken;
 
 use crate::feed::{CustodyProjection, PassportProjection};

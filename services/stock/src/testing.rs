@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
-use reetrace_core::feed::{CloudEvent, FeedError, FeedSource, SPEC_VERSION};
+use reetrace_core::domain::feed::{CloudEvent, SPEC_VERSION};
+use reetrace_core::service::feed::{FeedError, FeedSource};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use reetrace_core::backend_test;
 use reetrace_core::db::{Db, PoolOptions};
+use reetrace_core::domain::feed::CloudEvent;
 use reetrace_core::domain::{Category, Country, Element};
-use reetrace_core::feed::{CloudEvent, Consumer, FeedSource, Projection};
+use reetrace_core::service::feed::{Consumer, FeedSource, Projection};
 use reetrace_core::testing::TestDatabase;
 use reetrace_stock::domain::flow::Flow;
 use reetrace_stock::domain::passport::PassportStatus;

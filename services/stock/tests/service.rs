@@ -7,7 +7,7 @@
 use reetrace_core::backend_test;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::domain::{Category, Country, Element};
-use reetrace_core::feed::Projection;
+use reetrace_core::service::feed::Projection;
 use reetrace_core::testing::TestDatabase;
 use reetrace_stock::domain::flow::Flow;
 use reetrace_stock::domain::table::Grain;

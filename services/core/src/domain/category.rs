@@ -9,7 +9,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::support;
+use super::serde_schema;
 
 /// A product category, written in snake_case (`"ndfeb_magnet"`) in JSON and text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -191,13 +191,16 @@ impl Serialize for Category {
 
 impl<'de> Deserialize<'de> for Category {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        support::deserialize_from_str(deserializer, "a product category such as \"ndfeb_magnet\"")
+        serde_schema::deserialize_from_str(
+            deserializer,
+            "a product category such as \"ndfeb_magnet\"",
+        )
     }
 }
 
 impl PartialSchema for Category {
     fn schema() -> RefOr<Schema> {
-        support::enum_schema(
+        serde_schema::enum_schema(
             "A product category holding rare-earth elements.",
             Category::ALL.iter().map(|c| c.as_str()),
             "ev_traction_motor",

@@ -8,7 +8,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::support;
+use super::serde_schema;
 
 /// A country by its officially assigned ISO 3166-1 alpha-2 code, upper case (`"FR"`).
 ///
@@ -116,14 +116,14 @@ impl Serialize for Country {
 
 impl<'de> Deserialize<'de> for Country {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        support::deserialize_from_str(deserializer, "an ISO 3166-1 alpha-2 country code")
+        serde_schema::deserialize_from_str(deserializer, "an ISO 3166-1 alpha-2 country code")
     }
 }
 
 impl PartialSchema for Country {
     fn schema() -> RefOr<Schema> {
         // The closed list, so that generated clients and fuzzers send only codes we accept.
-        support::enum_schema(
+        serde_schema::enum_schema(
             "An officially assigned ISO 3166-1 alpha-2 country code, upper case.",
             COUNTRIES.iter().map(|(code, _)| *code),
             "FR",

@@ -11,7 +11,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::gs1_text::Gs1TextError;
 use super::gtin::{Gtin, GtinError};
-use super::support;
+use super::serde_schema;
 use super::{LotNumber, SerialNumber};
 
 /// Why a Digital Link was refused.
@@ -277,13 +277,13 @@ impl Serialize for DigitalLink {
 
 impl<'de> Deserialize<'de> for DigitalLink {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        support::deserialize_from_str(deserializer, "a GS1 Digital Link URI")
+        serde_schema::deserialize_from_str(deserializer, "a GS1 Digital Link URI")
     }
 }
 
 impl PartialSchema for DigitalLink {
     fn schema() -> RefOr<Schema> {
-        support::string_schema(
+        serde_schema::string_schema(
             "A GS1 Digital Link URI for a trade item: /01/{gtin} optionally followed by \
              /10/{lot} and /21/{serial}, values percent-encoded.",
             Some(r"^https?://[^/?#]+(/[^?#]*)?/01/\d{14}(/10/[^/?#]+)?(/21/[^/?#]+)?/?([?#].*)?$"),

@@ -8,7 +8,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::support;
+use super::serde_schema;
 
 /// A rare-earth element, written as its chemical symbol (`"Nd"`) in JSON and text.
 ///
@@ -195,13 +195,16 @@ impl Serialize for Element {
 
 impl<'de> Deserialize<'de> for Element {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        support::deserialize_from_str(deserializer, "a rare-earth element symbol such as \"Nd\"")
+        serde_schema::deserialize_from_str(
+            deserializer,
+            "a rare-earth element symbol such as \"Nd\"",
+        )
     }
 }
 
 impl PartialSchema for Element {
     fn schema() -> RefOr<Schema> {
-        support::enum_schema(
+        serde_schema::enum_schema(
             "A rare-earth element by chemical symbol (the 15 lanthanides, Sc and Y).",
             Element::ALL.iter().map(|e| e.symbol()),
             "Nd",

@@ -12,7 +12,7 @@ use utoipa::{PartialSchema, ToSchema};
 use super::digital_link::{DigitalLink, DigitalLinkError, DigitalLinkPath};
 use super::gs1_text::{Gs1TextError, LotNumber, SerialNumber};
 use super::gtin::Gtin;
-use super::support;
+use super::serde_schema;
 
 /// Why an SGTIN or LGTIN was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,13 +201,13 @@ macro_rules! epc_type {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                support::deserialize_from_str(deserializer, $expected)
+                serde_schema::deserialize_from_str(deserializer, $expected)
             }
         }
 
         impl PartialSchema for $name {
             fn schema() -> RefOr<Schema> {
-                support::string_schema(
+                serde_schema::string_schema(
                     concat!(
                         "An EPCIS identifier: ", $expected,
                         ". Written as the canonical Digital Link URI; the ", $urn,

@@ -9,7 +9,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::support;
+use super::serde_schema;
 
 /// The symbols of the GS1 AI encodable character set 82 (GS1 General Specifications,
 /// figure 7.11-1); the rest of the set is the digits and the letters A-Z, a-z.
@@ -180,7 +180,7 @@ macro_rules! gs1_text_type {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                support::deserialize_from_str(
+                serde_schema::deserialize_from_str(
                     deserializer,
                     concat!("a ", $what, ": 1 to 20 characters of GS1 character set 82"),
                 )
@@ -189,7 +189,7 @@ macro_rules! gs1_text_type {
 
         impl PartialSchema for $name {
             fn schema() -> RefOr<Schema> {
-                support::string_schema(
+                serde_schema::string_schema(
                     concat!(
                         "A GS1 ", $what,
                         ": 1 to 20 characters from the GS1 AI encodable character set 82 \

@@ -8,7 +8,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::support;
+use super::serde_schema;
 
 /// A GTIN with a verified check digit, held in its 14-digit form.
 ///
@@ -124,13 +124,13 @@ impl Serialize for Gtin {
 
 impl<'de> Deserialize<'de> for Gtin {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        support::deserialize_from_str(deserializer, "a GTIN of 8, 12, 13 or 14 digits")
+        serde_schema::deserialize_from_str(deserializer, "a GTIN of 8, 12, 13 or 14 digits")
     }
 }
 
 impl PartialSchema for Gtin {
     fn schema() -> RefOr<Schema> {
-        support::string_schema(
+        serde_schema::string_schema(
             "A GS1 GTIN-8, -12, -13 or -14 with a valid check digit; always returned as 14 \
              digits.",
             Some(r"^(\d{8}|\d{12,14})$"),

@@ -8,7 +8,7 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
 use super::decimal::{self, DecimalError, FixedDecimal, MICROS_PER_UNIT};
-use super::support;
+use super::serde_schema;
 
 /// A non-negative mass, stored as an exact count of micrograms.
 ///
@@ -183,7 +183,7 @@ impl<'de> Deserialize<'de> for Mass {
 
 impl PartialSchema for Mass {
     fn schema() -> RefOr<Schema> {
-        support::number_schema(
+        serde_schema::number_schema(
             "A mass in grams, exact to 1 microgram: at most 6 decimal places and 15 \
              significant digits, between 0 and 1e12.",
             0.0,

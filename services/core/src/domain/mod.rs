@@ -7,24 +7,32 @@
 //! a value read from JSON carries the same guarantees as one built in code and an invalid
 //! input is refused with a message that names what is wrong.
 
+pub mod account;
+mod auth;
 mod category;
 mod country;
 mod decimal;
 mod digital_link;
 mod element;
 mod epc;
+pub mod feed;
+mod field_error;
 mod gs1_text;
 mod gtin;
+pub mod idempotency;
 mod mass;
 mod operator;
+pub mod recycled_content;
+mod serde_schema;
 mod share;
-mod support;
 
+pub use auth::{Denied, KeyRecord, NewApiKey, Principal, Role, hash_key, key_prefix};
 pub use category::{Category, UnknownCategory, UseType};
 pub use country::{Country, CountryError};
 pub use digital_link::{DigitalLink, DigitalLinkError, DigitalLinkPath};
 pub use element::{Element, ReeGroup, UnknownElement};
 pub use epc::{EpcError, Lgtin, Sgtin};
+pub use field_error::FieldError;
 pub use gs1_text::{Gs1TextError, LotNumber, SerialNumber, is_gs1_set_82};
 pub use gtin::{Gtin, GtinError, gs1_check_digit};
 pub use mass::{Mass, MassError};

@@ -8,7 +8,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::support;
+use super::serde_schema;
 
 /// Why an operator identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,13 +132,13 @@ macro_rules! string_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                support::deserialize_from_str(deserializer, $expecting)
+                serde_schema::deserialize_from_str(deserializer, $expecting)
             }
         }
 
         impl PartialSchema for $name {
             fn schema() -> RefOr<Schema> {
-                support::string_schema($description, Some($pattern), $example)
+                serde_schema::string_schema($description, Some($pattern), $example)
             }
         }
 

@@ -8,7 +8,7 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
 use super::decimal::{self, DecimalError, FixedDecimal, MICROS_PER_UNIT};
-use super::support;
+use super::serde_schema;
 
 /// A share of a whole, from 0 to 1 inclusive, stored as exact parts per million.
 ///
@@ -119,7 +119,7 @@ impl<'de> Deserialize<'de> for Share {
 
 impl PartialSchema for Share {
     fn schema() -> RefOr<Schema> {
-        support::number_schema(
+        serde_schema::number_schema(
             "A share of a whole between 0 and 1, exact to one part per million (at most 6 \
              decimal places).",
             0.0,

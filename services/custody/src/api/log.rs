@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use reetrace_core::auth::Auth;
-use reetrace_core::extract::ApiQuery;
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::api::auth::Auth;
+use reetrace_core::api::extract::ApiQuery;
+use reetrace_core::api::problem::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -89,10 +89,11 @@ async fn inclusion(
     ApiQuery(query): ApiQuery<InclusionQuery>,
 ) -> Result<Json<InclusionProof>, Problem> {
     if query.event_id.is_empty() || query.event_id.len() > 500 {
-        return Err(
-            Problem::bad_request("invalid_query", "event_id must be 1 to 500 characters")
-                .with_errors(vec![FieldError::new("event_id", "1 to 500 characters")]),
-        );
+        return Err(Problem::bad_request(
+            reetrace_core::api::codes::INVALID_QUERY,
+            "event_id must be 1 to 500 characters",
+        )
+        .with_errors(vec![FieldError::new("event_id", "1 to 500 characters")]));
     }
     Ok(Json(
         state
@@ -192,7 +193,7 @@ async fn entries(
     let limit = query.limit.unwrap_or(1000);
     if from < 0 || !(1..=1000).contains(&limit) {
         return Err(Problem::bad_request(
-            "invalid_query",
+            reetrace_core::api::codes::INVALID_QUERY,
             "from must be 0 or more and limit 1 to 1000",
         ));
     }

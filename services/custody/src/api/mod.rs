@@ -1,6 +1,7 @@
 //! HTTP routes of the custody service.
 
 mod epcis;
+pub mod error;
 mod log;
 mod records;
 
@@ -8,10 +9,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum::http::HeaderMap;
-use reetrace_core::auth::Authenticator;
-use reetrace_core::idempotency::{Answer, Idempotency, StoredResponse};
-use reetrace_core::problem::Problem;
-use serde::Serialize;
+use reetrace_core::api::auth::Authenticator;
+use reetrace_core::api::problem::Problem;
+use reetrace_core::domain::idempotency::Idempotency;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::service::CustodyService;
@@ -43,22 +43,7 @@ pub(crate) fn idempotency(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Idempotency, Problem> {
-    Idempotency::of("POST", path, headers, body)
+    reetrace_core::api::idempotency::of("POST", path, headers, body)
 }
 
-/// A fresh answer with `status`, or the replay of a stored one.
-pub(crate) fn respond<T: Serialize>(
-    answer: Answer<T>,
-    status: axum::http::StatusCode,
-    idem: &Idempotency,
-) -> Result<axum::response::Response, Problem> {
-    use axum::response::IntoResponse;
-    match answer {
-        Answer::Fresh(value) => Ok((status, axum::Json(value)).into_response()),
-        Answer::Replay(stored) => replay(stored, idem),
-    }
-}
-
-fn replay(stored: StoredResponse, idem: &Idempotency) -> Result<axum::response::Response, Problem> {
-    stored.replay(&idem.fingerprint)
-}
+pub(crate) use reetrace_core::api::idempotency::respond;

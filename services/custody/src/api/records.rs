@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use reetrace_core::auth::Auth;
-use reetrace_core::extract::{parse_json, parse_uuid, require_json_content_type};
-use reetrace_core::problem::Problem;
+use reetrace_core::api::auth::Auth;
+use reetrace_core::api::extract::{parse_json, parse_uuid, require_json_content_type};
+use reetrace_core::api::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -165,8 +165,8 @@ async fn release_claim(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     caller.require(&[
-        reetrace_core::auth::Role::Service,
-        reetrace_core::auth::Role::Admin,
+        reetrace_core::domain::Role::Service,
+        reetrace_core::domain::Role::Admin,
     ])?;
     let id = parse_uuid("claim_id", &id)?;
     state.service.store().release_claim(id).await?;

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use reetrace_core::auth::{Principal, Role};
+use reetrace_core::api::problem::Problem;
 use reetrace_core::domain::OperatorId;
-use reetrace_core::problem::Problem;
+use reetrace_core::domain::{Principal, Role};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -6,8 +6,8 @@
 //! the log order; the cursor (`nextPageToken`) is the leaf index of the last event of a page.
 
 use chrono::{SecondsFormat, Utc};
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Lgtin, Sgtin};
-use reetrace_core::problem::{FieldError, Problem};
 use serde_json::Value;
 
 use super::apply::declaration_id;
@@ -36,8 +36,11 @@ pub fn query_problem(error: &QueryError) -> Problem {
         QueryError::Repeated(name) => (*name).to_owned(),
         QueryError::Invalid { param, .. } => (*param).to_owned(),
     };
-    Problem::bad_request("invalid_query_parameter", error.to_string())
-        .with_errors(vec![FieldError::new(param, error.to_string())])
+    Problem::bad_request(
+        crate::api::error::INVALID_QUERY_PARAMETER,
+        error.to_string(),
+    )
+    .with_errors(vec![FieldError::new(param, error.to_string())])
 }
 
 /// The SQL pre-filter of `query`: it keeps every event the query matches (and may keep more;
@@ -95,7 +98,7 @@ fn page_token(token: &str) -> Result<i64, Problem> {
     match token.parse::<i64>() {
         Ok(leaf) if leaf >= 0 => Ok(leaf),
         _ => Err(Problem::bad_request(
-            "invalid_query_parameter",
+            crate::api::error::INVALID_QUERY_PARAMETER,
             "nextPageToken is not a cursor this server gave.",
         )
         .with_errors(vec![FieldError::new(
@@ -146,7 +149,7 @@ impl CustodyService {
             }
         }
         Ok(EventsPage {
-            document: query_document(events, reetrace_core::accounts::now()),
+            document: query_document(events, reetrace_core::domain::account::now()),
             next_page_token: next.map(|leaf: i64| leaf.to_string()),
         })
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use reetrace_core::db::{Db, MigrationSet, StoreError};
-use reetrace_core::idempotency::StoredResponse;
+use reetrace_core::domain::idempotency::StoredResponse;
 use reetrace_core::merkle::{Hash, NodeId};
 use uuid::Uuid;
 

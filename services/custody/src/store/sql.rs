@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use reetrace_core::db::{SqliteDb, StoreError};
-use reetrace_core::idempotency::{StoredResponse, fingerprint_from_bytes};
+use reetrace_core::domain::idempotency::{StoredResponse, fingerprint_from_bytes};
 use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
 use sqlx::postgres::PgPool;
 use sqlx::{AssertSqlSafe, QueryBuilder};
@@ -381,7 +381,7 @@ macro_rules! custody_store {
             }
 
             async fn write_tx(&self, write: Write) -> Result<Written, WriteError> {
-                let now = reetrace_core::accounts::now();
+                let now = reetrace_core::domain::account::now();
                 let mut tx = self.write_pool().begin().await.map_err(StoreError::from)?;
 
                 // Compare-and-set every product and lot, in id order (no deadlocks between
@@ -1016,7 +1016,7 @@ macro_rules! custody_store {
                 let Some(last) = events.last().map(|(_, seq, _)| *seq) else {
                     return Ok(());
                 };
-                let now = reetrace_core::accounts::now();
+                let now = reetrace_core::domain::account::now();
                 let mut tx = self.write_pool().begin().await?;
                 for (event_id, _, change) in events {
                     let fresh = sqlx::query("INSERT INTO custody_inbox (event_id) VALUES ($1) ON CONFLICT (event_id) DO NOTHING")

@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use reetrace_core::extract::parse_uuid;
-use reetrace_core::problem::Problem;
+use reetrace_core::api::extract::parse_uuid;
+use reetrace_core::api::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -1,6 +1,7 @@
 //! HTTP routes of the passport service.
 
 mod credentials;
+pub mod error;
 mod issuers;
 mod passports;
 pub mod qr;
@@ -9,7 +10,7 @@ pub mod resolver;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use reetrace_core::auth::Authenticator;
+use reetrace_core::api::auth::Authenticator;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::service::PassportService;

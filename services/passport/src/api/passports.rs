@@ -6,14 +6,15 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use reetrace_core::auth::{Auth, MaybeAuth, Role};
-use reetrace_core::extract::{
+use reetrace_core::api::auth::{Auth, MaybeAuth};
+use reetrace_core::api::extract::{
     ApiQuery, optional_json, parse_json, parse_uuid, require_json_content_type,
     unsupported_media_type,
 };
-use reetrace_core::idempotency::{IdempotencyKey, fingerprint};
-use reetrace_core::pagination::{Page, PageQuery};
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::api::idempotency::{replay, respond};
+use reetrace_core::api::pagination::{Page, PageQuery};
+use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::domain::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -53,21 +54,7 @@ fn idempotency(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Idempotency, Problem> {
-    Ok(Idempotency {
-        key: IdempotencyKey::from_headers(headers)?,
-        fingerprint: fingerprint(method.as_str(), path, body),
-    })
-}
-
-fn respond<T: Serialize>(
-    answer: Answer<T>,
-    status: StatusCode,
-    idem: &Idempotency,
-) -> Result<Response, Problem> {
-    match answer {
-        Answer::Fresh(value) => Ok((status, Json(value)).into_response()),
-        Answer::Replay(stored) => stored.replay(&idem.fingerprint),
-    }
+    reetrace_core::api::idempotency::of(method.as_str(), path, headers, body)
 }
 
 /// Registers a product and issues its signed passport.
@@ -188,7 +175,7 @@ async fn bulk_create(
         .issue_bulk(&caller, lines, query.atomic, &idem)
         .await?
     {
-        Answer::Replay(stored) => stored.replay(&idem.fingerprint),
+        Answer::Replay(stored) => replay(stored, &idem.fingerprint),
         Answer::Fresh((status, outcome)) if status.is_client_error() => {
             Err(refused(status, outcome))
         }
@@ -220,7 +207,8 @@ impl ToSchema for BulkRegistrations {}
 
 /// An atomic request that stored nothing, as a problem listing every line's outcome.
 fn refused(status: StatusCode, outcome: BulkOutcome) -> Problem {
-    Problem::new(status, "bulk_refused", "Atomic bulk registration refused")
+    Problem::new(crate::api::error::BULK_REFUSED)
+        .with_status(status)
         .with_detail(format!(
             "{} of {} lines failed, so nothing was stored; `results` gives each line.",
             outcome.failed,
@@ -232,12 +220,7 @@ fn refused(status: StatusCode, outcome: BulkOutcome) -> Problem {
 }
 
 fn too_many() -> Problem {
-    Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_many_lines",
-        "Too many registrations",
-    )
-    .with_detail(format!(
+    Problem::new(crate::api::error::TOO_MANY_LINES).with_detail(format!(
         "A bulk request carries at most {MAX_BULK_LINES} registrations."
     ))
 }
@@ -257,7 +240,7 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Probl
     }
     if out.is_empty() {
         return Err(Problem::bad_request(
-            "empty_bulk",
+            crate::api::error::EMPTY_BULK,
             "The request holds no registrations.",
         ));
     }
@@ -268,7 +251,7 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Probl
 fn parse_array(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Problem> {
     let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body).map_err(|e| {
         Problem::bad_request(
-            "malformed_json",
+            reetrace_core::api::codes::MALFORMED_JSON,
             format!("The body must be a JSON array of registrations: {e}"),
         )
     })?;
@@ -277,7 +260,7 @@ fn parse_array(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Proble
     }
     if items.is_empty() {
         return Err(Problem::bad_request(
-            "empty_bulk",
+            crate::api::error::EMPTY_BULK,
             "The request holds no registrations.",
         ));
     }
@@ -372,10 +355,11 @@ async fn list(
         errors.push(FieldError::new("country", "not an ISO 3166-1 alpha-2 code"));
     }
     if !errors.is_empty() {
-        return Err(
-            Problem::bad_request("invalid_query", "Some filters are not valid.")
-                .with_errors(errors),
-        );
+        return Err(Problem::bad_request(
+            reetrace_core::api::codes::INVALID_QUERY,
+            "Some filters are not valid.",
+        )
+        .with_errors(errors));
     }
     let filter = ListFilter {
         org_id: (caller.role == Role::Manufacturer).then_some(caller.org_id),
@@ -621,7 +605,7 @@ pub struct StatusAnswer {
 
 async fn change(
     state: PassportState,
-    caller: reetrace_core::auth::Principal,
+    caller: reetrace_core::domain::Principal,
     id: String,
     headers: HeaderMap,
     body: Bytes,

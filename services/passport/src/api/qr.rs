@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use qrcode::{Color, QrCode};
-use reetrace_core::extract::{ApiQuery, parse_uuid};
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::api::extract::{ApiQuery, parse_uuid};
+use reetrace_core::api::problem::{FieldError, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -141,7 +141,7 @@ impl QrQuery {
     fn size(&self) -> Result<Option<u32>, Problem> {
         match self.size {
             Some(size) if !(MIN_SIZE..=MAX_SIZE).contains(&size) => Err(Problem::bad_request(
-                "invalid_query",
+                reetrace_core::api::codes::INVALID_QUERY,
                 format!("size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}"),
             )
             .with_errors(vec![FieldError::new(

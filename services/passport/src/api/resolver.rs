@@ -16,10 +16,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use reetrace_core::auth::{MaybeAuth, Principal};
+use reetrace_core::api::auth::MaybeAuth;
+use reetrace_core::api::extract::parse_uuid;
+use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::domain::Principal;
 use reetrace_core::domain::{DigitalLinkPath, Gtin, LotNumber, SerialNumber};
-use reetrace_core::extract::parse_uuid;
-use reetrace_core::problem::{FieldError, Problem};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -96,7 +97,7 @@ fn raw_segment(uri: &Uri, n: usize) -> &str {
 /// A 400 naming the part of the path that is wrong.
 fn invalid(part: &str, error: impl std::fmt::Display) -> Problem {
     Problem::bad_request(
-        "invalid_identifier",
+        crate::api::error::INVALID_IDENTIFIER,
         format!("The {part} in the path is not valid: {error}"),
     )
     .with_errors(vec![FieldError::new(part, error.to_string())])
@@ -396,12 +397,7 @@ fn link_type(uri: &Uri, ree_namespace: &str) -> Option<LinkType> {
 }
 
 fn not_acceptable() -> Problem {
-    Problem::new(
-        StatusCode::NOT_ACCEPTABLE,
-        "not_acceptable",
-        "Not acceptable",
-    )
-    .with_detail(
+    Problem::new(reetrace_core::api::codes::NOT_ACCEPTABLE).with_detail(
         "The resolver answers text/html, application/vc, application/ld+json, \
          application/json or application/linkset+json.",
     )

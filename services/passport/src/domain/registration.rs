@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use reetrace_core::api::problem::FieldError;
 use reetrace_core::domain::{
     Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, Share, UseType,
 };
-use reetrace_core::problem::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

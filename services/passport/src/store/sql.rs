@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use reetrace_core::db::{SqliteDb, StoreError};
-use reetrace_core::idempotency::{StoredResponse, fingerprint_from_bytes};
+use reetrace_core::domain::idempotency::{StoredResponse, fingerprint_from_bytes};
 use sqlx::postgres::PgPool;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 use uuid::Uuid;
@@ -595,7 +595,7 @@ macro_rules! passport_store {
                 atomic: bool,
                 idempotent: Option<IdempotentWrite>,
             ) -> Result<Vec<bool>, StoreError> {
-                let now = reetrace_core::accounts::now();
+                let now = reetrace_core::domain::account::now();
                 let mut tx = self.write().begin().await?;
                 let mut created_ids = HashSet::with_capacity(rows.len());
                 for chunk in rows.chunks(CHUNK) {

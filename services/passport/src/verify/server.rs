@@ -70,7 +70,7 @@ impl PassportService {
             status: &sources,
             cache: &self.verify.cache,
         }
-        .verify(credential, reetrace_core::accounts::now())
+        .verify(credential, reetrace_core::domain::account::now())
         .await
     }
 

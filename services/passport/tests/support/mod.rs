@@ -26,7 +26,7 @@ pub async fn open(db: &TestDatabase) -> Stores {
 
 /// Now, to the microsecond (what PostgreSQL keeps), so stored times compare exactly.
 pub fn now() -> DateTime<Utc> {
-    reetrace_core::accounts::now()
+    reetrace_core::domain::account::now()
 }
 
 /// `seconds` after `at`.

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use reetrace_core::accounts::NewOrg;
-use reetrace_core::auth::Role;
 use reetrace_core::db::{Backend, Db};
+use reetrace_core::domain::Role;
+use reetrace_core::domain::account::NewOrg;
 use reetrace_core::domain::{Mass, Sgtin};
 use reetrace_custody::epcis::{Observation, ObservationStep, ProductId, observation_event};
 use reetrace_custody::store::{CustodyStore, NewEvent, Write};

@@ -38,7 +38,7 @@ pub async fn fresh_app_config(
         listen: listener.local_addr().unwrap(),
         database_url: Secret::new(db.url.clone()),
         public_base_url: Some(address.clone()),
-        rate_limit: reetrace_core::auth::RateLimit {
+        rate_limit: reetrace_core::api::auth::RateLimit {
             per_second: 1_000_000,
             burst: 1_000_000,
         },

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use reetrace::app::Services;
-use reetrace_core::accounts::Org;
-use reetrace_core::extract::parse_json;
+use reetrace_core::api::extract::parse_json;
+use reetrace_core::domain::account::Org;
 use reetrace_passport::domain::registration::Registration;
 use serde_json::Value;
 

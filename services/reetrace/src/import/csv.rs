@@ -8,9 +8,9 @@
 use std::collections::HashSet;
 use std::io::BufRead;
 
+use reetrace_core::api::extract::parse_json;
+use reetrace_core::api::problem::Problem;
 use reetrace_core::domain::Element;
-use reetrace_core::extract::parse_json;
-use reetrace_core::problem::Problem;
 use reetrace_passport::domain::registration::Registration;
 use serde_json::{Map, Value};
 
@@ -81,7 +81,7 @@ pub fn read_record(
 
 fn malformed(detail: &str) -> Problem {
     Problem::bad_request(
-        "malformed_csv",
+        crate::codes::MALFORMED_CSV,
         format!("The CSV record is malformed: {detail}."),
     )
 }
@@ -288,7 +288,7 @@ impl Layout {
     fn request(&self, fields: &[String]) -> Result<Value, Problem> {
         if fields.len() != self.columns.len() {
             return Err(Problem::bad_request(
-                "csv_columns",
+                crate::codes::CSV_COLUMNS,
                 format!(
                     "The row has {} fields; the header names {} columns.",
                     fields.len(),

@@ -162,7 +162,7 @@ api_test!(
 fn sign(document: Value, method: &str, key: &SigningKey) -> Value {
     data_integrity::sign(
         document,
-        &ProofOptions::assertion(method, reetrace_core::accounts::now()),
+        &ProofOptions::assertion(method, reetrace_core::domain::account::now()),
         key,
     )
     .unwrap()

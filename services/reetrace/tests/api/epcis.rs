@@ -130,7 +130,7 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let entries = get_json(app, key, "/api/v1/log/entries?limit=1000").await;
     let checkpoint = get_json(app, key, "/api/v1/log/checkpoint").await;
-    let now = reetrace_core::accounts::now();
+    let now = reetrace_core::domain::account::now();
     let mut events = Vec::new();
     let mut links = Vec::new();
     for e in entries.as_array().unwrap() {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::api_test;
 use crate::helpers::{TestApp, assert_problem, spawn_app_with};
-use reetrace_core::auth::RateLimit;
+use reetrace_core::api::auth::RateLimit;
 use reetrace_core::db::Backend;
 
 api_test!(

@@ -2,9 +2,10 @@
 
 use reetrace::app;
 use reetrace::config::{Config, Secret};
-use reetrace_core::accounts::NewOrg;
-use reetrace_core::auth::{RateLimit, Role};
+use reetrace_core::api::auth::RateLimit;
 use reetrace_core::db::Backend;
+use reetrace_core::domain::Role;
+use reetrace_core::domain::account::NewOrg;
 use reetrace_core::testing::TestDatabase;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;

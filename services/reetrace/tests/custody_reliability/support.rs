@@ -5,9 +5,10 @@ use std::process::Command;
 
 use reetrace::app::{self, Services};
 use reetrace::config::{Config, Secret};
-use reetrace_core::accounts::NewOrg;
-use reetrace_core::auth::{RateLimit, Role};
+use reetrace_core::api::auth::RateLimit;
 use reetrace_core::db::{Backend, Db};
+use reetrace_core::domain::Role;
+use reetrace_core::domain::account::NewOrg;
 use reetrace_core::testing::TestDatabase;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;

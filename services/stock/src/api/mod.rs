@@ -1,5 +1,6 @@
 //! HTTP routes of the stock service, under `/api/v1/stock`.
 
+pub mod error;
 mod query;
 
 use std::fmt::Write as _;
@@ -9,9 +10,9 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use reetrace_core::auth::{Auth, Authenticator};
-use reetrace_core::extract::{ApiJson, ApiQuery};
-use reetrace_core::problem::Problem;
+use reetrace_core::api::auth::{Auth, Authenticator};
+use reetrace_core::api::extract::{ApiJson, ApiQuery};
+use reetrace_core::api::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

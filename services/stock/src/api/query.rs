@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Category, Country, Element};
-use reetrace_core::problem::{FieldError, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -19,8 +19,11 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 
 fn invalid(name: &str, detail: impl Into<String>) -> Problem {
     let detail = detail.into();
-    Problem::bad_request("invalid_query", format!("Query parameter {name}: {detail}"))
-        .with_errors(vec![FieldError::new(name, detail)])
+    Problem::bad_request(
+        reetrace_core::api::codes::INVALID_QUERY,
+        format!("Query parameter {name}: {detail}"),
+    )
+    .with_errors(vec![FieldError::new(name, detail)])
 }
 
 fn parse<T: FromStr>(name: &str, value: &Option<String>) -> Result<Option<T>, Problem>

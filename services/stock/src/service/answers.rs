@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::Category;
-use reetrace_core::problem::{FieldError, Problem};
 
 use super::views::{
     BalanceView, DISCLOSURE_RULE, Definition, Disclosure, ExportAnswer, ExportRow, FigureView,
@@ -171,8 +171,11 @@ fn scope_view(scope: Scope) -> ScopeView {
 }
 
 fn bad_param(name: &str, detail: String) -> Problem {
-    Problem::bad_request("invalid_query", format!("{name}: {detail}"))
-        .with_errors(vec![FieldError::new(name, detail)])
+    Problem::bad_request(
+        reetrace_core::api::codes::INVALID_QUERY,
+        format!("{name}: {detail}"),
+    )
+    .with_errors(vec![FieldError::new(name, detail)])
 }
 
 impl StockService {

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, Utc};
-use reetrace_core::auth::{Principal, Role};
-use reetrace_core::problem::{FieldError, Problem};
+use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::domain::{Principal, Role};
 use uuid::Uuid;
 
 use crate::domain::disclosure::protect;

@@ -4,9 +4,9 @@
 //! A direct check of the one proof we issued, enough for a badge; `reetrace verify` and the
 //! VC-API verifier do the full job (status lists, any issuer).
 
+use reetrace_core::api::problem::Problem;
 use reetrace_core::crypto::VerifyingKey;
 use reetrace_core::crypto::data_integrity::{ASSERTION_METHOD, EmbeddedProof};
-use reetrace_core::problem::Problem;
 use serde_json::Value;
 
 use crate::page::{DisplayStatus, SignatureCheck, Verification};

@@ -10,57 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use utoipa::ToSchema;
 
 use crate::db::StoreError;
-use crate::problem::Problem;
-
-/// The CloudEvents spec version we speak.
-pub const SPEC_VERSION: &str = "1.0";
-
-/// One event of a feed (CloudEvents 1.0, JSON format, with the `sequence` extension).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct CloudEvent {
-    pub specversion: String,
-    /// Unique per event (a UUID).
-    pub id: String,
-    /// The producing service, e.g. `/reetrace/passport`.
-    pub source: String,
-    /// e.g. `org.reetrace.passport.issued`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// What the event is about (a passport or lot id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    pub time: DateTime<Utc>,
-    pub datacontenttype: String,
-    /// Position in the stream (CloudEvents `sequence` extension), as a decimal string.
-    pub sequence: String,
-    #[schema(value_type = Object)]
-    pub data: Value,
-}
-
-impl CloudEvent {
-    /// The position of the event in its stream.
-    pub fn seq(&self) -> Result<i64, FeedError> {
-        self.sequence.parse().map_err(|_| {
-            FeedError::Malformed(format!("sequence {:?} is not a number", self.sequence))
-        })
-    }
-}
-
-/// A page of a feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct FeedPage {
-    pub events: Vec<CloudEvent>,
-    /// The cursor to read after next (the last event's sequence, or the one given).
-    pub next_after: i64,
-}
+pub use crate::domain::feed::{CloudEvent, FeedPage, SPEC_VERSION};
+use crate::service::lease::LEASE_TTL;
+use crate::store::lease::Leases;
 
 /// Why a feed could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -71,18 +27,6 @@ pub enum FeedError {
     Malformed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<FeedError> for Problem {
-    fn from(err: FeedError) -> Self {
-        match err {
-            FeedError::Store(e) => e.into(),
-            other => {
-                tracing::warn!(error = %other, "feed read failed");
-                Problem::service_unavailable("A feed this answer depends on is unavailable; retry.")
-            }
-        }
-    }
 }
 
 /// Reads one stream, in order, after a cursor.
@@ -133,7 +77,7 @@ pub struct Consumer {
     lock: tokio::sync::Mutex<()>,
     /// When set, background catch-ups run only while this process holds the lease (several
     /// instances share the work without doing it twice).
-    lease: Option<(Arc<crate::lease::Leases>, String)>,
+    lease: Option<(Arc<Leases>, String)>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -157,11 +101,7 @@ impl Consumer {
     }
 
     /// Background catch-ups only while holding the lease `name` (renewed before every batch).
-    pub fn with_lease(
-        mut self,
-        leases: Arc<crate::lease::Leases>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn with_lease(mut self, leases: Arc<Leases>, name: impl Into<String>) -> Self {
         self.lease = Some((leases, name.into()));
         self
     }
@@ -170,7 +110,7 @@ impl Consumer {
     async fn leading(&self) -> bool {
         match &self.lease {
             None => true,
-            Some((leases, name)) => match leases.try_acquire(name, crate::lease::LEASE_TTL).await {
+            Some((leases, name)) => match leases.try_acquire(name, LEASE_TTL).await {
                 Ok(held) => held,
                 Err(err) => {
                     tracing::warn!(lease = %name, error = %err, "lease check failed");
@@ -204,7 +144,7 @@ impl Consumer {
             let Some(first) = events.first() else {
                 return Ok(applied);
             };
-            if first.seq()? != after + 1 {
+            if first.seq().map_err(FeedError::Malformed)? != after + 1 {
                 return Err(FeedError::Malformed(format!(
                     "{stream} feed skipped from {after} to {}",
                     first.sequence
@@ -248,7 +188,3 @@ impl Consumer {
         }
     }
 }
-
-pub mod http;
-
-pub mod api;

@@ -1,36 +1,10 @@
-//! Recycled-content claims between the passport and custody services.
-//!
-//! A passport that declares recycled content sourced from a recycled lot asks the custody
-//! service to check and record the claim before the passport is issued: what all passports claim
-//! from a lot never exceeds what was recovered into it. The call is idempotent by claim id, so a
-//! retry after a timeout answers the first answer; a claim whose passport is never issued is
-//! released (or lapses).
+//! The custody service's recycled-content claims over HTTP (`POST /api/v1/custody/claims`).
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::domain::{Element, Mass};
-use crate::problem::Problem;
-
-/// A claim of recycled content on recycled lots.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecycledClaim {
-    pub claim_id: Uuid,
-    pub passport_id: Uuid,
-    /// The manufacturer issuing the passport.
-    pub org_id: Uuid,
-    /// Per lot, the element masses claimed from it.
-    pub sources: Vec<(Uuid, Vec<(Element, Mass)>)>,
-}
-
-/// The custody service's side of claims, in process or over HTTP.
-#[async_trait]
-pub trait RecycledClaims: Send + Sync {
-    /// Checks and records a claim; a problem (409 over-claim, 422 unknown lot) refuses it.
-    async fn claim(&self, claim: &RecycledClaim) -> Result<(), Problem>;
-    /// Releases a claim whose passport was not issued.
-    async fn release(&self, claim_id: Uuid) -> Result<(), Problem>;
-}
+use crate::api::problem::Problem;
+use crate::service::recycled_content::{ClaimError, RecycledClaim, RecycledClaims, Refusal};
 
 /// The custody service's claims over HTTP (`POST /api/v1/custody/claims`), with a service key.
 pub struct HttpClaims {
@@ -58,11 +32,12 @@ impl HttpClaims {
 
     /// Sends a request; a problem answer comes back as that problem, a failure to reach the
     /// service as 503.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), Problem> {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), ClaimError> {
         let response = request.bearer_auth(&self.key).send().await.map_err(|e| {
             tracing::warn!(error = %e, "custody service unreachable for a claim");
-            Problem::service_unavailable(
-                "The custody service, which checks recycled-content claims, is unreachable; retry.",
+            ClaimError::Unavailable(
+                "The custody service, which checks recycled-content claims, is unreachable; retry."
+                    .into(),
             )
         })?;
         if response.status().is_success() {
@@ -70,8 +45,15 @@ impl HttpClaims {
         }
         let status = response.status();
         match response.json::<Problem>().await {
-            Ok(problem) if status.is_client_error() => Err(problem),
-            _ => Err(Problem::service_unavailable(format!(
+            Ok(problem) if status.is_client_error() => Err(ClaimError::Refused(Refusal {
+                code: problem.code,
+                status: problem.status,
+                title: problem.title,
+                detail: problem.detail,
+                errors: problem.errors,
+                extensions: problem.extensions,
+            })),
+            _ => Err(ClaimError::Unavailable(format!(
                 "The custody service answered {status} to a recycled-content claim; retry."
             ))),
         }
@@ -80,7 +62,7 @@ impl HttpClaims {
 
 #[async_trait]
 impl RecycledClaims for HttpClaims {
-    async fn claim(&self, claim: &RecycledClaim) -> Result<(), Problem> {
+    async fn claim(&self, claim: &RecycledClaim) -> Result<(), ClaimError> {
         let sources: Vec<serde_json::Value> = claim
             .sources
             .iter()
@@ -105,7 +87,7 @@ impl RecycledClaims for HttpClaims {
         .await
     }
 
-    async fn release(&self, claim_id: Uuid) -> Result<(), Problem> {
+    async fn release(&self, claim_id: Uuid) -> Result<(), ClaimError> {
         self.send(self.client.post(format!(
             "{}/api/v1/custody/claims/{claim_id}/release",
             self.base_url

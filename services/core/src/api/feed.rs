@@ -10,10 +10,13 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{FeedPage, FeedSource};
-use crate::auth::{Auth, Authenticator, Role};
-use crate::extract::ApiQuery;
-use crate::problem::{FieldError, Problem};
+use super::auth::{Auth, Authenticator};
+use super::codes;
+use crate::api::extract::ApiQuery;
+use crate::api::problem::{FieldError, Problem};
+use crate::domain::Role;
+use crate::domain::feed::FeedPage;
+use crate::service::feed::FeedSource;
 
 /// The feeds this process produces, by stream name.
 #[derive(Clone)]
@@ -74,20 +77,23 @@ async fn read_feed(
     let after = query.after.unwrap_or(0);
     if after < 0 {
         return Err(
-            Problem::bad_request("invalid_query", "after must be 0 or more")
+            Problem::bad_request(codes::INVALID_QUERY, "after must be 0 or more")
                 .with_errors(vec![FieldError::new("after", "must be 0 or more")]),
         );
     }
     let limit = query.limit.unwrap_or(500);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(
-            Problem::bad_request("invalid_query", "limit must be between 1 and 1000")
+            Problem::bad_request(codes::INVALID_QUERY, "limit must be between 1 and 1000")
                 .with_errors(vec![FieldError::new("limit", "must be between 1 and 1000")]),
         );
     }
     let events = source.read(after, limit).await?;
     let next_after = match events.last() {
-        Some(last) => last.seq()?,
+        Some(last) => last.seq().map_err(|why| {
+            tracing::error!(%why, "feed event with a malformed sequence");
+            Problem::internal()
+        })?,
         None => after,
     };
     Ok(Json(FeedPage { events, next_after }))

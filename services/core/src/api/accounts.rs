@@ -12,21 +12,24 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{Accounts, ApiKeyInfo, CreatedKey, CreatedOrg, NewOrg, Org};
-use crate::auth::{Auth, Authenticator, Principal, Role};
-use crate::extract::{ApiJson, ApiQuery, optional_json, parse_uuid};
-use crate::pagination::{Page, PageQuery};
-use crate::problem::{FieldError, Problem};
+use super::auth::{Auth, Authenticator};
+use crate::api::extract::{ApiJson, ApiQuery, optional_json, parse_uuid};
+use crate::api::pagination::{Page, PageQuery};
+use crate::api::problem::{FieldError, Problem};
+use crate::domain::account::{ApiKeyInfo, CreatedKey, CreatedOrg, NewOrg, Org};
+use crate::domain::{Principal, Role};
+use crate::service::accounts::Accounts;
 
 /// What the accounts routes need.
 #[derive(Clone)]
 pub struct AccountsState {
     pub accounts: Accounts,
+    pub auth: Arc<Authenticator>,
 }
 
 impl FromRef<AccountsState> for Arc<Authenticator> {
     fn from_ref(state: &AccountsState) -> Self {
-        state.accounts.authenticator().clone()
+        state.auth.clone()
     }
 }
 

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::{CloudEvent, FeedError, FeedPage, FeedSource};
+use crate::domain::feed::{CloudEvent, FeedPage};
+use crate::service::feed::{FeedError, FeedSource};
 
 /// A feed of a service running elsewhere.
 pub struct HttpFeed {

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::problem::{FieldError, Problem};
+use super::codes;
+use crate::api::problem::{FieldError, Problem};
 
 /// The largest page any list endpoint returns.
 pub const MAX_LIMIT: u32 = 1000;
@@ -52,7 +53,7 @@ impl PageQuery {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             Some(n) => Err(Problem::bad_request(
-                "invalid_query",
+                codes::INVALID_QUERY,
                 format!("limit must be between 1 and {MAX_LIMIT}, got {n}"),
             )
             .with_errors(vec![FieldError::new("limit", "must be between 1 and 1000")])),
@@ -66,7 +67,7 @@ impl PageQuery {
             .map(|c| {
                 c.parse().map_err(|_| {
                     Problem::bad_request(
-                        "invalid_cursor",
+                        codes::INVALID_CURSOR,
                         "The cursor is not one this list gave out.",
                     )
                     .with_errors(vec![FieldError::new("cursor", "not a valid cursor")])

@@ -1,179 +1,22 @@
-//! API keys, the authenticated caller, and per-key rate limiting.
-//!
-//! A key looks like `rtk_<prefix>_<secret>`: the prefix identifies it (it is what listings show
-//! and what `admin key revoke --key-prefix` takes), the secret is 256 random bits. Only the
-//! SHA-256 of the whole key is stored; a slow password hash would add nothing for a secret of
-//! that entropy and would cost every request.
+//! Authentication at the API: bearer keys checked against the accounts store (with a short
+//! cache), per-key rate limiting, and the `Auth`/`MaybeAuth` extractors.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use base64::Engine;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::StoreError;
-use crate::problem::Problem;
-
-/// What an organisation is, and so what its keys may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Registers products and issues their passports.
-    Manufacturer,
-    /// Collects, sorts, dismantles and recycles products.
-    Recycler,
-    /// Reads urban-mine aggregates.
-    Regulator,
-    /// Manages organisations and keys.
-    Admin,
-    /// Another reetrace service reading feeds.
-    Service,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Manufacturer,
-        Role::Recycler,
-        Role::Regulator,
-        Role::Admin,
-        Role::Service,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Manufacturer => "manufacturer",
-            Role::Recycler => "recycler",
-            Role::Regulator => "regulator",
-            Role::Admin => "admin",
-            Role::Service => "service",
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown role {s:?}: expected one of manufacturer, recycler, regulator, admin, service")
-            })
-    }
-}
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub org_id: Uuid,
-    pub org_name: String,
-    pub role: Role,
-    pub key_id: Uuid,
-}
-
-impl Principal {
-    /// Refuses the request (403) unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), Problem> {
-        if roles.contains(&self.role) {
-            return Ok(());
-        }
-        let wanted: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        Err(Problem::forbidden(format!(
-            "This operation needs the role {}; the caller's organisation is a {}.",
-            wanted.join(" or "),
-            self.role
-        ))
-        .with("required_roles", wanted))
-    }
-}
-
-const KEY_TAG: &str = "rtk";
-const PREFIX_LEN: usize = 10;
-const PREFIX_ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyz23456789";
-
-/// A freshly made API key: shown once, then only its hash is kept.
-#[derive(Clone)]
-pub struct NewApiKey {
-    pub prefix: String,
-    pub secret: String,
-    pub hash: [u8; 32],
-}
-
-impl std::fmt::Debug for NewApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewApiKey")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-impl NewApiKey {
-    pub fn generate() -> Self {
-        let mut rng = rand::rng();
-        let prefix: String = (0..PREFIX_LEN)
-            .map(|_| PREFIX_ALPHABET[rng.random_range(0..PREFIX_ALPHABET.len())] as char)
-            .collect();
-        let mut secret_bytes = [0u8; 32];
-        rng.fill_bytes(&mut secret_bytes);
-        let secret = format!(
-            "{KEY_TAG}_{prefix}_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret_bytes)
-        );
-        let hash = hash_key(&secret);
-        Self {
-            prefix,
-            secret,
-            hash,
-        }
-    }
-}
-
-/// SHA-256 of a presented key.
-pub fn hash_key(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
-/// The prefix of a well-formed key, or `None`.
-pub fn key_prefix(key: &str) -> Option<&str> {
-    let rest = key.strip_prefix(KEY_TAG)?.strip_prefix('_')?;
-    let (prefix, secret) = rest.split_once('_')?;
-    (prefix.len() == PREFIX_LEN && !secret.is_empty()).then_some(prefix)
-}
-
-/// What the key store knows about a key.
-#[derive(Debug, Clone)]
-pub struct KeyRecord {
-    pub key_id: Uuid,
-    pub org_id: Uuid,
-    pub org_name: String,
-    pub role: Role,
-    pub hash: [u8; 32],
-    pub revoked: bool,
-}
-
-/// Looks keys up by prefix (implemented by the accounts store).
-#[async_trait]
-pub trait KeyLookup: Send + Sync {
-    async fn key_by_prefix(&self, prefix: &str) -> Result<Option<KeyRecord>, StoreError>;
-}
+use super::problem::Problem;
+use crate::domain::{KeyRecord, Principal, hash_key, key_prefix};
+use crate::service::accounts::KeyCache;
+use crate::store::accounts::KeyLookup;
 
 /// Rate limit for each API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,13 +64,6 @@ impl Authenticator {
             lookup,
             cache: Mutex::new(HashMap::new()),
             limiter,
-        }
-    }
-
-    /// Forgets a cached key (after revoking it here).
-    pub fn forget(&self, prefix: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.remove(prefix);
         }
     }
 
@@ -284,6 +120,15 @@ impl Authenticator {
             ));
             Problem::too_many_requests(wait.as_secs().max(1))
         })
+    }
+}
+
+impl KeyCache for Authenticator {
+    /// Forgets a cached key (after revoking it here).
+    fn forget(&self, prefix: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(prefix);
+        }
     }
 }
 
@@ -365,6 +210,9 @@ where
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::db::StoreError;
+    use crate::domain::{NewApiKey, Role};
+    use async_trait::async_trait;
 
     struct OneKey(KeyRecord);
 
@@ -425,19 +273,5 @@ mod tests {
         auth.authenticate(&key.secret).await.unwrap();
         let err = auth.authenticate(&key.secret).await.unwrap_err();
         assert_eq!(err.status, 429);
-    }
-
-    #[test]
-    fn require_names_the_roles() {
-        let p = Principal {
-            org_id: Uuid::nil(),
-            org_name: "R".into(),
-            role: Role::Recycler,
-            key_id: Uuid::nil(),
-        };
-        assert!(p.require(&[Role::Recycler]).is_ok());
-        let err = p.require(&[Role::Manufacturer, Role::Admin]).unwrap_err();
-        assert_eq!(err.status, 403);
-        assert!(err.detail.unwrap().contains("manufacturer or admin"));
     }
 }

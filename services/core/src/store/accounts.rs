@@ -1,13 +1,101 @@
-//! The account store, one type for SQLite and PostgreSQL (see [`crate::db`]).
+//! Organisations and API keys. The tables live beside the services' own (migrations under
+//! `migrations/accounts/`), since every service authenticates against them.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{AccountStore, ApiKeyInfo, KeyRow, Org, key_record, operator_id};
-use crate::auth::{KeyLookup, KeyRecord, Role};
-use crate::db::{Db, Sql, StoreError};
-use crate::domain::OperatorId;
+use crate::db::{Db, MigrationSet, Sql, StoreError};
+use crate::domain::account::{ApiKeyInfo, KeyRow, Org};
+use crate::domain::{KeyRecord, OperatorId, Role};
+
+/// The accounts migrations, one folder per backend.
+pub static MIGRATIONS: MigrationSet = MigrationSet {
+    name: "accounts",
+    sqlite: || sqlx::migrate!("../../migrations/accounts/sqlite"),
+    postgres: || sqlx::migrate!("../../migrations/accounts/postgres"),
+};
+
+/// Looks keys up by prefix (implemented by the accounts store).
+#[async_trait]
+pub trait KeyLookup: Send + Sync {
+    async fn key_by_prefix(&self, prefix: &str) -> Result<Option<KeyRecord>, StoreError>;
+}
+
+/// Storage of organisations and keys.
+#[async_trait]
+pub trait AccountStore: KeyLookup {
+    /// Stores an organisation and its first key in one transaction.
+    async fn insert_org(&self, org: &Org, key: &KeyRow) -> Result<(), StoreError>;
+    async fn org(&self, id: Uuid) -> Result<Option<Org>, StoreError>;
+    /// The organisation registered under an operator identifier (EORI or LEI), if any: EPCIS
+    /// events name parties by these.
+    async fn org_by_operator(&self, operator: &OperatorId) -> Result<Option<Org>, StoreError>;
+    /// Organisations ordered by id, after `after`, at most `limit`.
+    async fn list_orgs(
+        &self,
+        role: Option<Role>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Org>, StoreError>;
+    async fn insert_key(&self, key: &KeyRow) -> Result<(), StoreError>;
+    async fn list_keys(&self, org_id: Uuid) -> Result<Vec<ApiKeyInfo>, StoreError>;
+    /// Revokes a key of `org_id`; `None` when there is no such key.
+    async fn revoke_key(
+        &self,
+        org_id: Uuid,
+        key_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ApiKeyInfo>, StoreError>;
+    /// Revokes a key by its prefix; `None` when there is no such key.
+    async fn revoke_key_by_prefix(
+        &self,
+        prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ApiKeyInfo>, StoreError>;
+}
+
+/// The store for a database.
+pub fn open(db: &Db) -> Arc<dyn AccountStore> {
+    Arc::new(SqlAccounts::new(db.clone()))
+}
+
+/// Decodes a stored key row into what authentication needs.
+fn key_record(
+    key_id: Uuid,
+    org_id: Uuid,
+    org_name: String,
+    role: &str,
+    hash: &[u8],
+    revoked: bool,
+) -> Result<KeyRecord, StoreError> {
+    Ok(KeyRecord {
+        key_id,
+        org_id,
+        org_name,
+        role: role.parse().map_err(StoreError::Corrupt)?,
+        hash: hash.try_into().map_err(|_| {
+            StoreError::Corrupt(format!("key {key_id} has a hash of {} bytes", hash.len()))
+        })?,
+        revoked,
+    })
+}
+
+/// Decodes a stored operator identifier.
+fn operator_id(
+    scheme: Option<String>,
+    value: Option<String>,
+) -> Result<Option<OperatorId>, StoreError> {
+    match (scheme, value) {
+        (Some(scheme), Some(value)) => format!("{scheme}:{value}")
+            .parse::<OperatorId>()
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string())),
+        _ => Ok(None),
+    }
+}
 
 /// Organisations and API keys.
 #[derive(Debug, Clone)]

@@ -5,8 +5,6 @@
 //! unknown route, a wrong method, a body that is too large) into the same shape, so a client only
 //! ever has to parse one kind of error.
 
-use std::borrow::Cow;
-
 use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -15,6 +13,9 @@ use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+
+use super::codes::{self, Code};
+pub use crate::domain::FieldError;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -58,42 +59,25 @@ pub struct Problem {
     pub extensions: Map<String, Value>,
 }
 
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct FieldError {
-    /// JSON pointer (RFC 6901) of the offending field in the request body, or the name of the
-    /// offending query/path parameter.
-    pub pointer: String,
-    /// What is wrong with it.
-    pub detail: String,
-}
-
-impl FieldError {
-    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: pointer.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
 impl Problem {
-    /// A problem with the given status, stable code and title.
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
-        title: impl Into<String>,
-    ) -> Self {
-        let code = code.into();
+    /// A problem of a registered code, with the code's status and title.
+    pub fn new(code: Code) -> Self {
         Self {
-            type_uri: format!("{TYPE_PREFIX}{code}"),
-            title: title.into(),
-            status: status.as_u16(),
+            type_uri: format!("{TYPE_PREFIX}{}", code.code),
+            title: code.title.to_owned(),
+            status: code.status.as_u16(),
             detail: None,
-            code: code.into_owned(),
+            code: code.code.to_owned(),
             errors: Vec::new(),
             extensions: Map::new(),
         }
+    }
+
+    /// Answers with another status than the code's usual one (only for codes whose registry
+    /// entry says their status varies).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status.as_u16();
+        self
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -117,39 +101,26 @@ impl Problem {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, "The request is malformed").with_detail(detail)
+    /// A 400 of `code` with a detail.
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(code).with_detail(detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Authentication is required",
-        )
-        .with_detail(detail)
+        Self::new(codes::UNAUTHORIZED).with_detail(detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "The caller may not do this",
-        )
-        .with_detail(detail)
+        Self::new(codes::FORBIDDEN).with_detail(detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found").with_detail(detail)
+        Self::new(codes::NOT_FOUND).with_detail(detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            code,
-            "The request conflicts with the current state",
-        )
-        .with_detail(detail)
+    /// A 409 of `code` with a detail.
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(code).with_detail(detail)
     }
 
     /// 422 with one error per invalid field.
@@ -158,44 +129,27 @@ impl Problem {
             [one] => format!("{}: {}", one.pointer, one.detail),
             many => format!("{} fields are invalid", many.len()),
         };
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "The request is not valid",
-        )
-        .with_detail(detail)
-        .with_errors(errors)
+        Self::new(codes::VALIDATION_FAILED)
+            .with_detail(detail)
+            .with_errors(errors)
     }
 
     /// A bare 500: the cause is logged by the caller, never echoed.
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal server error",
-        )
-        .with_detail("The server could not complete the request; it has been logged.")
+        Self::new(codes::INTERNAL)
+            .with_detail("The server could not complete the request; it has been logged.")
     }
 
     pub fn service_unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service unavailable",
-        )
-        .with_detail(detail)
+        Self::new(codes::UNAVAILABLE).with_detail(detail)
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "Too many requests",
-        )
-        .with_detail(format!(
-            "The rate limit for this API key is exceeded; retry in {retry_after_secs} s."
-        ))
-        .with("retry_after", retry_after_secs)
+        Self::new(codes::RATE_LIMITED)
+            .with_detail(format!(
+                "The rate limit for this API key is exceeded; retry in {retry_after_secs} s."
+            ))
+            .with("retry_after", retry_after_secs)
     }
 }
 
@@ -287,42 +241,34 @@ fn problem_for_status(status: StatusCode, text: &str) -> Problem {
     };
     match status {
         StatusCode::NOT_FOUND => Problem::not_found(detail("No resource at this path.")),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            Problem::new(status, "method_not_allowed", "Method not allowed").with_detail(
-                "This path does not support this method; the Allow header lists the ones it does.",
-            )
-        }
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            Problem::new(status, "body_too_large", "Request body too large").with_detail(detail(
-                "The request body exceeds the size limit of this route.",
-            ))
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            Problem::new(status, "unsupported_media_type", "Unsupported media type")
-                .with_detail(detail("The request body has an unsupported Content-Type."))
-        }
-        StatusCode::NOT_ACCEPTABLE => Problem::new(status, "not_acceptable", "Not acceptable")
+        StatusCode::METHOD_NOT_ALLOWED => Problem::new(codes::METHOD_NOT_ALLOWED).with_detail(
+            "This path does not support this method; the Allow header lists the ones it does.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(codes::BODY_TOO_LARGE).with_detail(detail(
+            "The request body exceeds the size limit of this route.",
+        )),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Problem::new(codes::UNSUPPORTED_MEDIA_TYPE)
+            .with_detail(detail("The request body has an unsupported Content-Type.")),
+        StatusCode::NOT_ACCEPTABLE => Problem::new(codes::NOT_ACCEPTABLE)
             .with_detail(detail("No representation matches the Accept header.")),
-        StatusCode::UNPROCESSABLE_ENTITY => {
-            Problem::new(status, "validation_failed", "The request is not valid")
-                .with_detail(detail("The request body does not have the expected shape."))
-        }
+        StatusCode::UNPROCESSABLE_ENTITY => Problem::new(codes::VALIDATION_FAILED)
+            .with_detail(detail("The request body does not have the expected shape.")),
         StatusCode::BAD_REQUEST => {
-            Problem::bad_request("bad_request", detail("The request is malformed."))
+            Problem::bad_request(codes::BAD_REQUEST, detail("The request is malformed."))
         }
-        StatusCode::REQUEST_TIMEOUT => Problem::new(status, "timeout", "Request timeout"),
-        s if s.is_server_error() => {
-            // Never echo what a server error body said: it may hold internals.
-            let mut p = Problem::internal();
-            p.status = s.as_u16();
-            p
+        StatusCode::REQUEST_TIMEOUT => Problem::new(codes::TIMEOUT),
+        // Never echo what a server error body said: it may hold internals.
+        s if s.is_server_error() => Problem::internal().with_status(s),
+        s => {
+            let mut problem = Problem::new(codes::CLIENT_ERROR)
+                .with_status(s)
+                .with_detail(detail("The request was refused."));
+            // The registry's title is generic; the status's own reason says more.
+            if let Some(reason) = s.canonical_reason() {
+                problem.title = reason.to_owned();
+            }
+            problem
         }
-        s => Problem::new(
-            s,
-            "client_error",
-            s.canonical_reason().unwrap_or("Client error"),
-        )
-        .with_detail(detail("The request was refused.")),
     }
 }
 
@@ -336,46 +282,6 @@ pub async fn not_found_fallback() -> Problem {
 pub fn panic_response(_payload: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     tracing::error!("a request handler panicked");
     Problem::internal().into_response()
-}
-
-impl From<crate::db::StoreError> for Problem {
-    fn from(err: crate::db::StoreError) -> Self {
-        match err {
-            crate::db::StoreError::Conflict { constraint } => Problem::conflict(
-                "conflict",
-                format!("The request conflicts with an existing record ({constraint})."),
-            ),
-            crate::db::StoreError::MissingReference => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_reference",
-                "The request refers to something that does not exist",
-            )
-            .with_detail("A referenced record does not exist."),
-            crate::db::StoreError::InvalidText => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_text",
-                "The request is not valid",
-            )
-            .with_detail("Text fields must not contain the NUL character (U+0000)."),
-            crate::db::StoreError::Unavailable(source) => {
-                tracing::error!(error = %source, "database unavailable");
-                Problem::service_unavailable("The database is unavailable; retry later.")
-            }
-            crate::db::StoreError::Serialization(source) => {
-                tracing::warn!(error = %source, "write conflict");
-                Problem::service_unavailable("A concurrent write conflicted; retry the request.")
-                    .with("retry_after", 1)
-            }
-            crate::db::StoreError::Corrupt(what) => {
-                tracing::error!(%what, "corrupt stored data");
-                Problem::internal()
-            }
-            crate::db::StoreError::Database(source) => {
-                tracing::error!(error = ?source, "database error");
-                Problem::internal()
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::problem::{FieldError, Problem};
+use super::codes;
+use crate::api::problem::{FieldError, Problem};
 
 /// A JSON request body, parsed with errors that name the JSON pointer of the bad field.
 ///
@@ -61,22 +62,21 @@ pub fn unsupported_media_type(sent: &str, accepted: &str) -> Problem {
     } else {
         sent
     };
-    Problem::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        "Unsupported media type",
-    )
-    .with_detail(format!("Expected a body of type {accepted}, got {sent}."))
+    Problem::new(codes::UNSUPPORTED_MEDIA_TYPE)
+        .with_detail(format!("Expected a body of type {accepted}, got {sent}."))
 }
 
 /// Maps a failure to read the body (usually: over the size limit) to a problem.
 pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> Problem {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::new(status, "body_too_large", "Request body too large")
+        Problem::new(codes::BODY_TOO_LARGE)
             .with_detail("The request body exceeds the size limit of this route.")
     } else {
-        Problem::bad_request("unreadable_body", "The request body could not be read.")
+        Problem::bad_request(
+            codes::UNREADABLE_BODY,
+            "The request body could not be read.",
+        )
     }
 }
 
@@ -123,7 +123,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
 
 fn malformed(err: &serde_json::Error) -> Problem {
     Problem::bad_request(
-        "malformed_json",
+        codes::MALFORMED_JSON,
         format!("The body is not valid JSON: {err}"),
     )
 }
@@ -205,7 +205,7 @@ fn find_nul(value: &Value, at: String) -> Option<String> {
 pub fn parse_uuid(name: &str, value: &str) -> Result<uuid::Uuid, Problem> {
     value.parse().map_err(|_| {
         Problem::bad_request(
-            "invalid_id",
+            codes::INVALID_ID,
             format!("{name} must be a UUID, got {value:?}"),
         )
         .with_errors(vec![FieldError::new(name, "not a UUID")])
@@ -233,7 +233,7 @@ where
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
     if query.contains("%00") {
         return Err(Problem::bad_request(
-            "invalid_query",
+            codes::INVALID_QUERY,
             "Query parameters must not contain the NUL character.",
         ));
     }
@@ -242,7 +242,7 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
         let param = err.path().to_string();
         let inner = err.into_inner();
         let mut problem = Problem::bad_request(
-            "invalid_query",
+            codes::INVALID_QUERY,
             if param.is_empty() || param == "." {
                 format!("Invalid query string: {inner}")
             } else {

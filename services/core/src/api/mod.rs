@@ -1,0 +1,13 @@
+//! The HTTP edge every service shares: problem+json and the code registry, the typed errors of
+//! the kernel turned into problems, extractors, authentication, pagination, idempotent replay,
+//! and the accounts and feed routes.
+
+pub mod accounts;
+pub mod auth;
+pub mod codes;
+pub mod errors;
+pub mod extract;
+pub mod feed;
+pub mod idempotency;
+pub mod pagination;
+pub mod problem;

@@ -1,0 +1,4 @@
+//! What the kernel stores: organisations and API keys, leases.
+
+pub mod accounts;
+pub mod lease;

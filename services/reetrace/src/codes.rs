@@ -1,0 +1,17 @@
+//! The problem codes of the binary's own commands (the lines `reetrace import` refuses), beside
+//! core's and the services' registries.
+
+use reetrace_core::problem_codes;
+
+const MALFORMED: &str = "The request is malformed";
+
+problem_codes! {
+    /// Every code the binary's commands answer besides core's and the services'.
+    pub static CODES;
+    /// A CSV row with another number of fields than the header has columns.
+    CSV_COLUMNS = ("csv_columns", BAD_REQUEST, MALFORMED);
+    /// A CSV record that does not parse.
+    MALFORMED_CSV = ("malformed_csv", BAD_REQUEST, MALFORMED);
+    /// An import line longer than the import reads.
+    LINE_TOO_LONG = ("line_too_long", BAD_REQUEST, MALFORMED);
+}
