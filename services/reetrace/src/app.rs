@@ -2,7 +2,6 @@
 //! the process lifecycle (serve until told to stop, then drain).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +71,8 @@ pub struct App {
     router: Router,
     db: Db,
     services: Services,
+    limits: crate::serve::ConnectionLimits,
+    db_connections: u32,
 }
 
 /// Which services this process runs.
@@ -435,6 +436,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             REQUEST_TIMEOUT,
         ))
         .layer(middleware::from_fn(problem::problem_layer))
+        .layer(middleware::from_fn_with_state(
+            config.connections,
+            crate::serve::limits_layer,
+        ))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
@@ -452,6 +457,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         router,
         db,
         services,
+        limits: config.connections,
+        db_connections: config.db_max_connections,
     })
 }
 
@@ -507,11 +514,14 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let workers = self.services.start_workers(&shutdown);
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        let descriptors = crate::serve::raise_descriptor_limit();
+        let cap = crate::serve::connection_cap(&self.limits, descriptors, self.db_connections);
+        tracing::info!(
+            descriptors,
+            max_connections = cap,
+            "serving with a file-descriptor budget"
+        );
+        let served = crate::serve::serve(listener, self.router, self.limits, cap, shutdown.clone())
             .await
             .context("serve HTTP");
         // Whatever ended the serving, the background work stops too, cleanly.

@@ -84,6 +84,8 @@ pub struct Config {
     pub disclosure_k: u32,
     /// How long (ms) the resolver may answer a product's credential from memory; 0: never.
     pub resolver_cache_ms: u64,
+    /// Connection and request-head limits of the HTTP server.
+    pub connections: crate::serve::ConnectionLimits,
 }
 
 impl Default for Config {
@@ -107,6 +109,7 @@ impl Default for Config {
             service_key: None,
             disclosure_k: reetrace_stock::service::DEFAULT_DISCLOSURE_K,
             resolver_cache_ms: 60_000,
+            connections: crate::serve::ConnectionLimits::default(),
         }
     }
 }
@@ -167,6 +170,36 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
     (
         "REETRACE_RESOLVER_CACHE_MS",
         &["resolver_cache_ms"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_MAX_CONNECTIONS",
+        &["connections", "max"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_HEADER_READ_TIMEOUT_MS",
+        &["connections", "header_read_timeout_ms"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_IDLE_TIMEOUT_MS",
+        &["connections", "idle_timeout_ms"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_MAX_URI_BYTES",
+        &["connections", "max_uri_bytes"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_MAX_HEADER_BYTES",
+        &["connections", "max_header_bytes"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_MAX_HEADERS",
+        &["connections", "max_headers"],
         Kind::Int,
     ),
 ];

@@ -98,6 +98,10 @@ problem_codes! {
     INVALID_KEY = ("invalid_key", BAD_REQUEST, MALFORMED);
     /// The path does not support this method.
     METHOD_NOT_ALLOWED = ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed");
+    /// The request target (path and query) is longer than the server takes.
+    URI_TOO_LONG = ("uri_too_long", URI_TOO_LONG, "Request target too long");
+    /// The request's header fields are too many or too large.
+    HEADERS_TOO_LARGE = ("headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE, "Request header fields too large");
     /// The body exceeds the route's size limit.
     BODY_TOO_LARGE = ("body_too_large", PAYLOAD_TOO_LARGE, "Request body too large");
     /// The body has a Content-Type the route does not take.

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod connections;
 mod credentials;
 mod custody;
 mod epcis;
