@@ -38,7 +38,7 @@ export REETRACE_MASTER_KEY_FILE="$work/master.key"
 export REETRACE_LISTEN="127.0.0.1:$port"
 export REETRACE_PUBLIC_BASE_URL="http://127.0.0.1:$port"
 # The contract run is not about throttling: a throttled fuzzer would only test less.
-export REETRACE_RATE_LIMIT_PER_SECOND=0
+export REETRACE_RATE_LIMIT_PER_SECOND=0 REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND=0 REETRACE_FAILED_AUTH_RATE_LIMIT_PER_SECOND=0
 export REETRACE_LOG="${REETRACE_LOG:-warn}"
 
 admin_key="$("$bin" admin org create --name "Contract admin" --role admin \

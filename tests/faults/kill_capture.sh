@@ -60,7 +60,7 @@ BASE="http://127.0.0.1:$PORT"
 export REETRACE_DATABASE_URL="$DB_URL"
 export REETRACE_PUBLIC_BASE_URL="$BASE"
 export REETRACE_MASTER_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
-export REETRACE_RATE_LIMIT_PER_SECOND=100000 REETRACE_RATE_LIMIT_BURST=100000
+export REETRACE_RATE_LIMIT_PER_SECOND=100000 REETRACE_RATE_LIMIT_BURST=100000 REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND=0
 export REETRACE_LOG="${REETRACE_LOG:-warn}"
 
 json_field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }

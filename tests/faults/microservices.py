@@ -53,6 +53,10 @@ env.update({
     "REETRACE_STOCK_URL": GATEWAY,
     "REETRACE_LOG": env.get("REETRACE_LOG", "warn"),
     "REETRACE_RATE_LIMIT_PER_SECOND": "0",
+    # Every instance sits behind the gateway, which names the client in X-Forwarded-For; the
+    # workload's clients all come from this machine, so address limits are off for the test.
+    "REETRACE_TRUSTED_PROXIES": "127.0.0.1",
+    "REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND": "0",
     "REETRACE_DISCLOSURE_K": "1",
     # Six instances share one PostgreSQL (100 connections by default) with whatever else runs.
     "REETRACE_DB_MAX_CONNECTIONS": "8",

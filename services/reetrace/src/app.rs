@@ -173,7 +173,10 @@ impl Services {
             .build()
             .context("build the HTTP client")?;
         let account_store = reetrace_core::store::accounts::open(db);
-        let auth = Arc::new(Authenticator::new(account_store.clone(), config.rate_limit));
+        let auth = Arc::new(
+            Authenticator::new(account_store.clone(), &config.rate_limits())
+                .map_err(|why| anyhow::anyhow!("trusted_proxies: {why}"))?,
+        );
         let mut accounts = Accounts::new(account_store.clone(), auth.clone());
         let passport_store = passport::store::open(db);
         let keys = Arc::new(Keys::new(passport_store.clone(), master.clone()));
@@ -436,6 +439,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             REQUEST_TIMEOUT,
         ))
         .layer(middleware::from_fn(problem::problem_layer))
+        .layer(middleware::from_fn_with_state(
+            services.auth.clone(),
+            reetrace_core::api::auth::limit_anonymous,
+        ))
         .layer(middleware::from_fn_with_state(
             config.connections,
             crate::serve::limits_layer,

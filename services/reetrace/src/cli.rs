@@ -169,10 +169,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(key) = &config.service_key {
                 let accounts = reetrace_core::service::accounts::Accounts::new(
                     reetrace_core::store::accounts::open(&db),
-                    std::sync::Arc::new(reetrace_core::api::auth::Authenticator::new(
-                        reetrace_core::store::accounts::open(&db),
-                        config.rate_limit,
-                    )),
+                    std::sync::Arc::new(
+                        reetrace_core::api::auth::Authenticator::new(
+                            reetrace_core::store::accounts::open(&db),
+                            &config.rate_limits(),
+                        )
+                        .map_err(|why| anyhow::anyhow!("trusted_proxies: {why}"))?,
+                    ),
                 );
                 accounts
                     .register_service_key(key.expose())

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use reetrace_core::api::auth::RateLimit;
+use reetrace_core::api::auth::{RateLimit, RateLimits};
 use serde::{Deserialize, Serialize};
 
 /// A string that `Debug` and `Display` never show.
@@ -60,8 +60,14 @@ pub struct Config {
     pub bulk_body_limit_bytes: usize,
     /// Connections per database pool.
     pub db_max_connections: u32,
-    /// Requests per API key.
+    /// Requests per organisation (all its keys together).
     pub rate_limit: RateLimit,
+    /// Requests without an API key, per client address.
+    pub address_rate_limit: RateLimit,
+    /// Requests whose API key is refused, per client address.
+    pub failed_auth_rate_limit: RateLimit,
+    /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
     /// The master key that seals organisations' signing keys (32 bytes, base64 or hex). When
     /// unset, `master_key_file` is used, and created (mode 0600) if missing.
     pub master_key: Option<Secret>,
@@ -98,7 +104,10 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             bulk_body_limit_bytes: 16 * 1024 * 1024,
             db_max_connections: 16,
-            rate_limit: RateLimit::default(),
+            rate_limit: RateLimits::default().organisation,
+            address_rate_limit: RateLimits::default().address,
+            failed_auth_rate_limit: RateLimits::default().failed_auth,
+            trusted_proxies: Vec::new(),
             master_key: None,
             master_key_file: PathBuf::from("reetrace.master.key"),
             did_web_allowlist: Vec::new(),
@@ -154,6 +163,27 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         &["rate_limit", "burst"],
         Kind::Int,
     ),
+    (
+        "REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND",
+        &["address_rate_limit", "per_second"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_ADDRESS_RATE_LIMIT_BURST",
+        &["address_rate_limit", "burst"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_FAILED_AUTH_RATE_LIMIT_PER_SECOND",
+        &["failed_auth_rate_limit", "per_second"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_FAILED_AUTH_RATE_LIMIT_BURST",
+        &["failed_auth_rate_limit", "burst"],
+        Kind::Int,
+    ),
+    ("REETRACE_TRUSTED_PROXIES", &["trusted_proxies"], Kind::List),
     ("REETRACE_MASTER_KEY", &["master_key"], Kind::Str),
     ("REETRACE_MASTER_KEY_FILE", &["master_key_file"], Kind::Str),
     (
@@ -348,6 +378,16 @@ impl Config {
                 reetrace_core::crypto::MasterKey::load_or_create(&path)
                     .with_context(|| format!("master key file {}", path.display()))
             }
+        }
+    }
+
+    /// Every rate limit of the API.
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            organisation: self.rate_limit,
+            address: self.address_rate_limit,
+            failed_auth: self.failed_auth_rate_limit,
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 

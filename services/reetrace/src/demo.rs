@@ -403,6 +403,7 @@ pub async fn run(config: &Config, products: usize, seed: u64) -> anyhow::Result<
     config.listen = address;
     // Demo data loads faster than any client would call; no rate limit for it.
     config.rate_limit.per_second = 0;
+    config.address_rate_limit.per_second = 0;
     let built = app::build(&config).await?;
     let admin = built
         .accounts()

@@ -30,7 +30,10 @@ fn reetrace(args: &[&str], url: &str, master: &str, dir: &std::path::Path) -> Va
 /// Tables that hold nothing a restore needs: runtime state, and stock's projections (rebuilt
 /// from the feeds).
 fn not_archived(table: &str) -> bool {
-    table.starts_with("_reetrace_migrations_") || table == "leases" || table.starts_with("stock_")
+    table.starts_with("_reetrace_migrations_")
+        || table == "leases"
+        || table == "key_revocation_epoch"
+        || table.starts_with("stock_")
 }
 
 async fn columns(db: &Db) -> Vec<(String, Vec<String>)> {

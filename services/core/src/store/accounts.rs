@@ -22,6 +22,8 @@ pub static MIGRATIONS: MigrationSet = MigrationSet {
 #[async_trait]
 pub trait KeyLookup: Send + Sync {
     async fn key_by_prefix(&self, prefix: &str) -> Result<Option<KeyRecord>, StoreError>;
+    /// A counter every key revocation moves (instances forget cached keys when it changed).
+    async fn revocation_epoch(&self) -> Result<i64, StoreError>;
 }
 
 /// Storage of organisations and keys.
@@ -195,7 +197,16 @@ impl KeyLookup for SqlAccounts {
         row.map(|r| key_record(r.key_id, r.org_id, r.org_name, &r.role, &r.hash, r.revoked))
             .transpose()
     }
+
+    async fn revocation_epoch(&self) -> Result<i64, StoreError> {
+        Sql::new("SELECT epoch FROM key_revocation_epoch WHERE id = 1")
+            .scalar(self.db.reader())
+            .await
+    }
 }
+
+/// Moves the revocation epoch inside a revoking transaction.
+const BUMP_EPOCH: &str = "UPDATE key_revocation_epoch SET epoch = epoch + 1 WHERE id = 1";
 
 fn insert_key(key: &KeyRow) -> Sql<'_> {
     Sql::new(INSERT_KEY)
@@ -279,12 +290,15 @@ impl AccountStore for SqlAccounts {
         key_id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<Option<ApiKeyInfo>, StoreError> {
+        let mut tx = self.db.begin().await?;
         let row: Option<KeyInfoRow> = Sql::new(REVOKE_KEY)
             .bind(org_id)
             .bind(key_id)
             .bind(at)
-            .fetch_optional(self.db.writer())
+            .fetch_optional(&mut tx)
             .await?;
+        Sql::new(BUMP_EPOCH).execute(&mut tx).await?;
+        tx.commit().await?;
         Ok(row.map(ApiKeyInfo::from))
     }
 
@@ -293,11 +307,14 @@ impl AccountStore for SqlAccounts {
         prefix: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<ApiKeyInfo>, StoreError> {
+        let mut tx = self.db.begin().await?;
         let row: Option<KeyInfoRow> = Sql::new(REVOKE_KEY_BY_PREFIX)
             .bind(prefix)
             .bind(at)
-            .fetch_optional(self.db.writer())
+            .fetch_optional(&mut tx)
             .await?;
+        Sql::new(BUMP_EPOCH).execute(&mut tx).await?;
+        tx.commit().await?;
         Ok(row.map(ApiKeyInfo::from))
     }
 }

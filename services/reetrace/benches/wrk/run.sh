@@ -23,7 +23,7 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 export REETRACE_DATABASE_URL="${1:-sqlite://$work/bench.db}"
 export REETRACE_MASTER_KEY_FILE="$work/master.key"
 export REETRACE_LISTEN="127.0.0.1:$port" REETRACE_PUBLIC_BASE_URL="http://127.0.0.1:$port"
-export REETRACE_RATE_LIMIT_PER_SECOND=0 REETRACE_LOG=warn
+export REETRACE_RATE_LIMIT_PER_SECOND=0 REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND=0 REETRACE_FAILED_AUTH_RATE_LIMIT_PER_SECOND=0 REETRACE_LOG=warn
 base="http://127.0.0.1:$port"
 
 "$bin" migrate >/dev/null

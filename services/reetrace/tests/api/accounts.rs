@@ -254,3 +254,47 @@ api_test!(org_input_is_validated, |app: TestApp| async move {
     let again = post(eori).await.unwrap();
     assert_problem(again, 409, "operator_id_taken").await;
 });
+
+api_test!(
+    a_key_revoked_with_the_cli_is_refused_by_every_running_instance_within_a_second,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Revoked Ltd", "recycler").await;
+        // A second instance on the same database, which has the key in its cache.
+        let other = reetrace::app::build(&app.config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let other_url = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(other.run(listener, shutdown.clone()));
+        let whoami = |base: String| {
+            let key = key.clone();
+            async move {
+                reqwest::Client::new()
+                    .get(format!("{base}/api/v1/whoami"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(whoami(other_url.clone()).await, 200);
+        // `reetrace admin key revoke --key-prefix`: a third process, outside both instances.
+        let prefix = key.split('_').nth(1).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_reetrace"))
+            .args(["admin", "key", "revoke", "--key-prefix", prefix])
+            .args(["--database-url", &app.database_url])
+            .env("REETRACE_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+        assert_eq!(whoami(other_url).await, 401);
+        assert_eq!(whoami(app.address.clone()).await, 401);
+        shutdown.cancel();
+    }
+);

@@ -111,3 +111,116 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, 429, "rate_limited").await;
 }
+
+#[tokio::test]
+async fn the_rate_limit_holds_for_an_organisation_across_all_its_keys() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.rate_limit = RateLimit {
+            per_second: 1,
+            burst: 10,
+        }
+    })
+    .await
+    .unwrap();
+    let (org_id, first_key) = app.create_org("Many Keys Ltd", "manufacturer").await;
+    // The admin mints the keys (its own budget is separate).
+    let mut keys = vec![first_key];
+    for _ in 0..4 {
+        let created: serde_json::Value = app
+            .post(&format!("/api/v1/orgs/{org_id}/api-keys"))
+            .bearer_auth(&app.admin_key)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        keys.push(created["api_key"].as_str().unwrap().to_owned());
+    }
+    let mut answered = 0;
+    let mut limited = 0;
+    for i in 0..40 {
+        let response = app
+            .get("/api/v1/whoami")
+            .bearer_auth(&keys[i % keys.len()])
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            200 => answered += 1,
+            429 => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Five keys buy no more than one: the burst of 10 and about one a second.
+    assert!(answered <= 15, "{answered} of 40 answered");
+    assert!(limited >= 25, "{limited} of 40 limited");
+}
+
+#[tokio::test]
+async fn requests_without_a_key_are_limited_per_client_address() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.address_rate_limit = RateLimit {
+            per_second: 1,
+            burst: 5,
+        }
+    })
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let response = app
+            .post("/api/v1/credentials/verify")
+            .json(&serde_json::json!({"verifiableCredential": {}}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let last = app
+        .post("/api/v1/credentials/verify")
+        .json(&serde_json::json!({"verifiableCredential": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(last.headers().contains_key("retry-after"));
+    assert_problem(last, 429, "rate_limited").await;
+    // Health checks are not limited.
+    for _ in 0..20 {
+        assert_eq!(app.get("/healthz").send().await.unwrap().status(), 200);
+    }
+    // A caller with a key has its organisation's budget, not the address's.
+    let response = app
+        .get("/api/v1/whoami")
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn guessing_keys_is_limited_per_client_address() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.failed_auth_rate_limit = RateLimit {
+            per_second: 1,
+            burst: 5,
+        }
+    })
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let response = app
+            .get("/api/v1/whoami")
+            .bearer_auth(format!("rtk_abcdefghij_guess{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(&statuses[..5], &[401; 5]);
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+}
