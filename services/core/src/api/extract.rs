@@ -105,6 +105,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             "strings must not contain the NUL character (\\u0000)",
         )]));
     }
+    if let Err(error) = super::json_check::check_json(bytes) {
+        return Err(Problem::validation(vec![error]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let pointer = to_pointer(err.path());

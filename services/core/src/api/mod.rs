@@ -9,5 +9,6 @@ pub mod errors;
 pub mod extract;
 pub mod feed;
 pub mod idempotency;
+pub mod json_check;
 pub mod pagination;
 pub mod problem;

@@ -224,3 +224,55 @@ async fn guessing_keys_is_limited_per_client_address() {
     assert_eq!(&statuses[..5], &[401; 5]);
     assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
 }
+
+api_test!(
+    a_mass_with_more_digits_than_kept_is_refused_not_rounded,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Digits GmbH", "manufacturer").await;
+        let body = serde_json::to_string(&crate::passports::motor("DIGITS-1"))
+            .unwrap()
+            .replacen(
+                "\"mass_g\":1500",
+                &format!("\"mass_g\":1.{}1", "0".repeat(5_000)),
+                1,
+            );
+        assert!(body.len() > 5_000, "the motor has a component of 1500 g");
+        let response = app
+            .post("/api/v1/passports")
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["pointer"],
+            "/ree_content/components/0/mass_g"
+        );
+    }
+);
+
+api_test!(
+    a_body_with_a_key_twice_is_refused_naming_it,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Twice GmbH", "manufacturer").await;
+        let body = serde_json::to_string(&crate::passports::motor("TWICE-1"))
+            .unwrap()
+            .replacen(
+                "\"granularity\":\"item\"",
+                "\"granularity\":\"item\",\"granularity\":\"model\"",
+                1,
+            );
+        let response = app
+            .post("/api/v1/passports")
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["pointer"], "/granularity");
+    }
+);
