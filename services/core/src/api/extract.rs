@@ -234,11 +234,15 @@ where
 
 /// Parses a query string into `T`.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
-    if query.contains("%00") {
+    if let Some(name) = control_character_in(query) {
         return Err(Problem::bad_request(
             codes::INVALID_QUERY,
-            "Query parameters must not contain the NUL character.",
-        ));
+            format!("Query parameter {name} holds a control character (such as NUL)."),
+        )
+        .with_errors(vec![FieldError::new(
+            name,
+            "must not contain control characters",
+        )]));
     }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|err| {
@@ -256,6 +260,16 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
             problem = problem.with_errors(vec![FieldError::new(param, inner.to_string())]);
         }
         problem
+    })
+}
+
+/// The name of the first query parameter whose name or value, decoded, holds a control
+/// character: such text is refused the same way whichever backend would have stored or
+/// compared it.
+pub fn control_character_in(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find_map(|(name, value)| {
+        let odd = |text: &str| text.chars().any(char::is_control);
+        (odd(&name) || odd(&value)).then(|| name.chars().filter(|c| !c.is_control()).collect())
     })
 }
 
@@ -343,6 +357,16 @@ mod tests {
             optional_json::<Reason>(&none, b"null").unwrap_err().status,
             415
         );
+    }
+
+    #[test]
+    fn control_characters_in_queries_name_the_parameter() {
+        assert_eq!(control_character_in("a=1&category=x%00y").as_deref(), Some("category"));
+        assert_eq!(control_character_in("gtin=%0A").as_deref(), Some("gtin"));
+        assert_eq!(control_character_in("a=1&b=%C3%A9t%C3%A9"), None);
+        let err = parse_query::<std::collections::HashMap<String, String>>("x=%01").unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(err.errors[0].pointer, "x");
     }
 
     #[test]
