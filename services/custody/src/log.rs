@@ -13,6 +13,7 @@ use reetrace_core::merkle::{self, Hash, consistency_plan, inclusion_plan, root_n
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::event::EventRow;
 use crate::store::CustodyStore;
 
 /// A signed checkpoint as the API shows it.
@@ -164,10 +165,10 @@ impl Log {
         if size == 0 {
             return Ok(None);
         }
-        if let Some((latest_size, _, note)) = &latest
-            && *latest_size >= size
+        if let Some(latest) = &latest
+            && latest.size >= size
         {
-            return self.view(note).map(Some);
+            return self.view(&latest.note).map(Some);
         }
         let root = self.root_at(size).await?;
         let note = checkpoint::sign(
@@ -219,7 +220,7 @@ impl Log {
 
     async fn checkpoint_of(&self, size: i64) -> Result<CheckpointView, Problem> {
         match self.store.checkpoint_at(size).await? {
-            Some((_, _, note)) => self.view(&note),
+            Some(stored) => self.view(&stored.note),
             None => Err(Problem::new(crate::api::error::NO_CHECKPOINT)
             .with_detail(format!(
                 "No checkpoint of size {size} was published; ask for the size of a published checkpoint (see /api/v1/log/checkpoint)."
@@ -271,7 +272,7 @@ impl Log {
     }
 
     /// The leaf data of a stored event, rebuilt from its chain links.
-    async fn leaf_data(&self, event: &crate::store::EventRow) -> Result<String, StoreError> {
+    async fn leaf_data(&self, event: &EventRow) -> Result<String, StoreError> {
         let links = self
             .store
             .links_between(event.leaf_index, event.leaf_index + 1)

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use reetrace_core::domain::{Element, Mass};
@@ -20,13 +20,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::balance::{Bag, ElementAmount};
+use crate::domain::claim::{ClaimRow, ClaimStatus, active_claims};
+use crate::domain::lot::{LotChange, LotRow, Origin, lot_state};
 use crate::service::{CustodyService, EventSummary, StepRecorded, StepRequest, grams};
 use crate::steps::Target;
-use crate::store::{ClaimRow, LotChange, LotRow, Write, WriteError};
-use crate::transform::{Origin, lot_state};
-
-/// How long a reserved claim counts without its passport appearing.
-pub const RESERVATION: Duration = Duration::minutes(15);
+use crate::store::{Write, WriteError};
 
 /// A claim on a lot as the lot shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -121,31 +119,6 @@ pub struct ClaimedFrom {
     pub elements: Vec<ElementAmount>,
 }
 
-/// Whether a claim still counts.
-fn counts(claim: &ClaimRow, now: DateTime<Utc>) -> bool {
-    claim.status == "confirmed"
-        || (claim.status == "reserved" && now - claim.created_at < RESERVATION)
-}
-
-fn claim_status(claim: &ClaimRow, now: DateTime<Utc>) -> &'static str {
-    match claim.status.as_str() {
-        "confirmed" => "confirmed",
-        _ if counts(claim, now) => "reserved",
-        _ => "lapsed",
-    }
-}
-
-/// Sums the claims that still count, per element.
-fn active_claims(claims: &[ClaimRow], now: DateTime<Utc>) -> Bag {
-    let mut bag = Bag::new();
-    for c in claims.iter().filter(|c| counts(c, now)) {
-        if let Ok(element) = c.element.parse::<Element>() {
-            bag.add(element, c.mass_ug);
-        }
-    }
-    bag
-}
-
 impl CustodyService {
     /// A lot, or 404.
     pub async fn load_lot(&self, lot_id: Uuid) -> Result<LotRow, Problem> {
@@ -166,9 +139,9 @@ impl CustodyService {
         Ok(LotView {
             lot_id,
             epc: lot.epc.clone(),
-            gtin: lot.gtin.clone(),
-            lot_number: lot.lot_number.clone(),
-            kind: lot.kind.clone(),
+            gtin: lot.gtin.map(|g| g.as_str().to_owned()),
+            lot_number: lot.lot_number.as_ref().map(|l| l.as_str().to_owned()),
+            kind: lot.kind.as_str().to_owned(),
             material: lot.material.clone(),
             mass_g: grams(lot.mass_ug),
             remaining_g: grams(lot.remaining_ug),
@@ -182,16 +155,16 @@ impl CustodyService {
                     claim_id: c.claim_id,
                     passport_id: c.passport_id,
                     org_id: c.org_id,
-                    element: c.element.parse().unwrap_or(Element::Nd),
+                    element: c.element,
                     mass_g: grams(c.mass_ug),
-                    status: claim_status(c, now).to_owned(),
+                    status: c.shown_status(now).to_owned(),
                     created_at: c.created_at,
                 })
                 .collect(),
             state: lot_state(lot.custody).to_owned(),
             holder,
             pending_to: lot.custody.pending_to,
-            origin: serde_json::from_str(&lot.origin).unwrap_or_default(),
+            origin: lot.origin.clone(),
             transformation_id: lot.transformation_id,
             created_at: lot.created_at,
             events: self.chain(lot_id).await?,
@@ -276,9 +249,10 @@ impl CustodyService {
             if !existing.is_empty() {
                 let mut stored: BTreeMap<Uuid, Bag> = BTreeMap::new();
                 for c in &existing {
-                    if let Ok(element) = c.element.parse::<Element>() {
-                        stored.entry(c.lot_id).or_default().add(element, c.mass_ug);
-                    }
+                    stored
+                        .entry(c.lot_id)
+                        .or_default()
+                        .add(c.element, c.mass_ug);
                 }
                 let same = stored == wanted && existing[0].passport_id == request.passport_id;
                 if !same {
@@ -288,7 +262,7 @@ impl CustodyService {
                     ));
                 }
                 let now = reetrace_core::domain::account::now();
-                return Ok((false, answer(claim_status(&existing[0], now))));
+                return Ok((false, answer(existing[0].shown_status(now))));
             }
             let now = reetrace_core::domain::account::now();
             let mut changes = Vec::new();
@@ -335,9 +309,9 @@ impl CustodyService {
                         lot_id: *lot_id,
                         passport_id: request.passport_id,
                         org_id,
-                        element: element.symbol().to_owned(),
+                        element,
                         mass_ug: mass,
-                        status: "reserved".into(),
+                        status: ClaimStatus::Reserved,
                         created_at: now,
                     });
                 }

@@ -16,11 +16,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::balance::ElementAmount;
+use crate::domain::event::EventRow;
+use crate::domain::lot::LotRow;
+use crate::domain::product::ProductRow;
 use crate::domain::state::{self, Action, Custody, Process, Refusal, State};
 use crate::epcis::{self, LotId, ProductId};
 use crate::log::Log;
 use crate::steps::Target;
-use crate::store::{CustodyStore, EventRow, LotRow, ProductRow, Respond, Written};
+use crate::store::{CustodyStore, Respond, Written};
 use reetrace_core::domain::idempotency::{Answer, Idempotency, StoredResponse};
 
 /// Settings of the custody service.
@@ -382,10 +385,10 @@ impl CustodyService {
                 passport_id: product.passport_id,
                 epc: product.epc.clone(),
                 name: product.name.clone(),
-                category: product.category.clone(),
-                granularity: product.granularity.clone(),
+                category: product.category.as_str().to_owned(),
+                granularity: product.granularity.as_str().to_owned(),
                 units: product.units,
-                passport_status: product.passport_status.clone(),
+                passport_status: product.passport_status.as_str().to_owned(),
                 manufacturer: product.org_id,
                 elements: product.elements.amounts(),
                 passport_url: format!(

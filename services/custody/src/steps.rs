@@ -13,13 +13,16 @@ use reetrace_core::domain::{Principal, Role};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::domain::event::NewEvent;
+use crate::domain::lot::{LotChange, LotRow};
+use crate::domain::product::ProductRow;
 use crate::domain::state::{self, Action, Custody};
 use crate::epcis::{self, LotQuantity, Observation, ObservationStep};
 use crate::service::{
     CustodyService, Location, NextSteps, StepRecorded, StepRequest, check_step, finalize, grams,
     keep, leaf_of, org_uri, refusal_problem,
 };
-use crate::store::{LotChange, LotRow, NewEvent, ProductRow, Write, WriteError};
+use crate::store::{Write, WriteError};
 
 /// How many times a write lost to a concurrent one is decided again.
 pub(crate) const RETRIES: usize = 8;
@@ -152,7 +155,7 @@ pub(crate) fn decide(
             "holder": next.holder,
             "pending_to": next.pending_to,
             "elements": l.remaining,
-            "origin": serde_json::from_str::<Value>(&l.origin).unwrap_or_default(),
+            "origin": l.origin,
         }),
     };
     Ok(Decided { next, data })

@@ -1,8 +1,6 @@
 //! Transformations: dismantling (products in, magnet lots out) and recycling (lots in, oxide,
 //! metal or alloy lots out), checked element by element against what went in, exactly.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, FixedOffset, Utc};
 use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Gtin, LotNumber, Mass};
@@ -13,15 +11,17 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::balance::{self, Bag, ElementAmount};
+use crate::domain::event::NewEvent;
+use crate::domain::lot::LotChange;
+use crate::domain::lot::{LotRow, Origin, OutputKind, blend, lot_state};
+use crate::domain::product::ProductRow;
 use crate::domain::state::{self, Custody, Process, State};
 use crate::epcis::{self, LotQuantity, Transformation, TransformationStep};
 use crate::service::{
     CustodyService, Location, NextSteps, check_event_time, finalize, grams, keep, leaf_of, org_uri,
     refusal_problem,
 };
-use crate::store::{
-    LotChange, LotRow, NewEvent, ProductRow, Respond, TransformationRow, Write, WriteError,
-};
+use crate::store::{Respond, TransformationRow, Write, WriteError};
 use reetrace_core::domain::idempotency::{Answer, Idempotency};
 
 /// One input of a transformation: a product (whole) or part of a lot.
@@ -37,31 +37,6 @@ pub struct InputSpec {
     /// How much of the lot, in grams (default: all that is left).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mass_g: Option<Mass>,
-}
-
-/// What kind of output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputKind {
-    /// A mass lot of parts (e.g. magnets).
-    Lot,
-    /// An oxide (e.g. NdPr oxide).
-    Oxide,
-    /// A metal.
-    Metal,
-    /// An alloy.
-    Alloy,
-}
-
-impl OutputKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutputKind::Lot => "lot",
-            OutputKind::Oxide => "oxide",
-            OutputKind::Metal => "metal",
-            OutputKind::Alloy => "alloy",
-        }
-    }
 }
 
 /// One output lot, with its assay.
@@ -136,55 +111,6 @@ pub struct TransformationRecorded {
     pub lots: Vec<OutputRecord>,
     /// What went in and did not come out, per element.
     pub losses: Vec<ElementAmount>,
-}
-
-/// Where products of a lot came from: category and market country, in ppm of REE mass.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Origin {
-    pub category: String,
-    pub country: String,
-    pub share_ppm: u64,
-}
-
-/// Blends origins weighted by REE mass; shares sum to 1,000,000 (remainder to the largest).
-pub fn blend(parts: &[(Vec<Origin>, i64)]) -> Vec<Origin> {
-    let mut weight: BTreeMap<(String, String), i128> = BTreeMap::new();
-    let mut total: i128 = 0;
-    for (origins, mass) in parts {
-        let mass = i128::from((*mass).max(0));
-        for o in origins {
-            let w = mass * i128::from(o.share_ppm);
-            *weight
-                .entry((o.category.clone(), o.country.clone()))
-                .or_insert(0) += w;
-            total += w;
-        }
-    }
-    if total == 0 {
-        // No REE at all: weigh the parts equally.
-        let n = parts.iter().map(|(o, _)| o.len()).sum::<usize>().max(1) as i128;
-        for (origins, _) in parts {
-            for o in origins {
-                *weight
-                    .entry((o.category.clone(), o.country.clone()))
-                    .or_insert(0) += 1;
-            }
-        }
-        total = n;
-    }
-    let mut out: Vec<Origin> = weight
-        .into_iter()
-        .map(|((category, country), w)| Origin {
-            category,
-            country,
-            share_ppm: u64::try_from(w * 1_000_000 / total).unwrap_or(0),
-        })
-        .collect();
-    let sum: u64 = out.iter().map(|o| o.share_ppm).sum();
-    if let Some(largest) = out.iter_mut().max_by_key(|o| o.share_ppm) {
-        largest.share_ppm += 1_000_000u64.saturating_sub(sum);
-    }
-    out
 }
 
 /// An input as the store holds it.
@@ -433,8 +359,8 @@ impl CustodyService {
                     inputs_bag.extend(&bag);
                     input_mass = input_mass.saturating_add(mass);
                     let origin = vec![Origin {
-                        category: p.category.clone(),
-                        country: p.country.clone(),
+                        category: p.category.as_str().to_owned(),
+                        country: p.country.code().to_owned(),
                         share_ppm: 1_000_000,
                     }];
                     origins.push((origin.clone(), bag.total()));
@@ -466,7 +392,7 @@ impl CustodyService {
                     let remaining_ug = lot.remaining_ug - take;
                     inputs_bag.extend(&share);
                     input_mass = input_mass.saturating_add(*take);
-                    let origin: Vec<Origin> = serde_json::from_str(&lot.origin).unwrap_or_default();
+                    let origin: Vec<Origin> = lot.origin.clone();
                     origins.push((origin.clone(), share.total()));
                     let custody = Custody {
                         state: if remaining_ug == 0 {
@@ -527,7 +453,6 @@ impl CustodyService {
                 .with_errors(vec![FieldError::new("/outputs", "heavier than the inputs")]));
         }
         let origin = blend(&origins);
-        let origin_text = serde_json::to_string(&origin).map_err(|_| Problem::internal())?;
         let mut new_lots = Vec::new();
         let mut lots = Vec::new();
         let mut output_lots = Vec::new();
@@ -544,16 +469,16 @@ impl CustodyService {
             let row = LotRow {
                 lot_id,
                 epc: epc.clone(),
-                gtin: output.gtin.map(|g| g.as_str().to_owned()),
-                lot_number: output.lot_number.as_ref().map(|l| l.as_str().to_owned()),
-                kind: output.kind.as_str().into(),
+                gtin: output.gtin,
+                lot_number: output.lot_number.clone(),
+                kind: output.kind,
                 material: output.material.trim().to_owned(),
                 mass_ug: output.mass_g.micrograms(),
                 remaining_ug: output.mass_g.micrograms(),
                 elements: elements.clone(),
                 remaining: elements.clone(),
                 claimed: Bag::new(),
-                origin: origin_text.clone(),
+                origin: origin.clone(),
                 custody: Custody {
                     state: State::Received,
                     holder: Some(caller.org_id),
@@ -676,16 +601,5 @@ impl Plan {
             events: vec![self.event],
             idempotent,
         }
-    }
-}
-
-/// A lot's state as the API names it.
-pub fn lot_state(custody: Custody) -> &'static str {
-    match custody.state {
-        State::Recycled => "consumed",
-        State::Destroyed => "destroyed",
-        State::Exported => "exported",
-        _ if custody.pending_to.is_some() => "handover_pending",
-        _ => "held",
     }
 }

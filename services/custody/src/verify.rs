@@ -13,8 +13,8 @@ use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::event::{ChainLink, EventRow};
 use crate::domain::log::{self, Joined};
-use crate::store::{ChainLink, EventRow};
 
 /// The leaf data of a stored event, from its stored chain links.
 pub fn leaf_data_of(event: &EventRow, links: &[ChainLink]) -> Vec<u8> {

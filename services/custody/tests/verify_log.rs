@@ -12,9 +12,10 @@ use reetrace_core::backend_test;
 use reetrace_core::crypto::MasterKey;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::testing::TestDatabase;
+use reetrace_custody::domain::event::NewEvent;
 use reetrace_custody::epcis::{Observation, ObservationStep, ProductId, observation_event};
 use reetrace_custody::log::Log;
-use reetrace_custody::store::{self, CustodyStore, NewEvent, Write};
+use reetrace_custody::store::{self, CustodyStore, Write};
 use reetrace_custody::verify::{Report, Verifier};
 use uuid::Uuid;
 
@@ -91,7 +92,7 @@ async fn written_log(db: &Db) -> (Arc<dyn CustodyStore>, Vec<Uuid>, String) {
 /// Verifies the whole stored log in pages of `page` events, stored nodes included.
 async fn verify(store: &dyn CustodyStore, key: &str, page: u32) -> Report {
     let latest = store.latest_checkpoint().await.unwrap();
-    let mut verifier = Verifier::new(latest.iter().map(|(size, _, _)| *size)).keeping_nodes();
+    let mut verifier = Verifier::new(latest.iter().map(|cp| cp.size)).keeping_nodes();
     let mut from = 0;
     loop {
         let events = store.events_from(from, page).await.unwrap();
@@ -109,20 +110,13 @@ async fn verify(store: &dyn CustodyStore, key: &str, page: u32) -> Report {
         verifier.check_nodes(&nodes, &stored);
         from = last.leaf_index + 1;
     }
-    verifier.finish(latest.as_ref().map(|(_, _, n)| n.as_str()), key)
+    verifier.finish(latest.as_ref().map(|cp| cp.note.as_str()), key)
 }
 
 /// Runs one statement with its binds on either backend.
 macro_rules! exec {
     ($db:expr, $sql:expr $(, $bind:expr)*) => {
-        match $db {
-            Db::Sqlite(db) => {
-                sqlx::query($sql)$(.bind($bind))*.execute(&db.write).await.unwrap();
-            }
-            Db::Postgres(pool) => {
-                sqlx::query($sql)$(.bind($bind))*.execute(pool).await.unwrap();
-            }
-        }
+        reetrace_core::db::Sql::new($sql)$(.bind($bind))*.execute($db.writer()).await.unwrap()
     };
 }
 

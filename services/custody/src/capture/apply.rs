@@ -14,10 +14,11 @@ use super::{
     CaptureReport, ErrorBehaviour, EventError, EventResult, EventStatus, Incoming, Key, Kind,
     Prepared, StoreKey, event_pointer, prepare, refused,
 };
+use crate::domain::event::{EventRow, NewEvent};
 use crate::domain::state::{Action, Custody};
 use crate::service::{CustodyService, Location};
 use crate::steps::{RETRIES, Tracked, decide, set_custody};
-use crate::store::{EventRow, NewEvent, Write, WriteError, Written};
+use crate::store::{Write, WriteError, Written};
 
 /// The row id of the error declaration of event `id` (the event id column is unique; the
 /// declaration's document keeps `id` as its `eventID`).

@@ -11,10 +11,10 @@ use reetrace_core::domain::{Lgtin, Sgtin};
 use serde_json::Value;
 
 use super::apply::declaration_id;
+use crate::domain::event::{EventFilter, EventRow};
 use crate::epcis::query::{IdMatch, biz_step_key};
 use crate::epcis::{EventQuery, QueryError, query_document};
 use crate::service::CustodyService;
-use crate::store::{EventFilter, EventRow};
 
 /// The most stored events one request reads: a page that finds fewer matches within them
 /// ends early, with a cursor to go on from.

@@ -126,7 +126,7 @@ async fn assert_log_is_valid_epcis(app: &TestApp, key: &str) {
 /// and checks the tree against the signed checkpoint.
 async fn assert_log_verifies(app: &TestApp, key: &str) {
     use base64::Engine;
-    use reetrace_custody::store::{ChainLink, EventRow};
+    use reetrace_custody::domain::event::{ChainLink, EventRow};
     let b64 = base64::engine::general_purpose::STANDARD;
     let entries = get_json(app, key, "/api/v1/log/entries?limit=1000").await;
     let checkpoint = get_json(app, key, "/api/v1/log/checkpoint").await;
