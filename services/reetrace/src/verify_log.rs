@@ -19,8 +19,8 @@ use reetrace_core::crypto::VerifyingKey;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::merkle::NodeId;
 use reetrace_custody::domain::event::{ChainLink, EventRow};
+use reetrace_custody::domain::log_verifier::{LogVerifier, VerificationReport};
 use reetrace_custody::store;
-use reetrace_custody::verify::{Report, Verifier};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -52,7 +52,7 @@ pub struct LogReport {
     /// The key the checkpoint was opened with: pin it with `--verifier-key`.
     pub verifier_key: Option<String>,
     #[serde(flatten)]
-    pub report: Report,
+    pub report: VerificationReport,
 }
 
 /// Runs `reetrace verify-log` against `database_url` or, with `--url`, the API.
@@ -154,7 +154,7 @@ pub async fn verify_database(
     let note = latest.as_ref().map(|cp| cp.note.as_str());
     let verifier_key = choose_key(pinned, &keys, note)?;
 
-    let mut verifier = Verifier::new(checkpoints.iter().map(|(size, _)| *size)).keeping_nodes();
+    let mut verifier = LogVerifier::new(checkpoints.iter().map(|(size, _)| *size)).keeping_nodes();
     let mut from = 0;
     loop {
         let events = store.events_from(from, page).await?;
@@ -164,7 +164,7 @@ pub async fn verify_database(
         let links = store
             .links_between(first.leaf_index, last.leaf_index + 1)
             .await?;
-        verifier.feed(&events, &links);
+        verifier.check_page(&events, &links);
         let recomputed = verifier.take_nodes();
         let ids: Vec<NodeId> = recomputed.iter().map(|(id, _)| *id).collect();
         let stored = store.nodes(&ids).await?;
@@ -320,7 +320,7 @@ pub async fn verify_remote(
         _ => None,
     };
 
-    let mut verifier = Verifier::new(size);
+    let mut verifier = LogVerifier::new(size);
     let mut from = 0i64;
     loop {
         let mut request = client.get(format!(
@@ -355,7 +355,7 @@ pub async fn verify_remote(
             events.push(event);
             links.extend(own);
         }
-        verifier.feed(&events, &links);
+        verifier.check_page(&events, &links);
         from = last + 1;
     }
     for problem in problems {

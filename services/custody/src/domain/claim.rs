@@ -4,11 +4,16 @@
 //! lapses after [`RESERVATION`] and stops counting. A later version of a passport supersedes the
 //! claims of the earlier ones; a claim whose passport was not issued is released.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
-use reetrace_core::domain::Element;
+use reetrace_core::domain::{Element, FieldError, Mass, Principal, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::balance::Bag;
+use super::balance::{Bag, ElementAmount, grams};
+use super::error::CustodyError;
 
 /// How long a reserved claim counts without its passport appearing.
 pub const RESERVATION: Duration = Duration::minutes(15);
@@ -85,6 +90,137 @@ pub fn active_claims(claims: &[ClaimRow], now: DateTime<Utc>) -> Bag {
         bag.add(c.element, c.mass_ug);
     }
     bag
+}
+
+/// A claim on a lot as the lot shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimView {
+    pub claim_id: Uuid,
+    pub passport_id: Uuid,
+    pub org_id: Uuid,
+    pub element: Element,
+    pub mass_g: Mass,
+    /// reserved, confirmed or lapsed.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ClaimView {
+    pub fn of(claim: &ClaimRow, now: DateTime<Utc>) -> ClaimView {
+        ClaimView {
+            claim_id: claim.claim_id,
+            passport_id: claim.passport_id,
+            org_id: claim.org_id,
+            element: claim.element,
+            mass_g: grams(claim.mass_ug),
+            status: claim.shown_status(now).to_owned(),
+            created_at: claim.created_at,
+        }
+    }
+}
+
+/// A recycled-content claim (sent by the passport service, or a manufacturer directly).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "claim_id": "0196a6f2-7a10-7c00-8000-0000000000c1",
+    "passport_id": "0196a6f2-7a10-7c00-8000-0000000000a1",
+    "sources": [{"lot": "0196a6f2-7a10-7c00-8000-0000000000b1",
+                 "elements": [{"element": "Nd", "mass_g": 200}]}]
+}))]
+pub struct ClaimRequest {
+    /// Idempotency: the same id with the same content answers the first answer.
+    pub claim_id: Uuid,
+    /// The passport making the claim.
+    pub passport_id: Uuid,
+    /// The manufacturer issuing the passport (services only; a manufacturer claims for itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<Uuid>,
+    pub sources: Vec<ClaimSource>,
+}
+
+/// What is claimed from one lot.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSource {
+    pub lot: Uuid,
+    pub elements: Vec<ElementAmount>,
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimAnswer {
+    pub claim_id: Uuid,
+    pub passport_id: Uuid,
+    /// reserved (until the passport is seen) or confirmed.
+    pub status: String,
+    pub sources: Vec<ClaimedFrom>,
+}
+
+/// What was claimed from one lot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimedFrom {
+    pub lot: Uuid,
+    pub elements: Vec<ElementAmount>,
+}
+
+/// The manufacturer a claim is made for: a manufacturer claims for itself; a service (or an
+/// admin) names the manufacturer.
+pub fn claimant(caller: &Principal, named: Option<Uuid>) -> Result<Uuid, CustodyError> {
+    match (caller.role, named) {
+        (Role::Manufacturer, None) => Ok(caller.org_id),
+        (Role::Manufacturer, Some(o)) if o == caller.org_id => Ok(o),
+        (Role::Manufacturer, Some(_)) => Err(CustodyError::NotOwnPassport),
+        (_, Some(o)) => Ok(o),
+        (_, None) => Err(CustodyError::invalid(
+            "/org_id",
+            "a service names the manufacturer",
+        )),
+    }
+}
+
+/// What a claim asks of each lot, summed per element; or what is wrong with its sources.
+pub fn wanted(sources: &[ClaimSource]) -> Result<BTreeMap<Uuid, Bag>, Vec<FieldError>> {
+    let mut wanted: BTreeMap<Uuid, Bag> = BTreeMap::new();
+    let mut errors = Vec::new();
+    if sources.is_empty() || sources.len() > 100 {
+        errors.push(FieldError::new("/sources", "list 1 to 100 sources"));
+    }
+    for (i, source) in sources.iter().enumerate() {
+        if source.elements.is_empty() {
+            errors.push(FieldError::new(
+                format!("/sources/{i}/elements"),
+                "claim at least one element",
+            ));
+        }
+        let bag = wanted.entry(source.lot).or_default();
+        for e in &source.elements {
+            if e.mass_g == Mass::ZERO {
+                errors.push(FieldError::new(
+                    format!("/sources/{i}/elements"),
+                    "claimed masses are more than 0",
+                ));
+            }
+            bag.add(e.element, e.mass_g.micrograms());
+        }
+    }
+    if errors.is_empty() {
+        Ok(wanted)
+    } else {
+        Err(errors)
+    }
+}
+
+/// What the stored rows of one claim ask of each lot.
+pub fn stored_claim(rows: &[ClaimRow]) -> BTreeMap<Uuid, Bag> {
+    let mut stored: BTreeMap<Uuid, Bag> = BTreeMap::new();
+    for c in rows {
+        stored
+            .entry(c.lot_id)
+            .or_default()
+            .add(c.element, c.mass_ug);
+    }
+    stored
 }
 
 #[cfg(test)]

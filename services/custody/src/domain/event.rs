@@ -2,6 +2,8 @@
 //! the products and lots it names.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// An event to append.
@@ -62,4 +64,34 @@ pub struct EventFilter {
     pub epc_class: Vec<String>,
     pub time_from: Option<DateTime<Utc>>,
     pub time_before: Option<DateTime<Utc>>,
+}
+
+/// One event in a chain, as scans list them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventSummary {
+    pub event_id: String,
+    pub action: String,
+    pub at: DateTime<Utc>,
+    /// The recording organisation.
+    pub org_id: Uuid,
+    pub leaf_index: i64,
+    /// Position in this subject's hash chain (1 = first).
+    pub chain_seq: i64,
+    /// The chain link, hex.
+    pub chain_link: String,
+}
+
+impl EventSummary {
+    /// The summary of a stored event at `link` of a chain.
+    pub fn of(link: &ChainLink, event: EventRow) -> EventSummary {
+        EventSummary {
+            event_id: event.event_id,
+            action: event.action,
+            at: event.event_time,
+            org_id: event.org_id,
+            leaf_index: event.leaf_index,
+            chain_seq: link.seq,
+            chain_link: hex::encode(&link.link),
+        }
+    }
 }

@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use reetrace_core::domain::{Gtin, LotNumber};
+use reetrace_core::domain::{Gtin, LotNumber, Mass};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::balance::Bag;
+use super::balance::{Bag, ElementAmount, grams};
+use super::claim::{ClaimRow, ClaimView, active_claims};
+use super::event::EventSummary;
 use super::state::{Custody, State};
 
 /// What kind of output.
@@ -160,5 +162,75 @@ pub fn lot_state(custody: Custody) -> &'static str {
         State::Exported => "exported",
         _ if custody.pending_to.is_some() => "handover_pending",
         _ => "held",
+    }
+}
+
+/// A lot.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LotView {
+    pub lot_id: Uuid,
+    /// The lot's EPCIS identifier (GS1 LGTIN class, or our lot URI).
+    pub epc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_number: Option<String>,
+    pub kind: String,
+    pub material: String,
+    pub mass_g: Mass,
+    pub remaining_g: Mass,
+    /// What was recovered into the lot.
+    pub elements: Vec<ElementAmount>,
+    /// What later transformations have not taken yet.
+    pub remaining: Vec<ElementAmount>,
+    /// What passports claim as recycled content (reserved and confirmed).
+    pub claimed: Vec<ElementAmount>,
+    /// What may still be claimed.
+    pub claimable: Vec<ElementAmount>,
+    pub claims: Vec<ClaimView>,
+    /// held, handover_pending, consumed, destroyed or exported.
+    pub state: String,
+    pub holder: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_to: Option<Uuid>,
+    /// Where the REE in the lot came from.
+    pub origin: Vec<Origin>,
+    pub transformation_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub events: Vec<EventSummary>,
+}
+
+impl LotView {
+    /// What anyone with a key sees of `lot`, with its claims and its chain, at `now`.
+    pub fn of(
+        lot: LotRow,
+        claims: &[ClaimRow],
+        events: Vec<EventSummary>,
+        now: DateTime<Utc>,
+    ) -> LotView {
+        let claimed = active_claims(claims, now);
+        let claimable = lot.elements.minus(&claimed).unwrap_or_default();
+        LotView {
+            lot_id: lot.lot_id,
+            epc: lot.epc,
+            gtin: lot.gtin.map(|g| g.as_str().to_owned()),
+            lot_number: lot.lot_number.map(|l| l.as_str().to_owned()),
+            kind: lot.kind.as_str().to_owned(),
+            material: lot.material,
+            mass_g: grams(lot.mass_ug),
+            remaining_g: grams(lot.remaining_ug),
+            elements: lot.elements.amounts(),
+            remaining: lot.remaining.amounts(),
+            claimed: claimed.amounts(),
+            claimable: claimable.amounts(),
+            claims: claims.iter().map(|c| ClaimView::of(c, now)).collect(),
+            state: lot_state(lot.custody).to_owned(),
+            holder: lot.custody.holder.unwrap_or_default(),
+            pending_to: lot.custody.pending_to,
+            origin: lot.origin,
+            transformation_id: lot.transformation_id,
+            created_at: lot.created_at,
+            events,
+        }
     }
 }

@@ -3,10 +3,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use reetrace_core::domain::{Category, Country, Gtin, LotNumber, SerialNumber};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::balance::Bag;
+use super::balance::{Bag, ElementAmount};
+use super::event::EventSummary;
 use super::state::Custody;
+use super::step::{CustodyView, NextSteps};
 
 /// What a passport describes: one serialised item or a batch of identical units (a model
 /// passport describes no physical thing, so custody keeps none).
@@ -118,6 +122,34 @@ pub enum PassportChange {
     },
     /// An event custody has no use for (it still moves the cursor).
     Ignore,
+}
+
+/// A product as a scan shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProductSummary {
+    pub passport_id: Uuid,
+    /// The EPCIS identifier events name it by.
+    pub epc: String,
+    pub name: String,
+    pub category: String,
+    pub granularity: String,
+    pub units: u64,
+    /// The passport's status (active, suspended, revoked).
+    pub passport_status: String,
+    pub manufacturer: Uuid,
+    /// REE per unit, from the passport.
+    pub elements: Vec<ElementAmount>,
+    /// The passport itself (in the caller's tier).
+    pub passport_url: String,
+}
+
+/// The answer to a scan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Scan {
+    pub product: ProductSummary,
+    pub custody: CustodyView,
+    pub events: Vec<EventSummary>,
+    pub next: NextSteps,
 }
 
 /// The EPCIS identifier of a product: the SGTIN (canonical GS1 Digital Link,

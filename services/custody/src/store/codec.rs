@@ -66,3 +66,8 @@ pub(super) fn parsed_opt<T, E: std::fmt::Display>(
 pub(super) fn fits<T: TryFrom<i64>>(column: &str, value: i64) -> Result<T, StoreError> {
     T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} {value}")))
 }
+
+/// A value kept as JSON text (what an answer said, stored with the record it answered).
+pub(super) fn json_text<T: serde::Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{what} as JSON: {e}")))
+}

@@ -29,7 +29,7 @@ pub use lots::LotStore;
 pub use passport_copies::PassportCopies;
 pub use products::ProductStore;
 pub use transparency_log::TransparencyLogStore;
-pub use write::{Respond, TransformationRow, Write, WriteError, WriteStore, Written};
+pub use write::{Respond, Write, WriteError, WriteStore, Written};
 
 /// The custody service's migrations.
 pub static MIGRATIONS: MigrationSet = MigrationSet {

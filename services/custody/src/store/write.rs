@@ -19,14 +19,15 @@ use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
 use uuid::Uuid;
 
 use super::SqlCustody;
-use super::codec::{CHUNK, bag_text};
+use super::codec::{CHUNK, bag_text, json_text};
 use super::lots::{LOT_COLUMNS, origin_text};
 use super::transparency_log::{load_nodes, node_index, node_level};
 use crate::domain::claim::ClaimRow;
 use crate::domain::event::NewEvent;
-use crate::domain::log::{self, Joined};
+use crate::domain::log_leaf::{self, Joined};
 use crate::domain::lot::{LotChange, LotRow};
 use crate::domain::state::Custody;
+use crate::domain::transformation::TransformationRow;
 
 /// Events per multi-row insert (13 values each, far below either backend's bind limit).
 const EVENT_CHUNK: usize = 500;
@@ -35,20 +36,6 @@ const ROW_CHUNK: usize = 2000;
 
 /// Computes the idempotent answer to keep from what the write appended.
 pub type Respond = Box<dyn FnOnce(&Written) -> StoredResponse + Send>;
-
-/// A stored transformation.
-#[derive(Debug, Clone)]
-pub struct TransformationRow {
-    pub id: Uuid,
-    pub process: String,
-    pub org_id: Uuid,
-    pub at: DateTime<Utc>,
-    /// JSON of the inputs, outputs and losses as answered.
-    pub inputs: String,
-    pub outputs: String,
-    pub losses: String,
-    pub event_id: String,
-}
 
 /// Everything one write does, in one transaction.
 #[derive(Default)]
@@ -286,9 +273,9 @@ async fn insert_transformation(
     .bind(t.process.as_str())
     .bind(t.org_id)
     .bind(t.at)
-    .bind(t.inputs.as_str())
-    .bind(t.outputs.as_str())
-    .bind(t.losses.as_str())
+    .bind(json_text("transformation inputs", &t.inputs)?)
+    .bind(json_text("transformation outputs", &t.outputs)?)
+    .bind(json_text("transformation losses", &t.losses)?)
     .bind(t.event_id.as_str())
     .bind(now)
     .execute(&mut *tx)
@@ -432,14 +419,14 @@ impl<'e> Leaves<'e> {
         };
         for (i, event) in events.iter().enumerate() {
             let leaf_index = start + i as i64;
-            let digest = log::event_digest(&event.document);
+            let digest = log_leaf::event_digest(&event.document);
             let mut joined = Vec::with_capacity(event.subjects.len());
             for subject in &event.subjects {
                 let (seq, previous) = tails
                     .get(subject)
                     .cloned()
-                    .unwrap_or_else(|| (0, log::genesis(*subject).to_vec()));
-                let link = log::next_link(&previous, &digest);
+                    .unwrap_or_else(|| (0, log_leaf::genesis(*subject).to_vec()));
+                let link = log_leaf::next_link(&previous, &digest);
                 joined.push(Joined {
                     subject: *subject,
                     seq: seq + 1,
@@ -449,7 +436,8 @@ impl<'e> Leaves<'e> {
                 out.links
                     .push((*subject, seq + 1, leaf_index, link.to_vec()));
             }
-            let leaf_hash = merkle::leaf_hash(&log::leaf_data(&event.event_id, &digest, &joined));
+            let leaf_hash =
+                merkle::leaf_hash(&log_leaf::leaf_data(&event.event_id, &digest, &joined));
             let nodes = frontier
                 .append(leaf_hash)
                 .map_err(|e| StoreError::Corrupt(format!("log append: {e}")))?;

@@ -159,8 +159,8 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
     }
     let size = checkpoint["tree_size"].as_i64().unwrap();
     assert_eq!(size, events.len() as i64);
-    let mut verifier = reetrace_custody::verify::Verifier::new(vec![size]);
-    verifier.feed(&events, &links);
+    let mut verifier = reetrace_custody::domain::log_verifier::LogVerifier::new(vec![size]);
+    verifier.check_page(&events, &links);
     let report = verifier.finish(
         checkpoint["note"].as_str(),
         checkpoint["verifier_key"].as_str().unwrap(),
