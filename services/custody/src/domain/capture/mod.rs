@@ -6,7 +6,7 @@
 //! 1. [`prepare`] (no I/O): the envelope and every event are checked against the GS1 schema,
 //!    each event gets its event hash (computed with the document's `@context`) and its
 //!    `eventID` (the hash when it has none), and is classified: one of our custody steps
-//!    ([`Kind::Step`]), an error declaration, or anything else, stored as it is. A
+//!    ([`EventKind::Step`]), an error declaration, or anything else, stored as it is. A
 //!    transformation by one of our own processes (`ree:dismantling`, `ree:recycling`) is
 //!    refused: it needs its output assays, which only `POST /api/v1/custody/transformations`
 //!    takes. The stored form of each event is made here: the event with the document's
@@ -158,7 +158,7 @@ impl CaptureOutcome {
 
 /// How an event is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum EventKind {
     /// An `ObjectEvent` with the business step of one of our custody actions.
     Step(Action),
     /// An event carrying `errorDeclaration`.
@@ -175,14 +175,14 @@ pub struct Name {
     /// `epc`, `parent`, `child`, `input`, `output`, `class`, `input_class` or `output_class`.
     pub role: &'static str,
     /// The product or lot it may be, as the store keys them.
-    pub key: Option<Key>,
+    pub key: Option<SubjectKey>,
     /// Where it is in the document.
     pub pointer: String,
 }
 
 /// How the store finds a product (instance identifiers) or a lot (class identifiers).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Key {
+pub enum SubjectKey {
     /// A product by its EPC (canonical SGTIN Digital Link) or its passport URI's id.
     Product(StoreKey),
     /// A lot by its EPC (canonical LGTIN Digital Link) or its lot URI's id.
@@ -202,7 +202,7 @@ pub struct Incoming {
     pub index: usize,
     /// The event as given.
     pub event: Value,
-    pub kind: Kind,
+    pub kind: EventKind,
     /// Its `eventID`, or its hash.
     pub id: String,
     pub hash: String,

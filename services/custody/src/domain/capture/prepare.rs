@@ -7,8 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    CAPTURE_LIMIT, EventFault, EventRefusal, Incoming, Key, Kind, Name, Prepared, StoreKey,
-    event_pointer,
+    CAPTURE_LIMIT, EventFault, EventKind, EventRefusal, Incoming, Name, Prepared, StoreKey,
+    SubjectKey, event_pointer,
 };
 use crate::domain::error::CustodyError;
 use crate::domain::state::Action;
@@ -78,7 +78,7 @@ fn incoming(
     let mut incoming = Incoming {
         index,
         event,
-        kind: Kind::Plain,
+        kind: EventKind::Plain,
         id: String::new(),
         hash: String::new(),
         event_type: String::new(),
@@ -165,7 +165,7 @@ fn fill(
         .map(str::to_owned);
     incoming.names = names(event, &at, &expand, base_url);
     incoming.kind = if event.get("errorDeclaration").is_some() {
-        Kind::Declaration
+        EventKind::Declaration
     } else {
         match (incoming.event_type.as_str(), incoming.biz_step.as_deref()) {
             ("TransformationEvent", Some(step @ ("ree:dismantling" | "ree:recycling"))) => {
@@ -176,11 +176,13 @@ fn fill(
                     },
                 ));
             }
-            ("ObjectEvent", Some(step)) => step_action(step).map_or(Kind::Plain, Kind::Step),
-            _ => Kind::Plain,
+            ("ObjectEvent", Some(step)) => {
+                step_action(step).map_or(EventKind::Plain, EventKind::Step)
+            }
+            _ => EventKind::Plain,
         }
     };
-    if incoming.kind == Kind::Step(Action::Handover) {
+    if incoming.kind == EventKind::Step(Action::Handover) {
         incoming.to_holder = to_holder(event, &at, prefixes);
     }
     incoming.document = stored_form(&mut incoming.event, context, &incoming.id)
@@ -208,9 +210,9 @@ fn names(event: &Value, at: &str, expand: &dyn Fn(&str) -> String, base_url: &st
     let mut push = |raw: &str, role: &'static str, class: bool, pointer: String| {
         let expanded = expand(raw);
         let key = if class {
-            lot_key(&expanded, base_url).map(Key::Lot)
+            lot_key(&expanded, base_url).map(SubjectKey::Lot)
         } else {
-            product_key(&expanded, base_url).map(Key::Product)
+            product_key(&expanded, base_url).map(SubjectKey::Product)
         };
         out.push(Name {
             indexed: canonical_id(&expanded),

@@ -50,16 +50,16 @@ fn our_steps_are_recognised_in_every_spelling() {
         object_event("inspecting", epc),
     ]);
     let prepared = checked(body);
-    let kinds: Vec<Kind> = prepared.events.iter().map(|e| e.kind).collect();
+    let kinds: Vec<EventKind> = prepared.events.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
         [
-            Kind::Step(Action::Collect),
-            Kind::Step(Action::Receive),
-            Kind::Step(Action::Accept),
-            Kind::Step(Action::Sort),
-            Kind::Step(Action::Export),
-            Kind::Plain,
+            EventKind::Step(Action::Collect),
+            EventKind::Step(Action::Receive),
+            EventKind::Step(Action::Accept),
+            EventKind::Step(Action::Sort),
+            EventKind::Step(Action::Export),
+            EventKind::Plain,
         ]
     );
     let first = &prepared.events[0];
@@ -69,7 +69,7 @@ fn our_steps_are_recognised_in_every_spelling() {
     // The EPC URN names the product by its canonical SGTIN.
     assert_eq!(
         first.names[0].key,
-        Some(Key::Product(StoreKey::Epc(
+        Some(SubjectKey::Product(StoreKey::Epc(
             "https://id.gs1.org/01/04012345000016/21/EVM-1".into()
         )))
     );
@@ -169,10 +169,10 @@ fn our_transformations_are_refused_with_a_pointer() {
         "childQuantityList": [{"epcClass": "https://reetrace.example/lots/0193a7f0-0000-7000-8000-000000000001"}]
     })]));
     let names = &prepared.events[0].names;
-    assert_eq!(prepared.events[0].kind, Kind::Plain);
+    assert_eq!(prepared.events[0].kind, EventKind::Plain);
     assert!(names.iter().any(|n| n.role == "parent"));
     assert!(names.iter().any(|n| n.key
-        == Some(Key::Lot(StoreKey::Id(
+        == Some(SubjectKey::Lot(StoreKey::Id(
             "0193a7f0-0000-7000-8000-000000000001".parse().unwrap()
         )))));
 }

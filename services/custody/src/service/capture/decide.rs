@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::{Known, Pending, Plan};
 use crate::domain::CustodyError;
 use crate::domain::capture::{
-    EventFault, EventOutcome, EventRefusal, EventStatus, Incoming, Kind, Prepared, declaration_id,
-    event_pointer,
+    EventFault, EventKind, EventOutcome, EventRefusal, EventStatus, Incoming, Prepared,
+    declaration_id, event_pointer,
 };
 use crate::domain::event::{EventRow, NewEvent};
 use crate::domain::state::{Action, Custody};
@@ -85,7 +85,7 @@ impl CustodyService {
                 continue;
             }
             let row_id = match incoming.kind {
-                Kind::Declaration => {
+                EventKind::Declaration => {
                     let id = declaration_id(&incoming.id);
                     result.declaration_id = Some(id.clone());
                     id
@@ -100,7 +100,7 @@ impl CustodyService {
             });
             let stored = known.stored.get(&row_id).map(|row| {
                 let same = row.event_hash == incoming.hash
-                    && (incoming.kind != Kind::Declaration
+                    && (incoming.kind != EventKind::Declaration
                         || same_stored_declaration(row, incoming));
                 (row, same)
             });
@@ -128,8 +128,8 @@ impl CustodyService {
                 (None, None) => {}
             }
             let decided = match incoming.kind {
-                Kind::Declaration => self.declaration(caller, incoming, known, &seen, &plan),
-                Kind::Step(action) => {
+                EventKind::Declaration => self.declaration(caller, incoming, known, &seen, &plan),
+                EventKind::Step(action) => {
                     self.step(
                         caller,
                         incoming,
@@ -141,7 +141,7 @@ impl CustodyService {
                     )
                     .await?
                 }
-                Kind::Plain => Ok(plain(incoming, known)),
+                EventKind::Plain => Ok(plain(incoming, known)),
             };
             let (action, subjects, data) = match decided {
                 Ok(d) => d,
@@ -416,7 +416,7 @@ fn reused(incoming: &Incoming) -> EventRefusal {
         pointer,
         fault: EventFault::EventIdReused {
             id: incoming.id.clone(),
-            declaration: incoming.kind == Kind::Declaration,
+            declaration: incoming.kind == EventKind::Declaration,
         },
     }
 }

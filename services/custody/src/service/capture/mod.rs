@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::{CustodyService, settle};
 use crate::domain::capture::{
-    CaptureOutcome, ErrorBehaviour, EventOutcome, EventStatus, Key, Kind, Prepared, StoreKey,
-    declaration_id, prepare,
+    CaptureOutcome, ErrorBehaviour, EventKind, EventOutcome, EventStatus, Prepared, StoreKey,
+    SubjectKey, declaration_id, prepare,
 };
 use crate::domain::event::EventRow;
 use crate::domain::step::Tracked;
@@ -35,10 +35,10 @@ pub(super) struct Known {
 }
 
 impl Known {
-    pub(super) fn subject(&self, key: &Key) -> Option<usize> {
+    pub(super) fn subject(&self, key: &SubjectKey) -> Option<usize> {
         match key {
-            Key::Product(k) => self.products.get(k).copied(),
-            Key::Lot(k) => self.lots.get(k).copied(),
+            SubjectKey::Product(k) => self.products.get(k).copied(),
+            SubjectKey::Lot(k) => self.lots.get(k).copied(),
         }
     }
 }
@@ -141,13 +141,13 @@ impl CustodyService {
         let mut ids = Vec::new();
         for event in valid() {
             ids.push(event.id.clone());
-            if event.kind == Kind::Declaration {
+            if event.kind == EventKind::Declaration {
                 ids.push(declaration_id(&event.id));
             }
             for name in &event.names {
                 match &name.key {
-                    Some(Key::Product(k)) => product_keys.push(k.clone()),
-                    Some(Key::Lot(k)) => lot_keys.push(k.clone()),
+                    Some(SubjectKey::Product(k)) => product_keys.push(k.clone()),
+                    Some(SubjectKey::Lot(k)) => lot_keys.push(k.clone()),
                     None => {}
                 }
             }
