@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::{FixedOffset, TimeZone};
 use reetrace_core::domain::{Mass, Sgtin};
 use reetrace_custody::epcis::build::{
-    LotId, LotQuantity, Observation, ProductId, Transformation, observation_event,
+    LotEpc, LotQuantity, Observation, ProductEpc, Transformation, observation_event,
     transformation_event,
 };
 use reetrace_custody::epcis::hash::event_hash;
@@ -30,9 +30,9 @@ fn events() -> Vec<Value> {
                 .single()
                 .expect("a valid time");
             let serial = format!("https://id.gs1.org/01/09506000134352/21/M{i}");
-            let product = ProductId::sgtin(&Sgtin::parse(&serial).expect("a valid SGTIN"));
+            let product = ProductEpc::sgtin(&Sgtin::parse(&serial).expect("a valid SGTIN"));
             let built = if i % 4 == 3 {
-                let lot = |name: &str| LotId::own("https://reetrace.example", name);
+                let lot = |name: &str| LotEpc::own("https://reetrace.example", name);
                 transformation_event(&Transformation {
                     step: TransformationStep::Dismantle,
                     event_time: time,

@@ -7,14 +7,17 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::feed::{CloudEvent, SPEC_VERSION};
-use reetrace_core::domain::{Gtin, Mass};
+use reetrace_core::domain::{Category, Country, Gtin, LotNumber, Mass, SerialNumber};
 use reetrace_core::service::feed::{FeedError, FeedSource, Projection};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::domain::balance::{Bag, ElementAmount};
-use crate::store::{CustodyStore, PassportChange, PassportCopy};
+use crate::domain::product::{
+    Granularity, PassportChange, PassportCopy, PassportStatus, product_epc,
+};
+use crate::store::CustodyStore;
 
 /// The custody stream.
 pub const STREAM: &str = "custody";
@@ -31,12 +34,12 @@ struct SubjectView {
 
 #[derive(Debug, Deserialize)]
 struct ProductView {
-    gtin: Option<String>,
-    serial: Option<String>,
-    lot: Option<String>,
+    gtin: Option<Gtin>,
+    serial: Option<SerialNumber>,
+    lot: Option<LotNumber>,
     units: Option<u64>,
     name: String,
-    category: String,
+    category: Category,
     net_mass_g: Mass,
     placed_on_market: MarketView,
 }
@@ -44,40 +47,12 @@ struct ProductView {
 #[derive(Debug, Deserialize)]
 struct MarketView {
     date: NaiveDate,
-    country: String,
+    country: Country,
 }
 
 #[derive(Debug, Deserialize)]
 struct ContentView {
     elements: Vec<ElementAmount>,
-}
-
-/// The EPCIS identifier of a product: the SGTIN (canonical GS1 Digital Link,
-/// `https://id.gs1.org/01/{gtin}/21/{serial}`) of a serialised GS1 item; our own passport URI
-/// (`own`) for a batch or a product without GTIN.
-pub fn product_epc(
-    own: &str,
-    gtin: Option<&str>,
-    serial: Option<&str>,
-    granularity: &str,
-) -> String {
-    match (gtin.and_then(|g| Gtin::parse(g).ok()), serial, granularity) {
-        (Some(gtin), Some(serial), "item") => {
-            format!(
-                "https://id.gs1.org/01/{}/21/{}",
-                gtin.as_str(),
-                percent(serial)
-            )
-        }
-        _ => own.to_owned(),
-    }
-}
-
-/// Percent-encodes the characters of GS1 set 82 that a URI path segment may not hold as-is.
-fn percent(text: &str) -> String {
-    reetrace_core::domain::SerialNumber::parse(text)
-        .map(|s| s.percent_encoded())
-        .unwrap_or_else(|_| text.to_owned())
 }
 
 fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedError> {
@@ -96,6 +71,8 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
                 // A model is not a physical thing: nothing to collect.
                 return Ok(PassportChange::Ignore);
             }
+            let granularity = Granularity::parse(&subject.granularity)
+                .ok_or_else(|| malformed(&format!("granularity {:?}", subject.granularity)))?;
             let org_id = data["org_id"]
                 .as_str()
                 .and_then(|s| s.parse().ok())
@@ -106,37 +83,35 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
                 .ok_or_else(|| malformed("no version"))?;
             let p = &subject.product;
             let own = format!("{base_url}/p/{passport_id}");
-            let epc = product_epc(
-                &own,
-                p.gtin.as_deref(),
-                p.serial.as_deref(),
-                &subject.granularity,
-            );
+            let epc = product_epc(&own, p.gtin.as_ref(), p.serial.as_ref(), granularity);
             Ok(PassportChange::Upsert(Box::new(PassportCopy {
                 passport_id,
                 org_id,
                 version,
-                granularity: subject.granularity,
-                gtin: p.gtin.clone(),
+                granularity,
+                gtin: p.gtin,
                 serial: p.serial.clone(),
                 lot: p.lot.clone(),
                 units: p.units.unwrap_or(1),
                 name: p.name.clone(),
-                category: p.category.clone(),
-                country: p.placed_on_market.country.clone(),
+                category: p.category,
+                country: p.placed_on_market.country,
                 placed_on_market: p.placed_on_market.date,
                 net_mass_ug: p.net_mass_g.micrograms(),
                 epc,
                 elements: Bag::from_amounts(&subject.ree_content.elements),
             })))
         }
-        "org.reetrace.passport.status_changed" => Ok(PassportChange::Status {
-            passport_id,
-            status: data["status"]
+        "org.reetrace.passport.status_changed" => {
+            let status = data["status"]
                 .as_str()
-                .ok_or_else(|| malformed("no status"))?
-                .to_owned(),
-        }),
+                .ok_or_else(|| malformed("no status"))?;
+            Ok(PassportChange::Status {
+                passport_id,
+                status: PassportStatus::parse(status)
+                    .ok_or_else(|| malformed(&format!("status {status:?}")))?,
+            })
+        }
         _ => Ok(PassportChange::Ignore),
     }
 }

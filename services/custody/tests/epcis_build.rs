@@ -4,7 +4,7 @@
 use chrono::{DateTime, FixedOffset, TimeZone};
 use reetrace_core::domain::{Lgtin, Mass, Sgtin};
 use reetrace_custody::epcis::build::{
-    BuildError, ErrorDeclaration, ErrorReason, LotId, LotQuantity, Observation, ProductId,
+    BuildError, ErrorDeclaration, ErrorReason, LotEpc, LotQuantity, Observation, ProductEpc,
     Transformation, error_declaration_event, observation_event, transformation_event,
 };
 use reetrace_custody::epcis::hash::event_hash;
@@ -21,12 +21,12 @@ fn at(hour: u32) -> DateTime<FixedOffset> {
         .unwrap()
 }
 
-fn gs1_product() -> ProductId {
-    ProductId::sgtin(&Sgtin::parse("https://id.gs1.org/01/09506000134352/21/MOTOR-17").unwrap())
+fn gs1_product() -> ProductEpc {
+    ProductEpc::sgtin(&Sgtin::parse("https://id.gs1.org/01/09506000134352/21/MOTOR-17").unwrap())
 }
 
-fn own_product() -> ProductId {
-    ProductId::passport(BASE, "0190f3a6-5c1e-7d2a-9b3f-4e5d6c7b8a90").unwrap()
+fn own_product() -> ProductEpc {
+    ProductEpc::passport(BASE, "0190f3a6-5c1e-7d2a-9b3f-4e5d6c7b8a90").unwrap()
 }
 
 fn grams(g: &str) -> Mass {
@@ -155,7 +155,7 @@ fn lots_are_observed_in_kilograms() {
     let mut o = observation(ObservationStep::Receive);
     o.products.clear();
     o.lots = vec![LotQuantity {
-        lot: LotId::own(BASE, "magnets-2026-0042").unwrap(),
+        lot: LotEpc::own(BASE, "magnets-2026-0042").unwrap(),
         mass: grams("84000"),
     }];
     let event = observation_event(&o).unwrap();
@@ -176,14 +176,14 @@ fn dismantling_turns_products_into_parts_and_lots() {
         transformation_id: None,
         input_products: vec![gs1_product()],
         input_lots: Vec::new(),
-        output_products: vec![ProductId::passport(BASE, "rotor-7").unwrap()],
+        output_products: vec![ProductEpc::passport(BASE, "rotor-7").unwrap()],
         output_lots: vec![
             LotQuantity {
-                lot: LotId::lgtin(&magnets),
+                lot: LotEpc::lgtin(&magnets),
                 mass: grams("1875"),
             },
             LotQuantity {
-                lot: LotId::own(BASE, "steel-0042").unwrap(),
+                lot: LotEpc::own(BASE, "steel-0042").unwrap(),
                 mass: grams("12400.25"),
             },
         ],
@@ -221,12 +221,12 @@ fn recycling_turns_lots_into_lots() {
         transformation_id: Some(format!("{BASE}/transformations/77")),
         input_products: Vec::new(),
         input_lots: vec![LotQuantity {
-            lot: LotId::own(BASE, "magnets-2026-0042").unwrap(),
+            lot: LotEpc::own(BASE, "magnets-2026-0042").unwrap(),
             mass: grams("84000"),
         }],
         output_products: Vec::new(),
         output_lots: vec![LotQuantity {
-            lot: LotId::own(BASE, "ndpr-oxide-9").unwrap(),
+            lot: LotEpc::own(BASE, "ndpr-oxide-9").unwrap(),
             mass: grams("21350"),
         }],
         read_point: Some(format!("{BASE}/sites/recycler-1/line-2")),
@@ -343,7 +343,7 @@ fn inconsistent_inputs_are_refused() {
         transformation_id: None,
         input_products: Vec::new(),
         input_lots: vec![LotQuantity {
-            lot: LotId::own(BASE, "x").unwrap(),
+            lot: LotEpc::own(BASE, "x").unwrap(),
             mass: grams("1"),
         }],
         output_products: Vec::new(),

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use reetrace_custody::epcis::query::{
-    Action, DEFAULT_PER_PAGE, EventQuery, QueryError, query_document,
+    DEFAULT_PER_PAGE, EpcisAction, EventQuery, QueryError, query_document,
 };
 use reetrace_custody::epcis::schema::validate_document;
 use serde_json::{Value, json};
@@ -81,7 +81,7 @@ fn parameters_parse_into_the_filter() {
         query.biz_locations,
         ["https://id.gs1.org/414/0012345111112"]
     );
-    assert_eq!(query.actions, [Action::Observe, Action::Add]);
+    assert_eq!(query.actions, [EpcisAction::Observe, EpcisAction::Add]);
     assert_eq!(query.per_page, 50);
     assert_eq!(query.next_page_token.as_deref(), Some("abc"));
     // A `+` left unencoded reads as a space; the offset is still understood.

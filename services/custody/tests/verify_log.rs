@@ -12,10 +12,11 @@ use reetrace_core::backend_test;
 use reetrace_core::crypto::MasterKey;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::testing::TestDatabase;
-use reetrace_custody::epcis::{Observation, ObservationStep, ProductId, observation_event};
-use reetrace_custody::log::Log;
-use reetrace_custody::store::{self, CustodyStore, NewEvent, Write};
-use reetrace_custody::verify::{Report, Verifier};
+use reetrace_custody::domain::event::NewEvent;
+use reetrace_custody::domain::log_verifier::{LogVerifier, VerificationReport};
+use reetrace_custody::epcis::{Observation, ObservationStep, ProductEpc, observation_event};
+use reetrace_custody::service::TransparencyLog;
+use reetrace_custody::store::{self, CustodyStore, Write};
 use uuid::Uuid;
 
 const BASE: &str = "https://reetrace.example";
@@ -35,7 +36,7 @@ fn step(product: Uuid, n: u32) -> NewEvent {
     let event = observation_event(&Observation {
         step: steps[n as usize % steps.len()],
         event_time: at,
-        products: vec![ProductId::passport(BASE, &product.to_string()).unwrap()],
+        products: vec![ProductEpc::passport(BASE, &product.to_string()).unwrap()],
         lots: Vec::new(),
         read_point: None,
         biz_location: Some("urn:epc:id:sgln:4012345.00001.0".into()),
@@ -82,16 +83,18 @@ async fn written_log(db: &Db) -> (Arc<dyn CustodyStore>, Vec<Uuid>, String) {
             .unwrap();
     }
     let master = MasterKey::generate().unwrap();
-    let log = Log::open(store.clone(), BASE, &master).await.unwrap();
+    let log = TransparencyLog::open(store.clone(), BASE, &master)
+        .await
+        .unwrap();
     log.publish().await.unwrap();
     let key = log.verifier_key().to_owned();
     (store, products, key)
 }
 
 /// Verifies the whole stored log in pages of `page` events, stored nodes included.
-async fn verify(store: &dyn CustodyStore, key: &str, page: u32) -> Report {
+async fn verify(store: &dyn CustodyStore, key: &str, page: u32) -> VerificationReport {
     let latest = store.latest_checkpoint().await.unwrap();
-    let mut verifier = Verifier::new(latest.iter().map(|(size, _, _)| *size)).keeping_nodes();
+    let mut verifier = LogVerifier::new(latest.iter().map(|cp| cp.size)).keeping_nodes();
     let mut from = 0;
     loop {
         let events = store.events_from(from, page).await.unwrap();
@@ -102,27 +105,20 @@ async fn verify(store: &dyn CustodyStore, key: &str, page: u32) -> Report {
             .links_between(first.leaf_index, last.leaf_index + 1)
             .await
             .unwrap();
-        verifier.feed(&events, &links);
+        verifier.check_page(&events, &links);
         let nodes = verifier.take_nodes();
         let ids: Vec<_> = nodes.iter().map(|(id, _)| *id).collect();
         let stored = store.nodes(&ids).await.unwrap();
         verifier.check_nodes(&nodes, &stored);
         from = last.leaf_index + 1;
     }
-    verifier.finish(latest.as_ref().map(|(_, _, n)| n.as_str()), key)
+    verifier.finish(latest.as_ref().map(|cp| cp.note.as_str()), key)
 }
 
 /// Runs one statement with its binds on either backend.
 macro_rules! exec {
     ($db:expr, $sql:expr $(, $bind:expr)*) => {
-        match $db {
-            Db::Sqlite(db) => {
-                sqlx::query($sql)$(.bind($bind))*.execute(&db.write).await.unwrap();
-            }
-            Db::Postgres(pool) => {
-                sqlx::query($sql)$(.bind($bind))*.execute(pool).await.unwrap();
-            }
-        }
+        reetrace_core::db::Sql::new($sql)$(.bind($bind))*.execute($db.writer()).await.unwrap()
     };
 }
 
@@ -132,7 +128,7 @@ async fn connect(db: &TestDatabase) -> Db {
     db
 }
 
-fn mentions(report: &Report, words: &[&str]) -> bool {
+fn mentions(report: &VerificationReport, words: &[&str]) -> bool {
     report
         .problems
         .iter()

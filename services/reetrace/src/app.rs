@@ -193,9 +193,10 @@ impl Services {
         );
 
         let custody_store = custody::store::open(db);
-        let log = custody::log::Log::open(custody_store.clone(), &base_url, &master)
-            .await
-            .map_err(|p| anyhow::anyhow!("open the custody log: {p}"))?;
+        let log =
+            custody::service::TransparencyLog::open(custody_store.clone(), &base_url, &master)
+                .await
+                .map_err(|p| anyhow::anyhow!("open the custody log: {p}"))?;
         let passport_feed: Arc<dyn FeedSource> = if selection.passport {
             Arc::new(passport::feed::PassportFeed::new(passport_store))
         } else if selection.custody || selection.stock {
@@ -244,7 +245,9 @@ impl Services {
             Some(custody_passports.clone()),
         );
         if selection.custody {
-            passport.set_claims(Arc::new(custody::lots::InProcessClaims(custody.clone())));
+            passport.set_claims(Arc::new(custody::api::recycled_content::InProcessClaims(
+                custody.clone(),
+            )));
         } else if selection.passport
             && let (Some(url), Some(key)) = (&config.custody_url, &config.service_key)
         {

@@ -18,8 +18,9 @@ use reetrace_core::checkpoint;
 use reetrace_core::crypto::VerifyingKey;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::merkle::NodeId;
-use reetrace_custody::store::{self, ChainLink, EventRow};
-use reetrace_custody::verify::{Report, Verifier};
+use reetrace_custody::domain::event::{ChainLink, EventRow};
+use reetrace_custody::domain::log_verifier::{LogVerifier, VerificationReport};
+use reetrace_custody::store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -51,7 +52,7 @@ pub struct LogReport {
     /// The key the checkpoint was opened with: pin it with `--verifier-key`.
     pub verifier_key: Option<String>,
     #[serde(flatten)]
-    pub report: Report,
+    pub report: VerificationReport,
 }
 
 /// Runs `reetrace verify-log` against `database_url` or, with `--url`, the API.
@@ -109,27 +110,6 @@ async fn verify_url(url: &str, pinned: Option<&str>, page: u32) -> anyhow::Resul
     report
 }
 
-/// One stored checkpoint: size, root, signed note.
-type StoredCheckpoint = (i64, Vec<u8>, String);
-
-/// The checkpoints' sizes and roots, and the log keys as (name, public key).
-async fn checkpoints_and_keys(
-    db: &Db,
-) -> anyhow::Result<(Vec<(i64, Vec<u8>)>, Vec<(String, Vec<u8>)>)> {
-    const CHECKPOINTS: &str = "SELECT size, root FROM custody_checkpoints ORDER BY size";
-    const KEYS: &str = "SELECT name, public_key FROM custody_log_keys ORDER BY created_at, name";
-    Ok(match db {
-        Db::Sqlite(db) => (
-            sqlx::query_as(CHECKPOINTS).fetch_all(&db.read).await?,
-            sqlx::query_as(KEYS).fetch_all(&db.read).await?,
-        ),
-        Db::Postgres(pool) => (
-            sqlx::query_as(CHECKPOINTS).fetch_all(pool).await?,
-            sqlx::query_as(KEYS).fetch_all(pool).await?,
-        ),
-    })
-}
-
 /// The verifier key to open `note` with: the pinned one, else the stored key that opens it.
 fn choose_key(
     pinned: Option<&str>,
@@ -167,13 +147,14 @@ pub async fn verify_database(
     let store = store::open(db);
     // What the log claims is read first: events appended meanwhile are checked as chains and
     // leaves, and the checkpoint covers a prefix of them.
-    let latest: Option<StoredCheckpoint> = store.latest_checkpoint().await?;
-    let (checkpoints, keys) = checkpoints_and_keys(db).await?;
+    let latest = store.latest_checkpoint().await?;
+    let checkpoints = store.checkpoint_roots().await?;
+    let keys = store.log_public_keys().await?;
     let head = store.log_size().await?;
-    let note = latest.as_ref().map(|(_, _, note)| note.as_str());
+    let note = latest.as_ref().map(|cp| cp.note.as_str());
     let verifier_key = choose_key(pinned, &keys, note)?;
 
-    let mut verifier = Verifier::new(checkpoints.iter().map(|(size, _)| *size)).keeping_nodes();
+    let mut verifier = LogVerifier::new(checkpoints.iter().map(|(size, _)| *size)).keeping_nodes();
     let mut from = 0;
     loop {
         let events = store.events_from(from, page).await?;
@@ -183,7 +164,7 @@ pub async fn verify_database(
         let links = store
             .links_between(first.leaf_index, last.leaf_index + 1)
             .await?;
-        verifier.feed(&events, &links);
+        verifier.check_page(&events, &links);
         let recomputed = verifier.take_nodes();
         let ids: Vec<NodeId> = recomputed.iter().map(|(id, _)| *id).collect();
         let stored = store.nodes(&ids).await?;
@@ -339,7 +320,7 @@ pub async fn verify_remote(
         _ => None,
     };
 
-    let mut verifier = Verifier::new(size);
+    let mut verifier = LogVerifier::new(size);
     let mut from = 0i64;
     loop {
         let mut request = client.get(format!(
@@ -374,7 +355,7 @@ pub async fn verify_remote(
             events.push(event);
             links.extend(own);
         }
-        verifier.feed(&events, &links);
+        verifier.check_page(&events, &links);
         from = last + 1;
     }
     for problem in problems {

@@ -181,11 +181,12 @@ async fn a_postgres_world_restored_into_sqlite_serves_and_verifies_the_same() {
     assert!(result.verified, "{:?}", result.errors);
     let store = services.custody.store();
     let size = store.log_size().await.unwrap();
-    let (cp_size, _, note) = store.latest_checkpoint().await.unwrap().unwrap();
-    let mut verifier = reetrace_custody::verify::Verifier::new(vec![cp_size]);
+    let latest = store.latest_checkpoint().await.unwrap().unwrap();
+    let (cp_size, note) = (latest.size, latest.note);
+    let mut verifier = reetrace_custody::domain::log_verifier::LogVerifier::new(vec![cp_size]);
     let events = store.events_from(0, size as u32 + 1).await.unwrap();
     let links = store.links_between(0, size).await.unwrap();
-    verifier.feed(&events, &links);
+    verifier.check_page(&events, &links);
     let report = verifier.finish(Some(&note), services.custody.log().verifier_key());
     assert!(report.ok, "{:?}", report.problems);
     assert_eq!(report.events, size);

@@ -2,13 +2,16 @@
 //! is still there; when another writer got there first, it reads and decides again.
 //!
 //! Which store errors mean "someone got there first" is the caller's to say, because writes
-//! differ in what a duplicate means. Today's callers in custody:
+//! differ in what a duplicate means. Today's callers are the custody service's four
+//! compare-and-set writes (its `settle` also names what kept changing when the attempts run
+//! out). A stale read is a compare-and-set that matched nothing, a unique row taken meanwhile
+//! (a chain link, a new lot), or a serialization failure of the backend.
 //!
 //! | write | retried on | other outcomes |
 //! |---|---|---|
-//! | a custody step, a transformation | a stale read | a duplicate event id is a conflict; a duplicate idempotency key replays the stored answer |
-//! | a recycled-content claim | a stale read, a duplicate claim id (the claim is re-read and answered as stored) | a duplicate event cannot happen (no events) |
-//! | an EPCIS capture | a stale read, a duplicate event id (idempotent capture decides again and reports the event as captured before) | a duplicate idempotency key cannot happen (captures keep no key) |
+//! | a custody step (product or lot), a transformation | a stale read | a duplicate event id is a conflict (`duplicate_event`); a duplicate idempotency key replays the answer the other request stored (`concurrent_request` while it has stored none) |
+//! | a recycled-content claim | a stale read, a duplicate claim id (the claim is re-read and answered as stored) | a duplicate event cannot happen (a claim appends no event; it would be an internal error) |
+//! | an EPCIS capture | a stale read, a duplicate event id (idempotent capture decides again and reports the event as captured before) | a duplicate idempotency key cannot happen (captures keep no key; it would be an internal error) |
 
 use std::future::Future;
 

@@ -6,18 +6,134 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
-use reetrace_core::api::extract::require_json_content_type;
-use reetrace_core::api::problem::Problem;
-use serde::Serialize;
+use reetrace_core::api::extract::{parse_json, require_json_content_type};
+use reetrace_core::api::problem::{FieldError, Problem};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::CustodyState;
-use crate::capture::query::query_problem;
-use crate::capture::{CaptureReport, ERROR_BEHAVIOUR_HEADER, ErrorBehaviour};
-use crate::epcis::EventQuery;
+use super::error::{INVALID_HEADER, INVALID_QUERY_PARAMETER, event_error};
+use crate::domain::capture::{CaptureOutcome, ErrorBehaviour, EventOutcome, EventStatus};
+use crate::epcis::{EventQuery, QueryError};
+use crate::service::CAPTURERS;
+
+/// The request header choosing what a failing event does to its document.
+pub const ERROR_BEHAVIOUR_HEADER: &str = "GS1-EPCIS-Capture-Error-Behaviour";
+
+/// Reads the error behaviour header (absent: [`ErrorBehaviour::Rollback`]).
+pub fn error_behaviour(value: Option<&str>) -> Result<ErrorBehaviour, Problem> {
+    match value.map(str::trim) {
+        None => Ok(ErrorBehaviour::Rollback),
+        Some(v) if v.eq_ignore_ascii_case("rollback") => Ok(ErrorBehaviour::Rollback),
+        Some(v) if v.eq_ignore_ascii_case("proceed") => Ok(ErrorBehaviour::Proceed),
+        Some(v) => Err(Problem::bad_request(
+            INVALID_HEADER,
+            format!("{ERROR_BEHAVIOUR_HEADER} is rollback or proceed, got {v:?}."),
+        )
+        .with_errors(vec![FieldError::new(
+            ERROR_BEHAVIOUR_HEADER,
+            "expected rollback or proceed",
+        )])),
+    }
+}
+
+/// A refused query parameter (EPCIS `QueryParameterException`) as problem+json naming it.
+pub fn query_problem(error: &QueryError) -> Problem {
+    let param = match error {
+        QueryError::Unknown(name) => name.clone(),
+        QueryError::Repeated(name) => (*name).to_owned(),
+        QueryError::Invalid { param, .. } => (*param).to_owned(),
+    };
+    Problem::bad_request(INVALID_QUERY_PARAMETER, error.to_string())
+        .with_errors(vec![FieldError::new(param, error.to_string())])
+}
+
+/// Why an event was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EventError {
+    /// The event's position in `epcisBody.eventList`.
+    pub index: usize,
+    /// JSON pointer into the captured document.
+    pub pointer: String,
+    pub detail: String,
+    /// A stable machine code (`schema`, `step_not_allowed`, `event_id_reused`, ...).
+    pub code: String,
+    /// The HTTP status this error alone would have.
+    pub status: u16,
+}
+
+/// The outcome of one event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventResult {
+    /// The event's position in `epcisBody.eventList`.
+    pub index: usize,
+    /// Its `eventID` (its event hash when it had none).
+    #[serde(rename = "eventID", default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Its EPCIS event hash (`ni:///sha-256;...?ver=CBV2.0`).
+    #[serde(rename = "eventHash", default, skip_serializing_if = "Option::is_none")]
+    pub event_hash: Option<String>,
+    /// Its leaf in the transparency log (the original's for a duplicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_index: Option<i64>,
+    pub status: EventStatus,
+    /// The custody step it applied (`collect`, `handover`, ...), `error_declaration`, or the
+    /// event type when it was stored as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// The products and lots (passport and lot ids) whose chains it joined.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<Uuid>,
+    /// An error declaration's own id (`<eventID>#error-declaration-1`), to read it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaration_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<EventError>,
+}
+
+/// The answer to a capture.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CaptureReport {
+    /// Events stored now.
+    pub captured: usize,
+    /// Events stored before (same `eventID`, same hash).
+    pub duplicates: usize,
+    /// Events not stored (only with `GS1-EPCIS-Capture-Error-Behaviour: proceed`).
+    pub refused: usize,
+    /// One result per event, in document order.
+    pub events: Vec<EventResult>,
+}
+
+impl From<CaptureOutcome> for CaptureReport {
+    fn from(outcome: CaptureOutcome) -> Self {
+        CaptureReport {
+            captured: outcome.captured,
+            duplicates: outcome.duplicates,
+            refused: outcome.refused,
+            events: outcome.events.into_iter().map(EventResult::from).collect(),
+        }
+    }
+}
+
+impl From<EventOutcome> for EventResult {
+    fn from(outcome: EventOutcome) -> Self {
+        EventResult {
+            index: outcome.index,
+            event_id: outcome.event_id,
+            event_hash: outcome.event_hash,
+            leaf_index: outcome.leaf_index,
+            status: outcome.status,
+            action: outcome.action,
+            subjects: outcome.subjects,
+            declaration_id: outcome.declaration_id,
+            errors: outcome.errors.iter().map(event_error).collect(),
+        }
+    }
+}
 
 /// The capture route takes `bulk_body_limit` bytes (a document of thousands of events).
 pub fn router(bulk_body_limit: usize) -> OpenApiRouter<CustodyState> {
@@ -128,12 +244,15 @@ async fn capture(
     body: Bytes,
 ) -> Result<Response, Problem> {
     require_json_content_type(&headers)?;
-    let behaviour = ErrorBehaviour::parse(
+    let behaviour = error_behaviour(
         headers
             .get(ERROR_BEHAVIOUR_HEADER)
             .map(|v| v.to_str().unwrap_or("(not text)")),
     )?;
-    let report = state.service.capture(&caller, &body, behaviour).await?;
+    // Who may capture is known before the body is read.
+    caller.require(CAPTURERS)?;
+    let document: Value = parse_json(&body)?;
+    let report = CaptureReport::from(state.service.capture(&caller, document, behaviour).await?);
     let status = if report.captured > 0 {
         StatusCode::CREATED
     } else {
@@ -192,7 +311,7 @@ async fn query_events(
         next.append_pair("nextPageToken", &token);
         let link = format!(
             "<{}/api/v1/epcis/events?{}>; rel=\"next\"",
-            state.service.config.base_url,
+            state.service.base_url(),
             next.finish()
         );
         if let Ok(value) = HeaderValue::from_str(&link) {
@@ -231,7 +350,7 @@ async fn get_event(
         let encoded: String = form_urlencoded::byte_serialize(declaration.as_bytes()).collect();
         let link = format!(
             "<{}/api/v1/epcis/events/{encoded}>; rel=\"related\"",
-            state.service.config.base_url
+            state.service.base_url()
         );
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);
@@ -248,5 +367,83 @@ mod tests {
     #[test]
     fn the_documented_example_is_a_valid_document() {
         crate::epcis::validate_document(&capture_example()).unwrap();
+    }
+
+    fn object_event(biz_step: &str, epc: &str) -> Value {
+        json!({
+            "type": "ObjectEvent",
+            "eventTime": "2026-09-02T09:30:00.000+02:00",
+            "eventTimeZoneOffset": "+02:00",
+            "epcList": [epc],
+            "action": "OBSERVE",
+            "bizStep": biz_step,
+            "bizLocation": {"id": "urn:epc:id:sgln:4012345.00001.0"},
+            "recordTime": "2026-09-02T10:00:00Z"
+        })
+    }
+
+    /// What capture answers for a body that cannot be captured as a whole, before any event is
+    /// looked at: the body read as JSON, then the document checked.
+    fn refused_whole(body: &[u8]) -> Problem {
+        let document: Value = match parse_json(body) {
+            Ok(document) => document,
+            Err(problem) => return problem,
+        };
+        let prepared = crate::domain::capture::prepare(
+            document,
+            "https://reetrace.example",
+            chrono::Utc::now(),
+        );
+        Problem::from(prepared.unwrap_err())
+    }
+
+    #[test]
+    fn malformed_documents_are_refused_whole() {
+        let not_json = refused_whole(b"{\"type\": ");
+        assert_eq!(not_json.status, 400);
+        assert_eq!(not_json.code, "malformed_json");
+        let event_alone =
+            refused_whole(&serde_json::to_vec(&object_event("collecting", "x:y")).unwrap());
+        assert_eq!(event_alone.status, 422);
+        assert_eq!(event_alone.errors[0].pointer, "/type");
+        let document = |events: Vec<Value>| {
+            json!({
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                             {"ree": "https://w3id.org/reetrace/vocab#"}],
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-09-02T08:00:00Z",
+                "epcisBody": {"eventList": events}
+            })
+        };
+        let mut no_date = document(vec![object_event("collecting", "x:y")]);
+        no_date.as_object_mut().unwrap().remove("creationDate");
+        let missing = refused_whole(&serde_json::to_vec(&no_date).unwrap());
+        assert_eq!(missing.status, 422);
+        assert!(
+            missing
+                .errors
+                .iter()
+                .any(|e| e.detail.contains("creationDate")),
+            "{missing:?}"
+        );
+        let empty = refused_whole(&serde_json::to_vec(&document(Vec::new())).unwrap());
+        assert_eq!(empty.errors[0].pointer, "/epcisBody/eventList");
+    }
+
+    #[test]
+    fn the_error_behaviour_header() {
+        assert_eq!(error_behaviour(None).unwrap(), ErrorBehaviour::Rollback);
+        assert_eq!(
+            error_behaviour(Some("proceed")).unwrap(),
+            ErrorBehaviour::Proceed
+        );
+        assert_eq!(
+            error_behaviour(Some("ROLLBACK")).unwrap(),
+            ErrorBehaviour::Rollback
+        );
+        let bad = error_behaviour(Some("maybe")).unwrap_err();
+        assert_eq!(bad.status, 400);
+        assert_eq!(bad.errors[0].pointer, ERROR_BEHAVIOUR_HEADER);
     }
 }

@@ -1,9 +1,11 @@
-//! HTTP routes of the custody service.
+//! The HTTP edge of the custody service: each route extracts its input, calls the service and
+//! maps the result; [`error`] turns the service's errors into problems.
 
+mod custody;
 mod epcis;
 pub mod error;
-mod log;
-mod records;
+pub mod recycled_content;
+mod transparency_log;
 
 use std::sync::Arc;
 
@@ -13,6 +15,10 @@ use reetrace_core::api::auth::Authenticator;
 use reetrace_core::api::problem::Problem;
 use reetrace_core::domain::idempotency::Idempotency;
 use utoipa_axum::router::OpenApiRouter;
+
+pub use epcis::{
+    CaptureReport, ERROR_BEHAVIOUR_HEADER, EventError, EventResult, error_behaviour, query_problem,
+};
 
 use crate::service::CustodyService;
 
@@ -32,8 +38,8 @@ impl FromRef<CustodyState> for Arc<Authenticator> {
 /// The custody routes; `bulk_body_limit` sizes the body limit of EPCIS capture (documents of
 /// thousands of events).
 pub fn router(bulk_body_limit: usize) -> OpenApiRouter<CustodyState> {
-    records::router()
-        .merge(log::router())
+    custody::router()
+        .merge(transparency_log::router())
         .merge(epcis::router(bulk_body_limit))
 }
 

@@ -161,6 +161,12 @@ pub fn balance(inputs: &Bag, outputs: &Bag) -> Result<Bag, Vec<Excess>> {
     inputs.minus(outputs)
 }
 
+/// A mass in grams from micrograms, for answers (negative counts as nothing, beyond the largest
+/// mass as the largest).
+pub fn grams(micrograms: i64) -> Mass {
+    Mass::from_micrograms(micrograms.max(0)).unwrap_or(Mass::MAX)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

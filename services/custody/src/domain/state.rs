@@ -162,7 +162,7 @@ impl Custody {
 
 /// Why a step is refused (answered 409 with what is allowed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub enum StepRefusal {
     #[error("the product is {state} for good; no step may follow (only an error declaration)")]
     Terminal { state: &'static str },
     #[error("only the current holder may record this step")]
@@ -188,9 +188,9 @@ pub fn step(
     action: Action,
     actor: Uuid,
     to_org: Option<Uuid>,
-) -> Result<Custody, Refusal> {
+) -> Result<Custody, StepRefusal> {
     if current.state.is_terminal() {
-        return Err(Refusal::Terminal {
+        return Err(StepRefusal::Terminal {
             state: current.state.as_str(),
         });
     }
@@ -205,11 +205,11 @@ pub fn step(
                 holder: Some(actor),
                 pending_to: None,
             }),
-            _ => Err(Refusal::NoHandoverToCaller),
+            _ => Err(StepRefusal::NoHandoverToCaller),
         };
     }
     if current.pending_to.is_some() {
-        return Err(Refusal::HandoverPending);
+        return Err(StepRefusal::HandoverPending);
     }
     if action == Action::Collect {
         return if current.state == State::InUse {
@@ -226,7 +226,7 @@ pub fn step(
         return Err(if current.state == State::InUse {
             wrong(action, current.state)
         } else {
-            Refusal::NotHolder
+            StepRefusal::NotHolder
         });
     }
     let next = match (action, current.state) {
@@ -235,7 +235,7 @@ pub fn step(
         (Action::Handover, s) => {
             let to = to_org
                 .filter(|to| *to != actor)
-                .ok_or(Refusal::NoRecipient)?;
+                .ok_or(StepRefusal::NoRecipient)?;
             return Ok(Custody {
                 state: s,
                 holder: current.holder,
@@ -254,20 +254,20 @@ pub fn step(
 }
 
 /// Checks that `actor` may put a product in state `current` into `process`.
-pub fn transform(current: Custody, process: Process, actor: Uuid) -> Result<(), Refusal> {
+pub fn transform(current: Custody, process: Process, actor: Uuid) -> Result<(), StepRefusal> {
     if current.state.is_terminal() {
-        return Err(Refusal::Terminal {
+        return Err(StepRefusal::Terminal {
             state: current.state.as_str(),
         });
     }
     if current.pending_to.is_some() {
-        return Err(Refusal::HandoverPending);
+        return Err(StepRefusal::HandoverPending);
     }
     if current.holder != Some(actor) {
-        return Err(Refusal::NotHolder);
+        return Err(StepRefusal::NotHolder);
     }
     if !process.accepts().contains(&current.state) {
-        return Err(Refusal::WrongState {
+        return Err(StepRefusal::WrongState {
             action: process.as_str(),
             state: current.state.as_str(),
         });
@@ -275,8 +275,8 @@ pub fn transform(current: Custody, process: Process, actor: Uuid) -> Result<(), 
     Ok(())
 }
 
-fn wrong(action: Action, state: State) -> Refusal {
-    Refusal::WrongState {
+fn wrong(action: Action, state: State) -> StepRefusal {
+    StepRefusal::WrongState {
         action: action.as_str(),
         state: state.as_str(),
     }
@@ -316,11 +316,11 @@ mod tests {
         assert_eq!(c.pending_to, Some(sorter));
         assert_eq!(
             step(c, Action::Sort, collector, None),
-            Err(Refusal::HandoverPending)
+            Err(StepRefusal::HandoverPending)
         );
         assert_eq!(
             step(c, Action::Accept, collector, None),
-            Err(Refusal::NoHandoverToCaller)
+            Err(StepRefusal::NoHandoverToCaller)
         );
         let c = step(c, Action::Accept, sorter, None).unwrap();
         assert_eq!(
@@ -332,7 +332,7 @@ mod tests {
         transform(c, Process::Dismantling, sorter).unwrap();
         assert_eq!(
             transform(c, Process::Dismantling, collector),
-            Err(Refusal::NotHolder)
+            Err(StepRefusal::NotHolder)
         );
     }
 
@@ -340,32 +340,35 @@ mod tests {
     fn only_the_holder_steps_and_terminal_states_end_the_chain() {
         let (a, b) = (org(), org());
         let c = step(Custody::in_use(), Action::Collect, a, None).unwrap();
-        assert_eq!(step(c, Action::Receive, b, None), Err(Refusal::NotHolder));
+        assert_eq!(
+            step(c, Action::Receive, b, None),
+            Err(StepRefusal::NotHolder)
+        );
         assert!(matches!(
             step(c, Action::Collect, b, None),
-            Err(Refusal::WrongState { .. })
+            Err(StepRefusal::WrongState { .. })
         ));
         assert!(matches!(
             step(c, Action::Sort, a, None),
-            Err(Refusal::WrongState { .. })
+            Err(StepRefusal::WrongState { .. })
         ));
         assert_eq!(
             step(c, Action::Handover, a, None),
-            Err(Refusal::NoRecipient)
+            Err(StepRefusal::NoRecipient)
         );
         assert_eq!(
             step(c, Action::Handover, a, Some(a)),
-            Err(Refusal::NoRecipient)
+            Err(StepRefusal::NoRecipient)
         );
         let d = step(c, Action::Destroy, a, None).unwrap();
         assert_eq!(d.state, State::Destroyed);
         assert!(matches!(
             step(d, Action::Export, a, None),
-            Err(Refusal::Terminal { .. })
+            Err(StepRefusal::Terminal { .. })
         ));
         assert!(matches!(
             step(Custody::in_use(), Action::Sort, a, None),
-            Err(Refusal::WrongState { .. })
+            Err(StepRefusal::WrongState { .. })
         ));
     }
 

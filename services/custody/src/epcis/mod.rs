@@ -16,7 +16,7 @@
 //!   [`observation_event`] (an `ObjectEvent` `OBSERVE` for collect, receive, sort, handover,
 //!   accept, destroy, export), [`transformation_event`] (a `TransformationEvent` for
 //!   dismantling and recycling, lots in kilograms), [`error_declaration_event`] (the EPCIS
-//!   correction of an event). Products are [`ProductId`]s, lots [`LotId`]s.
+//!   correction of an event). Products are [`ProductEpc`]s, lots [`LotEpc`]s.
 //! - [`query`]: [`EventQuery`] parses the parameters of `GET /api/v1/epcis/events`
 //!   (`EQ_bizStep`, `MATCH_anyEPC`, `MATCH_epcClass`, `GE_eventTime`, `LT_eventTime`,
 //!   `EQ_bizLocation`, `EQ_action`, `perPage`, `nextPageToken`) and decides whether an event
@@ -35,7 +35,7 @@ pub mod schema;
 pub mod vocab;
 
 pub use build::{
-    BuildError, ErrorDeclaration, ErrorReason, LotId, LotQuantity, Observation, ProductId,
+    BuildError, ErrorDeclaration, ErrorReason, LotEpc, LotQuantity, Observation, ProductEpc,
     Transformation, error_declaration_event, observation_event, transformation_event,
 };
 pub use hash::{HashError, event_hash};

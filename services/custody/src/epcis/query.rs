@@ -49,7 +49,7 @@ pub enum QueryError {
 
 /// An `EQ_action` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum EpcisAction {
     /// `ADD`
     Add,
     /// `OBSERVE`
@@ -58,13 +58,13 @@ pub enum Action {
     Delete,
 }
 
-impl Action {
+impl EpcisAction {
     /// The EPCIS spelling.
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::Add => "ADD",
-            Action::Observe => "OBSERVE",
-            Action::Delete => "DELETE",
+            EpcisAction::Add => "ADD",
+            EpcisAction::Observe => "OBSERVE",
+            EpcisAction::Delete => "DELETE",
         }
     }
 }
@@ -119,7 +119,7 @@ pub struct EventQuery {
     /// `EQ_bizLocation`: the business location is one of these (canonical).
     pub biz_locations: Vec<String>,
     /// `EQ_action`: the action is one of these.
-    pub actions: Vec<Action>,
+    pub actions: Vec<EpcisAction>,
     /// `perPage`.
     pub per_page: u32,
     /// `nextPageToken`: the opaque cursor of the page to return.
@@ -186,9 +186,9 @@ impl EventQuery {
                 "EQ_action" => {
                     for v in list("EQ_action", raw)? {
                         q.actions.push(match v {
-                            "ADD" => Action::Add,
-                            "OBSERVE" => Action::Observe,
-                            "DELETE" => Action::Delete,
+                            "ADD" => EpcisAction::Add,
+                            "OBSERVE" => EpcisAction::Observe,
+                            "DELETE" => EpcisAction::Delete,
                             _ => {
                                 return Err(invalid(
                                     "EQ_action",

@@ -19,8 +19,9 @@ use reetrace_core::db::{Backend, Db};
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
 use reetrace_core::domain::{Mass, Sgtin};
-use reetrace_custody::epcis::{Observation, ObservationStep, ProductId, observation_event};
-use reetrace_custody::store::{CustodyStore, NewEvent, Write};
+use reetrace_custody::domain::event::NewEvent;
+use reetrace_custody::epcis::{Observation, ObservationStep, ProductEpc, observation_event};
+use reetrace_custody::store::{CustodyStore, Write};
 use serde_json::{Value, json};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -91,7 +92,7 @@ pub fn documents(count: usize) -> Vec<Document> {
                 let event = observation_event(&Observation {
                     step,
                     event_time: at,
-                    products: vec![ProductId::sgtin(&Sgtin::parse(&epc).unwrap())],
+                    products: vec![ProductEpc::sgtin(&Sgtin::parse(&epc).unwrap())],
                     lots: Vec::new(),
                     read_point: Some("urn:epc:id:sgln:4012345.00001.0".into()),
                     biz_location: Some("urn:epc:id:sgln:4012345.00001.0".into()),

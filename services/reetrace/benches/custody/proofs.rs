@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use reetrace_core::db::{Backend, Db};
 use reetrace_core::merkle::{self, Frontier};
-use reetrace_custody::domain::log::{self, Joined};
+use reetrace_custody::domain::log_leaf::{self, Joined};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
@@ -40,7 +40,7 @@ fn document(i: u64) -> String {
 fn event_id(i: u64) -> String {
     format!(
         "ni:///sha-256;{}?ver=CBV2.0",
-        hex::encode(log::event_digest(&document(i)))
+        hex::encode(log_leaf::event_digest(&document(i)))
     )
 }
 
@@ -100,14 +100,14 @@ async fn load(db: &Db, leaves: u64) -> Duration {
                 let mut batch = Batch::default();
                 for i in next..batch_end {
                     let document = document(i);
-                    let digest = log::event_digest(&document);
+                    let digest = log_leaf::event_digest(&document);
                     let id = format!("ni:///sha-256;{}?ver=CBV2.0", hex::encode(digest));
                     let s = subject(i);
-                    let (seq, previous) = tails.get(&s).copied().unwrap_or((0, log::genesis(s)));
-                    let link = log::next_link(&previous, &digest);
+                    let (seq, previous) = tails.get(&s).copied().unwrap_or((0, log_leaf::genesis(s)));
+                    let link = log_leaf::next_link(&previous, &digest);
                     tails.insert(s, (seq + 1, link));
                     let joined = [Joined { subject: s, seq: seq + 1, link }];
-                    let leaf = merkle::leaf_hash(&log::leaf_data(&id, &digest, &joined));
+                    let leaf = merkle::leaf_hash(&log_leaf::leaf_data(&id, &digest, &joined));
                     for (node, hash) in frontier.append(leaf).unwrap() {
                         batch.nodes.push((i64::from(node.level), node.index as i64, hash.to_vec()));
                     }

@@ -126,7 +126,7 @@ async fn assert_log_is_valid_epcis(app: &TestApp, key: &str) {
 /// and checks the tree against the signed checkpoint.
 async fn assert_log_verifies(app: &TestApp, key: &str) {
     use base64::Engine;
-    use reetrace_custody::store::{ChainLink, EventRow};
+    use reetrace_custody::domain::event::{ChainLink, EventRow};
     let b64 = base64::engine::general_purpose::STANDARD;
     let entries = get_json(app, key, "/api/v1/log/entries?limit=1000").await;
     let checkpoint = get_json(app, key, "/api/v1/log/checkpoint").await;
@@ -159,8 +159,8 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
     }
     let size = checkpoint["tree_size"].as_i64().unwrap();
     assert_eq!(size, events.len() as i64);
-    let mut verifier = reetrace_custody::verify::Verifier::new(vec![size]);
-    verifier.feed(&events, &links);
+    let mut verifier = reetrace_custody::domain::log_verifier::LogVerifier::new(vec![size]);
+    verifier.check_page(&events, &links);
     let report = verifier.finish(
         checkpoint["note"].as_str(),
         checkpoint["verifier_key"].as_str().unwrap(),

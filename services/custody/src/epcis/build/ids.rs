@@ -8,18 +8,18 @@ use super::BuildError;
 /// `https://id.gs1.org/01/{gtin}/21/{serial}` when the product has a GS1 identity, else the
 /// passport's URI `{base}/p/{passport_id}` under our own base URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ProductId(String);
+pub struct ProductEpc(String);
 
-impl ProductId {
+impl ProductEpc {
     /// A product with a GTIN and serial number.
-    pub fn sgtin(sgtin: &Sgtin) -> ProductId {
-        ProductId(sgtin.to_uri())
+    pub fn sgtin(sgtin: &Sgtin) -> ProductEpc {
+        ProductEpc(sgtin.to_uri())
     }
 
     /// A product known by its passport only. `base` is our public base URL
     /// (`https://reetrace.example`); the id is percent-encoded as a path segment.
-    pub fn passport(base: &str, passport_id: &str) -> Result<ProductId, BuildError> {
-        Ok(ProductId(own_uri(base, "p", passport_id)?))
+    pub fn passport(base: &str, passport_id: &str) -> Result<ProductEpc, BuildError> {
+        Ok(ProductEpc(own_uri(base, "p", passport_id)?))
     }
 
     /// The URI written into events.
@@ -31,17 +31,17 @@ impl ProductId {
 /// A lot (a quantity of material, measured by mass) as events name it: the LGTIN class
 /// `https://id.gs1.org/01/{gtin}/10/{lot}` when the lot has a GTIN, else `{base}/lots/{lot_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LotId(String);
+pub struct LotEpc(String);
 
-impl LotId {
+impl LotEpc {
     /// A lot of a GS1 trade item.
-    pub fn lgtin(lgtin: &Lgtin) -> LotId {
-        LotId(lgtin.to_uri())
+    pub fn lgtin(lgtin: &Lgtin) -> LotEpc {
+        LotEpc(lgtin.to_uri())
     }
 
     /// A lot known by our own id.
-    pub fn own(base: &str, lot_id: &str) -> Result<LotId, BuildError> {
-        Ok(LotId(own_uri(base, "lots", lot_id)?))
+    pub fn own(base: &str, lot_id: &str) -> Result<LotEpc, BuildError> {
+        Ok(LotEpc(own_uri(base, "lots", lot_id)?))
     }
 
     /// The URI written into events.
@@ -54,7 +54,7 @@ impl LotId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LotQuantity {
     /// Which lot.
-    pub lot: LotId,
+    pub lot: LotEpc,
     /// How much of it.
     pub mass: Mass,
 }
@@ -105,13 +105,13 @@ mod tests {
 
     #[test]
     fn own_identifiers_live_under_the_base_url() {
-        let p = ProductId::passport("https://reetrace.example/", "0b7c/1 d").unwrap();
+        let p = ProductEpc::passport("https://reetrace.example/", "0b7c/1 d").unwrap();
         assert_eq!(p.as_str(), "https://reetrace.example/p/0b7c%2F1%20d");
-        let l = LotId::own("https://reetrace.example", "L-7").unwrap();
+        let l = LotEpc::own("https://reetrace.example", "L-7").unwrap();
         assert_eq!(l.as_str(), "https://reetrace.example/lots/L-7");
-        assert!(ProductId::passport("reetrace.example", "x").is_err());
-        assert!(ProductId::passport("https://reetrace.example?a", "x").is_err());
-        assert!(LotId::own("https://reetrace.example", "").is_err());
+        assert!(ProductEpc::passport("reetrace.example", "x").is_err());
+        assert!(ProductEpc::passport("https://reetrace.example?a", "x").is_err());
+        assert!(LotEpc::own("https://reetrace.example", "").is_err());
     }
 
     #[test]

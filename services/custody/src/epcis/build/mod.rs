@@ -26,7 +26,7 @@ mod ids;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde_json::{Map, Value, json};
 
-pub use ids::{LotId, LotQuantity, ProductId};
+pub use ids::{LotEpc, LotQuantity, ProductEpc};
 
 use super::hash::{self, HashError};
 use super::vocab::{self, ObservationStep, TransformationStep};
@@ -92,7 +92,7 @@ pub struct Observation {
     /// When it happened, in the local time of the place (the offset is recorded too).
     pub event_time: DateTime<FixedOffset>,
     /// The products observed.
-    pub products: Vec<ProductId>,
+    pub products: Vec<ProductEpc>,
     /// The lots observed, with their mass.
     pub lots: Vec<LotQuantity>,
     /// Where it was observed (`readPoint`), a URI.
@@ -119,11 +119,11 @@ pub struct Transformation {
     /// Links several events of one transformation (`transformationID`), a URI.
     pub transformation_id: Option<String>,
     /// Products consumed (`inputEPCList`).
-    pub input_products: Vec<ProductId>,
+    pub input_products: Vec<ProductEpc>,
     /// Lots consumed (`inputQuantityList`).
     pub input_lots: Vec<LotQuantity>,
     /// Parts that carry on as items of their own (`outputEPCList`).
-    pub output_products: Vec<ProductId>,
+    pub output_products: Vec<ProductEpc>,
     /// Lots produced (`outputQuantityList`).
     pub output_lots: Vec<LotQuantity>,
     /// Where (`readPoint`), a URI.
@@ -341,7 +341,7 @@ fn uri(field: &'static str, value: &str) -> Result<String, BuildError> {
     }
 }
 
-fn product_uris(products: &[ProductId]) -> Value {
+fn product_uris(products: &[ProductEpc]) -> Value {
     products.iter().map(|p| json!(p.as_str())).collect()
 }
 

@@ -1,4 +1,5 @@
-//! Scanning a product, recording steps and transformations, lots and claims.
+//! The custody routes: scanning a product, recording steps and transformations, lots and
+//! recycled-content claims.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,9 +13,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{CustodyState, idempotency, respond};
-use crate::lots::{ClaimAnswer, ClaimRequest, LotView};
-use crate::service::{Scan, StepRecorded, StepRequest};
-use crate::transform::{TransformationRecorded, TransformationRequest};
+use crate::domain::claim::{ClaimAnswer, ClaimRequest};
+use crate::domain::lot::LotView;
+use crate::domain::product::Scan;
+use crate::domain::step::{StepRecorded, StepRequest};
+use crate::domain::transformation::{TransformationRecorded, TransformationRequest};
+use crate::service::RELEASERS;
 
 pub fn router() -> OpenApiRouter<CustodyState> {
     OpenApiRouter::new()
@@ -164,12 +168,10 @@ async fn release_claim(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    caller.require(&[
-        reetrace_core::domain::Role::Service,
-        reetrace_core::domain::Role::Admin,
-    ])?;
+    // Who may release is known before the claim id is read.
+    caller.require(RELEASERS)?;
     let id = parse_uuid("claim_id", &id)?;
-    state.service.store().release_claim(id).await?;
+    state.service.release_claim(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,63 +5,25 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use reetrace_core::api::problem::Problem;
 use reetrace_core::checkpoint::{self, Checkpoint};
 use reetrace_core::crypto::{MasterKey, SigningKey, generate_signing_key};
 use reetrace_core::db::StoreError;
 use reetrace_core::merkle::{self, Hash, consistency_plan, inclusion_plan, root_nodes};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use crate::domain::CustodyError;
+use crate::domain::event::EventRow;
+use crate::domain::log_verifier::leaf_data_of;
+use crate::domain::transparency_log::{
+    CheckpointView, ConsistencyProof, InclusionProof, LinkView, LogEntry, origin_for,
+};
 use crate::store::CustodyStore;
-
-/// A signed checkpoint as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CheckpointView {
-    /// The log's origin line.
-    pub origin: String,
-    pub tree_size: i64,
-    /// The root hash, base64.
-    pub root_hash: String,
-    /// The C2SP signed note (checkpoint text, blank line, signature line).
-    pub note: String,
-    /// The verifier key to open the note with (`<name>+<key id>+<base64 key>`).
-    pub verifier_key: String,
-}
-
-/// An inclusion proof (RFC 9162 order).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct InclusionProof {
-    pub event_id: String,
-    pub leaf_index: i64,
-    pub tree_size: i64,
-    /// The leaf hash, base64 (SHA-256(0x00 || leaf data)).
-    pub leaf_hash: String,
-    /// The leaf data whose hash is the leaf (JCS of event id, digest and chain links).
-    pub leaf_data: String,
-    /// Sibling hashes, base64, from the leaf upwards.
-    pub hashes: Vec<String>,
-    pub checkpoint: CheckpointView,
-}
-
-/// A consistency proof between two tree sizes (RFC 9162 order).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ConsistencyProof {
-    pub first: i64,
-    pub second: i64,
-    pub hashes: Vec<String>,
-    /// The checkpoint of the first size.
-    pub first_checkpoint: CheckpointView,
-    /// The checkpoint of the second size.
-    pub checkpoint: CheckpointView,
-}
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Signs and serves checkpoints of the custody log.
-pub struct Log {
+pub struct TransparencyLog {
     store: Arc<dyn CustodyStore>,
     origin: String,
     key: SigningKey,
@@ -73,44 +35,31 @@ pub struct Log {
     latest: std::sync::RwLock<Option<CheckpointView>>,
 }
 
-impl std::fmt::Debug for Log {
+impl std::fmt::Debug for TransparencyLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Log")
+        f.debug_struct("TransparencyLog")
             .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
 
-fn internal(what: &str, err: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %err, "{what}");
-    Problem::internal()
-}
-
-/// The origin of the log of an instance: `<host>[:port][/path]/custody-log`.
-pub fn origin_for(base_url: &str) -> String {
-    let trimmed = base_url
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or(base_url);
-    format!("{}/custody-log", trimmed.trim_end_matches('/'))
-}
-
-impl Log {
+impl TransparencyLog {
     /// Opens the log, creating its signing key (sealed under the master key) on first use.
     pub async fn open(
         store: Arc<dyn CustodyStore>,
         base_url: &str,
         master: &MasterKey,
-    ) -> Result<Log, Problem> {
+    ) -> Result<TransparencyLog, CustodyError> {
         let origin = origin_for(base_url);
         let name = origin.clone();
         let stored = match store.log_key(&name).await? {
             Some(stored) => stored,
             None => {
-                let key = generate_signing_key().map_err(|e| internal("log key", e))?;
+                let key =
+                    generate_signing_key().map_err(|e| CustodyError::internal("log key", e))?;
                 let sealed = master
                     .seal_signing_key(&key, &name)
-                    .map_err(|e| internal("log key", e))?;
+                    .map_err(|e| CustodyError::internal("log key", e))?;
                 store
                     .insert_log_key(
                         &name,
@@ -121,12 +70,12 @@ impl Log {
                     .await?
             }
         };
-        let key = master
-            .unseal_signing_key(&stored.1, &name)
-            .map_err(|e| internal("the log key does not open with this master key", e))?;
+        let key = master.unseal_signing_key(&stored.1, &name).map_err(|e| {
+            CustodyError::internal("the log key does not open with this master key", e)
+        })?;
         let verifier_key = checkpoint::verifier_key(&name, &key.verifying_key())
-            .map_err(|e| internal("log key name", e))?;
-        Ok(Log {
+            .map_err(|e| CustodyError::internal("log key name", e))?;
+        Ok(TransparencyLog {
             store,
             origin,
             key,
@@ -145,29 +94,27 @@ impl Log {
     }
 
     /// The root of the tree of `size` leaves, from the stored nodes.
-    pub async fn root_at(&self, size: i64) -> Result<Hash, Problem> {
-        let size_u = u64::try_from(size).map_err(|_| {
-            Problem::bad_request(crate::api::error::INVALID_SIZE, "sizes are positive")
-        })?;
+    pub async fn root_at(&self, size: i64) -> Result<Hash, CustodyError> {
+        let size_u = u64::try_from(size).map_err(|_| CustodyError::NegativeSize)?;
         if size_u == 0 {
             return Ok(merkle::empty_root());
         }
         let nodes = self.store.nodes(&root_nodes(size_u)).await?;
-        merkle::root_at(size_u, &nodes).map_err(|e| internal("log root", e))
+        merkle::root_at(size_u, &nodes).map_err(|e| CustodyError::internal("log root", e))
     }
 
     /// Publishes a checkpoint of the current tree if it grew; returns the newest checkpoint.
-    pub async fn publish(&self) -> Result<Option<CheckpointView>, Problem> {
+    pub async fn publish(&self) -> Result<Option<CheckpointView>, CustodyError> {
         let _guard = self.publishing.lock().await;
         let size = self.store.log_size().await?;
         let latest = self.store.latest_checkpoint().await?;
         if size == 0 {
             return Ok(None);
         }
-        if let Some((latest_size, _, note)) = &latest
-            && *latest_size >= size
+        if let Some(latest) = &latest
+            && latest.size >= size
         {
-            return self.view(note).map(Some);
+            return self.view(&latest.note).map(Some);
         }
         let root = self.root_at(size).await?;
         let note = checkpoint::sign(
@@ -175,16 +122,16 @@ impl Log {
             &self.origin,
             &self.key,
         )
-        .map_err(|e| internal("sign checkpoint", e))?;
+        .map_err(|e| CustodyError::internal("sign checkpoint", e))?;
         self.store
             .insert_checkpoint(size, &root, &note, reetrace_core::domain::account::now())
             .await?;
         self.view(&note).map(Some)
     }
 
-    fn view(&self, note: &str) -> Result<CheckpointView, Problem> {
+    fn view(&self, note: &str) -> Result<CheckpointView, CustodyError> {
         let opened = checkpoint::open(note, &self.verifier_key)
-            .map_err(|e| internal("stored checkpoint does not open", e))?;
+            .map_err(|e| CustodyError::internal("stored checkpoint does not open", e))?;
         let view = CheckpointView {
             origin: opened.origin.clone(),
             tree_size: i64::try_from(opened.size).unwrap_or(i64::MAX),
@@ -201,15 +148,13 @@ impl Log {
     }
 
     /// The latest checkpoint, publishing one first if the tree grew since.
-    pub async fn latest(&self) -> Result<CheckpointView, Problem> {
-        self.publish()
-            .await?
-            .ok_or_else(|| Problem::not_found("The log is empty: no event has been recorded yet."))
+    pub async fn latest(&self) -> Result<CheckpointView, CustodyError> {
+        self.publish().await?.ok_or(CustodyError::EmptyLog)
     }
 
     /// A recent checkpoint that covers leaf `index`: the remembered one when it does, else the
     /// latest (published now if needed).
-    async fn covering(&self, index: i64) -> Result<CheckpointView, Problem> {
+    async fn covering(&self, index: i64) -> Result<CheckpointView, CustodyError> {
         let remembered = self.latest.read().ok().and_then(|l| l.clone());
         match remembered {
             Some(view) if view.tree_size > index => Ok(view),
@@ -217,13 +162,10 @@ impl Log {
         }
     }
 
-    async fn checkpoint_of(&self, size: i64) -> Result<CheckpointView, Problem> {
+    async fn checkpoint_of(&self, size: i64) -> Result<CheckpointView, CustodyError> {
         match self.store.checkpoint_at(size).await? {
-            Some((_, _, note)) => self.view(&note),
-            None => Err(Problem::new(crate::api::error::NO_CHECKPOINT)
-            .with_detail(format!(
-                "No checkpoint of size {size} was published; ask for the size of a published checkpoint (see /api/v1/log/checkpoint)."
-            ))),
+            Some(stored) => self.view(&stored.note),
+            None => Err(CustodyError::NoCheckpoint(size)),
         }
     }
 
@@ -233,31 +175,29 @@ impl Log {
         &self,
         event_id: &str,
         tree_size: Option<i64>,
-    ) -> Result<InclusionProof, Problem> {
+    ) -> Result<InclusionProof, CustodyError> {
         let event = self
             .store
             .event(event_id)
             .await?
-            .ok_or_else(|| Problem::not_found(format!("No event {event_id:?} in the log.")))?;
+            .ok_or_else(|| CustodyError::NotInLog(event_id.to_owned()))?;
         let checkpoint = match tree_size {
             Some(size) => self.checkpoint_of(size).await?,
             None => self.covering(event.leaf_index).await?,
         };
         if event.leaf_index >= checkpoint.tree_size {
-            return Err(Problem::conflict(
-                crate::api::error::NOT_YET_IN_CHECKPOINT,
-                format!(
-                    "Event {event_id} is leaf {}, beyond the tree of {} leaves; ask for a later checkpoint.",
-                    event.leaf_index, checkpoint.tree_size
-                ),
-            ));
+            return Err(CustodyError::NotYetInCheckpoint {
+                event_id: event_id.to_owned(),
+                leaf_index: event.leaf_index,
+                tree_size: checkpoint.tree_size,
+            });
         }
         let plan = inclusion_plan(event.leaf_index as u64, checkpoint.tree_size as u64)
-            .map_err(|e| internal("plan", e))?;
+            .map_err(|e| CustodyError::internal("plan", e))?;
         let nodes = self.store.nodes(&plan.node_ids()).await?;
         let hashes = plan
             .assemble(&nodes)
-            .map_err(|e| internal("inclusion proof", e))?;
+            .map_err(|e| CustodyError::internal("inclusion proof", e))?;
         let leaf_data = self.leaf_data(&event).await?;
         Ok(InclusionProof {
             event_id: event.event_id,
@@ -271,12 +211,12 @@ impl Log {
     }
 
     /// The leaf data of a stored event, rebuilt from its chain links.
-    async fn leaf_data(&self, event: &crate::store::EventRow) -> Result<String, StoreError> {
+    async fn leaf_data(&self, event: &EventRow) -> Result<String, StoreError> {
         let links = self
             .store
             .links_between(event.leaf_index, event.leaf_index + 1)
             .await?;
-        Ok(String::from_utf8_lossy(&crate::verify::leaf_data_of(event, &links)).into_owned())
+        Ok(String::from_utf8_lossy(&leaf_data_of(event, &links)).into_owned())
     }
 
     /// The consistency proof between two published checkpoints (`to` defaults to the latest).
@@ -284,27 +224,23 @@ impl Log {
         &self,
         from: i64,
         to: Option<i64>,
-    ) -> Result<ConsistencyProof, Problem> {
+    ) -> Result<ConsistencyProof, CustodyError> {
         let second = match to {
             Some(size) => self.checkpoint_of(size).await?,
             None => self.latest().await?,
         };
         if from < 1 || from > second.tree_size {
-            return Err(Problem::bad_request(
-                crate::api::error::INVALID_SIZE,
-                format!(
-                    "from must be between 1 and {} (the second tree's size)",
-                    second.tree_size
-                ),
-            ));
+            return Err(CustodyError::ConsistencyFrom {
+                max: second.tree_size,
+            });
         }
         let first = self.checkpoint_of(from).await?;
         let plan = consistency_plan(from as u64, second.tree_size as u64)
-            .map_err(|e| internal("plan", e))?;
+            .map_err(|e| CustodyError::internal("plan", e))?;
         let nodes = self.store.nodes(&plan.node_ids()).await?;
         let hashes = plan
             .assemble(&nodes)
-            .map_err(|e| internal("consistency proof", e))?;
+            .map_err(|e| CustodyError::internal("consistency proof", e))?;
         Ok(ConsistencyProof {
             first: from,
             second: second.tree_size,
@@ -312,5 +248,34 @@ impl Log {
             first_checkpoint: first,
             checkpoint: second,
         })
+    }
+
+    /// The log's entries from leaf `from`, at most `limit`, in leaf order: every stored event
+    /// with the chain links it made, enough to recompute every chain link, every leaf and the
+    /// root of any checkpoint.
+    pub async fn entries(&self, from: i64, limit: u32) -> Result<Vec<LogEntry>, CustodyError> {
+        let events = self.store.events_from(from, limit).await?;
+        let Some(last) = events.last().map(|e| e.leaf_index) else {
+            return Ok(Vec::new());
+        };
+        let links = self.store.links_between(from, last + 1).await?;
+        Ok(events
+            .into_iter()
+            .map(|e| LogEntry {
+                leaf_index: e.leaf_index,
+                links: links
+                    .iter()
+                    .filter(|l| l.leaf_index == e.leaf_index)
+                    .map(|l| LinkView {
+                        subject: l.subject_id.to_string(),
+                        seq: l.seq,
+                        link: hex::encode(&l.link),
+                    })
+                    .collect(),
+                leaf_hash: b64(&e.leaf_hash),
+                event_id: e.event_id,
+                document: e.document,
+            })
+            .collect())
     }
 }

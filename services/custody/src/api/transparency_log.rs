@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::Auth;
 use reetrace_core::api::extract::ApiQuery;
 use reetrace_core::api::problem::{FieldError, Problem};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CustodyState;
-use crate::log::{CheckpointView, ConsistencyProof, InclusionProof};
+use crate::domain::transparency_log::{CheckpointView, ConsistencyProof, InclusionProof, LogEntry};
 
 pub fn router() -> OpenApiRouter<CustodyState> {
     OpenApiRouter::new()
@@ -153,27 +153,6 @@ struct EntriesQuery {
     limit: Option<u32>,
 }
 
-/// One link of a subject's hash chain.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LinkView {
-    pub subject: String,
-    pub seq: i64,
-    /// Hex.
-    pub link: String,
-}
-
-/// One entry of the log: the stored event and the chain links it made.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LogEntry {
-    pub leaf_index: i64,
-    pub event_id: String,
-    /// The exact stored EPCIS event (its SHA-256 is the digest the chains and the leaf commit to).
-    pub document: String,
-    pub links: Vec<LinkView>,
-    /// Base64.
-    pub leaf_hash: String,
-}
-
 /// The log's entries, in leaf order (for `reetrace verify-log --url`).
 ///
 /// Any caller with a key: every stored event with the chain links it made, enough to recompute
@@ -197,31 +176,5 @@ async fn entries(
             "from must be 0 or more and limit 1 to 1000",
         ));
     }
-    let store = state.service.store();
-    let events = store.events_from(from, limit).await?;
-    let Some(last) = events.last().map(|e| e.leaf_index) else {
-        return Ok(Json(Vec::new()));
-    };
-    let links = store.links_between(from, last + 1).await?;
-    use base64::Engine;
-    Ok(Json(
-        events
-            .into_iter()
-            .map(|e| LogEntry {
-                leaf_index: e.leaf_index,
-                links: links
-                    .iter()
-                    .filter(|l| l.leaf_index == e.leaf_index)
-                    .map(|l| LinkView {
-                        subject: l.subject_id.to_string(),
-                        seq: l.seq,
-                        link: hex::encode(&l.link),
-                    })
-                    .collect(),
-                leaf_hash: base64::engine::general_purpose::STANDARD.encode(&e.leaf_hash),
-                event_id: e.event_id,
-                document: e.document,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.service.log().entries(from, limit).await?))
 }

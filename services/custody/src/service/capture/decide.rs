@@ -1,234 +1,62 @@
-//! Phase 2 of capture: what the store already holds decides each event, and the whole
-//! document is written at once.
+//! Deciding each event of a captured document against what the store holds, in document order:
+//! idempotency by `eventID` and hash, our custody steps through the state machine and the
+//! holder rule, error declarations, and everything else stored as it is.
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard};
 
-use reetrace_core::api::problem::Problem;
 use reetrace_core::domain::OperatorId;
 use reetrace_core::domain::{Principal, Role};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{
-    CaptureReport, ErrorBehaviour, EventError, EventResult, EventStatus, Incoming, Key, Kind,
-    Prepared, StoreKey, event_pointer, prepare, refused,
+use super::{Known, Pending, Plan};
+use crate::domain::CustodyError;
+use crate::domain::capture::{
+    EventFault, EventKind, EventOutcome, EventRefusal, EventStatus, Incoming, Prepared,
+    declaration_id, event_pointer,
 };
+use crate::domain::event::{EventRow, NewEvent};
 use crate::domain::state::{Action, Custody};
-use crate::service::{CustodyService, Location};
-use crate::steps::{RETRIES, Tracked, decide, set_custody};
-use crate::store::{EventRow, NewEvent, Write, WriteError, Written};
-
-/// The row id of the error declaration of event `id` (the event id column is unique; the
-/// declaration's document keeps `id` as its `eventID`).
-pub fn declaration_id(id: &str) -> String {
-    format!("{id}#error-declaration-1")
-}
-
-/// What the store holds of what a document names.
-struct Known {
-    tracked: Vec<Tracked>,
-    products: HashMap<StoreKey, usize>,
-    lots: HashMap<StoreKey, usize>,
-    stored: HashMap<String, EventRow>,
-}
-
-impl Known {
-    fn subject(&self, key: &Key) -> Option<usize> {
-        match key {
-            Key::Product(k) => self.products.get(k).copied(),
-            Key::Lot(k) => self.lots.get(k).copied(),
-        }
-    }
-}
-
-/// Where a captured event's leaf index comes from once written.
-enum Pending {
-    /// The n-th event of the write.
-    Written(usize),
-    /// The same as an earlier result (a duplicate within the document).
-    SameAs(usize),
-}
-
-/// A document decided: the write and the answer waiting for its leaf indexes.
-struct Plan {
-    write: Write,
-    results: Vec<EventResult>,
-    pending: Vec<(usize, Pending)>,
-}
-
-/// The answer, with the leaf indexes the write gave.
-fn report(
-    mut results: Vec<EventResult>,
-    pending: Vec<(usize, Pending)>,
-    written: Option<&Written>,
-) -> CaptureReport {
-    for (result, pending) in pending {
-        let leaf = match pending {
-            Pending::Written(n) => written.and_then(|w| w.leaves.get(n)).map(|(_, leaf)| *leaf),
-            Pending::SameAs(earlier) => results[earlier].leaf_index,
-        };
-        results[result].leaf_index = leaf;
-    }
-    let count = |status| results.iter().filter(|r| r.status == status).count();
-    CaptureReport {
-        captured: count(EventStatus::Captured),
-        duplicates: count(EventStatus::Duplicate),
-        refused: count(EventStatus::Refused),
-        events: results,
-    }
-}
+use crate::domain::step::{Location, Tracked, decide};
+use crate::service::CustodyService;
+use crate::service::steps::set_custody;
+use crate::store::Write;
 
 /// A handover's next holder, resolved (or why not).
-type Recipient = Result<Uuid, (String, &'static str, u16)>;
+type Recipient = Result<Uuid, EventFault>;
+
+/// The next holders resolved so far, by how the document names them.
+pub(super) type Recipients = Mutex<HashMap<String, Recipient>>;
+
+fn lock(recipients: &Recipients) -> MutexGuard<'_, HashMap<String, Recipient>> {
+    recipients
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Why a step cannot be taken, as the fault of the event that asks for it.
+fn step_fault(refused: CustodyError) -> Result<EventFault, CustodyError> {
+    match refused {
+        CustodyError::StepNotAllowed {
+            refusal, allowed, ..
+        } => Ok(EventFault::StepNotAllowed { refusal, allowed }),
+        CustodyError::Invalid(errors) => Ok(EventFault::InvalidStep(errors)),
+        other => Err(other),
+    }
+}
 
 impl CustodyService {
-    /// Captures an EPCIS 2.0 document: every event checked and applied as `behaviour` says,
-    /// in one write.
-    pub async fn capture(
-        &self,
-        caller: &Principal,
-        body: &[u8],
-        behaviour: ErrorBehaviour,
-    ) -> Result<CaptureReport, Problem> {
-        caller.require(&[Role::Recycler])?;
-        let prepared = prepare(body, &self.config.base_url)?;
-        let mut recipients: HashMap<String, Recipient> = HashMap::new();
-        let mut caught_up = false;
-        for _ in 0..RETRIES {
-            let known = self.known(&prepared, &mut caught_up).await?;
-            let plan = self
-                .decide_document(caller, &prepared, &known, &mut recipients)
-                .await?;
-            let errors: Vec<EventError> = plan
-                .results
-                .iter()
-                .flat_map(|r| r.errors.iter().cloned())
-                .collect();
-            let failed = plan
-                .results
-                .iter()
-                .filter(|r| r.status == EventStatus::Refused)
-                .count();
-            let total = plan.results.len();
-            if failed > 0 && (behaviour == ErrorBehaviour::Rollback || failed == total) {
-                return Err(refused(
-                    format!("{failed} of {total} events cannot be captured; nothing was stored."),
-                    errors,
-                ));
-            }
-            let Plan {
-                write,
-                results,
-                pending,
-            } = plan;
-            if write.events.is_empty() {
-                return Ok(report(results, pending, None));
-            }
-            match self.store.write(write).await {
-                Ok(written) => return Ok(report(results, pending, Some(&written))),
-                // Someone moved a product or stored one of these ids meanwhile: decide again.
-                Err(WriteError::Stale | WriteError::DuplicateEvent(_)) => continue,
-                Err(WriteError::DuplicateKey) => return Err(Problem::internal()),
-                Err(WriteError::Store(e)) => return Err(e.into()),
-            }
-        }
-        Err(Problem::service_unavailable(
-            "The products of this document kept changing under concurrent writes; retry.",
-        )
-        .with("retry_after", 1))
-    }
-
-    /// Loads the products, lots and stored events a document names, in a few round trips.
-    async fn known(&self, prepared: &Prepared, caught_up: &mut bool) -> Result<Known, Problem> {
-        let valid = || prepared.events.iter().filter(|e| e.errors.is_empty());
-        let mut product_keys = Vec::new();
-        let mut lot_keys = Vec::new();
-        let mut ids = Vec::new();
-        for event in valid() {
-            ids.push(event.id.clone());
-            if event.kind == Kind::Declaration {
-                ids.push(declaration_id(&event.id));
-            }
-            for name in &event.names {
-                match &name.key {
-                    Some(Key::Product(k)) => product_keys.push(k.clone()),
-                    Some(Key::Lot(k)) => lot_keys.push(k.clone()),
-                    None => {}
-                }
-            }
-        }
-        let split = |keys: &mut Vec<StoreKey>| {
-            keys.sort_unstable();
-            keys.dedup();
-            let mut epcs = Vec::new();
-            let mut uuids = Vec::new();
-            for k in keys.iter() {
-                match k {
-                    StoreKey::Epc(e) => epcs.push(e.clone()),
-                    StoreKey::Id(id) => uuids.push(*id),
-                }
-            }
-            (epcs, uuids)
-        };
-        let (product_epcs, product_ids) = split(&mut product_keys);
-        let (lot_epcs, lot_ids) = split(&mut lot_keys);
-        let mut products = self
-            .store
-            .products_named(&product_epcs, &product_ids)
-            .await?;
-        if products.len() < product_keys.len()
-            && !*caught_up
-            && let Some(consumer) = &self.passports
-        {
-            // A product registered a moment ago may not have reached custody yet.
-            *caught_up = true;
-            if let Err(err) = consumer.catch_up().await {
-                tracing::warn!(error = %err, "passport feed catch-up failed");
-            }
-            products = self
-                .store
-                .products_named(&product_epcs, &product_ids)
-                .await?;
-        }
-        let lots = self.store.lots_named(&lot_epcs, &lot_ids).await?;
-        let stored = self
-            .store
-            .events_by_id(&ids)
-            .await?
-            .into_iter()
-            .map(|row| (row.event_id.clone(), row))
-            .collect();
-        let mut known = Known {
-            tracked: Vec::with_capacity(products.len() + lots.len()),
-            products: HashMap::new(),
-            lots: HashMap::new(),
-            stored,
-        };
-        for p in products {
-            let at = known.tracked.len();
-            known.products.insert(StoreKey::Epc(p.epc.clone()), at);
-            known.products.insert(StoreKey::Id(p.passport_id), at);
-            known.tracked.push(Tracked::Product(p));
-        }
-        for l in lots {
-            let at = known.tracked.len();
-            known.lots.insert(StoreKey::Epc(l.epc.clone()), at);
-            known.lots.insert(StoreKey::Id(l.lot_id), at);
-            known.tracked.push(Tracked::Lot(l));
-        }
-        Ok(known)
-    }
-
     /// Decides every event of the document against what the store holds, in order: a step
     /// sees where earlier events of the document left its products.
-    async fn decide_document(
+    pub(super) async fn decide_document(
         &self,
         caller: &Principal,
         prepared: &Prepared,
         known: &Known,
-        recipients: &mut HashMap<String, Recipient>,
-    ) -> Result<Plan, Problem> {
+        recipients: &Recipients,
+    ) -> Result<Plan, CustodyError> {
         let mut working: Vec<Custody> = known.tracked.iter().map(Tracked::custody).collect();
         let mut touched = vec![false; known.tracked.len()];
         let mut plan = Plan {
@@ -240,7 +68,7 @@ impl CustodyService {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for incoming in &prepared.events {
             let at = plan.results.len();
-            let mut result = EventResult {
+            let mut result = EventOutcome {
                 index: incoming.index,
                 event_id: (!incoming.id.is_empty()).then(|| incoming.id.clone()),
                 event_hash: (!incoming.hash.is_empty()).then(|| incoming.hash.clone()),
@@ -257,7 +85,7 @@ impl CustodyService {
                 continue;
             }
             let row_id = match incoming.kind {
-                Kind::Declaration => {
+                EventKind::Declaration => {
                     let id = declaration_id(&incoming.id);
                     result.declaration_id = Some(id.clone());
                     id
@@ -272,7 +100,7 @@ impl CustodyService {
             });
             let stored = known.stored.get(&row_id).map(|row| {
                 let same = row.event_hash == incoming.hash
-                    && (incoming.kind != Kind::Declaration
+                    && (incoming.kind != EventKind::Declaration
                         || same_stored_declaration(row, incoming));
                 (row, same)
             });
@@ -300,8 +128,8 @@ impl CustodyService {
                 (None, None) => {}
             }
             let decided = match incoming.kind {
-                Kind::Declaration => self.declaration(caller, incoming, known, &seen, &plan),
-                Kind::Step(action) => {
+                EventKind::Declaration => self.declaration(caller, incoming, known, &seen, &plan),
+                EventKind::Step(action) => {
                     self.step(
                         caller,
                         incoming,
@@ -313,7 +141,7 @@ impl CustodyService {
                     )
                     .await?
                 }
-                Kind::Plain => Ok(plain(incoming, known)),
+                EventKind::Plain => Ok(plain(incoming, known)),
             };
             let (action, subjects, data) = match decided {
                 Ok(d) => d,
@@ -378,8 +206,8 @@ impl CustodyService {
         known: &Known,
         working: &mut [Custody],
         touched: &mut [bool],
-        recipients: &mut HashMap<String, Recipient>,
-    ) -> Result<Decision, Problem> {
+        recipients: &Recipients,
+    ) -> Result<Decision, CustodyError> {
         let mut subjects: Vec<(usize, &str)> = Vec::new();
         for name in &incoming.names {
             if let Some(t) = name.key.as_ref().and_then(|k| known.subject(k))
@@ -396,31 +224,29 @@ impl CustodyService {
         let at = event_pointer(index);
         let to_org = match (action, &incoming.to_holder) {
             (Action::Handover, None) => {
-                return Ok(Err(vec![EventError {
+                return Ok(Err(vec![EventRefusal {
                     index,
                     pointer: at,
-                    detail: "a departing event names the next holder in ree:toHolder or as a \
-                             possessing_party destination (urn:uuid:<organisation id>, or its \
-                             eori: or lei: operator identifier)"
-                        .into(),
-                    code: "validation_failed".into(),
-                    status: 422,
+                    fault: EventFault::NoNextHolder,
                 }]));
             }
             (Action::Handover, Some((holder, pointer))) => {
-                if !recipients.contains_key(holder) {
-                    let resolved = self.resolve_recipient(holder).await?;
-                    recipients.insert(holder.clone(), resolved);
-                }
-                match &recipients[holder] {
-                    Ok(org) => Some(*org),
-                    Err((detail, code, status)) => {
-                        return Ok(Err(vec![EventError {
+                let cached = lock(recipients).get(holder).cloned();
+                let resolved = match cached {
+                    Some(resolved) => resolved,
+                    None => {
+                        let resolved = self.resolve_recipient(holder).await?;
+                        lock(recipients).insert(holder.clone(), resolved.clone());
+                        resolved
+                    }
+                };
+                match resolved {
+                    Ok(org) => Some(org),
+                    Err(fault) => {
+                        return Ok(Err(vec![EventRefusal {
                             index,
                             pointer: pointer.clone(),
-                            detail: detail.clone(),
-                            code: (*code).to_owned(),
-                            status: *status,
+                            fault,
                         }]));
                     }
                 }
@@ -444,12 +270,10 @@ impl CustodyService {
                 location.as_ref(),
             ) {
                 Ok(d) => decided.push((*t, d)),
-                Err(problem) => errors.push(EventError {
+                Err(refused) => errors.push(EventRefusal {
                     index,
                     pointer: (*pointer).to_owned(),
-                    detail: problem_detail(&problem),
-                    code: problem.code.clone(),
-                    status: problem.status,
+                    fault: step_fault(refused)?,
                 }),
             }
         }
@@ -475,7 +299,7 @@ impl CustodyService {
 
     /// The next holder a handover names: one of our recycler organisations, by id or
     /// operator identifier.
-    async fn resolve_recipient(&self, holder: &str) -> Result<Recipient, Problem> {
+    async fn resolve_recipient(&self, holder: &str) -> Result<Recipient, CustodyError> {
         let org = if let Some(id) = holder.strip_prefix("urn:uuid:") {
             match Uuid::from_str(id) {
                 Ok(id) => self.accounts.org(id).await?,
@@ -484,30 +308,16 @@ impl CustodyService {
         } else {
             match OperatorId::from_str(holder) {
                 Ok(operator) => self.accounts.org_by_operator(&operator).await?,
-                Err(_) => {
-                    return Ok(Err((
-                        format!(
-                            "{holder:?} names no organisation: use urn:uuid:<organisation id> or \
-                             an eori: or lei: operator identifier"
-                        ),
-                        "validation_failed",
-                        422,
-                    )));
-                }
+                Err(_) => return Ok(Err(EventFault::UnnamedHolder(holder.to_owned()))),
             }
         };
         Ok(match org {
             Some(org) if org.role == Role::Recycler => Ok(org.id),
-            Some(org) => Err((
-                format!("{holder} is a {}, not a recycler", org.role),
-                "validation_failed",
-                422,
-            )),
-            None => Err((
-                format!("no organisation {holder}"),
-                "validation_failed",
-                422,
-            )),
+            Some(org) => Err(EventFault::NotARecycler {
+                holder: holder.to_owned(),
+                role: org.role,
+            }),
+            None => Err(EventFault::NoOrganisation(holder.to_owned())),
         })
     }
 
@@ -526,48 +336,28 @@ impl CustodyService {
             Some(_) => format!("{}/eventID", event_pointer(index)),
             None => event_pointer(index),
         };
-        let fail = |code: &str, status: u16, detail: String| {
-            Err(vec![EventError {
+        let fail = |fault: EventFault| {
+            Err(vec![EventRefusal {
                 index,
                 pointer: pointer.clone(),
-                detail,
-                code: code.to_owned(),
-                status,
+                fault,
             }])
         };
         let original_hash = match (known.stored.get(&incoming.id), seen.get(&incoming.id)) {
             (Some(row), _) => {
                 if row.org_id != caller.org_id {
-                    return fail(
-                        "forbidden",
-                        403,
-                        format!(
-                            "only the organisation that recorded event {} may declare it erroneous",
-                            incoming.id
-                        ),
-                    );
+                    return fail(EventFault::NotRecorder(incoming.id.clone()));
                 }
                 row.event_hash.clone()
             }
             (None, Some(&r)) => plan.results[r].event_hash.clone().unwrap_or_default(),
-            (None, None) => {
-                return fail(
-                    "no_such_event",
-                    422,
-                    format!("no event {} is stored to declare erroneous", incoming.id),
-                );
-            }
+            (None, None) => return fail(EventFault::NoSuchEvent(incoming.id.clone())),
         };
         if original_hash != incoming.hash {
-            return fail(
-                "event_id_reused",
-                409,
-                format!(
-                    "an error declaration repeats the event it declares erroneous; this one \
-                     differs from event {} (hash {original_hash})",
-                    incoming.id
-                ),
-            );
+            return fail(EventFault::DeclarationDiffers {
+                id: incoming.id.clone(),
+                original_hash,
+            });
         }
         let subjects = known_subjects(incoming, known);
         let declaration = &incoming.event["errorDeclaration"];
@@ -584,7 +374,7 @@ impl CustodyService {
 }
 
 /// An event decided: (action, the known subjects it joins, the feed's data), or why not.
-type Decision = Result<(String, Vec<usize>, Value), Vec<EventError>>;
+type Decision = Result<(String, Vec<usize>, Value), Vec<EventRefusal>>;
 
 /// An event stored as it is, joining the chains of the products and lots it names.
 fn plain(incoming: &Incoming, known: &Known) -> (String, Vec<usize>, Value) {
@@ -609,33 +399,25 @@ fn known_subjects(incoming: &Incoming, known: &Known) -> Vec<usize> {
     subjects
 }
 
-fn refuse(result: &mut EventResult, error: EventError) {
+fn refuse(result: &mut EventOutcome, error: EventRefusal) {
     result.status = EventStatus::Refused;
     result.errors = vec![error];
 }
 
 /// The same `eventID` with another hash: the event was changed, which EPCIS never allows.
-fn reused(incoming: &Incoming) -> EventError {
+fn reused(incoming: &Incoming) -> EventRefusal {
     let at = event_pointer(incoming.index);
     let pointer = match incoming.event.get("eventID") {
         Some(_) => format!("{at}/eventID"),
         None => at,
     };
-    let what = if incoming.kind == Kind::Declaration {
-        "an error declaration of it with other content"
-    } else {
-        "another event"
-    };
-    EventError {
+    EventRefusal {
         index: incoming.index,
         pointer,
-        detail: format!(
-            "eventID {} is already {what}; a recorded event is never changed: declare it \
-             erroneous (errorDeclaration) and capture a corrective event with a new eventID",
-            incoming.id
-        ),
-        code: "event_id_reused".into(),
-        status: 409,
+        fault: EventFault::EventIdReused {
+            id: incoming.id.clone(),
+            declaration: incoming.kind == EventKind::Declaration,
+        },
     }
 }
 
@@ -647,16 +429,4 @@ fn same_declaration(a: &Value, b: &Value) -> bool {
 fn same_stored_declaration(row: &EventRow, incoming: &Incoming) -> bool {
     serde_json::from_str::<Value>(&row.document)
         .is_ok_and(|stored| same_declaration(&stored, &incoming.event))
-}
-
-/// A refusal's detail, with the steps allowed instead when it says them.
-fn problem_detail(problem: &Problem) -> String {
-    let detail = problem
-        .detail
-        .clone()
-        .unwrap_or_else(|| problem.title.clone());
-    match problem.extensions.get("allowed") {
-        Some(allowed) => format!("{detail} (allowed now: {allowed})"),
-        None => detail,
-    }
 }

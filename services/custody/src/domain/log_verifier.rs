@@ -2,7 +2,7 @@
 //! stored events, the tree rebuilt from those leaves, and its root checked against the latest
 //! signed checkpoint. Used by `reetrace verify-log` (on the database, or through the API).
 //!
-//! The verifier is fed page by page in leaf order, so that a log of millions of events is
+//! The verifier checks the log page by page in leaf order, so that a log of millions of events is
 //! checked in bounded memory: what it keeps is one chain tail per subject, the Merkle frontier
 //! and the roots at the checkpoint sizes it was asked about.
 
@@ -13,12 +13,12 @@ use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::log::{self, Joined};
-use crate::store::{ChainLink, EventRow};
+use super::event::{ChainLink, EventRow};
+use super::log_leaf::{self, Joined};
 
 /// The leaf data of a stored event, from its stored chain links.
 pub fn leaf_data_of(event: &EventRow, links: &[ChainLink]) -> Vec<u8> {
-    let digest = log::event_digest(&event.document);
+    let digest = log_leaf::event_digest(&event.document);
     let joined: Vec<Joined> = links
         .iter()
         .filter(|l| l.leaf_index == event.leaf_index)
@@ -28,12 +28,12 @@ pub fn leaf_data_of(event: &EventRow, links: &[ChainLink]) -> Vec<u8> {
             link: l.link.as_slice().try_into().unwrap_or([0u8; 32]),
         })
         .collect();
-    log::leaf_data(&event.event_id, &digest, &joined)
+    log_leaf::leaf_data(&event.event_id, &digest, &joined)
 }
 
 /// What a verification found.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
+pub struct VerificationReport {
     /// Events checked (leaves of the recomputed tree).
     pub events: i64,
     /// Subjects (products and lots) whose chains were followed.
@@ -48,14 +48,14 @@ pub struct Report {
 }
 
 /// Recomputes chains, leaves and roots, page by page, in leaf order.
-pub struct Verifier {
+pub struct LogVerifier {
     tails: HashMap<Uuid, (i64, [u8; 32])>,
     frontier: Frontier,
     /// Roots at sizes worth checking (checkpoint sizes), filled as the tree grows.
     wanted: HashSet<i64>,
     roots: HashMap<i64, Hash>,
     next_leaf: i64,
-    /// Nodes completed since the last [`Verifier::take_nodes`], when asked to keep them.
+    /// Nodes completed since the last [`LogVerifier::take_nodes`], when asked to keep them.
     nodes: Option<Vec<(NodeId, Hash)>>,
     /// Leaves whose stored hash differs from the recomputed one: the stored nodes above them
     /// differ as a consequence, which is not worth a problem each.
@@ -69,7 +69,7 @@ pub struct Verifier {
 /// At most this many problems are listed (the count of events still says how far it got).
 const MAX_PROBLEMS: usize = 100;
 
-impl Verifier {
+impl LogVerifier {
     /// A verifier that will keep the roots at `sizes`.
     pub fn new(sizes: impl IntoIterator<Item = i64>) -> Self {
         Self {
@@ -86,7 +86,7 @@ impl Verifier {
         }
     }
 
-    /// Also keeps every tree node the recomputation completes, for [`Verifier::check_nodes`]
+    /// Also keeps every tree node the recomputation completes, for [`LogVerifier::check_nodes`]
     /// (the stored nodes are what inclusion and consistency proofs are served from).
     pub fn keeping_nodes(mut self) -> Self {
         self.nodes = Some(Vec::new());
@@ -108,7 +108,7 @@ impl Verifier {
 
     /// Checks the next events (in leaf order, starting where the last page ended) with their
     /// stored chain links.
-    pub fn feed(&mut self, events: &[EventRow], links: &[ChainLink]) {
+    pub fn check_page(&mut self, events: &[EventRow], links: &[ChainLink]) {
         let mut by_leaf: HashMap<i64, Vec<&ChainLink>> = HashMap::new();
         for l in links {
             by_leaf.entry(l.leaf_index).or_default().push(l);
@@ -133,7 +133,7 @@ impl Verifier {
                     self.next_leaf - 1
                 ));
             }
-            let digest = log::event_digest(&event.document);
+            let digest = log_leaf::event_digest(&event.document);
             let mut joined = Vec::new();
             let mut own = by_leaf
                 .get(&event.leaf_index)
@@ -147,8 +147,8 @@ impl Verifier {
                     .tails
                     .get(&link.subject_id)
                     .copied()
-                    .unwrap_or((0, log::genesis(link.subject_id)));
-                let expected = log::next_link(&previous, &digest);
+                    .unwrap_or((0, log_leaf::genesis(link.subject_id)));
+                let expected = log_leaf::next_link(&previous, &digest);
                 if link.seq != seq + 1 {
                     self.problem(format!(
                         "chain of {} forks or skips at event {} (leaf {}): link {} follows link {seq}",
@@ -172,7 +172,7 @@ impl Verifier {
                     link: stored,
                 });
             }
-            let leaf = merkle::leaf_hash(&log::leaf_data(&event.event_id, &digest, &joined));
+            let leaf = merkle::leaf_hash(&log_leaf::leaf_data(&event.event_id, &digest, &joined));
             if event.leaf_hash.as_slice() != leaf {
                 self.problem(format!(
                     "leaf {} (event {}) does not match its recomputed leaf hash",
@@ -196,7 +196,7 @@ impl Verifier {
         }
     }
 
-    /// The nodes completed since the last call (empty unless [`Verifier::keeping_nodes`]).
+    /// The nodes completed since the last call (empty unless [`LogVerifier::keeping_nodes`]).
     pub fn take_nodes(&mut self) -> Vec<(NodeId, Hash)> {
         self.nodes.as_mut().map(std::mem::take).unwrap_or_default()
     }
@@ -241,7 +241,7 @@ impl Verifier {
     }
 
     /// Checks the signed checkpoint note against the recomputed root of its size.
-    pub fn finish(mut self, note: Option<&str>, verifier_key: &str) -> Report {
+    pub fn finish(mut self, note: Option<&str>, verifier_key: &str) -> VerificationReport {
         let mut checkpoint_size = None;
         if let Some(note) = note {
             match checkpoint::open(note, verifier_key) {
@@ -274,7 +274,7 @@ impl Verifier {
         } else if self.frontier.size() > 0 {
             self.problem("events are stored but no checkpoint was published".to_owned());
         }
-        Report {
+        VerificationReport {
             events: self.frontier.size() as i64,
             subjects: self.tails.len(),
             checkpoint_size,

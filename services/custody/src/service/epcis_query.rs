@@ -6,15 +6,15 @@
 //! the log order; the cursor (`nextPageToken`) is the leaf index of the last event of a page.
 
 use chrono::{SecondsFormat, Utc};
-use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Lgtin, Sgtin};
 use serde_json::Value;
 
-use super::apply::declaration_id;
+use super::CustodyService;
+use crate::domain::CustodyError;
+use crate::domain::capture::declaration_id;
+use crate::domain::event::{EventFilter, EventRow};
 use crate::epcis::query::{IdMatch, biz_step_key};
-use crate::epcis::{EventQuery, QueryError, query_document};
-use crate::service::CustodyService;
-use crate::store::{EventFilter, EventRow};
+use crate::epcis::{EventQuery, query_document};
 
 /// The most stored events one request reads: a page that finds fewer matches within them
 /// ends early, with a cursor to go on from.
@@ -27,20 +27,6 @@ pub struct EventsPage {
     pub document: Value,
     /// The cursor of the next page, when there may be one.
     pub next_page_token: Option<String>,
-}
-
-/// A refused query parameter (EPCIS `QueryParameterException`) as problem+json naming it.
-pub fn query_problem(error: &QueryError) -> Problem {
-    let param = match error {
-        QueryError::Unknown(name) => name.clone(),
-        QueryError::Repeated(name) => (*name).to_owned(),
-        QueryError::Invalid { param, .. } => (*param).to_owned(),
-    };
-    Problem::bad_request(
-        crate::api::error::INVALID_QUERY_PARAMETER,
-        error.to_string(),
-    )
-    .with_errors(vec![FieldError::new(param, error.to_string())])
 }
 
 /// The SQL pre-filter of `query`: it keeps every event the query matches (and may keep more;
@@ -80,10 +66,12 @@ fn identifiers(matches: &[IdMatch]) -> Vec<String> {
 }
 
 /// A stored event as queries show it: as captured, with the time the repository recorded it.
-fn presented(row: &EventRow) -> Result<Value, Problem> {
+fn presented(row: &EventRow) -> Result<Value, CustodyError> {
     let mut event: Value = serde_json::from_str(&row.document).map_err(|e| {
-        tracing::error!(error = %e, leaf_index = row.leaf_index, "stored event is not JSON");
-        Problem::internal()
+        CustodyError::internal(
+            "stored event is not JSON",
+            format_args!("leaf {}: {e}", row.leaf_index),
+        )
     })?;
     if let Some(fields) = event.as_object_mut() {
         fields.insert(
@@ -94,23 +82,16 @@ fn presented(row: &EventRow) -> Result<Value, Problem> {
     Ok(event)
 }
 
-fn page_token(token: &str) -> Result<i64, Problem> {
+fn page_token(token: &str) -> Result<i64, CustodyError> {
     match token.parse::<i64>() {
         Ok(leaf) if leaf >= 0 => Ok(leaf),
-        _ => Err(Problem::bad_request(
-            crate::api::error::INVALID_QUERY_PARAMETER,
-            "nextPageToken is not a cursor this server gave.",
-        )
-        .with_errors(vec![FieldError::new(
-            "nextPageToken",
-            "not a cursor this server gave",
-        )])),
+        _ => Err(CustodyError::InvalidPageToken),
     }
 }
 
 impl CustodyService {
     /// One page of the events `query` matches, in log order.
-    pub async fn query_events(&self, query: &EventQuery) -> Result<EventsPage, Problem> {
+    pub async fn query_events(&self, query: &EventQuery) -> Result<EventsPage, CustodyError> {
         let mut after = match &query.next_page_token {
             Some(token) => page_token(token)?,
             None => -1,
@@ -155,7 +136,10 @@ impl CustodyService {
     }
 
     /// A stored event by its `eventID`, and the id of its error declaration if it has one.
-    pub async fn epcis_event(&self, event_id: &str) -> Result<(Value, Option<String>), Problem> {
+    pub async fn epcis_event(
+        &self,
+        event_id: &str,
+    ) -> Result<(Value, Option<String>), CustodyError> {
         let declaration = declaration_id(event_id);
         let rows = self
             .store
@@ -164,7 +148,7 @@ impl CustodyService {
         let row = rows
             .iter()
             .find(|r| r.event_id == event_id)
-            .ok_or_else(|| Problem::not_found(format!("No event {event_id:?}.")))?;
+            .ok_or_else(|| CustodyError::NoEvent(event_id.to_owned()))?;
         let declared = rows.iter().any(|r| r.event_id == declaration);
         Ok((presented(row)?, declared.then_some(declaration)))
     }

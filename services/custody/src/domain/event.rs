@@ -1,0 +1,97 @@
+//! Events as custody keeps them: each a leaf of the transparency log, joining the hash chains of
+//! the products and lots it names.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub event_hash: String,
+    pub event_type: String,
+    /// Our custody step (`collect`, `dismantling`...), `error_declaration`, or the EPCIS event
+    /// type of an event stored as it is.
+    pub action: String,
+    pub biz_step: Option<String>,
+    pub biz_location: Option<String>,
+    pub event_time: DateTime<Utc>,
+    pub org_id: Uuid,
+    /// The exact EPCIS event JSON.
+    pub document: String,
+    /// The custody feed's payload (JSON).
+    pub data: String,
+    /// Products and lots whose chains the event joins, in order.
+    pub subjects: Vec<Uuid>,
+    /// Identifiers the event names, with their role (epc, class, input, output...).
+    pub epcs: Vec<(String, &'static str)>,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub leaf_index: i64,
+    pub event_id: String,
+    pub event_hash: String,
+    pub event_type: String,
+    pub action: String,
+    pub org_id: Uuid,
+    pub event_time: DateTime<Utc>,
+    pub document: String,
+    pub data: String,
+    pub leaf_hash: Vec<u8>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// One link of a subject's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainLink {
+    pub subject_id: Uuid,
+    pub seq: i64,
+    pub leaf_index: i64,
+    pub link: Vec<u8>,
+}
+
+/// Filters of an EPCIS query, already translated to what the event index holds.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub biz_steps: Vec<String>,
+    pub actions: Vec<String>,
+    pub biz_locations: Vec<String>,
+    pub any_epc: Vec<String>,
+    pub epc_class: Vec<String>,
+    pub time_from: Option<DateTime<Utc>>,
+    pub time_before: Option<DateTime<Utc>>,
+}
+
+/// One event in a chain, as scans list them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventSummary {
+    pub event_id: String,
+    pub action: String,
+    pub at: DateTime<Utc>,
+    /// The recording organisation.
+    pub org_id: Uuid,
+    pub leaf_index: i64,
+    /// Position in this subject's hash chain (1 = first).
+    pub chain_seq: i64,
+    /// The chain link, hex.
+    pub chain_link: String,
+}
+
+impl EventSummary {
+    /// The summary of a stored event at `link` of a chain.
+    pub fn of(link: &ChainLink, event: EventRow) -> EventSummary {
+        EventSummary {
+            event_id: event.event_id,
+            action: event.action,
+            at: event.event_time,
+            org_id: event.org_id,
+            leaf_index: event.leaf_index,
+            chain_seq: link.seq,
+            chain_link: hex::encode(&link.link),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Recycled-content claims on lots (recorded by [`WriteStore::write`](super::WriteStore::write),
+//! confirmed by the passport feed).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reetrace_core::db::{Sql, StoreError};
+use reetrace_core::domain::Element;
+use uuid::Uuid;
+
+use super::SqlCustody;
+use super::codec::{parsed, word};
+use crate::domain::claim::{ClaimRow, ClaimStatus};
+
+const CLAIM_COLUMNS: &str =
+    "claim_id, lot_id, passport_id, org_id, element, mass_ug, status, created_at";
+
+/// Reads claims, and releases them.
+#[async_trait]
+pub trait ClaimStore: Send + Sync {
+    /// The claims on a lot, oldest first.
+    async fn claims_of_lot(&self, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
+    /// The rows of one claim (one per lot and element).
+    async fn claims_by_id(&self, claim_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
+    /// Releases a reserved claim (its passport was not issued).
+    async fn release_claim(&self, claim_id: Uuid) -> Result<(), StoreError>;
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimDb {
+    claim_id: Uuid,
+    lot_id: Uuid,
+    passport_id: Uuid,
+    org_id: Uuid,
+    element: String,
+    mass_ug: i64,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<ClaimDb> for ClaimRow {
+    type Error = StoreError;
+
+    fn try_from(r: ClaimDb) -> Result<Self, StoreError> {
+        Ok(ClaimRow {
+            claim_id: r.claim_id,
+            lot_id: r.lot_id,
+            passport_id: r.passport_id,
+            org_id: r.org_id,
+            element: parsed("element", &r.element, str::parse::<Element>)?,
+            mass_ug: r.mass_ug,
+            status: word("status", &r.status, ClaimStatus::parse)?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+fn claims(rows: Vec<ClaimDb>) -> Result<Vec<ClaimRow>, StoreError> {
+    rows.into_iter().map(ClaimRow::try_from).collect()
+}
+
+#[async_trait]
+impl ClaimStore for SqlCustody {
+    async fn claims_of_lot(&self, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError> {
+        let rows = Sql::new(format!(
+            "SELECT {CLAIM_COLUMNS} FROM custody_claims \
+             WHERE lot_id = $1 ORDER BY created_at, claim_id, element"
+        ))
+        .bind(lot_id)
+        .fetch_all(self.db.reader())
+        .await?;
+        claims(rows)
+    }
+
+    async fn claims_by_id(&self, claim_id: Uuid) -> Result<Vec<ClaimRow>, StoreError> {
+        let rows = Sql::new(format!(
+            "SELECT {CLAIM_COLUMNS} FROM custody_claims \
+             WHERE claim_id = $1 ORDER BY lot_id, element"
+        ))
+        .bind(claim_id)
+        .fetch_all(self.db.reader())
+        .await?;
+        claims(rows)
+    }
+
+    async fn release_claim(&self, claim_id: Uuid) -> Result<(), StoreError> {
+        Sql::new(
+            "UPDATE custody_claims SET status = 'released' WHERE claim_id = $1 AND status = 'reserved'",
+        )
+        .bind(claim_id)
+        .execute(self.db.writer())
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! Stored events and the chain links they made (appended by
+//! [`WriteStore::write`](super::WriteStore::write)): by id, by subject, by EPCIS query, and in
+//! leaf order for the custody feed and log verification.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reetrace_core::db::{Sql, StoreError};
+use uuid::Uuid;
+
+use super::SqlCustody;
+use super::codec::CHUNK;
+use crate::domain::event::{ChainLink, EventFilter, EventRow};
+
+pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, org_id, event_time, document, data, \
+     leaf_hash, recorded_at";
+
+/// Reads events and chain links.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn event(&self, event_id: &str) -> Result<Option<EventRow>, StoreError>;
+    /// The stored events among `event_ids` (idempotent capture checks a document at once).
+    async fn events_by_id(&self, event_ids: &[String]) -> Result<Vec<EventRow>, StoreError>;
+    /// The events in a subject's chain, in chain order, with their links.
+    async fn chain_of(&self, subject_id: Uuid) -> Result<Vec<(ChainLink, EventRow)>, StoreError>;
+    /// Events matching `filter`, by leaf index after `after`, at most `limit`.
+    async fn query(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError>;
+    /// Events with leaf index >= `from`, at most `limit` (the feed and log verification).
+    async fn events_from(&self, from: i64, limit: u32) -> Result<Vec<EventRow>, StoreError>;
+    /// Chain links of the events with leaf index in `[from, to)`.
+    async fn links_between(&self, from: i64, to: i64) -> Result<Vec<ChainLink>, StoreError>;
+}
+
+#[derive(sqlx::FromRow)]
+struct EventDb {
+    leaf_index: i64,
+    event_id: String,
+    event_hash: String,
+    event_type: String,
+    action: String,
+    org_id: Uuid,
+    event_time: DateTime<Utc>,
+    document: String,
+    data: String,
+    leaf_hash: Vec<u8>,
+    recorded_at: DateTime<Utc>,
+}
+
+impl From<EventDb> for EventRow {
+    fn from(r: EventDb) -> Self {
+        EventRow {
+            leaf_index: r.leaf_index,
+            event_id: r.event_id,
+            event_hash: r.event_hash,
+            event_type: r.event_type,
+            action: r.action,
+            org_id: r.org_id,
+            event_time: r.event_time,
+            document: r.document,
+            data: r.data,
+            leaf_hash: r.leaf_hash,
+            recorded_at: r.recorded_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkDb {
+    subject_id: Uuid,
+    seq: i64,
+    leaf_index: i64,
+    link: Vec<u8>,
+}
+
+impl From<LinkDb> for ChainLink {
+    fn from(r: LinkDb) -> Self {
+        ChainLink {
+            subject_id: r.subject_id,
+            seq: r.seq,
+            leaf_index: r.leaf_index,
+            link: r.link,
+        }
+    }
+}
+
+fn events(rows: Vec<EventDb>) -> Vec<EventRow> {
+    rows.into_iter().map(EventRow::from).collect()
+}
+
+/// `AND {column} IN (...)` when there are values to match.
+fn any_of<'q>(sql: &mut Sql<'q>, column: &str, values: &'q [String]) {
+    if values.is_empty() {
+        return;
+    }
+    sql.push(&format!(" AND {column} IN "));
+    sql.push_list(values.iter().map(String::as_str));
+}
+
+#[async_trait]
+impl EventStore for SqlCustody {
+    async fn event(&self, event_id: &str) -> Result<Option<EventRow>, StoreError> {
+        let row: Option<EventDb> = Sql::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE event_id = $1"
+        ))
+        .bind(event_id)
+        .fetch_optional(self.db.reader())
+        .await?;
+        Ok(row.map(EventRow::from))
+    }
+
+    async fn events_by_id(&self, event_ids: &[String]) -> Result<Vec<EventRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in event_ids.chunks(CHUNK) {
+            let mut sql = Sql::new(format!(
+                "SELECT {EVENT_COLUMNS} FROM custody_events WHERE event_id IN "
+            ));
+            sql.push_list(chunk.iter().map(String::as_str));
+            let rows: Vec<EventDb> = sql.fetch_all(self.db.reader()).await?;
+            out.extend(events(rows));
+        }
+        Ok(out)
+    }
+
+    async fn chain_of(&self, subject_id: Uuid) -> Result<Vec<(ChainLink, EventRow)>, StoreError> {
+        let links: Vec<LinkDb> = Sql::new(
+            "SELECT subject_id, seq, leaf_index, link FROM custody_chain WHERE subject_id = $1 ORDER BY seq",
+        )
+        .bind(subject_id)
+        .fetch_all(self.db.reader())
+        .await?;
+        let rows: Vec<EventDb> = Sql::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE leaf_index IN \
+             (SELECT leaf_index FROM custody_chain WHERE subject_id = $1)"
+        ))
+        .bind(subject_id)
+        .fetch_all(self.db.reader())
+        .await?;
+        let mut by_leaf: HashMap<i64, EventRow> = rows
+            .into_iter()
+            .map(|e| (e.leaf_index, EventRow::from(e)))
+            .collect();
+        links
+            .into_iter()
+            .map(|l| {
+                let event = by_leaf.remove(&l.leaf_index).ok_or_else(|| {
+                    StoreError::Corrupt(format!("chain link to missing leaf {}", l.leaf_index))
+                })?;
+                Ok((ChainLink::from(l), event))
+            })
+            .collect()
+    }
+
+    async fn query(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let mut sql = Sql::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE leaf_index > "
+        ));
+        sql.push_bind(after);
+        any_of(&mut sql, "biz_step", &filter.biz_steps);
+        any_of(&mut sql, "biz_location", &filter.biz_locations);
+        any_of(&mut sql, "action", &filter.actions);
+        for (values, roles) in [
+            (
+                &filter.any_epc,
+                "('epc', 'parent', 'child', 'input', 'output')",
+            ),
+            (
+                &filter.epc_class,
+                "('class', 'input_class', 'output_class')",
+            ),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            sql.push(&format!(
+                " AND leaf_index IN (SELECT leaf_index FROM custody_event_epcs WHERE role IN {roles} AND epc IN "
+            ));
+            sql.push_list(values.iter().map(String::as_str));
+            sql.push(")");
+        }
+        if let Some(from) = filter.time_from {
+            sql.push(" AND event_time >= ").push_bind(from);
+        }
+        if let Some(before) = filter.time_before {
+            sql.push(" AND event_time < ").push_bind(before);
+        }
+        sql.push(" ORDER BY leaf_index LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<EventDb> = sql.fetch_all(self.db.reader()).await?;
+        Ok(events(rows))
+    }
+
+    async fn events_from(&self, from: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
+        let rows: Vec<EventDb> = Sql::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2"
+        ))
+        .bind(from)
+        .bind(i64::from(limit))
+        .fetch_all(self.db.reader())
+        .await?;
+        Ok(events(rows))
+    }
+
+    async fn links_between(&self, from: i64, to: i64) -> Result<Vec<ChainLink>, StoreError> {
+        let rows: Vec<LinkDb> = Sql::new(
+            "SELECT subject_id, seq, leaf_index, link FROM custody_chain \
+             WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index, subject_id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.db.reader())
+        .await?;
+        Ok(rows.into_iter().map(ChainLink::from).collect())
+    }
+}

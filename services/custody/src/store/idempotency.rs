@@ -1,0 +1,47 @@
+//! The answers to idempotent requests, kept with the writes they made (by
+//! [`WriteStore::write`](super::WriteStore::write)).
+
+use async_trait::async_trait;
+use reetrace_core::db::{Sql, StoreError};
+use reetrace_core::domain::idempotency::{StoredResponse, fingerprint_from_bytes};
+use uuid::Uuid;
+
+use super::SqlCustody;
+use super::codec::fits;
+
+/// Reads stored answers.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// The answer stored for `key` of `org_id`, if any.
+    async fn stored_response(
+        &self,
+        org_id: Uuid,
+        key: &str,
+    ) -> Result<Option<StoredResponse>, StoreError>;
+}
+
+#[async_trait]
+impl IdempotencyStore for SqlCustody {
+    async fn stored_response(
+        &self,
+        org_id: Uuid,
+        key: &str,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        let row: Option<(Vec<u8>, i64, String, String)> = Sql::new(
+            "SELECT fingerprint, status, content_type, body FROM custody_idempotency WHERE org_id = $1 AND key = $2",
+        )
+        .bind(org_id)
+        .bind(key)
+        .fetch_optional(self.db.reader())
+        .await?;
+        row.map(|(fingerprint, status, content_type, body)| {
+            Ok(StoredResponse {
+                fingerprint: fingerprint_from_bytes(&fingerprint),
+                status: fits("idempotent status", status)?,
+                content_type,
+                body,
+            })
+        })
+        .transpose()
+    }
+}
