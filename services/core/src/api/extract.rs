@@ -361,7 +361,10 @@ mod tests {
 
     #[test]
     fn control_characters_in_queries_name_the_parameter() {
-        assert_eq!(control_character_in("a=1&category=x%00y").as_deref(), Some("category"));
+        assert_eq!(
+            control_character_in("a=1&category=x%00y").as_deref(),
+            Some("category")
+        );
         assert_eq!(control_character_in("gtin=%0A").as_deref(), Some("gtin"));
         assert_eq!(control_character_in("a=1&b=%C3%A9t%C3%A9"), None);
         let err = parse_query::<std::collections::HashMap<String, String>>("x=%01").unwrap_err();

@@ -298,6 +298,18 @@ async fn query_events(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let raw = raw.unwrap_or_default();
+    // Control characters (NUL included) are refused before any backend sees them, so both
+    // backends answer alike.
+    if let Some(param) = reetrace_core::api::extract::control_character_in(&raw) {
+        return Err(Problem::bad_request(
+            INVALID_QUERY_PARAMETER,
+            format!("Query parameter {param} holds a control character (such as NUL)."),
+        )
+        .with_errors(vec![FieldError::new(
+            param,
+            "must not contain control characters",
+        )]));
+    }
     let query = EventQuery::from_query_string(&raw).map_err(|e| query_problem(&e))?;
     let page = state.service.query_events(&query).await?;
     let mut response = (gs1_headers(), Json(EpcisQueryDocument(page.document))).into_response();

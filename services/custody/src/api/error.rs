@@ -57,6 +57,9 @@ problem_codes! {
     STEP_NOT_ALLOWED = ("step_not_allowed", CONFLICT, CONFLICTS);
     /// A captured event that is not valid against the EPCIS 2.0 schema (per-event only).
     SCHEMA = ("schema", UNPROCESSABLE_ENTITY, NOT_CAPTURED);
+    /// A captured event with a string, a nesting or a count of values beyond its caps
+    /// (per-event only).
+    EVENT_TOO_LARGE = ("event_too_large", UNPROCESSABLE_ENTITY, NOT_CAPTURED);
     /// A captured event dated before 1950 or in the future (per-event only).
     INVALID_EVENT_TIME = ("invalid_event_time", UNPROCESSABLE_ENTITY, NOT_CAPTURED);
     /// A captured dismantling or recycling, which `POST /api/v1/custody/transformations`
@@ -246,6 +249,7 @@ fn capture_refused(failed: usize, total: usize, refusals: &[EventRefusal]) -> Pr
 pub fn event_error(refusal: &EventRefusal) -> EventError {
     let (code, detail): (Code, String) = match &refusal.fault {
         EventFault::Schema(message) => (SCHEMA, message.clone()),
+        EventFault::TooLarge(why) => (EVENT_TOO_LARGE, why.clone()),
         EventFault::EventTime(why) => (INVALID_EVENT_TIME, why.clone()),
         EventFault::UseTransformations { step } => (
             USE_TRANSFORMATIONS,
@@ -383,6 +387,7 @@ mod tests {
         };
         for (fault, code, status) in [
             (EventFault::Schema("x".into()), "schema", 422),
+            (EventFault::TooLarge("x".into()), "event_too_large", 422),
             (EventFault::EventTime("x".into()), "invalid_event_time", 422),
             (
                 EventFault::UseTransformations {

@@ -958,3 +958,64 @@ api_test!(
         assert_eq!(log_size(&app, &collector).await, 0);
     }
 );
+
+api_test!(
+    epcis_input_edges_are_refused_alike_on_both_backends,
+    |app: TestApp| async move {
+        let (_, recycler) = app.create_org("Edges Recycling", "recycler").await;
+        let maker = app.create_org("Edges Motors", "manufacturer").await.1;
+        register(&app, &maker, "EDGE-1").await;
+        let before = log_size(&app, &recycler).await;
+
+        // A key twice in an event: refused naming it, not last-wins.
+        let one = event("collecting", &[urn("EDGE-1")], "2026-09-01T08:00:00Z");
+        let text = serde_json::to_string(&document(vec![one]))
+            .unwrap()
+            .replacen(
+                "\"action\":\"OBSERVE\"",
+                "\"action\":\"OBSERVE\",\"action\":\"ADD\"",
+                1,
+            );
+        let response = app
+            .post("/api/v1/epcis/capture")
+            .bearer_auth(&recycler)
+            .header("content-type", "application/ld+json")
+            .body(text)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["pointer"],
+            "/epcisBody/eventList/0/action"
+        );
+
+        // A 1 MiB string in an extension: refused, nothing stored.
+        let mut big = event("collecting", &[urn("EDGE-1")], "2026-09-01T08:00:00Z");
+        big["ree:note"] = json!("x".repeat(1 << 20));
+        let response = capture(&app, &recycler, &document(vec![big]), false).await;
+        let problem = assert_problem(response, 422, "capture_refused").await;
+        assert_eq!(
+            problem["errors"][0]["pointer"],
+            "/epcisBody/eventList/0/ree:note"
+        );
+        assert_eq!(log_size(&app, &recycler).await, before);
+
+        // NUL and other control characters in query parameters: 400 naming the parameter.
+        for query in [
+            "EQ_bizStep=collect%00ing",
+            "MATCH_anyEPC=urn%01x",
+            "EQ_action=%0A",
+        ] {
+            let response = app
+                .get(&format!("/api/v1/epcis/events?{query}"))
+                .bearer_auth(&recycler)
+                .send()
+                .await
+                .unwrap();
+            let problem = assert_problem(response, 400, "invalid_query_parameter").await;
+            let name = query.split('=').next().unwrap();
+            assert_eq!(problem["errors"][0]["pointer"], name, "{query}");
+        }
+    }
+);

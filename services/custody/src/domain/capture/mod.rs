@@ -69,6 +69,8 @@ pub enum EventStatus {
 pub enum EventFault {
     /// Not valid against the EPCIS 2.0 schema, or not readable as an event.
     Schema(String),
+    /// A string, a nesting or the whole event beyond what an event may hold.
+    TooLarge(String),
     /// An `eventTime` before 1950 or in the future.
     EventTime(String),
     /// A transformation by one of our own processes: `POST /api/v1/custody/transformations`

@@ -91,6 +91,14 @@ fn incoming(
         document: String::new(),
         errors: Vec::new(),
     };
+    if let Some((pointer, why)) = oversize(&incoming.event, &event_pointer(index)) {
+        incoming.errors.push(EventRefusal {
+            index,
+            pointer,
+            fault: EventFault::TooLarge(why),
+        });
+        return incoming;
+    }
     if let Err(errors) = validate_document_event(&incoming.event) {
         let at = event_pointer(index);
         incoming.errors = errors
@@ -107,6 +115,68 @@ fn incoming(
         incoming.errors.push(error);
     }
     incoming
+}
+
+/// The longest string an event may hold (identifiers, URIs, extension text), in bytes.
+pub const MAX_EVENT_STRING: usize = 2_048;
+/// The deepest nesting of objects and arrays in an event.
+pub const MAX_EVENT_DEPTH: usize = 16;
+/// The most values (members and items, all levels) in an event, extensions included.
+pub const MAX_EVENT_VALUES: usize = 4_096;
+
+/// What in `event` exceeds the caps, with its pointer.
+fn oversize(event: &Value, at: &str) -> Option<(String, String)> {
+    fn walk(
+        value: &Value,
+        pointer: &mut String,
+        depth: usize,
+        count: &mut usize,
+    ) -> Option<(String, String)> {
+        *count += 1;
+        if *count > MAX_EVENT_VALUES {
+            return Some((
+                pointer.clone(),
+                format!("an event holds at most {MAX_EVENT_VALUES} values, extensions included"),
+            ));
+        }
+        match value {
+            Value::String(text) if text.len() > MAX_EVENT_STRING => Some((
+                pointer.clone(),
+                format!(
+                    "a string of {} bytes; an event's strings hold at most {MAX_EVENT_STRING}",
+                    text.len()
+                ),
+            )),
+            Value::Array(_) | Value::Object(_) if depth >= MAX_EVENT_DEPTH => Some((
+                pointer.clone(),
+                format!("an event nests at most {MAX_EVENT_DEPTH} levels deep"),
+            )),
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                let found = walk(item, pointer, depth + 1, count);
+                pointer.truncate(len);
+                found
+            }),
+            Value::Object(members) => members.iter().find_map(|(key, member)| {
+                if key.len() > MAX_EVENT_STRING {
+                    return Some((
+                        pointer.clone(),
+                        format!("a member name of {} bytes", key.len()),
+                    ));
+                }
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                let found = walk(member, pointer, depth + 1, count);
+                pointer.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    let mut pointer = at.to_owned();
+    walk(event, &mut pointer, 0, &mut 0)
 }
 
 /// Everything phase 2 needs from a schema-valid event.
