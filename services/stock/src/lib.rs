@@ -4,7 +4,6 @@
 //! diagrams and exports with disclosure control.
 
 pub mod api;
-pub mod consumers;
 pub mod domain;
 pub mod feed;
 pub mod service;

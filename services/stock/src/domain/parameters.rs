@@ -9,9 +9,11 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use reetrace_core::domain::Category;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::dsm::InflowAt;
 use super::lifetime::Lifetime;
@@ -39,6 +41,16 @@ pub struct Parameters {
     /// The lifetime of each product category; every category must be given.
     #[schema(value_type = Object)]
     pub lifetimes: BTreeMap<Category, Lifetime>,
+}
+
+/// One stored version of the parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterVersion {
+    pub version: i64,
+    pub parameters: Parameters,
+    /// The organisation that set them (none for the built-in defaults).
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A parameter that is out of range, with the JSON pointer naming it.

@@ -3,6 +3,7 @@
 //! placed-on-market revisions), and the answers themselves.
 
 mod answers;
+pub mod projection;
 pub mod views;
 
 use std::collections::{BTreeMap, HashMap};
@@ -104,11 +105,10 @@ impl StockService {
     }
 
     async fn seed(&self) -> Result<(), Problem> {
-        let text = serde_json::to_string(&parameters::defaults()).map_err(|e| {
-            tracing::error!(error = %e, "encode the default parameters");
-            Problem::internal()
-        })?;
-        self.inner.store.seed_parameters(&text, Utc::now()).await?;
+        self.inner
+            .store
+            .seed_parameters(&parameters::defaults(), Utc::now())
+            .await?;
         Ok(())
     }
 
@@ -140,10 +140,7 @@ impl StockService {
                     .ok_or_else(Problem::internal)?
             }
         };
-        let parameters: Parameters = serde_json::from_str(&stored.parameters).map_err(|e| {
-            tracing::error!(error = %e, version = stored.version, "stored parameters do not decode");
-            Problem::internal()
-        })?;
+        let parameters = stored.parameters;
         let view = ParametersView {
             version: stored.version,
             created_at: stored.created_at,
@@ -176,14 +173,10 @@ impl StockService {
                     .collect(),
             )
         })?;
-        let text = serde_json::to_string(&parameters).map_err(|e| {
-            tracing::error!(error = %e, "encode parameters");
-            Problem::internal()
-        })?;
         self.parameters().await?;
         self.inner
             .store
-            .insert_parameters(&text, Some(caller.org_id), Utc::now())
+            .insert_parameters(&parameters, Some(caller.org_id), Utc::now())
             .await?;
         self.parameters().await
     }
