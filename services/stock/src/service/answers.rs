@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::Category;
 
 use super::views::{
@@ -10,7 +9,7 @@ use super::views::{
     Filters, FlowRow, FlowsAnswer, IndicatorRow, IndicatorsAnswer, ModelNote, SankeyAnswer,
     SankeyLinkView, SankeyNode, ScopeView, UseSplit,
 };
-use super::{Scope, Source, StockService, this_year};
+use super::{Scope, Source, StockError, StockService, this_year};
 use crate::domain::answer::{self, Cell, Figure, Selection};
 use crate::domain::flow::{Basis, Flow};
 use crate::domain::report::{self, IndicatorInputs, SankeyInputs};
@@ -170,25 +169,17 @@ fn scope_view(scope: Scope) -> ScopeView {
     }
 }
 
-fn bad_param(name: &str, detail: String) -> Problem {
-    Problem::bad_request(
-        reetrace_core::api::codes::INVALID_QUERY,
-        format!("{name}: {detail}"),
-    )
-    .with_errors(vec![FieldError::new(name, detail)])
-}
-
 impl StockService {
     /// Observed and modelled flows, grouped and filtered.
-    pub async fn flows(&self, scope: Scope, req: &FlowRequest) -> Result<FlowsAnswer, Problem> {
+    pub async fn flows(&self, scope: Scope, req: &FlowRequest) -> Result<FlowsAnswer, StockError> {
         if let Some(flow) = req.flow {
             let available = (req.basis.observed() && flow.is_observed())
                 || (req.basis.modelled() && flow.is_modelled());
             if !available {
-                return Err(bad_param(
-                    "flow",
-                    format!("{flow} has no {} figures", req.basis.as_str()),
-                ));
+                return Err(StockError::NoFiguresOnBasis {
+                    flow,
+                    basis: req.basis,
+                });
             }
         }
         let wanted = |f: &Flow| req.flow.is_none_or(|only| only == *f);
@@ -283,7 +274,7 @@ impl StockService {
         &self,
         scope: Scope,
         req: &IndicatorRequest,
-    ) -> Result<IndicatorsAnswer, Problem> {
+    ) -> Result<IndicatorsAnswer, StockError> {
         let observed = [
             Flow::PlacedOnMarket,
             Flow::RecycledContent,
@@ -418,7 +409,11 @@ impl StockService {
     }
 
     /// The Sankey diagram of one year, with its mass balance.
-    pub async fn sankey(&self, scope: Scope, req: &SankeyRequest) -> Result<SankeyAnswer, Problem> {
+    pub async fn sankey(
+        &self,
+        scope: Scope,
+        req: &SankeyRequest,
+    ) -> Result<SankeyAnswer, StockError> {
         let observed: Vec<Flow> = Flow::OBSERVED
             .into_iter()
             .filter(|f| *f != Flow::RecycledContent)
@@ -497,7 +492,11 @@ impl StockService {
     }
 
     /// The tidy long table: year, country, category, element, flow, basis, value.
-    pub async fn export(&self, scope: Scope, req: &ExportRequest) -> Result<ExportAnswer, Problem> {
+    pub async fn export(
+        &self,
+        scope: Scope,
+        req: &ExportRequest,
+    ) -> Result<ExportAnswer, StockError> {
         let answer = self
             .flows(
                 scope,

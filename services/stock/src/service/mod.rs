@@ -3,6 +3,7 @@
 //! placed-on-market revisions), and the answers themselves.
 
 mod answers;
+mod error;
 pub mod projection;
 pub mod views;
 
@@ -11,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, Utc};
-use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Principal, Role};
 use uuid::Uuid;
 
@@ -25,6 +25,7 @@ use crate::store::StockStore;
 use views::ParametersView;
 
 pub use answers::{BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, SankeyRequest};
+pub use error::StockError;
 
 /// The default minimum of distinct organisations behind a published cell.
 pub const DEFAULT_DISCLOSURE_K: u32 = 3;
@@ -98,13 +99,13 @@ impl StockService {
 
     /// Stores the built-in parameters as version 1 unless a version exists, and starts building
     /// the tables in the background.
-    pub async fn init(&self) -> Result<(), Problem> {
+    pub async fn init(&self) -> Result<(), StockError> {
         self.seed().await?;
         self.warm_in_background();
         Ok(())
     }
 
-    async fn seed(&self) -> Result<(), Problem> {
+    async fn seed(&self) -> Result<(), StockError> {
         self.inner
             .store
             .seed_parameters(&parameters::defaults(), Utc::now())
@@ -114,7 +115,7 @@ impl StockService {
 
     /// What `caller` may see: regulators and admins everything (with disclosure control),
     /// manufacturers and recyclers their own figures; others nothing.
-    pub fn scope_of(&self, caller: &Principal) -> Result<Scope, Problem> {
+    pub fn scope_of(&self, caller: &Principal) -> Result<Scope, StockError> {
         caller.require(&[
             Role::Regulator,
             Role::Admin,
@@ -128,7 +129,7 @@ impl StockService {
     }
 
     /// The current parameters.
-    pub async fn parameters(&self) -> Result<Arc<ParameterSet>, Problem> {
+    pub async fn parameters(&self) -> Result<Arc<ParameterSet>, StockError> {
         let stored = match self.inner.store.latest_parameters().await? {
             Some(stored) => stored,
             None => {
@@ -137,7 +138,7 @@ impl StockService {
                     .store
                     .latest_parameters()
                     .await?
-                    .ok_or_else(Problem::internal)?
+                    .ok_or(StockError::NoParameters)?
             }
         };
         let parameters = stored.parameters;
@@ -163,16 +164,9 @@ impl StockService {
         &self,
         caller: &Principal,
         parameters: Parameters,
-    ) -> Result<Arc<ParameterSet>, Problem> {
+    ) -> Result<Arc<ParameterSet>, StockError> {
         caller.require(&[Role::Regulator, Role::Admin])?;
-        parameters.validate().map_err(|errors| {
-            Problem::validation(
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new(e.pointer, e.detail))
-                    .collect(),
-            )
-        })?;
+        parameters.validate().map_err(StockError::Invalid)?;
         self.parameters().await?;
         self.inner
             .store
@@ -186,21 +180,17 @@ impl StockService {
         &self,
         caller: &Principal,
         scenario: Scenario,
-    ) -> Result<ScenarioResult, Problem> {
+    ) -> Result<ScenarioResult, StockError> {
         caller.require(&[Role::Regulator, Role::Admin])?;
         let job = move || scenario.run();
-        let result = tokio::task::spawn_blocking(job).await.map_err(|e| {
-            tracing::error!(error = %e, "scenario run panicked");
-            Problem::internal()
-        })?;
-        result.map_err(|errors| {
-            Problem::validation(
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new(e.pointer, e.detail))
-                    .collect(),
-            )
-        })
+        let result =
+            tokio::task::spawn_blocking(job)
+                .await
+                .map_err(|source| StockError::Panicked {
+                    what: "a scenario run",
+                    source,
+                })?;
+        result.map_err(StockError::Invalid)
     }
 
     /// The tables of `flows` (all years, or those in `years`) and, if asked, the model.
@@ -210,7 +200,7 @@ impl StockService {
         flows: &[Flow],
         years: Option<(i32, i32)>,
         with_model: bool,
-    ) -> Result<Source, Problem> {
+    ) -> Result<Source, StockError> {
         let in_range = |year: i32| years.is_none_or(|(from, to)| (from..=to).contains(&year));
         match scope {
             Scope::All => self.all_source(flows, &in_range, with_model).await,
@@ -253,7 +243,7 @@ impl StockService {
         flows: &[Flow],
         in_range: &(dyn Fn(i32) -> bool + Sync),
         with_model: bool,
-    ) -> Result<Source, Problem> {
+    ) -> Result<Source, StockError> {
         let revisions = self.inner.store.revisions().await?;
         let wanted: Vec<(Flow, i32, i64)> = revisions
             .iter()
@@ -309,7 +299,7 @@ impl StockService {
     }
 
     /// Reads and protects one table.
-    async fn build_table(&self, flow: Flow, year: i32) -> Result<Arc<Table>, Problem> {
+    async fn build_table(&self, flow: Flow, year: i32) -> Result<Arc<Table>, StockError> {
         let rows = self.inner.store.table_rows(flow, year).await?;
         let k = self.inner.k;
         blocking(move || {
@@ -326,7 +316,7 @@ impl StockService {
         &self,
         params: &Arc<ParameterSet>,
         pom: &BTreeMap<i32, (i64, Arc<Table>)>,
-    ) -> Result<Arc<Modelled>, Problem> {
+    ) -> Result<Arc<Modelled>, StockError> {
         let key: ModelKey = (
             params.version,
             pom.iter().map(|(y, (r, _))| (*y, *r)).collect(),
@@ -365,8 +355,8 @@ impl StockService {
         }
         let service = self.clone();
         tokio::spawn(async move {
-            if let Err(problem) = service.refresh(false).await {
-                tracing::warn!(%problem, "refreshing the stock tables failed; the next answer retries");
+            if let Err(error) = service.refresh(false).await {
+                tracing::warn!(%error, "refreshing the stock tables failed; the next answer retries");
             }
             service.inner.refreshing.store(false, Ordering::Release);
         });
@@ -374,7 +364,7 @@ impl StockService {
 
     /// Rebuilds the cached tables whose revision moved (`all`: every table there is), then the
     /// model of the new placed-on-market tables, and swaps them in together.
-    pub async fn refresh(&self, all: bool) -> Result<(), Problem> {
+    pub async fn refresh(&self, all: bool) -> Result<(), StockError> {
         let revisions = self.inner.store.revisions().await?;
         let todo: Vec<(Flow, i32, i64)> = {
             let cache = self.lock();
@@ -439,8 +429,8 @@ impl StockService {
         }
         let service = self.clone();
         tokio::spawn(async move {
-            if let Err(problem) = service.refresh(true).await {
-                tracing::warn!(%problem, "warming the stock tables failed");
+            if let Err(error) = service.refresh(true).await {
+                tracing::warn!(%error, "warming the stock tables failed");
             }
             service.inner.refreshing.store(false, Ordering::Release);
         });
@@ -480,11 +470,13 @@ fn refs(tables: &BTreeMap<i32, Arc<Table>>) -> BTreeMap<i32, &Table> {
 
 async fn blocking<T: Send + 'static>(
     job: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(job).await.map_err(|e| {
-        tracing::error!(error = %e, "a stock computation panicked");
-        Problem::internal()
-    })
+) -> Result<T, StockError> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|source| StockError::Panicked {
+            what: "a stock computation",
+            source,
+        })
 }
 
 /// The current calendar year (the default when nothing is observed yet).
