@@ -3,7 +3,7 @@
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::{Denied, FieldError};
 
-use super::BasisChoice;
+use super::flows::BasisChoice;
 use crate::domain::flow::Flow;
 
 /// Why a use case of the stock service failed.

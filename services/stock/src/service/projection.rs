@@ -9,7 +9,7 @@
 //! statements in `store::projection`.
 //!
 //! These fail only when the store does, so they answer [`StoreError`], as core's feed
-//! consumer expects of a projection.
+//! consumer expects of a projection (not [`StockError`](super::StockError)).
 
 use std::collections::{BTreeSet, HashSet};
 

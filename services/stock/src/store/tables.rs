@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{SqlStock, corrupt};
 use crate::domain::flow::{CellKey, Flow, StoredCell};
-use crate::domain::table::Row;
+use crate::domain::table::Contribution;
 
 /// Reads of the flow cells.
 #[async_trait]
@@ -16,9 +16,9 @@ pub trait TableStore: Send + Sync {
     /// The revision of every (flow, year) table.
     async fn revisions(&self) -> Result<Vec<(Flow, i32, i64)>, StoreError>;
     /// The live rows of one table (every contributing organisation).
-    async fn table_rows(&self, flow: Flow, year: i32) -> Result<Vec<Row>, StoreError>;
+    async fn table_rows(&self, flow: Flow, year: i32) -> Result<Vec<Contribution>, StoreError>;
     /// The live rows of one organisation, every table.
-    async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Row)>, StoreError>;
+    async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Contribution)>, StoreError>;
     /// Every stored cell row, in key order (snapshots for tests and checks).
     async fn cells(&self) -> Result<Vec<StoredCell>, StoreError>;
 }
@@ -34,12 +34,12 @@ const CELLS: &str = "SELECT flow, year, country, category, element, org_id, valu
 /// A row of a table: `country, category, element, org_id, value_ug`, decoded without copying
 /// the text (answers read tens of thousands of rows per table). A stored value that does not
 /// parse is kept as what is wrong, for [`StoreError::Corrupt`].
-struct TableRow(Result<Row, String>);
+struct ContributionRow(Result<Contribution, String>);
 
-/// An organisation's row: `flow, year`, then a [`TableRow`].
-struct OrgRow(Result<(Flow, i32, Row), String>);
+/// An organisation's row: `flow, year`, then a [`ContributionRow`].
+struct OrgContributionRow(Result<(Flow, i32, Contribution), String>);
 
-impl<'r, R> sqlx::FromRow<'r, R> for TableRow
+impl<'r, R> sqlx::FromRow<'r, R> for ContributionRow
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -48,11 +48,11 @@ where
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        decode_row(row, 0).map(TableRow)
+        decode_row(row, 0).map(ContributionRow)
     }
 }
 
-impl<'r, R> sqlx::FromRow<'r, R> for OrgRow
+impl<'r, R> sqlx::FromRow<'r, R> for OrgContributionRow
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -65,7 +65,7 @@ where
         let flow: &str = row.try_get(0)?;
         let year: i32 = row.try_get(1)?;
         let rest = decode_row(row, 2)?;
-        Ok(OrgRow(
+        Ok(OrgContributionRow(
             flow.parse::<Flow>()
                 .map_err(|e| e.to_string())
                 .and_then(|flow| rest.map(|row| (flow, year, row))),
@@ -74,7 +74,7 @@ where
 }
 
 /// Reads `country, category, element, org_id, value_ug` from column `at` on.
-fn decode_row<'r, R>(row: &'r R, at: usize) -> Result<Result<Row, String>, sqlx::Error>
+fn decode_row<'r, R>(row: &'r R, at: usize) -> Result<Result<Contribution, String>, sqlx::Error>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -87,8 +87,8 @@ where
     let element: &str = row.try_get(at + 2)?;
     let org: Uuid = row.try_get(at + 3)?;
     let value: i64 = row.try_get(at + 4)?;
-    let parsed = || -> Result<Row, String> {
-        Ok(Row {
+    let parsed = || -> Result<Contribution, String> {
+        Ok(Contribution {
             country: Country::parse(country).map_err(|e| e.to_string())?,
             category: category.parse::<Category>().map_err(|e| e.to_string())?,
             element: element.parse::<Element>().map_err(|e| e.to_string())?,
@@ -139,24 +139,24 @@ impl TableStore for SqlStock {
             .collect()
     }
 
-    async fn table_rows(&self, flow: Flow, year: i32) -> Result<Vec<Row>, StoreError> {
-        let rows: Vec<TableRow> = Sql::new(TABLE_ROWS)
+    async fn table_rows(&self, flow: Flow, year: i32) -> Result<Vec<Contribution>, StoreError> {
+        let rows: Vec<ContributionRow> = Sql::new(TABLE_ROWS)
             .bind(flow.as_str())
             .bind(year)
             .fetch_all(self.db.reader())
             .await?;
         rows.into_iter()
-            .map(|TableRow(row)| row.map_err(StoreError::Corrupt))
+            .map(|ContributionRow(row)| row.map_err(StoreError::Corrupt))
             .collect()
     }
 
-    async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Row)>, StoreError> {
-        let rows: Vec<OrgRow> = Sql::new(ORG_ROWS)
+    async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Contribution)>, StoreError> {
+        let rows: Vec<OrgContributionRow> = Sql::new(ORG_ROWS)
             .bind(org_id)
             .fetch_all(self.db.reader())
             .await?;
         rows.into_iter()
-            .map(|OrgRow(row)| row.map_err(StoreError::Corrupt))
+            .map(|OrgContributionRow(row)| row.map_err(StoreError::Corrupt))
             .collect()
     }
 
