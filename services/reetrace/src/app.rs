@@ -31,7 +31,7 @@ use reetrace_passport::api::PassportState;
 use reetrace_passport::keys::{KeyOnOrgCreated, Keys};
 use reetrace_passport::service::{PassportConfig, PassportService};
 use reetrace_stock::api::StockState;
-use reetrace_stock::consumers::{self as stock_consumers, StockConsumers};
+use reetrace_stock::feed::{self as stock_feed, StockConsumers};
 use reetrace_stock::service::StockService;
 use reetrace_stock::{self as stock};
 use tokio::net::TcpListener;
@@ -273,7 +273,7 @@ impl Services {
         if self.selection.stock {
             workers.extend(
                 self.stock_consumers
-                    .spawn(stock_consumers::POLL_INTERVAL, cancel.clone()),
+                    .spawn(stock_feed::POLL_INTERVAL, cancel.clone()),
             );
         }
         if self.selection.custody {

@@ -1,21 +1,25 @@
-//! The stock service's two consumers: the passport feed and the custody feed, each a
-//! [`Projection`] that turns CloudEvents into cell changes and applies a whole batch (inbox,
-//! cells, cursor) in one transaction.
+//! The stock service's side of the feeds: its two consumers, of the passport feed and of the
+//! custody feed. Each is a [`Projection`] that reads CloudEvents into changes (what a passport
+//! or a custody step adds to the figures) and hands the batch to `service::projection`, which
+//! applies it (inbox, cells, cursor) in one transaction. [`StockConsumers`] runs both.
 //!
 //! An event the stock service cannot read (an unknown category, a missing field) is logged and
 //! skipped, and the cursor moves past it: one bad event must not stop the urban-mine figures.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate};
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::feed::CloudEvent;
 use reetrace_core::domain::{Category, Country, Element, Mass, UseType};
-use reetrace_core::service::feed::Projection;
+use reetrace_core::service::feed::{Consumer, FeedError, FeedSource, Projection};
+use reetrace_core::store::lease::Leases;
 use serde::Deserialize;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::domain::custody::{
@@ -23,7 +27,8 @@ use crate::domain::custody::{
 };
 use crate::domain::flow::{Deltas, ElementMasses, Flow};
 use crate::domain::passport::{Granularity, PassportChange, PassportFacts, PassportStatus};
-use crate::store::StockStore;
+use crate::service::projection;
+use crate::store::ProjectionStore;
 
 /// The passport feed's event types.
 pub const PASSPORT_ISSUED: &str = "org.reetrace.passport.issued";
@@ -263,11 +268,11 @@ where
 
 /// Keeps the stock service's passports and placed-on-market cells from the passport feed.
 pub struct PassportProjection {
-    store: Arc<dyn StockStore>,
+    store: Arc<dyn ProjectionStore>,
 }
 
 impl PassportProjection {
-    pub fn new(store: Arc<dyn StockStore>) -> Self {
+    pub fn new(store: Arc<dyn ProjectionStore>) -> Self {
         Self { store }
     }
 }
@@ -284,17 +289,17 @@ impl Projection for PassportProjection {
 
     async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
         let changes = changes(events, passport_change, PassportChange::Ignore, stream)?;
-        self.store.apply_passports(stream, &changes).await
+        projection::apply_passports(self.store.as_ref(), stream, &changes).await
     }
 }
 
 /// Keeps the custody flow cells from the custody feed.
 pub struct CustodyProjection {
-    store: Arc<dyn StockStore>,
+    store: Arc<dyn ProjectionStore>,
 }
 
 impl CustodyProjection {
-    pub fn new(store: Arc<dyn StockStore>) -> Self {
+    pub fn new(store: Arc<dyn ProjectionStore>) -> Self {
         Self { store }
     }
 }
@@ -311,6 +316,62 @@ impl Projection for CustodyProjection {
 
     async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
         let changes = changes(events, custody_change, CustodyChange::Ignore, stream)?;
-        self.store.apply_custody(stream, &changes).await
+        projection::apply_custody(self.store.as_ref(), stream, &changes).await
+    }
+}
+
+/// How often the consumers look for new events when nothing wakes them.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The passport and custody consumers of the stock projections.
+#[derive(Debug, Clone)]
+pub struct StockConsumers {
+    consumers: Vec<Arc<Consumer>>,
+}
+
+impl StockConsumers {
+    /// Consumers of `passport` and `custody` into `store`'s projections.
+    pub fn new(
+        store: Arc<dyn ProjectionStore>,
+        passport: Arc<dyn FeedSource>,
+        custody: Arc<dyn FeedSource>,
+        leases: Option<Arc<Leases>>,
+    ) -> Self {
+        let lease = |consumer: Consumer, name: &str| match &leases {
+            Some(leases) => consumer.with_lease(leases.clone(), name),
+            None => consumer,
+        };
+        let consumers = vec![
+            Arc::new(lease(
+                Consumer::new(passport, Arc::new(PassportProjection::new(store.clone()))),
+                "stock.passports",
+            )),
+            Arc::new(lease(
+                Consumer::new(custody, Arc::new(CustodyProjection::new(store))),
+                "stock.custody",
+            )),
+        ];
+        Self { consumers }
+    }
+
+    /// Runs every consumer until `cancel` is cancelled.
+    pub fn spawn(
+        &self,
+        interval: Duration,
+        cancel: CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        self.consumers
+            .iter()
+            .map(|consumer| tokio::spawn(consumer.clone().run(None, interval, cancel.clone())))
+            .collect()
+    }
+
+    /// Catches every consumer up once; returns how many events were applied.
+    pub async fn catch_up(&self) -> Result<usize, FeedError> {
+        let mut applied = 0;
+        for consumer in &self.consumers {
+            applied += consumer.catch_up().await?;
+        }
+        Ok(applied)
     }
 }

@@ -12,9 +12,10 @@ use reetrace_core::domain::{Category, Country, Element};
 use reetrace_core::service::feed::{Consumer, FeedSource, Projection};
 use reetrace_core::testing::TestDatabase;
 use reetrace_stock::domain::flow::Flow;
+use reetrace_stock::domain::flow::StoredCell;
 use reetrace_stock::domain::passport::PassportStatus;
 use reetrace_stock::feed::{CustodyProjection, PassportProjection};
-use reetrace_stock::store::{self, MIGRATIONS, StockStore, StoredCell};
+use reetrace_stock::store::{self, MIGRATIONS, StockStore};
 use reetrace_stock::testing::{
     Input, MemoryFeed, Stream, TestPassport, lot_step, product_step, transformation,
 };

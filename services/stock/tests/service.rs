@@ -12,7 +12,7 @@ use reetrace_core::testing::TestDatabase;
 use reetrace_stock::domain::flow::Flow;
 use reetrace_stock::domain::table::Grain;
 use reetrace_stock::feed::{CustodyProjection, PassportProjection};
-use reetrace_stock::service::views::{FigureView, FlowRow};
+use reetrace_stock::service::bodies::{FigureView, FlowRow};
 use reetrace_stock::service::{
     BasisChoice, FlowRequest, SankeyRequest, Scope, StockService, filter_key, grain_of,
 };

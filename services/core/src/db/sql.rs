@@ -182,13 +182,17 @@ pub enum On<'c> {
 pub struct Sql<'q> {
     text: Cow<'static, str>,
     args: Vec<Arg<'q>>,
+    /// The text has a `$` that `push_bind` did not write (placeholders numbered by hand).
+    own_dollars: bool,
 }
 
 impl<'q> Sql<'q> {
     /// A statement; its text numbers its placeholders itself (`$1`, `$2`...).
     pub fn new(text: impl Into<Cow<'static, str>>) -> Self {
+        let text = text.into();
         Self {
-            text: text.into(),
+            own_dollars: text.contains('$'),
+            text,
             args: Vec::new(),
         }
     }
@@ -206,6 +210,7 @@ impl<'q> Sql<'q> {
 
     /// Appends text.
     pub fn push(&mut self, text: &str) -> &mut Self {
+        self.own_dollars |= text.contains('$');
         self.text.to_mut().push_str(text);
         self
     }
@@ -321,8 +326,30 @@ impl<'q> Sql<'q> {
         Ok(value)
     }
 
+    /// The text as SQLite runs it. SQLite looks a `$n` placeholder up by name in a list, when it
+    /// prepares the statement and again at every execution (sqlx asks each parameter's name to
+    /// bind it), so a multi-row statement of thousands of `$n` costs quadratic time. When every
+    /// placeholder was written by `push_bind`, they are numbered in text order: they become
+    /// anonymous `?`, which SQLite numbers in that same order without a list.
+    fn sqlite_text(&self) -> Cow<'static, str> {
+        if self.own_dollars || !self.text.contains('$') {
+            return self.text.clone();
+        }
+        let mut text = String::with_capacity(self.text.len());
+        let mut chars = self.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' {
+                text.push('?');
+                while chars.next_if(char::is_ascii_digit).is_some() {}
+            } else {
+                text.push(c);
+            }
+        }
+        Cow::Owned(text)
+    }
+
     fn sqlite(self) -> Query<'q, Sqlite, SqliteArguments> {
-        let mut query = sqlx::query(AssertSqlSafe(self.text));
+        let mut query = sqlx::query(AssertSqlSafe(self.sqlite_text()));
         for arg in self.args {
             query = match arg {
                 Arg::Null(kind) => match kind {
@@ -455,6 +482,25 @@ mod tests {
             sql.text(),
             "INSERT INTO t (a, b, c) VALUES ($1, $2, 0), ($3, $4, 0)"
         );
+    }
+
+    #[test]
+    fn pushed_placeholders_are_anonymous_on_sqlite() {
+        let mut sql = Sql::new("INSERT INTO t (a, b) ");
+        sql.push_values([(1i64, "x"), (2, "y")], |row, (a, b)| {
+            row.bind(a).bind(b);
+        });
+        assert_eq!(sql.text(), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(
+            sql.sqlite_text(),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+        // Placeholders numbered by hand keep their numbers (one may be used twice).
+        let sql = Sql::new("SELECT x FROM t WHERE ($1 IS NULL OR a = $1)").bind(1i64);
+        assert_eq!(sql.sqlite_text(), sql.text());
+        let mut sql = Sql::new("SELECT x FROM t WHERE a = ");
+        sql.push_bind(1i64).push(" OR b = $1");
+        assert_eq!(sql.sqlite_text(), sql.text());
     }
 
     #[test]

@@ -19,10 +19,10 @@ use utoipa_axum::routes;
 use crate::domain::parameters::Parameters;
 use crate::domain::scenario::{Scenario, ScenarioResult};
 use crate::service::StockService;
-use crate::service::views::{
+use crate::service::bodies::{
     ExportAnswer, FlowsAnswer, IndicatorsAnswer, ParametersView, SankeyAnswer,
 };
-use query::{ExportQuery, FlowsQuery, Format, IndicatorsQuery, SankeyQuery};
+use query::{ExportFormat, ExportQuery, FlowsQuery, IndicatorsQuery, SankeyQuery};
 
 /// What the stock routes need.
 #[derive(Clone)]
@@ -150,8 +150,8 @@ async fn export(
     let (request, format) = query.parse()?;
     let answer = state.service.export(scope, &request).await?;
     Ok(match format {
-        Format::Json => Json(answer).into_response(),
-        Format::Csv => (
+        ExportFormat::Json => Json(answer).into_response(),
+        ExportFormat::Csv => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                 (

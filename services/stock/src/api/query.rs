@@ -275,16 +275,16 @@ pub struct ExportQuery {
 
 /// The export's media type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum ExportFormat {
     Csv,
     Json,
 }
 
 impl ExportQuery {
-    pub fn parse(&self) -> Result<(ExportRequest, Format), Problem> {
+    pub fn parse(&self) -> Result<(ExportRequest, ExportFormat), Problem> {
         let format = match self.format.as_deref() {
-            None | Some("csv") => Format::Csv,
-            Some("json") => Format::Json,
+            None | Some("csv") => ExportFormat::Csv,
+            Some("json") => ExportFormat::Json,
             Some(other) => {
                 return Err(invalid(
                     "format",

@@ -154,12 +154,18 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::domain::table::{Dim, Key, Row};
+    use crate::domain::table::{Contribution, Dim, Key};
     use reetrace_core::domain::{Category, Country, Element};
     use uuid::Uuid;
 
-    fn row(country: &str, category: Category, element: Element, org: u128, value: i128) -> Row {
-        Row {
+    fn row(
+        country: &str,
+        category: Category,
+        element: Element,
+        org: u128,
+        value: i128,
+    ) -> Contribution {
+        Contribution {
             country: Country::parse(country).unwrap(),
             category,
             element,
@@ -215,7 +221,7 @@ mod tests {
     }
 
     /// A market where one manufacturer (org 1) is alone in IT and alone in smco magnets.
-    fn market() -> Vec<Row> {
+    fn market() -> Vec<Contribution> {
         use Category::*;
         use Element::*;
         let mut rows = vec![
@@ -327,7 +333,7 @@ mod tests {
 
     #[test]
     fn with_enough_contributors_nothing_is_withheld() {
-        let rows: Vec<Row> = (1..=4)
+        let rows: Vec<Contribution> = (1..=4)
             .flat_map(|org| {
                 [
                     row("FR", Category::Smartphone, Element::Nd, org, 10),

@@ -182,6 +182,16 @@ pub struct CellKey {
     pub element: Element,
 }
 
+/// A cell as stored: one organisation's share of it (for snapshots and tests).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StoredCell {
+    pub key: CellKey,
+    pub org_id: Uuid,
+    pub value_ug: i64,
+    /// Live records behind the value (a revoked passport takes its own back out).
+    pub records: i64,
+}
+
 /// A flow in a year, a country and a category: the cells of its elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {

@@ -1,12 +1,12 @@
 //! The pure core of the stock service: lifetime distributions, the inflow-driven dynamic stock
 //! model and its indicators; the flow cells and what passports and custody events add to them;
-//! tables at every grain with disclosure control; the modelled stock and the answers read from
-//! them. No I/O here.
+//! tables at every grain with disclosure control; the modelled stock and the figures read from
+//! them (`figures`); the model parameters and scenarios. No I/O here.
 
-pub mod answer;
 pub mod custody;
 pub mod disclosure;
 pub mod dsm;
+pub mod figures;
 pub mod flow;
 pub mod indicators;
 pub mod lifetime;

@@ -186,12 +186,12 @@ mod tests {
     use crate::domain::disclosure::protect;
     use crate::domain::lifetime::Lifetime;
     use crate::domain::parameters::defaults;
-    use crate::domain::table::Row;
+    use crate::domain::table::Contribution;
     use reetrace_core::domain::{Category, Country, Element};
     use uuid::Uuid;
 
     fn table(rows: &[(u128, i128)], category: Category) -> Table {
-        Table::build(rows.iter().map(|(org, kg)| Row {
+        Table::build(rows.iter().map(|(org, kg)| Contribution {
             country: Country::parse("FR").unwrap(),
             category,
             element: Element::Nd,

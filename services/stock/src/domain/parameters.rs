@@ -9,9 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use reetrace_core::domain::Category;
+use chrono::{DateTime, Utc};
+use reetrace_core::domain::{Category, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::dsm::InflowAt;
 use super::lifetime::Lifetime;
@@ -41,41 +43,44 @@ pub struct Parameters {
     pub lifetimes: BTreeMap<Category, Lifetime>,
 }
 
-/// A parameter that is out of range, with the JSON pointer naming it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParameterError {
-    pub pointer: String,
-    pub detail: String,
+/// One stored version of the parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterVersion {
+    pub version: i64,
+    pub parameters: Parameters,
+    /// The organisation that set them (none for the built-in defaults).
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl Parameters {
-    /// Checks the ranges; every problem names its JSON pointer.
-    pub fn validate(&self) -> Result<(), Vec<ParameterError>> {
+    /// Checks the ranges; every error names its JSON pointer.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if !(1990..=2200).contains(&self.horizon) {
-            errors.push(ParameterError {
-                pointer: "/horizon".into(),
-                detail: format!("must be between 1990 and 2200, got {}", self.horizon),
-            });
+            errors.push(FieldError::new(
+                "/horizon",
+                format!("must be between 1990 and 2200, got {}", self.horizon),
+            ));
         }
         if !(1..=20).contains(&self.extrapolation_years) {
-            errors.push(ParameterError {
-                pointer: "/extrapolation_years".into(),
-                detail: format!("must be between 1 and 20, got {}", self.extrapolation_years),
-            });
+            errors.push(FieldError::new(
+                "/extrapolation_years",
+                format!("must be between 1 and 20, got {}", self.extrapolation_years),
+            ));
         }
         for category in Category::ALL {
             match self.lifetimes.get(&category) {
-                None => errors.push(ParameterError {
-                    pointer: format!("/lifetimes/{category}"),
-                    detail: "every product category needs a lifetime".into(),
-                }),
+                None => errors.push(FieldError::new(
+                    format!("/lifetimes/{category}"),
+                    "every product category needs a lifetime",
+                )),
                 Some(lifetime) => {
                     if let Err(e) = lifetime.validate() {
-                        errors.push(ParameterError {
-                            pointer: format!("/lifetimes/{category}"),
-                            detail: e.to_string(),
-                        });
+                        errors.push(FieldError::new(
+                            format!("/lifetimes/{category}"),
+                            e.to_string(),
+                        ));
                     }
                 }
             }

@@ -14,7 +14,7 @@
 //! A ratio is withheld when its numerator or denominator is, and undefined (null) when the
 //! denominator is zero.
 
-use super::answer::Figure;
+use super::figures::Figure;
 
 /// A derived figure.
 #[derive(Debug, Clone, Copy, PartialEq)]

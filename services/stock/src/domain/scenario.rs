@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use reetrace_core::domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::dsm::{InflowAt, SurvivalCurve};
 use super::lifetime::Lifetime;
-use super::parameters::ParameterError;
 
 /// The most years one scenario may cover.
 pub const MAX_YEARS: i64 = 200;
@@ -84,16 +84,13 @@ pub struct ScenarioResult {
     pub results: Vec<SeriesResult>,
 }
 
-fn error(pointer: impl Into<String>, detail: impl Into<String>) -> ParameterError {
-    ParameterError {
-        pointer: pointer.into(),
-        detail: detail.into(),
-    }
+fn error(pointer: impl Into<String>, detail: impl Into<String>) -> FieldError {
+    FieldError::new(pointer, detail)
 }
 
 impl Scenario {
-    /// Checks the sizes and values; each problem names its JSON pointer.
-    pub fn validate(&self) -> Result<(), Vec<ParameterError>> {
+    /// Checks the sizes and values; each error names its JSON pointer.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         let span = i64::from(self.years.to) - i64::from(self.years.from) + 1;
         if span < 1 {
@@ -176,7 +173,7 @@ impl Scenario {
     }
 
     /// Runs a validated scenario: one survival curve per category, shared by its series.
-    pub fn run(&self) -> Result<ScenarioResult, Vec<ParameterError>> {
+    pub fn run(&self) -> Result<ScenarioResult, Vec<FieldError>> {
         self.validate()?;
         let years: Vec<i32> = (self.years.from..=self.years.to).collect();
         let mut curves: BTreeMap<&str, SurvivalCurve> = BTreeMap::new();

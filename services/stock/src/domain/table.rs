@@ -133,7 +133,7 @@ pub struct Stat {
 
 /// One finest-grain contribution of one organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Row {
+pub struct Contribution {
     pub country: Country,
     pub category: Category,
     pub element: Element,
@@ -156,7 +156,7 @@ pub struct Table {
 
 impl Table {
     /// Sums the rows into every grain and counts the distinct organisations of each cell.
-    pub fn build(rows: impl IntoIterator<Item = Row>) -> Table {
+    pub fn build(rows: impl IntoIterator<Item = Contribution>) -> Table {
         let mut orgs: HashMap<Uuid, u32> = HashMap::new();
         let mut sums: HashMap<Key, (i128, Vec<u32>)> = HashMap::new();
         for row in rows {
@@ -257,8 +257,8 @@ mod tests {
         element: Element,
         org: u128,
         value: i128,
-    ) -> Row {
-        Row {
+    ) -> Contribution {
+        Contribution {
             country: Country::parse(country).unwrap(),
             category,
             element,

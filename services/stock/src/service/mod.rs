@@ -1,29 +1,41 @@
-//! The stock service: who may see what, the tables behind an answer (cached per flow and year
-//! until their revision moves), the modelled stock (cached per parameter version and
-//! placed-on-market revisions), and the answers themselves.
+//! The use cases of the stock service, one file each:
+//!
+//! - `projection.rs`: applying a batch of feed events to the projection, in one transaction;
+//! - `flows.rs`, `indicators.rs`, `sankey.rs`: the answers (flows and the tidy export,
+//!   indicators, the Sankey diagram), read from the cached tables and model;
+//! - `parameters.rs`: the model parameters (versions) and scenario runs;
+//! - `cache.rs`: the tables behind an answer (cached per flow and year until their revision
+//!   moves) and the modelled stock (cached per parameter version and placed-on-market
+//!   revisions);
+//! - `bodies.rs`: what the answers are made of, as JSON bodies;
+//! - `error.rs`: [`StockError`], what they fail with.
+//!
+//! This file: the service itself and who may see what.
 
-mod answers;
-pub mod views;
+pub mod bodies;
+mod cache;
+mod error;
+mod flows;
+mod indicators;
+mod parameters;
+pub mod projection;
+mod sankey;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 
-use chrono::{Datelike, Utc};
-use reetrace_core::api::problem::{FieldError, Problem};
-use reetrace_core::domain::{Principal, Role};
+use reetrace_core::domain::{Category, Country, Element, Principal, Role};
 use uuid::Uuid;
 
-use crate::domain::disclosure::protect;
-use crate::domain::flow::Flow;
-use crate::domain::modelled::Modelled;
-use crate::domain::parameters::{self, Parameters, default_rows};
-use crate::domain::scenario::{Scenario, ScenarioResult};
-use crate::domain::table::{Grain, Key, Row, Table};
+use crate::domain::table::{Dim, Grain, Key};
 use crate::store::StockStore;
-use views::ParametersView;
 
-pub use answers::{BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, SankeyRequest};
+pub use error::StockError;
+pub use flows::{BasisChoice, ExportRequest, FlowRequest};
+pub use indicators::IndicatorRequest;
+pub use parameters::ParameterSet;
+pub use sankey::SankeyRequest;
 
 /// The default minimum of distinct organisations behind a published cell.
 pub const DEFAULT_DISCLOSURE_K: u32 = 3;
@@ -38,32 +50,10 @@ pub enum Scope {
     Own(Uuid),
 }
 
-/// The current parameters and their version.
-#[derive(Debug, Clone)]
-pub struct ParameterSet {
-    pub version: i64,
-    pub parameters: Parameters,
-    pub view: ParametersView,
-}
-
-/// The figures an answer is read from.
-pub(crate) struct Source {
-    pub tables: BTreeMap<(Flow, i32), Arc<Table>>,
-    pub model: Option<(Arc<Modelled>, Arc<ParameterSet>)>,
-}
-
-type ModelKey = (i64, Vec<(i32, i64)>);
-
-#[derive(Default)]
-struct Cache {
-    tables: HashMap<(Flow, i32), (i64, Arc<Table>)>,
-    model: Option<(ModelKey, Arc<Modelled>)>,
-}
-
 struct Inner {
     store: Arc<dyn StockStore>,
     k: u32,
-    cache: Mutex<Cache>,
+    cache: Mutex<cache::Cache>,
     /// A background refresh is running.
     refreshing: AtomicBool,
 }
@@ -81,7 +71,7 @@ impl StockService {
             inner: Arc::new(Inner {
                 store,
                 k: k.max(1),
-                cache: Mutex::new(Cache::default()),
+                cache: Mutex::new(cache::Cache::default()),
                 refreshing: AtomicBool::new(false),
             }),
         }
@@ -97,24 +87,15 @@ impl StockService {
 
     /// Stores the built-in parameters as version 1 unless a version exists, and starts building
     /// the tables in the background.
-    pub async fn init(&self) -> Result<(), Problem> {
+    pub async fn init(&self) -> Result<(), StockError> {
         self.seed().await?;
         self.warm_in_background();
         Ok(())
     }
 
-    async fn seed(&self) -> Result<(), Problem> {
-        let text = serde_json::to_string(&parameters::defaults()).map_err(|e| {
-            tracing::error!(error = %e, "encode the default parameters");
-            Problem::internal()
-        })?;
-        self.inner.store.seed_parameters(&text, Utc::now()).await?;
-        Ok(())
-    }
-
     /// What `caller` may see: regulators and admins everything (with disclosure control),
     /// manufacturers and recyclers their own figures; others nothing.
-    pub fn scope_of(&self, caller: &Principal) -> Result<Scope, Problem> {
+    pub fn scope_of(&self, caller: &Principal) -> Result<Scope, StockError> {
         caller.require(&[
             Role::Regulator,
             Role::Admin,
@@ -126,386 +107,15 @@ impl StockService {
             _ => Scope::Own(caller.org_id),
         })
     }
-
-    /// The current parameters.
-    pub async fn parameters(&self) -> Result<Arc<ParameterSet>, Problem> {
-        let stored = match self.inner.store.latest_parameters().await? {
-            Some(stored) => stored,
-            None => {
-                self.seed().await?;
-                self.inner
-                    .store
-                    .latest_parameters()
-                    .await?
-                    .ok_or_else(Problem::internal)?
-            }
-        };
-        let parameters: Parameters = serde_json::from_str(&stored.parameters).map_err(|e| {
-            tracing::error!(error = %e, version = stored.version, "stored parameters do not decode");
-            Problem::internal()
-        })?;
-        let view = ParametersView {
-            version: stored.version,
-            created_at: stored.created_at,
-            created_by: stored.created_by,
-            horizon: parameters.horizon,
-            inflow_at: parameters.inflow_at,
-            extrapolation_years: parameters.extrapolation_years,
-            lifetimes: parameters.lifetimes.clone(),
-            defaults: default_rows(),
-        };
-        Ok(Arc::new(ParameterSet {
-            version: stored.version,
-            parameters,
-            view,
-        }))
-    }
-
-    /// Stores new parameters (regulators and admins) as the next version.
-    pub async fn set_parameters(
-        &self,
-        caller: &Principal,
-        parameters: Parameters,
-    ) -> Result<Arc<ParameterSet>, Problem> {
-        caller.require(&[Role::Regulator, Role::Admin])?;
-        parameters.validate().map_err(|errors| {
-            Problem::validation(
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new(e.pointer, e.detail))
-                    .collect(),
-            )
-        })?;
-        let text = serde_json::to_string(&parameters).map_err(|e| {
-            tracing::error!(error = %e, "encode parameters");
-            Problem::internal()
-        })?;
-        self.parameters().await?;
-        self.inner
-            .store
-            .insert_parameters(&text, Some(caller.org_id), Utc::now())
-            .await?;
-        self.parameters().await
-    }
-
-    /// Runs a scenario (regulators and admins), off the async threads.
-    pub async fn run_scenario(
-        &self,
-        caller: &Principal,
-        scenario: Scenario,
-    ) -> Result<ScenarioResult, Problem> {
-        caller.require(&[Role::Regulator, Role::Admin])?;
-        let job = move || scenario.run();
-        let result = tokio::task::spawn_blocking(job).await.map_err(|e| {
-            tracing::error!(error = %e, "scenario run panicked");
-            Problem::internal()
-        })?;
-        result.map_err(|errors| {
-            Problem::validation(
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new(e.pointer, e.detail))
-                    .collect(),
-            )
-        })
-    }
-
-    /// The tables of `flows` (all years, or those in `years`) and, if asked, the model.
-    pub(crate) async fn source(
-        &self,
-        scope: Scope,
-        flows: &[Flow],
-        years: Option<(i32, i32)>,
-        with_model: bool,
-    ) -> Result<Source, Problem> {
-        let in_range = |year: i32| years.is_none_or(|(from, to)| (from..=to).contains(&year));
-        match scope {
-            Scope::All => self.all_source(flows, &in_range, with_model).await,
-            Scope::Own(org) => {
-                let rows = self.inner.store.org_rows(org).await?;
-                let mut grouped: BTreeMap<(Flow, i32), Vec<Row>> = BTreeMap::new();
-                for (flow, year, row) in rows {
-                    let wanted = flows.contains(&flow) && in_range(year);
-                    if wanted || (with_model && flow == Flow::PlacedOnMarket) {
-                        grouped.entry((flow, year)).or_default().push(row);
-                    }
-                }
-                let build = move || -> BTreeMap<(Flow, i32), Arc<Table>> {
-                    grouped
-                        .into_iter()
-                        .map(|(k, rows)| (k, Arc::new(Table::build(rows))))
-                        .collect()
-                };
-                let all = blocking(build).await?;
-                let model = if with_model {
-                    let params = self.parameters().await?;
-                    let pom = pom_tables(&all);
-                    let p = params.parameters.clone();
-                    let model = blocking(move || Modelled::run(&refs(&pom), &p, false)).await?;
-                    Some((Arc::new(model), params))
-                } else {
-                    None
-                };
-                let tables = all
-                    .into_iter()
-                    .filter(|((f, y), _)| flows.contains(f) && in_range(*y))
-                    .collect();
-                Ok(Source { tables, model })
-            }
-        }
-    }
-
-    async fn all_source(
-        &self,
-        flows: &[Flow],
-        in_range: &(dyn Fn(i32) -> bool + Sync),
-        with_model: bool,
-    ) -> Result<Source, Problem> {
-        let revisions = self.inner.store.revisions().await?;
-        let wanted: Vec<(Flow, i32, i64)> = revisions
-            .iter()
-            .copied()
-            .filter(|(flow, year, _)| {
-                (flows.contains(flow) && in_range(*year))
-                    || (with_model && *flow == Flow::PlacedOnMarket)
-            })
-            .collect();
-        // Tables already built are used as they are, even when their revision moved: the
-        // refresh runs in the background, so an answer never waits for a rebuild. Only a
-        // table never built before is built now.
-        let mut tables = BTreeMap::new();
-        let mut missing = Vec::new();
-        let mut stale = false;
-        {
-            let cache = self.lock();
-            for (flow, year, revision) in &wanted {
-                match cache.tables.get(&(*flow, *year)) {
-                    Some((r, table)) => {
-                        stale |= r != revision;
-                        tables.insert((*flow, *year), (*r, table.clone()));
-                    }
-                    None => missing.push((*flow, *year, *revision)),
-                }
-            }
-        }
-        if stale {
-            self.refresh_in_background();
-        }
-        for (flow, year, revision) in missing {
-            let table = self.build_table(flow, year).await?;
-            put_table(&mut self.lock(), (flow, year), (revision, table.clone()));
-            tables.insert((flow, year), (revision, table));
-        }
-        let model = if with_model {
-            let params = self.parameters().await?;
-            let pom: BTreeMap<i32, (i64, Arc<Table>)> = tables
-                .iter()
-                .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
-                .map(|((_, y), t)| (*y, t.clone()))
-                .collect();
-            Some((self.model_for(&params, &pom).await?, params))
-        } else {
-            None
-        };
-        let tables = tables
-            .into_iter()
-            .filter(|((f, y), _)| flows.contains(f) && in_range(*y))
-            .map(|(k, (_, t))| (k, t))
-            .collect();
-        Ok(Source { tables, model })
-    }
-
-    /// Reads and protects one table.
-    async fn build_table(&self, flow: Flow, year: i32) -> Result<Arc<Table>, Problem> {
-        let rows = self.inner.store.table_rows(flow, year).await?;
-        let k = self.inner.k;
-        blocking(move || {
-            let mut table = Table::build(rows);
-            protect(&mut table, k);
-            Arc::new(table)
-        })
-        .await
-    }
-
-    /// The model of these placed-on-market tables (cached by parameter version and table
-    /// revisions).
-    async fn model_for(
-        &self,
-        params: &Arc<ParameterSet>,
-        pom: &BTreeMap<i32, (i64, Arc<Table>)>,
-    ) -> Result<Arc<Modelled>, Problem> {
-        let key: ModelKey = (
-            params.version,
-            pom.iter().map(|(y, (r, _))| (*y, *r)).collect(),
-        );
-        let cached = self
-            .lock()
-            .model
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, m)| m.clone());
-        if let Some(model) = cached {
-            return Ok(model);
-        }
-        let tables: BTreeMap<i32, Arc<Table>> =
-            pom.iter().map(|(y, (_, t))| (*y, t.clone())).collect();
-        let p = params.parameters.clone();
-        let model = Arc::new(blocking(move || Modelled::run(&refs(&tables), &p, true)).await?);
-        self.lock().model = Some((key, model.clone()));
-        Ok(model)
-    }
-
-    /// Whether a background refresh is running.
-    pub fn refreshing(&self) -> bool {
-        self.inner.refreshing.load(Ordering::Acquire)
-    }
-
-    /// Starts a refresh unless one is running.
-    fn refresh_in_background(&self) {
-        if self
-            .inner
-            .refreshing
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return;
-        }
-        let service = self.clone();
-        tokio::spawn(async move {
-            if let Err(problem) = service.refresh(false).await {
-                tracing::warn!(%problem, "refreshing the stock tables failed; the next answer retries");
-            }
-            service.inner.refreshing.store(false, Ordering::Release);
-        });
-    }
-
-    /// Rebuilds the cached tables whose revision moved (`all`: every table there is), then the
-    /// model of the new placed-on-market tables, and swaps them in together.
-    pub async fn refresh(&self, all: bool) -> Result<(), Problem> {
-        let revisions = self.inner.store.revisions().await?;
-        let todo: Vec<(Flow, i32, i64)> = {
-            let cache = self.lock();
-            revisions
-                .iter()
-                .copied()
-                .filter(|(f, y, r)| match cache.tables.get(&(*f, *y)) {
-                    Some((cached, _)) => cached != r,
-                    None => all,
-                })
-                .collect()
-        };
-        let mut fresh = Vec::with_capacity(todo.len());
-        for (flow, year, revision) in todo {
-            fresh.push((
-                (flow, year),
-                (revision, self.build_table(flow, year).await?),
-            ));
-        }
-        let pom: BTreeMap<i32, (i64, Arc<Table>)> = {
-            let cache = self.lock();
-            let mut pom: BTreeMap<i32, (i64, Arc<Table>)> = cache
-                .tables
-                .iter()
-                .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
-                .map(|((_, y), t)| (*y, t.clone()))
-                .collect();
-            for ((f, y), t) in &fresh {
-                if *f == Flow::PlacedOnMarket {
-                    pom.insert(*y, t.clone());
-                }
-            }
-            pom
-        };
-        let params = self.parameters().await?;
-        let key: ModelKey = (
-            params.version,
-            pom.iter().map(|(y, (r, _))| (*y, *r)).collect(),
-        );
-        let tables: BTreeMap<i32, Arc<Table>> =
-            pom.iter().map(|(y, (_, t))| (*y, t.clone())).collect();
-        let p = params.parameters.clone();
-        let model = Arc::new(blocking(move || Modelled::run(&refs(&tables), &p, true)).await?);
-        let mut cache = self.lock();
-        for (at, entry) in fresh {
-            put_table(&mut cache, at, entry);
-        }
-        cache.model = Some((key, model));
-        Ok(())
-    }
-
-    /// Builds every table and the model in the background (at start, so that the first answers
-    /// do not wait).
-    pub fn warm_in_background(&self) {
-        if self
-            .inner
-            .refreshing
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return;
-        }
-        let service = self.clone();
-        tokio::spawn(async move {
-            if let Err(problem) = service.refresh(true).await {
-                tracing::warn!(%problem, "warming the stock tables failed");
-            }
-            service.inner.refreshing.store(false, Ordering::Release);
-        });
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        // A panic while holding the cache leaves it usable: it only ever holds whole entries.
-        self.inner
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Caches a table unless a newer revision of it is cached already.
-fn put_table(cache: &mut Cache, at: (Flow, i32), entry: (i64, Arc<Table>)) {
-    match cache.tables.get(&at) {
-        Some((cached, _)) if *cached > entry.0 => {}
-        _ => {
-            cache.tables.insert(at, entry);
-        }
-    }
-}
-
-/// The placed-on-market tables by year.
-fn pom_tables(tables: &BTreeMap<(Flow, i32), Arc<Table>>) -> BTreeMap<i32, Arc<Table>> {
-    tables
-        .iter()
-        .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
-        .map(|((_, y), t)| (*y, t.clone()))
-        .collect()
-}
-
-fn refs(tables: &BTreeMap<i32, Arc<Table>>) -> BTreeMap<i32, &Table> {
-    tables.iter().map(|(y, t)| (*y, t.as_ref())).collect()
-}
-
-async fn blocking<T: Send + 'static>(
-    job: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(job).await.map_err(|e| {
-        tracing::error!(error = %e, "a stock computation panicked");
-        Problem::internal()
-    })
-}
-
-/// The current calendar year (the default when nothing is observed yet).
-pub(crate) fn this_year() -> i32 {
-    Utc::now().year()
 }
 
 /// The grain of a `group_by` without the year.
 pub fn grain_of(country: bool, category: bool, element: bool) -> Grain {
     let mut g = Grain::TOTAL;
     for (on, dim) in [
-        (country, crate::domain::table::Dim::Country),
-        (category, crate::domain::table::Dim::Category),
-        (element, crate::domain::table::Dim::Element),
+        (country, Dim::Country),
+        (category, Dim::Category),
+        (element, Dim::Element),
     ] {
         if on {
             g = g.with(dim);
@@ -516,9 +126,9 @@ pub fn grain_of(country: bool, category: bool, element: bool) -> Grain {
 
 /// The filter key of single-value filters.
 pub fn filter_key(
-    country: Option<reetrace_core::domain::Country>,
-    category: Option<reetrace_core::domain::Category>,
-    element: Option<reetrace_core::domain::Element>,
+    country: Option<Country>,
+    category: Option<Category>,
+    element: Option<Element>,
 ) -> Key {
     Key {
         country,

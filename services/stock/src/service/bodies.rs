@@ -1,4 +1,6 @@
-//! What the stock service answers, as JSON.
+//! What the stock service answers, as JSON bodies: the flows, indicators, Sankey, export and
+//! parameters answers and the parts they are made of (their OpenAPI schemas too). The use
+//! cases beside build them from the figures of `domain::figures`; `api/` sends them.
 
 use std::borrow::Cow;
 
@@ -11,12 +13,14 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
-use crate::domain::answer::Figure;
+use super::Scope;
 use crate::domain::dsm::InflowAt;
+use crate::domain::figures::{Figure, FigureRow};
 use crate::domain::flow::{Basis, Flow};
 use crate::domain::lifetime::Lifetime;
 use crate::domain::parameters::DefaultLifetime;
 use crate::domain::report::Metric;
+use crate::domain::table::{Dim, Grain, Key};
 
 /// A figure as answered: `{"value": 1.5}`, `{"value": null}` when undefined (a ratio over
 /// zero), or `{"suppressed": true}` (no value) when disclosure control withholds it.
@@ -103,6 +107,17 @@ pub struct Disclosure {
     pub rule: &'static str,
 }
 
+impl Disclosure {
+    /// How an answer of `scope` was protected: only answers of everything are.
+    pub fn of(scope: Scope, k: u32, suppressed: usize) -> Option<Disclosure> {
+        (scope == Scope::All).then_some(Disclosure {
+            k,
+            suppressed,
+            rule: DISCLOSURE_RULE,
+        })
+    }
+}
+
 pub const DISCLOSURE_RULE: &str = "A cell built from fewer than k distinct organisations \
      (manufacturers for placed-on-market and recycled-content figures, recording organisations \
      for custody flows) is withheld, and so are enough other cells of every line (a subtotal and \
@@ -117,6 +132,15 @@ pub enum ScopeView {
     All,
     /// The caller's organisation only: a manufacturer's products, a recycler's throughput.
     Own,
+}
+
+impl From<Scope> for ScopeView {
+    fn from(scope: Scope) -> Self {
+        match scope {
+            Scope::All => ScopeView::All,
+            Scope::Own(_) => ScopeView::Own,
+        }
+    }
 }
 
 /// One row of a flows answer; the dimensions not in `group_by` are absent.
@@ -136,6 +160,20 @@ pub struct FlowRow {
     pub figure: FigureView,
 }
 
+impl From<&FigureRow> for FlowRow {
+    fn from(row: &FigureRow) -> Self {
+        FlowRow {
+            year: row.year,
+            country: row.key.country,
+            category: row.key.category,
+            element: row.key.element,
+            flow: row.flow,
+            basis: row.basis,
+            figure: row.figure.into(),
+        }
+    }
+}
+
 /// The filters an answer was made with.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct Filters {
@@ -147,6 +185,36 @@ pub struct Filters {
     pub element: Option<Element>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<Flow>,
+}
+
+impl Filters {
+    /// The single-value filters of `filter`, and the flow if one was asked for.
+    pub fn of(filter: &Key, flow: Option<Flow>) -> Filters {
+        Filters {
+            country: filter.country,
+            category: filter.category,
+            element: filter.element,
+            flow,
+        }
+    }
+}
+
+/// The names of the dimensions rows are broken down by, in `group_by` order.
+pub fn group_by(group: Grain, by_year: bool) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if by_year {
+        out.push("year");
+    }
+    for (dim, name) in [
+        (Dim::Country, "country"),
+        (Dim::Category, "category"),
+        (Dim::Element, "element"),
+    ] {
+        if group.has(dim) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// `GET /api/v1/stock/flows`.

@@ -1,5 +1,5 @@
-//! Reading answers out of the tables and the model: a selection (flows, filters, `group_by`,
-//! years) becomes rows of figures.
+//! Reading figures out of the tables and the model: a [`FigureSelection`] (flows, filters,
+//! `group_by`, years) becomes [`FigureRow`]s, the rows every answer is made of.
 //!
 //! Every figure of an answer is a published cell of a table, or a sum of them: a sum over
 //! years (when `year` is not in `group_by`) is withheld when any of its years is withheld, so
@@ -59,9 +59,9 @@ impl Figure {
     }
 }
 
-/// What to read.
+/// Which figures to read: the flows, the filters, the grain of the rows and the years.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Selection {
+pub struct FigureSelection {
     pub flows: Vec<Flow>,
     /// Single values the answer is restricted to (`None` = all).
     pub filter: Key,
@@ -74,9 +74,9 @@ pub struct Selection {
     pub to: i32,
 }
 
-/// One row of an answer.
+/// One figure with its coordinates: a row of an answer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cell {
+pub struct FigureRow {
     /// Set when rows are broken down by year.
     pub year: Option<i32>,
     /// The row's dimensions (those of `group` only).
@@ -87,7 +87,10 @@ pub struct Cell {
 }
 
 /// The observed flows: `tables` by (flow, year).
-pub fn observed(tables: &BTreeMap<(Flow, i32), Arc<Table>>, sel: &Selection) -> Vec<Cell> {
+pub fn observed(
+    tables: &BTreeMap<(Flow, i32), Arc<Table>>,
+    sel: &FigureSelection,
+) -> Vec<FigureRow> {
     let mut by_key: BTreeMap<(Option<i32>, Key, Flow), Figure> = BTreeMap::new();
     // Years chosen before the first with figures (a default `year_from`) select nothing.
     let flows = sel.flows.iter().filter(|_| sel.from <= sel.to);
@@ -109,7 +112,7 @@ pub fn observed(tables: &BTreeMap<(Flow, i32), Arc<Table>>, sel: &Selection) -> 
     }
     by_key
         .into_iter()
-        .map(|((year, key, flow), figure)| Cell {
+        .map(|((year, key, flow), figure)| FigureRow {
             year,
             key,
             flow,
@@ -121,7 +124,7 @@ pub fn observed(tables: &BTreeMap<(Flow, i32), Arc<Table>>, sel: &Selection) -> 
 
 /// The modelled flows. Without years in the rows, inflow and outflow are summed over the years
 /// and the stock is the one at the end of the last year.
-pub fn modelled(model: &Modelled, sel: &Selection) -> Vec<Cell> {
+pub fn modelled(model: &Modelled, sel: &FigureSelection) -> Vec<FigureRow> {
     let mut out = Vec::new();
     if model.is_empty() {
         return out;
@@ -144,7 +147,7 @@ pub fn modelled(model: &Modelled, sel: &Selection) -> Vec<Cell> {
                     Figure::Model(v)
                 }
             };
-            let row = |year: Option<i32>, value: f64| Cell {
+            let row = |year: Option<i32>, value: f64| FigureRow {
                 year,
                 key: key.at(sel.group),
                 flow: *flow,
@@ -167,8 +170,8 @@ pub fn modelled(model: &Modelled, sel: &Selection) -> Vec<Cell> {
 }
 
 /// Sorts rows by year, dimensions, flow and basis.
-pub fn sort(cells: &mut [Cell]) {
-    cells.sort_by_key(|c| (c.year, c.key, c.flow, c.basis));
+pub fn sort(rows: &mut [FigureRow]) {
+    rows.sort_by_key(|c| (c.year, c.key, c.flow, c.basis));
 }
 
 #[cfg(test)]
@@ -176,15 +179,15 @@ pub fn sort(cells: &mut [Cell]) {
 mod tests {
     use super::*;
     use crate::domain::disclosure::protect;
-    use crate::domain::table::{Dim, Row};
+    use crate::domain::table::{Contribution, Dim};
     use reetrace_core::domain::{Category, Country, Element};
     use uuid::Uuid;
 
-    fn rows(year_offset: i128) -> Vec<Row> {
+    fn rows(year_offset: i128) -> Vec<Contribution> {
         let mut rows = Vec::new();
         for org in 1..=4u128 {
             for country in ["FR", "DE"] {
-                rows.push(Row {
+                rows.push(Contribution {
                     country: Country::parse(country).unwrap(),
                     category: Category::Smartphone,
                     element: Element::Nd,
@@ -202,7 +205,7 @@ mod tests {
             .map(|year| {
                 let mut r = rows(i128::from(year - 2020));
                 if lone_in == Some(year) {
-                    r.push(Row {
+                    r.push(Contribution {
                         country: Country::parse("IT").unwrap(),
                         category: Category::Smartphone,
                         element: Element::Nd,
@@ -217,8 +220,8 @@ mod tests {
             .collect()
     }
 
-    fn selection(by_year: bool, group: Grain) -> Selection {
-        Selection {
+    fn selection(by_year: bool, group: Grain) -> FigureSelection {
+        FigureSelection {
             flows: vec![Flow::Collected],
             filter: Key::default(),
             group,

@@ -1,0 +1,334 @@
+//! The figures an answer is read from: the tables of the flows and years it needs (built from
+//! the store's rows and protected, cached per flow and year until their revision moves) and the
+//! modelled stock (cached per parameter version and placed-on-market revisions). Answers never
+//! wait for a rebuild: a table whose revision moved is answered as cached while a background
+//! refresh rebuilds it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use chrono::{Datelike, Utc};
+
+use super::parameters::ParameterSet;
+use super::{Scope, StockError, StockService};
+use crate::domain::disclosure::protect;
+use crate::domain::flow::Flow;
+use crate::domain::modelled::Modelled;
+use crate::domain::table::{Contribution, Table};
+
+/// The figures an answer is read from.
+pub(super) struct Source {
+    pub tables: BTreeMap<(Flow, i32), Arc<Table>>,
+    pub model: Option<(Arc<Modelled>, Arc<ParameterSet>)>,
+}
+
+impl Source {
+    /// The years the tables cover.
+    pub fn observed_years(&self) -> Option<(i32, i32)> {
+        let years = self.tables.keys().map(|(_, y)| *y);
+        Some((years.clone().min()?, years.max()?))
+    }
+}
+
+type ModelKey = (i64, Vec<(i32, i64)>);
+
+/// The cached tables (with the revision each was built at) and model.
+#[derive(Default)]
+pub(super) struct Cache {
+    tables: HashMap<(Flow, i32), (i64, Arc<Table>)>,
+    model: Option<(ModelKey, Arc<Modelled>)>,
+}
+
+impl StockService {
+    /// The tables of `flows` (all years, or those in `years`) and, if asked, the model.
+    pub(super) async fn source(
+        &self,
+        scope: Scope,
+        flows: &[Flow],
+        years: Option<(i32, i32)>,
+        with_model: bool,
+    ) -> Result<Source, StockError> {
+        let in_range = |year: i32| years.is_none_or(|(from, to)| (from..=to).contains(&year));
+        match scope {
+            Scope::All => self.all_source(flows, &in_range, with_model).await,
+            Scope::Own(org) => {
+                let rows = self.inner.store.org_rows(org).await?;
+                let mut grouped: BTreeMap<(Flow, i32), Vec<Contribution>> = BTreeMap::new();
+                for (flow, year, row) in rows {
+                    let wanted = flows.contains(&flow) && in_range(year);
+                    if wanted || (with_model && flow == Flow::PlacedOnMarket) {
+                        grouped.entry((flow, year)).or_default().push(row);
+                    }
+                }
+                let build = move || -> BTreeMap<(Flow, i32), Arc<Table>> {
+                    grouped
+                        .into_iter()
+                        .map(|(k, rows)| (k, Arc::new(Table::build(rows))))
+                        .collect()
+                };
+                let all = blocking(build).await?;
+                let model = if with_model {
+                    let params = self.parameters().await?;
+                    let pom = pom_tables(&all);
+                    let p = params.parameters.clone();
+                    let model = blocking(move || Modelled::run(&refs(&pom), &p, false)).await?;
+                    Some((Arc::new(model), params))
+                } else {
+                    None
+                };
+                let tables = all
+                    .into_iter()
+                    .filter(|((f, y), _)| flows.contains(f) && in_range(*y))
+                    .collect();
+                Ok(Source { tables, model })
+            }
+        }
+    }
+
+    async fn all_source(
+        &self,
+        flows: &[Flow],
+        in_range: &(dyn Fn(i32) -> bool + Sync),
+        with_model: bool,
+    ) -> Result<Source, StockError> {
+        let revisions = self.inner.store.revisions().await?;
+        let wanted: Vec<(Flow, i32, i64)> = revisions
+            .iter()
+            .copied()
+            .filter(|(flow, year, _)| {
+                (flows.contains(flow) && in_range(*year))
+                    || (with_model && *flow == Flow::PlacedOnMarket)
+            })
+            .collect();
+        // Tables already built are used as they are, even when their revision moved: the
+        // refresh runs in the background, so an answer never waits for a rebuild. Only a
+        // table never built before is built now.
+        let mut tables = BTreeMap::new();
+        let mut missing = Vec::new();
+        let mut stale = false;
+        {
+            let cache = self.lock();
+            for (flow, year, revision) in &wanted {
+                match cache.tables.get(&(*flow, *year)) {
+                    Some((r, table)) => {
+                        stale |= r != revision;
+                        tables.insert((*flow, *year), (*r, table.clone()));
+                    }
+                    None => missing.push((*flow, *year, *revision)),
+                }
+            }
+        }
+        if stale {
+            self.refresh_in_background();
+        }
+        for (flow, year, revision) in missing {
+            let table = self.build_table(flow, year).await?;
+            put_table(&mut self.lock(), (flow, year), (revision, table.clone()));
+            tables.insert((flow, year), (revision, table));
+        }
+        let model = if with_model {
+            let params = self.parameters().await?;
+            let pom: BTreeMap<i32, (i64, Arc<Table>)> = tables
+                .iter()
+                .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
+                .map(|((_, y), t)| (*y, t.clone()))
+                .collect();
+            Some((self.model_for(&params, &pom).await?, params))
+        } else {
+            None
+        };
+        let tables = tables
+            .into_iter()
+            .filter(|((f, y), _)| flows.contains(f) && in_range(*y))
+            .map(|(k, (_, t))| (k, t))
+            .collect();
+        Ok(Source { tables, model })
+    }
+
+    /// Reads and protects one table.
+    async fn build_table(&self, flow: Flow, year: i32) -> Result<Arc<Table>, StockError> {
+        let rows = self.inner.store.table_rows(flow, year).await?;
+        let k = self.inner.k;
+        blocking(move || {
+            let mut table = Table::build(rows);
+            protect(&mut table, k);
+            Arc::new(table)
+        })
+        .await
+    }
+
+    /// The model of these placed-on-market tables (cached by parameter version and table
+    /// revisions).
+    async fn model_for(
+        &self,
+        params: &Arc<ParameterSet>,
+        pom: &BTreeMap<i32, (i64, Arc<Table>)>,
+    ) -> Result<Arc<Modelled>, StockError> {
+        let key: ModelKey = (
+            params.version,
+            pom.iter().map(|(y, (r, _))| (*y, *r)).collect(),
+        );
+        let cached = self
+            .lock()
+            .model
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, m)| m.clone());
+        if let Some(model) = cached {
+            return Ok(model);
+        }
+        let tables: BTreeMap<i32, Arc<Table>> =
+            pom.iter().map(|(y, (_, t))| (*y, t.clone())).collect();
+        let p = params.parameters.clone();
+        let model = Arc::new(blocking(move || Modelled::run(&refs(&tables), &p, true)).await?);
+        self.lock().model = Some((key, model.clone()));
+        Ok(model)
+    }
+
+    /// Whether a background refresh is running.
+    pub fn refreshing(&self) -> bool {
+        self.inner.refreshing.load(Ordering::Acquire)
+    }
+
+    /// Starts a refresh unless one is running.
+    fn refresh_in_background(&self) {
+        if self
+            .inner
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = service.refresh(false).await {
+                tracing::warn!(%error, "refreshing the stock tables failed; the next answer retries");
+            }
+            service.inner.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Rebuilds the cached tables whose revision moved (`all`: every table there is), then the
+    /// model of the new placed-on-market tables, and swaps them in together.
+    pub async fn refresh(&self, all: bool) -> Result<(), StockError> {
+        let revisions = self.inner.store.revisions().await?;
+        let todo: Vec<(Flow, i32, i64)> = {
+            let cache = self.lock();
+            revisions
+                .iter()
+                .copied()
+                .filter(|(f, y, r)| match cache.tables.get(&(*f, *y)) {
+                    Some((cached, _)) => cached != r,
+                    None => all,
+                })
+                .collect()
+        };
+        let mut fresh = Vec::with_capacity(todo.len());
+        for (flow, year, revision) in todo {
+            fresh.push((
+                (flow, year),
+                (revision, self.build_table(flow, year).await?),
+            ));
+        }
+        let pom: BTreeMap<i32, (i64, Arc<Table>)> = {
+            let cache = self.lock();
+            let mut pom: BTreeMap<i32, (i64, Arc<Table>)> = cache
+                .tables
+                .iter()
+                .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
+                .map(|((_, y), t)| (*y, t.clone()))
+                .collect();
+            for ((f, y), t) in &fresh {
+                if *f == Flow::PlacedOnMarket {
+                    pom.insert(*y, t.clone());
+                }
+            }
+            pom
+        };
+        let params = self.parameters().await?;
+        let key: ModelKey = (
+            params.version,
+            pom.iter().map(|(y, (r, _))| (*y, *r)).collect(),
+        );
+        let tables: BTreeMap<i32, Arc<Table>> =
+            pom.iter().map(|(y, (_, t))| (*y, t.clone())).collect();
+        let p = params.parameters.clone();
+        let model = Arc::new(blocking(move || Modelled::run(&refs(&tables), &p, true)).await?);
+        let mut cache = self.lock();
+        for (at, entry) in fresh {
+            put_table(&mut cache, at, entry);
+        }
+        cache.model = Some((key, model));
+        Ok(())
+    }
+
+    /// Builds every table and the model in the background (at start, so that the first answers
+    /// do not wait).
+    pub fn warm_in_background(&self) {
+        if self
+            .inner
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = service.refresh(true).await {
+                tracing::warn!(%error, "warming the stock tables failed");
+            }
+            service.inner.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // A panic while holding the cache leaves it usable: it only ever holds whole entries.
+        self.inner
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Caches a table unless a newer revision of it is cached already.
+fn put_table(cache: &mut Cache, at: (Flow, i32), entry: (i64, Arc<Table>)) {
+    match cache.tables.get(&at) {
+        Some((cached, _)) if *cached > entry.0 => {}
+        _ => {
+            cache.tables.insert(at, entry);
+        }
+    }
+}
+
+/// The placed-on-market tables by year.
+fn pom_tables(tables: &BTreeMap<(Flow, i32), Arc<Table>>) -> BTreeMap<i32, Arc<Table>> {
+    tables
+        .iter()
+        .filter(|((f, _), _)| *f == Flow::PlacedOnMarket)
+        .map(|((_, y), t)| (*y, t.clone()))
+        .collect()
+}
+
+fn refs(tables: &BTreeMap<i32, Arc<Table>>) -> BTreeMap<i32, &Table> {
+    tables.iter().map(|(y, t)| (*y, t.as_ref())).collect()
+}
+
+/// Runs a computation off the async threads.
+async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StockError> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|source| StockError::Panicked {
+            what: "a stock computation",
+            source,
+        })
+}
+
+/// The current calendar year (the default when nothing is observed yet).
+pub(super) fn this_year() -> i32 {
+    Utc::now().year()
+}

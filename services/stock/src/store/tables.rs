@@ -1,0 +1,172 @@
+//! The cells read back: the rows of a table (one flow, one year), an organisation's own rows,
+//! the revisions that say when a table changed, and a snapshot of every cell.
+
+use async_trait::async_trait;
+use reetrace_core::db::{Sql, StoreError};
+use reetrace_core::domain::{Category, Country, Element};
+use uuid::Uuid;
+
+use super::{SqlStock, corrupt};
+use crate::domain::flow::{CellKey, Flow, StoredCell};
+use crate::domain::table::Contribution;
+
+/// Reads of the flow cells.
+#[async_trait]
+pub trait TableStore: Send + Sync {
+    /// The revision of every (flow, year) table.
+    async fn revisions(&self) -> Result<Vec<(Flow, i32, i64)>, StoreError>;
+    /// The live rows of one table (every contributing organisation).
+    async fn table_rows(&self, flow: Flow, year: i32) -> Result<Vec<Contribution>, StoreError>;
+    /// The live rows of one organisation, every table.
+    async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Contribution)>, StoreError>;
+    /// Every stored cell row, in key order (snapshots for tests and checks).
+    async fn cells(&self) -> Result<Vec<StoredCell>, StoreError>;
+}
+
+const REVISIONS: &str = "SELECT flow, year, revision FROM stock_revisions";
+const TABLE_ROWS: &str = "SELECT country, category, element, org_id, value_ug \
+     FROM stock_cells WHERE flow = $1 AND year = $2 AND records > 0";
+const ORG_ROWS: &str = "SELECT flow, year, country, category, element, org_id, value_ug \
+     FROM stock_cells WHERE org_id = $1 AND records > 0";
+const CELLS: &str = "SELECT flow, year, country, category, element, org_id, value_ug, records \
+     FROM stock_cells WHERE records <> 0 OR value_ug <> 0";
+
+/// A row of a table: `country, category, element, org_id, value_ug`, decoded without copying
+/// the text (answers read tens of thousands of rows per table). A stored value that does not
+/// parse is kept as what is wrong, for [`StoreError::Corrupt`].
+struct ContributionRow(Result<Contribution, String>);
+
+/// An organisation's row: `flow, year`, then a [`ContributionRow`].
+struct OrgContributionRow(Result<(Flow, i32, Contribution), String>);
+
+impl<'r, R> sqlx::FromRow<'r, R> for ContributionRow
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        decode_row(row, 0).map(ContributionRow)
+    }
+}
+
+impl<'r, R> sqlx::FromRow<'r, R> for OrgContributionRow
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let flow: &str = row.try_get(0)?;
+        let year: i32 = row.try_get(1)?;
+        let rest = decode_row(row, 2)?;
+        Ok(OrgContributionRow(
+            flow.parse::<Flow>()
+                .map_err(|e| e.to_string())
+                .and_then(|flow| rest.map(|row| (flow, year, row))),
+        ))
+    }
+}
+
+/// Reads `country, category, element, org_id, value_ug` from column `at` on.
+fn decode_row<'r, R>(row: &'r R, at: usize) -> Result<Result<Contribution, String>, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let country: &str = row.try_get(at)?;
+    let category: &str = row.try_get(at + 1)?;
+    let element: &str = row.try_get(at + 2)?;
+    let org: Uuid = row.try_get(at + 3)?;
+    let value: i64 = row.try_get(at + 4)?;
+    let parsed = || -> Result<Contribution, String> {
+        Ok(Contribution {
+            country: Country::parse(country).map_err(|e| e.to_string())?,
+            category: category.parse::<Category>().map_err(|e| e.to_string())?,
+            element: element.parse::<Element>().map_err(|e| e.to_string())?,
+            org,
+            value_ug: i128::from(value),
+        })
+    };
+    Ok(parsed())
+}
+
+#[derive(sqlx::FromRow)]
+struct CellRow {
+    flow: String,
+    year: i32,
+    country: String,
+    category: String,
+    element: String,
+    org_id: Uuid,
+    value_ug: i64,
+    records: i64,
+}
+
+impl TryFrom<CellRow> for StoredCell {
+    type Error = StoreError;
+
+    fn try_from(r: CellRow) -> Result<Self, StoreError> {
+        Ok(StoredCell {
+            key: CellKey {
+                flow: r.flow.parse().map_err(corrupt)?,
+                year: r.year,
+                country: Country::parse(&r.country).map_err(corrupt)?,
+                category: r.category.parse::<Category>().map_err(corrupt)?,
+                element: r.element.parse::<Element>().map_err(corrupt)?,
+            },
+            org_id: r.org_id,
+            value_ug: r.value_ug,
+            records: r.records,
+        })
+    }
+}
+
+#[async_trait]
+impl TableStore for SqlStock {
+    async fn revisions(&self) -> Result<Vec<(Flow, i32, i64)>, StoreError> {
+        let rows: Vec<(String, i32, i64)> = Sql::new(REVISIONS).fetch_all(self.db.reader()).await?;
+        rows.into_iter()
+            .map(|(flow, year, revision)| Ok((flow.parse().map_err(corrupt)?, year, revision)))
+            .collect()
+    }
+
+    async fn table_rows(&self, flow: Flow, year: i32) -> Result<Vec<Contribution>, StoreError> {
+        let rows: Vec<ContributionRow> = Sql::new(TABLE_ROWS)
+            .bind(flow.as_str())
+            .bind(year)
+            .fetch_all(self.db.reader())
+            .await?;
+        rows.into_iter()
+            .map(|ContributionRow(row)| row.map_err(StoreError::Corrupt))
+            .collect()
+    }
+
+    async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Contribution)>, StoreError> {
+        let rows: Vec<OrgContributionRow> = Sql::new(ORG_ROWS)
+            .bind(org_id)
+            .fetch_all(self.db.reader())
+            .await?;
+        rows.into_iter()
+            .map(|OrgContributionRow(row)| row.map_err(StoreError::Corrupt))
+            .collect()
+    }
+
+    async fn cells(&self) -> Result<Vec<StoredCell>, StoreError> {
+        let rows: Vec<CellRow> = Sql::new(CELLS).fetch_all(self.db.reader()).await?;
+        let mut cells = rows
+            .into_iter()
+            .map(StoredCell::try_from)
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        cells.sort();
+        Ok(cells)
+    }
+}
