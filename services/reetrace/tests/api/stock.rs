@@ -964,3 +964,75 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    parameters_whose_figures_would_be_null_are_refused_naming_the_field,
+    |app: TestApp| async move {
+        let (_, regulator) = app.create_org("Agency", "regulator").await;
+        let current: Value = app
+            .get("/api/v1/stock/parameters")
+            .bearer_auth(&regulator)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let degenerate = json!({"distribution": "lognormal", "mean": 1e-300, "sd": 1e300});
+        let mut next = json!({"horizon": 2050, "inflow_at": "middle", "extrapolation_years": 5,
+            "lifetimes": current["lifetimes"].clone()});
+        next["lifetimes"]["smartphone"] = degenerate.clone();
+        let response = app
+            .put("/api/v1/stock/parameters")
+            .bearer_auth(&regulator)
+            .json(&next)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["pointer"], "/lifetimes/smartphone");
+        // The version did not move.
+        let still: Value = app
+            .get("/api/v1/stock/parameters")
+            .bearer_auth(&regulator)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(still["version"], current["version"]);
+
+        // The same lifetime in a model run, and inflows whose figures overflow.
+        let scenario = json!({"years": {"from": 2001, "to": 2010},
+            "lifetimes": {"phone": degenerate},
+            "inflows": [{"category": "phone", "element": "Nd", "values": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}]});
+        let response = app
+            .post("/api/v1/stock/model")
+            .bearer_auth(&regulator)
+            .json(&scenario)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert!(
+            problem["errors"][0]["pointer"]
+                .as_str()
+                .unwrap()
+                .starts_with("/lifetimes/phone"),
+            "{problem}"
+        );
+        let huge = json!({"years": {"from": 2001, "to": 2010},
+            "lifetimes": {"phone": {"distribution": "fixed", "mean": 50.0}},
+            "inflows": [{"category": "phone", "element": "Nd", "values": [1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308]}]});
+        let response = app
+            .post("/api/v1/stock/model")
+            .bearer_auth(&regulator)
+            .json(&huge)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["pointer"], "/inflows/0/values");
+    }
+);

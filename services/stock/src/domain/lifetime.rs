@@ -85,7 +85,26 @@ pub enum LifetimeError {
         /// The rejected value.
         value: f64,
     },
+    /// Parameters each valid alone whose survival curve is not a share at some age (their
+    /// ratio or scale overflows: e.g. a lognormal mean of 1e-300 with a deviation of 1e300).
+    #[error(
+        "lifetime {distribution} with these parameters has no finite survival share at age \
+         {age} years (its parameters are out of any usable scale)"
+    )]
+    Degenerate {
+        /// The distribution being parametrised.
+        distribution: &'static str,
+        /// The first age (years after inflow) where the survival share is not in [0, 1].
+        age: f64,
+    },
 }
+
+/// The ages (years after inflow) a survival curve is checked at: every half year up to the
+/// longest span a model may cover.
+pub const CHECKED_AGES: std::ops::RangeInclusive<u32> = 0..=2 * MAX_CHECKED_AGE;
+/// The longest span, in years, a survival curve is checked over (the model's horizon is at most
+/// 2200 and its first year 1900).
+pub const MAX_CHECKED_AGE: u32 = 400;
 
 /// The wire shape of [`Lifetime`], unvalidated; deserialisation goes through it so that invalid
 /// parameters are rejected with a [`LifetimeError`] instead of producing NaN survival curves.
@@ -188,7 +207,28 @@ impl Lifetime {
     ///
     /// A fixed lifetime of zero is allowed (everything leaves in its inflow year, as in flodym);
     /// all other parameters must be strictly positive.
+    ///
+    /// Then the survival curve itself is checked: at every half year up to
+    /// [`MAX_CHECKED_AGE`], the share still in use must be a finite number in [0, 1], so that no
+    /// accepted parameter set makes a modelled figure NaN or infinite.
     pub fn validate(&self) -> Result<(), LifetimeError> {
+        self.check_ranges()?;
+        let curve = Survival::of_valid(self);
+        for half_years in CHECKED_AGES {
+            let age = f64::from(half_years) / 2.0;
+            let share = curve.at(age);
+            if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+                return Err(LifetimeError::Degenerate {
+                    distribution: self.name(),
+                    age,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Each parameter finite and in its range.
+    fn check_ranges(&self) -> Result<(), LifetimeError> {
         let name = self.name();
         match *self {
             Lifetime::Fixed { mean } => non_negative(name, "mean", mean),
@@ -236,8 +276,13 @@ pub(crate) enum Survival {
 
 impl Survival {
     pub(crate) fn new(lifetime: &Lifetime) -> Result<Self, LifetimeError> {
-        lifetime.validate()?;
-        Ok(match *lifetime {
+        lifetime.check_ranges()?;
+        Ok(Self::of_valid(lifetime))
+    }
+
+    /// The curve of parameters whose ranges are checked.
+    fn of_valid(lifetime: &Lifetime) -> Self {
+        match *lifetime {
             Lifetime::Fixed { mean } => Survival::Fixed { mean },
             Lifetime::Normal { mean, sd } => Survival::Normal { mean, sd },
             Lifetime::Weibull { shape, scale } => Survival::Weibull { shape, scale },
@@ -250,7 +295,7 @@ impl Survival {
                     sigma: sigma2.sqrt(),
                 }
             }
-        })
+        }
     }
 
     pub(crate) fn at(&self, age: f64) -> f64 {
@@ -351,6 +396,36 @@ mod tests {
     }
 
     #[test]
+    fn parameters_whose_curve_is_no_share_are_refused() {
+        // Each finite and positive, together out of scale: the curve would be NaN.
+        let degenerate = Lifetime::LogNormal {
+            mean: 1e-300,
+            sd: 1e300,
+        };
+        assert!(matches!(
+            degenerate.validate(),
+            Err(LifetimeError::Degenerate { .. })
+        ));
+        let parsed: Result<Lifetime, _> =
+            serde_json::from_str(r#"{"distribution": "lognormal", "mean": 1e-300, "sd": 1e300}"#);
+        assert!(parsed.is_err());
+        for ok in [
+            Lifetime::LogNormal { mean: 7.0, sd: 2.5 },
+            Lifetime::Weibull {
+                shape: 0.05,
+                scale: 1e-6,
+            },
+            Lifetime::Normal {
+                mean: 1e-9,
+                sd: 1e-12,
+            },
+            Lifetime::Fixed { mean: 0.0 },
+        ] {
+            assert!(ok.validate().is_ok(), "{ok:?}");
+        }
+    }
+
+    #[test]
     fn lognormal_is_parametrised_by_the_lifetime_mean_and_sd() {
         let (mean, sd) = (7.0f64, 2.5f64);
         let lifetime = Lifetime::LogNormal { mean, sd };
@@ -421,6 +496,7 @@ mod tests {
                 LifetimeError::NotFinite { field, .. }
                 | LifetimeError::NotPositive { field, .. }
                 | LifetimeError::Negative { field, .. } => field,
+                LifetimeError::Degenerate { .. } => "(the curve)",
             };
             assert_eq!(named, field, "{lifetime:?}");
             assert!(

@@ -192,6 +192,26 @@ impl Scenario {
             let run = curve
                 .run(&series.values)
                 .map_err(|e| vec![error(format!("/inflows/{i}/values"), e.to_string())])?;
+            // Survival shares are in [0, 1], so only inflows beyond what a double adds up to
+            // (sums past 1.8e308) can make a modelled figure infinite: refuse them by name.
+            if let Some(at) = run
+                .stock
+                .iter()
+                .chain(&run.outflow)
+                .position(|v| !v.is_finite())
+            {
+                let year = years
+                    .get(at % years.len())
+                    .copied()
+                    .unwrap_or(self.years.from);
+                return Err(vec![error(
+                    format!("/inflows/{i}/values"),
+                    format!(
+                        "these inflows make the modelled figures of {year} overflow; they add up \
+                         beyond what a number holds"
+                    ),
+                )]);
+            }
             results.push(SeriesResult {
                 category: series.category.clone(),
                 element: series.element.clone(),
@@ -241,6 +261,15 @@ mod tests {
             result.results[0].stock,
             [1.0, 3.0, 6.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0]
         );
+    }
+
+    #[test]
+    fn inflows_that_overflow_the_model_are_named() {
+        let mut s = scenario(vec![1.0e308; 10]);
+        s.lifetimes
+            .insert("phone".into(), Lifetime::Fixed { mean: 50.0 });
+        let errors = s.run().unwrap_err();
+        assert_eq!(errors[0].pointer, "/inflows/0/values");
     }
 
     #[test]
