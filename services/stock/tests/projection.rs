@@ -164,7 +164,7 @@ fn cell(
     category: Category,
     country: &str,
     element: Element,
-) -> i64 {
+) -> i128 {
     cells
         .iter()
         .filter(|c| {
@@ -231,7 +231,7 @@ backend_test!(
         );
         let revoked = cells.iter().find(|c| c.org_id == org(3));
         assert!(revoked.is_none_or(|c| c.records == 0 && c.value_ug == 0));
-        let all: i64 = cells
+        let all: i128 = cells
             .iter()
             .filter(|c| c.key.flow == pom)
             .map(|c| c.value_ug)
@@ -486,5 +486,37 @@ backend_test!(
                 .iter()
                 .any(|(f, y, r)| *f == Flow::PlacedOnMarket && *y == 2022 && *r >= 1)
         );
+    }
+);
+
+backend_test!(
+    cells_hold_sums_past_64_bits_exactly,
+    |db: TestDatabase| async move {
+        let (_conn, store) = open(&db).await;
+        let mut p = Stream::passport();
+        // 1,000 batches of one maker, each 10 000 t of Nd (10^16 µg, the most a passport may
+        // count of an element): 10^19 µg in one cell, past i64::MAX (9.2 * 10^18).
+        let events: Vec<CloudEvent> = (0..1_000)
+            .map(|_| {
+                let mut batch = TestPassport::item(org(7), "wind_turbine_generator", "DE", 2025);
+                batch.granularity = "batch";
+                batch.units = Some(1_000_000);
+                batch.elements = vec![("Nd", 10_000.0)];
+                batch.recycled = vec![];
+                batch.event(&mut p)
+            })
+            .collect();
+        let applied = consume(&store, Arc::new(MemoryFeed::new("passport", events)), false).await;
+        assert_eq!(applied, 1_000);
+        let cells = store.cells().await.unwrap();
+        let total = cell(
+            &cells,
+            Flow::PlacedOnMarket,
+            Category::WindTurbineGenerator,
+            "DE",
+            Element::Nd,
+        );
+        assert_eq!(total, 10_000_000_000_000_000_000_i128);
+        assert!(total > i128::from(i64::MAX));
     }
 );

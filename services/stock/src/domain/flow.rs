@@ -187,7 +187,7 @@ pub struct CellKey {
 pub struct StoredCell {
     pub key: CellKey,
     pub org_id: Uuid,
-    pub value_ug: i64,
+    pub value_ug: i128,
     /// Live records behind the value (a revoked passport takes its own back out).
     pub records: i64,
 }

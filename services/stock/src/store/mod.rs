@@ -66,22 +66,55 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-/// Element masses as stored: a JSON object of micrograms by element symbol.
+/// Element masses as stored: a JSON object of micrograms by element symbol (integers of any
+/// size: 128-bit values are written and read exactly).
 fn masses_from_text(text: &str) -> Result<ElementMasses, StoreError> {
-    let map: BTreeMap<Element, i64> =
+    let map: BTreeMap<Element, i128> =
         serde_json::from_str(text).map_err(|e| corrupt(format!("element masses: {e}")))?;
-    Ok(map.into_iter().map(|(e, m)| (e, i128::from(m))).collect())
+    Ok(map.into_iter().collect())
 }
 
 fn masses_to_text(masses: &ElementMasses) -> Result<String, StoreError> {
-    let map: BTreeMap<Element, i64> = masses
-        .iter()
-        .map(|(e, m)| {
-            Ok((
-                *e,
-                i64::try_from(*m).map_err(|_| corrupt("mass overflows"))?,
-            ))
-        })
-        .collect::<Result<_, StoreError>>()?;
+    let map: BTreeMap<&Element, &i128> = masses.iter().collect();
     serde_json::to_string(&map).map_err(corrupt)
+}
+
+/// A cell's value in two 64-bit columns: `value = hi * 10^18 + lo`, `lo` in `[0, 10^18)`.
+mod wide {
+    const BASE: i128 = 1_000_000_000_000_000_000;
+
+    /// The halves of `value`; `None` beyond ±9.2 * 10^36 µg (no sum of accepted passports).
+    pub(super) fn split(value: i128) -> Option<(i64, i64)> {
+        let hi = i64::try_from(value.div_euclid(BASE)).ok()?;
+        let lo = i64::try_from(value.rem_euclid(BASE)).ok()?;
+        Some((hi, lo))
+    }
+
+    pub(super) fn join(hi: i64, lo: i64) -> i128 {
+        i128::from(hi) * BASE + i128::from(lo)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn halves_round_trip_with_floor_semantics() {
+            for value in [
+                0,
+                1,
+                -1,
+                BASE - 1,
+                BASE,
+                -BASE,
+                i128::from(i64::MAX) * 3,
+                -7 * BASE - 5,
+            ] {
+                let (hi, lo) = split(value).unwrap_or_default();
+                assert!((0..BASE).contains(&i128::from(lo)), "{value}");
+                assert_eq!(join(hi, lo), value);
+            }
+            assert_eq!(split(i128::MAX), None);
+        }
+    }
 }

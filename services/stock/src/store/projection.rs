@@ -14,7 +14,7 @@ use reetrace_core::db::{Sql, StoreError, Tx};
 use reetrace_core::domain::{Country, UseType};
 use uuid::Uuid;
 
-use super::{CHUNK, SqlStock, corrupt, masses_from_text, masses_to_text};
+use super::{CHUNK, SqlStock, corrupt, masses_from_text, masses_to_text, wide};
 use crate::domain::custody::ProductStep;
 use crate::domain::flow::Deltas;
 use crate::domain::passport::{Granularity, PassportFacts, PassportRecord, PassportStatus};
@@ -71,12 +71,17 @@ const UPSERT_PASSPORTS: &str = " ON CONFLICT (passport_id) DO UPDATE SET org_id 
      status = excluded.status, use_type = excluded.use_type, \
      content = excluded.content, recycled = excluded.recycled, \
      updated_at = excluded.updated_at";
+/// Adds the halves with the carry (`value_lo` of both sides is in [0, 10^18), so their sum fits
+/// 64 bits and `/` and `%` floor).
 const ADD_TO_CELLS: &str = " ON CONFLICT (flow, year, country, category, element, org_id) DO UPDATE SET \
-     value_ug = stock_cells.value_ug + excluded.value_ug, \
+     value_hi = stock_cells.value_hi + excluded.value_hi \
+         + (stock_cells.value_lo + excluded.value_lo) / 1000000000000000000, \
+     value_lo = (stock_cells.value_lo + excluded.value_lo) % 1000000000000000000, \
      records = stock_cells.records + excluded.records";
 const MOVE_REVISIONS: &str =
     " ON CONFLICT (flow, year) DO UPDATE SET revision = stock_revisions.revision + 1";
-const CELL_COLUMNS: &str = "flow, year, country, category, element, org_id, value_ug, records";
+const CELL_COLUMNS: &str =
+    "flow, year, country, category, element, org_id, value_hi, value_lo, records";
 const PARKED_COLUMNS: &str = "passport_id, flow, year, recorder, elements";
 
 #[derive(sqlx::FromRow)]
@@ -249,20 +254,21 @@ impl ProjectionStore for SqlStock {
         let entries = deltas
             .entries()
             .map(|(key, org, value, records)| {
-                let value = i64::try_from(value).map_err(|_| corrupt("cell value overflows"))?;
-                Ok((*key, org, value, records))
+                let (hi, lo) = wide::split(value).ok_or_else(|| corrupt("cell value overflows"))?;
+                Ok((*key, org, hi, lo, records))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         for chunk in entries.chunks(CHUNK) {
             let mut sql = Sql::new(format!("INSERT INTO stock_cells ({CELL_COLUMNS}) "));
-            sql.push_values(chunk, |row, (key, org, value, records)| {
+            sql.push_values(chunk, |row, (key, org, hi, lo, records)| {
                 row.bind(key.flow.as_str())
                     .bind(key.year)
                     .bind(key.country.code())
                     .bind(key.category.as_str())
                     .bind(key.element.symbol())
                     .bind(*org)
-                    .bind(*value)
+                    .bind(*hi)
+                    .bind(*lo)
                     .bind(*records);
             });
             sql.push(ADD_TO_CELLS);

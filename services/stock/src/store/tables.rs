@@ -6,7 +6,7 @@ use reetrace_core::db::{Sql, StoreError};
 use reetrace_core::domain::{Category, Country, Element};
 use uuid::Uuid;
 
-use super::{SqlStock, corrupt};
+use super::{SqlStock, corrupt, wide};
 use crate::domain::flow::{CellKey, Flow, StoredCell};
 use crate::domain::table::Contribution;
 
@@ -24,14 +24,14 @@ pub trait TableStore: Send + Sync {
 }
 
 const REVISIONS: &str = "SELECT flow, year, revision FROM stock_revisions";
-const TABLE_ROWS: &str = "SELECT country, category, element, org_id, value_ug \
+const TABLE_ROWS: &str = "SELECT country, category, element, org_id, value_hi, value_lo \
      FROM stock_cells WHERE flow = $1 AND year = $2 AND records > 0";
-const ORG_ROWS: &str = "SELECT flow, year, country, category, element, org_id, value_ug \
+const ORG_ROWS: &str = "SELECT flow, year, country, category, element, org_id, value_hi, value_lo \
      FROM stock_cells WHERE org_id = $1 AND records > 0";
-const CELLS: &str = "SELECT flow, year, country, category, element, org_id, value_ug, records \
-     FROM stock_cells WHERE records <> 0 OR value_ug <> 0";
+const CELLS: &str = "SELECT flow, year, country, category, element, org_id, value_hi, value_lo, \
+     records FROM stock_cells WHERE records <> 0 OR value_hi <> 0 OR value_lo <> 0";
 
-/// A row of a table: `country, category, element, org_id, value_ug`, decoded without copying
+/// A row of a table: `country, category, element, org_id, value_hi, value_lo`, decoded without copying
 /// the text (answers read tens of thousands of rows per table). A stored value that does not
 /// parse is kept as what is wrong, for [`StoreError::Corrupt`].
 struct ContributionRow(Result<Contribution, String>);
@@ -73,7 +73,7 @@ where
     }
 }
 
-/// Reads `country, category, element, org_id, value_ug` from column `at` on.
+/// Reads `country, category, element, org_id, value_hi, value_lo` from column `at` on.
 fn decode_row<'r, R>(row: &'r R, at: usize) -> Result<Result<Contribution, String>, sqlx::Error>
 where
     R: sqlx::Row,
@@ -86,14 +86,15 @@ where
     let category: &str = row.try_get(at + 1)?;
     let element: &str = row.try_get(at + 2)?;
     let org: Uuid = row.try_get(at + 3)?;
-    let value: i64 = row.try_get(at + 4)?;
+    let hi: i64 = row.try_get(at + 4)?;
+    let lo: i64 = row.try_get(at + 5)?;
     let parsed = || -> Result<Contribution, String> {
         Ok(Contribution {
             country: Country::parse(country).map_err(|e| e.to_string())?,
             category: category.parse::<Category>().map_err(|e| e.to_string())?,
             element: element.parse::<Element>().map_err(|e| e.to_string())?,
             org,
-            value_ug: i128::from(value),
+            value_ug: wide::join(hi, lo),
         })
     };
     Ok(parsed())
@@ -107,7 +108,8 @@ struct CellRow {
     category: String,
     element: String,
     org_id: Uuid,
-    value_ug: i64,
+    value_hi: i64,
+    value_lo: i64,
     records: i64,
 }
 
@@ -124,7 +126,7 @@ impl TryFrom<CellRow> for StoredCell {
                 element: r.element.parse::<Element>().map_err(corrupt)?,
             },
             org_id: r.org_id,
-            value_ug: r.value_ug,
+            value_ug: wide::join(r.value_hi, r.value_lo),
             records: r.records,
         })
     }
