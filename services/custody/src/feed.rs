@@ -152,6 +152,10 @@ impl Projection for PassportProjection {
         }
         self.store.apply_passports(stream, &changes).await
     }
+
+    async fn advance(&self, stream: &str, position: i64) -> Result<(), StoreError> {
+        self.store.advance_cursor(stream, position).await
+    }
 }
 
 /// Reads the custody feed: one event per log leaf, in leaf order.

@@ -19,8 +19,8 @@ use reetrace_core::client::recycled_content::HttpClaims;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::service::accounts::Accounts;
-use reetrace_core::service::feed::Consumer;
 use reetrace_core::service::feed::FeedSource;
+use reetrace_core::service::feed::{Consumer, Quarantines};
 use reetrace_core::service::lease::run_leased;
 use reetrace_core::store::lease::Leases;
 use reetrace_custody as custody;
@@ -133,6 +133,8 @@ pub struct Services {
     pub stock: StockService,
     /// The stock service's consumers of the passport and custody feeds.
     pub stock_consumers: StockConsumers,
+    /// Where the consumers keep the events they cannot apply.
+    pub quarantines: Quarantines,
 }
 
 /// The base URL and service key to reach a service running elsewhere.
@@ -210,6 +212,7 @@ impl Services {
         } else {
             Arc::new(passport::feed::PassportFeed::new(passport_store))
         };
+        let quarantines = Quarantines::new(reetrace_core::store::quarantine::open(db));
         let custody_passports = Arc::new(
             Consumer::new(
                 passport_feed.clone(),
@@ -221,7 +224,8 @@ impl Services {
             .with_lease(
                 Arc::new(Leases::new(db.clone(), instance_name())),
                 "custody.passports",
-            ),
+            )
+            .with_quarantine(quarantines.of("custody.passports")),
         );
         let custody_feed: Arc<dyn FeedSource> = if selection.custody || !selection.stock {
             Arc::new(custody::feed::CustodyFeed::new(custody_store.clone()))
@@ -236,6 +240,7 @@ impl Services {
             passport_feed,
             custody_feed,
             Some(leases.clone()),
+            Some(quarantines.clone()),
         );
         let custody = CustodyService::new(
             custody_store,
@@ -263,6 +268,7 @@ impl Services {
             leases,
             stock,
             stock_consumers,
+            quarantines,
         })
     }
 
@@ -343,6 +349,7 @@ pub fn openapi() -> OpenApi {
         passport::api::router(0).into_openapi(),
         custody::api::router(0).into_openapi(),
         reetrace_core::api::feed::router().into_openapi(),
+        reetrace_core::api::quarantine::router().into_openapi(),
         stock::api::router().into_openapi(),
     ] {
         doc.merge(part);
@@ -356,6 +363,11 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let metrics = Metrics::new();
     let selection = Selection::parse(&config.services)?;
     let services = Services::open_selected(&db, config, selection).await?;
+    metrics.register(
+        "feed_quarantined",
+        "Feed events a consumer could not apply and kept in quarantine",
+        services.quarantines.counters.clone(),
+    );
     if let Some(key) = &config.service_key {
         services
             .accounts
@@ -419,6 +431,25 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             auth: auth.clone(),
         }));
     }
+    let mut consumers: HashMap<String, Arc<Consumer>> = HashMap::new();
+    if selection.custody {
+        consumers.insert(
+            services.custody_passports.name().to_owned(),
+            services.custody_passports.clone(),
+        );
+    }
+    if selection.stock {
+        for consumer in services.stock_consumers.consumers() {
+            consumers.insert(consumer.name().to_owned(), consumer.clone());
+        }
+    }
+    let routes = routes.merge(reetrace_core::api::quarantine::router().with_state(
+        reetrace_core::api::quarantine::QuarantineState {
+            store: services.quarantines.store.clone(),
+            consumers: Arc::new(consumers),
+            auth: auth.clone(),
+        },
+    ));
     let routes = routes.merge(reetrace_core::api::feed::router().with_state(FeedState {
         sources: Arc::new(feeds),
         auth,

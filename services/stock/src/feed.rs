@@ -15,7 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::feed::CloudEvent;
 use reetrace_core::domain::{Category, Country, Element, Mass, UseType};
-use reetrace_core::service::feed::{Consumer, FeedError, FeedSource, Projection};
+use reetrace_core::service::feed::{Consumer, FeedError, FeedSource, Projection, Quarantines};
 use reetrace_core::store::lease::Leases;
 use serde::Deserialize;
 use serde_json::Value;
@@ -245,22 +245,22 @@ fn warn_unattributed(event: &CloudEvent, micrograms: i128) {
 fn changes<T>(
     events: &[CloudEvent],
     read: impl Fn(&CloudEvent) -> Result<T, String>,
-    skip: T,
     stream: &str,
-) -> Result<Vec<(String, i64, T)>, StoreError>
-where
-    T: Clone,
-{
+) -> Result<Vec<(String, i64, T)>, StoreError> {
     events
         .iter()
         .map(|event| {
             let seq = event
                 .seq()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let change = read(event).unwrap_or_else(|why| {
-                tracing::warn!(%stream, event_id = %event.id, kind = %event.kind, %why, "feed event skipped");
-                skip.clone()
-            });
+            // An event of a kind we know but cannot read is the consumer's to quarantine, never
+            // a silent skip (it would be missing from every figure).
+            let change = read(event).map_err(|why| {
+                StoreError::Corrupt(format!(
+                    "{stream} event {} ({}): {why}",
+                    event.id, event.kind
+                ))
+            })?;
             Ok((event.id.clone(), seq, change))
         })
         .collect()
@@ -288,8 +288,14 @@ impl Projection for PassportProjection {
     }
 
     async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
-        let changes = changes(events, passport_change, PassportChange::Ignore, stream)?;
+        let changes = changes(events, passport_change, stream)?;
         projection::apply_passports(self.store.as_ref(), stream, &changes).await
+    }
+
+    async fn advance(&self, stream: &str, position: i64) -> Result<(), StoreError> {
+        let mut tx = self.store.begin_projection().await?;
+        self.store.move_cursor(&mut tx, stream, position).await?;
+        tx.commit().await
     }
 }
 
@@ -315,8 +321,14 @@ impl Projection for CustodyProjection {
     }
 
     async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
-        let changes = changes(events, custody_change, CustodyChange::Ignore, stream)?;
+        let changes = changes(events, custody_change, stream)?;
         projection::apply_custody(self.store.as_ref(), stream, &changes).await
+    }
+
+    async fn advance(&self, stream: &str, position: i64) -> Result<(), StoreError> {
+        let mut tx = self.store.begin_projection().await?;
+        self.store.move_cursor(&mut tx, stream, position).await?;
+        tx.commit().await
     }
 }
 
@@ -336,10 +348,17 @@ impl StockConsumers {
         passport: Arc<dyn FeedSource>,
         custody: Arc<dyn FeedSource>,
         leases: Option<Arc<Leases>>,
+        quarantines: Option<Quarantines>,
     ) -> Self {
-        let lease = |consumer: Consumer, name: &str| match &leases {
-            Some(leases) => consumer.with_lease(leases.clone(), name),
-            None => consumer,
+        let lease = |consumer: Consumer, name: &str| {
+            let consumer = match &leases {
+                Some(leases) => consumer.with_lease(leases.clone(), name),
+                None => consumer,
+            };
+            match &quarantines {
+                Some(q) => consumer.with_quarantine(q.of(name)),
+                None => consumer,
+            }
         };
         let consumers = vec![
             Arc::new(lease(
@@ -352,6 +371,11 @@ impl StockConsumers {
             )),
         ];
         Self { consumers }
+    }
+
+    /// The consumers (for the quarantine's replays).
+    pub fn consumers(&self) -> &[Arc<Consumer>] {
+        &self.consumers
     }
 
     /// Runs every consumer until `cancel` is cancelled.

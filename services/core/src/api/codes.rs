@@ -124,6 +124,8 @@ problem_codes! {
     UNAVAILABLE = ("unavailable", SERVICE_UNAVAILABLE, "Service unavailable");
     /// The server failed; the cause is logged, never echoed.
     INTERNAL = ("internal", INTERNAL_SERVER_ERROR, "Internal server error");
+    /// A replayed feed event that its consumer still cannot apply.
+    STILL_REFUSED = ("still_refused", CONFLICT, CONFLICTS);
     /// Another organisation has this operator identifier.
     OPERATOR_ID_TAKEN = ("operator_id_taken", CONFLICT, CONFLICTS);
     /// The service key clashes with another key's prefix.

@@ -12,3 +12,4 @@ pub mod idempotency;
 pub mod json_check;
 pub mod pagination;
 pub mod problem;
+pub mod quarantine;

@@ -23,7 +23,14 @@ pub trait PassportCopies: Send + Sync {
         stream: &str,
         events: &[(String, i64, PassportChange)],
     ) -> Result<(), StoreError>;
+    /// Moves the cursor forward to `position` (past quarantined events); never back.
+    async fn advance_cursor(&self, stream: &str, position: i64) -> Result<(), StoreError>;
 }
+
+/// Moves a cursor forward only (a replay of quarantined events never moves it back).
+const MOVE_CURSOR: &str = "INSERT INTO custody_cursors (stream, position) VALUES ($1, $2) \
+     ON CONFLICT (stream) DO UPDATE SET position = excluded.position \
+     WHERE custody_cursors.position < excluded.position";
 
 #[async_trait]
 impl PassportCopies for SqlCustody {
@@ -34,6 +41,15 @@ impl PassportCopies for SqlCustody {
                 .scalar_optional(self.db.reader())
                 .await?;
         Ok(position.unwrap_or(0))
+    }
+
+    async fn advance_cursor(&self, stream: &str, position: i64) -> Result<(), StoreError> {
+        Sql::new(MOVE_CURSOR)
+            .bind(stream)
+            .bind(position)
+            .execute(self.db.writer())
+            .await?;
+        Ok(())
     }
 
     async fn apply_passports(
@@ -65,14 +81,11 @@ impl PassportCopies for SqlCustody {
                 PassportChange::Ignore => {}
             }
         }
-        Sql::new(
-            "INSERT INTO custody_cursors (stream, position) VALUES ($1, $2) \
-             ON CONFLICT (stream) DO UPDATE SET position = excluded.position",
-        )
-        .bind(stream)
-        .bind(last)
-        .execute(&mut tx)
-        .await?;
+        Sql::new(MOVE_CURSOR)
+            .bind(stream)
+            .bind(last)
+            .execute(&mut tx)
+            .await?;
         tx.commit().await
     }
 }
