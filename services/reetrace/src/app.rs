@@ -29,7 +29,7 @@ use reetrace_custody::api::CustodyState;
 use reetrace_custody::service::{CustodyConfig, CustodyService};
 use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
-use reetrace_passport::keys::{KeyOnOrgCreated, Keys};
+use reetrace_passport::service::signing_keys::{KeyOnOrgCreated, SigningKeys};
 use reetrace_passport::service::{PassportConfig, PassportService};
 use reetrace_stock::api::StockState;
 use reetrace_stock::consumers::{self as stock_consumers, StockConsumers};
@@ -175,7 +175,7 @@ impl Services {
         let auth = Arc::new(Authenticator::new(account_store.clone(), config.rate_limit));
         let mut accounts = Accounts::new(account_store.clone(), auth.clone());
         let passport_store = passport::store::open(db);
-        let keys = Arc::new(Keys::new(passport_store.clone(), master.clone()));
+        let keys = Arc::new(SigningKeys::new(passport_store.clone(), master.clone()));
         accounts.observe(Arc::new(KeyOnOrgCreated(keys.clone())));
         let passport = PassportService::new(
             passport_store.clone(),
