@@ -7,10 +7,13 @@
 //!   status lists, generic credentials, verification);
 //! - [`domain`]: registrations and their rules, credentials, passports, tiers; no I/O;
 //! - [`store`]: every table and its SQL, on SQLite or PostgreSQL, and their backup;
+//! - [`client`]: other hosts over HTTP (issuers' DID documents and status lists);
 //! - [`feed`]: the passport feed's producer;
-//! - [`verify`]: the credential verifier, a library the server and `reetrace verify` share.
+//! - [`verify`]: the credential verifier, a pure library the server and `reetrace verify`
+//!   share.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 pub mod feed;
 pub mod service;

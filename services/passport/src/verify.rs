@@ -5,11 +5,10 @@
 //! [`DidResolver`] and a [`StatusListSource`], so that the server (our store, allowlisted hosts:
 //! `service::verification`) and the `reetrace verify` command (files, one reetrace instance)
 //! run the same checks. `did:key` is resolved here, since it needs nothing but the identifier.
-//! [`remote`] fetches from other hosts for both, within the limits the caller allows.
+//! Both fetch from other hosts with [`crate::client::lookup`], within the limits they allow.
 
 pub mod cache;
 mod did_keys;
-pub mod remote;
 #[cfg(test)]
 mod tests;
 

@@ -166,7 +166,7 @@ impl Services {
     ) -> anyhow::Result<Services> {
         let master = config.master_key()?;
         let base_url = config.public_base_url();
-        passport::verify::remote::install_crypto_provider();
+        passport::client::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

@@ -418,7 +418,7 @@ pub async fn run(config: &Config, products: usize, seed: u64) -> anyhow::Result<
     let result = load(
         &Api {
             client: {
-                reetrace_passport::verify::remote::install_crypto_provider();
+                reetrace_passport::client::install_crypto_provider();
                 reqwest::Client::new()
             },
             base: format!("http://{address}"),

@@ -1,5 +1,5 @@
-//! Passports: register (one here, many in [`bulk`]), read in the caller's tier, the credential
-//! and its versions, new versions, the list ([`list`]) and status changes ([`status`]).
+//! Passports: register (one here, many in `bulk`), read in the caller's tier, the credential
+//! and its versions, new versions, the list (`list`) and status changes (`status`).
 
 mod bulk;
 mod list;
@@ -26,7 +26,7 @@ use crate::domain::passport::Issued;
 use crate::domain::registration::Registration;
 use crate::domain::view::PassportView;
 use crate::service::Keep;
-pub use bulk::{BulkLine, BulkOutcome, MAX_BULK_LINES, outcome, register_bulk};
+pub use bulk::{BulkLine, BulkOutcome, MAX_BULK_LINES, register_bulk};
 
 pub fn router(bulk_body_limit: usize) -> OpenApiRouter<PassportState> {
     let (schemas, paths, bulk) = routes!(bulk::bulk_create);

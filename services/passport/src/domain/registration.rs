@@ -3,7 +3,7 @@
 //! The types parse what they can (identifiers, vocabularies, exact masses); [`Registration::check`]
 //! applies the rules across fields (element masses within their component, components within
 //! the product, granularity and identifiers that fit together) and names the JSON pointer of
-//! every violation (in [`rules`]).
+//! every violation (in `rules`).
 
 mod rules;
 

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::PassportService;
 use super::error::PassportError;
+use crate::client::lookup::{Allowlist, DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
 use crate::domain::did;
-use crate::verify::remote::{Allowlist, DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
 use crate::verify::{
     CredentialVerifier, DidKeys, DidResolver, StatusListSource, VerificationResult, VerifyCache,
 };
