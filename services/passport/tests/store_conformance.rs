@@ -1304,6 +1304,49 @@ backend_test!(
     }
 );
 
+backend_test!(
+    a_stored_value_that_does_not_parse_is_corrupt,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        let org = Uuid::new_v4();
+        let rows = random_items(&store, org, 1).await;
+        insert_all(&store, &rows).await;
+        let id = rows[0].id;
+        assert!(store.passport(id).await.unwrap().is_some());
+        for (column, bad) in [
+            ("gtin", "04012345000017"),
+            ("serial", "no spaces allowed"),
+            ("category", "permanent_magnet"),
+            ("country", "XX"),
+        ] {
+            let good: Option<String> =
+                Sql::new(format!("SELECT {column} FROM passports WHERE id = $1"))
+                    .bind(id)
+                    .scalar(conn.reader())
+                    .await
+                    .unwrap();
+            let set = format!("UPDATE passports SET {column} = $1 WHERE id = $2");
+            Sql::new(set.clone())
+                .bind(bad)
+                .bind(id)
+                .execute(conn.writer())
+                .await
+                .unwrap();
+            let err = store.passport(id).await.unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt(_)), "{column}: {err:?}");
+            Sql::new(set)
+                .bind(good)
+                .bind(id)
+                .execute(conn.writer())
+                .await
+                .unwrap();
+            assert!(store.passport(id).await.unwrap().is_some(), "{column}");
+        }
+        conn.close().await;
+    }
+);
+
 // --- Backup -------------------------------------------------------------------------------
 
 /// Whether a live column's type holds values of `kind` (SQLite's declared type, PostgreSQL's
