@@ -1460,3 +1460,91 @@ backend_test!(
         conn.close().await;
     }
 );
+
+backend_test!(
+    the_archived_rows_restore_into_a_fresh_database_as_they_were,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let t0 = now();
+        let key = key_row(org, 1, t0);
+        store.insert_key(&key, Rotation::None).await.unwrap();
+        let rows = random_items(&store, org, 3).await;
+        store
+            .insert_passports(&rows, false, Some(answer_with_flags(org, "bulk")))
+            .await
+            .unwrap();
+        let v2 = support::next_version(&store, &rows[1]).await;
+        store.add_version(&v2, None).await.unwrap();
+        store
+            .set_status(
+                rows[0].id,
+                &change(PassportStatus::Suspended, Some("checking"), later(t0, 5)),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+
+        let source = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        let archive = store::archive(&source);
+        let mut exported = Vec::new();
+        for table in archive.archive_tables() {
+            let mut rows = Vec::new();
+            source
+                .export_table(table, &mut |row| {
+                    rows.push(row);
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            exported.push((table, rows));
+        }
+
+        let fresh = TestDatabase::new(db.backend).await.unwrap();
+        let restored = open(&fresh).await;
+        let target = Db::connect(&fresh.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        let mut tx = target.begin().await.unwrap();
+        store::archive(&target)
+            .prepare_restore(&mut tx)
+            .await
+            .unwrap();
+        for (table, rows) in exported {
+            tx.import_rows(table, rows).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        assert_eq!(
+            restored.org_keys(org).await.unwrap(),
+            store.org_keys(org).await.unwrap()
+        );
+        for row in &rows {
+            assert_eq!(
+                restored.passport(row.id).await.unwrap(),
+                store.passport(row.id).await.unwrap()
+            );
+            assert_eq!(
+                restored.versions(row.id).await.unwrap(),
+                store.versions(row.id).await.unwrap()
+            );
+            for status in &row.status {
+                assert_eq!(
+                    restored.status_list(&status.list_id).await.unwrap(),
+                    store.status_list(&status.list_id).await.unwrap()
+                );
+            }
+        }
+        assert_eq!(feed(&restored).await, feed(&store).await);
+        assert_eq!(
+            restored.stored_response(org, "bulk").await.unwrap(),
+            store.stored_response(org, "bulk").await.unwrap()
+        );
+        // The feed head came from the archive: the next event follows the restored ones.
+        let more = random_items(&restored, org, 1).await;
+        insert_all(&restored, &more).await;
+        assert_eq!(seqs(&feed(&restored).await), vec![1, 2, 3, 4, 5, 6]);
+        source.close().await;
+        target.close().await;
+    }
+);
