@@ -1,5 +1,6 @@
-//! The passport feed: `org.reetrace.passport.issued`, `.versioned` and `.status_changed`
-//! events, in commit order, for the custody and stock services.
+//! The passport feed's producer: `org.reetrace.passport.issued`, `.versioned` and
+//! `.status_changed` events, in commit order, as CloudEvents for the custody and stock services
+//! (read in process through [`PassportFeed`], or over HTTP through core's feed routes).
 
 use std::sync::Arc;
 
@@ -9,7 +10,8 @@ use reetrace_core::service::feed::{FeedError, FeedSource};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::store::{FeedRow, PassportStores};
+use crate::domain::passport::FeedRow;
+use crate::store::PassportStores;
 
 /// The stream name.
 pub const STREAM: &str = "passport";
@@ -62,7 +64,7 @@ pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
         specversion: SPEC_VERSION.to_owned(),
         id: row.event_id.to_string(),
         source: SOURCE.to_owned(),
-        kind: format!("org.reetrace.{}", row.kind),
+        kind: format!("org.reetrace.{}", row.kind.as_str()),
         subject: Some(row.passport_id.to_string()),
         time: row.occurred_at,
         datacontenttype: "application/json".to_owned(),

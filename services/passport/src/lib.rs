@@ -1,15 +1,21 @@
 //! The passport service: product passports as W3C Verifiable Credentials signed with
 //! `eddsa-jcs-2022`, versioned, revocable, resolvable through GS1 Digital Link.
+//!
+//! - [`api`]: the HTTP edge: the routes, the resolver, the passport page, QR codes, and the one
+//!   place where a [`service::PassportError`] becomes a problem (`api::error`);
+//! - [`service`]: the use cases (issue one or many, versions, status, reads, signing keys,
+//!   status lists, generic credentials, verification);
+//! - [`domain`]: registrations and their rules, credentials, passports, tiers; no I/O;
+//! - [`store`]: every table and its SQL, on SQLite or PostgreSQL, and their backup;
+//! - [`client`]: other hosts over HTTP (issuers' DID documents and status lists);
+//! - [`feed`]: the passport feed's producer;
+//! - [`verify`]: the credential verifier, a pure library the server and `reetrace verify`
+//!   share.
 
 pub mod api;
-pub mod credential_cache;
+pub mod client;
 pub mod domain;
 pub mod feed;
-pub mod generic;
-pub mod issue;
-pub mod keys;
-pub mod page;
 pub mod service;
-pub mod status;
 pub mod store;
 pub mod verify;

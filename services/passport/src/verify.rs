@@ -2,13 +2,13 @@
 //! validity period and the Bitstring Status List entries, as one report.
 //!
 //! The logic here does no I/O of its own: DID documents and status list credentials come from a
-//! [`DidResolver`] and a [`StatusListSource`], so that the server (our store, allowlisted hosts)
-//! and the `reetrace verify` command (files, one reetrace instance) run the same checks.
-//! `did:key` is resolved here, since it needs nothing but the identifier.
+//! [`DidResolver`] and a [`StatusListSource`], so that the server (our store, allowlisted hosts:
+//! `service::verification`) and the `reetrace verify` command (files, one reetrace instance)
+//! run the same checks. `did:key` is resolved here, since it needs nothing but the identifier.
+//! Both fetch from other hosts with [`crate::client::lookup`], within the limits they allow.
 
 pub mod cache;
-pub mod remote;
-pub mod server;
+mod did_keys;
 #[cfg(test)]
 mod tests;
 
@@ -18,14 +18,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reetrace_core::crypto::data_integrity::parse_date_time_stamp;
 use reetrace_core::crypto::{
-    ASSERTION_METHOD, EmbeddedProof, StatusList, VerifyingKey, parse_did_key, parse_public_key_jwk,
-    parse_public_key_multibase,
+    ASSERTION_METHOD, EmbeddedProof, StatusList, VerifyingKey, parse_did_key,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 pub use cache::VerifyCache;
+pub use did_keys::DidKeys;
 
 /// The check of the signature and its proof options.
 pub const CHECK_PROOF: &str = "proof";
@@ -98,105 +98,6 @@ impl VerificationResult {
     }
 }
 
-/// The Ed25519 keys a DID lists under `assertionMethod`, by verification method id.
-#[derive(Debug, Clone)]
-pub struct DidKeys {
-    did: String,
-    methods: Vec<(String, VerifyingKey)>,
-}
-
-impl DidKeys {
-    /// Keys of `did`; each method id is a full DID URL (`did#fragment`).
-    pub fn new(did: impl Into<String>, methods: Vec<(String, VerifyingKey)>) -> Self {
-        Self {
-            did: did.into(),
-            methods,
-        }
-    }
-
-    /// The DID these keys belong to.
-    pub fn did(&self) -> &str {
-        &self.did
-    }
-
-    /// The key of verification method `method`, if it may assert.
-    pub fn get(&self, method: &str) -> Option<VerifyingKey> {
-        self.methods
-            .iter()
-            .find(|(id, _)| id == method)
-            .map(|(_, key)| *key)
-    }
-
-    /// Reads the asserting Ed25519 keys out of a DID document of `did`: the methods referenced
-    /// (or embedded) under `assertionMethod`, controlled by `did`, of type `Multikey` (or
-    /// `Ed25519VerificationKey2020`) with `publicKeyMultibase`, or `JsonWebKey` (or
-    /// `JsonWebKey2020`) with an Ed25519 `publicKeyJwk`. Other keys are left out.
-    pub fn from_document(did: &str, document: &Value) -> Result<DidKeys, String> {
-        let doc = document
-            .as_object()
-            .ok_or("the DID document is not a JSON object")?;
-        if doc.get("id").and_then(Value::as_str) != Some(did) {
-            return Err(format!("the DID document is not the document of {did}"));
-        }
-        let absolute = |id: &str| {
-            if id.starts_with('#') {
-                format!("{did}{id}")
-            } else {
-                id.to_owned()
-            }
-        };
-        let declared: Vec<&Map<String, Value>> = doc
-            .get("verificationMethod")
-            .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(Value::as_object).collect())
-            .unwrap_or_default();
-        let mut methods = Vec::new();
-        for entry in doc
-            .get("assertionMethod")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let method = match entry {
-                Value::String(reference) => {
-                    let id = absolute(reference);
-                    declared.iter().copied().find(|m| {
-                        m.get("id")
-                            .and_then(Value::as_str)
-                            .is_some_and(|m| absolute(m) == id)
-                    })
-                }
-                Value::Object(embedded) => Some(embedded),
-                _ => None,
-            };
-            let Some(method) = method else { continue };
-            let Some(id) = method.get("id").and_then(Value::as_str).map(absolute) else {
-                continue;
-            };
-            let kind = method.get("type").and_then(Value::as_str);
-            let controller = method.get("controller").and_then(Value::as_str);
-            if controller != Some(did) || !id.starts_with(did) {
-                continue;
-            }
-            let key = match kind {
-                Some("Multikey" | "Ed25519VerificationKey2020") => method
-                    .get("publicKeyMultibase")
-                    .and_then(Value::as_str)
-                    .and_then(|mb| parse_public_key_multibase(mb).ok()),
-                Some("JsonWebKey" | "JsonWebKey2020") => method
-                    .get("publicKeyJwk")
-                    .and_then(Value::as_object)
-                    .and_then(|jwk| parse_public_key_jwk(jwk).ok()),
-                _ => None,
-            };
-            if let Some(key) = key {
-                methods.push((id, key));
-            }
-        }
-        Ok(DidKeys::new(did, methods))
-    }
-}
-
 /// Where `did:web` DID documents come from.
 #[async_trait]
 pub trait DidResolver: Send + Sync {
@@ -225,7 +126,7 @@ pub struct VerifiedList {
 
 /// Checks credentials against a resolver and a status list source, remembering what they
 /// answered for a while in `cache`.
-pub struct Verifier<'a> {
+pub struct CredentialVerifier<'a> {
     pub resolver: &'a dyn DidResolver,
     pub status: &'a dyn StatusListSource,
     pub cache: &'a VerifyCache,
@@ -238,7 +139,7 @@ struct ProofCheck<'d> {
     issuer_bound: Result<(), String>,
 }
 
-impl Verifier<'_> {
+impl CredentialVerifier<'_> {
     /// Verifies `credential` at time `now`.
     pub async fn verify(&self, credential: &Value, now: DateTime<Utc>) -> VerificationResult {
         let mut result = VerificationResult::default();

@@ -1,5 +1,6 @@
 //! Storage conformance: the passport stores behave the same on SQLite and PostgreSQL — signing
-//! keys, status lists, passports and their versions, status changes, the feed.
+//! keys, status lists, passports and their versions, status changes, the feed, the backup of the
+//! tables.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,19 +11,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use reetrace_core::backend_test;
-use reetrace_core::db::StoreError;
+use reetrace_core::db::{ArchiveError, Db, Kind, PoolOptions, Sql, StoreError};
 use reetrace_core::domain::idempotency::StoredResponse;
+use reetrace_core::domain::{Category, Gtin};
 use reetrace_core::testing::TestDatabase;
 use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
-use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};
-use reetrace_passport::store::{
-    FeedRow, IdempotentWrite, Identity, ListFilter, Lookup, NewPassport, PassportStatus, Rotation,
-    SigningKeyRow, StatusChange, VersionError,
+use reetrace_passport::domain::passport::{
+    EventKind, FeedRow, Identity, ListFilter, Lookup, NewPassport, PassportStatus, StatusChange,
 };
+use reetrace_passport::domain::signing_key::{Rotation, SigningKeyRow};
+use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};
+use reetrace_passport::store::{self, IdempotentWrite, VersionError};
 use serde_json::json;
 use support::{
-    Stores, batch, bit, later, model, now, open, own_batch, own_item, passports, random_gtin,
-    random_items, status_bit,
+    Stores, batch, bit, country, later, lot, model, now, open, own_batch, own_item, passports,
+    random_gtin, random_items, serial, status_bit,
 };
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -437,9 +440,9 @@ backend_test!(
 
         let mut rows = random_items(&store, org, 5).await;
         // Row 1 claims the stored passport's identity; row 4 repeats row 2's.
-        rows[1].gtin = Some(gtin.clone());
-        rows[1].serial = Some("S-1".into());
-        rows[4].gtin = rows[2].gtin.clone();
+        rows[1].gtin = Some(gtin);
+        rows[1].serial = Some(serial("S-1"));
+        rows[4].gtin = rows[2].gtin;
         rows[4].serial = rows[2].serial.clone();
         let created = store
             .insert_passports(&rows, false, Some(answer_with_flags(org, "bulk-1")))
@@ -467,8 +470,8 @@ backend_test!(
         // The stored passport keeps its identity.
         let owner = store
             .find(&Identity::Item {
-                gtin: gtin.clone(),
-                serial: "S-1".into(),
+                gtin,
+                serial: serial("S-1"),
             })
             .await
             .unwrap()
@@ -480,7 +483,7 @@ backend_test!(
         assert!(
             events
                 .iter()
-                .all(|e| e.kind == "passport.issued" && e.version == 1)
+                .all(|e| e.kind == EventKind::Issued && e.version == 1)
         );
         assert_eq!(
             events.iter().map(|e| e.passport_id).collect::<Vec<_>>(),
@@ -522,7 +525,7 @@ backend_test!(
         insert_all(&store, &stored).await;
 
         let mut rows = random_items(&store, org, 4).await;
-        rows[3].gtin = stored[0].gtin.clone();
+        rows[3].gtin = stored[0].gtin;
         rows[3].serial = stored[0].serial.clone();
         let created = store
             .insert_passports(&rows, true, Some(answer_with_flags(org, "atomic-1")))
@@ -543,7 +546,7 @@ backend_test!(
 
         // A duplicate within the batch refuses it too.
         let mut rows = random_items(&store, org, 2).await;
-        rows[1].gtin = rows[0].gtin.clone();
+        rows[1].gtin = rows[0].gtin;
         rows[1].serial = rows[0].serial.clone();
         let created = store.insert_passports(&rows, true, None).await.unwrap();
         assert_eq!(created, vec![true, false]);
@@ -623,7 +626,7 @@ backend_test!(
             (
                 org,
                 support::Ident {
-                    lot: Some("L1".into()),
+                    lot: Some(lot("L1")),
                     ..support::item(&g1, "S2")
                 },
                 true,
@@ -666,8 +669,8 @@ backend_test!(
         insert_all(&store, std::slice::from_ref(&v1)).await;
 
         let mut v2 = support::next_version(&store, &v1).await;
-        v2.category = "battery".into();
-        v2.country = "FR".into();
+        v2.category = Category::NimhBattery;
+        v2.country = country("FR");
         v2.placed_on_market = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
         v2.model_passport = Some(Uuid::new_v4());
         v2.confidential = Some(r#"{"supplier":"secret"}"#.into());
@@ -739,7 +742,7 @@ backend_test!(
         // GS1 identity; nothing for an unknown id or identity.
         let current = store.passport(v1.id).await.unwrap().unwrap();
         let identity = Identity::Item {
-            gtin: v1.gtin.clone().unwrap(),
+            gtin: v1.gtin.unwrap(),
             serial: v1.serial.clone().unwrap(),
         };
         for lookup in [Lookup::Id(v1.id), Lookup::Identity(&identity)] {
@@ -748,8 +751,8 @@ backend_test!(
             assert_eq!(credential, v2.credential, "{lookup:?}");
         }
         let elsewhere = Identity::Item {
-            gtin: v1.gtin.clone().unwrap(),
-            serial: "NOT-ISSUED".into(),
+            gtin: v1.gtin.unwrap(),
+            serial: serial("NOT-ISSUED"),
         };
         assert!(
             store
@@ -773,17 +776,17 @@ backend_test!(
 
         let row = store.passport(v1.id).await.unwrap().unwrap();
         assert_eq!(row.version, 2);
-        assert_eq!(row.category, "battery");
-        assert_eq!(row.country, "FR");
+        assert_eq!(row.category, Category::NimhBattery);
+        assert_eq!(row.country, country("FR"));
         assert_eq!(row.placed_on_market, v2.placed_on_market);
         assert_eq!(row.model_passport, v2.model_passport);
         assert_eq!(row.updated_at, v2.created_at);
         assert_eq!(row.created_at, v1.created_at);
-        assert_eq!((row.gtin, row.serial), (v1.gtin.clone(), v1.serial.clone()));
+        assert_eq!((row.gtin, row.serial), (v1.gtin, v1.serial.clone()));
         let listed = store
             .list(
                 &ListFilter {
-                    category: Some("battery".into()),
+                    category: Some(Category::NimhBattery),
                     ..ListFilter::default()
                 },
                 None,
@@ -796,7 +799,7 @@ backend_test!(
         let events = feed(&store).await;
         assert_eq!(seqs(&events), vec![1, 2]);
         let versioned = &events[1];
-        assert_eq!(versioned.kind, "passport.versioned");
+        assert_eq!(versioned.kind, EventKind::Versioned);
         assert_eq!((versioned.passport_id, versioned.version), (v1.id, 2));
         assert_eq!(versioned.org_id, org);
         assert_eq!(versioned.occurred_at, v2.created_at);
@@ -862,7 +865,7 @@ backend_test!(
         assert_eq!(bits(0).await, vec![false; 3]);
         assert!(!status_bit(&store, &bystander.status[1]).await);
         let event = feed(&store).await.pop().unwrap();
-        assert_eq!(event.kind, "passport.status_changed");
+        assert_eq!(event.kind, EventKind::StatusChanged);
         assert_eq!(event.event_id, suspend.event_id);
         assert_eq!(
             (event.passport_id, event.version, event.org_id),
@@ -932,7 +935,7 @@ backend_test!(
             vec![
                 support::item(&g1, "S1"),
                 support::Ident {
-                    lot: Some("L1".into()),
+                    lot: Some(lot("L1")),
                     ..support::item(&g1, "S2")
                 },
                 batch(&g1, "L2"),
@@ -946,13 +949,13 @@ backend_test!(
             let store = store.clone();
             async move { store.find(&identity).await.unwrap().map(|p| p.id) }
         };
-        let item = |gtin: &str, serial: &str| Identity::Item {
-            gtin: gtin.into(),
-            serial: serial.into(),
+        let item = |gtin: &Gtin, number: &str| Identity::Item {
+            gtin: *gtin,
+            serial: serial(number),
         };
-        let batch_of = |gtin: &str, lot: &str| Identity::Batch {
-            gtin: gtin.into(),
-            lot: lot.into(),
+        let batch_of = |gtin: &Gtin, number: &str| Identity::Batch {
+            gtin: *gtin,
+            lot: lot(number),
         };
         assert_eq!(find(item(&g1, "S1")).await, Some(rows[0].id));
         assert_eq!(find(item(&g1, "S2")).await, Some(rows[1].id));
@@ -960,12 +963,9 @@ backend_test!(
         assert_eq!(find(batch_of(&g1, "L2")).await, Some(rows[2].id));
         // An item that carries a lot number is not the lot's batch passport.
         assert_eq!(find(batch_of(&g1, "L1")).await, None);
-        assert_eq!(
-            find(Identity::Model { gtin: g2.clone() }).await,
-            Some(rows[3].id)
-        );
+        assert_eq!(find(Identity::Model { gtin: g2 }).await, Some(rows[3].id));
         // Items and batches of a GTIN are not its model.
-        assert_eq!(find(Identity::Model { gtin: g1.clone() }).await, None);
+        assert_eq!(find(Identity::Model { gtin: g1 }).await, None);
         assert_eq!(find(item(&g1, "S3")).await, None);
         assert_eq!(find(item(&g2, "L2")).await, None);
         let found = store.find(&item(&g1, "S1")).await.unwrap().unwrap();
@@ -1007,18 +1007,18 @@ backend_test!(
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let (g1, g2) = (random_gtin(), random_gtin());
         let mut rows = Vec::new();
-        for (org, gtin, category, country, n) in [
-            (a, &g1, "permanent_magnet", "DE", 3),
-            (a, &g2, "battery", "FR", 2),
-            (b, &g1, "permanent_magnet", "DE", 2),
-            (b, &g2, "permanent_magnet", "FR", 1),
+        for (org, gtin, category, place, n) in [
+            (a, &g1, Category::NdfebMagnet, "DE", 3),
+            (a, &g2, Category::NimhBattery, "FR", 2),
+            (b, &g1, Category::NdfebMagnet, "DE", 2),
+            (b, &g2, Category::NdfebMagnet, "FR", 1),
         ] {
             let idents = (0..n)
-                .map(|_| support::item(gtin, &Uuid::new_v4().simple().to_string()))
+                .map(|_| support::item(gtin, &Uuid::new_v4().simple().to_string()[..20]))
                 .collect();
             for mut row in passports(&store, org, idents).await {
-                row.category = category.into();
-                row.country = country.into();
+                row.category = category;
+                row.country = country(place);
                 rows.push(row);
             }
         }
@@ -1049,53 +1049,53 @@ backend_test!(
         assert_eq!(
             list(
                 ListFilter {
-                    category: Some("battery".into()),
+                    category: Some(Category::NimhBattery),
                     ..ListFilter::default()
                 },
                 None,
                 100
             )
             .await,
-            expect(&|r| r.category == "battery")
+            expect(&|r| r.category == Category::NimhBattery)
         );
         assert_eq!(
             list(
                 ListFilter {
-                    gtin: Some(g1.clone()),
+                    gtin: Some(g1),
                     ..ListFilter::default()
                 },
                 None,
                 100
             )
             .await,
-            expect(&|r| r.gtin.as_deref() == Some(g1.as_str()))
+            expect(&|r| r.gtin == Some(g1))
         );
         assert_eq!(
             list(
                 ListFilter {
-                    country: Some("FR".into()),
+                    country: Some(country("FR")),
                     ..ListFilter::default()
                 },
                 None,
                 100
             )
             .await,
-            expect(&|r| r.country == "FR")
+            expect(&|r| r.country == country("FR"))
         );
         let narrow = ListFilter {
             org_id: Some(b),
-            category: Some("permanent_magnet".into()),
-            gtin: Some(g1.clone()),
-            country: Some("DE".into()),
+            category: Some(Category::NdfebMagnet),
+            gtin: Some(g1),
+            country: Some(country("DE")),
         };
         assert_eq!(
             list(narrow, None, 100).await,
-            expect(&|r| r.org_id == b && r.gtin.as_deref() == Some(g1.as_str()))
+            expect(&|r| r.org_id == b && r.gtin == Some(g1))
         );
         assert!(
             list(
                 ListFilter {
-                    country: Some("IT".into()),
+                    country: Some(country("IT")),
                     ..ListFilter::default()
                 },
                 None,
@@ -1241,7 +1241,7 @@ backend_test!(
         assert_eq!(seqs(&events), (1..=stored.len() as i64).collect::<Vec<_>>());
         let mut issued: HashMap<Uuid, usize> = HashMap::new();
         for e in &events {
-            assert_eq!(e.kind, "passport.issued");
+            assert_eq!(e.kind, EventKind::Issued);
             *issued.entry(e.passport_id).or_default() += 1;
         }
         assert_eq!(issued.len(), stored.len());
@@ -1301,5 +1301,250 @@ backend_test!(
             seqs(&feed(&store).await),
             (1..=events as i64).collect::<Vec<_>>()
         );
+    }
+);
+
+backend_test!(
+    a_stored_value_that_does_not_parse_is_corrupt,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        let org = Uuid::new_v4();
+        let rows = random_items(&store, org, 1).await;
+        insert_all(&store, &rows).await;
+        let id = rows[0].id;
+        assert!(store.passport(id).await.unwrap().is_some());
+        for (column, bad) in [
+            ("gtin", "04012345000017"),
+            ("serial", "no spaces allowed"),
+            ("category", "permanent_magnet"),
+            ("country", "XX"),
+        ] {
+            let good: Option<String> =
+                Sql::new(format!("SELECT {column} FROM passports WHERE id = $1"))
+                    .bind(id)
+                    .scalar(conn.reader())
+                    .await
+                    .unwrap();
+            let set = format!("UPDATE passports SET {column} = $1 WHERE id = $2");
+            Sql::new(set.clone())
+                .bind(bad)
+                .bind(id)
+                .execute(conn.writer())
+                .await
+                .unwrap();
+            let err = store.passport(id).await.unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt(_)), "{column}: {err:?}");
+            Sql::new(set)
+                .bind(good)
+                .bind(id)
+                .execute(conn.writer())
+                .await
+                .unwrap();
+            assert!(store.passport(id).await.unwrap().is_some(), "{column}");
+        }
+        conn.close().await;
+    }
+);
+
+// --- Backup -------------------------------------------------------------------------------
+
+/// Whether a live column's type holds values of `kind` (SQLite's declared type, PostgreSQL's
+/// `data_type`).
+fn holds(kind: Kind, type_name: &str) -> bool {
+    let type_name = type_name.to_ascii_lowercase();
+    let allowed: &[&str] = match kind {
+        Kind::Text => &["text"],
+        Kind::Uuid => &["blob", "uuid"],
+        Kind::Bytes => &["blob", "bytea"],
+        Kind::I64 | Kind::I32 => &["integer", "bigint"],
+        Kind::Time => &["text", "timestamp with time zone"],
+        Kind::Date => &["text", "date"],
+        Kind::Bool => &["boolean"],
+        Kind::F64 => &[],
+    };
+    allowed.contains(&type_name.as_str())
+}
+
+backend_test!(
+    the_archive_covers_every_table_with_its_live_columns,
+    |db: TestDatabase| async move {
+        let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        conn.migrate(&store::MIGRATIONS).await.unwrap();
+        let archive = store::archive(&conn);
+        let tables = archive.archive_tables();
+        // Restore order: what is referenced first.
+        assert_eq!(
+            tables.iter().map(|t| t.name).collect::<Vec<_>>(),
+            [
+                "signing_keys",
+                "status_lists",
+                "passports",
+                "passport_versions",
+                "passport_feed",
+                "passport_feed_head",
+                "passport_idempotency",
+            ]
+        );
+        let dialect = conn.dialect();
+        let live: Vec<String> = Sql::new(dialect.tables())
+            .scalars(conn.reader())
+            .await
+            .unwrap();
+        for table in live {
+            if table == store::MIGRATIONS.table_name() {
+                continue;
+            }
+            assert!(
+                tables.iter().any(|t| t.name == table),
+                "table {table} is not archived"
+            );
+        }
+        for table in tables {
+            let columns: Vec<(String, String)> = Sql::new(dialect.columns_of_table())
+                .bind(table.name)
+                .fetch_all(conn.reader())
+                .await
+                .unwrap();
+            let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+            assert_eq!(
+                names,
+                table.column_names().collect::<Vec<_>>(),
+                "columns of {}",
+                table.name
+            );
+            for ((name, type_name), (_, kind)) in columns.iter().zip(table.columns) {
+                assert!(
+                    holds(*kind, type_name),
+                    "{}.{name} is {type_name}, archived as {kind:?}",
+                    table.name
+                );
+            }
+        }
+        conn.close().await;
+    }
+);
+
+backend_test!(
+    a_restore_clears_the_seeded_feed_head_and_refuses_a_target_with_passports,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        let archive = store::archive(&conn);
+
+        let mut tx = conn.begin().await.unwrap();
+        archive.prepare_restore(&mut tx).await.unwrap();
+        assert_eq!(tx.count_rows("passport_feed_head").await.unwrap(), 0);
+        tx.rollback().await.unwrap();
+
+        let org = Uuid::new_v4();
+        insert_all(&store, &random_items(&store, org, 2).await).await;
+        let mut tx = conn.begin().await.unwrap();
+        let err = archive.prepare_restore(&mut tx).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ArchiveError::NotEmpty {
+                    table: "passports",
+                    rows: 2
+                }
+            ),
+            "{err:?}"
+        );
+        tx.rollback().await.unwrap();
+        assert_eq!(
+            feed(&store).await.len(),
+            2,
+            "a refused restore changes nothing"
+        );
+        conn.close().await;
+    }
+);
+
+backend_test!(
+    the_archived_rows_restore_into_a_fresh_database_as_they_were,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        let t0 = now();
+        let key = key_row(org, 1, t0);
+        store.insert_key(&key, Rotation::None).await.unwrap();
+        let rows = random_items(&store, org, 3).await;
+        store
+            .insert_passports(&rows, false, Some(answer_with_flags(org, "bulk")))
+            .await
+            .unwrap();
+        let v2 = support::next_version(&store, &rows[1]).await;
+        store.add_version(&v2, None).await.unwrap();
+        store
+            .set_status(
+                rows[0].id,
+                &change(PassportStatus::Suspended, Some("checking"), later(t0, 5)),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+
+        let source = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        let archive = store::archive(&source);
+        let mut exported = Vec::new();
+        for table in archive.archive_tables() {
+            let mut rows = Vec::new();
+            source
+                .export_table(table, &mut |row| {
+                    rows.push(row);
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            exported.push((table, rows));
+        }
+
+        let fresh = TestDatabase::new(db.backend).await.unwrap();
+        let restored = open(&fresh).await;
+        let target = Db::connect(&fresh.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        let mut tx = target.begin().await.unwrap();
+        store::archive(&target)
+            .prepare_restore(&mut tx)
+            .await
+            .unwrap();
+        for (table, rows) in exported {
+            tx.import_rows(table, rows).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        assert_eq!(
+            restored.org_keys(org).await.unwrap(),
+            store.org_keys(org).await.unwrap()
+        );
+        for row in &rows {
+            assert_eq!(
+                restored.passport(row.id).await.unwrap(),
+                store.passport(row.id).await.unwrap()
+            );
+            assert_eq!(
+                restored.versions(row.id).await.unwrap(),
+                store.versions(row.id).await.unwrap()
+            );
+            for status in &row.status {
+                assert_eq!(
+                    restored.status_list(&status.list_id).await.unwrap(),
+                    store.status_list(&status.list_id).await.unwrap()
+                );
+            }
+        }
+        assert_eq!(feed(&restored).await, feed(&store).await);
+        assert_eq!(
+            restored.stored_response(org, "bulk").await.unwrap(),
+            store.stored_response(org, "bulk").await.unwrap()
+        );
+        // The feed head came from the archive: the next event follows the restored ones.
+        let more = random_items(&restored, org, 1).await;
+        insert_all(&restored, &more).await;
+        assert_eq!(seqs(&feed(&restored).await), vec![1, 2, 3, 4, 5, 6]);
+        source.close().await;
+        target.close().await;
     }
 );

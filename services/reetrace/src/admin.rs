@@ -9,7 +9,7 @@ use reetrace_core::db::Db;
 use reetrace_core::domain::OperatorId;
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
-use reetrace_passport::store::Rotation;
+use reetrace_passport::domain::signing_key::Rotation;
 use serde::Serialize;
 use uuid::Uuid;
 

@@ -34,7 +34,7 @@ use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
         (name = "feeds", description = "Ordered CloudEvents feeds between services"),
         (name = "stock", description = "The urban mine: observed and modelled flows, indicators, Sankey diagrams, exports for material-flow models, scenarios, model parameters"),
-        (name = "ops", description = "Health, readiness and metrics"),
+        (name = "ops", description = "Health, readiness, metrics, and the feed events kept in quarantine"),
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&Shared),

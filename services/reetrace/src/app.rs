@@ -28,7 +28,7 @@ use reetrace_custody::api::CustodyState;
 use reetrace_custody::service::{CustodyConfig, CustodyService};
 use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
-use reetrace_passport::keys::{KeyOnOrgCreated, Keys};
+use reetrace_passport::service::signing_keys::{KeyOnOrgCreated, SigningKeys};
 use reetrace_passport::service::{PassportConfig, PassportService};
 use reetrace_stock::api::StockState;
 use reetrace_stock::feed::{self as stock_feed, StockConsumers};
@@ -169,7 +169,7 @@ impl Services {
     ) -> anyhow::Result<Services> {
         let master = config.master_key()?;
         let base_url = config.public_base_url();
-        passport::verify::remote::install_crypto_provider();
+        passport::client::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -181,7 +181,7 @@ impl Services {
         );
         let mut accounts = Accounts::new(account_store.clone(), auth.clone());
         let passport_store = passport::store::open(db);
-        let keys = Arc::new(Keys::new(passport_store.clone(), master.clone()));
+        let keys = Arc::new(SigningKeys::new(passport_store.clone(), master.clone()));
         accounts.observe(Arc::new(KeyOnOrgCreated(keys.clone())));
         let passport = PassportService::new(
             passport_store.clone(),

@@ -4,134 +4,82 @@
 //! name ends in `.gz`), restorable into an empty database of either backend. Stock's projections
 //! are not in it: a restored instance rebuilds them from the feeds.
 //!
-//! The archive is a header line, one line per row (`{"t": table, "r": [values in column
+//! Which tables and columns: each store says so itself ([`Archived`]: the kernel, passport,
+//! custody), and the rows are read and written by core's `db` plumbing, so this file knows no
+//! table. The archive is a header line, one line per row (`{"t": table, "r": [values in column
 //! order]}`), and a trailer with the row count of every table, so a truncated file is refused.
+//! Version 2 headers name each table's columns (an archive restores into a later schema that
+//! adds columns); version 1 archives (no column list) are read with the columns of their day,
+//! which are the stores' declared columns for every table they held.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use base64::Engine;
-use chrono::{DateTime, NaiveDate, Utc};
-use futures::TryStreamExt;
-use reetrace_core::db::Db;
+use chrono::Utc;
+use reetrace_core::db::{ArchiveRow, ArchiveTable, ArchiveValue, Archived, Db};
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, QueryBuilder, Row};
-use uuid::Uuid;
 
 use crate::app;
 use crate::cli::print_out;
 use crate::config::Config;
 
-/// The logical type of a column, the same on both backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Uuid,
-    Text,
-    Bytes,
-    Int,
-    Time,
-    Date,
-    Bool,
-}
-
-/// A table of the archive and its columns.
-#[derive(Debug)]
-pub struct Table {
-    pub name: &'static str,
-    pub columns: &'static [(&'static str, Kind)],
-}
-
-include!("backup_tables.rs");
-
-/// The tables the archive holds, in the order they are restored (references first).
-pub fn tables() -> &'static [Table] {
-    TABLES
-}
-
 const FORMAT: &str = "reetrace-export";
-const VERSION: u64 = 1;
+/// The version written; versions 1 and 2 are read.
+const VERSION: u64 = 2;
 /// Rows per INSERT on restore.
 const CHUNK: usize = 200;
 
-fn b64() -> base64::engine::GeneralPurpose {
-    base64::engine::general_purpose::STANDARD
+/// The stores a backup holds, in restore order (references first).
+pub fn archives(db: &Db) -> Vec<Arc<dyn Archived>> {
+    vec![
+        reetrace_core::store::archive::archive(db),
+        reetrace_passport::store::archive(db),
+        reetrace_custody::store::archive(db),
+    ]
 }
 
-macro_rules! encode_row {
-    ($row:expr, $columns:expr) => {{
-        let row = $row;
-        let mut out = Vec::with_capacity($columns.len());
-        for (i, (name, kind)) in $columns.iter().enumerate() {
-            let value = match kind {
-                Kind::Uuid => row.try_get::<Option<Uuid>, _>(i)?.map(|v| json!(v)),
-                Kind::Text => row.try_get::<Option<String>, _>(i)?.map(Value::String),
-                Kind::Bytes => row
-                    .try_get::<Option<Vec<u8>>, _>(i)?
-                    .map(|v| json!(b64().encode(v))),
-                Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(|v| json!(v)),
-                Kind::Time => row
-                    .try_get::<Option<DateTime<Utc>>, _>(i)?
-                    .map(|v| json!(v.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))),
-                Kind::Date => row
-                    .try_get::<Option<NaiveDate>, _>(i)?
-                    .map(|v| json!(v.to_string())),
-                Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(|v| json!(v)),
-            };
-            let _ = name;
-            out.push(value.unwrap_or(Value::Null));
-        }
-        out
-    }};
+/// Every archived table, in restore order.
+pub fn tables(db: &Db) -> Vec<&'static ArchiveTable> {
+    archives(db)
+        .iter()
+        .flat_map(|a| a.archive_tables().iter())
+        .collect()
 }
 
-/// Writes every table of `db` to `out`; returns the row counts.
-async fn export_to(db: &Db, out: &mut dyn Write) -> anyhow::Result<serde_json::Map<String, Value>> {
+/// Writes every archived table of `db` to `out`; returns the row counts.
+async fn export_to(
+    db: &Db,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let tables = tables(db);
+    let columns: serde_json::Map<String, Value> = tables
+        .iter()
+        .map(|t| {
+            (
+                t.name.to_owned(),
+                json!(t.column_names().collect::<Vec<_>>()),
+            )
+        })
+        .collect();
     writeln!(
         out,
         "{}",
-        json!({"format": FORMAT, "version": VERSION, "exported_at": Utc::now()})
+        json!({"format": FORMAT, "version": VERSION, "exported_at": Utc::now(), "tables": columns})
     )?;
     let mut counts = serde_json::Map::new();
-    for table in TABLES {
-        // Integers are read as 64-bit on both backends (a few PostgreSQL columns are `integer`).
-        let columns: Vec<String> = table
-            .columns
-            .iter()
-            .map(|(c, k)| {
-                if *k == Kind::Int {
-                    format!("CAST({c} AS BIGINT)")
-                } else {
-                    (*c).to_owned()
-                }
-            })
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM {} ORDER BY {}",
-            columns.join(", "),
-            table.name,
-            table.columns[0].0
-        );
-        let mut count = 0u64;
-        match db {
-            Db::Sqlite(db) => {
-                let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&db.read);
-                while let Some(row) = rows.try_next().await? {
-                    let values = encode_row!(&row, table.columns);
-                    writeln!(out, "{}", json!({"t": table.name, "r": values}))?;
-                    count += 1;
-                }
-            }
-            Db::Postgres(pool) => {
-                let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(pool);
-                while let Some(row) = rows.try_next().await? {
-                    let values = encode_row!(&row, table.columns);
-                    writeln!(out, "{}", json!({"t": table.name, "r": values}))?;
-                    count += 1;
-                }
-            }
-        }
+    for table in tables {
+        let mut sink = |row: ArchiveRow| -> std::io::Result<()> {
+            let values: Vec<Value> = row.iter().map(ArchiveValue::to_json).collect();
+            writeln!(out, "{}", json!({"t": table.name, "r": values}))
+        };
+        let count = db
+            .export_table(table, &mut sink)
+            .await
+            .with_context(|| format!("export {}", table.name))?;
         counts.insert(table.name.to_owned(), json!(count));
     }
     writeln!(out, "{}", json!({"end": counts}))?;
@@ -162,88 +110,70 @@ pub async fn export(config: &Config, output: &Path) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// A value of the archive, typed for binding.
-enum Bound {
-    Uuid(Option<Uuid>),
-    Text(Option<String>),
-    Bytes(Option<Vec<u8>>),
-    Int(Option<i64>),
-    Time(Option<DateTime<Utc>>),
-    Date(Option<NaiveDate>),
-    Bool(Option<bool>),
+/// How the rows of one table are laid out in an archive: the position of each declared column.
+struct Layout {
+    table: &'static ArchiveTable,
+    /// For each declared column, its index in the archive's rows (None: not in the archive, it
+    /// takes the column's default).
+    positions: Vec<Option<usize>>,
+    width: usize,
 }
 
-fn decode(kind: Kind, value: &Value, at: &str) -> anyhow::Result<Bound> {
-    let bad = || anyhow::anyhow!("{at}: not a valid {kind:?}: {value}");
-    if value.is_null() {
-        return Ok(match kind {
-            Kind::Uuid => Bound::Uuid(None),
-            Kind::Text => Bound::Text(None),
-            Kind::Bytes => Bound::Bytes(None),
-            Kind::Int => Bound::Int(None),
-            Kind::Time => Bound::Time(None),
-            Kind::Date => Bound::Date(None),
-            Kind::Bool => Bound::Bool(None),
-        });
-    }
-    Ok(match kind {
-        Kind::Uuid => Bound::Uuid(Some(
-            value
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(bad)?,
-        )),
-        Kind::Text => Bound::Text(Some(value.as_str().ok_or_else(bad)?.to_owned())),
-        Kind::Bytes => Bound::Bytes(Some(
-            value
-                .as_str()
-                .and_then(|s| b64().decode(s).ok())
-                .ok_or_else(bad)?,
-        )),
-        Kind::Int => Bound::Int(Some(value.as_i64().ok_or_else(bad)?)),
-        Kind::Time => Bound::Time(Some(
-            value
-                .as_str()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&Utc))
-                .ok_or_else(bad)?,
-        )),
-        Kind::Date => Bound::Date(Some(
-            value
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(bad)?,
-        )),
-        Kind::Bool => Bound::Bool(Some(value.as_bool().ok_or_else(bad)?)),
-    })
-}
-
-macro_rules! insert_rows {
-    ($tx:expr, $table:expr, $rows:expr) => {{
-        let columns: Vec<&str> = $table.columns.iter().map(|(c, _)| *c).collect();
-        let mut q = QueryBuilder::new(format!(
-            "INSERT INTO {} ({}) ",
-            $table.name,
-            columns.join(", ")
-        ));
-        q.push_values($rows.drain(..), |mut b, row: Vec<Bound>| {
-            for value in row {
-                match value {
-                    Bound::Uuid(v) => b.push_bind(v),
-                    Bound::Text(v) => b.push_bind(v),
-                    Bound::Bytes(v) => b.push_bind(v),
-                    Bound::Int(v) => b.push_bind(v),
-                    Bound::Time(v) => b.push_bind(v),
-                    Bound::Date(v) => b.push_bind(v),
-                    Bound::Bool(v) => b.push_bind(v),
-                };
+impl Layout {
+    fn of(table: &'static ArchiveTable, header: &Value) -> anyhow::Result<Self> {
+        let Some(names) = header["tables"].get(table.name).and_then(Value::as_array) else {
+            // Version 1, or a table the archive predates: the declared columns, in order.
+            return Ok(Layout {
+                table,
+                positions: (0..table.columns.len()).map(Some).collect(),
+                width: table.columns.len(),
+            });
+        };
+        let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+        for name in &names {
+            if !table.column_names().any(|c| c == *name) {
+                bail!(
+                    "the archive's table {} has a column {name} this version does not know",
+                    table.name
+                );
             }
-        });
-        q.build()
-            .execute(&mut *$tx)
-            .await
-            .with_context(|| format!("restore rows of {}", $table.name))?;
-    }};
+        }
+        Ok(Layout {
+            table,
+            positions: table
+                .column_names()
+                .map(|c| names.iter().position(|n| *n == c))
+                .collect(),
+            width: names.len(),
+        })
+    }
+
+    fn row(&self, values: &[Value], at: &str) -> anyhow::Result<ArchiveRow> {
+        if values.len() != self.width {
+            bail!(
+                "{at}: {} values for the {} columns of {}",
+                values.len(),
+                self.width,
+                self.table.name
+            );
+        }
+        self.table
+            .columns
+            .iter()
+            .zip(&self.positions)
+            .map(|((column, kind), position)| match position {
+                Some(i) => ArchiveValue::from_json(
+                    *kind,
+                    &values[*i],
+                    &format!("{at} {}.{column}", self.table.name),
+                )
+                .map_err(anyhow::Error::from),
+                // A column added after the archive was made: its NULL (a column that may not be
+                // NULL makes the database refuse the row, naming it).
+                None => Ok(ArchiveValue::Null(*kind)),
+            })
+            .collect()
+    }
 }
 
 /// Restores `input` into `db`, which must be migrated and empty; returns the row counts.
@@ -254,73 +184,72 @@ async fn restore_from(
     let mut lines = input.lines();
     let header: Value = serde_json::from_str(&lines.next().context("the archive is empty")??)
         .context("the header")?;
-    if header["format"] != FORMAT || header["version"] != VERSION {
-        bail!("not a reetrace export of version {VERSION}: {header}");
+    let version = header["version"].as_u64().unwrap_or(0);
+    if header["format"] != FORMAT || !(1..=VERSION).contains(&version) {
+        bail!("not a reetrace export of version 1 to {VERSION}: {header}");
     }
-    macro_rules! run {
-        ($pool:expr) => {{
-            let mut tx = $pool.begin().await?;
-            for (table, check) in [("orgs", "SELECT COUNT(*) FROM orgs"), ("passports", "SELECT COUNT(*) FROM passports"), ("custody_events", "SELECT COUNT(*) FROM custody_events")] {
-                let n: i64 = sqlx::query_scalar(check).fetch_one(&mut *tx).await?;
-                if n > 0 {
-                    bail!("the target database is not empty ({n} rows in {table}); restore into a fresh database");
-                }
-            }
-            // The head rows the migrations seed come from the archive instead.
-            sqlx::query("DELETE FROM passport_feed_head").execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM custody_log_head").execute(&mut *tx).await?;
-            let mut counts: serde_json::Map<String, Value> = TABLES.iter().map(|t| (t.name.to_owned(), json!(0))).collect();
-            let mut pending: Vec<Vec<Bound>> = Vec::with_capacity(CHUNK);
-            let mut current: Option<&Table> = None;
-            let mut end = None;
-            for (n, line) in lines.enumerate() {
-                let line = line?;
-                let record: Value = serde_json::from_str(&line).with_context(|| format!("line {}", n + 2))?;
-                if let Some(e) = record.get("end") {
-                    end = Some(e.clone());
-                    break;
-                }
-                let name = record["t"].as_str().with_context(|| format!("line {}: no table", n + 2))?;
-                let table = TABLES.iter().find(|t| t.name == name).with_context(|| format!("line {}: unknown table {name}", n + 2))?;
-                if current.is_some_and(|c| c.name != table.name) || pending.len() == CHUNK {
-                    if let Some(c) = current {
-                        insert_rows!(tx, c, pending);
-                    }
-                }
-                current = Some(table);
-                let values = record["r"].as_array().with_context(|| format!("line {}: no row", n + 2))?;
-                if values.len() != table.columns.len() {
-                    bail!("line {}: {} values for the {} columns of {name}", n + 2, values.len(), table.columns.len());
-                }
-                let row = table
-                    .columns
-                    .iter()
-                    .zip(values)
-                    .map(|((column, kind), v)| decode(*kind, v, &format!("line {} {name}.{column}", n + 2)))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                pending.push(row);
-                let count = counts.entry(name.to_owned()).or_insert(json!(0));
-                *count = json!(count.as_u64().unwrap_or(0) + 1);
-            }
-            if let Some(c) = current && !pending.is_empty() {
-                insert_rows!(tx, c, pending);
-            }
-            let end = end.context("the archive has no trailer: it is truncated")?;
-            for table in TABLES {
-                let expected = end[table.name].as_u64().unwrap_or(0);
-                let got = counts.get(table.name).and_then(Value::as_u64).unwrap_or(0);
-                if expected != got {
-                    bail!("{}: the archive announces {expected} rows but holds {got}", table.name);
-                }
-            }
-            tx.commit().await?;
-            counts
-        }};
+    let archives = archives(db);
+    let layouts: HashMap<&str, Layout> = archives
+        .iter()
+        .flat_map(|a| a.archive_tables().iter())
+        .map(|t| Ok((t.name, Layout::of(t, &header)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let mut tx = db.begin().await?;
+    for archive in &archives {
+        archive.prepare_restore(&mut tx).await?;
     }
-    let counts = match db {
-        Db::Sqlite(db) => run!(db.write),
-        Db::Postgres(pool) => run!(pool),
-    };
+    let mut counts: serde_json::Map<String, Value> = layouts
+        .keys()
+        .map(|name| ((*name).to_owned(), json!(0)))
+        .collect();
+    let mut pending: Vec<ArchiveRow> = Vec::with_capacity(CHUNK);
+    let mut current: Option<&Layout> = None;
+    let mut end = None;
+    for (n, line) in lines.enumerate() {
+        let line = line?;
+        let at = format!("line {}", n + 2);
+        let record: Value = serde_json::from_str(&line).with_context(|| at.clone())?;
+        if let Some(e) = record.get("end") {
+            end = Some(e.clone());
+            break;
+        }
+        let name = record["t"]
+            .as_str()
+            .with_context(|| format!("{at}: no table"))?;
+        let layout = layouts
+            .get(name)
+            .with_context(|| format!("{at}: unknown table {name}"))?;
+        if let Some(previous) = current
+            && (previous.table.name != name || pending.len() == CHUNK)
+        {
+            tx.import_rows(previous.table, std::mem::take(&mut pending))
+                .await
+                .with_context(|| format!("restore rows of {}", previous.table.name))?;
+        }
+        current = Some(layout);
+        let values = record["r"]
+            .as_array()
+            .with_context(|| format!("{at}: no row"))?;
+        pending.push(layout.row(values, &at)?);
+        let count = counts.entry(name.to_owned()).or_insert(json!(0));
+        *count = json!(count.as_u64().unwrap_or(0) + 1);
+    }
+    if let Some(layout) = current
+        && !pending.is_empty()
+    {
+        tx.import_rows(layout.table, pending)
+            .await
+            .with_context(|| format!("restore rows of {}", layout.table.name))?;
+    }
+    let end = end.context("the archive has no trailer: it is truncated")?;
+    for (name, got) in &counts {
+        let expected = end[name.as_str()].as_u64().unwrap_or(0);
+        let got = got.as_u64().unwrap_or(0);
+        if expected != got {
+            bail!("{name}: the archive announces {expected} rows but holds {got}");
+        }
+    }
+    tx.commit().await?;
     Ok(counts)
 }
 

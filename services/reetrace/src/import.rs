@@ -20,9 +20,10 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reetrace_core::api::extract::parse_json;
 use reetrace_core::api::problem::Problem;
+use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use reetrace_core::domain::{Principal, Role};
+use reetrace_passport::api::passports::{BulkOutcome, register_bulk};
 use reetrace_passport::domain::registration::Registration;
-use reetrace_passport::issue::{Answer, Idempotency};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -100,7 +101,7 @@ fn is_zero(n: &u64) -> bool {
 
 impl Summary {
     /// Counts a batch's outcome; `lines` maps its 1-based positions to file lines.
-    fn count(&mut self, lines: Vec<u64>, outcome: reetrace_passport::issue::BulkOutcome) {
+    fn count(&mut self, lines: Vec<u64>, outcome: BulkOutcome) {
         for result in outcome.results {
             if result.status == 201 {
                 self.created += 1;
@@ -286,7 +287,7 @@ async fn manufacturer(services: &Services, org: Uuid) -> Result<Principal, Fatal
 /// A batch through the bulk path: its lines' numbers and outcomes.
 struct Registered {
     lines: Vec<u64>,
-    outcome: reetrace_passport::issue::BulkOutcome,
+    outcome: BulkOutcome,
     consumed: u64,
 }
 
@@ -308,10 +309,14 @@ async fn register(
     let mut attempt = 0;
     let answer = loop {
         // A failed batch stored nothing, so it may be sent again as it was.
-        let result = services
-            .passport
-            .issue_bulk(caller, registrations.clone(), false, &idem)
-            .await;
+        let result = register_bulk(
+            &services.passport,
+            caller,
+            registrations.clone(),
+            false,
+            &idem,
+        )
+        .await;
         match result {
             Ok(answer) => break answer,
             // Another process wrote at the same time (SQLite busy, PostgreSQL serialisation).

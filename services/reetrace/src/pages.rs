@@ -42,8 +42,8 @@ pub fn router() -> Router {
     Router::new()
         .route("/dashboard", get(dashboard))
         .route(
-            reetrace_passport::page::SCRIPT_PATH,
-            get(|| async { asset(reetrace_passport::page::SCRIPT, JAVASCRIPT) }),
+            reetrace_passport::api::page::SCRIPT_PATH,
+            get(|| async { asset(reetrace_passport::api::page::SCRIPT, JAVASCRIPT) }),
         )
         .route(
             "/assets/dashboard.js",

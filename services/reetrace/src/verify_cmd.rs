@@ -13,9 +13,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use clap::Args;
+use reetrace_passport::client::lookup::{DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
 use reetrace_passport::domain::did::org_did;
-use reetrace_passport::verify::remote::{DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
-use reetrace_passport::verify::{DidKeys, DidResolver, StatusListSource, Verifier, VerifyCache};
+use reetrace_passport::verify::{
+    CredentialVerifier, DidKeys, DidResolver, StatusListSource, VerifyCache,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -74,7 +76,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
         sources.online = Some(Online::new(base)?);
     }
     let cache = VerifyCache::default();
-    let result = Verifier {
+    let result = CredentialVerifier {
         resolver: &sources,
         status: &sources,
         cache: &cache,

@@ -282,7 +282,7 @@ pub async fn verify_remote(
     if !matches!(parsed.scheme(), "http" | "https") {
         bail!("--url takes an http(s) base URL, not {base:?}");
     }
-    reetrace_passport::verify::remote::install_crypto_provider();
+    reetrace_passport::client::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .user_agent(concat!("reetrace-verify-log/", env!("CARGO_PKG_VERSION")))

@@ -114,7 +114,7 @@ struct QuarantineQuery {
 /// here and moves on; later events of the same subject wait with it. Each names the consumer,
 /// its position in the stream, why it was refused, and the event itself.
 #[utoipa::path(
-    get, path = "/api/v1/admin/quarantine", tag = "operations", operation_id = "listQuarantine",
+    get, path = "/api/v1/admin/quarantine", tag = "ops", operation_id = "listQuarantine",
     params(QuarantineQuery),
     responses(
         (status = 200, description = "A page of quarantined events", body = QuarantinePage),
@@ -182,7 +182,7 @@ pub struct ReplayView {
 /// consumer must run in the process that answers (in a deployment of separate services, call
 /// an instance of the service that owns it).
 #[utoipa::path(
-    post, path = "/api/v1/admin/quarantine/{consumer}/{seq}/replay", tag = "operations",
+    post, path = "/api/v1/admin/quarantine/{consumer}/{seq}/replay", tag = "ops",
     operation_id = "replayQuarantined",
     params(
         ("consumer" = String, Path, description = "The consumer, e.g. `stock.passports`"),

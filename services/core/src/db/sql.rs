@@ -182,17 +182,13 @@ pub enum On<'c> {
 pub struct Sql<'q> {
     text: Cow<'static, str>,
     args: Vec<Arg<'q>>,
-    /// The text has a `$` that `push_bind` did not write (placeholders numbered by hand).
-    own_dollars: bool,
 }
 
 impl<'q> Sql<'q> {
     /// A statement; its text numbers its placeholders itself (`$1`, `$2`...).
     pub fn new(text: impl Into<Cow<'static, str>>) -> Self {
-        let text = text.into();
         Self {
-            own_dollars: text.contains('$'),
-            text,
+            text: text.into(),
             args: Vec::new(),
         }
     }
@@ -210,7 +206,6 @@ impl<'q> Sql<'q> {
 
     /// Appends text.
     pub fn push(&mut self, text: &str) -> &mut Self {
-        self.own_dollars |= text.contains('$');
         self.text.to_mut().push_str(text);
         self
     }
@@ -326,30 +321,12 @@ impl<'q> Sql<'q> {
         Ok(value)
     }
 
-    /// The text as SQLite runs it. SQLite looks a `$n` placeholder up by name in a list, when it
-    /// prepares the statement and again at every execution (sqlx asks each parameter's name to
-    /// bind it), so a multi-row statement of thousands of `$n` costs quadratic time. When every
-    /// placeholder was written by `push_bind`, they are numbered in text order: they become
-    /// anonymous `?`, which SQLite numbers in that same order without a list.
-    fn sqlite_text(&self) -> Cow<'static, str> {
-        if self.own_dollars || !self.text.contains('$') {
-            return self.text.clone();
-        }
-        let mut text = String::with_capacity(self.text.len());
-        let mut chars = self.text.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '$' {
-                text.push('?');
-                while chars.next_if(char::is_ascii_digit).is_some() {}
-            } else {
-                text.push(c);
-            }
-        }
-        Cow::Owned(text)
-    }
-
     fn sqlite(self) -> Query<'q, Sqlite, SqliteArguments> {
-        let mut query = sqlx::query(AssertSqlSafe(self.sqlite_text()));
+        let text = match anonymous_placeholders(&self.text, self.args.len()) {
+            Some(text) => Cow::Owned(text),
+            None => self.text,
+        };
+        let mut query = sqlx::query(AssertSqlSafe(text));
         for arg in self.args {
             query = match arg {
                 Arg::Null(kind) => match kind {
@@ -407,6 +384,59 @@ impl<'q> Sql<'q> {
         }
         query
     }
+}
+
+/// The text with its placeholders as SQLite's anonymous `?`, when it numbers them `$1`, `$2`...
+/// in order, each once (as [`Sql::push_bind`] and [`Sql::push_values`] write them), one per
+/// argument; `None` otherwise, or when there is none.
+///
+/// SQLite takes `$N` as a named parameter, and binding one looks its name up by a linear scan
+/// of the statement's parameters: a multi-row `INSERT` of thousands of values would bind in
+/// quadratic time. Anonymous parameters bind in constant time each. Quoted text is skipped.
+fn anonymous_placeholders(text: &str, args: usize) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut next = 1usize;
+    let mut copied = 0;
+    let mut quote = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if b == b'-' && bytes.get(i) == Some(&b'-') => {
+                // A comment, to the end of the line.
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            None if b == b'$' => {
+                let digits = i;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i == digits {
+                    continue;
+                }
+                if text[digits..i].parse::<usize>().ok()? != next {
+                    return None;
+                }
+                next += 1;
+                out.push_str(&text[copied..digits - 1]);
+                out.push('?');
+                copied = i;
+            }
+            None => {}
+        }
+    }
+    if next == 1 || next - 1 != args {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
 /// The columns of one row of a `VALUES` list.
@@ -492,15 +522,15 @@ mod tests {
         });
         assert_eq!(sql.text(), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
         assert_eq!(
-            sql.sqlite_text(),
-            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+            anonymous_placeholders(sql.text(), 4).as_deref(),
+            Some("INSERT INTO t (a, b) VALUES (?, ?), (?, ?)")
         );
-        // Placeholders numbered by hand keep their numbers (one may be used twice).
+        // Placeholders used twice keep their numbers.
         let sql = Sql::new("SELECT x FROM t WHERE ($1 IS NULL OR a = $1)").bind(1i64);
-        assert_eq!(sql.sqlite_text(), sql.text());
+        assert_eq!(anonymous_placeholders(sql.text(), 1), None);
         let mut sql = Sql::new("SELECT x FROM t WHERE a = ");
         sql.push_bind(1i64).push(" OR b = $1");
-        assert_eq!(sql.sqlite_text(), sql.text());
+        assert_eq!(anonymous_placeholders(sql.text(), 1), None);
     }
 
     #[test]
@@ -508,6 +538,33 @@ mod tests {
         let mut sql = Sql::new("SELECT 1 WHERE 1 IN ");
         sql.push_list(Vec::<i64>::new());
         assert_eq!(sql.text(), "SELECT 1 WHERE 1 IN (NULL)");
+    }
+
+    #[test]
+    fn placeholders_in_order_become_anonymous_on_sqlite() {
+        let mut sql = Sql::new("INSERT INTO t (a, b) ");
+        sql.push_values([(1i64, "x"), (2, "y")], |row, (a, b)| {
+            row.bind(a).bind(b);
+        });
+        assert_eq!(
+            anonymous_placeholders(sql.text(), 4).as_deref(),
+            Some("INSERT INTO t (a, b) VALUES (?, ?), (?, ?)")
+        );
+        let text = "SELECT '$2', \"$x\" FROM t -- it's $9\n\
+                    WHERE a = $1 AND b = 'it''s $3' AND c = $2";
+        assert_eq!(
+            anonymous_placeholders(text, 2).as_deref(),
+            Some(
+                "SELECT '$2', \"$x\" FROM t -- it's $9\n\
+                 WHERE a = ? AND b = 'it''s $3' AND c = ?"
+            )
+        );
+        // Repeated, out of order, or not one per argument: left to SQLite's named parameters.
+        assert_eq!(anonymous_placeholders("SELECT $1 WHERE $1 = 1", 1), None);
+        assert_eq!(anonymous_placeholders("SELECT $2, $1", 2), None);
+        assert_eq!(anonymous_placeholders("SELECT $1, '$2", 2), None);
+        assert_eq!(anonymous_placeholders("SELECT 1", 0), None);
+        assert_eq!(anonymous_placeholders("SELECT $ FROM t", 0), None);
     }
 
     #[test]

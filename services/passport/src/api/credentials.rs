@@ -7,20 +7,59 @@ use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
 use reetrace_core::api::extract::{parse_json, require_json_content_type};
 use reetrace_core::api::problem::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::PassportState;
-use crate::generic::{IssueRequest, IssueResponse};
+use crate::domain::vc_api::IssuerForm;
 use crate::verify::VerificationResult;
 
 pub fn router() -> OpenApiRouter<PassportState> {
     OpenApiRouter::new()
         .routes(routes!(verify))
         .routes(routes!(issue))
+}
+
+/// Options of `POST /credentials/issue`.
+///
+/// The VC-API leaves the choice of issuer identifier to the issuer instance; `issuer` is ours.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IssueOptions {
+    /// `did:web` (default) or `did:key`.
+    #[serde(default)]
+    pub issuer: IssuerForm,
+    /// VC-API: the caller's name for the credential. Accepted for compatibility; generic
+    /// credentials are not kept, so nothing refers to it later.
+    #[serde(default)]
+    #[allow(dead_code)]
+    // accepted (and checked to be a string) for VC-API clients that send it
+    pub credential_id: Option<String>,
+}
+
+/// The body of `POST /credentials/issue`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// The unsigned credential: `@context` starting with the VC 2.0 context, `type` with
+    /// `VerifiableCredential`, a `credentialSubject`. `issuer` may be left out (it is set to the
+    /// caller's organisation), `validFrom` too (it is set to now).
+    #[schema(value_type = Object)]
+    pub credential: Value,
+    #[serde(default)]
+    pub options: Option<IssueOptions>,
+}
+
+/// The answer of `POST /credentials/issue`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueResponse {
+    /// The credential with its `eddsa-jcs-2022` proof.
+    #[schema(value_type = Object)]
+    pub verifiable_credential: Value,
 }
 
 /// The body of `POST /credentials/verify`.
@@ -144,7 +183,11 @@ async fn issue(
 ) -> Result<Response, Problem> {
     require_json_content_type(&headers)?;
     let request: IssueRequest = parse_json(&body)?;
-    let signed = state.service.issue_credential(&caller, request).await?;
+    let form = request.options.unwrap_or_default().issuer;
+    let signed = state
+        .service
+        .issue_credential(&caller, request.credential, form)
+        .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(IssueResponse {

@@ -1,7 +1,11 @@
 //! The passport service's problem codes (beside core's shared ones in
-//! [`reetrace_core::api::codes::CORE`]).
+//! [`reetrace_core::api::codes::CORE`]), and the one place where a [`PassportError`] becomes a
+//! problem: its HTTP status and its stable code.
 
+use reetrace_core::api::problem::Problem;
 use reetrace_core::problem_codes;
+
+use crate::service::PassportError;
 
 const MALFORMED: &str = "The request is malformed";
 const CONFLICTS: &str = "The request conflicts with the current state";
@@ -32,4 +36,106 @@ problem_codes! {
     TOO_MANY_LINES = ("too_many_lines", PAYLOAD_TOO_LARGE, "Too many registrations");
     /// The passport is at another version than the request names.
     VERSION_CONFLICT = ("version_conflict", CONFLICT, CONFLICTS);
+}
+
+impl From<PassportError> for Problem {
+    fn from(err: PassportError) -> Self {
+        match err {
+            PassportError::Invalid(errors) => Problem::validation(errors),
+            PassportError::NotFound(what) => Problem::not_found(what),
+            PassportError::Denied(denied) => denied.into(),
+            PassportError::Exists => Problem::conflict(
+                PASSPORT_EXISTS,
+                "A passport for this product identity (GTIN with serial, lot or model) already exists.",
+            ),
+            PassportError::DuplicateInRequest { first_line } => Problem::conflict(
+                DUPLICATE_IN_REQUEST,
+                format!("Line {first_line} registers the same product identity."),
+            ),
+            PassportError::ConcurrentRequest => Problem::conflict(
+                CONCURRENT_REQUEST,
+                "A concurrent request with this Idempotency-Key is in progress; retry.",
+            ),
+            PassportError::NotActive(status) => Problem::conflict(
+                PASSPORT_NOT_ACTIVE,
+                format!(
+                    "The passport is {}; only an active passport gets new versions.",
+                    status.as_str()
+                ),
+            ),
+            PassportError::VersionConflict { current } => Problem::conflict(
+                VERSION_CONFLICT,
+                format!("The passport moved to version {current} meanwhile; read it and retry."),
+            ),
+            PassportError::StatusTransition { from, to } => Problem::conflict(
+                STATUS_TRANSITION,
+                format!(
+                    "A passport that is {} cannot become {}: revocation is final, suspension can be lifted.",
+                    from.as_str(),
+                    to.as_str()
+                ),
+            )
+            .with("current_status", from),
+            PassportError::ClaimsUnreachable => Problem::service_unavailable(
+                "Recycled content from lots is checked by the custody service, which is not reachable.",
+            ),
+            PassportError::Claim(err) => err.into(),
+            PassportError::Store(err) => err.into(),
+            PassportError::Internal(what) => {
+                tracing::error!(%what, "passport service failure");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use reetrace_core::domain::FieldError;
+
+    use reetrace_core::api::codes;
+
+    use super::*;
+    use crate::domain::passport::PassportStatus;
+
+    #[test]
+    fn each_error_has_its_status_and_a_registered_code() {
+        let cases = [
+            (
+                PassportError::Invalid(vec![FieldError::new("/x", "bad")]),
+                422,
+            ),
+            (PassportError::NotFound("No passport.".into()), 404),
+            (PassportError::Exists, 409),
+            (PassportError::DuplicateInRequest { first_line: 2 }, 409),
+            (PassportError::ConcurrentRequest, 409),
+            (PassportError::NotActive(PassportStatus::Revoked), 409),
+            (PassportError::VersionConflict { current: 3 }, 409),
+            (
+                PassportError::StatusTransition {
+                    from: PassportStatus::Revoked,
+                    to: PassportStatus::Active,
+                },
+                409,
+            ),
+            (PassportError::ClaimsUnreachable, 503),
+            (PassportError::internal("boom"), 500),
+        ];
+        for (err, status) in cases {
+            let problem = Problem::from(err);
+            assert_eq!(problem.status, status, "{problem}");
+            let code = codes::find(&[codes::CORE, CODES], &problem.code).unwrap();
+            assert_eq!(code.status.as_u16(), status, "{}", problem.code);
+        }
+        let transition = Problem::from(PassportError::StatusTransition {
+            from: PassportStatus::Suspended,
+            to: PassportStatus::Suspended,
+        });
+        assert_eq!(transition.extensions["current_status"], "suspended");
+        assert_eq!(
+            Problem::from(PassportError::DuplicateInRequest { first_line: 2 }).detail,
+            Some("Line 2 registers the same product identity.".into())
+        );
+    }
 }

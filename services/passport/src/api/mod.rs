@@ -1,9 +1,18 @@
-//! HTTP routes of the passport service.
+//! The passport service's HTTP edge: extract, call the service, map the result.
+//!
+//! - [`passports`]: register (one or in bulk), read, versions, list, status changes;
+//! - [`resolver`]: GS1 Digital Link resolution, content negotiation, the linkset;
+//! - [`page`]: the passport page people see after scanning a QR code (HTML presentation,
+//!   rendered for the resolver only); [`qr`]: the QR codes;
+//! - `credentials` (VC-API verify and issue) and `issuers` (DID documents, status lists,
+//!   the JSON-LD context);
+//! - [`error`]: the service's problem codes and the one conversion of its errors.
 
 mod credentials;
 pub mod error;
 mod issuers;
-mod passports;
+pub mod page;
+pub mod passports;
 pub mod qr;
 pub mod resolver;
 

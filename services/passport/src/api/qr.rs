@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::PassportState;
-use crate::page::escape_html;
+use super::page::escape_html;
 
 /// Light modules around the symbol on each side.
 pub const QUIET_ZONE: u32 = 4;
@@ -156,13 +156,8 @@ impl QrQuery {
 /// The resolver URL of a passport.
 async fn resolver_url(state: &PassportState, id: &str) -> Result<String, Problem> {
     let id = parse_uuid("id", id)?;
-    let row = state
-        .service
-        .store()
-        .passport(id)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("No passport {id}.")))?;
-    Ok(state.service.row_uri(&row))
+    let passport = state.service.passport(id).await?;
+    Ok(state.service.product_uri(&passport))
 }
 
 /// The passport's QR code as SVG.

@@ -28,10 +28,11 @@ pub use accept::{Representation, negotiate};
 pub use linkset::{LinkContext, LinkTarget, LinkType, Linkset, ree_namespace};
 
 use super::PassportState;
-use crate::credential_cache::CachedCredential;
-use crate::page::{self, PageView, ProductLinks};
-use crate::service::{PassportService, PassportView};
-use crate::store::{Identity, Lookup, PassportRow};
+use super::page::{self, PageView, ProductLinks};
+use crate::domain::passport::{Identity, Lookup, Passport};
+use crate::domain::view::PassportView;
+use crate::service::PassportService;
+use crate::service::credential_cache::CachedCredential;
 
 /// The methods every resolver path answers.
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
@@ -165,8 +166,8 @@ async fn resolve_item(
     let serial = SerialNumber::from_percent_encoded(raw_segment(&uri, 4))
         .map_err(|e| invalid("serial", e))?;
     let identity = Identity::Item {
-        gtin: gtin.as_str().to_owned(),
-        serial: serial.as_str().to_owned(),
+        gtin,
+        serial: serial.clone(),
     };
     let path = DigitalLinkPath::new(gtin).with_serial(serial);
     resolve_identity(&state.service, caller, &uri, &headers, &identity, path).await
@@ -213,8 +214,8 @@ async fn resolve_batch(
     let lot =
         LotNumber::from_percent_encoded(raw_segment(&uri, 4)).map_err(|e| invalid("lot", e))?;
     let identity = Identity::Batch {
-        gtin: gtin.as_str().to_owned(),
-        lot: lot.as_str().to_owned(),
+        gtin,
+        lot: lot.clone(),
     };
     let path = DigitalLinkPath::new(gtin).with_lot(lot);
     resolve_identity(&state.service, caller, &uri, &headers, &identity, path).await
@@ -257,9 +258,7 @@ async fn resolve_model(
         return Ok(response);
     }
     let gtin = gtin(&uri)?;
-    let identity = Identity::Model {
-        gtin: gtin.as_str().to_owned(),
-    };
+    let identity = Identity::Model { gtin };
     let path = DigitalLinkPath::new(gtin);
     resolve_identity(&state.service, caller, &uri, &headers, &identity, path).await
 }
@@ -343,16 +342,15 @@ async fn resolve(
     lookup: Lookup<'_>,
     missing: impl FnOnce() -> Problem,
 ) -> Result<Response, Problem> {
-    let store = service.store();
     if let Some(representation) =
         credential_wanted(uri, headers, &ree_namespace(service.base_url()))
     {
-        let (row, credential) = store
-            .current_credential(lookup)
+        let (row, credential) = service
+            .resolve_credential(lookup)
             .await?
             .ok_or_else(missing)?;
         let cached = CachedCredential {
-            product: service.row_uri(&row),
+            product: service.product_uri(&row),
             credential: Bytes::from(credential),
         };
         service.credentials().put(uri.path(), cached.clone());
@@ -362,11 +360,7 @@ async fn resolve(
             caller.is_some(),
         ));
     }
-    let row = match lookup {
-        Lookup::Id(id) => store.passport(id).await?,
-        Lookup::Identity(identity) => store.find(identity).await?,
-    }
-    .ok_or_else(missing)?;
+    let row = service.resolve(lookup).await?.ok_or_else(missing)?;
     answer(service, caller, row, uri, headers).await
 }
 
@@ -503,18 +497,11 @@ fn from_cache(
 async fn answer(
     service: &PassportService,
     caller: Option<Principal>,
-    row: PassportRow,
+    row: Passport,
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Response, Problem> {
-    let version = service
-        .store()
-        .version(row.id, None)
-        .await?
-        .ok_or_else(|| {
-            tracing::error!(passport = %row.id, "passport without a current version");
-            Problem::internal()
-        })?;
+    let version = service.current_version(&row).await?;
     let namespace = ree_namespace(service.base_url());
     let view = service.view(caller.as_ref(), &row, &version)?;
     let links = product_links(service, &view);

@@ -55,7 +55,7 @@ impl StatusListSource for Sources {
 }
 
 async fn check(sources: &Sources, cache: &VerifyCache, credential: &Value) -> VerificationResult {
-    Verifier {
+    CredentialVerifier {
         resolver: sources,
         status: sources,
         cache,

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use reetrace_core::db::{Db, PoolOptions};
+use reetrace_core::domain::{Category, Country, Gtin, LotNumber, SerialNumber};
 use reetrace_core::testing::TestDatabase;
 use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
+use reetrace_passport::domain::passport::NewPassport;
 use reetrace_passport::domain::registration::Granularity;
-use reetrace_passport::store::{self, NewPassport, PassportStores};
+use reetrace_passport::store::{self, PassportStores};
 use uuid::Uuid;
 
 pub type Stores = Arc<dyn PassportStores>;
@@ -34,65 +36,86 @@ pub fn later(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
     at + Duration::seconds(seconds)
 }
 
+/// A serial number (GS1 AI 21).
+pub fn serial(text: &str) -> SerialNumber {
+    SerialNumber::parse(text).unwrap()
+}
+
+/// A lot number (GS1 AI 10).
+pub fn lot(text: &str) -> LotNumber {
+    LotNumber::parse(text).unwrap()
+}
+
+/// A country by its ISO 3166-1 alpha-2 code.
+pub fn country(code: &str) -> Country {
+    Country::parse(code).unwrap()
+}
+
 /// What identifies a product: the columns the uniqueness indexes look at.
 #[derive(Debug, Clone)]
 pub struct Ident {
     pub granularity: Granularity,
-    pub gtin: Option<String>,
-    pub serial: Option<String>,
-    pub lot: Option<String>,
+    pub gtin: Option<Gtin>,
+    pub serial: Option<SerialNumber>,
+    pub lot: Option<LotNumber>,
 }
 
-pub fn item(gtin: &str, serial: &str) -> Ident {
+pub fn item(gtin: &Gtin, number: &str) -> Ident {
     Ident {
         granularity: Granularity::Item,
-        gtin: Some(gtin.into()),
-        serial: Some(serial.into()),
+        gtin: Some(*gtin),
+        serial: Some(serial(number)),
         lot: None,
     }
 }
 
-pub fn batch(gtin: &str, lot: &str) -> Ident {
+pub fn batch(gtin: &Gtin, number: &str) -> Ident {
     Ident {
         granularity: Granularity::Batch,
-        gtin: Some(gtin.into()),
+        gtin: Some(*gtin),
         serial: None,
-        lot: Some(lot.into()),
+        lot: Some(lot(number)),
     }
 }
 
-pub fn model(gtin: &str) -> Ident {
+pub fn model(gtin: &Gtin) -> Ident {
     Ident {
         granularity: Granularity::Model,
-        gtin: Some(gtin.into()),
+        gtin: Some(*gtin),
         serial: None,
         lot: None,
     }
 }
 
 /// An item known by the organisation's own serial number (no GTIN).
-pub fn own_item(serial: &str) -> Ident {
+pub fn own_item(number: &str) -> Ident {
     Ident {
         granularity: Granularity::Item,
         gtin: None,
-        serial: Some(serial.into()),
+        serial: Some(serial(number)),
         lot: None,
     }
 }
 
 /// A batch known by the organisation's own lot number (no GTIN).
-pub fn own_batch(lot: &str) -> Ident {
+pub fn own_batch(number: &str) -> Ident {
     Ident {
         granularity: Granularity::Batch,
         gtin: None,
         serial: None,
-        lot: Some(lot.into()),
+        lot: Some(lot(number)),
     }
 }
 
-/// A random 14-digit GTIN (the store does not check the check digit).
-pub fn random_gtin() -> String {
-    format!("{:014}", Uuid::new_v4().as_u128() % 100_000_000_000_000)
+/// A random GTIN-14 (its check digit computed).
+pub fn random_gtin() -> Gtin {
+    let mut n = Uuid::new_v4().as_u128();
+    let mut digits = [0u8; 13];
+    for digit in digits.iter_mut() {
+        *digit = (n % 10) as u8;
+        n /= 10;
+    }
+    Gtin::from_digits_without_check(digits).unwrap()
 }
 
 /// A serialised item with a random GTIN and serial.
@@ -142,8 +165,8 @@ pub fn passport(org_id: Uuid, ident: Ident, status: [StatusRef; 3]) -> NewPasspo
         gtin: ident.gtin,
         serial: ident.serial,
         lot: ident.lot,
-        category: "permanent_magnet".into(),
-        country: "DE".into(),
+        category: Category::NdfebMagnet,
+        country: country("DE"),
         placed_on_market: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
         model_passport: None,
         credential_id,

@@ -269,7 +269,7 @@ async fn serve(backend: Backend, count: usize, client: &reqwest::Client) -> Serv
 /// Posts every document to `POST /api/v1/epcis/capture` with `clients` concurrent clients
 /// (a product's five documents all go to the same client, in order); returns the elapsed time.
 async fn http_capture(backend: Backend, docs: &[Document], clients: usize) -> Duration {
-    reetrace_passport::verify::remote::install_crypto_provider();
+    reetrace_passport::client::install_crypto_provider();
     let client = reqwest::Client::new();
     let served = serve(backend, products(docs.len()), &client).await;
     assert_eq!(

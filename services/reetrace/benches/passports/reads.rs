@@ -70,7 +70,7 @@ fn show(what: &str, l: &Load) {
 
 /// A client that keeps up to `connections` connections open.
 pub fn client(connections: usize) -> reqwest::Client {
-    reetrace_passport::verify::remote::install_crypto_provider();
+    reetrace_passport::client::install_crypto_provider();
     reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()

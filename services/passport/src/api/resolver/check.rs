@@ -9,9 +9,9 @@ use reetrace_core::crypto::VerifyingKey;
 use reetrace_core::crypto::data_integrity::{ASSERTION_METHOD, EmbeddedProof};
 use serde_json::Value;
 
-use crate::page::{DisplayStatus, SignatureCheck, Verification};
+use super::super::page::{DisplayStatus, SignatureCheck, Verification};
+use crate::domain::passport::{Passport, PassportStatus, PassportVersion};
 use crate::service::PassportService;
-use crate::store::{PassportRow, PassportStatus, VersionRow};
 
 /// What the issuer says about the key a proof names.
 #[derive(Debug, Clone)]
@@ -76,8 +76,8 @@ pub(super) fn check_signature(credential: &str, issuer: &str, key: &KeyState) ->
 /// The badge of a passport's current version.
 pub(super) async fn verification(
     service: &PassportService,
-    row: &PassportRow,
-    version: &VersionRow,
+    row: &Passport,
+    version: &PassportVersion,
 ) -> Result<Verification, Problem> {
     let issuer = service.org_did(row.org_id);
     let key = match key_id(&version.credential, &issuer) {

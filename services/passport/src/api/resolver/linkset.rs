@@ -10,8 +10,8 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{RefOr, schema::AdditionalProperties};
 use utoipa::{PartialSchema, ToSchema};
 
+use super::super::page::ProductLinks;
 use crate::domain::credential::REE_CONTEXT_PATH;
-use crate::page::ProductLinks;
 
 /// The GS1 Web Vocabulary namespace (link types are `https://gs1.org/voc/<term>`).
 pub const GS1_VOC: &str = "https://gs1.org/voc/";

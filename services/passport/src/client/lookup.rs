@@ -1,6 +1,7 @@
-//! Fetching DID documents and status lists over HTTP(S): only from where the caller allows
-//! (the did:web allowlist, or the one instance a `reetrace verify --online` names), with a short
-//! timeout, no redirects (they could leave the allowed host) and a bound on the body size.
+//! Fetching DID documents and status lists of other hosts over HTTP(S), for the verifier: only
+//! from where the caller allows (the did:web allowlist, or the one instance a
+//! `reetrace verify --online` names), with a short timeout, no redirects (they could leave the
+//! allowed host) and a bound on the body size.
 
 use std::time::Duration;
 
@@ -16,17 +17,6 @@ pub const DID_DOCUMENT_LIMIT: usize = 64 * 1024;
 /// a busy 16-million-entry one stays well under this).
 pub const STATUS_LIST_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Makes the `ring` rustls provider the process default (once; later calls do nothing).
-///
-/// reqwest is built without a provider of its own (no aws-lc), so every client in the process,
-/// ours or a test's, needs this before it is built.
-pub fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another thread installing it is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
-
 /// An HTTP client for verifier lookups.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
@@ -36,7 +26,7 @@ pub struct Fetcher {
 impl Fetcher {
     /// A client with the verifier's timeouts and no redirects.
     pub fn new() -> Result<Fetcher, String> {
-        install_crypto_provider();
+        super::install_crypto_provider();
         reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)

@@ -15,13 +15,13 @@ mod session;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
-use crate::service::{PassportView, Tier};
+use crate::domain::view::{PassportView, Tier};
 
 /// The page's style sheet.
-pub const CSS: &str = include_str!("../assets/passport.css");
+pub const CSS: &str = include_str!("../../assets/passport.css");
 
 /// The page's script: the API key form, component detail and the custody timeline.
-pub const SCRIPT: &str = include_str!("../assets/passport.js");
+pub const SCRIPT: &str = include_str!("../../assets/passport.js");
 
 /// Where the server serves [`SCRIPT`].
 pub const SCRIPT_PATH: &str = "/assets/passport.js";

@@ -8,10 +8,10 @@ use uuid::Uuid;
 use super::chart::{bar_chart, nice_step, ticks};
 use super::sections::{percent, safe_href};
 use super::*;
+use crate::domain::passport::PassportStatus;
 use crate::domain::registration::Registration;
 use crate::domain::subject::{self, Manufacturer, SubjectContext};
-use crate::service::PassportLinks;
-use crate::store::PassportStatus;
+use crate::domain::view::PassportLinks;
 
 fn view_of(registration: serde_json::Value, tier: Tier) -> PassportView {
     let registration: Registration = serde_json::from_value(registration).unwrap();

@@ -1,18 +1,22 @@
-//! Organisations' Ed25519 signing keys: created with the organisation, rotated on demand,
-//! sealed at rest under the master key, unsealed once and cached for signing.
+//! The registry of organisations' Ed25519 signing keys: created with the organisation, rotated
+//! on demand, sealed at rest under the master key, unsealed once and cached for signing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reetrace_core::api::problem::Problem;
 use reetrace_core::crypto::{
     MasterKey, SigningKey, VerifyingKey, generate_signing_key, public_key_multibase,
 };
+use reetrace_core::domain::Role;
+use reetrace_core::domain::account::Org;
+use reetrace_core::service::accounts::{ObserverError, OrgObserver};
 use uuid::Uuid;
 
+use super::error::{PassportError, Result};
 use crate::domain::did::MethodKey;
-use crate::store::{PassportStores, Rotation, SigningKeyRow};
+use crate::domain::signing_key::{Rotation, SigningKeyRow};
+use crate::store::PassportStores;
 
 /// How long an unsealed active key is used before the store is asked again (a rotation on
 /// another instance is picked up within this time; the old key keeps verifying meanwhile).
@@ -33,25 +37,24 @@ impl std::fmt::Debug for ActiveKey {
     }
 }
 
-/// Signing keys of every organisation.
-pub struct Keys {
+/// The signing keys of every organisation.
+pub struct SigningKeys {
     store: Arc<dyn PassportStores>,
     master: MasterKey,
     cache: Mutex<HashMap<Uuid, (Arc<ActiveKey>, Instant)>>,
 }
 
-impl std::fmt::Debug for Keys {
+impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys").finish_non_exhaustive()
+        f.debug_struct("SigningKeys").finish_non_exhaustive()
     }
 }
 
-fn key_problem(err: impl std::fmt::Display) -> Problem {
-    tracing::error!(error = %err, "signing key unavailable");
-    Problem::internal()
+fn unavailable(err: impl std::fmt::Display) -> PassportError {
+    PassportError::internal(format_args!("signing key unavailable: {err}"))
 }
 
-impl Keys {
+impl SigningKeys {
     pub fn new(store: Arc<dyn PassportStores>, master: MasterKey) -> Self {
         Self {
             store,
@@ -61,7 +64,7 @@ impl Keys {
     }
 
     /// The key `org_id` signs with now; made on first use if the organisation has none.
-    pub async fn active(&self, org_id: Uuid) -> Result<Arc<ActiveKey>, Problem> {
+    pub async fn active(&self, org_id: Uuid) -> Result<Arc<ActiveKey>> {
         if let Ok(cache) = self.cache.lock()
             && let Some((key, at)) = cache.get(&org_id)
             && at.elapsed() < CACHE_TTL
@@ -79,7 +82,7 @@ impl Keys {
                 signing: self
                     .master
                     .unseal_signing_key(&row.sealed_secret, &row.id)
-                    .map_err(key_problem)?,
+                    .map_err(unavailable)?,
             }),
             None => return self.create(org_id, Rotation::None).await,
         };
@@ -88,12 +91,8 @@ impl Keys {
     }
 
     /// Makes a new key for `org_id`; the others are retired or revoked as `rotation` says.
-    pub async fn create(
-        &self,
-        org_id: Uuid,
-        rotation: Rotation,
-    ) -> Result<Arc<ActiveKey>, Problem> {
-        let signing = generate_signing_key().map_err(key_problem)?;
+    pub async fn create(&self, org_id: Uuid, rotation: Rotation) -> Result<Arc<ActiveKey>> {
+        let signing = generate_signing_key().map_err(unavailable)?;
         let key_id = public_key_multibase(&signing.verifying_key());
         let row = SigningKeyRow {
             id: key_id.clone(),
@@ -102,7 +101,7 @@ impl Keys {
             sealed_secret: self
                 .master
                 .seal_signing_key(&signing, &key_id)
-                .map_err(key_problem)?,
+                .map_err(unavailable)?,
             created_at: reetrace_core::domain::account::now(),
             retired_at: None,
             revoked_at: None,
@@ -120,7 +119,7 @@ impl Keys {
     }
 
     /// The keys of an organisation's DID document.
-    pub async fn method_keys(&self, org_id: Uuid) -> Result<Vec<MethodKey>, Problem> {
+    pub async fn method_keys(&self, org_id: Uuid) -> Result<Vec<MethodKey>> {
         Ok(self
             .store
             .org_keys(org_id)
@@ -135,11 +134,7 @@ impl Keys {
     }
 
     /// The public key `key_id` of `org_id`, if it may still assert.
-    pub async fn asserting_key(
-        &self,
-        org_id: Uuid,
-        key_id: &str,
-    ) -> Result<Option<VerifyingKey>, Problem> {
+    pub async fn asserting_key(&self, org_id: Uuid, key_id: &str) -> Result<Option<VerifyingKey>> {
         let rows = self.store.org_keys(org_id).await?;
         let Some(row) = rows
             .into_iter()
@@ -151,25 +146,26 @@ impl Keys {
             .public_key
             .as_slice()
             .try_into()
-            .map_err(|_| key_problem(format!("stored key {key_id} is not 32 bytes")))?;
+            .map_err(|_| unavailable(format!("stored key {key_id} is not 32 bytes")))?;
         Ok(VerifyingKey::from_bytes(&bytes).ok())
     }
 }
 
 /// Gives every new manufacturer organisation its signing key.
-pub struct KeyOnOrgCreated(pub Arc<Keys>);
+pub struct KeyOnOrgCreated(pub Arc<SigningKeys>);
 
 #[async_trait::async_trait]
-impl reetrace_core::service::accounts::OrgObserver for KeyOnOrgCreated {
-    async fn org_created(
-        &self,
-        org: &reetrace_core::domain::account::Org,
-    ) -> Result<(), reetrace_core::service::accounts::ObserverError> {
-        if org.role == reetrace_core::domain::Role::Manufacturer {
+impl OrgObserver for KeyOnOrgCreated {
+    async fn org_created(&self, org: &Org) -> std::result::Result<(), ObserverError> {
+        if org.role == Role::Manufacturer {
             self.0
                 .create(org.id, Rotation::None)
                 .await
-                .map_err(|problem| problem.to_string())?;
+                .map_err(|err| match err {
+                    // As is, so that the accounts service answers it as the store error it is.
+                    PassportError::Store(store) => Box::new(store) as ObserverError,
+                    other => Box::new(other),
+                })?;
         }
         Ok(())
     }

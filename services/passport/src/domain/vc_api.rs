@@ -1,20 +1,15 @@
 //! Generic credentials (VC-API `POST /credentials/issue`): any W3C VC 2.0 credential a
-//! manufacturer wants signed by its organisation. They are signed and handed back, not stored
-//! as passports (they get no status list entries of ours).
+//! manufacturer wants signed by its organisation, checked and completed here before it is
+//! signed. They are handed back, not stored as passports (they get no status list entries).
 
 use chrono::{DateTime, Utc};
-use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::crypto::data_integrity::parse_date_time_stamp;
-use reetrace_core::crypto::{
-    ProofError, ProofOptions, data_integrity, did_key, did_key_verification_method,
-};
-use reetrace_core::domain::Principal;
+use reetrace_core::domain::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::domain::credential::{VC_CONTEXT, timestamp};
-use crate::service::PassportService;
+use super::credential::{VC_CONTEXT, timestamp};
 
 /// How the issuer of a generic credential is identified.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -28,83 +23,6 @@ pub enum IssuerForm {
     DidKey,
 }
 
-/// Options of `POST /credentials/issue`.
-///
-/// The VC-API leaves the choice of issuer identifier to the issuer instance; `issuer` is ours.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IssueOptions {
-    /// `did:web` (default) or `did:key`.
-    #[serde(default)]
-    pub issuer: IssuerForm,
-    /// VC-API: the caller's name for the credential. Accepted for compatibility; generic
-    /// credentials are not kept, so nothing refers to it later.
-    #[serde(default)]
-    pub credential_id: Option<String>,
-}
-
-/// The body of `POST /credentials/issue`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IssueRequest {
-    /// The unsigned credential: `@context` starting with the VC 2.0 context, `type` with
-    /// `VerifiableCredential`, a `credentialSubject`. `issuer` may be left out (it is set to the
-    /// caller's organisation), `validFrom` too (it is set to now).
-    #[schema(value_type = Object)]
-    pub credential: Value,
-    #[serde(default)]
-    pub options: Option<IssueOptions>,
-}
-
-/// The answer of `POST /credentials/issue`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IssueResponse {
-    /// The credential with its `eddsa-jcs-2022` proof.
-    #[schema(value_type = Object)]
-    pub verifiable_credential: Value,
-}
-
-impl PassportService {
-    /// Signs a generic credential for the caller's organisation (manufacturers only).
-    pub async fn issue_credential(
-        &self,
-        caller: &Principal,
-        request: IssueRequest,
-    ) -> Result<Value, Problem> {
-        let org = self.issuer_org(caller).await?;
-        let form = request.options.unwrap_or_default().issuer;
-        let key = self.keys.active(org.id).await?;
-        let public = key.signing.verifying_key();
-        let org_did = self.org_did(org.id);
-        let key_did = did_key(&public);
-        let (issuer, method) = match form {
-            IssuerForm::DidWeb => {
-                let method = format!("{org_did}#{}", key.key_id);
-                (org_did.clone(), method)
-            }
-            IssuerForm::DidKey => (key_did.clone(), did_key_verification_method(&public)),
-        };
-        let now = reetrace_core::domain::account::now();
-        let credential = prepare(request.credential, &issuer, &[&org_did, &key_did], now)?;
-        data_integrity::sign(
-            credential,
-            &ProofOptions::assertion(&method, now),
-            &key.signing,
-        )
-        .map_err(|e| match e {
-            ProofError::Canonicalization(why) => Problem::validation(vec![FieldError::new(
-                "/credential",
-                format!("cannot be canonicalized (RFC 8785): {why}"),
-            )]),
-            other => {
-                tracing::error!(error = %other, "signing a generic credential failed");
-                Problem::internal()
-            }
-        })
-    }
-}
-
 /// Checks an unsigned credential and fills in `issuer` (with `issuer`, when it names one of
 /// `own`, the caller's identifiers, or is absent) and `validFrom` (now, when absent).
 pub fn prepare(
@@ -112,12 +30,12 @@ pub fn prepare(
     issuer: &str,
     own: &[&str],
     now: DateTime<Utc>,
-) -> Result<Value, Problem> {
+) -> Result<Value, Vec<FieldError>> {
     let Value::Object(mut document) = credential else {
-        return Err(Problem::validation(vec![FieldError::new(
+        return Err(vec![FieldError::new(
             "/credential",
             "must be a JSON object",
-        )]));
+        )]);
     };
     let mut errors = Vec::new();
     let context_ok = match document.get("@context") {
@@ -181,7 +99,7 @@ pub fn prepare(
     if errors.is_empty() {
         Ok(Value::Object(document))
     } else {
-        Err(Problem::validation(errors))
+        Err(errors)
     }
 }
 
@@ -251,8 +169,8 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn pointers(problem: &Problem) -> Vec<&str> {
-        problem.errors.iter().map(|e| e.pointer.as_str()).collect()
+    fn pointers(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.pointer.as_str()).collect()
     }
 
     #[test]
@@ -286,7 +204,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_unsigned_vc_naming_each_field() {
-        let problem = prepare(
+        let errors = prepare(
             json!({"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["Other"],
                    "issuer": "did:web:evil.example", "proof": {}, "validFrom": "yesterday",
                    "credentialSubject": []}),
@@ -295,9 +213,8 @@ mod tests {
             at(),
         )
         .unwrap_err();
-        assert_eq!(problem.status, 422);
         assert_eq!(
-            pointers(&problem),
+            pointers(&errors),
             [
                 "/credential/@context",
                 "/credential/type",
@@ -307,9 +224,9 @@ mod tests {
                 "/credential/validFrom"
             ]
         );
-        let problem = prepare(json!([1]), "did:x", &[], at()).unwrap_err();
-        assert_eq!(pointers(&problem), ["/credential"]);
-        let problem = prepare(
+        let errors = prepare(json!([1]), "did:x", &[], at()).unwrap_err();
+        assert_eq!(pointers(&errors), ["/credential"]);
+        let errors = prepare(
             json!({"@context": [VC_CONTEXT], "type": "VerifiableCredential", "credentialSubject": {},
                    "validFrom": "2026-01-02T00:00:00Z", "validUntil": "2026-01-01T00:00:00Z"}),
             "did:x",
@@ -317,6 +234,6 @@ mod tests {
             at(),
         )
         .unwrap_err();
-        assert_eq!(pointers(&problem), ["/credential/validUntil"]);
+        assert_eq!(pointers(&errors), ["/credential/validUntil"]);
     }
 }

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::escape_html;
-use crate::service::PassportView;
+use crate::domain::view::PassportView;
 
 /// The key form and where the script reports who the key belongs to.
 pub(super) fn access(out: &mut String, p: &PassportView) {

@@ -6,7 +6,7 @@ use reetrace_core::domain::{Mass, Share, UseType};
 
 use super::{DisplayStatus, ProductLinks, SignatureCheck, Verification, chart, escape_html};
 use crate::domain::registration::{Component, Method};
-use crate::service::PassportView;
+use crate::domain::view::PassportView;
 
 /// An escaped link target, or `None` for anything but an http(s) URL (no `javascript:`).
 pub(super) fn safe_href(url: &str) -> Option<String> {

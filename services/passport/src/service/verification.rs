@@ -1,22 +1,26 @@
-//! The server's sources for the verifier: our own organisations' keys and status lists from the
-//! store (never over HTTP), other `did:web` issuers only when their host is on the allowlist.
+//! Verifying credentials on the server: the verifier ([`crate::verify`]) with our own
+//! organisations' keys and status lists from the store (never over the network), other
+//! `did:web` issuers only when their host is on the allowlist.
 
 use async_trait::async_trait;
 use reetrace_core::crypto::VerifyingKey;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::remote::{Allowlist, DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
-use super::{DidKeys, DidResolver, StatusListSource, VerificationResult, Verifier, VerifyCache};
+use super::PassportService;
+use super::error::PassportError;
+use crate::client::lookup::{Allowlist, DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
 use crate::domain::did;
-use crate::service::PassportService;
+use crate::verify::{
+    CredentialVerifier, DidKeys, DidResolver, StatusListSource, VerificationResult, VerifyCache,
+};
 
 /// What the server's verifier keeps between requests.
 #[derive(Debug)]
 pub struct VerifyContext {
     cache: VerifyCache,
     allowlist: Allowlist,
-    /// `None` when no HTTP client could be built; remote issuers are then unresolvable.
+    /// `None` when no client could be built; remote issuers are then unresolvable.
     fetcher: Option<Fetcher>,
     /// `did:web:<our host>[:<path>]:orgs:`: the DIDs of our own organisations.
     own_did_prefix: String,
@@ -65,7 +69,7 @@ impl PassportService {
     /// Verifies a credential: its proof, issuer, validity period and status.
     pub async fn verify_credential(&self, credential: &Value) -> VerificationResult {
         let sources = ServerSources { service: self };
-        Verifier {
+        CredentialVerifier {
             resolver: &sources,
             status: &sources,
             cache: &self.verify.cache,
@@ -143,13 +147,17 @@ impl DidResolver for ServerSources<'_> {
 impl StatusListSource for ServerSources<'_> {
     async fn status_list(&self, url: &str) -> Result<Option<Value>, String> {
         if let Some(list_id) = self.context().own_list(url) {
-            let text =
-                self.service.status_list_credential(list_id).await.map_err(
-                    |problem| match problem.status {
-                        404 => format!("no status list {url}"),
-                        _ => format!("the status list {url} cannot be read right now"),
-                    },
-                )?;
+            let text = self
+                .service
+                .status_list_credential(list_id)
+                .await
+                .map_err(|err| match err {
+                    PassportError::NotFound(_) => format!("no status list {url}"),
+                    other => {
+                        tracing::error!(error = %other, %url, "cannot read a status list to verify");
+                        format!("the status list {url} cannot be read right now")
+                    }
+                })?;
             return serde_json::from_str(&text)
                 .map(Some)
                 .map_err(|_| format!("the status list {url} is not JSON"));

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 
 /// The most entries kept (about 3 kB each: some 60 MB); past it the stale ones go, then all if
 /// none was stale.

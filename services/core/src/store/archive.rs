@@ -1,0 +1,77 @@
+//! The kernel's tables in a backup: organisations and their API keys (hashed), and the feed
+//! events kept in quarantine (a consumer's cursor has moved past them: without them a restored
+//! instance would lose them). Leases and the key revocation epoch are runtime state.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::db::{ArchiveError, ArchiveTable, Archived, Db, Kind, Tx};
+
+/// The archived tables, in restore order, with their columns in the order of the live schema.
+static TABLES: &[ArchiveTable] = &[
+    ArchiveTable {
+        name: "orgs",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("name", Kind::Text),
+            ("role", Kind::Text),
+            ("operator_scheme", Kind::Text),
+            ("operator_id", Kind::Text),
+            ("created_at", Kind::Time),
+        ],
+    },
+    ArchiveTable {
+        name: "api_keys",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("org_id", Kind::Uuid),
+            ("prefix", Kind::Text),
+            ("hash", Kind::Bytes),
+            ("label", Kind::Text),
+            ("created_at", Kind::Time),
+            ("revoked_at", Kind::Time),
+        ],
+    },
+    ArchiveTable {
+        name: "feed_quarantine",
+        columns: &[
+            ("consumer", Kind::Text),
+            ("seq", Kind::I64),
+            ("stream", Kind::Text),
+            ("event_id", Kind::Text),
+            ("subject", Kind::Text),
+            ("event", Kind::Text),
+            ("reason", Kind::Text),
+            ("quarantined_at", Kind::Time),
+        ],
+    },
+];
+
+/// The tables of a database the kernel keeps but a backup does not: runtime state.
+pub const NOT_ARCHIVED: &[&str] = &["leases", "key_revocation_epoch"];
+
+struct KernelArchive;
+
+/// The kernel's archived tables.
+pub fn archive(_db: &Db) -> Arc<dyn Archived> {
+    Arc::new(KernelArchive)
+}
+
+#[async_trait]
+impl Archived for KernelArchive {
+    fn archive_tables(&self) -> &'static [ArchiveTable] {
+        TABLES
+    }
+
+    async fn prepare_restore(&self, tx: &mut Tx) -> Result<(), ArchiveError> {
+        let rows = tx.count_rows("orgs").await?;
+        if rows > 0 {
+            return Err(ArchiveError::NotEmpty {
+                table: "orgs",
+                rows,
+            });
+        }
+        Ok(())
+    }
+}

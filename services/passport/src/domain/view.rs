@@ -1,0 +1,138 @@
+//! Who may see how much of a passport, and the passport cut to a caller's tier.
+
+use chrono::{DateTime, Utc};
+use reetrace_core::domain::{Principal, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::did;
+use super::passport::{Passport, PassportStatus, PassportVersion, product_uri};
+use super::registration::Granularity;
+use super::subject::{ComponentDetails, CredentialSubject};
+
+/// Who may see how much of a passport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Anyone: identity, category, REE totals, dismantling information.
+    Public,
+    /// Recyclers: plus full component detail.
+    Professional,
+    /// Regulators: plus full component detail.
+    Authority,
+    /// The manufacturer: everything, confidential fields included.
+    Owner,
+}
+
+impl Tier {
+    pub fn of(caller: Option<&Principal>, owner: Uuid) -> Tier {
+        match caller {
+            None => Tier::Public,
+            Some(p) if p.org_id == owner => Tier::Owner,
+            Some(p) => match p.role {
+                Role::Recycler => Tier::Professional,
+                Role::Regulator | Role::Admin | Role::Service => Tier::Authority,
+                Role::Manufacturer => Tier::Public,
+            },
+        }
+    }
+
+    pub fn sees_components(self) -> bool {
+        self >= Tier::Professional
+    }
+}
+
+/// A passport as a caller of some tier sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PassportView {
+    pub id: Uuid,
+    /// The product's resolver URL (GS1 Digital Link, or `/p/{id}`).
+    pub uri: String,
+    pub version: u32,
+    pub status: PassportStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub granularity: Granularity,
+    /// The tier this view was cut for.
+    pub tier: Tier,
+    /// The issuing organisation.
+    pub org_id: Uuid,
+    /// The issuer's DID.
+    pub issuer: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The signed subject of the current version.
+    pub subject: CredentialSubject,
+    /// Component detail (professional tiers and the owner); its digest is
+    /// `subject.ree_content.components_digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_details: Option<ComponentDetails>,
+    /// The owner's confidential fields (owner only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub confidential: Option<serde_json::Map<String, Value>>,
+    pub links: PassportLinks,
+}
+
+/// Where to get more.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PassportLinks {
+    pub credential: String,
+    pub versions: String,
+    pub qr_svg: String,
+    pub did_document: String,
+}
+
+impl PassportView {
+    /// `passport` at `version` as `caller` may see it, on the instance at `base_url`; an error
+    /// when what is stored does not decode.
+    pub fn cut(
+        base_url: &str,
+        caller: Option<&Principal>,
+        passport: &Passport,
+        version: &PassportVersion,
+    ) -> Result<PassportView, serde_json::Error> {
+        let tier = Tier::of(caller, passport.org_id);
+        let credential: Value = serde_json::from_str(&version.credential)?;
+        let subject: CredentialSubject = serde_json::from_value(
+            credential
+                .get("credentialSubject")
+                .cloned()
+                .unwrap_or(Value::Null),
+        )?;
+        let component_details = if tier.sees_components() {
+            Some(serde_json::from_str(&version.component_details)?)
+        } else {
+            None
+        };
+        let confidential = match (&version.confidential, tier) {
+            (Some(text), Tier::Owner) => Some(serde_json::from_str(text)?),
+            _ => None,
+        };
+        let id = passport.id;
+        Ok(PassportView {
+            id,
+            uri: product_uri(base_url, id, passport.product_ids()),
+            version: passport.version,
+            status: passport.status,
+            status_reason: passport.status_reason.clone(),
+            granularity: passport.granularity,
+            tier,
+            org_id: passport.org_id,
+            issuer: did::org_did(base_url, passport.org_id),
+            created_at: passport.created_at,
+            updated_at: passport.updated_at,
+            subject,
+            component_details,
+            confidential,
+            links: PassportLinks {
+                credential: format!("{base_url}/api/v1/passports/{id}/credential"),
+                versions: format!("{base_url}/api/v1/passports/{id}/versions"),
+                qr_svg: format!("{base_url}/api/v1/passports/{id}/qr.svg"),
+                did_document: format!("{base_url}/orgs/{}/did.json", passport.org_id),
+            },
+        })
+    }
+}

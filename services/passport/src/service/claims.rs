@@ -1,0 +1,116 @@
+//! Recycled content claimed from lots: checked and recorded by the custody service (through
+//! the [`RecycledClaims`] port) before a passport is issued, released when it is not stored.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use reetrace_core::domain::recycled_content::RecycledClaim;
+use reetrace_core::domain::{Element, FieldError, Mass};
+use reetrace_core::service::recycled_content::{ClaimError, RecycledClaims};
+use uuid::Uuid;
+
+use super::PassportService;
+use super::error::PassportError;
+use crate::domain::registration::Registration;
+
+/// Why recycled content could not be claimed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimFailure {
+    /// A source names no lot of the custody service.
+    #[error("a recycled-content source is not valid")]
+    Invalid(Vec<FieldError>),
+    /// The custody service is not connected.
+    #[error("the custody service is not reachable")]
+    Unreachable,
+    /// The custody service refused the claim or could not be asked.
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+}
+
+impl From<ClaimFailure> for PassportError {
+    fn from(failure: ClaimFailure) -> Self {
+        match failure {
+            ClaimFailure::Invalid(errors) => PassportError::Invalid(errors),
+            ClaimFailure::Unreachable => PassportError::ClaimsUnreachable,
+            ClaimFailure::Claim(err) => PassportError::Claim(err),
+        }
+    }
+}
+
+impl PassportService {
+    /// Connects the custody service that checks recycled-content claims.
+    pub fn set_claims(&self, claims: Arc<dyn RecycledClaims>) {
+        let _ = self.claims.set(claims);
+    }
+
+    /// Claims the recycled content a registration sources from lots, before it is issued;
+    /// returns the claim id (to release if the passport is not stored).
+    pub(crate) async fn claim_recycled(
+        &self,
+        org_id: Uuid,
+        passport_id: Uuid,
+        registration: &Registration,
+    ) -> Result<Option<Uuid>, ClaimFailure> {
+        let mut by_lot: Vec<(Uuid, Vec<(Element, Mass)>)> = Vec::new();
+        let mut errors = Vec::new();
+        for (i, component) in registration.ree_content.components.iter().enumerate() {
+            let Some(recycled) = &component.recycled_content else {
+                continue;
+            };
+            for (k, source) in recycled.sources.iter().enumerate() {
+                let Ok(lot) = source.lot.parse::<Uuid>() else {
+                    errors.push(FieldError::new(
+                        format!("/ree_content/components/{i}/recycled_content/sources/{k}/lot"),
+                        "not a lot id of the custody service",
+                    ));
+                    continue;
+                };
+                let elements = source.elements.iter().map(|e| (e.element, e.mass_g));
+                match by_lot.iter_mut().find(|(l, _)| *l == lot) {
+                    Some((_, named)) => named.extend(elements),
+                    None => by_lot.push((lot, elements.collect())),
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ClaimFailure::Invalid(errors));
+        }
+        if by_lot.is_empty() {
+            return Ok(None);
+        }
+        let claims = self.claims.get().ok_or(ClaimFailure::Unreachable)?;
+        // Elements named twice for one lot (from two components) add up.
+        for (_, elements) in &mut by_lot {
+            let mut merged: BTreeMap<Element, i64> = BTreeMap::new();
+            for (e, m) in elements.iter() {
+                *merged.entry(*e).or_insert(0) += m.micrograms();
+            }
+            *elements = merged
+                .into_iter()
+                .filter_map(|(e, m)| Some((e, Mass::from_micrograms(m).ok()?)))
+                .collect();
+        }
+        let claim_id = Uuid::now_v7();
+        claims
+            .claim(&RecycledClaim {
+                claim_id,
+                passport_id,
+                org_id,
+                sources: by_lot,
+            })
+            .await?;
+        Ok(Some(claim_id))
+    }
+
+    /// Releases claims of passports that were not stored.
+    pub(crate) async fn release_claims(&self, claim_ids: impl IntoIterator<Item = Uuid>) {
+        let Some(claims) = self.claims.get() else {
+            return;
+        };
+        for id in claim_ids {
+            if let Err(err) = claims.release(id).await {
+                tracing::warn!(claim = %id, error = %err, "could not release a claim; it lapses on its own");
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Passport and version rows as the database returns them, decoded into domain types; a value
+//! that does not parse is corrupt.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use reetrace_core::db::StoreError;
+use reetrace_core::domain::{Category, Country, Gtin, LotNumber, SerialNumber};
+use uuid::Uuid;
+
+use super::super::{corrupt, to_u32};
+use crate::domain::credential::{StatusPurpose, StatusRef};
+use crate::domain::passport::{Passport, PassportStatus, PassportVersion};
+use crate::domain::registration::Granularity;
+
+pub(super) const PASSPORT_COLUMNS: &str = "id, org_id, version, status, status_reason, \
+     granularity, gtin, serial, lot, category, country, placed_on_market, model_passport, \
+     created_at, updated_at";
+pub(super) const VERSION_COLUMNS: &str = "passport_id, version, credential_id, credential, \
+     component_details, confidential, key_id, revocation_list, revocation_index, \
+     suspension_list, suspension_index, message_list, message_index, created_at, superseded_at";
+
+/// [`PASSPORT_COLUMNS`] qualified with the `p` alias, for joins.
+pub(super) fn passport_columns_of_p() -> &'static str {
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        PASSPORT_COLUMNS
+            .split(',')
+            .map(|c| format!("p.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    &COLUMNS
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PassportDb {
+    id: Uuid,
+    org_id: Uuid,
+    version: i64,
+    status: String,
+    status_reason: Option<String>,
+    granularity: String,
+    gtin: Option<String>,
+    serial: Option<String>,
+    lot: Option<String>,
+    category: String,
+    country: String,
+    placed_on_market: NaiveDate,
+    model_passport: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// A passport row with its current version's credential (one join).
+#[derive(sqlx::FromRow)]
+pub(super) struct PassportCredentialDb {
+    #[sqlx(flatten)]
+    pub passport: PassportDb,
+    pub current_credential: String,
+}
+
+/// Parses an optional stored text with `parse`.
+fn optional<T, E: std::fmt::Display>(
+    what: &str,
+    value: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
+    value
+        .map(|v| parse(&v).map_err(|e| corrupt(what, &v, e)))
+        .transpose()
+}
+
+fn granularity(s: &str) -> Result<Granularity, StoreError> {
+    match s {
+        "model" => Ok(Granularity::Model),
+        "batch" => Ok(Granularity::Batch),
+        "item" => Ok(Granularity::Item),
+        other => Err(corrupt("granularity", other, "not a granularity")),
+    }
+}
+
+impl TryFrom<PassportDb> for Passport {
+    type Error = StoreError;
+
+    fn try_from(r: PassportDb) -> Result<Self, StoreError> {
+        Ok(Passport {
+            id: r.id,
+            org_id: r.org_id,
+            version: to_u32(r.version)?,
+            status: PassportStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("passport status", &r.status, "not a status"))?,
+            status_reason: r.status_reason,
+            granularity: granularity(&r.granularity)?,
+            gtin: optional("GTIN", r.gtin, Gtin::parse)?,
+            serial: optional("serial number", r.serial, SerialNumber::parse)?,
+            lot: optional("lot number", r.lot, LotNumber::parse)?,
+            category: r
+                .category
+                .parse::<Category>()
+                .map_err(|e| corrupt("category", &r.category, e))?,
+            country: Country::parse(&r.country).map_err(|e| corrupt("country", &r.country, e))?,
+            placed_on_market: r.placed_on_market,
+            model_passport: r.model_passport,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct VersionDb {
+    passport_id: Uuid,
+    version: i64,
+    credential_id: Uuid,
+    credential: String,
+    component_details: String,
+    confidential: Option<String>,
+    key_id: String,
+    revocation_list: String,
+    revocation_index: i64,
+    suspension_list: String,
+    suspension_index: i64,
+    message_list: String,
+    message_index: i64,
+    created_at: DateTime<Utc>,
+    superseded_at: Option<DateTime<Utc>>,
+}
+
+fn status_ref(
+    purpose: StatusPurpose,
+    list_id: String,
+    index: i64,
+) -> Result<StatusRef, StoreError> {
+    Ok(StatusRef {
+        purpose,
+        list_id,
+        index: to_u32(index)?,
+    })
+}
+
+impl TryFrom<VersionDb> for PassportVersion {
+    type Error = StoreError;
+
+    fn try_from(r: VersionDb) -> Result<Self, StoreError> {
+        Ok(PassportVersion {
+            passport_id: r.passport_id,
+            version: to_u32(r.version)?,
+            credential_id: r.credential_id,
+            credential: r.credential,
+            component_details: r.component_details,
+            confidential: r.confidential,
+            key_id: r.key_id,
+            status: [
+                status_ref(
+                    StatusPurpose::Revocation,
+                    r.revocation_list,
+                    r.revocation_index,
+                )?,
+                status_ref(
+                    StatusPurpose::Suspension,
+                    r.suspension_list,
+                    r.suspension_index,
+                )?,
+                status_ref(StatusPurpose::Message, r.message_list, r.message_index)?,
+            ],
+            created_at: r.created_at,
+            superseded_at: r.superseded_at,
+        })
+    }
+}
