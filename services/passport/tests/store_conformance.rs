@@ -17,7 +17,7 @@ use reetrace_core::domain::{Category, Gtin};
 use reetrace_core::testing::TestDatabase;
 use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
 use reetrace_passport::domain::passport::{
-    EventKind, FeedRow, Identity, ListFilter, Lookup, NewPassport, PassportStatus, StatusChange,
+    FeedEventKind, FeedRow, Identity, ListFilter, Lookup, NewPassport, PassportStatus, StatusChange,
 };
 use reetrace_passport::domain::signing_key::{Rotation, SigningKeyRow};
 use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};
@@ -483,7 +483,7 @@ backend_test!(
         assert!(
             events
                 .iter()
-                .all(|e| e.kind == EventKind::Issued && e.version == 1)
+                .all(|e| e.kind == FeedEventKind::Issued && e.version == 1)
         );
         assert_eq!(
             events.iter().map(|e| e.passport_id).collect::<Vec<_>>(),
@@ -799,7 +799,7 @@ backend_test!(
         let events = feed(&store).await;
         assert_eq!(seqs(&events), vec![1, 2]);
         let versioned = &events[1];
-        assert_eq!(versioned.kind, EventKind::Versioned);
+        assert_eq!(versioned.kind, FeedEventKind::Versioned);
         assert_eq!((versioned.passport_id, versioned.version), (v1.id, 2));
         assert_eq!(versioned.org_id, org);
         assert_eq!(versioned.occurred_at, v2.created_at);
@@ -865,7 +865,7 @@ backend_test!(
         assert_eq!(bits(0).await, vec![false; 3]);
         assert!(!status_bit(&store, &bystander.status[1]).await);
         let event = feed(&store).await.pop().unwrap();
-        assert_eq!(event.kind, EventKind::StatusChanged);
+        assert_eq!(event.kind, FeedEventKind::StatusChanged);
         assert_eq!(event.event_id, suspend.event_id);
         assert_eq!(
             (event.passport_id, event.version, event.org_id),
@@ -1241,7 +1241,7 @@ backend_test!(
         assert_eq!(seqs(&events), (1..=stored.len() as i64).collect::<Vec<_>>());
         let mut issued: HashMap<Uuid, usize> = HashMap::new();
         for e in &events {
-            assert_eq!(e.kind, EventKind::Issued);
+            assert_eq!(e.kind, FeedEventKind::Issued);
             *issued.entry(e.passport_id).or_default() += 1;
         }
         assert_eq!(issued.len(), stored.len());

@@ -9,12 +9,13 @@ use anyhow::{Context, bail};
 use reetrace_core::api::auth::{RateLimit, RateLimits};
 use serde::{Deserialize, Serialize};
 
-/// A string that `Debug` and `Display` never show.
+/// A configured secret (a key, a database URL with its password): `Debug` never shows it, and
+/// its memory is zeroed when it is dropped. (Core's `crypto::Secret` holds key bytes.)
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Secret(String);
+pub struct SecretText(String);
 
-impl Secret {
+impl SecretText {
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -24,9 +25,15 @@ impl Secret {
     }
 }
 
-impl std::fmt::Debug for Secret {
+impl Drop for SecretText {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl std::fmt::Debug for SecretText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
+        f.write_str("SecretText(***)")
     }
 }
 
@@ -48,7 +55,7 @@ pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
     /// `sqlite://PATH` (the embedded default) or `postgres://...`.
-    pub database_url: Secret,
+    pub database_url: SecretText,
     /// The URL the outside world reaches this instance at; used in DIDs, Digital Link URIs and
     /// QR codes. Defaults to `http://<listen>`.
     pub public_base_url: Option<String>,
@@ -70,7 +77,7 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The master key that seals organisations' signing keys (32 bytes, base64 or hex). When
     /// unset, `master_key_file` is used, and created (mode 0600) if missing.
-    pub master_key: Option<Secret>,
+    pub master_key: Option<SecretText>,
     /// Where the master key is kept when `master_key` is unset.
     pub master_key_file: PathBuf,
     /// Hosts (besides our own) whose did:web DID documents the verifier may fetch.
@@ -85,7 +92,7 @@ pub struct Config {
     pub stock_url: Option<String>,
     /// The API key (role `service`) this process reads other services' feeds with; `reetrace
     /// migrate` and `serve` register it.
-    pub service_key: Option<Secret>,
+    pub service_key: Option<SecretText>,
     /// Regulator answers withhold a cell built from fewer than this many distinct organisations.
     pub disclosure_k: u32,
     /// How long (ms) the resolver may answer a product's credential from memory; 0: never.
@@ -98,7 +105,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: Secret::new("sqlite://reetrace.db"),
+            database_url: SecretText::new("sqlite://reetrace.db"),
             public_base_url: None,
             log_format: LogFormat::Text,
             body_limit_bytes: 1024 * 1024,
@@ -307,7 +314,7 @@ impl Config {
             config.listen = listen;
         }
         if let Some(url) = &overrides.database_url {
-            config.database_url = Secret::new(url.clone());
+            config.database_url = SecretText::new(url.clone());
         }
         if let Some(services) = &overrides.services {
             config.services = services.clone();

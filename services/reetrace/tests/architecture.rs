@@ -7,7 +7,8 @@
 //!   crate's sources;
 //! - a service crate depends on core only, never on another service crate;
 //! - no source file over 600 lines unless it says at its top why its length is one thing
-//!   (`Long by design:`), tests aside.
+//!   (`Long by design:`), tests aside;
+//! - no two public types share a name unless they mean the same thing (listed here).
 
 #![allow(clippy::unwrap_used)]
 
@@ -170,6 +171,49 @@ fn source_files_stay_readable_in_one_sitting() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Public type names that several crates define with the same meaning: each service keeps its
+/// own copy of the passport facts it reads from the passport feed (a service crate imports no
+/// other service crate).
+const SAME_MEANING: &[&str] = &[
+    "Granularity",
+    "PassportStatus",
+    "PassportChange",
+    "PassportProjection",
+];
+
+#[test]
+fn no_public_type_name_means_two_things() {
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for krate in crates() {
+        for file in rust_files(&krate.join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for line in without_tests(&text).lines() {
+                let line = line.trim_start();
+                for kind in ["pub struct ", "pub enum ", "pub trait ", "pub type "] {
+                    if let Some(rest) = line.strip_prefix(kind) {
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        // `pub struct $name` in a macro names nothing itself.
+                        if !name.is_empty() {
+                            seen.entry(name)
+                                .or_default()
+                                .push(file.display().to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let clashes: Vec<String> = seen
+        .into_iter()
+        .filter(|(name, files)| files.len() > 1 && !SAME_MEANING.contains(&name.as_str()))
+        .map(|(name, files)| format!("{name}: {}", files.join(", ")))
+        .collect();
+    assert!(clashes.is_empty(), "{}", clashes.join("\n"));
 }
 
 #[test]

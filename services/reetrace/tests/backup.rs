@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use reetrace::config::{Config, Secret};
+use reetrace::config::{Config, SecretText};
 use reetrace_core::db::{Backend, Db, PoolOptions};
 use reetrace_core::testing::TestDatabase;
 use serde_json::Value;
@@ -67,7 +67,7 @@ async fn archive_covers_the_schema(backend: Backend) {
         return;
     };
     let config = Config {
-        database_url: Secret::new(test.url.clone()),
+        database_url: SecretText::new(test.url.clone()),
         ..Config::default()
     };
     let db = reetrace::app::open_database(&config).await.unwrap();
@@ -168,8 +168,8 @@ async fn a_postgres_world_restored_into_sqlite_serves_and_verifies_the_same() {
 
     // The restored instance: credentials verify and the log checks out against its checkpoint.
     let config = Config {
-        database_url: Secret::new(target.url.clone()),
-        master_key: Some(Secret::new(master.clone())),
+        database_url: SecretText::new(target.url.clone()),
+        master_key: Some(SecretText::new(master.clone())),
         ..Config::default()
     };
     let app = reetrace::app::build(&config).await.unwrap();
@@ -224,8 +224,8 @@ async fn an_archive_of_the_previous_release_restores(backend: Backend) {
     assert_eq!(restored["rows"]["feed_quarantine"], 0);
 
     let config = Config {
-        database_url: Secret::new(target.url.clone()),
-        master_key: Some(Secret::new(master.clone())),
+        database_url: SecretText::new(target.url.clone()),
+        master_key: Some(SecretText::new(master.clone())),
         ..Config::default()
     };
     let app = reetrace::app::build(&config).await.unwrap();

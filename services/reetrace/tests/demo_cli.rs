@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use reetrace::config::{Config, Secret};
+use reetrace::config::{Config, SecretText};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -82,7 +82,7 @@ async fn a_regulator_sees_published_figures_after_the_demo() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = Config {
         listen: listener.local_addr().unwrap(),
-        database_url: Secret::new(db),
+        database_url: SecretText::new(db),
         master_key_file: dir.path().join("reetrace.master.key"),
         ..Config::default()
     };

@@ -152,30 +152,32 @@ pub struct StatusChange {
 
 /// What happened to a passport, as the feed names it (`org.reetrace.<name>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
+pub enum FeedEventKind {
     Issued,
     Versioned,
     StatusChanged,
 }
 
-impl EventKind {
-    pub const ALL: [EventKind; 3] = [
-        EventKind::Issued,
-        EventKind::Versioned,
-        EventKind::StatusChanged,
+impl FeedEventKind {
+    pub const ALL: [FeedEventKind; 3] = [
+        FeedEventKind::Issued,
+        FeedEventKind::Versioned,
+        FeedEventKind::StatusChanged,
     ];
 
     /// The stored name, e.g. `passport.issued`.
     pub fn as_str(self) -> &'static str {
         match self {
-            EventKind::Issued => "passport.issued",
-            EventKind::Versioned => "passport.versioned",
-            EventKind::StatusChanged => "passport.status_changed",
+            FeedEventKind::Issued => "passport.issued",
+            FeedEventKind::Versioned => "passport.versioned",
+            FeedEventKind::StatusChanged => "passport.status_changed",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        EventKind::ALL.into_iter().find(|kind| kind.as_str() == s)
+        FeedEventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
     }
 }
 
@@ -184,7 +186,7 @@ impl EventKind {
 pub struct FeedRow {
     pub seq: i64,
     pub event_id: Uuid,
-    pub kind: EventKind,
+    pub kind: FeedEventKind,
     pub passport_id: Uuid,
     pub version: u32,
     pub org_id: Uuid,
@@ -375,9 +377,9 @@ mod tests {
 
     #[test]
     fn feed_event_names_round_trip() {
-        for kind in EventKind::ALL {
-            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        for kind in FeedEventKind::ALL {
+            assert_eq!(FeedEventKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(EventKind::parse("passport.other"), None);
+        assert_eq!(FeedEventKind::parse("passport.other"), None);
     }
 }

@@ -7,7 +7,7 @@ use reetrace_core::db::{Sql, StoreError, Tx};
 use uuid::Uuid;
 
 use super::{CHUNK, SqlPassports, to_u32};
-use crate::domain::passport::{EventKind, FeedRow, NewPassport};
+use crate::domain::passport::{FeedEventKind, FeedRow, NewPassport};
 
 #[async_trait]
 pub trait PassportFeedStore: Send + Sync {
@@ -36,7 +36,7 @@ impl TryFrom<FeedDb> for FeedRow {
         Ok(FeedRow {
             seq: r.seq,
             event_id: r.event_id,
-            kind: EventKind::parse(&r.kind)
+            kind: FeedEventKind::parse(&r.kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("feed event type {:?}", r.kind)))?,
             passport_id: r.passport_id,
             version: to_u32(r.version)?,
@@ -83,7 +83,7 @@ pub(super) async fn reserve_seq(tx: &mut Tx, count: usize) -> Result<i64, StoreE
 /// Writes one `kind` event per row (one statement per chunk of rows).
 pub(super) async fn insert_events(
     tx: &mut Tx,
-    kind: EventKind,
+    kind: FeedEventKind,
     rows: &[&NewPassport],
     data: Option<&str>,
     at: DateTime<Utc>,
@@ -124,7 +124,7 @@ pub(super) async fn insert_status_event(
     sql.push_values([()], |row, ()| {
         row.bind(seq)
             .bind(event_id)
-            .bind(EventKind::StatusChanged.as_str())
+            .bind(FeedEventKind::StatusChanged.as_str())
             .bind(passport_id)
             .bind(i64::from(version))
             .bind(org_id)

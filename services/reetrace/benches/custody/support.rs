@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reetrace::app::{self, App};
-use reetrace::config::{Config, Secret};
+use reetrace::config::{Config, SecretText};
 use reetrace_core::db::Backend;
 use reetrace_core::testing::TestDatabase;
 
@@ -36,13 +36,13 @@ pub async fn fresh_app_config(
     let master = reetrace_core::crypto::MasterKey::generate().unwrap();
     let config = Config {
         listen: listener.local_addr().unwrap(),
-        database_url: Secret::new(db.url.clone()),
+        database_url: SecretText::new(db.url.clone()),
         public_base_url: Some(address.clone()),
         rate_limit: reetrace_core::api::auth::RateLimit {
             per_second: 1_000_000,
             burst: 1_000_000,
         },
-        master_key: Some(Secret::new(master.to_base64().expose().clone())),
+        master_key: Some(SecretText::new(master.to_base64().expose().clone())),
         ..Config::default()
     };
     let app = app::build(&config).await.unwrap();

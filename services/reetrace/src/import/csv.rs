@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::Fatal;
 
 /// One CSV record as read.
-pub struct Record {
+pub struct CsvRecord {
     /// The fields, or why the record is not valid CSV.
     pub fields: Result<Vec<String>, Problem>,
     /// Physical lines the record (and blank lines before it) spanned.
@@ -31,7 +31,7 @@ pub fn read_record(
     input: &mut impl BufRead,
     buf: &mut Vec<u8>,
     max: usize,
-) -> Result<Option<Record>, Fatal> {
+) -> Result<Option<CsvRecord>, Fatal> {
     let (mut lines, mut bytes) = (0u64, 0u64);
     loop {
         buf.clear();
@@ -50,7 +50,7 @@ pub fn read_record(
             if buf.len() > max && buf.last() != Some(&b'\n') {
                 bytes += input.skip_until(b'\n')? as u64;
                 lines += 1;
-                return Ok(Some(Record {
+                return Ok(Some(CsvRecord {
                     fields: Err(super::too_long()),
                     lines,
                     bytes,
@@ -71,7 +71,7 @@ pub fn read_record(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        return Ok(Some(Record {
+        return Ok(Some(CsvRecord {
             fields: split(buf),
             lines,
             bytes,

@@ -1,7 +1,7 @@
 //! `spawn_app`: the application on a random port with a fresh database and a bootstrap admin.
 
 use reetrace::app;
-use reetrace::config::{Config, Secret};
+use reetrace::config::{Config, SecretText};
 use reetrace_core::api::auth::RateLimit;
 use reetrace_core::db::Backend;
 use reetrace_core::domain::Role;
@@ -44,13 +44,13 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let address = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config {
         listen: listener.local_addr().unwrap(),
-        database_url: Secret::new(db.url.clone()),
+        database_url: SecretText::new(db.url.clone()),
         public_base_url: Some(address.clone()),
         rate_limit: RateLimit {
             per_second: 10_000,
             burst: 10_000,
         },
-        master_key: Some(Secret::new(
+        master_key: Some(SecretText::new(
             reetrace_core::crypto::MasterKey::generate()
                 .unwrap()
                 .to_base64()

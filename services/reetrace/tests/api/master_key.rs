@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use reetrace::config::Secret;
+use reetrace::config::SecretText;
 use serde_json::{Value, json};
 
 use crate::api_test;
@@ -131,14 +131,14 @@ api_test!(
         // key it does not start (the custody log's key no longer opens).
         let new_text = std::fs::read_to_string(&new_file).unwrap();
         let mut config = app.config.clone();
-        config.master_key = Some(Secret::new(new_text.trim().to_owned()));
+        config.master_key = Some(SecretText::new(new_text.trim().to_owned()));
         let restarted = reetrace::app::build(&config).await.unwrap();
         let keys = restarted.services().passport.keys();
         for org in [&org_a, &org_b] {
             keys.active(org.parse().unwrap()).await.unwrap();
         }
         let mut stale = app.config.clone();
-        stale.master_key = Some(Secret::new(old));
+        stale.master_key = Some(SecretText::new(old));
         assert!(reetrace::app::build(&stale).await.is_err());
     }
 );

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use reetrace::app::{self, Services};
-use reetrace::config::{Config, Secret};
+use reetrace::config::{Config, SecretText};
 use reetrace_core::api::auth::RateLimit;
 use reetrace_core::db::{Backend, Db};
 use reetrace_core::domain::Role;
@@ -38,13 +38,13 @@ pub async fn spawn(backend: Backend) -> Option<Running> {
     let master = reetrace_core::crypto::MasterKey::generate().unwrap();
     let config = Config {
         listen: listener.local_addr().unwrap(),
-        database_url: Secret::new(test_db.url.clone()),
+        database_url: SecretText::new(test_db.url.clone()),
         public_base_url: Some(address.clone()),
         rate_limit: RateLimit {
             per_second: 100_000,
             burst: 100_000,
         },
-        master_key: Some(Secret::new(master.to_base64().expose().clone())),
+        master_key: Some(SecretText::new(master.to_base64().expose().clone())),
         ..Config::default()
     };
     let app = app::build(&config).await.unwrap();

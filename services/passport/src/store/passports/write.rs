@@ -14,7 +14,7 @@ use super::super::{CHUNK, to_u32};
 use super::rows::{PASSPORT_COLUMNS, PassportDb, VERSION_COLUMNS, VersionDb};
 use super::{IdempotentWrite, VersionError};
 use crate::domain::passport::{
-    EventKind, NewPassport, Passport, PassportStatus, PassportVersion, StatusChange,
+    FeedEventKind, NewPassport, Passport, PassportStatus, PassportVersion, StatusChange,
 };
 
 const KEEP_RESPONSE: &str = "INSERT INTO passport_idempotency \
@@ -123,7 +123,7 @@ pub(super) async fn insert_passports(
         .filter(|r| created_ids.contains(&r.id))
         .collect();
     insert_versions(&mut tx, &kept).await?;
-    insert_events(&mut tx, EventKind::Issued, &kept, None, now).await?;
+    insert_events(&mut tx, FeedEventKind::Issued, &kept, None, now).await?;
     keep_response(&mut tx, idempotent, &created, now).await?;
     tx.commit().await?;
     Ok(created)
@@ -179,7 +179,7 @@ pub(super) async fn add_version(
     let mut changes = BitChanges::new();
     changes.insert(superseded.list_id.clone(), (vec![superseded.index], true));
     flip_bits(&mut tx, changes, now).await?;
-    insert_events(&mut tx, EventKind::Versioned, &[row], None, now).await?;
+    insert_events(&mut tx, FeedEventKind::Versioned, &[row], None, now).await?;
     keep_response(&mut tx, idempotent, &[true], now).await?;
     tx.commit().await?;
     Ok(())
