@@ -393,8 +393,31 @@ api_test!(
             &second.root,
         )
         .unwrap();
+        // A size the log never had has no checkpoint: one capture of two events moves the
+        // log from n to n + 2 (the background publisher may have signed any size it had).
+        let n = second.size;
+        for serial in ["P-10", "P-11"] {
+            app.register(&maker, &motor(serial)).await;
+        }
+        let event = |serial: &str| {
+            json!({"type": "ObjectEvent", "eventTime": "2026-09-03T09:30:00Z",
+                   "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "bizStep": "collecting",
+                   "epcList": [format!("urn:epc:id:sgtin:4012345.000001.{serial}")]})
+        };
+        let document = json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-09-03T10:00:00Z",
+            "epcisBody": {"eventList": [event("P-10"), event("P-11")]}});
+        let captured = app
+            .post("/api/v1/epcis/capture")
+            .bearer_auth(&collector)
+            .json(&document)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(captured.status(), 201, "{}", captured.text().await.unwrap());
         let missing = app
-            .get("/api/v1/log/proofs/consistency?from=3")
+            .get(&format!("/api/v1/log/proofs/consistency?from={}", n + 1))
             .send()
             .await
             .unwrap();
