@@ -584,3 +584,45 @@ api_test!(the_ree_context_is_served, |app: TestApp| async move {
     assert_eq!(context["@context"]["@protected"], true);
     assert_eq!(context["@context"]["ree_content"], "ree:reeContent");
 });
+
+api_test!(
+    a_batch_that_counts_more_than_any_real_product_is_refused,
+    |app: TestApp| async move {
+        let (_, maker) = app.create_org("Huge Batches Ltd", "manufacturer").await;
+        // The finding: 100,000,000 units of 100 kg of Nd each (10 Mt) was accepted and
+        // overflowed the stock service's cells.
+        let mut batch = motor("unused");
+        batch["granularity"] = json!("batch");
+        batch["product"].as_object_mut().unwrap().remove("serial");
+        batch["product"]["lot"] = json!("LOT-HUGE");
+        batch["product"]["units"] = json!(100_000_000);
+        batch["product"]["net_mass_g"] = json!(200_000);
+        batch["ree_content"]["components"][0]["mass_g"] = json!(150_000);
+        batch["ree_content"]["components"][0]["elements"] =
+            json!([{"element": "Nd", "mass_g": 100_000}]);
+        let response = app
+            .post("/api/v1/passports")
+            .bearer_auth(&maker)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["pointer"], "/product/units",
+            "{problem}"
+        );
+        assert!(problem["detail"].as_str().unwrap().contains("Nd"));
+        // A large but real batch passes: 1,000 generators' worth of Nd.
+        batch["product"]["units"] = json!(1_000);
+        batch["product"]["lot"] = json!("LOT-REAL");
+        let response = app
+            .post("/api/v1/passports")
+            .bearer_auth(&maker)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    }
+);

@@ -54,6 +54,10 @@ fn latest() -> NaiveDate {
     NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX)
 }
 
+/// The most a passport may count of one element, in grams (10,000 t: more than the REEs of the
+/// largest offshore wind farm; a batch counts its units times the content of one).
+pub const MAX_COUNTED_G: i128 = 10_000_000_000;
+
 impl Registration {
     /// Applies every rule across fields; returns all violations, each with its JSON pointer.
     pub fn check(&self) -> Result<(), Vec<FieldError>> {
@@ -247,6 +251,41 @@ impl Registration {
                     total, self.product.net_mass_g
                 ),
             );
+        }
+        self.check_counted_content(v);
+    }
+
+    /// What a passport counts of each element (per unit, times the units of a batch) stays
+    /// within [`MAX_COUNTED_G`]: no real product exceeds it, and the figures built from
+    /// passports can hold any sum of them.
+    fn check_counted_content(&self, v: &mut Violations) {
+        let units = i128::from(self.product.units.unwrap_or(1).max(1));
+        let mut per_element: std::collections::BTreeMap<_, i128> = Default::default();
+        for component in &self.ree_content.components {
+            for element in &component.elements {
+                *per_element.entry(element.element).or_default() +=
+                    i128::from(element.mass_g.micrograms());
+            }
+        }
+        for (element, per_unit) in per_element {
+            let counted = per_unit * units;
+            if counted > MAX_COUNTED_G * 1_000_000 {
+                let pointer = if units > 1 {
+                    "/product/units"
+                } else {
+                    "/ree_content/components"
+                };
+                v.add(
+                    pointer,
+                    format!(
+                        "the passport counts {} kg of {} ({units} units), more than the \
+                         {} kg a passport may count of an element",
+                        counted / 1_000_000_000,
+                        element.symbol(),
+                        MAX_COUNTED_G / 1_000
+                    ),
+                );
+            }
         }
     }
 
