@@ -5,7 +5,10 @@
 //! an entry, never a bare string.
 //!
 //! The OpenAPI document lists the codes each operation may answer in its `x-problem-codes`
-//! extension (not a JSON Schema `enum`, which generated clients would close).
+//! extension (not a JSON Schema `enum`, which generated clients would close): each handler's
+//! `#[utoipa::path]` says `extensions(("x-problem-codes" = json!(listed(&[...]))))`, from the
+//! groups below ([`AUTHENTICATED`], [`JSON_BODY`], [`IDEMPOTENT`]...) and its own codes. The
+//! codes any operation may answer ([`UNIVERSAL`]) are listed once, on the document's `info`.
 
 use axum::http::StatusCode;
 
@@ -128,8 +131,65 @@ problem_codes! {
     STILL_REFUSED = ("still_refused", CONFLICT, CONFLICTS);
     /// Another organisation has this operator identifier.
     OPERATOR_ID_TAKEN = ("operator_id_taken", CONFLICT, CONFLICTS);
-    /// The service key clashes with another key's prefix.
+    /// The service key clashes with another key's prefix (registering the service key at
+    /// start-up; no operation answers it).
     SERVICE_KEY_CLASH = ("service_key_clash", CONFLICT, CONFLICTS);
+    /// Recycled-content claims would exceed what the lot recovered. Custody answers it, and the
+    /// passport service passes it on when a registration's claim is refused, so it is shared.
+    OVER_CLAIM = ("over_claim", CONFLICT, CONFLICTS);
+}
+
+/// The name of the OpenAPI extension that lists the codes an operation may answer (on each
+/// operation), and the codes any operation may answer (on the document's `info`).
+pub const EXTENSION: &str = "x-problem-codes";
+
+/// The codes any route may answer, whatever it does: a failure of the server or of what it
+/// depends on, the request's time limit, the limits on the request target and head, a method
+/// the path does not take, and any other client error status axum answered. Listed once, on
+/// the document's `info`, never on an operation.
+pub static UNIVERSAL: &[Code] = &[
+    INTERNAL,
+    UNAVAILABLE,
+    TIMEOUT,
+    URI_TOO_LONG,
+    HEADERS_TOO_LARGE,
+    METHOD_NOT_ALLOWED,
+    CLIENT_ERROR,
+];
+
+/// The codes of core's registry that no operation answers: the service key's, refused when
+/// the process registers it at start-up (a command's error, not an HTTP answer).
+pub static COMMAND_ONLY: &[Code] = &[INVALID_KEY, SERVICE_KEY_CLASH];
+
+/// What an operation that reads an API key may answer before it runs: a key that is missing
+/// (where one is needed), malformed, unknown or revoked, and the rate limits (per organisation,
+/// per address for failed keys and for requests without one).
+pub const AUTHENTICATED: &[Code] = &[UNAUTHORIZED, RATE_LIMITED];
+
+/// What a public operation may answer before it runs: the rate limit of requests without a key.
+pub const PUBLIC: &[Code] = &[RATE_LIMITED];
+
+/// What an operation that takes a JSON body may answer about it: not JSON by its Content-Type,
+/// over the size limit, not well-formed, or not of the expected shape.
+pub const JSON_BODY: &[Code] = &[
+    UNSUPPORTED_MEDIA_TYPE,
+    BODY_TOO_LARGE,
+    MALFORMED_JSON,
+    VALIDATION_FAILED,
+];
+
+/// What an operation that takes an `Idempotency-Key` may answer about it.
+pub const IDEMPOTENT: &[Code] = &[INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED];
+
+/// The codes of `groups` as an operation's `x-problem-codes` lists them: each once, sorted.
+pub fn listed(groups: &[&[Code]]) -> Vec<&'static str> {
+    let mut listed: Vec<&'static str> = groups
+        .iter()
+        .flat_map(|group| group.iter().map(|c| c.code))
+        .collect();
+    listed.sort_unstable();
+    listed.dedup();
+    listed
 }
 
 /// The entry of `code` among `registries`, if any.

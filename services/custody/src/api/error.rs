@@ -18,9 +18,9 @@ const CONFLICTS: &str = "The request conflicts with the current state";
 const NOT_CAPTURED: &str = "The event was not captured";
 
 problem_codes! {
-    /// Every code the custody service answers besides core's. The last five appear only in a
-    /// capture's per-event errors (`event_errors` of `capture_refused`, and `errors` of each
-    /// event of a capture report), never as a problem of their own.
+    /// Every code the custody service answers besides core's. The last six ([`PER_EVENT`])
+    /// appear only in a capture's per-event errors (`event_errors` of `capture_refused`, and
+    /// `errors` of each event of a capture report), never as a problem of their own.
     pub static CODES;
     /// An EPCIS document with more events than one capture takes.
     CAPTURE_LIMIT = ("capture_limit", PAYLOAD_TOO_LARGE, "Too many events in one document");
@@ -51,8 +51,6 @@ problem_codes! {
     NOT_HOLDER = ("not_holder", CONFLICT, CONFLICTS);
     /// The event is not yet covered by a published checkpoint.
     NOT_YET_IN_CHECKPOINT = ("not_yet_in_checkpoint", CONFLICT, CONFLICTS);
-    /// Claims would exceed what the lot recovered.
-    OVER_CLAIM = ("over_claim", CONFLICT, CONFLICTS);
     /// The step is not allowed in the product's state; `allowed` lists those that are.
     STEP_NOT_ALLOWED = ("step_not_allowed", CONFLICT, CONFLICTS);
     /// A captured event that is not valid against the EPCIS 2.0 schema (per-event only).
@@ -70,6 +68,17 @@ problem_codes! {
     /// A captured error declaration of an event that is not stored (per-event only).
     NO_SUCH_EVENT = ("no_such_event", UNPROCESSABLE_ENTITY, NOT_CAPTURED);
 }
+
+/// The codes that appear only in a capture's per-event errors, never as a problem's own `code`
+/// (so no operation lists them in its `x-problem-codes`).
+pub static PER_EVENT: &[Code] = &[
+    SCHEMA,
+    EVENT_TOO_LARGE,
+    INVALID_EVENT_TIME,
+    USE_TRANSFORMATIONS,
+    EVENT_ID_REUSED,
+    NO_SUCH_EVENT,
+];
 
 impl From<CustodyError> for Problem {
     fn from(err: CustodyError) -> Self {
@@ -150,7 +159,7 @@ impl From<CustodyError> for Problem {
                 excess,
                 claimable,
             } => Problem::conflict(
-                OVER_CLAIM,
+                codes::OVER_CLAIM,
                 format!(
                     "Lot {lot_id} cannot give that much recycled content (what passports claim \
                      may not exceed what was recovered into it): {}.",

@@ -18,13 +18,15 @@ problem_codes! {
     BULK_REFUSED = ("bulk_refused", UNPROCESSABLE_ENTITY, "Atomic bulk registration refused");
     /// Another request with the same idempotency key is still running.
     CONCURRENT_REQUEST = ("concurrent_request", CONFLICT, CONFLICTS);
-    /// Two lines of one bulk request name the same product.
+    /// Two lines of one bulk request name the same product (only in a bulk answer's
+    /// `results`, see [`PER_LINE`]).
     DUPLICATE_IN_REQUEST = ("duplicate_in_request", CONFLICT, CONFLICTS);
     /// A bulk request without lines.
     EMPTY_BULK = ("empty_bulk", BAD_REQUEST, MALFORMED);
     /// A GS1 identifier in a path that is not valid.
     INVALID_IDENTIFIER = ("invalid_identifier", BAD_REQUEST, MALFORMED);
-    /// A valid line not stored because another line of an atomic request failed.
+    /// A valid line not stored because another line of an atomic request failed (only in a
+    /// bulk answer's `results`, see [`PER_LINE`]).
     NOT_COMMITTED = ("not_committed", FAILED_DEPENDENCY, "Not stored: another line failed in an atomic request");
     /// A passport with this identity exists already.
     PASSPORT_EXISTS = ("passport_exists", CONFLICT, CONFLICTS);
@@ -37,6 +39,11 @@ problem_codes! {
     /// The passport is at another version than the request names.
     VERSION_CONFLICT = ("version_conflict", CONFLICT, CONFLICTS);
 }
+
+/// The codes that appear only in the problem of one line of a bulk registration (its
+/// `results`), never as a problem's own `code` (so no operation lists them in its
+/// `x-problem-codes`).
+pub static PER_LINE: &[reetrace_core::api::codes::Code] = &[DUPLICATE_IN_REQUEST, NOT_COMMITTED];
 
 impl From<PassportError> for Problem {
     fn from(err: PassportError) -> Self {
