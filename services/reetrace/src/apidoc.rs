@@ -1,12 +1,23 @@
 //! The OpenAPI document: the services' routes, plus what every operation shares (the
 //! security scheme, and the problem+json answers any operation can give).
+//!
+//! **Problem codes.** Each operation lists the `code`s of the problems it may answer in its
+//! `x-problem-codes` extension (a JSON array of strings, declared beside its handler in the
+//! `#[utoipa::path]` attribute). The codes any operation may answer, whatever it does
+//! ([`codes::UNIVERSAL`]: `internal`, `unavailable`, `timeout`, `uri_too_long`,
+//! `headers_too_large`, `method_not_allowed`, `client_error`), are listed **once, at the
+//! document level**, in `info.x-problem-codes`, and on no operation. Not a JSON Schema `enum`:
+//! generated clients would make it a closed enum, and a new code would break them. In debug
+//! builds [`crate::problem_check`] holds every answer to these lists.
 
+use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
 
+use reetrace_core::api::codes;
 use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
 
 #[derive(utoipa::OpenApi)]
@@ -16,7 +27,9 @@ use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
         description = "Digital product passports for rare-earth elements: signed W3C Verifiable \
             Credentials of what REEs a product holds, the custody chain of each product through \
             collection, dismantling and recycling, and urban-mine aggregates for regulators.\n\n\
-            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`. \
+            Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`; \
+            each operation lists the codes it may answer in `x-problem-codes`, and the codes any \
+            operation may answer are listed once in this `info`'s `x-problem-codes`. \
             Strings never hold the NUL character (U+0000): a body holding one is refused (422), \
             as is a query parameter (400). Masses are grams with at most 15 significant digits \
             and 6 decimal places.",
@@ -49,6 +62,14 @@ pub fn base() -> OpenApi {
 /// Adds what all operations share; run after every service's paths are merged.
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.info.extensions = Some(
+        ExtensionsBuilder::new()
+            .add(
+                codes::EXTENSION,
+                serde_json::json!(codes::listed(&[codes::UNIVERSAL])),
+            )
+            .build(),
+    );
     for item in doc.paths.paths.values_mut() {
         let has_path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
         for operation in operations(item) {

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use reetrace_core::api::codes::listed;
 use reetrace_core::api::problem::Problem;
 use reetrace_core::db::Db;
 use reetrace_core::metrics::Metrics;
@@ -47,7 +48,8 @@ pub struct Health {
 #[utoipa::path(
     get, path = "/healthz", tag = "ops", operation_id = "healthz",
     responses((status = 200, description = "The process is up", body = Health)),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[])))),
 )]
 async fn healthz() -> Json<Health> {
     Json(Health {
@@ -64,7 +66,8 @@ async fn healthz() -> Json<Health> {
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[])))),
 )]
 async fn readyz(State(state): State<OpsState>) -> Result<Json<Health>, Problem> {
     match state.db.ping().await {
@@ -86,7 +89,8 @@ async fn readyz(State(state): State<OpsState>) -> Result<Json<Health>, Problem> 
 #[utoipa::path(
     get, path = "/metrics", tag = "ops", operation_id = "metrics",
     responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text")),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[])))),
 )]
 async fn metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     (

@@ -13,6 +13,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::{Auth, Authenticator};
+use super::codes::{
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, INVALID_CURSOR, INVALID_ID, INVALID_QUERY, JSON_BODY,
+    NOT_FOUND, OPERATOR_ID_TAKEN, UNKNOWN_REFERENCE, UNREADABLE_BODY, listed,
+};
 use crate::api::extract::{ApiJson, ApiQuery, optional_json, parse_uuid};
 use crate::api::pagination::{Page, PageQuery};
 use crate::api::problem::{FieldError, Problem};
@@ -54,7 +58,10 @@ pub fn router() -> OpenApiRouter<AccountsState> {
         (status = 201, description = "The organisation and its first key", body = CreatedOrg),
         (status = 409, description = "The operator identifier is taken", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, FORBIDDEN, OPERATOR_ID_TAKEN],
+    ])))),
 )]
 async fn create_org(
     State(state): State<AccountsState>,
@@ -86,7 +93,10 @@ struct OrgListQuery {
     get, path = "/api/v1/orgs", tag = "accounts", operation_id = "listOrgs",
     params(OrgListQuery),
     responses((status = 200, description = "One page of organisations", body = Page<Org>)),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY, INVALID_CURSOR],
+    ])))),
 )]
 async fn list_orgs(
     State(state): State<AccountsState>,
@@ -149,7 +159,10 @@ fn may_manage(caller: &Principal, org_id: Uuid) -> Result<(), Problem> {
         (status = 200, description = "The organisation", body = Org),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND],
+    ])))),
 )]
 async fn get_org(
     State(state): State<AccountsState>,
@@ -188,7 +201,10 @@ struct NewKey {
         (status = 201, description = "The new key", body = CreatedKey),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, JSON_BODY, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, UNKNOWN_REFERENCE],
+    ])))),
 )]
 async fn create_key(
     State(state): State<AccountsState>,
@@ -225,7 +241,10 @@ async fn create_key(
         (status = 200, description = "The keys, revoked ones included", body = Vec<ApiKeyInfo>),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND],
+    ])))),
 )]
 async fn list_keys(
     State(state): State<AccountsState>,
@@ -247,7 +266,10 @@ async fn list_keys(
         (status = 200, description = "The revoked key", body = ApiKeyInfo),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND],
+    ])))),
 )]
 async fn revoke_key(
     State(state): State<AccountsState>,
@@ -276,7 +298,8 @@ pub struct WhoAmI {
 #[utoipa::path(
     get, path = "/api/v1/whoami", tag = "accounts", operation_id = "whoami",
     responses((status = 200, description = "The caller", body = WhoAmI)),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED])))),
 )]
 async fn whoami(Auth(caller): Auth) -> Json<WhoAmI> {
     Json(WhoAmI {

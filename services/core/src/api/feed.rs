@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::auth::{Auth, Authenticator};
 use super::codes;
+use super::codes::{AUTHENTICATED, BAD_REQUEST, FORBIDDEN, INVALID_QUERY, NOT_FOUND, listed};
 use crate::api::extract::ApiQuery;
 use crate::api::problem::{FieldError, Problem};
 use crate::domain::Role;
@@ -61,7 +62,8 @@ struct FeedQuery {
         (status = 200, description = "A page of events", body = FeedPage),
         (status = 404, description = "No such stream here", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, BAD_REQUEST, NOT_FOUND, INVALID_QUERY]])))),
 )]
 async fn read_feed(
     State(state): State<FeedState>,

@@ -14,6 +14,9 @@ use utoipa_axum::routes;
 
 use super::auth::{Auth, Authenticator};
 use super::codes;
+use super::codes::{
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, INVALID_QUERY, NOT_FOUND, STILL_REFUSED, listed,
+};
 use super::extract::ApiQuery;
 use super::problem::{FieldError, Problem};
 use crate::domain::Role;
@@ -120,7 +123,8 @@ struct QuarantineQuery {
         (status = 200, description = "A page of quarantined events", body = QuarantinePage),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn list_quarantine(
     State(state): State<QuarantineState>,
@@ -194,7 +198,8 @@ pub struct ReplayView {
         (status = 404, description = "No such consumer here, or nothing quarantined at that position", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The consumer still refuses it", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, BAD_REQUEST, NOT_FOUND, STILL_REFUSED]])))),
 )]
 async fn replay_quarantined(
     State(state): State<QuarantineState>,

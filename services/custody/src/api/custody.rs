@@ -7,11 +7,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::{
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, IDEMPOTENT, INVALID_ID, JSON_BODY, NOT_FOUND,
+    OVER_CLAIM, UNKNOWN_REFERENCE, listed,
+};
 use reetrace_core::api::extract::{parse_json, parse_uuid, require_json_content_type};
 use reetrace_core::api::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::{
+    CLAIM_ID_REUSED, CONCURRENT_REQUEST, DUPLICATE_EVENT, HANDOVER_PENDING, LOT_USED_UP,
+    MASS_BALANCE, NOT_HOLDER, STEP_NOT_ALLOWED,
+};
 use super::{CustodyState, idempotency, respond};
 use crate::domain::claim::{ClaimAnswer, ClaimRequest};
 use crate::domain::lot::LotView;
@@ -42,7 +50,8 @@ pub fn router() -> OpenApiRouter<CustodyState> {
         (status = 200, description = "The product's custody", body = Scan),
         (status = 404, description = "No such product (model passports have no custody)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND]])))),
 )]
 async fn scan(
     State(state): State<CustodyState>,
@@ -69,7 +78,11 @@ async fn scan(
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed now (`allowed` lists what is)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[
+        BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, STEP_NOT_ALLOWED, DUPLICATE_EVENT,
+        CONCURRENT_REQUEST,
+    ]])))),
 )]
 async fn record_step(
     State(state): State<CustodyState>,
@@ -105,7 +118,11 @@ async fn record_step(
         (status = 201, description = "Recorded", body = TransformationRecorded),
         (status = 409, description = "An input is not held by the caller or not in a state that allows it", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[
+        BAD_REQUEST, FORBIDDEN, STEP_NOT_ALLOWED, LOT_USED_UP, HANDOVER_PENDING, NOT_HOLDER,
+        MASS_BALANCE, DUPLICATE_EVENT, CONCURRENT_REQUEST,
+    ]])))),
 )]
 async fn transform(
     State(state): State<CustodyState>,
@@ -134,7 +151,8 @@ async fn transform(
         (status = 200, description = "The same claim was made before", body = ClaimAnswer),
         (status = 409, description = "Over-claim, or the claim id was used for another claim", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[BAD_REQUEST, FORBIDDEN, CLAIM_ID_REUSED, OVER_CLAIM, UNKNOWN_REFERENCE]])))),
 )]
 async fn claim(
     State(state): State<CustodyState>,
@@ -161,7 +179,8 @@ async fn claim(
     post, path = "/api/v1/custody/claims/{claim_id}/release", tag = "custody", operation_id = "releaseClaim",
     params(("claim_id" = String, Path, format = Uuid, description = "The claim id")),
     responses((status = 204, description = "Released (or nothing to release)")),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, FORBIDDEN]])))),
 )]
 async fn release_claim(
     State(state): State<CustodyState>,
@@ -187,7 +206,8 @@ async fn release_claim(
         (status = 200, description = "The lot", body = LotView),
         (status = 404, description = "No such lot", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, NOT_FOUND]])))),
 )]
 async fn get_lot(
     State(state): State<CustodyState>,
@@ -211,7 +231,11 @@ async fn get_lot(
         (status = 404, description = "No such lot", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed now", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[
+        BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, STEP_NOT_ALLOWED, DUPLICATE_EVENT,
+        CONCURRENT_REQUEST,
+    ]])))),
 )]
 async fn record_lot_step(
     State(state): State<CustodyState>,

@@ -6,6 +6,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::{
+    AUTHENTICATED, BAD_REQUEST, BODY_TOO_LARGE, FORBIDDEN, INVALID_TEXT, MALFORMED_JSON, NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE, VALIDATION_FAILED, listed,
+};
 use reetrace_core::api::extract::{parse_json, require_json_content_type};
 use reetrace_core::api::problem::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
@@ -16,7 +20,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::CustodyState;
-use super::error::{INVALID_HEADER, INVALID_QUERY_PARAMETER, event_error};
+use super::error::{
+    CAPTURE_LIMIT, CAPTURE_REFUSED, INVALID_HEADER, INVALID_QUERY_PARAMETER, event_error,
+};
 use crate::domain::capture::{CaptureOutcome, ErrorBehaviour, EventOutcome, EventStatus};
 use crate::epcis::{EventQuery, QueryError};
 use crate::service::CAPTURERS;
@@ -235,7 +241,11 @@ fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
         (status = 415, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an EPCISDocument, or refused with nothing stored: `event_errors` lists each failing event with the JSON pointer", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[
+        BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INVALID_HEADER, FORBIDDEN, MALFORMED_JSON,
+        VALIDATION_FAILED, CAPTURE_LIMIT, CAPTURE_REFUSED,
+    ]])))),
 )]
 async fn capture(
     State(state): State<CustodyState>,
@@ -290,7 +300,8 @@ async fn capture(
         (status = 400, description = "A parameter is unknown, repeated or invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
 )]
 async fn query_events(
     State(state): State<CustodyState>,
@@ -349,7 +360,8 @@ async fn query_events(
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, NOT_FOUND, INVALID_TEXT]])))),
 )]
 async fn get_event(
     State(state): State<CustodyState>,

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::{AUTHENTICATED, INVALID_QUERY, NOT_FOUND, PUBLIC, listed};
 use reetrace_core::api::extract::ApiQuery;
 use reetrace_core::api::problem::{FieldError, Problem};
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CustodyState;
+use super::error::{INVALID_SIZE, NO_CHECKPOINT, NOT_YET_IN_CHECKPOINT};
 use crate::domain::transparency_log::{CheckpointView, ConsistencyProof, InclusionProof, LogEntry};
 
 pub fn router() -> OpenApiRouter<CustodyState> {
@@ -38,7 +40,8 @@ pub fn router() -> OpenApiRouter<CustodyState> {
             )),
         (status = 404, description = "Nothing recorded yet", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[NOT_FOUND]])))),
 )]
 async fn checkpoint(
     State(state): State<CustodyState>,
@@ -82,7 +85,8 @@ struct InclusionQuery {
         (status = 404, description = "No such event, or no checkpoint of that size", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The event is newer than that checkpoint", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[INVALID_QUERY, NOT_FOUND, NO_CHECKPOINT, NOT_YET_IN_CHECKPOINT]])))),
 )]
 async fn inclusion(
     State(state): State<CustodyState>,
@@ -127,7 +131,8 @@ struct ConsistencyQuery {
         (status = 200, description = "The proof and both checkpoints", body = ConsistencyProof),
         (status = 404, description = "No checkpoint of such a size", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[INVALID_QUERY, INVALID_SIZE, NOT_FOUND, NO_CHECKPOINT]])))),
 )]
 async fn consistency(
     State(state): State<CustodyState>,
@@ -161,7 +166,8 @@ struct EntriesQuery {
     get, path = "/api/v1/log/entries", tag = "log", operation_id = "listLogEntries",
     params(EntriesQuery),
     responses((status = 200, description = "Entries in leaf order", body = Vec<LogEntry>)),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY]])))),
 )]
 async fn entries(
     State(state): State<CustodyState>,

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::{AUTHENTICATED, BAD_REQUEST, FORBIDDEN, JSON_BODY, PUBLIC, listed};
 use reetrace_core::api::extract::{parse_json, require_json_content_type};
 use reetrace_core::api::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -119,7 +120,8 @@ pub struct VerifyRequest {
         (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is JSON but not a verify request (e.g. no `verifiableCredential`)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, JSON_BODY, &[BAD_REQUEST]])))),
 )]
 async fn verify(
     State(state): State<PassportState>,
@@ -173,7 +175,8 @@ async fn verify(
         (status = 201, description = "The signed credential", body = IssueResponse),
         (status = 422, description = "The credential is not an unsigned VC 2.0 credential of the caller (`errors` name the fields, e.g. `/credential/issuer`)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[BAD_REQUEST, FORBIDDEN]])))),
 )]
 async fn issue(
     State(state): State<PassportState>,

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use reetrace_core::api::codes::{BAD_REQUEST, INVALID_ID, INVALID_TEXT, NOT_FOUND, PUBLIC, listed};
 use reetrace_core::api::extract::parse_uuid;
 use reetrace_core::api::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,7 +28,8 @@ pub const REE_CONTEXT: &str = include_str!("../../../../schemas/contexts/reetrac
 #[utoipa::path(
     get, path = "/contexts/reetrace/v1", tag = "issuers", operation_id = "getReeContext",
     responses((status = 200, description = "The JSON-LD 1.1 context", body = Object, content_type = "application/ld+json")),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC])))),
 )]
 async fn context() -> Response {
     (
@@ -52,7 +54,8 @@ async fn context() -> Response {
         (status = 200, description = "The DID document", body = Object, content_type = "application/did+json"),
         (status = 404, description = "No such issuer", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, INVALID_ID, NOT_FOUND]])))),
 )]
 async fn did_document(
     State(state): State<PassportState>,
@@ -84,7 +87,8 @@ async fn did_document(
         (status = 200, description = "The signed BitstringStatusListCredential", body = Object),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, NOT_FOUND, INVALID_TEXT]])))),
 )]
 async fn status_list(
     State(state): State<PassportState>,

@@ -12,6 +12,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reetrace_core::api::auth::{Auth, MaybeAuth};
+use reetrace_core::api::codes::{
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, IDEMPOTENT, INVALID_ID, INVALID_QUERY, JSON_BODY,
+    NOT_FOUND, OVER_CLAIM, PUBLIC, UNKNOWN_REFERENCE, listed,
+};
 use reetrace_core::api::extract::{ApiQuery, parse_json, parse_uuid, require_json_content_type};
 use reetrace_core::api::idempotency::{Idempotency, respond};
 use reetrace_core::api::problem::Problem;
@@ -21,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::PassportState;
+use super::error::{CONCURRENT_REQUEST, PASSPORT_EXISTS, PASSPORT_NOT_ACTIVE, VERSION_CONFLICT};
 use crate::domain::credential::credential_urn;
 use crate::domain::passport::Issued;
 use crate::domain::registration::Registration;
@@ -78,7 +83,8 @@ fn keep_json<T: Serialize>(idem: &Idempotency, status: StatusCode) -> Keep<T> {
         (status = 201, description = "The passport was issued", body = Issued),
         (status = 409, description = "A passport for this product identity exists", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[BAD_REQUEST, FORBIDDEN, PASSPORT_EXISTS, CONCURRENT_REQUEST, OVER_CLAIM]])))),
 )]
 async fn create(
     State(state): State<PassportState>,
@@ -114,7 +120,8 @@ async fn create(
         (status = 200, description = "The passport", body = PassportView),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
     ),
-    security((), ("api_key" = []))
+    security((), ("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, NOT_FOUND]])))),
 )]
 async fn get_passport(
     State(state): State<PassportState>,
@@ -145,7 +152,11 @@ async fn get_passport(
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The passport is not active or moved on meanwhile", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[
+        BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, PASSPORT_NOT_ACTIVE, VERSION_CONFLICT,
+        CONCURRENT_REQUEST, OVER_CLAIM, UNKNOWN_REFERENCE,
+    ]])))),
 )]
 async fn update(
     State(state): State<PassportState>,
@@ -195,7 +206,8 @@ struct VersionQuery {
             )),
         (status = 404, description = "No such passport or version", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, INVALID_ID, INVALID_QUERY, NOT_FOUND]])))),
 )]
 async fn get_credential(
     State(state): State<PassportState>,
@@ -251,7 +263,8 @@ pub struct VersionInfo {
         (status = 200, description = "Every version, oldest first", body = Vec<VersionInfo>),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, INVALID_ID, NOT_FOUND]])))),
 )]
 async fn list_versions(
     State(state): State<PassportState>,

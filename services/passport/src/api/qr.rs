@@ -8,6 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use qrcode::{Color, QrCode};
+use reetrace_core::api::codes::{
+    BAD_REQUEST, INVALID_ID, INVALID_QUERY, NOT_FOUND, PUBLIC, listed,
+};
 use reetrace_core::api::extract::{ApiQuery, parse_uuid};
 use reetrace_core::api::problem::{FieldError, Problem};
 use serde::Deserialize;
@@ -174,7 +177,8 @@ async fn resolver_url(state: &PassportState, id: &str) -> Result<String, Problem
         (status = 400, description = "The id is not a UUID or `size` is out of bounds", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, INVALID_ID, INVALID_QUERY, NOT_FOUND]])))),
 )]
 async fn qr_svg(
     State(state): State<PassportState>,
@@ -208,7 +212,8 @@ async fn qr_svg(
         (status = 400, description = "The id is not a UUID or `size` is out of bounds", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
     ),
-    security(())
+    security(()),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, INVALID_ID, INVALID_QUERY, NOT_FOUND]])))),
 )]
 async fn qr_png(
     State(state): State<PassportState>,

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::MaybeAuth;
+use reetrace_core::api::codes::{AUTHENTICATED, INVALID_ID, NOT_ACCEPTABLE, NOT_FOUND, listed};
 use reetrace_core::api::extract::parse_uuid;
 use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::Principal;
@@ -151,7 +152,8 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
         (status = 404, description = "No passport for this item", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
-    security((), ("api_key" = []))
+    security((), ("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE]])))),
 )]
 async fn resolve_item(
     State(state): State<PassportState>,
@@ -199,7 +201,8 @@ async fn resolve_item(
         (status = 404, description = "No passport for this batch", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
-    security((), ("api_key" = []))
+    security((), ("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE]])))),
 )]
 async fn resolve_batch(
     State(state): State<PassportState>,
@@ -246,7 +249,8 @@ async fn resolve_batch(
         (status = 404, description = "No model passport for this GTIN", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
-    security((), ("api_key" = []))
+    security((), ("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE]])))),
 )]
 async fn resolve_model(
     State(state): State<PassportState>,
@@ -288,7 +292,8 @@ async fn resolve_model(
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
-    security((), ("api_key" = []))
+    security((), ("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_ID, NOT_FOUND, NOT_ACCEPTABLE]])))),
 )]
 async fn resolve_own(
     State(state): State<PassportState>,

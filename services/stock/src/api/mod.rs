@@ -11,6 +11,9 @@ use axum::extract::{FromRef, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::{Auth, Authenticator};
+use reetrace_core::api::codes::{
+    AUTHENTICATED, CONFLICT, FORBIDDEN, INVALID_QUERY, JSON_BODY, UNREADABLE_BODY, listed,
+};
 use reetrace_core::api::extract::{ApiJson, ApiQuery};
 use reetrace_core::api::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
@@ -65,7 +68,8 @@ pub fn router() -> OpenApiRouter<StockState> {
     responses(
         (status = 200, description = "The flows", body = FlowsAnswer),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn flows(
     State(state): State<StockState>,
@@ -89,7 +93,8 @@ async fn flows(
     responses(
         (status = 200, description = "The indicators", body = IndicatorsAnswer),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn indicators(
     State(state): State<StockState>,
@@ -112,7 +117,8 @@ async fn indicators(
     responses(
         (status = 200, description = "Nodes, links and the mass balance", body = SankeyAnswer),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn sankey(
     State(state): State<StockState>,
@@ -139,7 +145,8 @@ async fn sankey(
             (ExportAnswer = "application/json"),
          )),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn export(
     State(state): State<StockState>,
@@ -206,7 +213,8 @@ fn csv(answer: &ExportAnswer) -> String {
     responses(
         (status = 200, description = "Stock and outflow per series and year", body = ScenarioResult),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, FORBIDDEN]])))),
 )]
 async fn run_model(
     State(state): State<StockState>,
@@ -225,7 +233,8 @@ async fn run_model(
     responses(
         (status = 200, description = "The current parameters", body = ParametersView),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN]])))),
 )]
 async fn get_parameters(
     State(state): State<StockState>,
@@ -246,7 +255,8 @@ async fn get_parameters(
     responses(
         (status = 200, description = "The new version", body = ParametersView),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, FORBIDDEN, CONFLICT]])))),
 )]
 async fn put_parameters(
     State(state): State<StockState>,

@@ -7,6 +7,10 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::{
+    AUTHENTICATED, BAD_REQUEST, BODY_TOO_LARGE, FORBIDDEN, IDEMPOTENT, INVALID_QUERY,
+    MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, listed,
+};
 use reetrace_core::api::extract::{ApiQuery, parse_json, unsupported_media_type};
 use reetrace_core::api::idempotency::{Answer, Idempotency, replay};
 use reetrace_core::api::problem::Problem;
@@ -16,7 +20,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::super::PassportState;
-use super::super::error::{BULK_REFUSED, EMPTY_BULK, NOT_COMMITTED, TOO_MANY_LINES};
+use super::super::error::{
+    BULK_REFUSED, CONCURRENT_REQUEST, EMPTY_BULK, NOT_COMMITTED, TOO_MANY_LINES,
+};
 use super::idempotency;
 use crate::domain::registration::Registration;
 use crate::service::bulk::{BulkResult, LineFailure, LineOutcome, LineResult};
@@ -194,7 +200,11 @@ pub(super) struct BulkQuery {
         (status = 409, description = "Atomic request refused, nothing stored: a line conflicts with an existing passport (`results` gives each line)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Atomic request refused, nothing stored: some lines are invalid (`results` gives each line)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, IDEMPOTENT, &[
+        INVALID_QUERY, BAD_REQUEST, UNSUPPORTED_MEDIA_TYPE, BODY_TOO_LARGE, MALFORMED_JSON, EMPTY_BULK,
+        TOO_MANY_LINES, FORBIDDEN, CONCURRENT_REQUEST, BULK_REFUSED,
+    ]])))),
 )]
 pub(super) async fn bulk_create(
     State(state): State<PassportState>,

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::{AUTHENTICATED, FORBIDDEN, INVALID_CURSOR, INVALID_QUERY, listed};
 use reetrace_core::api::extract::ApiQuery;
 use reetrace_core::api::pagination::{Page, PageQuery};
 use reetrace_core::api::problem::{FieldError, Problem};
@@ -67,7 +68,8 @@ pub struct PassportSummary {
     get, path = "/api/v1/passports", tag = "passports", operation_id = "listPassports",
     params(ListQuery),
     responses((status = 200, description = "One page of passports", body = Page<PassportSummary>)),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY, INVALID_CURSOR]])))),
 )]
 pub(super) async fn list(
     State(state): State<PassportState>,

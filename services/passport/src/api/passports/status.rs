@@ -6,6 +6,9 @@ use axum::http::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::{
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, INVALID_ID, JSON_BODY, NOT_FOUND, listed,
+};
 use reetrace_core::api::extract::{optional_json, parse_uuid};
 use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::Principal;
@@ -14,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::super::PassportState;
+use super::super::error::STATUS_TRANSITION;
 use crate::domain::passport::PassportStatus;
 
 /// Why a status changes.
@@ -83,7 +87,8 @@ async fn change(
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already revoked", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, STATUS_TRANSITION]])))),
 )]
 pub(super) async fn revoke(
     State(state): State<PassportState>,
@@ -107,7 +112,8 @@ pub(super) async fn revoke(
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not active", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, STATUS_TRANSITION]])))),
 )]
 pub(super) async fn suspend(
     State(state): State<PassportState>,
@@ -131,7 +137,8 @@ pub(super) async fn suspend(
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not suspended", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, STATUS_TRANSITION]])))),
 )]
 pub(super) async fn reinstate(
     State(state): State<PassportState>,
