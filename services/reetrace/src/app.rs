@@ -481,7 +481,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             config.connections,
             crate::serve::limits_layer,
         ))
-        .layer(CatchPanicLayer::custom(problem::panic_response))
+        .layer(CatchPanicLayer::custom(problem::panic_response));
+    let router = crate::problem_check::layer(router)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {

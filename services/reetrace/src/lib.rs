@@ -13,6 +13,7 @@ pub mod demo;
 pub mod import;
 pub mod ops;
 pub mod pages;
+pub mod problem_check;
 pub mod serve;
 pub mod telemetry;
 pub mod verify_cmd;
