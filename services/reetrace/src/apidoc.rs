@@ -211,6 +211,12 @@ fn add_error_responses(operation: &mut Operation, has_path_params: bool) {
             "The request is malformed (a parameter or the JSON syntax)",
         ));
     }
+    if has_params {
+        wanted.push((
+            "414",
+            "The request target (path and query) is longer than the server takes (8 KiB)",
+        ));
+    }
     if secured {
         wanted.push(("401", "No valid API key"));
         wanted.push(("403", "The caller's role or organisation may not do this"));
