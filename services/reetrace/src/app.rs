@@ -12,6 +12,7 @@ use axum::http::{HeaderName, Method, header};
 use axum::middleware;
 use reetrace_core::api::accounts::AccountsState;
 use reetrace_core::api::auth::Authenticator;
+use reetrace_core::api::bulk_gate::BulkGate;
 use reetrace_core::api::feed::FeedState;
 use reetrace_core::api::problem;
 use reetrace_core::client::feed::HttpFeed;
@@ -346,8 +347,8 @@ pub fn openapi() -> OpenApi {
     for part in [
         ops::router().into_openapi(),
         reetrace_core::api::accounts::router().into_openapi(),
-        passport::api::router(0).into_openapi(),
-        custody::api::router(0).into_openapi(),
+        passport::api::router(0, BulkGate::new(1)).into_openapi(),
+        custody::api::router(0, BulkGate::new(1)).into_openapi(),
         reetrace_core::api::feed::router().into_openapi(),
         reetrace_core::api::quarantine::router().into_openapi(),
         stock::api::router().into_openapi(),
@@ -390,13 +391,16 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             }),
         );
     let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
+    let bulk_gate = BulkGate::new(config.bulk_in_flight);
     if selection.passport {
         routes = routes.merge(
-            passport::api::router(config.bulk_body_limit_bytes).with_state(PassportState {
-                service: services.passport.clone(),
-                auth: auth.clone(),
-                bulk_body_limit: config.bulk_body_limit_bytes,
-            }),
+            passport::api::router(config.bulk_body_limit_bytes, bulk_gate.clone()).with_state(
+                PassportState {
+                    service: services.passport.clone(),
+                    auth: auth.clone(),
+                    bulk_body_limit: config.bulk_body_limit_bytes,
+                },
+            ),
         );
         feeds.insert(
             passport::feed::STREAM.to_owned(),
@@ -407,10 +411,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     }
     if selection.custody {
         routes = routes.merge(
-            custody::api::router(config.bulk_body_limit_bytes).with_state(CustodyState {
-                service: services.custody.clone(),
-                auth: auth.clone(),
-            }),
+            custody::api::router(config.bulk_body_limit_bytes, bulk_gate.clone()).with_state(
+                CustodyState {
+                    service: services.custody.clone(),
+                    auth: auth.clone(),
+                },
+            ),
         );
         feeds.insert(
             custody::feed::STREAM.to_owned(),

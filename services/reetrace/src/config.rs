@@ -65,6 +65,9 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Largest request body on bulk routes, in bytes.
     pub bulk_body_limit_bytes: usize,
+    /// Bulk requests (bulk registration, EPCIS capture) in flight at once across the process;
+    /// more are answered 503 with `Retry-After`.
+    pub bulk_in_flight: usize,
     /// Connections per database pool.
     pub db_max_connections: u32,
     /// Requests per organisation (all its keys together).
@@ -110,6 +113,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             body_limit_bytes: 1024 * 1024,
             bulk_body_limit_bytes: 16 * 1024 * 1024,
+            bulk_in_flight: 4,
             db_max_connections: 16,
             rate_limit: RateLimits::default().organisation,
             address_rate_limit: RateLimits::default().address,
@@ -155,6 +159,7 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         &["bulk_body_limit_bytes"],
         Kind::Int,
     ),
+    ("REETRACE_BULK_IN_FLIGHT", &["bulk_in_flight"], Kind::Int),
     (
         "REETRACE_DB_MAX_CONNECTIONS",
         &["db_max_connections"],
@@ -339,6 +344,9 @@ impl Config {
         }
         if self.body_limit_bytes == 0 || self.bulk_body_limit_bytes < self.body_limit_bytes {
             bail!("body limits must be positive and the bulk limit at least the ordinary one");
+        }
+        if self.bulk_in_flight == 0 {
+            bail!("bulk_in_flight (REETRACE_BULK_IN_FLIGHT) must be at least 1");
         }
         if let Some(key) = &self.master_key {
             reetrace_core::crypto::MasterKey::parse(key.expose()).map_err(|e| {

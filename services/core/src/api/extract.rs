@@ -273,11 +273,100 @@ pub fn control_character_in(query: &str) -> Option<String> {
     })
 }
 
+/// Reads an NDJSON body as it arrives, without holding it whole: every chunk goes into
+/// `fingerprint`, and each complete line that is not blank is handed to `line` (without its
+/// `\n` or `\r\n`) as soon as it is in. More than `limit` bytes in all is 413; a body that
+/// breaks off is 400. `line` may refuse the request (too many lines, say).
+pub async fn ndjson_lines(
+    body: axum::body::Body,
+    limit: usize,
+    fingerprint: &mut crate::domain::idempotency::Fingerprinting,
+    mut line: impl FnMut(&[u8]) -> Result<(), Problem>,
+) -> Result<(), Problem> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut partial: Vec<u8> = Vec::new();
+    let mut read = 0usize;
+    let mut hand_over = |text: &[u8]| -> Result<(), Problem> {
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            Ok(())
+        } else {
+            line(text)
+        }
+    };
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            Problem::bad_request(
+                codes::UNREADABLE_BODY,
+                "The request body could not be read.",
+            )
+        })?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        read = read.saturating_add(chunk.len());
+        if read > limit {
+            return Err(Problem::new(codes::BODY_TOO_LARGE).with_detail(format!(
+                "The request body exceeds the size limit of this route ({limit} bytes)."
+            )));
+        }
+        fingerprint.update(&chunk);
+        let mut rest: &[u8] = &chunk;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            if partial.is_empty() {
+                hand_over(&rest[..end])?;
+            } else {
+                partial.extend_from_slice(&rest[..end]);
+                hand_over(&partial)?;
+                partial.clear();
+            }
+            rest = &rest[end + 1..];
+        }
+        partial.extend_from_slice(rest);
+    }
+    hand_over(&partial)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::idempotency::{Fingerprinting, fingerprint};
     use serde::Deserialize;
+
+    /// Feeds `text` to [`ndjson_lines`] in chunks of `size` bytes.
+    async fn lines_of(text: &str, size: usize, limit: usize) -> Result<Vec<String>, Problem> {
+        let chunks: Vec<Result<Bytes, std::convert::Infallible>> = text
+            .as_bytes()
+            .chunks(size)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let body = axum::body::Body::from_stream(futures::stream::iter(chunks));
+        let mut hash = Fingerprinting::start("POST", "/bulk");
+        let mut out = Vec::new();
+        ndjson_lines(body, limit, &mut hash, |line| {
+            out.push(String::from_utf8_lossy(line).into_owned());
+            Ok(())
+        })
+        .await?;
+        assert_eq!(hash.finish(), fingerprint("POST", "/bulk", text.as_bytes()));
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn ndjson_lines_are_the_same_whatever_the_chunks() {
+        let text = "{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}";
+        for size in [1, 2, 3, 5, 7, 64] {
+            assert_eq!(
+                lines_of(text, size, 1024).await.unwrap(),
+                ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"],
+                "chunks of {size}"
+            );
+        }
+        let over = lines_of(text, 4, text.len() - 1).await.unwrap_err();
+        assert_eq!(over.code, "body_too_large");
+    }
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]

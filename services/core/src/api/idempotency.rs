@@ -39,6 +39,15 @@ pub fn of(
     })
 }
 
+/// The request's idempotency, its body's fingerprint computed by the caller as the body was
+/// read ([`crate::domain::idempotency::Fingerprinting`]).
+pub fn of_fingerprint(headers: &HeaderMap, fingerprint: [u8; 32]) -> Result<Idempotency, Problem> {
+    Ok(Idempotency {
+        key: key_from_headers(headers)?,
+        fingerprint,
+    })
+}
+
 /// The answer to a request that may be a retry: a fresh value as JSON with `status`, or the
 /// replay of the stored answer.
 pub fn respond<T: serde::Serialize>(

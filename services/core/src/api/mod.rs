@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bulk_gate;
 pub mod codes;
 pub mod errors;
 pub mod extract;

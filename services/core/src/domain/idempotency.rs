@@ -52,13 +52,33 @@ pub enum Answer<T> {
 
 /// What identifies a request beside its key: method, path and body.
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    hash.update(method.as_bytes());
-    hash.update([0]);
-    hash.update(path.as_bytes());
-    hash.update([0]);
+    let mut hash = Fingerprinting::start(method, path);
     hash.update(body);
-    hash.finalize().into()
+    hash.finish()
+}
+
+/// The [`fingerprint`] of a request whose body is read in pieces (a streamed bulk body).
+#[derive(Clone)]
+pub struct Fingerprinting(Sha256);
+
+impl Fingerprinting {
+    pub fn start(method: &str, path: &str) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(method.as_bytes());
+        hash.update([0]);
+        hash.update(path.as_bytes());
+        hash.update([0]);
+        Self(hash)
+    }
+
+    /// The next piece of the body.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.0.update(piece);
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
 }
 
 /// An answer stored for replay.

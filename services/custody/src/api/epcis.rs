@@ -141,14 +141,23 @@ impl From<EventOutcome> for EventResult {
     }
 }
 
-/// The capture route takes `bulk_body_limit` bytes (a document of thousands of events).
-pub fn router(bulk_body_limit: usize) -> OpenApiRouter<CustodyState> {
+/// The capture route takes `bulk_body_limit` bytes (a document of thousands of events) and is
+/// admitted by the server-wide bulk `gate`.
+pub fn router(
+    bulk_body_limit: usize,
+    gate: reetrace_core::api::bulk_gate::BulkGate,
+) -> OpenApiRouter<CustodyState> {
     let (schemas, paths, capture_route) = routes!(capture);
     OpenApiRouter::new()
         .routes((
             schemas,
             paths,
-            capture_route.layer(DefaultBodyLimit::max(bulk_body_limit)),
+            capture_route
+                .layer(DefaultBodyLimit::max(bulk_body_limit))
+                .layer(axum::middleware::from_fn_with_state(
+                    gate,
+                    reetrace_core::api::bulk_gate::admit,
+                )),
         ))
         .routes(routes!(query_events))
         .routes(routes!(get_event))
@@ -220,7 +229,8 @@ fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
 /// or 409 when every error is a conflict) with `event_errors` (`index`, `pointer`, `detail`).
 /// With `GS1-EPCIS-Capture-Error-Behaviour: proceed` the valid events are stored and the answer
 /// lists each event's outcome. 201 when something new was stored, 200 when every event was a
-/// duplicate.
+/// duplicate. Capture counts against the server's bound on bulk requests in flight
+/// (`bulk_in_flight`): over it, 503 with `Retry-After` before the body is read.
 #[utoipa::path(
     post, path = "/api/v1/epcis/capture", tag = "epcis", operation_id = "captureEpcis",
     summary = "Capture an EPCIS 2.0 document",

@@ -36,11 +36,14 @@ impl FromRef<CustodyState> for Arc<Authenticator> {
 }
 
 /// The custody routes; `bulk_body_limit` sizes the body limit of EPCIS capture (documents of
-/// thousands of events).
-pub fn router(bulk_body_limit: usize) -> OpenApiRouter<CustodyState> {
+/// thousands of events); `gate` bounds the bulk requests in flight across the process.
+pub fn router(
+    bulk_body_limit: usize,
+    gate: reetrace_core::api::bulk_gate::BulkGate,
+) -> OpenApiRouter<CustodyState> {
     custody::router()
         .merge(transparency_log::router())
-        .merge(epcis::router(bulk_body_limit))
+        .merge(epcis::router(bulk_body_limit, gate))
 }
 
 /// The idempotency context of a JSON POST.

@@ -39,9 +39,13 @@ impl FromRef<PassportState> for Arc<Authenticator> {
     }
 }
 
-/// The passport routes; `bulk_body_limit` sizes the bulk route's body limit.
-pub fn router(bulk_body_limit: usize) -> OpenApiRouter<PassportState> {
-    passports::router(bulk_body_limit)
+/// The passport routes; `bulk_body_limit` sizes the bulk route's body limit, `gate` bounds the
+/// bulk requests in flight across the process.
+pub fn router(
+    bulk_body_limit: usize,
+    gate: reetrace_core::api::bulk_gate::BulkGate,
+) -> OpenApiRouter<PassportState> {
+    passports::router(bulk_body_limit, gate)
         .merge(issuers::router())
         .merge(resolver::router())
         .merge(qr::router())

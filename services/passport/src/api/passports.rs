@@ -32,15 +32,19 @@ use crate::domain::registration::Registration;
 use crate::domain::view::PassportView;
 use crate::service::Keep;
 pub use bulk::{BulkLine, BulkOutcome, MAX_BULK_LINES, register_bulk};
+use reetrace_core::api::bulk_gate::{BulkGate, admit};
 
-pub fn router(bulk_body_limit: usize) -> OpenApiRouter<PassportState> {
+/// The passport routes; bulk registration takes `bulk_body_limit` bytes and is admitted by
+/// the server-wide `gate`.
+pub fn router(bulk_body_limit: usize, gate: BulkGate) -> OpenApiRouter<PassportState> {
     let (schemas, paths, bulk) = routes!(bulk::bulk_create);
     OpenApiRouter::new()
         .routes(routes!(create, list::list))
         .routes((
             schemas,
             paths,
-            bulk.layer(DefaultBodyLimit::max(bulk_body_limit)),
+            bulk.layer(DefaultBodyLimit::max(bulk_body_limit))
+                .layer(axum::middleware::from_fn_with_state(gate, admit)),
         ))
         .routes(routes!(get_passport, update))
         .routes(routes!(get_credential))

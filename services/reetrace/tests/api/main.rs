@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod bulk;
 mod connections;
 mod credentials;
 mod custody;

@@ -2,19 +2,20 @@
 //! outcome worded here from the service's typed result.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
 use reetrace_core::api::codes::{
     AUTHENTICATED, BAD_REQUEST, BODY_TOO_LARGE, FORBIDDEN, IDEMPOTENT, INVALID_QUERY,
     MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, listed,
 };
-use reetrace_core::api::extract::{ApiQuery, parse_json, unsupported_media_type};
-use reetrace_core::api::idempotency::{Answer, Idempotency, replay};
+use reetrace_core::api::extract::{ApiQuery, ndjson_lines, parse_json, unsupported_media_type};
+use reetrace_core::api::idempotency::{Answer, Idempotency, of_fingerprint, replay};
 use reetrace_core::api::problem::Problem;
 use reetrace_core::domain::Principal;
+use reetrace_core::domain::idempotency::Fingerprinting;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -174,7 +175,9 @@ pub(super) struct BulkQuery {
 /// (`application/json`) or one per line (`application/x-ndjson`). Each line succeeds or fails on
 /// its own (`results` gives one entry per line: 201 with the id, or the problem), unless
 /// `atomic=true`, which stores all or nothing. Answers NDJSON (one result per line) when the
-/// request was NDJSON or `Accept: application/x-ndjson`.
+/// request was NDJSON or `Accept: application/x-ndjson`. An NDJSON body is read as it
+/// arrives. The server runs a bounded number of bulk requests at once (`bulk_in_flight`); one
+/// over the bound is answered 503 with `Retry-After` before its body is read.
 #[utoipa::path(
     post, path = "/api/v1/passports/bulk", tag = "passports", operation_id = "bulkCreatePassports",
     params(BulkQuery, ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
@@ -212,7 +215,7 @@ pub(super) async fn bulk_create(
     ApiQuery(query): ApiQuery<BulkQuery>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Problem> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -227,18 +230,28 @@ pub(super) async fn bulk_create(
         content_type.as_str(),
         "application/x-ndjson" | "application/jsonl" | "application/ndjson"
     );
-    let lines = if ndjson {
-        parse_ndjson(&body)?
+    let path = format!("/api/v1/passports/bulk?atomic={}", query.atomic);
+    let limit = state.bulk_body_limit;
+    let (lines, idem) = if ndjson {
+        let mut fingerprint = Fingerprinting::start(method.as_str(), &path);
+        let lines = read_ndjson(body, limit, &mut fingerprint).await?;
+        (lines, of_fingerprint(&headers, fingerprint.finish())?)
     } else if content_type == "application/json" {
-        parse_array(&body)?
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            Problem::new(BODY_TOO_LARGE).with_detail(format!(
+                "The request body exceeds the size limit of this route ({limit} bytes)."
+            ))
+        })?;
+        (
+            parse_array(&body)?,
+            idempotency(&method, &path, &headers, &body)?,
+        )
     } else {
         return Err(unsupported_media_type(
             &content_type,
             "application/json or application/x-ndjson",
         ));
     };
-    let path = format!("/api/v1/passports/bulk?atomic={}", query.atomic);
-    let idem = idempotency(&method, &path, &headers, &body)?;
     let wants_ndjson = ndjson
         || headers
             .get(header::ACCEPT)
@@ -295,19 +308,22 @@ fn too_many() -> Problem {
     ))
 }
 
-/// Parses NDJSON: one registration per non-empty line, each line's problem kept on its own.
-fn parse_ndjson(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Problem> {
+/// Reads NDJSON as it arrives: one registration per non-blank line, each line's problem kept on
+/// its own; the body is never held whole.
+async fn read_ndjson(
+    body: Body,
+    limit: usize,
+    fingerprint: &mut Fingerprinting,
+) -> Result<Vec<Result<Registration, Problem>>, Problem> {
     let mut out = Vec::new();
-    for line in body.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    ndjson_lines(body, limit, fingerprint, |line| {
         if out.len() == MAX_BULK_LINES {
             return Err(too_many());
         }
         out.push(parse_json::<Registration>(line));
-    }
+        Ok(())
+    })
+    .await?;
     if out.is_empty() {
         return Err(Problem::bad_request(
             EMPTY_BULK,
