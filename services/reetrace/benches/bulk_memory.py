@@ -2,7 +2,8 @@
 """Peak memory of concurrent bulk registrations: 24 clients each send one NDJSON body of just
 under 16 MiB (the default bulk body limit) to POST /api/v1/passports/bulk with one
 manufacturer's key, all at once; a client answered 503 or 429 waits the Retry-After it was
-given and sends again, until every request has been answered 200. Prints the server's peak
+given and sends again, until every request has been answered (200, or another final status
+such as 408 when the server's request timeout runs out, which is reported). Prints the server's peak
 resident set (VmHWM), its resident set once all are done (VmRSS), the passports created and
 the wall time.
 
@@ -130,13 +131,15 @@ def main():
                     with urllib.request.urlopen(request, timeout=900) as answer:
                         outcome = answer.read().decode().splitlines()
                         ok = sum(1 for line in outcome if json.loads(line)["status"] == 201)
-                        return ok, lines
+                        return ok, lines, answer.status
                 except urllib.error.HTTPError as e:
                     if e.code in (429, 503):
                         retries[i] += 1
                         time.sleep(float(e.headers.get("Retry-After") or 1))
                         continue
-                    raise
+                    # Any other answer (408 when the server's request timeout ran out, say)
+                    # is this request's outcome.
+                    return 0, lines, e.code
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -149,19 +152,27 @@ def main():
         time.sleep(2)
         hwm = status_kib(server.pid, "VmHWM")
         rss_after = status_kib(server.pid, "VmRSS")
-        created_total = sum(ok for ok, _ in results)
-        sent_total = sum(lines for _, lines in results)
+        created_total = sum(ok for ok, _, _ in results)
+        sent_total = sum(lines for _, lines, _ in results)
+        statuses = {}
+        for _, _, status in results:
+            statuses[status] = statuses.get(status, 0) + 1
         load = open("/proc/loadavg").read().split()[:3]
         print(f"{label}: {CLIENTS} concurrent bulk requests of {BODY_BYTES / 2**20:.1f} MiB "
               f"({sent_total} registrations): {created_total} created in {wall:.0f} s, "
-              f"{sum(retries)} retries after 503/429")
+              f"{sum(retries)} retries after 503/429; final answers "
+              f"{', '.join(f'{n} x {code}' for code, n in sorted(statuses.items()))}")
         print(f"{label}: RSS before {rss_start / 1024:.0f} MiB, peak {hwm / 1024:.0f} MiB "
               f"(sampled {peak_rss[0] / 1024:.0f} MiB), after {rss_after / 1024:.0f} MiB; "
               f"load {' '.join(load)}")
         return 0 if created_total == sent_total else 1
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 if __name__ == "__main__":

@@ -216,8 +216,7 @@ impl PassportService {
         }
         let status = self.allocate_status(org.id, prepared.len()).await?;
         let key = self.keys.active(org.id).await?;
-        let signed = self.sign_all(&org, key, prepared, status).await?;
-        let rows: Vec<_> = signed.into_iter().map(|s| s.row).collect();
+        let rows = self.sign_rows(&org, key, prepared, status).await?;
         let before = results.clone();
         let pending_for_reply = pending.clone();
         let write = Self::idempotent_write(org.id, idem.key.as_ref(), move |created| {
