@@ -4,13 +4,18 @@
 //! until it is stored: tens of MiB for a 16 MiB body. Without a bound, a client within its rate
 //! limit can send as many at once as it has connections. The gate admits at most `permits` at
 //! a time across every bulk route and answers the rest at once with 503 and `Retry-After`,
-//! before their bodies are read.
+//! without keeping their bodies: a client that sent `Expect: 100-continue` is answered before
+//! it sends the body; any other body is read and discarded first (up to the bulk body limit),
+//! because most clients send the whole body before they read an answer and would otherwise see
+//! a broken connection instead of the 503.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 
 use super::problem::Problem;
@@ -23,15 +28,25 @@ const RETRY_AFTER_SECS: u64 = 1;
 pub struct BulkGate {
     permits: Arc<Semaphore>,
     size: usize,
+    /// The most bytes of a refused body read and discarded before the answer.
+    drain_limit: usize,
+    /// Bulk requests running now (`reetrace_bulk_in_flight`).
+    pub in_flight: Gauge,
+    /// Bulk requests answered 503 (`reetrace_bulk_refused_total`).
+    pub refused: Counter,
 }
 
 impl BulkGate {
-    /// A gate admitting `permits` bulk requests at once (at least one).
-    pub fn new(permits: usize) -> Self {
+    /// A gate admitting `permits` bulk requests at once (at least one), on routes that take at
+    /// most `body_limit` bytes.
+    pub fn new(permits: usize, body_limit: usize) -> Self {
         let size = permits.max(1);
         Self {
             permits: Arc::new(Semaphore::new(size)),
             size,
+            drain_limit: body_limit,
+            in_flight: Gauge::default(),
+            refused: Counter::default(),
         }
     }
 
@@ -51,18 +66,50 @@ impl BulkGate {
 pub async fn admit(State(gate): State<BulkGate>, request: Request, next: Next) -> Response {
     match gate.permits.clone().try_acquire_owned() {
         Ok(permit) => {
+            gate.in_flight.inc();
             let response = next.run(request).await;
+            gate.in_flight.dec();
             drop(permit);
             response
         }
-        Err(_) => Problem::service_unavailable(format!(
-            "{} bulk requests are in flight, as many as this server takes at once; \
-             retry in {RETRY_AFTER_SECS} s.",
-            gate.size
-        ))
-        .with("retry_after", RETRY_AFTER_SECS)
-        .into_response(),
+        Err(_) => {
+            gate.refused.inc();
+            drain(request, gate.drain_limit).await;
+            busy(&gate)
+        }
     }
+}
+
+/// Reads and drops the body of a refused request (see the module's note), unless the client
+/// waits for `100 Continue` before sending it.
+async fn drain(request: Request, limit: usize) {
+    use http_body_util::BodyExt;
+    let expects_continue = request
+        .headers()
+        .get(axum::http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if expects_continue {
+        return;
+    }
+    let mut body = request.into_body();
+    let mut read = 0usize;
+    while read <= limit {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+            _ => return,
+        }
+    }
+}
+
+fn busy(gate: &BulkGate) -> Response {
+    Problem::service_unavailable(format!(
+        "{} bulk requests are in flight, as many as this server takes at once; \
+             retry in {RETRY_AFTER_SECS} s.",
+        gate.size
+    ))
+    .with("retry_after", RETRY_AFTER_SECS)
+    .into_response()
 }
 
 #[cfg(test)]
@@ -77,7 +124,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_gate_answers_503_with_retry_after_and_frees_on_completion() {
-        let gate = BulkGate::new(1);
+        let gate = BulkGate::new(1, 1024);
         let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
         let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
         let slots = std::sync::Mutex::new(Some((entered_tx, release_rx)));

@@ -230,7 +230,7 @@ fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
 /// With `GS1-EPCIS-Capture-Error-Behaviour: proceed` the valid events are stored and the answer
 /// lists each event's outcome. 201 when something new was stored, 200 when every event was a
 /// duplicate. Capture counts against the server's bound on bulk requests in flight
-/// (`bulk_in_flight`): over it, 503 with `Retry-After` before the body is read.
+/// (`bulk_in_flight`): over it, 503 with `Retry-After`, the body discarded.
 #[utoipa::path(
     post, path = "/api/v1/epcis/capture", tag = "epcis", operation_id = "captureEpcis",
     summary = "Capture an EPCIS 2.0 document",

@@ -1,5 +1,5 @@
 //! Bulk requests are bounded: at most `bulk_in_flight` at once across the process (503 with
-//! `Retry-After` for the rest, before their bodies are read), and an NDJSON body is read as it
+//! `Retry-After` for the rest, their bodies discarded), and an NDJSON body is read as it
 //! arrives, lines split across chunks included.
 
 use std::time::Duration;
@@ -38,25 +38,31 @@ async fn a_bulk_request_over_the_bound_is_503_and_the_first_completes(backend: B
     let body = body.into_bytes();
     // Half of the body, cut inside a line: the first request holds the only permit.
     let mut first = half_sent_bulk(&app, &owner, &body, body.len() / 2 + 7).await;
-    let mut refused = None;
+    let mut holding = false;
     for _ in 0..200 {
-        let response = app
-            .post("/api/v1/passports/bulk")
-            .bearer_auth(&owner)
-            .header("content-type", "application/x-ndjson")
-            .body(format!("{}\n", motor("OTHER-1")))
+        let metrics = app
+            .get("/metrics")
             .send()
             .await
+            .unwrap()
+            .text()
+            .await
             .unwrap();
-        if response.status() == 503 {
-            refused = Some(response);
+        if metrics.contains("reetrace_bulk_in_flight 1") {
+            holding = true;
             break;
         }
-        // The first request may not have reached the gate yet (a loaded machine).
-        assert_eq!(response.status(), 200);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let refused = refused.expect("a second bulk request while the first is in flight is 503");
+    assert!(holding, "the first bulk request holds the permit");
+    let refused = app
+        .post("/api/v1/passports/bulk")
+        .bearer_auth(&owner)
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{}\n", motor("OTHER-1")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.headers()["retry-after"], "1");
     let problem = assert_problem(refused, 503, "unavailable").await;
     assert!(
@@ -85,6 +91,20 @@ async fn a_bulk_request_over_the_bound_is_503_and_the_first_completes(backend: B
         .collect();
     assert_eq!(results.len(), 20);
     assert!(results.iter().all(|r| r["status"] == 201), "{results:?}");
+
+    let metrics = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("reetrace_bulk_refused_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("reetrace_bulk_in_flight 0"), "{metrics}");
 
     // The permit is back: the next bulk request is admitted.
     let response = app

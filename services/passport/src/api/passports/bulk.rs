@@ -177,7 +177,7 @@ pub(super) struct BulkQuery {
 /// `atomic=true`, which stores all or nothing. Answers NDJSON (one result per line) when the
 /// request was NDJSON or `Accept: application/x-ndjson`. An NDJSON body is read as it
 /// arrives. The server runs a bounded number of bulk requests at once (`bulk_in_flight`); one
-/// over the bound is answered 503 with `Retry-After` before its body is read.
+/// over the bound is answered 503 with `Retry-After` (its body is discarded, or never sent by a client that asked `Expect: 100-continue`).
 #[utoipa::path(
     post, path = "/api/v1/passports/bulk", tag = "passports", operation_id = "bulkCreatePassports",
     params(BulkQuery, ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
