@@ -293,20 +293,6 @@ pub async fn limits_layer(
     next.run(request).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cap_respects_the_descriptor_budget() {
-        let limits = ConnectionLimits::default();
-        assert_eq!(connection_cap(&limits, 1_000_000, 16), 10_000);
-        // 1,024 descriptors, 16 pool connections: 1,024 - (64 + 64) = 896.
-        assert_eq!(connection_cap(&limits, 1024, 16), 896);
-        assert_eq!(connection_cap(&limits, 10, 16), 1);
-    }
-}
-
 /// Cancels `token` on SIGINT or SIGTERM.
 pub fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
@@ -328,4 +314,18 @@ pub fn cancel_on_signal(token: CancellationToken) {
         }
         token.cancel();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_respects_the_descriptor_budget() {
+        let limits = ConnectionLimits::default();
+        assert_eq!(connection_cap(&limits, 1_000_000, 16), 10_000);
+        // 1,024 descriptors, 16 pool connections: 1,024 - (64 + 64) = 896.
+        assert_eq!(connection_cap(&limits, 1024, 16), 896);
+        assert_eq!(connection_cap(&limits, 10, 16), 1);
+    }
 }
