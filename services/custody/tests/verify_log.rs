@@ -83,9 +83,13 @@ async fn written_log(db: &Db) -> (Arc<dyn CustodyStore>, Vec<Uuid>, String) {
             .unwrap();
     }
     let master = MasterKey::generate().unwrap();
-    let log = TransparencyLog::open(store.clone(), BASE, &master)
-        .await
-        .unwrap();
+    let log = TransparencyLog::open(
+        store.clone(),
+        &reetrace_custody::domain::transparency_log::origin_for(BASE),
+        &master,
+    )
+    .await
+    .unwrap();
     log.publish().await.unwrap();
     let key = log.verifier_key().to_owned();
     (store, products, key)

@@ -34,6 +34,26 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
+    /// The instance's identity: the public base URL everything it issues is named under.
+    Instance {
+        #[command(subcommand)]
+        command: InstanceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstanceCommand {
+    /// Prints the recorded identity: {"public_base_url", "log_origin", "aliases", ...}.
+    Show,
+    /// Moves the instance to another public base URL, deliberately: new credentials, DIDs and
+    /// identifiers are named under it; the current URL becomes an alias, so what was issued
+    /// under it keeps resolving and verifying (keep its host pointed at this instance). Then
+    /// restart the servers with public_base_url set to the new URL (or unset).
+    Move {
+        /// The new public base URL (http(s), with a host).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,7 +126,7 @@ pub enum MasterKeyCommand {
         new_key_file: std::path::PathBuf,
     },
     /// Checks that the configured master key opens every sealed signing key; exit 1 naming
-    /// the first that does not open.
+    /// the first that does not open, or the missing key file (never created here).
     Check,
 }
 
@@ -143,6 +163,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<ExitC
         // Not through `Services::open`: that opens the custody log's key with the configured
         // master key, which a half-done rotation must not stop.
         AdminCommand::MasterKey { command } => master_key(config, &db, command).await,
+        AdminCommand::Instance { command } => instance(config, &db, command)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         AdminCommand::Org { command } => {
             org(config, &db, command).await.map(|()| ExitCode::SUCCESS)
         }
@@ -231,38 +254,88 @@ async fn key(config: &Config, db: &Db, command: KeyCommand) -> anyhow::Result<()
     }
 }
 
-/// `reetrace admin master-key ...`, on the stores directly.
+/// `reetrace admin instance ...`, on the store directly (a move is what a refused start asks
+/// for, so it must not need a start).
+async fn instance(config: &Config, db: &Db, command: InstanceCommand) -> anyhow::Result<()> {
+    let store = reetrace_core::store::instance::InstanceStore::new(db);
+    match command {
+        InstanceCommand::Show => match store.identity().await? {
+            Some(identity) => emit(&identity),
+            None => emit(&serde_json::json!({
+                "recorded": false,
+                "first_start_adopts": config.public_base_url(),
+            })),
+        },
+        InstanceCommand::Move { to } => {
+            let parsed =
+                url::Url::parse(&to).with_context(|| format!("--to {to:?} is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                anyhow::bail!("--to must be an http(s) URL with a host, got {to:?}");
+            }
+            let to = reetrace_core::domain::instance::normalize_base_url(&to);
+            let moved = store
+                .move_to(&to, reetrace_core::domain::account::now())
+                .await?;
+            emit(&serde_json::json!({
+                "identity": moved,
+                "next": format!(
+                    "restart the servers with public_base_url (REETRACE_PUBLIC_BASE_URL) set to {to} or unset; keep the former hosts ({}) pointed at this instance so that what was issued under them keeps resolving",
+                    moved.aliases.join(", ")
+                ),
+            }))
+        }
+    }
+}
+
+/// `reetrace admin master-key ...`, on the stores directly. Nothing here creates the current
+/// master key: a missing one is reported, not replaced.
 async fn master_key(
     config: &Config,
     db: &Db,
     command: MasterKeyCommand,
 ) -> anyhow::Result<ExitCode> {
-    let current = config.master_key()?;
-    let passports = reetrace_passport::store::open(db);
-    let custody = reetrace_custody::store::open(db);
-    let keys = passports.sealed_keys().await?;
-    let log_keys = custody.sealed_log_keys().await?;
+    let sealed = crate::instance::sealed_keys(db).await?;
+    let count = |kind: &str| sealed.iter().filter(|(k, _, _)| *k == kind).count();
+    let Some(current) = crate::instance::read_master_key(config)? else {
+        let path = crate::config::resolve(&config.master_key_file);
+        if let MasterKeyCommand::Check = command {
+            emit(&serde_json::json!({
+                "ok": false,
+                "error": format!(
+                    "the master key file {} does not exist (REETRACE_MASTER_KEY_FILE); nothing was created",
+                    path.display()
+                ),
+                "signing_keys": count("signing key"),
+                "custody_log_keys": count("custody log key"),
+            }))?;
+            return Ok(ExitCode::FAILURE);
+        }
+        anyhow::bail!(
+            "the master key file {} does not exist (REETRACE_MASTER_KEY_FILE): configure the master key in use",
+            path.display()
+        );
+    };
     match command {
         MasterKeyCommand::Check => {
-            for (kind, sealed) in [("signing key", &keys), ("custody log key", &log_keys)] {
-                for (id, secret) in sealed {
-                    if current.unseal(secret, id.as_bytes()).is_err() {
-                        emit(&serde_json::json!({
-                            "ok": false,
-                            "error": format!("the {kind} {id:?} does not open with the configured master key"),
-                        }))?;
-                        return Ok(ExitCode::FAILURE);
-                    }
-                }
+            if let Some((kind, id)) = crate::instance::first_unopened(&current, &sealed) {
+                emit(&serde_json::json!({
+                    "ok": false,
+                    "error": format!("the {kind} {id:?} does not open with the configured master key"),
+                }))?;
+                return Ok(ExitCode::FAILURE);
             }
             emit(&serde_json::json!({
                 "ok": true,
-                "signing_keys": keys.len(),
-                "custody_log_keys": log_keys.len(),
+                "signing_keys": count("signing key"),
+                "custody_log_keys": count("custody log key"),
             }))?;
             Ok(ExitCode::SUCCESS)
         }
         MasterKeyCommand::Rotate { new_key_file } => {
+            let passports = reetrace_passport::store::open(db);
+            let custody = reetrace_custody::store::open(db);
+            let keys = passports.sealed_keys().await?;
+            let log_keys = custody.sealed_log_keys().await?;
             let new = reetrace_core::crypto::MasterKey::load_or_create(&new_key_file)
                 .with_context(|| format!("new master key file {}", new_key_file.display()))?;
             if new.same_as(&current) {

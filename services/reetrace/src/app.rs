@@ -121,6 +121,8 @@ impl Selection {
 /// another in process or over HTTP.
 #[derive(Clone)]
 pub struct Services {
+    /// The instance's recorded identity (its base URL, former ones, its log's origin).
+    pub identity: reetrace_core::domain::instance::InstanceIdentity,
     pub selection: Selection,
     pub accounts: Accounts,
     /// Checks API keys for every route of this process.
@@ -168,8 +170,10 @@ impl Services {
         config: &Config,
         selection: Selection,
     ) -> anyhow::Result<Services> {
-        let master = config.master_key()?;
-        let base_url = config.public_base_url();
+        // Refuses a start on another instance's database or with the wrong master key.
+        let crate::instance::Opened { master, identity } =
+            crate::instance::open(db, config).await?;
+        let base_url = identity.public_base_url.clone();
         passport::client::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -190,16 +194,20 @@ impl Services {
             keys,
             PassportConfig {
                 base_url: base_url.clone(),
+                aliases: identity.aliases.clone(),
                 did_web_allowlist: config.did_web_allowlist.clone(),
                 resolver_cache: std::time::Duration::from_millis(config.resolver_cache_ms),
             },
         );
 
         let custody_store = custody::store::open(db);
-        let log =
-            custody::service::TransparencyLog::open(custody_store.clone(), &base_url, &master)
-                .await
-                .map_err(|p| anyhow::anyhow!("open the custody log: {p}"))?;
+        let log = custody::service::TransparencyLog::open(
+            custody_store.clone(),
+            &identity.log_origin,
+            &master,
+        )
+        .await
+        .map_err(crate::instance::log_refused)?;
         let passport_feed: Arc<dyn FeedSource> = if selection.passport {
             Arc::new(passport::feed::PassportFeed::new(passport_store))
         } else if selection.custody || selection.stock {
@@ -260,6 +268,7 @@ impl Services {
             passport.set_claims(Arc::new(HttpClaims::new(http.clone(), url, key.expose())));
         }
         Ok(Services {
+            identity,
             selection,
             accounts,
             auth,
@@ -590,27 +599,4 @@ impl App {
         self.db.close().await;
         served
     }
-}
-
-/// Cancels `token` on SIGINT or SIGTERM.
-pub fn cancel_on_signal(token: CancellationToken) {
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-            _ = term => tracing::info!("SIGTERM received, shutting down"),
-        }
-        token.cancel();
-    });
 }

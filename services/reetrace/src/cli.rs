@@ -115,7 +115,9 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let _ = writeln!(std::io::stderr(), "error: {err:#}");
-            ExitCode::FAILURE
+            // A refused start (another instance's database, a missing or wrong master key) is
+            // told apart from a failure: exit 2.
+            crate::instance::exit_code(&err).unwrap_or(ExitCode::FAILURE)
         }
     }
 }
@@ -214,11 +216,11 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(
         listen = %config.listen,
         backend = %app.db().backend(),
-        public_base_url = %config.public_base_url(),
+        public_base_url = %app.services().identity.public_base_url,
         "reetrace is serving"
     );
     let shutdown = CancellationToken::new();
-    app::cancel_on_signal(shutdown.clone());
+    crate::serve::cancel_on_signal(shutdown.clone());
     app.run(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

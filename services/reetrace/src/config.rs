@@ -79,7 +79,8 @@ pub struct Config {
     /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<String>,
     /// The master key that seals organisations' signing keys (32 bytes, base64 or hex). When
-    /// unset, `master_key_file` is used, and created (mode 0600) if missing.
+    /// unset, `master_key_file` is used; it is created (mode 0600) only for a database that
+    /// has no sealed key yet (see `crate::instance`).
     pub master_key: Option<SecretText>,
     /// Where the master key is kept when `master_key` is unset.
     pub master_key_file: PathBuf,
@@ -383,19 +384,6 @@ impl Config {
         Ok(())
     }
 
-    /// The master key: the configured one, or the key file's (created when missing).
-    pub fn master_key(&self) -> anyhow::Result<reetrace_core::crypto::MasterKey> {
-        match &self.master_key {
-            Some(key) => reetrace_core::crypto::MasterKey::parse(key.expose())
-                .map_err(|e| anyhow::anyhow!("master_key: {e}")),
-            None => {
-                let path = resolve(&self.master_key_file);
-                reetrace_core::crypto::MasterKey::load_or_create(&path)
-                    .with_context(|| format!("master key file {}", path.display()))
-            }
-        }
-    }
-
     /// Every rate limit of the API.
     pub fn rate_limits(&self) -> RateLimits {
         RateLimits {
@@ -406,12 +394,19 @@ impl Config {
         }
     }
 
-    /// The public base URL without a trailing slash.
+    /// The configured public base URL without a trailing slash, else the one derived from the
+    /// listen address. Only a database's first start adopts it: after that the instance's
+    /// recorded base URL is the one in use (`reetrace admin instance show`).
     pub fn public_base_url(&self) -> String {
         match &self.public_base_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.listen),
+            None => self.derived_base_url(),
         }
+    }
+
+    /// `http://<listen>`: the base URL a first start adopts when none is configured.
+    pub fn derived_base_url(&self) -> String {
+        format!("http://{}", self.listen)
     }
 }
 

@@ -123,8 +123,12 @@ pub async fn run(config: &Config, products: usize, seed: u64) -> anyhow::Result<
         .context("listen for the demo server")?;
     let address = listener.local_addr()?;
     let mut config = config.clone();
-    // Credentials name the instance's public URL, not the demo server's temporary port.
-    config.public_base_url = Some(config.public_base_url());
+    // Credentials name the instance's public URL (the one its database recorded, else the
+    // configured or default one), not the demo server's temporary port.
+    let db = app::open_database(&config).await?;
+    let base_url = crate::instance::base_url(&db, &config).await;
+    db.close().await;
+    config.public_base_url = Some(base_url?);
     config.listen = address;
     // Demo data loads faster than any client would call; no rate limit for it.
     config.rate_limit.per_second = 0;

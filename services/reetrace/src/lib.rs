@@ -11,6 +11,7 @@ pub mod codes;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod instance;
 pub mod ops;
 pub mod pages;
 pub mod problem_check;

@@ -131,6 +131,8 @@ async fn a_postgres_world_restored_into_sqlite_serves_and_verifies_the_same() {
     assert_eq!(exported["rows"], restored["rows"]);
     assert!(restored["rows"]["passport_versions"].as_u64().unwrap() >= 150);
     assert!(restored["rows"]["custody_events"].as_u64().unwrap() > 0);
+    // The identity travels with the data it names.
+    assert_eq!(restored["rows"]["instance_identity"], 1);
 
     // Restoring twice is refused: the target is no longer empty.
     let again = Command::new(env!("CARGO_BIN_EXE_reetrace"))
@@ -174,6 +176,18 @@ async fn a_postgres_world_restored_into_sqlite_serves_and_verifies_the_same() {
     };
     let app = reetrace::app::build(&config).await.unwrap();
     let services = app.services();
+    assert_eq!(services.identity.public_base_url, "http://127.0.0.1:8080");
+    // Served elsewhere by mistake, the restored instance refuses to start rather than issue
+    // under a second name.
+    let elsewhere = Config {
+        public_base_url: Some("https://elsewhere.example".into()),
+        ..config.clone()
+    };
+    let refused = reetrace::app::build(&elsewhere).await.err().unwrap();
+    assert!(
+        reetrace::instance::exit_code(&refused).is_some(),
+        "{refused:#}"
+    );
     let (credential,) = &right[0];
     let credential: Value = serde_json::from_str(credential).unwrap();
     let result = services.passport.verify_credential(&credential).await;

@@ -105,6 +105,23 @@ impl MasterKey {
         SecretString::new(STANDARD.encode(self.0.as_ref()))
     }
 
+    /// Reads the master key from `path`; `None` when there is no such file. Never writes: a
+    /// missing key is for the caller to judge (a database with sealed keys needs the one that
+    /// sealed them, not a fresh one).
+    pub fn load(path: &Path) -> Result<Option<Self>, CryptoError> {
+        match fs::read_to_string(path) {
+            Ok(text) => {
+                warn_if_readable_by_others(path);
+                Self::parse(&Zeroizing::new(text)).map(Some)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(CryptoError::KeyFile {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
     /// Reads the master key from `path`, or creates it there (mode 0600 on Unix) when absent.
     ///
     /// Creation uses `create_new`, so two processes starting together cannot both write a key:

@@ -20,6 +20,7 @@ mod field_error;
 mod gs1_text;
 mod gtin;
 pub mod idempotency;
+pub mod instance;
 mod mass;
 mod operator;
 pub mod recycled_content;

@@ -1,6 +1,8 @@
-//! The kernel's tables in a backup: organisations and their API keys (hashed), and the feed
+//! The kernel's tables in a backup: organisations and their API keys (hashed), the feed
 //! events kept in quarantine (a consumer's cursor has moved past them: without them a restored
-//! instance would lose them). Leases and the key revocation epoch are runtime state.
+//! instance would lose them), and the instance's identity (the base URL everything in the
+//! backup is named under, and its former ones). Leases and the key revocation epoch are
+//! runtime state.
 
 use std::sync::Arc;
 
@@ -46,6 +48,20 @@ static TABLES: &[ArchiveTable] = &[
             ("quarantined_at", Kind::Time),
         ],
     },
+    ArchiveTable {
+        name: "instance_identity",
+        columns: &[
+            ("id", Kind::I64),
+            ("public_base_url", Kind::Text),
+            ("log_origin", Kind::Text),
+            ("created_at", Kind::Time),
+            ("moved_at", Kind::Time),
+        ],
+    },
+    ArchiveTable {
+        name: "instance_aliases",
+        columns: &[("base_url", Kind::Text), ("retired_at", Kind::Time)],
+    },
 ];
 
 /// The tables of a database the kernel keeps but a backup does not: runtime state.
@@ -72,6 +88,10 @@ impl Archived for KernelArchive {
                 rows,
             });
         }
+        // A target started once before the restore recorded the identity it guessed; the
+        // archive brings the identity its contents are named under.
+        tx.clear_table("instance_aliases").await?;
+        tx.clear_table("instance_identity").await?;
         Ok(())
     }
 }

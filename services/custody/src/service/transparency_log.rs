@@ -14,7 +14,7 @@ use crate::domain::CustodyError;
 use crate::domain::event::EventRow;
 use crate::domain::log_verifier::leaf_data_of;
 use crate::domain::transparency_log::{
-    CheckpointView, ConsistencyProof, InclusionProof, LinkView, LogEntry, origin_for,
+    CheckpointView, ConsistencyProof, InclusionProof, LinkView, LogEntry,
 };
 use crate::store::CustodyStore;
 
@@ -43,23 +43,53 @@ impl std::fmt::Debug for TransparencyLog {
     }
 }
 
+/// Why the log does not open: each is a refusal to start, never a reason to make a new key
+/// (a second key would sign checkpoints nobody can tie to the ones signed before).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenLogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "the custody log's key {name:?} does not open with the configured master key: start with \
+         the master key that sealed it"
+    )]
+    DoesNotOpen { name: String },
+    #[error(
+        "the custody log's key is named {found}, but this instance's log is {expected}: the \
+         database was served under another public base URL; configure that URL \
+         (public_base_url) instead of making a second log"
+    )]
+    OtherName { expected: String, found: String },
+    #[error("the custody log's key: {0}")]
+    Key(String),
+}
+
 impl TransparencyLog {
-    /// Opens the log, creating its signing key (sealed under the master key) on first use.
+    /// Opens the log named `origin` (the instance's recorded log origin). Its signing key is
+    /// made (sealed under the master key) only when the log has no key at all; a stored key
+    /// that does not open, or keys under other names only, are refusals.
     pub async fn open(
         store: Arc<dyn CustodyStore>,
-        base_url: &str,
+        origin: &str,
         master: &MasterKey,
-    ) -> Result<TransparencyLog, CustodyError> {
-        let origin = origin_for(base_url);
+    ) -> Result<TransparencyLog, OpenLogError> {
+        let origin = origin.to_owned();
         let name = origin.clone();
         let stored = match store.log_key(&name).await? {
             Some(stored) => stored,
             None => {
-                let key =
-                    generate_signing_key().map_err(|e| CustodyError::internal("log key", e))?;
+                let others = store.log_public_keys().await?;
+                if !others.is_empty() {
+                    let found: Vec<String> = others.into_iter().map(|(n, _)| n).collect();
+                    return Err(OpenLogError::OtherName {
+                        expected: name,
+                        found: found.join(", "),
+                    });
+                }
+                let key = generate_signing_key().map_err(|e| OpenLogError::Key(e.to_string()))?;
                 let sealed = master
                     .seal_signing_key(&key, &name)
-                    .map_err(|e| CustodyError::internal("log key", e))?;
+                    .map_err(|e| OpenLogError::Key(e.to_string()))?;
                 store
                     .insert_log_key(
                         &name,
@@ -70,11 +100,11 @@ impl TransparencyLog {
                     .await?
             }
         };
-        let key = master.unseal_signing_key(&stored.1, &name).map_err(|e| {
-            CustodyError::internal("the log key does not open with this master key", e)
-        })?;
+        let key = master
+            .unseal_signing_key(&stored.1, &name)
+            .map_err(|_| OpenLogError::DoesNotOpen { name: name.clone() })?;
         let verifier_key = checkpoint::verifier_key(&name, &key.verifying_key())
-            .map_err(|e| CustodyError::internal("log key name", e))?;
+            .map_err(|e| OpenLogError::Key(e.to_string()))?;
         Ok(TransparencyLog {
             store,
             origin,

@@ -1,7 +1,7 @@
 //! What verifiers need, public: issuers' DID documents and status lists.
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::codes::{BAD_REQUEST, INVALID_ID, INVALID_TEXT, NOT_FOUND, PUBLIC, listed};
 use reetrace_core::api::extract::parse_uuid;
@@ -60,6 +60,7 @@ async fn context() -> Response {
 async fn did_document(
     State(state): State<PassportState>,
     Path(org_id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let org_id = parse_uuid("org_id", &org_id)?;
     let keys = state.service.keys().method_keys(org_id).await?;
@@ -68,7 +69,10 @@ async fn did_document(
             "Organisation {org_id} has no signing keys."
         )));
     }
-    let document = did::document(&state.service.org_did(org_id), &keys);
+    // At a former host of the instance, the DID that host names (credentials issued there
+    // name it); anywhere else, the current one.
+    let base = state.service.base_url_for_host(host(&headers));
+    let document = did::document(&did::org_did(base, org_id), &keys);
     Ok((
         [(header::CONTENT_TYPE, "application/did+json")],
         document.to_string(),
@@ -93,11 +97,16 @@ async fn did_document(
 async fn status_list(
     State(state): State<PassportState>,
     Path(list_id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
     if list_id.len() > 64 {
         return Err(Problem::not_found("No such status list."));
     }
-    let text = state.service.status_list_credential(&list_id).await?;
+    let base = state.service.base_url_for_host(host(&headers)).to_owned();
+    let text = state
+        .service
+        .status_list_credential_at(&list_id, &base)
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/json"),
@@ -106,4 +115,9 @@ async fn status_list(
         text,
     )
         .into_response())
+}
+
+/// The request's `Host` header, if it is text.
+fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::HOST).and_then(|v| v.to_str().ok())
 }

@@ -47,6 +47,10 @@ use verification::VerifyContext;
 pub struct PassportConfig {
     /// The public base URL, without a trailing slash.
     pub base_url: String,
+    /// Base URLs the instance was moved away from (`reetrace admin instance move`): what was
+    /// issued under them is still ours, so their DIDs and status lists are answered from the
+    /// store, never fetched over HTTP, and their hosts get their DID documents.
+    pub aliases: Vec<String>,
     /// did:web hosts (besides our own) whose DID documents the verifier may fetch.
     pub did_web_allowlist: Vec<String>,
     /// How long the resolver may serve a product's credential from memory (zero: never).
@@ -86,6 +90,7 @@ impl PassportService {
     ) -> Self {
         let verify = Arc::new(VerifyContext::new(
             &config.base_url,
+            &config.aliases,
             &config.did_web_allowlist,
         ));
         let credentials = Arc::new(CredentialCache::new(config.resolver_cache));
@@ -122,6 +127,36 @@ impl PassportService {
     /// The DID of an organisation.
     pub fn org_did(&self, org_id: Uuid) -> String {
         did::org_did(&self.config.base_url, org_id)
+    }
+
+    /// The base URL a request for `host` (its `Host` header) is about: the alias with that
+    /// host when it is one of our former base URLs, else the current one. A DID document or a
+    /// status list asked for at a former host names that host, as what was issued there does.
+    pub fn base_url_for_host(&self, host: Option<&str>) -> &str {
+        let host = host.map(str::to_ascii_lowercase);
+        let current = self.config.base_url.as_str();
+        let Some(host) = host else {
+            return current;
+        };
+        if reetrace_core::domain::instance::authority_of(current).as_deref() == Some(&host) {
+            return current;
+        }
+        self.config
+            .aliases
+            .iter()
+            .find(|alias| {
+                reetrace_core::domain::instance::authority_of(alias).as_deref() == Some(&host)
+            })
+            .map_or(current, String::as_str)
+    }
+
+    /// The organisation's DID that `issuer` is, if it is one of its DIDs under the current or
+    /// a former base URL.
+    pub fn own_did_of(&self, org_id: Uuid, issuer: &str) -> Option<String> {
+        std::iter::once(&self.config.base_url)
+            .chain(&self.config.aliases)
+            .map(|base| did::org_did(base, org_id))
+            .find(|did| did == issuer)
     }
 
     /// The resolver URL of a stored passport.

@@ -22,17 +22,21 @@ pub struct VerifyContext {
     allowlist: Allowlist,
     /// `None` when no client could be built; remote issuers are then unresolvable.
     fetcher: Option<Fetcher>,
-    /// `did:web:<our host>[:<path>]:orgs:`: the DIDs of our own organisations.
-    own_did_prefix: String,
-    /// `<base URL>/status-lists/`: our own status lists.
-    own_list_prefix: String,
+    /// `did:web:<our host>[:<path>]:orgs:`: the DIDs of our own organisations, under the
+    /// current base URL and each former one.
+    own_did_prefixes: Vec<String>,
+    /// `(<base URL>/status-lists/, base URL)`: our own status lists, current and former.
+    own_list_prefixes: Vec<(String, String)>,
 }
 
 impl VerifyContext {
-    /// The context for an instance at `base_url` that may fetch from `allowlist`.
-    pub fn new(base_url: &str, allowlist: &[String]) -> Self {
+    /// The context for an instance at `base_url` (formerly at `aliases`) that may fetch from
+    /// `allowlist`.
+    pub fn new(base_url: &str, aliases: &[String], allowlist: &[String]) -> Self {
         let nil = Uuid::nil().to_string();
-        let own = did::org_did(base_url, Uuid::nil());
+        let bases: Vec<&str> = std::iter::once(base_url)
+            .chain(aliases.iter().map(String::as_str))
+            .collect();
         let fetcher = Fetcher::new()
             .inspect_err(|e| tracing::warn!(error = %e, "remote did:web resolution disabled"))
             .ok();
@@ -40,8 +44,17 @@ impl VerifyContext {
             cache: VerifyCache::default(),
             allowlist: Allowlist::new(allowlist),
             fetcher,
-            own_did_prefix: own.strip_suffix(&nil).unwrap_or(&own).to_owned(),
-            own_list_prefix: format!("{base_url}/status-lists/"),
+            own_did_prefixes: bases
+                .iter()
+                .map(|base| {
+                    let own = did::org_did(base, Uuid::nil());
+                    own.strip_suffix(&nil).unwrap_or(&own).to_owned()
+                })
+                .collect(),
+            own_list_prefixes: bases
+                .iter()
+                .map(|base| (format!("{base}/status-lists/"), (*base).to_owned()))
+                .collect(),
         }
     }
 
@@ -52,16 +65,21 @@ impl VerifyContext {
 
     /// The organisation of one of our own DIDs: our host and path, then `orgs:<uuid>`.
     fn own_org(&self, did: &str) -> Option<Uuid> {
-        let rest = did.strip_prefix(&self.own_did_prefix)?;
-        let org_id: Uuid = rest.parse().ok()?;
-        // Only the spelling we issue: Uuid also parses braced, simple and urn forms.
-        (org_id.to_string() == rest).then_some(org_id)
+        self.own_did_prefixes.iter().find_map(|prefix| {
+            let rest = did.strip_prefix(prefix.as_str())?;
+            let org_id: Uuid = rest.parse().ok()?;
+            // Only the spelling we issue: Uuid also parses braced, simple and urn forms.
+            (org_id.to_string() == rest).then_some(org_id)
+        })
     }
 
-    /// The id of one of our own status lists.
-    fn own_list<'u>(&self, url: &'u str) -> Option<&'u str> {
-        url.strip_prefix(&self.own_list_prefix)
-            .filter(|id| !id.is_empty() && id.len() <= 64 && !id.contains(['/', '#', '?']))
+    /// The id of one of our own status lists, and the base URL it was issued under.
+    fn own_list<'u>(&self, url: &'u str) -> Option<(&'u str, &str)> {
+        self.own_list_prefixes.iter().find_map(|(prefix, base)| {
+            url.strip_prefix(prefix.as_str())
+                .filter(|id| !id.is_empty() && id.len() <= 64 && !id.contains(['/', '#', '?']))
+                .map(|id| (id, base.as_str()))
+        })
     }
 }
 
@@ -146,10 +164,10 @@ impl DidResolver for ServerSources<'_> {
 #[async_trait]
 impl StatusListSource for ServerSources<'_> {
     async fn status_list(&self, url: &str) -> Result<Option<Value>, String> {
-        if let Some(list_id) = self.context().own_list(url) {
+        if let Some((list_id, base)) = self.context().own_list(url) {
             let text = self
                 .service
-                .status_list_credential(list_id)
+                .status_list_credential_at(list_id, base)
                 .await
                 .map_err(|err| match err {
                     PassportError::NotFound(_) => format!("no status list {url}"),

@@ -284,6 +284,10 @@ api_test!(
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_reetrace"))
             .args(["admin", "key", "revoke", "--key-prefix", prefix])
             .args(["--database-url", &app.database_url])
+            .env(
+                "REETRACE_MASTER_KEY",
+                app.config.master_key.as_ref().unwrap().expose(),
+            )
             .env("REETRACE_LOG", "warn")
             .output()
             .unwrap();

@@ -79,7 +79,14 @@ pub(super) async fn verification(
     row: &Passport,
     version: &PassportVersion,
 ) -> Result<Verification, Problem> {
-    let issuer = service.org_did(row.org_id);
+    // The credential names the DID of the base URL it was issued under: the current one, or a
+    // former one the instance moved from (still the organisation's).
+    let named = serde_json::from_str::<Value>(&version.credential)
+        .ok()
+        .and_then(|c| c.get("issuer").and_then(Value::as_str).map(str::to_owned));
+    let issuer = named
+        .and_then(|named| service.own_did_of(row.org_id, &named))
+        .unwrap_or_else(|| service.org_did(row.org_id));
     let key = match key_id(&version.credential, &issuer) {
         Ok(id) => match service.keys().asserting_key(row.org_id, &id).await? {
             Some(key) => KeyState::Asserting(key),
