@@ -356,8 +356,8 @@ pub fn openapi() -> OpenApi {
     for part in [
         ops::router().into_openapi(),
         reetrace_core::api::accounts::router().into_openapi(),
-        passport::api::router(0, BulkGate::new(1, 0)).into_openapi(),
-        custody::api::router(0, BulkGate::new(1, 0)).into_openapi(),
+        passport::api::router(0, BulkGate::new(1, 0, 0)).into_openapi(),
+        custody::api::router(0, BulkGate::new(1, 0, 0)).into_openapi(),
         reetrace_core::api::feed::router().into_openapi(),
         reetrace_core::api::quarantine::router().into_openapi(),
         stock::api::router().into_openapi(),
@@ -400,7 +400,11 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             }),
         );
     let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
-    let bulk_gate = BulkGate::new(config.bulk_in_flight, config.bulk_body_limit_bytes);
+    let bulk_gate = BulkGate::new(
+        config.bulk_in_flight,
+        config.bulk_body_limit_bytes,
+        config.body_limit_bytes,
+    );
     metrics.register(
         "bulk_in_flight",
         "Bulk requests (bulk registration, EPCIS capture) running now",

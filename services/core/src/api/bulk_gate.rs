@@ -8,6 +8,10 @@
 //! it sends the body; any other body is read and discarded first (up to the bulk body limit),
 //! because most clients send the whole body before they read an answer and would otherwise see
 //! a broken connection instead of the 503.
+//!
+//! A request that declares a body no larger than an ordinary route takes (`Content-Length` up
+//! to the ordinary body limit) costs no more than any other request and is not gated: a
+//! recycler's scanners capturing small EPCIS documents at once are not bulk traffic.
 
 use std::sync::Arc;
 
@@ -30,6 +34,8 @@ pub struct BulkGate {
     size: usize,
     /// The most bytes of a refused body read and discarded before the answer.
     drain_limit: usize,
+    /// Requests declaring at most this many bytes pass without a permit.
+    small_body: usize,
     /// Bulk requests running now (`reetrace_bulk_in_flight`).
     pub in_flight: Gauge,
     /// Bulk requests answered 503 (`reetrace_bulk_refused_total`).
@@ -38,13 +44,14 @@ pub struct BulkGate {
 
 impl BulkGate {
     /// A gate admitting `permits` bulk requests at once (at least one), on routes that take at
-    /// most `body_limit` bytes.
-    pub fn new(permits: usize, body_limit: usize) -> Self {
+    /// most `body_limit` bytes; requests declaring at most `small_body` bytes pass ungated.
+    pub fn new(permits: usize, body_limit: usize, small_body: usize) -> Self {
         let size = permits.max(1);
         Self {
             permits: Arc::new(Semaphore::new(size)),
             size,
             drain_limit: body_limit,
+            small_body,
             in_flight: Gauge::default(),
             refused: Counter::default(),
         }
@@ -64,6 +71,14 @@ impl BulkGate {
 /// Middleware for the bulk routes: runs the request while holding a permit (released when the
 /// answer is produced), or answers 503 with `Retry-After` without reading the body.
 pub async fn admit(State(gate): State<BulkGate>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length <= gate.small_body) {
+        return next.run(request).await;
+    }
     match gate.permits.clone().try_acquire_owned() {
         Ok(permit) => {
             gate.in_flight.inc();
@@ -124,7 +139,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_gate_answers_503_with_retry_after_and_frees_on_completion() {
-        let gate = BulkGate::new(1, 1024);
+        let gate = BulkGate::new(1, 1024, 0);
         let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
         let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
         let slots = std::sync::Mutex::new(Some((entered_tx, release_rx)));

@@ -28,7 +28,13 @@ async fn half_sent_bulk(app: &TestApp, key: &str, body: &[u8], sent: usize) -> T
 }
 
 async fn a_bulk_request_over_the_bound_is_503_and_the_first_completes(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.bulk_in_flight = 1).await else {
+    // Bodies over 1 KiB are bulk traffic here (smaller ones pass the gate).
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.bulk_in_flight = 1;
+        c.body_limit_bytes = 1024;
+    })
+    .await
+    else {
         return;
     };
     let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
@@ -59,7 +65,12 @@ async fn a_bulk_request_over_the_bound_is_503_and_the_first_completes(backend: B
         .post("/api/v1/passports/bulk")
         .bearer_auth(&owner)
         .header("content-type", "application/x-ndjson")
-        .body(format!("{}\n", motor("OTHER-1")))
+        .body(format!(
+            "{}\n{}\n{}\n",
+            motor("OTHER-1"),
+            motor("OTHER-2"),
+            motor("OTHER-3")
+        ))
         .send()
         .await
         .unwrap();
@@ -72,6 +83,19 @@ async fn a_bulk_request_over_the_bound_is_503_and_the_first_completes(backend: B
             .contains("1 bulk requests are in flight"),
         "{problem}"
     );
+
+    // A body an ordinary route would take is not bulk traffic: it passes while the gate is full.
+    let small = format!("{}\n", motor("SMALL-1"));
+    assert!(small.len() <= 1024);
+    let response = app
+        .post("/api/v1/passports/bulk")
+        .bearer_auth(&owner)
+        .header("content-type", "application/x-ndjson")
+        .body(small)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 
     // The rest of the first body: every line, split across writes, is registered.
     first.write_all(&body[body.len() / 2 + 7..]).await.unwrap();
