@@ -136,7 +136,19 @@ impl PassportService {
                 .map_or(1, |n| n.get())
                 .min(8);
             let chunk = prepared.len().div_ceil(threads).max(64);
-            let work: Vec<(Prepared, [StatusRef; 3])> = prepared.into_iter().zip(status).collect();
+            // Each thread owns its part and drops each registration once it is signed, so a
+            // bulk request does not hold its registrations and their rows both at the peak.
+            let mut parts: Vec<Vec<(Prepared, [StatusRef; 3])>> = Vec::with_capacity(threads);
+            for pair in prepared.into_iter().zip(status) {
+                match parts.last_mut() {
+                    Some(part) if part.len() < chunk => part.push(pair),
+                    _ => {
+                        let mut part = Vec::with_capacity(chunk);
+                        part.push(pair);
+                        parts.push(part);
+                    }
+                }
+            }
             let signer = Signer {
                 base_url: &base_url,
                 issuer: &issuer,
@@ -146,12 +158,13 @@ impl PassportService {
                 now,
             };
             std::thread::scope(|scope| {
-                let handles: Vec<_> = work
-                    .chunks(chunk)
+                let signer = &signer;
+                let handles: Vec<_> = parts
+                    .into_iter()
                     .map(|part| {
-                        scope.spawn(|| {
-                            part.iter()
-                                .map(|(p, s)| signer.sign(p, s).map(keep))
+                        scope.spawn(move || {
+                            part.into_iter()
+                                .map(|(p, s)| signer.sign(&p, &s).map(keep))
                                 .collect::<Vec<_>>()
                         })
                     })
