@@ -405,16 +405,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         config.bulk_body_limit_bytes,
         config.body_limit_bytes,
     );
-    metrics.register(
-        "bulk_in_flight",
-        "Bulk requests (bulk registration, EPCIS capture) running now",
-        bulk_gate.in_flight.clone(),
-    );
-    metrics.register(
-        "bulk_refused",
-        "Bulk requests answered 503 because bulk_in_flight were running",
-        bulk_gate.refused.clone(),
-    );
+    bulk_gate.register_metrics(&metrics);
     if selection.passport {
         routes = routes.merge(
             passport::api::router(config.bulk_body_limit_bytes, bulk_gate.clone()).with_state(

@@ -114,7 +114,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             body_limit_bytes: 1024 * 1024,
             bulk_body_limit_bytes: 16 * 1024 * 1024,
-            bulk_in_flight: 4,
+            bulk_in_flight: 1,
             db_max_connections: 16,
             rate_limit: RateLimits::default().organisation,
             address_rate_limit: RateLimits::default().address,

@@ -57,6 +57,20 @@ impl BulkGate {
         }
     }
 
+    /// Exposes `reetrace_bulk_in_flight` and `reetrace_bulk_refused_total`.
+    pub fn register_metrics(&self, metrics: &crate::metrics::Metrics) {
+        metrics.register(
+            "bulk_in_flight",
+            "Bulk requests (bulk registration, EPCIS capture) running now",
+            self.in_flight.clone(),
+        );
+        metrics.register(
+            "bulk_refused",
+            "Bulk requests answered 503 because bulk_in_flight were running",
+            self.refused.clone(),
+        );
+    }
+
     /// How many bulk requests may be in flight at once.
     pub fn size(&self) -> usize {
         self.size
