@@ -44,7 +44,7 @@ pub async fn fresh_app_config(
         },
         master_key: Some(SecretText::new(master.to_base64().expose().clone())),
         // The benchmarks' concurrent clients (up to 4) all run: the bound on bulk requests in
-        // flight is measured on its own by benches/bulk_memory.py.
+        // flight is measured on its own by tests/faults/bulk_memory.py.
         bulk_in_flight: 8,
         ..Config::default()
     };
