@@ -11,7 +11,7 @@
 //! builds [`crate::problem_check`] holds every answer to these lists.
 
 use utoipa::openapi::extensions::ExtensionsBuilder;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
@@ -74,6 +74,7 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         let has_path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
         for operation in operations(item) {
             add_error_responses(operation, has_path_params);
+            refuse_control_characters(operation);
             mark_public(operation);
             open_operation_schemas(operation);
         }
@@ -107,6 +108,37 @@ fn open_operation_schemas(operation: &mut Operation) {
             && let Some(schema) = &mut content.schema
         {
             open_free_form(schema);
+        }
+    }
+}
+
+/// What every string query parameter matches: no control character (C0, DEL, C1), which the
+/// server refuses in any query parameter (400 naming it).
+const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// Says in the document that string query parameters hold no control character, unless the
+/// parameter already has a pattern or a closed set of values.
+fn refuse_control_characters(operation: &mut Operation) {
+    let Some(parameters) = &mut operation.parameters else {
+        return;
+    };
+    for parameter in parameters.iter_mut() {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        if parameter.parameter_in != ParameterIn::Query {
+            continue;
+        }
+        let Some(RefOr::T(Schema::Object(object))) = &mut parameter.schema else {
+            continue;
+        };
+        let is_string = match &object.schema_type {
+            SchemaType::Type(t) => *t == Type::String,
+            SchemaType::Array(types) => types.contains(&Type::String),
+            SchemaType::AnyValue => false,
+        };
+        if is_string && object.pattern.is_none() && object.enum_values.is_none() {
+            object.pattern = Some(NO_CONTROL_CHARACTERS.to_owned());
         }
     }
 }
