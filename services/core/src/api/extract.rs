@@ -232,18 +232,25 @@ where
     }
 }
 
-/// Parses a query string into `T`.
-pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
-    if let Some(name) = control_character_in(query) {
-        return Err(Problem::bad_request(
+/// Refuses a query string with a control character in a parameter's name or value (400 naming
+/// the parameter), for routes that read their query string themselves.
+pub fn refuse_control_characters(query: &str) -> Result<(), Problem> {
+    match control_character_in(query) {
+        None => Ok(()),
+        Some(name) => Err(Problem::bad_request(
             codes::INVALID_QUERY,
             format!("Query parameter {name} holds a control character (such as NUL)."),
         )
         .with_errors(vec![FieldError::new(
             name,
             "must not contain control characters",
-        )]));
+        )])),
     }
+}
+
+/// Parses a query string into `T`.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+    refuse_control_characters(query)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let param = err.path().to_string();

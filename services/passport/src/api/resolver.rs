@@ -17,7 +17,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::MaybeAuth;
-use reetrace_core::api::codes::{AUTHENTICATED, INVALID_ID, NOT_ACCEPTABLE, NOT_FOUND, listed};
+use reetrace_core::api::codes::{
+    AUTHENTICATED, INVALID_ID, INVALID_QUERY, NOT_ACCEPTABLE, NOT_FOUND, listed,
+};
 use reetrace_core::api::extract::parse_uuid;
 use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::Principal;
@@ -153,7 +155,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
 )]
 async fn resolve_item(
     State(state): State<PassportState>,
@@ -202,7 +204,7 @@ async fn resolve_item(
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
 )]
 async fn resolve_batch(
     State(state): State<PassportState>,
@@ -250,7 +252,7 @@ async fn resolve_batch(
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
 )]
 async fn resolve_model(
     State(state): State<PassportState>,
@@ -293,7 +295,7 @@ async fn resolve_model(
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_ID, NOT_FOUND, NOT_ACCEPTABLE]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_ID, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
 )]
 async fn resolve_own(
     State(state): State<PassportState>,
@@ -408,6 +410,7 @@ fn choose(
     links: &ProductLinks,
     ree_namespace: &str,
 ) -> Result<Choice, Problem> {
+    reetrace_core::api::extract::refuse_control_characters(uri.query().unwrap_or(""))?;
     let accept = accept(headers);
     let by_accept = || {
         negotiate(accept, &Representation::ALL)

@@ -191,6 +191,12 @@ api_test!(
         assert!(varies_on_accept(&refused));
         assert_problem(refused, 406, "not_acceptable").await;
 
+        // A control character in the query string is refused, naming the parameter, as on every
+        // route (the resolver reads its query string itself).
+        let odd = get(&app, &format!("{path}?linkType=gs1%16pip"), BROWSER).await;
+        let problem = assert_problem(odd, 400, "invalid_query").await;
+        assert_eq!(problem["errors"][0]["pointer"], "linkType");
+
         // linkType wins over Accept.
         let pip = get(
             &app,
