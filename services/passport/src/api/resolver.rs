@@ -18,12 +18,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::MaybeAuth;
 use reetrace_core::api::codes::{
-    AUTHENTICATED, INVALID_ID, INVALID_QUERY, NOT_ACCEPTABLE, NOT_FOUND, listed,
+    self, AUTHENTICATED, INVALID_ID, NOT_ACCEPTABLE, NOT_FOUND, listed,
 };
 use reetrace_core::api::extract::parse_uuid;
 use reetrace_core::api::problem::{FieldError, Problem};
-use reetrace_core::domain::Principal;
-use reetrace_core::domain::{DigitalLinkPath, Gtin, LotNumber, SerialNumber};
+use reetrace_core::domain::{DigitalLinkPath, Gtin, LotNumber, Principal, SerialNumber};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -155,7 +154,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
 )]
 async fn resolve_item(
     State(state): State<PassportState>,
@@ -204,7 +203,7 @@ async fn resolve_item(
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
 )]
 async fn resolve_batch(
     State(state): State<PassportState>,
@@ -252,7 +251,7 @@ async fn resolve_batch(
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
 )]
 async fn resolve_model(
     State(state): State<PassportState>,
@@ -295,7 +294,7 @@ async fn resolve_model(
         (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_ID, NOT_FOUND, NOT_ACCEPTABLE, INVALID_QUERY]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_ID, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
 )]
 async fn resolve_own(
     State(state): State<PassportState>,
@@ -397,13 +396,6 @@ fn link_type(uri: &Uri, ree_namespace: &str) -> Option<LinkType> {
         .and_then(|(_, value)| LinkType::parse(&value, ree_namespace))
 }
 
-fn not_acceptable() -> Problem {
-    Problem::new(reetrace_core::api::codes::NOT_ACCEPTABLE).with_detail(
-        "The resolver answers text/html, application/vc, application/ld+json, \
-         application/json or application/linkset+json.",
-    )
-}
-
 fn choose(
     uri: &Uri,
     headers: &HeaderMap,
@@ -415,7 +407,7 @@ fn choose(
     let by_accept = || {
         negotiate(accept, &Representation::ALL)
             .map(Choice::Answer)
-            .ok_or_else(not_acceptable)
+            .ok_or_else(accept::not_acceptable)
     };
     Ok(match link_type(uri, ree_namespace) {
         Some(LinkType::Linkset) => Choice::Answer(Representation::Linkset),

@@ -7,6 +7,17 @@
 //! libraries), the credential as `application/json` is the answer: a browser names
 //! `text/html` explicitly and so gets the page.
 
+use reetrace_core::api::codes::NOT_ACCEPTABLE;
+use reetrace_core::api::problem::Problem;
+
+/// 406: no representation matches the `Accept` header.
+pub(super) fn not_acceptable() -> Problem {
+    Problem::new(NOT_ACCEPTABLE).with_detail(
+        "The resolver answers text/html, application/vc, application/ld+json, \
+         application/json or application/linkset+json.",
+    )
+}
+
 /// What the resolver can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Representation {
