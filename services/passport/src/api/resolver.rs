@@ -20,7 +20,7 @@ use reetrace_core::api::auth::MaybeAuth;
 use reetrace_core::api::codes::{
     self, AUTHENTICATED, INVALID_ID, NOT_ACCEPTABLE, NOT_FOUND, listed,
 };
-use reetrace_core::api::extract::parse_uuid;
+use reetrace_core::api::extract::{self, parse_uuid};
 use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{DigitalLinkPath, Gtin, LotNumber, Principal, SerialNumber};
 use utoipa_axum::router::OpenApiRouter;
@@ -348,6 +348,8 @@ async fn resolve(
     lookup: Lookup<'_>,
     missing: impl FnOnce() -> Problem,
 ) -> Result<Response, Problem> {
+    // The resolver reads its query string itself: refuse control characters as `ApiQuery` does.
+    extract::refuse_control_characters(uri.query().unwrap_or(""))?;
     if let Some(representation) =
         credential_wanted(uri, headers, &ree_namespace(service.base_url()))
     {
@@ -402,7 +404,6 @@ fn choose(
     links: &ProductLinks,
     ree_namespace: &str,
 ) -> Result<Choice, Problem> {
-    reetrace_core::api::extract::refuse_control_characters(uri.query().unwrap_or(""))?;
     let accept = accept(headers);
     let by_accept = || {
         negotiate(accept, &Representation::ALL)
@@ -484,6 +485,9 @@ fn from_cache(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Option<Response> {
+    if extract::control_character_in(uri.query().unwrap_or("")).is_some() {
+        return None;
+    }
     let cached = service.credentials().get(uri.path())?;
     let representation = credential_wanted(uri, headers, &ree_namespace(service.base_url()))?;
     Some(credential_response(

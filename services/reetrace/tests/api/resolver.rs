@@ -193,9 +193,11 @@ api_test!(
 
         // A control character in the query string is refused, naming the parameter, as on every
         // route (the resolver reads its query string itself).
-        let odd = get(&app, &format!("{path}?linkType=gs1%16pip"), BROWSER).await;
-        let problem = assert_problem(odd, 400, "invalid_query").await;
-        assert_eq!(problem["errors"][0]["pointer"], "linkType");
+        for accept in [BROWSER, "application/json"] {
+            let odd = get(&app, &format!("{path}?linkType=gs1%16pip"), accept).await;
+            let problem = assert_problem(odd, 400, "invalid_query").await;
+            assert_eq!(problem["errors"][0]["pointer"], "linkType");
+        }
 
         // linkType wins over Accept.
         let pip = get(
