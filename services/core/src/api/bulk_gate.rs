@@ -95,17 +95,39 @@ pub async fn admit(State(gate): State<BulkGate>, request: Request, next: Next) -
     }
     match gate.permits.clone().try_acquire_owned() {
         Ok(permit) => {
-            gate.in_flight.inc();
-            let response = next.run(request).await;
-            gate.in_flight.dec();
-            drop(permit);
-            response
+            // Counted down when the request ends, also when its client goes away and the
+            // future is dropped mid-way.
+            let _running = Running::start(&gate.in_flight, permit);
+            next.run(request).await
         }
         Err(_) => {
             gate.refused.inc();
             drain(request, gate.drain_limit).await;
             busy(&gate)
         }
+    }
+}
+
+/// A running bulk request: holds its permit and counts in `reetrace_bulk_in_flight` until
+/// dropped.
+struct Running {
+    gauge: Gauge,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Running {
+    fn start(gauge: &Gauge, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        gauge.inc();
+        Self {
+            gauge: gauge.clone(),
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.gauge.dec();
     }
 }
 
@@ -199,5 +221,35 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again.status(), StatusCode::OK);
+        assert_eq!(gate.in_flight.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_mid_way_gives_its_permit_back() {
+        let gate = BulkGate::new(1, 1024, 0);
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+        let entered = Arc::new(std::sync::Mutex::new(Some(entered_tx)));
+        let app = Router::new()
+            .route(
+                "/bulk",
+                post(move || {
+                    let entered = entered.clone();
+                    async move {
+                        if let Some(tx) = entered.lock().ok().and_then(|mut e| e.take()) {
+                            let _ = tx.send(());
+                        }
+                        std::future::pending::<()>().await;
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(gate.clone(), admit));
+        let running =
+            tokio::spawn(app.oneshot(Request::post("/bulk").body(Body::empty()).unwrap()));
+        entered_rx.await.unwrap();
+        assert_eq!((gate.available(), gate.in_flight.get()), (0, 1));
+        // The client goes away: the server drops the request's future.
+        running.abort();
+        let _ = running.await;
+        assert_eq!((gate.available(), gate.in_flight.get()), (1, 0));
     }
 }

@@ -46,14 +46,7 @@ async fn a_bulk_request_over_the_bound_is_503_and_the_first_completes(backend: B
     let mut first = half_sent_bulk(&app, &owner, &body, body.len() / 2 + 7).await;
     let mut holding = false;
     for _ in 0..200 {
-        let metrics = app
-            .get("/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         if metrics.contains("reetrace_bulk_in_flight 1") {
             holding = true;
             break;
@@ -116,14 +109,7 @@ async fn a_bulk_request_over_the_bound_is_503_and_the_first_completes(backend: B
     assert_eq!(results.len(), 20);
     assert!(results.iter().all(|r| r["status"] == 201), "{results:?}");
 
-    let metrics = app
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("reetrace_bulk_refused_total 1"),
         "{metrics}"

@@ -116,6 +116,17 @@ impl TestApp {
     }
 
     /// Creates an organisation through the API; returns (org_id, api_key).
+    /// The OpenMetrics text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn create_org(&self, name: &str, role: &str) -> (String, String) {
         let response = self
             .post("/api/v1/orgs")

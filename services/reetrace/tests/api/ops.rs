@@ -17,14 +17,7 @@ api_test!(health_and_readiness_answer, |app: TestApp| async move {
 api_test!(metrics_count_requests_by_route, |app: TestApp| async move {
     app.get("/api/v1/whoami").send().await.unwrap();
     app.get("/no/such/route").send().await.unwrap();
-    let text = app
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(
             r#"reetrace_http_requests_total{method="GET",route="/api/v1/whoami",status="401"} 1"#
@@ -144,14 +137,7 @@ api_test!(
                 "{event}"
             );
         }
-        let metrics = app
-            .get("/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.metrics().await;
         assert!(
             metrics.contains("reetrace_feed_quarantined_total{consumer=\"custody.passports\"} 1"),
             "{metrics}"
