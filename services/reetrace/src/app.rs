@@ -255,7 +255,10 @@ impl Services {
             custody_store,
             account_store,
             Arc::new(log),
-            CustodyConfig { base_url },
+            CustodyConfig {
+                base_url,
+                aliases: identity.aliases.clone(),
+            },
             Some(custody_passports.clone()),
         );
         if selection.custody {

@@ -61,19 +61,24 @@ async fn listener() -> (String, tokio::net::TcpListener) {
     )
 }
 
-/// The application of `config` served on `listener` until the token is cancelled.
+/// The application of `config` served on `listener` until the token is cancelled; the handle
+/// ends when it has stopped (its database connections closed).
 async fn serve(
     mut config: Config,
     listener: tokio::net::TcpListener,
-) -> (reetrace::app::Services, CancellationToken) {
+) -> (
+    reetrace::app::Services,
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     config.listen = listener.local_addr().unwrap();
     config.rate_limit.per_second = 0;
     config.address_rate_limit.per_second = 0;
     let app = reetrace::app::build(&config).await.unwrap();
     let services = app.services().clone();
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run(listener, shutdown.clone()));
-    (services, shutdown)
+    let running = tokio::spawn(app.run(listener, shutdown.clone()));
+    (services, shutdown, running)
 }
 
 fn motor(serial: &str) -> Value {
@@ -234,7 +239,7 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
     reetrace_passport::client::install_crypto_provider();
     let client = reqwest::Client::new();
     let (a, listener_a) = listener().await;
-    let (services, shutdown) = serve(config(&db, Some(&a), &master), listener_a).await;
+    let (services, shutdown, running) = serve(config(&db, Some(&a), &master), listener_a).await;
     let maker = services
         .accounts
         .create_org(NewOrg {
@@ -252,7 +257,9 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
             .unwrap()
             .starts_with(&did_host(&a))
     );
+    // Stopped, not just told to stop: the move below writes to the same database.
     shutdown.cancel();
+    running.await.unwrap().unwrap();
     drop(services);
 
     let (b, listener_b) = listener().await;
@@ -266,7 +273,7 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
     assert_eq!(moved["identity"]["aliases"], json!([a]));
 
     // Unconfigured: the moved identity is the one in use.
-    let (services, shutdown) = serve(config(&db, None, &master), listener_b).await;
+    let (services, shutdown, _running) = serve(config(&db, None, &master), listener_b).await;
     assert_eq!(services.passport.base_url(), b);
     let verify = |credential: Value| {
         let client = client.clone();
@@ -351,6 +358,47 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
         .unwrap();
     assert_eq!(list["id"], list_url);
     assert_eq!(list["issuer"], old_credential["issuer"]);
+
+    // An EPCIS event naming the old product URI `<A>/p/{id}` still moves that product's custody.
+    let collector = services
+        .accounts
+        .create_org(NewOrg {
+            name: "Collecte Lyon".into(),
+            role: Role::Recycler,
+            operator_id: None,
+        })
+        .await
+        .unwrap();
+    let document = json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-09-01T08:00:00Z",
+        "epcisBody": {"eventList": [{"type": "ObjectEvent", "eventTime": "2026-09-01T08:00:00Z",
+            "eventTimeZoneOffset": "+00:00", "epcList": [format!("{a}/p/{id}")],
+            "action": "OBSERVE", "bizStep": "collecting"}]}
+    });
+    let response = client
+        .post(format!("{b}/api/v1/epcis/capture"))
+        .bearer_auth(&collector.api_key)
+        .header("content-type", "application/ld+json")
+        .body(serde_json::to_vec(&document).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "{report}");
+    assert_eq!(report["events"][0]["subjects"], json!([id]), "{report}");
+    let scan: Value = client
+        .get(format!("{b}/api/v1/custody/{id}"))
+        .bearer_auth(&collector.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scan["custody"]["state"], "collected", "{scan}");
+    assert_eq!(scan["custody"]["holder"], collector.org_id.to_string());
     shutdown.cancel();
 }
 both_backends!(a_moved_instance_keeps_verifying_what_it_issued_before);

@@ -425,7 +425,7 @@ mod tests {
         };
         let prepared = crate::domain::capture::prepare(
             document,
-            "https://reetrace.example",
+            &["https://reetrace.example".to_owned()],
             chrono::Utc::now(),
         );
         Problem::from(prepared.unwrap_err())

@@ -41,6 +41,20 @@ use crate::store::{CustodyStore, Respond, Written};
 pub struct CustodyConfig {
     /// The public base URL, without a trailing slash.
     pub base_url: String,
+    /// Base URLs the instance was served under before (`reetrace admin instance move`):
+    /// `<alias>/p/{id}` and `<alias>/lots/{id}` in a captured event still name our products and
+    /// lots.
+    pub aliases: Vec<String>,
+}
+
+impl CustodyConfig {
+    /// The current base URL, then the aliases.
+    pub fn bases(&self) -> Vec<String> {
+        std::iter::once(&self.base_url)
+            .chain(&self.aliases)
+            .cloned()
+            .collect()
+    }
 }
 
 /// The custody service.

@@ -25,10 +25,11 @@ pub fn declaration_id(id: &str) -> String {
 }
 
 /// Checks a captured document (phase 1, no I/O) as of `now`. Envelope errors refuse the
-/// document; event errors stay with their events.
+/// document; event errors stay with their events. `bases` are the public base URLs whose
+/// `/p/{id}` and `/lots/{id}` name our products and lots: the current one, then its aliases.
 pub fn prepare(
     mut document: Value,
-    base_url: &str,
+    bases: &[String],
     now: DateTime<Utc>,
 ) -> Result<Prepared, CustodyError> {
     let mut list = match document.pointer_mut("/epcisBody/eventList") {
@@ -62,7 +63,7 @@ pub fn prepare(
     let events = list
         .drain(..)
         .enumerate()
-        .map(|(index, event)| incoming(index, event, &context, &document_prefixes, base_url, now))
+        .map(|(index, event)| incoming(index, event, &context, &document_prefixes, bases, now))
         .collect();
     Ok(Prepared { events })
 }
@@ -72,7 +73,7 @@ fn incoming(
     event: Value,
     context: &Value,
     document_prefixes: &Prefixes,
-    base_url: &str,
+    bases: &[String],
     now: DateTime<Utc>,
 ) -> Incoming {
     let mut incoming = Incoming {
@@ -111,7 +112,7 @@ fn incoming(
             .collect();
         return incoming;
     }
-    if let Err(error) = fill(&mut incoming, context, document_prefixes, base_url, now) {
+    if let Err(error) = fill(&mut incoming, context, document_prefixes, bases, now) {
         incoming.errors.push(error);
     }
     incoming
@@ -184,7 +185,7 @@ fn fill(
     incoming: &mut Incoming,
     context: &Value,
     document_prefixes: &Prefixes,
-    base_url: &str,
+    bases: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), EventRefusal> {
     let index = incoming.index;
@@ -233,7 +234,7 @@ fn fill(
     incoming.location = biz_location
         .or_else(|| event["readPoint"]["id"].as_str())
         .map(str::to_owned);
-    incoming.names = names(event, &at, &expand, base_url);
+    incoming.names = names(event, &at, &expand, bases);
     incoming.kind = if event.get("errorDeclaration").is_some() {
         EventKind::Declaration
     } else {
@@ -275,14 +276,14 @@ fn step_action(step: &str) -> Option<Action> {
 }
 
 /// Every identifier the event names, with its role.
-fn names(event: &Value, at: &str, expand: &dyn Fn(&str) -> String, base_url: &str) -> Vec<Name> {
+fn names(event: &Value, at: &str, expand: &dyn Fn(&str) -> String, bases: &[String]) -> Vec<Name> {
     let mut out = Vec::new();
     let mut push = |raw: &str, role: &'static str, class: bool, pointer: String| {
         let expanded = expand(raw);
         let key = if class {
-            lot_key(&expanded, base_url).map(SubjectKey::Lot)
+            lot_key(&expanded, bases).map(SubjectKey::Lot)
         } else {
-            product_key(&expanded, base_url).map(SubjectKey::Product)
+            product_key(&expanded, bases).map(SubjectKey::Product)
         };
         out.push(Name {
             indexed: canonical_id(&expanded),
@@ -323,28 +324,32 @@ fn names(event: &Value, at: &str, expand: &dyn Fn(&str) -> String, base_url: &st
 
 /// A product as the store keys it: the canonical SGTIN of any SGTIN notation, or the id in
 /// one of our passport URIs (`<base>/p/{id}`).
-pub(super) fn product_key(id: &str, base_url: &str) -> Option<StoreKey> {
+pub(super) fn product_key(id: &str, bases: &[String]) -> Option<StoreKey> {
     if let Ok(sgtin) = Sgtin::parse(id) {
         return Some(StoreKey::Epc(sgtin.to_uri()));
     }
-    own_id(id, base_url, "p").map(StoreKey::Id)
+    own_id(id, bases, "p").map(StoreKey::Id)
 }
 
 /// A lot as the store keys it: the canonical LGTIN, or the id in one of our lot URIs.
-pub(super) fn lot_key(id: &str, base_url: &str) -> Option<StoreKey> {
+pub(super) fn lot_key(id: &str, bases: &[String]) -> Option<StoreKey> {
     if let Ok(lgtin) = Lgtin::parse(id) {
         return Some(StoreKey::Epc(lgtin.to_uri()));
     }
-    own_id(id, base_url, "lots").map(StoreKey::Id)
+    own_id(id, bases, "lots").map(StoreKey::Id)
 }
 
-fn own_id(id: &str, base_url: &str, collection: &str) -> Option<Uuid> {
-    let rest = id.strip_prefix(base_url.trim_end_matches('/'))?;
-    let rest = rest
-        .strip_prefix('/')?
-        .strip_prefix(collection)?
-        .strip_prefix('/')?;
-    rest.parse().ok()
+/// The id in `<base>/<collection>/<uuid>`, under the current base URL or a former one (an
+/// instance moved with `reetrace admin instance move` keeps naming what it issued before).
+fn own_id(id: &str, bases: &[String], collection: &str) -> Option<Uuid> {
+    bases.iter().find_map(|base| {
+        let rest = id.strip_prefix(base.trim_end_matches('/'))?;
+        let rest = rest
+            .strip_prefix('/')?
+            .strip_prefix(collection)?
+            .strip_prefix('/')?;
+        rest.parse().ok()
+    })
 }
 
 /// A handover's next holder: `ree:toHolder`, else the `possessing_party` destination.

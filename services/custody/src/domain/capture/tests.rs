@@ -10,6 +10,10 @@ use crate::epcis::{event_hash, validate_event};
 
 const BASE: &str = "https://reetrace.example";
 
+fn bases() -> Vec<String> {
+    vec![BASE.to_owned()]
+}
+
 fn document(events: Vec<Value>) -> Value {
     json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
@@ -22,7 +26,7 @@ fn document(events: Vec<Value>) -> Value {
 }
 
 fn checked(document: Value) -> Prepared {
-    prepare(document, BASE, Utc::now()).unwrap()
+    prepare(document, &[BASE.to_owned()], Utc::now()).unwrap()
 }
 
 fn object_event(biz_step: &str, epc: &str) -> Value {
@@ -205,20 +209,30 @@ fn a_handover_names_its_next_holder() {
 fn own_uris_name_products_and_lots() {
     let id = "0193a7f0-0000-7000-8000-0000000000aa";
     assert_eq!(
-        product_key(&format!("{BASE}/p/{id}"), BASE),
+        product_key(&format!("{BASE}/p/{id}"), &bases()),
         Some(StoreKey::Id(id.parse().unwrap()))
     );
-    assert_eq!(product_key(&format!("{BASE}/lots/{id}"), BASE), None);
+    assert_eq!(product_key(&format!("{BASE}/lots/{id}"), &bases()), None);
     assert_eq!(
-        lot_key(&format!("{BASE}/lots/{id}"), BASE),
+        lot_key(&format!("{BASE}/lots/{id}"), &bases()),
         Some(StoreKey::Id(id.parse().unwrap()))
     );
     assert_eq!(
-        product_key(&format!("https://elsewhere.example/p/{id}"), BASE),
+        product_key(&format!("https://elsewhere.example/p/{id}"), &bases()),
         None
     );
+    // An instance moved away from an old base URL keeps naming what it issued there.
+    let moved = vec!["https://new.example".to_owned(), BASE.to_owned()];
     assert_eq!(
-        lot_key("urn:epc:class:lgtin:4012345.000003.OX-1", BASE),
+        product_key(&format!("{BASE}/p/{id}"), &moved),
+        Some(StoreKey::Id(id.parse().unwrap()))
+    );
+    assert_eq!(
+        lot_key(&format!("{BASE}/lots/{id}"), &moved),
+        Some(StoreKey::Id(id.parse().unwrap()))
+    );
+    assert_eq!(
+        lot_key("urn:epc:class:lgtin:4012345.000003.OX-1", &bases()),
         Some(StoreKey::Epc(
             "https://id.gs1.org/01/04012345000030/10/OX-1".into()
         ))

@@ -84,7 +84,7 @@ impl CustodyService {
         behaviour: ErrorBehaviour,
     ) -> Result<CaptureOutcome, CustodyError> {
         caller.require(CAPTURERS)?;
-        let prepared = &prepare(document, &self.config.base_url, Utc::now())?;
+        let prepared = &prepare(document, &self.config.bases(), Utc::now())?;
         // Kept across attempts: the next holders resolved so far, and whether the passport
         // feed was read up to now already.
         let recipients = &Mutex::new(HashMap::new());
