@@ -26,6 +26,7 @@ mod operator;
 pub mod recycled_content;
 mod serde_schema;
 mod share;
+pub mod significant;
 
 pub use auth::{Denied, KeyRecord, NewApiKey, Principal, Role, hash_key, key_prefix};
 pub use category::{Category, UnknownCategory, UseType};

@@ -9,6 +9,7 @@ pub mod registration;
 pub mod signing_key;
 pub mod status_list;
 pub mod subject;
+pub mod untp;
 pub mod vc_api;
 pub mod view;
 
