@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use reetrace_core::domain::{Lei, OperatorId};
 use reetrace_passport::domain::credential::{self, Envelope, StatusPurpose, StatusRef};
+use reetrace_passport::domain::placement::{self, Placement};
 use reetrace_passport::domain::registration::Registration;
 use reetrace_passport::domain::subject::{self, Manufacturer, SubjectContext};
-use reetrace_passport::domain::untp::{self, Issuer, PassportContext, Placement};
+use reetrace_passport::domain::untp::{self, Issuer, PassportContext};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -102,7 +103,7 @@ fn issue(registration: &Registration) -> (Value, Value) {
     let credential = untp::unsigned(&subject, &issuer, &envelope);
     let placement = Placement::of(registration, &subject_id, passport_id, 1, credential_id);
     let declaration_id: Uuid = "01966f3e-2a6c-7a55-8e41-0c9d2b7f3a10".parse().unwrap();
-    let declaration = untp::placement(&placement, &issuer, declaration_id, &envelope);
+    let declaration = placement::unsigned(&placement, &issuer, declaration_id, &envelope);
     (credential, declaration)
 }
 

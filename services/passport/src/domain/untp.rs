@@ -3,8 +3,8 @@
 //! UNTP has no place. `docs/credential.md` is the design; section numbers below refer to it.
 //!
 //! What the v2 subject leaves out on purpose: the market country, NUTS region, placement date
-//! and units. They go into the separately signed placement declaration ([`placement`]), which
-//! only the owner, the authorities and the services read.
+//! and units. They go into the separately signed placement declaration
+//! ([`placement`](super::placement)), which only the owner, the authorities and the services read.
 
 use chrono::NaiveDate;
 use reetrace_core::domain::{Element, Mass, OperatorId, UseType, significant};
@@ -23,8 +23,6 @@ pub const UNTP_CONTEXT: &str = "https://test.uncefact.org/vocabulary/untp/dpp/wo
 pub const REE_CONTEXT_V2_PATH: &str = "/contexts/reetrace/v2";
 /// The credential type of a passport (UNTP's), beside `VerifiableCredential`.
 pub const PASSPORT_TYPE: &str = "DigitalProductPassport";
-/// The credential type of a placement declaration (ours).
-pub const PLACEMENT_TYPE: &str = "PlacementDeclaration";
 /// UNECE Rec 20 code for kilograms: every UNTP `Measure` we write is in kilograms.
 pub const KILOGRAM: &str = "KGM";
 
@@ -534,83 +532,6 @@ pub fn unsigned(subject: &ProductPassport, issuer: &Issuer, envelope: &Envelope<
         "issuer": issuer_object(issuer),
         "validFrom": timestamp(envelope.valid_from),
         "credentialSubject": subject,
-        "credentialStatus": envelope
-            .status
-            .iter()
-            .map(|s| status_entry(envelope.base_url, s))
-            .collect::<Vec<_>>(),
-    })
-}
-
-/// The placement facts of one passport version: what leaves the public credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Placement {
-    /// The product URI (the passport credential's subject id).
-    pub id: String,
-    /// The passport credential this declaration goes with (`urn:uuid:...`).
-    #[serde(rename = "ree:passportCredential")]
-    pub passport_credential: String,
-    #[serde(rename = "ree:passportId")]
-    pub passport_id: Uuid,
-    #[serde(rename = "ree:version")]
-    pub version: u32,
-    /// ISO 3166-1 alpha-2.
-    #[serde(rename = "ree:marketCountry")]
-    pub market_country: String,
-    #[serde(
-        rename = "ree:nutsRegion",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nuts_region: Option<String>,
-    #[serde(rename = "ree:placementDate")]
-    pub placement_date: NaiveDate,
-    /// Units placed: a batch's unit count, 1 for an item or a model.
-    #[serde(rename = "ree:units")]
-    pub units: u64,
-}
-
-impl Placement {
-    /// The placement facts of a registration, for the passport credential `credential_id`.
-    pub fn of(
-        registration: &Registration,
-        subject_id: &str,
-        passport_id: Uuid,
-        version: u32,
-        credential_id: Uuid,
-    ) -> Placement {
-        let market = &registration.product.placed_on_market;
-        Placement {
-            id: subject_id.to_owned(),
-            passport_credential: credential_urn(credential_id),
-            passport_id,
-            version,
-            market_country: market.country.code().to_owned(),
-            nuts_region: market.nuts.clone(),
-            placement_date: market.date,
-            units: match registration.granularity {
-                Granularity::Batch => registration.product.units.unwrap_or(1),
-                Granularity::Item | Granularity::Model => 1,
-            },
-        }
-    }
-}
-
-/// The unsigned placement declaration: same issuer, same status entries as its passport
-/// version (revoking or superseding the passport does the same to it).
-pub fn placement(
-    placement: &Placement,
-    issuer: &Issuer,
-    declaration_id: Uuid,
-    envelope: &Envelope<'_>,
-) -> Value {
-    json!({
-        "@context": [VC_CONTEXT, format!("{}{REE_CONTEXT_V2_PATH}", envelope.base_url)],
-        "id": credential_urn(declaration_id),
-        "type": ["VerifiableCredential", PLACEMENT_TYPE],
-        "issuer": {"id": issuer.id, "name": issuer.name},
-        "validFrom": timestamp(envelope.valid_from),
-        "credentialSubject": placement,
         "credentialStatus": envelope
             .status
             .iter()
