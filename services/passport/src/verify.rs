@@ -17,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reetrace_core::crypto::data_integrity::parse_date_time_stamp;
+use reetrace_core::crypto::jose::{self, Jws};
 use reetrace_core::crypto::{
     ASSERTION_METHOD, EmbeddedProof, StatusList, VerifyingKey, parse_did_key,
 };
@@ -140,16 +141,78 @@ struct ProofCheck<'d> {
 }
 
 impl CredentialVerifier<'_> {
-    /// Verifies `credential` at time `now`.
+    /// Verifies `credential` at time `now`: a credential with its embedded `eddsa-jcs-2022`
+    /// proof, or an `EnvelopedVerifiableCredential` whose `id` carries the credential as a
+    /// compact JWS (VC-JOSE-COSE).
     pub async fn verify(&self, credential: &Value, now: DateTime<Utc>) -> VerificationResult {
-        let mut result = VerificationResult::default();
+        if let Some(envelope) = jose::enveloped(credential) {
+            return match envelope {
+                Ok(compact) => self.verify_jws(compact, now).await,
+                Err(malformed) => {
+                    let mut result = VerificationResult::default();
+                    result.error(CHECK_PROOF, malformed);
+                    result.finish()
+                }
+            };
+        }
         let check = match self.check_proof(credential).await {
             Ok(check) => check,
             Err(malformed) => {
+                let mut result = VerificationResult::default();
                 result.error(CHECK_PROOF, malformed);
                 return result.finish();
             }
         };
+        self.conclude(credential, check, now).await
+    }
+
+    /// Verifies a credential secured as a compact JWS (`vc+jwt`): the same four checks, on its
+    /// payload, the signature being the JWS's.
+    pub async fn verify_jws(&self, compact: &str, now: DateTime<Utc>) -> VerificationResult {
+        let jws = match Jws::parse(compact) {
+            Ok(jws) => jws,
+            Err(malformed) => {
+                let mut result = VerificationResult::default();
+                result.error(CHECK_PROOF, malformed.to_string());
+                return result.finish();
+            }
+        };
+        let issuer = issuer_id(&jws.payload);
+        let method = jws.kid.as_str();
+        let controller = method.split('#').next().unwrap_or(method);
+        let mut issuer_bound = match issuer {
+            None => Err("the credential names no issuer".to_owned()),
+            Some(issuer) if issuer != controller => Err(format!(
+                "the signing key {method} is controlled by {controller}, not by the issuer {issuer}"
+            )),
+            Some(_) => Ok(()),
+        };
+        let proof = match self.assertion_key(method).await {
+            Ok(key) => jws.verify_with_key(&key).map_err(|e| e.to_string()),
+            Err(e) => {
+                if issuer_bound.is_ok() {
+                    issuer_bound = Err(e);
+                }
+                Err("the signature could not be checked without the issuer's key".into())
+            }
+        };
+        let check = ProofCheck {
+            issuer,
+            proof,
+            issuer_bound,
+        };
+        self.conclude(&jws.payload, check, now).await
+    }
+
+    /// The report of a credential whose proof was checked: the proof and issuer findings, then
+    /// validity and, for an authentic credential, status.
+    async fn conclude(
+        &self,
+        credential: &Value,
+        check: ProofCheck<'_>,
+        now: DateTime<Utc>,
+    ) -> VerificationResult {
+        let mut result = VerificationResult::default();
         let authentic = check.proof.is_ok() && check.issuer_bound.is_ok();
         match check.proof {
             Ok(()) => result.passed(CHECK_PROOF),

@@ -1,5 +1,6 @@
 //! `reetrace verify FILE`: checks a credential as `POST /credentials/verify` does, with the
-//! same verifier, and prints the same report. Offline by default: `did:key` needs nothing,
+//! same verifier, and prints the same report. The file holds a credential with its embedded
+//! proof, an `EnvelopedVerifiableCredential`, or a compact JWS (`application/vc+jwt`) as text. Offline by default: `did:key` needs nothing,
 //! a `did:web` needs its DID document (`--did-doc`), status needs the lists (`--status-list`);
 //! `--online BASE_URL` fetches both from that reetrace instance (and from nowhere else).
 //!
@@ -26,7 +27,8 @@ use crate::cli::print_out;
 /// Arguments of `reetrace verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The credential (JSON), or `-` for standard input.
+    /// The credential (JSON with its proof, an EnvelopedVerifiableCredential, or a compact JWS
+    /// as text), or `-` for standard input.
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// A DID document (JSON) that resolves its `did:web` offline; repeatable.
@@ -53,7 +55,19 @@ pub async fn run(args: VerifyArgs) -> ExitCode {
 }
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
-    let credential = read_json(&args.file)?;
+    let text = read_text(&args.file)?;
+    // A compact JWS is three base64url parts; JSON starts with `{`.
+    let compact = text.trim();
+    let credential = if !compact.starts_with('{') && compact.split('.').count() == 3 {
+        serde_json::json!({
+            "@context": "https://www.w3.org/ns/credentials/v2",
+            "type": "EnvelopedVerifiableCredential",
+            "id": format!("{}{compact}", reetrace_core::crypto::jose::DATA_URL_PREFIX),
+        })
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON (nor a compact JWS)", args.file.display()))?
+    };
     let mut sources = FileSources::default();
     for path in &args.did_docs {
         let document = read_json(path)?;
@@ -89,7 +103,12 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text = if path == Path::new("-") {
+    let text = read_text(path)?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    Ok(if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
@@ -97,8 +116,7 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
         text
     } else {
         std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?
-    };
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    })
 }
 
 /// The DID documents and status lists given as files, and the instance `--online` names.

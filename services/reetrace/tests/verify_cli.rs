@@ -214,6 +214,34 @@ fn unreadable_input_exits_2() {
     assert!(String::from_utf8_lossy(&garbage.stderr).contains("is not JSON"));
 }
 
+/// A compact JWS (`application/vc+jwt`) verifies from a file as its text, and its signature
+/// is checked: another payload under the same signature does not.
+#[tokio::test]
+async fn a_compact_jws_verifies_from_a_file() {
+    use reetrace_core::crypto::{did_key_verification_method, generate_signing_key, jose};
+
+    let key = generate_signing_key().unwrap();
+    let method = did_key_verification_method(&key.verifying_key());
+    let did = method.split('#').next().unwrap().to_owned();
+    let credential = json!({"@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"], "issuer": {"id": did, "name": "Acme Motors"},
+        "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": "urn:uuid:0196a6f2-5a1b-7cc3-9a53-5b0f5b1c9e21"}});
+    let token = jose::sign(&credential, &method, &key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passport.jwt");
+    std::fs::write(&path, format!("{token}\n")).unwrap();
+    let (code, report, stderr) = run(vec![path.display().to_string()], None).await;
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert_eq!(report["checks"], json!(["proof", "issuer", "validity"]));
+
+    let other = jose::sign(&json!({"issuer": did}), &method, &key).unwrap();
+    let mut parts: Vec<&str> = token.split('.').collect();
+    parts[1] = other.split('.').nth(1).unwrap();
+    let (code, report, _) = run(vec!["-".into()], Some(parts.join("."))).await;
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["errors"][0]["check"], "proof");
+}
+
 /// Another issuer's `did:web` document may publish its Ed25519 key as a `JsonWebKey`
 /// (`publicKeyJwk`, RFC 8037) rather than a Multikey: `--did-doc` reads both, and refuses a
 /// JWK that carries its private part.

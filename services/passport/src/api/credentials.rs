@@ -66,7 +66,8 @@ pub struct IssueResponse {
 /// The body of `POST /credentials/verify`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyRequest {
-    /// The credential to verify, with its embedded `eddsa-jcs-2022` proof.
+    /// The credential to verify: with its embedded `eddsa-jcs-2022` proof, or an
+    /// `EnvelopedVerifiableCredential` whose `id` is `data:application/vc+jwt,<compact JWS>`.
     #[serde(rename = "verifiableCredential")]
     #[schema(value_type = Object)]
     pub verifiable_credential: Value,
@@ -79,8 +80,11 @@ pub struct VerifyRequest {
 
 /// Verifies a credential (VC-API).
 ///
-/// Checks the `eddsa-jcs-2022` proof (purpose `assertionMethod`); that the signing key is an
-/// assertion method of the `issuer`'s DID document and the DID is the issuer; the validity
+/// Checks the `eddsa-jcs-2022` proof (purpose `assertionMethod`), or, for an
+/// `EnvelopedVerifiableCredential` (VC Data Model 2.0; VC-JOSE-COSE), the compact JWS in its
+/// `data:application/vc+jwt,` id (`alg` `EdDSA`, `typ` `vc+jwt`, `kid` the verification method);
+/// that the signing key is an assertion method of the `issuer`'s DID document and the DID is the
+/// issuer; the validity
 /// period (`validFrom`, `validUntil`); and each `BitstringStatusListEntry` (its status list
 /// credential verified the same way): revocation and suspension fail verification, a set
 /// `message` bit (a newer version superseded this one) is a warning.

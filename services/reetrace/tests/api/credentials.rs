@@ -221,6 +221,61 @@ api_test!(
 );
 
 api_test!(
+    an_enveloped_jose_credential_verifies_and_a_tampered_one_does_not,
+    |app: TestApp| async move {
+        use reetrace_core::crypto::jose;
+        let key = generate_signing_key().unwrap();
+        let method = did_key_verification_method(&key.verifying_key());
+        let issuer = method.split('#').next().unwrap().to_owned();
+        let mut credential = unsigned(&issuer);
+        credential["issuer"] = json!({"id": issuer, "name": "Acme Motors"});
+        let token = jose::sign(&credential, &method, &key).unwrap();
+        let envelope = |token: &str| {
+            json!({"@context": "https://www.w3.org/ns/credentials/v2",
+                   "type": "EnvelopedVerifiableCredential",
+                   "id": format!("data:application/vc+jwt,{token}")})
+        };
+        assert_verified(&app, &envelope(&token), &["proof", "issuer", "validity"]).await;
+
+        // Another payload under the same header and signature.
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let mut changed = credential.clone();
+        changed["validFrom"] = json!("2025-01-01T00:00:00Z");
+        let payload = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(reetrace_core::crypto::canonicalize(&changed).unwrap())
+        };
+        parts[1] = &payload;
+        let errors = assert_refused(&app, &envelope(&parts.join("."))).await;
+        assert_eq!(errors[0].0, "proof", "{errors:?}");
+
+        // A kid under another DID than the issuer's.
+        let mallory = generate_signing_key().unwrap();
+        let other = did_key_verification_method(&mallory.verifying_key());
+        let foreign = jose::sign(&credential, &other, &mallory).unwrap();
+        let errors = assert_refused(&app, &envelope(&foreign)).await;
+        assert_eq!(errors[0].0, "issuer", "{errors:?}");
+
+        // An algorithm we do not accept, and an envelope without a vc+jwt data URL.
+        let (status, result) = verify(&app, &envelope("eyJhbGciOiJub25lIn0.e30.")).await;
+        assert_eq!(status, 400, "{result}");
+        assert!(
+            result["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("EdDSA")
+        );
+        let (status, result) = verify(
+            &app,
+            &json!({"type": "EnvelopedVerifiableCredential", "id": "data:text/plain,x"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{result}");
+    }
+);
+
+api_test!(
     a_foreign_did_web_is_never_fetched_unless_allowlisted,
     |app: TestApp| async move {
         // A did:web whose host is a port we listen on: any fetch would show up as a connection.
