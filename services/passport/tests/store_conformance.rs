@@ -17,7 +17,8 @@ use reetrace_core::domain::{Category, Gtin};
 use reetrace_core::testing::TestDatabase;
 use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
 use reetrace_passport::domain::passport::{
-    FeedEventKind, FeedRow, Identity, ListFilter, Lookup, NewPassport, PassportStatus, StatusChange,
+    CredentialFormat, FeedEventKind, FeedRow, Identity, ListFilter, Lookup, NewPassport,
+    PassportStatus, StatusChange,
 };
 use reetrace_passport::domain::signing_key::{Rotation, SigningKeyRow};
 use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};
@@ -674,6 +675,9 @@ backend_test!(
         v2.placed_on_market = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
         v2.model_passport = Some(Uuid::new_v4());
         v2.confidential = Some(r#"{"supplier":"secret"}"#.into());
+        v2.format = CredentialFormat::V2;
+        v2.credential_jws = Some("eyJhbGciOiJFZERTQSJ9..c2lnbmF0dXJl".into());
+        v2.placement = Some(r#"{"type":["VerifiableCredential","PlacementDeclaration"]}"#.into());
 
         let skip = NewPassport {
             version: 3,
@@ -728,6 +732,12 @@ backend_test!(
         assert_eq!(versions[1].credential, v2.credential);
         assert_eq!(versions[1].confidential, v2.confidential);
         assert_eq!(versions[1].status, v2.status);
+        // The form, the detached JWS and the placement declaration come back as written.
+        assert_eq!(versions[0].format, CredentialFormat::V1);
+        assert_eq!(versions[0].placement, None);
+        assert_eq!(versions[1].format, CredentialFormat::V2);
+        assert_eq!(versions[1].credential_jws, v2.credential_jws);
+        assert_eq!(versions[1].placement, v2.placement);
         assert_eq!(
             store.version(v1.id, None).await.unwrap().as_ref(),
             Some(&versions[1])

@@ -109,6 +109,31 @@ pub fn create_proof(
     Ok(proof)
 }
 
+/// Signs `document` whose JCS bytes the caller has already (`canonical_document`, e.g. to
+/// secure the same credential as a JWS too); returns it with its `proof` added.
+pub fn sign_canonical(
+    mut document: Value,
+    canonical_document: &[u8],
+    options: &ProofOptions<'_>,
+    key: &SigningKey,
+) -> Result<Value, ProofError> {
+    if document.get("proof").is_some() {
+        return Err(ProofError::ProofAlreadyPresent);
+    }
+    let mut proof = proof_configuration(&document, options)?;
+    let canonical_config = jcs::canonicalize_map(&proof).map_err(canonicalization)?;
+    let signature = key.sign(&hash_data(&canonical_config, canonical_document));
+    proof.insert(
+        "proofValue".to_owned(),
+        encode_proof_value(&signature).into(),
+    );
+    document
+        .as_object_mut()
+        .ok_or(ProofError::DocumentNotObject)?
+        .insert("proof".to_owned(), Value::Object(proof));
+    Ok(document)
+}
+
 /// Signs `document`, returning it with its `proof` added (the document is moved, not copied).
 pub fn sign(
     mut document: Value,

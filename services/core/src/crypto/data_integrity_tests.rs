@@ -323,3 +323,17 @@ fn date_time_stamp_grammar() {
         assert!(parse_date_time_stamp(bad).is_none(), "{bad} accepted");
     }
 }
+
+#[test]
+fn signing_with_the_canonical_bytes_given_is_signing() {
+    let key = SigningKey::from_bytes(&[5u8; 32]);
+    let document = serde_json::json!({"@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"], "issuer": "did:key:z6Mk", "credentialSubject": {"id": "urn:x"}});
+    let created = chrono::DateTime::parse_from_rfc3339("2026-04-15T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let options = ProofOptions::assertion("did:key:z6Mk#z6Mk", created);
+    let canonical = crate::crypto::jcs::canonicalize(&document).unwrap();
+    let given = sign_canonical(document.clone(), &canonical, &options, &key).unwrap();
+    assert_eq!(given, sign(document, &options, &key).unwrap());
+}

@@ -74,14 +74,51 @@ pub struct Passport {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The form of a passport version's credential (`docs/credential.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialFormat {
+    /// Our own subject under `<base>/contexts/reetrace/v1`; placement facts in it; Data
+    /// Integrity only. Versions issued so stay served byte for byte.
+    V1,
+    /// The UNTP Digital Product Passport; placement facts in a separate declaration; Data
+    /// Integrity and a JWS (`vc+jwt`).
+    #[default]
+    V2,
+}
+
+impl CredentialFormat {
+    /// The number stored in `passport_versions.format`.
+    pub fn number(self) -> i64 {
+        match self {
+            CredentialFormat::V1 => 1,
+            CredentialFormat::V2 => 2,
+        }
+    }
+
+    pub fn from_number(n: i64) -> Option<CredentialFormat> {
+        match n {
+            1 => Some(CredentialFormat::V1),
+            2 => Some(CredentialFormat::V2),
+            _ => None,
+        }
+    }
+}
+
 /// One version of a passport: its signed credential and where its status bits are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassportVersion {
     pub passport_id: Uuid,
     pub version: u32,
     pub credential_id: Uuid,
+    pub format: CredentialFormat,
     /// The signed credential, byte for byte as issued.
     pub credential: String,
+    /// v2: the credential's JWS without its payload (`<header>..<signature>`); the compact
+    /// token is this with the JCS bytes of the credential minus its proof put back.
+    pub credential_jws: Option<String>,
+    /// v2: the signed placement declaration, byte for byte as issued.
+    pub placement: Option<String>,
     /// The component detail document, byte for byte as its digest covers it.
     pub component_details: String,
     pub confidential: Option<String>,
@@ -107,7 +144,12 @@ pub struct NewPassport {
     pub placed_on_market: NaiveDate,
     pub model_passport: Option<Uuid>,
     pub credential_id: Uuid,
+    pub format: CredentialFormat,
     pub credential: String,
+    /// v2: the detached JWS (see [`PassportVersion::credential_jws`]).
+    pub credential_jws: Option<String>,
+    /// v2: the signed placement declaration.
+    pub placement: Option<String>,
     pub component_details: String,
     pub confidential: Option<String>,
     pub key_id: String,

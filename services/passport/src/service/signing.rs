@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use reetrace_core::crypto::{ProofOptions, data_integrity};
+use reetrace_core::crypto::{ProofOptions, data_integrity, jcs, jose};
 use reetrace_core::domain::account::Org;
 use serde_json::Value;
 use uuid::Uuid;
@@ -13,9 +13,11 @@ use super::PassportService;
 use super::error::{PassportError, Result};
 use super::signing_keys::ActiveKey;
 use crate::domain::credential::{self, Envelope, StatusPurpose, StatusRef};
-use crate::domain::passport::NewPassport;
+use crate::domain::passport::{CredentialFormat, NewPassport};
+use crate::domain::placement::{self, Placement};
 use crate::domain::registration::Registration;
-use crate::domain::subject::{self, Manufacturer, SubjectContext};
+use crate::domain::subject::{self, ComponentDetails, Manufacturer, SubjectContext};
+use crate::domain::untp::{self, Issuer, PassportContext};
 
 /// A registration ready to sign: validated, with its identity fixed.
 pub(crate) struct Prepared {
@@ -130,6 +132,7 @@ impl PassportService {
             operator_id: org.operator_id.clone(),
         };
         let org_id = org.id;
+        let format = self.config.credential_format;
         let now = reetrace_core::domain::account::now();
         let job = move || {
             let threads = std::thread::available_parallelism()
@@ -149,12 +152,20 @@ impl PassportService {
                     }
                 }
             }
+            let issuer_v2 = Issuer {
+                id: issuer.clone(),
+                org_id,
+                name: manufacturer.name.clone(),
+                operator_id: manufacturer.operator_id.clone(),
+            };
             let signer = Signer {
                 base_url: &base_url,
                 issuer: &issuer,
+                issuer_v2: &issuer_v2,
                 manufacturer: &manufacturer,
                 org_id,
                 key: &key,
+                format,
                 now,
             };
             std::thread::scope(|scope| {
@@ -194,14 +205,132 @@ fn undecodable(err: serde_json::Error) -> PassportError {
 struct Signer<'a> {
     base_url: &'a str,
     issuer: &'a str,
+    issuer_v2: &'a Issuer,
     manufacturer: &'a Manufacturer,
     org_id: Uuid,
     key: &'a ActiveKey,
+    format: CredentialFormat,
     now: DateTime<Utc>,
+}
+
+/// What signing one version produced, before it becomes a row.
+struct Secured {
+    credential_id: Uuid,
+    credential: Value,
+    credential_jws: Option<String>,
+    placement: Option<String>,
+    details_text: String,
 }
 
 impl Signer<'_> {
     fn sign(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Signed> {
+        let secured = match self.format {
+            CredentialFormat::V1 => self.secure_v1(p, status)?,
+            CredentialFormat::V2 => self.secure_v2(p, status)?,
+        };
+        let text = serde_json::to_string(&secured.credential).map_err(undecodable)?;
+        let r = &p.registration;
+        let confidential = r
+            .confidential
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(undecodable)?;
+        Ok(Signed {
+            row: NewPassport {
+                id: p.id,
+                org_id: self.org_id,
+                version: p.version,
+                granularity: r.granularity,
+                gtin: r.product.gtin,
+                serial: r.product.serial.clone(),
+                lot: r.product.lot.clone(),
+                category: r.product.category,
+                country: r.product.placed_on_market.country,
+                placed_on_market: r.product.placed_on_market.date,
+                model_passport: r.product.model_passport,
+                credential_id: secured.credential_id,
+                format: self.format,
+                credential: text,
+                credential_jws: secured.credential_jws,
+                placement: secured.placement,
+                component_details: secured.details_text,
+                confidential,
+                key_id: self.key.key_id.clone(),
+                status: status.clone(),
+                created_at: self.now,
+            },
+            credential: secured.credential,
+        })
+    }
+
+    fn method(&self) -> String {
+        format!("{}#{}", self.issuer, self.key.key_id)
+    }
+
+    /// The v2 credential (UNTP), secured twice over one JCS pass (Data Integrity and a detached
+    /// JWS), and its placement declaration.
+    fn secure_v2(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
+        let details = ComponentDetails::new(p.registration.ree_content.components.clone());
+        let canonical_details = details.canonical_bytes();
+        let subject = untp::subject(
+            &p.registration,
+            PassportContext {
+                base_url: self.base_url,
+                subject_id: p.subject_id.clone(),
+                passport_id: p.id,
+                version: p.version,
+                issuer: self.issuer_v2,
+                model_passport_uri: p.model_uri.clone(),
+                previous_version: p.previous_version.clone(),
+                component_count: u32::try_from(p.registration.ree_content.components.len())
+                    .unwrap_or(u32::MAX),
+                details_digest: subject::sri_sha256(&canonical_details),
+            },
+        );
+        let credential_id = Uuid::now_v7();
+        let envelope = Envelope {
+            base_url: self.base_url,
+            issuer: self.issuer,
+            credential_id,
+            valid_from: self.now,
+            status,
+        };
+        let unsigned = untp::unsigned(&subject, self.issuer_v2, &envelope);
+        let canonical = jcs::canonicalize(&unsigned)
+            .map_err(|e| PassportError::internal(format_args!("canonicalization failed: {e}")))?;
+        let method = self.method();
+        let options = ProofOptions::assertion(&method, self.now);
+        let jws = jose::sign_detached(&canonical, &method, &self.key.signing)
+            .map_err(|e| PassportError::internal(format_args!("JWS signing failed: {e}")))?;
+        let credential =
+            data_integrity::sign_canonical(unsigned, &canonical, &options, &self.key.signing)
+                .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
+        let facts = Placement::of(
+            &p.registration,
+            &p.subject_id,
+            p.id,
+            p.version,
+            credential_id,
+        );
+        let declaration = data_integrity::sign(
+            placement::unsigned(&facts, self.issuer_v2, Uuid::now_v7(), &envelope),
+            &options,
+            &self.key.signing,
+        )
+        .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
+        Ok(Secured {
+            credential_id,
+            credential,
+            credential_jws: Some(jws),
+            placement: Some(serde_json::to_string(&declaration).map_err(undecodable)?),
+            // JCS output is UTF-8 by construction.
+            details_text: String::from_utf8(canonical_details).unwrap_or_default(),
+        })
+    }
+
+    /// The v1 credential (our own subject), Data Integrity only.
+    fn secure_v1(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
         let (subject, _, details_text) = subject::build(
             &p.registration,
             SubjectContext {
@@ -224,43 +353,19 @@ impl Signer<'_> {
                 status,
             },
         );
-        let method = format!("{}#{}", self.issuer, self.key.key_id);
-        let signed = data_integrity::sign(
+        let method = self.method();
+        let credential = data_integrity::sign(
             unsigned,
             &ProofOptions::assertion(&method, self.now),
             &self.key.signing,
         )
         .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
-        let text = serde_json::to_string(&signed).map_err(undecodable)?;
-        let r = &p.registration;
-        let confidential = r
-            .confidential
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(undecodable)?;
-        Ok(Signed {
-            row: NewPassport {
-                id: p.id,
-                org_id: self.org_id,
-                version: p.version,
-                granularity: r.granularity,
-                gtin: r.product.gtin,
-                serial: r.product.serial.clone(),
-                lot: r.product.lot.clone(),
-                category: r.product.category,
-                country: r.product.placed_on_market.country,
-                placed_on_market: r.product.placed_on_market.date,
-                model_passport: r.product.model_passport,
-                credential_id,
-                credential: text,
-                component_details: details_text,
-                confidential,
-                key_id: self.key.key_id.clone(),
-                status: status.clone(),
-                created_at: self.now,
-            },
-            credential: signed,
+        Ok(Secured {
+            credential_id,
+            credential,
+            credential_jws: None,
+            placement: None,
+            details_text,
         })
     }
 }

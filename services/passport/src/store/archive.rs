@@ -73,6 +73,10 @@ static TABLES: &[ArchiveTable] = &[
             ("message_index", Kind::I64),
             ("created_at", Kind::Time),
             ("superseded_at", Kind::Time),
+            // Added with the v2 credential; an older archive restores them as NULL (v1).
+            ("format", Kind::I64),
+            ("credential_jws", Kind::Text),
+            ("placement", Kind::Text),
         ],
     },
     ArchiveTable {

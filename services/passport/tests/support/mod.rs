@@ -10,7 +10,7 @@ use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::domain::{Category, Country, Gtin, LotNumber, SerialNumber};
 use reetrace_core::testing::TestDatabase;
 use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
-use reetrace_passport::domain::passport::NewPassport;
+use reetrace_passport::domain::passport::{CredentialFormat, NewPassport};
 use reetrace_passport::domain::registration::Granularity;
 use reetrace_passport::store::{self, PassportStores};
 use uuid::Uuid;
@@ -170,7 +170,10 @@ pub fn passport(org_id: Uuid, ident: Ident, status: [StatusRef; 3]) -> NewPasspo
         placed_on_market: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
         model_passport: None,
         credential_id,
+        format: CredentialFormat::V1,
         credential: credential(id, credential_id, 1),
+        credential_jws: None,
+        placement: None,
         component_details: r#"{"components":[{"element":"Nd","massKg":0.31}]}"#.into(),
         confidential: None,
         key_id: "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH".into(),

@@ -8,15 +8,16 @@ use uuid::Uuid;
 
 use super::super::{corrupt, to_u32};
 use crate::domain::credential::{StatusPurpose, StatusRef};
-use crate::domain::passport::{Passport, PassportStatus, PassportVersion};
+use crate::domain::passport::{CredentialFormat, Passport, PassportStatus, PassportVersion};
 use crate::domain::registration::Granularity;
 
 pub(super) const PASSPORT_COLUMNS: &str = "id, org_id, version, status, status_reason, \
      granularity, gtin, serial, lot, category, country, placed_on_market, model_passport, \
      created_at, updated_at";
-pub(super) const VERSION_COLUMNS: &str = "passport_id, version, credential_id, credential, \
-     component_details, confidential, key_id, revocation_list, revocation_index, \
-     suspension_list, suspension_index, message_list, message_index, created_at, superseded_at";
+pub(super) const VERSION_COLUMNS: &str = "passport_id, version, credential_id, format, credential, \
+     credential_jws, placement, component_details, confidential, key_id, revocation_list, \
+     revocation_index, suspension_list, suspension_index, message_list, message_index, \
+     created_at, superseded_at";
 
 /// [`PASSPORT_COLUMNS`] qualified with the `p` alias, for joins.
 pub(super) fn passport_columns_of_p() -> &'static str {
@@ -110,7 +111,10 @@ pub(super) struct VersionDb {
     passport_id: Uuid,
     version: i64,
     credential_id: Uuid,
+    format: Option<i64>,
     credential: String,
+    credential_jws: Option<String>,
+    placement: Option<String>,
     component_details: String,
     confidential: Option<String>,
     key_id: String,
@@ -144,7 +148,15 @@ impl TryFrom<VersionDb> for PassportVersion {
             passport_id: r.passport_id,
             version: to_u32(r.version)?,
             credential_id: r.credential_id,
+            // NULL: issued before the forms were told apart, so v1.
+            format: match r.format {
+                None => CredentialFormat::V1,
+                Some(n) => CredentialFormat::from_number(n)
+                    .ok_or_else(|| corrupt("credential format", &n.to_string(), "not 1 or 2"))?,
+            },
             credential: r.credential,
+            credential_jws: r.credential_jws,
+            placement: r.placement,
             component_details: r.component_details,
             confidential: r.confidential,
             key_id: r.key_id,
