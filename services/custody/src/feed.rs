@@ -4,12 +4,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::feed::{CloudEvent, SPEC_VERSION};
-use reetrace_core::domain::{Category, Country, Gtin, LotNumber, Mass, SerialNumber};
+use reetrace_core::domain::passport_event;
 use reetrace_core::service::feed::{FeedError, FeedSource, Projection};
-use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -24,37 +22,6 @@ pub const STREAM: &str = "custody";
 /// The `source` of custody events.
 pub const SOURCE: &str = "/reetrace/custody";
 
-/// What custody reads of a passport subject (tolerant: other fields are ignored).
-#[derive(Debug, Deserialize)]
-struct SubjectView {
-    granularity: String,
-    product: ProductView,
-    ree_content: ContentView,
-}
-
-#[derive(Debug, Deserialize)]
-struct ProductView {
-    gtin: Option<Gtin>,
-    serial: Option<SerialNumber>,
-    lot: Option<LotNumber>,
-    units: Option<u64>,
-    name: String,
-    category: Category,
-    net_mass_g: Mass,
-    placed_on_market: MarketView,
-}
-
-#[derive(Debug, Deserialize)]
-struct MarketView {
-    date: NaiveDate,
-    country: Country,
-}
-
-#[derive(Debug, Deserialize)]
-struct ContentView {
-    elements: Vec<ElementAmount>,
-}
-
 fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedError> {
     let malformed =
         |what: &str| FeedError::Malformed(format!("passport event {}: {what}", event.id));
@@ -65,8 +32,7 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
         .ok_or_else(|| malformed("no passport_id"))?;
     match event.kind.as_str() {
         "org.reetrace.passport.issued" | "org.reetrace.passport.versioned" => {
-            let subject = SubjectView::deserialize(&data["subject"])
-                .map_err(|e| malformed(&e.to_string()))?;
+            let subject = passport_event::facts(data).map_err(|e| malformed(&e))?;
             if subject.granularity == "model" {
                 // A model is not a physical thing: nothing to collect.
                 return Ok(PassportChange::Ignore);
@@ -81,7 +47,7 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
                 .as_u64()
                 .and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| malformed("no version"))?;
-            let p = &subject.product;
+            let p = &subject;
             let own = format!("{base_url}/p/{passport_id}");
             let epc = product_epc(&own, p.gtin.as_ref(), p.serial.as_ref(), granularity);
             Ok(PassportChange::Upsert(Box::new(PassportCopy {
@@ -95,11 +61,20 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
                 units: p.units.unwrap_or(1),
                 name: p.name.clone(),
                 category: p.category,
-                country: p.placed_on_market.country,
-                placed_on_market: p.placed_on_market.date,
-                net_mass_ug: p.net_mass_g.micrograms(),
+                country: p.market_country,
+                placed_on_market: p.market_date,
+                net_mass_ug: p.net_mass.micrograms(),
                 epc,
-                elements: Bag::from_amounts(&subject.ree_content.elements),
+                elements: Bag::from_amounts(
+                    &subject
+                        .elements
+                        .iter()
+                        .map(|(element, mass_g)| ElementAmount {
+                            element: *element,
+                            mass_g: *mass_g,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
             })))
         }
         "org.reetrace.passport.status_changed" => {

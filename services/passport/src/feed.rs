@@ -39,7 +39,9 @@ struct CredentialParts {
 }
 
 /// The event a stored feed row stands for. Issued and versioned events carry the signed
-/// credential subject (public data) and the status; status changes carry the new status.
+/// credential subject (public data), its `format` (1 or 2) and the status, and for a v2
+/// credential the placement declaration's subject (`placement`); status changes carry the new
+/// status.
 pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
     let mut data = json!({
         "passport_id": row.passport_id,
@@ -59,6 +61,17 @@ pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
         data["status"] = json!("active");
         data["credential_id"] = parts.id;
         data["subject"] = parts.subject;
+        // v2: the subject is UNTP's and says nothing of the market; the placement
+        // declaration's subject does (the feed is for services only).
+        match &row.placement {
+            Some(placement) => {
+                let declaration: CredentialParts = serde_json::from_str(placement)
+                    .map_err(|e| FeedError::Malformed(e.to_string()))?;
+                data["format"] = json!(2);
+                data["placement"] = declaration.subject;
+            }
+            None => data["format"] = json!(1),
+        }
     }
     Ok(CloudEvent {
         specversion: SPEC_VERSION.to_owned(),

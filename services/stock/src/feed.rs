@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::feed::CloudEvent;
-use reetrace_core::domain::{Category, Country, Element, Mass, UseType};
+use reetrace_core::domain::{Element, Mass, passport_event};
 use reetrace_core::service::feed::{Consumer, FeedError, FeedSource, Projection, Quarantines};
 use reetrace_core::store::lease::Leases;
 use serde::Deserialize;
@@ -37,44 +37,10 @@ pub const PASSPORT_STATUS_CHANGED: &str = "org.reetrace.passport.status_changed"
 /// The prefix of the custody feed's event types.
 pub const CUSTODY_PREFIX: &str = "org.reetrace.custody.";
 
-#[derive(Debug, Deserialize)]
-struct SubjectView {
-    granularity: String,
-    product: ProductView,
-    ree_content: ContentView,
-}
-
-#[derive(Debug, Deserialize)]
-struct ProductView {
-    category: Category,
-    units: Option<u64>,
-    placed_on_market: MarketView,
-}
-
-#[derive(Debug, Deserialize)]
-struct MarketView {
-    date: NaiveDate,
-    country: Country,
-}
-
-#[derive(Debug, Deserialize)]
-struct ContentView {
-    elements: Vec<AmountView>,
-    #[serde(default)]
-    recycled: Vec<AmountView>,
-    use_type: Option<UseType>,
-}
-
-#[derive(Debug, Deserialize)]
-struct AmountView {
-    element: Element,
-    mass_g: Mass,
-}
-
-fn per_unit(amounts: &[AmountView]) -> ElementMasses {
+fn per_unit(amounts: &[(Element, Mass)]) -> ElementMasses {
     let mut masses = ElementMasses::new();
-    for a in amounts {
-        *masses.entry(a.element).or_insert(0) += i128::from(a.mass_g.micrograms());
+    for (element, mass) in amounts {
+        *masses.entry(*element).or_insert(0) += i128::from(mass.micrograms());
     }
     masses
 }
@@ -91,29 +57,28 @@ pub fn passport_change(event: &CloudEvent) -> Result<PassportChange, String> {
     let data = &event.data;
     match event.kind.as_str() {
         PASSPORT_ISSUED | PASSPORT_VERSIONED => {
-            let subject = SubjectView::deserialize(&data["subject"]).map_err(|e| e.to_string())?;
+            let subject = passport_event::facts(data)?;
             let granularity = Granularity::parse(&subject.granularity)
                 .ok_or_else(|| format!("granularity {:?}", subject.granularity))?;
             let version = data["version"]
                 .as_u64()
                 .and_then(|v| u32::try_from(v).ok())
                 .ok_or("no version")?;
-            let product = subject.product;
             Ok(PassportChange::Upsert(Box::new(PassportFacts {
                 passport_id: uuid_at(data, "passport_id")?,
                 org_id: uuid_at(data, "org_id")?,
                 version,
                 granularity,
-                category: product.category,
-                country: product.placed_on_market.country,
-                market_year: product.placed_on_market.date.year(),
+                category: subject.category,
+                country: subject.market_country,
+                market_year: subject.market_date.year(),
                 units: match granularity {
-                    Granularity::Batch => product.units.unwrap_or(1),
+                    Granularity::Batch => subject.units.unwrap_or(1),
                     _ => 1,
                 },
-                use_type: subject.ree_content.use_type,
-                content: per_unit(&subject.ree_content.elements),
-                recycled: per_unit(&subject.ree_content.recycled),
+                use_type: subject.use_type,
+                content: per_unit(&subject.elements),
+                recycled: per_unit(&subject.recycled),
             })))
         }
         PASSPORT_STATUS_CHANGED => {

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod instance;
 mod mass;
 mod operator;
+pub mod passport_event;
 pub mod recycled_content;
 mod serde_schema;
 mod share;

@@ -14,11 +14,12 @@ use chrono::{DateTime, Utc};
 use reetrace_core::api::auth::{Auth, MaybeAuth};
 use reetrace_core::api::codes::{
     AUTHENTICATED, BAD_REQUEST, FORBIDDEN, IDEMPOTENT, INVALID_ID, INVALID_QUERY, JSON_BODY,
-    NOT_FOUND, OVER_CLAIM, PUBLIC, UNKNOWN_REFERENCE, listed,
+    NOT_ACCEPTABLE, NOT_FOUND, OVER_CLAIM, PUBLIC, UNKNOWN_REFERENCE, listed,
 };
 use reetrace_core::api::extract::{ApiQuery, parse_json, parse_uuid, require_json_content_type};
 use reetrace_core::api::idempotency::{Idempotency, respond};
 use reetrace_core::api::problem::Problem;
+use reetrace_core::crypto::jose;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -27,7 +28,7 @@ use utoipa_axum::routes;
 use super::PassportState;
 use super::error::{CONCURRENT_REQUEST, PASSPORT_EXISTS, PASSPORT_NOT_ACTIVE, VERSION_CONFLICT};
 use crate::domain::credential::credential_urn;
-use crate::domain::passport::Issued;
+use crate::domain::passport::{Issued, PassportVersion};
 use crate::domain::registration::Registration;
 use crate::domain::view::PassportView;
 use crate::service::Keep;
@@ -48,6 +49,7 @@ pub fn router(bulk_body_limit: usize, gate: BulkGate) -> OpenApiRouter<PassportS
         ))
         .routes(routes!(get_passport, update))
         .routes(routes!(get_credential))
+        .routes(routes!(get_placement))
         .routes(routes!(list_versions))
         .routes(routes!(status::revoke))
         .routes(routes!(status::suspend))
@@ -193,11 +195,32 @@ struct VersionQuery {
     /// A version number; the current version when absent.
     #[param(minimum = 1)]
     version: Option<u32>,
+    /// `jwt`: the credential as a compact JWS (`application/vc+jwt`), whatever `Accept` says.
+    #[param(inline)]
+    format: Option<CredentialForm>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PlacementQuery {
+    /// A version number; the current version when absent.
+    #[param(minimum = 1)]
+    version: Option<u32>,
+}
+
+/// How a credential is asked for by query.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum CredentialForm {
+    /// The compact JWS (VC-JOSE-COSE).
+    Jwt,
 }
 
 /// The signed credential, byte for byte as issued.
 ///
-/// Public: anyone can verify it offline. `?version=N` gives an earlier version.
+/// Public: anyone can verify it offline. `?version=N` gives an earlier version. A v2 credential
+/// is also served as a compact JWS (`application/vc+jwt`, VC-JOSE-COSE) on `Accept:
+/// application/vc+jwt` or `?format=jwt`; a v1 credential has no JOSE form (406).
 #[utoipa::path(
     get, path = "/api/v1/passports/{id}/credential", tag = "passports", operation_id = "getPassportCredential",
     params(("id" = String, Path, format = Uuid, description = "The passport id"), VersionQuery),
@@ -207,11 +230,13 @@ struct VersionQuery {
                 (Object = "application/json"),
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
+                (String = "application/vc+jwt"),
             )),
         (status = 404, description = "No such passport or version", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "A JOSE form was asked for a v1 credential, which has none", body = Problem, content_type = "application/problem+json"),
     ),
     security(()),
-    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, INVALID_ID, INVALID_QUERY, NOT_FOUND]])))),
+    extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[BAD_REQUEST, INVALID_ID, INVALID_QUERY, NOT_FOUND, NOT_ACCEPTABLE]])))),
 )]
 async fn get_credential(
     State(state): State<PassportState>,
@@ -221,7 +246,60 @@ async fn get_credential(
 ) -> Result<Response, Problem> {
     let id = parse_uuid("id", &id)?;
     let version = state.service.version(id, query.version).await?;
+    if query.format.is_some() || accepts_jwt(&headers) {
+        return jwt_response(&version);
+    }
     Ok(credential_response(&headers, version.credential))
+}
+
+/// The placement declaration of a v2 passport version: market country, NUTS region, placement
+/// date and units, signed by the issuer apart from the public credential.
+///
+/// The passport's owner and the authorities (regulators, admins, services) only; it verifies at
+/// `/credentials/verify` like the credential. A v1 version has none (its credential holds
+/// those facts): 404. `?version=N` gives an earlier version's.
+#[utoipa::path(
+    get, path = "/api/v1/passports/{id}/placement", tag = "passports", operation_id = "getPassportPlacement",
+    params(("id" = String, Path, format = Uuid, description = "The passport id"), PlacementQuery),
+    responses(
+        (status = 200, description = "The signed placement declaration (a W3C Verifiable Credential)", body = Object),
+        (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the owner nor an authority", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passport or version, or a v1 version", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, FORBIDDEN, INVALID_ID, INVALID_QUERY, NOT_FOUND]])))),
+)]
+async fn get_placement(
+    State(state): State<PassportState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PlacementQuery>,
+) -> Result<Response, Problem> {
+    let id = parse_uuid("id", &id)?;
+    let declaration = state.service.placement(&caller, id, query.version).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], declaration).into_response())
+}
+
+/// Whether `Accept` names the JOSE form.
+pub fn accepts_jwt(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(jose::MEDIA_TYPE))
+}
+
+/// The compact JWS of a v2 version; 406 for a v1 version, which has none.
+pub fn jwt_response(version: &PassportVersion) -> Result<Response, Problem> {
+    match version.compact_jws() {
+        Some(Ok(token)) => Ok(([(header::CONTENT_TYPE, jose::MEDIA_TYPE)], token).into_response()),
+        Some(Err(_)) => Err(Problem::internal()),
+        None => Err(Problem::new(NOT_ACCEPTABLE).with_detail(format!(
+            "Version {} of this passport is a v1 credential, secured only by its eddsa-jcs-2022 \
+             proof: it has no JOSE form. Ask for application/json.",
+            version.version
+        ))),
+    }
 }
 
 /// The exact credential bytes, typed as the caller asked (`application/vc`,

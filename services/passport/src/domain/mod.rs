@@ -6,6 +6,7 @@ pub mod credential;
 pub mod did;
 pub mod passport;
 pub mod placement;
+pub mod reading;
 pub mod registration;
 pub mod signing_key;
 pub mod status_list;

@@ -129,6 +129,25 @@ pub struct PassportVersion {
     pub superseded_at: Option<DateTime<Utc>>,
 }
 
+impl PassportVersion {
+    /// The compact JWS (`application/vc+jwt`) of a v2 credential: its stored header and
+    /// signature around the JCS bytes of the credential without its proof. `None` for a v1
+    /// version (it has no JOSE form); an error when the stored credential does not decode.
+    pub fn compact_jws(&self) -> Option<Result<String, String>> {
+        let detached = self.credential_jws.as_deref()?;
+        Some((|| {
+            let mut credential: Value =
+                serde_json::from_str(&self.credential).map_err(|e| e.to_string())?;
+            if let Some(fields) = credential.as_object_mut() {
+                fields.remove("proof");
+            }
+            let payload = reetrace_core::crypto::jcs::canonicalize(&credential)
+                .map_err(|e| e.to_string())?;
+            reetrace_core::crypto::jose::attach(detached, &payload).map_err(|e| e.to_string())
+        })())
+    }
+}
+
 /// A passport version to store (the first one, or a new one).
 #[derive(Debug, Clone)]
 pub struct NewPassport {
@@ -237,6 +256,8 @@ pub struct FeedRow {
     pub data: Option<String>,
     /// The version's credential for `passport.issued` / `passport.versioned`.
     pub credential: Option<String>,
+    /// The version's placement declaration (v2), with the credential.
+    pub placement: Option<String>,
 }
 
 /// The answer to a registration.

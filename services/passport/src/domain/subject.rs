@@ -58,7 +58,10 @@ pub struct SubjectProduct {
     pub net_mass_g: Mass,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manufactured_on: Option<NaiveDate>,
-    pub placed_on_market: PlacedOnMarket,
+    /// Always in a v1 credential. In the reading of a v2 passport (`PassportView::subject`),
+    /// only for the tiers that see its placement declaration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_on_market: Option<PlacedOnMarket>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_lifetime_years: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,7 +225,7 @@ pub fn build(
             category: p.category,
             net_mass_g: p.net_mass_g,
             manufactured_on: p.manufactured_on,
-            placed_on_market: p.placed_on_market.clone(),
+            placed_on_market: Some(p.placed_on_market.clone()),
             expected_lifetime_years: p.expected_lifetime_years,
             facility: p.facility.clone(),
             model_passport: ctx.model_passport_uri,

@@ -8,9 +8,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::did;
-use super::passport::{Passport, PassportStatus, PassportVersion, product_uri};
+use super::passport::{CredentialFormat, Passport, PassportStatus, PassportVersion, product_uri};
+use super::placement::Placement;
+use super::reading;
 use super::registration::Granularity;
 use super::subject::{ComponentDetails, CredentialSubject};
+use super::untp::ProductPassport;
 
 /// Who may see how much of a passport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -42,6 +45,12 @@ impl Tier {
     pub fn sees_components(self) -> bool {
         self >= Tier::Professional
     }
+
+    /// The placement declaration (market country, region, date, units) is for the owner and
+    /// the authorities (regulators, admins, services) only.
+    pub fn sees_placement(self) -> bool {
+        self >= Tier::Authority
+    }
 }
 
 /// A passport as a caller of some tier sees it.
@@ -63,8 +72,19 @@ pub struct PassportView {
     pub issuer: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The signed subject of the current version.
+    /// The form of the current version's credential.
+    pub format: CredentialFormat,
+    /// The content of the current version in the v1 subject's shape: the signed subject of a v1
+    /// credential; for v2, a reading of the signed `passport` whose market facts
+    /// (`product.placed_on_market`, `product.units`) appear only for the tiers that see the
+    /// placement declaration.
     pub subject: CredentialSubject,
+    /// v2: the signed subject (UNTP `ProductPassport`) of the current version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passport: Option<ProductPassport>,
+    /// v2: the placement declaration's facts (owner and authorities only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
     /// Component detail (professional tiers and the owner); its digest is
     /// `subject.ree_content.components_digest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,12 +116,36 @@ impl PassportView {
     ) -> Result<PassportView, serde_json::Error> {
         let tier = Tier::of(caller, passport.org_id);
         let credential: Value = serde_json::from_str(&version.credential)?;
-        let subject: CredentialSubject = serde_json::from_value(
-            credential
-                .get("credentialSubject")
-                .cloned()
-                .unwrap_or(Value::Null),
-        )?;
+        let signed = credential
+            .get("credentialSubject")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let (subject, passport_subject, placement) = match version.format {
+            CredentialFormat::V1 => (serde_json::from_value(signed)?, None, None),
+            CredentialFormat::V2 => {
+                let passport_subject: ProductPassport = serde_json::from_value(signed)?;
+                let placement = match (&version.placement, tier.sees_placement()) {
+                    (Some(text), true) => {
+                        let declaration: Value = serde_json::from_str(text)?;
+                        Some(serde_json::from_value::<Placement>(
+                            declaration
+                                .get("credentialSubject")
+                                .cloned()
+                                .unwrap_or(Value::Null),
+                        )?)
+                    }
+                    _ => None,
+                };
+                let subject =
+                    reading::v1_shape(&passport_subject, placement.as_ref(), passport.org_id)
+                        .ok_or_else(|| {
+                            <serde_json::Error as serde::de::Error>::custom(
+                                "the v2 subject does not read back",
+                            )
+                        })?;
+                (subject, Some(passport_subject), placement)
+            }
+        };
         let component_details = if tier.sees_components() {
             Some(serde_json::from_str(&version.component_details)?)
         } else {
@@ -124,7 +168,10 @@ impl PassportView {
             issuer: did::org_did(base_url, passport.org_id),
             created_at: passport.created_at,
             updated_at: passport.updated_at,
+            format: version.format,
             subject,
+            passport: passport_subject,
+            placement,
             component_details,
             confidential,
             links: PassportLinks {

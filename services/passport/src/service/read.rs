@@ -1,12 +1,12 @@
 //! Reads: a passport in the caller's tier, its versions, the list, and the resolver's lookups.
 
-use reetrace_core::domain::{Principal, Role};
+use reetrace_core::domain::{Denied, Principal, Role};
 use uuid::Uuid;
 
 use super::PassportService;
 use super::error::{PassportError, Result};
 use crate::domain::passport::{ListFilter, Lookup, Passport, PassportVersion};
-use crate::domain::view::PassportView;
+use crate::domain::view::{PassportView, Tier};
 
 fn no_passport(id: Uuid) -> PassportError {
     PassportError::NotFound(format!("No passport {id}."))
@@ -51,6 +51,34 @@ impl PassportService {
     pub async fn version(&self, id: Uuid, version: Option<u32>) -> Result<PassportVersion> {
         self.store.version(id, version).await?.ok_or_else(|| {
             PassportError::NotFound(format!("No passport {id} (or no such version)."))
+        })
+    }
+
+    /// The signed placement declaration of a v2 passport version (the current one when
+    /// `version` is `None`): for the owner and the authorities (regulators, admins, services).
+    /// Not found for a v1 version, whose placement facts are in its credential.
+    pub async fn placement(
+        &self,
+        caller: &Principal,
+        id: Uuid,
+        version: Option<u32>,
+    ) -> Result<String> {
+        let passport = self.passport(id).await?;
+        if !Tier::of(Some(caller), passport.org_id).sees_placement() {
+            return Err(Denied::Rule(
+                "The placement declaration is for the passport's owner and the authorities \
+                 (regulators, admins, services)."
+                    .into(),
+            )
+            .into());
+        }
+        let version = self.version(id, version).await?;
+        version.placement.ok_or_else(|| {
+            PassportError::NotFound(format!(
+                "Version {} of passport {id} is a v1 credential: its placement facts are in the \
+                 credential itself, and it has no placement declaration.",
+                version.version
+            ))
         })
     }
 

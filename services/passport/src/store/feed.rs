@@ -27,6 +27,7 @@ struct FeedDb {
     occurred_at: DateTime<Utc>,
     data: Option<String>,
     credential: Option<String>,
+    placement: Option<String>,
 }
 
 impl TryFrom<FeedDb> for FeedRow {
@@ -44,13 +45,15 @@ impl TryFrom<FeedDb> for FeedRow {
             occurred_at: r.occurred_at,
             data: r.data,
             credential: r.credential,
+            placement: r.placement,
         })
     }
 }
 
 const FEED_AFTER: &str = "SELECT f.seq, f.event_id, f.type, f.passport_id, f.version, f.org_id, \
      f.occurred_at, f.data, \
-     CASE WHEN f.type = 'passport.status_changed' THEN NULL ELSE v.credential END AS credential \
+     CASE WHEN f.type = 'passport.status_changed' THEN NULL ELSE v.credential END AS credential, \
+     CASE WHEN f.type = 'passport.status_changed' THEN NULL ELSE v.placement END AS placement \
      FROM passport_feed f LEFT JOIN passport_versions v \
      ON v.passport_id = f.passport_id AND v.version = f.version \
      WHERE f.seq > $1 ORDER BY f.seq LIMIT $2";

@@ -184,17 +184,18 @@ pub(super) fn identity(out: &mut String, p: &PassportView) {
     if let Some(date) = product.manufactured_on {
         row(out, "Manufactured on", &date.to_string());
     }
-    let market = &product.placed_on_market;
-    let mut placed = format!(
-        "{}, {} ({})",
-        market.date,
-        escape_html(market.country.name()),
-        market.country.code()
-    );
-    if let Some(nuts) = &market.nuts {
-        let _ = write!(placed, ", region {}", escape_html(nuts));
+    if let Some(market) = &product.placed_on_market {
+        let mut placed = format!(
+            "{}, {} ({})",
+            market.date,
+            escape_html(market.country.name()),
+            market.country.code()
+        );
+        if let Some(nuts) = &market.nuts {
+            let _ = write!(placed, ", region {}", escape_html(nuts));
+        }
+        row(out, "Placed on the market", &placed);
     }
-    row(out, "Placed on the market", &placed);
     row(out, "Net mass", &format!("{} g", grams(product.net_mass_g)));
     if let Some(years) = product.expected_lifetime_years {
         row(out, "Expected lifetime", &format!("{years} years"));
