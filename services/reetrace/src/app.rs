@@ -20,8 +20,7 @@ use reetrace_core::client::recycled_content::HttpClaims;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::service::accounts::Accounts;
-use reetrace_core::service::feed::FeedSource;
-use reetrace_core::service::feed::{Consumer, Quarantines};
+use reetrace_core::service::feed::{Consumer, FeedSource, Quarantines};
 use reetrace_core::service::lease::run_leased;
 use reetrace_core::store::lease::Leases;
 use reetrace_custody as custody;
@@ -197,7 +196,7 @@ impl Services {
                 aliases: identity.aliases.clone(),
                 did_web_allowlist: config.did_web_allowlist.clone(),
                 resolver_cache: std::time::Duration::from_millis(config.resolver_cache_ms),
-                credential_format: passport::domain::passport::CredentialFormat::V1,
+                credential_format: passport::domain::passport::CredentialFormat::V2,
             },
         );
 

@@ -117,6 +117,9 @@ struct Layout {
     /// takes the column's default).
     positions: Vec<Option<usize>>,
     width: usize,
+    /// A version-1 archive names no columns: its rows hold the columns declared then, in order,
+    /// so a row may stop before columns added since (they take their NULL).
+    by_order: bool,
 }
 
 impl Layout {
@@ -127,6 +130,7 @@ impl Layout {
                 table,
                 positions: (0..table.columns.len()).map(Some).collect(),
                 width: table.columns.len(),
+                by_order: true,
             });
         };
         let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
@@ -145,11 +149,13 @@ impl Layout {
                 .map(|c| names.iter().position(|n| *n == c))
                 .collect(),
             width: names.len(),
+            by_order: false,
         })
     }
 
     fn row(&self, values: &[Value], at: &str) -> anyhow::Result<ArchiveRow> {
-        if values.len() != self.width {
+        let short_by_order = self.by_order && values.len() < self.width;
+        if values.len() != self.width && !short_by_order {
             bail!(
                 "{at}: {} values for the {} columns of {}",
                 values.len(),
@@ -161,17 +167,19 @@ impl Layout {
             .columns
             .iter()
             .zip(&self.positions)
-            .map(|((column, kind), position)| match position {
-                Some(i) => ArchiveValue::from_json(
-                    *kind,
-                    &values[*i],
-                    &format!("{at} {}.{column}", self.table.name),
-                )
-                .map_err(anyhow::Error::from),
-                // A column added after the archive was made: its NULL (a column that may not be
-                // NULL makes the database refuse the row, naming it).
-                None => Ok(ArchiveValue::Null(*kind)),
-            })
+            .map(
+                |((column, kind), position)| match position.filter(|i| *i < values.len()) {
+                    Some(i) => ArchiveValue::from_json(
+                        *kind,
+                        &values[i],
+                        &format!("{at} {}.{column}", self.table.name),
+                    )
+                    .map_err(anyhow::Error::from),
+                    // A column added after the archive was made: its NULL (a column that may not be
+                    // NULL makes the database refuse the row, naming it).
+                    None => Ok(ArchiveValue::Null(*kind)),
+                },
+            )
             .collect()
     }
 }

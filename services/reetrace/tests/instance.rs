@@ -252,7 +252,7 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
     let old = register(&client, &a, &maker.api_key, "EVM-MOVE-1").await;
     let old_credential = old["credential"].clone();
     assert!(
-        old_credential["issuer"]
+        old_credential["issuer"]["id"]
             .as_str()
             .unwrap()
             .starts_with(&did_host(&a))
@@ -313,7 +313,7 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
 
     // New credentials are issued under B and verify too.
     let new = register(&client, &b, &maker.api_key, "EVM-MOVE-2").await;
-    let issuer = new["credential"]["issuer"].as_str().unwrap();
+    let issuer = new["credential"]["issuer"]["id"].as_str().unwrap();
     assert!(issuer.starts_with(&did_host(&b)), "{issuer}");
     let (status, result) = verify(new["credential"].clone()).await;
     assert_eq!(status, 200, "{result}");
@@ -338,7 +338,7 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
         format!("{}:orgs:{}", did_host(&b), maker.org_id)
     );
     let at_a = did_doc(Some(a.trim_start_matches("http://").to_owned())).await;
-    assert_eq!(at_a["id"], old_credential["issuer"]);
+    assert_eq!(at_a["id"], old_credential["issuer"]["id"]);
 
     // The old status list, asked for at the old host, names the old URL and issuer.
     let list_url = old_credential["credentialStatus"][0]["statusListCredential"]
@@ -357,7 +357,7 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
         .await
         .unwrap();
     assert_eq!(list["id"], list_url);
-    assert_eq!(list["issuer"], old_credential["issuer"]);
+    assert_eq!(list["issuer"], old_credential["issuer"]["id"]);
 
     // An EPCIS event naming the old product URI `<A>/p/{id}` still moves that product's custody.
     let collector = services

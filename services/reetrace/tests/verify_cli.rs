@@ -97,7 +97,7 @@ crate::api_test!(
         assert_eq!(report["warnings"], json!([]));
 
         let mut tampered = credential.clone();
-        tampered["credentialSubject"]["ree_content"]["elements"][1]["mass_g"] = json!(337.6);
+        tampered["credentialSubject"]["materialsProvenance"][1]["ree:massGrams"] = json!(337.6);
         let tampered_file = write(dir.path(), "tampered.json", &tampered);
         let (code, report, _) = run(
             vec![tampered_file, "--online".into(), app.address.clone()],

@@ -19,6 +19,7 @@ import time
 from http import HTTPStatus
 from typing import Any
 
+import independent
 from reetrace_client import AuthenticatedClient, Client
 from reetrace_client.api.accounts import create_org, whoami
 from reetrace_client.api.credentials import verify_credential
@@ -666,6 +667,38 @@ def main() -> int:
     check(not result.verified, "a tampered credential does not verify")
     check(any(e.check == "proof" for e in result.errors), f"errors {result.errors}")
     ok("a tampered credential is refused: 400, the proof check fails")
+
+    # 9. Libraries nobody here wrote verify the motor's v2 credential: its eddsa-jcs-2022 proof
+    # (rfc8785 + cryptography) and its JOSE form (joserfc), each with the key of the issuer's
+    # did:web document.
+    motor_credential = expect(
+        get_passport_credential.sync_detailed(motor_id, client=anyone),
+        HTTPStatus.OK,
+        "fetch the motor's credential",
+    ).to_dict()
+    check(
+        "https://test.uncefact.org/vocabulary/untp/dpp/working/" in motor_credential["@context"],
+        "the motor's credential is a UNTP passport",
+    )
+    independent.verify_data_integrity(motor_credential)
+    ok("rfc8785 + cryptography verify the motor's eddsa-jcs-2022 proof")
+    token = anyone.get_httpx_client().get(
+        f"/api/v1/passports/{motor_id}/credential", headers={"accept": "application/vc+jwt"}
+    )
+    check(token.status_code == 200, f"the JOSE form: {token.status_code} {token.text[:200]}")
+    check(
+        token.headers["content-type"] == "application/vc+jwt", token.headers["content-type"]
+    )
+    independent.verify_jwt(token.text, motor_credential)
+    ok("joserfc verifies the motor's vc+jwt, whose payload is the credential without its proof")
+    verify(
+        {
+            "@context": "https://www.w3.org/ns/credentials/v2",
+            "type": "EnvelopedVerifiableCredential",
+            "id": f"data:application/vc+jwt,{token.text}",
+        },
+        "the motor's JOSE form",
+    )
 
     print(f"python: {passed} passed, 0 failed")
     return 0

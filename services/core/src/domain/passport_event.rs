@@ -15,7 +15,7 @@ const GTIN_SCHEME: &str = "https://id.gs1.org/01/";
 
 /// A passport version's facts, as the consumers of the feed need them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PassportFacts {
+pub struct IssuedPassport {
     /// `item`, `batch` or `model`.
     pub granularity: String,
     pub gtin: Option<Gtin>,
@@ -36,7 +36,7 @@ pub struct PassportFacts {
 }
 
 /// Reads the facts of a `passport.issued` / `passport.versioned` event's data.
-pub fn facts(data: &Value) -> Result<PassportFacts, String> {
+pub fn facts(data: &Value) -> Result<IssuedPassport, String> {
     match data.get("format").and_then(Value::as_u64) {
         None | Some(1) => v1(&data["subject"]),
         Some(2) => v2(&data["subject"], &data["placement"]),
@@ -87,9 +87,9 @@ fn pairs(amounts: Vec<Amount>) -> Vec<(Element, Mass)> {
     amounts.into_iter().map(|a| (a.element, a.mass_g)).collect()
 }
 
-fn v1(subject: &Value) -> Result<PassportFacts, String> {
+fn v1(subject: &Value) -> Result<IssuedPassport, String> {
     let s = V1Subject::deserialize(subject).map_err(|e| format!("v1 subject: {e}"))?;
-    Ok(PassportFacts {
+    Ok(IssuedPassport {
         granularity: s.granularity,
         gtin: s.product.gtin,
         serial: s.product.serial,
@@ -179,7 +179,7 @@ struct V2Placement {
     units: u64,
 }
 
-fn v2(subject: &Value, placement: &Value) -> Result<PassportFacts, String> {
+fn v2(subject: &Value, placement: &Value) -> Result<IssuedPassport, String> {
     let s = V2Subject::deserialize(subject).map_err(|e| format!("v2 subject: {e}"))?;
     let p = V2Placement::deserialize(placement).map_err(|e| format!("placement: {e}"))?;
     let gtin = match (&s.product.id_scheme, &s.product.registered_id) {
@@ -221,7 +221,7 @@ fn v2(subject: &Value, placement: &Value) -> Result<PassportFacts, String> {
             None => recycled.push((d.element, d.mass)),
         }
     }
-    Ok(PassportFacts {
+    Ok(IssuedPassport {
         granularity: s.granularity,
         gtin,
         serial: s.product.serial,

@@ -141,8 +141,8 @@ impl PassportVersion {
             if let Some(fields) = credential.as_object_mut() {
                 fields.remove("proof");
             }
-            let payload = reetrace_core::crypto::jcs::canonicalize(&credential)
-                .map_err(|e| e.to_string())?;
+            let payload =
+                reetrace_core::crypto::jcs::canonicalize(&credential).map_err(|e| e.to_string())?;
             reetrace_core::crypto::jose::attach(detached, &payload).map_err(|e| e.to_string())
         })())
     }

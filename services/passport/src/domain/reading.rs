@@ -57,7 +57,10 @@ pub fn v1_shape(
         }
     }
     let c = &passport.circularity_scorecard;
-    for DeclaredRecycled { element, mass_g, .. } in &c.declared_recycled_content {
+    for DeclaredRecycled {
+        element, mass_g, ..
+    } in &c.declared_recycled_content
+    {
         match recycled.iter_mut().find(|r| r.element == *element) {
             Some(r) => r.mass_g = r.mass_g.checked_add(*mass_g)?,
             None => recycled.push(ElementTotal {

@@ -118,7 +118,7 @@ pub struct UntpProduct {
         default,
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub further_information: Vec<Link>,
+    pub further_information: Vec<UntpLink>,
     /// The exact net mass of one unit, in grams (`dimensions.weight` is its rounded kilograms).
     #[serde(rename = "ree:netMassGrams")]
     pub net_mass_g: Mass,
@@ -199,7 +199,7 @@ pub struct Measure {
 
 /// UNTP `Link` (closed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Link {
+pub struct UntpLink {
     #[serde(rename = "linkURL")]
     pub link_url: String,
     #[serde(rename = "linkName")]
@@ -237,7 +237,7 @@ pub struct Circularity {
     pub kind: Vec<String>,
     /// The passport page's end-of-life section.
     #[serde(rename = "recyclingInformation")]
-    pub recycling_information: Link,
+    pub recycling_information: UntpLink,
     #[serde(
         rename = "ree:dismantling",
         default,
@@ -373,7 +373,7 @@ pub fn subject(registration: &Registration, ctx: PassportContext<'_>) -> Product
             further_information: registration
                 .documents
                 .iter()
-                .map(|d| Link {
+                .map(|d| UntpLink {
                     link_url: d.url.clone(),
                     link_name: d.title.clone(),
                     link_type: d.kind.clone(),
@@ -387,7 +387,7 @@ pub fn subject(registration: &Registration, ctx: PassportContext<'_>) -> Product
         materials_provenance: materials(registration),
         circularity_scorecard: Circularity {
             kind: vec!["CircularityPerformance".to_owned()],
-            recycling_information: Link {
+            recycling_information: UntpLink {
                 link_url: format!("{}/p/{}#end-of-life", ctx.base_url, ctx.passport_id),
                 link_name: "End of life: dismantling and removal".to_owned(),
                 link_type: Some("https://gs1.org/voc/sustainabilityInfo".to_owned()),

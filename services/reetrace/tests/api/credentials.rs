@@ -79,6 +79,8 @@ fn flip(value: &mut Value) {
             s.push(if last == 'A' { 'B' } else { 'A' });
             Value::String(s)
         }
+        // (A zero becomes 1: "01" is no JSON number.)
+        Value::Number(n) if n.as_u64() == Some(0) => json!(1),
         Value::Number(n) => serde_json::from_str(&format!("{n}1")).unwrap(),
         other => other.clone(),
     };

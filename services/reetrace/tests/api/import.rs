@@ -125,7 +125,7 @@ api_test!(
             let credential =
                 assert_resolves_and_verifies(&app, &format!("/01/04012345000016/21/{serial}"))
                     .await;
-            let issuer = credential["issuer"].as_str().unwrap();
+            let issuer = credential["issuer"]["id"].as_str().unwrap();
             assert!(issuer.ends_with(&format!(":orgs:{org}")), "{issuer}");
         }
     }
@@ -162,12 +162,12 @@ api_test!(
         let credential = assert_resolves_and_verifies(&app, "/01/04012345000016/21/HDD-1").await;
         let subject = &credential["credentialSubject"];
         assert_eq!(
-            subject["product"]["category"], "hard_disk_drive",
+            subject["product"]["productCategory"][0]["code"], "hard_disk_drive",
             "{subject}"
         );
         assert_resolves_and_verifies(&app, "/01/04012345000016/21/HDD-3").await;
         // Professional tiers see the component as the row gave it.
-        let id = subject["passport_id"].as_str().unwrap();
+        let id = subject["ree:passportId"].as_str().unwrap();
         let (_, recycler_key) = app.create_org("Import Reader", "recycler").await;
         let view: Value = app
             .get(&format!("/api/v1/passports/{id}"))

@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod bulk;
 mod connections;
+mod credential_v2;
 mod credentials;
 mod custody;
 mod epcis;

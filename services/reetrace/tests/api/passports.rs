@@ -25,10 +25,11 @@ pub fn motor(serial: &str) -> Value {
 async fn issuer_key(app: &TestApp, credential: &Value) -> VerifyingKey {
     let method = credential["proof"]["verificationMethod"].as_str().unwrap();
     let (did, fragment) = method.split_once('#').unwrap();
-    assert_eq!(
-        did, credential["issuer"],
-        "the key's controller is the issuer"
-    );
+    // A passport names its issuer as {id, name} (v2), a status list as a string.
+    let issuer = credential["issuer"]
+        .get("id")
+        .unwrap_or(&credential["issuer"]);
+    assert_eq!(did, issuer, "the key's controller is the issuer");
     let org_id = did.rsplit(':').next().unwrap();
     let doc: Value = app
         .get(&format!("/orgs/{org_id}/did.json"))
@@ -121,14 +122,19 @@ api_test!(
         );
         assert_eq!(credential["credentialSubject"]["id"], uri);
         assert_eq!(credential["proof"]["cryptosuite"], "eddsa-jcs-2022");
-        let nd = &credential["credentialSubject"]["ree_content"]["elements"][1];
-        assert_eq!(nd["element"], "Nd");
-        assert_eq!(nd["mass_g"], 337.5);
+        assert_eq!(
+            credential["@context"][1],
+            "https://test.uncefact.org/vocabulary/untp/dpp/working/"
+        );
+        let nd = &credential["credentialSubject"]["materialsProvenance"][1];
+        assert_eq!(nd["materialType"]["code"], "Nd");
+        assert_eq!(nd["ree:massGrams"], 337.5);
+        assert_eq!(nd["mass"], json!({"value": 0.3375, "unit": "KGM"}));
 
         let key = issuer_key(&app, &credential).await;
         verify_with(&credential, &key).unwrap();
         let mut tampered = credential.clone();
-        tampered["credentialSubject"]["ree_content"]["elements"][1]["mass_g"] = json!(337.6);
+        tampered["credentialSubject"]["materialsProvenance"][1]["ree:massGrams"] = json!(337.6);
         assert!(verify_with(&tampered, &key).is_err());
         assert!(!status_bit(&app, &credential, "revocation").await);
     }
@@ -262,7 +268,7 @@ api_test!(
         let second: Value = response.json().await.unwrap();
         assert_eq!(second["version"], 2);
         assert_eq!(
-            second["credential"]["credentialSubject"]["previous_version"],
+            second["credential"]["credentialSubject"]["ree:previousVersion"],
             first["credential"]["id"]
         );
         assert!(
@@ -546,7 +552,13 @@ api_test!(
         assert_eq!(events[0]["sequence"], "1");
         assert_eq!(events[0]["specversion"], "1.0");
         assert_eq!(events[0]["type"], "org.reetrace.passport.issued");
-        assert_eq!(events[0]["data"]["subject"]["product"]["serial"], "F-1");
+        assert_eq!(
+            events[0]["data"]["subject"]["product"]["serialNumber"],
+            "F-1"
+        );
+        // v2: the market facts come with the placement declaration's subject.
+        assert_eq!(events[0]["data"]["format"], 2);
+        assert_eq!(events[0]["data"]["placement"]["ree:marketCountry"], "FR");
         assert_eq!(page["next_after"], 2);
         let rest: Value = app
             .get("/api/v1/feeds/passport?after=2")
@@ -576,13 +588,31 @@ api_test!(
 api_test!(the_ree_context_is_served, |app: TestApp| async move {
     let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
     let issued = app.register(&owner, &motor("C-1")).await;
-    let url = issued["credential"]["@context"][1].as_str().unwrap();
+    let url = issued["credential"]["@context"][2].as_str().unwrap();
+    assert!(url.ends_with("/contexts/reetrace/v2"), "{url}");
     let path = url.strip_prefix(&app.address).unwrap();
     let response = app.get(path).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "application/ld+json");
     let context: Value = response.json().await.unwrap();
-    assert_eq!(context["@context"]["@protected"], true);
-    assert_eq!(context["@context"]["ree_content"], "ree:reeContent");
+    assert_eq!(
+        context["@context"]["ree"],
+        "https://w3id.org/reetrace/vocab#"
+    );
+    assert_eq!(
+        context["@context"]["ree:placementDate"]["@type"],
+        "xsd:date"
+    );
+    // The v1 context stays served for the credentials issued under it.
+    let v1: Value = app
+        .get("/contexts/reetrace/v1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v1["@context"]["@protected"], true);
+    assert_eq!(v1["@context"]["ree_content"], "ree:reeContent");
 });
 
 api_test!(

@@ -45,6 +45,9 @@ fn view_of(registration: serde_json::Value, tier: Tier) -> PassportView {
         issuer: subject.manufacturer.id.clone(),
         created_at: at,
         updated_at: at,
+        format: crate::domain::passport::CredentialFormat::V1,
+        passport: None,
+        placement: None,
         component_details: tier.sees_components().then_some(details),
         confidential: None,
         links: PassportLinks {

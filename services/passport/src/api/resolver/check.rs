@@ -29,7 +29,8 @@ pub(super) enum KeyState {
 pub(super) fn key_id(credential: &str, issuer: &str) -> Result<String, String> {
     let credential: Value =
         serde_json::from_str(credential).map_err(|_| "the stored credential is not JSON")?;
-    if credential.get("issuer").and_then(Value::as_str) != Some(issuer) {
+    // v1 names its issuer as a string, v2 (UNTP) as `{id, name}`.
+    if crate::verify::issuer_id(&credential) != Some(issuer) {
         return Err("the credential names another issuer".into());
     }
     let proof = EmbeddedProof::parse(&credential).map_err(|e| e.to_string())?;
@@ -83,7 +84,7 @@ pub(super) async fn verification(
     // former one the instance moved from (still the organisation's).
     let named = serde_json::from_str::<Value>(&version.credential)
         .ok()
-        .and_then(|c| c.get("issuer").and_then(Value::as_str).map(str::to_owned));
+        .and_then(|c| crate::verify::issuer_id(&c).map(str::to_owned));
     let issuer = named
         .and_then(|named| service.own_did_of(row.org_id, &named))
         .unwrap_or_else(|| service.org_did(row.org_id));
