@@ -12,11 +12,7 @@ use crate::domain::account::{ApiKeyInfo, KeyRow, Org};
 use crate::domain::{KeyRecord, OperatorId, Role};
 
 /// The accounts migrations, one folder per backend.
-pub static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "accounts",
-    sqlite: || sqlx::migrate!("../../migrations/accounts/sqlite"),
-    postgres: || sqlx::migrate!("../../migrations/accounts/postgres"),
-};
+pub static MIGRATIONS: MigrationSet = crate::db::migrations::ACCOUNTS;
 
 /// Looks keys up by prefix (implemented by the accounts store).
 #[async_trait]
