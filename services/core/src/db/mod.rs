@@ -19,6 +19,7 @@ mod archive;
 mod dialect;
 mod error;
 pub mod migrations;
+mod record;
 mod sql;
 
 use std::str::FromStr;
@@ -34,6 +35,10 @@ pub use dialect::Dialect;
 pub use error::StoreError;
 pub use migrations::MigrationSet;
 pub use sql::{Arg, Bind, Kind, On, Record, Row, Sql, Value};
+
+/// sqlx for [`record!`](crate::record), which names it from the crates that use it.
+#[doc(hidden)]
+pub use sqlx as __sqlx;
 
 /// The two storage backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

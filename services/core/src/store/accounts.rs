@@ -107,7 +107,6 @@ impl SqlAccounts {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct OrgRow {
     id: Uuid,
     name: String,
@@ -116,6 +115,15 @@ struct OrgRow {
     operator_id: Option<String>,
     created_at: DateTime<Utc>,
 }
+
+crate::record!(OrgRow {
+    id,
+    name,
+    role,
+    operator_scheme,
+    operator_id,
+    created_at,
+});
 
 impl TryFrom<OrgRow> for Org {
     type Error = StoreError;
@@ -131,7 +139,6 @@ impl TryFrom<OrgRow> for Org {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct KeyInfoRow {
     id: Uuid,
     org_id: Uuid,
@@ -140,6 +147,15 @@ struct KeyInfoRow {
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
 }
+
+crate::record!(KeyInfoRow {
+    id,
+    org_id,
+    prefix,
+    label,
+    created_at,
+    revoked_at,
+});
 
 impl From<KeyInfoRow> for ApiKeyInfo {
     fn from(row: KeyInfoRow) -> Self {
@@ -154,7 +170,6 @@ impl From<KeyInfoRow> for ApiKeyInfo {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct KeyLookupRow {
     key_id: Uuid,
     org_id: Uuid,
@@ -163,6 +178,15 @@ struct KeyLookupRow {
     hash: Vec<u8>,
     revoked: bool,
 }
+
+crate::record!(KeyLookupRow {
+    key_id,
+    org_id,
+    org_name,
+    role,
+    hash,
+    revoked,
+});
 
 const INSERT_ORG: &str = "INSERT INTO orgs (id, name, role, operator_scheme, operator_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";
