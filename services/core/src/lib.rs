@@ -12,7 +12,9 @@
 //! - [`crypto`], [`merkle`], [`checkpoint`]: libraries (signatures, Merkle trees, signed
 //!   notes), pure.
 //!
-//! The kernel knows no service's routes or tables.
+//! The kernel knows no service's routes or tables. It only carries every service's migration
+//! files, embedded from `migrations/` by its build script ([`db::migrations`]), each service
+//! naming its own set.
 
 pub mod api;
 pub mod checkpoint;

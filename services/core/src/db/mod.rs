@@ -18,12 +18,13 @@
 mod archive;
 mod dialect;
 mod error;
+pub mod migrations;
+mod record;
 mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -32,7 +33,12 @@ use sqlx::sqlite::{
 pub use archive::{ArchiveError, ArchiveRow, ArchiveTable, ArchiveValue, Archived};
 pub use dialect::Dialect;
 pub use error::StoreError;
+pub use migrations::MigrationSet;
 pub use sql::{Arg, Bind, Kind, On, Record, Row, Sql, Value};
+
+/// sqlx for [`record!`](crate::record), which names it from the crates that use it.
+#[doc(hidden)]
+pub use sqlx as __sqlx;
 
 /// The two storage backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,16 +164,8 @@ impl Db {
     /// Applies one service's migrations (idempotent).
     pub async fn migrate(&self, set: &MigrationSet) -> Result<(), ConnectError> {
         match self {
-            Db::Sqlite(db) => {
-                let mut migrator = (set.sqlite)();
-                migrator.dangerous_set_table_name(set.table_name());
-                migrator.run(&db.write).await?;
-            }
-            Db::Postgres(pool) => {
-                let mut migrator = (set.postgres)();
-                migrator.dangerous_set_table_name(set.table_name());
-                migrator.run(pool).await?;
-            }
+            Db::Sqlite(db) => set.migrator(Backend::Sqlite).run(&db.write).await?,
+            Db::Postgres(pool) => set.migrator(Backend::Postgres).run(pool).await?,
         }
         Ok(())
     }
@@ -224,23 +222,6 @@ async fn connect_sqlite(url: &str, options: &PoolOptions) -> Result<SqliteDb, sq
         .connect_with(connect)
         .await?;
     Ok(SqliteDb { write, read })
-}
-
-/// One service's embedded migrations, one folder per backend.
-///
-/// Every service records its applied migrations in a table of its own
-/// (`_reetrace_migrations_<name>`), so services sharing a database never see each other's
-/// history as "missing".
-pub struct MigrationSet {
-    pub name: &'static str,
-    pub sqlite: fn() -> Migrator,
-    pub postgres: fn() -> Migrator,
-}
-
-impl MigrationSet {
-    pub fn table_name(&self) -> String {
-        format!("_reetrace_migrations_{}", self.name)
-    }
 }
 
 /// Rewrites sealed secrets in `table` (a master key rotation) in one transaction: each row,

@@ -1,6 +1,6 @@
 //! One statement for both backends: [`Sql`] holds the text (PostgreSQL-style `$1` placeholders,
 //! which sqlx also accepts on SQLite) and typed arguments; it runs on a pool or a transaction of
-//! either backend and decodes rows with `#[derive(sqlx::FromRow)]` types.
+//! either backend and decodes rows into [`record!`](crate::record) types.
 //!
 //! ```ignore
 //! let row: Option<PassportDb> = Sql::new("SELECT id, org_id FROM passports WHERE id = $1")
@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 
-/// A row type both backends decode (`#[derive(sqlx::FromRow)]`, or a tuple).
+/// A row type both backends decode (a [`record!`](crate::record) struct, or a tuple).
 pub trait Record:
     for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin
 {

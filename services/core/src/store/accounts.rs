@@ -12,11 +12,7 @@ use crate::domain::account::{ApiKeyInfo, KeyRow, Org};
 use crate::domain::{KeyRecord, OperatorId, Role};
 
 /// The accounts migrations, one folder per backend.
-pub static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "accounts",
-    sqlite: || sqlx::migrate!("../../migrations/accounts/sqlite"),
-    postgres: || sqlx::migrate!("../../migrations/accounts/postgres"),
-};
+pub static MIGRATIONS: MigrationSet = crate::db::migrations::ACCOUNTS;
 
 /// Looks keys up by prefix (implemented by the accounts store).
 #[async_trait]
@@ -111,7 +107,6 @@ impl SqlAccounts {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct OrgRow {
     id: Uuid,
     name: String,
@@ -120,6 +115,15 @@ struct OrgRow {
     operator_id: Option<String>,
     created_at: DateTime<Utc>,
 }
+
+crate::record!(OrgRow {
+    id,
+    name,
+    role,
+    operator_scheme,
+    operator_id,
+    created_at,
+});
 
 impl TryFrom<OrgRow> for Org {
     type Error = StoreError;
@@ -135,7 +139,6 @@ impl TryFrom<OrgRow> for Org {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct KeyInfoRow {
     id: Uuid,
     org_id: Uuid,
@@ -144,6 +147,15 @@ struct KeyInfoRow {
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
 }
+
+crate::record!(KeyInfoRow {
+    id,
+    org_id,
+    prefix,
+    label,
+    created_at,
+    revoked_at,
+});
 
 impl From<KeyInfoRow> for ApiKeyInfo {
     fn from(row: KeyInfoRow) -> Self {
@@ -158,7 +170,6 @@ impl From<KeyInfoRow> for ApiKeyInfo {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct KeyLookupRow {
     key_id: Uuid,
     org_id: Uuid,
@@ -167,6 +178,15 @@ struct KeyLookupRow {
     hash: Vec<u8>,
     revoked: bool,
 }
+
+crate::record!(KeyLookupRow {
+    key_id,
+    org_id,
+    org_name,
+    role,
+    hash,
+    revoked,
+});
 
 const INSERT_ORG: &str = "INSERT INTO orgs (id, name, role, operator_scheme, operator_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";

@@ -23,13 +23,19 @@ pub enum MoveError {
     AlreadyThere(String),
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     public_base_url: String,
     log_origin: String,
     created_at: DateTime<Utc>,
     moved_at: Option<DateTime<Utc>>,
 }
+
+crate::record!(Row {
+    public_base_url,
+    log_origin,
+    created_at,
+    moved_at,
+});
 
 const SELECT: &str =
     "SELECT public_base_url, log_origin, created_at, moved_at FROM instance_identity WHERE id = 1";

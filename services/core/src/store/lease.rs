@@ -6,11 +6,7 @@ use std::time::Duration;
 use crate::db::{Db, MigrationSet, Sql, StoreError};
 
 /// The kernel's own migrations (leases).
-pub static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "core",
-    sqlite: || sqlx::migrate!("../../migrations/core/sqlite"),
-    postgres: || sqlx::migrate!("../../migrations/core/postgres"),
-};
+pub static MIGRATIONS: MigrationSet = crate::db::migrations::CORE;
 
 /// Takes, renews and gives back leases.
 #[derive(Debug, Clone)]

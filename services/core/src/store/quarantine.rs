@@ -67,7 +67,6 @@ struct SqlQuarantine {
 
 const COLUMNS: &str = "consumer, seq, stream, event_id, subject, event, reason, quarantined_at";
 
-#[derive(sqlx::FromRow)]
 struct Row {
     consumer: String,
     seq: i64,
@@ -77,6 +76,16 @@ struct Row {
     reason: String,
     quarantined_at: DateTime<Utc>,
 }
+
+crate::record!(Row {
+    consumer,
+    seq,
+    stream,
+    subject,
+    event,
+    reason,
+    quarantined_at,
+});
 
 impl TryFrom<Row> for QuarantinedEvent {
     type Error = StoreError;

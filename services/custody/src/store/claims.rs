@@ -25,7 +25,6 @@ pub trait ClaimStore: Send + Sync {
     async fn release_claim(&self, claim_id: Uuid) -> Result<(), StoreError>;
 }
 
-#[derive(sqlx::FromRow)]
 struct ClaimDb {
     claim_id: Uuid,
     lot_id: Uuid,
@@ -36,6 +35,17 @@ struct ClaimDb {
     status: String,
     created_at: DateTime<Utc>,
 }
+
+reetrace_core::record!(ClaimDb {
+    claim_id,
+    lot_id,
+    passport_id,
+    org_id,
+    element,
+    mass_ug,
+    status,
+    created_at,
+});
 
 impl TryFrom<ClaimDb> for ClaimRow {
     type Error = StoreError;

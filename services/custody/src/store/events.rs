@@ -37,7 +37,6 @@ pub trait EventStore: Send + Sync {
     async fn links_between(&self, from: i64, to: i64) -> Result<Vec<ChainLink>, StoreError>;
 }
 
-#[derive(sqlx::FromRow)]
 struct EventDb {
     leaf_index: i64,
     event_id: String,
@@ -51,6 +50,20 @@ struct EventDb {
     leaf_hash: Vec<u8>,
     recorded_at: DateTime<Utc>,
 }
+
+reetrace_core::record!(EventDb {
+    leaf_index,
+    event_id,
+    event_hash,
+    event_type,
+    action,
+    org_id,
+    event_time,
+    document,
+    data,
+    leaf_hash,
+    recorded_at,
+});
 
 impl From<EventDb> for EventRow {
     fn from(r: EventDb) -> Self {
@@ -70,13 +83,19 @@ impl From<EventDb> for EventRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct LinkDb {
     subject_id: Uuid,
     seq: i64,
     leaf_index: i64,
     link: Vec<u8>,
 }
+
+reetrace_core::record!(LinkDb {
+    subject_id,
+    seq,
+    leaf_index,
+    link,
+});
 
 impl From<LinkDb> for ChainLink {
     fn from(r: LinkDb) -> Self {

@@ -26,7 +26,6 @@ pub(super) fn origin_text(origin: &[Origin]) -> String {
     serde_json::to_string(origin).unwrap_or_else(|_| "[]".to_owned())
 }
 
-#[derive(sqlx::FromRow)]
 struct LotDb {
     lot_id: Uuid,
     epc: String,
@@ -47,6 +46,27 @@ struct LotDb {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
+
+reetrace_core::record!(LotDb {
+    lot_id,
+    epc,
+    gtin,
+    lot_number,
+    kind,
+    material,
+    mass_ug,
+    remaining_ug,
+    elements,
+    remaining,
+    claimed,
+    origin,
+    state,
+    holder,
+    pending_to,
+    transformation_id,
+    created_at,
+    updated_at,
+});
 
 impl TryFrom<LotDb> for LotRow {
     type Error = StoreError;

@@ -32,11 +32,7 @@ pub use transparency_log::TransparencyLogStore;
 pub use write::{Respond, Write, WriteError, WriteStore, Written};
 
 /// The custody service's migrations.
-pub static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "custody",
-    sqlite: || sqlx::migrate!("../../migrations/custody/sqlite"),
-    postgres: || sqlx::migrate!("../../migrations/custody/postgres"),
-};
+pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::CUSTODY;
 
 /// Everything the custody service stores.
 pub trait CustodyStore:

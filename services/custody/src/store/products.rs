@@ -27,7 +27,6 @@ pub trait ProductStore: Send + Sync {
     ) -> Result<Vec<ProductRow>, StoreError>;
 }
 
-#[derive(sqlx::FromRow)]
 struct ProductDb {
     passport_id: Uuid,
     org_id: Uuid,
@@ -50,6 +49,29 @@ struct ProductDb {
     pending_to: Option<Uuid>,
     updated_at: DateTime<Utc>,
 }
+
+reetrace_core::record!(ProductDb {
+    passport_id,
+    org_id,
+    version,
+    passport_status,
+    granularity,
+    gtin,
+    serial,
+    lot,
+    units,
+    name,
+    category,
+    country,
+    placed_on_market,
+    net_mass_ug,
+    epc,
+    elements,
+    state,
+    holder,
+    pending_to,
+    updated_at,
+});
 
 impl TryFrom<ProductDb> for ProductRow {
     type Error = StoreError;

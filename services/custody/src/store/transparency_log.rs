@@ -101,12 +101,13 @@ pub(super) async fn load_nodes(
     Ok(out)
 }
 
-#[derive(sqlx::FromRow)]
 struct CheckpointDb {
     size: i64,
     root: Vec<u8>,
     note: String,
 }
+
+reetrace_core::record!(CheckpointDb { size, root, note });
 
 impl From<CheckpointDb> for StoredCheckpoint {
     fn from(r: CheckpointDb) -> Self {

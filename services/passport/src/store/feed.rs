@@ -15,11 +15,9 @@ pub trait PassportFeedStore: Send + Sync {
     async fn feed_after(&self, after: i64, limit: u32) -> Result<Vec<FeedRow>, StoreError>;
 }
 
-#[derive(sqlx::FromRow)]
 struct FeedDb {
     seq: i64,
     event_id: Uuid,
-    #[sqlx(rename = "type")]
     kind: String,
     passport_id: Uuid,
     version: i64,
@@ -29,6 +27,19 @@ struct FeedDb {
     credential: Option<String>,
     placement: Option<String>,
 }
+
+reetrace_core::record!(FeedDb {
+    seq,
+    event_id,
+    kind: "type",
+    passport_id,
+    version,
+    org_id,
+    occurred_at,
+    data,
+    credential,
+    placement,
+});
 
 impl TryFrom<FeedDb> for FeedRow {
     type Error = StoreError;

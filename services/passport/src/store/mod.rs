@@ -20,11 +20,7 @@ pub use signing_keys::SigningKeyStore;
 pub use status_lists::StatusListStore;
 
 /// The passport service's migrations.
-pub static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "passport",
-    sqlite: || sqlx::migrate!("../../migrations/passport/sqlite"),
-    postgres: || sqlx::migrate!("../../migrations/passport/postgres"),
-};
+pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::PASSPORT;
 
 /// Everything the passport service stores.
 pub trait PassportStores:

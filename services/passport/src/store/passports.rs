@@ -121,13 +121,19 @@ fn push_identity<'q>(sql: &mut Sql<'q>, identity: &'q Identity) {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct StoredDb {
     fingerprint: Vec<u8>,
     status: i64,
     content_type: String,
     body: String,
 }
+
+reetrace_core::record!(StoredDb {
+    fingerprint,
+    status,
+    content_type,
+    body,
+});
 
 const STORED_RESPONSE: &str = "SELECT fingerprint, status, content_type, body \
      FROM passport_idempotency WHERE org_id = $1 AND key = $2";

@@ -22,7 +22,6 @@ pub trait SigningKeyStore: Send + Sync {
     async fn reseal_keys(&self, changes: &[Reseal]) -> Result<(), StoreError>;
 }
 
-#[derive(sqlx::FromRow)]
 struct KeyDb {
     id: String,
     org_id: Uuid,
@@ -32,6 +31,16 @@ struct KeyDb {
     retired_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
 }
+
+reetrace_core::record!(KeyDb {
+    id,
+    org_id,
+    public_key,
+    sealed_secret,
+    created_at,
+    retired_at,
+    revoked_at,
+});
 
 impl From<KeyDb> for SigningKeyRow {
     fn from(r: KeyDb) -> Self {

@@ -34,7 +34,6 @@ pub trait StatusListStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-#[derive(sqlx::FromRow)]
 struct ListDb {
     id: String,
     org_id: Uuid,
@@ -45,6 +44,17 @@ struct ListDb {
     credential: Option<String>,
     updated_at: DateTime<Utc>,
 }
+
+reetrace_core::record!(ListDb {
+    id,
+    org_id,
+    purpose,
+    size,
+    allocated,
+    bits,
+    credential,
+    updated_at,
+});
 
 impl TryFrom<ListDb> for StatusListRow {
     type Error = StoreError;

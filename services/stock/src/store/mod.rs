@@ -31,11 +31,7 @@ pub use projection::ProjectionStore;
 pub use tables::TableStore;
 
 /// The stock service's migrations.
-pub static MIGRATIONS: MigrationSet = MigrationSet {
-    name: "stock",
-    sqlite: || sqlx::migrate!("../../migrations/stock/sqlite"),
-    postgres: || sqlx::migrate!("../../migrations/stock/postgres"),
-};
+pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::STOCK;
 
 /// Everything the stock service stores: the three traits together.
 pub trait StockStore: ProjectionStore + TableStore + ParameterStore {}

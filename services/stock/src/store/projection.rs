@@ -84,7 +84,6 @@ const CELL_COLUMNS: &str =
     "flow, year, country, category, element, org_id, value_hi, value_lo, records";
 const PARKED_COLUMNS: &str = "passport_id, flow, year, recorder, elements";
 
-#[derive(sqlx::FromRow)]
 struct PassportRow {
     passport_id: Uuid,
     org_id: Uuid,
@@ -99,6 +98,21 @@ struct PassportRow {
     content: String,
     recycled: String,
 }
+
+reetrace_core::record!(PassportRow {
+    passport_id,
+    org_id,
+    version,
+    granularity,
+    category,
+    country,
+    market_year,
+    units,
+    status,
+    use_type,
+    content,
+    recycled,
+});
 
 fn use_type_text(use_type: Option<UseType>) -> Option<&'static str> {
     use_type.map(|u| match u {
@@ -140,7 +154,6 @@ impl TryFrom<PassportRow> for PassportRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct ParkedRow {
     passport_id: Uuid,
     flow: String,
@@ -148,6 +161,14 @@ struct ParkedRow {
     recorder: Uuid,
     elements: String,
 }
+
+reetrace_core::record!(ParkedRow {
+    passport_id,
+    flow,
+    year,
+    recorder,
+    elements,
+});
 
 impl TryFrom<ParkedRow> for ProductStep {
     type Error = StoreError;

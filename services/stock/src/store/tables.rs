@@ -100,7 +100,6 @@ where
     Ok(parsed())
 }
 
-#[derive(sqlx::FromRow)]
 struct CellRow {
     flow: String,
     year: i32,
@@ -112,6 +111,18 @@ struct CellRow {
     value_lo: i64,
     records: i64,
 }
+
+reetrace_core::record!(CellRow {
+    flow,
+    year,
+    country,
+    category,
+    element,
+    org_id,
+    value_hi,
+    value_lo,
+    records,
+});
 
 impl TryFrom<CellRow> for StoredCell {
     type Error = StoreError;

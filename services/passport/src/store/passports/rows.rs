@@ -31,7 +31,6 @@ pub(super) fn passport_columns_of_p() -> &'static str {
     &COLUMNS
 }
 
-#[derive(sqlx::FromRow)]
 pub(super) struct PassportDb {
     id: Uuid,
     org_id: Uuid,
@@ -50,13 +49,34 @@ pub(super) struct PassportDb {
     updated_at: DateTime<Utc>,
 }
 
+reetrace_core::record!(PassportDb {
+    id,
+    org_id,
+    version,
+    status,
+    status_reason,
+    granularity,
+    gtin,
+    serial,
+    lot,
+    category,
+    country,
+    placed_on_market,
+    model_passport,
+    created_at,
+    updated_at,
+});
+
 /// A passport row with its current version's credential (one join).
-#[derive(sqlx::FromRow)]
 pub(super) struct PassportCredentialDb {
-    #[sqlx(flatten)]
     pub passport: PassportDb,
     pub current_credential: String,
 }
+
+reetrace_core::record!(PassportCredentialDb {
+    passport: flatten,
+    current_credential,
+});
 
 /// Parses an optional stored text with `parse`.
 fn optional<T, E: std::fmt::Display>(
@@ -106,7 +126,6 @@ impl TryFrom<PassportDb> for Passport {
     }
 }
 
-#[derive(sqlx::FromRow)]
 pub(super) struct VersionDb {
     passport_id: Uuid,
     version: i64,
@@ -127,6 +146,27 @@ pub(super) struct VersionDb {
     created_at: DateTime<Utc>,
     superseded_at: Option<DateTime<Utc>>,
 }
+
+reetrace_core::record!(VersionDb {
+    passport_id,
+    version,
+    credential_id,
+    format,
+    credential,
+    credential_jws,
+    placement,
+    component_details,
+    confidential,
+    key_id,
+    revocation_list,
+    revocation_index,
+    suspension_list,
+    suspension_index,
+    message_list,
+    message_index,
+    created_at,
+    superseded_at,
+});
 
 fn status_ref(
     purpose: StatusPurpose,
