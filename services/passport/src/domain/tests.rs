@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod magnets;
+
 use reetrace_core::domain::{Element, Mass};
 use serde_json::{Value, json};
 use uuid::Uuid;
