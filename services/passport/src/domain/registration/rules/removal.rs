@@ -14,6 +14,8 @@ const MAX_TOOLS: usize = 10;
 const MAX_REMOVED: usize = 20;
 const MAX_SECONDS: u32 = 604_800;
 const MAX_PART_COUNT: u32 = 10_000;
+/// As many as a registration may hold magnet entries.
+const MAX_RELEASES: usize = 1_000;
 
 /// Checks the removal sequence; `refs` are the registration's magnets by `ref`.
 pub(super) fn check_steps(
@@ -59,6 +61,12 @@ pub(super) fn check_steps(
         }
         for (t, tool) in step.tools.iter().enumerate() {
             check_tool(v, &format!("{sat}/tools/{t}"), tool);
+        }
+        if step.releases.len() > MAX_RELEASES {
+            v.add(
+                format!("{sat}/releases"),
+                format!("at most {MAX_RELEASES} magnets per step"),
+            );
         }
         for (r, released) in step.releases.iter().enumerate() {
             if !refs.contains_key(released) {
