@@ -6,12 +6,13 @@
 //! JSON pointer.
 
 /// Declares a vocabulary: the enum (its `ToSchema` a string enum of the codes), `ALL`,
-/// `as_str`, `Display`, `FromStr` and `Deserialize` with the message above.
+/// `as_str`, `Display`, `FromStr` and `Deserialize` with the message above. The codes are `tt`,
+/// not `literal`: utoipa reads `#[serde(rename = ...)]` only from a bare literal token.
 macro_rules! vocabulary {
     (
         $(#[$meta:meta])*
         pub enum $name:ident ($what:literal) {
-            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, )+
+            $( $(#[$vmeta:meta])* $variant:ident = $code:tt, )+
         }
     ) => {
         $(#[$meta])*

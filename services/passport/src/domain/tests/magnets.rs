@@ -7,7 +7,10 @@ use reetrace_core::domain::{Element, FieldError, Mass};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::registration::{DetailsAccess, Method, Registration};
+use crate::domain::registration::{
+    AdditiveType, CoatingType, DetailsAccess, Drive, GlueType, MagnetSubtype, MagnetType,
+    MagnetisedState, Method, PartKind, Registration, RemovalAction, TemperatureClass, ToolKind,
+};
 use crate::domain::subject::{self, Manufacturer, SubjectContext};
 
 /// The EV traction motor of docs/credential.md section 5: two NdFeB sets, 8 × 120 g and
@@ -665,4 +668,49 @@ fn removal_steps_alone_leave_no_end_of_life_in_the_subject() {
     let (subject, details, _) = subject::build(&registration, context());
     assert!(subject.end_of_life.is_none());
     assert_eq!(details.removal_steps.len(), 5);
+}
+
+/// Each code as JSON writes it, reads it back, and is what the OpenAPI enum lists.
+fn check_vocabulary<T>(all: &[T], code: fn(T) -> &'static str)
+where
+    T: Copy + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+    T: utoipa::PartialSchema,
+{
+    let schema = serde_json::to_value(T::schema()).unwrap();
+    let listed: Vec<&str> = schema["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let codes: Vec<&str> = all.iter().map(|v| code(*v)).collect();
+    assert_eq!(listed, codes);
+    for value in all {
+        let json = serde_json::to_value(value).unwrap();
+        assert_eq!(json, code(*value));
+        assert_eq!(serde_json::from_value::<T>(json).unwrap(), *value);
+    }
+}
+
+#[test]
+fn vocabularies_write_read_and_document_the_same_codes() {
+    check_vocabulary(MagnetType::ALL, MagnetType::as_str);
+    check_vocabulary(MagnetSubtype::ALL, MagnetSubtype::as_str);
+    check_vocabulary(TemperatureClass::ALL, TemperatureClass::as_str);
+    check_vocabulary(CoatingType::ALL, CoatingType::as_str);
+    check_vocabulary(GlueType::ALL, GlueType::as_str);
+    check_vocabulary(AdditiveType::ALL, AdditiveType::as_str);
+    check_vocabulary(MagnetisedState::ALL, MagnetisedState::as_str);
+    check_vocabulary(RemovalAction::ALL, RemovalAction::as_str);
+    check_vocabulary(PartKind::ALL, PartKind::as_str);
+    check_vocabulary(ToolKind::ALL, ToolKind::as_str);
+    check_vocabulary(Drive::ALL, Drive::as_str);
+    check_vocabulary(DetailsAccess::ALL, DetailsAccess::as_str);
+    assert_eq!(MagnetisedState::default(), MagnetisedState::Unknown);
+    let err = serde_json::from_value::<MagnetType>(json!(7)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a magnet type (ndfeb, smco, alnico, ferrite)"),
+        "{err}"
+    );
 }
