@@ -13,6 +13,7 @@ mod custody;
 mod epcis;
 mod errors;
 mod import;
+mod magnets;
 mod master_key;
 mod ops;
 mod pages;
