@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod magnets;
+mod removal;
 
 use reetrace_core::domain::{Element, Mass};
 use serde_json::{Value, json};
