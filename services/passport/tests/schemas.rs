@@ -17,11 +17,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use jsonschema::{Registry, Validator};
 use reetrace_core::crypto::{self, ProofOptions};
 use reetrace_core::domain::{
-    Category, Country, DigitalLink, DigitalLinkPath, Element, Eori, Gtin, Lei, OperatorId,
-    SerialNumber, UseType, gs1_check_digit,
+    Category, ChemicalElement, Country, DigitalLink, DigitalLinkPath, Element, Eori, Gtin, Lei,
+    OperatorId, SerialNumber, UseType, gs1_check_digit,
 };
 use reetrace_passport::domain::credential::{self, Envelope, StatusPurpose, StatusRef};
-use reetrace_passport::domain::registration::{Granularity, Method, Registration};
+use reetrace_passport::domain::registration::{
+    AdditiveType, CoatingType, DetailsAccess, Drive, GlueType, Granularity, MagnetSubtype,
+    MagnetType, MagnetisedState, Method, PartKind, Registration, RemovalAction, TemperatureClass,
+    ToolKind,
+};
 use reetrace_passport::domain::subject::{self, Manufacturer, SubjectContext};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -96,10 +100,12 @@ fn schema_errors(validator: &Validator, instance: &Value) -> Vec<String> {
         .collect()
 }
 
-/// What the Rust side says: `Ok`, or the parse error, or the pointers of the rules broken.
+/// What the Rust side says: `Ok`, or the parse error, or the pointers of the rules broken (as
+/// the service checks: once the magnets' rare earths are derived).
 fn rust_verdict(registration: &Value) -> Result<(), RustError> {
-    let parsed: Registration = serde_json::from_value(registration.clone())
+    let mut parsed: Registration = serde_json::from_value(registration.clone())
         .map_err(|e| RustError::Parse(e.to_string()))?;
+    parsed.derive_from_magnets();
     parsed
         .check()
         .map_err(|errors| RustError::Check(errors.into_iter().map(|e| e.pointer).collect()))
@@ -172,6 +178,12 @@ fn valid_examples_pass_the_schema_and_the_service() {
     }));
     let motor = &valid["item-ev-traction-motor"];
     assert_eq!(motor["product"]["gtin"], "04012345000016");
+    // And magnets with removal steps and a responsible person (docs/credential.md section 5).
+    assert!(has(&|r| {
+        r["ree_content"]["components"][0]["magnets"].is_array()
+            && r["end_of_life"]["removal_steps"].is_array()
+            && r["responsible_person"].is_object()
+    }));
 }
 
 /// Every file in `schemas/examples/invalid/`, who refuses it and how. Second column: where the
@@ -223,6 +235,26 @@ recycled-source-element-not-in-component -                             check /re
 recycled-source-above-element-mass  -                                  check /ree_content/components/0/recycled_content/sources/1/elements/0/mass_g
 manufactured-after-placed-on-market -                                  check /product/manufactured_on
 nuts-of-another-country             -                                  check /product/placed_on_market/nuts
+magnet-type-unknown                 /ree_content/components/0/magnets/1/type parse unknown magnet type "neodymium"; expected ndfeb, smco, alnico, ferrite
+magnet-subtype-of-another-type      /ree_content/components/0/magnets/1/subtype check /ree_content/components/0/magnets/1/subtype
+coating-unknown                     /ree_content/components/0/magnets/0/coatings/0/type parse unknown coating "chrome"
+coating-none-with-another           /ree_content/components/0/magnets/0/coatings check /ree_content/components/0/magnets/0/coatings
+composition-without-boron           /ree_content/components/0/magnets/0/composition check /ree_content/components/0/magnets/0/composition
+composition-share-instead-of-mass   /ree_content/components/0/magnets/0/composition/0 parse takes masses (`mass_g`, grams in one magnet), not shares
+composition-mass-as-percentage      /ree_content/components/0/magnets/0/composition/0/mass_g parse mass must be a decimal number of grams such as 337.5, got "22%"
+composition-element-in-upper-case   /ree_content/components/0/magnets/0/composition/9/element parse did you mean "Fe"
+magnets-with-elements               /ree_content/components/0/elements check /ree_content/components/0/elements
+removal-step-without-action         /end_of_life/removal_steps/3       parse missing field `action`
+removal-tool-unknown                /end_of_life/removal_steps/1/tools/0/tool parse unknown tool "hammer"
+screwdriver-without-drive           /end_of_life/removal_steps/0/tools/0 check /end_of_life/removal_steps/0/tools/0/drive
+responsible-person-without-electronic-contact /responsible_person      check /responsible_person
+composition-above-magnet            -                                  check /ree_content/components/0/magnets/0/composition
+composition-element-listed-twice    -                                  check /ree_content/components/0/magnets/0/composition/3/element
+magnets-above-component             -                                  check /ree_content/components/0/magnets
+magnet-recycled-claim-above-set     -                                  check /ree_content/components/0/magnets/0/recycled_sources/0/elements/0/mass_g
+magnet-ref-used-twice               -                                  check /ree_content/components/0/magnets/1/ref
+temperature-class-against-grade     -                                  check /ree_content/components/0/magnets/0/temperature_class
+release-of-unknown-magnet           -                                  check /end_of_life/removal_steps/4/releases/1
 "#;
 
 /// One row of [`INVALID`].
@@ -308,6 +340,11 @@ fn invalid_examples_are_refused_by_each_side_that_can_tell() {
     }
 }
 
+/// The codes of a Rust vocabulary, in its order.
+fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| code(*v)).collect()
+}
+
 /// The `enum` of a registration `$defs` entry, as strings.
 fn schema_enum(def: &str) -> Vec<String> {
     SCHEMAS[REGISTRATION]["$defs"][def]["enum"]
@@ -324,6 +361,50 @@ fn vocabularies_are_exactly_the_rust_ones() {
     assert_eq!(schema_enum("country"), countries);
     let elements: Vec<String> = Element::ALL.iter().map(|e| e.symbol().to_owned()).collect();
     assert_eq!(schema_enum("element"), elements);
+    let chemical: Vec<String> = ChemicalElement::ALL
+        .iter()
+        .map(|e| e.symbol().to_owned())
+        .collect();
+    assert_eq!(schema_enum("chemicalElement"), chemical);
+    let vocabularies: [(&str, Vec<&str>); 11] = [
+        ("magnetType", codes(MagnetType::ALL, MagnetType::as_str)),
+        (
+            "temperatureClass",
+            codes(TemperatureClass::ALL, TemperatureClass::as_str),
+        ),
+        ("coatingType", codes(CoatingType::ALL, CoatingType::as_str)),
+        ("glueType", codes(GlueType::ALL, GlueType::as_str)),
+        (
+            "additiveType",
+            codes(AdditiveType::ALL, AdditiveType::as_str),
+        ),
+        (
+            "magnetisedState",
+            codes(MagnetisedState::ALL, MagnetisedState::as_str),
+        ),
+        (
+            "detailsAccess",
+            codes(DetailsAccess::ALL, DetailsAccess::as_str),
+        ),
+        (
+            "removalAction",
+            codes(RemovalAction::ALL, RemovalAction::as_str),
+        ),
+        ("partKind", codes(PartKind::ALL, PartKind::as_str)),
+        ("toolKind", codes(ToolKind::ALL, ToolKind::as_str)),
+        ("drive", codes(Drive::ALL, Drive::as_str)),
+    ];
+    for (def, rust) in vocabularies {
+        assert_eq!(schema_enum(def), rust, "{def}");
+    }
+    let subtypes: Vec<&str> =
+        SCHEMAS[REGISTRATION]["$defs"]["magnet"]["properties"]["subtype"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+    assert_eq!(subtypes, codes(MagnetSubtype::ALL, MagnetSubtype::as_str));
     let categories: Vec<String> = Category::ALL
         .iter()
         .map(|c| c.as_str().to_owned())
@@ -461,7 +542,8 @@ struct Issued {
 }
 
 fn issue(index: usize, registration: &Value) -> Issued {
-    let registration: Registration = serde_json::from_value(registration.clone()).unwrap();
+    let mut registration: Registration = serde_json::from_value(registration.clone()).unwrap();
+    registration.derive_from_magnets();
     let passport_id = Uuid::now_v7();
     let p = &registration.product;
     let subject_id = match (&p.gtin, &p.lot, &p.serial) {

@@ -110,11 +110,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let pointer = to_pointer(err.path());
+        let mut pointer = to_pointer(err.path());
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                Problem::validation(vec![FieldError::new(pointer, clean_message(&inner))])
+                let detail = clean_message(&inner);
+                if let Some(field) = missing_field(&detail) {
+                    pointer.push('/');
+                    pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+                }
+                Problem::validation(vec![FieldError::new(pointer, detail)])
             }
             _ => malformed(&inner),
         }
@@ -138,6 +143,13 @@ fn clean_message(err: &serde_json::Error) -> String {
         Some(at) => text[..at].to_owned(),
         None => text,
     }
+}
+
+/// The field a "missing field `name`" error names. serde reports it at the object that lacks
+/// the field; the pointer then names the field itself, where the client has to add it.
+fn missing_field(message: &str) -> Option<&str> {
+    let name = message.strip_prefix("missing field `")?;
+    name.strip_suffix('`')
 }
 
 /// Converts serde_path_to_error's path into an RFC 6901 JSON pointer.
@@ -400,12 +412,47 @@ mod tests {
     fn missing_field_is_422_and_malformed_is_400() {
         let missing = parse_json::<Item>(br#"{"parts":[]}"#).unwrap_err();
         assert_eq!(missing.status, 422);
-        assert!(missing.errors[0].detail.contains("name"));
+        assert_eq!(missing.errors[0].pointer, "/name");
+        assert_eq!(missing.errors[0].detail, "missing field `name`");
+        // Deeper down, the pointer names the missing field inside its object.
+        let missing = parse_json::<Item>(br#"{"name":"m","parts":[{"mass_g":1},{}]}"#).unwrap_err();
+        assert_eq!(missing.status, 422);
+        assert_eq!(missing.errors[0].pointer, "/parts/1/mass_g");
         let malformed = parse_json::<Item>(br#"{"name": "#).unwrap_err();
         assert_eq!(malformed.status, 400);
         assert_eq!(malformed.code, "malformed_json");
         let trailing = parse_json::<Item>(br#"{"name":"m","parts":[]} x"#).unwrap_err();
         assert_eq!(trailing.status, 400);
+    }
+
+    #[test]
+    fn unknown_fields_and_variants_name_themselves() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Step {
+            action: Action,
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Action {
+            Unscrew,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Steps {
+            steps: Vec<Step>,
+        }
+        let err = parse_json::<Steps>(br#"{"steps":[{"action":"unscrew"},{"action":"twist"}]}"#)
+            .unwrap_err();
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors[0].pointer, "/steps/1/action");
+        assert!(err.errors[0].detail.contains("twist"), "{:?}", err.errors);
+        let err =
+            parse_json::<Steps>(br#"{"steps":[{"action":"unscrew","share":1}]}"#).unwrap_err();
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors[0].pointer, "/steps/0/share");
+        assert!(err.errors[0].detail.contains("unknown field `share`"));
     }
 
     #[test]

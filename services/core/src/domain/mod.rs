@@ -1,6 +1,6 @@
-//! The shared domain vocabulary: rare-earth elements, product categories, exact masses and
-//! shares, GS1 identifiers (GTIN, serial and lot numbers, Digital Link, SGTIN/LGTIN), countries
-//! and economic operator identifiers.
+//! The shared domain vocabulary: rare-earth and chemical elements, product categories, exact
+//! masses and shares, GS1 identifiers (GTIN, serial and lot numbers, Digital Link, SGTIN/LGTIN),
+//! countries and economic operator identifiers.
 //!
 //! Every type here is valid by construction ("parse, don't validate"): the only ways to get
 //! one are its parsing constructors, and `Deserialize` goes through the same constructors, so
@@ -10,6 +10,7 @@
 pub mod account;
 mod auth;
 mod category;
+mod chemical_element;
 mod country;
 mod decimal;
 mod digital_link;
@@ -31,6 +32,7 @@ pub mod significant;
 
 pub use auth::{Denied, KeyRecord, NewApiKey, Principal, Role, hash_key, key_prefix};
 pub use category::{Category, UnknownCategory, UseType};
+pub use chemical_element::{ChemicalElement, NotARareEarth, UnknownChemicalElement};
 pub use country::{Country, CountryError};
 pub use digital_link::{DigitalLink, DigitalLinkError, DigitalLinkPath};
 pub use element::{Element, ReeGroup, UnknownElement};
@@ -135,6 +137,8 @@ mod tests {
         };
         let elements: Vec<String> = Element::ALL.iter().map(Element::to_string).collect();
         assert_eq!(values(schema_of::<Element>()), elements);
+        let chemical: Vec<String> = ChemicalElement::ALL.iter().map(|e| e.to_string()).collect();
+        assert_eq!(values(schema_of::<ChemicalElement>()), chemical);
         let categories: Vec<String> = Category::ALL.iter().map(Category::to_string).collect();
         assert_eq!(values(schema_of::<Category>()), categories);
         let countries: Vec<String> = Country::all().map(|c| c.code().to_owned()).collect();

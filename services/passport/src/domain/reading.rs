@@ -76,6 +76,8 @@ pub fn v1_shape(
             dismantling: c.dismantling.clone(),
             use_type: c.use_type,
             hazards: c.hazards.clone(),
+            // The removal sequence is in the details document, never in the subject.
+            removal_steps: Vec::new(),
         });
     let facility = match (&p.produced_at_facility, &p.country_of_production) {
         (Some(f), Some(country)) => Some(Facility {

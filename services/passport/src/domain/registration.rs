@@ -3,9 +3,23 @@
 //! The types parse what they can (identifiers, vocabularies, exact masses); [`Registration::check`]
 //! applies the rules across fields (element masses within their component, components within
 //! the product, granularity and identifiers that fit together) and names the JSON pointer of
-//! every violation (in `rules`).
+//! every violation (in `rules`). Magnets (`magnets`) determine their component's rare-earth
+//! masses ([`Registration::derive_from_magnets`], before `check`); removal steps and the
+//! responsible person are in `removal`.
 
+mod magnets;
+mod removal;
 mod rules;
+mod vocabulary;
+
+pub use magnets::{
+    Additive, AdditiveType, Coating, CoatingType, CompositionEntry, Glue, GlueType, Magnet,
+    MagnetSubtype, MagnetType, MagnetisedState, TemperatureClass,
+};
+pub use removal::{
+    DetailsAccess, Drive, PartKind, PostalAddress, RemovalAction, RemovalStep, RemovedPart,
+    ResponsiblePerson, Tool, ToolKind,
+};
 
 use chrono::NaiveDate;
 use reetrace_core::domain::{
@@ -78,6 +92,21 @@ pub struct Registration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub confidential: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Who answers for the product in the Union: name, postal address and an electronic
+    /// contact (CRMA art. 28(3)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible_person: Option<ResponsiblePerson>,
+    /// Who may read the details document (each magnet, the removal steps); `restricted` when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_access: Option<DetailsAccess>,
+}
+
+impl Registration {
+    /// Who may read the details document: as registered, `restricted` by default.
+    pub fn details_access(&self) -> DetailsAccess {
+        self.details_access.unwrap_or(DetailsAccess::Restricted)
+    }
 }
 
 /// The product's identity and life.
@@ -150,7 +179,7 @@ pub struct ReeContent {
     pub components: Vec<Component>,
 }
 
-/// One part holding REEs, such as a magnet set.
+/// One part holding REEs, such as a magnet set, or holding permanent magnets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Component {
@@ -165,10 +194,18 @@ pub struct Component {
     /// How to take it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removal: Option<String>,
-    /// Per-element masses; each element at most once.
+    /// Per-element masses; each element at most once. A component with `magnets` leaves it
+    /// out: its rare-earth masses are derived from the magnets' compositions.
+    #[serde(default)]
     pub elements: Vec<ElementMass>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recycled_content: Option<RecycledContent>,
+    /// Its permanent magnets, each one magnet or a set of identical ones (at most 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub magnets: Vec<Magnet>,
+    /// Whether `elements` were derived from `magnets` rather than sent.
+    #[serde(skip)]
+    pub(crate) elements_derived: bool,
 }
 
 /// The mass of one element in a component.
@@ -185,11 +222,15 @@ pub struct ElementMass {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecycledContent {
-    /// Share from manufacturing scrap, 0 to 1.
+    /// Share from manufacturing scrap, 0 to 1. Deprecated: a typed-in share is only declared;
+    /// recycled content is computed from `sources` (claims on recycled lots).
     #[serde(default)]
+    #[schema(value_type = f64, minimum = 0, maximum = 1, default = 0, deprecated)]
     pub pre_consumer: Share,
-    /// Share from end-of-life products, 0 to 1.
+    /// Share from end-of-life products, 0 to 1. Deprecated: a typed-in share is only declared;
+    /// recycled content is computed from `sources` (claims on recycled lots).
     #[serde(default)]
+    #[schema(value_type = f64, minimum = 0, maximum = 1, default = 0, deprecated)]
     pub post_consumer: Share,
     /// Recycled lots this content is claimed from (checked against what custody recovered).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -225,6 +266,28 @@ pub struct EndOfLife {
     pub use_type: Option<UseType>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hazards: Vec<String>,
+    /// The sequence of steps that gives access to the magnets and frees them, in order (at
+    /// most 50). Only in the details document, never in the signed subject.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removal_steps: Vec<RemovalStep>,
+}
+
+impl EndOfLife {
+    /// What the signed v1 subject states: everything but the removal steps, which belong to
+    /// the details document. Without removal steps this is the registered text unchanged;
+    /// with nothing else it is nothing.
+    pub fn for_subject(&self) -> Option<EndOfLife> {
+        if self.removal_steps.is_empty() {
+            return Some(self.clone());
+        }
+        let stated = EndOfLife {
+            removal_steps: Vec::new(),
+            ..self.clone()
+        };
+        let empty =
+            stated.dismantling.is_none() && stated.use_type.is_none() && stated.hazards.is_empty();
+        (!empty).then_some(stated)
+    }
 }
 
 /// A document about the product.

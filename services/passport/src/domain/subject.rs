@@ -17,7 +17,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::registration::{
-    Component, Document, EndOfLife, Facility, Granularity, PlacedOnMarket, Registration,
+    Component, DetailsAccess, Document, EndOfLife, Facility, Granularity, PlacedOnMarket,
+    Registration, RemovalStep, ResponsiblePerson,
 };
 
 /// The signed statement about one product (credentialSubject).
@@ -108,11 +109,24 @@ pub struct ElementTotal {
 }
 
 /// The component detail professionals see; its digest is in the signed subject.
+///
+/// The fields after `components` are absent when not registered, so that a registration
+/// without them has the same document (and digest, for the same salt) as in v1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ComponentDetails {
     /// Random, so that the digest reveals nothing about guessable content.
     pub salt: String,
+    /// As registered, with their magnets and, for components with magnets, the derived
+    /// rare-earth `elements`.
     pub components: Vec<Component>,
+    /// The removal sequence (`end_of_life.removal_steps` of the registration).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removal_steps: Vec<RemovalStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible_person: Option<ResponsiblePerson>,
+    /// Who may read this document, as registered (absent: `restricted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_access: Option<DetailsAccess>,
 }
 
 impl ComponentDetails {
@@ -122,6 +136,23 @@ impl ComponentDetails {
         Self {
             salt: hex::encode(salt),
             components,
+            removal_steps: Vec::new(),
+            responsible_person: None,
+            details_access: None,
+        }
+    }
+
+    /// The details document of a registration (its magnets derived already).
+    pub fn of(registration: &Registration) -> Self {
+        Self {
+            removal_steps: registration
+                .end_of_life
+                .as_ref()
+                .map(|eol| eol.removal_steps.clone())
+                .unwrap_or_default(),
+            responsible_person: registration.responsible_person.clone(),
+            details_access: registration.details_access,
+            ..Self::new(registration.ree_content.components.clone())
         }
     }
 
@@ -205,7 +236,7 @@ pub fn build(
     registration: &Registration,
     ctx: SubjectContext,
 ) -> (CredentialSubject, ComponentDetails, String) {
-    let details = ComponentDetails::new(registration.ree_content.components.clone());
+    let details = ComponentDetails::of(registration);
     let canonical = details.canonical_bytes();
     let (elements, recycled) = element_totals(registration);
     let total = Mass::checked_sum(elements.iter().map(|t| t.mass_g)).unwrap_or(Mass::MAX);
@@ -240,7 +271,10 @@ pub fn build(
                 .unwrap_or(u32::MAX),
             components_digest: sri_sha256(&canonical),
         },
-        end_of_life: registration.end_of_life.clone(),
+        end_of_life: registration
+            .end_of_life
+            .as_ref()
+            .and_then(EndOfLife::for_subject),
         documents: registration.documents.clone(),
         previous_version: ctx.previous_version,
     };

@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod magnets;
+mod removal;
+
 use reetrace_core::domain::{Element, Mass};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -198,5 +201,50 @@ fn the_subject_commits_to_the_component_details() {
     assert!(
         !public.contains("48 segments"),
         "component detail is not in the public subject"
+    );
+}
+
+/// The details document of a registration without the v2 fields is byte for byte what v1
+/// issued: the same JCS text, so the same digest for the same salt.
+#[test]
+fn a_v1_registration_keeps_its_details_document_and_digest() {
+    let mut r = motor();
+    r["ree_content"]["components"][0]["removal"] = json!("heat to 350 C, press out");
+    r["ree_content"]["components"][0]["recycled_content"]["sources"] =
+        json!([{"lot": "L1", "elements": [{"element": "Nd", "mass_g": 16.875}]}]);
+    r["end_of_life"]["hazards"] = json!(["strong magnetic field"]);
+    let registration = parse(r);
+    registration.check().unwrap();
+    let ctx = SubjectContext {
+        subject_id: "https://p.example/01/04012345000016/21/EVM-2026-000001".into(),
+        passport_id: Uuid::nil(),
+        version: 1,
+        manufacturer: Manufacturer {
+            id: "did:web:p.example:orgs:x".into(),
+            org_id: Uuid::nil(),
+            name: "Acme".into(),
+            operator_id: None,
+        },
+        model_passport_uri: None,
+        previous_version: None,
+    };
+    let (_, mut details, _) = subject::build(&registration, ctx);
+    details.salt = "00112233445566778899aabbccddeeff".into();
+    let canonical = String::from_utf8(details.canonical_bytes()).unwrap();
+    assert_eq!(
+        canonical,
+        concat!(
+            r#"{"components":[{"elements":[{"element":"Nd","mass_g":337.5,"method":"declared"},"#,
+            r#"{"element":"Pr","mass_g":105,"method":"declared"},{"element":"Dy","mass_g":60,"#,
+            r#""method":"declared"},{"element":"Tb","mass_g":7.5,"method":"declared"}],"#,
+            r#""location":"rotor, 48 segments in V-slots","mass_g":1500,"material":"NdFeB-sintered","#,
+            r#""name":"rotor magnet set","recycled_content":{"post_consumer":0.05,"pre_consumer":0,"#,
+            r#""sources":[{"elements":[{"element":"Nd","mass_g":16.875}],"lot":"L1"}]},"#,
+            r#""removal":"heat to 350 C, press out"}],"salt":"00112233445566778899aabbccddeeff"}"#
+        )
+    );
+    assert_eq!(
+        subject::sri_sha256(canonical.as_bytes()),
+        "sha256-kCHb7zkH536LoKMP6EslesVnFCwTjjcsi8c6M0YCgOg="
     );
 }

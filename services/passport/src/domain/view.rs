@@ -11,7 +11,7 @@ use super::did;
 use super::passport::{CredentialFormat, Passport, PassportStatus, PassportVersion, product_uri};
 use super::placement::Placement;
 use super::reading;
-use super::registration::Granularity;
+use super::registration::{DetailsAccess, Granularity};
 use super::subject::{ComponentDetails, CredentialSubject};
 use super::untp::ProductPassport;
 
@@ -85,8 +85,8 @@ pub struct PassportView {
     /// v2: the placement declaration's facts (owner and authorities only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
-    /// Component detail (professional tiers and the owner); its digest is
-    /// `subject.ree_content.components_digest`.
+    /// Component detail (professional tiers and the owner, or anyone when it was registered
+    /// with `details_access: public`); its digest is `subject.ree_content.components_digest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_details: Option<ComponentDetails>,
     /// The owner's confidential fields (owner only).
@@ -149,7 +149,7 @@ impl PassportView {
         let component_details = if tier.sees_components() {
             Some(serde_json::from_str(&version.component_details)?)
         } else {
-            None
+            public_details(&version.component_details)?
         };
         let confidential = match (&version.confidential, tier) {
             (Some(text), Tier::Owner) => Some(serde_json::from_str(text)?),
@@ -181,5 +181,50 @@ impl PassportView {
                 did_document: format!("{base_url}/orgs/{}/did.json", passport.org_id),
             },
         })
+    }
+}
+
+/// The details document, if its manufacturer made it public (`details_access: public`).
+fn public_details(stored: &str) -> Result<Option<ComponentDetails>, serde_json::Error> {
+    // The stored text is JCS: a public document holds exactly this member, and text inside a
+    // string cannot (its quotes are escaped). Most documents are not public: skip parsing them.
+    if !stored.contains(r#""details_access":"public""#) {
+        return Ok(None);
+    }
+    let details: ComponentDetails = serde_json::from_str(stored)?;
+    Ok((details.details_access == Some(DetailsAccess::Public)).then_some(details))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::registration::Registration;
+    use crate::domain::subject::ComponentDetails;
+
+    fn stored(access: Option<&str>) -> String {
+        let mut registration = crate::domain::tests::motor();
+        if let Some(access) = access {
+            registration["details_access"] = json!(access);
+        }
+        // A component text that spells the member does not make a document public.
+        registration["ree_content"]["components"][0]["location"] =
+            json!(r#"rotor, "details_access":"public""#);
+        let registration: Registration = serde_json::from_value(registration).unwrap();
+        String::from_utf8(ComponentDetails::of(&registration).canonical_bytes()).unwrap()
+    }
+
+    #[test]
+    fn only_public_details_are_cut_for_the_public() {
+        let public = public_details(&stored(Some("public"))).unwrap().unwrap();
+        assert_eq!(public.details_access, Some(DetailsAccess::Public));
+        assert!(
+            public_details(&stored(Some("restricted")))
+                .unwrap()
+                .is_none()
+        );
+        assert!(public_details(&stored(None)).unwrap().is_none());
     }
 }

@@ -150,6 +150,8 @@ impl PassportService {
                 }
                 Ok(r) => r,
             };
+            let mut registration = registration;
+            registration.derive_from_magnets();
             if let Err(errors) = registration.check() {
                 fail(&mut results, i, LineFailure::Invalid(errors));
                 continue;

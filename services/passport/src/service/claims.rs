@@ -54,13 +54,31 @@ impl PassportService {
         let mut by_lot: Vec<(Uuid, Vec<(Element, Mass)>)> = Vec::new();
         let mut errors = Vec::new();
         for (i, component) in registration.ree_content.components.iter().enumerate() {
-            let Some(recycled) = &component.recycled_content else {
-                continue;
-            };
-            for (k, source) in recycled.sources.iter().enumerate() {
+            let at = format!("/ree_content/components/{i}");
+            let component_sources = component
+                .recycled_content
+                .iter()
+                .flat_map(|r| r.sources.iter().enumerate())
+                .map(|(k, source)| (format!("{at}/recycled_content/sources/{k}/lot"), source));
+            // A magnet set's claims are on the same lots, for the same product unit.
+            let magnet_sources = component
+                .magnets
+                .iter()
+                .enumerate()
+                .flat_map(|(m, magnet)| {
+                    let at = &at;
+                    magnet
+                        .recycled_sources
+                        .iter()
+                        .enumerate()
+                        .map(move |(k, source)| {
+                            (format!("{at}/magnets/{m}/recycled_sources/{k}/lot"), source)
+                        })
+                });
+            for (pointer, source) in component_sources.chain(magnet_sources) {
                 let Ok(lot) = source.lot.parse::<Uuid>() else {
                     errors.push(FieldError::new(
-                        format!("/ree_content/components/{i}/recycled_content/sources/{k}/lot"),
+                        pointer,
                         "not a lot id of the custody service",
                     ));
                     continue;

@@ -26,7 +26,7 @@ impl PassportService {
     pub async fn issue_one(
         &self,
         caller: &Principal,
-        registration: Registration,
+        mut registration: Registration,
         idem: &Idempotency,
         keep: Keep<Issued>,
     ) -> Result<Answer<Issued>> {
@@ -34,6 +34,7 @@ impl PassportService {
         if let Some(stored) = self.stored(org.id, idem.key.as_ref()).await? {
             return Ok(Answer::Replay(stored));
         }
+        registration.derive_from_magnets();
         registration.check().map_err(PassportError::Invalid)?;
         let (links, link_errors) = self.model_links(org.id, &[&registration]).await?;
         if let Some(err) = link_errors.into_values().next() {
@@ -167,7 +168,7 @@ impl PassportService {
         &self,
         caller: &Principal,
         id: Uuid,
-        registration: Registration,
+        mut registration: Registration,
         idem: &Idempotency,
         keep: Keep<Issued>,
     ) -> Result<Answer<Issued>> {
@@ -179,6 +180,7 @@ impl PassportService {
         if passport.status != PassportStatus::Active {
             return Err(PassportError::NotActive(passport.status));
         }
+        registration.derive_from_magnets();
         registration.check().map_err(PassportError::Invalid)?;
         let errors = identity_changes(&passport, &registration);
         if !errors.is_empty() {

@@ -271,7 +271,7 @@ impl Signer<'_> {
     /// The v2 credential (UNTP), secured twice over one JCS pass (Data Integrity and a detached
     /// JWS), and its placement declaration.
     fn secure_v2(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
-        let details = ComponentDetails::new(p.registration.ree_content.components.clone());
+        let details = ComponentDetails::of(&p.registration);
         let canonical_details = details.canonical_bytes();
         let subject = untp::subject(
             &p.registration,

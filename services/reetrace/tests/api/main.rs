@@ -14,6 +14,7 @@ mod custody;
 mod epcis;
 mod errors;
 mod import;
+mod magnets;
 mod master_key;
 mod ops;
 mod pages;

@@ -1,5 +1,9 @@
 //! The rules a registration must meet across its fields, each violation named by its JSON
-//! pointer.
+//! pointer. The magnets' rules are in `magnets`, the removal steps' and the responsible
+//! person's in `removal`.
+
+mod magnets;
+mod removal;
 
 use std::collections::BTreeMap;
 
@@ -65,7 +69,14 @@ impl Registration {
         self.check_identity(&mut v);
         self.check_product(&mut v);
         self.check_content(&mut v);
+        let refs = magnets::check_all(&mut v, &self.ree_content.components);
         self.check_end_of_life(&mut v);
+        if let Some(eol) = &self.end_of_life {
+            removal::check_steps(&mut v, &eol.removal_steps, &refs);
+        }
+        if let Some(person) = &self.responsible_person {
+            removal::check_responsible_person(&mut v, person);
+        }
         if v.0.is_empty() { Ok(()) } else { Err(v.0) }
     }
 
@@ -320,8 +331,15 @@ fn check_component(v: &mut Violations, at: &str, component: &Component) {
         1000,
     );
     v.opt_text(&format!("{at}/removal"), component.removal.as_deref(), 4000);
-    if component.elements.is_empty() {
-        v.add(format!("{at}/elements"), "list at least one element");
+    if component.magnets.is_empty() {
+        if component.elements.is_empty() {
+            v.add(format!("{at}/elements"), "list at least one element");
+        }
+    } else if !component.elements.is_empty() && !component.elements_derived {
+        v.add(
+            format!("{at}/elements"),
+            "derived from the magnets' compositions; leave it out (one truth)",
+        );
     }
     let mut seen = BTreeMap::new();
     let mut sum = Mass::ZERO;
