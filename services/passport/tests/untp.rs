@@ -352,10 +352,74 @@ fn the_v2_context_defines_every_term_it_is_used_for() {
         );
     }
     // The keys inside our own objects are scoped to them.
-    let scoped = terms["ree:declaredRecycledContent"]["@context"]
-        .as_object()
-        .unwrap();
-    for key in ["element", "massGrams", "basis"] {
-        assert!(scoped.contains_key(key), "{key}");
+    for (term, keys) in [
+        (
+            "ree:declaredRecycledContent",
+            &["element", "massGrams", "basis"][..],
+        ),
+        (
+            "ree:permanentMagnets",
+            &["magnetType", "magnetSubtype", "count", "massGrams"],
+        ),
+        (
+            "ree:magnetRecycledContent",
+            &[
+                "element",
+                "status",
+                "share",
+                "recoveredMassGrams",
+                "magnetMassGrams",
+            ],
+        ),
+        (
+            "ree:responsiblePerson",
+            &["name", "address", "email", "telephone", "url"],
+        ),
+    ] {
+        let scoped = terms[term]["@context"].as_object().unwrap();
+        for key in keys {
+            assert!(scoped.contains_key(*key), "{term}: {key}");
+        }
     }
+}
+
+/// The motor of `docs/credential.md` section 5: its magnets become the label summary, the
+/// art. 29 elements in `materialsProvenance` (B, Ni and Co beside the rare earths) and the
+/// computed recycled share of each, Sm not applicable; the responsible person is public.
+#[test]
+fn magnets_give_the_label_the_elements_and_the_recycled_shares() {
+    let registration = valid_registrations()
+        .remove("item-ev-traction-motor-with-magnets")
+        .unwrap();
+    let (credential, _) = issue(&registration);
+    let subject = &credential["credentialSubject"];
+    assert_eq!(
+        subject["ree:permanentMagnets"],
+        serde_json::json!([{"magnetType": "ndfeb", "magnetSubtype": "sintered", "count": 24, "massGrams": 1680}])
+    );
+    let codes: Vec<&str> = subject["materialsProvenance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["materialType"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["B", "Co", "Ni", "Pr", "Nd", "Tb", "Dy"]);
+    let shares = subject["circularityScorecard"]["ree:magnetRecycledContent"]
+        .as_array()
+        .unwrap();
+    let of = |symbol: &str| shares.iter().find(|s| s["element"] == symbol).unwrap();
+    assert_eq!(of("Nd")["status"], "computed");
+    assert_eq!(of("Nd")["magnetMassGrams"], 380.4);
+    assert_eq!(of("Nd")["recoveredMassGrams"], 21.12);
+    assert_eq!(of("Nd")["share"], 0.0555205);
+    assert_eq!(of("Dy")["share"], 0.0);
+    assert_eq!(
+        of("Sm"),
+        &serde_json::json!({"element": "Sm", "status": "not_applicable"})
+    );
+    assert_eq!(shares.len(), 8);
+    let person = &subject["ree:responsiblePerson"];
+    assert_eq!(person["address"]["addressCountry"], "DE");
+    assert!(person["email"].is_string());
+    assert_eq!(subject["ree:detailsAccess"], "restricted");
 }

@@ -4,6 +4,7 @@
 
 pub mod credential;
 pub mod did;
+pub mod magnet_content;
 pub mod passport;
 pub mod placement;
 pub mod reading;

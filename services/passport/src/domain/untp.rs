@@ -7,14 +7,15 @@
 //! ([`placement`](super::placement)), which only the owner, the authorities and the services read.
 
 use chrono::NaiveDate;
-use reetrace_core::domain::{Element, Mass, OperatorId, UseType, significant};
+use reetrace_core::domain::{ChemicalElement, Element, Mass, OperatorId, UseType, significant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::credential::{Envelope, VC_CONTEXT, credential_urn, status_entry, timestamp};
-use super::registration::{Granularity, Registration};
+use super::magnet_content::{self, ElementRecycled, MagnetSummary, Responsible};
+use super::registration::{DetailsAccess, Granularity, Registration};
 use super::subject::element_totals;
 
 /// The UNTP DPP context the pinned schema requires in second place.
@@ -64,6 +65,25 @@ pub struct ProductPassport {
     /// `sha256-<base64>` of the JCS bytes of the details document.
     #[serde(rename = "ree:detailsDigest")]
     pub details_digest: String,
+    /// Who may read the details document: `restricted` (professionals, authorities, the
+    /// owner) or `public`; signed, so that a page can prove the manufacturer's choice.
+    #[serde(rename = "ree:detailsAccess")]
+    pub details_access: DetailsAccess,
+    /// The permanent magnets by type: what the CRMA art. 28(1) label says.
+    #[serde(
+        rename = "ree:permanentMagnets",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub permanent_magnets: Vec<MagnetSummary>,
+    /// The responsible economic operator, with postal address and electronic contact (art.
+    /// 28(3)).
+    #[serde(
+        rename = "ree:responsiblePerson",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub responsible_person: Option<Responsible>,
 }
 
 /// UNTP `Product`.
@@ -252,6 +272,14 @@ pub struct Circularity {
     pub use_type: Option<UseType>,
     #[serde(rename = "ree:hazards", default, skip_serializing_if = "Vec::is_empty")]
     pub hazards: Vec<String>,
+    /// Per CRMA art. 29 element: the share of its mass in the magnets recovered from
+    /// post-consumer waste, computed from claims on custody lots.
+    #[serde(
+        rename = "ree:magnetRecycledContent",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub magnet_recycled_content: Vec<ElementRecycled>,
     /// Recycled masses typed in as shares (deprecated registration fields), never counted as
     /// computed content.
     #[serde(
@@ -395,10 +423,19 @@ pub fn subject(registration: &Registration, ctx: PassportContext<'_>) -> Product
             dismantling: end_of_life.and_then(|e| e.dismantling.clone()),
             use_type: registration.use_type(),
             hazards: end_of_life.map(|e| e.hazards.clone()).unwrap_or_default(),
+            magnet_recycled_content: magnet_content::recycled_shares(registration),
             declared_recycled_content: declared_recycled(registration),
         },
         component_count: ctx.component_count,
         details_digest: ctx.details_digest,
+        details_access: registration
+            .details_access
+            .unwrap_or(DetailsAccess::Restricted),
+        permanent_magnets: magnet_content::summary(registration),
+        responsible_person: registration
+            .responsible_person
+            .as_ref()
+            .map(Responsible::of),
     }
 }
 
@@ -432,46 +469,61 @@ fn kilograms(mass: Mass) -> Measure {
     }
 }
 
-/// Per element: its mass, its share of the net mass, and the recycled mass claimed on lots.
+/// Per element: its mass, its share of the net mass, and the recycled mass claimed on lots; the
+/// rare earths, then B, Ni and Co when magnets hold them, in atomic-number order.
 fn materials(registration: &Registration) -> Vec<Material> {
     let (held, _) = element_totals(registration);
     let net = i128::from(registration.product.net_mass_g.micrograms());
     let claimed = claimed_per_element(registration);
-    held.into_iter()
+    let mut out: Vec<(u8, Material)> = held
+        .into_iter()
         .map(|total| {
-            let mass = i128::from(total.mass_g.micrograms());
             let recycled = claimed
                 .iter()
                 .find(|(e, _)| *e == total.element)
-                .map_or(0, |(_, m)| *m)
-                .min(mass);
-            Material {
-                kind: vec!["Material".to_owned()],
-                name: total.element.name().to_owned(),
-                material_type: Classification {
-                    id: format!("{ELEMENT_SCHEME}{}", total.element.symbol()),
-                    code: total.element.symbol().to_owned(),
-                    name: total.element.name().to_owned(),
-                },
-                mass: kilograms(total.mass_g),
-                mass_fraction: significant::ratio(mass, net).unwrap_or(0.0),
-                recycled_mass_fraction: significant::ratio(recycled, mass).unwrap_or(0.0),
-                mass_g: total.mass_g,
-                recycled_mass_g: Mass::from_micrograms(i64::try_from(recycled).unwrap_or(0))
-                    .unwrap_or(Mass::ZERO),
-            }
+                .map_or(0, |(_, m)| *m);
+            let element = ChemicalElement::from(total.element);
+            (
+                element.atomic_number(),
+                material(element, total.mass_g, recycled, net),
+            )
         })
-        .collect()
+        .collect();
+    for (element, mass) in magnet_content::other_article_29(registration) {
+        out.push((element.atomic_number(), material(element, mass, 0, net)));
+    }
+    out.sort_by_key(|(z, _)| *z);
+    out.into_iter().map(|(_, m)| m).collect()
 }
 
-/// Recycled masses claimed on custody lots (`recycled_content.sources`), per element, per unit.
+fn material(element: ChemicalElement, mass_g: Mass, recycled: i128, net: i128) -> Material {
+    let mass = i128::from(mass_g.micrograms());
+    let recycled = recycled.min(mass);
+    Material {
+        kind: vec!["Material".to_owned()],
+        name: element.name().to_owned(),
+        material_type: Classification {
+            id: format!("{ELEMENT_SCHEME}{}", element.symbol()),
+            code: element.symbol().to_owned(),
+            name: element.name().to_owned(),
+        },
+        mass: kilograms(mass_g),
+        mass_fraction: significant::ratio(mass, net).unwrap_or(0.0),
+        recycled_mass_fraction: significant::ratio(recycled, mass).unwrap_or(0.0),
+        mass_g,
+        recycled_mass_g: Mass::from_micrograms(i64::try_from(recycled).unwrap_or(0))
+            .unwrap_or(Mass::ZERO),
+    }
+}
+
+/// Recycled masses claimed on custody lots, per element, per unit: the components' own
+/// `recycled_content.sources` and their magnets' `recycled_sources`.
 fn claimed_per_element(registration: &Registration) -> Vec<(Element, i128)> {
     let mut out: Vec<(Element, i128)> = Vec::new();
     for component in &registration.ree_content.components {
-        let Some(recycled) = &component.recycled_content else {
-            continue;
-        };
-        for source in &recycled.sources {
+        let own = component.recycled_content.iter().flat_map(|r| &r.sources);
+        let magnets = component.magnets.iter().flat_map(|m| &m.recycled_sources);
+        for source in own.chain(magnets) {
             for e in &source.elements {
                 let mass = i128::from(e.mass_g.micrograms());
                 match out.iter_mut().find(|(element, _)| *element == e.element) {

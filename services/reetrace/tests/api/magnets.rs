@@ -36,20 +36,37 @@ api_test!(
         let issued = app.register(&owner, &magnet_motor("EVM-2026-000001")).await;
         let id = issued["id"].as_str().unwrap().to_owned();
 
-        // The signed subject: rare-earth masses summed from the two sets, in atomic-number order.
-        let ree = &issued["credential"]["credentialSubject"]["ree_content"];
+        // The signed subject: element masses summed from the two sets, in atomic-number
+        // order (B, Co, Ni of CRMA art. 29 beside the rare earths).
+        let signed = &issued["credential"]["credentialSubject"];
+        let masses: Vec<(&str, f64)> = signed["materialsProvenance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["materialType"]["code"].as_str().unwrap(),
+                    m["ree:massGrams"].as_f64().unwrap(),
+                )
+            })
+            .collect();
         assert_eq!(
-            ree["elements"],
-            json!([
-                {"element": "Pr", "mass_g": 108},
-                {"element": "Nd", "mass_g": 380.4},
-                {"element": "Tb", "mass_g": 4.8},
-                {"element": "Dy", "mass_g": 40.8}
-            ])
+            masses,
+            [
+                ("B", 16.8),
+                ("Co", 21.6),
+                ("Ni", 5.6),
+                ("Pr", 108.0),
+                ("Nd", 380.4),
+                ("Tb", 4.8),
+                ("Dy", 40.8)
+            ]
         );
-        assert_eq!(ree["total_mass_g"], 534);
-        let subject = issued["credential"]["credentialSubject"].to_string();
-        for detail in ["removal_steps", "press_out", "N42SH", "crma@emr.example"] {
+        // The responsible person is public (CRMA art. 28(3)); each magnet and the removal
+        // steps are not.
+        assert_eq!(signed["ree:responsiblePerson"]["email"], "crma@emr.example");
+        let subject = signed.to_string();
+        for detail in ["removal_steps", "press_out", "N42SH"] {
             assert!(!subject.contains(detail), "{detail} in the signed subject");
         }
 
@@ -269,9 +286,13 @@ api_test!(
             .json()
             .await
             .unwrap();
-        assert_eq!(
-            credential["credentialSubject"]["ree_content"]["total_mass_g"],
-            534
-        );
+        let nd = credential["credentialSubject"]["materialsProvenance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["materialType"]["code"] == "Nd")
+            .unwrap()
+            .clone();
+        assert_eq!(nd["ree:massGrams"], 380.4);
     }
 );
