@@ -42,8 +42,10 @@ fn valid_registrations() -> BTreeMap<String, Registration> {
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .map(|path| {
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let registration: Registration =
+            let mut registration: Registration =
                 serde_json::from_value(read_json(&path)).unwrap_or_else(|e| panic!("{stem}: {e}"));
+            // As the service does before it checks and signs.
+            registration.derive_from_magnets();
             (stem, registration)
         })
         .collect()
