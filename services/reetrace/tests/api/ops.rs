@@ -116,7 +116,8 @@ api_test!(
                 .json()
                 .await
                 .unwrap();
-            if listed["total"] == 2 {
+            // The count and the page are two reads: wait until both show the second one.
+            if listed["total"] == 2 && listed["events"].as_array().is_some_and(|e| e.len() == 2) {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
