@@ -222,15 +222,15 @@ pub struct ElementMass {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecycledContent {
-    /// Share from manufacturing scrap, 0 to 1. Deprecated: a typed-in share is only declared;
-    /// recycled content is computed from `sources` (claims on recycled lots).
+    /// Share from manufacturing scrap, 0 to 1 (0 when absent). Deprecated: a typed-in share is
+    /// only declared; recycled content is computed from `sources` (claims on recycled lots).
     #[serde(default)]
-    #[schema(value_type = f64, minimum = 0, maximum = 1, default = 0, deprecated)]
+    #[schema(value_type = f64, minimum = 0, maximum = 1, deprecated)]
     pub pre_consumer: Share,
-    /// Share from end-of-life products, 0 to 1. Deprecated: a typed-in share is only declared;
-    /// recycled content is computed from `sources` (claims on recycled lots).
+    /// Share from end-of-life products, 0 to 1 (0 when absent). Deprecated: a typed-in share is
+    /// only declared; recycled content is computed from `sources` (claims on recycled lots).
     #[serde(default)]
-    #[schema(value_type = f64, minimum = 0, maximum = 1, default = 0, deprecated)]
+    #[schema(value_type = f64, minimum = 0, maximum = 1, deprecated)]
     pub post_consumer: Share,
     /// Recycled lots this content is claimed from (checked against what custody recovered).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
