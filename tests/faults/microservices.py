@@ -656,8 +656,8 @@ def checks(admin, regulator):
 
 
 # Observed flows recounted from the source tables, per (flow, year, country, category, element),
-# in micrograms. Passports: the element totals of each current signed version, once per item
-# (units times for batches), revoked ones left out, in the market year. Product steps: the
+# in micrograms. Passports: the element totals of each current signed version (v1 or v2), once
+# per item (units times for batches), revoked ones left out, in the market year. Product steps: the
 # passport content of the product the event names, in the year of the event. Transformations (in
 # the year they happened): a product input's declared elements go to its passport's category and
 # country, a lot input's and a recycling output's elements by the lot's origin shares, and the
@@ -671,14 +671,26 @@ WITH held AS (
   WHERE consumer LIKE 'stock.%' AND subject ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 ), cur AS (
   SELECT p.id, p.status, p.granularity, p.category, p.country,
-         extract(year FROM p.placed_on_market)::int AS year, v.credential::jsonb -> 'credentialSubject' AS s
+         extract(year FROM p.placed_on_market)::int AS year, v.credential::jsonb -> 'credentialSubject' AS s,
+         v.placement::jsonb -> 'credentialSubject' AS pl
   FROM passports p JOIN passport_versions v ON v.passport_id = p.id AND v.version = p.version
+), elements AS (
+  -- v1: the subject's ree_content; v2: the rare earths of materialsProvenance (exact grams),
+  -- the units in the placement declaration.
+  SELECT cur.*, e ->> 'element' AS element, e ->> 'mass_g' AS grams
+  FROM cur, jsonb_array_elements(s -> 'ree_content' -> 'elements') e WHERE pl IS NULL
+  UNION ALL
+  SELECT cur.*, m -> 'materialType' ->> 'code', m ->> 'ree:massGrams'
+  FROM cur, jsonb_array_elements(s -> 'materialsProvenance') m
+  WHERE pl IS NOT NULL AND m -> 'materialType' ->> 'code' IN
+    ('Sc', 'Y', 'La', 'Ce', 'Pr', 'Nd', 'Pm', 'Sm', 'Eu', 'Gd', 'Tb', 'Dy', 'Ho', 'Er', 'Tm', 'Yb', 'Lu')
 ), content AS (
-  SELECT id, category, country, year, e ->> 'element' AS element,
-         round((e ->> 'mass_g')::numeric * 1000000)::bigint AS ug,
-         CASE granularity WHEN 'item' THEN 1 WHEN 'batch' THEN coalesce((s -> 'product' ->> 'units')::bigint, 1)
+  SELECT id, category, country, year, element,
+         round(grams::numeric * 1000000)::bigint AS ug,
+         CASE granularity WHEN 'item' THEN 1
+              WHEN 'batch' THEN coalesce((pl ->> 'ree:units')::bigint, (s -> 'product' ->> 'units')::bigint, 1)
               ELSE 0 END AS units
-  FROM cur, jsonb_array_elements(s -> 'ree_content' -> 'elements') e
+  FROM elements
   WHERE status <> 'revoked' AND id NOT IN (SELECT id FROM held)
 ), placed AS (
   SELECT 'placed_on_market' AS flow, year, country, category, element, sum(ug * units) AS ug
