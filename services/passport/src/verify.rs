@@ -179,14 +179,7 @@ impl CredentialVerifier<'_> {
         };
         let issuer = issuer_id(&jws.payload);
         let method = jws.kid.as_str();
-        let controller = method.split('#').next().unwrap_or(method);
-        let mut issuer_bound = match issuer {
-            None => Err("the credential names no issuer".to_owned()),
-            Some(issuer) if issuer != controller => Err(format!(
-                "the signing key {method} is controlled by {controller}, not by the issuer {issuer}"
-            )),
-            Some(_) => Ok(()),
-        };
+        let mut issuer_bound = issuer_binding(issuer, method);
         let proof = match self.assertion_key(method).await {
             Ok(key) => jws.verify_with_key(&key).map_err(|e| e.to_string()),
             Err(e) => {
@@ -243,14 +236,7 @@ impl CredentialVerifier<'_> {
         let proof = EmbeddedProof::parse(document).map_err(|e| e.to_string())?;
         let issuer = issuer_id(document);
         let method = proof.verification_method();
-        let controller = method.split('#').next().unwrap_or(method);
-        let mut issuer_bound = match issuer {
-            None => Err("the credential names no issuer".to_owned()),
-            Some(issuer) if issuer != controller => Err(format!(
-                "the signing key {method} is controlled by {controller}, not by the issuer {issuer}"
-            )),
-            Some(_) => Ok(()),
-        };
+        let mut issuer_bound = issuer_binding(issuer, method);
         let mut proof_result = proof
             .check_purpose(ASSERTION_METHOD)
             .map_err(|e| e.to_string());
@@ -497,6 +483,18 @@ enum Outcome {
     Clear,
     Warn(String),
     Unchecked(String),
+}
+
+/// Whether the key `method` belongs to `issuer` (its DID is the issuer's).
+fn issuer_binding(issuer: Option<&str>, method: &str) -> Result<(), String> {
+    let controller = method.split('#').next().unwrap_or(method);
+    match issuer {
+        None => Err("the credential names no issuer".to_owned()),
+        Some(issuer) if issuer != controller => Err(format!(
+            "the signing key {method} is controlled by {controller}, not by the issuer {issuer}"
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The issuer's id: the `issuer` string, or the `id` of an issuer object.

@@ -56,6 +56,9 @@ pub fn gs1_check_digit(digits: &[u8]) -> u8 {
 }
 
 impl Gtin {
+    /// The identifier scheme of GTINs as UNTP names it (`idScheme.id`): GS1's resolver for AI 01.
+    pub const SCHEME: &'static str = "https://id.gs1.org/01/";
+
     /// Parses 8, 12, 13 or 14 digits and checks the check digit.
     pub fn parse(s: &str) -> Result<Gtin, GtinError> {
         if !s.bytes().all(|b| b.is_ascii_digit()) || s.is_empty() {

@@ -10,9 +10,6 @@ use serde_json::Value;
 
 use super::{Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, UseType};
 
-/// The GS1 GTIN scheme of a v2 `product.idScheme`.
-const GTIN_SCHEME: &str = "https://id.gs1.org/01/";
-
 /// A passport version's facts, as the consumers of the feed need them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssuedPassport {
@@ -183,7 +180,7 @@ fn v2(subject: &Value, placement: &Value) -> Result<IssuedPassport, String> {
     let s = V2Subject::deserialize(subject).map_err(|e| format!("v2 subject: {e}"))?;
     let p = V2Placement::deserialize(placement).map_err(|e| format!("placement: {e}"))?;
     let gtin = match (&s.product.id_scheme, &s.product.registered_id) {
-        (Some(scheme), Some(id)) if scheme.id == GTIN_SCHEME => {
+        (Some(scheme), Some(id)) if scheme.id == Gtin::SCHEME => {
             Some(Gtin::parse(id).map_err(|e| format!("registeredId: {e}"))?)
         }
         _ => None,

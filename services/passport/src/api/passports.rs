@@ -293,7 +293,11 @@ pub fn accepts_jwt(headers: &HeaderMap) -> bool {
 pub fn jwt_response(version: &PassportVersion) -> Result<Response, Problem> {
     match version.compact_jws() {
         Some(Ok(token)) => Ok(([(header::CONTENT_TYPE, jose::MEDIA_TYPE)], token).into_response()),
-        Some(Err(_)) => Err(Problem::internal()),
+        Some(Err(why)) => {
+            tracing::error!(passport = %version.passport_id, version = version.version, %why,
+                "the stored credential and its detached JWS do not make a token");
+            Err(Problem::internal())
+        }
         None => Err(Problem::new(NOT_ACCEPTABLE).with_detail(format!(
             "Version {} of this passport is a v1 credential, secured only by its eddsa-jcs-2022 \
              proof: it has no JOSE form. Ask for application/json.",

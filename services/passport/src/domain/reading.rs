@@ -11,10 +11,7 @@ use uuid::Uuid;
 use super::placement::Placement;
 use super::registration::{Document, EndOfLife, Facility, PlacedOnMarket};
 use super::subject::{CredentialSubject, ElementTotal, Manufacturer, ReeSummary, SubjectProduct};
-use super::untp::{DeclaredRecycled, ProductPassport};
-
-/// The GS1 GTIN scheme of `product.idScheme`.
-const GTIN_SCHEME: &str = "https://id.gs1.org/01/";
+use super::untp::{DeclaredRecycled, EORI_SCHEME, LEI_SCHEME, ProductPassport};
 
 /// `passport` (and its placement, when the caller may see it) in the v1 subject's shape;
 /// `None` when a field we wrote does not parse back (a corrupt row).
@@ -25,16 +22,16 @@ pub fn v1_shape(
 ) -> Option<CredentialSubject> {
     let p = &passport.product;
     let gtin = match (&p.id_scheme.id, &p.registered_id) {
-        (scheme, id) if scheme == GTIN_SCHEME => Some(Gtin::parse(id).ok()?),
+        (scheme, id) if scheme == Gtin::SCHEME => Some(Gtin::parse(id).ok()?),
         _ => None,
     };
     let category: Category = p.product_category.first()?.code.parse().ok()?;
     let party = &p.produced_by_party;
     let operator_id = match (party.id_scheme.as_ref(), party.registered_id.as_deref()) {
-        (Some(scheme), Some(id)) if scheme.id.contains("eori") => {
+        (Some(scheme), Some(id)) if scheme.id == EORI_SCHEME => {
             Some(OperatorId::Eori(Eori::parse(id).ok()?))
         }
-        (Some(scheme), Some(id)) if scheme.id.contains("lei") => {
+        (Some(scheme), Some(id)) if scheme.id == LEI_SCHEME => {
             Some(OperatorId::Lei(Lei::parse(id).ok()?))
         }
         _ => None,

@@ -7,7 +7,9 @@
 //! ([`placement`](super::placement)), which only the owner, the authorities and the services read.
 
 use chrono::NaiveDate;
-use reetrace_core::domain::{ChemicalElement, Element, Mass, OperatorId, UseType, significant};
+use reetrace_core::domain::{
+    ChemicalElement, Element, Gtin, Mass, OperatorId, UseType, significant,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -27,8 +29,9 @@ pub const PASSPORT_TYPE: &str = "DigitalProductPassport";
 /// UNECE Rec 20 code for kilograms: every UNTP `Measure` we write is in kilograms.
 pub const KILOGRAM: &str = "KGM";
 
-/// The GS1 GTIN identifier scheme.
-const GTIN_SCHEME: &str = "https://id.gs1.org/01/";
+/// The identifier schemes of economic operators (UNTP points to a register we do not pin).
+pub const EORI_SCHEME: &str = "https://ec.europa.eu/taxation_customs/eori";
+pub const LEI_SCHEME: &str = "https://www.gleif.org/lei/";
 /// Our schemes for elements and product categories (UN CPC cannot tell the categories apart).
 const ELEMENT_SCHEME: &str = "https://w3id.org/reetrace/vocab/element#";
 const CATEGORY_SCHEME: &str = "https://w3id.org/reetrace/vocab/category#";
@@ -331,7 +334,7 @@ pub fn subject(registration: &Registration, ctx: PassportContext<'_>) -> Product
         Some(gtin) => (
             gtin.as_str().to_owned(),
             IdScheme {
-                id: GTIN_SCHEME.to_owned(),
+                id: Gtin::SCHEME.to_owned(),
                 name: "Global Trade Item Number (GTIN)".to_owned(),
             },
         ),
@@ -348,14 +351,14 @@ pub fn subject(registration: &Registration, ctx: PassportContext<'_>) -> Product
         Some(OperatorId::Eori(eori)) => (
             Some(eori.as_str().to_owned()),
             Some(IdScheme {
-                id: "https://ec.europa.eu/taxation_customs/eori".to_owned(),
+                id: EORI_SCHEME.to_owned(),
                 name: "Economic Operators Registration and Identification number (EORI)".to_owned(),
             }),
         ),
         Some(OperatorId::Lei(lei)) => (
             Some(lei.as_str().to_owned()),
             Some(IdScheme {
-                id: "https://www.gleif.org/lei/".to_owned(),
+                id: LEI_SCHEME.to_owned(),
                 name: "Legal Entity Identifier (ISO 17442)".to_owned(),
             }),
         ),

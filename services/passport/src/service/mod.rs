@@ -55,8 +55,6 @@ pub struct PassportConfig {
     pub did_web_allowlist: Vec<String>,
     /// How long the resolver may serve a product's credential from memory (zero: never).
     pub resolver_cache: std::time::Duration,
-    /// The form new passport versions are issued in.
-    pub credential_format: crate::domain::passport::CredentialFormat,
 }
 
 /// How an idempotent request's answer is kept for replay: made from what the use case

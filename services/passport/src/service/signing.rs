@@ -12,11 +12,11 @@ use uuid::Uuid;
 use super::PassportService;
 use super::error::{PassportError, Result};
 use super::signing_keys::ActiveKey;
-use crate::domain::credential::{self, Envelope, StatusPurpose, StatusRef};
+use crate::domain::credential::{Envelope, StatusPurpose, StatusRef};
 use crate::domain::passport::{CredentialFormat, NewPassport};
 use crate::domain::placement::{self, Placement};
 use crate::domain::registration::Registration;
-use crate::domain::subject::{self, ComponentDetails, Manufacturer, SubjectContext};
+use crate::domain::subject::{self, ComponentDetails};
 use crate::domain::untp::{self, Issuer, PassportContext};
 
 /// A registration ready to sign: validated, with its identity fixed.
@@ -124,15 +124,12 @@ impl PassportService {
         keep: fn(Signed) -> T,
     ) -> Result<Vec<T>> {
         let base_url = self.config.base_url.clone();
-        let issuer = self.org_did(org.id);
-        let manufacturer = Manufacturer {
-            id: issuer.clone(),
+        let issuer = Issuer {
+            id: self.org_did(org.id),
             org_id: org.id,
             name: org.name.clone(),
             operator_id: org.operator_id.clone(),
         };
-        let org_id = org.id;
-        let format = self.config.credential_format;
         let now = reetrace_core::domain::account::now();
         let job = move || {
             let threads = std::thread::available_parallelism()
@@ -152,20 +149,10 @@ impl PassportService {
                     }
                 }
             }
-            let issuer_v2 = Issuer {
-                id: issuer.clone(),
-                org_id,
-                name: manufacturer.name.clone(),
-                operator_id: manufacturer.operator_id.clone(),
-            };
             let signer = Signer {
                 base_url: &base_url,
                 issuer: &issuer,
-                issuer_v2: &issuer_v2,
-                manufacturer: &manufacturer,
-                org_id,
                 key: &key,
-                format,
                 now,
             };
             std::thread::scope(|scope| {
@@ -204,12 +191,8 @@ fn undecodable(err: serde_json::Error) -> PassportError {
 /// Builds and signs one credential.
 struct Signer<'a> {
     base_url: &'a str,
-    issuer: &'a str,
-    issuer_v2: &'a Issuer,
-    manufacturer: &'a Manufacturer,
-    org_id: Uuid,
+    issuer: &'a Issuer,
     key: &'a ActiveKey,
-    format: CredentialFormat,
     now: DateTime<Utc>,
 }
 
@@ -217,17 +200,14 @@ struct Signer<'a> {
 struct Secured {
     credential_id: Uuid,
     credential: Value,
-    credential_jws: Option<String>,
-    placement: Option<String>,
+    credential_jws: String,
+    placement: String,
     details_text: String,
 }
 
 impl Signer<'_> {
     fn sign(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Signed> {
-        let secured = match self.format {
-            CredentialFormat::V1 => self.secure_v1(p, status)?,
-            CredentialFormat::V2 => self.secure_v2(p, status)?,
-        };
+        let secured = self.secure(p, status)?;
         let text = serde_json::to_string(&secured.credential).map_err(undecodable)?;
         let r = &p.registration;
         let confidential = r
@@ -239,7 +219,7 @@ impl Signer<'_> {
         Ok(Signed {
             row: NewPassport {
                 id: p.id,
-                org_id: self.org_id,
+                org_id: self.issuer.org_id,
                 version: p.version,
                 granularity: r.granularity,
                 gtin: r.product.gtin,
@@ -250,10 +230,10 @@ impl Signer<'_> {
                 placed_on_market: r.product.placed_on_market.date,
                 model_passport: r.product.model_passport,
                 credential_id: secured.credential_id,
-                format: self.format,
+                format: CredentialFormat::V2,
                 credential: text,
-                credential_jws: secured.credential_jws,
-                placement: secured.placement,
+                credential_jws: Some(secured.credential_jws),
+                placement: Some(secured.placement),
                 component_details: secured.details_text,
                 confidential,
                 key_id: self.key.key_id.clone(),
@@ -265,12 +245,12 @@ impl Signer<'_> {
     }
 
     fn method(&self) -> String {
-        format!("{}#{}", self.issuer, self.key.key_id)
+        format!("{}#{}", self.issuer.id, self.key.key_id)
     }
 
-    /// The v2 credential (UNTP), secured twice over one JCS pass (Data Integrity and a detached
-    /// JWS), and its placement declaration.
-    fn secure_v2(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
+    /// The credential (v2, UNTP), secured twice over one JCS pass (Data Integrity and a detached
+    /// JWS), and its placement declaration. v1 credentials are no longer issued, only read.
+    fn secure(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
         let details = ComponentDetails::of(&p.registration);
         let canonical_details = details.canonical_bytes();
         let subject = untp::subject(
@@ -280,7 +260,7 @@ impl Signer<'_> {
                 subject_id: p.subject_id.clone(),
                 passport_id: p.id,
                 version: p.version,
-                issuer: self.issuer_v2,
+                issuer: self.issuer,
                 model_passport_uri: p.model_uri.clone(),
                 previous_version: p.previous_version.clone(),
                 component_count: u32::try_from(p.registration.ree_content.components.len())
@@ -291,12 +271,12 @@ impl Signer<'_> {
         let credential_id = Uuid::now_v7();
         let envelope = Envelope {
             base_url: self.base_url,
-            issuer: self.issuer,
+            issuer: &self.issuer.id,
             credential_id,
             valid_from: self.now,
             status,
         };
-        let unsigned = untp::unsigned(&subject, self.issuer_v2, &envelope);
+        let unsigned = untp::unsigned(&subject, self.issuer, &envelope);
         let canonical = jcs::canonicalize(&unsigned)
             .map_err(|e| PassportError::internal(format_args!("canonicalization failed: {e}")))?;
         let method = self.method();
@@ -314,7 +294,7 @@ impl Signer<'_> {
             credential_id,
         );
         let declaration = data_integrity::sign(
-            placement::unsigned(&facts, self.issuer_v2, Uuid::now_v7(), &envelope),
+            placement::unsigned(&facts, self.issuer, Uuid::now_v7(), &envelope),
             &options,
             &self.key.signing,
         )
@@ -322,50 +302,10 @@ impl Signer<'_> {
         Ok(Secured {
             credential_id,
             credential,
-            credential_jws: Some(jws),
-            placement: Some(serde_json::to_string(&declaration).map_err(undecodable)?),
+            credential_jws: jws,
+            placement: serde_json::to_string(&declaration).map_err(undecodable)?,
             // JCS output is UTF-8 by construction.
             details_text: String::from_utf8(canonical_details).unwrap_or_default(),
-        })
-    }
-
-    /// The v1 credential (our own subject), Data Integrity only.
-    fn secure_v1(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
-        let (subject, _, details_text) = subject::build(
-            &p.registration,
-            SubjectContext {
-                subject_id: p.subject_id.clone(),
-                passport_id: p.id,
-                version: p.version,
-                manufacturer: self.manufacturer.clone(),
-                model_passport_uri: p.model_uri.clone(),
-                previous_version: p.previous_version.clone(),
-            },
-        );
-        let credential_id = Uuid::now_v7();
-        let unsigned = credential::unsigned(
-            &subject,
-            &Envelope {
-                base_url: self.base_url,
-                issuer: self.issuer,
-                credential_id,
-                valid_from: self.now,
-                status,
-            },
-        );
-        let method = self.method();
-        let credential = data_integrity::sign(
-            unsigned,
-            &ProofOptions::assertion(&method, self.now),
-            &self.key.signing,
-        )
-        .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
-        Ok(Secured {
-            credential_id,
-            credential,
-            credential_jws: None,
-            placement: None,
-            details_text,
         })
     }
 }

@@ -40,14 +40,7 @@ api_test!(
 
         // Neither the public credential nor the public view says where, when or how many.
         let credential = &issued["credential"];
-        let public: Value = app
-            .get(&format!("/api/v1/passports/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let public = app.get_json(&format!("/api/v1/passports/{id}"), None).await;
         assert_eq!(public["format"], "v2");
         for text in [credential.to_string(), public.to_string()] {
             for secret in [
@@ -66,14 +59,9 @@ api_test!(
 
         // The owner and a regulator read the declaration; a recycler and another maker do not.
         for key in [&owner, &regulator] {
-            let response = app
-                .get(&format!("/api/v1/passports/{id}/placement"))
-                .bearer_auth(key)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-            let declaration: Value = response.json().await.unwrap();
+            let declaration = app
+                .get_json(&format!("/api/v1/passports/{id}/placement"), Some(key))
+                .await;
             assert_eq!(
                 declaration["type"],
                 json!(["VerifiableCredential", "PlacementDeclaration"])
@@ -104,15 +92,9 @@ api_test!(
         assert_eq!(anonymous.status(), 401);
 
         // The owner's view carries the facts, in the placement and in the v1-shaped reading.
-        let owned: Value = app
-            .get(&format!("/api/v1/passports/{id}"))
-            .bearer_auth(&owner)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let owned = app
+            .get_json(&format!("/api/v1/passports/{id}"), Some(&owner))
+            .await;
         assert_eq!(owned["placement"]["ree:units"], 40);
         assert_eq!(owned["subject"]["product"]["units"], 40);
         assert_eq!(

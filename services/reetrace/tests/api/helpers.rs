@@ -100,6 +100,19 @@ impl TestApp {
         self.client.put(self.url(path))
     }
 
+    /// `GET path` as `key` (none: anonymous), asserting 200; returns the JSON body.
+    pub async fn get_json(&self, path: &str, key: Option<&str>) -> Value {
+        let mut request = self.get(path);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+
     /// Registers a passport as `key`; returns the answer (asserting 201).
     pub async fn register(&self, key: &str, registration: &Value) -> Value {
         let response = self
