@@ -134,6 +134,73 @@ pub fn sign_canonical(
     Ok(document)
 }
 
+/// The proof object as written, in JCS order of its serialized names (the writer sorts anyway).
+#[derive(serde::Serialize)]
+struct ProofObject<'a> {
+    #[serde(rename = "@context", skip_serializing_if = "Option::is_none")]
+    context: Option<&'a [&'a str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+    cryptosuite: &'static str,
+    #[serde(rename = "proofPurpose")]
+    proof_purpose: &'a str,
+    #[serde(rename = "proofValue", skip_serializing_if = "Option::is_none")]
+    proof_value: Option<String>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "verificationMethod")]
+    verification_method: &'a str,
+}
+
+/// Secures a document given only as its JCS bytes, whose `@context` is `context`: returns the
+/// secured document's text, the canonical bytes with `proof` added as their last member.
+///
+/// Issuing builds typed documents and canonicalizes them without a `Value` tree; this signs
+/// them the same way [`sign`] signs a `Value` (the same proof configuration, so the same
+/// bytes are signed and Ed25519 gives the same signature).
+pub fn secure_canonical(
+    canonical_document: &[u8],
+    context: Option<&[&str]>,
+    options: &ProofOptions<'_>,
+    key: &SigningKey,
+) -> Result<Vec<u8>, ProofError> {
+    let body = match canonical_document {
+        [b'{', body @ .., b'}'] => body,
+        _ => return Err(ProofError::DocumentNotObject),
+    };
+    if options.verification_method.is_empty() {
+        return Err(ProofError::MissingProperty("verificationMethod"));
+    }
+    if options.proof_purpose.is_empty() {
+        return Err(ProofError::MissingProperty("proofPurpose"));
+    }
+    let mut proof = ProofObject {
+        context,
+        created: options
+            .created
+            .map(|c| c.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        cryptosuite: CRYPTOSUITE,
+        proof_purpose: options.proof_purpose,
+        proof_value: None,
+        kind: PROOF_TYPE,
+        verification_method: options.verification_method,
+    };
+    let config = jcs::canonicalize_serialize(&proof).map_err(canonicalization)?;
+    let signature = key.sign(&hash_data(&config, canonical_document));
+    proof.proof_value = Some(encode_proof_value(&signature));
+    let proof = jcs::canonicalize_serialize(&proof).map_err(canonicalization)?;
+    let mut out = Vec::with_capacity(canonical_document.len() + proof.len() + 10);
+    out.push(b'{');
+    out.extend_from_slice(body);
+    if !body.is_empty() {
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""proof":"#);
+    out.extend_from_slice(&proof);
+    out.push(b'}');
+    Ok(out)
+}
+
 /// Signs `document`, returning it with its `proof` added (the document is moved, not copied).
 pub fn sign(
     mut document: Value,

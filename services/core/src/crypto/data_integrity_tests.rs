@@ -337,3 +337,25 @@ fn signing_with_the_canonical_bytes_given_is_signing() {
     let given = sign_canonical(document.clone(), &canonical, &options, &key).unwrap();
     assert_eq!(given, sign(document, &options, &key).unwrap());
 }
+
+#[test]
+fn securing_canonical_bytes_is_signing_the_value() {
+    let f = signed();
+    let created = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+    let options = ProofOptions::assertion(&f.vm, created);
+    let canonical = jcs::canonicalize(&credential()).unwrap();
+    let context = ["https://www.w3.org/ns/credentials/v2"];
+    let text = secure_canonical(&canonical, Some(&context), &options, &f.key).unwrap();
+    let secured: Value = serde_json::from_slice(&text).unwrap();
+    // Ed25519 is deterministic: the same configuration over the same bytes is the same proof.
+    assert_eq!(secured, f.signed);
+    verify_did_key(&secured).unwrap();
+    assert!(text.ends_with(b"}}"), "the proof is the last member");
+    assert!(matches!(
+        secure_canonical(b"[1]", None, &options, &f.key),
+        Err(ProofError::DocumentNotObject)
+    ));
+    let empty = secure_canonical(b"{}", None, &options, &f.key).unwrap();
+    let empty: Value = serde_json::from_slice(&empty).unwrap();
+    verify_did_key(&empty).unwrap();
+}

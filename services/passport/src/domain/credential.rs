@@ -61,24 +61,60 @@ pub fn status_list_url(base_url: &str, list_id: &str) -> String {
     format!("{base_url}/status-lists/{list_id}")
 }
 
+/// One `BitstringStatusListEntry`, as a credential states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusEntry {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(rename = "statusPurpose")]
+    pub purpose: &'static str,
+    /// A string, as the specification says.
+    #[serde(rename = "statusListIndex")]
+    pub index: String,
+    #[serde(rename = "statusListCredential")]
+    pub list: String,
+    /// The `message` purpose's one bit and what its values mean.
+    #[serde(rename = "statusSize", skip_serializing_if = "Option::is_none")]
+    pub size: Option<u8>,
+    #[serde(rename = "statusMessage", skip_serializing_if = "Option::is_none")]
+    pub messages: Option<[StatusMessage; 2]>,
+}
+
+/// What one value of a `message` status means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusMessage {
+    pub status: &'static str,
+    pub message: &'static str,
+}
+
 /// One `BitstringStatusListEntry`.
-pub fn status_entry(base_url: &str, status: &StatusRef) -> Value {
+pub fn status_entry(base_url: &str, status: &StatusRef) -> StatusEntry {
     let list = status_list_url(base_url, &status.list_id);
-    let mut entry = json!({
-        "id": format!("{list}#{}", status.index),
-        "type": "BitstringStatusListEntry",
-        "statusPurpose": status.purpose.as_str(),
-        "statusListIndex": status.index.to_string(),
-        "statusListCredential": list,
-    });
-    if status.purpose == StatusPurpose::Message {
-        entry["statusSize"] = json!(1);
-        entry["statusMessage"] = json!([
-            {"status": "0x0", "message": "current"},
-            {"status": "0x1", "message": "superseded"},
-        ]);
+    let message = status.purpose == StatusPurpose::Message;
+    StatusEntry {
+        id: format!("{list}#{}", status.index),
+        kind: "BitstringStatusListEntry",
+        purpose: status.purpose.as_str(),
+        index: status.index.to_string(),
+        list,
+        size: message.then_some(1),
+        messages: message.then_some([
+            StatusMessage {
+                status: "0x0",
+                message: "current",
+            },
+            StatusMessage {
+                status: "0x1",
+                message: "superseded",
+            },
+        ]),
     }
-    entry
+}
+
+/// The status entries of a credential, one per list it is in.
+pub fn status_entries(base_url: &str, status: &[StatusRef]) -> Vec<StatusEntry> {
+    status.iter().map(|s| status_entry(base_url, s)).collect()
 }
 
 /// What the envelope of a passport credential needs.
@@ -110,11 +146,7 @@ pub fn unsigned(subject: &CredentialSubject, envelope: &Envelope<'_>) -> Value {
         "issuer": envelope.issuer,
         "validFrom": timestamp(envelope.valid_from),
         "credentialSubject": subject,
-        "credentialStatus": envelope
-            .status
-            .iter()
-            .map(|s| status_entry(envelope.base_url, s))
-            .collect::<Vec<_>>(),
+        "credentialStatus": status_entries(envelope.base_url, envelope.status),
     })
 }
 
@@ -125,14 +157,15 @@ mod tests {
 
     #[test]
     fn status_entries_follow_the_bitstring_status_list_shape() {
-        let entry = status_entry(
+        let entry = serde_json::to_value(status_entry(
             "https://p.example",
             &StatusRef {
                 purpose: StatusPurpose::Revocation,
                 list_id: "L1".into(),
                 index: 94567,
             },
-        );
+        ))
+        .unwrap();
         assert_eq!(
             entry["statusListIndex"], "94567",
             "a string, as the spec says"
@@ -142,14 +175,15 @@ mod tests {
             "https://p.example/status-lists/L1"
         );
         assert_eq!(entry["id"], "https://p.example/status-lists/L1#94567");
-        let message = status_entry(
+        let message = serde_json::to_value(status_entry(
             "https://p.example",
             &StatusRef {
                 purpose: StatusPurpose::Message,
                 list_id: "L2".into(),
                 index: 3,
             },
-        );
+        ))
+        .unwrap();
         assert_eq!(message["statusSize"], 1);
         assert_eq!(message["statusMessage"][1]["message"], "superseded");
     }

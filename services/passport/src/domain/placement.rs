@@ -5,11 +5,13 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::{Envelope, VC_CONTEXT, credential_urn, status_entry, timestamp};
+use super::credential::{
+    Envelope, StatusEntry, VC_CONTEXT, credential_urn, status_entries, timestamp,
+};
 use super::registration::{Granularity, Registration};
 use super::untp::{Issuer, REE_CONTEXT_V2_PATH};
 
@@ -70,25 +72,76 @@ impl Placement {
     }
 }
 
+/// The contexts of a placement declaration: VC 2.0 and ours under `base_url`.
+pub fn contexts(base_url: &str) -> [String; 2] {
+    [
+        VC_CONTEXT.to_owned(),
+        format!("{base_url}{REE_CONTEXT_V2_PATH}"),
+    ]
+}
+
+/// The unsigned placement declaration, typed: issuing canonicalizes it without a `Value`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnsignedDeclaration<'a> {
+    #[serde(rename = "@context")]
+    pub context: [&'a str; 2],
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: [&'static str; 2],
+    pub issuer: IssuerName<'a>,
+    #[serde(rename = "validFrom")]
+    pub valid_from: String,
+    #[serde(rename = "credentialSubject")]
+    pub subject: &'a Placement,
+    #[serde(rename = "credentialStatus")]
+    pub status: Vec<StatusEntry>,
+}
+
+/// The issuer as a placement declaration names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuerName<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
 /// The unsigned placement declaration: same issuer, same status entries as its passport
-/// version (revoking or superseding the passport does the same to it).
+/// version (revoking or superseding the passport does the same to it). `contexts` are
+/// [`contexts`] of the envelope's base URL.
+pub fn document<'a>(
+    placement: &'a Placement,
+    issuer: &'a Issuer,
+    declaration_id: Uuid,
+    envelope: &Envelope<'_>,
+    contexts: &'a [String; 2],
+) -> UnsignedDeclaration<'a> {
+    UnsignedDeclaration {
+        context: [&contexts[0], &contexts[1]],
+        id: credential_urn(declaration_id),
+        kind: ["VerifiableCredential", PLACEMENT_TYPE],
+        issuer: IssuerName {
+            id: &issuer.id,
+            name: &issuer.name,
+        },
+        valid_from: timestamp(envelope.valid_from),
+        subject: placement,
+        status: status_entries(envelope.base_url, envelope.status),
+    }
+}
+
+/// The unsigned placement declaration as a JSON value.
 pub fn unsigned(
     placement: &Placement,
     issuer: &Issuer,
     declaration_id: Uuid,
     envelope: &Envelope<'_>,
 ) -> Value {
-    json!({
-        "@context": [VC_CONTEXT, format!("{}{REE_CONTEXT_V2_PATH}", envelope.base_url)],
-        "id": credential_urn(declaration_id),
-        "type": ["VerifiableCredential", PLACEMENT_TYPE],
-        "issuer": {"id": issuer.id, "name": issuer.name},
-        "validFrom": timestamp(envelope.valid_from),
-        "credentialSubject": placement,
-        "credentialStatus": envelope
-            .status
-            .iter()
-            .map(|s| status_entry(envelope.base_url, s))
-            .collect::<Vec<_>>(),
-    })
+    let contexts = contexts(envelope.base_url);
+    serde_json::to_value(document(
+        placement,
+        issuer,
+        declaration_id,
+        envelope,
+        &contexts,
+    ))
+    .unwrap_or(Value::Null)
 }

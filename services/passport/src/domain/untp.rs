@@ -11,11 +11,13 @@ use reetrace_core::domain::{
     ChemicalElement, Element, Gtin, Mass, OperatorId, UseType, significant,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::{Envelope, VC_CONTEXT, credential_urn, status_entry, timestamp};
+use super::credential::{
+    Envelope, StatusEntry, VC_CONTEXT, credential_urn, status_entries, timestamp,
+};
 use super::magnet_content::{self, ElementRecycled, MagnetSummary, Responsible};
 use super::registration::{DetailsAccess, Granularity, Registration};
 use super::subject::element_totals;
@@ -574,23 +576,70 @@ fn declared_recycled(registration: &Registration) -> Vec<DeclaredRecycled> {
 }
 
 /// The issuer object UNTP wants (closed: `type`, `id`, `name`).
-fn issuer_object(issuer: &Issuer) -> Value {
-    json!({"type": ["CredentialIssuer"], "id": issuer.id, "name": issuer.name})
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuerObject<'a> {
+    #[serde(rename = "type")]
+    kind: [&'static str; 1],
+    id: &'a str,
+    name: &'a str,
 }
 
-/// The unsigned v2 passport credential.
+impl<'a> IssuerObject<'a> {
+    pub fn of(issuer: &'a Issuer) -> Self {
+        IssuerObject {
+            kind: ["CredentialIssuer"],
+            id: &issuer.id,
+            name: &issuer.name,
+        }
+    }
+}
+
+/// The contexts of a v2 passport credential: VC 2.0, UNTP's, ours under `base_url`.
+pub fn contexts(base_url: &str) -> [String; 3] {
+    [
+        VC_CONTEXT.to_owned(),
+        UNTP_CONTEXT.to_owned(),
+        format!("{base_url}{REE_CONTEXT_V2_PATH}"),
+    ]
+}
+
+/// The unsigned v2 passport credential, typed: issuing canonicalizes it without a `Value`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnsignedPassport<'a> {
+    #[serde(rename = "@context")]
+    pub context: [&'a str; 3],
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: [&'static str; 2],
+    pub issuer: IssuerObject<'a>,
+    #[serde(rename = "validFrom")]
+    pub valid_from: String,
+    #[serde(rename = "credentialSubject")]
+    pub subject: &'a ProductPassport,
+    #[serde(rename = "credentialStatus")]
+    pub status: Vec<StatusEntry>,
+}
+
+/// The unsigned v2 passport credential; `contexts` are [`contexts`] of the envelope's base URL.
+pub fn document<'a>(
+    subject: &'a ProductPassport,
+    issuer: &'a Issuer,
+    envelope: &Envelope<'_>,
+    contexts: &'a [String; 3],
+) -> UnsignedPassport<'a> {
+    UnsignedPassport {
+        context: [&contexts[0], &contexts[1], &contexts[2]],
+        id: credential_urn(envelope.credential_id),
+        kind: ["VerifiableCredential", PASSPORT_TYPE],
+        issuer: IssuerObject::of(issuer),
+        valid_from: timestamp(envelope.valid_from),
+        subject,
+        status: status_entries(envelope.base_url, envelope.status),
+    }
+}
+
+/// The unsigned v2 passport credential as a JSON value.
 pub fn unsigned(subject: &ProductPassport, issuer: &Issuer, envelope: &Envelope<'_>) -> Value {
-    json!({
-        "@context": [VC_CONTEXT, UNTP_CONTEXT, format!("{}{REE_CONTEXT_V2_PATH}", envelope.base_url)],
-        "id": credential_urn(envelope.credential_id),
-        "type": ["VerifiableCredential", PASSPORT_TYPE],
-        "issuer": issuer_object(issuer),
-        "validFrom": timestamp(envelope.valid_from),
-        "credentialSubject": subject,
-        "credentialStatus": envelope
-            .status
-            .iter()
-            .map(|s| status_entry(envelope.base_url, s))
-            .collect::<Vec<_>>(),
-    })
+    let contexts = contexts(envelope.base_url);
+    serde_json::to_value(document(subject, issuer, envelope, &contexts)).unwrap_or(Value::Null)
 }

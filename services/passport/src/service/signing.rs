@@ -97,13 +97,18 @@ impl PassportService {
         prepared: Vec<Prepared>,
         status: Vec<[StatusRef; 3]>,
     ) -> Result<Vec<Signed>> {
-        self.sign_each(org, key, prepared, status, |signed| signed)
-            .await
+        let rows = self.sign_rows(org, key, prepared, status).await?;
+        rows.into_iter()
+            .map(|row| {
+                let credential = serde_json::from_str(&row.credential).map_err(undecodable)?;
+                Ok(Signed { row, credential })
+            })
+            .collect()
     }
 
-    /// Builds and signs credentials for `prepared` and keeps only the rows to store: the
-    /// credential's JSON tree is dropped as soon as it is signed and written out as text (it is
-    /// several times the text's size, and a bulk request signs up to 100,000).
+    /// Builds and signs credentials for `prepared`: the rows to store. Credentials are written
+    /// as text without a JSON tree (a tree is several times the text's size, and a bulk request
+    /// signs up to 100,000).
     pub(crate) async fn sign_rows(
         &self,
         org: &Org,
@@ -111,18 +116,6 @@ impl PassportService {
         prepared: Vec<Prepared>,
         status: Vec<[StatusRef; 3]>,
     ) -> Result<Vec<NewPassport>> {
-        self.sign_each(org, key, prepared, status, |signed| signed.row)
-            .await
-    }
-
-    async fn sign_each<T: Send + 'static>(
-        &self,
-        org: &Org,
-        key: Arc<ActiveKey>,
-        prepared: Vec<Prepared>,
-        status: Vec<[StatusRef; 3]>,
-        keep: fn(Signed) -> T,
-    ) -> Result<Vec<T>> {
         let base_url = self.config.base_url.clone();
         let issuer = Issuer {
             id: self.org_did(org.id),
@@ -151,6 +144,8 @@ impl PassportService {
             }
             let signer = Signer {
                 base_url: &base_url,
+                contexts: untp::contexts(&base_url),
+                placement_contexts: placement::contexts(&base_url),
                 issuer: &issuer,
                 key: &key,
                 now,
@@ -162,7 +157,7 @@ impl PassportService {
                     .map(|part| {
                         scope.spawn(move || {
                             part.into_iter()
-                                .map(|(p, s)| signer.sign(&p, &s).map(keep))
+                                .map(|(p, s)| signer.sign(&p, &s))
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -191,6 +186,9 @@ fn undecodable(err: serde_json::Error) -> PassportError {
 /// Builds and signs one credential.
 struct Signer<'a> {
     base_url: &'a str,
+    /// The `@context` of every credential and declaration this signer writes.
+    contexts: [String; 3],
+    placement_contexts: [String; 2],
     issuer: &'a Issuer,
     key: &'a ActiveKey,
     now: DateTime<Utc>,
@@ -199,16 +197,15 @@ struct Signer<'a> {
 /// What signing one version produced, before it becomes a row.
 struct Secured {
     credential_id: Uuid,
-    credential: Value,
+    credential: String,
     credential_jws: String,
     placement: String,
     details_text: String,
 }
 
 impl Signer<'_> {
-    fn sign(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Signed> {
+    fn sign(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<NewPassport> {
         let secured = self.secure(p, status)?;
-        let text = serde_json::to_string(&secured.credential).map_err(undecodable)?;
         let r = &p.registration;
         let confidential = r
             .confidential
@@ -216,31 +213,28 @@ impl Signer<'_> {
             .map(serde_json::to_string)
             .transpose()
             .map_err(undecodable)?;
-        Ok(Signed {
-            row: NewPassport {
-                id: p.id,
-                org_id: self.issuer.org_id,
-                version: p.version,
-                granularity: r.granularity,
-                gtin: r.product.gtin,
-                serial: r.product.serial.clone(),
-                lot: r.product.lot.clone(),
-                category: r.product.category,
-                country: r.product.placed_on_market.country,
-                placed_on_market: r.product.placed_on_market.date,
-                model_passport: r.product.model_passport,
-                credential_id: secured.credential_id,
-                format: CredentialFormat::V2,
-                credential: text,
-                credential_jws: Some(secured.credential_jws),
-                placement: Some(secured.placement),
-                component_details: secured.details_text,
-                confidential,
-                key_id: self.key.key_id.clone(),
-                status: status.clone(),
-                created_at: self.now,
-            },
+        Ok(NewPassport {
+            id: p.id,
+            org_id: self.issuer.org_id,
+            version: p.version,
+            granularity: r.granularity,
+            gtin: r.product.gtin,
+            serial: r.product.serial.clone(),
+            lot: r.product.lot.clone(),
+            category: r.product.category,
+            country: r.product.placed_on_market.country,
+            placed_on_market: r.product.placed_on_market.date,
+            model_passport: r.product.model_passport,
+            credential_id: secured.credential_id,
+            format: CredentialFormat::V2,
             credential: secured.credential,
+            credential_jws: Some(secured.credential_jws),
+            placement: Some(secured.placement),
+            component_details: secured.details_text,
+            confidential,
+            key_id: self.key.key_id.clone(),
+            status: status.clone(),
+            created_at: self.now,
         })
     }
 
@@ -249,7 +243,9 @@ impl Signer<'_> {
     }
 
     /// The credential (v2, UNTP), secured twice over one JCS pass (Data Integrity and a detached
-    /// JWS), and its placement declaration. v1 credentials are no longer issued, only read.
+    /// JWS), and its placement declaration. Both documents are typed and canonicalized straight
+    /// into bytes; the stored text is those bytes with the proof added (no `Value` is built).
+    /// v1 credentials are no longer issued, only read.
     fn secure(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
         let details = ComponentDetails::of(&p.registration);
         let canonical_details = details.canonical_bytes();
@@ -276,16 +272,20 @@ impl Signer<'_> {
             valid_from: self.now,
             status,
         };
-        let unsigned = untp::unsigned(&subject, self.issuer, &envelope);
-        let canonical = jcs::canonicalize(&unsigned)
+        let document = untp::document(&subject, self.issuer, &envelope, &self.contexts);
+        let canonical = jcs::canonicalize_serialize(&document)
             .map_err(|e| PassportError::internal(format_args!("canonicalization failed: {e}")))?;
         let method = self.method();
         let options = ProofOptions::assertion(&method, self.now);
         let jws = jose::sign_detached(&canonical, &method, &self.key.signing)
             .map_err(|e| PassportError::internal(format_args!("JWS signing failed: {e}")))?;
-        let credential =
-            data_integrity::sign_canonical(unsigned, &canonical, &options, &self.key.signing)
-                .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
+        let credential = data_integrity::secure_canonical(
+            &canonical,
+            Some(&document.context),
+            &options,
+            &self.key.signing,
+        )
+        .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
         let facts = Placement::of(
             &p.registration,
             &p.subject_id,
@@ -293,19 +293,34 @@ impl Signer<'_> {
             p.version,
             credential_id,
         );
-        let declaration = data_integrity::sign(
-            placement::unsigned(&facts, self.issuer, Uuid::now_v7(), &envelope),
+        let declaration = placement::document(
+            &facts,
+            self.issuer,
+            Uuid::now_v7(),
+            &envelope,
+            &self.placement_contexts,
+        );
+        let canonical_declaration = jcs::canonicalize_serialize(&declaration)
+            .map_err(|e| PassportError::internal(format_args!("canonicalization failed: {e}")))?;
+        let declaration = data_integrity::secure_canonical(
+            &canonical_declaration,
+            Some(&declaration.context),
             &options,
             &self.key.signing,
         )
         .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
         Ok(Secured {
             credential_id,
-            credential,
+            credential: utf8(credential)?,
             credential_jws: jws,
-            placement: serde_json::to_string(&declaration).map_err(undecodable)?,
-            // JCS output is UTF-8 by construction.
-            details_text: String::from_utf8(canonical_details).unwrap_or_default(),
+            placement: utf8(declaration)?,
+            details_text: utf8(canonical_details)?,
         })
     }
+}
+
+/// JCS output is UTF-8 by construction.
+fn utf8(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes)
+        .map_err(|e| PassportError::internal(format_args!("canonical JSON is not UTF-8: {e}")))
 }

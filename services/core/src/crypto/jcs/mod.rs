@@ -9,7 +9,10 @@
 //!   formatted by `serde_json_canonicalizer` (ECMAScript `Number.prototype.toString`, the only
 //!   subtle part of JCS). It is 4-8x faster than the crate's generic serializer, which buffers
 //!   every property and re-parses every key (2.7 KB passport: ~7 us vs ~30 us, release build).
-//! - [`canonicalize_serialize`] takes any `Serialize` type, through a `Value`.
+//! - [`canonicalize_serialize`] takes any `Serialize` type and writes it with `serde_json`'s
+//!   serializer and our own formatter, which sorts each object's members in the output buffer
+//!   when the object closes: issuing builds no `Value` tree (building, walking and freeing the
+//!   trees was a large part of signing a v2 credential).
 //!
 //! The unit tests check the fast path against `serde_json_canonicalizer::to_vec` on tricky inputs.
 
@@ -17,6 +20,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::CryptoError;
+
+mod serialize;
 
 /// Canonical JSON bytes of `value` (RFC 8785).
 pub fn canonicalize(value: &Value) -> Result<Vec<u8>, CryptoError> {
@@ -37,15 +42,27 @@ pub fn canonicalize_map(map: &Map<String, Value>) -> Result<Vec<u8>, CryptoError
     Ok(out)
 }
 
-/// Canonical JSON bytes of any serializable value (converted to a `Value`, then canonicalized).
+/// Canonical JSON bytes of any serializable value, written straight from the value (no
+/// `Value` tree): see [`serialize`](self::serialize). In debug builds every call is checked
+/// against the `Value` path, so the whole test suite proves the two agree.
 ///
 /// Non-finite floats have no JSON form: like `serde_json::to_value` (and, for nested values,
 /// `serde_json_canonicalizer` itself) they come out as `null`, so keep them out of signed data
 /// by construction.
-pub fn canonicalize_serialize<T: Serialize>(value: &T) -> Result<Vec<u8>, CryptoError> {
-    let value =
-        serde_json::to_value(value).map_err(|e| CryptoError::Canonicalization(e.to_string()))?;
-    canonicalize(&value)
+pub fn canonicalize_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CryptoError> {
+    let mut out = Vec::with_capacity(1024);
+    serialize::write(value, &mut out)?;
+    #[cfg(debug_assertions)]
+    {
+        let tree = serde_json::to_value(value)
+            .map_err(|e| CryptoError::Canonicalization(e.to_string()))?;
+        debug_assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&canonicalize(&tree)?),
+            "the direct JCS writer disagrees with the Value path"
+        );
+    }
+    Ok(out)
 }
 
 /// Writes a canonical object made of `entries` (unique keys), sorting them as JCS requires.
@@ -72,7 +89,7 @@ pub(crate) fn write_entries(
 
 // Recursion depth is bounded by serde_json's parser (128 levels) for untrusted input; values
 // built in code are ours.
-fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+pub(super) fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CryptoError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -97,7 +114,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) -> Result<(), CryptoError> {
     Ok(())
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(super) fn write_string(s: &str, out: &mut Vec<u8>) {
     // Serializing a &str into a Vec cannot fail: the writer is infallible and strings are valid.
     if serde_json::to_writer(&mut *out, s).is_err() {
         unreachable!("serializing a str into a Vec<u8> is infallible");
@@ -106,7 +123,7 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 
 /// JCS orders property names by their UTF-16 code units, not by UTF-8 bytes: the two differ
 /// when a name holds a character above U+FFFF and another one in U+E000..=U+FFFF.
-fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(super) fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     if a.is_ascii() && b.is_ascii() {
         a.as_bytes().cmp(b.as_bytes())
     } else {
