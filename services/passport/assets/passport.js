@@ -41,6 +41,107 @@
   const grams = (g) => String(g) + ' g';
   const percent = (share) => (Math.round(Number(share) * 1e6) / 1e4) + ' %';
 
+  // The vocabularies in words, as the server-rendered page writes them (page/magnets.rs).
+  const words = (code) => String(code).replace(/_/g, ' ');
+  const TYPES = {
+    ndfeb: 'NdFeB (neodymium-iron-boron)', smco: 'SmCo (samarium-cobalt)',
+    alnico: 'AlNiCo (aluminium-nickel-cobalt)', ferrite: 'hard ferrite',
+  };
+  const SUBTYPES = { hot_deformed: 'hot-deformed', '1_5': 'SmCo5 (1:5)', '2_17': 'Sm2Co17 (2:17)' };
+  const ADDITIVES = {
+    grain_boundary_diffusion_dy: 'grain-boundary diffusion of dysprosium',
+    grain_boundary_diffusion_tb: 'grain-boundary diffusion of terbium',
+    polymer_binder_epoxy: 'polymer binder: epoxy', polymer_binder_polyamide: 'polymer binder: polyamide',
+    polymer_binder_pps: 'polymer binder: PPS',
+  };
+  // count × unit mass in whole micrograms, so that 16 × 0.575 g reads 9.2 g.
+  const times = (count, g) => grams(Math.round(Number(g) * 1e6) * count / 1e6);
+
+  function declared(entries, word) {
+    if (!entries || entries.length === 0) return 'Not declared';
+    return entries.map((e) => {
+      let text = e.type === 'none' ? 'none (declared absent)' : word(e.type);
+      if (e.description) text += ': ' + e.description;
+      if (e.mass_g !== undefined) text += ' (' + grams(e.mass_g) + ' per magnet)';
+      return text;
+    }).join('; ');
+  }
+
+  // `caption`: the caption's text and nodes.
+  function elementTable(caption, entries) {
+    const tbody = el('tbody', {});
+    for (const e of entries || []) {
+      tbody.append(el('tr', {},
+        el('td', {}, e.element),
+        el('td', { class: 'num' }, String(e.mass_g)),
+        el('td', {}, e.method || 'declared')));
+    }
+    return el('table', {},
+      el('caption', {}, ...caption),
+      el('thead', {}, el('tr', {},
+        el('th', { scope: 'col' }, 'Element'),
+        el('th', { scope: 'col', class: 'num' }, 'Mass (g)'),
+        el('th', { scope: 'col' }, 'Method'))),
+      tbody);
+  }
+
+  function magnetBlock(m, index) {
+    const dl = el('dl', {});
+    const row = (term, value) => dl.append(el('dt', {}, term), el('dd', {}, value));
+    row('Type', TYPES[m.type] + (m.subtype ? ', ' + (SUBTYPES[m.subtype] || m.subtype) : ''));
+    if (m.grade) row('Grade', m.grade);
+    if (m.temperature_class) {
+      row('Temperature class', m.temperature_class === 'none' ? 'none (a plain grade)' : m.temperature_class);
+    }
+    row('Where it sits', m.position || 'Not stated');
+    row('Coatings', declared(m.coatings, words));
+    row('Glues', declared(m.glues, words));
+    row('Additives', declared(m.additives, (t) => ADDITIVES[t] || words(t)));
+    row('Magnetised at end of life', m.magnetised_at_end_of_life || 'unknown');
+    const heading = el('h4', {}, (m.count === 1 ? 'Magnet ' : 'Magnet set '), el('code', {}, m.ref),
+      ': ' + m.count + ' × ' + grams(m.unit_mass_g) + ' = ' + times(m.count, m.unit_mass_g));
+    const table = elementTable(
+      ['Composition of one magnet of ', el('code', {}, m.ref), ' (component ' + (index + 1) + ')'],
+      m.composition);
+    return el('div', { class: 'magnet' }, heading, dl, table);
+  }
+
+  function duration(seconds) {
+    const parts = [[Math.floor(seconds / 3600), 'h'], [Math.floor(seconds / 60) % 60, 'min'], [seconds % 60, 's']];
+    const text = parts.filter(([n]) => n > 0).map(([n, unit]) => n + ' ' + unit);
+    return text.length ? text.join(' ') : '0 s';
+  }
+
+  function removalSequence(steps) {
+    const list = el('ol', { class: 'steps', 'aria-labelledby': 'removal-h' });
+    for (const step of steps) {
+      const action = words(step.action);
+      const lead = el('p', {}, el('strong', {}, action.charAt(0).toUpperCase() + action.slice(1)));
+      if (step.detail) lead.append(': ' + step.detail);
+      const dl = el('dl', {});
+      const row = (term, value) => dl.append(el('dt', {}, term), el('dd', {}, value));
+      if (step.removes && step.removes.length) {
+        row('Removes', step.removes.map((r) => (r.count ? r.count + ' × ' : '') + words(r.part) +
+          (r.description ? ' (' + r.description + ')' : '')).join('; '));
+      }
+      if (step.tools && step.tools.length) {
+        row('Tools', step.tools.map((t) => {
+          const fit = [t.drive && words(t.drive), t.size].filter(Boolean);
+          return words(t.tool) + (fit.length ? ', ' + fit.join(' ') : '') + (t.detail ? ' (' + t.detail + ')' : '');
+        }).join('; '));
+      }
+      if (step.estimated_seconds) row('Estimated time', duration(step.estimated_seconds));
+      if (step.releases && step.releases.length) {
+        const dd = el('dd', {});
+        step.releases.forEach((r, i) => dd.append(i ? ', ' : '', el('code', {}, r)));
+        dl.append(el('dt', {}, 'Frees the magnets'), dd);
+      }
+      if (step.safety) row('Safety', step.safety);
+      list.append(el('li', {}, lead, dl));
+    }
+    return [el('h3', { id: 'removal-h' }, 'Removal sequence'), list];
+  }
+
   function componentCard(component, index) {
     const dl = el('dl', {});
     const row = (term, value) => dl.append(el('dt', {}, term), el('dd', {}, value));
@@ -54,21 +155,9 @@
         percent(rc.pre_consumer || 0) + ' pre-consumer, ' + percent(rc.post_consumer || 0) +
         ' post-consumer');
     }
-    const tbody = el('tbody', {});
-    for (const e of component.elements || []) {
-      tbody.append(el('tr', {},
-        el('td', {}, e.element),
-        el('td', { class: 'num' }, String(e.mass_g)),
-        el('td', {}, e.method || 'declared')));
-    }
-    const table = el('table', {},
-      el('caption', {}, 'Elements in component ' + (index + 1)),
-      el('thead', {}, el('tr', {},
-        el('th', { scope: 'col' }, 'Element'),
-        el('th', { scope: 'col', class: 'num' }, 'Mass (g)'),
-        el('th', { scope: 'col' }, 'Method'))),
-      tbody);
-    return el('div', { class: 'card' }, el('h3', {}, component.name), dl, table);
+    const table = elementTable(['Elements in component ' + (index + 1)], component.elements);
+    const magnets = (component.magnets || []).map((m) => magnetBlock(m, index));
+    return el('div', { class: 'card' }, el('h3', {}, component.name), dl, table, ...magnets);
   }
 
   function showComponents(passport) {
@@ -76,7 +165,9 @@
     const list = $('components-list');
     const details = passport.component_details;
     if (!note || !list || !details) return;
-    list.replaceChildren(...details.components.map(componentCard));
+    const steps = details.removal_steps || [];
+    list.replaceChildren(...details.components.map(componentCard),
+      ...(steps.length ? removalSequence(steps) : []));
     note.textContent = 'Shown for your key (' + passport.tier + ' tier).';
   }
 

@@ -9,6 +9,7 @@
 //! [`escape_html`].
 
 mod chart;
+mod magnets;
 mod sections;
 mod session;
 
@@ -168,7 +169,9 @@ pub fn render(view: &PageView<'_>) -> String {
     sections::badge(&mut out, view.verification);
     out.push_str("</div>\n");
     sections::identity(&mut out, p);
+    magnets::responsible_person(&mut out, p);
     sections::ree_content(&mut out, p);
+    magnets::summary(&mut out, p);
     sections::recycled(&mut out, p);
     sections::end_of_life(&mut out, p);
     session::access(&mut out, p);

@@ -2,16 +2,17 @@
 //! (a batch), `/01/{gtin}` (a model), and `/p/{id}` for products without a GTIN.
 //!
 //! One identifier, several answers: the passport page for browsers, the signed credential for
-//! clients (`application/vc`, `application/ld+json`, `application/json`), an RFC 9264 linkset
+//! clients (`application/vc`, `application/ld+json`, `application/json`; `application/vc+jwt`,
+//! its JOSE form, for a v2 passport), an RFC 9264 linkset
 //! (`Accept: application/linkset+json` or `?linkType=linkset`), and a 307 redirect for the
 //! other GS1 link types we know. Every answer says `Vary: Accept` and points to the linkset in
 //! a `Link` header, as GS1-Conformant resolvers do.
 
 mod accept;
 mod check;
+mod credential;
 mod linkset;
 
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -34,7 +35,6 @@ use super::page::{self, PageView, ProductLinks};
 use crate::domain::passport::{Identity, Lookup, Passport};
 use crate::domain::view::PassportView;
 use crate::service::PassportService;
-use crate::service::credential_cache::CachedCredential;
 
 /// The methods every resolver path answers.
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
@@ -122,7 +122,8 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
 /// The answer follows `Accept` (weights honoured): `text/html` gets the passport page (the
 /// caller's API key, if any, shows its tier's detail), `application/vc`,
 /// `application/ld+json` or `application/json` the signed credential byte for byte (also
-/// for `*/*`), `application/linkset+json` the RFC 9264 linkset. `linkType` overrides it:
+/// for `*/*`), `application/vc+jwt` its compact JWS (VC-JOSE-COSE; a v1 passport has none:
+/// 406), `application/linkset+json` the RFC 9264 linkset. `linkType` overrides it:
 /// `linkset`/`all`, `gs1:pip`, `gs1:certificationInfo`/`ree:verifiableCredential`; other
 /// known types (`gs1:traceability`, `gs1:recyclingInfo`, `version-history`, `ree:qrCode`,
 /// `ree:issuer`, `ree:modelPassport`) redirect (307). Suspended and revoked passports still
@@ -142,6 +143,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
                 (Object = "application/json"),
+                (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
             ),
             headers(
@@ -151,7 +153,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN or the serial is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No passport for this item", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
@@ -162,7 +164,8 @@ async fn resolve_item(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+    if let Some(response) = credential::from_cache(&state.service, caller.as_ref(), &uri, &headers)
+    {
         return Ok(response);
     }
     let gtin = gtin(&uri)?;
@@ -194,13 +197,14 @@ async fn resolve_item(
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
                 (Object = "application/json"),
+                (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
             ),
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN or the lot is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No passport for this batch", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
@@ -211,7 +215,8 @@ async fn resolve_batch(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+    if let Some(response) = credential::from_cache(&state.service, caller.as_ref(), &uri, &headers)
+    {
         return Ok(response);
     }
     let gtin = gtin(&uri)?;
@@ -242,13 +247,14 @@ async fn resolve_batch(
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
                 (Object = "application/json"),
+                (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
             ),
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No model passport for this GTIN", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[crate::api::error::INVALID_IDENTIFIER, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
@@ -259,7 +265,8 @@ async fn resolve_model(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+    if let Some(response) = credential::from_cache(&state.service, caller.as_ref(), &uri, &headers)
+    {
         return Ok(response);
     }
     let gtin = gtin(&uri)?;
@@ -285,13 +292,14 @@ async fn resolve_model(
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
                 (Object = "application/json"),
+                (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
             ),
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "`Accept` allows none of the representations", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_ID, NOT_FOUND, NOT_ACCEPTABLE, codes::INVALID_QUERY]])))),
@@ -302,7 +310,8 @@ async fn resolve_own(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    if let Some(response) = from_cache(&state.service, caller.as_ref(), &uri, &headers) {
+    if let Some(response) = credential::from_cache(&state.service, caller.as_ref(), &uri, &headers)
+    {
         return Ok(response);
     }
     let id = parse_uuid("id", raw_segment(&uri, 2))?;
@@ -337,9 +346,8 @@ async fn resolve_identity(
     .await
 }
 
-/// Answers for the passport `lookup` names. Most reads ask for the credential: it comes with
-/// the passport in one read, its stored bytes are served without decoding, and it is kept in
-/// memory for the next read of the same path. Other representations get [`answer`].
+/// Answers for the passport `lookup` names: the credential (most reads; see [`credential`]),
+/// or [`answer`] for the other representations and link types.
 async fn resolve(
     service: &PassportService,
     caller: Option<Principal>,
@@ -350,26 +358,15 @@ async fn resolve(
 ) -> Result<Response, Problem> {
     // The resolver reads its query string itself: refuse control characters as `ApiQuery` does.
     extract::refuse_control_characters(uri.query().unwrap_or(""))?;
-    if let Some(representation) =
-        credential_wanted(uri, headers, &ree_namespace(service.base_url()))
-    {
-        let (row, credential) = service
-            .resolve_credential(lookup)
-            .await?
-            .ok_or_else(missing)?;
-        let cached = CachedCredential {
-            product: service.product_uri(&row),
-            credential: Bytes::from(credential),
-        };
-        service.credentials().put(uri.path(), cached.clone());
-        return Ok(credential_response(
-            representation,
-            cached,
-            caller.is_some(),
-        ));
+    let private = caller.is_some();
+    match credential::wanted(uri, headers, &ree_namespace(service.base_url())) {
+        Some(Representation::Jwt) => credential::jose(service, private, lookup, missing).await,
+        Some(stored) => credential::stored(service, private, uri, stored, lookup, missing).await,
+        None => {
+            let row = service.resolve(lookup).await?.ok_or_else(missing)?;
+            answer(service, caller, row, uri, headers).await
+        }
     }
-    let row = service.resolve(lookup).await?.ok_or_else(missing)?;
-    answer(service, caller, row, uri, headers).await
 }
 
 /// The query of a resolver request.
@@ -452,51 +449,6 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     }
 }
 
-/// The credential representation a request asks for, when it asks for one (no link type).
-fn credential_wanted(uri: &Uri, headers: &HeaderMap, namespace: &str) -> Option<Representation> {
-    if link_type(uri, namespace).is_some() {
-        return None;
-    }
-    negotiate(accept(headers), &Representation::ALL)
-        .filter(|r| Representation::CREDENTIAL.contains(r))
-}
-
-/// The stored credential bytes as the answer, with the product's links.
-fn credential_response(
-    representation: Representation,
-    cached: CachedCredential,
-    private: bool,
-) -> Response {
-    let mut response = cached.credential.into_response();
-    set(
-        response.headers_mut(),
-        header::CONTENT_TYPE,
-        representation.media_type(),
-    );
-    let linkset = format!("{}?linkType=linkset", cached.product);
-    common_headers(&mut response, &linkset, &cached.product, private);
-    response
-}
-
-/// The answer from memory, when the request asks for the credential of a path read lately.
-fn from_cache(
-    service: &PassportService,
-    caller: Option<&Principal>,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Option<Response> {
-    if extract::control_character_in(uri.query().unwrap_or("")).is_some() {
-        return None;
-    }
-    let cached = service.credentials().get(uri.path())?;
-    let representation = credential_wanted(uri, headers, &ree_namespace(service.base_url()))?;
-    Some(credential_response(
-        representation,
-        cached,
-        caller.is_some(),
-    ))
-}
-
 /// Answers for a found passport in a representation other than the bare credential.
 async fn answer(
     service: &PassportService,
@@ -548,6 +500,7 @@ async fn answer(
             );
             response
         }
+        Choice::Answer(Representation::Jwt) => crate::api::passports::jwt_response(&version)?,
         Choice::Answer(credential) => {
             let mut response = version.credential.into_response();
             set(

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod magnets;
+pub(crate) mod magnets;
 mod removal;
 
 use reetrace_core::domain::{Element, Mass};

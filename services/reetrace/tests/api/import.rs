@@ -221,3 +221,76 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    ndjson_lines_carry_magnets_and_removal_steps,
+    |app: TestApp| async move {
+        let (org, _) = app
+            .create_org("Elektromotoren Rhein GmbH", "manufacturer")
+            .await;
+        let (_, recycler) = app.create_org("Import Recycler", "recycler").await;
+        let mut bad = crate::magnets::magnet_motor("IMP-MAG-2");
+        bad["ree_content"]["components"][0]["magnets"][1]["type"] = json!("neodymium");
+        let lines = [
+            crate::magnets::magnet_motor("IMP-MAG-1").to_string(),
+            bad.to_string(),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("motors.ndjson");
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        let (code, summary) = import(&app, args(&file, &org, &[])).await;
+        assert_eq!(code, 1, "{summary}");
+        assert_eq!(summary["created"], 1, "{summary}");
+        let error = &summary["errors"][0];
+        assert_eq!(error["line"], 2, "{summary}");
+        assert_eq!(error["problem"]["status"], 422, "{summary}");
+        let field = &error["problem"]["errors"][0];
+        assert_eq!(field["pointer"], "/ree_content/components/0/magnets/1/type");
+        assert!(
+            field["detail"]
+                .as_str()
+                .unwrap()
+                .contains("unknown magnet type \"neodymium\""),
+            "{summary}"
+        );
+
+        // The signed credential states the magnets' public content...
+        let credential =
+            assert_resolves_and_verifies(&app, "/01/04012345000016/21/IMP-MAG-1").await;
+        let subject = &credential["credentialSubject"];
+        assert_eq!(
+            subject["ree:permanentMagnets"],
+            json!([{"magnetType": "ndfeb", "magnetSubtype": "sintered", "count": 24, "massGrams": 1680}])
+        );
+        assert_eq!(
+            subject["ree:responsiblePerson"]["address"]["postalCode"],
+            "55411"
+        );
+        let neodymium = subject["materialsProvenance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["materialType"]["code"] == "Nd")
+            .unwrap();
+        assert_eq!(
+            neodymium["ree:massGrams"], 380.4,
+            "derived from the magnets"
+        );
+        // ...and the details document, for those who read it, each magnet and every step.
+        let id = subject["ree:passportId"].as_str().unwrap();
+        let view = app
+            .get_json(&format!("/api/v1/passports/{id}"), Some(&recycler))
+            .await;
+        let details = &view["component_details"];
+        let magnets = details["components"][0]["magnets"].as_array().unwrap();
+        assert_eq!(magnets.len(), 2, "{view}");
+        assert_eq!(magnets[0]["grade"], "N42SH");
+        assert_eq!(magnets[1]["composition"][0]["mass_g"], 10.575);
+        let steps = details["removal_steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 5, "{view}");
+        assert_eq!(steps[0]["tools"][0]["drive"], "torx");
+        assert_eq!(steps[4]["releases"], json!(["outer", "inner"]));
+        let public = app.get_json(&format!("/api/v1/passports/{id}"), None).await;
+        assert!(public.get("component_details").is_none(), "{public}");
+    }
+);

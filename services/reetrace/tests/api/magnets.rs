@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, assert_problem};
 
 /// The motor of docs/credential.md section 5 (the valid schema example), without its recycled
 /// source: this instance's custody service holds no such lot.
-fn magnet_motor(serial: &str) -> Value {
+pub(crate) fn magnet_motor(serial: &str) -> Value {
     let mut motor: Value = serde_json::from_str(include_str!(
         "../../../../schemas/examples/valid/item-ev-traction-motor-with-magnets.json"
     ))

@@ -868,3 +868,87 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    the_jose_form_is_negotiated_for_v2_and_refused_for_v1,
+    |app: TestApp| async move {
+        use base64::Engine;
+        let (_, key) = app.create_org("Acme Motors", "manufacturer").await;
+        let issued = app.register(&key, &motor("EVM-JWT-1")).await;
+        let id = issued["id"].as_str().unwrap();
+        let uri = issued["uri"].as_str().unwrap();
+        let path = path_of(&app, &issued["uri"]);
+        let endpoint = format!("/api/v1/passports/{id}/credential");
+        let token = get(&app, &endpoint, "application/vc+jwt").await;
+        let token = token.text().await.unwrap();
+        // The JSON credential first: the path is then answered from memory, but not the token.
+        let json = get(&app, &path, "application/json").await;
+        assert_eq!(header(&json, "content-type"), "application/json");
+        for accept in [
+            "application/vc+jwt",
+            "application/json;q=0.5, application/vc+jwt",
+        ] {
+            let response = get(&app, &path, accept).await;
+            assert_eq!(response.status(), 200, "{accept}");
+            assert_eq!(header(&response, "content-type"), "application/vc+jwt");
+            assert!(varies_on_accept(&response));
+            assert_eq!(header(&response, "link"), header(&json, "link"));
+            assert_eq!(header(&response, "cache-control"), "public, max-age=60");
+            assert_eq!(response.text().await.unwrap(), token, "{accept}");
+        }
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3, "{token}");
+        let decode = |part: &str| -> Value {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        assert_eq!(decode(parts[0])["typ"], "vc+jwt");
+        assert_eq!(decode(parts[1])["credentialSubject"]["id"], uri);
+        assert!(!parts[2].is_empty());
+        // The credential's link type honours the JOSE form too; the JSON form stays cached.
+        let by_link = get(
+            &app,
+            &format!("{path}?linkType=gs1:certificationInfo"),
+            "application/vc+jwt",
+        )
+        .await;
+        assert_eq!(header(&by_link, "content-type"), "application/vc+jwt");
+        assert_eq!(by_link.text().await.unwrap(), token);
+        let again = get(&app, &path, "application/json").await;
+        assert_eq!(header(&again, "content-type"), "application/json");
+
+        // A v1 version (stored before v2: format 1, no detached JWS) has no JOSE form: the
+        // resolver answers the /credential endpoint's 406.
+        let db = reetrace_core::db::Db::connect(
+            &app.database_url,
+            &reetrace_core::db::PoolOptions::default(),
+        )
+        .await
+        .unwrap();
+        reetrace_core::db::Sql::new(
+            "UPDATE passport_versions SET format = 1, credential_jws = NULL WHERE passport_id = $1",
+        )
+        .bind(uuid::Uuid::parse_str(id).unwrap())
+        .execute(db.writer())
+        .await
+        .unwrap();
+        db.close().await;
+        let refused = get(&app, &path, "application/vc+jwt").await;
+        assert!(varies_on_accept(&refused));
+        let problem = assert_problem(refused, 406, "not_acceptable").await;
+        let same = get(&app, &endpoint, "application/vc+jwt").await;
+        let same = assert_problem(same, 406, "not_acceptable").await;
+        assert_eq!(problem["detail"], same["detail"]);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("v1 credential, secured only by its eddsa-jcs-2022 proof"),
+            "{problem}"
+        );
+        let json = get(&app, &path, "application/json").await;
+        assert_eq!(json.status(), 200, "the embedded proof is still served");
+    }
+);

@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use reetrace_core::domain::{Mass, Share, UseType};
 
-use super::{DisplayStatus, ProductLinks, SignatureCheck, Verification, chart, escape_html};
+use super::{
+    DisplayStatus, ProductLinks, SignatureCheck, Verification, chart, escape_html, magnets,
+};
 use crate::domain::registration::{Component, Method};
 use crate::domain::view::PassportView;
 
@@ -27,7 +29,7 @@ pub(super) fn percent(share: Share) -> String {
     }
 }
 
-fn grams(mass: Mass) -> String {
+pub(super) fn grams(mass: Mass) -> String {
     mass.to_grams_string()
 }
 
@@ -47,7 +49,7 @@ fn use_word(use_type: UseType) -> &'static str {
 }
 
 /// One `<dt>`/`<dd>` pair; `value` is already HTML.
-fn row(out: &mut String, term: &str, value: &str) {
+pub(super) fn row(out: &mut String, term: &str, value: &str) {
     let _ = write!(out, "<dt>{term}</dt><dd>{value}</dd>");
 }
 
@@ -337,6 +339,7 @@ pub(super) fn components(out: &mut String, p: &PassportView) {
     for (i, component) in details.components.iter().enumerate() {
         component_card(out, i, component);
     }
+    magnets::removal_sequence(out, &details.removal_steps);
     out.push_str("</section>\n");
 }
 
@@ -373,24 +376,39 @@ fn component_card(out: &mut String, index: usize, c: &Component) {
             ),
         );
     }
+    out.push_str("</dl>");
+    mass_table(
+        out,
+        &format!("Elements in component {}", index + 1),
+        c.elements
+            .iter()
+            .map(|e| (e.element.name(), e.element.symbol(), e.mass_g, e.method)),
+    );
+    magnets::magnets(out, index, &c.magnets);
+    out.push_str("</div>");
+}
+
+/// A table of element masses: `caption` is HTML, each row (name, symbol, mass, method).
+pub(super) fn mass_table(
+    out: &mut String,
+    caption: &str,
+    rows: impl Iterator<Item = (&'static str, &'static str, Mass, Method)>,
+) {
     let _ = write!(
         out,
-        "</dl><table><caption>Elements in component {}</caption><thead><tr>\
+        "<table><caption>{caption}</caption><thead><tr>\
          <th scope=\"col\">Element</th><th scope=\"col\" class=\"num\">Mass (g)</th>\
-         <th scope=\"col\">Method</th></tr></thead><tbody>",
-        index + 1
+         <th scope=\"col\">Method</th></tr></thead><tbody>"
     );
-    for e in &c.elements {
+    for (name, symbol, mass, method) in rows {
         let _ = write!(
             out,
-            "<tr><td>{} ({})</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            e.element.name(),
-            e.element.symbol(),
-            grams(e.mass_g),
-            method_word(e.method)
+            "<tr><td>{name} ({symbol})</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            grams(mass),
+            method_word(method)
         );
     }
-    out.push_str("</tbody></table></div>");
+    out.push_str("</tbody></table>");
 }
 
 pub(super) fn confidential(out: &mut String, p: &PassportView) {

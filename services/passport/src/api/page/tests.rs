@@ -9,12 +9,17 @@ use super::chart::{bar_chart, nice_step, ticks};
 use super::sections::{percent, safe_href};
 use super::*;
 use crate::domain::passport::PassportStatus;
-use crate::domain::registration::Registration;
+use crate::domain::registration::{DetailsAccess, Registration};
 use crate::domain::subject::{self, Manufacturer, SubjectContext};
+use crate::domain::untp;
 use crate::domain::view::PassportLinks;
 
+/// `registration` issued as a v2 passport, as a caller of `tier` sees it: the details document
+/// only for the tiers that read component detail, or for everyone when it was registered
+/// public.
 fn view_of(registration: serde_json::Value, tier: Tier) -> PassportView {
-    let registration: Registration = serde_json::from_value(registration).unwrap();
+    let mut registration: Registration = serde_json::from_value(registration).unwrap();
+    registration.derive_from_magnets();
     let org_id = Uuid::now_v7();
     let (subject, details, _) = subject::build(
         &registration,
@@ -32,6 +37,28 @@ fn view_of(registration: serde_json::Value, tier: Tier) -> PassportView {
             previous_version: None,
         },
     );
+    let issuer = untp::Issuer {
+        id: subject.manufacturer.id.clone(),
+        org_id,
+        name: subject.manufacturer.name.clone(),
+        operator_id: None,
+    };
+    let passport = untp::subject(
+        &registration,
+        untp::PassportContext {
+            base_url: "https://p.example",
+            subject_id: subject.id.clone(),
+            passport_id: subject.passport_id,
+            version: 1,
+            issuer: &issuer,
+            model_passport_uri: None,
+            previous_version: None,
+            component_count: subject.ree_content.component_count,
+            details_digest: subject.ree_content.components_digest.clone(),
+        },
+    );
+    let sees_details =
+        tier.sees_components() || registration.details_access() == DetailsAccess::Public;
     let at = Utc.with_ymd_and_hms(2026, 4, 15, 10, 0, 0).unwrap();
     PassportView {
         id: subject.passport_id,
@@ -45,10 +72,10 @@ fn view_of(registration: serde_json::Value, tier: Tier) -> PassportView {
         issuer: subject.manufacturer.id.clone(),
         created_at: at,
         updated_at: at,
-        format: crate::domain::passport::CredentialFormat::V1,
-        passport: None,
+        format: crate::domain::passport::CredentialFormat::V2,
+        passport: Some(passport),
         placement: None,
-        component_details: tier.sees_components().then_some(details),
+        component_details: sees_details.then_some(details),
         confidential: None,
         links: PassportLinks {
             credential: "c".into(),
@@ -342,4 +369,138 @@ fn the_custody_timeline_names_the_passport_for_the_script() {
     ];
     let positions: Vec<usize> = order.iter().map(|s| html.find(s).unwrap()).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+}
+
+/// The motor of docs/credential.md section 5: two NdFeB sets, five removal steps.
+fn magnet_motor() -> serde_json::Value {
+    crate::domain::tests::magnets::magnet_motor()
+}
+
+#[test]
+fn professionals_see_each_magnet_and_the_removal_sequence() {
+    let view = view_of(magnet_motor(), Tier::Professional);
+    let html = render_with(&view, &verified(DisplayStatus::Active));
+    for expected in [
+        "<h4>Magnet set <code>outer</code>: 8 × 120 g = 960 g</h4>",
+        "<h4>Magnet set <code>inner</code>: 16 × 45 g = 720 g</h4>",
+        "<dt>Type</dt><dd>NdFeB (neodymium-iron-boron), sintered</dd>",
+        "<dt>Grade</dt><dd>N42SH</dd><dt>Temperature class</dt><dd>SH</dd>",
+        "<dt>Where it sits</dt><dd>outer layer, one per pole</dd>",
+        "<dt>Coatings</dt><dd>nickel copper nickel (0.5 g per magnet)</dd>",
+        "<dt>Glues</dt><dd>epoxy</dd>",
+        "<dt>Additives</dt><dd>grain-boundary diffusion of terbium</dd>",
+        "<dt>Additives</dt><dd>none (declared absent)</dd>",
+        "<dt>Magnetised at end of life</dt><dd>magnetised</dd>",
+        "<caption>Composition of one magnet of <code>outer</code> (component 1)</caption>",
+        "<tr><td>Terbium (Tb)</td><td class=\"num\">0.6</td><td>measured</td></tr>",
+        "<tr><td>Iron (Fe)</td><td class=\"num\">77.6</td><td>declared</td></tr>",
+        // The component's rare earths, derived from the two sets: 8 × 26.4 + 16 × 10.575 g.
+        "<tr><td>Neodymium (Nd)</td><td class=\"num\">380.4</td><td>declared</td></tr>",
+        "<ol class=\"steps\" aria-labelledby=\"removal-h\">",
+        "<dt>Removes</dt><dd>6 × fastener (rear end shield screws)</dd>",
+        "<dt>Tools</dt><dd>screwdriver, torx T30</dd><dt>Estimated time</dt><dd>3 min</dd>",
+        "<dt>Tools</dt><dd>bearing puller; lifting gear</dd>",
+        "<strong>Heat</strong>: Heat the rotor to 350 °C to soften the epoxy.",
+        "<dt>Tools</dt><dd>press (hydraulic, 20 kN)</dd><dt>Estimated time</dt><dd>15 min</dd>",
+        "<dt>Frees the magnets</dt><dd><code>outer</code>, <code>inner</code></dd>",
+        "<dt>Safety</dt><dd>Hot parts and epoxy fumes: use extraction.</dd>",
+    ] {
+        assert!(html.contains(expected), "{expected}\n{html}");
+    }
+    // The steps in the order registered, inside the component section.
+    let steps = html.find("class=\"steps\"").unwrap();
+    let order: Vec<usize> = [
+        "<strong>Unscrew</strong>",
+        "<strong>Cut</strong>",
+        "<strong>Pull out</strong>",
+        "<strong>Heat</strong>",
+        "<strong>Press out</strong>",
+    ]
+    .iter()
+    .map(|s| html[steps..].find(s).unwrap())
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    assert!(html.find("id=\"components\"").unwrap() < steps);
+    assert!(steps < html.find("id=\"custody\"").unwrap());
+}
+
+#[test]
+fn the_public_sees_the_magnet_label_and_the_responsible_person_but_no_magnet_detail() {
+    let view = view_of(magnet_motor(), Tier::Public);
+    let html = render_with(&view, &verified(DisplayStatus::Active));
+    // The label's content and the responsible person are public in the credential.
+    assert!(html.contains(
+        "<tr><th scope=\"row\">NdFeB (neodymium-iron-boron), sintered</th>\
+         <td class=\"num\">24</td><td class=\"num\">1680</td></tr>"
+    ));
+    assert!(html.contains("<dt>Name</dt><dd>Elektromotoren Rhein GmbH</dd>"));
+    assert!(
+        html.contains("<address>Industriestraße 12<br>55411 Bingen am Rhein<br>Germany</address>")
+    );
+    assert!(html.contains("<a href=\"mailto:crma@emr.example\">crma@emr.example</a>"));
+    assert!(html.contains("href=\"https://emr.example/contact\""));
+    // Each magnet and the removal sequence are in the restricted details document.
+    for detail in [
+        "N42SH",
+        "outer layer",
+        "Composition of one magnet",
+        "nickel copper nickel",
+        "Removal sequence",
+        "class=\"steps\"",
+        "rear end shield screws",
+        "guided extraction rig",
+        "<h4>",
+    ] {
+        assert!(!html.contains(detail), "{detail} is not public");
+    }
+    assert!(html.contains("<div id=\"components-list\"></div>"));
+
+    // Unless the manufacturer made the details public.
+    let mut open = magnet_motor();
+    open["details_access"] = json!("public");
+    let html = render_with(
+        &view_of(open, Tier::Public),
+        &verified(DisplayStatus::Active),
+    );
+    assert!(html.contains("<dt>Grade</dt><dd>N42SH</dd>"));
+    assert!(html.contains("<h3 id=\"removal-h\">Removal sequence</h3>"));
+}
+
+#[test]
+fn hostile_magnet_and_removal_text_is_escaped() {
+    let mut registration = magnet_motor();
+    let magnet = &mut registration["ree_content"]["components"][0]["magnets"][0];
+    magnet["position"] = json!("</dd><script>x</script>");
+    magnet["coatings"] = json!([{"type": "other", "description": "<img src=x onerror=y>"}]);
+    let step = &mut registration["end_of_life"]["removal_steps"][0];
+    step["safety"] = json!("<iframe src=//evil>");
+    step["tools"][0]["size"] = json!("<b>T30</b>");
+    registration["responsible_person"]["name"] = json!("<svg onload=z>");
+    registration["responsible_person"]["url"] = json!("javascript:alert(1)");
+    registration["responsible_person"]["email"] = json!("\"><script>a@b.example");
+    let view = view_of(registration, Tier::Authority);
+    let html = render_with(&view, &verified(DisplayStatus::Active));
+    for raw in [
+        "<script>",
+        "<img",
+        "<iframe",
+        "<b>T30",
+        "<svg onload",
+        "href=\"javascript:",
+    ] {
+        assert!(!html.contains(raw), "{raw}");
+    }
+    assert!(html.contains("&lt;/dd&gt;&lt;script&gt;x&lt;/script&gt;"));
+    assert!(html.contains("other: &lt;img src=x onerror=y&gt;"));
+    assert!(html.contains("href=\"mailto:&quot;&gt;&lt;script&gt;a@b.example\""));
+}
+
+#[test]
+fn durations_read_in_the_largest_units() {
+    use super::magnets::duration;
+    assert_eq!(duration(45), "45 s");
+    assert_eq!(duration(180), "3 min");
+    assert_eq!(duration(150), "2 min 30 s");
+    assert_eq!(duration(3900), "1 h 5 min");
+    assert_eq!(duration(604_800), "168 h");
 }

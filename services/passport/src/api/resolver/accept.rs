@@ -9,12 +9,13 @@
 
 use reetrace_core::api::codes::NOT_ACCEPTABLE;
 use reetrace_core::api::problem::Problem;
+use reetrace_core::crypto::jose;
 
 /// 406: no representation matches the `Accept` header.
 pub(super) fn not_acceptable() -> Problem {
     Problem::new(NOT_ACCEPTABLE).with_detail(
         "The resolver answers text/html, application/vc, application/ld+json, \
-         application/json or application/linkset+json.",
+         application/json, application/vc+jwt or application/linkset+json.",
     )
 }
 
@@ -29,26 +30,39 @@ pub enum Representation {
     LdJson,
     /// The credential as `application/json`.
     Json,
+    /// The credential as a compact JWS, `application/vc+jwt` (VC-JOSE-COSE): v2 passports only.
+    Jwt,
     /// The RFC 9264 linkset, `application/linkset+json`.
     Linkset,
 }
 
 impl Representation {
     /// Every representation, in the order the server prefers them when only wildcards decide.
-    pub const ALL: [Representation; 5] = [
+    pub const ALL: [Representation; 6] = [
         Representation::Json,
         Representation::Vc,
         Representation::LdJson,
+        Representation::Jwt,
         Representation::Html,
         Representation::Linkset,
     ];
 
     /// The credential representations, in the server's order of preference.
-    pub const CREDENTIAL: [Representation; 3] = [
+    pub const CREDENTIAL: [Representation; 4] = [
         Representation::Json,
         Representation::Vc,
         Representation::LdJson,
+        Representation::Jwt,
     ];
+
+    /// Whether this is the stored credential bytes as they are (the embedded proof), what the
+    /// resolver keeps in memory; the JOSE form is rebuilt from the version.
+    pub fn is_stored_bytes(self) -> bool {
+        matches!(
+            self,
+            Representation::Json | Representation::Vc | Representation::LdJson
+        )
+    }
 
     /// The media type this representation is served as.
     pub fn media_type(self) -> &'static str {
@@ -57,6 +71,7 @@ impl Representation {
             Representation::Vc => "application/vc",
             Representation::LdJson => "application/ld+json",
             Representation::Json => "application/json",
+            Representation::Jwt => jose::MEDIA_TYPE,
             Representation::Linkset => "application/linkset+json",
         }
     }
@@ -242,6 +257,16 @@ mod tests {
         assert_eq!(pick("application/ld+json"), Some(LdJson));
         assert_eq!(pick("application/json"), Some(Json));
         assert_eq!(pick("application/linkset+json"), Some(Linkset));
+        assert_eq!(pick("application/vc+jwt"), Some(Jwt));
+        assert_eq!(
+            pick("application/vc+jwt;q=0.5, application/json"),
+            Some(Json)
+        );
+        assert_eq!(
+            pick("application/vc, application/vc+jwt;q=0.9"),
+            Some(Vc),
+            "application/vc and application/vc+jwt are two types"
+        );
         assert_eq!(
             pick("APPLICATION/VC"),
             Some(Vc),
@@ -327,5 +352,20 @@ mod tests {
             negotiate(Some("text/html"), &Representation::CREDENTIAL),
             None
         );
+        assert_eq!(
+            negotiate(Some("application/vc+jwt"), &Representation::CREDENTIAL),
+            Some(Jwt)
+        );
+        assert_eq!(
+            negotiate(Some("application/*"), &Representation::CREDENTIAL),
+            Some(Json),
+            "a wildcard gets the embedded proof, readable without JOSE"
+        );
+        assert!(
+            Representation::CREDENTIAL[..3]
+                .iter()
+                .all(|r| r.is_stored_bytes())
+        );
+        assert!(!Jwt.is_stored_bytes());
     }
 }
