@@ -48,6 +48,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::apidoc;
 use crate::config::Config;
 use crate::ops::{self, OpsState};
+use crate::selection::Selection;
 
 /// Every service's migrations, in the order they apply.
 pub const MIGRATIONS: &[&MigrationSet] = &[
@@ -73,46 +74,6 @@ pub struct App {
     services: Services,
     limits: crate::serve::ConnectionLimits,
     db_connections: u32,
-}
-
-/// Which services this process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Selection {
-    pub passport: bool,
-    pub custody: bool,
-    pub stock: bool,
-}
-
-impl Selection {
-    /// Every service (the embedded default).
-    pub const ALL: Selection = Selection {
-        passport: true,
-        custody: true,
-        stock: true,
-    };
-
-    /// Parses `passport,custody,stock` (any subset, at least one).
-    pub fn parse(list: &[String]) -> anyhow::Result<Selection> {
-        let mut s = Selection {
-            passport: false,
-            custody: false,
-            stock: false,
-        };
-        for name in list {
-            match name.trim() {
-                "passport" => s.passport = true,
-                "custody" => s.custody = true,
-                "stock" => s.stock = true,
-                other => anyhow::bail!(
-                    "unknown service {other:?}: the services are passport, custody and stock"
-                ),
-            }
-        }
-        if !(s.passport || s.custody || s.stock) {
-            anyhow::bail!("name at least one service: passport, custody or stock");
-        }
-        Ok(s)
-    }
 }
 
 /// The services on one database. Every service object exists (they are cheap); the selection
