@@ -4,12 +4,14 @@
 //! the stock service takes its placement figures from it.
 
 use chrono::NaiveDate;
+use reetrace_core::domain::issuing::status_list::status_entry;
+use reetrace_core::domain::issuing::{VC_CONTEXT, credential_urn, timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::{Envelope, VC_CONTEXT, credential_urn, status_entry, timestamp};
+use super::credential::Envelope;
 use super::registration::{Granularity, Registration};
 use super::untp::{Issuer, REE_CONTEXT_V2_PATH};
 

@@ -7,6 +7,8 @@
 //! ([`placement`](super::placement)), which only the owner, the authorities and the services read.
 
 use chrono::NaiveDate;
+use reetrace_core::domain::issuing::status_list::status_entry;
+use reetrace_core::domain::issuing::{VC_CONTEXT, credential_urn, timestamp};
 use reetrace_core::domain::{
     ChemicalElement, Element, Gtin, Mass, OperatorId, UseType, significant,
 };
@@ -15,7 +17,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::{Envelope, VC_CONTEXT, credential_urn, status_entry, timestamp};
+use super::credential::Envelope;
 use super::magnet_content::{self, ElementRecycled, MagnetSummary, Responsible};
 use super::registration::{DetailsAccess, Granularity, Registration};
 use super::subject::element_totals;
