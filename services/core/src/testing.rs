@@ -13,6 +13,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 use crate::db::Backend;
+use crate::domain::issuing::SigningKeyRow;
 
 /// The default server for the PostgreSQL leg of the test suite.
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -136,6 +137,24 @@ impl Drop for TestDatabase {
                 self.url
             );
         }
+    }
+}
+
+/// A signing key as stored, for store tests: made-up key bytes (`n` repeated) that never sign,
+/// a fresh id.
+pub fn signing_key_row(
+    org_id: uuid::Uuid,
+    n: u8,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> SigningKeyRow {
+    SigningKeyRow {
+        id: format!("z6Mk{}", uuid::Uuid::new_v4().simple()),
+        org_id,
+        public_key: vec![n; 32],
+        sealed_secret: vec![n ^ 0xff; 72],
+        created_at,
+        retired_at: None,
+        revoked_at: None,
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! - [`api`]: the HTTP edge: the routes, the resolver, the passport page, QR codes, and the one
 //!   place where a [`service::PassportError`] becomes a problem (`api::error`);
-//! - [`service`]: the use cases (issue one or many, versions, status, reads, signing keys,
-//!   status lists, generic credentials, verification);
+//! - [`service`]: the use cases (issue one or many, versions, status, reads, generic
+//!   credentials, verification), signing with core's issuing capability (keys, DIDs, status
+//!   lists: `reetrace_core::service::issuing`);
 //! - [`domain`]: registrations and their rules, credentials, passports, tiers; no I/O;
 //! - [`store`]: every table and its SQL, on SQLite or PostgreSQL, and their backup;
 //! - [`client`]: other hosts over HTTP (issuers' DID documents and status lists);

@@ -16,11 +16,12 @@ use std::sync::LazyLock;
 use chrono::{DateTime, NaiveDate, Utc};
 use jsonschema::{Registry, Validator};
 use reetrace_core::crypto::{self, ProofOptions};
+use reetrace_core::domain::issuing::{StatusPurpose, StatusRef};
 use reetrace_core::domain::{
     Category, ChemicalElement, Country, DigitalLink, DigitalLinkPath, Element, Eori, Gtin, Lei,
     OperatorId, SerialNumber, UseType, gs1_check_digit,
 };
-use reetrace_passport::domain::credential::{self, Envelope, StatusPurpose, StatusRef};
+use reetrace_passport::domain::credential::{self, Envelope};
 use reetrace_passport::domain::registration::{
     AdditiveType, CoatingType, DetailsAccess, Drive, GlueType, Granularity, MagnetSubtype,
     MagnetType, MagnetisedState, Method, PartKind, Registration, RemovalAction, TemperatureClass,
@@ -581,7 +582,8 @@ fn issue(index: usize, registration: &Value) -> Issued {
             operator_id,
         },
         model_passport_uri,
-        previous_version: (index % 2 == 1).then(|| credential::credential_urn(Uuid::now_v7())),
+        previous_version: (index % 2 == 1)
+            .then(|| reetrace_core::domain::issuing::credential_urn(Uuid::now_v7())),
     };
     let (subject, details, _) = subject::build(&registration, ctx);
     let status: Vec<StatusRef> = StatusPurpose::ALL

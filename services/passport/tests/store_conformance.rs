@@ -1,6 +1,7 @@
-//! Storage conformance: the passport stores behave the same on SQLite and PostgreSQL — signing
-//! keys, status lists, passports and their versions, status changes, the feed, the backup of the
-//! tables.
+//! Storage conformance: the passport stores behave the same on SQLite and PostgreSQL — status
+//! lists as passports flip them, passports and their versions, status changes, the feed, the
+//! backup of the tables (with core's issuing tables, whose own conformance is core's
+//! `tests/issuing.rs`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,17 +12,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use reetrace_core::backend_test;
-use reetrace_core::db::{ArchiveError, Db, Kind, PoolOptions, Sql, StoreError};
+use reetrace_core::db::{ArchiveError, Archived, Db, Kind, PoolOptions, Sql, StoreError};
 use reetrace_core::domain::idempotency::StoredResponse;
+use reetrace_core::domain::issuing::{Rotation, StatusRef};
 use reetrace_core::domain::{Category, Gtin};
-use reetrace_core::testing::TestDatabase;
-use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
+use reetrace_core::testing::{TestDatabase, signing_key_row};
 use reetrace_passport::domain::passport::{
     CredentialFormat, FeedEventKind, FeedRow, Identity, ListFilter, Lookup, NewPassport,
     PassportStatus, StatusChange,
 };
-use reetrace_passport::domain::signing_key::{Rotation, SigningKeyRow};
-use reetrace_passport::store::status_bits::{LIST_CAPACITY, LIST_SIZE};
 use reetrace_passport::store::{self, IdempotentWrite, VersionError};
 use serde_json::json;
 use support::{
@@ -78,18 +77,6 @@ fn flags_answer(created: &[bool]) -> StoredResponse {
     }
 }
 
-fn key_row(org_id: Uuid, n: u8, created_at: chrono::DateTime<chrono::Utc>) -> SigningKeyRow {
-    SigningKeyRow {
-        id: format!("z6Mk{}", Uuid::new_v4().simple()),
-        org_id,
-        public_key: vec![n; 32],
-        sealed_secret: vec![n ^ 0xff; 72],
-        created_at,
-        retired_at: None,
-        revoked_at: None,
-    }
-}
-
 fn change(
     status: PassportStatus,
     reason: Option<&str>,
@@ -103,248 +90,7 @@ fn change(
     }
 }
 
-// --- Signing keys -------------------------------------------------------------------------
-
-backend_test!(
-    keys_list_oldest_first_and_rotation_retires_or_revokes_the_others,
-    |db: TestDatabase| async move {
-        let store = open(&db).await;
-        let org = Uuid::new_v4();
-        let other = Uuid::new_v4();
-        let t0 = now();
-        let k1 = key_row(org, 1, t0);
-        store.insert_key(&k1, Rotation::None).await.unwrap();
-        let bystander = key_row(other, 9, t0);
-        store.insert_key(&bystander, Rotation::None).await.unwrap();
-        assert_eq!(store.org_keys(org).await.unwrap(), vec![k1.clone()]);
-
-        // Retire: the old key stops signing but is kept, not revoked.
-        let k2 = key_row(org, 2, later(t0, 1));
-        store.insert_key(&k2, Rotation::Retire).await.unwrap();
-        let k1_retired = SigningKeyRow {
-            retired_at: Some(k2.created_at),
-            ..k1.clone()
-        };
-        assert_eq!(
-            store.org_keys(org).await.unwrap(),
-            vec![k1_retired.clone(), k2.clone()]
-        );
-
-        // Revoke: every other key is withdrawn; an earlier retirement time stays.
-        let k3 = key_row(org, 3, later(t0, 2));
-        store.insert_key(&k3, Rotation::Revoke).await.unwrap();
-        let keys = store.org_keys(org).await.unwrap();
-        assert_eq!(
-            keys,
-            vec![
-                SigningKeyRow {
-                    revoked_at: Some(k3.created_at),
-                    ..k1_retired
-                },
-                SigningKeyRow {
-                    retired_at: Some(k3.created_at),
-                    revoked_at: Some(k3.created_at),
-                    ..k2
-                },
-                k3.clone(),
-            ]
-        );
-        // Another organisation's keys are untouched.
-        assert_eq!(store.org_keys(other).await.unwrap(), vec![bystander]);
-
-        // The rotation and the insert share one transaction: a refused insert (the key id
-        // exists) revokes nothing.
-        let clash = SigningKeyRow {
-            id: k3.id.clone(),
-            created_at: later(t0, 3),
-            ..key_row(org, 4, t0)
-        };
-        let err = store
-            .insert_key(&clash, Rotation::Revoke)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
-        assert_eq!(store.org_keys(org).await.unwrap(), keys);
-        assert!(store.org_keys(Uuid::new_v4()).await.unwrap().is_empty());
-
-        // Oldest first by creation time, not by when the row was written.
-        let older = key_row(org, 5, later(t0, -1));
-        store.insert_key(&older, Rotation::None).await.unwrap();
-        let listed = store.org_keys(org).await.unwrap();
-        assert_eq!(listed[0], older);
-        assert_eq!(listed[1..], keys);
-    }
-);
-
-backend_test!(
-    sealed_keys_are_rewritten_all_or_nothing_and_only_if_unchanged,
-    |db: TestDatabase| async move {
-        use reetrace_core::crypto::Reseal;
-        let store = open(&db).await;
-        let org = Uuid::new_v4();
-        let t0 = now();
-        let (k1, k2) = (key_row(org, 1, t0), key_row(org, 2, later(t0, 1)));
-        store.insert_key(&k1, Rotation::None).await.unwrap();
-        store.insert_key(&k2, Rotation::Retire).await.unwrap();
-        let mut sealed = store.sealed_keys().await.unwrap();
-        sealed.sort();
-        let mut expected = vec![
-            (k1.id.clone(), k1.sealed_secret.clone()),
-            (k2.id.clone(), k2.sealed_secret.clone()),
-        ];
-        expected.sort();
-        assert_eq!(sealed, expected);
-
-        let move_to = |k: &SigningKeyRow, from: Vec<u8>, byte: u8| Reseal {
-            id: k.id.clone(),
-            from,
-            to: vec![byte; 72],
-        };
-        // One stale row (its secret is not what was read): nothing is written.
-        let stale = [
-            move_to(&k1, k1.sealed_secret.clone(), 0xa1),
-            move_to(&k2, vec![0; 72], 0xa2),
-        ];
-        let err = store.reseal_keys(&stale).await.unwrap_err();
-        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
-        let keys = store.org_keys(org).await.unwrap();
-        assert_eq!(keys[0].sealed_secret, k1.sealed_secret, "rolled back");
-
-        let fresh = [
-            move_to(&k1, k1.sealed_secret.clone(), 0xa1),
-            move_to(&k2, k2.sealed_secret.clone(), 0xa2),
-        ];
-        store.reseal_keys(&fresh).await.unwrap();
-        let keys = store.org_keys(org).await.unwrap();
-        assert_eq!(
-            keys.iter().map(|k| k.sealed_secret[0]).collect::<Vec<_>>(),
-            vec![0xa1, 0xa2]
-        );
-        // The same plan again finds the rows changed.
-        assert!(store.reseal_keys(&fresh).await.is_err());
-        store.reseal_keys(&[]).await.unwrap();
-    }
-);
-
 // --- Status lists -------------------------------------------------------------------------
-
-backend_test!(
-    allocation_hands_out_unique_indexes_per_purpose_list,
-    |db: TestDatabase| async move {
-        let store = open(&db).await;
-        let org = Uuid::new_v4();
-        let at = now();
-        let mut revocation = store
-            .allocate(org, StatusPurpose::Revocation, 300, at)
-            .await
-            .unwrap();
-        revocation.extend(
-            store
-                .allocate(org, StatusPurpose::Revocation, 200, at)
-                .await
-                .unwrap(),
-        );
-        let suspension = store
-            .allocate(org, StatusPurpose::Suspension, 100, at)
-            .await
-            .unwrap();
-        let message = store
-            .allocate(org, StatusPurpose::Message, 100, at)
-            .await
-            .unwrap();
-        let elsewhere = store
-            .allocate(Uuid::new_v4(), StatusPurpose::Revocation, 10, at)
-            .await
-            .unwrap();
-
-        let list_of = |refs: &[StatusRef]| -> String {
-            let lists: HashSet<&str> = refs.iter().map(|r| r.list_id.as_str()).collect();
-            assert_eq!(lists.len(), 1, "one list holds them all: {lists:?}");
-            lists.into_iter().next().unwrap().to_owned()
-        };
-        let lists = [
-            list_of(&revocation),
-            list_of(&suspension),
-            list_of(&message),
-            list_of(&elsewhere),
-        ];
-        assert_eq!(
-            lists.iter().collect::<HashSet<_>>().len(),
-            4,
-            "a list per org and purpose"
-        );
-
-        for (refs, purpose) in [
-            (&revocation, StatusPurpose::Revocation),
-            (&suspension, StatusPurpose::Suspension),
-            (&message, StatusPurpose::Message),
-        ] {
-            assert!(
-                refs.iter()
-                    .all(|r| r.purpose == purpose && r.index < LIST_SIZE)
-            );
-            let unique: HashSet<u32> = refs.iter().map(|r| r.index).collect();
-            assert_eq!(unique.len(), refs.len(), "no index handed out twice");
-        }
-
-        let list = store.status_list(&lists[0]).await.unwrap().unwrap();
-        assert_eq!(list.id, lists[0]);
-        assert_eq!(list.org_id, org);
-        assert_eq!(list.purpose, StatusPurpose::Revocation);
-        assert_eq!(list.size, LIST_SIZE);
-        assert_eq!(list.allocated, 500);
-        assert_eq!(list.bits.len(), (LIST_SIZE / 8) as usize);
-        assert!(
-            list.bits.iter().all(|b| *b == 0),
-            "handing out sets no status bit"
-        );
-        assert_eq!(list.credential, None);
-        assert!(store.status_list("no-such-list").await.unwrap().is_none());
-    }
-);
-
-backend_test!(
-    a_full_list_opens_the_next_one,
-    |db: TestDatabase| async move {
-        let store = open(&db).await;
-        let org = Uuid::new_v4();
-        let purpose = StatusPurpose::Revocation;
-        let first = store
-            .allocate(org, purpose, (LIST_CAPACITY - 10) as usize, now())
-            .await
-            .unwrap();
-        let first_list = first[0].list_id.clone();
-        assert!(first.iter().all(|r| r.list_id == first_list));
-
-        let crossing = store.allocate(org, purpose, 30, now()).await.unwrap();
-        assert_eq!(crossing.len(), 30);
-        let (old, new): (Vec<&StatusRef>, Vec<&StatusRef>) =
-            crossing.iter().partition(|r| r.list_id == first_list);
-        assert_eq!(old.len(), 10, "the first list is filled up to its capacity");
-        assert_eq!(new.len(), 20, "the rest comes from a new list");
-        let second_list = new[0].list_id.clone();
-        assert!(new.iter().all(|r| r.list_id == second_list));
-
-        let after = store.allocate(org, purpose, 5, now()).await.unwrap();
-        assert!(
-            after.iter().all(|r| r.list_id == second_list),
-            "a full list is not reused"
-        );
-
-        let all: HashSet<(&str, u32)> = first
-            .iter()
-            .chain(&crossing)
-            .chain(&after)
-            .map(|r| (r.list_id.as_str(), r.index))
-            .collect();
-        assert_eq!(all.len(), LIST_CAPACITY as usize - 10 + 30 + 5);
-        assert!(all.iter().all(|(_, index)| *index < LIST_SIZE));
-        let full = store.status_list(&first_list).await.unwrap().unwrap();
-        assert_eq!(full.allocated, LIST_CAPACITY);
-        let next = store.status_list(&second_list).await.unwrap().unwrap();
-        assert_eq!(next.allocated, 25);
-    }
-);
 
 backend_test!(
     a_signed_list_is_cached_only_while_its_bits_are_unchanged,
@@ -360,6 +106,7 @@ backend_test!(
             let store = store.clone();
             async move {
                 store
+                    .issuing
                     .status_list(&list_id)
                     .await
                     .unwrap()
@@ -367,8 +114,9 @@ backend_test!(
                     .credential
             }
         };
-        let fresh = store.status_list(&list_id).await.unwrap().unwrap();
+        let fresh = store.issuing.status_list(&list_id).await.unwrap().unwrap();
         store
+            .issuing
             .cache_signed(&list_id, fresh.updated_at, "signed-0")
             .await
             .unwrap();
@@ -376,23 +124,25 @@ backend_test!(
 
         // A signer read the list, then a revocation flipped a bit before it stored its
         // signature: the stale signature must not stick, and the old one is gone.
-        let read = store.status_list(&list_id).await.unwrap().unwrap();
+        let read = store.issuing.status_list(&list_id).await.unwrap().unwrap();
         let revoke = |at| change(PassportStatus::Revoked, None, at);
         let revoked = store
             .set_status(rows[0].id, &revoke(later(read.updated_at, 1)))
             .await
             .unwrap();
         assert!(revoked.is_some());
-        let flipped = store.status_list(&list_id).await.unwrap().unwrap();
+        let flipped = store.issuing.status_list(&list_id).await.unwrap().unwrap();
         assert_eq!(flipped.credential, None, "a bit flip drops the cached one");
         assert!(bit(&flipped.bits, rows[0].status[0].index));
         assert!(flipped.updated_at > read.updated_at);
         store
+            .issuing
             .cache_signed(&list_id, read.updated_at, "stale")
             .await
             .unwrap();
         assert_eq!(cached(list_id.clone()).await, None);
         store
+            .issuing
             .cache_signed(&list_id, flipped.updated_at, "signed-1")
             .await
             .unwrap();
@@ -402,7 +152,7 @@ backend_test!(
         // tick) or an earlier one (a clock stepped back): a signature of the bits read before
         // them must still not stick.
         for (row, seconds) in [(&rows[1], 0), (&rows[2], -60)] {
-            let before = store.status_list(&list_id).await.unwrap().unwrap();
+            let before = store.issuing.status_list(&list_id).await.unwrap().unwrap();
             let at = later(before.updated_at, seconds);
             store
                 .set_status(row.id, &revoke(at))
@@ -410,16 +160,18 @@ backend_test!(
                 .unwrap()
                 .unwrap();
             store
+                .issuing
                 .cache_signed(&list_id, before.updated_at, "stale")
                 .await
                 .unwrap();
-            let after = store.status_list(&list_id).await.unwrap().unwrap();
+            let after = store.issuing.status_list(&list_id).await.unwrap().unwrap();
             assert_eq!(
                 after.credential, None,
                 "outdated bits were cached ({seconds} s)"
             );
             assert!(bit(&after.bits, row.status[0].index));
             store
+                .issuing
                 .cache_signed(&list_id, after.updated_at, "signed")
                 .await
                 .unwrap();
@@ -1376,13 +1128,22 @@ fn holds(kind: Kind, type_name: &str) -> bool {
     allowed.contains(&type_name.as_str())
 }
 
+/// The archives of the tables on a passport database, in the order a backup restores them:
+/// core's issuing tables (signing keys, status lists), then the passport service's.
+fn archives(conn: &Db) -> [Arc<dyn Archived>; 2] {
+    [
+        reetrace_core::store::issuing::archive(conn),
+        store::archive(conn),
+    ]
+}
+
 backend_test!(
     the_archive_covers_every_table_with_its_live_columns,
     |db: TestDatabase| async move {
         let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
-        conn.migrate(&store::MIGRATIONS).await.unwrap();
-        let archive = store::archive(&conn);
-        let tables = archive.archive_tables();
+        support::migrate(&conn).await;
+        let archives = archives(&conn);
+        let tables: Vec<_> = archives.iter().flat_map(|a| a.archive_tables()).collect();
         // Restore order: what is referenced first.
         assert_eq!(
             tables.iter().map(|t| t.name).collect::<Vec<_>>(),
@@ -1402,7 +1163,7 @@ backend_test!(
             .await
             .unwrap();
         for table in live {
-            if table == store::MIGRATIONS.table_name() {
+            if table.starts_with("_reetrace_migrations_") {
                 continue;
             }
             assert!(
@@ -1477,8 +1238,12 @@ backend_test!(
         let store = open(&db).await;
         let org = Uuid::new_v4();
         let t0 = now();
-        let key = key_row(org, 1, t0);
-        store.insert_key(&key, Rotation::None).await.unwrap();
+        let key = signing_key_row(org, 1, t0);
+        store
+            .issuing
+            .insert_key(&key, Rotation::None)
+            .await
+            .unwrap();
         let rows = random_items(&store, org, 3).await;
         store
             .insert_passports(&rows, false, Some(answer_with_flags(org, "bulk")))
@@ -1496,9 +1261,8 @@ backend_test!(
             .unwrap();
 
         let source = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
-        let archive = store::archive(&source);
         let mut exported = Vec::new();
-        for table in archive.archive_tables() {
+        for table in archives(&source).iter().flat_map(|a| a.archive_tables()) {
             let mut rows = Vec::new();
             source
                 .export_table(table, &mut |row| {
@@ -1516,18 +1280,17 @@ backend_test!(
             .await
             .unwrap();
         let mut tx = target.begin().await.unwrap();
-        store::archive(&target)
-            .prepare_restore(&mut tx)
-            .await
-            .unwrap();
+        for archive in archives(&target) {
+            archive.prepare_restore(&mut tx).await.unwrap();
+        }
         for (table, rows) in exported {
             tx.import_rows(table, rows).await.unwrap();
         }
         tx.commit().await.unwrap();
 
         assert_eq!(
-            restored.org_keys(org).await.unwrap(),
-            store.org_keys(org).await.unwrap()
+            restored.issuing.org_keys(org).await.unwrap(),
+            store.issuing.org_keys(org).await.unwrap()
         );
         for row in &rows {
             assert_eq!(
@@ -1540,8 +1303,8 @@ backend_test!(
             );
             for status in &row.status {
                 assert_eq!(
-                    restored.status_list(&status.list_id).await.unwrap(),
-                    store.status_list(&status.list_id).await.unwrap()
+                    restored.issuing.status_list(&status.list_id).await.unwrap(),
+                    store.issuing.status_list(&status.list_id).await.unwrap()
                 );
             }
         }

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use reetrace_core::domain::issuing::{StatusPurpose, StatusRef};
 use reetrace_core::domain::{Lei, OperatorId};
-use reetrace_passport::domain::credential::{self, Envelope, StatusPurpose, StatusRef};
+use reetrace_passport::domain::credential::{self, Envelope};
 use reetrace_passport::domain::placement::{self, Placement};
 use reetrace_passport::domain::registration::Registration;
 use reetrace_passport::domain::subject::{self, Manufacturer, SubjectContext};

@@ -9,7 +9,7 @@ use reetrace_core::db::Db;
 use reetrace_core::domain::OperatorId;
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
-use reetrace_passport::domain::signing_key::Rotation;
+use reetrace_core::domain::issuing::Rotation;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -243,11 +243,11 @@ async fn key(config: &Config, db: &Db, command: KeyCommand) -> anyhow::Result<()
             } else {
                 Rotation::Retire
             };
-            let key = services.passport.keys().create(org, rotation).await?;
+            let key = services.issuing.create_key(org, rotation).await?;
             emit(&serde_json::json!({
                 "org_id": org,
                 "key_id": key.key_id,
-                "did": services.passport.org_did(org),
+                "did": services.issuing.org_did(org),
                 "previous": if revoke_previous { "revoked" } else { "retired" },
             }))
         }
@@ -332,9 +332,9 @@ async fn master_key(
             Ok(ExitCode::SUCCESS)
         }
         MasterKeyCommand::Rotate { new_key_file } => {
-            let passports = reetrace_passport::store::open(db);
+            let issuing = reetrace_core::store::issuing::open(db);
             let custody = reetrace_custody::store::open(db);
-            let keys = passports.sealed_keys().await?;
+            let keys = issuing.sealed_keys().await?;
             let log_keys = custody.sealed_log_keys().await?;
             let new = reetrace_core::crypto::MasterKey::load_or_create(&new_key_file)
                 .with_context(|| format!("new master key file {}", new_key_file.display()))?;
@@ -352,7 +352,7 @@ async fn master_key(
             let log_keys = current
                 .plan_reseal(&new, log_keys)
                 .context("custody log keys: nothing was changed")?;
-            passports.reseal_keys(&keys.changes).await.context(
+            issuing.reseal_keys(&keys.changes).await.context(
                 "re-seal the signing keys (nothing of them was changed; run the command again)",
             )?;
             custody.reseal_log_keys(&log_keys.changes).await.context(

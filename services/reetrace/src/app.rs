@@ -21,6 +21,7 @@ use reetrace_core::db::{Db, MigrationSet, PoolOptions};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::service::accounts::Accounts;
 use reetrace_core::service::feed::{Consumer, FeedSource, Quarantines};
+use reetrace_core::service::issuing::{Issuing, IssuingConfig, KeyOnOrgCreated};
 use reetrace_core::service::lease::run_leased;
 use reetrace_core::store::lease::Leases;
 use reetrace_custody as custody;
@@ -28,7 +29,6 @@ use reetrace_custody::api::CustodyState;
 use reetrace_custody::service::{CustodyConfig, CustodyService};
 use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
-use reetrace_passport::service::signing_keys::{KeyOnOrgCreated, SigningKeys};
 use reetrace_passport::service::{PassportConfig, PassportService};
 use reetrace_stock::api::StockState;
 use reetrace_stock::feed::{self as stock_feed, StockConsumers};
@@ -48,12 +48,16 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::apidoc;
 use crate::config::Config;
 use crate::ops::{self, OpsState};
+use crate::selection::Selection;
 
-/// Every service's migrations, in the order they apply.
+/// Every service's migrations, in the order they apply. Issuing's comes after passport's, whose
+/// first migration created the issuing tables before they were the kernel's (issuing's creates
+/// them only where they are missing; passport's would refuse them if they existed).
 pub const MIGRATIONS: &[&MigrationSet] = &[
     &reetrace_core::store::lease::MIGRATIONS,
     &reetrace_core::store::accounts::MIGRATIONS,
     &passport::store::MIGRATIONS,
+    &reetrace_core::store::issuing::MIGRATIONS,
     &custody::store::MIGRATIONS,
     &stock::store::MIGRATIONS,
 ];
@@ -75,46 +79,6 @@ pub struct App {
     db_connections: u32,
 }
 
-/// Which services this process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Selection {
-    pub passport: bool,
-    pub custody: bool,
-    pub stock: bool,
-}
-
-impl Selection {
-    /// Every service (the embedded default).
-    pub const ALL: Selection = Selection {
-        passport: true,
-        custody: true,
-        stock: true,
-    };
-
-    /// Parses `passport,custody,stock` (any subset, at least one).
-    pub fn parse(list: &[String]) -> anyhow::Result<Selection> {
-        let mut s = Selection {
-            passport: false,
-            custody: false,
-            stock: false,
-        };
-        for name in list {
-            match name.trim() {
-                "passport" => s.passport = true,
-                "custody" => s.custody = true,
-                "stock" => s.stock = true,
-                other => anyhow::bail!(
-                    "unknown service {other:?}: the services are passport, custody and stock"
-                ),
-            }
-        }
-        if !(s.passport || s.custody || s.stock) {
-            anyhow::bail!("name at least one service: passport, custody or stock");
-        }
-        Ok(s)
-    }
-}
-
 /// The services on one database. Every service object exists (they are cheap); the selection
 /// decides which serve routes and run background work here, and whether a service reaches
 /// another in process or over HTTP.
@@ -126,6 +90,8 @@ pub struct Services {
     pub accounts: Accounts,
     /// Checks API keys for every route of this process.
     pub auth: Arc<Authenticator>,
+    /// Issuing as the organisations (keys, DIDs, status lists), for every service that issues.
+    pub issuing: Arc<Issuing>,
     pub passport: PassportService,
     pub custody: CustodyService,
     /// Custody's copy of the passports, fed from the passport feed.
@@ -184,13 +150,20 @@ impl Services {
                 .map_err(|why| anyhow::anyhow!("trusted_proxies: {why}"))?,
         );
         let mut accounts = Accounts::new(account_store.clone(), auth.clone());
+        let issuing = Arc::new(Issuing::new(
+            reetrace_core::store::issuing::open(db),
+            master.clone(),
+            IssuingConfig {
+                base_url: base_url.clone(),
+                aliases: identity.aliases.clone(),
+            },
+        ));
+        accounts.observe(Arc::new(KeyOnOrgCreated(issuing.clone())));
         let passport_store = passport::store::open(db);
-        let keys = Arc::new(SigningKeys::new(passport_store.clone(), master.clone()));
-        accounts.observe(Arc::new(KeyOnOrgCreated(keys.clone())));
         let passport = PassportService::new(
             passport_store.clone(),
             account_store.clone(),
-            keys,
+            issuing.clone(),
             PassportConfig {
                 base_url: base_url.clone(),
                 aliases: identity.aliases.clone(),
@@ -274,6 +247,7 @@ impl Services {
             selection,
             accounts,
             auth,
+            issuing,
             passport,
             custody,
             custody_passports,
@@ -359,6 +333,7 @@ pub fn openapi() -> OpenApi {
         ops::router().into_openapi(),
         reetrace_core::api::accounts::router().into_openapi(),
         passport::api::router(0, BulkGate::new(1, 0, 0)).into_openapi(),
+        reetrace_core::api::issuers::router().into_openapi(),
         custody::api::router(0, BulkGate::new(1, 0, 0)).into_openapi(),
         reetrace_core::api::feed::router().into_openapi(),
         reetrace_core::api::quarantine::router().into_openapi(),
@@ -418,6 +393,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
                 },
             ),
         );
+        // The DID documents and status lists of the organisations, where the service that
+        // issues with their keys runs.
+        routes = routes
+            .merge(reetrace_core::api::issuers::router().with_state(services.issuing.clone()));
         feeds.insert(
             passport::feed::STREAM.to_owned(),
             Arc::new(passport::feed::PassportFeed::new(

@@ -356,7 +356,7 @@ impl Config {
                 )
             })?;
         }
-        crate::app::Selection::parse(&self.services)?;
+        crate::selection::Selection::parse(&self.services)?;
         for (name, url) in [
             ("passport_url", &self.passport_url),
             ("custody_url", &self.custody_url),

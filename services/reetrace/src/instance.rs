@@ -148,7 +148,9 @@ pub fn read_master_key(config: &Config) -> anyhow::Result<Option<MasterKey>> {
 
 /// Every key sealed under the master key: (kind, id, sealed bytes).
 pub async fn sealed_keys(db: &Db) -> anyhow::Result<Vec<(&'static str, String, Vec<u8>)>> {
-    let signing = reetrace_passport::store::open(db).sealed_keys().await?;
+    let signing = reetrace_core::store::issuing::open(db)
+        .sealed_keys()
+        .await?;
     let log = reetrace_custody::store::open(db).sealed_log_keys().await?;
     Ok(signing
         .into_iter()

@@ -15,6 +15,7 @@ pub mod instance;
 pub mod ops;
 pub mod pages;
 pub mod problem_check;
+pub mod selection;
 pub mod serve;
 pub mod telemetry;
 pub mod verify_cmd;

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
 use clap::Args;
+use reetrace_core::domain::issuing::did::org_did;
 use reetrace_passport::client::lookup::{DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
-use reetrace_passport::domain::did::org_did;
 use reetrace_passport::verify::{
     CredentialVerifier, DidKeys, DidResolver, StatusListSource, VerifyCache,
 };

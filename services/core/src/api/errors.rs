@@ -8,6 +8,7 @@ use crate::db::StoreError;
 use crate::domain::Denied;
 use crate::service::accounts::AccountsError;
 use crate::service::feed::FeedError;
+use crate::service::issuing::IssuingError;
 use crate::service::recycled_content::ClaimError;
 use crate::service::retry::Contended;
 
@@ -95,6 +96,19 @@ impl From<FeedError> for Problem {
             other => {
                 tracing::warn!(error = %other, "feed read failed");
                 Problem::service_unavailable("A feed this answer depends on is unavailable; retry.")
+            }
+        }
+    }
+}
+
+impl From<IssuingError> for Problem {
+    fn from(err: IssuingError) -> Self {
+        match err {
+            IssuingError::NoStatusList(id) => Problem::not_found(format!("No status list {id:?}.")),
+            IssuingError::Store(e) => e.into(),
+            IssuingError::Internal(what) => {
+                tracing::error!(%what, "issuing failure");
+                Problem::internal()
             }
         }
     }

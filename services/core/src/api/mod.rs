@@ -1,6 +1,6 @@
 //! The HTTP edge every service shares: problem+json and the code registry, the typed errors of
 //! the kernel turned into problems, extractors, authentication, pagination, idempotent replay,
-//! and the accounts and feed routes.
+//! and the accounts, feed and issuers (DID documents, status lists) routes.
 
 pub mod accounts;
 pub mod auth;
@@ -10,6 +10,7 @@ pub mod errors;
 pub mod extract;
 pub mod feed;
 pub mod idempotency;
+pub mod issuers;
 pub mod json_check;
 pub mod pagination;
 pub mod problem;

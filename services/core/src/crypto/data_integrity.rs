@@ -134,11 +134,11 @@ pub fn sign_canonical(
     Ok(document)
 }
 
-/// The proof object as written, in JCS order of its serialized names (the writer sorts anyway).
+/// The proof object as written (the JCS writer sorts its members).
 #[derive(serde::Serialize)]
 struct ProofObject<'a> {
     #[serde(rename = "@context", skip_serializing_if = "Option::is_none")]
-    context: Option<&'a [&'a str]>,
+    context: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     created: Option<String>,
     cryptosuite: &'static str,
@@ -152,15 +152,38 @@ struct ProofObject<'a> {
     verification_method: &'a str,
 }
 
-/// Secures a document given only as its JCS bytes, whose `@context` is `context`: returns the
-/// secured document's text, the canonical bytes with `proof` added as their last member.
+/// The `@context` of a document given as its JCS bytes. It is the first member whenever the
+/// document has no property sorting before `@` (ours never do), so usually only that member
+/// is read; otherwise the document is read through.
+fn canonical_context(canonical_document: &[u8]) -> Result<Option<Value>, ProofError> {
+    const FIRST: &[u8] = br#"{"@context":"#;
+    if let Some(rest) = canonical_document.strip_prefix(FIRST) {
+        let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+        return match values.next() {
+            Some(Ok(context)) => Ok(Some(context)),
+            _ => Err(ProofError::Canonicalization(
+                "the document's @context is not JSON".to_owned(),
+            )),
+        };
+    }
+    #[derive(serde::Deserialize)]
+    struct ContextOnly {
+        #[serde(rename = "@context")]
+        context: Option<Value>,
+    }
+    serde_json::from_slice::<ContextOnly>(canonical_document)
+        .map(|d| d.context)
+        .map_err(|_| ProofError::DocumentNotObject)
+}
+
+/// Secures a document given only as its JCS bytes: returns the secured document's text, the
+/// canonical bytes with `proof` added as their last member.
 ///
 /// Issuing builds typed documents and canonicalizes them without a `Value` tree; this signs
-/// them the same way [`sign`] signs a `Value` (the same proof configuration, so the same
-/// bytes are signed and Ed25519 gives the same signature).
+/// them as [`sign`] signs a `Value` (the same proof configuration, so the same bytes are
+/// signed, and Ed25519 gives the same signature).
 pub fn secure_canonical(
     canonical_document: &[u8],
-    context: Option<&[&str]>,
     options: &ProofOptions<'_>,
     key: &SigningKey,
 ) -> Result<Vec<u8>, ProofError> {
@@ -174,8 +197,9 @@ pub fn secure_canonical(
     if options.proof_purpose.is_empty() {
         return Err(ProofError::MissingProperty("proofPurpose"));
     }
+    let context = canonical_context(canonical_document)?;
     let mut proof = ProofObject {
-        context,
+        context: context.as_ref(),
         created: options
             .created
             .map(|c| c.to_rfc3339_opts(SecondsFormat::AutoSi, true)),

@@ -344,18 +344,24 @@ fn securing_canonical_bytes_is_signing_the_value() {
     let created = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
     let options = ProofOptions::assertion(&f.vm, created);
     let canonical = jcs::canonicalize(&credential()).unwrap();
-    let context = ["https://www.w3.org/ns/credentials/v2"];
-    let text = secure_canonical(&canonical, Some(&context), &options, &f.key).unwrap();
+    let text = secure_canonical(&canonical, &options, &f.key).unwrap();
     let secured: Value = serde_json::from_slice(&text).unwrap();
     // Ed25519 is deterministic: the same configuration over the same bytes is the same proof.
     assert_eq!(secured, f.signed);
     verify_did_key(&secured).unwrap();
     assert!(text.ends_with(b"}}"), "the proof is the last member");
     assert!(matches!(
-        secure_canonical(b"[1]", None, &options, &f.key),
+        secure_canonical(b"[1]", &options, &f.key),
         Err(ProofError::DocumentNotObject)
     ));
-    let empty = secure_canonical(b"{}", None, &options, &f.key).unwrap();
+    let empty = secure_canonical(b"{}", &options, &f.key).unwrap();
     let empty: Value = serde_json::from_slice(&empty).unwrap();
     verify_did_key(&empty).unwrap();
+    // A property that sorts before @context: the context is still found and copied.
+    let mut early = credential();
+    early["!first"] = json!(1);
+    let text = secure_canonical(&jcs::canonicalize(&early).unwrap(), &options, &f.key).unwrap();
+    let early: Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(early["proof"]["@context"], early["@context"]);
+    verify_did_key(&early).unwrap();
 }

@@ -1,6 +1,7 @@
 //! The shared domain vocabulary: rare-earth and chemical elements, product categories, exact
 //! masses and shares, GS1 identifiers (GTIN, serial and lot numbers, Digital Link, SGTIN/LGTIN),
-//! countries and economic operator identifiers.
+//! countries and economic operator identifiers; and what issuing credentials as an organisation
+//! shares ([`issuing`]: DIDs, signing keys, status lists).
 //!
 //! Every type here is valid by construction ("parse, don't validate"): the only ways to get
 //! one are its parsing constructors, and `Deserialize` goes through the same constructors, so
@@ -22,6 +23,7 @@ mod gs1_text;
 mod gtin;
 pub mod idempotency;
 pub mod instance;
+pub mod issuing;
 mod mass;
 mod operator;
 pub mod passport_event;

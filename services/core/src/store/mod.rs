@@ -1,7 +1,9 @@
-//! What the kernel stores: organisations and API keys, leases, the instance's identity.
+//! What the kernel stores: organisations and API keys, leases, the instance's identity, and
+//! issuing's signing keys and status lists.
 
 pub mod accounts;
 pub mod archive;
 pub mod instance;
+pub mod issuing;
 pub mod lease;
 pub mod quarantine;

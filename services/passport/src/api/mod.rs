@@ -4,8 +4,8 @@
 //! - [`resolver`]: GS1 Digital Link resolution, content negotiation, the linkset;
 //! - [`page`]: the passport page people see after scanning a QR code (HTML presentation,
 //!   rendered for the resolver only); [`qr`]: the QR codes;
-//! - `credentials` (VC-API verify and issue) and `issuers` (DID documents, status lists,
-//!   the JSON-LD context);
+//! - `credentials` (VC-API verify and issue) and `issuers` (the JSON-LD contexts; the DID
+//!   documents and status lists are served by core's `api::issuers`, composed beside these);
 //! - [`error`]: the service's problem codes and the one conversion of its errors.
 
 mod credentials;

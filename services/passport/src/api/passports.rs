@@ -20,6 +20,7 @@ use reetrace_core::api::extract::{ApiQuery, parse_json, parse_uuid, require_json
 use reetrace_core::api::idempotency::{Idempotency, respond};
 use reetrace_core::api::problem::Problem;
 use reetrace_core::crypto::jose;
+use reetrace_core::domain::issuing::credential_urn;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -27,7 +28,6 @@ use utoipa_axum::routes;
 
 use super::PassportState;
 use super::error::{CONCURRENT_REQUEST, PASSPORT_EXISTS, PASSPORT_NOT_ACTIVE, VERSION_CONFLICT};
-use crate::domain::credential::credential_urn;
 use crate::domain::passport::{Issued, PassportVersion};
 use crate::domain::registration::Registration;
 use crate::domain::view::PassportView;

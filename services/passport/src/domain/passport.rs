@@ -3,6 +3,7 @@
 //! identifies a product in a batch, the product's resolver URL).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use reetrace_core::domain::issuing::StatusRef;
 use reetrace_core::domain::{
     Category, Country, DigitalLinkPath, FieldError, Gtin, LotNumber, SerialNumber,
 };
@@ -11,7 +12,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::StatusRef;
 use super::registration::{Granularity, Registration};
 
 /// The lifecycle state of a passport.

@@ -4,14 +4,14 @@
 //! the stock service takes its placement figures from it.
 
 use chrono::NaiveDate;
+use reetrace_core::domain::issuing::status_list::{StatusEntry, status_entries};
+use reetrace_core::domain::issuing::{VC_CONTEXT, credential_urn, timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::{
-    Envelope, StatusEntry, VC_CONTEXT, credential_urn, status_entries, timestamp,
-};
+use super::credential::Envelope;
 use super::registration::{Granularity, Registration};
 use super::untp::{Issuer, REE_CONTEXT_V2_PATH};
 

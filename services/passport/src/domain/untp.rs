@@ -7,6 +7,8 @@
 //! ([`placement`](super::placement)), which only the owner, the authorities and the services read.
 
 use chrono::NaiveDate;
+use reetrace_core::domain::issuing::status_list::{StatusEntry, status_entries};
+use reetrace_core::domain::issuing::{VC_CONTEXT, credential_urn, timestamp};
 use reetrace_core::domain::{
     ChemicalElement, Element, Gtin, Mass, OperatorId, UseType, significant,
 };
@@ -15,9 +17,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::{
-    Envelope, StatusEntry, VC_CONTEXT, credential_urn, status_entries, timestamp,
-};
+use super::credential::Envelope;
 use super::magnet_content::{self, ElementRecycled, MagnetSummary, Responsible};
 use super::registration::{DetailsAccess, Granularity, Registration};
 use super::subject::element_totals;

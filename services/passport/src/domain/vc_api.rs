@@ -5,11 +5,10 @@
 use chrono::{DateTime, Utc};
 use reetrace_core::crypto::data_integrity::parse_date_time_stamp;
 use reetrace_core::domain::FieldError;
+use reetrace_core::domain::issuing::{VC_CONTEXT, timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-
-use super::credential::{VC_CONTEXT, timestamp};
 
 /// How the issuer of a generic credential is identified.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

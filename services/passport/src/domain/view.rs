@@ -1,13 +1,13 @@
 //! Who may see how much of a passport, and the passport cut to a caller's tier.
 
 use chrono::{DateTime, Utc};
+use reetrace_core::domain::issuing::did;
 use reetrace_core::domain::{Principal, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::did;
 use super::passport::{CredentialFormat, Passport, PassportStatus, PassportVersion, product_uri};
 use super::placement::Placement;
 use super::reading;

@@ -217,7 +217,7 @@ impl PassportService {
             return Ok(Answer::Fresh(finish(results, atomic, false)));
         }
         let status = self.allocate_status(org.id, prepared.len()).await?;
-        let key = self.keys.active(org.id).await?;
+        let key = self.issuing.issuer_key(org.id).await?;
         let rows = self.sign_rows(&org, key, prepared, status).await?;
         let before = results.clone();
         let pending_for_reply = pending.clone();

@@ -3,6 +3,7 @@
 
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::{Denied, FieldError};
+use reetrace_core::service::issuing::IssuingError;
 use reetrace_core::service::recycled_content::ClaimError;
 
 use crate::domain::passport::PassportStatus;
@@ -58,6 +59,16 @@ impl PassportError {
     /// A failure of the server itself, described for the log.
     pub fn internal(what: impl std::fmt::Display) -> Self {
         PassportError::Internal(what.to_string())
+    }
+}
+
+impl From<IssuingError> for PassportError {
+    fn from(err: IssuingError) -> Self {
+        match err {
+            missing @ IssuingError::NoStatusList(_) => PassportError::NotFound(missing.to_string()),
+            IssuingError::Store(e) => PassportError::Store(e),
+            IssuingError::Internal(what) => PassportError::Internal(what),
+        }
     }
 }
 

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::idempotency::{Answer, Idempotency};
+use reetrace_core::domain::issuing::credential_urn;
 use reetrace_core::domain::{Denied, FieldError, Principal};
 use uuid::Uuid;
 
 use super::error::{PassportError, Result};
 use super::signing::Prepared;
 use super::{Keep, PassportService};
-use crate::domain::credential::credential_urn;
 use crate::domain::passport::{
     Issued, Passport, PassportStatus, PassportVersion, StatusChange, identity_changes,
 };
@@ -54,7 +54,7 @@ impl PassportService {
             previous_version: None,
         };
         let status = self.allocate_status(org.id, 1).await?;
-        let key = self.keys.active(org.id).await?;
+        let key = self.issuing.issuer_key(org.id).await?;
         let mut signed = self.sign_all(&org, key, vec![prepared], status).await?;
         let Some(one) = signed.pop() else {
             return Err(PassportError::internal("signing returned no credential"));
@@ -204,7 +204,7 @@ impl PassportService {
             previous_version: Some(credential_urn(current.credential_id)),
         };
         let status = self.allocate_status(org.id, 1).await?;
-        let key = self.keys.active(org.id).await?;
+        let key = self.issuing.issuer_key(org.id).await?;
         let Some(one) = self
             .sign_all(&org, key, vec![prepared], status)
             .await?

@@ -7,8 +7,8 @@
 //! - [`signing`]: status indexes and credentials signed in parallel;
 //! - [`claims`]: recycled content claimed from the custody service's lots;
 //! - [`read`]: passports, versions, lists and the resolver's lookups;
-//! - [`signing_keys`]: the organisations' keys; [`status_lists`], [`vc_api`],
-//!   [`verification`]: what issuers and verifiers need;
+//! - [`vc_api`], [`verification`]: generic credentials and what verifiers need (the
+//!   organisations' keys, DIDs and status lists are core's `service::issuing`);
 //! - [`credential_cache`]: the resolver's credentials kept in memory.
 
 pub mod bulk;
@@ -18,8 +18,6 @@ pub mod error;
 pub mod issue;
 pub mod read;
 pub mod signing;
-pub mod signing_keys;
-pub mod status_lists;
 pub mod vc_api;
 pub mod verification;
 
@@ -28,28 +26,27 @@ use std::sync::{Arc, OnceLock};
 use reetrace_core::domain::account::Org;
 use reetrace_core::domain::idempotency::{IdempotencyKey, StoredResponse};
 use reetrace_core::domain::{Denied, Principal, Role};
+use reetrace_core::service::issuing::Issuing;
 use reetrace_core::service::recycled_content::RecycledClaims;
 use reetrace_core::store::accounts::AccountStore;
 use uuid::Uuid;
 
-use crate::domain::did;
 use crate::domain::passport::{Passport, product_uri};
 use crate::domain::registration::Registration;
 use crate::store::{IdempotentWrite, PassportStores};
 use credential_cache::CredentialCache;
 pub use error::PassportError;
 use error::Result;
-use signing_keys::SigningKeys;
 use verification::VerifyContext;
 
 /// Settings of the passport service.
 #[derive(Debug, Clone)]
 pub struct PassportConfig {
-    /// The public base URL, without a trailing slash.
+    /// The public base URL, without a trailing slash (the same as the service's `Issuing`).
     pub base_url: String,
     /// Base URLs the instance was moved away from (`reetrace admin instance move`): what was
-    /// issued under them is still ours, so their DIDs and status lists are answered from the
-    /// store, never fetched over HTTP, and their hosts get their DID documents.
+    /// issued under them is still ours, so the verifier answers their DIDs and status lists
+    /// from the store, never over HTTP (core's issuers routes serve them by `Host`).
     pub aliases: Vec<String>,
     /// did:web hosts (besides our own) whose DID documents the verifier may fetch.
     pub did_web_allowlist: Vec<String>,
@@ -66,7 +63,8 @@ pub type Keep<T> = Box<dyn FnOnce(&T) -> StoredResponse + Send>;
 pub struct PassportService {
     pub(crate) store: Arc<dyn PassportStores>,
     pub(crate) accounts: Arc<dyn AccountStore>,
-    pub(crate) keys: Arc<SigningKeys>,
+    /// Keys, DIDs and status lists of the issuing organisations (core's, shared by the process).
+    pub(crate) issuing: Arc<Issuing>,
     pub(crate) config: Arc<PassportConfig>,
     /// The custody service's claim checking, set once the services are composed.
     pub(crate) claims: Arc<OnceLock<Arc<dyn RecycledClaims>>>,
@@ -85,9 +83,11 @@ impl PassportService {
     pub fn new(
         store: Arc<dyn PassportStores>,
         accounts: Arc<dyn AccountStore>,
-        keys: Arc<SigningKeys>,
+        issuing: Arc<Issuing>,
         config: PassportConfig,
     ) -> Self {
+        // One base URL: the DIDs `issuing` names are the ones the credentials' URLs sit under.
+        debug_assert_eq!(issuing.base_url(), config.base_url);
         let verify = Arc::new(VerifyContext::new(
             &config.base_url,
             &config.aliases,
@@ -97,7 +97,7 @@ impl PassportService {
         Self {
             store,
             accounts,
-            keys,
+            issuing,
             credentials,
             config: Arc::new(config),
             claims: Arc::new(OnceLock::new()),
@@ -109,9 +109,9 @@ impl PassportService {
         &self.config.base_url
     }
 
-    /// The organisations' signing keys.
-    pub fn keys(&self) -> &Arc<SigningKeys> {
-        &self.keys
+    /// Issuing as the organisations: their keys, DIDs and status lists.
+    pub fn issuing(&self) -> &Arc<Issuing> {
+        &self.issuing
     }
 
     /// The stores (for the feed and the benchmarks; use cases go through the methods).
@@ -126,37 +126,7 @@ impl PassportService {
 
     /// The DID of an organisation.
     pub fn org_did(&self, org_id: Uuid) -> String {
-        did::org_did(&self.config.base_url, org_id)
-    }
-
-    /// The base URL a request for `host` (its `Host` header) is about: the alias with that
-    /// host when it is one of our former base URLs, else the current one. A DID document or a
-    /// status list asked for at a former host names that host, as what was issued there does.
-    pub fn base_url_for_host(&self, host: Option<&str>) -> &str {
-        let host = host.map(str::to_ascii_lowercase);
-        let current = self.config.base_url.as_str();
-        let Some(host) = host else {
-            return current;
-        };
-        if reetrace_core::domain::instance::authority_of(current).as_deref() == Some(&host) {
-            return current;
-        }
-        self.config
-            .aliases
-            .iter()
-            .find(|alias| {
-                reetrace_core::domain::instance::authority_of(alias).as_deref() == Some(&host)
-            })
-            .map_or(current, String::as_str)
-    }
-
-    /// The organisation's DID that `issuer` is, if it is one of its DIDs under the current or
-    /// a former base URL.
-    pub fn own_did_of(&self, org_id: Uuid, issuer: &str) -> Option<String> {
-        std::iter::once(&self.config.base_url)
-            .chain(&self.config.aliases)
-            .map(|base| did::org_did(base, org_id))
-            .find(|did| did == issuer)
+        self.issuing.org_did(org_id)
     }
 
     /// The resolver URL of a stored passport.

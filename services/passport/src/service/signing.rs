@@ -1,18 +1,16 @@
 //! Building and signing passport credentials: status list indexes for each, then subject,
 //! envelope, JCS, SHA-256 and Ed25519, in parallel off the async runtime.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use reetrace_core::crypto::{ProofOptions, data_integrity, jcs, jose};
 use reetrace_core::domain::account::Org;
+use reetrace_core::domain::issuing::StatusRef;
+use reetrace_core::service::issuing::IssuerKey;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PassportService;
 use super::error::{PassportError, Result};
-use super::signing_keys::ActiveKey;
-use crate::domain::credential::{Envelope, StatusPurpose, StatusRef};
+use crate::domain::credential::Envelope;
 use crate::domain::passport::{CredentialFormat, NewPassport};
 use crate::domain::placement::{self, Placement};
 use crate::domain::registration::Registration;
@@ -36,28 +34,10 @@ pub(crate) struct Signed {
 }
 
 impl PassportService {
-    /// Allocates one index in each status list purpose for each of `count` credentials.
+    /// Allocates one index in each status list purpose (revocation, suspension, message) for
+    /// each of `count` credentials.
     pub async fn allocate_status(&self, org_id: Uuid, count: usize) -> Result<Vec<[StatusRef; 3]>> {
-        let now = reetrace_core::domain::account::now();
-        let mut per_purpose = Vec::with_capacity(3);
-        for purpose in StatusPurpose::ALL {
-            per_purpose.push(self.store.allocate(org_id, purpose, count, now).await?);
-        }
-        let mut message = per_purpose.pop().unwrap_or_default().into_iter();
-        let mut suspension = per_purpose.pop().unwrap_or_default().into_iter();
-        let mut revocation = per_purpose.pop().unwrap_or_default().into_iter();
-        let mut out = Vec::with_capacity(count);
-        for _ in 0..count {
-            match (revocation.next(), suspension.next(), message.next()) {
-                (Some(r), Some(s), Some(m)) => out.push([r, s, m]),
-                _ => {
-                    return Err(PassportError::internal(
-                        "status list allocation returned too few indexes",
-                    ));
-                }
-            }
-        }
-        Ok(out)
+        Ok(self.issuing.allocate_each_purpose(org_id, count).await?)
     }
 
     /// Builds and signs new passports of `org` exactly as the bulk path does before its
@@ -85,7 +65,7 @@ impl PassportService {
                 }
             })
             .collect();
-        let key = self.keys.active(org.id).await?;
+        let key = self.issuing.issuer_key(org.id).await?;
         self.sign_rows(org, key, prepared, status).await
     }
 
@@ -93,7 +73,7 @@ impl PassportService {
     pub(crate) async fn sign_all(
         &self,
         org: &Org,
-        key: Arc<ActiveKey>,
+        key: IssuerKey,
         prepared: Vec<Prepared>,
         status: Vec<[StatusRef; 3]>,
     ) -> Result<Vec<Signed>> {
@@ -112,13 +92,13 @@ impl PassportService {
     pub(crate) async fn sign_rows(
         &self,
         org: &Org,
-        key: Arc<ActiveKey>,
+        key: IssuerKey,
         prepared: Vec<Prepared>,
         status: Vec<[StatusRef; 3]>,
     ) -> Result<Vec<NewPassport>> {
         let base_url = self.config.base_url.clone();
         let issuer = Issuer {
-            id: self.org_did(org.id),
+            id: key.issuer().to_owned(),
             org_id: org.id,
             name: org.name.clone(),
             operator_id: org.operator_id.clone(),
@@ -190,7 +170,7 @@ struct Signer<'a> {
     contexts: [String; 3],
     placement_contexts: [String; 2],
     issuer: &'a Issuer,
-    key: &'a ActiveKey,
+    key: &'a IssuerKey,
     now: DateTime<Utc>,
 }
 
@@ -232,14 +212,10 @@ impl Signer<'_> {
             placement: Some(secured.placement),
             component_details: secured.details_text,
             confidential,
-            key_id: self.key.key_id.clone(),
+            key_id: self.key.key().key_id.clone(),
             status: status.clone(),
             created_at: self.now,
         })
-    }
-
-    fn method(&self) -> String {
-        format!("{}#{}", self.issuer.id, self.key.key_id)
     }
 
     /// The credential (v2, UNTP), secured twice over one JCS pass (Data Integrity and a detached
@@ -273,19 +249,10 @@ impl Signer<'_> {
             status,
         };
         let document = untp::document(&subject, self.issuer, &envelope, &self.contexts);
-        let canonical = jcs::canonicalize_serialize(&document)
-            .map_err(|e| PassportError::internal(format_args!("canonicalization failed: {e}")))?;
-        let method = self.method();
-        let options = ProofOptions::assertion(&method, self.now);
-        let jws = jose::sign_detached(&canonical, &method, &self.key.signing)
-            .map_err(|e| PassportError::internal(format_args!("JWS signing failed: {e}")))?;
-        let credential = data_integrity::secure_canonical(
-            &canonical,
-            Some(&document.context),
-            &options,
-            &self.key.signing,
-        )
-        .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
+        let secured = self
+            .key
+            .secure(&document, self.now)
+            .map_err(PassportError::internal)?;
         let facts = Placement::of(
             &p.registration,
             &p.subject_id,
@@ -300,20 +267,15 @@ impl Signer<'_> {
             &envelope,
             &self.placement_contexts,
         );
-        let canonical_declaration = jcs::canonicalize_serialize(&declaration)
-            .map_err(|e| PassportError::internal(format_args!("canonicalization failed: {e}")))?;
-        let declaration = data_integrity::secure_canonical(
-            &canonical_declaration,
-            Some(&declaration.context),
-            &options,
-            &self.key.signing,
-        )
-        .map_err(|e| PassportError::internal(format_args!("signing failed: {e}")))?;
+        let declaration = self
+            .key
+            .sign_text(&declaration, self.now)
+            .map_err(PassportError::internal)?;
         Ok(Secured {
             credential_id,
-            credential: utf8(credential)?,
-            credential_jws: jws,
-            placement: utf8(declaration)?,
+            credential: secured.credential,
+            credential_jws: secured.detached_jws,
+            placement: declaration,
             details_text: utf8(canonical_details)?,
         })
     }

@@ -22,7 +22,7 @@ impl PassportService {
         form: IssuerForm,
     ) -> Result<Value> {
         let org = self.issuer_org(caller).await?;
-        let key = self.keys.active(org.id).await?;
+        let key = self.issuing.active_key(org.id).await?;
         let public = key.signing.verifying_key();
         let org_did = self.org_did(org.id);
         let key_did = did_key(&public);

@@ -4,13 +4,13 @@
 
 use async_trait::async_trait;
 use reetrace_core::crypto::VerifyingKey;
+use reetrace_core::domain::issuing::did;
+use reetrace_core::service::issuing::IssuingError;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PassportService;
-use super::error::PassportError;
 use crate::client::lookup::{Allowlist, DID_DOCUMENT_LIMIT, Fetcher, STATUS_LIST_LIMIT};
-use crate::domain::did;
 use crate::verify::{
     CredentialVerifier, DidKeys, DidResolver, StatusListSource, VerificationResult, VerifyCache,
 };
@@ -119,7 +119,7 @@ impl ServerSources<'_> {
     }
 
     async fn own_keys(&self, did: &str, org_id: Uuid) -> Result<DidKeys, String> {
-        let rows = self.service.store().org_keys(org_id).await.map_err(|e| {
+        let rows = self.service.issuing().org_keys(org_id).await.map_err(|e| {
             tracing::error!(error = %e, %org_id, "cannot read signing keys to verify");
             "the issuer's keys cannot be read right now".to_owned()
         })?;
@@ -167,10 +167,11 @@ impl StatusListSource for ServerSources<'_> {
         if let Some((list_id, base)) = self.context().own_list(url) {
             let text = self
                 .service
+                .issuing()
                 .status_list_credential_at(list_id, base)
                 .await
                 .map_err(|err| match err {
-                    PassportError::NotFound(_) => format!("no status list {url}"),
+                    IssuingError::NoStatusList(_) => format!("no status list {url}"),
                     other => {
                         tracing::error!(error = %other, %url, "cannot read a status list to verify");
                         format!("the status list {url} cannot be read right now")

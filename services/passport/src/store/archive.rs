@@ -1,5 +1,6 @@
 //! The passport tables in a backup: everything here cannot be recomputed (the signed bytes,
-//! the keys that signed them, the status bits, the feed other services project).
+//! the feed other services project). The keys that signed them and the status bits are in
+//! core's issuing archive, restored before these.
 
 use async_trait::async_trait;
 use reetrace_core::db::{ArchiveError, ArchiveTable, Archived, Kind, Tx};
@@ -8,33 +9,6 @@ use super::SqlPassports;
 
 /// The archived tables, in restore order, with their columns in the order of the live schema.
 static TABLES: &[ArchiveTable] = &[
-    ArchiveTable {
-        name: "signing_keys",
-        columns: &[
-            ("id", Kind::Text),
-            ("org_id", Kind::Uuid),
-            ("public_key", Kind::Bytes),
-            ("sealed_secret", Kind::Bytes),
-            ("created_at", Kind::Time),
-            ("retired_at", Kind::Time),
-            ("revoked_at", Kind::Time),
-        ],
-    },
-    ArchiveTable {
-        name: "status_lists",
-        columns: &[
-            ("id", Kind::Text),
-            ("org_id", Kind::Uuid),
-            ("purpose", Kind::Text),
-            ("size", Kind::I64),
-            ("allocated", Kind::I64),
-            ("used", Kind::Bytes),
-            ("bits", Kind::Bytes),
-            ("credential", Kind::Text),
-            ("created_at", Kind::Time),
-            ("updated_at", Kind::Time),
-        ],
-    },
     ArchiveTable {
         name: "passports",
         columns: &[

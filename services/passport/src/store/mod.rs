@@ -1,14 +1,14 @@
 //! Storage of the passport service: one store type on [`Db`] (SQLite or PostgreSQL), one file per
-//! store trait — signing keys, status lists, passports and their versions, the feed — and the
-//! backup of its tables. Rows come back as domain types; a stored value that does not parse is
-//! [`StoreError::Corrupt`].
+//! store trait — passports and their versions, the feed — and the backup of its tables. Rows
+//! come back as domain types; a stored value that does not parse is [`StoreError::Corrupt`].
+//!
+//! Signing keys and status lists are core's (`reetrace_core::store::issuing`); a version's
+//! status bits flip in the transaction of its write (`issuing::flip_bits`). The passport set's
+//! first migration still creates their tables, as it did before they were the kernel's.
 
 mod archive;
 mod feed;
 mod passports;
-mod signing_keys;
-pub mod status_bits;
-mod status_lists;
 
 use std::sync::Arc;
 
@@ -16,21 +16,13 @@ use reetrace_core::db::{Archived, Db, MigrationSet, StoreError};
 
 pub use feed::PassportFeedStore;
 pub use passports::{AnswerToKeep, IdempotentWrite, PassportStore, VersionError};
-pub use signing_keys::SigningKeyStore;
-pub use status_lists::StatusListStore;
 
 /// The passport service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::PASSPORT;
 
 /// Everything the passport service stores.
-pub trait PassportStores:
-    SigningKeyStore + StatusListStore + PassportStore + PassportFeedStore
-{
-}
-impl<T: SigningKeyStore + StatusListStore + PassportStore + PassportFeedStore> PassportStores
-    for T
-{
-}
+pub trait PassportStores: PassportStore + PassportFeedStore {}
+impl<T: PassportStore + PassportFeedStore> PassportStores for T {}
 
 /// The stores for a database.
 pub fn open(db: &Db) -> Arc<dyn PassportStores> {

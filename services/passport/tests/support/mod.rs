@@ -1,5 +1,6 @@
 //! Rows for the passport store tests: passports with random ids and identities, their status
-//! entries handed out by the store's own allocator, a stand-in credential.
+//! entries handed out by core's issuing store (as the service gets them), a stand-in
+//! credential.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -7,23 +8,47 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use reetrace_core::db::{Db, PoolOptions};
+use reetrace_core::domain::issuing::{StatusPurpose, StatusRef};
 use reetrace_core::domain::{Category, Country, Gtin, LotNumber, SerialNumber};
+use reetrace_core::store::issuing::{self, IssuingStores};
 use reetrace_core::testing::TestDatabase;
-use reetrace_passport::domain::credential::{StatusPurpose, StatusRef};
 use reetrace_passport::domain::passport::{CredentialFormat, NewPassport};
 use reetrace_passport::domain::registration::Granularity;
 use reetrace_passport::store::{self, PassportStores};
 use uuid::Uuid;
 
-pub type Stores = Arc<dyn PassportStores>;
+/// The passport stores (`store.insert_passports(...)`), and the issuing stores beside them
+/// (`store.issuing.allocate(...)`) on the same database.
+#[derive(Clone)]
+pub struct Stores {
+    pub passports: Arc<dyn PassportStores>,
+    pub issuing: Arc<dyn IssuingStores>,
+}
+
+impl std::ops::Deref for Stores {
+    type Target = dyn PassportStores;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.passports
+    }
+}
+
+/// The passport and issuing migrations, in the order the binary applies them.
+pub async fn migrate(conn: &Db) {
+    conn.migrate(&store::MIGRATIONS).await.unwrap();
+    conn.migrate(&issuing::MIGRATIONS).await.unwrap();
+}
 
 /// The passport stores on a freshly migrated test database.
 pub async fn open(db: &TestDatabase) -> Stores {
     let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
-    conn.migrate(&store::MIGRATIONS).await.unwrap();
+    migrate(&conn).await;
     // Migrating again is harmless.
-    conn.migrate(&store::MIGRATIONS).await.unwrap();
-    store::open(&conn)
+    migrate(&conn).await;
+    Stores {
+        passports: store::open(&conn),
+        issuing: issuing::open(&conn),
+    }
 }
 
 /// Now, to the microsecond (what PostgreSQL keeps), so stored times compare exactly.
@@ -127,7 +152,11 @@ pub fn random_item() -> Ident {
 pub async fn status_refs(store: &Stores, org_id: Uuid, count: usize) -> Vec<[StatusRef; 3]> {
     let mut by_purpose = Vec::new();
     for purpose in StatusPurpose::ALL {
-        let refs = store.allocate(org_id, purpose, count, now()).await.unwrap();
+        let refs = store
+            .issuing
+            .allocate(org_id, purpose, count, now())
+            .await
+            .unwrap();
         assert_eq!(refs.len(), count);
         assert!(refs.iter().all(|r| r.purpose == purpose));
         by_purpose.push(refs);
@@ -220,7 +249,12 @@ pub fn bit(bits: &[u8], index: u32) -> bool {
 
 /// The stored status bit behind a status entry.
 pub async fn status_bit(store: &Stores, status: &StatusRef) -> bool {
-    let list = store.status_list(&status.list_id).await.unwrap().unwrap();
+    let list = store
+        .issuing
+        .status_list(&status.list_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(list.purpose, status.purpose);
     bit(&list.bits, status.index)
 }

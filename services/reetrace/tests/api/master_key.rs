@@ -133,9 +133,9 @@ api_test!(
         let mut config = app.config.clone();
         config.master_key = Some(SecretText::new(new_text.trim().to_owned()));
         let restarted = reetrace::app::build(&config).await.unwrap();
-        let keys = restarted.services().passport.keys();
+        let issuing = &restarted.services().issuing;
         for org in [&org_a, &org_b] {
-            keys.active(org.parse().unwrap()).await.unwrap();
+            issuing.active_key(org.parse().unwrap()).await.unwrap();
         }
         let mut stale = app.config.clone();
         stale.master_key = Some(SecretText::new(old));

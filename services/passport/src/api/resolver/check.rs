@@ -85,14 +85,14 @@ pub(super) async fn verification(
     let named = serde_json::from_str::<Value>(&version.credential)
         .ok()
         .and_then(|c| crate::verify::issuer_id(&c).map(str::to_owned));
+    let issuing = service.issuing();
     let issuer = named
-        .and_then(|named| service.own_did_of(row.org_id, &named))
-        .unwrap_or_else(|| service.org_did(row.org_id));
+        .and_then(|named| issuing.own_did_of(row.org_id, &named))
+        .unwrap_or_else(|| issuing.org_did(row.org_id));
     let key = match key_id(&version.credential, &issuer) {
-        Ok(id) => match service.keys().asserting_key(row.org_id, &id).await? {
+        Ok(id) => match issuing.asserting_key(row.org_id, &id).await? {
             Some(key) => KeyState::Asserting(key),
-            None if service
-                .keys()
+            None if issuing
                 .method_keys(row.org_id)
                 .await?
                 .iter()

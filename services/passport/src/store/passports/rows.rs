@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use reetrace_core::db::StoreError;
+use reetrace_core::domain::issuing::{StatusPurpose, StatusRef};
 use reetrace_core::domain::{Category, Country, Gtin, LotNumber, SerialNumber};
 use uuid::Uuid;
 
 use super::super::{corrupt, to_u32};
-use crate::domain::credential::{StatusPurpose, StatusRef};
 use crate::domain::passport::{CredentialFormat, Passport, PassportStatus, PassportVersion};
 use crate::domain::registration::Granularity;
 

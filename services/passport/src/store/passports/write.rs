@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use reetrace_core::db::{Db, Sql, StoreError, Tx};
+use reetrace_core::store::issuing::{BitChanges, flip_bits};
 use uuid::Uuid;
 
 use super::super::feed::{insert_events, insert_status_event};
-use super::super::status_lists::{BitChanges, flip_bits};
 use super::super::{CHUNK, to_u32};
 use super::rows::{PASSPORT_COLUMNS, PassportDb, VERSION_COLUMNS, VersionDb};
 use super::{IdempotentWrite, VersionError};

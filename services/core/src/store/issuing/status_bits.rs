@@ -2,8 +2,9 @@
 //! flipping status bits. Pure functions over the stored bitmaps.
 
 use rand::RngExt;
-use reetrace_core::crypto::status_list::{MIN_BITS, StatusList};
-use reetrace_core::db::StoreError;
+
+use crate::crypto::status_list::{MIN_BITS, StatusList};
+use crate::db::StoreError;
 
 /// Entries per list (the spec's minimum, for herd privacy).
 pub const LIST_SIZE: u32 = MIN_BITS as u32;

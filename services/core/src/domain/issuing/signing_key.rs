@@ -1,4 +1,4 @@
-//! Organisations' Ed25519 signing keys as the service keeps them, and what a new key does to
+//! Organisations' Ed25519 signing keys as issuers keep them, and what a new key does to
 //! the others.
 
 use chrono::{DateTime, Utc};

@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use reetrace_core::db::{Sql, StoreError, Tx};
 use uuid::Uuid;
 
 use super::status_bits::{self, LIST_CAPACITY, LIST_SIZE};
-use super::{SqlPassports, to_u32};
-use crate::domain::credential::{StatusPurpose, StatusRef};
-use crate::domain::status_list::StatusListRow;
+use super::{SqlIssuing, to_u32};
+use crate::db::{Sql, StoreError, Tx};
+use crate::domain::issuing::{StatusListRow, StatusPurpose, StatusRef};
 
 #[async_trait]
 pub trait StatusListStore: Send + Sync {
@@ -25,6 +24,9 @@ pub trait StatusListStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<StatusRef>, StoreError>;
     async fn status_list(&self, id: &str) -> Result<Option<StatusListRow>, StoreError>;
+    /// Sets or clears status bits in a transaction of their own (see [`flip_bits`] to do it
+    /// inside a transaction of the caller's).
+    async fn set_bits(&self, changes: BitChanges, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Keeps a freshly signed list credential, unless the bits changed since `updated_at`.
     async fn cache_signed(
         &self,
@@ -45,7 +47,7 @@ struct ListDb {
     updated_at: DateTime<Utc>,
 }
 
-reetrace_core::record!(ListDb {
+crate::record!(ListDb {
     id,
     org_id,
     purpose,
@@ -85,7 +87,7 @@ const SET_BITS: &str =
     "UPDATE status_lists SET bits = $2, credential = NULL, updated_at = $3 WHERE id = $1";
 
 #[async_trait]
-impl StatusListStore for SqlPassports {
+impl StatusListStore for SqlIssuing {
     async fn allocate(
         &self,
         org_id: Uuid,
@@ -150,6 +152,12 @@ impl StatusListStore for SqlPassports {
         row.map(StatusListRow::try_from).transpose()
     }
 
+    async fn set_bits(&self, changes: BitChanges, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        flip_bits(&mut tx, changes, now).await?;
+        tx.commit().await
+    }
+
     async fn cache_signed(
         &self,
         id: &str,
@@ -167,11 +175,11 @@ impl StatusListStore for SqlPassports {
 }
 
 /// Status bits to change, by list: the indexes and the value they take.
-pub(super) type BitChanges = BTreeMap<String, (Vec<u32>, bool)>;
+pub type BitChanges = BTreeMap<String, (Vec<u32>, bool)>;
 
 /// Sets or clears status bits inside `tx`, each list's signed credential dropped and its
-/// `updated_at` moved on.
-pub(super) async fn flip_bits(
+/// `updated_at` moved on: for a service whose status change commits with its own rows.
+pub async fn flip_bits(
     tx: &mut Tx,
     changes: BitChanges,
     now: DateTime<Utc>,

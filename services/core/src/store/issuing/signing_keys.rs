@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reetrace_core::crypto::Reseal;
-use reetrace_core::db::{Sql, StoreError, reseal_rows};
 use uuid::Uuid;
 
-use super::SqlPassports;
-use crate::domain::signing_key::{Rotation, SigningKeyRow};
+use super::SqlIssuing;
+use crate::crypto::Reseal;
+use crate::db::{Sql, StoreError, reseal_rows};
+use crate::domain::issuing::{Rotation, SigningKeyRow};
 
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
@@ -32,7 +32,7 @@ struct KeyDb {
     revoked_at: Option<DateTime<Utc>>,
 }
 
-reetrace_core::record!(KeyDb {
+crate::record!(KeyDb {
     id,
     org_id,
     public_key,
@@ -68,7 +68,7 @@ const ORG_KEYS: &str = "SELECT id, org_id, public_key, sealed_secret, created_at
 const SEALED_KEYS: &str = "SELECT id, sealed_secret FROM signing_keys ORDER BY id";
 
 #[async_trait]
-impl SigningKeyStore for SqlPassports {
+impl SigningKeyStore for SqlIssuing {
     async fn insert_key(&self, key: &SigningKeyRow, rotation: Rotation) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
         let others = match rotation {
