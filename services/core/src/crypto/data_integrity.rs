@@ -443,9 +443,7 @@ fn required_str<'a>(
 fn encode_proof_value(signature: &Signature) -> String {
     let mut out = String::with_capacity(96);
     out.push('z');
-    bs58::encode(signature.to_bytes())
-        .onto(&mut out)
-        .expect("base58 encoding into a String cannot run out of space");
+    super::base58::encode_onto(&signature.to_bytes(), &mut out);
     out
 }
 

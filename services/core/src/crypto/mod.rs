@@ -9,6 +9,7 @@
 //! - [`status_list`]: W3C Bitstring Status List v1.0.
 //! - [`sealed`]: XChaCha20-Poly1305 sealing of private keys; the [`MasterKey`].
 
+mod base58;
 pub mod data_integrity;
 mod error;
 pub mod jcs;

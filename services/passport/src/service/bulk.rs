@@ -16,7 +16,7 @@ use reetrace_core::domain::{FieldError, Principal};
 use uuid::Uuid;
 
 use super::claims::ClaimFailure;
-use super::error::Result;
+use super::error::{PassportError, Result};
 use super::signing::Prepared;
 use super::{Keep, PassportService};
 use crate::domain::passport::identity_key;
@@ -218,7 +218,6 @@ impl PassportService {
         }
         let status = self.allocate_status(org.id, prepared.len()).await?;
         let key = self.issuing.issuer_key(org.id).await?;
-        let rows = self.sign_rows(&org, key, prepared, status).await?;
         let before = results.clone();
         let pending_for_reply = pending.clone();
         let write = Self::idempotent_write(org.id, idem.key.as_ref(), move |created| {
@@ -226,19 +225,32 @@ impl PassportService {
             settle(&mut results, &pending_for_reply, created);
             Some(keep(&finish(results, atomic, false)))
         });
-        let outcome = self.store.insert_passports(&rows, atomic, write).await;
+        // Signing and storing overlap: each chunk is stored while the next ones are signed.
+        let (rows, signing) = self.sign_stream(&org, key, prepared, status);
+        let outcome = self
+            .store
+            .insert_passports_streamed(rows, atomic, write)
+            .await;
+        let signed = signing
+            .await
+            .map_err(|e| PassportError::internal(format_args!("signing task failed: {e}")));
         let unstored: Vec<Uuid> = match &outcome {
-            Ok(created) if !(atomic && created.iter().any(|c| !c)) => rows
+            Ok(Some(created)) if !(atomic && created.iter().any(|c| !c)) => pending
                 .iter()
                 .zip(created)
                 .filter(|(_, ok)| !**ok)
-                .filter_map(|(r, _)| claims.get(&r.id).copied())
+                .filter_map(|((_, id, _), _)| claims.get(id).copied())
                 .collect(),
             _ => claims.values().copied().collect(),
         };
         self.release_claims(unstored).await;
         let created = match outcome {
-            Ok(created) => created,
+            Ok(Some(created)) => created,
+            // The signer stopped short: its error says why (nothing was stored).
+            Ok(None) => {
+                signed??;
+                return Err(PassportError::internal("signing stopped without an error"));
+            }
             Err(StoreError::Conflict { .. }) => {
                 return self.replay_after_race(org.id, idem).await;
             }

@@ -16,6 +16,7 @@ use crate::domain::placement::{self, Placement};
 use crate::domain::registration::Registration;
 use crate::domain::subject::{self, ComponentDetails};
 use crate::domain::untp::{self, Issuer, PassportContext};
+use crate::store::{SignedChunk, SignedRows};
 
 /// A registration ready to sign: validated, with its identity fixed.
 pub(crate) struct Prepared {
@@ -86,9 +87,7 @@ impl PassportService {
             .collect()
     }
 
-    /// Builds and signs credentials for `prepared`: the rows to store. Credentials are written
-    /// as text without a JSON tree (a tree is several times the text's size, and a bulk request
-    /// signs up to 100,000).
+    /// Builds and signs credentials for `prepared`: the rows to store, in order.
     pub(crate) async fn sign_rows(
         &self,
         org: &Org,
@@ -96,6 +95,31 @@ impl PassportService {
         prepared: Vec<Prepared>,
         status: Vec<[StatusRef; 3]>,
     ) -> Result<Vec<NewPassport>> {
+        let (mut chunks, signing) = self.sign_stream(org, key, prepared, status);
+        let mut rows = Vec::new();
+        while let Some(chunk) = chunks.recv().await {
+            if let SignedChunk::Rows(chunk) = chunk {
+                rows.extend(chunk);
+            }
+        }
+        signing
+            .await
+            .map_err(|e| PassportError::internal(format_args!("signing task failed: {e}")))??;
+        Ok(rows)
+    }
+
+    /// Builds and signs credentials for `prepared` on every core, off the async runtime, and
+    /// hands them over in request order, [`SIGN_CHUNK`] at a time, then [`SignedChunk::Done`]:
+    /// a bulk registration stores each chunk while the next ones are signed. The task ends
+    /// with the first signing error (no `Done` is sent), or quietly when the receiver is gone.
+    pub(crate) fn sign_stream(
+        &self,
+        org: &Org,
+        key: IssuerKey,
+        prepared: Vec<Prepared>,
+        status: Vec<[StatusRef; 3]>,
+    ) -> (SignedRows, tokio::task::JoinHandle<Result<()>>) {
+        let (out, rows) = tokio::sync::mpsc::channel(4);
         let base_url = self.config.base_url.clone();
         let issuer = Issuer {
             id: key.issuer().to_owned(),
@@ -108,19 +132,17 @@ impl PassportService {
             let threads = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(8);
-            let chunk = prepared.len().div_ceil(threads).max(64);
-            // Each thread owns its part and drops each registration once it is signed, so a
-            // bulk request does not hold its registrations and their rows both at the peak.
-            let mut parts: Vec<Vec<(Prepared, [StatusRef; 3])>> = Vec::with_capacity(threads);
-            for pair in prepared.into_iter().zip(status) {
-                match parts.last_mut() {
-                    Some(part) if part.len() < chunk => part.push(pair),
-                    _ => {
-                        let mut part = Vec::with_capacity(chunk);
-                        part.push(pair);
-                        parts.push(part);
-                    }
-                }
+            // Chunk `i` goes to thread `i % threads`, so reading the threads in turn gives the
+            // chunks in order. Each thread owns its chunks and drops each registration once it
+            // is signed, and the store frees each chunk once stored: a bulk request never holds
+            // all its registrations and all its rows at once.
+            let mut parts: Vec<Vec<Vec<(Prepared, [StatusRef; 3])>>> =
+                (0..threads).map(|_| Vec::new()).collect();
+            let mut pairs = prepared.into_iter().zip(status).peekable();
+            let mut count = 0;
+            while pairs.peek().is_some() {
+                parts[count % threads].push(pairs.by_ref().take(SIGN_CHUNK).collect());
+                count += 1;
             }
             let signer = Signer {
                 base_url: &base_url,
@@ -132,32 +154,45 @@ impl PassportService {
             };
             std::thread::scope(|scope| {
                 let signer = &signer;
-                let handles: Vec<_> = parts
+                let signed: Vec<_> = parts
                     .into_iter()
                     .map(|part| {
+                        let (done, signed) = std::sync::mpsc::sync_channel(1);
                         scope.spawn(move || {
-                            part.into_iter()
-                                .map(|(p, s)| signer.sign(&p, &s))
-                                .collect::<Vec<_>>()
-                        })
+                            for chunk in part {
+                                let rows = chunk
+                                    .into_iter()
+                                    .map(|(p, s)| signer.sign(&p, &s))
+                                    .collect::<Result<Vec<_>>>();
+                                let failed = rows.is_err();
+                                // A closed channel: the reader stopped; so do we.
+                                if done.send(rows).is_err() || failed {
+                                    return;
+                                }
+                            }
+                        });
+                        signed
                     })
                     .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            vec![Err(PassportError::internal("a signing thread panicked"))]
-                        })
-                    })
-                    .collect::<Vec<_>>()
+                for i in 0..count {
+                    let rows = signed[i % threads]
+                        .recv()
+                        .map_err(|_| PassportError::internal("a signing thread panicked"))??;
+                    if out.blocking_send(SignedChunk::Rows(rows)).is_err() {
+                        return Ok(());
+                    }
+                }
+                // The store may already have given up; its error is the one to report.
+                let _ = out.blocking_send(SignedChunk::Done);
+                Ok(())
             })
         };
-        let results = tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| PassportError::internal(format_args!("signing task failed: {e}")))?;
-        results.into_iter().flatten().collect()
+        (rows, tokio::task::spawn_blocking(job))
     }
 }
+
+/// How many credentials a signing thread hands over at a time.
+const SIGN_CHUNK: usize = 500;
 
 fn undecodable(err: serde_json::Error) -> PassportError {
     PassportError::internal(format_args!("a credential does not serialise: {err}"))

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use reetrace_core::db::{Archived, Db, MigrationSet, StoreError};
 
 pub use feed::PassportFeedStore;
-pub use passports::{AnswerToKeep, IdempotentWrite, PassportStore, VersionError};
+pub use passports::{
+    AnswerToKeep, IdempotentWrite, PassportStore, SignedChunk, SignedRows, VersionError,
+};
 
 /// The passport service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::PASSPORT;

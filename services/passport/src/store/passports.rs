@@ -28,6 +28,18 @@ pub struct IdempotentWrite {
     pub respond: AnswerToKeep,
 }
 
+/// What the signing stage of a bulk registration hands the store, in request order.
+#[derive(Debug)]
+pub enum SignedChunk {
+    /// The next signed rows.
+    Rows(Vec<NewPassport>),
+    /// Every row was sent: the store may commit.
+    Done,
+}
+
+/// The signed rows of a bulk registration as they are signed.
+pub type SignedRows = tokio::sync::mpsc::Receiver<SignedChunk>;
+
 /// Why a new version was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum VersionError {
@@ -51,6 +63,16 @@ pub trait PassportStore: Send + Sync {
         atomic: bool,
         idempotent: Option<IdempotentWrite>,
     ) -> Result<Vec<bool>, StoreError>;
+
+    /// [`Self::insert_passports`] while the rows are still being signed: each chunk is stored
+    /// as it arrives, in the one transaction, which commits on [`SignedChunk::Done`]. `None`:
+    /// the rows stopped before `Done` (the signer failed), and nothing was stored.
+    async fn insert_passports_streamed(
+        &self,
+        rows: SignedRows,
+        atomic: bool,
+        idempotent: Option<IdempotentWrite>,
+    ) -> Result<Option<Vec<bool>>, StoreError>;
 
     /// Stores version `row.version`, which must directly follow the current one; marks the
     /// previous one superseded (its message bit) in the same transaction.
@@ -147,6 +169,15 @@ impl PassportStore for SqlPassports {
         idempotent: Option<IdempotentWrite>,
     ) -> Result<Vec<bool>, StoreError> {
         write::insert_passports(&self.db, rows, atomic, idempotent).await
+    }
+
+    async fn insert_passports_streamed(
+        &self,
+        rows: SignedRows,
+        atomic: bool,
+        idempotent: Option<IdempotentWrite>,
+    ) -> Result<Option<Vec<bool>>, StoreError> {
+        write::insert_passports_streamed(&self.db, rows, atomic, idempotent).await
     }
 
     async fn add_version(

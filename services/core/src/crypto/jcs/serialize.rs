@@ -54,6 +54,8 @@ impl io::Write for Refuse {
 struct Member {
     start: usize,
     key_end: usize,
+    /// The key is ASCII without escapes: its bytes sort as JCS sorts it.
+    plain: bool,
 }
 
 struct Canonical<'a> {
@@ -62,11 +64,20 @@ struct Canonical<'a> {
     members: Vec<Member>,
     /// For each open object, the index in `members` of its first member.
     frames: Vec<usize>,
-    /// Reused when an object closes: its members' (start, end, key end), then their order.
-    order: Vec<(usize, usize, usize)>,
+    /// Reused when an object closes: its members, then their order.
+    order: Vec<Span>,
     scratch: Vec<u8>,
     /// Between `begin_object_key` and `end_object_key`.
     in_key: bool,
+}
+
+/// A member's bytes in the output, and its key's.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    key_end: usize,
+    plain: bool,
 }
 
 fn invalid(message: &str) -> io::Error {
@@ -113,6 +124,20 @@ impl Canonical<'_> {
         }
     }
 
+    /// How two members' keys sort: by bytes when both are plain ASCII (almost always), else
+    /// by UTF-16 code units of the unescaped keys.
+    fn compare(&self, a: &Span, b: &Span) -> io::Result<Ordering> {
+        if a.plain && b.plain {
+            let x = &self.out[a.start + 1..a.key_end - 1];
+            let y = &self.out[b.start + 1..b.key_end - 1];
+            return Ok(x.cmp(y));
+        }
+        Ok(utf16_cmp(
+            &self.key(a.start, a.key_end)?,
+            &self.key(b.start, b.key_end)?,
+        ))
+    }
+
     fn close_object(&mut self) -> io::Result<()> {
         let first = self
             .frames
@@ -121,25 +146,29 @@ impl Canonical<'_> {
         let count = self.members.len() - first;
         if count > 1 {
             let end = self.out.len();
-            self.order.clear();
+            let mut order = std::mem::take(&mut self.order);
+            order.clear();
             for (i, m) in self.members[first..].iter().enumerate() {
                 let next = self.members.get(first + i + 1).map_or(end, |n| n.start);
-                self.order.push((m.start, next, m.key_end));
+                order.push(Span {
+                    start: m.start,
+                    end: next,
+                    key_end: m.key_end,
+                    plain: m.plain,
+                });
             }
-            let mut order = std::mem::take(&mut self.order);
             let mut failed = None;
-            order.sort_unstable_by(|a, b| match (self.key(a.0, a.2), self.key(b.0, b.2)) {
-                (Ok(x), Ok(y)) => utf16_cmp(&x, &y),
-                (Err(e), _) | (_, Err(e)) => {
+            order.sort_unstable_by(|a, b| {
+                self.compare(a, b).unwrap_or_else(|e| {
                     failed = Some(e);
                     Ordering::Equal
-                }
+                })
             });
             if let Some(e) = failed {
                 return Err(e);
             }
             for pair in order.windows(2) {
-                if self.key(pair[0].0, pair[0].2)? == self.key(pair[1].0, pair[1].2)? {
+                if self.compare(&pair[0], &pair[1])? == Ordering::Equal {
                     return Err(invalid("an object has the same property twice"));
                 }
             }
@@ -147,12 +176,12 @@ impl Canonical<'_> {
             self.scratch.clear();
             self.scratch.extend_from_slice(&self.out[body..]);
             self.out.truncate(body);
-            for (i, &(start, end, _)) in order.iter().enumerate() {
+            for (i, span) in order.iter().enumerate() {
                 if i > 0 {
                     self.out.push(b',');
                 }
                 self.out
-                    .extend_from_slice(&self.scratch[start - body..end - body]);
+                    .extend_from_slice(&self.scratch[span.start - body..span.end - body]);
             }
             self.order = order;
         }
@@ -327,6 +356,7 @@ impl Formatter for Canonical<'_> {
         self.members.push(Member {
             start: self.out.len(),
             key_end: 0,
+            plain: false,
         });
         self.in_key = true;
         Ok(())
@@ -339,6 +369,8 @@ impl Formatter for Canonical<'_> {
             .last_mut()
             .ok_or_else(|| invalid("a key outside an object"))?;
         member.key_end = end;
+        let key = &self.out[member.start + 1..end - 1];
+        member.plain = key.is_ascii() && !key.contains(&b'\\');
         self.in_key = false;
         Ok(())
     }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::super::feed::{insert_events, insert_status_event};
 use super::super::{CHUNK, to_u32};
 use super::rows::{PASSPORT_COLUMNS, PassportDb, VERSION_COLUMNS, VersionDb};
-use super::{IdempotentWrite, VersionError};
+use super::{IdempotentWrite, SignedChunk, SignedRows, VersionError};
 use crate::domain::passport::{
     FeedEventKind, NewPassport, Passport, PassportStatus, PassportVersion, StatusChange,
 };
@@ -84,52 +84,110 @@ async fn insert_versions(tx: &mut Tx, rows: &[&NewPassport]) -> Result<(), Store
     Ok(())
 }
 
+/// A bulk insert under way: its transaction and what it learnt of each row so far.
+struct BulkInsert {
+    tx: Tx,
+    atomic: bool,
+    created: Vec<bool>,
+    /// A row conflicted: with `atomic`, nothing will be stored.
+    conflicted: bool,
+    now: DateTime<Utc>,
+}
+
+impl BulkInsert {
+    async fn begin(db: &Db, atomic: bool) -> Result<Self, StoreError> {
+        Ok(BulkInsert {
+            tx: db.begin().await?,
+            atomic,
+            created: Vec::new(),
+            conflicted: false,
+            now: reetrace_core::domain::account::now(),
+        })
+    }
+
+    /// Inserts the identities of `rows` (the next rows, in order), and, unless an atomic
+    /// request has conflicted, the versions and feed events of those that were created.
+    async fn rows(&mut self, rows: &[NewPassport]) -> Result<(), StoreError> {
+        let mut created_ids = HashSet::with_capacity(rows.len());
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = Sql::new(format!("INSERT INTO passports ({PASSPORT_COLUMNS}) "));
+            sql.push_values(chunk, |row, r| {
+                row.bind(r.id)
+                    .bind(r.org_id)
+                    .bind(i64::from(r.version))
+                    .bind(PassportStatus::Active.as_str())
+                    .bind(None::<&str>)
+                    .bind(r.granularity.as_str())
+                    .bind(r.gtin.as_ref().map(|g| g.as_str()))
+                    .bind(r.serial.as_ref().map(|s| s.as_str()))
+                    .bind(r.lot.as_ref().map(|l| l.as_str()))
+                    .bind(r.category.as_str())
+                    .bind(r.country.code())
+                    .bind(r.placed_on_market)
+                    .bind(r.model_passport)
+                    .bind(r.created_at)
+                    .bind(r.created_at);
+            });
+            sql.push(" ON CONFLICT DO NOTHING RETURNING id");
+            let ids: Vec<Uuid> = sql.scalars(&mut self.tx).await?;
+            created_ids.extend(ids);
+        }
+        let before = self.created.len();
+        self.created
+            .extend(rows.iter().map(|r| created_ids.contains(&r.id)));
+        self.conflicted |= self.created[before..].iter().any(|c| !c);
+        if self.atomic && self.conflicted {
+            return Ok(());
+        }
+        let kept: Vec<&NewPassport> = rows
+            .iter()
+            .filter(|r| created_ids.contains(&r.id))
+            .collect();
+        insert_versions(&mut self.tx, &kept).await?;
+        insert_events(&mut self.tx, FeedEventKind::Issued, &kept, None, self.now).await
+    }
+
+    /// Commits with the idempotent answer, or rolls back an atomic request that conflicted.
+    async fn finish(
+        mut self,
+        idempotent: Option<IdempotentWrite>,
+    ) -> Result<Vec<bool>, StoreError> {
+        if self.atomic && self.conflicted {
+            self.tx.rollback().await?;
+            return Ok(self.created);
+        }
+        keep_response(&mut self.tx, idempotent, &self.created, self.now).await?;
+        self.tx.commit().await?;
+        Ok(self.created)
+    }
+}
+
 pub(super) async fn insert_passports(
     db: &Db,
     rows: &[NewPassport],
     atomic: bool,
     idempotent: Option<IdempotentWrite>,
 ) -> Result<Vec<bool>, StoreError> {
-    let now = reetrace_core::domain::account::now();
-    let mut tx = db.begin().await?;
-    let mut created_ids = HashSet::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = Sql::new(format!("INSERT INTO passports ({PASSPORT_COLUMNS}) "));
-        sql.push_values(chunk, |row, r| {
-            row.bind(r.id)
-                .bind(r.org_id)
-                .bind(i64::from(r.version))
-                .bind(PassportStatus::Active.as_str())
-                .bind(None::<&str>)
-                .bind(r.granularity.as_str())
-                .bind(r.gtin.as_ref().map(|g| g.as_str()))
-                .bind(r.serial.as_ref().map(|s| s.as_str()))
-                .bind(r.lot.as_ref().map(|l| l.as_str()))
-                .bind(r.category.as_str())
-                .bind(r.country.code())
-                .bind(r.placed_on_market)
-                .bind(r.model_passport)
-                .bind(r.created_at)
-                .bind(r.created_at);
-        });
-        sql.push(" ON CONFLICT DO NOTHING RETURNING id");
-        let ids: Vec<Uuid> = sql.scalars(&mut tx).await?;
-        created_ids.extend(ids);
+    let mut insert = BulkInsert::begin(db, atomic).await?;
+    insert.rows(rows).await?;
+    insert.finish(idempotent).await
+}
+
+pub(super) async fn insert_passports_streamed(
+    db: &Db,
+    mut rows: SignedRows,
+    atomic: bool,
+    idempotent: Option<IdempotentWrite>,
+) -> Result<Option<Vec<bool>>, StoreError> {
+    let mut insert = BulkInsert::begin(db, atomic).await?;
+    loop {
+        match rows.recv().await {
+            Some(SignedChunk::Rows(chunk)) => insert.rows(&chunk).await?,
+            Some(SignedChunk::Done) => return insert.finish(idempotent).await.map(Some),
+            // The signer stopped short: dropping the transaction rolls it back.
+            None => return Ok(None),
+        }
     }
-    let created: Vec<bool> = rows.iter().map(|r| created_ids.contains(&r.id)).collect();
-    if atomic && created.iter().any(|c| !c) {
-        tx.rollback().await?;
-        return Ok(created);
-    }
-    let kept: Vec<&NewPassport> = rows
-        .iter()
-        .filter(|r| created_ids.contains(&r.id))
-        .collect();
-    insert_versions(&mut tx, &kept).await?;
-    insert_events(&mut tx, FeedEventKind::Issued, &kept, None, now).await?;
-    keep_response(&mut tx, idempotent, &created, now).await?;
-    tx.commit().await?;
-    Ok(created)
 }
 
 pub(super) async fn add_version(
