@@ -7,20 +7,18 @@
 //! ([`placement`](super::placement)), which only the owner, the authorities and the services read.
 
 use chrono::NaiveDate;
-use reetrace_core::domain::issuing::status_list::{StatusEntry, status_entries};
-use reetrace_core::domain::issuing::{VC_CONTEXT, credential_urn, timestamp};
 use reetrace_core::domain::{
     ChemicalElement, Element, Gtin, Mass, OperatorId, UseType, significant,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::credential::Envelope;
+mod envelope;
 use super::magnet_content::{self, ElementRecycled, MagnetSummary, Responsible};
 use super::registration::{DetailsAccess, Granularity, Registration};
 use super::subject::element_totals;
+pub use envelope::{IssuerObject, UnsignedPassport, contexts, document, unsigned};
 
 /// The UNTP DPP context the pinned schema requires in second place.
 pub const UNTP_CONTEXT: &str = "https://test.uncefact.org/vocabulary/untp/dpp/working/";
@@ -573,73 +571,4 @@ fn declared_recycled(registration: &Registration) -> Vec<DeclaredRecycled> {
             })
         })
         .collect()
-}
-
-/// The issuer object UNTP wants (closed: `type`, `id`, `name`).
-#[derive(Debug, Clone, Serialize)]
-pub struct IssuerObject<'a> {
-    #[serde(rename = "type")]
-    kind: [&'static str; 1],
-    id: &'a str,
-    name: &'a str,
-}
-
-impl<'a> IssuerObject<'a> {
-    pub fn of(issuer: &'a Issuer) -> Self {
-        IssuerObject {
-            kind: ["CredentialIssuer"],
-            id: &issuer.id,
-            name: &issuer.name,
-        }
-    }
-}
-
-/// The contexts of a v2 passport credential: VC 2.0, UNTP's, ours under `base_url`.
-pub fn contexts(base_url: &str) -> [String; 3] {
-    [
-        VC_CONTEXT.to_owned(),
-        UNTP_CONTEXT.to_owned(),
-        format!("{base_url}{REE_CONTEXT_V2_PATH}"),
-    ]
-}
-
-/// The unsigned v2 passport credential, typed: issuing canonicalizes it without a `Value`.
-#[derive(Debug, Clone, Serialize)]
-pub struct UnsignedPassport<'a> {
-    #[serde(rename = "@context")]
-    pub context: [&'a str; 3],
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: [&'static str; 2],
-    pub issuer: IssuerObject<'a>,
-    #[serde(rename = "validFrom")]
-    pub valid_from: String,
-    #[serde(rename = "credentialSubject")]
-    pub subject: &'a ProductPassport,
-    #[serde(rename = "credentialStatus")]
-    pub status: Vec<StatusEntry>,
-}
-
-/// The unsigned v2 passport credential; `contexts` are [`contexts`] of the envelope's base URL.
-pub fn document<'a>(
-    subject: &'a ProductPassport,
-    issuer: &'a Issuer,
-    envelope: &Envelope<'_>,
-    contexts: &'a [String; 3],
-) -> UnsignedPassport<'a> {
-    UnsignedPassport {
-        context: [&contexts[0], &contexts[1], &contexts[2]],
-        id: credential_urn(envelope.credential_id),
-        kind: ["VerifiableCredential", PASSPORT_TYPE],
-        issuer: IssuerObject::of(issuer),
-        valid_from: timestamp(envelope.valid_from),
-        subject,
-        status: status_entries(envelope.base_url, envelope.status),
-    }
-}
-
-/// The unsigned v2 passport credential as a JSON value.
-pub fn unsigned(subject: &ProductPassport, issuer: &Issuer, envelope: &Envelope<'_>) -> Value {
-    let contexts = contexts(envelope.base_url);
-    serde_json::to_value(document(subject, issuer, envelope, &contexts)).unwrap_or(Value::Null)
 }

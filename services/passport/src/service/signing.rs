@@ -136,8 +136,7 @@ impl PassportService {
             // chunks in order. Each thread owns its chunks and drops each registration once it
             // is signed, and the store frees each chunk once stored: a bulk request never holds
             // all its registrations and all its rows at once.
-            let mut parts: Vec<Vec<Vec<(Prepared, [StatusRef; 3])>>> =
-                (0..threads).map(|_| Vec::new()).collect();
+            let mut parts: Vec<Vec<Chunk>> = (0..threads).map(|_| Vec::new()).collect();
             let mut pairs = prepared.into_iter().zip(status).peekable();
             let mut count = 0;
             while pairs.peek().is_some() {
@@ -193,6 +192,9 @@ impl PassportService {
 
 /// How many credentials a signing thread hands over at a time.
 const SIGN_CHUNK: usize = 500;
+
+/// Registrations to sign together, each with its status entries.
+type Chunk = Vec<(Prepared, [StatusRef; 3])>;
 
 fn undecodable(err: serde_json::Error) -> PassportError {
     PassportError::internal(format_args!("a credential does not serialise: {err}"))
