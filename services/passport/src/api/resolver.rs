@@ -48,13 +48,17 @@ pub fn router() -> OpenApiRouter<PassportState> {
         .layer(axum::middleware::map_response(vary_accept))
 }
 
-/// Every resolver answer depends on `Accept`, errors included.
+/// Every resolver answer depends on `Accept`, errors included, and on `Authorization` (a key
+/// sees more): a browser must not answer a request with a key from a page it cached without.
 async fn vary_accept(mut response: Response) -> Response {
     response
         .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("accept"));
+        .append(header::VARY, HeaderValue::from_static(VARY));
     response
 }
+
+/// What every resolver answer varies on.
+const VARY: &str = "accept, authorization";
 
 /// Whether `path` is one the resolver answers.
 fn is_resolver_path(path: &str) -> bool {
@@ -74,7 +78,7 @@ pub fn options_response() -> Response {
             "accept, accept-language, authorization",
         ),
         (header::ACCESS_CONTROL_MAX_AGE, "86400"),
-        (header::VARY, "accept"),
+        (header::VARY, VARY),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
@@ -148,7 +152,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
             ),
             headers(
                 ("Link" = String, description = "The linkset (`rel=\"linkset\"`) and the canonical identifier (`rel=\"canonical\"`)"),
-                ("Vary" = String, description = "`accept`"),
+                ("Vary" = String, description = "`accept, authorization`"),
             )),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN or the serial is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
@@ -200,7 +204,7 @@ async fn resolve_item(
                 (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
             ),
-            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
+            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN or the lot is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No passport for this batch", body = Problem, content_type = "application/problem+json"),
@@ -250,7 +254,7 @@ async fn resolve_batch(
                 (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
             ),
-            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
+            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No model passport for this GTIN", body = Problem, content_type = "application/problem+json"),
@@ -295,7 +299,7 @@ async fn resolve_model(
                 (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
             ),
-            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept`"))),
+            headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),

@@ -952,3 +952,31 @@ api_test!(
         assert_eq!(json.status(), 200, "the embedded proof is still served");
     }
 );
+
+api_test!(
+    a_public_answer_is_never_reused_for_a_key,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Acme Motors", "manufacturer").await;
+        let item = app.register(&key, &motor("EVM-2026-000077")).await;
+        let path = path_of(&app, &item["uri"]);
+        for accept in ["text/html", "application/json"] {
+            let public = get(&app, &path, accept).await;
+            assert_eq!(public.status(), 200);
+            let vary = header(&public, "vary").to_ascii_lowercase();
+            assert!(vary.contains("accept"), "{vary}");
+            // A browser that cached the public answer must not reuse it for a request with
+            // a key, which sees more.
+            assert!(vary.contains("authorization"), "{vary}");
+            assert!(header(&public, "cache-control").starts_with("public"));
+            let keyed = app
+                .get(&path)
+                .header("accept", accept)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(keyed.status(), 200);
+            assert!(header(&keyed, "cache-control").starts_with("private"));
+        }
+    }
+);
