@@ -266,3 +266,28 @@ both!(
         assert!(names(&report, &["another log"]), "{report}");
     }
 );
+
+both!(
+    an_empty_log_keeps_nothing_and_a_vanished_log_is_a_rollback,
+    |app: Running| async move {
+        let dir = Dir::new();
+        let state = dir.0.join("state.json");
+        let (code, report, stderr) = on_db(&app, Some(&state)).await;
+        assert_eq!(code, 0, "{report} {stderr}");
+        assert_eq!(report["monitor"]["written"], false);
+        assert!(!state.exists(), "no checkpoint, nothing to keep");
+
+        let actors = Actors::new(&app).await;
+        actors.three_leaves(&app, "GONE-0").await;
+        app.checkpoint().await;
+        assert_eq!(on_db(&app, Some(&state)).await.0, 0);
+        assert_eq!(kept(&state)["tree_size"], 3);
+        roll_back_to(&app, 0).await;
+        let (code, report, _) = on_db(&app, Some(&state)).await;
+        assert_eq!(code, 1, "{report}");
+        assert!(
+            names(&report, &["rollback", "no checkpoint", "3 leaves"]),
+            "{report}"
+        );
+    }
+);
