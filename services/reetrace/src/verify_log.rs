@@ -2,6 +2,8 @@
 //! log from the stored events, and checks the latest signed checkpoint against it — either on
 //! the database (`--database-url`) or from the outside through the API (`--url`), which is what
 //! an auditor who trusts nothing but the log's key does.
+//! With `--state FILE` it also monitors the log between runs ([`crate::log_monitor`]): a
+//! rollback or a fork of what it verified last time fails it.
 //!
 //! Events are read page by page in leaf order, so millions of them never sit in memory at once.
 //! Exit status: 0 when everything holds, 1 when something broke (the report names it), 2 when
