@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod instance;
+pub mod log_monitor;
 pub mod ops;
 pub mod pages;
 pub mod problem_check;

@@ -2,12 +2,15 @@
 //! log from the stored events, and checks the latest signed checkpoint against it — either on
 //! the database (`--database-url`) or from the outside through the API (`--url`), which is what
 //! an auditor who trusts nothing but the log's key does.
+//! With `--state FILE` it also monitors the log between runs ([`crate::log_monitor`]): a
+//! rollback or a fork of what it verified last time fails it.
 //!
 //! Events are read page by page in leaf order, so millions of them never sit in memory at once.
 //! Exit status: 0 when everything holds, 1 when something broke (the report names it), 2 when
 //! the log could not be read at all.
 
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -25,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::cli::print_out;
+use crate::log_monitor::{self, MonitorReport, Proofs};
 
 /// Arguments of `reetrace verify-log` (the database is the global `--database-url`).
 #[derive(Debug, Clone, Args)]
@@ -42,6 +46,11 @@ pub struct VerifyLogArgs {
     /// Events read per page (the API serves at most 1000).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: u32,
+    /// Monitor mode: keep the last verified checkpoint in this file, and fail when the log
+    /// later shows a smaller tree, another origin or key, or a tree not consistent with it
+    /// (RFC 9162 consistency proof). Written atomically, only when everything verified.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 /// What `verify-log` prints.
@@ -53,21 +62,34 @@ pub struct LogReport {
     pub verifier_key: Option<String>,
     #[serde(flatten)]
     pub report: VerificationReport,
+    /// With `--state`: how the latest checkpoint relates to the one kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorReport>,
+    /// The latest signed checkpoint note read, if any.
+    #[serde(skip)]
+    pub note: Option<String>,
 }
 
 /// Runs `reetrace verify-log` against `database_url` or, with `--url`, the API.
 pub async fn run(args: VerifyLogArgs, database_url: Option<&str>) -> ExitCode {
+    let state = args.state.as_deref();
     let result = match (&args.url, database_url) {
         (Some(url), _) => {
-            verify_remote(
-                url,
-                args.api_key.as_deref(),
-                args.verifier_key.as_deref(),
-                args.page_size,
+            monitor_remote(
+                verify_remote(
+                    url,
+                    args.api_key.as_deref(),
+                    args.verifier_key.as_deref(),
+                    args.page_size,
+                )
+                .await,
+                state,
             )
             .await
         }
-        (None, Some(url)) => verify_url(url, args.verifier_key.as_deref(), args.page_size).await,
+        (None, Some(url)) => {
+            verify_url(url, args.verifier_key.as_deref(), args.page_size, state).await
+        }
         (None, None) => Err(anyhow::anyhow!("give --database-url URL or --url BASE_URL")),
     };
     let report = match result {
@@ -91,8 +113,27 @@ pub async fn run(args: VerifyLogArgs, database_url: Option<&str>) -> ExitCode {
     }
 }
 
-/// Connects to `url` without migrating (an audit changes nothing) and verifies.
-async fn verify_url(url: &str, pinned: Option<&str>, page: u32) -> anyhow::Result<LogReport> {
+/// With `--state`, compares what `verified` found with the kept checkpoint through the API.
+async fn monitor_remote(
+    verified: anyhow::Result<LogReport>,
+    state: Option<&Path>,
+) -> anyhow::Result<LogReport> {
+    let mut report = verified?;
+    if let Some(state) = state {
+        let base = report.source.clone();
+        log_monitor::watch(state, &mut report, Proofs::Api(&base)).await?;
+    }
+    Ok(report)
+}
+
+/// Connects to `url` without migrating (an audit changes nothing) and verifies; with `--state`,
+/// compares the result with the kept checkpoint.
+async fn verify_url(
+    url: &str,
+    pinned: Option<&str>,
+    page: u32,
+    state: Option<&Path>,
+) -> anyhow::Result<LogReport> {
     if let Some(path) = url.strip_prefix("sqlite://")
         && !std::path::Path::new(path.split('?').next().unwrap_or(path)).exists()
     {
@@ -105,7 +146,12 @@ async fn verify_url(url: &str, pinned: Option<&str>, page: u32) -> anyhow::Resul
     let db = Db::connect(url, &options)
         .await
         .with_context(|| format!("open {}", reetrace_core::db::redact_url(url)))?;
-    let report = verify_database(&db, pinned, page).await;
+    let mut report = verify_database(&db, pinned, page).await;
+    if let (Ok(verified), Some(state)) = (&mut report, state)
+        && let Err(err) = log_monitor::watch(state, verified, Proofs::Database(&db)).await
+    {
+        report = Err(err);
+    }
     db.close().await;
     report
 }
@@ -200,6 +246,8 @@ pub async fn verify_database(
         source: "database".to_owned(),
         verifier_key,
         report,
+        monitor: None,
+        note: note.map(str::to_owned),
     })
 }
 
@@ -282,12 +330,7 @@ pub async fn verify_remote(
     if !matches!(parsed.scheme(), "http" | "https") {
         bail!("--url takes an http(s) base URL, not {base:?}");
     }
-    reetrace_passport::client::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .user_agent(concat!("reetrace-verify-log/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("build the HTTP client")?;
+    let client = http_client()?;
 
     let response = client
         .get(format!("{base}/api/v1/log/checkpoint"))
@@ -367,5 +410,17 @@ pub async fn verify_remote(
         source: base.to_owned(),
         verifier_key,
         report,
+        monitor: None,
+        note: checkpoint.map(|cp| cp.note),
     })
+}
+
+/// The HTTP client `verify-log --url` reads the instance with.
+pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
+    reetrace_passport::client::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .user_agent(concat!("reetrace-verify-log/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("build the HTTP client")
 }
