@@ -1133,7 +1133,10 @@ api_test!(
         captured(
             &app,
             &outsider,
-            &document(vec![observation(&[urn("NOT-OURS-1")], "2026-09-05T09:00:00Z")]),
+            &document(vec![observation(
+                &[urn("NOT-OURS-1")],
+                "2026-09-05T09:00:00Z",
+            )]),
         )
         .await;
     }
