@@ -198,7 +198,10 @@ async fn release_claim(
 /// holder and its chain of events.
 ///
 /// Any caller with a key: manufacturers read the lots they source recycled content from,
-/// recyclers the lots they make and hand over, regulators all of them.
+/// recyclers the lots they make and hand over, regulators all of them. The claims themselves
+/// (passports, organisations, masses) are shown to the lot's holders, now and before,
+/// regulators and admins; any other caller sees only its own claims (`claims_shown: own`).
+/// `claimed` and `claimable` total every claim for everyone.
 #[utoipa::path(
     get, path = "/api/v1/lots/{lot_id}", tag = "custody", operation_id = "getLot",
     params(("lot_id" = String, Path, format = Uuid, description = "The lot id")),
@@ -211,11 +214,11 @@ async fn release_claim(
 )]
 async fn get_lot(
     State(state): State<CustodyState>,
-    Auth(_caller): Auth,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<LotView>, Problem> {
     let id = parse_uuid("lot_id", &id)?;
-    Ok(Json(state.service.lot(id).await?))
+    Ok(Json(state.service.lot(&caller, id).await?))
 }
 
 /// Records a step on a lot: handover, accept, destroy or export.

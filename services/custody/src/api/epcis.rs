@@ -246,7 +246,7 @@ fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
         (status = 200, description = "Every event was stored before (same eventID, same hash)", body = CaptureReport),
         (status = 400, description = "Not JSON, or a bad header", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a recycler", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Refused, nothing stored: every failing event conflicts (a step not allowed now, an eventID reused with other content); `event_errors` lists them", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused, nothing stored: every failing event conflicts (a step not allowed now, an event that is no step naming a product or lot the caller does not hold, an eventID reused with other content); `event_errors` lists them", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than 10,000 events, or a body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an EPCISDocument, or refused with nothing stored: `event_errors` lists each failing event with the JSON pointer", body = Problem, content_type = "application/problem+json"),

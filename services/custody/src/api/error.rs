@@ -47,7 +47,8 @@ problem_codes! {
     MASS_BALANCE = ("mass_balance", UNPROCESSABLE_ENTITY, "Outputs exceed inputs");
     /// No checkpoint of the asked size.
     NO_CHECKPOINT = ("no_checkpoint", NOT_FOUND, "No checkpoint of this size");
-    /// The caller does not hold the product or lot.
+    /// The caller does not hold the product or lot (a transformation's input, or what a
+    /// captured event that is no custody step names).
     NOT_HOLDER = ("not_holder", CONFLICT, CONFLICTS);
     /// The event is not yet covered by a published checkpoint.
     NOT_YET_IN_CHECKPOINT = ("not_yet_in_checkpoint", CONFLICT, CONFLICTS);
@@ -335,6 +336,18 @@ pub fn event_error(refusal: &EventRefusal) -> EventError {
                 refusal,
             );
         }
+        EventFault::NotHolder { subject, lot } => {
+            let what = if *lot { "lot" } else { "product" };
+            (
+                NOT_HOLDER,
+                format!(
+                    "only the holder of {what} {subject} records events naming it that are no \
+                     custody step; the caller does not hold it (steps keep their own rule: any \
+                     recycler collects a product in use, then only the holder, or the \
+                     organisation a pending handover names, records the next one)"
+                ),
+            )
+        }
     };
     EventError {
         index: refusal.index,
@@ -416,6 +429,14 @@ mod tests {
             (EventFault::NoSuchEvent("e".into()), "no_such_event", 422),
             (EventFault::NotRecorder("e".into()), "forbidden", 403),
             (EventFault::NoNextHolder, "validation_failed", 422),
+            (
+                EventFault::NotHolder {
+                    subject: uuid::Uuid::nil(),
+                    lot: false,
+                },
+                "not_holder",
+                409,
+            ),
         ] {
             let wire = error(fault);
             assert_eq!((wire.code.as_str(), wire.status), (code, status));

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use reetrace_core::domain::{Gtin, LotNumber, Mass};
+use reetrace_core::domain::{Gtin, LotNumber, Mass, Principal, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::balance::{Bag, ElementAmount, grams};
 use super::claim::{ClaimRow, ClaimView, active_claims};
 use super::event::EventSummary;
-use super::state::{Custody, State};
+use super::state::{Action, Custody, Process, State};
 
 /// What kind of output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -165,6 +165,55 @@ pub fn lot_state(custody: Custody) -> &'static str {
     }
 }
 
+/// Which of a lot's claims a caller is shown: `all` (the lot's holders, now and before,
+/// regulators and admins) or `own` (anyone else: its own claims only; `claimed` and
+/// `claimable` still total every claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimsShown {
+    /// Every claim: the caller holds or held the lot, or is a regulator or an admin.
+    All,
+    /// The caller's own claims only; other organisations' claims are withheld (the totals
+    /// `claimed` and `claimable` still count them).
+    Own,
+}
+
+/// The organisations that hold or held a lot: its holder now, and every organisation that
+/// recorded a custody step or a transformation in its chain (its maker, each one that handed
+/// it over or accepted it). Events that are no step (EPCIS events stored as they are, error
+/// declarations) make no one a holder.
+pub fn holders(custody: Custody, events: &[EventSummary]) -> Vec<Uuid> {
+    let is_step = |action: &str| {
+        Action::parse(action).is_some()
+            || [Process::Dismantling, Process::Recycling]
+                .iter()
+                .any(|p| p.as_str() == action)
+    };
+    let mut holders: Vec<Uuid> = custody
+        .holder
+        .into_iter()
+        .chain(
+            events
+                .iter()
+                .filter(|e| is_step(&e.action))
+                .map(|e| e.org_id),
+        )
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    holders
+}
+
+/// Which claims `caller` sees of a lot held by `holders`: all of them for its holders (now and
+/// before), regulators and admins; each other caller its own.
+pub fn claims_shown(caller: &Principal, holders: &[Uuid]) -> ClaimsShown {
+    if matches!(caller.role, Role::Regulator | Role::Admin) || holders.contains(&caller.org_id) {
+        ClaimsShown::All
+    } else {
+        ClaimsShown::Own
+    }
+}
+
 /// A lot.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LotView {
@@ -187,7 +236,11 @@ pub struct LotView {
     pub claimed: Vec<ElementAmount>,
     /// What may still be claimed.
     pub claimable: Vec<ElementAmount>,
+    /// The claims the caller may see (`claims_shown`): every claim for the lot's holders (now
+    /// and before), regulators and admins; otherwise the caller's own claims only.
     pub claims: Vec<ClaimView>,
+    /// Whether `claims` lists every claim or only the caller's own.
+    pub claims_shown: ClaimsShown,
     /// held, handover_pending, consumed, destroyed or exported.
     pub state: String,
     pub holder: Uuid,
@@ -201,13 +254,16 @@ pub struct LotView {
 }
 
 impl LotView {
-    /// What anyone with a key sees of `lot`, with its claims and its chain, at `now`.
+    /// What `caller` sees of `lot`, with its claims and its chain, at `now`: the totals of
+    /// every claim, and the claims themselves as [`claims_shown`] says.
     pub fn of(
+        caller: &Principal,
         lot: LotRow,
         claims: &[ClaimRow],
         events: Vec<EventSummary>,
         now: DateTime<Utc>,
     ) -> LotView {
+        let shown = claims_shown(caller, &holders(lot.custody, &events));
         let claimed = active_claims(claims, now);
         let claimable = lot.elements.minus(&claimed).unwrap_or_default();
         LotView {
@@ -223,7 +279,12 @@ impl LotView {
             remaining: lot.remaining.amounts(),
             claimed: claimed.amounts(),
             claimable: claimable.amounts(),
-            claims: claims.iter().map(|c| ClaimView::of(c, now)).collect(),
+            claims: claims
+                .iter()
+                .filter(|c| shown == ClaimsShown::All || c.org_id == caller.org_id)
+                .map(|c| ClaimView::of(c, now))
+                .collect(),
+            claims_shown: shown,
             state: lot_state(lot.custody).to_owned(),
             holder: lot.custody.holder.unwrap_or_default(),
             pending_to: lot.custody.pending_to,
@@ -231,6 +292,74 @@ impl LotView {
             transformation_id: lot.transformation_id,
             created_at: lot.created_at,
             events,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn event(action: &str, org_id: Uuid) -> EventSummary {
+        EventSummary {
+            event_id: String::new(),
+            action: action.to_owned(),
+            at: Utc::now(),
+            org_id,
+            leaf_index: 0,
+            chain_seq: 1,
+            chain_link: String::new(),
+        }
+    }
+
+    fn caller(role: Role, org_id: Uuid) -> Principal {
+        Principal {
+            org_id,
+            org_name: String::new(),
+            role,
+            key_id: Uuid::nil(),
+        }
+    }
+
+    #[test]
+    fn holders_now_and_before_see_every_claim_others_their_own() {
+        let (maker, next, pending, observer) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let custody = Custody {
+            state: State::Sorted,
+            holder: Some(next),
+            pending_to: Some(pending),
+        };
+        let chain = [
+            event("dismantling", maker),
+            event("handover", maker),
+            event("accept", next),
+            event("ObjectEvent", observer),
+            event("error_declaration", observer),
+        ];
+        let held = holders(custody, &chain);
+        assert_eq!(held.len(), 2);
+        assert!(held.contains(&maker) && held.contains(&next));
+        for (role, org) in [
+            (Role::Recycler, maker),
+            (Role::Recycler, next),
+            (Role::Regulator, Uuid::now_v7()),
+            (Role::Admin, Uuid::now_v7()),
+        ] {
+            assert_eq!(claims_shown(&caller(role, org), &held), ClaimsShown::All);
+        }
+        for (role, org) in [
+            (Role::Recycler, pending),
+            (Role::Recycler, observer),
+            (Role::Manufacturer, Uuid::now_v7()),
+            (Role::Service, Uuid::now_v7()),
+        ] {
+            assert_eq!(claims_shown(&caller(role, org), &held), ClaimsShown::Own);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Reading lots: what was recovered into them, what is left, what passports claim from them,
 //! and their chain of events.
 
+use reetrace_core::domain::Principal;
 use uuid::Uuid;
 
 use super::CustodyService;
@@ -16,12 +17,13 @@ impl CustodyService {
             .ok_or(CustodyError::NoLot(lot_id))
     }
 
-    /// What anyone with a key sees of a lot.
-    pub async fn lot(&self, lot_id: Uuid) -> Result<LotView, CustodyError> {
+    /// What `caller` sees of a lot: everything, but its claims only when it holds or held
+    /// the lot or is an authority (or an admin); otherwise its own claims.
+    pub async fn lot(&self, caller: &Principal, lot_id: Uuid) -> Result<LotView, CustodyError> {
         let lot = self.load_lot(lot_id).await?;
         let claims = self.store.claims_of_lot(lot_id).await?;
         let now = reetrace_core::domain::account::now();
         let events = self.chain(lot_id).await?;
-        Ok(LotView::of(lot, &claims, events, now))
+        Ok(LotView::of(caller, lot, &claims, events, now))
     }
 }

@@ -504,3 +504,137 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    a_lots_claims_show_to_its_holders_each_claimant_and_authorities,
+    |app: TestApp| async move {
+        let (_, maker) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, rival) = app.create_org("Rival Magnets", "manufacturer").await;
+        let (_, maker_of_lot) = app.create_org("Urban Mine Recycling", "recycler").await;
+        let (next_id, next_holder) = app.create_org("Oxide Works", "recycler").await;
+        let (_, outsider) = app.create_org("Never Held It", "recycler").await;
+        let (_, regulator) = app.create_org("Market Surveillance", "regulator").await;
+        let id = app.register(&maker, &motor("EVM-LOT-1")).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (action, at) in [
+            ("collect", "2026-09-02T09:30:00Z"),
+            ("receive", "2026-09-03T09:30:00Z"),
+        ] {
+            ok_step(
+                &app,
+                &maker_of_lot,
+                &id,
+                json!({"action": action, "at": at}),
+            )
+            .await;
+        }
+        let dismantled = app
+            .post("/api/v1/custody/transformations")
+            .bearer_auth(&maker_of_lot)
+            .json(&json!({
+        "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
+        "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
+            "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dismantled.status(), 201);
+        let dismantled: Value = dismantled.json().await.unwrap();
+        let lot = dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
+        let own = app.register(&maker, &magnet("MAG-OWN", &lot, 100.0)).await;
+        let mut theirs = magnet("MAG-RIVAL", &lot, 50.0);
+        theirs["product"]["gtin"] = json!("04012346000022");
+        let theirs = app.register(&rival, &theirs).await;
+        // The lot moves on: its maker is a past holder now.
+        let lot_step = |key: &str, body: Value| {
+            app.post(&format!("/api/v1/lots/{lot}/events"))
+                .bearer_auth(key.to_owned())
+                .json(&body)
+                .send()
+        };
+        let handed = lot_step(
+            &maker_of_lot,
+            json!({"action": "handover", "at": "2026-10-03T10:00:00Z", "to_org": next_id}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(handed.status(), 201);
+        let accepted = lot_step(
+            &next_holder,
+            json!({"action": "accept", "at": "2026-10-04T10:00:00Z"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(accepted.status(), 201);
+
+        let read = |key: String| {
+            let path = format!("/api/v1/lots/{lot}");
+            let app = &app;
+            async move { app.get_json(&path, Some(&key)).await }
+        };
+        let passports = |view: &Value| -> Vec<String> {
+            view["claims"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["passport_id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let everyone = vec![
+            own["id"].as_str().unwrap().to_owned(),
+            theirs["id"].as_str().unwrap().to_owned(),
+        ];
+        for key in [
+            &next_holder,
+            &maker_of_lot,
+            &regulator,
+            &app.admin_key.clone(),
+        ] {
+            let view = read(key.clone()).await;
+            assert_eq!(passports(&view), everyone, "{view}");
+            assert_eq!(view["claims_shown"], "all", "{view}");
+        }
+        // Each claimant sees its own claims; anyone else none; the totals stay for all (what
+        // is left to claim is what a claimant needs).
+        // Only the lot's holder writes other events into its history.
+        let observation = json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-10-05T08:00:00Z",
+            "epcisBody": {"eventList": [{"type": "ObjectEvent", "eventTime": "2026-10-05T08:00:00Z",
+                "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "disposition": "destroyed",
+                "quantityList": [{"epcClass": app.url(&format!("/lots/{lot}")), "quantity": 1.48, "uom": "KGM"}]}]}});
+        let capture = |key: &str| {
+            app.post("/api/v1/epcis/capture")
+                .bearer_auth(key.to_owned())
+                .json(&observation)
+                .send()
+        };
+        let refused = capture(&maker_of_lot).await.unwrap();
+        let body = assert_problem(refused, 409, "capture_refused").await;
+        assert_eq!(body["event_errors"][0]["code"], "not_holder", "{body}");
+        assert!(
+            body["event_errors"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("lot {lot}")),
+            "{body}"
+        );
+        assert_eq!(capture(&next_holder).await.unwrap().status(), 201);
+        for (key, shown) in [
+            (&maker, &everyone[..1]),
+            (&rival, &everyone[1..]),
+            (&outsider, &[][..]),
+        ] {
+            let view = read(key.clone()).await;
+            assert_eq!(passports(&view), shown, "{view}");
+            assert_eq!(view["claims_shown"], "own", "{view}");
+            assert_eq!(mass_of(&view["claimed"], "Nd"), 150.0, "{view}");
+            assert_eq!(mass_of(&view["claimable"], "Nd"), 180.0, "{view}");
+            for hidden in everyone.iter().filter(|p| !shown.contains(p)) {
+                assert!(!view.to_string().contains(hidden.as_str()), "{view}");
+            }
+        }
+    }
+);

@@ -315,7 +315,7 @@ api_test!(
         let doc = document(vec![
             event("collecting", &[urn("A-1")], "2026-09-02T09:00:00Z"),
             broken,
-            event("inspecting", &[urn("A-2")], "2026-09-02T11:00:00Z"),
+            event("inspecting", &[urn("A-1")], "2026-09-02T11:00:00Z"),
         ]);
 
         let refused = capture(&app, &collector, &doc, false).await;
@@ -371,13 +371,15 @@ api_test!(
                 .any(|e| e["pointer"] == "/epcisBody/eventList/1/action"),
             "{report}"
         );
-        // The inspection is no step of ours: stored as it is, in the product's chain.
+        // The inspection is no step of ours: stored as it is, in the chain of the product the
+        // collector holds by then.
         assert_eq!(report["events"][2]["action"], "ObjectEvent");
         let scan = get_json(&app, &collector, &format!("/api/v1/custody/{p1}")).await;
         assert_eq!(scan["custody"]["state"], "collected");
+        assert_eq!(scan["events"][1]["action"], "ObjectEvent");
         let scan = get_json(&app, &collector, &format!("/api/v1/custody/{p2}")).await;
         assert_eq!(scan["custody"]["state"], "in_use");
-        assert_eq!(scan["events"][0]["action"], "ObjectEvent");
+        assert_eq!(scan["events"], json!([]));
 
         // Proceeding with nothing valid stores nothing and says why.
         let nothing = document(vec![json!({"type": "ObjectEvent"})]);
@@ -1017,5 +1019,125 @@ api_test!(
             let name = query.split('=').next().unwrap();
             assert_eq!(problem["errors"][0]["pointer"], name, "{query}");
         }
+    }
+);
+
+/// An event that is no custody step (here an observation that the product was destroyed).
+fn observation(epcs: &[String], time: &str) -> Value {
+    json!({
+        "type": "ObjectEvent",
+        "eventTime": time,
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": epcs,
+        "action": "OBSERVE",
+        "disposition": "destroyed",
+    })
+}
+
+api_test!(
+    only_the_holder_writes_other_events_into_a_products_history,
+    |app: TestApp| async move {
+        let (_, maker) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, holder) = app.create_org("Collecte Lyon", "recycler").await;
+        let (_, outsider) = app.create_org("Never Held It", "recycler").await;
+        let held = register(&app, &maker, "H-1").await;
+        let in_use = register(&app, &maker, "H-2").await;
+        captured(
+            &app,
+            &holder,
+            &document(vec![event(
+                "collecting",
+                &[urn("H-1")],
+                "2026-09-02T09:00:00Z",
+            )]),
+        )
+        .await;
+
+        // A recycler that never held the product: refused, naming the rule and the product.
+        let refused = capture(
+            &app,
+            &outsider,
+            &document(vec![observation(&[link("H-1")], "2026-09-03T09:00:00Z")]),
+            false,
+        )
+        .await;
+        let body = assert_problem(refused, 409, "capture_refused").await;
+        let errors = body["event_errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{body}");
+        assert_eq!(errors[0]["code"], "not_holder");
+        assert_eq!(errors[0]["status"], 409);
+        assert_eq!(errors[0]["pointer"], "/epcisBody/eventList/0/epcList/0");
+        let detail = errors[0]["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&held) && detail.contains("holder"),
+            "{detail}"
+        );
+        // Nobody holds a product in use: an observation of it is refused as well.
+        let refused = capture(
+            &app,
+            &outsider,
+            &document(vec![observation(&[urn("H-2")], "2026-09-03T09:00:00Z")]),
+            false,
+        )
+        .await;
+        let body = assert_problem(refused, 409, "capture_refused").await;
+        assert_eq!(body["event_errors"][0]["code"], "not_holder", "{body}");
+        assert_eq!(log_size(&app, &holder).await, 1);
+        let scan = get_json(&app, &holder, &format!("/api/v1/custody/{held}")).await;
+        assert_eq!(scan["events"].as_array().unwrap().len(), 1, "{scan}");
+        let scan = get_json(&app, &holder, &format!("/api/v1/custody/{in_use}")).await;
+        assert_eq!(scan["events"].as_array().unwrap().len(), 0, "{scan}");
+
+        // Steps keep their rules: any recycler collects a product in use, and then holds it
+        // for the rest of the document; the product it does not hold still refuses the
+        // document, all or nothing, or that event alone when asked to proceed.
+        let mixed = document(vec![
+            event("collecting", &[urn("H-2")], "2026-09-04T09:00:00Z"),
+            observation(&[urn("H-2")], "2026-09-04T10:00:00Z"),
+            observation(&[urn("H-1")], "2026-09-04T11:00:00Z"),
+        ]);
+        let refused = capture(&app, &outsider, &mixed, false).await;
+        let body = assert_problem(refused, 409, "capture_refused").await;
+        let errors = body["event_errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{body}");
+        assert_eq!(
+            (&errors[0]["index"], &errors[0]["code"]),
+            (&json!(2), &json!("not_holder"))
+        );
+        assert_eq!(log_size(&app, &holder).await, 1, "nothing stored");
+        let response = capture(&app, &outsider, &mixed, true).await;
+        assert_eq!(response.status(), 201);
+        let report: Value = response.json().await.unwrap();
+        let statuses: Vec<&str> = report["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["captured", "captured", "refused"], "{report}");
+        let scan = get_json(&app, &outsider, &format!("/api/v1/custody/{in_use}")).await;
+        assert_eq!(scan["events"].as_array().unwrap().len(), 2, "{scan}");
+        let scan = get_json(&app, &holder, &format!("/api/v1/custody/{held}")).await;
+        assert_eq!(scan["events"].as_array().unwrap().len(), 1, "{scan}");
+
+        // The holder records what it observes; identifiers we do not follow stay free.
+        captured(
+            &app,
+            &holder,
+            &document(vec![observation(&[urn("H-1")], "2026-09-05T09:00:00Z")]),
+        )
+        .await;
+        let scan = get_json(&app, &holder, &format!("/api/v1/custody/{held}")).await;
+        assert_eq!(scan["events"].as_array().unwrap().len(), 2, "{scan}");
+        assert_eq!(scan["events"][1]["action"], "ObjectEvent");
+        captured(
+            &app,
+            &outsider,
+            &document(vec![observation(
+                &[urn("NOT-OURS-1")],
+                "2026-09-05T09:00:00Z",
+            )]),
+        )
+        .await;
     }
 );

@@ -17,6 +17,12 @@
 //!    whole document: one transaction, one compare-and-set of every product and lot it moves,
 //!    one append to the log.
 //!
+//! Only those involved write into a product's (or lot's) history: our steps keep the holder
+//! rule of the state machine (any recycler collects a product in use; then only its holder, or
+//! the organisation a pending handover names, records the next step), and any other event
+//! naming a product or lot we follow is refused ([`EventFault::NotHolder`]) unless its
+//! recorder holds it, as of the events before it in the same document.
+//!
 //! Why an event fails is an [`EventFault`]; the API gives each its stable code and status.
 //!
 //! Corrections never edit or delete: an event carrying `errorDeclaration` for a stored
@@ -99,6 +105,9 @@ pub enum EventFault {
     },
     /// A step a lot can never take, at `errors`.
     InvalidStep(Vec<FieldError>),
+    /// An event that is no custody step names a product (or lot) the recorder does not hold:
+    /// only its holder writes other events into its history.
+    NotHolder { subject: Uuid, lot: bool },
 }
 
 /// A failing event: which, where in the document, and why.

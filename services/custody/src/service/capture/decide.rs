@@ -1,6 +1,7 @@
 //! Deciding each event of a captured document against what the store holds, in document order:
 //! idempotency by `eventID` and hash, our custody steps through the state machine and the
-//! holder rule, error declarations, and everything else stored as it is.
+//! holder rule, error declarations, and everything else stored as it is when its recorder
+//! holds every product and lot it names.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -141,7 +142,8 @@ impl CustodyService {
                     )
                     .await?
                 }
-                EventKind::Plain => Ok(plain(incoming, known)),
+                EventKind::Plain => held_by_caller(caller, incoming, known, &working)
+                    .map(|()| plain(incoming, known)),
             };
             let (action, subjects, data) = match decided {
                 Ok(d) => d,
@@ -375,6 +377,43 @@ impl CustodyService {
 
 /// An event decided: (action, the known subjects it joins, the feed's data), or why not.
 type Decision = Result<(String, Vec<usize>, Value), Vec<EventRefusal>>;
+
+/// Whether the caller holds every product and lot the event names, where earlier events of
+/// the document left them: only the holder writes an event that is no step into a history.
+/// One refusal per product or lot it does not hold, at the first place it is named.
+fn held_by_caller(
+    caller: &Principal,
+    incoming: &Incoming,
+    known: &Known,
+    working: &[Custody],
+) -> Result<(), Vec<EventRefusal>> {
+    let mut refused: Vec<(usize, EventRefusal)> = Vec::new();
+    for name in &incoming.names {
+        let Some(t) = name.key.as_ref().and_then(|k| known.subject(k)) else {
+            continue;
+        };
+        if working[t].holder == Some(caller.org_id) || refused.iter().any(|(s, _)| *s == t) {
+            continue;
+        }
+        let tracked = &known.tracked[t];
+        refused.push((
+            t,
+            EventRefusal {
+                index: incoming.index,
+                pointer: name.pointer.clone(),
+                fault: EventFault::NotHolder {
+                    subject: tracked.id(),
+                    lot: matches!(tracked, Tracked::Lot(_)),
+                },
+            },
+        ));
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(refused.into_iter().map(|(_, r)| r).collect())
+    }
+}
 
 /// An event stored as it is, joining the chains of the products and lots it names.
 fn plain(incoming: &Incoming, known: &Known) -> (String, Vec<usize>, Value) {
