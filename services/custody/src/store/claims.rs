@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reetrace_core::db::{Sql, StoreError};
+use reetrace_core::db::{Sql, StoreError, Tx};
 use reetrace_core::domain::Element;
 use uuid::Uuid;
 
@@ -62,6 +62,17 @@ impl TryFrom<ClaimDb> for ClaimRow {
             created_at: r.created_at,
         })
     }
+}
+
+/// The claims on a lot, read in a write's transaction.
+pub(super) async fn claims_on(tx: &mut Tx, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError> {
+    let rows: Vec<ClaimDb> = Sql::new(format!(
+        "SELECT {CLAIM_COLUMNS} FROM custody_claims WHERE lot_id = $1"
+    ))
+    .bind(lot_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    claims(rows)
 }
 
 fn claims(rows: Vec<ClaimDb>) -> Result<Vec<ClaimRow>, StoreError> {
