@@ -9,7 +9,7 @@
 //! order with no gap. Bulk parts are multi-row statements, one round trip per chunk: a capture
 //! of a 100-event document is a handful of statements, not hundreds.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,12 +19,11 @@ use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
 use uuid::Uuid;
 
 use super::SqlCustody;
-use super::claims::claims_on;
-use super::codec::{CHUNK, bag, bag_text, json_text};
+use super::claims::{hold_claims, lock_claimed_lots};
+use super::codec::{CHUNK, bag_text, json_text};
 use super::lots::{LOT_COLUMNS, origin_text};
 use super::transparency_log::{load_nodes, node_index, node_level};
-use crate::domain::balance::Bag;
-use crate::domain::claim::{ClaimRow, active_claims};
+use crate::domain::claim::ClaimRow;
 use crate::domain::event::NewEvent;
 use crate::domain::log_leaf::{self, Joined};
 use crate::domain::lot::{LotChange, LotRow};
@@ -206,54 +205,6 @@ async fn set_lots(
         if done != 1 {
             return Err(WriteError::Stale);
         }
-    }
-    Ok(())
-}
-
-/// Locks the lots a write claims from, in id order, before its claims are inserted (their
-/// foreign key would otherwise share-lock the lot first, and two claimants would deadlock):
-/// the row lock (PostgreSQL) or the one writer (SQLite) serialises claimants per lot. Returns
-/// what each lot recovered.
-async fn lock_claimed_lots(
-    tx: &mut Tx,
-    claims: &[ClaimRow],
-) -> Result<Vec<(Uuid, Bag)>, WriteError> {
-    let lots: BTreeSet<Uuid> = claims.iter().map(|c| c.lot_id).collect();
-    let lock = tx.dialect().for_update();
-    let mut locked = Vec::with_capacity(lots.len());
-    for lot_id in lots {
-        let recovered: Option<String> = Sql::new(format!(
-            "SELECT elements FROM custody_lots WHERE lot_id = $1{lock}"
-        ))
-        .bind(lot_id)
-        .scalar_optional(&mut *tx)
-        .await?;
-        let recovered = recovered.ok_or(WriteError::Stale)?;
-        locked.push((lot_id, bag(&recovered)?));
-    }
-    Ok(locked)
-}
-
-/// Holds, per element, the claims on each locked lot within what it recovered, reading them
-/// under the lock with the write's own, and keeps the lot's `claimed` total. Whatever each
-/// claimant read before, the sum holds: a claim that would exceed it is
-/// [`WriteError::Stale`], and the service reads again and answers `over_claim`.
-async fn hold_claims(
-    tx: &mut Tx,
-    locked: Vec<(Uuid, Bag)>,
-    now: DateTime<Utc>,
-) -> Result<(), WriteError> {
-    for (lot_id, recovered) in locked {
-        let held = active_claims(&claims_on(tx, lot_id).await?, now);
-        if recovered.minus(&held).is_err() {
-            return Err(WriteError::Stale);
-        }
-        Sql::new("UPDATE custody_lots SET claimed = $2, updated_at = $3 WHERE lot_id = $1")
-            .bind(lot_id)
-            .bind(bag_text(&held))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
     }
     Ok(())
 }
