@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::error::{
     CLAIM_ID_REUSED, CONCURRENT_REQUEST, DUPLICATE_EVENT, HANDOVER_PENDING, LOT_USED_UP,
-    MASS_BALANCE, NOT_HOLDER, STEP_NOT_ALLOWED,
+    MASS_BALANCE, NOT_HOLDER, NOT_YOUR_PASSPORT, STEP_NOT_ALLOWED, UNKNOWN_PASSPORT,
 };
 use super::{CustodyState, idempotency, respond};
 use crate::domain::claim::{ClaimAnswer, ClaimRequest};
@@ -139,20 +139,31 @@ async fn transform(
 
 /// Checks and records recycled content a passport claims from recycled lots.
 ///
-/// For the passport service (role `service`) and manufacturers (for their own passports). What
-/// all passports claim from a lot never exceeds what was recovered into it (409 `over_claim`,
-/// with what is still claimable). Idempotent by `claim_id`: the same claim again answers 200 with
-/// the first answer. A claim is `reserved` until its passport appears in the passport feed.
+/// For manufacturers, for their own passports, and the passport service acting for one. A
+/// manufacturer claims for a passport custody knows (from the passport feed) and that is its
+/// own: another organisation's passport is 403 `not_your_passport`, one not known (not issued,
+/// a model, or just issued and not yet seen: retry) 409 `unknown_passport`. Only the passport
+/// service reserves for a passport before it is issued, bound to the manufacturer it names.
+/// Per element, what all passports claim from a lot never exceeds what was recovered into it,
+/// under any concurrency (409 `over_claim`, with what is still claimable). A passport's open
+/// reservations add up, and count against its confirmed claims (a new version's replace
+/// them): per element, the larger of the two.
+/// Idempotent by `claim_id`: the same claim again answers 200 with the first answer. A claim is
+/// `reserved` until its passport appears in the passport feed.
 #[utoipa::path(
     post, path = "/api/v1/custody/claims", tag = "custody", operation_id = "claimRecycledContent",
     request_body = ClaimRequest,
     responses(
         (status = 201, description = "Claimed", body = ClaimAnswer),
         (status = 200, description = "The same claim was made before", body = ClaimAnswer),
-        (status = 409, description = "Over-claim, or the claim id was used for another claim", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role may not claim, or the passport is another organisation's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Over-claim, a passport custody does not know, or the claim id was used for another claim", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[BAD_REQUEST, FORBIDDEN, CLAIM_ID_REUSED, OVER_CLAIM, UNKNOWN_REFERENCE]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[
+        BAD_REQUEST, FORBIDDEN, NOT_YOUR_PASSPORT, UNKNOWN_PASSPORT, CLAIM_ID_REUSED, OVER_CLAIM,
+        UNKNOWN_REFERENCE,
+    ]])))),
 )]
 async fn claim(
     State(state): State<CustodyState>,

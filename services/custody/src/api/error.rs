@@ -41,6 +41,11 @@ problem_codes! {
     INVALID_QUERY_PARAMETER = ("invalid_query_parameter", BAD_REQUEST, MALFORMED);
     /// A tree size that is not valid for a proof.
     INVALID_SIZE = ("invalid_size", BAD_REQUEST, MALFORMED);
+    /// Recycled content claimed for another organisation's passport.
+    NOT_YOUR_PASSPORT = ("not_your_passport", FORBIDDEN, "The passport is not the caller's");
+    /// A direct claim for a passport custody does not know (not issued, a model passport, or
+    /// not yet seen in the passport feed).
+    UNKNOWN_PASSPORT = ("unknown_passport", CONFLICT, CONFLICTS);
     /// A lot with nothing left to take.
     LOT_USED_UP = ("lot_used_up", CONFLICT, CONFLICTS);
     /// A transformation whose outputs exceed its inputs for an element.
@@ -89,9 +94,19 @@ impl From<CustodyError> for Problem {
             CustodyError::CallerGone => {
                 Problem::forbidden("The caller's organisation no longer exists.")
             }
-            CustodyError::NotOwnPassport => Problem::forbidden(
-                "A manufacturer claims recycled content for its own passports only.",
-            ),
+            CustodyError::NotOwnPassport(passport_id) => Problem::new(NOT_YOUR_PASSPORT)
+                .with_detail(format!(
+                    "Passport {passport_id} is another organisation's: only its owner claims \
+                     recycled content for it."
+                ))
+                .with("passport", passport_id),
+            CustodyError::UnknownPassport(passport_id) => Problem::new(UNKNOWN_PASSPORT)
+                .with_detail(format!(
+                    "No passport {passport_id} is known to custody: claims are made for issued \
+                     product passports (a passport just issued may take a moment to appear; \
+                     retry)."
+                ))
+                .with("passport", passport_id),
             CustodyError::NoProduct(passport_id) => Problem::not_found(format!(
                 "No product with passport {passport_id} (model passports have no custody)."
             )),

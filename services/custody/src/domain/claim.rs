@@ -83,11 +83,28 @@ impl ClaimRow {
     }
 }
 
-/// Sums the claims that still count, per element.
+/// What the claims on a lot hold at `now`, per element: for each passport the larger of what
+/// its confirmed claims hold and what its open reservations hold (when its passport appears
+/// the reservations replace the confirmed claims of its earlier version; when they lapse the
+/// confirmed ones stay), summed over passports. So a passport's reservations count against
+/// each other, and whatever its feed does next, what ends up confirmed fits.
 pub fn active_claims(claims: &[ClaimRow], now: DateTime<Utc>) -> Bag {
-    let mut bag = Bag::new();
+    let mut by_passport: BTreeMap<Uuid, (Bag, Bag)> = BTreeMap::new();
     for c in claims.iter().filter(|c| c.counts(now)) {
-        bag.add(c.element, c.mass_ug);
+        let (confirmed, reserved) = by_passport.entry(c.passport_id).or_default();
+        match c.status {
+            ClaimStatus::Confirmed => confirmed.add(c.element, c.mass_ug),
+            _ => reserved.add(c.element, c.mass_ug),
+        }
+    }
+    let mut bag = Bag::new();
+    for (confirmed, reserved) in by_passport.values() {
+        for element in Element::ALL.iter() {
+            bag.add(
+                *element,
+                confirmed.get(*element).max(reserved.get(*element)),
+            );
+        }
     }
     bag
 }
@@ -164,18 +181,34 @@ pub struct ClaimedFrom {
     pub elements: Vec<ElementAmount>,
 }
 
-/// The manufacturer a claim is made for: a manufacturer claims for itself; a service (or an
-/// admin) names the manufacturer.
-pub fn claimant(caller: &Principal, named: Option<Uuid>) -> Result<Uuid, CustodyError> {
-    match (caller.role, named) {
-        (Role::Manufacturer, None) => Ok(caller.org_id),
-        (Role::Manufacturer, Some(o)) if o == caller.org_id => Ok(o),
-        (Role::Manufacturer, Some(_)) => Err(CustodyError::NotOwnPassport),
-        (_, Some(o)) => Ok(o),
-        (_, None) => Err(CustodyError::invalid(
-            "/org_id",
-            "a service names the manufacturer",
-        )),
+/// The manufacturer a claim is made for, if it may be made: a manufacturer claims for itself; a
+/// service (or an admin) names the manufacturer. `owner` is the passport's owner as custody
+/// knows it from the passport feed: a claim for another organisation's passport is refused,
+/// and only the passport service reserves for a passport not seen yet (it claims before it
+/// issues; the reservation is bound to the manufacturer it names).
+pub fn claimant(
+    caller: &Principal,
+    named: Option<Uuid>,
+    passport_id: Uuid,
+    owner: Option<Uuid>,
+) -> Result<Uuid, CustodyError> {
+    let org_id = match (caller.role, named) {
+        (Role::Manufacturer, None) => caller.org_id,
+        (Role::Manufacturer, Some(o)) if o == caller.org_id => o,
+        (Role::Manufacturer, Some(_)) => return Err(CustodyError::NotOwnPassport(passport_id)),
+        (_, Some(o)) => o,
+        (_, None) => {
+            return Err(CustodyError::invalid(
+                "/org_id",
+                "a service names the manufacturer",
+            ));
+        }
+    };
+    match owner {
+        Some(owner) if owner != org_id => Err(CustodyError::NotOwnPassport(passport_id)),
+        Some(_) => Ok(org_id),
+        None if caller.role == Role::Service => Ok(org_id),
+        None => Err(CustodyError::UnknownPassport(passport_id)),
     }
 }
 
@@ -246,7 +279,11 @@ mod tests {
         let now = Utc::now();
         let fresh = claim(ClaimStatus::Reserved, Duration::minutes(1));
         let old = claim(ClaimStatus::Reserved, Duration::minutes(20));
-        let confirmed = claim(ClaimStatus::Confirmed, Duration::days(9));
+        // Another passport's (a passport's own confirmed claims and reservations do not add).
+        let confirmed = ClaimRow {
+            passport_id: Uuid::from_u128(9),
+            ..claim(ClaimStatus::Confirmed, Duration::days(9))
+        };
         let released = claim(ClaimStatus::Released, Duration::minutes(1));
         assert_eq!(fresh.shown_status(now), "reserved");
         assert_eq!(old.shown_status(now), "lapsed");
@@ -257,5 +294,58 @@ mod tests {
         for s in ["reserved", "confirmed", "superseded", "released"] {
             assert_eq!(ClaimStatus::parse(s).unwrap().as_str(), s);
         }
+    }
+
+    #[test]
+    fn a_passports_reservations_add_up_and_its_confirmed_claims_count_beside_them() {
+        let now = Utc::now();
+        let of = |passport: u128, status, mass_ug| ClaimRow {
+            passport_id: Uuid::from_u128(passport),
+            mass_ug,
+            ..claim(status, Duration::minutes(1))
+        };
+        // Passport 1: 300 confirmed, then two reservations of 200 (its next version): 400.
+        // Passport 2: 50 confirmed.
+        let claims = [
+            of(1, ClaimStatus::Confirmed, 300),
+            of(1, ClaimStatus::Reserved, 200),
+            of(1, ClaimStatus::Reserved, 200),
+            of(2, ClaimStatus::Confirmed, 50),
+        ];
+        assert_eq!(active_claims(&claims, now).get(Element::Nd), 450);
+        assert_eq!(active_claims(&claims[..2], now).get(Element::Nd), 300);
+    }
+
+    #[test]
+    fn only_the_owner_claims_and_only_the_passport_service_reserves_ahead() {
+        let (maker, other, passport) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::nil());
+        let as_role = |role| Principal {
+            org_id: maker,
+            org_name: String::new(),
+            role,
+            key_id: Uuid::nil(),
+        };
+        let manufacturer = as_role(Role::Manufacturer);
+        let service = as_role(Role::Service);
+        assert_eq!(
+            claimant(&manufacturer, None, passport, Some(maker)).unwrap(),
+            maker
+        );
+        assert!(matches!(
+            claimant(&manufacturer, None, passport, Some(other)),
+            Err(CustodyError::NotOwnPassport(_))
+        ));
+        assert!(matches!(
+            claimant(&manufacturer, None, passport, None),
+            Err(CustodyError::UnknownPassport(_))
+        ));
+        assert_eq!(
+            claimant(&service, Some(other), passport, None).unwrap(),
+            other
+        );
+        assert!(matches!(
+            claimant(&service, Some(other), passport, Some(maker)),
+            Err(CustodyError::NotOwnPassport(_))
+        ));
     }
 }

@@ -22,9 +22,13 @@ pub enum CustodyError {
     /// The caller's organisation was deleted after its key was checked.
     #[error("the caller's organisation no longer exists")]
     CallerGone,
-    /// A manufacturer claimed recycled content for another manufacturer's passport.
-    #[error("a manufacturer claims recycled content for its own passports only")]
-    NotOwnPassport,
+    /// Recycled content claimed for another organisation's passport.
+    #[error("passport {0} is another organisation's: claims are its owner's to make")]
+    NotOwnPassport(Uuid),
+    /// A direct claim for a passport the custody service does not know (not issued, a model,
+    /// or not yet seen in the passport feed).
+    #[error("no passport {0} is known to custody: claims are made for issued passports")]
+    UnknownPassport(Uuid),
     #[error("no product with passport {0} (model passports have no custody)")]
     NoProduct(Uuid),
     #[error("no lot {0}")]

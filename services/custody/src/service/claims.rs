@@ -3,16 +3,17 @@
 //! [`crate::domain::claim`]). Claims are idempotent by claim id, so a retry after a timeout
 //! answers the first answer.
 
+use chrono::{DateTime, Utc};
 use reetrace_core::domain::{Principal, Role};
 use reetrace_core::service::retry::Attempt;
 use uuid::Uuid;
 
 use super::{CustodyService, settle};
+use crate::domain::balance::Bag;
 use crate::domain::claim::{
     ClaimAnswer, ClaimRequest, ClaimRow, ClaimStatus, ClaimedFrom, active_claims, claimant,
     stored_claim, wanted,
 };
-use crate::domain::lot::LotChange;
 use crate::domain::{Contention, CustodyError};
 use crate::store::{Write, WriteError};
 
@@ -28,7 +29,18 @@ impl CustodyService {
         request: &ClaimRequest,
     ) -> Result<(bool, ClaimAnswer), CustodyError> {
         caller.require(&[Role::Manufacturer, Role::Service, Role::Admin])?;
-        let org_id = claimant(caller, request.org_id)?;
+        // A direct claim may follow its passport's registration closely: pull the feed once.
+        // The passport service reserves before it issues, so it does not wait for the feed.
+        let owner = match self.store.product(request.passport_id).await? {
+            Some(p) => Some(p.org_id),
+            None if caller.role == Role::Service => None,
+            None => match self.product(request.passport_id).await {
+                Ok(p) => Some(p.org_id),
+                Err(CustodyError::NoProduct(_)) => None,
+                Err(err) => return Err(err),
+            },
+        };
+        let org_id = claimant(caller, request.org_id, request.passport_id, owner)?;
         let wanted = &wanted(&request.sources).map_err(CustodyError::Invalid)?;
         let answer = move |status: &str| ClaimAnswer {
             claim_id: request.claim_id,
@@ -52,21 +64,16 @@ impl CustodyService {
                 return Ok(Attempt::Done((false, answer(first.shown_status(now)))));
             }
             let now = reetrace_core::domain::account::now();
-            let mut changes = Vec::new();
             let mut rows = Vec::new();
             for (lot_id, bag) in wanted {
                 let lot =
                     self.store.lot(*lot_id).await?.ok_or_else(|| {
                         CustodyError::invalid("/sources", format!("no lot {lot_id}"))
                     })?;
-                let all = self.store.claims_of_lot(*lot_id).await?;
-                // A new version of a passport replaces its earlier claims.
-                let claims: Vec<ClaimRow> = all
-                    .into_iter()
-                    .filter(|c| c.passport_id != request.passport_id)
-                    .collect();
-                let mut claimed = active_claims(&claims, now);
-                claimed.extend(bag);
+                let claims = self.store.claims_of_lot(*lot_id).await?;
+                let mut after = claims.clone();
+                after.extend(rows_of(request, org_id, *lot_id, bag, now));
+                let claimed = active_claims(&after, now);
                 if let Err(excess) = lot.elements.minus(&claimed) {
                     return Err(CustodyError::OverClaim {
                         lot_id: *lot_id,
@@ -78,32 +85,17 @@ impl CustodyService {
                             .amounts(),
                     });
                 }
-                changes.push(LotChange {
-                    claimed,
-                    ..LotChange::of(&lot)
-                });
-                for (element, mass) in bag.iter() {
-                    rows.push(ClaimRow {
-                        claim_id: request.claim_id,
-                        lot_id: *lot_id,
-                        passport_id: request.passport_id,
-                        org_id,
-                        element,
-                        mass_ug: mass,
-                        status: ClaimStatus::Reserved,
-                        created_at: now,
-                    });
-                }
+                rows.extend(rows_of(request, org_id, *lot_id, bag, now));
             }
+            // The store holds the totals again under the lots' locks, and keeps `claimed`.
             let write = Write {
-                lots: changes,
                 claims: rows,
                 ..Write::default()
             };
             Ok(match self.store.write(write).await {
                 Ok(_) => Attempt::Done((true, answer("reserved"))),
-                // A lot changed, or a retry of the same claim got there first: read again (the
-                // claim is then answered as stored).
+                // A concurrent claim took what this one counted on, or a retry of the same
+                // claim got there first: read again (an over-claim, or the claim as stored).
                 Err(WriteError::Stale | WriteError::DuplicateKey) => Attempt::Again,
                 Err(WriteError::DuplicateEvent(id)) => {
                     Attempt::Failed(CustodyError::internal("a claim appended an event", id))
@@ -124,4 +116,26 @@ impl CustodyService {
         caller.require(RELEASERS)?;
         Ok(self.store.release_claim(claim_id).await?)
     }
+}
+
+/// The rows a claim adds to one lot: reserved until its passport appears.
+fn rows_of(
+    request: &ClaimRequest,
+    org_id: Uuid,
+    lot_id: Uuid,
+    bag: &Bag,
+    now: DateTime<Utc>,
+) -> Vec<ClaimRow> {
+    bag.iter()
+        .map(|(element, mass)| ClaimRow {
+            claim_id: request.claim_id,
+            lot_id,
+            passport_id: request.passport_id,
+            org_id,
+            element,
+            mass_ug: mass,
+            status: ClaimStatus::Reserved,
+            created_at: now,
+        })
+        .collect()
 }

@@ -1,15 +1,20 @@
 //! Recycled-content claims on lots (recorded by [`WriteStore::write`](super::WriteStore::write),
-//! confirmed by the passport feed).
+//! which holds each lot's totals with the helpers here under the lot's lock; confirmed by the
+//! passport feed).
+
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reetrace_core::db::{Sql, StoreError};
+use reetrace_core::db::{Sql, StoreError, Tx};
 use reetrace_core::domain::Element;
 use uuid::Uuid;
 
 use super::SqlCustody;
-use super::codec::{parsed, word};
-use crate::domain::claim::{ClaimRow, ClaimStatus};
+use super::codec::{bag, bag_text, parsed, word};
+use super::write::WriteError;
+use crate::domain::balance::Bag;
+use crate::domain::claim::{ClaimRow, ClaimStatus, active_claims};
 
 const CLAIM_COLUMNS: &str =
     "claim_id, lot_id, passport_id, org_id, element, mass_ug, status, created_at";
@@ -62,6 +67,65 @@ impl TryFrom<ClaimDb> for ClaimRow {
             created_at: r.created_at,
         })
     }
+}
+
+/// Locks the lots a write claims from, in id order, before its claims are inserted (their
+/// foreign key would otherwise share-lock the lot first, and two claimants would deadlock):
+/// the row lock (PostgreSQL) or the one writer (SQLite) serialises claimants per lot. Returns
+/// what each lot recovered.
+pub(super) async fn lock_claimed_lots(
+    tx: &mut Tx,
+    claims: &[ClaimRow],
+) -> Result<Vec<(Uuid, Bag)>, WriteError> {
+    let lots: BTreeSet<Uuid> = claims.iter().map(|c| c.lot_id).collect();
+    let lock = tx.dialect().for_update();
+    let mut locked = Vec::with_capacity(lots.len());
+    for lot_id in lots {
+        let recovered: Option<String> = Sql::new(format!(
+            "SELECT elements FROM custody_lots WHERE lot_id = $1{lock}"
+        ))
+        .bind(lot_id)
+        .scalar_optional(&mut *tx)
+        .await?;
+        let recovered = recovered.ok_or(WriteError::Stale)?;
+        locked.push((lot_id, bag(&recovered)?));
+    }
+    Ok(locked)
+}
+
+/// Holds, per element, the claims on each locked lot within what it recovered, reading them
+/// under the lock with the write's own, and keeps the lot's `claimed` total. Whatever each
+/// claimant read before, the sum holds: a claim that would exceed it is
+/// [`WriteError::Stale`], and the service reads again and answers `over_claim`.
+pub(super) async fn hold_claims(
+    tx: &mut Tx,
+    locked: Vec<(Uuid, Bag)>,
+    now: DateTime<Utc>,
+) -> Result<(), WriteError> {
+    for (lot_id, recovered) in locked {
+        let held = active_claims(&claims_on(tx, lot_id).await?, now);
+        if recovered.minus(&held).is_err() {
+            return Err(WriteError::Stale);
+        }
+        Sql::new("UPDATE custody_lots SET claimed = $2, updated_at = $3 WHERE lot_id = $1")
+            .bind(lot_id)
+            .bind(bag_text(&held))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The claims on a lot, read in a write's transaction.
+async fn claims_on(tx: &mut Tx, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError> {
+    let rows: Vec<ClaimDb> = Sql::new(format!(
+        "SELECT {CLAIM_COLUMNS} FROM custody_claims WHERE lot_id = $1"
+    ))
+    .bind(lot_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    claims(rows)
 }
 
 fn claims(rows: Vec<ClaimDb>) -> Result<Vec<ClaimRow>, StoreError> {

@@ -90,8 +90,8 @@ impl PassportCopies for SqlCustody {
     }
 }
 
-/// Keeps a passport's newest copy (custody state is kept across versions); its reserved claims
-/// are then confirmed, and replace the claims of its earlier versions.
+/// Keeps a passport's newest copy (custody state is kept across versions); the claims its owner
+/// reserved for it are then confirmed, and replace the claims of its earlier versions.
 async fn upsert_copy(tx: &mut Tx, p: &PassportCopy, now: DateTime<Utc>) -> Result<(), StoreError> {
     Sql::new(format!(
         "INSERT INTO custody_products ({PRODUCT_COLUMNS}) VALUES \
@@ -120,10 +120,14 @@ async fn upsert_copy(tx: &mut Tx, p: &PassportCopy, now: DateTime<Utc>) -> Resul
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    // A reservation is bound to the manufacturer it was made for: one made for another
+    // organisation never becomes this passport's claim (it lapses).
     let reserved: i64 = Sql::new(
-        "SELECT COUNT(*) FROM custody_claims WHERE passport_id = $1 AND status = 'reserved'",
+        "SELECT COUNT(*) FROM custody_claims WHERE passport_id = $1 AND org_id = $2 \
+         AND status = 'reserved'",
     )
     .bind(p.passport_id)
+    .bind(p.org_id)
     .scalar(&mut *tx)
     .await?;
     if reserved > 0 {
@@ -134,9 +138,11 @@ async fn upsert_copy(tx: &mut Tx, p: &PassportCopy, now: DateTime<Utc>) -> Resul
         .execute(&mut *tx)
         .await?;
         Sql::new(
-            "UPDATE custody_claims SET status = 'confirmed' WHERE passport_id = $1 AND status = 'reserved'",
+            "UPDATE custody_claims SET status = 'confirmed' WHERE passport_id = $1 AND org_id = $2 \
+             AND status = 'reserved'",
         )
         .bind(p.passport_id)
+        .bind(p.org_id)
         .execute(&mut *tx)
         .await?;
     }

@@ -19,6 +19,7 @@ use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
 use uuid::Uuid;
 
 use super::SqlCustody;
+use super::claims::{hold_claims, lock_claimed_lots};
 use super::codec::{CHUNK, bag_text, json_text};
 use super::lots::{LOT_COLUMNS, origin_text};
 use super::transparency_log::{load_nodes, node_index, node_level};
@@ -91,7 +92,9 @@ impl WriteStore for SqlCustody {
         set_products(&mut tx, write.products, now).await?;
         set_lots(&mut tx, write.lots, now).await?;
         insert_lots(&mut tx, &write.new_lots, now).await?;
+        let claimed = lock_claimed_lots(&mut tx, &write.claims).await?;
         insert_claims(&mut tx, &write.claims).await?;
+        hold_claims(&mut tx, claimed, now).await?;
         if let Some(t) = &write.transformation {
             insert_transformation(&mut tx, t, now).await?;
         }

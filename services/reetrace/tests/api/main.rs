@@ -7,6 +7,7 @@ mod helpers;
 
 mod accounts;
 mod bulk;
+mod claims;
 mod connections;
 mod credential_v2;
 mod credentials;

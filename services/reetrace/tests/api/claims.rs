@@ -1,0 +1,157 @@
+//! Recycled-content claims backed by material (issue 15, finding 3): only a passport's owner
+//! claims for it, for a passport that exists, and what a lot's claims hold never exceeds what
+//! it recovered, whoever claims and however many at once.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::api_test;
+use crate::helpers::{TestApp, assert_problem};
+use crate::passports::motor;
+
+/// A recycler collects a motor and dismantles it into a magnet lot that recovered 330 g of Nd
+/// (and 100 g of Pr); returns the lot id.
+async fn lot_of_330_g_nd(app: &TestApp) -> String {
+    let (_, maker) = app.create_org("Motors For Scrap", "manufacturer").await;
+    let (_, recycler) = app.create_org("Urban Mine Recycling", "recycler").await;
+    let id = app.register(&maker, &motor("EVM-SCRAP-1")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (action, at) in [
+        ("collect", "2026-09-02T09:30:00Z"),
+        ("receive", "2026-09-03T09:30:00Z"),
+    ] {
+        let done = app
+            .post(&format!("/api/v1/custody/{id}/events"))
+            .bearer_auth(&recycler)
+            .json(&json!({"action": action, "at": at}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 201);
+    }
+    let dismantled = app
+        .post("/api/v1/custody/transformations")
+        .bearer_auth(&recycler)
+        .json(&json!({
+    "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
+    "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
+        "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]}]}))
+        .send()
+        .await
+        .unwrap();
+    let dismantled: Value = dismantled.json().await.unwrap();
+    dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned()
+}
+
+/// Registers a motor for `key`; returns its passport id.
+async fn own_passport(app: &TestApp, key: &str, serial: &str) -> String {
+    app.register(key, &motor(serial)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Claims `nd_g` of Nd from `lot` for `passport`, directly, as `key`.
+async fn claim(
+    app: &TestApp,
+    key: &str,
+    passport: &str,
+    lot: &str,
+    nd_g: f64,
+) -> reqwest::Response {
+    app.post("/api/v1/custody/claims")
+        .bearer_auth(key)
+        .json(&json!({"claim_id": Uuid::now_v7(), "passport_id": passport,
+            "sources": [{"lot": lot, "elements": [{"element": "Nd", "mass_g": nd_g}]}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// What all claims on `lot` hold of Nd, as its reader sees it.
+async fn claimed_nd(app: &TestApp, lot: &str) -> f64 {
+    let view = app
+        .get_json(&format!("/api/v1/lots/{lot}"), Some(&app.admin_key))
+        .await;
+    view["claimed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["element"] == "Nd")
+        .map(|e| e["mass_g"].as_f64().unwrap())
+        .unwrap_or(0.0)
+}
+
+api_test!(
+    a_manufacturer_claims_only_for_its_own_existing_passports,
+    |app: TestApp| async move {
+        let lot = lot_of_330_g_nd(&app).await;
+        let (_, acme) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, rival) = app.create_org("Rival Magnets", "manufacturer").await;
+        let acmes = own_passport(&app, &acme, "EVM-ACME-1").await;
+        let rivals = own_passport(&app, &rival, "EVM-RIVAL-1").await;
+
+        // Each claims for its own passport, just registered: custody pulls the feed.
+        assert_eq!(claim(&app, &acme, &acmes, &lot, 330.0).await.status(), 201);
+        // Each claiming for the other's passport was 201 both, and the lot that recovered
+        // 330 g of Nd ended with 652 g claimed.
+        for (key, passport) in [(&rival, &acmes), (&acme, &rivals)] {
+            let refused = claim(&app, key, passport, &lot, 322.0).await;
+            let body = assert_problem(refused, 403, "not_your_passport").await;
+            assert_eq!(body["passport"], passport.as_str(), "{body}");
+        }
+        assert_eq!(claimed_nd(&app, &lot).await, 330.0);
+
+        // A passport that does not exist cannot lock a lot (it did, renewably, for 0.001 g).
+        let nobody = Uuid::now_v7().to_string();
+        let refused = claim(&app, &rival, &nobody, &lot, 0.001).await;
+        let body = assert_problem(refused, 409, "unknown_passport").await;
+        assert_eq!(body["passport"], nobody.as_str(), "{body}");
+
+        // A passport's own reservations count against each other (they were left out of its
+        // sum, so each could take the whole lot and all be confirmed with its next version).
+        let over = claim(&app, &acme, &acmes, &lot, 330.0).await;
+        assert_problem(over, 409, "over_claim").await;
+        assert_eq!(claimed_nd(&app, &lot).await, 330.0);
+    }
+);
+
+api_test!(
+    sixteen_racing_claimants_never_claim_more_than_the_lot_recovered,
+    |app: TestApp| async move {
+        let lot = lot_of_330_g_nd(&app).await;
+        let mut claimants = Vec::new();
+        for i in 0..16 {
+            let (_, key) = app
+                .create_org(&format!("Magnets {i:02}"), "manufacturer")
+                .await;
+            let passport = own_passport(&app, &key, &format!("EVM-RACE-{i:02}")).await;
+            claimants.push((key, passport));
+        }
+        let app = std::sync::Arc::new(app);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (key, passport) in claimants {
+            let (app, lot) = (app.clone(), lot.clone());
+            // 30 g each: 11 fit in 330 g.
+            tasks.spawn(async move {
+                let response = claim(&app, &key, &passport, &lot, 30.0).await;
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap();
+                (status, body)
+            });
+        }
+        let mut granted = 0;
+        while let Some(answer) = tasks.join_next().await {
+            let (status, body) = answer.unwrap();
+            match status {
+                201 => granted += 1,
+                409 => assert_eq!(body["code"], "over_claim", "{body}"),
+                _ => panic!("{status}: {body}"),
+            }
+        }
+        assert_eq!(granted, 11);
+        assert_eq!(claimed_nd(&app, &lot).await, 330.0);
+    }
+);
