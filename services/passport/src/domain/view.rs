@@ -1,6 +1,7 @@
 //! Who may see how much of a passport, and the passport cut to a caller's tier.
 
 use chrono::{DateTime, Utc};
+use reetrace_core::crypto::jcs;
 use reetrace_core::domain::issuing::did;
 use reetrace_core::domain::{Principal, Role};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use super::passport::{CredentialFormat, Passport, PassportStatus, PassportVersio
 use super::placement::Placement;
 use super::reading;
 use super::registration::{DetailsAccess, Granularity};
-use super::subject::{ComponentDetails, CredentialSubject};
+use super::subject::{ComponentDetails, CredentialSubject, sri_sha256};
 use super::untp::ProductPassport;
 
 /// Who may see how much of a passport.
@@ -96,6 +97,20 @@ pub struct PassportView {
     pub links: PassportLinks,
 }
 
+/// The stored component details must be the document the signed subject commits to (its
+/// `components_digest`, the SRI SHA-256 of their JCS form): an edited row is not served.
+fn check_details(subject: &CredentialSubject, stored: &str) -> Result<(), serde_json::Error> {
+    let details: Value = serde_json::from_str(stored)?;
+    let canonical = jcs::canonicalize(&details)
+        .map_err(|e| <serde_json::Error as serde::de::Error>::custom(e.to_string()))?;
+    if sri_sha256(&canonical) != subject.ree_content.components_digest {
+        return Err(<serde_json::Error as serde::de::Error>::custom(
+            "its component details do not match the digest its credential signs",
+        ));
+    }
+    Ok(())
+}
+
 /// Where to get more.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PassportLinks {
@@ -146,6 +161,7 @@ impl PassportView {
                 (subject, Some(passport_subject), placement)
             }
         };
+        check_details(&subject, &version.component_details)?;
         let component_details = if tier.sees_components() {
             Some(serde_json::from_str(&version.component_details)?)
         } else {

@@ -165,3 +165,55 @@ api_test!(
         );
     }
 );
+
+api_test!(
+    an_edited_component_details_row_is_not_served,
+    |app: TestApp| async move {
+        let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, recycler) = app.create_org("Urban Mine", "recycler").await;
+        let issued = app.register(&owner, &motor("EVM-2026-000901")).await;
+        let id = issued["id"].as_str().unwrap();
+        let path = format!("/api/v1/passports/{id}");
+        let view = app.get_json(&path, Some(&recycler)).await;
+        let mut details = view["component_details"].clone();
+        assert!(
+            details["components"][0]["location"].is_string(),
+            "{details}"
+        );
+
+        // Finding 7 of the trust issue: someone with database access moves a magnet.
+        details["components"][0]["location"] = json!("stator, bottom left");
+        let db = reetrace_core::db::Db::connect(
+            &app.database_url,
+            &reetrace_core::db::PoolOptions::default(),
+        )
+        .await
+        .unwrap();
+        reetrace_core::db::Sql::new(
+            "UPDATE passport_versions SET component_details = $2 WHERE passport_id = $1",
+        )
+        .bind(uuid::Uuid::parse_str(id).unwrap())
+        .bind(details.to_string())
+        .execute(db.writer())
+        .await
+        .unwrap();
+        db.close().await;
+
+        // Served to nobody, whatever the tier: the signed credential commits to other details.
+        for key in [Some(recycler.as_str()), Some(owner.as_str()), None] {
+            let mut request = app.get(&path);
+            if let Some(key) = key {
+                request = request.bearer_auth(key);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 500, "{key:?}");
+            let body = response.text().await.unwrap();
+            assert!(!body.contains("stator, bottom left"), "{body}");
+        }
+        // The signed credential itself is unchanged and still served.
+        let credential = app
+            .get_json(&format!("/api/v1/passports/{id}/credential"), None)
+            .await;
+        assert_eq!(credential["credentialSubject"]["ree:passportId"], id);
+    }
+);
