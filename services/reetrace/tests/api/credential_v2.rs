@@ -183,21 +183,14 @@ api_test!(
 
         // Finding 7 of the trust issue: someone with database access moves a magnet.
         details["components"][0]["location"] = json!("stator, bottom left");
-        let db = reetrace_core::db::Db::connect(
-            &app.database_url,
-            &reetrace_core::db::PoolOptions::default(),
+        app.execute(
+            reetrace_core::db::Sql::new(
+                "UPDATE passport_versions SET component_details = $2 WHERE passport_id = $1",
+            )
+            .bind(uuid::Uuid::parse_str(id).unwrap())
+            .bind(details.to_string()),
         )
-        .await
-        .unwrap();
-        reetrace_core::db::Sql::new(
-            "UPDATE passport_versions SET component_details = $2 WHERE passport_id = $1",
-        )
-        .bind(uuid::Uuid::parse_str(id).unwrap())
-        .bind(details.to_string())
-        .execute(db.writer())
-        .await
-        .unwrap();
-        db.close().await;
+        .await;
 
         // Served to nobody, whatever the tier: the signed credential commits to other details.
         for key in [Some(recycler.as_str()), Some(owner.as_str()), None] {

@@ -100,6 +100,19 @@ impl TestApp {
         self.client.put(self.url(path))
     }
 
+    /// Runs one statement on the app's database behind its back, as an operator with database
+    /// access (or an attacker) would: for tests of what tampered or older rows do.
+    pub async fn execute(&self, statement: reetrace_core::db::Sql<'_>) {
+        let db = reetrace_core::db::Db::connect(
+            &self.database_url,
+            &reetrace_core::db::PoolOptions::default(),
+        )
+        .await
+        .unwrap();
+        statement.execute(db.writer()).await.unwrap();
+        db.close().await;
+    }
+
     /// `GET path` as `key` (none: anonymous), asserting 200; returns the JSON body.
     pub async fn get_json(&self, path: &str, key: Option<&str>) -> Value {
         let mut request = self.get(path);

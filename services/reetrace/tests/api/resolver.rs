@@ -921,20 +921,13 @@ api_test!(
 
         // A v1 version (stored before v2: format 1, no detached JWS) has no JOSE form: the
         // resolver answers the /credential endpoint's 406.
-        let db = reetrace_core::db::Db::connect(
-            &app.database_url,
-            &reetrace_core::db::PoolOptions::default(),
+        app.execute(
+            reetrace_core::db::Sql::new(
+                "UPDATE passport_versions SET format = 1, credential_jws = NULL WHERE passport_id = $1",
+            )
+            .bind(uuid::Uuid::parse_str(id).unwrap()),
         )
-        .await
-        .unwrap();
-        reetrace_core::db::Sql::new(
-            "UPDATE passport_versions SET format = 1, credential_jws = NULL WHERE passport_id = $1",
-        )
-        .bind(uuid::Uuid::parse_str(id).unwrap())
-        .execute(db.writer())
-        .await
-        .unwrap();
-        db.close().await;
+        .await;
         let refused = get(&app, &path, "application/vc+jwt").await;
         assert!(varies_on_accept(&refused));
         let problem = assert_problem(refused, 406, "not_acceptable").await;
