@@ -26,6 +26,7 @@ use reetrace_core::service::lease::run_leased;
 use reetrace_core::store::lease::Leases;
 use reetrace_custody as custody;
 use reetrace_custody::api::CustodyState;
+use reetrace_custody::domain::reservation::ReservationCap;
 use reetrace_custody::service::{CustodyConfig, CustodyService};
 use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
@@ -230,6 +231,8 @@ impl Services {
             CustodyConfig {
                 base_url,
                 aliases: identity.aliases.clone(),
+                reservation_cap: ReservationCap::new(config.reservation_cap_percent)
+                    .unwrap_or_default(),
             },
             Some(custody_passports.clone()),
         );

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use reetrace_core::api::auth::{RateLimit, RateLimits};
+use reetrace_custody::domain::reservation::ReservationCap;
 use serde::{Deserialize, Serialize};
 
 /// A configured secret (a key, a database URL with its password): `Debug` never shows it, and
@@ -99,6 +100,9 @@ pub struct Config {
     pub service_key: Option<SecretText>,
     /// Regulator answers withhold a cell built from fewer than this many distinct organisations.
     pub disclosure_k: u32,
+    /// The share (per cent) of a lot's unclaimed content one organisation's open reservations
+    /// may hold (1 to 100).
+    pub reservation_cap_percent: u8,
     /// How long (ms) the resolver may answer a product's credential from memory; 0: never.
     pub resolver_cache_ms: u64,
     /// Connection and request-head limits of the HTTP server.
@@ -129,6 +133,7 @@ impl Default for Config {
             stock_url: None,
             service_key: None,
             disclosure_k: reetrace_stock::service::DEFAULT_DISCLOSURE_K,
+            reservation_cap_percent: ReservationCap::DEFAULT_PERCENT,
             resolver_cache_ms: 60_000,
             connections: crate::serve::ConnectionLimits::default(),
         }
@@ -210,6 +215,11 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
     ("REETRACE_STOCK_URL", &["stock_url"], Kind::Str),
     ("REETRACE_SERVICE_KEY", &["service_key"], Kind::Str),
     ("REETRACE_DISCLOSURE_K", &["disclosure_k"], Kind::Int),
+    (
+        "REETRACE_RESERVATION_CAP_PERCENT",
+        &["reservation_cap_percent"],
+        Kind::Int,
+    ),
     (
         "REETRACE_RESOLVER_CACHE_MS",
         &["resolver_cache_ms"],
@@ -380,6 +390,11 @@ impl Config {
         }
         if self.disclosure_k == 0 {
             bail!("disclosure_k (REETRACE_DISCLOSURE_K) must be at least 1");
+        }
+        if ReservationCap::new(self.reservation_cap_percent).is_none() {
+            bail!(
+                "reservation_cap_percent (REETRACE_RESERVATION_CAP_PERCENT) must be between 1 and 100"
+            );
         }
         Ok(())
     }

@@ -329,7 +329,9 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
         else {
             continue;
         };
-        let nd_g = nd["mass_g"].as_f64().unwrap_or(0.0) / 2.0;
+        // Half of what is left, to the microgram below: the most one manufacturer may hold
+        // in reservations on a lot.
+        let nd_g = (nd["mass_g"].as_f64().unwrap_or(0.0) * 1e6 / 2.0).floor() / 1e6;
         if nd_g < 0.001 {
             continue;
         }

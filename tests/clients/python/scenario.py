@@ -476,23 +476,23 @@ def main() -> int:
     # 5. Closing the loop: a magnet passport claims recycled Nd from the oxide.
     claimed = expect(
         create_passport.sync_detailed(
-            client=client(maker.api_key), body=magnet(f"PYM{TAG}", str(oxide.lot_id), 200)
+            client=client(maker.api_key), body=magnet(f"PYM{TAG}", str(oxide.lot_id), 150)
         ),
         HTTPStatus.CREATED,
         "register the magnet with recycled content",
     )
-    ok(f"manufacturer registered magnet {claimed.id} with 200 g recycled Nd")
+    ok(f"manufacturer registered magnet {claimed.id} with 150 g recycled Nd")
     lot = expect(
         get_lot.sync_detailed(oxide.lot_id, client=client(maker.api_key)),
         HTTPStatus.OK,
         "read the oxide lot",
     )
-    check(element_mass(lot.claimed, Element.ND) == 200, f"claimed {lot.claimed}")
-    check(element_mass(lot.claimable, Element.ND) == 100, f"claimable {lot.claimable}")
+    check(element_mass(lot.claimed, Element.ND) == 150, f"claimed {lot.claimed}")
+    check(element_mass(lot.claimable, Element.ND) == 150, f"claimable {lot.claimable}")
     check(lot.claims[0].passport_id == claimed.id, f"claims {lot.claims}")
-    ok("the oxide lot shows the claim: 200 g Nd claimed, 100 g left")
+    ok("the oxide lot shows the claim: 150 g Nd claimed, 150 g left")
     over = create_passport.sync_detailed(
-        client=client(maker.api_key), body=magnet(f"PYN{TAG}", str(oxide.lot_id), 150)
+        client=client(maker.api_key), body=magnet(f"PYN{TAG}", str(oxide.lot_id), 151)
     )
     problem = expect(over, HTTPStatus.CONFLICT, "an over-claim")
     check(problem.code == "over_claim", f"over-claim: {problem.code}")

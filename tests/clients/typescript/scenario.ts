@@ -378,22 +378,22 @@ async function main(): Promise<void> {
 
   // 5. Closing the loop: a magnet passport claims recycled Nd from the oxide.
   const claimed = expect(
-    await asMaker.POST("/api/v1/passports", { body: magnet(`TSM${TAG}`, oxide.lot_id, 200) }),
+    await asMaker.POST("/api/v1/passports", { body: magnet(`TSM${TAG}`, oxide.lot_id, 150) }),
     201,
     "register the magnet with recycled content",
   );
-  ok(`manufacturer registered magnet ${claimed.id} with 200 g recycled Nd`);
+  ok(`manufacturer registered magnet ${claimed.id} with 150 g recycled Nd`);
   const lot = expect(
     await asMaker.GET("/api/v1/lots/{lot_id}", { params: { path: { lot_id: oxide.lot_id } } }),
     200,
     "read the oxide lot",
   );
-  check(massOf(lot.claimed, "Nd") === 200, `claimed ${JSON.stringify(lot.claimed)}`);
-  check(massOf(lot.claimable, "Nd") === 100, `claimable ${JSON.stringify(lot.claimable)}`);
+  check(massOf(lot.claimed, "Nd") === 150, `claimed ${JSON.stringify(lot.claimed)}`);
+  check(massOf(lot.claimable, "Nd") === 150, `claimable ${JSON.stringify(lot.claimable)}`);
   check(lot.claims[0]?.passport_id === claimed.id, `claims ${JSON.stringify(lot.claims)}`);
-  ok("the oxide lot shows the claim: 200 g Nd claimed, 100 g left");
+  ok("the oxide lot shows the claim: 150 g Nd claimed, 150 g left");
   refused(
-    await asMaker.POST("/api/v1/passports", { body: magnet(`TSN${TAG}`, oxide.lot_id, 150) }),
+    await asMaker.POST("/api/v1/passports", { body: magnet(`TSN${TAG}`, oxide.lot_id, 151) }),
     409,
     "over_claim",
     "an over-claim",

@@ -137,6 +137,9 @@ problem_codes! {
     /// Recycled-content claims would exceed what the lot recovered. Custody answers it, and the
     /// passport service passes it on when a registration's claim is refused, so it is shared.
     OVER_CLAIM = ("over_claim", CONFLICT, CONFLICTS);
+    /// One organisation's open reservations on a lot would hold more than the cap allows
+    /// (half of what the lot still offers it by default). Shared like `over_claim`.
+    RESERVATION_CAP = ("reservation_cap", CONFLICT, CONFLICTS);
 }
 
 /// The name of the OpenAPI extension that lists the codes an operation may answer (on each

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
 use reetrace_core::api::codes::{
     AUTHENTICATED, BAD_REQUEST, FORBIDDEN, IDEMPOTENT, INVALID_ID, JSON_BODY, NOT_FOUND,
-    OVER_CLAIM, UNKNOWN_REFERENCE, listed,
+    OVER_CLAIM, RESERVATION_CAP, UNKNOWN_REFERENCE, listed,
 };
 use reetrace_core::api::extract::{parse_json, parse_uuid, require_json_content_type};
 use reetrace_core::api::problem::Problem;
@@ -18,7 +18,8 @@ use utoipa_axum::routes;
 
 use super::error::{
     CLAIM_ID_REUSED, CONCURRENT_REQUEST, DUPLICATE_EVENT, HANDOVER_PENDING, LOT_USED_UP,
-    MASS_BALANCE, NOT_HOLDER, NOT_YOUR_PASSPORT, STEP_NOT_ALLOWED, UNKNOWN_PASSPORT,
+    MASS_BALANCE, NOT_HOLDER, NOT_YOUR_PASSPORT, RESERVATION_NOT_RENEWABLE, STEP_NOT_ALLOWED,
+    UNKNOWN_PASSPORT,
 };
 use super::{CustodyState, idempotency, respond};
 use crate::domain::claim::{ClaimAnswer, ClaimRequest};
@@ -157,12 +158,12 @@ async fn transform(
         (status = 201, description = "Claimed", body = ClaimAnswer),
         (status = 200, description = "The same claim was made before", body = ClaimAnswer),
         (status = 403, description = "The caller's role may not claim, or the passport is another organisation's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Over-claim, a passport custody does not know, or the claim id was used for another claim", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Over-claim, reservations over the cap, a reservation not renewed for a passport that never appeared, a passport custody does not know, or the claim id was used for another claim", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[
         BAD_REQUEST, FORBIDDEN, NOT_YOUR_PASSPORT, UNKNOWN_PASSPORT, CLAIM_ID_REUSED, OVER_CLAIM,
-        UNKNOWN_REFERENCE,
+        RESERVATION_CAP, RESERVATION_NOT_RENEWABLE, UNKNOWN_REFERENCE,
     ]])))),
 )]
 async fn claim(

@@ -46,6 +46,9 @@ problem_codes! {
     /// A direct claim for a passport custody does not know (not issued, a model passport, or
     /// not yet seen in the passport feed).
     UNKNOWN_PASSPORT = ("unknown_passport", CONFLICT, CONFLICTS);
+    /// A second reservation for a passport custody has never seen (the first lapsed or was
+    /// released): a reservation is not renewed for a passport that never appeared.
+    RESERVATION_NOT_RENEWABLE = ("reservation_not_renewable", CONFLICT, CONFLICTS);
     /// A lot with nothing left to take.
     LOT_USED_UP = ("lot_used_up", CONFLICT, CONFLICTS);
     /// A transformation whose outputs exceed its inputs for an element.
@@ -184,6 +187,31 @@ impl From<CustodyError> for Problem {
             )
             .with("lot", lot_id)
             .with("claimable", claimable),
+            CustodyError::ReservationCap {
+                lot_id,
+                percent,
+                excess,
+                reservable,
+            } => Problem::conflict(
+                codes::RESERVATION_CAP,
+                format!(
+                    "One organisation's open reservations on lot {lot_id} may hold at most \
+                     {percent} % of what the lot still offers it, so that others are not locked \
+                     out; a reservation counts as open until its passport appears: {}.",
+                    listed(&excess)
+                ),
+            )
+            .with("lot", lot_id)
+            .with("reservable", reservable),
+            CustodyError::ReservationNotRenewable(passport_id) => {
+                Problem::new(RESERVATION_NOT_RENEWABLE)
+                    .with_detail(format!(
+                        "Passport {passport_id} was reserved for before and never appeared; a \
+                         reservation is not renewed for it. Register the passport (a new \
+                         registration reserves under its own id)."
+                    ))
+                    .with("passport", passport_id)
+            }
             CustodyError::Contended(on) => Problem::service_unavailable(match on {
                 Contention::Product => "The product kept changing under concurrent writes; retry.",
                 Contention::Lot => "The lot kept changing under concurrent writes; retry.",

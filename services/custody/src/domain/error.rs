@@ -80,6 +80,18 @@ pub enum CustodyError {
         /// What may still be claimed from the lot.
         claimable: Vec<ElementAmount>,
     },
+    /// One organisation's open reservations on a lot would hold more than the cap allows.
+    #[error("reservations on lot {lot_id} would hold more than {percent} % of what it offers")]
+    ReservationCap {
+        lot_id: Uuid,
+        percent: u8,
+        excess: Vec<Excess>,
+        /// What the organisation may still reserve on the lot.
+        reservable: Vec<ElementAmount>,
+    },
+    /// A second reservation for a passport that never appeared.
+    #[error("passport {0} never appeared; its reservation is not renewed")]
+    ReservationNotRenewable(Uuid),
     /// Every attempt found what it read changed by concurrent writers.
     #[error("the {0} kept changing under concurrent writes")]
     Contended(Contention),

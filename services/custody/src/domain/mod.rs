@@ -11,6 +11,7 @@ pub mod log_leaf;
 pub mod log_verifier;
 pub mod lot;
 pub mod product;
+pub mod reservation;
 pub mod state;
 pub mod step;
 pub mod transformation;

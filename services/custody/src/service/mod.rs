@@ -32,6 +32,7 @@ pub use transparency_log::TransparencyLog;
 use crate::domain::event::EventSummary;
 use crate::domain::lot::LotRow;
 use crate::domain::product::ProductRow;
+use crate::domain::reservation::ReservationCap;
 use crate::domain::{Contention, CustodyError};
 use crate::epcis::{self, LotEpc, ProductEpc};
 use crate::store::{CustodyStore, Respond, Written};
@@ -45,6 +46,8 @@ pub struct CustodyConfig {
     /// `<alias>/p/{id}` and `<alias>/lots/{id}` in a captured event still name our products and
     /// lots.
     pub aliases: Vec<String>,
+    /// The share of a lot's unclaimed content one organisation's open reservations may hold.
+    pub reservation_cap: ReservationCap,
 }
 
 impl CustodyConfig {

@@ -406,6 +406,7 @@ impl Plan {
             new_lots: self.new_lots,
             lots: self.lot_changes,
             claims: Vec::new(),
+            reservation_cap: None,
             transformation: Some(self.transformation),
             events: vec![self.event],
             idempotent,

@@ -15,6 +15,7 @@ use super::codec::{bag, bag_text, parsed, word};
 use super::write::WriteError;
 use crate::domain::balance::Bag;
 use crate::domain::claim::{ClaimRow, ClaimStatus, active_claims};
+use crate::domain::reservation::{ReservationCap, check_cap};
 
 const CLAIM_COLUMNS: &str =
     "claim_id, lot_id, passport_id, org_id, element, mass_ug, status, created_at";
@@ -26,6 +27,8 @@ pub trait ClaimStore: Send + Sync {
     async fn claims_of_lot(&self, lot_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
     /// The rows of one claim (one per lot and element).
     async fn claims_by_id(&self, claim_id: Uuid) -> Result<Vec<ClaimRow>, StoreError>;
+    /// Whether a claim other than `except` was ever made for a passport.
+    async fn claimed_before(&self, passport_id: Uuid, except: Uuid) -> Result<bool, StoreError>;
     /// Releases a reserved claim (its passport was not issued).
     async fn release_claim(&self, claim_id: Uuid) -> Result<(), StoreError>;
 }
@@ -100,12 +103,28 @@ pub(super) async fn lock_claimed_lots(
 pub(super) async fn hold_claims(
     tx: &mut Tx,
     locked: Vec<(Uuid, Bag)>,
+    reservations: Option<(&[ClaimRow], ReservationCap)>,
     now: DateTime<Utc>,
 ) -> Result<(), WriteError> {
     for (lot_id, recovered) in locked {
-        let held = active_claims(&claims_on(tx, lot_id).await?, now);
+        let on_lot = claims_on(tx, lot_id).await?;
+        let held = active_claims(&on_lot, now);
         if recovered.minus(&held).is_err() {
             return Err(WriteError::Stale);
+        }
+        // The reserving organisations' open reservations stay within the cap, however many
+        // of their claims raced (the service reads again and answers `reservation_cap`).
+        if let Some((claims, cap)) = reservations {
+            let reserving: BTreeSet<Uuid> = claims
+                .iter()
+                .filter(|c| c.lot_id == lot_id && c.status == ClaimStatus::Reserved)
+                .map(|c| c.org_id)
+                .collect();
+            for org in reserving {
+                if check_cap(&on_lot, &recovered, org, cap, now).is_err() {
+                    return Err(WriteError::Stale);
+                }
+            }
         }
         Sql::new("UPDATE custody_lots SET claimed = $2, updated_at = $3 WHERE lot_id = $1")
             .bind(lot_id)
@@ -154,6 +173,17 @@ impl ClaimStore for SqlCustody {
         .fetch_all(self.db.reader())
         .await?;
         claims(rows)
+    }
+
+    async fn claimed_before(&self, passport_id: Uuid, except: Uuid) -> Result<bool, StoreError> {
+        let other: Option<Uuid> = Sql::new(
+            "SELECT claim_id FROM custody_claims WHERE passport_id = $1 AND claim_id <> $2 LIMIT 1",
+        )
+        .bind(passport_id)
+        .bind(except)
+        .scalar_optional(self.db.reader())
+        .await?;
+        Ok(other.is_some())
     }
 
     async fn release_claim(&self, claim_id: Uuid) -> Result<(), StoreError> {

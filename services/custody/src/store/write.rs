@@ -24,6 +24,7 @@ use super::codec::{CHUNK, bag_text, json_text};
 use super::lots::{LOT_COLUMNS, origin_text};
 use super::transparency_log::{load_nodes, node_index, node_level};
 use crate::domain::claim::ClaimRow;
+use crate::domain::reservation::ReservationCap;
 use crate::domain::event::NewEvent;
 use crate::domain::log_leaf::{self, Joined};
 use crate::domain::lot::{LotChange, LotRow};
@@ -46,6 +47,8 @@ pub struct Write {
     pub new_lots: Vec<LotRow>,
     pub lots: Vec<LotChange>,
     pub claims: Vec<ClaimRow>,
+    /// The cap the reservations among `claims` are held to.
+    pub reservation_cap: Option<ReservationCap>,
     pub transformation: Option<TransformationRow>,
     pub events: Vec<NewEvent>,
     /// (organisation, key, answer): kept with the write.
@@ -94,7 +97,8 @@ impl WriteStore for SqlCustody {
         insert_lots(&mut tx, &write.new_lots, now).await?;
         let claimed = lock_claimed_lots(&mut tx, &write.claims).await?;
         insert_claims(&mut tx, &write.claims).await?;
-        hold_claims(&mut tx, claimed, now).await?;
+        let reservations = write.reservation_cap.map(|cap| (&write.claims[..], cap));
+        hold_claims(&mut tx, claimed, reservations, now).await?;
         if let Some(t) = &write.transformation {
             insert_transformation(&mut tx, t, now).await?;
         }

@@ -155,3 +155,136 @@ api_test!(
         assert_eq!(claimed_nd(&app, &lot).await, 330.0);
     }
 );
+
+/// Reserves `nd_g` of Nd from `lot` for `passport`, as the passport service does before it
+/// issues (a service key naming the manufacturer).
+async fn reserve(
+    app: &TestApp,
+    service: &str,
+    maker: &str,
+    passport: &str,
+    lot: &str,
+    nd_g: f64,
+) -> reqwest::Response {
+    app.post("/api/v1/custody/claims")
+        .bearer_auth(service)
+        .json(&json!({"claim_id": Uuid::now_v7(), "passport_id": passport, "org_id": maker,
+            "sources": [{"lot": lot, "elements": [{"element": "Nd", "mass_g": nd_g}]}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn nd_of(amounts: &Value) -> f64 {
+    amounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["element"] == "Nd")
+        .map(|e| e["mass_g"].as_f64().unwrap())
+        .unwrap_or(0.0)
+}
+
+api_test!(
+    reservations_cannot_lock_a_lot_nor_be_renewed_for_a_passport_that_never_appeared,
+    |app: TestApp| async move {
+        let lot = lot_of_330_g_nd(&app).await;
+        let (_, service) = app.create_org("Passport Service", "service").await;
+        let (squatter, _) = app.create_org("Lockout Magnets", "manufacturer").await;
+        let (_, honest) = app.create_org("Honest Motors", "manufacturer").await;
+        let nobody = Uuid::now_v7().to_string();
+
+        // All claimable content of the lot, for a passport that never appears: refused (it
+        // was 201, and everyone else got over_claim for 0.001 g).
+        let all = reserve(&app, &service, &squatter, &nobody, &lot, 330.0).await;
+        let body = assert_problem(all, 409, "reservation_cap").await;
+        assert_eq!(body["lot"], lot.as_str(), "{body}");
+        assert_eq!(nd_of(&body["reservable"]), 165.0, "{body}");
+        let half = reserve(&app, &service, &squatter, &nobody, &lot, 165.0).await;
+        assert_eq!(half.status(), 201);
+        let half: Value = half.json().await.unwrap();
+        assert_eq!(half["status"], "reserved", "{half}");
+
+        // The rest stays open to others: a claim for an existing passport holds at once.
+        let passport = own_passport(&app, &honest, "EVM-HONEST-1").await;
+        let claimed = claim(&app, &honest, &passport, &lot, 165.0).await;
+        assert_eq!(claimed.status(), 201);
+        let claimed: Value = claimed.json().await.unwrap();
+        assert_eq!(claimed["status"], "confirmed", "{claimed}");
+        assert_eq!(claimed_nd(&app, &lot).await, 330.0);
+
+        // The reservation lapses (its passport never appeared within 15 minutes) and stops
+        // counting; it cannot be renewed for that passport, with any claim id.
+        app.execute(
+            reetrace_core::db::Sql::new(
+                "UPDATE custody_claims SET created_at = $1 WHERE passport_id = $2",
+            )
+            .bind(chrono::Utc::now() - chrono::Duration::hours(1))
+            .bind(nobody.parse::<Uuid>().unwrap()),
+        )
+        .await;
+        assert_eq!(claimed_nd(&app, &lot).await, 165.0);
+        let renewed = reserve(&app, &service, &squatter, &nobody, &lot, 1.0).await;
+        let body = assert_problem(renewed, 409, "reservation_not_renewable").await;
+        assert_eq!(body["passport"], nobody.as_str(), "{body}");
+        assert_eq!(claimed_nd(&app, &lot).await, 165.0);
+    }
+);
+
+api_test!(
+    a_manufacturers_registrations_reserve_at_most_half_of_what_a_lot_offers,
+    |app: TestApp| async move {
+        let lot = lot_of_330_g_nd(&app).await;
+        let (_, maker) = app.create_org("Magnet Works", "manufacturer").await;
+        let over = app
+            .post("/api/v1/passports")
+            .bearer_auth(&maker)
+            .json(&crate::custody::magnet("MAG-CAP-1", &lot, 200.0))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_problem(over, 409, "reservation_cap").await;
+        assert_eq!(nd_of(&body["reservable"]), 165.0, "{body}");
+        // Half, then half of what is left: the first passport's reservation was confirmed
+        // from the passport feed, so it no longer counts as open.
+        app.register(&maker, &crate::custody::magnet("MAG-CAP-2", &lot, 165.0))
+            .await;
+        app.register(&maker, &crate::custody::magnet("MAG-CAP-3", &lot, 82.5))
+            .await;
+        assert_eq!(claimed_nd(&app, &lot).await, 247.5);
+    }
+);
+
+api_test!(
+    racing_reservations_of_one_organisation_stay_within_the_cap,
+    |app: TestApp| async move {
+        let lot = lot_of_330_g_nd(&app).await;
+        let (_, service) = app.create_org("Passport Service", "service").await;
+        let (maker, _) = app.create_org("Racing Magnets", "manufacturer").await;
+        let app = std::sync::Arc::new(app);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (app, lot, service, maker) =
+                (app.clone(), lot.clone(), service.clone(), maker.clone());
+            // 30 g each for passports not issued yet: 5 fit in half of 330 g.
+            tasks.spawn(async move {
+                let passport = Uuid::now_v7().to_string();
+                let response = reserve(&app, &service, &maker, &passport, &lot, 30.0).await;
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap();
+                (status, body)
+            });
+        }
+        let mut granted = 0;
+        while let Some(answer) = tasks.join_next().await {
+            let (status, body) = answer.unwrap();
+            match status {
+                201 => granted += 1,
+                409 => assert_eq!(body["code"], "reservation_cap", "{body}"),
+                _ => panic!("{status}: {body}"),
+            }
+        }
+        assert_eq!(granted, 5);
+        assert_eq!(claimed_nd(&app, &lot).await, 150.0);
+    }
+);

@@ -24,7 +24,7 @@ async fn ok_step(app: &TestApp, key: &str, passport: &str, body: Value) -> Value
 }
 
 /// A magnet passport claiming `nd_g` of recycled Nd from `lot`.
-fn magnet(serial: &str, lot: &str, nd_g: f64) -> Value {
+pub fn magnet(serial: &str, lot: &str, nd_g: f64) -> Value {
     json!({"granularity": "item",
      "product": {"gtin": "04012345000023", "serial": serial, "name": "Sintered NdFeB magnet set",
        "category": "ndfeb_magnet", "net_mass_g": 1500,
@@ -229,8 +229,9 @@ api_test!(
             .unwrap();
         assert_problem(again, 409, "lot_used_up").await;
 
-        // Closing the loop: a magnet passport claims recycled Nd from the oxide; an over-claim is refused.
-        let claimed = app.register(&maker, &magnet("MAG-1", &oxide, 200.0)).await;
+        // Closing the loop: a magnet passport claims recycled Nd from the oxide (half of it,
+        // the most one organisation may hold in reservations); an over-claim is refused.
+        let claimed = app.register(&maker, &magnet("MAG-1", &oxide, 150.0)).await;
         assert_eq!(claimed["version"], 1);
         let lot: Value = app
             .get(&format!("/api/v1/lots/{oxide}"))
@@ -241,19 +242,19 @@ api_test!(
             .json()
             .await
             .unwrap();
-        assert_eq!(mass_of(&lot["claimed"], "Nd"), 200.0, "{lot}");
-        assert_eq!(mass_of(&lot["claimable"], "Nd"), 100.0);
+        assert_eq!(mass_of(&lot["claimed"], "Nd"), 150.0, "{lot}");
+        assert_eq!(mass_of(&lot["claimable"], "Nd"), 150.0);
         assert_eq!(lot["claims"][0]["passport_id"], claimed["id"]);
         let over = app
             .post("/api/v1/passports")
             .bearer_auth(&maker)
-            .json(&magnet("MAG-2", &oxide, 150.0))
+            .json(&magnet("MAG-2", &oxide, 151.0))
             .send()
             .await
             .unwrap();
         let body = assert_problem(over, 409, "over_claim").await;
-        assert_eq!(mass_of(&body["claimable"], "Nd"), 100.0);
-        app.register(&maker, &magnet("MAG-3", &oxide, 100.0)).await;
+        assert_eq!(mass_of(&body["claimable"], "Nd"), 150.0);
+        app.register(&maker, &magnet("MAG-3", &oxide, 75.0)).await;
 
         // Every stored event is valid EPCIS 2.0; the log verifies from the outside.
         let entries: Vec<Value> = app
