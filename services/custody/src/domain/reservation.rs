@@ -50,10 +50,7 @@ impl Default for ReservationCap {
 /// counting reservations hold beyond what its confirmed claims hold.
 pub fn open_reservations(claims: &[ClaimRow], org: Uuid, now: DateTime<Utc>) -> Bag {
     let mut by_passport: BTreeMap<Uuid, (Bag, Bag)> = BTreeMap::new();
-    for c in claims
-        .iter()
-        .filter(|c| c.org_id == org && c.counts(now))
-    {
+    for c in claims.iter().filter(|c| c.org_id == org && c.counts(now)) {
         let (confirmed, reserved) = by_passport.entry(c.passport_id).or_default();
         match c.status {
             ClaimStatus::Confirmed => confirmed.add(c.element, c.mass_ug),
@@ -108,7 +105,11 @@ pub fn check_cap(
             requested_ug: open.get(element),
         })
         .collect();
-    if excess.is_empty() { Ok(()) } else { Err(excess) }
+    if excess.is_empty() {
+        Ok(())
+    } else {
+        Err(excess)
+    }
 }
 
 /// What `org` may still reserve on a lot, per element, given its `claims`.
@@ -178,8 +179,14 @@ mod tests {
                 requested_ug: 401
             }]
         );
-        assert_eq!(reservable(&over[..2], &nd(1000), MAKER, cap, now).get(Element::Nd), 100);
-        assert_eq!(reservable(&over, &nd(1000), MAKER, cap, now).get(Element::Nd), 0);
+        assert_eq!(
+            reservable(&over[..2], &nd(1000), MAKER, cap, now).get(Element::Nd),
+            100
+        );
+        assert_eq!(
+            reservable(&over, &nd(1000), MAKER, cap, now).get(Element::Nd),
+            0
+        );
         // The other organisation's reservations are its own business.
         assert_eq!(check_cap(&over, &nd(1000), OTHER, cap, now), Ok(()));
     }

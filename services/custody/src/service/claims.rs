@@ -123,8 +123,7 @@ impl CustodyService {
                         lot_id: *lot_id,
                         percent: cap.percent(),
                         excess: over,
-                        reservable: reservable(&claims, &lot.elements, org_id, cap, now)
-                            .amounts(),
+                        reservable: reservable(&claims, &lot.elements, org_id, cap, now).amounts(),
                     });
                 }
                 rows.extend(rows_of(request, org_id, *lot_id, bag, status, now));

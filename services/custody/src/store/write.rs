@@ -24,10 +24,10 @@ use super::codec::{CHUNK, bag_text, json_text};
 use super::lots::{LOT_COLUMNS, origin_text};
 use super::transparency_log::{load_nodes, node_index, node_level};
 use crate::domain::claim::ClaimRow;
-use crate::domain::reservation::ReservationCap;
 use crate::domain::event::NewEvent;
 use crate::domain::log_leaf::{self, Joined};
 use crate::domain::lot::{LotChange, LotRow};
+use crate::domain::reservation::ReservationCap;
 use crate::domain::state::Custody;
 use crate::domain::transformation::TransformationRow;
 

@@ -168,8 +168,10 @@ async fn reserve(
 ) -> reqwest::Response {
     app.post("/api/v1/custody/claims")
         .bearer_auth(service)
-        .json(&json!({"claim_id": Uuid::now_v7(), "passport_id": passport, "org_id": maker,
-            "sources": [{"lot": lot, "elements": [{"element": "Nd", "mass_g": nd_g}]}]}))
+        .json(
+            &json!({"claim_id": Uuid::now_v7(), "passport_id": passport, "org_id": maker,
+            "sources": [{"lot": lot, "elements": [{"element": "Nd", "mass_g": nd_g}]}]}),
+        )
         .send()
         .await
         .unwrap()
