@@ -283,7 +283,9 @@ async fn capture(
 
 /// Queries EPCIS events (an EPCIS 2.0 simple event query).
 ///
-/// Any caller with a key. Parameters as the EPCIS REST binding puts them in the URL; a list
+/// Any caller with a key, for the events it is involved in (it recorded them, or they are in
+/// the chain of a product it made, or of a product or lot it holds or held); regulators and
+/// admins read every event. Parameters as the EPCIS REST binding puts them in the URL; a list
 /// parameter may repeat or separate values with `|`: `EQ_bizStep` (`receiving`, `ree:sorting`
 /// or full CBV URIs), `MATCH_anyEPC` (EPC URNs, Digital Links or `urn:epc:idpat:` patterns),
 /// `MATCH_epcClass`, `GE_eventTime`, `LT_eventTime`, `EQ_bizLocation`, `EQ_action` (`ADD`,
@@ -315,7 +317,7 @@ async fn capture(
 )]
 async fn query_events(
     State(state): State<CustodyState>,
-    Auth(_caller): Auth,
+    Auth(caller): Auth,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let raw = raw.unwrap_or_default();
@@ -332,7 +334,7 @@ async fn query_events(
         )]));
     }
     let query = EventQuery::from_query_string(&raw).map_err(|e| query_problem(&e))?;
-    let page = state.service.query_events(&query).await?;
+    let page = state.service.query_events(&caller, &query).await?;
     let mut response = (gs1_headers(), Json(EpcisQueryDocument(page.document))).into_response();
     if let Some(token) = page.next_page_token {
         let mut next = form_urlencoded::Serializer::new(String::new());
@@ -356,7 +358,8 @@ async fn query_events(
 
 /// Reads one stored EPCIS event by its `eventID` (URL-encoded).
 ///
-/// Any caller with a key. The event as captured, with its `@context` and `recordTime`. An event
+/// Any caller with a key involved in the event (as for queries; 404 to anyone else), regulators
+/// and admins. The event as captured, with its `@context` and `recordTime`. An event
 /// declared erroneous stays as it was; its error declaration is another event, linked with
 /// `Link: <...>; rel="related"` (read it by the id given there, `<eventID>#error-declaration-1`).
 #[utoipa::path(
@@ -375,10 +378,10 @@ async fn query_events(
 )]
 async fn get_event(
     State(state): State<CustodyState>,
-    Auth(_caller): Auth,
+    Auth(caller): Auth,
     Path(event_id): Path<String>,
 ) -> Result<Response, Problem> {
-    let (event, declaration) = state.service.epcis_event(&event_id).await?;
+    let (event, declaration) = state.service.epcis_event(&caller, &event_id).await?;
     let mut response = (gs1_headers(), Json(EpcisEvent(event))).into_response();
     if let Some(declaration) = declaration {
         let encoded: String = form_urlencoded::byte_serialize(declaration.as_bytes()).collect();

@@ -64,6 +64,8 @@ pub struct EventFilter {
     pub epc_class: Vec<String>,
     pub time_from: Option<DateTime<Utc>>,
     pub time_before: Option<DateTime<Utc>>,
+    /// Only events this organisation is involved in (a caller who is no authority).
+    pub involving: Option<Uuid>,
 }
 
 /// One event in a chain, as scans list them.

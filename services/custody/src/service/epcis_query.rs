@@ -1,12 +1,13 @@
 //! Reading the EPCIS repository: `GET /api/v1/epcis/events` (an EPCIS simple event query, one
-//! page at a time) and `GET /api/v1/epcis/events/{eventID}`.
+//! page at a time) and `GET /api/v1/epcis/events/{eventID}`. Authorities and admins read every
+//! event; anyone else the events it is involved in.
 //!
 //! The store filters in SQL first ([`event_filter`]: a superset of the matches, on indexed
 //! columns), then [`EventQuery::matches`] decides exactly on each stored event. Pages follow
 //! the log order; the cursor (`nextPageToken`) is the leaf index of the last event of a page.
 
 use chrono::{SecondsFormat, Utc};
-use reetrace_core::domain::{Lgtin, Sgtin};
+use reetrace_core::domain::{Lgtin, Principal, Role, Sgtin};
 use serde_json::Value;
 
 use super::CustodyService;
@@ -41,6 +42,7 @@ pub fn event_filter(query: &EventQuery) -> EventFilter {
         epc_class: identifiers(&query.epc_class),
         time_from: query.event_time_from.map(|t| t.with_timezone(&Utc)),
         time_before: query.event_time_until.map(|t| t.with_timezone(&Utc)),
+        involving: None,
     }
 }
 
@@ -82,6 +84,13 @@ fn presented(row: &EventRow) -> Result<Value, CustodyError> {
     Ok(event)
 }
 
+/// Whether `caller` reads only the events it is involved in: everyone but the authorities
+/// (regulators) and admins. The recorder, the product's manufacturer and the holders along a
+/// product's or lot's chain are involved.
+fn reads_involved_only(caller: &Principal) -> bool {
+    !matches!(caller.role, Role::Regulator | Role::Admin)
+}
+
 fn page_token(token: &str) -> Result<i64, CustodyError> {
     match token.parse::<i64>() {
         Ok(leaf) if leaf >= 0 => Ok(leaf),
@@ -90,13 +99,20 @@ fn page_token(token: &str) -> Result<i64, CustodyError> {
 }
 
 impl CustodyService {
-    /// One page of the events `query` matches, in log order.
-    pub async fn query_events(&self, query: &EventQuery) -> Result<EventsPage, CustodyError> {
+    /// One page of the events `query` matches that `caller` may read, in log order.
+    pub async fn query_events(
+        &self,
+        caller: &Principal,
+        query: &EventQuery,
+    ) -> Result<EventsPage, CustodyError> {
         let mut after = match &query.next_page_token {
             Some(token) => page_token(token)?,
             None => -1,
         };
-        let filter = event_filter(query);
+        let filter = EventFilter {
+            involving: reads_involved_only(caller).then_some(caller.org_id),
+            ..event_filter(query)
+        };
         let per_page = query.per_page as usize;
         let batch = u32::try_from((per_page + 1).max(100)).unwrap_or(u32::MAX);
         let mut events = Vec::with_capacity(per_page);
@@ -135,9 +151,11 @@ impl CustodyService {
         })
     }
 
-    /// A stored event by its `eventID`, and the id of its error declaration if it has one.
+    /// A stored event by its `eventID`, and the id of its error declaration if it has one;
+    /// to a caller not involved in it, as if there were none.
     pub async fn epcis_event(
         &self,
+        caller: &Principal,
         event_id: &str,
     ) -> Result<(Value, Option<String>), CustodyError> {
         let declaration = declaration_id(event_id);
@@ -149,6 +167,11 @@ impl CustodyService {
             .iter()
             .find(|r| r.event_id == event_id)
             .ok_or_else(|| CustodyError::NoEvent(event_id.to_owned()))?;
+        if reads_involved_only(caller)
+            && !self.store.involves(row.leaf_index, caller.org_id).await?
+        {
+            return Err(CustodyError::NoEvent(event_id.to_owned()));
+        }
         let declared = rows.iter().any(|r| r.event_id == declaration);
         Ok((presented(row)?, declared.then_some(declaration)))
     }

@@ -24,6 +24,8 @@ pub trait EventStore: Send + Sync {
     async fn events_by_id(&self, event_ids: &[String]) -> Result<Vec<EventRow>, StoreError>;
     /// The events in a subject's chain, in chain order, with their links.
     async fn chain_of(&self, subject_id: Uuid) -> Result<Vec<(ChainLink, EventRow)>, StoreError>;
+    /// Whether `org` is involved in the event at `leaf_index` (see [`push_involving`]).
+    async fn involves(&self, leaf_index: i64, org: Uuid) -> Result<bool, StoreError>;
     /// Events matching `filter`, by leaf index after `after`, at most `limit`.
     async fn query(
         &self,
@@ -207,6 +209,9 @@ impl EventStore for SqlCustody {
             sql.push_list(values.iter().map(String::as_str));
             sql.push(")");
         }
+        if let Some(org) = filter.involving {
+            push_involving(&mut sql, org);
+        }
         if let Some(from) = filter.time_from {
             sql.push(" AND event_time >= ").push_bind(from);
         }
@@ -217,6 +222,14 @@ impl EventStore for SqlCustody {
             .push_bind(i64::from(limit));
         let rows: Vec<EventDb> = sql.fetch_all(self.db.reader()).await?;
         Ok(events(rows))
+    }
+
+    async fn involves(&self, leaf_index: i64, org: Uuid) -> Result<bool, StoreError> {
+        let mut sql = Sql::new("SELECT leaf_index FROM custody_events WHERE leaf_index = ");
+        sql.push_bind(leaf_index);
+        push_involving(&mut sql, org);
+        let found: Option<i64> = sql.scalar_optional(self.db.reader()).await?;
+        Ok(found.is_some())
     }
 
     async fn events_from(&self, from: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
@@ -241,4 +254,30 @@ impl EventStore for SqlCustody {
         .await?;
         Ok(rows.into_iter().map(ChainLink::from).collect())
     }
+}
+
+/// Keeps the events `org` is involved in: those it recorded, and those in the chain of a
+/// product or lot it owns (a product's manufacturer), holds, or held (recorded an event in its
+/// chain, as every holder's steps are). Checked per candidate row through the chain's leaf and
+/// subject indexes, so a query's cost follows the rows it scans, not the organisation's size.
+fn push_involving(sql: &mut Sql<'_>, org: Uuid) {
+    sql.push(" AND (org_id = ").push_bind(org);
+    sql.push(
+        " OR EXISTS (SELECT 1 FROM custody_chain c WHERE c.leaf_index = custody_events.leaf_index \
+         AND (EXISTS (SELECT 1 FROM custody_products p WHERE p.passport_id = c.subject_id \
+         AND (p.org_id = ",
+    )
+    .push_bind(org)
+    .push(" OR p.holder = ")
+    .push_bind(org)
+    .push(
+        ")) OR EXISTS (SELECT 1 FROM custody_lots l WHERE l.lot_id = c.subject_id AND l.holder = ",
+    )
+    .push_bind(org)
+    .push(
+        ") OR EXISTS (SELECT 1 FROM custody_chain h JOIN custody_events e \
+         ON e.leaf_index = h.leaf_index WHERE h.subject_id = c.subject_id AND e.org_id = ",
+    )
+    .push_bind(org)
+    .push("))))");
 }

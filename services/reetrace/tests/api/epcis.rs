@@ -460,10 +460,18 @@ api_test!(
         assert_eq!(declared["leaf_index"], 1);
         assert_eq!(log_size(&app, &collector).await, 3);
 
-        // The original is untouched and links its declaration; both are readable.
-        let response = app
+        // The original is untouched and links its declaration; both are readable by those
+        // involved (a recycler that never held the product reads neither).
+        let hidden = app
             .get(&format!("/api/v1/epcis/events/{}", encode(id)))
             .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(hidden, 404, "not_found").await;
+        let response = app
+            .get(&format!("/api/v1/epcis/events/{}", encode(id)))
+            .bearer_auth(&collector)
             .send()
             .await
             .unwrap();
@@ -480,7 +488,7 @@ api_test!(
         validate_event(&stored).unwrap();
         let stored_declaration = get_json(
             &app,
-            &other,
+            &maker,
             &format!("/api/v1/epcis/events/{}", encode(&declaration_id)),
         )
         .await;
@@ -490,12 +498,14 @@ api_test!(
             corrective_id
         );
         validate_event(&stored_declaration).unwrap();
-        let both = get_json(
-            &app,
-            &other,
-            &format!("/api/v1/epcis/events?MATCH_anyEPC={}", encode(&urn("I-1"))),
-        )
-        .await;
+        let query = format!("/api/v1/epcis/events?MATCH_anyEPC={}", encode(&urn("I-1")));
+        let none = get_json(&app, &other, &query).await;
+        assert_eq!(
+            none["epcisBody"]["queryResults"]["resultsBody"]["eventList"],
+            json!([]),
+            "a recycler that never held the product"
+        );
+        let both = get_json(&app, &maker, &query).await;
         let ids: Vec<&Value> = both["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
             .as_array()
             .unwrap()

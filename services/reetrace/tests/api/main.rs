@@ -22,3 +22,4 @@ mod pages;
 pub mod passports;
 mod resolver;
 mod stock;
+mod visibility;

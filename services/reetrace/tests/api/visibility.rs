@@ -1,0 +1,90 @@
+//! Who reads which custody records (issue 15, finding 1): EPCIS queries and single events go
+//! to the recorder, the product's manufacturer, the holders along the product's or lot's chain,
+//! and authorities; a manufacturer's key recounted a withheld cell from every custody event.
+
+use serde_json::{Value, json};
+
+use crate::api_test;
+use crate::helpers::{TestApp, assert_problem};
+use crate::passports::motor;
+
+/// The `eventID`s an EPCIS query answers `key` (or no key).
+async fn event_ids(app: &TestApp, key: &str, query: &str) -> Vec<String> {
+    let page = app
+        .get_json(&format!("/api/v1/epcis/events{query}"), Some(key))
+        .await;
+    page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventID"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn step(app: &TestApp, key: &str, passport: &str, action: &str, at: &str) -> Value {
+    let done = app
+        .post(&format!("/api/v1/custody/{passport}/events"))
+        .bearer_auth(key)
+        .json(&json!({"action": action, "at": at}))
+        .send()
+        .await
+        .unwrap();
+    let status = done.status();
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+api_test!(
+    custody_events_are_read_only_by_those_involved_and_authorities,
+    |app: TestApp| async move {
+        let (_, maker) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, rival) = app.create_org("Rival Motors", "manufacturer").await;
+        let (_, collector) = app.create_org("Collecte Lyon", "recycler").await;
+        let (_, bystander) = app.create_org("Elsewhere Recycling", "recycler").await;
+        let (_, regulator) = app.create_org("Market Surveillance", "regulator").await;
+        let (_, service) = app.create_org("Stock Service", "service").await;
+        let id = app.register(&maker, &motor("EVM-SEEN-1")).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        step(&app, &collector, &id, "collect", "2026-09-02T09:30:00Z").await;
+        step(&app, &collector, &id, "receive", "2026-09-03T09:30:00Z").await;
+        let dismantled = app
+            .post("/api/v1/custody/transformations")
+            .bearer_auth(&collector)
+            .json(&json!({
+        "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
+        "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
+            "elements": [{"element": "Nd", "mass_g": 330}]}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dismantled.status(), 201);
+
+        // The recorder, the manufacturer and authorities read all three events; a rival
+        // manufacturer, a recycler that never held the product and a service key none (every
+        // key read every event before).
+        let all = event_ids(&app, &app.admin_key, "").await;
+        assert_eq!(all.len(), 3);
+        for key in [&maker, &collector, &regulator] {
+            assert_eq!(event_ids(&app, key, "").await, all);
+        }
+        for key in [&rival, &bystander, &service] {
+            assert_eq!(event_ids(&app, key, "").await, Vec::<String>::new());
+            let encoded: String = url::form_urlencoded::byte_serialize(all[0].as_bytes()).collect();
+            let one = app
+                .get(&format!("/api/v1/epcis/events/{encoded}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap();
+            assert_problem(one, 404, "not_found").await;
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(all[2].as_bytes()).collect();
+        let dismantling = app
+            .get_json(&format!("/api/v1/epcis/events/{encoded}"), Some(&maker))
+            .await;
+        assert_eq!(dismantling["eventID"], all[2].as_str());
+    }
+);
