@@ -43,7 +43,10 @@ pub fn router() -> OpenApiRouter<CustodyState> {
 /// Scans a product: its custody state, holder, events so far and what the caller may do next.
 ///
 /// For recyclers (and regulators, admins). The product is named by its passport id; the answer
-/// links the passport itself (read it with the same key for the professional tier).
+/// links the passport itself (read it with the same key for the professional tier). Its holder,
+/// pending recipient and events are shown to those involved in it (holder, recipient, anyone
+/// who recorded an event in its chain), regulators and admins; other recyclers see its state
+/// and next steps, with no events.
 #[utoipa::path(
     get, path = "/api/v1/custody/{passport_id}", tag = "custody", operation_id = "scanProduct",
     params(("passport_id" = String, Path, format = Uuid, description = "The product's passport id")),

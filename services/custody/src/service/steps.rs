@@ -15,8 +15,8 @@ use crate::domain::lot::LotChange;
 use crate::domain::product::{ProductSummary, Scan};
 use crate::domain::state::{self, Action, Custody};
 use crate::domain::step::{
-    NextSteps, StepRecorded, StepRequest, Tracked, check_recipient, check_step_fields, decide,
-    observation_step,
+    CustodyView, NextSteps, StepRecorded, StepRequest, Tracked, check_recipient, check_step_fields,
+    decide, observation_step,
 };
 use crate::domain::{Contention, CustodyError};
 use crate::epcis::{self, LotQuantity, Observation};
@@ -51,7 +51,20 @@ impl CustodyService {
         caller.require(&[Role::Recycler, Role::Regulator, Role::Admin])?;
         let product = self.product(passport_id).await?;
         let (actions, processes) = state::allowed(product.custody, caller.org_id);
-        let events = self.chain(passport_id).await?;
+        let mut events = self.chain(passport_id).await?;
+        // Who holds it and what happened to it is for those involved (its holders, now and
+        // before, and the organisation a handover names) and authorities; any other recycler
+        // sees its state and what it may do (collect a product in use).
+        let mut custody: CustodyView = product.custody.into();
+        let involved = matches!(caller.role, Role::Regulator | Role::Admin)
+            || custody.holder == Some(caller.org_id)
+            || custody.pending_to == Some(caller.org_id)
+            || events.iter().any(|e| e.org_id == caller.org_id);
+        if !involved {
+            events.clear();
+            custody.holder = None;
+            custody.pending_to = None;
+        }
         Ok(Scan {
             product: ProductSummary {
                 passport_id: product.passport_id,
@@ -68,7 +81,7 @@ impl CustodyService {
                     self.config.base_url, product.passport_id
                 ),
             },
-            custody: product.custody.into(),
+            custody,
             events,
             next: NextSteps { actions, processes },
         })

@@ -81,6 +81,19 @@ api_test!(
                 .unwrap();
             assert_problem(one, 404, "not_found").await;
         }
+        // A scan shows any recycler the product's state and what it may do; its holder and
+        // history only to those involved and authorities.
+        let scan = format!("/api/v1/custody/{id}");
+        for key in [&collector, &regulator] {
+            let seen = app.get_json(&scan, Some(key)).await;
+            assert_eq!(seen["events"].as_array().unwrap().len(), 3, "{seen}");
+            assert!(seen["custody"]["holder"].is_string(), "{seen}");
+        }
+        let unseen = app.get_json(&scan, Some(&bystander)).await;
+        assert_eq!(unseen["events"], json!([]), "{unseen}");
+        assert!(unseen["custody"].get("holder").is_none(), "{unseen}");
+        assert_eq!(unseen["custody"]["state"], "dismantled", "{unseen}");
+
         let encoded: String = url::form_urlencoded::byte_serialize(all[2].as_bytes()).collect();
         let dismantling = app
             .get_json(&format!("/api/v1/epcis/events/{encoded}"), Some(&maker))
