@@ -243,7 +243,9 @@ pub struct LotView {
     pub claims_shown: ClaimsShown,
     /// held, handover_pending, consumed, destroyed or exported.
     pub state: String,
-    pub holder: Uuid,
+    /// The holder; shown, with `pending_to` and `events`, to those who see every claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_to: Option<Uuid>,
     /// Where the REE in the lot came from.
@@ -255,7 +257,8 @@ pub struct LotView {
 
 impl LotView {
     /// What `caller` sees of `lot`, with its claims and its chain, at `now`: the totals of
-    /// every claim, and the claims themselves as [`claims_shown`] says.
+    /// every claim, and the claims themselves as [`claims_shown`] says; its holder and chain
+    /// only when it sees every claim.
     pub fn of(
         caller: &Principal,
         lot: LotRow,
@@ -264,6 +267,9 @@ impl LotView {
         now: DateTime<Utc>,
     ) -> LotView {
         let shown = claims_shown(caller, &holders(lot.custody, &events));
+        // Those involved in the lot (its holders, now and before) and authorities see who holds
+        // it and its chain; a claimant sees what it needs to claim.
+        let all = shown == ClaimsShown::All;
         let claimed = active_claims(claims, now);
         let claimable = lot.elements.minus(&claimed).unwrap_or_default();
         LotView {
@@ -286,12 +292,12 @@ impl LotView {
                 .collect(),
             claims_shown: shown,
             state: lot_state(lot.custody).to_owned(),
-            holder: lot.custody.holder.unwrap_or_default(),
-            pending_to: lot.custody.pending_to,
+            holder: lot.custody.holder.filter(|_| all),
+            pending_to: lot.custody.pending_to.filter(|_| all),
             origin: lot.origin,
             transformation_id: lot.transformation_id,
             created_at: lot.created_at,
-            events,
+            events: if all { events } else { Vec::new() },
         }
     }
 }

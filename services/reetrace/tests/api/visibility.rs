@@ -61,6 +61,8 @@ api_test!(
             .await
             .unwrap();
         assert_eq!(dismantled.status(), 201);
+        let dismantled: Value = dismantled.json().await.unwrap();
+        let lot = dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
 
         // The recorder, the manufacturer and authorities read all three events; a rival
         // manufacturer, a recycler that never held the product and a service key none (every
@@ -93,6 +95,21 @@ api_test!(
         assert_eq!(unseen["events"], json!([]), "{unseen}");
         assert!(unseen["custody"].get("holder").is_none(), "{unseen}");
         assert_eq!(unseen["custody"]["state"], "dismantled", "{unseen}");
+
+        // A lot shows any key what it offers; its holder and chain to its holders and
+        // authorities.
+        let lot = format!("/api/v1/lots/{lot}");
+        for key in [&collector, &regulator] {
+            let seen = app.get_json(&lot, Some(key)).await;
+            assert_eq!(seen["events"].as_array().unwrap().len(), 1, "{seen}");
+            assert!(seen["holder"].is_string(), "{seen}");
+        }
+        for key in [&rival, &bystander] {
+            let unseen = app.get_json(&lot, Some(key)).await;
+            assert_eq!(unseen["events"], json!([]), "{unseen}");
+            assert!(unseen.get("holder").is_none(), "{unseen}");
+            assert_eq!(unseen["claimable"][0]["mass_g"], 330, "{unseen}");
+        }
 
         let encoded: String = url::form_urlencoded::byte_serialize(all[2].as_bytes()).collect();
         let dismantling = app
