@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::db::StoreError;
 use crate::domain::audit::{AuditEntry, AuditFilter};
-use crate::service::lease::run_leased;
+use crate::service::lease::{LEASE_TTL, run_leased};
 use crate::store::audit::AuditStore;
 use crate::store::lease::Leases;
 
@@ -20,6 +20,11 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 730;
 
 /// How often the instance holding the lease prunes the trail.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Whether a prune is due, the last one having run at `last` (never: at once).
+fn prune_due(last: Option<std::time::Instant>, now: std::time::Instant) -> bool {
+    last.is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY)
+}
 
 /// The lease under which one instance prunes.
 const PRUNE_LEASE: &str = "audit.prune";
@@ -80,23 +85,33 @@ impl AuditTrail {
         self.store.prune(self.cutoff(now)).await
     }
 
-    /// Prunes at once and then every [`PRUNE_EVERY`], while this process holds the lease,
-    /// until `cancel`.
+    /// Prunes every [`PRUNE_EVERY`] while this process holds the lease, until `cancel`. The
+    /// lease is renewed well within its lifetime, so one instance keeps it and prunes; another
+    /// takes over (and prunes at once) only when that one stops.
     pub fn spawn_pruning(
         &self,
         leases: Arc<Leases>,
         cancel: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let trail = self.clone();
+        let mut last = None;
         tokio::spawn(run_leased(
             leases,
             PRUNE_LEASE.into(),
-            PRUNE_EVERY,
+            LEASE_TTL / 2,
             None,
             cancel,
             move || {
+                let now = std::time::Instant::now();
+                let due = prune_due(last, now);
+                if due {
+                    last = Some(now);
+                }
                 let trail = trail.clone();
                 async move {
+                    if !due {
+                        return;
+                    }
                     match trail.prune(Utc::now()).await {
                         Ok(0) => {}
                         Ok(pruned) => {
@@ -144,6 +159,14 @@ mod tests {
             self.0.lock().unwrap().push(cutoff);
             Ok(0)
         }
+    }
+
+    #[test]
+    fn a_prune_is_due_at_once_then_hourly() {
+        let start = std::time::Instant::now();
+        assert!(prune_due(None, start));
+        assert!(!prune_due(Some(start), start + PRUNE_EVERY / 2));
+        assert!(prune_due(Some(start), start + PRUNE_EVERY));
     }
 
     #[tokio::test]
