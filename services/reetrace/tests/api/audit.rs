@@ -123,6 +123,59 @@ api_test!(
     }
 );
 
+api_test!(
+    queries_sent_as_post_and_head_requests_are_recorded_too,
+    |app: TestApp| async move {
+        let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
+        let (agency, regulator) = app.create_org("Agency", "regulator").await;
+        let registered = app.register(&owner, &motor("EVM-2")).await;
+        let verified = app
+            .post("/credentials/verify")
+            .bearer_auth(&regulator)
+            .json(&serde_json::json!({"verifiableCredential": registered["credential"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(verified.status(), 200);
+        let head = app
+            .client
+            .head(app.url("/api/v1/stock/flows?element=Dy"))
+            .bearer_auth(&regulator)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 200);
+        // The same verification without a key is nobody's read.
+        let anonymous = app
+            .post("/credentials/verify")
+            .json(&serde_json::json!({"verifiableCredential": registered["credential"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 200);
+
+        let entries = all_entries(&app, "", 100).await;
+        let seen: Vec<(&str, &str, &str)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e["method"].as_str().unwrap(),
+                    e["route"].as_str().unwrap(),
+                    e["org_id"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("HEAD", "/api/v1/stock/flows", agency.as_str()),
+                ("POST", "/credentials/verify", agency.as_str()),
+            ]
+        );
+        assert_eq!(entries[0]["query"], "element=Dy");
+    }
+);
+
 api_test!(only_admins_read_the_trail, |app: TestApp| async move {
     let (_, regulator) = app.create_org("Agency", "regulator").await;
     let (_, manufacturer) = app.create_org("Acme Motors", "manufacturer").await;
