@@ -38,6 +38,7 @@ use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
     servers((url = "http://127.0.0.1:8080", description = "The embedded default (`reetrace serve`)")),
     tags(
         (name = "accounts", description = "Organisations, API keys and the caller"),
+        (name = "audit", description = "The audit trail of authority reads, for admins"),
         (name = "passports", description = "Product passports: register, read by tier, version, revoke"),
         (name = "resolver", description = "GS1 Digital Link resolution: the passport page, the credential or the linkset of a product"),
         (name = "credentials", description = "VC-API: verify any credential, issue generic credentials"),

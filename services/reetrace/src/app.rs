@@ -11,6 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::middleware;
 use reetrace_core::api::accounts::AccountsState;
+use reetrace_core::api::audit;
 use reetrace_core::api::auth::Authenticator;
 use reetrace_core::api::bulk_gate::BulkGate;
 use reetrace_core::api::feed::FeedState;
@@ -20,6 +21,7 @@ use reetrace_core::client::recycled_content::HttpClaims;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
 use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::service::accounts::Accounts;
+use reetrace_core::service::audit::AuditTrail;
 use reetrace_core::service::feed::{Consumer, FeedSource, Quarantines};
 use reetrace_core::service::issuing::{Issuing, IssuingConfig, KeyOnOrgCreated};
 use reetrace_core::service::lease::run_leased;
@@ -91,6 +93,8 @@ pub struct Services {
     pub accounts: Accounts,
     /// Checks API keys for every route of this process.
     pub auth: Arc<Authenticator>,
+    /// The audit trail of authority reads, written by every route of this process.
+    pub audit: AuditTrail,
     /// Issuing as the organisations (keys, DIDs, status lists), for every service that issues.
     pub issuing: Arc<Issuing>,
     pub passport: PassportService,
@@ -151,6 +155,10 @@ impl Services {
                 .map_err(|why| anyhow::anyhow!("trusted_proxies: {why}"))?,
         );
         let mut accounts = Accounts::new(account_store.clone(), auth.clone());
+        let audit = AuditTrail::new(
+            reetrace_core::store::audit::open(db),
+            config.audit_retention_days,
+        );
         let issuing = Arc::new(Issuing::new(
             reetrace_core::store::issuing::open(db),
             master.clone(),
@@ -250,6 +258,7 @@ impl Services {
             selection,
             accounts,
             auth,
+            audit,
             issuing,
             passport,
             custody,
@@ -261,10 +270,13 @@ impl Services {
         })
     }
 
-    /// Starts the background work of the services run here: feed consumers and the checkpoint
-    /// publisher, each under a lease so that several instances never do it twice.
+    /// Starts the background work of the services run here: feed consumers, the checkpoint
+    /// publisher, the audit trail's pruning; each under a lease so no two instances do it twice.
     pub fn start_workers(&self, cancel: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut workers = Vec::new();
+        let pruning = self
+            .audit
+            .spawn_pruning(self.leases.clone(), cancel.clone());
+        let mut workers = vec![pruning];
         if self.selection.stock {
             workers.extend(
                 self.stock_consumers
@@ -335,6 +347,7 @@ pub fn openapi() -> OpenApi {
     for part in [
         ops::router().into_openapi(),
         reetrace_core::api::accounts::router().into_openapi(),
+        audit::router().into_openapi(),
         passport::api::router(0, BulkGate::new(1, 0, 0)).into_openapi(),
         reetrace_core::api::issuers::router().into_openapi(),
         custody::api::router(0, BulkGate::new(1, 0, 0)).into_openapi(),
@@ -366,6 +379,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             .map_err(|p| anyhow::anyhow!("register the service key: {p}"))?;
     }
     let auth = services.auth.clone();
+    let trail = audit::AuditState {
+        trail: services.audit.clone(),
+        auth: auth.clone(),
+    };
 
     // Every process answers health and metrics, and authenticates against the shared accounts.
     let mut routes = OpenApiRouter::with_openapi(apidoc::base())
@@ -378,7 +395,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
                 accounts: services.accounts.clone(),
                 auth: auth.clone(),
             }),
-        );
+        )
+        .merge(audit::router().with_state(trail.clone()));
     let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
     let bulk_gate = BulkGate::new(
         config.bulk_in_flight,
@@ -466,6 +484,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         // The pages people look at (dashboard, page scripts): HTML and assets, not API operations.
         .merge(crate::pages::router())
+        // Every request made with an authority's key is in the audit trail before it is answered.
+        .route_layer(middleware::from_fn_with_state(trail, audit::record))
         .route_layer(middleware::from_fn(metrics::mark_route))
         .fallback(problem::not_found_fallback)
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))

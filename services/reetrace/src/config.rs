@@ -107,6 +107,8 @@ pub struct Config {
     pub resolver_cache_ms: u64,
     /// Connection and request-head limits of the HTTP server.
     pub connections: crate::serve::ConnectionLimits,
+    /// Days the audit trail of authority reads keeps an entry before it is pruned.
+    pub audit_retention_days: u32,
 }
 
 impl Default for Config {
@@ -136,6 +138,7 @@ impl Default for Config {
             reservation_cap_percent: ReservationCap::DEFAULT_PERCENT,
             resolver_cache_ms: 60_000,
             connections: crate::serve::ConnectionLimits::default(),
+            audit_retention_days: reetrace_core::service::audit::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -223,6 +226,11 @@ const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
     (
         "REETRACE_RESOLVER_CACHE_MS",
         &["resolver_cache_ms"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_AUDIT_RETENTION_DAYS",
+        &["audit_retention_days"],
         Kind::Int,
     ),
     (
@@ -388,6 +396,9 @@ impl Config {
         if self.db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
         }
+        if self.audit_retention_days == 0 {
+            bail!("audit_retention_days (REETRACE_AUDIT_RETENTION_DAYS) must be at least 1");
+        }
         if self.disclosure_k == 0 {
             bail!("disclosure_k (REETRACE_DISCLOSURE_K) must be at least 1");
         }
@@ -530,6 +541,26 @@ mod tests {
             warnings,
             vec!["unknown environment variable REETRACE_LISTN is ignored"]
         );
+    }
+
+    #[test]
+    fn the_audit_retention_is_two_years_unless_configured() {
+        let (config, _) = Config::from_layers(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(config.audit_retention_days, 730);
+        let (config, _) = Config::from_layers(
+            None,
+            &env(&[("REETRACE_AUDIT_RETENTION_DAYS", "3650")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.audit_retention_days, 3650);
+        let err = Config::from_layers(
+            None,
+            &env(&[("REETRACE_AUDIT_RETENTION_DAYS", "0")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("AUDIT_RETENTION_DAYS"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use reetrace::config::{Config, SecretText};
 use reetrace_core::db::{Backend, Db, PoolOptions};
+use reetrace_core::domain::audit::{AuditEntry, AuditFilter};
 use reetrace_core::testing::TestDatabase;
 use serde_json::Value;
 
@@ -236,6 +237,8 @@ async fn an_archive_of_the_previous_release_restores(backend: Backend) {
     assert_eq!(restored["rows"]["custody_events"], 401);
     assert_eq!(restored["rows"]["orgs"], 14);
     assert_eq!(restored["rows"]["feed_quarantine"], 0);
+    // The archive predates the audit trail: it restores with the trail empty.
+    assert_eq!(restored["rows"]["audit_trail"], 0);
 
     let config = Config {
         database_url: SecretText::new(target.url.clone()),
@@ -272,4 +275,108 @@ async fn an_archive_of_the_previous_release_restores_into_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_archive_of_the_previous_release_restores_into_postgres() {
     an_archive_of_the_previous_release_restores(Backend::Postgres).await;
+}
+
+/// Two authority reads as the audit trail keeps them.
+fn audit_entries() -> Vec<AuditEntry> {
+    let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let (org_id, key_id) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let entry = |route: &str, path: &str, query: Option<&str>, status, when| AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        at: at(when),
+        org_id,
+        org_name: "Agency".into(),
+        key_id,
+        key_prefix: "abcdefghjk".into(),
+        method: "GET".into(),
+        route: route.into(),
+        path: path.into(),
+        query: query.map(str::to_owned),
+        status,
+    };
+    vec![
+        entry(
+            "/api/v1/stock/flows",
+            "/api/v1/stock/flows",
+            Some("element=Nd&group_by=year"),
+            200,
+            "2025-03-01T10:00:00.123456Z",
+        ),
+        entry(
+            "/api/v1/passports/{id}",
+            "/api/v1/passports/0193b8c4-0000-7000-8000-000000000001",
+            None,
+            404,
+            "2026-11-30T08:15:00Z",
+        ),
+    ]
+}
+
+async fn the_audit_trail_travels_with_the_backup(source: Backend, target: Backend) {
+    let (Some(source), Some(target)) = (
+        TestDatabase::new(source).await,
+        TestDatabase::new(target).await,
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let master = reetrace_core::crypto::MasterKey::generate()
+        .unwrap()
+        .to_base64()
+        .expose()
+        .clone();
+    let config = Config {
+        database_url: SecretText::new(source.url.clone()),
+        ..Config::default()
+    };
+    let db = reetrace::app::open_database(&config).await.unwrap();
+    let store = reetrace_core::store::audit::open(&db);
+    let entries = audit_entries();
+    for entry in &entries {
+        store.append(entry).await.unwrap();
+    }
+    db.close().await;
+
+    let archive = dir.path().join("backup.ndjson");
+    let exported = reetrace(
+        &["export", "--output", archive.to_str().unwrap()],
+        &source.url,
+        &master,
+        dir.path(),
+    );
+    assert_eq!(exported["rows"]["audit_trail"], 2);
+    let restored = reetrace(
+        &["restore", "--input", archive.to_str().unwrap()],
+        &target.url,
+        &master,
+        dir.path(),
+    );
+    assert_eq!(restored["rows"]["audit_trail"], 2);
+
+    let db = Db::connect(&target.url, &PoolOptions::default())
+        .await
+        .unwrap();
+    let back = reetrace_core::store::audit::open(&db)
+        .list(&AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
+    let mut expected = entries;
+    expected.reverse();
+    assert_eq!(back, expected);
+    db.close().await;
+}
+
+#[tokio::test]
+async fn the_audit_trail_travels_with_a_sqlite_backup() {
+    the_audit_trail_travels_with_the_backup(Backend::Sqlite, Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_audit_trail_travels_from_postgres_to_sqlite() {
+    the_audit_trail_travels_with_the_backup(Backend::Postgres, Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_audit_trail_travels_from_sqlite_to_postgres() {
+    the_audit_trail_travels_with_the_backup(Backend::Sqlite, Backend::Postgres).await;
 }

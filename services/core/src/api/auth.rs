@@ -386,6 +386,40 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, Problem> {
     }
 }
 
+/// A key that authentication refused, kept in a request's extensions by [`Authenticator::resolve`]
+/// so that the route's extractor answers the same refusal without checking the key again.
+#[derive(Debug, Clone)]
+struct Refused(Problem);
+
+impl Authenticator {
+    /// Authenticates the request's API key once, for the middleware that needs the caller before
+    /// the route runs: the principal (or the refusal) is kept in the request's extensions, where
+    /// [`Auth`] finds it, so a request is checked and rate-limited once. `None` without a key,
+    /// with a malformed Authorization header (the route's extractor answers that) or with a
+    /// refused key.
+    pub async fn resolve(&self, parts: &mut Parts) -> Option<Principal> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Some(principal.clone());
+        }
+        let token = bearer(parts).ok()??;
+        match self.authenticate(token, self.client_of(parts)).await {
+            Ok(principal) => {
+                parts.extensions.insert(principal.clone());
+                Some(principal)
+            }
+            Err(refused) => {
+                parts.extensions.insert(Refused(refused));
+                None
+            }
+        }
+    }
+}
+
+/// The prefix of the well-formed API key a request carries, if any.
+pub fn presented_key_prefix(parts: &Parts) -> Option<&str> {
+    bearer(parts).ok().flatten().and_then(key_prefix)
+}
+
 /// Extractor: the request must carry a valid API key.
 #[derive(Debug, Clone)]
 pub struct Auth(pub Principal);
@@ -400,6 +434,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(Auth(principal.clone()));
+        }
+        if let Some(Refused(refused)) = parts.extensions.get::<Refused>() {
+            return Err(refused.clone());
         }
         let token = bearer(parts)?.ok_or_else(|| {
             Problem::unauthorized(

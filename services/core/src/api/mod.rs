@@ -1,8 +1,10 @@
 //! The HTTP edge every service shares: problem+json and the code registry, the typed errors of
 //! the kernel turned into problems, extractors, authentication, pagination, idempotent replay,
-//! and the accounts, feed and issuers (DID documents, status lists) routes.
+//! the audit trail of authority reads, and the accounts, audit, feed and issuers (DID
+//! documents, status lists) routes.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod bulk_gate;
 pub mod codes;

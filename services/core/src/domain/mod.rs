@@ -9,6 +9,7 @@
 //! input is refused with a message that names what is wrong.
 
 pub mod account;
+pub mod audit;
 mod auth;
 mod category;
 mod chemical_element;

@@ -1,7 +1,8 @@
-//! The kernel's use cases (accounts, feed consumers, leases, issuing credentials as an
-//! organisation), and the ports that other services implement.
+//! The kernel's use cases (accounts, the audit trail of authority reads, feed consumers, leases,
+//! issuing credentials as an organisation), and the ports that other services implement.
 
 pub mod accounts;
+pub mod audit;
 pub mod feed;
 pub mod issuing;
 pub mod lease;

@@ -1,8 +1,9 @@
 //! The kernel's tables in a backup: organisations and their API keys (hashed), the feed
 //! events kept in quarantine (a consumer's cursor has moved past them: without them a restored
-//! instance would lose them), and the instance's identity (the base URL everything in the
-//! backup is named under, and its former ones). Leases and the key revocation epoch are
-//! runtime state.
+//! instance would lose them), the instance's identity (the base URL everything in the
+//! backup is named under, and its former ones), and the audit trail of authority reads (an
+//! archive older than it restores with the trail empty). Leases and the key revocation epoch
+//! are runtime state.
 
 use std::sync::Arc;
 
@@ -61,6 +62,22 @@ static TABLES: &[ArchiveTable] = &[
     ArchiveTable {
         name: "instance_aliases",
         columns: &[("base_url", Kind::Text), ("retired_at", Kind::Time)],
+    },
+    ArchiveTable {
+        name: "audit_trail",
+        columns: &[
+            ("id", Kind::Uuid),
+            ("at", Kind::Time),
+            ("org_id", Kind::Uuid),
+            ("org_name", Kind::Text),
+            ("key_id", Kind::Uuid),
+            ("key_prefix", Kind::Text),
+            ("method", Kind::Text),
+            ("route", Kind::Text),
+            ("path", Kind::Text),
+            ("query", Kind::Text),
+            ("status", Kind::I32),
+        ],
     },
 ];
 

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod audit;
 mod bulk;
 mod claims;
 mod connections;
