@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Method, header};
 use axum::middleware;
 use reetrace_core::api::accounts::AccountsState;
 use reetrace_core::api::audit;
@@ -40,7 +39,6 @@ use reetrace_stock::{self as stock};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -489,7 +487,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         .route_layer(middleware::from_fn(metrics::mark_route))
         .fallback(problem::not_found_fallback)
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-        .layer(cors())
+        .layer(crate::serve::cors())
         // Outside the CORS layer, which would answer every OPTIONS itself (without `Allow`).
         .layer(middleware::from_fn(passport::api::resolver::answer_options))
         .layer(TimeoutLayer::with_status_code(
@@ -526,33 +524,6 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         limits: config.connections,
         db_connections: config.db_max_connections,
     })
-}
-
-/// Browsers may call the API from any origin: authentication is by bearer key, never cookies.
-fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::any())
-        .allow_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::POST,
-            Method::PUT,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            HeaderName::from_static("idempotency-key"),
-        ])
-        .expose_headers([
-            HeaderName::from_static("x-request-id"),
-            header::LINK,
-            header::RETRY_AFTER,
-            header::LOCATION,
-        ])
-        .max_age(Duration::from_secs(3600))
 }
 
 impl App {

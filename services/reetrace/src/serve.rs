@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderName, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -35,6 +36,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// How connections are limited (configuration table `[connections]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,4 +330,31 @@ mod tests {
         assert_eq!(connection_cap(&limits, 1024, 16), 896);
         assert_eq!(connection_cap(&limits, 10, 16), 1);
     }
+}
+
+/// Browsers may call the API from any origin: authentication is by bearer key, never cookies.
+pub(crate) fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            header::LINK,
+            header::RETRY_AFTER,
+            header::LOCATION,
+        ])
+        .max_age(Duration::from_secs(3600))
 }
