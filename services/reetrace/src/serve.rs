@@ -318,20 +318,6 @@ pub fn cancel_on_signal(token: CancellationToken) {
     });
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cap_respects_the_descriptor_budget() {
-        let limits = ConnectionLimits::default();
-        assert_eq!(connection_cap(&limits, 1_000_000, 16), 10_000);
-        // 1,024 descriptors, 16 pool connections: 1,024 - (64 + 64) = 896.
-        assert_eq!(connection_cap(&limits, 1024, 16), 896);
-        assert_eq!(connection_cap(&limits, 10, 16), 1);
-    }
-}
-
 /// Browsers may call the API from any origin: authentication is by bearer key, never cookies.
 pub(crate) fn cors() -> CorsLayer {
     CorsLayer::new()
@@ -357,4 +343,18 @@ pub(crate) fn cors() -> CorsLayer {
             header::LOCATION,
         ])
         .max_age(Duration::from_secs(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_respects_the_descriptor_budget() {
+        let limits = ConnectionLimits::default();
+        assert_eq!(connection_cap(&limits, 1_000_000, 16), 10_000);
+        // 1,024 descriptors, 16 pool connections: 1,024 - (64 + 64) = 896.
+        assert_eq!(connection_cap(&limits, 1024, 16), 896);
+        assert_eq!(connection_cap(&limits, 10, 16), 1);
+    }
 }
