@@ -1,7 +1,7 @@
-//! The kernel's tables in a backup: organisations and their API keys (hashed), the feed
-//! events kept in quarantine (a consumer's cursor has moved past them: without them a restored
-//! instance would lose them), and the instance's identity (the base URL everything in the
-//! backup is named under, and its former ones). Leases and the key revocation epoch are
+//! The kernel's tables in a backup: organisations, their API keys (hashed) and GS1 prefixes,
+//! the feed events kept in quarantine (a consumer's cursor has moved past them: without them a
+//! restored instance would lose them), and the instance's identity (the base URL everything in
+//! the backup is named under, and its former ones). Leases and the key revocation epoch are
 //! runtime state.
 
 use std::sync::Arc;
@@ -33,6 +33,16 @@ static TABLES: &[ArchiveTable] = &[
             ("label", Kind::Text),
             ("created_at", Kind::Time),
             ("revoked_at", Kind::Time),
+        ],
+    },
+    ArchiveTable {
+        name: "gs1_prefixes",
+        columns: &[
+            ("prefix", Kind::Text),
+            ("org_id", Kind::Uuid),
+            ("kind", Kind::Text),
+            ("grandfathered", Kind::Bool),
+            ("created_at", Kind::Time),
         ],
     },
     ArchiveTable {
