@@ -7,14 +7,15 @@ mod helpers;
 
 mod accounts;
 mod bulk;
-mod claims;
+pub mod claims;
 mod connections;
 mod credential_v2;
 mod credentials;
 mod custody;
 mod epcis;
 mod errors;
-mod import;
+mod gs1;
+pub mod import;
 mod magnets;
 mod master_key;
 mod ops;
