@@ -14,9 +14,8 @@ use uuid::Uuid;
 
 use super::auth::{Auth, Authenticator};
 use super::codes::{
-    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, GS1_PREFIX_TAKEN, INVALID_CURSOR, INVALID_ID,
-    INVALID_QUERY, JSON_BODY, NOT_FOUND, OPERATOR_ID_TAKEN, UNKNOWN_REFERENCE, UNREADABLE_BODY,
-    listed,
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, INVALID_CURSOR, INVALID_ID, INVALID_QUERY, JSON_BODY,
+    NOT_FOUND, OPERATOR_ID_TAKEN, PREFIX_TAKEN, UNKNOWN_REFERENCE, UNREADABLE_BODY, listed,
 };
 use crate::api::extract::{ApiJson, ApiQuery, optional_json, parse_uuid};
 use crate::api::pagination::{Page, PageQuery};
@@ -317,7 +316,7 @@ struct Gs1PrefixPath {
     ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[
-        AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, GS1_PREFIX_TAKEN],
+        AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, PREFIX_TAKEN],
     ])))),
 )]
 async fn add_gs1_prefix(

@@ -132,8 +132,8 @@ problem_codes! {
     /// Another organisation has this operator identifier.
     OPERATOR_ID_TAKEN = ("operator_id_taken", CONFLICT, CONFLICTS);
     /// A GS1 prefix or GTIN that overlaps one another organisation holds (or one the
-    /// organisation holds already).
-    GS1_PREFIX_TAKEN = ("gs1_prefix_taken", CONFLICT, CONFLICTS);
+    /// organisation holds already): a GS1 prefix belongs to one organisation.
+    PREFIX_TAKEN = ("prefix_taken", CONFLICT, CONFLICTS);
     /// A GTIN outside the GS1 prefixes and GTINs the caller's organisation holds. The passport
     /// service (registrations) and custody (output lots) answer it, so it is shared.
     GTIN_NOT_YOURS = ("gtin_not_yours", FORBIDDEN, "The GTIN belongs to another organisation");

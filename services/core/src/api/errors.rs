@@ -74,7 +74,7 @@ impl From<AccountsError> for Problem {
                 prefix,
                 held_by_other,
             } => Problem::conflict(
-                codes::GS1_PREFIX_TAKEN,
+                codes::PREFIX_TAKEN,
                 if held_by_other {
                     format!(
                         "Another organisation holds {prefix}, which overlaps this one: a GS1 \

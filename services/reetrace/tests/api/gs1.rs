@@ -163,11 +163,11 @@ api_test!(
         let rivals = format!("/api/v1/orgs/{rival_id}/gs1-prefixes");
         for taken in ["4012345", "401234", "40123456", "401234500001"] {
             let refused = post_as(&app, &app.admin_key, &rivals, &json!({"prefix": taken})).await;
-            let body = assert_problem(refused, 409, "gs1_prefix_taken").await;
+            let body = assert_problem(refused, 409, "prefix_taken").await;
             assert_eq!(body["conflicting_prefix"], "4012345", "{body}");
         }
         let again = post_as(&app, &app.admin_key, &path, &prefix).await;
-        assert_problem(again, 409, "gs1_prefix_taken").await;
+        assert_problem(again, 409, "prefix_taken").await;
         // A neighbour is no overlap; nor is a single GTIN under the organisation's own prefix.
         app.add_prefix(&rival_id, &json!({"prefix": "4012346"}))
             .await;
@@ -222,7 +222,7 @@ api_test!(
         .await;
         // The single GTIN the maker still holds keeps the rest of 4012345 from nobody.
         let refused = post_as(&app, &app.admin_key, &rivals, &json!({"prefix": "4012345"})).await;
-        assert_problem(refused, 409, "gs1_prefix_taken").await;
+        assert_problem(refused, 409, "prefix_taken").await;
         app.add_prefix(&rival_id, &json!({"prefix": "4012347"}))
             .await;
         let listed = app.get_json(&rivals, Some(&rival)).await;
@@ -276,7 +276,7 @@ api_test!(
         // Its GTIN-13 form is held the same way.
         let overlapping =
             post_as(&app, &app.admin_key, &path, &json!({"prefix": "00614141"})).await;
-        assert_problem(overlapping, 409, "gs1_prefix_taken").await;
+        assert_problem(overlapping, 409, "prefix_taken").await;
 
         // Restricted circulation numbers never name a product, whoever holds what (422).
         for rcn in [
