@@ -1,7 +1,8 @@
 //! The kernel's tables in a backup: organisations, their API keys (hashed) and GS1 prefixes,
 //! the feed events kept in quarantine (a consumer's cursor has moved past them: without them a
 //! restored instance would lose them), and the instance's identity (the base URL everything in
-//! the backup is named under, and its former ones). Leases and the key revocation epoch are
+//! the backup is named under, and its former ones). Leases, the key revocation epoch and the
+//! pending GTIN grandfathering (done at the first start after the prefixes' migration) are
 //! runtime state.
 
 use std::sync::Arc;
@@ -75,7 +76,7 @@ static TABLES: &[ArchiveTable] = &[
 ];
 
 /// The tables of a database the kernel keeps but a backup does not: runtime state.
-pub const NOT_ARCHIVED: &[&str] = &["leases", "key_revocation_epoch"];
+pub const NOT_ARCHIVED: &[&str] = &["leases", "key_revocation_epoch", "gs1_grandfathering"];
 
 struct KernelArchive;
 

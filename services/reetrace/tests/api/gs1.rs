@@ -1,7 +1,8 @@
 //! GS1 identities bound to their owners (issue 15, finding 4): organisations hold GS1 company
 //! prefixes an admin adds, a manufacturer registers GTINs only under its own and a recycler
 //! names output lots only under its own, restricted circulation numbers never name a product,
-//! and the GTINs registered before prefixes existed stay with their first registrant.
+//! and the GTINs registered before prefixes existed stay with their first registrant
+//! (`reetrace::grandfather`).
 
 use reetrace_core::db::{Db, PoolOptions, Sql};
 use serde_json::{Value, json};
@@ -49,6 +50,21 @@ async fn served_issuer(app: &TestApp, path: &str) -> String {
     assert_eq!(response.status(), 200, "{path}");
     let credential: Value = response.json().await.unwrap();
     credential["issuer"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Marks the app's database as not grandfathered yet (as the prefixes' migration leaves it) and
+/// runs the grandfathering as the next start does; returns the entries recorded. A second run
+/// records nothing.
+async fn grandfather_again(app: &TestApp) -> u64 {
+    app.execute(Sql::new("INSERT INTO gs1_grandfathering (id) VALUES (1)"))
+        .await;
+    let db = Db::connect(&app.database_url, &PoolOptions::default())
+        .await
+        .unwrap();
+    let recorded = reetrace::grandfather::run(&db).await.unwrap();
+    assert_eq!(reetrace::grandfather::run(&db).await.unwrap(), 0);
+    db.close().await;
+    recorded
 }
 
 api_test!(
@@ -379,18 +395,8 @@ api_test!(
             assert_eq!(removed.status(), 200);
         }
 
-        // The passport migration's backfill runs again, as on the first start after the upgrade.
-        app.execute(Sql::new(
-            "DELETE FROM _reetrace_migrations_passport WHERE version = 20003",
-        ))
-        .await;
-        let db = Db::connect(&app.database_url, &PoolOptions::default())
-            .await
-            .unwrap();
-        db.migrate(&reetrace_passport::store::MIGRATIONS)
-            .await
-            .unwrap();
-        db.close().await;
+        // The first start after the prefixes' migration grandfathers them, once.
+        assert_eq!(grandfather_again(&app).await, 1);
 
         let held = app
             .get_json(
@@ -473,5 +479,16 @@ api_test!(
             recorded["lots"][0]["epc"],
             format!("https://id.gs1.org/01/{own}/10/OX-1")
         );
+
+        // A lot named before prefixes existed grandfathers its GTIN to its recycler.
+        let me = app.get_json("/api/v1/whoami", Some(&recycler)).await;
+        let org = me["org_id"].as_str().unwrap();
+        let path = format!("/api/v1/orgs/{org}/gs1-prefixes");
+        let removed = delete_as(&app, &app.admin_key, &format!("{path}/4098765")).await;
+        assert_eq!(removed.status(), 200);
+        assert_eq!(grandfather_again(&app).await, 1);
+        let held = app.get_json(&path, Some(&recycler)).await;
+        assert_eq!(held[0]["gtin"], own.as_str(), "{held}");
+        assert_eq!(held[0]["grandfathered"], true, "{held}");
     }
 );
