@@ -12,7 +12,8 @@
 //!   given or registered before prefixes existed) is stored as its 12 digits: GTIN-8
 //!   `96385074` is `000009638507`. Like a 12-digit company prefix it covers that item and the
 //!   GTIN-14s of its groupings (indicators 1 to 9), which only the item's brand owner may form
-//!   (GS1 General Specifications 2.1.2, GTIN-14 allocation).
+//!   (GS1 General Specifications, GTIN allocation: a GTIN-14 is an indicator digit, the
+//!   contained item's GTIN-13 without its check digit, and a check digit of its own).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -68,10 +69,10 @@ fn body(gtin: &Gtin) -> &str {
 
 /// Why `digits` (the GTIN-13 form, from its start) lie in restricted circulation, if they do.
 ///
-/// GS1 General Specifications 1.4.4 (GS1 Prefixes) and 2.1.13 (restricted circulation
-/// numbers): GTIN-13s under GS1 Prefixes 02 and 04 (GTIN-12s starting 2 or 4) and 20 to 29
-/// are numbers for use inside a company or a region, never product identities; GTIN-8s
-/// (stored after `00000`) starting 0 or 2 are RCN-8s.
+/// GS1 General Specifications, the GS1 Prefix table and Restricted Circulation Numbers:
+/// GTIN-13s under GS1 Prefixes 02 and 04 (GTIN-12s starting 2 or 4) and 20 to 29 are numbers
+/// for use inside a company or a geographic region, never product identities; GTIN-8s
+/// (stored after `00000`, the GTIN-8 space of the 13-digit form) starting 0 or 2 are RCN-8s.
 fn restricted(digits: &str) -> Option<&'static str> {
     if let Some(gtin8) = digits.strip_prefix("00000") {
         return match gtin8.as_bytes().first() {
