@@ -107,7 +107,8 @@ def main():
         "REETRACE_LOG": "warn",
     })
     created = subprocess.run(
-        [binary, "admin", "org", "create", "--name", "Bulk memory", "--role", "manufacturer"],
+        [binary, "admin", "org", "create", "--name", "Bulk memory", "--role", "manufacturer",
+         "--gs1-prefix", "4012345"],
         env=env, check=True, capture_output=True, text=True)
     key = json.loads(created.stdout)["api_key"]
     log = open(os.path.join(work, "server.log"), "w")

@@ -67,7 +67,7 @@ json_field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])";
 
 say "$BACKEND database, organisations"
 "$BIN" migrate
-MAKER_KEY="$("$BIN" admin org create --name "Fault Motors" --role manufacturer | json_field api_key)"
+MAKER_KEY="$("$BIN" admin org create --name "Fault Motors" --role manufacturer --gs1-prefix 4012345 | json_field api_key)"
 A_JSON="$("$BIN" admin org create --name "Collector" --role recycler)"
 B_JSON="$("$BIN" admin org create --name "Recycler" --role recycler)"
 A_ID="$(json_field org_id <<<"$A_JSON")"; A_KEY="$(json_field api_key <<<"$A_JSON")"

@@ -38,7 +38,9 @@ PORTS = {
     "stock-1": BASE_PORT + 5, "stock-2": BASE_PORT + 6,
 }
 GATEWAY = f"http://127.0.0.1:{PORTS['gateway']}"
-GTIN = "04012345000016"
+# Maker A holds the GS1 Company Prefix 4012345 and Maker B 4012346: each registers its own GTIN.
+PREFIXES = ("4012345", "4012346")
+GTINS = ("04012345000016", "04012346000015")
 RUN_TAG = uuid.uuid4().hex[:6]
 # What each registered motor holds (grams).
 CONTENT = {"Nd": 337.5, "Pr": 105, "Dy": 60, "Tb": 7.5}
@@ -233,7 +235,7 @@ def reliably(kind, method, path, key, body, ok=(200, 201), impatient=False):
 # --- the workload -------------------------------------------------------------------------------
 
 state_lock = threading.Lock()
-registered = {}       # passport id -> serial
+registered = {}       # passport id -> (GTIN, serial)
 queues = [collections.deque() for _ in range(CUSTODY_WORKERS)]  # products each custody worker takes
 chains_done = []      # passport ids dismantled and recycled
 events = {}           # acknowledged custody event id -> leaf index
@@ -241,9 +243,9 @@ stop = threading.Event()
 errors = []           # unexpected answers of the workload
 
 
-def motor(serial, country="FR", date="2026-04-15"):
+def motor(serial, country="FR", date="2026-04-15", gtin=GTINS[0]):
     return {"granularity": "item",
-            "product": {"gtin": GTIN, "serial": serial, "name": "Traction motor", "category": "ev_traction_motor",
+            "product": {"gtin": gtin, "serial": serial, "name": "Traction motor", "category": "ev_traction_motor",
                         "net_mass_g": 48000, "placed_on_market": {"date": date, "country": country}},
             "ree_content": {"components": [{"name": "rotor magnets", "material": "NdFeB-sintered", "mass_g": 1500,
                                             "elements": [{"element": e, "mass_g": m} for e, m in CONTENT.items()]}]}}
@@ -254,11 +256,11 @@ def unexpected(what, status, answer):
         errors.append(f"{clock()} {what}: {status} {str(answer)[:300]}")
 
 
-def acknowledge(pid, serial):
+def acknowledge(pid, gtin, serial):
     with state_lock:
         if pid in registered:
             errors.append(f"passport {pid} acknowledged twice")
-        registered[pid] = serial
+        registered[pid] = (gtin, serial)
         queues[len(registered) % CUSTODY_WORKERS].append(pid)
 
 
@@ -266,13 +268,14 @@ def registrar(maker, worker):
     # Each worker its own market country; bulk registrations of the year before: the stock
     # figures then have several countries and years to get right.
     country = ["FR", "DE", "IT"][worker % 3]
+    gtin = GTINS[worker % 2]  # the GTIN of makers[worker % 2]
     n = 0
     while not stop.is_set():
         n += 1
         if n % 5 == 0:
             serials = [f"BULK-{RUN_TAG}-{worker}-{n}-{i}" for i in range(10)]
             status, answer = reliably("bulk registration", "POST", "/api/v1/passports/bulk?atomic=true", maker,
-                                      [motor(s, country, "2025-06-01") for s in serials], ok=(200,),
+                                      [motor(s, country, "2025-06-01", gtin) for s in serials], ok=(200,),
                                       impatient=n % 10 == 5)
             if status != 200:
                 unexpected("bulk registration", status, answer)
@@ -281,15 +284,15 @@ def registrar(maker, worker):
                 if line.get("status") != 201:
                     unexpected("bulk line", line.get("status"), line)
                     continue
-                acknowledge(line["id"], serial)
+                acknowledge(line["id"], gtin, serial)
         else:
             serial = f"ONE-{RUN_TAG}-{worker}-{n}"
-            status, answer = reliably("registration", "POST", "/api/v1/passports", maker, motor(serial, country),
+            status, answer = reliably("registration", "POST", "/api/v1/passports", maker, motor(serial, country, gtin=gtin),
                                       impatient=n % 4 == 1)
             if status != 201:
                 unexpected("registration", status, answer)
                 continue
-            acknowledge(answer["id"], serial)
+            acknowledge(answer["id"], gtin, serial)
         time.sleep(0.05)
 
 
@@ -357,8 +360,8 @@ def reader(regulator, recycler, index):
             recent = list(registered.items())[-50:]
             some = recent[n % len(recent)] if recent else None
         if some:
-            pid, serial = some
-            status, answer, _ = call("resolver scan", "GET", f"/01/{GTIN}/21/{serial}")
+            pid, (gtin, serial) = some
+            status, answer, _ = call("resolver scan", "GET", f"/01/{gtin}/21/{serial}")
             if 400 <= status < 500:
                 unexpected("resolver scan", status, answer)
             status, answer, _ = call("custody scan", "GET", f"/api/v1/custody/{pid}", recycler)
@@ -444,13 +447,18 @@ def main():
     gateway = start_gateway()
     print(f"{clock()} six instances and the gateway are up", flush=True)
 
-    def org(name, role):
+    def org(name, role, prefix=None):
         status, answer, _ = call("setup", "POST", "/api/v1/orgs", admin, {"name": name, "role": role})
         if status != 201:
             fail(f"create {name}: {status} {answer}")
+        if prefix is not None:
+            status, held, _ = call("setup", "POST", f"/api/v1/orgs/{answer['org_id']}/gs1-prefixes", admin,
+                                   {"prefix": prefix})
+            if status != 201:
+                fail(f"GS1 prefix of {name}: {status} {held}")
         return answer["org_id"], answer["api_key"]
 
-    makers = [org("Maker A", "manufacturer")[1], org("Maker B", "manufacturer")[1]]
+    makers = [org("Maker A", "manufacturer", PREFIXES[0])[1], org("Maker B", "manufacturer", PREFIXES[1])[1]]
     collector = org("Collector", "recycler")[1]
     processor_id, processor = org("Processor", "recycler")
     _, regulator = org("Regulator", "regulator")

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use reetrace_core::db::Backend;
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
+use reetrace_core::domain::gs1_prefix::NewGs1Prefix;
 use tokio_util::sync::CancellationToken;
 
 struct Options {
@@ -177,6 +178,15 @@ async fn run(backend: Backend, o: &Options) {
             role: Role::Manufacturer,
             operator_id: None,
         })
+        .await
+        .unwrap();
+    // The GS1 Company Prefix of the GTINs `passports::data` registers.
+    let prefix = NewGs1Prefix {
+        prefix: Some("4012345".into()),
+        ..NewGs1Prefix::default()
+    };
+    app.accounts()
+        .add_gs1_prefix(org.org_id, &prefix)
         .await
         .unwrap();
     let shutdown = CancellationToken::new();

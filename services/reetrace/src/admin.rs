@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
+use reetrace_core::api::problem::Problem;
 use reetrace_core::db::Db;
 use reetrace_core::domain::OperatorId;
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
+use reetrace_core::domain::gs1_prefix::NewGs1Prefix;
 use reetrace_core::domain::issuing::Rotation;
 use serde::Serialize;
 use uuid::Uuid;
@@ -69,6 +71,10 @@ pub enum OrgCommand {
         /// Operator identifier as SCHEME:VALUE, e.g. eori:FR123456789000 or lei:5493001KJTIIGC8Y1R12.
         #[arg(long, value_name = "SCHEME:VALUE")]
         operator_id: Option<String>,
+        /// A GS1 Company Prefix (as in a GTIN-13) the manufacturer or recycler holds; repeat
+        /// for several. Printed back under "gs1_prefixes".
+        #[arg(long = "gs1-prefix", value_name = "DIGITS")]
+        gs1_prefixes: Vec<String>,
     },
     /// Lists organisations.
     List {
@@ -186,8 +192,21 @@ async fn org(config: &Config, db: &Db, command: OrgCommand) -> anyhow::Result<()
             name,
             role,
             operator_id,
+            gs1_prefixes,
         } => {
             let operator_id = operator_id.as_deref().map(parse_operator_id).transpose()?;
+            let gs1_prefixes: Vec<NewGs1Prefix> = gs1_prefixes
+                .into_iter()
+                .map(|prefix| NewGs1Prefix {
+                    prefix: Some(prefix),
+                    ..NewGs1Prefix::default()
+                })
+                .collect();
+            // Malformed prefixes are refused before anything is created.
+            for new in &gs1_prefixes {
+                new.parse()
+                    .map_err(|e| anyhow::anyhow!("--gs1-prefix: {}", e.detail))?;
+            }
             let created = accounts
                 .create_org(NewOrg {
                     name,
@@ -195,7 +214,19 @@ async fn org(config: &Config, db: &Db, command: OrgCommand) -> anyhow::Result<()
                     operator_id,
                 })
                 .await?;
-            emit(&created)
+            let mut held = Vec::new();
+            for new in &gs1_prefixes {
+                let entry = accounts
+                    .add_gs1_prefix(created.org_id, new)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--gs1-prefix: {}", Problem::from(e)))?;
+                held.push(entry);
+            }
+            let mut out = serde_json::to_value(&created)?;
+            if !held.is_empty() {
+                out["gs1_prefixes"] = serde_json::to_value(held)?;
+            }
+            emit(&out)
         }
         OrgCommand::List { role } => {
             let mut all = Vec::new();

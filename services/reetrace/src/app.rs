@@ -321,7 +321,8 @@ fn instance_name() -> String {
     .clone()
 }
 
-/// Opens the configured database and applies every migration.
+/// Opens the configured database, applies every migration and grandfathers the GTINs
+/// registered before GS1 prefixes ([`crate::grandfather`]).
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let options = PoolOptions {
         max_connections: config.db_max_connections,
@@ -336,6 +337,10 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
             .await
             .with_context(|| format!("migrate the {} tables", set.name))?;
     }
+    // Once, across the services' tables: GTINs registered before GS1 prefixes existed.
+    crate::grandfather::run(&db)
+        .await
+        .context("grandfather the GTINs registered before GS1 prefixes")?;
     Ok(db)
 }
 

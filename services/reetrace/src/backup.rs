@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use reetrace_core::db::{ArchiveRow, ArchiveTable, ArchiveValue, Archived, Db};
+use reetrace_core::db::{ArchiveRow, ArchiveTable, ArchiveValue, Archived, Db, Sql};
 use serde_json::{Value, json};
 
 use crate::app;
@@ -258,7 +258,14 @@ async fn restore_from(
             bail!("{name}: the archive announces {expected} rows but holds {got}");
         }
     }
+    if header["tables"].get("gs1_prefixes").is_none() {
+        // Made before GS1 prefixes: its GTINs are grandfathered as an upgraded database's are.
+        Sql::new("INSERT INTO gs1_grandfathering (id) VALUES (1) ON CONFLICT DO NOTHING")
+            .execute(&mut tx)
+            .await?;
+    }
     tx.commit().await?;
+    crate::grandfather::run(db).await?;
     Ok(counts)
 }
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod demo;
+pub mod grandfather;
 pub mod import;
 pub mod instance;
 pub mod log_monitor;

@@ -14,6 +14,7 @@ use reetrace::config::{Config, SecretText};
 use reetrace_core::db::{Backend, Db, PoolOptions, Sql};
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
+use reetrace_core::domain::gs1_prefix::NewGs1Prefix;
 use reetrace_core::testing::TestDatabase;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -247,6 +248,17 @@ async fn a_moved_instance_keeps_verifying_what_it_issued_before(backend: Backend
             role: Role::Manufacturer,
             operator_id: None,
         })
+        .await
+        .unwrap();
+    services
+        .accounts
+        .add_gs1_prefix(
+            maker.org_id,
+            &NewGs1Prefix {
+                prefix: Some("4012345".into()),
+                ..NewGs1Prefix::default()
+            },
+        )
         .await
         .unwrap();
     let old = register(&client, &a, &maker.api_key, "EVM-MOVE-1").await;

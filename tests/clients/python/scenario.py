@@ -21,7 +21,7 @@ from typing import Any
 
 import independent
 from reetrace_client import AuthenticatedClient, Client
-from reetrace_client.api.accounts import create_org, whoami
+from reetrace_client.api.accounts import add_gs1_prefix, create_org, whoami
 from reetrace_client.api.credentials import verify_credential
 from reetrace_client.api.custody import (
     get_lot,
@@ -52,6 +52,7 @@ from reetrace_client.models import (
     InputSpec,
     Location,
     Method,
+    NewGs1Prefix,
     NewOrg,
     OperatorIdType0,
     OperatorIdType0Scheme,
@@ -80,9 +81,23 @@ from reetrace_client.types import Response
 
 BASE = os.environ["REETRACE_URL"].rstrip("/")
 ADMIN_KEY = os.environ["REETRACE_ADMIN_KEY"]
-MOTOR_GTIN = "04012345000016"
-MAGNET_GTIN = "04012345000023"
-OXIDE_GTIN = "04012345000030"
+
+
+def gtin(prefix: str, item: str) -> str:
+    """The GTIN-14 (indicator 0) of item reference `item` under `prefix`, with its check digit."""
+    body = f"0{prefix}{item}"
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return f"{body}{(10 - total % 10) % 10}"
+
+
+# The GS1 Company Prefixes the admin gives the manufacturer and the recycler, drawn per run (a
+# prefix belongs to one organisation, and the scenario may run again on one server, beside the
+# TypeScript one): a GTIN is registered only under its owner's prefix.
+MAKER_PREFIX = "40" + "".join(secrets.choice("0123456789") for _ in range(5))
+RECYCLER_PREFIX = "41" + "".join(secrets.choice("0123456789") for _ in range(5))
+MOTOR_GTIN = gtin(MAKER_PREFIX, "00001")
+MAGNET_GTIN = gtin(MAKER_PREFIX, "00002")
+OXIDE_GTIN = gtin(RECYCLER_PREFIX, "00003")
 # Serials and lot numbers carry a run tag, so that the scenario may run again on the same server.
 TAG = secrets.token_hex(3).upper()
 
@@ -233,8 +248,14 @@ def main() -> int:
     check(me.role == Role.ADMIN, f"the bootstrap key is {me.role}, not admin")
     ok("the admin key is an admin's")
 
-    # 1. The admin creates the organisations.
-    def new_org(name: str, role: Role, operator: OperatorIdType0 | None = None) -> Any:
+    # 1. The admin creates the organisations, and gives the manufacturer and the recycler
+    #    their GS1 Company Prefixes.
+    def new_org(
+        name: str,
+        role: Role,
+        operator: OperatorIdType0 | None = None,
+        prefix: str | None = None,
+    ) -> Any:
         body = NewOrg(name=name, role=role)
         if operator is not None:
             body.operator_id = operator
@@ -244,6 +265,16 @@ def main() -> int:
         check(created.role == role and created.name == name, f"{name}: {created}")
         check(created.api_key.startswith("rtk_"), f"{name}: key {created.api_key[:6]}...")
         ok(f"admin created {role.value} {name!r}")
+        if prefix is not None:
+            held = expect(
+                add_gs1_prefix.sync_detailed(
+                    org_id=str(created.org_id), client=admin, body=NewGs1Prefix(prefix=prefix)
+                ),
+                HTTPStatus.CREATED,
+                f"GS1 prefix of {name}",
+            )
+            check(held.prefix == prefix, f"{name}: prefix {held.prefix}")
+            ok(f"admin gave {name!r} the GS1 Company Prefix {prefix}")
         return created
 
     eori = "FR" + "".join(secrets.choice("0123456789") for _ in range(12))
@@ -251,9 +282,10 @@ def main() -> int:
         "Acme Motors (python)",
         Role.MANUFACTURER,
         OperatorIdType0(value=eori, scheme=OperatorIdType0Scheme.EORI),
+        MAKER_PREFIX,
     )
     collector = new_org("Collecte Lyon (python)", Role.RECYCLER)
-    recycler = new_org("Urban Mine Recycling (python)", Role.RECYCLER)
+    recycler = new_org("Urban Mine Recycling (python)", Role.RECYCLER, prefix=RECYCLER_PREFIX)
     regulator = new_org("Agence de l'environnement (python)", Role.REGULATOR)
 
     # 2. The manufacturer registers one item passport and a bulk of 1,000.

@@ -21,9 +21,21 @@ type Element = Schemas["Element"];
 
 const BASE = required("REETRACE_URL").replace(/\/$/, "");
 const ADMIN_KEY = required("REETRACE_ADMIN_KEY");
-const MOTOR_GTIN = "04012345000016";
-const MAGNET_GTIN = "04012345000023";
-const OXIDE_GTIN = "04012345000030";
+/** The GTIN-14 (indicator 0) of item reference `item` under `prefix`, with its check digit. */
+function gtin(prefix: string, item: string): string {
+  const body = `0${prefix}${item}`;
+  const total = [...body].reverse().reduce((sum, d, i) => sum + Number(d) * (i % 2 === 0 ? 3 : 1), 0);
+  return `${body}${(10 - (total % 10)) % 10}`;
+}
+// The GS1 Company Prefixes the admin gives the manufacturer and the recycler, drawn per run (a
+// prefix belongs to one organisation, and the scenario may run again on one server, beside the
+// Python one): a GTIN is registered only under its owner's prefix.
+const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join("");
+const MAKER_PREFIX = `40${digits(5)}`;
+const RECYCLER_PREFIX = `41${digits(5)}`;
+const MOTOR_GTIN = gtin(MAKER_PREFIX, "00001");
+const MAGNET_GTIN = gtin(MAKER_PREFIX, "00002");
+const OXIDE_GTIN = gtin(RECYCLER_PREFIX, "00003");
 // Serials and lot numbers carry a run tag, so that the scenario may run again on one server.
 const TAG = randomBytes(3).toString("hex").toUpperCase();
 
@@ -164,8 +176,14 @@ async function main(): Promise<void> {
   check(me.role === "admin", `the bootstrap key is ${me.role}'s`);
   ok("the admin key is an admin's");
 
-  // 1. The admin creates the organisations.
-  async function newOrg(name: string, role: Schemas["Role"], operatorId?: Schemas["OperatorId"]) {
+  // 1. The admin creates the organisations, and gives the manufacturer and the recycler their
+  //    GS1 Company Prefixes.
+  async function newOrg(
+    name: string,
+    role: Schemas["Role"],
+    operatorId?: Schemas["OperatorId"],
+    prefix?: string,
+  ) {
     const created = expect(
       await admin.POST("/api/v1/orgs", { body: { name, role, operator_id: operatorId ?? null } }),
       201,
@@ -174,12 +192,34 @@ async function main(): Promise<void> {
     check(created.role === role && created.name === name, `${name}: ${JSON.stringify(created)}`);
     check(created.api_key.startsWith("rtk_"), `${name}: key ${created.api_key.slice(0, 6)}...`);
     ok(`admin created ${role} "${name}"`);
+    if (prefix !== undefined) {
+      const held = expect(
+        await admin.POST("/api/v1/orgs/{org_id}/gs1-prefixes", {
+          params: { path: { org_id: created.org_id } },
+          body: { prefix },
+        }),
+        201,
+        `GS1 prefix of ${name}`,
+      );
+      check(held.prefix === prefix, `${name}: prefix ${held.prefix}`);
+      ok(`admin gave "${name}" the GS1 Company Prefix ${prefix}`);
+    }
     return created;
   }
-  const eori = "FR" + Array.from({ length: 12 }, () => randomInt(10)).join("");
-  const maker = await newOrg("Acme Motors (typescript)", "manufacturer", { scheme: "eori", value: eori });
+  const eori = "FR" + digits(12);
+  const maker = await newOrg(
+    "Acme Motors (typescript)",
+    "manufacturer",
+    { scheme: "eori", value: eori },
+    MAKER_PREFIX,
+  );
   const collector = await newOrg("Collecte Lyon (typescript)", "recycler");
-  const recycler = await newOrg("Urban Mine Recycling (typescript)", "recycler");
+  const recycler = await newOrg(
+    "Urban Mine Recycling (typescript)",
+    "recycler",
+    undefined,
+    RECYCLER_PREFIX,
+  );
   const regulator = await newOrg("Agence de l'environnement (typescript)", "regulator");
   const asMaker = client(maker.api_key);
   const asCollector = client(collector.api_key);

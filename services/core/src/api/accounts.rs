@@ -15,12 +15,13 @@ use uuid::Uuid;
 use super::auth::{Auth, Authenticator};
 use super::codes::{
     AUTHENTICATED, BAD_REQUEST, FORBIDDEN, INVALID_CURSOR, INVALID_ID, INVALID_QUERY, JSON_BODY,
-    NOT_FOUND, OPERATOR_ID_TAKEN, UNKNOWN_REFERENCE, UNREADABLE_BODY, listed,
+    NOT_FOUND, OPERATOR_ID_TAKEN, PREFIX_TAKEN, UNKNOWN_REFERENCE, UNREADABLE_BODY, listed,
 };
 use crate::api::extract::{ApiJson, ApiQuery, optional_json, parse_uuid};
 use crate::api::pagination::{Page, PageQuery};
 use crate::api::problem::{FieldError, Problem};
 use crate::domain::account::{ApiKeyInfo, CreatedKey, CreatedOrg, NewOrg, Org};
+use crate::domain::gs1_prefix::{Gs1PrefixEntry, NewGs1Prefix};
 use crate::domain::{Principal, Role};
 use crate::service::accounts::Accounts;
 
@@ -44,6 +45,8 @@ pub fn router() -> OpenApiRouter<AccountsState> {
         .routes(routes!(get_org))
         .routes(routes!(create_key, list_keys))
         .routes(routes!(revoke_key))
+        .routes(routes!(add_gs1_prefix, list_gs1_prefixes))
+        .routes(routes!(remove_gs1_prefix))
         .routes(routes!(whoami))
 }
 
@@ -280,6 +283,109 @@ async fn revoke_key(
     let key_id = parse_uuid("key_id", &path.key_id)?;
     may_manage(&caller, org_id)?;
     Ok(Json(state.accounts.revoke_key(org_id, key_id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct Gs1PrefixPath {
+    /// The organisation's id.
+    #[param(format = Uuid)]
+    org_id: String,
+    /// The entry's canonical digits (its `prefix`).
+    #[param(pattern = r"^\d{4,12}$", example = "4012345")]
+    prefix: String,
+}
+
+/// Gives an organisation a GS1 prefix or GTIN.
+///
+/// Admin only, for manufacturers and recyclers. Exactly one of `prefix` (a GS1 Company Prefix
+/// as in a GTIN-13), `upc_prefix` (a U.P.C. Company Prefix as in a GTIN-12) or `gtin` (one
+/// GTIN: a GTIN-8, or a GTIN held on its own). A manufacturer registers passports, and a
+/// recycler names output lots, only with GTINs under what it holds. Restricted circulation
+/// numbers (GS1 Prefixes 02, 04, 20 to 29; RCN-8s) and the GTIN-8 space of company prefixes are
+/// refused (422). A prefix belongs to one organisation: one overlapping another organisation's
+/// (one starting the other), or one the organisation holds already, is refused (409).
+#[utoipa::path(
+    post, path = "/api/v1/orgs/{org_id}/gs1-prefixes", tag = "accounts", operation_id = "addGs1Prefix",
+    params(OrgPath),
+    request_body = NewGs1Prefix,
+    responses(
+        (status = 201, description = "The entry, in its canonical form", body = Gs1PrefixEntry),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The prefix overlaps one held already", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, PREFIX_TAKEN],
+    ])))),
+)]
+async fn add_gs1_prefix(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    Path(path): Path<OrgPath>,
+    ApiJson(new): ApiJson<NewGs1Prefix>,
+) -> Result<(StatusCode, Json<Gs1PrefixEntry>), Problem> {
+    caller.require(&[Role::Admin])?;
+    let org_id = parse_uuid("org_id", &path.org_id)?;
+    let entry = state.accounts.add_gs1_prefix(org_id, &new).await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+/// Lists the GS1 prefixes and GTINs an organisation holds.
+///
+/// Admins for any organisation, others for their own; ordered by digits. Entries marked
+/// `grandfathered` were recorded from what the organisation registered before it held prefixes.
+#[utoipa::path(
+    get, path = "/api/v1/orgs/{org_id}/gs1-prefixes", tag = "accounts", operation_id = "listGs1Prefixes",
+    params(OrgPath),
+    responses(
+        (status = 200, description = "The entries", body = Vec<Gs1PrefixEntry>),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND],
+    ])))),
+)]
+async fn list_gs1_prefixes(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    Path(path): Path<OrgPath>,
+) -> Result<Json<Vec<Gs1PrefixEntry>>, Problem> {
+    let org_id = parse_uuid("org_id", &path.org_id)?;
+    may_manage(&caller, org_id)?;
+    Ok(Json(state.accounts.gs1_prefixes(org_id).await?))
+}
+
+/// Takes a GS1 prefix or GTIN from an organisation.
+///
+/// Admin only. The organisation's passports and lots under it stay and still resolve; it only
+/// registers no new ones under it.
+#[utoipa::path(
+    delete, path = "/api/v1/orgs/{org_id}/gs1-prefixes/{prefix}", tag = "accounts", operation_id = "removeGs1Prefix",
+    params(Gs1PrefixPath),
+    responses(
+        (status = 200, description = "The removed entry", body = Gs1PrefixEntry),
+        (status = 404, description = "No such organisation or entry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND],
+    ])))),
+)]
+async fn remove_gs1_prefix(
+    State(state): State<AccountsState>,
+    Auth(caller): Auth,
+    Path(path): Path<Gs1PrefixPath>,
+) -> Result<Json<Gs1PrefixEntry>, Problem> {
+    caller.require(&[Role::Admin])?;
+    let org_id = parse_uuid("org_id", &path.org_id)?;
+    Ok(Json(
+        state
+            .accounts
+            .remove_gs1_prefix(org_id, &path.prefix)
+            .await?,
+    ))
 }
 
 /// Who the caller is.

@@ -131,6 +131,12 @@ problem_codes! {
     STILL_REFUSED = ("still_refused", CONFLICT, CONFLICTS);
     /// Another organisation has this operator identifier.
     OPERATOR_ID_TAKEN = ("operator_id_taken", CONFLICT, CONFLICTS);
+    /// A GS1 prefix or GTIN that overlaps one another organisation holds (or one the
+    /// organisation holds already): a GS1 prefix belongs to one organisation.
+    PREFIX_TAKEN = ("prefix_taken", CONFLICT, CONFLICTS);
+    /// A GTIN outside the GS1 prefixes and GTINs the caller's organisation holds. The passport
+    /// service (registrations) and custody (output lots) answer it, so it is shared.
+    GTIN_NOT_YOURS = ("gtin_not_yours", FORBIDDEN, "The GTIN belongs to another organisation");
     /// The service key clashes with another key's prefix (registering the service key at
     /// start-up; no operation answers it).
     SERVICE_KEY_CLASH = ("service_key_clash", CONFLICT, CONFLICTS);

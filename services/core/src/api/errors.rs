@@ -52,6 +52,15 @@ impl From<Denied> for Problem {
                 Problem::forbidden(denied.to_string()).with("required_roles", wanted)
             }
             Denied::Rule(why) => Problem::forbidden(why.clone()),
+            Denied::GtinNotYours {
+                gtin,
+                pointer,
+                held,
+            } => Problem::new(codes::GTIN_NOT_YOURS)
+                .with_detail(denied.to_string())
+                .with("gtin", gtin)
+                .with("pointer", pointer)
+                .with("held_prefixes", held),
         }
     }
 }
@@ -61,6 +70,21 @@ impl From<AccountsError> for Problem {
         match err {
             AccountsError::Invalid(errors) => Problem::validation(errors),
             AccountsError::NotFound(what) => Problem::not_found(what),
+            AccountsError::Gs1PrefixTaken {
+                prefix,
+                held_by_other,
+            } => Problem::conflict(
+                codes::PREFIX_TAKEN,
+                if held_by_other {
+                    format!(
+                        "Another organisation holds {prefix}, which overlaps this one: a GS1 \
+                         prefix belongs to one organisation."
+                    )
+                } else {
+                    format!("The organisation already holds {prefix}.")
+                },
+            )
+            .with("conflicting_prefix", prefix),
             AccountsError::OperatorIdTaken => Problem::conflict(
                 codes::OPERATOR_ID_TAKEN,
                 "Another organisation already has this operator identifier.",

@@ -26,6 +26,15 @@ impl Dialect {
         }
     }
 
+    /// The statement that keeps other writers of `table` waiting until the transaction ends
+    /// (for rules no constraint can state); none on SQLite, whose one writer does already.
+    pub fn lock_table(self, table: &str) -> Option<String> {
+        match self.0 {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")),
+        }
+    }
+
     /// The null-safe equality operator (`a {is} b` is true when both are NULL).
     pub fn null_safe_eq(self) -> &'static str {
         match self.0 {

@@ -165,6 +165,25 @@ pub enum Denied {
     /// The rule is about the record, not the role (its detail says which).
     #[error("{0}")]
     Rule(String),
+    /// A GTIN (at `pointer` in the request) outside every GS1 prefix and GTIN the caller's
+    /// organisation holds (`held`, canonical digits).
+    #[error(
+        "GTIN {gtin} (at {pointer}) is not under a GS1 prefix of this organisation, which holds {}.",
+        held_text(held)
+    )]
+    GtinNotYours {
+        gtin: super::Gtin,
+        pointer: String,
+        held: Vec<String>,
+    },
+}
+
+fn held_text(held: &[String]) -> String {
+    if held.is_empty() {
+        "no GS1 prefix (an admin adds them)".into()
+    } else {
+        format!("the prefixes {}", held.join(", "))
+    }
 }
 
 fn roles_text(roles: &[Role]) -> String {

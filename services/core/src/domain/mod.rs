@@ -20,6 +20,7 @@ mod element;
 mod epc;
 pub mod feed;
 mod field_error;
+pub mod gs1_prefix;
 mod gs1_text;
 mod gtin;
 pub mod idempotency;

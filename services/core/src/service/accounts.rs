@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::db::StoreError;
 use crate::domain::account::{ApiKeyInfo, CreatedKey, CreatedOrg, KeyRow, NewOrg, Org, now};
+use crate::domain::gs1_prefix::{Gs1PrefixEntry, Gs1PrefixKind, NewGs1Prefix};
 use crate::domain::{FieldError, NewApiKey, Role, hash_key, key_prefix};
 use crate::store::accounts::AccountStore;
 
@@ -20,6 +21,9 @@ pub enum AccountsError {
     NotFound(String),
     #[error("another organisation already has this operator identifier")]
     OperatorIdTaken,
+    /// The GS1 prefix overlaps `prefix`, held by another organisation (or the same one).
+    #[error("the GS1 prefix overlaps {prefix}")]
+    Gs1PrefixTaken { prefix: String, held_by_other: bool },
     #[error("the service key is not an API key (rtk_...)")]
     NotAnApiKey,
     #[error("another key (or a revoked or non-service one) has the service key's prefix")]
@@ -218,6 +222,67 @@ impl Accounts {
             }
         }
         Err(AccountsError::Contended)
+    }
+
+    /// Gives an organisation (a manufacturer or a recycler) a GS1 prefix or GTIN.
+    pub async fn add_gs1_prefix(
+        &self,
+        org_id: Uuid,
+        new: &NewGs1Prefix,
+    ) -> Result<Gs1PrefixEntry, AccountsError> {
+        let org = self.org(org_id).await?;
+        let (digits, kind) = new.parse().map_err(|e| AccountsError::Invalid(vec![e]))?;
+        if !matches!(org.role, Role::Manufacturer | Role::Recycler) {
+            return Err(AccountsError::Invalid(vec![FieldError::new(
+                "",
+                format!(
+                    "only manufacturers and recyclers hold GS1 prefixes; this organisation is a {}",
+                    org.role
+                ),
+            )]));
+        }
+        let entry = Gs1PrefixEntry {
+            org_id,
+            gtin: match kind {
+                Gs1PrefixKind::Gtin => digits.as_gtin(),
+                _ => None,
+            },
+            prefix: digits.as_str().to_owned(),
+            kind,
+            grandfathered: false,
+            created_at: now(),
+        };
+        match self.store.insert_gs1_prefix(&entry).await? {
+            None => Ok(entry),
+            Some(clash) => Err(AccountsError::Gs1PrefixTaken {
+                held_by_other: clash.org_id != org_id,
+                prefix: clash.prefix,
+            }),
+        }
+    }
+
+    /// The GS1 prefixes and GTINs an organisation holds.
+    pub async fn gs1_prefixes(&self, org_id: Uuid) -> Result<Vec<Gs1PrefixEntry>, AccountsError> {
+        self.org(org_id).await?;
+        Ok(self.store.gs1_prefixes(org_id).await?)
+    }
+
+    /// Takes a GS1 prefix or GTIN from an organisation. Its passports and lots stay; it only
+    /// registers no new ones under it.
+    pub async fn remove_gs1_prefix(
+        &self,
+        org_id: Uuid,
+        prefix: &str,
+    ) -> Result<Gs1PrefixEntry, AccountsError> {
+        self.org(org_id).await?;
+        self.store
+            .delete_gs1_prefix(org_id, prefix)
+            .await?
+            .ok_or_else(|| {
+                AccountsError::NotFound(format!(
+                    "Organisation {org_id} holds no GS1 prefix {prefix:?}."
+                ))
+            })
     }
 
     pub async fn revoke_key_by_prefix(&self, prefix: &str) -> Result<ApiKeyInfo, AccountsError> {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db::{Db, MigrationSet, Sql, StoreError};
 use crate::domain::account::{ApiKeyInfo, KeyRow, Org};
+use crate::domain::gs1_prefix::{Gs1Prefix, Gs1PrefixEntry};
 use crate::domain::{KeyRecord, OperatorId, Role};
 
 /// The accounts migrations, one folder per backend.
@@ -53,6 +54,22 @@ pub trait AccountStore: KeyLookup {
         prefix: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<ApiKeyInfo>, StoreError>;
+    /// The GS1 prefixes and GTINs an organisation holds, by canonical digits.
+    async fn gs1_prefixes(&self, org_id: Uuid) -> Result<Vec<Gs1PrefixEntry>, StoreError>;
+    /// Stores `entry` unless a stored entry overlaps it (one's digits starting the other's)
+    /// and belongs to another organisation, or has the same digits: then nothing is stored
+    /// and that entry is returned. Overlaps with the same organisation's entries are kept (a
+    /// real prefix over GTINs it was grandfathered).
+    async fn insert_gs1_prefix(
+        &self,
+        entry: &Gs1PrefixEntry,
+    ) -> Result<Option<Gs1PrefixEntry>, StoreError>;
+    /// Deletes an entry of `org_id`; `None` when there is no such entry.
+    async fn delete_gs1_prefix(
+        &self,
+        org_id: Uuid,
+        prefix: &str,
+    ) -> Result<Option<Gs1PrefixEntry>, StoreError>;
 }
 
 /// The store for a database.
@@ -187,6 +204,45 @@ crate::record!(KeyLookupRow {
     hash,
     revoked,
 });
+
+struct Gs1Row {
+    org_id: Uuid,
+    prefix: String,
+    kind: String,
+    grandfathered: bool,
+    created_at: DateTime<Utc>,
+}
+
+crate::record!(Gs1Row {
+    org_id,
+    prefix,
+    kind,
+    grandfathered,
+    created_at,
+});
+
+impl TryFrom<Gs1Row> for Gs1PrefixEntry {
+    type Error = StoreError;
+
+    fn try_from(row: Gs1Row) -> Result<Self, StoreError> {
+        let digits = Gs1Prefix::stored(&row.prefix).map_err(StoreError::Corrupt)?;
+        let kind: crate::domain::gs1_prefix::Gs1PrefixKind =
+            row.kind.parse().map_err(StoreError::Corrupt)?;
+        Ok(Gs1PrefixEntry {
+            org_id: row.org_id,
+            gtin: match kind {
+                crate::domain::gs1_prefix::Gs1PrefixKind::Gtin => digits.as_gtin(),
+                _ => None,
+            },
+            prefix: row.prefix,
+            kind,
+            grandfathered: row.grandfathered,
+            created_at: row.created_at,
+        })
+    }
+}
+
+const GS1_COLUMNS: &str = "org_id, prefix, kind, grandfathered, created_at";
 
 const INSERT_ORG: &str = "INSERT INTO orgs (id, name, role, operator_scheme, operator_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";
@@ -336,5 +392,67 @@ impl AccountStore for SqlAccounts {
         Sql::new(BUMP_EPOCH).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(row.map(ApiKeyInfo::from))
+    }
+
+    async fn gs1_prefixes(&self, org_id: Uuid) -> Result<Vec<Gs1PrefixEntry>, StoreError> {
+        let rows: Vec<Gs1Row> = Sql::new(format!(
+            "SELECT {GS1_COLUMNS} FROM gs1_prefixes WHERE org_id = $1 ORDER BY prefix"
+        ))
+        .bind(org_id)
+        .fetch_all(self.db.reader())
+        .await?;
+        rows.into_iter().map(Gs1PrefixEntry::try_from).collect()
+    }
+
+    async fn insert_gs1_prefix(
+        &self,
+        entry: &Gs1PrefixEntry,
+    ) -> Result<Option<Gs1PrefixEntry>, StoreError> {
+        let mut tx = self.db.begin().await?;
+        // Overlap is no uniqueness constraint: concurrent additions are serialised (SQLite has
+        // one writer already).
+        if let Some(lock) = self.db.dialect().lock_table("gs1_prefixes") {
+            Sql::new(lock).execute(&mut tx).await?;
+        }
+        let clash: Option<Gs1Row> = Sql::new(format!(
+            "SELECT {GS1_COLUMNS} FROM gs1_prefixes \
+             WHERE (substr(prefix, 1, length($1)) = $1 OR substr($1, 1, length(prefix)) = prefix) \
+             AND (org_id <> $2 OR prefix = $1) ORDER BY prefix LIMIT 1"
+        ))
+        .bind(entry.prefix.as_str())
+        .bind(entry.org_id)
+        .fetch_optional(&mut tx)
+        .await?;
+        if let Some(clash) = clash {
+            tx.rollback().await?;
+            return Ok(Some(clash.try_into()?));
+        }
+        Sql::new(format!(
+            "INSERT INTO gs1_prefixes ({GS1_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+        ))
+        .bind(entry.org_id)
+        .bind(entry.prefix.as_str())
+        .bind(entry.kind.as_str())
+        .bind(entry.grandfathered)
+        .bind(entry.created_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn delete_gs1_prefix(
+        &self,
+        org_id: Uuid,
+        prefix: &str,
+    ) -> Result<Option<Gs1PrefixEntry>, StoreError> {
+        let row: Option<Gs1Row> = Sql::new(format!(
+            "DELETE FROM gs1_prefixes WHERE org_id = $1 AND prefix = $2 RETURNING {GS1_COLUMNS}"
+        ))
+        .bind(org_id)
+        .bind(prefix)
+        .fetch_optional(self.db.writer())
+        .await?;
+        row.map(Gs1PrefixEntry::try_from).transpose()
     }
 }

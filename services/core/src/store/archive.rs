@@ -1,9 +1,10 @@
-//! The kernel's tables in a backup: organisations and their API keys (hashed), the feed
-//! events kept in quarantine (a consumer's cursor has moved past them: without them a restored
-//! instance would lose them), the instance's identity (the base URL everything in the
+//! The kernel's tables in a backup: organisations, their API keys (hashed) and GS1 prefixes,
+//! the feed events kept in quarantine (a consumer's cursor has moved past them: without them a
+//! restored instance would lose them), the instance's identity (the base URL everything in the
 //! backup is named under, and its former ones), and the audit trail of authority reads (an
-//! archive older than it restores with the trail empty). Leases and the key revocation epoch
-//! are runtime state.
+//! archive older than it restores with the trail empty). Leases, the key revocation epoch and
+//! the pending GTIN grandfathering (done at the first start after the prefixes' migration) are
+//! runtime state.
 
 use std::sync::Arc;
 
@@ -34,6 +35,16 @@ static TABLES: &[ArchiveTable] = &[
             ("label", Kind::Text),
             ("created_at", Kind::Time),
             ("revoked_at", Kind::Time),
+        ],
+    },
+    ArchiveTable {
+        name: "gs1_prefixes",
+        columns: &[
+            ("prefix", Kind::Text),
+            ("org_id", Kind::Uuid),
+            ("kind", Kind::Text),
+            ("grandfathered", Kind::Bool),
+            ("created_at", Kind::Time),
         ],
     },
     ArchiveTable {
@@ -82,7 +93,7 @@ static TABLES: &[ArchiveTable] = &[
 ];
 
 /// The tables of a database the kernel keeps but a backup does not: runtime state.
-pub const NOT_ARCHIVED: &[&str] = &["leases", "key_revocation_epoch"];
+pub const NOT_ARCHIVED: &[&str] = &["leases", "key_revocation_epoch", "gs1_grandfathering"];
 
 struct KernelArchive;
 

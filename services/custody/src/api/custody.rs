@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
 use reetrace_core::api::codes::{
-    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, IDEMPOTENT, INVALID_ID, JSON_BODY, NOT_FOUND,
-    OVER_CLAIM, RESERVATION_CAP, UNKNOWN_REFERENCE, listed,
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, IDEMPOTENT, INVALID_ID, JSON_BODY,
+    NOT_FOUND, OVER_CLAIM, RESERVATION_CAP, UNKNOWN_REFERENCE, listed,
 };
 use reetrace_core::api::extract::{parse_json, parse_uuid, require_json_content_type};
 use reetrace_core::api::problem::Problem;
@@ -124,7 +124,7 @@ async fn record_step(
     ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[
-        BAD_REQUEST, FORBIDDEN, STEP_NOT_ALLOWED, LOT_USED_UP, HANDOVER_PENDING, NOT_HOLDER,
+        BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, STEP_NOT_ALLOWED, LOT_USED_UP, HANDOVER_PENDING, NOT_HOLDER,
         MASS_BALANCE, DUPLICATE_EVENT, CONCURRENT_REQUEST,
     ]])))),
 )]

@@ -181,6 +181,16 @@ pub fn check_transformation(
                 ),
             ));
         }
+        if let Some(why) = output
+            .gtin
+            .as_ref()
+            .and_then(reetrace_core::domain::gs1_prefix::restricted_circulation)
+        {
+            errors.push(FieldError::new(
+                format!("{at}/gtin"),
+                format!("{why}: they never identify a product"),
+            ));
+        }
         if output.gtin.is_some() != output.lot_number.is_some() {
             errors.push(FieldError::new(
                 format!("{at}/lot_number"),

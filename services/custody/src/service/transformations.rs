@@ -3,6 +3,7 @@
 //! written with every input compared-and-set.
 
 use chrono::Utc;
+use reetrace_core::domain::gs1_prefix::require_held;
 use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use reetrace_core::domain::{Principal, Role};
 use reetrace_core::service::retry::Attempt;
@@ -57,6 +58,7 @@ impl CustodyService {
             }
         }
         let actor = &self.org(caller.org_id).await?;
+        self.require_lot_gtins_held(caller, request).await?;
         settle(Contention::Inputs, move || async move {
             let mut loaded = Vec::with_capacity(request.inputs.len());
             for (i, input) in request.inputs.iter().enumerate() {
@@ -89,6 +91,25 @@ impl CustodyService {
             })
         })
         .await
+    }
+
+    /// Refuses output lots named with GTINs outside the GS1 prefixes (or GTINs) the recycler
+    /// holds: a lot's LGTIN is the recycler's own product identity.
+    async fn require_lot_gtins_held(
+        &self,
+        caller: &Principal,
+        request: &TransformationRequest,
+    ) -> Result<(), CustodyError> {
+        if request.outputs.iter().all(|o| o.gtin.is_none()) {
+            return Ok(());
+        }
+        let held = self.accounts.gs1_prefixes(caller.org_id).await?;
+        for (i, output) in request.outputs.iter().enumerate() {
+            if let Some(gtin) = &output.gtin {
+                require_held(&held, gtin, &format!("/outputs/{i}/gtin"))?;
+            }
+        }
+        Ok(())
     }
 
     async fn load_input(

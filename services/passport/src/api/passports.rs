@@ -13,8 +13,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reetrace_core::api::auth::{Auth, MaybeAuth};
 use reetrace_core::api::codes::{
-    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, IDEMPOTENT, INVALID_ID, INVALID_QUERY, JSON_BODY,
-    NOT_ACCEPTABLE, NOT_FOUND, OVER_CLAIM, PUBLIC, RESERVATION_CAP, UNKNOWN_REFERENCE, listed,
+    AUTHENTICATED, BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, IDEMPOTENT, INVALID_ID, INVALID_QUERY,
+    JSON_BODY, NOT_ACCEPTABLE, NOT_FOUND, OVER_CLAIM, PUBLIC, RESERVATION_CAP, UNKNOWN_REFERENCE,
+    listed,
 };
 use reetrace_core::api::extract::{ApiQuery, parse_json, parse_uuid, require_json_content_type};
 use reetrace_core::api::idempotency::{Idempotency, respond};
@@ -90,7 +91,7 @@ fn keep_json<T: Serialize>(idem: &Idempotency, status: StatusCode) -> Keep<T> {
         (status = 409, description = "A passport for this product identity exists", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[BAD_REQUEST, FORBIDDEN, PASSPORT_EXISTS, CONCURRENT_REQUEST, OVER_CLAIM, RESERVATION_CAP]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, PASSPORT_EXISTS, CONCURRENT_REQUEST, OVER_CLAIM, RESERVATION_CAP]])))),
 )]
 async fn create(
     State(state): State<PassportState>,
@@ -160,7 +161,7 @@ async fn get_passport(
     ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[
-        BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, PASSPORT_NOT_ACTIVE, VERSION_CONFLICT,
+        BAD_REQUEST, INVALID_ID, FORBIDDEN, GTIN_NOT_YOURS, NOT_FOUND, PASSPORT_NOT_ACTIVE, VERSION_CONFLICT,
         CONCURRENT_REQUEST, OVER_CLAIM, RESERVATION_CAP, UNKNOWN_REFERENCE,
     ]])))),
 )]

@@ -11,8 +11,9 @@
 use std::collections::{HashMap, HashSet};
 
 use reetrace_core::db::StoreError;
+use reetrace_core::domain::gs1_prefix::require_held;
 use reetrace_core::domain::idempotency::{Answer, Idempotency};
-use reetrace_core::domain::{FieldError, Principal};
+use reetrace_core::domain::{Denied, FieldError, Principal};
 use uuid::Uuid;
 
 use super::claims::ClaimFailure;
@@ -29,6 +30,8 @@ pub enum LineFailure<R> {
     Unreadable(R),
     /// The registration breaks a rule (or names a model passport it may not).
     Invalid(Vec<FieldError>),
+    /// Its GTIN is not under a GS1 prefix the manufacturer holds.
+    NotYours(Denied),
     /// An earlier line (`first_line`, 1-based) registers the same product.
     DuplicateInRequest { first_line: usize },
     /// Its recycled content could not be claimed.
@@ -139,6 +142,7 @@ impl PassportService {
         if let Some(stored) = self.stored(org.id, idem.key.as_ref()).await? {
             return Ok(Answer::Replay(stored));
         }
+        let held = self.accounts.gs1_prefixes(org.id).await?;
         let mut results: Pending<R> = vec![None; lines.len()];
         let mut valid: Vec<(usize, Registration)> = Vec::with_capacity(lines.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -154,6 +158,12 @@ impl PassportService {
             registration.derive_from_magnets();
             if let Err(errors) = registration.check() {
                 fail(&mut results, i, LineFailure::Invalid(errors));
+                continue;
+            }
+            if let Some(gtin) = &registration.product.gtin
+                && let Err(denied) = require_held(&held, gtin, "/product/gtin")
+            {
+                fail(&mut results, i, LineFailure::NotYours(denied));
                 continue;
             }
             if let Some(key) = identity_key(&registration)

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use reetrace_core::db::StoreError;
+use reetrace_core::domain::gs1_prefix::require_held;
 use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use reetrace_core::domain::issuing::credential_urn;
 use reetrace_core::domain::{Denied, FieldError, Principal};
@@ -36,6 +37,7 @@ impl PassportService {
         }
         registration.derive_from_magnets();
         registration.check().map_err(PassportError::Invalid)?;
+        self.require_gtin_held(org.id, &registration).await?;
         let (links, link_errors) = self.model_links(org.id, &[&registration]).await?;
         if let Some(err) = link_errors.into_values().next() {
             return Err(PassportError::Invalid(vec![err]));
@@ -91,6 +93,20 @@ impl PassportService {
             Err(StoreError::Conflict { .. }) => self.replay_after_race(org.id, idem).await,
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Refuses a registration whose GTIN is not under a GS1 prefix (or GTIN) the organisation
+    /// holds; a product without a GTIN needs none.
+    pub(crate) async fn require_gtin_held(
+        &self,
+        org_id: Uuid,
+        registration: &Registration,
+    ) -> Result<()> {
+        if let Some(gtin) = &registration.product.gtin {
+            let held = self.accounts.gs1_prefixes(org_id).await?;
+            require_held(&held, gtin, "/product/gtin")?;
+        }
+        Ok(())
     }
 
     /// A concurrent request with the same idempotency key won: answer what it stored.
@@ -186,6 +202,8 @@ impl PassportService {
         if !errors.is_empty() {
             return Err(PassportError::Invalid(errors));
         }
+        // A new version states the identity again: only while the GTIN is the manufacturer's.
+        self.require_gtin_held(org.id, &registration).await?;
         let (links, link_errors) = self.model_links(org.id, &[&registration]).await?;
         if let Some(err) = link_errors.into_values().next() {
             return Err(PassportError::Invalid(vec![err]));

@@ -18,6 +18,7 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use reetrace_core::db::{Backend, Db};
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
+use reetrace_core::domain::gs1_prefix::NewGs1Prefix;
 use reetrace_core::domain::{Mass, Sgtin};
 use reetrace_custody::domain::event::NewEvent;
 use reetrace_custody::epcis::{Observation, ObservationStep, ProductEpc, observation_event};
@@ -179,15 +180,27 @@ struct Served {
 async fn org(app: &reetrace::app::App, name: &str, role: Role, eori: Option<&str>) -> String {
     let operator_id =
         eori.map(|e| serde_json::from_value(json!({"scheme": "eori", "value": e})).unwrap());
-    app.accounts()
+    let created = app
+        .accounts()
         .create_org(NewOrg {
             name: name.into(),
             role,
             operator_id,
         })
         .await
-        .unwrap()
-        .api_key
+        .unwrap();
+    if role == Role::Manufacturer {
+        // The maker holds the GTIN every product is registered under.
+        let gtin = NewGs1Prefix {
+            gtin: Some(GTIN.into()),
+            ..NewGs1Prefix::default()
+        };
+        app.accounts()
+            .add_gs1_prefix(created.org_id, &gtin)
+            .await
+            .unwrap();
+    }
+    created.api_key
 }
 
 /// Serves a fresh application and registers the `count` products the documents are about.

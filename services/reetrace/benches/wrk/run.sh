@@ -27,7 +27,7 @@ export REETRACE_RATE_LIMIT_PER_SECOND=0 REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND=0
 base="http://127.0.0.1:$port"
 
 "$bin" migrate >/dev/null
-maker="$("$bin" admin org create --name "wrk bench maker" --role manufacturer | jq -r .api_key)"
+maker="$("$bin" admin org create --name "wrk bench maker" --role manufacturer --gs1-prefix 4012345 | jq -r .api_key)"
 "$bin" serve > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT

@@ -12,6 +12,11 @@ use crate::passports::motor;
 /// A recycler collects a motor and dismantles it into a magnet lot that recovered 330 g of Nd
 /// (and 100 g of Pr); returns the lot id.
 async fn lot_of_330_g_nd(app: &TestApp) -> String {
+    magnet_lot(app).await.0
+}
+
+/// As [`lot_of_330_g_nd`]; returns the lot id and the key of the recycler holding it.
+pub async fn magnet_lot(app: &TestApp) -> (String, String) {
     let (_, maker) = app.create_org("Motors For Scrap", "manufacturer").await;
     let (_, recycler) = app.create_org("Urban Mine Recycling", "recycler").await;
     let id = app.register(&maker, &motor("EVM-SCRAP-1")).await["id"]
@@ -42,12 +47,15 @@ async fn lot_of_330_g_nd(app: &TestApp) -> String {
         .await
         .unwrap();
     let dismantled: Value = dismantled.json().await.unwrap();
-    dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned()
+    let lot = dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
+    (lot, recycler)
 }
 
-/// Registers a motor for `key`; returns its passport id.
+/// Registers a motor for `key`, under its own GS1 prefix; returns its passport id.
 async fn own_passport(app: &TestApp, key: &str, serial: &str) -> String {
-    app.register(key, &motor(serial)).await["id"]
+    let mut motor = motor(serial);
+    motor["product"]["gtin"] = json!(app.own_gtin(key, "00001").await);
+    app.register(key, &motor).await["id"]
         .as_str()
         .unwrap()
         .to_owned()

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, gtin, recycler_prefix};
 use crate::passports::motor;
 
 async fn step(app: &TestApp, key: &str, passport: &str, body: Value) -> reqwest::Response {
@@ -193,10 +193,12 @@ api_test!(
             "collect, handover, accept, sort, dismantling: {scan}"
         );
 
-        // Recycling the magnet lot into an oxide lot with a GS1 LGTIN.
+        // Recycling the magnet lot into an oxide lot with a GS1 LGTIN, under the recycler's
+        // own GS1 Company Prefix (it is the second recycler created).
+        let oxide_gtin = gtin(&recycler_prefix(1), "00003");
         let recycled = app.post("/api/v1/custody/transformations").bearer_auth(&recycler).json(&json!({
         "process": "recycling", "at": "2026-11-01T10:00:00Z", "inputs": [{"lot": magnet_lot, "mass_g": 1480}],
-        "outputs": [{"kind": "oxide", "material": "NdPr oxide", "mass_g": 500, "gtin": "04012345000030", "lot_number": "OX-2041-06",
+        "outputs": [{"kind": "oxide", "material": "NdPr oxide", "mass_g": 500, "gtin": oxide_gtin, "lot_number": "OX-2041-06",
             "elements": [{"element": "Nd", "mass_g": 300}, {"element": "Pr", "mass_g": 90}, {"element": "Dy", "mass_g": 50}, {"element": "Tb", "mass_g": 6}]}]})).send().await.unwrap();
         let status = recycled.status();
         let recycled: Value = recycled.json().await.unwrap();
@@ -204,7 +206,7 @@ api_test!(
         let oxide = recycled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
         assert_eq!(
             recycled["lots"][0]["epc"],
-            "https://id.gs1.org/01/04012345000030/10/OX-2041-06"
+            format!("https://id.gs1.org/01/{oxide_gtin}/10/OX-2041-06")
         );
         assert_eq!(mass_of(&recycled["losses"], "Nd"), 30.0);
         let used: Value = app

@@ -7,7 +7,8 @@ use reetrace_core::db::Backend;
 use reetrace_core::domain::Role;
 use reetrace_core::domain::account::NewOrg;
 use reetrace_core::testing::TestDatabase;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU32, Ordering};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
@@ -21,6 +22,31 @@ pub struct TestApp {
     pub config: Config,
     shutdown: CancellationToken,
     _db: TestDatabase,
+    /// How many manufacturers and recyclers [`TestApp::create_org`] gave a GS1 prefix.
+    prefixed: [AtomicU32; 2],
+}
+
+/// The GS1 Company Prefix [`TestApp::create_org`] gives the `n`th manufacturer of an app
+/// (from 0): `4012345`, `4012346`... so the first one owns the GTINs the tests register
+/// (`04012345000016`...).
+pub fn manufacturer_prefix(n: u32) -> String {
+    (4_012_345 + n).to_string()
+}
+
+/// The GS1 Company Prefix [`TestApp::create_org`] gives the `n`th recycler (from 0):
+/// `4098765`, `4098766`...
+pub fn recycler_prefix(n: u32) -> String {
+    (4_098_765 + n).to_string()
+}
+
+/// The GTIN-14 (indicator 0) of item reference `item` under GS1 Company Prefix `prefix`, with
+/// its check digit: `gtin("4012345", "00001")` is `04012345000016`.
+pub fn gtin(prefix: &str, item: &str) -> String {
+    let body = format!("0{prefix}{item}");
+    assert_eq!(body.len(), 13, "{prefix} and {item} make no GTIN-13");
+    let digits: Vec<u8> = body.bytes().map(|b| b - b'0').collect();
+    let check = reetrace_core::domain::gs1_check_digit(&digits);
+    format!("{body}{check}")
 }
 
 impl Drop for TestApp {
@@ -80,6 +106,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         config,
         shutdown,
         _db: db,
+        prefixed: [AtomicU32::new(0), AtomicU32::new(0)],
     })
 }
 
@@ -141,7 +168,6 @@ impl TestApp {
         body
     }
 
-    /// Creates an organisation through the API; returns (org_id, api_key).
     /// The OpenMetrics text of `/metrics`.
     pub async fn metrics(&self) -> String {
         self.get("/metrics")
@@ -153,11 +179,27 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Creates an organisation through the API; returns (org_id, api_key). As a GS1 member
+    /// would be, a manufacturer or recycler is given a GS1 Company Prefix by the admin (through
+    /// the API): the `n`th manufacturer [`manufacturer_prefix`]`(n)`, the `n`th recycler
+    /// [`recycler_prefix`]`(n)`. [`TestApp::create_org_without_prefix`] gives none.
     pub async fn create_org(&self, name: &str, role: &str) -> (String, String) {
+        let (org_id, key) = self.create_org_without_prefix(name, role).await;
+        let prefix = match role {
+            "manufacturer" => manufacturer_prefix(self.prefixed[0].fetch_add(1, Ordering::SeqCst)),
+            "recycler" => recycler_prefix(self.prefixed[1].fetch_add(1, Ordering::SeqCst)),
+            _ => return (org_id, key),
+        };
+        self.add_prefix(&org_id, &json!({"prefix": prefix})).await;
+        (org_id, key)
+    }
+
+    /// Creates an organisation through the API, holding no GS1 prefix.
+    pub async fn create_org_without_prefix(&self, name: &str, role: &str) -> (String, String) {
         let response = self
             .post("/api/v1/orgs")
             .bearer_auth(&self.admin_key)
-            .json(&serde_json::json!({"name": name, "role": role}))
+            .json(&json!({"name": name, "role": role}))
             .send()
             .await
             .unwrap();
@@ -167,6 +209,39 @@ impl TestApp {
             body["org_id"].as_str().unwrap().to_owned(),
             body["api_key"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// The GTIN of item reference `item` (5 digits) under the first GS1 Company Prefix the
+    /// organisation of `key` holds, as it reads its own list.
+    pub async fn own_gtin(&self, key: &str, item: &str) -> String {
+        let me = self.get_json("/api/v1/whoami", Some(key)).await;
+        let org = me["org_id"].as_str().unwrap();
+        let held = self
+            .get_json(&format!("/api/v1/orgs/{org}/gs1-prefixes"), Some(key))
+            .await;
+        let entry = held
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "company_prefix")
+            .unwrap_or_else(|| panic!("{org} holds no company prefix: {held}"));
+        gtin(entry["prefix"].as_str().unwrap(), item)
+    }
+
+    /// Gives an organisation a GS1 prefix or GTIN as the admin (`entry` is the request body);
+    /// returns the entry (asserting 201).
+    pub async fn add_prefix(&self, org_id: &str, entry: &Value) -> Value {
+        let response = self
+            .post(&format!("/api/v1/orgs/{org_id}/gs1-prefixes"))
+            .bearer_auth(&self.admin_key)
+            .json(entry)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "add {entry} to {org_id}: {body}");
+        body
     }
 }
 

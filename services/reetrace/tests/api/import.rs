@@ -11,7 +11,7 @@ use crate::api_test;
 use crate::helpers::TestApp;
 
 /// Runs `reetrace import` on the app's database; returns (exit code, summary).
-async fn import(app: &TestApp, args: Vec<String>) -> (i32, Value) {
+pub async fn import(app: &TestApp, args: Vec<String>) -> (i32, Value) {
     let config = app.config.clone();
     let database_url = app.database_url.clone();
     let output = tokio::task::spawn_blocking(move || {
@@ -35,7 +35,7 @@ async fn import(app: &TestApp, args: Vec<String>) -> (i32, Value) {
     (output.status.code().unwrap(), summary)
 }
 
-fn args(file: &Path, org: &str, extra: &[&str]) -> Vec<String> {
+pub fn args(file: &Path, org: &str, extra: &[&str]) -> Vec<String> {
     let mut out = vec![file.display().to_string(), "--org".into(), org.into()];
     out.extend(extra.iter().map(|s| (*s).to_owned()));
     out

@@ -379,8 +379,9 @@ api_test!(the_linkset_lists_every_link, |app: TestApp| async move {
 api_test!(
     short_gtins_resolve_and_bad_identifiers_are_refused,
     |app: TestApp| async move {
-        let (_, key) = app.create_org("Acme Motors", "manufacturer").await;
-        // EAN-8 96385074, stored as the GTIN-14 00000096385074.
+        let (org, key) = app.create_org("Acme Motors", "manufacturer").await;
+        // EAN-8 96385074, stored as the GTIN-14 00000096385074; GS1 allocates it on its own.
+        app.add_prefix(&org, &json!({"gtin": "96385074"})).await;
         let issued = app.register(&key, &model("96385074")).await;
         let canonical = app.url("/01/00000096385074");
         assert_eq!(issued["uri"], canonical);

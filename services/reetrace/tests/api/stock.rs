@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, gtin, manufacturer_prefix};
 use crate::passports::motor;
 
 fn fixture(name: &str) -> Vec<Vec<String>> {
@@ -321,9 +321,11 @@ api_test!(parameters_are_versioned, |app: TestApp| async move {
     assert_eq!(latest["horizon"], 2060);
 });
 
-/// An item registration placed on the market in `country` in 2026.
-fn item(serial: &str, country: &str) -> Value {
+/// An item registration of the `maker`th manufacturer (from 0), under its GS1 prefix, placed
+/// on the market in `country` in 2026.
+fn item(maker: u32, serial: &str, country: &str) -> Value {
     let mut r = motor(serial);
+    r["product"]["gtin"] = json!(gtin(&manufacturer_prefix(maker), "00001"));
     r["product"]["placed_on_market"]["country"] = json!(country);
     r
 }
@@ -371,31 +373,32 @@ async fn market(app: &TestApp) -> [(String, String); 4] {
         n += 1;
         format!("S-{n}")
     };
-    app.register(&key(0), &item(&serial(), "FR")).await;
-    let mut batch = item("unused", "FR");
+    app.register(&key(0), &item(0, &serial(), "FR")).await;
+    let mut batch = item(0, "unused", "FR");
     batch["granularity"] = json!("batch");
     batch["product"].as_object_mut().unwrap().remove("serial");
     batch["product"]["lot"] = json!("LOT-10");
     batch["product"]["units"] = json!(10);
     app.register(&key(0), &batch).await;
-    let mut model = item("unused", "FR");
+    let mut model = item(0, "unused", "FR");
     model["granularity"] = json!("model");
-    model["product"]["gtin"] = json!("09506000134352");
+    model["product"]["gtin"] = json!(gtin(&manufacturer_prefix(0), "00009"));
     model["product"].as_object_mut().unwrap().remove("serial");
     app.register(&key(0), &model).await;
     for _ in 0..3 {
-        app.register(&key(0), &item(&serial(), "ES")).await;
+        app.register(&key(0), &item(0, &serial(), "ES")).await;
     }
-    let gone = app.register(&key(0), &item(&serial(), "FR")).await;
+    let gone = app.register(&key(0), &item(0, &serial(), "FR")).await;
     let m2_fr = serial();
-    let versioned = app.register(&key(1), &item(&m2_fr, "FR")).await;
-    app.register(&key(2), &item(&serial(), "FR")).await;
+    let versioned = app.register(&key(1), &item(1, &m2_fr, "FR")).await;
+    app.register(&key(2), &item(2, &serial(), "FR")).await;
     for maker in [1, 2] {
         for _ in 0..2 {
-            app.register(&key(maker), &item(&serial(), "DE")).await;
+            app.register(&key(maker), &item(maker as u32, &serial(), "DE"))
+                .await;
         }
     }
-    app.register(&key(3), &item(&serial(), "IT")).await;
+    app.register(&key(3), &item(3, &serial(), "IT")).await;
 
     let revoked = app
         .post(&format!(
@@ -408,7 +411,7 @@ async fn market(app: &TestApp) -> [(String, String); 4] {
         .await
         .unwrap();
     assert_eq!(revoked.status(), 200);
-    let mut v2 = item(&m2_fr, "FR");
+    let mut v2 = item(1, &m2_fr, "FR");
     v2["ree_content"]["components"][0]["elements"][0]["mass_g"] = json!(300);
     let response = app
         .put(&format!(

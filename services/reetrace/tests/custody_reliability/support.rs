@@ -85,7 +85,8 @@ pub fn motor(serial: &str) -> Value {
 }
 
 impl Running {
-    /// Creates an organisation; returns (org id, API key).
+    /// Creates an organisation; returns (org id, API key). A manufacturer is given the GS1
+    /// Company Prefix of the motors' GTIN, 4012345 (so one manufacturer per test).
     pub async fn org(&self, name: &str, role: &str) -> (String, String) {
         let response = self
             .client
@@ -97,10 +98,22 @@ impl Running {
             .unwrap();
         assert_eq!(response.status(), 201, "create org {name}");
         let body: Value = response.json().await.unwrap();
-        (
-            body["org_id"].as_str().unwrap().to_owned(),
-            body["api_key"].as_str().unwrap().to_owned(),
-        )
+        let org_id = body["org_id"].as_str().unwrap().to_owned();
+        if role == "manufacturer" {
+            let response = self
+                .client
+                .post(format!(
+                    "{}/api/v1/orgs/{org_id}/gs1-prefixes",
+                    self.address
+                ))
+                .bearer_auth(&self.admin_key)
+                .json(&json!({"prefix": "4012345"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201, "the GS1 prefix of {name}");
+        }
+        (org_id, body["api_key"].as_str().unwrap().to_owned())
     }
 
     /// Registers a motor passport; returns its id.

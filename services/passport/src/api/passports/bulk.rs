@@ -76,6 +76,7 @@ fn line_problem(error: LineFailure<Problem>) -> Problem {
     match error {
         LineFailure::Unreadable(problem) => problem,
         LineFailure::Invalid(errors) => PassportError::Invalid(errors).into(),
+        LineFailure::NotYours(denied) => PassportError::Denied(denied).into(),
         LineFailure::DuplicateInRequest { first_line } => {
             PassportError::DuplicateInRequest { first_line }.into()
         }

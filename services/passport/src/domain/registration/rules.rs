@@ -82,6 +82,16 @@ impl Registration {
 
     fn check_identity(&self, v: &mut Violations) {
         let p = &self.product;
+        if let Some(why) = p
+            .gtin
+            .as_ref()
+            .and_then(reetrace_core::domain::gs1_prefix::restricted_circulation)
+        {
+            v.add(
+                "/product/gtin",
+                format!("{why}: they never identify a product"),
+            );
+        }
         match self.granularity {
             Granularity::Item => {
                 if p.lot.is_some() && p.serial.is_none() {
