@@ -246,10 +246,16 @@ api_test!(
     |app: TestApp| async move {
         let lot = lot_of_330_g_nd(&app).await;
         let (_, maker) = app.create_org("Magnet Works", "manufacturer").await;
+        let gtin = app.own_gtin(&maker, "00002").await;
+        let magnet = |serial: &str, nd_g: f64| {
+            let mut magnet = crate::custody::magnet(serial, &lot, nd_g);
+            magnet["product"]["gtin"] = json!(gtin);
+            magnet
+        };
         let over = app
             .post("/api/v1/passports")
             .bearer_auth(&maker)
-            .json(&crate::custody::magnet("MAG-CAP-1", &lot, 200.0))
+            .json(&magnet("MAG-CAP-1", 200.0))
             .send()
             .await
             .unwrap();
@@ -257,10 +263,8 @@ api_test!(
         assert_eq!(nd_of(&body["reservable"]), 165.0, "{body}");
         // Half, then half of what is left: the first passport's reservation was confirmed
         // from the passport feed, so it no longer counts as open.
-        app.register(&maker, &crate::custody::magnet("MAG-CAP-2", &lot, 165.0))
-            .await;
-        app.register(&maker, &crate::custody::magnet("MAG-CAP-3", &lot, 82.5))
-            .await;
+        app.register(&maker, &magnet("MAG-CAP-2", 165.0)).await;
+        app.register(&maker, &magnet("MAG-CAP-3", 82.5)).await;
         assert_eq!(claimed_nd(&app, &lot).await, 247.5);
     }
 );
