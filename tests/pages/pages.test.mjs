@@ -311,14 +311,15 @@ async function filtersOf(page) {
   }));
 }
 
-// Every figure the dashboard shows equals what the stock API answers for its filters.
-async function assertDashboardMatchesApi(page) {
+// Every figure the dashboard shows equals what the stock API answers for its filters, read with
+// `key` (none: the published statistics).
+async function assertDashboardMatchesApi(page, key = null) {
   const f = await filtersOf(page);
   const sankeyYear = await page.inputValue('#f-sankey-year');
   const [stock, indicators, sankey] = await Promise.all([
-    api('/api/v1/stock/flows' + qs({ flow: 'stock_in_use', basis: 'modelled', group_by: 'year', ...f }), keys.regulator),
-    api('/api/v1/stock/indicators' + qs(f), keys.regulator),
-    api('/api/v1/stock/sankey' + qs({ year: sankeyYear, element: f.element, category: f.category, country: f.country }), keys.regulator),
+    api('/api/v1/stock/flows' + qs({ flow: 'stock_in_use', basis: 'modelled', group_by: 'year', ...f }), key),
+    api('/api/v1/stock/indicators' + qs(f), key),
+    api('/api/v1/stock/sankey' + qs({ year: sankeyYear, element: f.element, category: f.category, country: f.country }), key),
   ]);
   const stockRows = await tableRows(page, 'table-stock');
   assert.equal(stockRows.length, stock.rows.length, 'stock rows');
@@ -398,7 +399,7 @@ async function checkDashboard(context) {
     const page = await open(context, '/dashboard');
     await signIn(page, keys.manufacturer);
     await page.waitForFunction(() => document.body.dataset.state === 'refused');
-    assert.match(await page.textContent('#key-status'), /for regulators and administrators/);
+    assert.match(await page.textContent('#key-status'), /regulators and administrators only/);
     assert.equal(await page.isVisible('#board'), false);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('reetrace.apiKey')), null, 'a refused key is not kept');
     assertNoConsoleErrors(page);
@@ -406,14 +407,29 @@ async function checkDashboard(context) {
     await page.close();
   });
 
+  await test('dashboard: a regulator\'s key shows every figure exactly, as the stock API answers the regulator', async () => {
+    const page = await open(context, '/dashboard');
+    await signIn(page, keys.regulator);
+    await ready(page);
+    const { stock, indicators, sankey } = await assertDashboardMatchesApi(page, keys.regulator);
+    assert.equal(stock.scope, 'all');
+    assert.ok(!stock.disclosure && !indicators.disclosure && !sankey.disclosure, 'no disclosure control for an authority');
+    assert.equal(await page.$$eval('td.suppressed', (t) => t.length), 0, 'nothing withheld');
+    assert.match(await page.textContent('#disclosure'), /recorded in the audit trail/);
+    assertNoConsoleErrors(page);
+    await shot(page, 'dashboard-regulator');
+    await page.close();
+  });
+
   const page = await open(context, '/dashboard');
   let allStock = null;
   let openingYear = null;
-  await test('dashboard: a regulator sees charts whose figures equal the stock API, forecast dashed, opening on a published year', async () => {
-    await signIn(page, keys.regulator);
+  await test('dashboard: without a key, the published statistics: charts whose figures equal the stock API, forecast dashed, opening on a published year', async () => {
+    await page.click('#public-view');
     await ready(page);
     const { stock, indicators, sankey } = await assertDashboardMatchesApi(page);
     assert.equal(indicators.disclosure.k, 3, 'the server runs as shipped');
+    assert.equal(stock.scope, 'published');
     assert.ok(stock.model, 'the stock is modelled');
     assert.ok(stock.rows.some((r) => r.year > stock.model.last_observed), 'the default range reaches into the forecast');
     assert.ok(published(stock.rows).length > stock.rows.length / 2, 'most years of the stock in use are published');
@@ -505,12 +521,12 @@ async function checkDashboard(context) {
     const countries = await page.$$eval('#f-country option', (o) => o.map((x) => x.value).filter(Boolean));
     assert.ok(countries.length >= 2, 'countries with figures are offered');
     await resetFilters(page);
-    const all = await api('/api/v1/stock/indicators', keys.regulator);
+    const all = await api('/api/v1/stock/indicators');
     const collected = (rows) => new Map(rows.filter((r) => typeof r.collected.value === 'number').map((r) => [r.year, r.collected.value]));
     const allCollected = collected(all.rows);
     let chosen = null;
     for (const country of countries) {
-      const mine = collected((await api('/api/v1/stock/indicators' + qs({ country }), keys.regulator)).rows);
+      const mine = collected((await api('/api/v1/stock/indicators' + qs({ country }))).rows);
       const year = [...mine.keys()].find((y) => allCollected.has(y) && mine.get(y) > 0 && mine.get(y) < allCollected.get(y));
       if (year !== undefined) { chosen = { country, year, value: mine.get(year) }; break; }
     }
@@ -536,7 +552,7 @@ async function checkDashboard(context) {
     assert.deepEqual(await stockDots(page), [...allStock].filter(([y]) => y >= 2015 && y <= 2020), 'the stock chart of 2015 to 2020');
 
     const sankeyYear = openingYear === 2020 ? 2019 : 2020;
-    const marketToUse = async (year) => (await api('/api/v1/stock/sankey' + qs({ year }), keys.regulator)).links.find((l) => l.source === 'market' && l.target === 'use');
+    const marketToUse = async (year) => (await api('/api/v1/stock/sankey' + qs({ year }))).links.find((l) => l.source === 'market' && l.target === 'use');
     const before = await marketToUse(openingYear);
     const after = await marketToUse(sankeyYear);
     assert.ok(typeof before.value === 'number' && typeof after.value === 'number' && before.value !== after.value, 'the API has different published flows');
@@ -562,7 +578,7 @@ async function checkDashboard(context) {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#download-${format}`)]);
       assert.equal(download.suggestedFilename(), `reetrace-stock.${format}`);
       const body = readFileSync(await download.path(), 'utf8');
-      const expected = await api('/api/v1/stock/export.csv' + qs({ ...f, format }), keys.regulator, format === 'csv' ? 'text/csv' : 'application/json');
+      const expected = await api('/api/v1/stock/export.csv' + qs({ ...f, format }), null, format === 'csv' ? 'text/csv' : 'application/json');
       if (format === 'csv') {
         assert.equal(body, expected, 'the CSV is the export');
         const lines = body.trim().split('\n');
@@ -583,7 +599,7 @@ async function checkDashboard(context) {
     await page.setViewportSize({ width: 360, height: 780 });
     await page.reload({ waitUntil: 'load' });
     await ready(page);
-    assert.equal(await page.isVisible('#login'), false, 'signed in from the session');
+    assert.equal(await page.isVisible('#login'), false, 'the published view is kept for the session');
     await assertNoHorizontalScroll(page, 'dashboard');
     assertNoConsoleErrors(page);
     await shot(page, 'dashboard-360');

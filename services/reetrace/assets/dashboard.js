@@ -1,10 +1,13 @@
-// The regulator dashboard: a key entered once (kept in this tab's sessionStorage, checked with
-// /api/v1/whoami), then the stock API's figures for the chosen filters as SVG charts and
-// tables. Figures are shown exactly as the API answers them; withheld cells say "suppressed".
+// The urban-mine dashboard: the published statistics without a key (open data, with disclosure
+// control), or every figure exactly with a regulator's or admin's key (entered once, kept in
+// this tab's sessionStorage, checked with /api/v1/whoami); the stock API's figures for the
+// chosen filters as SVG charts and tables. Figures are shown exactly as the API answers them;
+// withheld cells say "suppressed".
 'use strict';
 
 (function () {
   const KEY = 'reetrace.apiKey';
+  const PUBLIC = 'reetrace.publicView';
   const ROLES = ['regulator', 'admin'];
   const C = window.ReeCharts;
   const $ = (id) => document.getElementById(id);
@@ -21,6 +24,16 @@
     } catch (_) { /* storage disabled: the key lasts as long as the page */ }
   }
 
+  function storePublic(on) {
+    try {
+      if (on) sessionStorage.setItem(PUBLIC, '1'); else sessionStorage.removeItem(PUBLIC);
+    } catch (_) { /* storage disabled */ }
+  }
+
+  function storedPublic() {
+    try { return sessionStorage.getItem(PUBLIC) === '1'; } catch (_) { return false; }
+  }
+
   class ApiError extends Error {
     constructor(status, problem) {
       super((problem && (problem.detail || problem.title)) || ('HTTP ' + status));
@@ -34,10 +47,9 @@
       if (value !== '' && value !== null && value !== undefined) query.set(name, value);
     }
     const qs = query.toString();
-    const response = await fetch(path + (qs ? '?' + qs : ''), {
-      headers: { Authorization: 'Bearer ' + key, Accept: 'application/json' },
-      cache: 'no-store',
-    });
+    const headers = { Accept: 'application/json' };
+    if (key) headers.Authorization = 'Bearer ' + key;
+    const response = await fetch(path + (qs ? '?' + qs : ''), { headers, cache: 'no-store' });
     if (!response.ok) {
       let problem = null;
       try { problem = await response.json(); } catch (_) { problem = null; }
@@ -192,7 +204,12 @@
 
   function renderDisclosure(answers) {
     const d = answers.map((a) => a.disclosure).filter(Boolean);
-    if (!d.length) { $('disclosure').textContent = ''; return; }
+    if (!d.length) {
+      $('disclosure').textContent = key
+        ? 'Every figure is shown exactly (an authority\'s view); these reads are recorded in the audit trail.'
+        : '';
+      return;
+    }
     const withheld = d.reduce((s, x) => s + x.suppressed, 0);
     $('disclosure').textContent = 'Disclosure control: cells built from fewer than ' + d[0].k +
       ' organisations are withheld; ' + withheld + ' figure' + (withheld === 1 ? ' is' : 's are') + ' withheld in this view.';
@@ -264,6 +281,7 @@
 
   function signOut(message) {
     store(null);
+    storePublic(false);
     key = null;
     $('board').hidden = true;
     $('login').hidden = false;
@@ -288,12 +306,25 @@
       key = null;
       store(null);
       $('key-status').textContent = 'This key belongs to ' + who.org_name + ', whose role is ' + who.role +
-        '. The dashboard is for regulators and administrators; manufacturers and recyclers read their own figures from the stock API.';
+        '. Keys show every figure to regulators and administrators only; manufacturers and recyclers read their own figures from the stock API, and anyone the published statistics (without a key).';
       document.body.dataset.state = 'refused';
       return;
     }
     store(candidate);
-    $('who').textContent = 'Signed in as ' + who.org_name + ' (' + who.role + ').';
+    storePublic(false);
+    await showBoard('Signed in as ' + who.org_name + ' (' + who.role + '): every figure, exactly.');
+  }
+
+  // The published statistics, without a key: what anyone may read.
+  async function viewPublic() {
+    key = null;
+    store(null);
+    storePublic(true);
+    await showBoard('Published statistics (open data, no key): cells that could reveal one organisation\'s figures are withheld.');
+  }
+
+  async function showBoard(who) {
+    $('who').textContent = who;
     $('key-status').textContent = '';
     $('login').hidden = true;
     $('board').hidden = false;
@@ -309,6 +340,8 @@
       $('api-key').value = '';
       if (value) signIn(value);
     });
+    $('public-view').hidden = false;
+    $('public-view').addEventListener('click', () => viewPublic());
     $('sign-out').addEventListener('click', () => signOut());
     $('filters').addEventListener('change', refresh);
     $('filters').addEventListener('submit', (event) => { event.preventDefault(); refresh(); });
@@ -318,6 +351,7 @@
     $('download-json').addEventListener('click', () => download('json'));
     const saved = storedKey();
     if (saved) signIn(saved);
+    else if (storedPublic()) viewPublic();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

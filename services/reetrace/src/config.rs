@@ -98,7 +98,8 @@ pub struct Config {
     /// The API key (role `service`) this process reads other services' feeds with; `reetrace
     /// migrate` and `serve` register it.
     pub service_key: Option<SecretText>,
-    /// Regulator answers withhold a cell built from fewer than this many distinct organisations.
+    /// The published statistics withhold a cell built from fewer than this many distinct
+    /// organisations.
     pub disclosure_k: u32,
     /// The share (per cent) of a lot's unclaimed content one organisation's open reservations
     /// may hold (1 to 100).

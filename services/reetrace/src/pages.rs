@@ -1,4 +1,4 @@
-//! The pages people look at, served from the binary: the regulator dashboard at `/dashboard`
+//! The pages people look at, served from the binary: the urban-mine dashboard at `/dashboard`
 //! and the static assets of the pages under `/assets/` (the passport page's script, the
 //! dashboard's script and style sheet). No CDN and no build step: the files are embedded with
 //! `include_str!` and served as they are.

@@ -330,8 +330,16 @@ fn item(maker: u32, serial: &str, country: &str) -> Value {
     r
 }
 
+/// No key: the published statistics (open data).
+const PUBLIC: &str = "";
+
+/// `path` read with `key` ([`PUBLIC`]: without a key), asserting 200.
 async fn get_json(app: &TestApp, key: &str, path: &str) -> Value {
-    let response = app.get(path).bearer_auth(key).send().await.unwrap();
+    let mut request = app.get(path);
+    if !key.is_empty() {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status();
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "{path}: {body}");
@@ -443,9 +451,25 @@ api_test!(
             "/api/v1/stock/flows?group_by=year,country&element=Nd&flow=placed_on_market",
         )
         .await;
+        // An authority reads every figure exactly.
         assert_eq!(answer["scope"], "all");
         assert_eq!(answer["unit"], "kg");
         assert_eq!(answer["group_by"], json!(["year", "country"]));
+        assert!(answer.get("disclosure").is_none(), "{answer}");
+        let rows = answer["rows"].as_array().unwrap();
+        let it = rows.iter().find(|r| r["country"] == "IT").unwrap();
+        assert!(
+            (it["value"].as_f64().unwrap() - 0.3375).abs() < 1e-12,
+            "{it}"
+        );
+        // The published statistics (no key) withhold what fewer than 3 makers built.
+        let answer = get_json(
+            &app,
+            PUBLIC,
+            "/api/v1/stock/flows?group_by=year,country&element=Nd&flow=placed_on_market",
+        )
+        .await;
+        assert_eq!(answer["scope"], "published");
         assert_eq!(answer["disclosure"]["k"], 3);
         let rows = answer["rows"].as_array().unwrap();
         let fr = rows.iter().find(|r| r["country"] == "FR").unwrap();
@@ -603,7 +627,7 @@ api_test!(
         let (_, regulator) = app.create_org("Agency", "regulator").await;
         let makers = market(&app).await;
         wait_for_total(&app, &regulator, TOTAL_ND_KG).await;
-        let known = attack(&app, &regulator).await;
+        let known = attack(&app, PUBLIC).await;
         // M4 is alone in IT: none of its figures (any element, any category) comes out.
         let it: Vec<_> = known
             .keys()
@@ -619,6 +643,9 @@ api_test!(
         // What is published is still useful: the totals and France.
         assert!(known.contains_key(&[None, None, None]));
         assert!(known.contains_key(&[Some("FR".to_owned()), None, Some("Nd".to_owned())]));
+        // An authority reads it exactly (and the read is audited).
+        let exact = attack(&app, &regulator).await;
+        assert!(exact.contains_key(&[Some("IT".to_owned()), None, Some("Nd".to_owned())]));
         // M4 itself sees its own figure.
         let own = get_json(
             &app,
@@ -711,7 +738,6 @@ api_test!(
 
         let csv = app
             .get("/api/v1/stock/export.csv?element=Nd&basis=observed")
-            .bearer_auth(&regulator)
             .send()
             .await
             .unwrap();
@@ -737,7 +763,7 @@ api_test!(
         );
         let json_rows = get_json(
             &app,
-            &regulator,
+            PUBLIC,
             "/api/v1/stock/export.csv?element=Nd&basis=observed&format=json",
         )
         .await;
@@ -801,9 +827,26 @@ api_test!(stock_errors_are_problems, |app: TestApp| async move {
     ] {
         let forbidden = app.get(path).bearer_auth(&service).send().await.unwrap();
         assert_problem(forbidden, 403, "forbidden").await;
-        let anonymous = app.get(path).send().await.unwrap();
-        assert_problem(anonymous, 401, "unauthorized").await;
+        let wrong_key = app
+            .get(path)
+            .bearer_auth("rtk_00000000_not-a-key")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(wrong_key, 401, "unauthorized").await;
     }
+    // The published statistics need no key; the model parameters do.
+    for path in [
+        "/api/v1/stock/flows",
+        "/api/v1/stock/indicators",
+        "/api/v1/stock/sankey?year=2026",
+        "/api/v1/stock/export.csv",
+    ] {
+        let published = app.get(path).send().await.unwrap();
+        assert_eq!(published.status(), 200, "{path}");
+    }
+    let anonymous = app.get("/api/v1/stock/parameters").send().await.unwrap();
+    assert_problem(anonymous, 401, "unauthorized").await;
     // An empty database answers, with nothing in it.
     let empty = get_json(&app, &regulator, "/api/v1/stock/flows").await;
     assert_eq!(empty["rows"], json!([]));
@@ -894,12 +937,15 @@ api_test!(
             assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
         }
 
-        // Three recorders collected: the regulator sees the total; one sorted: that stays hidden.
-        let seen = wait_for_flow(&app, &regulator, "collected", 4.0 * 0.3375).await;
+        // Three recorders collected: the published total shows it; one sorted: that stays
+        // hidden from the public, not from the regulator.
+        let seen = wait_for_flow(&app, PUBLIC, "collected", 4.0 * 0.3375).await;
         assert!(!seen.contains_key("sorted"), "{seen:?}");
+        let exact = wait_for_flow(&app, &regulator, "sorted", 2.0 * 0.3375).await;
+        close_to(&exact, "collected", 4.0 * 0.3375);
         let sorted = get_json(
             &app,
-            &regulator,
+            PUBLIC,
             "/api/v1/stock/flows?group_by=&element=Nd&flow=sorted",
         )
         .await;

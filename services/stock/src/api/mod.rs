@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use reetrace_core::api::auth::{Auth, Authenticator};
+use reetrace_core::api::auth::{Auth, Authenticator, MaybeAuth};
 use reetrace_core::api::codes::{
     AUTHENTICATED, CONFLICT, FORBIDDEN, INVALID_QUERY, JSON_BODY, UNREADABLE_BODY, listed,
 };
@@ -59,24 +59,25 @@ pub fn router() -> OpenApiRouter<StockState> {
 /// modelled flows (placed on market with its extrapolation, stock in use, end-of-life outflow)
 /// come from the dynamic stock model and name their `parameters_version`. Values in kg.
 ///
-/// Regulators and admins see everything with disclosure control: a figure built from fewer
-/// than k organisations, and enough others to protect it, say `"suppressed": true` without a
-/// value. Manufacturers see their own products' figures, recyclers their own throughput.
+/// Without a key, the published statistics (open data) with disclosure control: a figure built
+/// from fewer than k organisations, and enough others to protect it, say `"suppressed": true`
+/// without a value. Regulators and admins see every figure exactly (an authority's reads are
+/// audited). Manufacturers see their own products' figures, recyclers their own throughput.
 #[utoipa::path(
     get, path = "/api/v1/stock/flows", tag = "stock", operation_id = "getStockFlows",
     params(FlowsQuery),
     responses(
         (status = 200, description = "The flows", body = FlowsAnswer),
     ),
-    security(("api_key" = [])),
+    security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn flows(
     State(state): State<StockState>,
-    Auth(caller): Auth,
+    MaybeAuth(caller): MaybeAuth,
     ApiQuery(query): ApiQuery<FlowsQuery>,
 ) -> Result<Json<FlowsAnswer>, Problem> {
-    let scope = state.service.scope_of(&caller)?;
+    let scope = state.service.scope_of(caller.as_ref())?;
     let request = query.parse()?;
     Ok(Json(state.service.flows(scope, &request).await?))
 }
@@ -93,15 +94,15 @@ async fn flows(
     responses(
         (status = 200, description = "The indicators", body = IndicatorsAnswer),
     ),
-    security(("api_key" = [])),
+    security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn indicators(
     State(state): State<StockState>,
-    Auth(caller): Auth,
+    MaybeAuth(caller): MaybeAuth,
     ApiQuery(query): ApiQuery<IndicatorsQuery>,
 ) -> Result<Json<IndicatorsAnswer>, Problem> {
-    let scope = state.service.scope_of(&caller)?;
+    let scope = state.service.scope_of(caller.as_ref())?;
     let request = query.parse()?;
     Ok(Json(state.service.indicators(scope, &request).await?))
 }
@@ -117,15 +118,15 @@ async fn indicators(
     responses(
         (status = 200, description = "Nodes, links and the mass balance", body = SankeyAnswer),
     ),
-    security(("api_key" = [])),
+    security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn sankey(
     State(state): State<StockState>,
-    Auth(caller): Auth,
+    MaybeAuth(caller): MaybeAuth,
     ApiQuery(query): ApiQuery<SankeyQuery>,
 ) -> Result<Json<SankeyAnswer>, Problem> {
-    let scope = state.service.scope_of(&caller)?;
+    let scope = state.service.scope_of(caller.as_ref())?;
     let request = query.parse()?;
     Ok(Json(state.service.sankey(scope, &request).await?))
 }
@@ -145,15 +146,15 @@ async fn sankey(
             (ExportAnswer = "application/json"),
          )),
     ),
-    security(("api_key" = [])),
+    security((), ("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[FORBIDDEN, INVALID_QUERY]])))),
 )]
 async fn export(
     State(state): State<StockState>,
-    Auth(caller): Auth,
+    MaybeAuth(caller): MaybeAuth,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, Problem> {
-    let scope = state.service.scope_of(&caller)?;
+    let scope = state.service.scope_of(caller.as_ref())?;
     let (request, format) = query.parse()?;
     let answer = state.service.export(scope, &request).await?;
     Ok(match format {
@@ -240,7 +241,7 @@ async fn get_parameters(
     State(state): State<StockState>,
     Auth(caller): Auth,
 ) -> Result<Json<ParametersView>, Problem> {
-    state.service.scope_of(&caller)?;
+    state.service.scope_of(Some(&caller))?;
     Ok(Json(state.service.parameters().await?.view.clone()))
 }
 

@@ -72,6 +72,8 @@ pub struct FigureSelection {
     /// Years, both included.
     pub from: i32,
     pub to: i32,
+    /// Whether withheld cells are read exactly (an authority's answer) rather than withheld.
+    pub exact: bool,
 }
 
 /// One figure with its coordinates: a row of an answer.
@@ -97,7 +99,7 @@ pub fn observed(
     for flow in flows.filter(|f| f.is_observed()) {
         for ((_, year), table) in tables.range((*flow, sel.from)..=(*flow, sel.to)) {
             for (key, stat) in table.select(sel.group, &sel.filter) {
-                let figure = if stat.suppressed {
+                let figure = if stat.suppressed && !sel.exact {
                     Figure::Suppressed
                 } else {
                     Figure::Exact(stat.value_ug)
@@ -141,7 +143,7 @@ pub fn modelled(model: &Modelled, sel: &FigureSelection) -> Vec<FigureRow> {
                 _ => &series.outflow,
             };
             let figure = |v: f64| {
-                if series.suppressed {
+                if series.suppressed && !sel.exact {
                     Figure::Suppressed
                 } else {
                     Figure::Model(v)

@@ -97,7 +97,7 @@ impl ToSchema for FigureView {
     }
 }
 
-/// How the answer was protected (regulator answers only).
+/// How the answer was protected (published statistics only).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Disclosure {
     /// Cells built from fewer than `k` distinct organisations are withheld.
@@ -110,7 +110,7 @@ pub struct Disclosure {
 impl Disclosure {
     /// How an answer of `scope` was protected: only answers of everything are.
     pub fn of(scope: Scope, k: u32, suppressed: usize) -> Option<Disclosure> {
-        (scope == Scope::All).then_some(Disclosure {
+        (scope == Scope::Published).then_some(Disclosure {
             k,
             suppressed,
             rule: DISCLOSURE_RULE,
@@ -128,7 +128,9 @@ pub const DISCLOSURE_RULE: &str = "A cell built from fewer than k distinct organ
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScopeView {
-    /// Everything (regulators, admins), with disclosure control.
+    /// The published statistics (no key), with disclosure control.
+    Published,
+    /// Everything, exactly (regulators, admins).
     All,
     /// The caller's organisation only: a manufacturer's products, a recycler's throughput.
     Own,
@@ -137,6 +139,7 @@ pub enum ScopeView {
 impl From<Scope> for ScopeView {
     fn from(scope: Scope) -> Self {
         match scope {
+            Scope::Published => ScopeView::Published,
             Scope::All => ScopeView::All,
             Scope::Own(_) => ScopeView::Own,
         }

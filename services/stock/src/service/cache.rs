@@ -51,7 +51,7 @@ impl StockService {
     ) -> Result<Source, StockError> {
         let in_range = |year: i32| years.is_none_or(|(from, to)| (from..=to).contains(&year));
         match scope {
-            Scope::All => self.all_source(flows, &in_range, with_model).await,
+            Scope::Published | Scope::All => self.all_source(flows, &in_range, with_model).await,
             Scope::Own(org) => {
                 let rows = self.inner.store.org_rows(org).await?;
                 let mut grouped: BTreeMap<(Flow, i32), Vec<Contribution>> = BTreeMap::new();

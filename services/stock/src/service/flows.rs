@@ -103,6 +103,7 @@ impl StockService {
             by_year,
             from,
             to,
+            exact: scope == Scope::All,
         };
         let read = |group: Grain, by_year: bool| -> Vec<FigureRow> {
             let mut rows = figures::observed(&source.tables, &selection(group, by_year, &observed));

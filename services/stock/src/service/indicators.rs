@@ -83,6 +83,7 @@ impl StockService {
             by_year: true,
             from,
             to,
+            exact: scope == Scope::All,
         };
         type Slot = (Option<i32>, Key);
         let mut obs: BTreeMap<(Slot, Flow), Figure> = BTreeMap::new();

@@ -43,7 +43,9 @@ pub const DEFAULT_DISCLOSURE_K: u32 = 3;
 /// Whose figures a caller sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Everything, with disclosure control (regulators, admins).
+    /// The published statistics: everything, with disclosure control (open data, no key).
+    Published,
+    /// Everything exactly (authorities and admins; authority reads are audited).
     All,
     /// One organisation's own figures, without suppression (manufacturers: their products;
     /// recyclers: their throughput).
@@ -93,9 +95,14 @@ impl StockService {
         Ok(())
     }
 
-    /// What `caller` may see: regulators and admins everything (with disclosure control),
-    /// manufacturers and recyclers their own figures; others nothing.
-    pub fn scope_of(&self, caller: &Principal) -> Result<Scope, StockError> {
+    /// What `caller` may see: without a key the published statistics (disclosure control);
+    /// regulators and admins every figure exactly; manufacturers and recyclers their own
+    /// figures exactly (and, like anyone, the published statistics without a key); services
+    /// nothing.
+    pub fn scope_of(&self, caller: Option<&Principal>) -> Result<Scope, StockError> {
+        let Some(caller) = caller else {
+            return Ok(Scope::Published);
+        };
         caller.require(&[
             Role::Regulator,
             Role::Admin,

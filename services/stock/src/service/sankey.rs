@@ -39,6 +39,7 @@ impl StockService {
             by_year: true,
             from: req.year,
             to: req.year,
+            exact: scope == Scope::All,
         };
         let obs: BTreeMap<Flow, Figure> = figures::observed(&source.tables, &selection(&observed))
             .into_iter()
