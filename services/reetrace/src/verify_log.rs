@@ -2,6 +2,10 @@
 //! log from the stored events, and checks the latest signed checkpoint against it — either on
 //! the database (`--database-url`) or from the outside through the API (`--url`), which is what
 //! an auditor who trusts nothing but the log's key does.
+//!
+//! Each leaf covers the event's document and its other stored columns (`data`, `org_id`,
+//! action, time...; leaves written before that cover the document only, and are counted as
+//! `uncovered`).
 //! With `--state FILE` it also monitors the log between runs ([`crate::log_monitor`]): a
 //! rollback or a fork of what it verified last time fails it.
 //!
@@ -22,7 +26,7 @@ use reetrace_core::crypto::VerifyingKey;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::merkle::NodeId;
 use reetrace_custody::domain::event::{ChainLink, EventRow};
-use reetrace_custody::domain::log_verifier::{LogVerifier, VerificationReport};
+use reetrace_custody::domain::log_verifier::{LogVerifier, Records, VerificationReport};
 use reetrace_custody::store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -265,6 +269,8 @@ struct EntryWire {
     event_id: String,
     document: String,
     links: Vec<LinkWire>,
+    #[serde(default)]
+    record: Option<String>,
     leaf_hash: String,
 }
 
@@ -275,8 +281,24 @@ struct LinkWire {
     link: String,
 }
 
-/// Turns an API entry into what the verifier reads; malformed parts become problems.
-fn entry_rows(entry: EntryWire, problems: &mut Vec<String>) -> (EventRow, Vec<ChainLink>) {
+/// Turns an API entry into what the verifier reads (the event, its record digest, its links);
+/// malformed parts become problems.
+fn entry_rows(
+    entry: EntryWire,
+    problems: &mut Vec<String>,
+) -> (EventRow, Option<[u8; 32]>, Vec<ChainLink>) {
+    let record = entry.record.as_deref().and_then(|text| {
+        let digest = hex::decode(text)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        if digest.is_none() {
+            problems.push(format!(
+                "leaf {} ({}): the record digest is not 32 bytes of hex",
+                entry.leaf_index, entry.event_id
+            ));
+        }
+        digest
+    });
     let leaf_hash = base64::engine::general_purpose::STANDARD
         .decode(&entry.leaf_hash)
         .unwrap_or_else(|_| {
@@ -307,6 +329,8 @@ fn entry_rows(entry: EntryWire, problems: &mut Vec<String>) -> (EventRow, Vec<Ch
         event_hash: String::new(),
         event_type: String::new(),
         action: String::new(),
+        biz_step: None,
+        biz_location: None,
         org_id: Uuid::nil(),
         event_time: chrono::DateTime::UNIX_EPOCH,
         document: entry.document,
@@ -314,7 +338,7 @@ fn entry_rows(entry: EntryWire, problems: &mut Vec<String>) -> (EventRow, Vec<Ch
         leaf_hash,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
     };
-    (event, links)
+    (event, record, links)
 }
 
 /// Verifies the log of the instance at `base` through its API: the latest checkpoint (opened
@@ -392,13 +416,15 @@ pub async fn verify_remote(
             bail!("{base} answered entries before leaf {from} when asked from it");
         }
         let mut events = Vec::with_capacity(entries.len());
+        let mut records = Vec::with_capacity(entries.len());
         let mut links = Vec::new();
         for entry in entries {
-            let (event, own) = entry_rows(entry, &mut problems);
+            let (event, record, own) = entry_rows(entry, &mut problems);
             events.push(event);
+            records.push(record);
             links.extend(own);
         }
-        verifier.check_page(&events, &links);
+        verifier.check_events(&events, &links, Records::Served(&records));
         from = last + 1;
     }
     for problem in problems {
