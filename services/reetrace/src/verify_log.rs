@@ -5,7 +5,9 @@
 //!
 //! Each leaf covers the event's document and its other stored columns (`data`, `org_id`,
 //! action, time...; leaves written before that cover the document only, and are counted as
-//! `uncovered`).
+//! `uncovered`). On the database it also replays the events and compares the custody every
+//! product and lot row holds (`holder`, `state`, `pending_to`, a lot's masses) with what the
+//! events leave it at ([`Replay`]).
 //! With `--state FILE` it also monitors the log between runs ([`crate::log_monitor`]): a
 //! rollback or a fork of what it verified last time fails it.
 //!
@@ -26,6 +28,7 @@ use reetrace_core::crypto::VerifyingKey;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::merkle::NodeId;
 use reetrace_custody::domain::event::{ChainLink, EventRow};
+use reetrace_custody::domain::log_replay::Replay;
 use reetrace_custody::domain::log_verifier::{LogVerifier, Records, VerificationReport};
 use reetrace_custody::store;
 use serde::{Deserialize, Serialize};
@@ -205,6 +208,7 @@ pub async fn verify_database(
     let verifier_key = choose_key(pinned, &keys, note)?;
 
     let mut verifier = LogVerifier::new(checkpoints.iter().map(|(size, _)| *size)).keeping_nodes();
+    let mut replay = Replay::new();
     let mut from = 0;
     loop {
         let events = store.events_from(from, page).await?;
@@ -215,6 +219,11 @@ pub async fn verify_database(
             .links_between(first.leaf_index, last.leaf_index + 1)
             .await?;
         verifier.check_page(&events, &links);
+        for event in &events {
+            if let Err(problem) = replay.apply(event) {
+                verifier.problem(problem);
+            }
+        }
         let recomputed = verifier.take_nodes();
         let ids: Vec<NodeId> = recomputed.iter().map(|(id, _)| *id).collect();
         let stored = store.nodes(&ids).await?;
@@ -238,6 +247,7 @@ pub async fn verify_database(
     for (size, root) in &checkpoints {
         verifier.check_root(*size, root);
     }
+    check_custody(store.as_ref(), &mut replay, &mut verifier, page).await?;
     let report = match (&verifier_key, note) {
         (Some(key), note) => verifier.finish(note, key),
         (None, None) => verifier.finish(None, ""),
@@ -253,6 +263,46 @@ pub async fn verify_database(
         monitor: None,
         note: note.map(str::to_owned),
     })
+}
+
+/// Compares the custody every product and lot row holds with what replaying the events
+/// yields (`custody_products`, `custody_lots`), page by page in id order.
+async fn check_custody(
+    store: &dyn store::CustodyStore,
+    replay: &mut Replay,
+    verifier: &mut LogVerifier,
+    page: u32,
+) -> anyhow::Result<()> {
+    let mut after = None;
+    loop {
+        let rows = store.product_custody_after(after, page).await?;
+        for row in &rows {
+            for problem in replay.check_product(row) {
+                verifier.problem(problem);
+            }
+        }
+        match rows.last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
+    }
+    let mut after = None;
+    loop {
+        let rows = store.lot_custody_after(after, page).await?;
+        for row in &rows {
+            for problem in replay.check_lot(row) {
+                verifier.problem(problem);
+            }
+        }
+        match rows.last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
+    }
+    for problem in replay.unseen() {
+        verifier.problem(problem);
+    }
+    Ok(())
 }
 
 /// A checkpoint as `GET /api/v1/log/checkpoint` answers it.
