@@ -370,12 +370,19 @@ backend_test!(
             ("event_type", "'AggregationEvent'"),
             ("biz_step", "'destroying'"),
             ("biz_location", "'urn:epc:id:sgln:4012345.00009.0'"),
+            ("recorded_at", ""),
         ] {
             if column == "org_id" {
                 exec!(
                     &db,
                     "UPDATE custody_events SET org_id = $1 WHERE leaf_index = 5",
                     Uuid::now_v7()
+                );
+            } else if column == "recorded_at" {
+                exec!(
+                    &db,
+                    "UPDATE custody_events SET recorded_at = $1 WHERE leaf_index = 5",
+                    victim.recorded_at + chrono::TimeDelta::seconds(1)
                 );
             } else {
                 exec!(
@@ -396,14 +403,15 @@ backend_test!(
             exec!(
                 &db,
                 "UPDATE custody_events SET data = $1, org_id = $2, action = $3, event_hash = $4, \
-                 event_type = $5, biz_step = $6, biz_location = $7 WHERE leaf_index = 5",
+                 event_type = $5, biz_step = $6, biz_location = $7, recorded_at = $8 WHERE leaf_index = 5",
                 victim.data.clone(),
                 victim.org_id,
                 victim.action.clone(),
                 victim.event_hash.clone(),
                 victim.event_type.clone(),
                 victim.biz_step.as_deref(),
-                victim.biz_location.as_deref()
+                victim.biz_location.as_deref(),
+                victim.recorded_at
             );
             let report = verify(store.as_ref(), &key, 4).await;
             assert!(report.ok, "{column} undone: {report:?}");

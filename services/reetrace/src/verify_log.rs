@@ -8,6 +8,7 @@
 //! `uncovered`). On the database it also replays the events and compares the custody every
 //! product and lot row holds (`holder`, `state`, `pending_to`, a lot's masses) with what the
 //! events leave it at ([`Replay`]).
+//!
 //! With `--state FILE` it also monitors the log between runs ([`crate::log_monitor`]): a
 //! rollback or a fork of what it verified last time fails it.
 //!

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::log_leaf::Record;
+use super::log_leaf::EventRecord;
 
 /// An event to append.
 #[derive(Debug, Clone)]
@@ -51,8 +51,8 @@ pub struct EventRow {
 
 impl EventRow {
     /// The stored columns a covering leaf commits to.
-    pub fn record(&self) -> Record<'_> {
-        Record {
+    pub fn record(&self) -> EventRecord<'_> {
+        EventRecord {
             event_hash: &self.event_hash,
             event_type: &self.event_type,
             action: &self.action,
@@ -61,6 +61,7 @@ impl EventRow {
             event_time: self.event_time,
             recorder: self.org_id,
             data: &self.data,
+            recorded_at: self.recorded_at,
         }
     }
 }

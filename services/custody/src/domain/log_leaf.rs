@@ -7,7 +7,7 @@
 //! keep those leaves. The covering form ([`covering_leaf_data`]) also commits to the
 //! [`record_digest`] of every other stored column of the event: what the custody feed says of
 //! it (`data`), who recorded it (`org_id`), its action, time, hash, type, business step and
-//! location. Every event appended now gets a covering leaf.
+//! location, and when the log recorded it. Every event appended now gets a covering leaf.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::json;
@@ -62,7 +62,7 @@ fn links_json(joined: &[Joined]) -> serde_json::Value {
 
 /// The stored columns of an event beside its document, which the covering leaf commits to.
 #[derive(Debug, Clone, Copy)]
-pub struct Record<'a> {
+pub struct EventRecord<'a> {
     pub event_hash: &'a str,
     pub event_type: &'a str,
     pub action: &'a str,
@@ -74,16 +74,18 @@ pub struct Record<'a> {
     pub recorder: Uuid,
     /// The custody feed's payload, the exact stored text.
     pub data: &'a str,
+    /// When the log recorded it (EPCIS `recordTime`), as stored.
+    pub recorded_at: DateTime<Utc>,
 }
 
-/// An event time as both backends store it exactly: whole microseconds.
+/// A time as both backends store it exactly: whole microseconds.
 pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
 
 /// SHA-256 of the JCS of the record's columns (the feed's payload by its own SHA-256, so that
 /// a large payload is hashed once and never copied).
-pub fn record_digest(record: &Record<'_>) -> [u8; 32] {
+pub fn record_digest(record: &EventRecord<'_>) -> [u8; 32] {
     let value = json!({
         "action": record.action,
         "biz_location": record.biz_location,
@@ -92,6 +94,7 @@ pub fn record_digest(record: &Record<'_>) -> [u8; 32] {
         "event_hash": record.event_hash,
         "event_time": stored_time(record.event_time).timestamp_micros(),
         "event_type": record.event_type,
+        "recorded_at": stored_time(record.recorded_at).timestamp_micros(),
         "recorder": record.recorder.to_string(),
     });
     let text = reetrace_core::crypto::jcs::canonicalize(&value).unwrap_or_default();
@@ -143,7 +146,7 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2025-03-01T10:00:00.123456789Z")
             .unwrap()
             .with_timezone(&Utc);
-        let record = Record {
+        let record = EventRecord {
             event_hash: "ni:///sha-256;abc",
             event_type: "ObjectEvent",
             action: "collect",
@@ -152,47 +155,52 @@ mod tests {
             event_time: at,
             recorder: Uuid::from_u128(1),
             data: "{\"elements\":{\"Nd\":415840000}}",
+            recorded_at: at,
         };
         let digest = record_digest(&record);
         assert_eq!(
             digest,
-            record_digest(&Record {
+            record_digest(&EventRecord {
                 event_time: stored_time(at),
                 ..record
             }),
             "the time as stored (whole microseconds) is what is committed to"
         );
         let edits = [
-            Record {
+            EventRecord {
                 data: "{\"elements\":{\"Nd\":300415540000}}",
                 ..record
             },
-            Record {
+            EventRecord {
                 recorder: Uuid::from_u128(2),
                 ..record
             },
-            Record {
+            EventRecord {
                 action: "sort",
                 ..record
             },
-            Record {
+            EventRecord {
                 event_time: at + chrono::TimeDelta::days(366),
                 ..record
             },
-            Record {
+            EventRecord {
                 event_hash: "ni:///sha-256;abd",
                 ..record
             },
-            Record {
+            EventRecord {
                 event_type: "AggregationEvent",
                 ..record
             },
-            Record {
+            EventRecord {
                 biz_step: None,
                 ..record
             },
-            Record {
+            EventRecord {
                 biz_location: Some("urn:epc:id:sgln:1"),
+                ..record
+            },
+            EventRecord {
+                recorded_at: at + chrono::TimeDelta::seconds(1),
                 ..record
             },
         ];

@@ -64,7 +64,7 @@ pub enum Records<'a> {
 
 /// The columns of an event a covering leaf commits to, to name them in a problem.
 pub const COVERED_COLUMNS: &str =
-    "data, org_id, action, event_time, event_hash, event_type, biz_step, biz_location";
+    "data, org_id, action, event_time, event_hash, event_type, biz_step, biz_location, recorded_at";
 
 /// What a verification found.
 #[derive(Debug, Clone, Default, Serialize)]

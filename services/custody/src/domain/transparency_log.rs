@@ -73,8 +73,9 @@ pub struct LogEntry {
     pub document: String,
     pub links: Vec<LinkView>,
     /// The digest (hex) of the event's other stored columns (what the custody feed says of it,
-    /// its recorder, action, time, hash, type, business step and location), which its leaf
-    /// commits to; absent for a leaf written before the log covered them.
+    /// its recorder, action, time, hash, type, business step and location, when the log
+    /// recorded it), which its leaf commits to; absent for a leaf written before the log
+    /// covered them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
     /// Base64.

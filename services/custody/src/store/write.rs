@@ -4,8 +4,8 @@
 //! keeps the idempotent answer. A lost race is [`WriteError::Stale`]: the service reads again
 //! and decides again.
 //!
-//! Each event's leaf covers the columns it is stored with (see [`log_leaf`]): its time is
-//! stored in whole microseconds, which both backends keep exactly.
+//! Each event's leaf covers the columns it is stored with (see [`log_leaf`]): its event and
+//! record times are stored in whole microseconds, which both backends keep exactly.
 //!
 //! Writers serialise on the log head row (PostgreSQL) or the single writer connection
 //! (SQLite): leaf indexes, which are also the custody feed's sequence, are handed out in commit
@@ -340,7 +340,9 @@ async fn append(
     let frontier = Frontier::load(start_u, &known)
         .map_err(|e| StoreError::Corrupt(format!("log frontier: {e}")))?;
     let tails = chain_tails(tx, events).await?;
-    let leaves = Leaves::of(events, start, frontier, tails)?;
+    // Stored as the leaves cover it (whole microseconds).
+    let now = log_leaf::stored_time(now);
+    let leaves = Leaves::of(events, start, frontier, tails, now)?;
     insert_events(tx, events, start, &leaves.hashes, now).await?;
     insert_event_epcs(tx, &leaves.epcs).await?;
     insert_chain_links(tx, &leaves.links).await?;
@@ -416,6 +418,7 @@ impl<'e> Leaves<'e> {
         start: i64,
         mut frontier: Frontier,
         mut tails: HashMap<Uuid, (i64, Vec<u8>)>,
+        recorded_at: DateTime<Utc>,
     ) -> Result<Leaves<'e>, StoreError> {
         let mut out = Leaves {
             hashes: Vec::with_capacity(events.len()),
@@ -442,7 +445,7 @@ impl<'e> Leaves<'e> {
                 out.links
                     .push((*subject, seq + 1, leaf_index, link.to_vec()));
             }
-            let record = log_leaf::record_digest(&record_of(event));
+            let record = log_leaf::record_digest(&record_of(event, recorded_at));
             let leaf_hash = merkle::leaf_hash(&log_leaf::covering_leaf_data(
                 &event.event_id,
                 &digest,
@@ -472,8 +475,8 @@ impl<'e> Leaves<'e> {
 }
 
 /// The columns of `event` as they are stored, which its leaf covers.
-fn record_of(event: &NewEvent) -> log_leaf::Record<'_> {
-    log_leaf::Record {
+fn record_of(event: &NewEvent, recorded_at: DateTime<Utc>) -> log_leaf::EventRecord<'_> {
+    log_leaf::EventRecord {
         event_hash: &event.event_hash,
         event_type: &event.event_type,
         action: &event.action,
@@ -482,6 +485,7 @@ fn record_of(event: &NewEvent) -> log_leaf::Record<'_> {
         event_time: log_leaf::stored_time(event.event_time),
         recorder: event.org_id,
         data: &event.data,
+        recorded_at,
     }
 }
 
