@@ -1,7 +1,7 @@
 //! The log verifier on a real store, on both backends: a log written through the store's
-//! `write` and signed by the log verifies; editing an event, deleting or reordering chain links,
-//! reordering leaves and editing a leaf hash straight in the database are each detected and
-//! named.
+//! `write` and signed by the log verifies; editing an event (its document or any column its
+//! leaf covers), deleting or reordering chain links, reordering leaves, editing a leaf hash and
+//! rewriting a leaf in the first form straight in the database are each detected and named.
 
 #![allow(clippy::unwrap_used)]
 
@@ -267,8 +267,9 @@ backend_test!(
     |tdb: TestDatabase| async move {
         let db = connect(&tdb).await;
         let (store, _, key) = written_log(&db).await;
-        // Leaves 1 and 2 are the first steps of two different products: swapping the events (and
-        // their chain rows) keeps every chain and every leaf hash consistent. Only the tree sees it.
+        // Leaves 1 and 2 are the first steps of two different products: swapping the events (every
+        // column a leaf covers, and their chain rows) keeps every chain and every leaf hash
+        // consistent. Only the tree sees it.
         let a = store.events_from(1, 1).await.unwrap().remove(0);
         let b = store.events_from(2, 1).await.unwrap().remove(0);
         exec!(
@@ -278,11 +279,21 @@ backend_test!(
         for (leaf, row) in [(2i64, &a), (1i64, &b)] {
             exec!(
                 &db,
-                "UPDATE custody_events SET event_id = $2, document = $3, leaf_hash = $4 WHERE leaf_index = $1",
+                "UPDATE custody_events SET event_id = $2, document = $3, leaf_hash = $4, event_hash = $5, \
+                 event_type = $6, action = $7, biz_step = $8, biz_location = $9, event_time = $10, \
+                 org_id = $11, data = $12 WHERE leaf_index = $1",
                 leaf,
                 row.event_id.clone(),
                 row.document.clone(),
-                row.leaf_hash.clone()
+                row.leaf_hash.clone(),
+                row.event_hash.clone(),
+                row.event_type.clone(),
+                row.action.clone(),
+                row.biz_step.as_deref(),
+                row.biz_location.as_deref(),
+                row.event_time,
+                row.org_id,
+                row.data.clone()
             );
         }
         exec!(
@@ -341,6 +352,130 @@ backend_test!(
         assert!(
             mentions(&report, &["level 1, index 1", "differs"]),
             "{report:?}"
+        );
+    }
+);
+
+backend_test!(
+    each_column_the_leaf_covers_is_checked,
+    |tdb: TestDatabase| async move {
+        let db = connect(&tdb).await;
+        let (store, _, key) = written_log(&db).await;
+        let victim = store.events_from(5, 1).await.unwrap().remove(0);
+        for (column, edited) in [
+            ("data", "'{\"elements\":{\"Nd\":1}}'"),
+            ("org_id", ""),
+            ("action", "'destroy'"),
+            ("event_hash", "'ni:///sha-256;0'"),
+            ("event_type", "'AggregationEvent'"),
+            ("biz_step", "'destroying'"),
+            ("biz_location", "'urn:epc:id:sgln:4012345.00009.0'"),
+            ("recorded_at", ""),
+        ] {
+            if column == "org_id" {
+                exec!(
+                    &db,
+                    "UPDATE custody_events SET org_id = $1 WHERE leaf_index = 5",
+                    Uuid::now_v7()
+                );
+            } else if column == "recorded_at" {
+                exec!(
+                    &db,
+                    "UPDATE custody_events SET recorded_at = $1 WHERE leaf_index = 5",
+                    victim.recorded_at + chrono::TimeDelta::seconds(1)
+                );
+            } else {
+                exec!(
+                    &db,
+                    format!("UPDATE custody_events SET {column} = {edited} WHERE leaf_index = 5")
+                );
+            }
+            let report = verify(store.as_ref(), &key, 4).await;
+            assert!(!report.ok, "{column}");
+            assert!(
+                mentions(
+                    &report,
+                    &["leaf 5", &victim.event_id, "recomputed leaf hash", column]
+                ),
+                "{column}: {report:?}"
+            );
+            assert!(!mentions(&report, &["breaks at event"]), "{report:?}");
+            exec!(
+                &db,
+                "UPDATE custody_events SET data = $1, org_id = $2, action = $3, event_hash = $4, \
+                 event_type = $5, biz_step = $6, biz_location = $7, recorded_at = $8 WHERE leaf_index = 5",
+                victim.data.clone(),
+                victim.org_id,
+                victim.action.clone(),
+                victim.event_hash.clone(),
+                victim.event_type.clone(),
+                victim.biz_step.as_deref(),
+                victim.biz_location.as_deref(),
+                victim.recorded_at
+            );
+            let report = verify(store.as_ref(), &key, 4).await;
+            assert!(report.ok, "{column} undone: {report:?}");
+            assert_eq!(report.uncovered, 0);
+        }
+        // A year later: the event would count in another year's figures.
+        exec!(
+            &db,
+            "UPDATE custody_events SET event_time = $1 WHERE leaf_index = 5",
+            victim.event_time + chrono::TimeDelta::days(366)
+        );
+        let report = verify(store.as_ref(), &key, 4).await;
+        assert!(
+            mentions(&report, &["leaf 5", "recomputed leaf hash"]),
+            "{report:?}"
+        );
+    }
+);
+
+backend_test!(
+    a_leaf_rewritten_in_the_first_form_is_named,
+    |tdb: TestDatabase| async move {
+        let db = connect(&tdb).await;
+        let (store, _, key) = written_log(&db).await;
+        // The first form covers the document and links only: with it, an edited data would pass
+        // the leaf check. After the log's first covering leaf, it is refused by itself.
+        let mut victim = store.events_from(7, 1).await.unwrap().remove(0);
+        let links = store.links_between(7, 8).await.unwrap();
+        let joined: Vec<_> = links
+            .iter()
+            .map(|l| reetrace_custody::domain::log_leaf::Joined {
+                subject: l.subject_id,
+                seq: l.seq,
+                link: l.link.as_slice().try_into().unwrap(),
+            })
+            .collect();
+        let digest = reetrace_custody::domain::log_leaf::event_digest(&victim.document);
+        let first = reetrace_core::merkle::leaf_hash(
+            &reetrace_custody::domain::log_leaf::leaf_data(&victim.event_id, &digest, &joined),
+        );
+        exec!(
+            &db,
+            "UPDATE custody_events SET leaf_hash = $1 WHERE leaf_index = 7",
+            first.to_vec()
+        );
+        let report = verify(store.as_ref(), &key, 4).await;
+        assert!(!report.ok);
+        assert!(
+            mentions(
+                &report,
+                &["leaf 7", &victim.event_id, "first leaf form", "from leaf 0"]
+            ),
+            "{report:?}"
+        );
+        assert!(
+            mentions(&report, &["differs from the signed checkpoint"]),
+            "{report:?}"
+        );
+        assert_eq!(report.uncovered, 1);
+        // Served through the API, the entry of that leaf says it covers no record.
+        victim.leaf_hash = first.to_vec();
+        assert_eq!(
+            reetrace_custody::domain::log_verifier::served_record(&victim, &links),
+            None
         );
     }
 );

@@ -2,6 +2,13 @@
 //! log from the stored events, and checks the latest signed checkpoint against it — either on
 //! the database (`--database-url`) or from the outside through the API (`--url`), which is what
 //! an auditor who trusts nothing but the log's key does.
+//!
+//! Each leaf covers the event's document and its other stored columns (`data`, `org_id`,
+//! action, time...; leaves written before that cover the document only, and are counted as
+//! `uncovered`). On the database it also replays the events and compares the custody every
+//! product and lot row holds (`holder`, `state`, `pending_to`, a lot's masses) with what the
+//! events leave it at ([`Replay`]).
+//!
 //! With `--state FILE` it also monitors the log between runs ([`crate::log_monitor`]): a
 //! rollback or a fork of what it verified last time fails it.
 //!
@@ -22,7 +29,8 @@ use reetrace_core::crypto::VerifyingKey;
 use reetrace_core::db::{Db, PoolOptions};
 use reetrace_core::merkle::NodeId;
 use reetrace_custody::domain::event::{ChainLink, EventRow};
-use reetrace_custody::domain::log_verifier::{LogVerifier, VerificationReport};
+use reetrace_custody::domain::log_replay::Replay;
+use reetrace_custody::domain::log_verifier::{LogVerifier, Records, VerificationReport};
 use reetrace_custody::store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -201,6 +209,7 @@ pub async fn verify_database(
     let verifier_key = choose_key(pinned, &keys, note)?;
 
     let mut verifier = LogVerifier::new(checkpoints.iter().map(|(size, _)| *size)).keeping_nodes();
+    let mut replay = Replay::new();
     let mut from = 0;
     loop {
         let events = store.events_from(from, page).await?;
@@ -211,6 +220,11 @@ pub async fn verify_database(
             .links_between(first.leaf_index, last.leaf_index + 1)
             .await?;
         verifier.check_page(&events, &links);
+        for event in &events {
+            if let Err(problem) = replay.apply(event) {
+                verifier.problem(problem);
+            }
+        }
         let recomputed = verifier.take_nodes();
         let ids: Vec<NodeId> = recomputed.iter().map(|(id, _)| *id).collect();
         let stored = store.nodes(&ids).await?;
@@ -234,6 +248,7 @@ pub async fn verify_database(
     for (size, root) in &checkpoints {
         verifier.check_root(*size, root);
     }
+    check_custody(store.as_ref(), &mut replay, &mut verifier, page).await?;
     let report = match (&verifier_key, note) {
         (Some(key), note) => verifier.finish(note, key),
         (None, None) => verifier.finish(None, ""),
@@ -251,6 +266,46 @@ pub async fn verify_database(
     })
 }
 
+/// Compares the custody every product and lot row holds with what replaying the events
+/// yields (`custody_products`, `custody_lots`), page by page in id order.
+async fn check_custody(
+    store: &dyn store::CustodyStore,
+    replay: &mut Replay,
+    verifier: &mut LogVerifier,
+    page: u32,
+) -> anyhow::Result<()> {
+    let mut after = None;
+    loop {
+        let rows = store.product_custody_after(after, page).await?;
+        for row in &rows {
+            for problem in replay.check_product(row) {
+                verifier.problem(problem);
+            }
+        }
+        match rows.last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
+    }
+    let mut after = None;
+    loop {
+        let rows = store.lot_custody_after(after, page).await?;
+        for row in &rows {
+            for problem in replay.check_lot(row) {
+                verifier.problem(problem);
+            }
+        }
+        match rows.last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
+    }
+    for problem in replay.unseen() {
+        verifier.problem(problem);
+    }
+    Ok(())
+}
+
 /// A checkpoint as `GET /api/v1/log/checkpoint` answers it.
 #[derive(Debug, Deserialize)]
 struct CheckpointWire {
@@ -265,6 +320,8 @@ struct EntryWire {
     event_id: String,
     document: String,
     links: Vec<LinkWire>,
+    #[serde(default)]
+    record: Option<String>,
     leaf_hash: String,
 }
 
@@ -275,8 +332,24 @@ struct LinkWire {
     link: String,
 }
 
-/// Turns an API entry into what the verifier reads; malformed parts become problems.
-fn entry_rows(entry: EntryWire, problems: &mut Vec<String>) -> (EventRow, Vec<ChainLink>) {
+/// Turns an API entry into what the verifier reads (the event, its record digest, its links);
+/// malformed parts become problems.
+fn entry_rows(
+    entry: EntryWire,
+    problems: &mut Vec<String>,
+) -> (EventRow, Option<[u8; 32]>, Vec<ChainLink>) {
+    let record = entry.record.as_deref().and_then(|text| {
+        let digest = hex::decode(text)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        if digest.is_none() {
+            problems.push(format!(
+                "leaf {} ({}): the record digest is not 32 bytes of hex",
+                entry.leaf_index, entry.event_id
+            ));
+        }
+        digest
+    });
     let leaf_hash = base64::engine::general_purpose::STANDARD
         .decode(&entry.leaf_hash)
         .unwrap_or_else(|_| {
@@ -307,6 +380,8 @@ fn entry_rows(entry: EntryWire, problems: &mut Vec<String>) -> (EventRow, Vec<Ch
         event_hash: String::new(),
         event_type: String::new(),
         action: String::new(),
+        biz_step: None,
+        biz_location: None,
         org_id: Uuid::nil(),
         event_time: chrono::DateTime::UNIX_EPOCH,
         document: entry.document,
@@ -314,7 +389,7 @@ fn entry_rows(entry: EntryWire, problems: &mut Vec<String>) -> (EventRow, Vec<Ch
         leaf_hash,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
     };
-    (event, links)
+    (event, record, links)
 }
 
 /// Verifies the log of the instance at `base` through its API: the latest checkpoint (opened
@@ -392,13 +467,15 @@ pub async fn verify_remote(
             bail!("{base} answered entries before leaf {from} when asked from it");
         }
         let mut events = Vec::with_capacity(entries.len());
+        let mut records = Vec::with_capacity(entries.len());
         let mut links = Vec::new();
         for entry in entries {
-            let (event, own) = entry_rows(entry, &mut problems);
+            let (event, record, own) = entry_rows(entry, &mut problems);
             events.push(event);
+            records.push(record);
             links.extend(own);
         }
-        verifier.check_page(&events, &links);
+        verifier.check_events(&events, &links, Records::Served(&records));
         from = last + 1;
     }
     for problem in problems {

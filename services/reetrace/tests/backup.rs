@@ -265,6 +265,43 @@ async fn an_archive_of_the_previous_release_restores(backend: Backend) {
     let report = reetrace(&["verify-log"], &target.url, &master, dir.path());
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["events"], 401);
+    // Its leaves were written before the log covered the events' columns: counted, not failed.
+    assert_eq!(report["uncovered"], 401, "{report}");
+
+    // Its custody rows are still checked against the replayed events: an edited holder fails.
+    let (product, holder): (uuid::Uuid, uuid::Uuid) = reetrace_core::db::Sql::new(
+        "SELECT passport_id, holder FROM custody_products WHERE holder IS NOT NULL \
+         ORDER BY passport_id LIMIT 1",
+    )
+    .fetch_one(db.reader())
+    .await
+    .unwrap();
+    let set_holder = async |holder: uuid::Uuid| {
+        reetrace_core::db::Sql::new(
+            "UPDATE custody_products SET holder = $1 WHERE passport_id = $2",
+        )
+        .bind(holder)
+        .bind(product)
+        .execute(db.writer())
+        .await
+        .unwrap();
+    };
+    set_holder(uuid::Uuid::now_v7()).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_reetrace"))
+        .args(["verify-log", "--database-url", &target.url])
+        .env("REETRACE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let problems = report["problems"].to_string();
+    assert!(
+        problems.contains(&format!("product {product}: custody_products.holder is")),
+        "{report}"
+    );
+    set_holder(holder).await;
+    let report = reetrace(&["verify-log"], &target.url, &master, dir.path());
+    assert_eq!(report["ok"], true, "undone: {report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::log_leaf::EventRecord;
+
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -37,12 +39,31 @@ pub struct EventRow {
     pub event_hash: String,
     pub event_type: String,
     pub action: String,
+    pub biz_step: Option<String>,
+    pub biz_location: Option<String>,
     pub org_id: Uuid,
     pub event_time: DateTime<Utc>,
     pub document: String,
     pub data: String,
     pub leaf_hash: Vec<u8>,
     pub recorded_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    /// The stored columns a covering leaf commits to.
+    pub fn record(&self) -> EventRecord<'_> {
+        EventRecord {
+            event_hash: &self.event_hash,
+            event_type: &self.event_type,
+            action: &self.action,
+            biz_step: self.biz_step.as_deref(),
+            biz_location: self.biz_location.as_deref(),
+            event_time: self.event_time,
+            recorder: self.org_id,
+            data: &self.data,
+            recorded_at: self.recorded_at,
+        }
+    }
 }
 
 /// One link of a subject's chain.

@@ -16,8 +16,22 @@ use uuid::Uuid;
 use super::event::{ChainLink, EventRow};
 use super::log_leaf::{self, Joined};
 
-/// The leaf data of a stored event, from its stored chain links.
+/// The leaf data of a stored event, from its stored chain links, in the form its stored leaf
+/// hash has (the covering form unless the leaf was written in the first).
 pub fn leaf_data_of(event: &EventRow, links: &[ChainLink]) -> Vec<u8> {
+    stored_form(event, links).0
+}
+
+/// The record digest a log entry serves for a stored event: the digest of its columns, unless
+/// its leaf is in the first form (which covers none), so that a verifier outside recomputes
+/// the leaf it was written with.
+pub fn served_record(event: &EventRow, links: &[ChainLink]) -> Option<[u8; 32]> {
+    stored_form(event, links).1
+}
+
+/// The leaf data of a stored event in the form of its stored leaf hash, and the record digest
+/// it covers (`None` for the first form). When neither form matches, the covering one.
+fn stored_form(event: &EventRow, links: &[ChainLink]) -> (Vec<u8>, Option<[u8; 32]>) {
     let digest = log_leaf::event_digest(&event.document);
     let joined: Vec<Joined> = links
         .iter()
@@ -28,8 +42,29 @@ pub fn leaf_data_of(event: &EventRow, links: &[ChainLink]) -> Vec<u8> {
             link: l.link.as_slice().try_into().unwrap_or([0u8; 32]),
         })
         .collect();
-    log_leaf::leaf_data(&event.event_id, &digest, &joined)
+    let record = log_leaf::record_digest(&event.record());
+    let covering = log_leaf::covering_leaf_data(&event.event_id, &digest, &record, &joined);
+    if merkle::leaf_hash(&covering).as_slice() != event.leaf_hash {
+        let first = log_leaf::leaf_data(&event.event_id, &digest, &joined);
+        if merkle::leaf_hash(&first).as_slice() == event.leaf_hash {
+            return (first, None);
+        }
+    }
+    (covering, Some(record))
 }
+
+/// Where the verifier takes each event's record digest from.
+#[derive(Debug, Clone, Copy)]
+pub enum Records<'a> {
+    /// Recomputed from the stored columns of each event (on the database).
+    Stored,
+    /// As served with each entry, one per event (`None`: a leaf in the first form).
+    Served(&'a [Option<[u8; 32]>]),
+}
+
+/// The columns of an event a covering leaf commits to, to name them in a problem.
+pub const COVERED_COLUMNS: &str =
+    "data, org_id, action, event_time, event_hash, event_type, biz_step, biz_location, recorded_at";
 
 /// What a verification found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -38,6 +73,9 @@ pub struct VerificationReport {
     pub events: i64,
     /// Subjects (products and lots) whose chains were followed.
     pub subjects: usize,
+    /// Leaves in the first form, written before the log covered the stored columns of events:
+    /// their `data`, `org_id`, action and time are not committed to by the log.
+    pub uncovered: i64,
     /// The size of the signed checkpoint checked, if one opened.
     pub checkpoint_size: Option<i64>,
     pub ok: bool,
@@ -62,6 +100,9 @@ pub struct LogVerifier {
     diverged: BTreeSet<u64>,
     /// A leaf is missing or repeated: tree positions no longer match leaf indexes.
     misaligned: bool,
+    /// Leaves in the first form, and the first covering leaf seen (after it, every leaf covers).
+    uncovered: i64,
+    covering_from: Option<(i64, String)>,
     problems: Vec<String>,
     problem_count: usize,
 }
@@ -81,6 +122,8 @@ impl LogVerifier {
             nodes: None,
             diverged: BTreeSet::new(),
             misaligned: false,
+            uncovered: 0,
+            covering_from: None,
             problems: Vec::new(),
             problem_count: 0,
         }
@@ -107,13 +150,19 @@ impl LogVerifier {
     }
 
     /// Checks the next events (in leaf order, starting where the last page ended) with their
-    /// stored chain links.
+    /// stored chain links and stored columns.
     pub fn check_page(&mut self, events: &[EventRow], links: &[ChainLink]) {
+        self.check_events(events, links, Records::Stored);
+    }
+
+    /// Checks the next events with their chain links and the record digest of each (see
+    /// [`Records`]).
+    pub fn check_events(&mut self, events: &[EventRow], links: &[ChainLink], records: Records) {
         let mut by_leaf: HashMap<i64, Vec<&ChainLink>> = HashMap::new();
         for l in links {
             by_leaf.entry(l.leaf_index).or_default().push(l);
         }
-        for event in events {
+        for (i, event) in events.iter().enumerate() {
             if event.leaf_index != self.next_leaf {
                 self.misaligned = true;
             }
@@ -172,14 +221,11 @@ impl LogVerifier {
                     link: stored,
                 });
             }
-            let leaf = merkle::leaf_hash(&log_leaf::leaf_data(&event.event_id, &digest, &joined));
-            if event.leaf_hash.as_slice() != leaf {
-                self.problem(format!(
-                    "leaf {} (event {}) does not match its recomputed leaf hash",
-                    event.leaf_index, event.event_id
-                ));
-                self.diverged.insert(self.frontier.size());
-            }
+            let record = match records {
+                Records::Stored => Some(log_leaf::record_digest(&event.record())),
+                Records::Served(served) => served.get(i).copied().flatten(),
+            };
+            let leaf = self.leaf_of(event, &digest, record, &joined, records);
             match self.frontier.append(leaf) {
                 Ok(nodes) => {
                     if let Some(kept) = &mut self.nodes {
@@ -194,6 +240,64 @@ impl LogVerifier {
                 self.roots.insert(size, self.frontier.root());
             }
         }
+    }
+
+    /// Recomputes the leaf of `event` in the form its stored hash has, and names what differs.
+    fn leaf_of(
+        &mut self,
+        event: &EventRow,
+        digest: &[u8; 32],
+        record: Option<[u8; 32]>,
+        joined: &[Joined],
+        records: Records,
+    ) -> Hash {
+        // A log of the first form stays in it until its first covering leaf: try that first.
+        if self.covering_from.is_none() && self.uncovered > 0 {
+            let first = merkle::leaf_hash(&log_leaf::leaf_data(&event.event_id, digest, joined));
+            if event.leaf_hash.as_slice() == first {
+                self.uncovered += 1;
+                return first;
+            }
+        }
+        let covering = record.map(|record| {
+            merkle::leaf_hash(&log_leaf::covering_leaf_data(
+                &event.event_id,
+                digest,
+                &record,
+                joined,
+            ))
+        });
+        if let Some(leaf) = covering
+            && event.leaf_hash.as_slice() == leaf
+        {
+            if self.covering_from.is_none() {
+                self.covering_from = Some((event.leaf_index, event.event_id.clone()));
+            }
+            return leaf;
+        }
+        let first = merkle::leaf_hash(&log_leaf::leaf_data(&event.event_id, digest, joined));
+        if event.leaf_hash.as_slice() == first {
+            self.uncovered += 1;
+            if let Some((leaf, id)) = self.covering_from.clone() {
+                self.problem(format!(
+                    "leaf {} (event {}) is in the first leaf form, which does not cover its columns ({COVERED_COLUMNS}), although the log covers them from leaf {leaf} ({id}) on",
+                    event.leaf_index, event.event_id
+                ));
+            }
+            return first;
+        }
+        let what = match records {
+            Records::Stored => format!(
+                ": its stored document or one of the columns the leaf covers ({COVERED_COLUMNS}) was changed"
+            ),
+            Records::Served(_) => String::new(),
+        };
+        self.problem(format!(
+            "leaf {} (event {}) does not match its recomputed leaf hash{what}",
+            event.leaf_index, event.event_id
+        ));
+        self.diverged.insert(self.frontier.size());
+        covering.unwrap_or(first)
     }
 
     /// The nodes completed since the last call (empty unless [`LogVerifier::keeping_nodes`]).
@@ -277,6 +381,7 @@ impl LogVerifier {
         VerificationReport {
             events: self.frontier.size() as i64,
             subjects: self.tails.len(),
+            uncovered: self.uncovered,
             checkpoint_size,
             ok: self.problem_count == 0,
             problem_count: self.problem_count,

@@ -8,6 +8,7 @@ pub mod claim;
 pub mod error;
 pub mod event;
 pub mod log_leaf;
+pub mod log_replay;
 pub mod log_verifier;
 pub mod lot;
 pub mod product;

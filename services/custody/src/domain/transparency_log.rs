@@ -35,7 +35,8 @@ pub struct InclusionProof {
     pub tree_size: i64,
     /// The leaf hash, base64 (SHA-256(0x00 || leaf data)).
     pub leaf_hash: String,
-    /// The leaf data whose hash is the leaf (JCS of event id, digest and chain links).
+    /// The leaf data whose hash is the leaf (JCS of event id, digest, chain links and, for
+    /// leaves that cover them, the digest of the event's other stored columns).
     pub leaf_data: String,
     /// Sibling hashes, base64, from the leaf upwards.
     pub hashes: Vec<String>,
@@ -71,6 +72,12 @@ pub struct LogEntry {
     /// The exact stored EPCIS event (its SHA-256 is the digest the chains and the leaf commit to).
     pub document: String,
     pub links: Vec<LinkView>,
+    /// The digest (hex) of the event's other stored columns (what the custody feed says of it,
+    /// its recorder, action, time, hash, type, business step and location, when the log
+    /// recorded it), which its leaf commits to; absent for a leaf written before the log
+    /// covered them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
     /// Base64.
     pub leaf_hash: String,
 }

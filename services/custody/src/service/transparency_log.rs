@@ -11,8 +11,8 @@ use reetrace_core::db::StoreError;
 use reetrace_core::merkle::{self, Hash, consistency_plan, inclusion_plan, root_nodes};
 
 use crate::domain::CustodyError;
-use crate::domain::event::EventRow;
-use crate::domain::log_verifier::leaf_data_of;
+use crate::domain::event::{ChainLink, EventRow};
+use crate::domain::log_verifier::{leaf_data_of, served_record};
 use crate::domain::transparency_log::{
     CheckpointView, ConsistencyProof, InclusionProof, LinkView, LogEntry,
 };
@@ -289,22 +289,30 @@ impl TransparencyLog {
             return Ok(Vec::new());
         };
         let links = self.store.links_between(from, last + 1).await?;
+        let mut by_leaf: std::collections::HashMap<i64, Vec<ChainLink>> =
+            std::collections::HashMap::new();
+        for link in links {
+            by_leaf.entry(link.leaf_index).or_default().push(link);
+        }
         Ok(events
             .into_iter()
-            .map(|e| LogEntry {
-                leaf_index: e.leaf_index,
-                links: links
-                    .iter()
-                    .filter(|l| l.leaf_index == e.leaf_index)
-                    .map(|l| LinkView {
-                        subject: l.subject_id.to_string(),
-                        seq: l.seq,
-                        link: hex::encode(&l.link),
-                    })
-                    .collect(),
-                leaf_hash: b64(&e.leaf_hash),
-                event_id: e.event_id,
-                document: e.document,
+            .map(|e| {
+                let own = by_leaf.remove(&e.leaf_index).unwrap_or_default();
+                LogEntry {
+                    leaf_index: e.leaf_index,
+                    record: served_record(&e, &own).map(hex::encode),
+                    links: own
+                        .iter()
+                        .map(|l| LinkView {
+                            subject: l.subject_id.to_string(),
+                            seq: l.seq,
+                            link: hex::encode(&l.link),
+                        })
+                        .collect(),
+                    leaf_hash: b64(&e.leaf_hash),
+                    event_id: e.event_id,
+                    document: e.document,
+                }
             })
             .collect())
     }

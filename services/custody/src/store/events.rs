@@ -13,8 +13,8 @@ use super::SqlCustody;
 use super::codec::CHUNK;
 use crate::domain::event::{ChainLink, EventFilter, EventRow};
 
-pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, org_id, event_time, document, data, \
-     leaf_hash, recorded_at";
+pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, biz_step, biz_location, org_id, \
+     event_time, document, data, leaf_hash, recorded_at";
 
 /// Reads events and chain links.
 #[async_trait]
@@ -45,6 +45,8 @@ struct EventDb {
     event_hash: String,
     event_type: String,
     action: String,
+    biz_step: Option<String>,
+    biz_location: Option<String>,
     org_id: Uuid,
     event_time: DateTime<Utc>,
     document: String,
@@ -59,6 +61,8 @@ reetrace_core::record!(EventDb {
     event_hash,
     event_type,
     action,
+    biz_step,
+    biz_location,
     org_id,
     event_time,
     document,
@@ -75,6 +79,8 @@ impl From<EventDb> for EventRow {
             event_hash: r.event_hash,
             event_type: r.event_type,
             action: r.action,
+            biz_step: r.biz_step,
+            biz_location: r.biz_location,
             org_id: r.org_id,
             event_time: r.event_time,
             document: r.document,

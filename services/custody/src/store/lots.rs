@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::SqlCustody;
 use super::codec::{CHUNK, bag, custody, parsed_opt, word};
+use crate::domain::log_replay::StoredCustody;
 use crate::domain::lot::{LotRow, Origin, OutputKind};
 
 pub(super) const LOT_COLUMNS: &str = "lot_id, epc, gtin, lot_number, kind, material, mass_ug, remaining_ug, elements, remaining, \
@@ -19,6 +20,13 @@ pub trait LotStore: Send + Sync {
     async fn lot(&self, lot_id: Uuid) -> Result<Option<LotRow>, StoreError>;
     /// The lots among those named by EPC or by lot id.
     async fn lots_named(&self, epcs: &[String], ids: &[Uuid]) -> Result<Vec<LotRow>, StoreError>;
+    /// The custody of up to `limit` lots with an id after `after` (from the first when
+    /// `None`), in id order, as stored (log verification compares it with the events).
+    async fn lot_custody_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredCustody>, StoreError>;
 }
 
 /// The origins of a lot as their column holds them (JSON `[{category, country, share_ppm}]`).
@@ -131,5 +139,35 @@ impl LotStore for SqlCustody {
         out.sort_by_key(|l| l.lot_id);
         out.dedup_by_key(|l| l.lot_id);
         Ok(out)
+    }
+
+    async fn lot_custody_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredCustody>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT lot_id, state, holder, pending_to, mass_ug, remaining_ug FROM custody_lots",
+        );
+        if let Some(after) = after {
+            sql.push(" WHERE lot_id > ").push_bind(after);
+        }
+        sql.push(" ORDER BY lot_id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<(Uuid, String, Option<Uuid>, Option<Uuid>, i64, i64)> =
+            sql.fetch_all(self.db.reader()).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, state, holder, pending_to, mass_ug, remaining_ug)| StoredCustody {
+                    id,
+                    state,
+                    holder,
+                    pending_to,
+                    mass_ug,
+                    remaining_ug,
+                },
+            )
+            .collect())
     }
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::SqlCustody;
 use super::codec::{CHUNK, bag, custody, fits, parsed, parsed_opt, word};
+use crate::domain::log_replay::StoredCustody;
 use crate::domain::product::{Granularity, PassportStatus, ProductRow};
 
 pub(super) const PRODUCT_COLUMNS: &str = "passport_id, org_id, version, passport_status, granularity, gtin, serial, lot, units, \
@@ -25,6 +26,13 @@ pub trait ProductStore: Send + Sync {
         epcs: &[String],
         ids: &[Uuid],
     ) -> Result<Vec<ProductRow>, StoreError>;
+    /// The custody of up to `limit` products with an id after `after` (from the first when
+    /// `None`), in id order, as stored (log verification compares it with the events).
+    async fn product_custody_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredCustody>, StoreError>;
 }
 
 struct ProductDb {
@@ -141,5 +149,35 @@ impl ProductStore for SqlCustody {
         out.sort_by_key(|p| p.passport_id);
         out.dedup_by_key(|p| p.passport_id);
         Ok(out)
+    }
+
+    async fn product_custody_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredCustody>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT passport_id, state, holder, pending_to, CAST(0 AS BIGINT) AS mass_ug, CAST(0 AS BIGINT) AS remaining_ug FROM custody_products",
+        );
+        if let Some(after) = after {
+            sql.push(" WHERE passport_id > ").push_bind(after);
+        }
+        sql.push(" ORDER BY passport_id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<(Uuid, String, Option<Uuid>, Option<Uuid>, i64, i64)> =
+            sql.fetch_all(self.db.reader()).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, state, holder, pending_to, mass_ug, remaining_ug)| StoredCustody {
+                    id,
+                    state,
+                    holder,
+                    pending_to,
+                    mass_ug,
+                    remaining_ug,
+                },
+            )
+            .collect())
     }
 }

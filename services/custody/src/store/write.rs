@@ -4,6 +4,9 @@
 //! keeps the idempotent answer. A lost race is [`WriteError::Stale`]: the service reads again
 //! and decides again.
 //!
+//! Each event's leaf covers the columns it is stored with (see [`log_leaf`]): its event and
+//! record times are stored in whole microseconds, which both backends keep exactly.
+//!
 //! Writers serialise on the log head row (PostgreSQL) or the single writer connection
 //! (SQLite): leaf indexes, which are also the custody feed's sequence, are handed out in commit
 //! order with no gap. Bulk parts are multi-row statements, one round trip per chunk: a capture
@@ -341,7 +344,9 @@ async fn append(
     let frontier = Frontier::load(start_u, &known)
         .map_err(|e| StoreError::Corrupt(format!("log frontier: {e}")))?;
     let tails = chain_tails(tx, events).await?;
-    let leaves = Leaves::of(events, start, frontier, tails)?;
+    // Stored as the leaves cover it (whole microseconds).
+    let now = log_leaf::stored_time(now);
+    let leaves = Leaves::of(events, start, frontier, tails, now)?;
     insert_events(tx, events, start, &leaves.hashes, now).await?;
     insert_event_epcs(tx, &leaves.epcs).await?;
     insert_chain_links(tx, &leaves.links).await?;
@@ -417,6 +422,7 @@ impl<'e> Leaves<'e> {
         start: i64,
         mut frontier: Frontier,
         mut tails: HashMap<Uuid, (i64, Vec<u8>)>,
+        recorded_at: DateTime<Utc>,
     ) -> Result<Leaves<'e>, StoreError> {
         let mut out = Leaves {
             hashes: Vec::with_capacity(events.len()),
@@ -443,8 +449,13 @@ impl<'e> Leaves<'e> {
                 out.links
                     .push((*subject, seq + 1, leaf_index, link.to_vec()));
             }
-            let leaf_hash =
-                merkle::leaf_hash(&log_leaf::leaf_data(&event.event_id, &digest, &joined));
+            let record = log_leaf::record_digest(&record_of(event, recorded_at));
+            let leaf_hash = merkle::leaf_hash(&log_leaf::covering_leaf_data(
+                &event.event_id,
+                &digest,
+                &record,
+                &joined,
+            ));
             let nodes = frontier
                 .append(leaf_hash)
                 .map_err(|e| StoreError::Corrupt(format!("log append: {e}")))?;
@@ -464,6 +475,21 @@ impl<'e> Leaves<'e> {
             );
         }
         Ok(out)
+    }
+}
+
+/// The columns of `event` as they are stored, which its leaf covers.
+fn record_of(event: &NewEvent, recorded_at: DateTime<Utc>) -> log_leaf::EventRecord<'_> {
+    log_leaf::EventRecord {
+        event_hash: &event.event_hash,
+        event_type: &event.event_type,
+        action: &event.action,
+        biz_step: event.biz_step.as_deref(),
+        biz_location: event.biz_location.as_deref(),
+        event_time: log_leaf::stored_time(event.event_time),
+        recorder: event.org_id,
+        data: &event.data,
+        recorded_at,
     }
 }
 
@@ -491,7 +517,7 @@ async fn insert_events(
                 .bind(event.action.as_str())
                 .bind(event.biz_step.as_deref())
                 .bind(event.biz_location.as_deref())
-                .bind(event.event_time)
+                .bind(log_leaf::stored_time(event.event_time))
                 .bind(event.org_id)
                 .bind(event.document.as_str())
                 .bind(event.data.as_str())

@@ -132,6 +132,7 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
     let checkpoint = get_json(app, key, "/api/v1/log/checkpoint").await;
     let now = reetrace_core::domain::account::now();
     let mut events = Vec::new();
+    let mut records = Vec::new();
     let mut links = Vec::new();
     for e in entries.as_array().unwrap() {
         let leaf_index = e["leaf_index"].as_i64().unwrap();
@@ -141,6 +142,8 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
             event_hash: String::new(),
             event_type: String::new(),
             action: String::new(),
+            biz_step: None,
+            biz_location: None,
             org_id: uuid::Uuid::nil(),
             event_time: now,
             document: e["document"].as_str().unwrap().to_owned(),
@@ -148,6 +151,11 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
             leaf_hash: b64.decode(e["leaf_hash"].as_str().unwrap()).unwrap(),
             recorded_at: now,
         });
+        records.push(
+            e["record"]
+                .as_str()
+                .map(|r| <[u8; 32]>::try_from(hex_decode(r)).expect("a record digest is 32 bytes")),
+        );
         for l in e["links"].as_array().unwrap() {
             links.push(ChainLink {
                 subject_id: l["subject"].as_str().unwrap().parse().unwrap(),
@@ -160,12 +168,17 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
     let size = checkpoint["tree_size"].as_i64().unwrap();
     assert_eq!(size, events.len() as i64);
     let mut verifier = reetrace_custody::domain::log_verifier::LogVerifier::new(vec![size]);
-    verifier.check_page(&events, &links);
+    verifier.check_events(
+        &events,
+        &links,
+        reetrace_custody::domain::log_verifier::Records::Served(&records),
+    );
     let report = verifier.finish(
         checkpoint["note"].as_str(),
         checkpoint["verifier_key"].as_str().unwrap(),
     );
     assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.uncovered, 0, "every leaf covers its event's columns");
 }
 
 fn hex_decode(text: &str) -> Vec<u8> {
