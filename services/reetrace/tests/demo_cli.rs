@@ -56,11 +56,11 @@ fn the_demo_loads_passports_chains_and_recycled_content() {
     assert_eq!(again["custody_chains"], summary["custody_chains"]);
 }
 
-/// The demo (at its default size) is meant for a regulator's first look: under the shipped
-/// disclosure control (k = 3) its yearly figures are built from enough organisations to be
-/// published, not withheld.
+/// The demo (at its default size) is meant for a first look at the published statistics: under
+/// the shipped disclosure control (k = 3) its yearly figures are built from enough organisations
+/// to be published, not withheld.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_regulator_sees_published_figures_after_the_demo() {
+async fn the_published_statistics_show_the_demo_figures() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("demo.db").display());
     let output = Command::new(env!("CARGO_BIN_EXE_reetrace"))
@@ -75,7 +75,7 @@ async fn a_regulator_sees_published_figures_after_the_demo() {
         String::from_utf8_lossy(&output.stderr)
     );
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let regulator = summary["keys"]["regulator"].as_str().unwrap().to_owned();
+    assert!(summary["keys"]["regulator"].is_string(), "{summary}");
 
     // Served in-process on the demo's database and master key, as shipped.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -92,7 +92,8 @@ async fn a_regulator_sees_published_figures_after_the_demo() {
     tokio::spawn(app.run(listener, shutdown));
     let client = reqwest::Client::new();
     let get = |path: &'static str| {
-        let request = client.get(format!("{base}{path}")).bearer_auth(&regulator);
+        // Without a key: the published statistics, as anyone reads them.
+        let request = client.get(format!("{base}{path}"));
         async move {
             let response = request.send().await.unwrap();
             assert_eq!(response.status(), 200, "{path}");

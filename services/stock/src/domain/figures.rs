@@ -230,6 +230,7 @@ mod tests {
             by_year,
             from: 2020,
             to: 2021,
+            exact: false,
         }
     }
 
@@ -257,5 +258,12 @@ mod tests {
         assert!(it.figure.is_suppressed());
         // The secondary partner is withheld over the years too.
         assert!(summed.iter().filter(|c| c.figure.is_suppressed()).count() >= 2);
+        // An authority's selection reads them exactly.
+        let exact = FigureSelection {
+            exact: true,
+            ..selection(false, Grain::of(&[Dim::Country]))
+        };
+        let summed = observed(&t, &exact);
+        assert!(summed.iter().all(|c| c.figure.kg().is_some()), "{summed:?}");
     }
 }
