@@ -138,7 +138,7 @@ backend_test!(
             by_year: true,
             basis: BasisChoice::Observed,
         };
-        let answer = service.flows(Scope::All, &req).await.unwrap();
+        let answer = service.flows(Scope::Published, &req).await.unwrap();
         let country = |code: &str| {
             answer
                 .rows
@@ -153,6 +153,10 @@ backend_test!(
             matches!(answer.totals[0].figure, FigureView::Value(v) if (v - 0.012).abs() < 1e-12)
         );
         assert_eq!(answer.disclosure.as_ref().unwrap().suppressed, 2);
+        // An authority reads both exactly.
+        let exact = service.flows(Scope::All, &req).await.unwrap();
+        assert!(exact.disclosure.is_none());
+        assert!(exact.rows.iter().all(|r| matches!(r.figure, FigureView::Value(_))));
 
         // The DE collector sees its own throughput; a maker sees its own products only.
         let own = service.flows(Scope::Own(org(200)), &req).await.unwrap();
