@@ -21,7 +21,7 @@ from typing import Any
 
 import independent
 from reetrace_client import AuthenticatedClient, Client
-from reetrace_client.api.accounts import add_gs1_prefix, create_org, whoami
+from reetrace_client.api.accounts import add_gs_1_prefix, create_org, whoami
 from reetrace_client.api.credentials import verify_credential
 from reetrace_client.api.custody import (
     get_lot,
@@ -267,7 +267,7 @@ def main() -> int:
         ok(f"admin created {role.value} {name!r}")
         if prefix is not None:
             held = expect(
-                add_gs1_prefix.sync_detailed(
+                add_gs_1_prefix.sync_detailed(
                     org_id=str(created.org_id), client=admin, body=NewGs1Prefix(prefix=prefix)
                 ),
                 HTTPStatus.CREATED,
