@@ -242,6 +242,14 @@ async function checkMagnetPage(context) {
   motor.product.serial = 'PAGES-MAGNETS-1';
   // Its recycled source names a lot this instance's custody does not hold.
   delete motor.ree_content.components[0].magnets[0].recycled_sources;
+  // Its GTIN (04012345000016) is under the GS1 Company Prefix 4012345: the admin gives it to
+  // the demo manufacturer first.
+  const prefix = await fetch(BASE + `/api/v1/orgs/${demo.keys.manufacturer.org_id}/gs1-prefixes`, {
+    method: 'POST',
+    headers: { Authorization: 'Bearer ' + keys.admin, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ prefix: '4012345' }),
+  });
+  assert.equal(prefix.status, 201, await prefix.text());
   const response = await fetch(BASE + '/api/v1/passports', {
     method: 'POST',
     headers: { Authorization: 'Bearer ' + keys.manufacturer, 'Content-Type': 'application/json' },
