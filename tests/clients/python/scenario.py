@@ -649,14 +649,15 @@ def main() -> int:
     check(abs(float(placed_line[0].split(",")[6]) - placed) < 1e-6, f"CSV: {placed_line}")
     ok(f"the CSV export has {len(lines) - 1} rows, placed on the market {placed:.4f} kg")
 
-    # The regulator sees every organisation's figures, under disclosure control: a cell made of
-    # fewer than k organisations is withheld (suppressed, no value), never shown as zero.
+    # Anyone reads the published statistics without a key, under disclosure control: a cell
+    # made of fewer than k organisations is withheld (suppressed, no value), never shown as zero.
     seen = expect(
-        get_stock_flows.sync_detailed(client=client(regulator.api_key), **nd_2026, **motors),
+        get_stock_flows.sync_detailed(client=anyone, **nd_2026, **motors),
         HTTPStatus.OK,
-        "the regulator reads the flows",
+        "anyone reads the published flows",
     )
-    check(seen.disclosure is not None and seen.disclosure.k >= 2, f"disclosure {seen.disclosure}")
+    check(seen.scope.value == "published", f"scope {seen.scope}")
+    check(bool(seen.disclosure) and seen.disclosure.k >= 2, f"disclosure {seen.disclosure}")
     withheld = [row for row in seen.rows if row.suppressed]
     # The count covers the totals too.
     check(seen.disclosure.suppressed >= len(withheld), f"{seen.disclosure} vs {len(withheld)}")
@@ -665,11 +666,24 @@ def main() -> int:
             check(not isinstance(row.value, float), f"a withheld cell with a value: {row}")
         else:
             check(row.value >= mine.get(row.flow.value, row).value - 1e-9, f"{row}")
-    regulator_placed = {row.flow.value: row for row in seen.rows}["placed_on_market"]
     ok(
-        f"the regulator reads {len(seen.rows)} flows, {len(withheld)} withheld (k="
-        f"{seen.disclosure.k}); placed on the market: "
-        + ("withheld" if regulator_placed.suppressed else f"{regulator_placed.value} kg")
+        f"anyone reads {len(seen.rows)} published flows, {len(withheld)} withheld "
+        f"(k={seen.disclosure.k})"
+    )
+    # The regulator, an authority, reads every figure exactly (its reads are audited).
+    exact = expect(
+        get_stock_flows.sync_detailed(client=client(regulator.api_key), **nd_2026, **motors),
+        HTTPStatus.OK,
+        "the regulator reads the flows",
+    )
+    check(exact.scope.value == "all" and not exact.disclosure, f"{exact.scope} {exact.disclosure}")
+    for row in exact.rows:
+        check(not row.suppressed, f"withheld from an authority: {row}")
+        check(row.value >= mine.get(row.flow.value, row).value - 1e-9, f"{row}")
+    regulator_placed = {row.flow.value: row for row in exact.rows}["placed_on_market"]
+    ok(
+        f"the regulator reads {len(exact.rows)} flows exactly; placed on the market: "
+        f"{regulator_placed.value} kg"
     )
 
     # 8. Anyone verifies the credentials.
