@@ -156,7 +156,12 @@ backend_test!(
         // An authority reads both exactly.
         let exact = service.flows(Scope::All, &req).await.unwrap();
         assert!(exact.disclosure.is_none());
-        assert!(exact.rows.iter().all(|r| matches!(r.figure, FigureView::Value(_))));
+        assert!(
+            exact
+                .rows
+                .iter()
+                .all(|r| matches!(r.figure, FigureView::Value(_)))
+        );
 
         // The DE collector sees its own throughput; a maker sees its own products only.
         let own = service.flows(Scope::Own(org(200)), &req).await.unwrap();

@@ -160,8 +160,11 @@ struct EntriesQuery {
 
 /// The log's entries, in leaf order (for `reetrace verify-log --url`).
 ///
-/// Any caller with a key: every stored event with the chain links it made, enough to recompute
-/// every chain link, every leaf and the root of any checkpoint.
+/// Any caller with a key: every leaf. The events the caller is involved in (it recorded them,
+/// or they are in the chain of a product it made or of a product or lot it holds or held), and
+/// every event for regulators and admins, come with their stored document and chain links,
+/// enough to recompute their chain links and leaves; any other event is redacted to its leaf
+/// index, leaf hash and time, so the root of any checkpoint still verifies.
 #[utoipa::path(
     get, path = "/api/v1/log/entries", tag = "log", operation_id = "listLogEntries",
     params(EntriesQuery),
@@ -171,7 +174,7 @@ struct EntriesQuery {
 )]
 async fn entries(
     State(state): State<CustodyState>,
-    Auth(_caller): Auth,
+    Auth(caller): Auth,
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Json<Vec<LogEntry>>, Problem> {
     let from = query.from.unwrap_or(0);
@@ -182,5 +185,7 @@ async fn entries(
             "from must be 0 or more and limit 1 to 1000",
         ));
     }
-    Ok(Json(state.service.log().entries(from, limit).await?))
+    Ok(Json(
+        state.service.log().entries(&caller, from, limit).await?,
+    ))
 }

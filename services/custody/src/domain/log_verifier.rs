@@ -76,6 +76,10 @@ pub struct VerificationReport {
     /// Leaves in the first form, written before the log covered the stored columns of events:
     /// their `data`, `org_id`, action and time are not committed to by the log.
     pub uncovered: i64,
+    /// Leaves served redacted (events the key reading the log is not involved in): taken as
+    /// given into the tree, their events and chain links unseen.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub redacted: i64,
     /// The size of the signed checkpoint checked, if one opened.
     pub checkpoint_size: Option<i64>,
     pub ok: bool,
@@ -103,6 +107,7 @@ pub struct LogVerifier {
     /// Leaves in the first form, and the first covering leaf seen (after it, every leaf covers).
     uncovered: i64,
     covering_from: Option<(i64, String)>,
+    redacted: i64,
     problems: Vec<String>,
     problem_count: usize,
 }
@@ -124,6 +129,7 @@ impl LogVerifier {
             misaligned: false,
             uncovered: 0,
             covering_from: None,
+            redacted: 0,
             problems: Vec::new(),
             problem_count: 0,
         }
@@ -163,25 +169,7 @@ impl LogVerifier {
             by_leaf.entry(l.leaf_index).or_default().push(l);
         }
         for (i, event) in events.iter().enumerate() {
-            if event.leaf_index != self.next_leaf {
-                self.misaligned = true;
-            }
-            if event.leaf_index > self.next_leaf {
-                self.problem(format!(
-                    "leaves {} to {} are missing: the next stored event is leaf {} ({})",
-                    self.next_leaf,
-                    event.leaf_index - 1,
-                    event.leaf_index,
-                    event.event_id
-                ));
-            } else if event.leaf_index < self.next_leaf {
-                self.problem(format!(
-                    "leaf {} ({}) comes again or out of order after leaf {}",
-                    event.leaf_index,
-                    event.event_id,
-                    self.next_leaf - 1
-                ));
-            }
+            self.align(event.leaf_index, &event.event_id);
             let digest = log_leaf::event_digest(&event.document);
             let mut joined = Vec::new();
             let mut own = by_leaf
@@ -198,6 +186,17 @@ impl LogVerifier {
                     .copied()
                     .unwrap_or((0, log_leaf::genesis(link.subject_id)));
                 let expected = log_leaf::next_link(&previous, &digest);
+                if link.seq != seq + 1 && self.redacted > 0 {
+                    // Events of this chain were redacted before: follow it from here.
+                    let stored: [u8; 32] = link.link.as_slice().try_into().unwrap_or(expected);
+                    self.tails.insert(link.subject_id, (link.seq, stored));
+                    joined.push(Joined {
+                        subject: link.subject_id,
+                        seq: link.seq,
+                        link: stored,
+                    });
+                    continue;
+                }
                 if link.seq != seq + 1 {
                     self.problem(format!(
                         "chain of {} forks or skips at event {} (leaf {}): link {} follows link {seq}",
@@ -226,19 +225,56 @@ impl LogVerifier {
                 Records::Served(served) => served.get(i).copied().flatten(),
             };
             let leaf = self.leaf_of(event, &digest, record, &joined, records);
-            match self.frontier.append(leaf) {
-                Ok(nodes) => {
-                    if let Some(kept) = &mut self.nodes {
-                        kept.extend(nodes);
-                    }
+            self.append(leaf, event.leaf_index);
+        }
+    }
+
+    /// Takes the next leaf as given: a redacted entry (an event the reader is not involved in)
+    /// whose leaf hash alone is served. Chains that then continue past unseen events are
+    /// followed from where they are seen again.
+    pub fn pass_redacted(&mut self, leaf_index: i64, leaf_hash: &[u8]) {
+        self.align(leaf_index, "(redacted)");
+        self.redacted += 1;
+        let leaf: Hash = leaf_hash.try_into().unwrap_or_else(|_| {
+            self.problem(format!("leaf {leaf_index}: the leaf hash is not 32 bytes"));
+            [0; 32]
+        });
+        self.append(leaf, leaf_index);
+    }
+
+    /// Checks that `leaf_index` is the next leaf, naming a gap or a repeat.
+    fn align(&mut self, leaf_index: i64, event_id: &str) {
+        if leaf_index != self.next_leaf {
+            self.misaligned = true;
+        }
+        if leaf_index > self.next_leaf {
+            self.problem(format!(
+                "leaves {} to {} are missing: the next stored event is leaf {leaf_index} ({event_id})",
+                self.next_leaf,
+                leaf_index - 1,
+            ));
+        } else if leaf_index < self.next_leaf {
+            self.problem(format!(
+                "leaf {leaf_index} ({event_id}) comes again or out of order after leaf {}",
+                self.next_leaf - 1
+            ));
+        }
+    }
+
+    /// Appends a leaf to the recomputed tree, keeping nodes and the roots asked for.
+    fn append(&mut self, leaf: Hash, leaf_index: i64) {
+        match self.frontier.append(leaf) {
+            Ok(nodes) => {
+                if let Some(kept) = &mut self.nodes {
+                    kept.extend(nodes);
                 }
-                Err(_) => self.problem("the log is larger than a Merkle tree can hold".to_owned()),
             }
-            self.next_leaf = self.next_leaf.max(event.leaf_index + 1);
-            let size = self.frontier.size() as i64;
-            if self.wanted.contains(&size) {
-                self.roots.insert(size, self.frontier.root());
-            }
+            Err(_) => self.problem("the log is larger than a Merkle tree can hold".to_owned()),
+        }
+        self.next_leaf = self.next_leaf.max(leaf_index + 1);
+        let size = self.frontier.size() as i64;
+        if self.wanted.contains(&size) {
+            self.roots.insert(size, self.frontier.root());
         }
     }
 
@@ -382,10 +418,15 @@ impl LogVerifier {
             events: self.frontier.size() as i64,
             subjects: self.tails.len(),
             uncovered: self.uncovered,
+            redacted: self.redacted,
             checkpoint_size,
             ok: self.problem_count == 0,
             problem_count: self.problem_count,
             problems: self.problems,
         }
     }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }

@@ -2,6 +2,7 @@
 //! tlog-checkpoint), inclusion and consistency proofs (RFC 9162) that anyone can check against
 //! them, and its entries for anyone recomputing it.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -64,22 +65,33 @@ pub struct LinkView {
     pub link: String,
 }
 
-/// One entry of the log: the stored event and the chain links it made.
+/// One entry of the log: the stored event and the chain links it made; to a key not involved
+/// in the event, only its leaf index, leaf hash and time (`redacted`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LogEntry {
     pub leaf_index: i64,
-    pub event_id: String,
-    /// The exact stored EPCIS event (its SHA-256 is the digest the chains and the leaf commit to).
-    pub document: String,
+    /// Absent when redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// The exact stored EPCIS event (its SHA-256 is the digest the chains and the leaf commit
+    /// to); absent when redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// Empty when redacted.
     pub links: Vec<LinkView>,
     /// The digest (hex) of the event's other stored columns (what the custody feed says of it,
     /// its recorder, action, time, hash, type, business step and location, when the log
     /// recorded it), which its leaf commits to; absent for a leaf written before the log
-    /// covered them.
+    /// covered them, and when redacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
     /// Base64.
     pub leaf_hash: String,
+    /// When the log recorded the event.
+    pub recorded_at: DateTime<Utc>,
+    /// Whether the event is withheld from this key (it is not involved in it): the leaf hash
+    /// still goes into the tree, so the log's root verifies without it.
+    pub redacted: bool,
 }
 
 /// The origin of the log of an instance: `<host>[:port][/path]/custody-log`.

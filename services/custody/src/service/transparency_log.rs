@@ -8,6 +8,7 @@ use base64::Engine;
 use reetrace_core::checkpoint::{self, Checkpoint};
 use reetrace_core::crypto::{MasterKey, SigningKey, generate_signing_key};
 use reetrace_core::db::StoreError;
+use reetrace_core::domain::{Principal, Role};
 use reetrace_core::merkle::{self, Hash, consistency_plan, inclusion_plan, root_nodes};
 
 use crate::domain::CustodyError;
@@ -283,10 +284,25 @@ impl TransparencyLog {
     /// The log's entries from leaf `from`, at most `limit`, in leaf order: every stored event
     /// with the chain links it made, enough to recompute every chain link, every leaf and the
     /// root of any checkpoint.
-    pub async fn entries(&self, from: i64, limit: u32) -> Result<Vec<LogEntry>, CustodyError> {
+    pub async fn entries(
+        &self,
+        caller: &Principal,
+        from: i64,
+        limit: u32,
+    ) -> Result<Vec<LogEntry>, CustodyError> {
         let events = self.store.events_from(from, limit).await?;
         let Some(last) = events.last().map(|e| e.leaf_index) else {
             return Ok(Vec::new());
+        };
+        // Those involved in an event, authorities and admins read it; anyone else its leaf.
+        let shown = if matches!(caller.role, Role::Regulator | Role::Admin) {
+            None
+        } else {
+            Some(
+                self.store
+                    .involved_leaves(from, last + 1, caller.org_id)
+                    .await?,
+            )
         };
         let links = self.store.links_between(from, last + 1).await?;
         let mut by_leaf: std::collections::HashMap<i64, Vec<ChainLink>> =
@@ -298,6 +314,18 @@ impl TransparencyLog {
             .into_iter()
             .map(|e| {
                 let own = by_leaf.remove(&e.leaf_index).unwrap_or_default();
+                if shown.as_ref().is_some_and(|s| !s.contains(&e.leaf_index)) {
+                    return LogEntry {
+                        leaf_index: e.leaf_index,
+                        event_id: None,
+                        document: None,
+                        links: Vec::new(),
+                        record: None,
+                        leaf_hash: b64(&e.leaf_hash),
+                        recorded_at: e.recorded_at,
+                        redacted: true,
+                    };
+                }
                 LogEntry {
                     leaf_index: e.leaf_index,
                     record: served_record(&e, &own).map(hex::encode),
@@ -310,8 +338,10 @@ impl TransparencyLog {
                         })
                         .collect(),
                     leaf_hash: b64(&e.leaf_hash),
-                    event_id: e.event_id,
-                    document: e.document,
+                    recorded_at: e.recorded_at,
+                    redacted: false,
+                    event_id: Some(e.event_id),
+                    document: Some(e.document),
                 }
             })
             .collect())

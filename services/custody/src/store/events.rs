@@ -24,6 +24,13 @@ pub trait EventStore: Send + Sync {
     async fn events_by_id(&self, event_ids: &[String]) -> Result<Vec<EventRow>, StoreError>;
     /// The events in a subject's chain, in chain order, with their links.
     async fn chain_of(&self, subject_id: Uuid) -> Result<Vec<(ChainLink, EventRow)>, StoreError>;
+    /// The leaves in `[from, to)` whose events `org` is involved in (see [`push_involving`]).
+    async fn involved_leaves(
+        &self,
+        from: i64,
+        to: i64,
+        org: Uuid,
+    ) -> Result<std::collections::HashSet<i64>, StoreError>;
     /// Whether `org` is involved in the event at `leaf_index` (see [`push_involving`]).
     async fn involves(&self, leaf_index: i64, org: Uuid) -> Result<bool, StoreError>;
     /// Events matching `filter`, by leaf index after `after`, at most `limit`.
@@ -228,6 +235,19 @@ impl EventStore for SqlCustody {
             .push_bind(i64::from(limit));
         let rows: Vec<EventDb> = sql.fetch_all(self.db.reader()).await?;
         Ok(events(rows))
+    }
+
+    async fn involved_leaves(
+        &self,
+        from: i64,
+        to: i64,
+        org: Uuid,
+    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let mut sql = Sql::new("SELECT leaf_index FROM custody_events WHERE leaf_index >= ");
+        sql.push_bind(from).push(" AND leaf_index < ").push_bind(to);
+        push_involving(&mut sql, org);
+        let leaves: Vec<i64> = sql.scalars(self.db.reader()).await?;
+        Ok(leaves.into_iter().collect())
     }
 
     async fn involves(&self, leaf_index: i64, org: Uuid) -> Result<bool, StoreError> {

@@ -118,3 +118,64 @@ api_test!(
         assert_eq!(dismantling["eventID"], all[2].as_str());
     }
 );
+
+api_test!(
+    the_log_serves_every_leaf_but_events_only_to_those_involved,
+    |app: TestApp| async move {
+        let (_, maker) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, collector) = app.create_org("Collecte Lyon", "recycler").await;
+        let (_, bystander) = app.create_org("Elsewhere Recycling", "recycler").await;
+        let (_, regulator) = app.create_org("Market Surveillance", "regulator").await;
+        let id = app.register(&maker, &motor("EVM-LOG-1")).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        step(&app, &collector, &id, "collect", "2026-09-02T09:30:00Z").await;
+        step(&app, &collector, &id, "receive", "2026-09-03T09:30:00Z").await;
+
+        // Those involved and authorities read each event; anyone else its leaf only (every
+        // key read every event's document before, and recounted figures from them).
+        for key in [&collector, &maker, &regulator] {
+            let entries = app.get_json("/api/v1/log/entries", Some(key)).await;
+            for entry in entries.as_array().unwrap() {
+                assert_eq!(entry["redacted"], false, "{entry}");
+                assert!(entry["document"].is_string(), "{entry}");
+            }
+        }
+        let entries = app.get_json("/api/v1/log/entries", Some(&bystander)).await;
+        let entries = entries.as_array().unwrap();
+        assert_eq!(entries.len(), 2);
+        for entry in entries {
+            assert_eq!(entry["redacted"], true, "{entry}");
+            for hidden in ["event_id", "document", "record"] {
+                assert!(entry.get(hidden).is_none(), "{hidden}: {entry}");
+            }
+            assert_eq!(entry["links"], json!([]));
+            assert!(entry["leaf_hash"].is_string() && entry["recorded_at"].is_string());
+        }
+
+        // The root still verifies from the outside with the bystander's key.
+        for _ in 0..100 {
+            let checkpoint = app
+                .get_json("/api/v1/log/checkpoint", Some(&bystander))
+                .await;
+            if checkpoint["tree_size"] == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let outside =
+            reetrace::verify_log::verify_remote(&app.url(""), Some(&bystander), None, 1000)
+                .await
+                .unwrap();
+        assert!(outside.report.ok, "{:?}", outside.report.problems);
+        assert_eq!(outside.report.redacted, 2);
+        assert_eq!(outside.report.checkpoint_size, Some(2));
+        let insider =
+            reetrace::verify_log::verify_remote(&app.url(""), Some(&collector), None, 1000)
+                .await
+                .unwrap();
+        assert!(insider.report.ok, "{:?}", insider.report.problems);
+        assert_eq!((insider.report.redacted, insider.report.subjects), (0, 1));
+    }
+);
