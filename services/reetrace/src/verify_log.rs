@@ -402,6 +402,7 @@ fn entry_rows(
         data: String::new(),
         leaf_hash,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
+        salt: None,
     };
     (event, record, links)
 }

@@ -47,6 +47,8 @@ pub struct EventRow {
     pub data: String,
     pub leaf_hash: Vec<u8>,
     pub recorded_at: DateTime<Utc>,
+    /// The random salt its leaf commits to (none before leaves were salted).
+    pub salt: Option<Vec<u8>>,
 }
 
 impl EventRow {
@@ -62,6 +64,7 @@ impl EventRow {
             recorder: self.org_id,
             data: &self.data,
             recorded_at: self.recorded_at,
+            salt: self.salt.as_deref(),
         }
     }
 }

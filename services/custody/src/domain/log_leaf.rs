@@ -76,7 +76,12 @@ pub struct EventRecord<'a> {
     pub data: &'a str,
     /// When the log recorded it (EPCIS `recordTime`), as stored.
     pub recorded_at: DateTime<Utc>,
+    /// The event's random salt (none for events recorded before leaves were salted).
+    pub salt: Option<&'a [u8]>,
 }
+
+/// Bytes of a new event's salt.
+pub const SALT_BYTES: usize = 16;
 
 /// A time as both backends store it exactly: whole microseconds.
 pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -86,7 +91,7 @@ pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
 /// SHA-256 of the JCS of the record's columns (the feed's payload by its own SHA-256, so that
 /// a large payload is hashed once and never copied).
 pub fn record_digest(record: &EventRecord<'_>) -> [u8; 32] {
-    let value = json!({
+    let mut value = json!({
         "action": record.action,
         "biz_location": record.biz_location,
         "biz_step": record.biz_step,
@@ -97,6 +102,10 @@ pub fn record_digest(record: &EventRecord<'_>) -> [u8; 32] {
         "recorded_at": stored_time(record.recorded_at).timestamp_micros(),
         "recorder": record.recorder.to_string(),
     });
+    // A salted record says so; one recorded before salts keeps its digest.
+    if let (Some(salt), Some(fields)) = (record.salt, value.as_object_mut()) {
+        fields.insert("salt".into(), hex::encode(salt).into());
+    }
     let text = reetrace_core::crypto::jcs::canonicalize(&value).unwrap_or_default();
     Sha256::digest(&text).into()
 }
@@ -156,6 +165,7 @@ mod tests {
             recorder: Uuid::from_u128(1),
             data: "{\"elements\":{\"Nd\":415840000}}",
             recorded_at: at,
+            salt: Some(&[7; SALT_BYTES]),
         };
         let digest = record_digest(&record);
         assert_eq!(
@@ -213,6 +223,39 @@ mod tests {
         assert_ne!(
             covering,
             covering_leaf_data("urn:uuid:1", &event, &record_digest(&edits[0]), &[])
+        );
+    }
+
+    #[test]
+    fn a_salted_record_differs_by_salt_and_an_unsalted_one_keeps_its_digest() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let record = |salt: Option<&'static [u8]>| EventRecord {
+            event_hash: "ni:///sha-256;x",
+            event_type: "ObjectEvent",
+            action: "collect",
+            biz_step: Some("collecting"),
+            biz_location: None,
+            event_time: at,
+            recorder: Uuid::nil(),
+            data: "{}",
+            recorded_at: at,
+            salt,
+        };
+        let (a, b) = (
+            record_digest(&record(Some(&[1; 16]))),
+            record_digest(&record(Some(&[2; 16]))),
+        );
+        assert_ne!(a, b, "the same content under two salts");
+        assert_ne!(a, record_digest(&record(None)));
+        // The unsalted form is the digest leaves written before salts commit to.
+        let unsalted = json!({"action": "collect", "biz_location": null, "biz_step": "collecting",
+            "data": hex::encode(Sha256::digest(b"{}")), "event_hash": "ni:///sha-256;x",
+            "event_time": 0, "event_type": "ObjectEvent", "recorded_at": 0,
+            "recorder": Uuid::nil().to_string()});
+        let text = reetrace_core::crypto::jcs::canonicalize(&unsalted).unwrap();
+        assert_eq!(
+            record_digest(&record(None)),
+            <[u8; 32]>::from(Sha256::digest(&text))
         );
     }
 }

@@ -321,6 +321,7 @@ mod tests {
             data: data.to_string(),
             leaf_hash: Vec::new(),
             recorded_at: chrono::DateTime::UNIX_EPOCH,
+            salt: None,
         }
     }
 

@@ -87,6 +87,7 @@ static TABLES: &[ArchiveTable] = &[
             ("data", Kind::Text),
             ("leaf_hash", Kind::Bytes),
             ("recorded_at", Kind::Time),
+            ("salt", Kind::Bytes),
         ],
     },
     ArchiveTable {

@@ -14,7 +14,7 @@ use super::codec::CHUNK;
 use crate::domain::event::{ChainLink, EventFilter, EventRow};
 
 pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, biz_step, biz_location, org_id, \
-     event_time, document, data, leaf_hash, recorded_at";
+     event_time, document, data, leaf_hash, recorded_at, salt";
 
 /// Reads events and chain links.
 #[async_trait]
@@ -60,6 +60,7 @@ struct EventDb {
     data: String,
     leaf_hash: Vec<u8>,
     recorded_at: DateTime<Utc>,
+    salt: Option<Vec<u8>>,
 }
 
 reetrace_core::record!(EventDb {
@@ -76,6 +77,7 @@ reetrace_core::record!(EventDb {
     data,
     leaf_hash,
     recorded_at,
+    salt,
 });
 
 impl From<EventDb> for EventRow {
@@ -94,6 +96,7 @@ impl From<EventDb> for EventRow {
             data: r.data,
             leaf_hash: r.leaf_hash,
             recorded_at: r.recorded_at,
+            salt: r.salt,
         }
     }
 }

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rand::RngExt;
 use reetrace_core::db::{Sql, StoreError, Tx};
 use reetrace_core::domain::idempotency::StoredResponse;
 use reetrace_core::merkle::{self, Frontier, Hash, NodeId};
@@ -347,7 +348,7 @@ async fn append(
     // Stored as the leaves cover it (whole microseconds).
     let now = log_leaf::stored_time(now);
     let leaves = Leaves::of(events, start, frontier, tails, now)?;
-    insert_events(tx, events, start, &leaves.hashes, now).await?;
+    insert_events(tx, events, start, &leaves.hashes, &leaves.salts, now).await?;
     insert_event_epcs(tx, &leaves.epcs).await?;
     insert_chain_links(tx, &leaves.links).await?;
     insert_nodes(tx, &leaves.nodes).await?;
@@ -407,6 +408,8 @@ async fn chain_tails(
 struct Leaves<'e> {
     /// Leaf hashes, in event order.
     hashes: Vec<Vec<u8>>,
+    /// Each event's salt, in event order.
+    salts: Vec<[u8; log_leaf::SALT_BYTES]>,
     /// (leaf index, identifier, role) rows of the event index.
     epcs: Vec<(i64, &'e str, &'static str)>,
     /// (subject, seq, leaf index, link) rows of the chains.
@@ -426,6 +429,7 @@ impl<'e> Leaves<'e> {
     ) -> Result<Leaves<'e>, StoreError> {
         let mut out = Leaves {
             hashes: Vec::with_capacity(events.len()),
+            salts: Vec::with_capacity(events.len()),
             epcs: Vec::new(),
             links: Vec::new(),
             nodes: Vec::with_capacity(events.len() * 2),
@@ -449,7 +453,11 @@ impl<'e> Leaves<'e> {
                 out.links
                     .push((*subject, seq + 1, leaf_index, link.to_vec()));
             }
-            let record = log_leaf::record_digest(&record_of(event, recorded_at));
+            // A fresh random salt, so that the leaf served to a key not involved in the event
+            // cannot be matched against guessed event content.
+            let salt: [u8; log_leaf::SALT_BYTES] = rand::rng().random();
+            let record = log_leaf::record_digest(&record_of(event, recorded_at, &salt));
+            out.salts.push(salt);
             let leaf_hash = merkle::leaf_hash(&log_leaf::covering_leaf_data(
                 &event.event_id,
                 &digest,
@@ -479,7 +487,11 @@ impl<'e> Leaves<'e> {
 }
 
 /// The columns of `event` as they are stored, which its leaf covers.
-fn record_of(event: &NewEvent, recorded_at: DateTime<Utc>) -> log_leaf::EventRecord<'_> {
+fn record_of<'a>(
+    event: &'a NewEvent,
+    recorded_at: DateTime<Utc>,
+    salt: &'a [u8],
+) -> log_leaf::EventRecord<'a> {
     log_leaf::EventRecord {
         event_hash: &event.event_hash,
         event_type: &event.event_type,
@@ -490,6 +502,7 @@ fn record_of(event: &NewEvent, recorded_at: DateTime<Utc>) -> log_leaf::EventRec
         recorder: event.org_id,
         data: &event.data,
         recorded_at,
+        salt: Some(salt),
     }
 }
 
@@ -500,13 +513,14 @@ async fn insert_events(
     events: &[NewEvent],
     start: i64,
     leaf_hashes: &[Vec<u8>],
+    salts: &[[u8; log_leaf::SALT_BYTES]],
     now: DateTime<Utc>,
 ) -> Result<(), WriteError> {
     for (chunk_no, chunk) in events.chunks(EVENT_CHUNK).enumerate() {
         let first = chunk_no * EVENT_CHUNK;
         let mut sql = Sql::new(
             "INSERT INTO custody_events (leaf_index, event_id, event_hash, event_type, action, biz_step, \
-             biz_location, event_time, org_id, document, data, leaf_hash, recorded_at) ",
+             biz_location, event_time, org_id, document, data, leaf_hash, recorded_at, salt) ",
         );
         sql.push_values(chunk.iter().enumerate(), |row, (j, event)| {
             let i = first + j;
@@ -522,7 +536,8 @@ async fn insert_events(
                 .bind(event.document.as_str())
                 .bind(event.data.as_str())
                 .bind(leaf_hashes[i].as_slice())
-                .bind(now);
+                .bind(now)
+                .bind(salts[i].as_slice());
         });
         let first_id = chunk
             .first()

@@ -157,6 +157,29 @@ both!(
         assert_eq!(db_form(&app.db_url).await.0, 0, "undone");
         assert_eq!(recorder.to_string(), collector_id);
 
+        // Every new leaf commits to its event's random salt: another salt is named too.
+        let (salt,): (Option<Vec<u8>>,) = rows!(
+            &app.db,
+            (Option<Vec<u8>>,),
+            "SELECT salt FROM custody_events WHERE leaf_index = 3"
+        )
+        .remove(0);
+        assert_eq!(salt.as_ref().map(Vec::len), Some(16), "a salted leaf");
+        sql!(
+            &app.db,
+            "UPDATE custody_events SET salt = $1 WHERE leaf_index = 3",
+            vec![0u8; 16]
+        );
+        let (code, report, _) = db_form(&app.db_url).await;
+        assert_eq!(code, 1, "{report}");
+        assert!(names(&report, &["leaf 3 ", "recomputed leaf hash"]), "{report}");
+        sql!(
+            &app.db,
+            "UPDATE custody_events SET salt = $1 WHERE leaf_index = 3",
+            salt
+        );
+        assert_eq!(db_form(&app.db_url).await.0, 0, "undone");
+
         // A product's holder: A was accepted by the recycler (leaf 2), not kept by the collector.
         let collector: Uuid = collector_id.parse().unwrap();
         let a_id: Uuid = a.parse().unwrap();
