@@ -150,6 +150,7 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
             data: String::new(),
             leaf_hash: b64.decode(e["leaf_hash"].as_str().unwrap()).unwrap(),
             recorded_at: now,
+            salt: None,
         });
         records.push(
             e["record"]
