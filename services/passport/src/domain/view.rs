@@ -37,8 +37,10 @@ impl Tier {
             Some(p) if p.org_id == owner => Tier::Owner,
             Some(p) => match p.role {
                 Role::Recycler => Tier::Professional,
-                Role::Regulator | Role::Admin | Role::Service => Tier::Authority,
-                Role::Manufacturer => Tier::Public,
+                Role::Regulator | Role::Admin => Tier::Authority,
+                // Another manufacturer sees what anyone sees; a service reads the feeds (which
+                // carry the placement facts), nothing else.
+                Role::Manufacturer | Role::Service => Tier::Public,
             },
         }
     }
@@ -48,7 +50,7 @@ impl Tier {
     }
 
     /// The placement declaration (market country, region, date, units) is for the owner and
-    /// the authorities (regulators, admins, services) only.
+    /// the authorities (regulators, admins) only; services read it in the passport feed.
     pub fn sees_placement(self) -> bool {
         self >= Tier::Authority
     }

@@ -19,6 +19,7 @@ mod gs1;
 pub mod import;
 mod magnets;
 mod master_key;
+mod matrix;
 mod ops;
 mod pages;
 pub mod passports;

@@ -172,7 +172,10 @@ both!(
         );
         let (code, report, _) = db_form(&app.db_url).await;
         assert_eq!(code, 1, "{report}");
-        assert!(names(&report, &["leaf 3 ", "recomputed leaf hash"]), "{report}");
+        assert!(
+            names(&report, &["leaf 3 ", "recomputed leaf hash"]),
+            "{report}"
+        );
         sql!(
             &app.db,
             "UPDATE custody_events SET salt = $1 WHERE leaf_index = 3",

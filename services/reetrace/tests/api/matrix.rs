@@ -1,0 +1,292 @@
+//! Who sees what, tried (issue 15): a key of each role, and no key, against every route that
+//! reads records or figures, for what the confidentiality model says each must and must not
+//! see. The expected table is the README's "Who sees what".
+
+use serde_json::{Value, json};
+
+use crate::api_test;
+use crate::helpers::TestApp;
+use crate::passports::motor;
+
+/// The callers: a name and a key (`None`: no key).
+struct Caller {
+    name: &'static str,
+    key: Option<String>,
+}
+
+/// What `caller` got from `path`, as a label the table below compares: the status, and for a
+/// 200 what the answer shows.
+async fn label(
+    app: &TestApp,
+    caller: &Caller,
+    path: &str,
+    classify: fn(&Value) -> &'static str,
+) -> String {
+    let mut request = app.get(path);
+    if let Some(key) = &caller.key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    assert_ne!(status, 500, "{} on {path}", caller.name);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status == 200 {
+        classify(&body).to_owned()
+    } else {
+        status.to_string()
+    }
+}
+
+fn passport(body: &Value) -> &'static str {
+    if body.get("component_details").is_some_and(|d| !d.is_null()) {
+        "detail"
+    } else {
+        "public"
+    }
+}
+
+fn placement(_: &Value) -> &'static str {
+    "placement"
+}
+
+fn lot(body: &Value) -> &'static str {
+    match (
+        body.get("holder").is_some(),
+        body["events"].as_array().map(Vec::len),
+    ) {
+        (true, Some(n)) if n > 0 => "chain",
+        (false, Some(0)) => "totals",
+        _ => "mixed",
+    }
+}
+
+fn scan(body: &Value) -> &'static str {
+    match (
+        body["custody"].get("holder").is_some(),
+        body["events"].as_array().map(Vec::len),
+    ) {
+        (true, Some(n)) if n > 0 => "history",
+        (false, Some(0)) => "state",
+        _ => "mixed",
+    }
+}
+
+fn epcis(body: &Value) -> &'static str {
+    match body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .map(Vec::len)
+    {
+        Some(0) => "none",
+        Some(_) => "events",
+        None => "mixed",
+    }
+}
+
+fn entries(body: &Value) -> &'static str {
+    let list = body.as_array().cloned().unwrap_or_default();
+    if !list.is_empty()
+        && list
+            .iter()
+            .all(|e| e["redacted"] == false && e["document"].is_string())
+    {
+        "documents"
+    } else if !list.is_empty()
+        && list
+            .iter()
+            .all(|e| e["redacted"] == true && e.get("document").is_none())
+    {
+        "leaves"
+    } else {
+        "mixed"
+    }
+}
+
+fn stock(body: &Value) -> &'static str {
+    match (body["scope"].as_str(), body.get("disclosure").is_some()) {
+        (Some("published"), true) => "published",
+        (Some("all"), false) => "exact",
+        (Some("own"), false) => "own",
+        _ => "mixed",
+    }
+}
+
+fn listed(_: &Value) -> &'static str {
+    "listed"
+}
+
+api_test!(
+    every_role_and_no_key_see_only_what_the_model_allows,
+    |app: TestApp| async move {
+        let (maker_id, maker) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, rival) = app.create_org("Rival Motors", "manufacturer").await;
+        let (_, collector) = app.create_org("Collecte Lyon", "recycler").await;
+        let (_, bystander) = app.create_org("Elsewhere Recycling", "recycler").await;
+        let (_, regulator) = app.create_org("Market Surveillance", "regulator").await;
+        let (_, service) = app.create_org("Stock Service", "service").await;
+        let id = app.register(&maker, &motor("EVM-MATRIX-1")).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (action, at) in [
+            ("collect", "2026-09-02T09:30:00Z"),
+            ("receive", "2026-09-03T09:30:00Z"),
+        ] {
+            let done = app
+                .post(&format!("/api/v1/custody/{id}/events"))
+                .bearer_auth(&collector)
+                .json(&json!({"action": action, "at": at}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(done.status(), 201);
+        }
+        let dismantled: Value = app
+            .post("/api/v1/custody/transformations")
+            .bearer_auth(&collector)
+            .json(&json!({
+        "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
+        "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
+            "elements": [{"element": "Nd", "mass_g": 330}]}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let lot_id = dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
+
+        let callers = [
+            Caller {
+                name: "no key",
+                key: None,
+            },
+            Caller {
+                name: "manufacturer (owner)",
+                key: Some(maker.clone()),
+            },
+            Caller {
+                name: "manufacturer (rival)",
+                key: Some(rival),
+            },
+            Caller {
+                name: "recycler (holder)",
+                key: Some(collector),
+            },
+            Caller {
+                name: "recycler (bystander)",
+                key: Some(bystander),
+            },
+            Caller {
+                name: "regulator",
+                key: Some(regulator),
+            },
+            Caller {
+                name: "admin",
+                key: Some(app.admin_key.clone()),
+            },
+            Caller {
+                name: "service",
+                key: Some(service),
+            },
+        ];
+        type Classify = fn(&Value) -> &'static str;
+        // Route, how an answer is read, and what each caller (in the order above) must get.
+        let table: Vec<(String, Classify, [&str; 8])> = vec![
+            (
+                format!("/api/v1/passports/{id}"),
+                passport,
+                [
+                    "public", "detail", "public", "detail", "detail", "detail", "detail", "public",
+                ],
+            ),
+            (
+                format!("/api/v1/passports/{id}/placement"),
+                placement,
+                [
+                    "401",
+                    "placement",
+                    "403",
+                    "403",
+                    "403",
+                    "placement",
+                    "placement",
+                    "403",
+                ],
+            ),
+            (
+                format!("/api/v1/lots/{lot_id}"),
+                lot,
+                [
+                    "401", "totals", "totals", "chain", "totals", "chain", "chain", "totals",
+                ],
+            ),
+            (
+                format!("/api/v1/custody/{id}"),
+                scan,
+                [
+                    "401", "403", "403", "history", "state", "history", "history", "403",
+                ],
+            ),
+            (
+                "/api/v1/epcis/events".to_owned(),
+                epcis,
+                [
+                    "401", "events", "none", "events", "none", "events", "events", "none",
+                ],
+            ),
+            (
+                "/api/v1/log/entries".to_owned(),
+                entries,
+                [
+                    "401",
+                    "documents",
+                    "leaves",
+                    "documents",
+                    "leaves",
+                    "documents",
+                    "documents",
+                    "leaves",
+                ],
+            ),
+            (
+                "/api/v1/stock/flows".to_owned(),
+                stock,
+                [
+                    "published",
+                    "own",
+                    "own",
+                    "own",
+                    "own",
+                    "exact",
+                    "exact",
+                    "403",
+                ],
+            ),
+            (
+                "/api/v1/audit".to_owned(),
+                listed,
+                ["401", "403", "403", "403", "403", "403", "listed", "403"],
+            ),
+            (
+                "/api/v1/orgs".to_owned(),
+                listed,
+                ["401", "403", "403", "403", "403", "403", "listed", "403"],
+            ),
+            (
+                format!("/api/v1/orgs/{maker_id}/gs1-prefixes"),
+                listed,
+                ["401", "listed", "403", "403", "403", "403", "listed", "403"],
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (path, classify, expected) in &table {
+            for (caller, want) in callers.iter().zip(expected) {
+                let got = label(&app, caller, path, *classify).await;
+                if got != *want {
+                    wrong.push(format!("{path} as {}: got {got}, want {want}", caller.name));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+);
