@@ -146,16 +146,36 @@ impl LotStore for SqlCustody {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<StoredCustody>, StoreError> {
-        let mut sql = Sql::new(
+        self.custody_after(
             "SELECT lot_id, state, holder, pending_to, mass_ug, remaining_ug FROM custody_lots",
-        );
+            "lot_id",
+            after,
+            limit,
+        )
+        .await
+    }
+}
+
+/// id, state, holder, pending_to, mass_ug, remaining_ug.
+type CustodyColumns = (Uuid, String, Option<Uuid>, Option<Uuid>, i64, i64);
+
+impl SqlCustody {
+    /// The custody columns of a table's rows after `after`, in id order (`select` reads id,
+    /// state, holder, pending_to, mass_ug and remaining_ug, in that order, from the table).
+    pub(super) async fn custody_after(
+        &self,
+        select: &str,
+        id: &str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredCustody>, StoreError> {
+        let mut sql = Sql::new(select.to_owned());
         if let Some(after) = after {
-            sql.push(" WHERE lot_id > ").push_bind(after);
+            sql.push(&format!(" WHERE {id} > ")).push_bind(after);
         }
-        sql.push(" ORDER BY lot_id LIMIT ")
+        sql.push(&format!(" ORDER BY {id} LIMIT "))
             .push_bind(i64::from(limit));
-        let rows: Vec<(Uuid, String, Option<Uuid>, Option<Uuid>, i64, i64)> =
-            sql.fetch_all(self.db.reader()).await?;
+        let rows: Vec<CustodyColumns> = sql.fetch_all(self.db.reader()).await?;
         Ok(rows
             .into_iter()
             .map(

@@ -156,28 +156,13 @@ impl ProductStore for SqlCustody {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<StoredCustody>, StoreError> {
-        let mut sql = Sql::new(
-            "SELECT passport_id, state, holder, pending_to, CAST(0 AS BIGINT) AS mass_ug, CAST(0 AS BIGINT) AS remaining_ug FROM custody_products",
-        );
-        if let Some(after) = after {
-            sql.push(" WHERE passport_id > ").push_bind(after);
-        }
-        sql.push(" ORDER BY passport_id LIMIT ")
-            .push_bind(i64::from(limit));
-        let rows: Vec<(Uuid, String, Option<Uuid>, Option<Uuid>, i64, i64)> =
-            sql.fetch_all(self.db.reader()).await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, state, holder, pending_to, mass_ug, remaining_ug)| StoredCustody {
-                    id,
-                    state,
-                    holder,
-                    pending_to,
-                    mass_ug,
-                    remaining_ug,
-                },
-            )
-            .collect())
+        self.custody_after(
+            "SELECT passport_id, state, holder, pending_to, CAST(0 AS BIGINT) AS mass_ug, \
+             CAST(0 AS BIGINT) AS remaining_ug FROM custody_products",
+            "passport_id",
+            after,
+            limit,
+        )
+        .await
     }
 }

@@ -23,32 +23,12 @@ pub async fn magnet_lot(app: &TestApp) -> (String, String) {
         .as_str()
         .unwrap()
         .to_owned();
-    for (action, at) in [
-        ("collect", "2026-09-02T09:30:00Z"),
-        ("receive", "2026-09-03T09:30:00Z"),
-    ] {
-        let done = app
-            .post(&format!("/api/v1/custody/{id}/events"))
-            .bearer_auth(&recycler)
-            .json(&json!({"action": action, "at": at}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(done.status(), 201);
-    }
-    let dismantled = app
-        .post("/api/v1/custody/transformations")
-        .bearer_auth(&recycler)
-        .json(&json!({
-    "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
-    "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
-        "elements": [{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]}]}))
-        .send()
-        .await
-        .unwrap();
-    let dismantled: Value = dismantled.json().await.unwrap();
-    let lot = dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
-    (lot, recycler)
+    app.custody_step(&recycler, &id, "collect", "2026-09-02T09:30:00Z")
+        .await;
+    app.custody_step(&recycler, &id, "receive", "2026-09-03T09:30:00Z")
+        .await;
+    let elements = json!([{"element": "Nd", "mass_g": 330}, {"element": "Pr", "mass_g": 100}]);
+    (app.dismantle(&recycler, &id, elements).await, recycler)
 }
 
 /// Registers a motor for `key`, under its own GS1 prefix; returns its passport id.

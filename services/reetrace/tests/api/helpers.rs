@@ -153,6 +153,41 @@ impl TestApp {
         body
     }
 
+    /// Records a custody step on a product as `key` (asserting 201); returns the answer.
+    pub async fn custody_step(&self, key: &str, passport: &str, action: &str, at: &str) -> Value {
+        let response = self
+            .post(&format!("/api/v1/custody/{passport}/events"))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"action": action, "at": at}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{action}: {body}");
+        body
+    }
+
+    /// Dismantles a product held by `key` into one magnet lot that recovered `elements`
+    /// (`[{"element", "mass_g"}]`); returns the lot id.
+    pub async fn dismantle(&self, key: &str, passport: &str, elements: Value) -> String {
+        let response = self
+            .post("/api/v1/custody/transformations")
+            .bearer_auth(key)
+            .json(&serde_json::json!({
+                "process": "dismantling", "at": "2026-10-02T10:00:00Z",
+                "inputs": [{"passport": passport}],
+                "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
+                             "elements": elements}]}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        body["lots"][0]["lot_id"].as_str().unwrap().to_owned()
+    }
+
     /// Registers a passport as `key`; returns the answer (asserting 201).
     pub async fn register(&self, key: &str, registration: &Value) -> Value {
         let response = self

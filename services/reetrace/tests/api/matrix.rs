@@ -127,33 +127,13 @@ api_test!(
             .as_str()
             .unwrap()
             .to_owned();
-        for (action, at) in [
-            ("collect", "2026-09-02T09:30:00Z"),
-            ("receive", "2026-09-03T09:30:00Z"),
-        ] {
-            let done = app
-                .post(&format!("/api/v1/custody/{id}/events"))
-                .bearer_auth(&collector)
-                .json(&json!({"action": action, "at": at}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(done.status(), 201);
-        }
-        let dismantled: Value = app
-            .post("/api/v1/custody/transformations")
-            .bearer_auth(&collector)
-            .json(&json!({
-        "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
-        "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
-            "elements": [{"element": "Nd", "mass_g": 330}]}]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let lot_id = dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
+        app.custody_step(&collector, &id, "collect", "2026-09-02T09:30:00Z")
+            .await;
+        app.custody_step(&collector, &id, "receive", "2026-09-03T09:30:00Z")
+            .await;
+        let lot_id = app
+            .dismantle(&collector, &id, json!([{"element": "Nd", "mass_g": 330}]))
+            .await;
 
         let callers = [
             Caller {

@@ -2,7 +2,7 @@
 //! to the recorder, the product's manufacturer, the holders along the product's or lot's chain,
 //! and authorities; a manufacturer's key recounted a withheld cell from every custody event.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::api_test;
 use crate::helpers::{TestApp, assert_problem};
@@ -21,20 +21,6 @@ async fn event_ids(app: &TestApp, key: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-async fn step(app: &TestApp, key: &str, passport: &str, action: &str, at: &str) -> Value {
-    let done = app
-        .post(&format!("/api/v1/custody/{passport}/events"))
-        .bearer_auth(key)
-        .json(&json!({"action": action, "at": at}))
-        .send()
-        .await
-        .unwrap();
-    let status = done.status();
-    let body: Value = done.json().await.unwrap();
-    assert_eq!(status, 201, "{body}");
-    body
-}
-
 api_test!(
     custody_events_are_read_only_by_those_involved_and_authorities,
     |app: TestApp| async move {
@@ -48,21 +34,13 @@ api_test!(
             .as_str()
             .unwrap()
             .to_owned();
-        step(&app, &collector, &id, "collect", "2026-09-02T09:30:00Z").await;
-        step(&app, &collector, &id, "receive", "2026-09-03T09:30:00Z").await;
-        let dismantled = app
-            .post("/api/v1/custody/transformations")
-            .bearer_auth(&collector)
-            .json(&json!({
-        "process": "dismantling", "at": "2026-10-02T10:00:00Z", "inputs": [{"passport": id}],
-        "outputs": [{"kind": "lot", "material": "NdFeB-sintered", "mass_g": 1480,
-            "elements": [{"element": "Nd", "mass_g": 330}]}]}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(dismantled.status(), 201);
-        let dismantled: Value = dismantled.json().await.unwrap();
-        let lot = dismantled["lots"][0]["lot_id"].as_str().unwrap().to_owned();
+        app.custody_step(&collector, &id, "collect", "2026-09-02T09:30:00Z")
+            .await;
+        app.custody_step(&collector, &id, "receive", "2026-09-03T09:30:00Z")
+            .await;
+        let lot = app
+            .dismantle(&collector, &id, json!([{"element": "Nd", "mass_g": 330}]))
+            .await;
 
         // The recorder, the manufacturer and authorities read all three events; a rival
         // manufacturer, a recycler that never held the product and a service key none (every
@@ -130,8 +108,10 @@ api_test!(
             .as_str()
             .unwrap()
             .to_owned();
-        step(&app, &collector, &id, "collect", "2026-09-02T09:30:00Z").await;
-        step(&app, &collector, &id, "receive", "2026-09-03T09:30:00Z").await;
+        app.custody_step(&collector, &id, "collect", "2026-09-02T09:30:00Z")
+            .await;
+        app.custody_step(&collector, &id, "receive", "2026-09-03T09:30:00Z")
+            .await;
 
         // Those involved and authorities read each event; anyone else its leaf only (every
         // key read every event's document before, and recounted figures from them).
