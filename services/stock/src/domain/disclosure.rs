@@ -44,7 +44,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::exposure::exposed_lines;
+use super::exposure::exposed_cells;
 use super::table::{Grain, Stat, Table};
 
 /// The primary sensitivity rules: the threshold rule (fewer than `k` organisations) and the
@@ -120,9 +120,12 @@ pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) {
     let lines = lines(table);
     let member_of = member_of(table, &lines);
     let mut queue: VecDeque<usize> = (0..lines.len()).collect();
+    // Withholding more only widens every bound: only the cells exposed last time can still be.
+    let mut suspects: Vec<usize> = (0..table.stats.len()).collect();
     loop {
         run_lines(table, &lines, &member_of, queue);
-        let exposed = exposed_lines(table, rule, &lines);
+        let exposed = exposed_cells(table, rule, &lines, &suspects);
+        suspects = exposed.iter().map(|e| e.cell).collect();
         queue = VecDeque::new();
         for exposure in exposed {
             if let Some(cell) = nearest_published(table, &lines, &member_of, exposure) {

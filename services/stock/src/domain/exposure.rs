@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use microlp::{ComparisonOp, Error, OptimizationDirection, Problem};
 
 use super::disclosure::{DisclosureRule, Line, lines};
-use super::table::Table;
+use super::table::{Grain, Table};
 
 /// How tightly the published cells bound one sensitive withheld cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,17 +136,66 @@ impl System {
         }
     }
 
-    /// The least or greatest value of variable `target` (micrograms), `None` when the solver
-    /// failed.
-    fn bound(&self, table: &Table, target: usize, direction: OptimizationDirection) -> Option<f64> {
-        let c = self.component[target];
+    /// Solves the component of `target` for its least or greatest value. Returns the optimum
+    /// (micrograms; infinite when unbounded) and the optimal point (one value per member of the
+    /// component, scaled), or `None` when the solver failed.
+    fn solve(
+        &self,
+        table: &Table,
+        target: usize,
+        direction: OptimizationDirection,
+    ) -> Option<(f64, Option<Vec<f64>>)> {
+        let objective = |v: usize| if v == target { 1.0 } else { 0.0 };
+        self.programme(table, self.component[target], direction, &objective, false)
+    }
+
+    /// Points that settle many cells at once: the sensitive cells of the component pushed down
+    /// and up together, all of them and grain by grain (each cell capped at twice its value plus one unit, so the push stays bounded; a
+    /// point of the capped programme is a point of the uncapped one).
+    fn spread(&self, table: &Table, c: usize, rule: DisclosureRule) -> Vec<Vec<f64>> {
+        let mut points = Vec::new();
+        for grain in std::iter::once(None).chain(Grain::all().map(Some)) {
+            let weight = |v: usize| {
+                let cell = self.cell_of[v];
+                let at = grain.is_none_or(|g| table.keys[cell].grain() == g);
+                if at && rule.is_sensitive(&table.stats[cell]) {
+                    1.0
+                } else {
+                    0.0
+                }
+            };
+            for direction in [
+                OptimizationDirection::Minimize,
+                OptimizationDirection::Maximize,
+            ] {
+                if let Some((_, Some(point))) = self.programme(table, c, direction, &weight, true) {
+                    points.push(point);
+                }
+            }
+        }
+        points
+    }
+
+    /// One programme over component `c`.
+    fn programme(
+        &self,
+        table: &Table,
+        c: usize,
+        direction: OptimizationDirection,
+        objective: &dyn Fn(usize) -> f64,
+        capped: bool,
+    ) -> Option<(f64, Option<Vec<f64>>)> {
         let mut problem = Problem::new(direction);
         let mut local: HashMap<usize, microlp::Variable> = HashMap::new();
         for &v in &self.members[c] {
             let value = table.stats[self.cell_of[v]].value_ug;
             let min = if value >= 0 { 0.0 } else { f64::NEG_INFINITY };
-            let objective = if v == target { 1.0 } else { 0.0 };
-            local.insert(v, problem.add_var(objective, (min, f64::INFINITY)));
+            let max = if capped {
+                (2 * value.abs()) as f64 / self.scale + 1.0
+            } else {
+                f64::INFINITY
+            };
+            local.insert(v, problem.add_var(objective(v), (min, max)));
         }
         for equation in &self.equations[c] {
             let terms: Vec<(microlp::Variable, f64)> = equation
@@ -156,14 +205,59 @@ impl System {
                 .collect();
             problem.add_constraint(terms.as_slice(), ComparisonOp::Eq, equation.rhs);
         }
-        let unbounded = match direction {
-            OptimizationDirection::Minimize => f64::NEG_INFINITY,
-            OptimizationDirection::Maximize => f64::INFINITY,
-        };
         match problem.solve().map(|outcome| outcome.into_solution()) {
-            Ok(Ok(solution)) => Some(solution.objective() * self.scale),
-            Err(Error::Unbounded) => Some(unbounded),
+            Ok(Ok(solution)) => {
+                let point = self.members[c]
+                    .iter()
+                    .map(|v| solution.var_value(local[v]))
+                    .collect();
+                Some((solution.objective() * self.scale, Some(point)))
+            }
+            Err(Error::Unbounded) => Some(match direction {
+                OptimizationDirection::Minimize => (f64::NEG_INFINITY, None),
+                OptimizationDirection::Maximize => (f64::INFINITY, None),
+            }),
             _ => None,
+        }
+    }
+}
+
+/// One side of a cell's range, with the value a known point must reach to settle it.
+#[derive(Clone, Copy)]
+enum Side {
+    Lower(f64),
+    Upper(f64),
+}
+
+impl System {
+    /// The bound of variable `v` (at `slot` of its component) on one side: a known point's
+    /// value when one already reaches the mark, otherwise the optimum (whose point is kept).
+    /// A failed solve gives the cell's own value (unproven is unsafe).
+    fn side(
+        &self,
+        table: &Table,
+        v: usize,
+        slot: usize,
+        found: &mut Vec<Vec<f64>>,
+        side: Side,
+    ) -> f64 {
+        let (direction, reaches): (_, &dyn Fn(f64) -> bool) = match side {
+            Side::Lower(mark) => (OptimizationDirection::Minimize, &move |x| x <= mark),
+            Side::Upper(mark) => (OptimizationDirection::Maximize, &move |x| x >= mark),
+        };
+        let known = found
+            .iter()
+            .map(|point| point[slot] * self.scale)
+            .find(|&x| reaches(x));
+        if let Some(x) = known {
+            return x;
+        }
+        match self.solve(table, v, direction) {
+            Some((optimum, point)) => {
+                found.extend(point);
+                optimum
+            }
+            None => table.stats[self.cell_of[v]].value_ug as f64,
         }
     }
 }
@@ -176,44 +270,73 @@ fn find(parent: &mut [usize], mut v: usize) -> usize {
     v
 }
 
-/// The bounds of every sensitive cell of `table` under `rule`, in table order. A published
-/// sensitive cell is bounded exactly by its own value; a cell the solver could not bound is
-/// reported as bounded exactly too (unproven is unsafe).
+/// The bounds of every sensitive cell of `table` under `rule`, in table order.
+///
+/// A published sensitive cell is bounded exactly by its own value; a cell the solver could not
+/// bound is reported as bounded exactly too (unproven is unsafe). Each optimum found is a
+/// point the published cells allow; a cell that such a point already places at least its
+/// protection level below (above) its value needs no programme of its own on that side, and
+/// its `lower_ug` (`upper_ug`) is then that point's value rather than the optimum: every
+/// bound that decides an exposure is an optimum.
 pub fn audit(table: &Table, rule: DisclosureRule) -> Vec<Exposure> {
     let lines = lines(table);
-    audit_lines(table, rule, &lines)
+    let all: Vec<usize> = (0..table.stats.len()).collect();
+    audit_cells(table, rule, &lines, &all)
 }
 
 /// The sensitive cells of `table` that the published cells bound tighter than their protection
 /// level allows.
 pub fn exposed(table: &Table, rule: DisclosureRule) -> Vec<Exposure> {
     let lines = lines(table);
-    exposed_lines(table, rule, &lines)
+    let all: Vec<usize> = (0..table.stats.len()).collect();
+    exposed_cells(table, rule, &lines, &all)
 }
 
-pub(crate) fn exposed_lines(table: &Table, rule: DisclosureRule, lines: &[Line]) -> Vec<Exposure> {
+/// The exposed cells among `cells`. Withholding more cells only frees more variables, so
+/// bounds only widen: after a repair, only the cells exposed before need another look.
+pub(crate) fn exposed_cells(
+    table: &Table,
+    rule: DisclosureRule,
+    lines: &[Line],
+    cells: &[usize],
+) -> Vec<Exposure> {
     let tolerance = tolerance_ug(table);
-    audit_lines(table, rule, lines)
+    audit_cells(table, rule, lines, cells)
         .into_iter()
         .filter(|e| !e.is_protected(tolerance))
         .collect()
 }
 
-fn audit_lines(table: &Table, rule: DisclosureRule, lines: &[Line]) -> Vec<Exposure> {
+fn audit_cells(
+    table: &Table,
+    rule: DisclosureRule,
+    lines: &[Line],
+    cells: &[usize],
+) -> Vec<Exposure> {
     let system = System::new(table, lines);
+    let tolerance = tolerance_ug(table);
+    // Points found so far, per component (scaled values of its members, in member order).
+    let mut points: HashMap<usize, Vec<Vec<f64>>> = HashMap::new();
     let mut out = Vec::new();
-    for (cell, stat) in table.stats.iter().enumerate() {
-        let required_ug = rule.protection_ug(stat);
+    for &cell in cells {
+        let stat = &table.stats[cell];
         if !rule.is_sensitive(stat) {
             continue;
         }
+        let required_ug = rule.protection_ug(stat);
         let exact = stat.value_ug as f64;
         let (lower_ug, upper_ug) = match system.var_of[cell] {
             None => (exact, exact),
             Some(v) => {
-                let lower = system.bound(table, v, OptimizationDirection::Minimize);
-                let upper = system.bound(table, v, OptimizationDirection::Maximize);
-                (lower.unwrap_or(exact), upper.unwrap_or(exact))
+                let c = system.component[v];
+                let slot = system.members[c].binary_search(&v).unwrap_or(0);
+                let margin = required_ug as f64 - tolerance;
+                let found = points
+                    .entry(c)
+                    .or_insert_with(|| system.spread(table, c, rule));
+                let lower = system.side(table, v, slot, found, Side::Lower(exact - margin));
+                let upper = system.side(table, v, slot, found, Side::Upper(exact + margin));
+                (lower, upper)
             }
         };
         out.push(Exposure {
@@ -226,7 +349,6 @@ fn audit_lines(table: &Table, rule: DisclosureRule, lines: &[Line]) -> Vec<Expos
     }
     out
 }
-
 /// The round-off the audit forgives: a millionth of the programme's unit (a trillionth of the
 /// table's largest cell), at least one microgram.
 fn tolerance_ug(table: &Table) -> f64 {

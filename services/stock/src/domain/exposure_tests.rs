@@ -1,7 +1,10 @@
 //! The LP audit against the line heuristic and the repaired protection, on hand-made and
 //! generated adversarial tables.
 #![allow(clippy::unwrap_used)]
-#![allow(clippy::print_stdout, reason = "the generated audit reports its size and time")]
+#![allow(
+    clippy::print_stdout,
+    reason = "the generated audit reports its size and time"
+)]
 
 use reetrace_core::domain::{Category, Country, Element};
 use uuid::Uuid;
