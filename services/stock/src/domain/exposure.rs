@@ -28,9 +28,11 @@ pub struct Exposure {
     pub cell: usize,
     /// The cell's value in micrograms.
     pub value_ug: i128,
-    /// The least value the published cells allow (micrograms).
+    /// The least value the published cells allow (micrograms), or, when a point found for
+    /// another cell already leaves the required margin below, that point's value.
     pub lower_ug: f64,
-    /// The greatest value the published cells allow (infinite when unbounded).
+    /// The greatest value the published cells allow (infinite when unbounded), or a point's
+    /// value leaving the required margin above.
     pub upper_ug: f64,
     /// The margin required on either side of the value.
     pub required_ug: i128,
