@@ -22,8 +22,9 @@
 //! 1. the number of withheld entries (cells and subtotal) is never exactly one, so no entry is
 //!    the difference of published ones;
 //! 2. a sensitive cell whose subtotal is published is covered by other withheld cells of the
-//!    line worth at least as much as itself, so that the subtotal minus the published cells
-//!    bounds it no tighter than to within 100 % of its value.
+//!    line worth at least as much as itself when it has fewer than `k` organisations (so that
+//!    the subtotal minus the published cells bounds it no tighter than to within 100 % of its
+//!    value), at least its protection level when it is dominated.
 //!
 //! Partners are chosen deterministically (the smallest cell that is large enough, otherwise the
 //! largest; the subtotal when no cell is left), and the rules are applied to a worklist of
@@ -123,7 +124,7 @@ pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) {
     // Withholding more only widens every bound: only the cells exposed last time can still be.
     let mut suspects: Vec<usize> = (0..table.stats.len()).collect();
     loop {
-        run_lines(table, &lines, &member_of, queue);
+        run_lines(table, rule, &lines, &member_of, queue);
         let exposed = exposed_cells(table, rule, &lines, &suspects);
         suspects = exposed.iter().map(|e| e.cell).collect();
         queue = VecDeque::new();
@@ -149,7 +150,7 @@ pub(crate) fn protect_by_lines(table: &mut Table, rule: DisclosureRule) {
     }
     let lines = lines(table);
     let member_of = member_of(table, &lines);
-    run_lines(table, &lines, &member_of, (0..lines.len()).collect());
+    run_lines(table, rule, &lines, &member_of, (0..lines.len()).collect());
 }
 
 /// The lines each cell is an entry of.
@@ -166,7 +167,13 @@ fn member_of(table: &Table, lines: &[Line]) -> Vec<Vec<usize>> {
 
 /// The line rules over a worklist: a line is looked at again whenever one of its entries is
 /// withheld.
-fn run_lines(table: &mut Table, lines: &[Line], member_of: &[Vec<usize>], start: VecDeque<usize>) {
+fn run_lines(
+    table: &mut Table,
+    rule: DisclosureRule,
+    lines: &[Line],
+    member_of: &[Vec<usize>],
+    start: VecDeque<usize>,
+) {
     let mut queued = vec![false; lines.len()];
     let mut queue = VecDeque::new();
     for l in start {
@@ -177,7 +184,7 @@ fn run_lines(table: &mut Table, lines: &[Line], member_of: &[Vec<usize>], start:
     }
     while let Some(l) = queue.pop_front() {
         queued[l] = false;
-        for cell in protect_line(table, &lines[l]) {
+        for cell in protect_line(table, rule, &lines[l]) {
             for &other in &member_of[cell] {
                 if !queued[other] {
                     queued[other] = true;
@@ -263,7 +270,7 @@ pub(crate) fn lines(table: &Table) -> Vec<Line> {
 }
 
 /// Applies both rules to one line; returns the cells it withheld.
-fn protect_line(table: &mut Table, line: &Line) -> Vec<usize> {
+fn protect_line(table: &mut Table, rule: DisclosureRule, line: &Line) -> Vec<usize> {
     let mut withheld = Vec::new();
     let stats = &mut table.stats;
 
@@ -273,7 +280,7 @@ fn protect_line(table: &mut Table, line: &Line) -> Vec<usize> {
             continue;
         }
         while !stats[line.parent].suppressed {
-            let needed = stats[x].value_ug;
+            let needed = cover(rule, &stats[x]);
             let covered: i128 = line
                 .children
                 .iter()
@@ -308,6 +315,16 @@ fn protect_line(table: &mut Table, line: &Line) -> Vec<usize> {
         withheld.push(partner);
     }
     withheld
+}
+
+/// What withheld partners of a sensitive cell must be worth in a line: its whole value for a
+/// cell of fewer than `k` organisations, its protection level for a dominated one.
+fn cover(rule: DisclosureRule, stat: &Stat) -> i128 {
+    if stat.contributors < rule.k {
+        stat.value_ug
+    } else {
+        rule.protection_ug(stat)
+    }
 }
 
 /// The published cell to withhold next: the smallest one worth at least `deficit`, otherwise
@@ -463,7 +480,7 @@ mod tests {
                         .sum();
                     for c in &children {
                         let s = table.get(c).unwrap();
-                        if s.primary {
+                        if s.contributors < 3 {
                             assert!(withheld - s.value_ug >= s.value_ug, "{c:?} in {parent:?}");
                         }
                     }
