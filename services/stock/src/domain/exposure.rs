@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use microlp::{ComparisonOp, Error, OptimizationDirection, Problem};
+use crate::lp::{Optimum, optimise};
 
 use super::disclosure::{DisclosureRule, Line, lines};
 use super::table::{Grain, Table};
@@ -145,15 +145,16 @@ impl System {
         &self,
         table: &Table,
         target: usize,
-        direction: OptimizationDirection,
+        maximise: bool,
     ) -> Option<(f64, Option<Vec<f64>>)> {
         let objective = |v: usize| if v == target { 1.0 } else { 0.0 };
-        self.programme(table, self.component[target], direction, &objective, false)
+        self.programme(table, self.component[target], maximise, &objective, false)
     }
 
     /// Points that settle many cells at once: the sensitive cells of the component pushed down
-    /// and up together, all of them and grain by grain (each cell capped at twice its value plus one unit, so the push stays bounded; a
-    /// point of the capped programme is a point of the uncapped one).
+    /// and up together, all of them and grain by grain (each cell capped at twice its value
+    /// plus one unit, so the push stays bounded; a point of the capped programme is a point of
+    /// the uncapped one).
     fn spread(&self, table: &Table, c: usize, rule: DisclosureRule) -> Vec<Vec<f64>> {
         let mut points = Vec::new();
         for grain in std::iter::once(None).chain(Grain::all().map(Some)) {
@@ -166,11 +167,8 @@ impl System {
                     0.0
                 }
             };
-            for direction in [
-                OptimizationDirection::Minimize,
-                OptimizationDirection::Maximize,
-            ] {
-                if let Some((_, Some(point))) = self.programme(table, c, direction, &weight, true) {
+            for maximise in [false, true] {
+                if let Some((_, Some(point))) = self.programme(table, c, maximise, &weight, true) {
                     points.push(point);
                 }
             }
@@ -183,43 +181,44 @@ impl System {
         &self,
         table: &Table,
         c: usize,
-        direction: OptimizationDirection,
+        maximise: bool,
         objective: &dyn Fn(usize) -> f64,
         capped: bool,
     ) -> Option<(f64, Option<Vec<f64>>)> {
-        let mut problem = Problem::new(direction);
-        let mut local: HashMap<usize, microlp::Variable> = HashMap::new();
-        for &v in &self.members[c] {
-            let value = table.stats[self.cell_of[v]].value_ug;
-            let min = if value >= 0 { 0.0 } else { f64::NEG_INFINITY };
-            let max = if capped {
-                (2 * value.abs()) as f64 / self.scale + 1.0
-            } else {
-                f64::INFINITY
-            };
-            local.insert(v, problem.add_var(objective(v), (min, max)));
-        }
-        for equation in &self.equations[c] {
-            let terms: Vec<(microlp::Variable, f64)> = equation
-                .terms
-                .iter()
-                .map(|&(v, a)| (local[&v], a))
-                .collect();
-            problem.add_constraint(terms.as_slice(), ComparisonOp::Eq, equation.rhs);
-        }
-        match problem.solve().map(|outcome| outcome.into_solution()) {
-            Ok(Ok(solution)) => {
-                let point = self.members[c]
-                    .iter()
-                    .map(|v| solution.var_value(local[v]))
-                    .collect();
-                Some((solution.objective() * self.scale, Some(point)))
-            }
-            Err(Error::Unbounded) => Some(match direction {
-                OptimizationDirection::Minimize => (f64::NEG_INFINITY, None),
-                OptimizationDirection::Maximize => (f64::INFINITY, None),
-            }),
-            _ => None,
+        let members = &self.members[c];
+        let local: HashMap<usize, usize> =
+            members.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+        let bounds: Vec<(f64, f64)> = members
+            .iter()
+            .map(|&v| {
+                let value = table.stats[self.cell_of[v]].value_ug;
+                let min = if value >= 0 { 0.0 } else { f64::NEG_INFINITY };
+                let max = if capped {
+                    (2 * value.abs()) as f64 / self.scale + 1.0
+                } else {
+                    f64::INFINITY
+                };
+                (min, max)
+            })
+            .collect();
+        let costs: Vec<f64> = members.iter().map(|&v| objective(v)).collect();
+        let equations: Vec<(Vec<(usize, f64)>, f64)> = self.equations[c]
+            .iter()
+            .map(|e| {
+                (
+                    e.terms.iter().map(|&(v, a)| (local[&v], a)).collect(),
+                    e.rhs,
+                )
+            })
+            .collect();
+        let rows = equations
+            .iter()
+            .map(|(terms, rhs)| (terms.as_slice(), *rhs));
+        match optimise(maximise, &costs, &bounds, rows) {
+            Optimum::Point(optimum, point) => Some((optimum * self.scale, Some(point))),
+            Optimum::Unbounded if maximise => Some((f64::INFINITY, None)),
+            Optimum::Unbounded => Some((f64::NEG_INFINITY, None)),
+            Optimum::Failed => None,
         }
     }
 }
@@ -243,9 +242,9 @@ impl System {
         found: &mut Vec<Vec<f64>>,
         side: Side,
     ) -> f64 {
-        let (direction, reaches): (_, &dyn Fn(f64) -> bool) = match side {
-            Side::Lower(mark) => (OptimizationDirection::Minimize, &move |x| x <= mark),
-            Side::Upper(mark) => (OptimizationDirection::Maximize, &move |x| x >= mark),
+        let (maximise, reaches): (_, &dyn Fn(f64) -> bool) = match side {
+            Side::Lower(mark) => (false, &move |x| x <= mark),
+            Side::Upper(mark) => (true, &move |x| x >= mark),
         };
         let known = found
             .iter()
@@ -254,7 +253,7 @@ impl System {
         if let Some(x) = known {
             return x;
         }
-        match self.solve(table, v, direction) {
+        match self.solve(table, v, maximise) {
             Some((optimum, point)) => {
                 found.extend(point);
                 optimum
