@@ -11,6 +11,7 @@
 //! - [`domain`]: the rules, pure: flow cells, tables and disclosure control, the dynamic stock
 //!   model, indicators and the Sankey balance.
 //! - [`store`]: all SQL, on SQLite or PostgreSQL.
+//! - `lp`: the linear-programming solver behind the disclosure audit.
 //! - [`feed`]: the consumers of the passport and custody feeds (events read into changes).
 //! - `testing` (feature `testing`): feed events shaped as the other services publish them, for
 //!   tests and benches.
@@ -18,6 +19,7 @@
 pub mod api;
 pub mod domain;
 pub mod feed;
+mod lp;
 pub mod service;
 pub mod store;
 #[cfg(feature = "testing")]

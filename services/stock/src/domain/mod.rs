@@ -6,6 +6,7 @@
 pub mod custody;
 pub mod disclosure;
 pub mod dsm;
+pub mod exposure;
 pub mod figures;
 pub mod flow;
 pub mod indicators;

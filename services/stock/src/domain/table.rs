@@ -125,6 +125,9 @@ pub struct Stat {
     pub value_ug: i128,
     /// Distinct contributing organisations.
     pub contributors: u32,
+    /// The two largest contributions of single organisations (the second is 0 for a lone
+    /// contributor): what the p%-rule of disclosure control weighs.
+    pub largest: [i128; 2],
     /// Withheld from regulator answers.
     pub suppressed: bool,
     /// Withheld because of too few contributors (rather than to protect another cell).
@@ -155,10 +158,11 @@ pub struct Table {
 }
 
 impl Table {
-    /// Sums the rows into every grain and counts the distinct organisations of each cell.
+    /// Sums the rows into every grain, counts the distinct organisations of each cell and keeps
+    /// its two largest contributions.
     pub fn build(rows: impl IntoIterator<Item = Contribution>) -> Table {
         let mut orgs: HashMap<Uuid, u32> = HashMap::new();
-        let mut sums: HashMap<Key, (i128, Vec<u32>)> = HashMap::new();
+        let mut sums: HashMap<Key, (i128, Vec<(u32, i128)>)> = HashMap::new();
         for row in rows {
             let next = u32::try_from(orgs.len()).unwrap_or(u32::MAX);
             let org = *orgs.entry(row.org).or_insert(next);
@@ -166,17 +170,17 @@ impl Table {
             for grain in Grain::all() {
                 let slot = sums.entry(finest.at(grain)).or_default();
                 slot.0 += row.value_ug;
-                slot.1.push(org);
+                slot.1.push((org, row.value_ug));
             }
         }
         let mut cells: Vec<(Grain, Key, Stat)> = sums
             .into_iter()
-            .map(|(key, (value_ug, mut orgs))| {
-                orgs.sort_unstable();
-                orgs.dedup();
+            .map(|(key, (value_ug, parts))| {
+                let (contributors, largest) = by_organisation(parts);
                 let stat = Stat {
                     value_ug,
-                    contributors: u32::try_from(orgs.len()).unwrap_or(u32::MAX),
+                    contributors,
+                    largest,
                     suppressed: false,
                     primary: false,
                 };
@@ -246,6 +250,29 @@ impl Table {
     }
 }
 
+/// The number of distinct organisations among `parts` and their two largest totals.
+fn by_organisation(mut parts: Vec<(u32, i128)>) -> (u32, [i128; 2]) {
+    parts.sort_unstable_by_key(|(org, _)| *org);
+    let mut count = 0u32;
+    let mut largest = [0i128; 2];
+    let mut i = 0;
+    while i < parts.len() {
+        let org = parts[i].0;
+        let mut total = 0;
+        while i < parts.len() && parts[i].0 == org {
+            total += parts[i].1;
+            i += 1;
+        }
+        count = count.saturating_add(1);
+        if total > largest[0] {
+            largest = [total, largest[0]];
+        } else if total > largest[1] {
+            largest[1] = total;
+        }
+    }
+    (count, largest)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -283,6 +310,9 @@ mod tests {
         };
         let stat = table.get(&fr).unwrap();
         assert_eq!((stat.value_ug, stat.contributors), (18, 2));
+        // Organisation 1 gives 13 to France (two rows), organisation 2 gives 5.
+        assert_eq!(stat.largest, [13, 5]);
+        assert_eq!(total.largest, [13, 7]);
         let nd = Key {
             element: Some(Element::Nd),
             ..Key::default()

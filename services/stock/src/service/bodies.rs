@@ -120,8 +120,10 @@ impl Disclosure {
 
 pub const DISCLOSURE_RULE: &str = "A cell built from fewer than k distinct organisations \
      (manufacturers for placed-on-market and recycled-content figures, recording organisations \
-     for custody flows) is withheld, and so are enough other cells of every line (a subtotal and \
-     the cells it adds up, at every grain) that none can be recovered by subtraction; a sum over \
+     for custody flows), or where one organisation dominates (p%-rule, p = 10: the rest beyond the \
+     two largest contributions is under p % of the largest), is withheld, and so are enough other \
+     cells that no combination of published cells (sums and differences across every grain) \
+     bounds a withheld one within p % of its largest contribution; a sum over \
      years is withheld when any of its years is.";
 
 /// Whose figures an answer holds.
