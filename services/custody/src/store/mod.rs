@@ -7,6 +7,7 @@
 //! compares-and-sets the custody of what it touches, appends its events to the subjects' hash
 //! chains and to the global log, and keeps the idempotent answer (see [`write`]).
 
+mod append;
 mod archive;
 mod claims;
 mod codec;
