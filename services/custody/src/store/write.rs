@@ -4,8 +4,9 @@
 //! keeps the idempotent answer. A lost race is [`WriteError::Stale`]: the service reads again
 //! and decides again.
 //!
-//! Each event's leaf covers the columns it is stored with (`append.rs`, `domain/log_leaf.rs`): its event and
-//! record times are stored in whole microseconds, which both backends keep exactly.
+//! Each event's leaf covers the columns it is stored with (`append.rs`, `domain/log_leaf.rs`):
+//! its event and record times are stored in whole microseconds, which both backends keep
+//! exactly.
 //!
 //! Writers serialise on the log head row (PostgreSQL) or the single writer connection
 //! (SQLite): leaf indexes, which are also the custody feed's sequence, are handed out in commit
