@@ -268,7 +268,7 @@ backend_test!(
         let db = connect(&tdb).await;
         let (store, _, key) = written_log(&db).await;
         // Leaves 1 and 2 are the first steps of two different products: swapping the events (every
-        // column a leaf covers, and their chain rows) keeps every chain and every leaf hash
+        // column a leaf covers, the salt included, and their chain rows) keeps every chain and every leaf hash
         // consistent. Only the tree sees it.
         let a = store.events_from(1, 1).await.unwrap().remove(0);
         let b = store.events_from(2, 1).await.unwrap().remove(0);
@@ -281,7 +281,7 @@ backend_test!(
                 &db,
                 "UPDATE custody_events SET event_id = $2, document = $3, leaf_hash = $4, event_hash = $5, \
                  event_type = $6, action = $7, biz_step = $8, biz_location = $9, event_time = $10, \
-                 org_id = $11, data = $12 WHERE leaf_index = $1",
+                 org_id = $11, data = $12, salt = $13 WHERE leaf_index = $1",
                 leaf,
                 row.event_id.clone(),
                 row.document.clone(),
@@ -293,7 +293,8 @@ backend_test!(
                 row.biz_location.as_deref(),
                 row.event_time,
                 row.org_id,
-                row.data.clone()
+                row.data.clone(),
+                row.salt.clone()
             );
         }
         exec!(
