@@ -351,25 +351,9 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::domain::table::tests::row;
     use crate::domain::table::{Contribution, Dim, Key};
     use reetrace_core::domain::{Category, Country, Element};
-    use uuid::Uuid;
-
-    fn row(
-        country: &str,
-        category: Category,
-        element: Element,
-        org: u128,
-        value: i128,
-    ) -> Contribution {
-        Contribution {
-            country: Country::parse(country).unwrap(),
-            category,
-            element,
-            org: Uuid::from_u128(org),
-            value_ug: value,
-        }
-    }
 
     /// Everything an attacker can work out from the published cells: repeatedly, any line
     /// (subtotal and its cells, at any grain, along any dimension) with exactly one unknown

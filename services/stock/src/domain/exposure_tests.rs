@@ -7,32 +7,16 @@
 )]
 
 use reetrace_core::domain::{Category, Country, Element};
-use uuid::Uuid;
 
 use super::*;
 use crate::domain::disclosure::{complete, lines, protect_by_lines, protect_with};
+use crate::domain::table::tests::row;
 use crate::domain::table::{Contribution, Key};
 
 const RULE: DisclosureRule = DisclosureRule::new(3);
 
 /// Generated tables of each kind (a few seconds in a debug build).
 const SEEDS: u64 = 30;
-
-fn row(
-    country: &str,
-    category: Category,
-    element: Element,
-    org: u128,
-    value: i128,
-) -> Contribution {
-    Contribution {
-        country: Country::parse(country).unwrap(),
-        category,
-        element,
-        org: Uuid::from_u128(org),
-        value_ug: value,
-    }
-}
 
 /// A small deterministic generator (xorshift), so that every run audits the same tables.
 struct Dice(u64);

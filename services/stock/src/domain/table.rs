@@ -275,7 +275,7 @@ fn by_organisation(mut parts: Vec<(u32, i128)>) -> (u32, [i128; 2]) {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn row(
