@@ -1,6 +1,7 @@
 //! `reetrace demo` loads a world through the API on a fresh database.
 
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::print_stdout, reason = "the demo audit reports its size")]
 
 use std::process::Command;
 
@@ -87,6 +88,7 @@ async fn the_published_statistics_show_the_demo_figures() {
         ..Config::default()
     };
     let app = reetrace::app::build(&config).await.unwrap();
+    let stock_service = app.services().stock.clone();
     let shutdown = CancellationToken::new();
     let _stop = shutdown.clone().drop_guard();
     tokio::spawn(app.run(listener, shutdown));
@@ -137,5 +139,19 @@ async fn the_published_statistics_show_the_demo_figures() {
     assert!(
         stock["rows"][0]["value"].as_f64().unwrap() > 0.0,
         "the 2050 forecast of the stock in use: {stock}"
+    );
+
+    // The LP audit of everything published, on the demo's data: every table on its own and
+    // the linked flows of each year together.
+    let audit = stock_service.audit_disclosure().await.unwrap();
+    assert!(audit.exposed.is_empty(), "exposed: {:?}", audit.exposed);
+    assert!(
+        audit.sensitive > 0 && audit.withheld >= audit.sensitive,
+        "{audit:?}"
+    );
+    assert!(audit.withheld < audit.cells, "{audit:?}");
+    println!(
+        "demo audit: {} tables, {} cells, {} sensitive, {} withheld, none exposed",
+        audit.tables, audit.cells, audit.sensitive, audit.withheld
     );
 }

@@ -14,13 +14,23 @@ pub(crate) enum Optimum {
     Failed,
 }
 
+/// How a row's left-hand side compares with its right-hand side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Relation {
+    /// `sum(a * x[i]) = rhs`
+    Equal,
+    /// `sum(a * x[i]) <= rhs`
+    AtMost,
+}
+
 /// Optimises `objective . x` (maximises when `maximise`, otherwise minimises) over `x` with
-/// `bounds[i].0 <= x[i] <= bounds[i].1` and every equation `sum(a * x[i]) = rhs`.
+/// `bounds[i].0 <= x[i] <= bounds[i].1` and every row `sum(a * x[i])` equal to, or at most,
+/// its `rhs`.
 pub(crate) fn optimise<'a>(
     maximise: bool,
     objective: &[f64],
     bounds: &[(f64, f64)],
-    equations: impl IntoIterator<Item = (&'a [(usize, f64)], f64)>,
+    rows: impl IntoIterator<Item = (&'a [(usize, f64)], Relation, f64)>,
 ) -> Optimum {
     let direction = if maximise {
         OptimizationDirection::Maximize
@@ -33,10 +43,14 @@ pub(crate) fn optimise<'a>(
         .zip(bounds)
         .map(|(&c, &bound)| programme.add_var(c, bound))
         .collect();
-    for (terms, rhs) in equations {
+    for (terms, relation, rhs) in rows {
         let terms: Vec<(microlp::Variable, f64)> =
             terms.iter().map(|&(i, a)| (vars[i], a)).collect();
-        programme.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
+        let op = match relation {
+            Relation::Equal => ComparisonOp::Eq,
+            Relation::AtMost => ComparisonOp::Le,
+        };
+        programme.add_constraint(terms.as_slice(), op, rhs);
     }
     match programme.solve().map(|outcome| outcome.into_solution()) {
         Ok(Ok(solution)) => Optimum::Point(

@@ -44,8 +44,7 @@
 //! adversarial tables.
 //!
 //! Scope and cost: the audit covers one table (one flow, one year) with every grain and filter;
-//! relations between tables (flows of one year against each other, indicators that divide
-//! them) are not part of its programme. Each audit solves up to two programmes per sensitive
+//! flows whose cells bound each other are audited together by [`super::linked`]. Each audit solves up to two programmes per sensitive
 //! withheld cell over the withheld cells linked to it (`benches/disclosure.rs`: about 14 s to
 //! protect a sparse table of 2,063 cells, 1,191 of them sensitive, in a release build on two
 //! shared cores); a table is protected when it is built, and rebuilt in the background when
@@ -162,7 +161,7 @@ pub(crate) fn protect_by_lines(table: &mut Table, rule: DisclosureRule) {
 }
 
 /// The lines each cell is an entry of.
-fn member_of(table: &Table, lines: &[Line]) -> Vec<Vec<usize>> {
+pub(crate) fn member_of(table: &Table, lines: &[Line]) -> Vec<Vec<usize>> {
     let mut member_of: Vec<Vec<usize>> = vec![Vec::new(); table.stats.len()];
     for (l, line) in lines.iter().enumerate() {
         member_of[line.parent].push(l);
@@ -206,7 +205,7 @@ fn run_lines(
 /// The published cell to withhold for an exposed one: among the lines of the exposed cell (or,
 /// when all their entries are withheld, the lines reached through withheld entries), the
 /// smallest published entry worth its protection level, otherwise the largest.
-fn nearest_published(
+pub(crate) fn nearest_published(
     table: &Table,
     lines: &[Line],
     member_of: &[Vec<usize>],

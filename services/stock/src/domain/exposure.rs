@@ -13,18 +13,22 @@
 //!
 //! Only the withheld cells linked to the target through relations (its connected component)
 //! enter its programme: published cells are constants, and other components cannot move it.
+//!
+//! Flows whose cells bound each other (recycled content never exceeds what was placed on the
+//! market; see [`super::linked`]) are audited together: the programme then holds the cells of
+//! several tables, their subtotal relations, and inequalities between them.
 
 use std::collections::HashMap;
 
-use crate::lp::{Optimum, optimise};
+use crate::lp::{Optimum, Relation, optimise};
 
 use super::disclosure::{DisclosureRule, Line, lines};
-use super::table::{Grain, Table};
+use super::table::{Grain, Stat, Table};
 
 /// How tightly the published cells bound one sensitive withheld cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Exposure {
-    /// The cell's position in the table.
+    /// The cell's position (in the table, or in the [`Cells`] audited together).
     pub cell: usize,
     /// The cell's value in micrograms.
     pub value_ug: i128,
@@ -48,56 +52,114 @@ impl Exposure {
     }
 }
 
-/// One relation over withheld cells: `sum(coefficient * cell) = rhs` (published cells folded
-/// into `rhs`), in scaled units.
-struct Equation {
+/// The cells of one or more tables, numbered through the tables in order: what one audit sees.
+pub(crate) struct Cells<'a> {
+    tables: Vec<&'a Table>,
+    /// Position of each table's first cell.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl<'a> Cells<'a> {
+    pub(crate) fn new(tables: Vec<&'a Table>) -> Cells<'a> {
+        let mut starts = Vec::with_capacity(tables.len());
+        let mut len = 0;
+        for table in &tables {
+            starts.push(len);
+            len += table.stats.len();
+        }
+        Cells {
+            tables,
+            starts,
+            len,
+        }
+    }
+
+    /// The position of the first cell of the `t`-th table.
+    pub(crate) fn start(&self, t: usize) -> usize {
+        self.starts[t]
+    }
+
+    /// The table of position `i` (its index) and the cell's position in it.
+    pub(crate) fn locate(&self, i: usize) -> (usize, usize) {
+        let t = self.starts.partition_point(|&s| s <= i) - 1;
+        (t, i - self.starts[t])
+    }
+
+    pub(crate) fn stat(&self, i: usize) -> &'a Stat {
+        let (t, at) = self.locate(i);
+        &self.tables[t].stats[at]
+    }
+
+    fn grain(&self, i: usize) -> Grain {
+        let (t, at) = self.locate(i);
+        self.tables[t].keys[at].grain()
+    }
+}
+
+/// An inequality between cells: `sum(coefficient * cell) <= 0` (positions in [`Cells`]).
+pub(crate) type Bound = Vec<(usize, f64)>;
+
+/// One relation over withheld cells: `sum(coefficient * cell)` equal to, or at most, `rhs`
+/// (published cells folded into `rhs`), in scaled units.
+struct Row {
     terms: Vec<(usize, f64)>,
+    relation: Relation,
     rhs: f64,
 }
 
-/// The linear system of a protected table, split into connected components.
+/// The linear system of protected tables, split into connected components.
 struct System {
-    /// Variable of each table position (withheld cells only).
+    /// Variable of each position (withheld cells only).
     var_of: Vec<Option<usize>>,
-    /// Table position of each variable.
+    /// Position of each variable.
     cell_of: Vec<usize>,
     /// Component of each variable.
     component: Vec<usize>,
-    /// Variables and equations of each component.
+    /// Variables and rows of each component.
     members: Vec<Vec<usize>>,
-    equations: Vec<Vec<Equation>>,
+    rows: Vec<Vec<Row>>,
+    /// Whether a component holds an inequality.
+    bounded: Vec<bool>,
     /// Micrograms per unit of the programme (values are scaled to at most a million).
     scale: f64,
 }
 
 impl System {
-    fn new(table: &Table, lines: &[Line]) -> System {
-        let stats = &table.stats;
-        let largest = stats.iter().map(|s| s.value_ug.abs()).max().unwrap_or(0);
+    fn new(cells: &Cells, lines: &[Line], bounds: &[Bound]) -> System {
+        let largest = (0..cells.len)
+            .map(|i| cells.stat(i).value_ug.abs())
+            .max()
+            .unwrap_or(0);
         let scale = (largest as f64 / 1e6).max(1.0);
-        let mut var_of = vec![None; stats.len()];
+        let mut var_of = vec![None; cells.len];
         let mut cell_of = Vec::new();
-        for (i, s) in stats.iter().enumerate() {
-            if s.suppressed {
-                var_of[i] = Some(cell_of.len());
+        for (i, slot) in var_of.iter_mut().enumerate() {
+            if cells.stat(i).suppressed {
+                *slot = Some(cell_of.len());
                 cell_of.push(i);
             }
         }
         let mut parent: Vec<usize> = (0..cell_of.len()).collect();
-        let mut raw: Vec<(Vec<(usize, f64)>, i128)> = Vec::new();
-        for line in lines {
-            let entries = line
+        let mut raw: Vec<Row> = Vec::new();
+        let equations = lines.iter().map(|line| {
+            let entries: Vec<(usize, f64)> = line
                 .children
                 .iter()
                 .map(|&c| (c, 1.0))
-                .chain([(line.parent, -1.0)]);
+                .chain([(line.parent, -1.0)])
+                .collect();
+            (entries, Relation::Equal)
+        });
+        let inequalities = bounds.iter().map(|b| (b.clone(), Relation::AtMost));
+        for (entries, relation) in equations.chain(inequalities) {
             let mut terms = Vec::new();
             let mut rhs: i128 = 0;
             for (cell, coefficient) in entries {
                 match var_of[cell] {
                     Some(v) => terms.push((v, coefficient)),
-                    None if coefficient > 0.0 => rhs -= stats[cell].value_ug,
-                    None => rhs += stats[cell].value_ug,
+                    // Coefficients are whole numbers (1 or -1).
+                    None => rhs -= coefficient as i128 * cells.stat(cell).value_ug,
                 }
             }
             if let Some(&(first, _)) = terms.first() {
@@ -105,7 +167,11 @@ impl System {
                     let (a, b) = (find(&mut parent, first), find(&mut parent, v));
                     parent[a.max(b)] = a.min(b);
                 }
-                raw.push((terms, rhs));
+                raw.push(Row {
+                    terms,
+                    relation,
+                    rhs: rhs as f64 / scale,
+                });
             }
         }
         let mut index: HashMap<usize, usize> = HashMap::new();
@@ -120,20 +186,20 @@ impl System {
             *slot = c;
             members[c].push(v);
         }
-        let mut equations: Vec<Vec<Equation>> = members.iter().map(|_| Vec::new()).collect();
-        for (terms, rhs) in raw {
-            let c = component[terms[0].0];
-            equations[c].push(Equation {
-                terms,
-                rhs: rhs as f64 / scale,
-            });
+        let mut rows: Vec<Vec<Row>> = members.iter().map(|_| Vec::new()).collect();
+        let mut bounded = vec![false; members.len()];
+        for row in raw {
+            let c = component[row.terms[0].0];
+            bounded[c] |= row.relation == Relation::AtMost;
+            rows[c].push(row);
         }
         System {
             var_of,
             cell_of,
             component,
             members,
-            equations,
+            rows,
+            bounded,
             scale,
         }
     }
@@ -143,32 +209,32 @@ impl System {
     /// component, scaled), or `None` when the solver failed.
     fn solve(
         &self,
-        table: &Table,
+        cells: &Cells,
         target: usize,
         maximise: bool,
     ) -> Option<(f64, Option<Vec<f64>>)> {
         let objective = |v: usize| if v == target { 1.0 } else { 0.0 };
-        self.programme(table, self.component[target], maximise, &objective, false)
+        self.programme(cells, self.component[target], maximise, &objective, false)
     }
 
     /// Points that settle many cells at once: the sensitive cells of the component pushed down
     /// and up together, all of them and grain by grain (each cell capped at twice its value
     /// plus one unit, so the push stays bounded; a point of the capped programme is a point of
     /// the uncapped one).
-    fn spread(&self, table: &Table, c: usize, rule: DisclosureRule) -> Vec<Vec<f64>> {
+    fn spread(&self, cells: &Cells, c: usize, rule: DisclosureRule) -> Vec<Vec<f64>> {
         let mut points = Vec::new();
         for grain in std::iter::once(None).chain(Grain::all().map(Some)) {
             let weight = |v: usize| {
                 let cell = self.cell_of[v];
-                let at = grain.is_none_or(|g| table.keys[cell].grain() == g);
-                if at && rule.is_sensitive(&table.stats[cell]) {
+                let at = grain.is_none_or(|g| cells.grain(cell) == g);
+                if at && rule.is_sensitive(cells.stat(cell)) {
                     1.0
                 } else {
                     0.0
                 }
             };
             for maximise in [false, true] {
-                if let Some((_, Some(point))) = self.programme(table, c, maximise, &weight, true) {
+                if let Some((_, Some(point))) = self.programme(cells, c, maximise, &weight, true) {
                     points.push(point);
                 }
             }
@@ -179,7 +245,7 @@ impl System {
     /// One programme over component `c`.
     fn programme(
         &self,
-        table: &Table,
+        cells: &Cells,
         c: usize,
         maximise: bool,
         objective: &dyn Fn(usize) -> f64,
@@ -191,7 +257,7 @@ impl System {
         let bounds: Vec<(f64, f64)> = members
             .iter()
             .map(|&v| {
-                let value = table.stats[self.cell_of[v]].value_ug;
+                let value = cells.stat(self.cell_of[v]).value_ug;
                 let min = if value >= 0 { 0.0 } else { f64::NEG_INFINITY };
                 let max = if capped {
                     (2 * value.abs()) as f64 / self.scale + 1.0
@@ -202,18 +268,15 @@ impl System {
             })
             .collect();
         let costs: Vec<f64> = members.iter().map(|&v| objective(v)).collect();
-        let equations: Vec<(Vec<(usize, f64)>, f64)> = self.equations[c]
+        let rows: Vec<Row> = self.rows[c]
             .iter()
-            .map(|e| {
-                (
-                    e.terms.iter().map(|&(v, a)| (local[&v], a)).collect(),
-                    e.rhs,
-                )
+            .map(|r| Row {
+                terms: r.terms.iter().map(|&(v, a)| (local[&v], a)).collect(),
+                relation: r.relation,
+                rhs: r.rhs,
             })
             .collect();
-        let rows = equations
-            .iter()
-            .map(|(terms, rhs)| (terms.as_slice(), *rhs));
+        let rows = rows.iter().map(|r| (r.terms.as_slice(), r.relation, r.rhs));
         match optimise(maximise, &costs, &bounds, rows) {
             Optimum::Point(optimum, point) => Some((optimum * self.scale, Some(point))),
             Optimum::Unbounded if maximise => Some((f64::INFINITY, None)),
@@ -236,7 +299,7 @@ impl System {
     /// A failed solve gives the cell's own value (unproven is unsafe).
     fn side(
         &self,
-        table: &Table,
+        cells: &Cells,
         v: usize,
         slot: usize,
         found: &mut Vec<Vec<f64>>,
@@ -253,12 +316,12 @@ impl System {
         if let Some(x) = known {
             return x;
         }
-        match self.solve(table, v, maximise) {
+        match self.solve(cells, v, maximise) {
             Some((optimum, point)) => {
                 found.extend(point);
                 optimum
             }
-            None => table.stats[self.cell_of[v]].value_ug as f64,
+            None => cells.stat(self.cell_of[v]).value_ug as f64,
         }
     }
 }
@@ -282,7 +345,8 @@ fn find(parent: &mut [usize], mut v: usize) -> usize {
 pub fn audit(table: &Table, rule: DisclosureRule) -> Vec<Exposure> {
     let lines = lines(table);
     let all: Vec<usize> = (0..table.stats.len()).collect();
-    audit_cells(table, rule, &lines, &all)
+    let cells = Cells::new(vec![table]);
+    audit_cells(&cells, rule, &lines, &[], &all, false)
 }
 
 /// The sensitive cells of `table` that the published cells bound tighter than their protection
@@ -299,28 +363,49 @@ pub(crate) fn exposed_cells(
     table: &Table,
     rule: DisclosureRule,
     lines: &[Line],
-    cells: &[usize],
+    targets: &[usize],
 ) -> Vec<Exposure> {
-    let tolerance = tolerance_ug(table);
-    audit_cells(table, rule, lines, cells)
+    let cells = Cells::new(vec![table]);
+    let tolerance = tolerance_ug(&cells);
+    audit_cells(&cells, rule, lines, &[], targets, false)
+        .into_iter()
+        .filter(|e| !e.is_protected(tolerance))
+        .collect()
+}
+
+/// The exposed cells among `targets` when several tables are audited together, with `lines`
+/// (of every table) and the inequalities `bounds` between their cells (positions in `cells`).
+/// Only cells whose programme holds an inequality are looked at: the others are each table's
+/// own audit.
+pub(crate) fn exposed_together(
+    cells: &Cells,
+    rule: DisclosureRule,
+    lines: &[Line],
+    bounds: &[Bound],
+    targets: &[usize],
+) -> Vec<Exposure> {
+    let tolerance = tolerance_ug(cells);
+    audit_cells(cells, rule, lines, bounds, targets, true)
         .into_iter()
         .filter(|e| !e.is_protected(tolerance))
         .collect()
 }
 
 fn audit_cells(
-    table: &Table,
+    cells: &Cells,
     rule: DisclosureRule,
     lines: &[Line],
-    cells: &[usize],
+    bounds: &[Bound],
+    targets: &[usize],
+    bounded_only: bool,
 ) -> Vec<Exposure> {
-    let system = System::new(table, lines);
-    let tolerance = tolerance_ug(table);
+    let system = System::new(cells, lines, bounds);
+    let tolerance = tolerance_ug(cells);
     // Points found so far, per component (scaled values of its members, in member order).
     let mut points: HashMap<usize, Vec<Vec<f64>>> = HashMap::new();
     let mut out = Vec::new();
-    for &cell in cells {
-        let stat = &table.stats[cell];
+    for &cell in targets {
+        let stat = cells.stat(cell);
         if !rule.is_sensitive(stat) {
             continue;
         }
@@ -330,13 +415,16 @@ fn audit_cells(
             None => (exact, exact),
             Some(v) => {
                 let c = system.component[v];
+                if bounded_only && !system.bounded[c] {
+                    continue;
+                }
                 let slot = system.members[c].binary_search(&v).unwrap_or(0);
                 let margin = required_ug as f64 - tolerance;
                 let found = points
                     .entry(c)
-                    .or_insert_with(|| system.spread(table, c, rule));
-                let lower = system.side(table, v, slot, found, Side::Lower(exact - margin));
-                let upper = system.side(table, v, slot, found, Side::Upper(exact + margin));
+                    .or_insert_with(|| system.spread(cells, c, rule));
+                let lower = system.side(cells, v, slot, found, Side::Lower(exact - margin));
+                let upper = system.side(cells, v, slot, found, Side::Upper(exact + margin));
                 (lower, upper)
             }
         };
@@ -350,13 +438,12 @@ fn audit_cells(
     }
     out
 }
+
 /// The round-off the audit forgives: a millionth of the programme's unit (a trillionth of the
-/// table's largest cell), at least one microgram.
-fn tolerance_ug(table: &Table) -> f64 {
-    let largest = table
-        .stats
-        .iter()
-        .map(|s| s.value_ug.abs())
+/// largest cell), at least one microgram.
+fn tolerance_ug(cells: &Cells) -> f64 {
+    let largest = (0..cells.len)
+        .map(|i| cells.stat(i).value_ug.abs())
         .max()
         .unwrap_or(0);
     (largest as f64 / 1e12).max(1.0)

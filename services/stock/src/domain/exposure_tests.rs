@@ -94,7 +94,7 @@ fn generate(kind: Market, seed: u64) -> Vec<Contribution> {
 /// protection level; for a dominated cell, the second contributor (who knows its own part)
 /// cannot bring the largest one within p %.
 fn assert_protected(table: &Table, label: &str) {
-    let tolerance = tolerance_ug(table);
+    let tolerance = tolerance_ug(&Cells::new(vec![table]));
     for e in audit(table, RULE) {
         let stat = &table.stats[e.cell];
         let key = table.keys[e.cell];

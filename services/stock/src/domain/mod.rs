@@ -11,6 +11,7 @@ pub mod figures;
 pub mod flow;
 pub mod indicators;
 pub mod lifetime;
+pub mod linked;
 pub mod modelled;
 pub mod parameters;
 pub mod passport;

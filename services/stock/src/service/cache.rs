@@ -12,8 +12,9 @@ use chrono::{Datelike, Utc};
 
 use super::parameters::ParameterSet;
 use super::{Scope, StockError, StockService};
-use crate::domain::disclosure::protect;
+use crate::domain::disclosure::DisclosureRule;
 use crate::domain::flow::Flow;
+use crate::domain::linked::{DisclosureAudit, audit_published, group_of, protect_group};
 use crate::domain::modelled::Modelled;
 use crate::domain::table::{Contribution, Table};
 
@@ -32,6 +33,9 @@ impl Source {
 }
 
 type ModelKey = (i64, Vec<(i32, i64)>);
+
+/// A built table: its flow and year, its revision and the table.
+type Built = ((Flow, i32), (i64, Arc<Table>));
 
 /// The cached tables (with the revision each was built at) and model.
 #[derive(Default)]
@@ -122,10 +126,20 @@ impl StockService {
         if stale {
             self.refresh_in_background();
         }
-        for (flow, year, revision) in missing {
-            let table = self.build_table(flow, year).await?;
-            put_table(&mut self.lock(), (flow, year), (revision, table.clone()));
-            tables.insert((flow, year), (revision, table));
+        let revision_of: HashMap<(Flow, i32), i64> =
+            revisions.iter().map(|(f, y, r)| ((*f, *y), *r)).collect();
+        for (flow, year, _) in missing {
+            if tables.contains_key(&(flow, year)) {
+                continue; // built with its group
+            }
+            let built = self.build_group(flow, year, &revision_of).await?;
+            let mut cache = self.lock();
+            for (at, entry) in built {
+                put_table(&mut cache, at, entry.clone());
+                if wanted.iter().any(|(f, y, _)| (*f, *y) == at) {
+                    tables.insert(at, entry);
+                }
+            }
         }
         let model = if with_model {
             let params = self.parameters().await?;
@@ -146,16 +160,38 @@ impl StockService {
         Ok(Source { tables, model })
     }
 
-    /// Reads and protects one table.
-    async fn build_table(&self, flow: Flow, year: i32) -> Result<Arc<Table>, StockError> {
-        let rows = self.inner.store.table_rows(flow, year).await?;
-        let k = self.inner.k;
-        blocking(move || {
-            let mut table = Table::build(rows);
-            protect(&mut table, k);
-            Arc::new(table)
+    /// Reads and protects the tables of `flow`'s group in `year` (the flows protected together,
+    /// [`group_of`]; the flow alone when it has none), each with its revision in
+    /// `revision_of` (read before the rows); a flow of the group without rows is left out.
+    async fn build_group(
+        &self,
+        flow: Flow,
+        year: i32,
+        revision_of: &HashMap<(Flow, i32), i64>,
+    ) -> Result<Vec<Built>, StockError> {
+        let group: Vec<Flow> = group_of(flow).map_or_else(|| vec![flow], <[Flow]>::to_vec);
+        let mut rows = Vec::with_capacity(group.len());
+        for member in &group {
+            rows.push(self.inner.store.table_rows(*member, year).await?);
+        }
+        let rule = DisclosureRule::new(self.inner.k);
+        let tables = blocking({
+            let group = group.clone();
+            move || {
+                let mut tables: Vec<Table> = rows.into_iter().map(Table::build).collect();
+                protect_group(&mut tables, &group, rule);
+                tables
+            }
         })
-        .await
+        .await?;
+        Ok(group
+            .into_iter()
+            .zip(tables)
+            .filter_map(|(member, table)| {
+                let revision = *revision_of.get(&(member, year))?;
+                Some(((member, year), (revision, Arc::new(table))))
+            })
+            .collect())
     }
 
     /// The model of these placed-on-market tables (cached by parameter version and table
@@ -225,12 +261,14 @@ impl StockService {
                 })
                 .collect()
         };
-        let mut fresh = Vec::with_capacity(todo.len());
-        for (flow, year, revision) in todo {
-            fresh.push((
-                (flow, year),
-                (revision, self.build_table(flow, year).await?),
-            ));
+        let revision_of: HashMap<(Flow, i32), i64> =
+            revisions.iter().map(|(f, y, r)| ((*f, *y), *r)).collect();
+        let mut fresh: Vec<Built> = Vec::with_capacity(todo.len());
+        for (flow, year, _) in todo {
+            if fresh.iter().any(|(at, _)| *at == (flow, year)) {
+                continue; // built with its group
+            }
+            fresh.extend(self.build_group(flow, year, &revision_of).await?);
         }
         let pom: BTreeMap<i32, (i64, Arc<Table>)> = {
             let cache = self.lock();
@@ -331,4 +369,21 @@ async fn blocking<T: Send + 'static>(
 /// The current calendar year (the default when nothing is observed yet).
 pub(super) fn this_year() -> i32 {
     Utc::now().year()
+}
+
+impl StockService {
+    /// Rebuilds and protects every table as published, then audits them as an intruder reading
+    /// every published cell would ([`audit_published`]): what `tests` and operators check the
+    /// published statistics with.
+    pub async fn audit_disclosure(&self) -> Result<DisclosureAudit, StockError> {
+        self.refresh(true).await?;
+        let tables: BTreeMap<(Flow, i32), Arc<Table>> = self
+            .lock()
+            .tables
+            .iter()
+            .map(|(at, (_, table))| (*at, table.clone()))
+            .collect();
+        let rule = DisclosureRule::new(self.inner.k);
+        blocking(move || audit_published(&tables, rule)).await
+    }
 }
