@@ -226,13 +226,17 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `text` to standard output.
+/// Writes `text` to standard output. A reader that stops reading (`| head`) is not an error:
+/// it had what it wanted.
 pub fn print_out(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .context("write to standard output")?;
-    if !text.ends_with('\n') {
-        out.write_all(b"\n").context("write to standard output")?;
+    let newline: &[u8] = if text.ends_with('\n') { b"" } else { b"\n" };
+    let written = out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(newline))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("write to standard output"),
     }
-    Ok(())
 }

@@ -111,3 +111,24 @@ fn assert_free_forms_are_open(value: &serde_json::Value, at: &str) {
         _ => {}
     }
 }
+
+/// Output piped into a reader that stops early (`reetrace openapi | head -n 1`) ends quietly
+/// with exit 0, not with a broken-pipe error.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reetrace"))
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte (the document is far larger than a pipe's buffer), then stop reading.
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(first[0], b'{');
+    assert!(output.status.success(), "{:?}", output.status);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
