@@ -211,8 +211,14 @@
       return;
     }
     const withheld = d.reduce((s, x) => s + x.suppressed, 0);
-    $('disclosure').textContent = 'Disclosure control: cells built from fewer than ' + d[0].k +
-      ' organisations are withheld; ' + withheld + ' figure' + (withheld === 1 ? ' is' : 's are') + ' withheld in this view.';
+    // With k = 1 only the p%-rule is left ("fewer than 1 organisations" would mean nothing).
+    const k = d[0].k;
+    const rule = k > 1
+      ? 'built from fewer than ' + k + ' organisations, or dominated by one,'
+      : 'dominated by one organisation';
+    $('disclosure').textContent = 'Disclosure control: cells ' + rule +
+      ' are withheld, with others that would give them back; ' + withheld + ' figure' +
+      (withheld === 1 ? ' is' : 's are') + ' withheld in this view.';
   }
 
   async function refresh() {
