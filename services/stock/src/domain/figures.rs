@@ -142,29 +142,31 @@ pub fn modelled(model: &Modelled, sel: &FigureSelection) -> Vec<FigureRow> {
                 Flow::StockInUse => &series.stock,
                 _ => &series.outflow,
             };
-            let figure = |v: f64| {
-                if series.suppressed && !sel.exact {
+            // A figure of years up to `index` (a sum over years is withheld when its last year
+            // is: withheld years never precede published ones).
+            let figure = |index: usize, v: f64| {
+                if series.withheld_at(index) && !sel.exact {
                     Figure::Suppressed
                 } else {
                     Figure::Model(v)
                 }
             };
-            let row = |year: Option<i32>, value: f64| FigureRow {
+            let row = |year: Option<i32>, figure: Figure| FigureRow {
                 year,
                 key: key.at(sel.group),
                 flow: *flow,
                 basis: Basis::Modelled,
-                figure: figure(value),
+                figure,
             };
             if sel.by_year {
                 for (offset, value) in values[first..=last].iter().enumerate() {
                     let year = from + i32::try_from(offset).unwrap_or(0);
-                    out.push(row(Some(year), *value));
+                    out.push(row(Some(year), figure(first + offset, *value)));
                 }
             } else if *flow == Flow::StockInUse {
-                out.push(row(None, values[last]));
+                out.push(row(None, figure(last, values[last])));
             } else {
-                out.push(row(None, values[first..=last].iter().sum()));
+                out.push(row(None, figure(last, values[first..=last].iter().sum())));
             }
         }
     }

@@ -8,10 +8,14 @@
 //!   it, each series' inflow is the mean of its last `extrapolation_years` observed years
 //!   (zeros included), held constant to the horizon.
 //! - One survival curve per category, reused for every country and element of it.
-//! - Disclosure: the modelled series of a cell reveal its inflow (stock and outflow give it
-//!   back through the mass balance), so a modelled cell is withheld whenever its placed-on-market
-//!   cell is withheld in *any* observed year. Withheld sets of a line are each of size 0 or >= 2,
-//!   so their union is too: the secondary protection carries over.
+//! - Disclosure: the modelled figures of a cell in year `t` (inflow, stock, outflow) are linear
+//!   in its placed-on-market cells of the years up to `t` only (forecast years: of every
+//!   observed year), and give them back through the mass balance. So a modelled cell is
+//!   withheld from the first year its placed-on-market cell is withheld on: a new year with one
+//!   maker withholds that year and the forecast, not the years before it. Withheld sets of a
+//!   line are each of size 0 or >= 2, so their union over years is too: the secondary
+//!   protection carries over, and a published modelled figure is a function of published
+//!   placed-on-market cells only.
 
 use std::collections::BTreeMap;
 
@@ -28,8 +32,16 @@ pub struct Series {
     pub inflow: Vec<f64>,
     pub stock: Vec<f64>,
     pub outflow: Vec<f64>,
-    /// Withheld from regulator answers.
-    pub suppressed: bool,
+    /// The first model year (index) withheld from the published statistics, and every later
+    /// one; `None` when published throughout.
+    pub withheld_from: Option<usize>,
+}
+
+impl Series {
+    /// Whether the figures of model year `index` are withheld from the published statistics.
+    pub fn withheld_at(&self, index: usize) -> bool {
+        self.withheld_from.is_some_and(|from| index >= from)
+    }
 }
 
 /// The modelled stock at every grain.
@@ -102,7 +114,7 @@ impl Modelled {
                     inflow,
                     stock,
                     outflow,
-                    suppressed: false,
+                    withheld_from: None,
                 },
             );
         }
@@ -114,7 +126,7 @@ impl Modelled {
                     inflow: vec![0.0; years],
                     stock: vec![0.0; years],
                     outflow: vec![0.0; years],
-                    suppressed: false,
+                    withheld_from: None,
                 });
                 for (sum, add) in [
                     (&mut total.inflow, &s.inflow),
@@ -127,9 +139,10 @@ impl Modelled {
         }
         if protect {
             for (key, s) in series.iter_mut() {
-                s.suppressed = pom
-                    .values()
-                    .any(|t| t.get(key).is_some_and(|stat| stat.suppressed));
+                s.withheld_from = pom
+                    .iter()
+                    .filter(|(_, t)| t.get(key).is_some_and(|stat| stat.suppressed))
+                    .find_map(|(year, _)| usize::try_from(year - start).ok());
             }
         }
         Modelled {
@@ -228,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cell_withheld_in_any_year_is_withheld_in_the_model() {
+    fn a_cell_withheld_in_its_first_year_is_withheld_in_every_model_year() {
         let params = defaults();
         let mut tables = BTreeMap::new();
         let mut lone = table(&[(1, 5)], Category::Smartphone);
@@ -239,9 +252,35 @@ mod tests {
         tables.insert(2021, crowd);
         let refs = tables.iter().map(|(y, t)| (*y, t)).collect();
         let model = Modelled::run(&refs, &params, true);
-        assert!(model.get(&Key::default()).unwrap().suppressed);
+        let total = model.get(&Key::default()).unwrap();
+        assert_eq!(total.withheld_from, Some(0));
+        assert!((0..model.years).all(|i| total.withheld_at(i)));
         let open = Modelled::run(&refs, &params, false);
-        assert!(!open.get(&Key::default()).unwrap().suppressed);
+        assert_eq!(open.get(&Key::default()).unwrap().withheld_from, None);
         assert!(Modelled::run(&BTreeMap::new(), &params, true).is_empty());
+    }
+
+    /// One maker alone in a new year withholds that year and the forecast, not the years
+    /// before it (they depend on published inflows only).
+    #[test]
+    fn a_new_year_with_one_maker_withholds_from_that_year_on() {
+        let mut params = defaults();
+        params.horizon = 2030;
+        let mut tables = BTreeMap::new();
+        for year in 2020..=2023 {
+            let mut crowd = table(&[(1, 5), (2, 5), (3, 5)], Category::Smartphone);
+            protect(&mut crowd, 3);
+            tables.insert(year, crowd);
+        }
+        let mut lone = table(&[(1, 5)], Category::Smartphone);
+        protect(&mut lone, 3);
+        tables.insert(2024, lone);
+        let refs = tables.iter().map(|(y, t)| (*y, t)).collect();
+        let model = Modelled::run(&refs, &params, true);
+        let total = model.get(&Key::default()).unwrap();
+        assert_eq!(total.withheld_from, model.index(2024));
+        assert!(!total.withheld_at(model.index(2023).unwrap()));
+        assert!(total.withheld_at(model.index(2024).unwrap()));
+        assert!(total.withheld_at(model.index(2030).unwrap()));
     }
 }
