@@ -379,6 +379,19 @@ async function assertDashboardMatchesApi(page, key = null) {
   assert.deepEqual(ribbonValues, linkValues, 'the published ribbons carry the API values');
   assert.equal(ribbons.filter((r) => r.suppressed).length, sankey.links.filter((l) => l.suppressed).length, 'withheld links are drawn as such');
   assert.ok(ribbons.filter((r) => r.suppressed).every((r) => r.value === undefined), 'no value behind a withheld link');
+  // A node whose links on both sides are all withheld says "suppressed", never a mass.
+  const hidden = new Set();
+  for (const node of new Set(sankey.links.flatMap((l) => [l.source, l.target]))) {
+    const incident = sankey.links.filter((l) => l.source === node || l.target === node);
+    const side = (pick) => incident.filter(pick);
+    const ins = side((l) => l.target === node);
+    const outs = side((l) => l.source === node);
+    const open = (ls) => ls.length > 0 && ls.every((l) => !l.suppressed);
+    if (!open(ins) && !open(outs)) hidden.add(node);
+  }
+  const nodeValues = await page.$$eval('#chart-sankey text.node-label', (ts) => ts.map((t) => t.querySelector('.node-value').textContent));
+  const suppressedNodes = nodeValues.filter((v) => v === 'suppressed').length;
+  assert.equal(suppressedNodes, hidden.size, `nodes without a published side say suppressed: ${nodeValues}`);
   return { stock, indicators, sankey };
 }
 

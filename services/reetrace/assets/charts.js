@@ -198,6 +198,7 @@
       .map((l) => ({ source: byId.get(l.source), target: byId.get(l.target), value: valueOf(l), suppressed: isSuppressed(l), basis: l.basis }));
     for (const l of links) {
       if (l.value) { l.source.out += l.value; l.target.in += l.value; }
+      if (l.suppressed) { l.source.outWithheld = true; l.target.inWithheld = true; }
     }
     // Longest path from the sources (the graph is acyclic; the bound guards anyway).
     for (let pass = 0; pass < nodes.length; pass++) {
@@ -263,10 +264,16 @@
       const lines = words.length > 1 && n.label.length > 12
         ? [words.slice(0, Math.ceil(words.length / 2)).join(' '), words.slice(Math.ceil(words.length / 2)).join(' ')]
         : [n.label];
-      const value = Math.max(n.in, n.out);
+      // A node's mass is the sum of the links on one side, known only when none of them is
+      // withheld; otherwise it says so (never a partial sum, never 0 kg).
+      const known = [];
+      if (links.some((l) => l.target === n) && !n.inWithheld) known.push(n.in);
+      if (links.some((l) => l.source === n) && !n.outWithheld) known.push(n.out);
       const text = svg('text', { class: 'node-label', x: n.x, y: n.y + n.h + 14 });
       lines.forEach((line, i) => text.append(svg('tspan', { x: n.x, dy: i === 0 ? 0 : 14 }, line)));
-      text.append(svg('tspan', { class: 'node-value', x: n.x, dy: 14 }, fmt(value) + ' ' + spec.unit));
+      text.append(known.length
+        ? svg('tspan', { class: 'node-value', x: n.x, dy: 14 }, fmt(Math.max(...known)) + ' ' + spec.unit)
+        : svg('tspan', { class: 'node-value suppressed-word', x: n.x, dy: 14 }, 'suppressed'));
       root.append(text);
     }
     root.append(svg('text', { class: 'axis-title', x: width / 2, y: height - 8, 'text-anchor': 'middle' },
