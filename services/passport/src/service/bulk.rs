@@ -116,6 +116,21 @@ fn settle<R>(results: &mut Pending<R>, pending: &[(usize, Uuid, String)], create
     }
 }
 
+/// An atomic request refused before storing: the lines that did not fail themselves (`rest`)
+/// are reported as not committed, so the answer gives every line.
+fn not_committed<R>(
+    mut results: Pending<R>,
+    rest: impl IntoIterator<Item = usize>,
+    atomic: bool,
+) -> BulkResult<R> {
+    for i in rest {
+        if results[i].is_none() {
+            fail(&mut results, i, LineFailure::NotCommitted);
+        }
+    }
+    finish(results, atomic, false)
+}
+
 fn finish<R>(results: Pending<R>, atomic: bool, conflicted: bool) -> BulkResult<R> {
     BulkResult {
         atomic,
@@ -192,7 +207,8 @@ impl PassportService {
             .map(|(_, v)| v)
             .collect();
         if atomic && results.iter().any(Option::is_some) {
-            return Ok(Answer::Fresh(finish(results, atomic, false)));
+            let rest = valid.iter().map(|(i, _)| *i);
+            return Ok(Answer::Fresh(not_committed(results, rest, atomic)));
         }
         let mut pending: Vec<(usize, Uuid, String)> = Vec::with_capacity(valid.len());
         let mut prepared = Vec::with_capacity(valid.len());
@@ -222,6 +238,12 @@ impl PassportService {
                 version: 1,
                 previous_version: None,
             });
+        }
+        if atomic && results.iter().any(Option::is_some) {
+            // A claim failed: the claims made for the other lines go back, nothing is stored.
+            self.release_claims(claims.values().copied()).await;
+            let rest = pending.iter().map(|(i, _, _)| *i);
+            return Ok(Answer::Fresh(not_committed(results, rest, atomic)));
         }
         if prepared.is_empty() {
             return Ok(Answer::Fresh(finish(results, atomic, false)));

@@ -515,6 +515,37 @@ api_test!(
             .await
             .unwrap();
         assert_ne!(a1.status(), 200, "nothing of an atomic failure is stored");
+
+        // One invalid line of three: the refusal counts and lists all three lines.
+        let mut broken = motor("C-2");
+        broken["product"]["gtin"] = json!("04012345000017");
+        let response = app
+            .post("/api/v1/passports/bulk?atomic=true")
+            .bearer_auth(&owner)
+            .json(&vec![motor("C-1"), broken, motor("C-3")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+        let refusal: Value = response.json().await.unwrap();
+        assert_eq!(refusal["failed"], 3, "{refusal}");
+        let lines: Vec<(i64, i64)> = refusal["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["line"].as_i64().unwrap(), r["status"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(lines.iter().map(|l| l.0).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(lines[1].1, 422, "{refusal}");
+        assert!(
+            refusal["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("3 of 3 lines"),
+            "{refusal}"
+        );
+        // The valid lines: not committed (424), because another line failed.
+        assert_eq!((lines[0].1, lines[2].1), (424, 424), "{refusal}");
     }
 );
 
