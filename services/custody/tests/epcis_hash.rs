@@ -1,4 +1,11 @@
 //! The EPCIS event hash against the CBV 2.0 reference vectors, and its invariances.
+//!
+//! The vectors are those of the reference implementation's current CBV 2.0 profile
+//! (`tests/examples/expected/CBV2.0/`). The older vectors that sat beside its documents (commit
+//! `5d2f1c3`, 43 events, also labelled `?ver=CBV2.0`) are not used: they keep the
+//! `sensorElementList` name and write extensions inside their parents, which the reference now
+//! assigns to CBV 2.1, hash `certificationInfo`, and put `destinationList` before `sourceList`
+//! against the canonical order; the reference replaced them when it separated the two profiles.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
