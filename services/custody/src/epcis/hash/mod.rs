@@ -12,10 +12,10 @@
 //!    `persistentDisposition`, `readPoint`, `bizLocation`, `bizTransactionList`, `sourceList`,
 //!    `destinationList`, `sensorElementList`, `ilmd`; a value is written `key=value`, a
 //!    container as its name followed by its children, the members of a list sorted;
-//! 3. everything else, sorted: user extensions (`{namespace}name=value`, nested ones with
-//!    their parent) and, as the CBV 2.0 profile of the reference implementation has it, the
+//! 3. everything else: as the CBV 2.0 profile of the reference implementation has it, the
 //!    extensions found inside `readPoint`, `bizLocation` and sensor elements, prefixed by
-//!    their parent field's name.
+//!    their parent field's name, in that order; then the user extensions
+//!    (`{namespace}name=value`, nested ones with their parent); each group sorted.
 //!
 //! Not hashed: `eventID`, `recordTime`, `errorDeclaration`, `certificationInfo`, `@context`
 //! and the `type` key itself (its value is step 1). An error declaration therefore keeps
