@@ -403,6 +403,8 @@ fn entry_rows(
         leaf_hash,
         recorded_at: chrono::DateTime::UNIX_EPOCH,
         salt: None,
+        // Like the hash above, not part of what the export proves (the record digest is).
+        hash_version: 0,
     };
     (event, record, links)
 }

@@ -49,6 +49,10 @@ pub struct EventRow {
     pub recorded_at: DateTime<Utc>,
     /// The random salt its leaf commits to (none before leaves were salted).
     pub salt: Option<Vec<u8>>,
+    /// The event hash version `event_hash` was computed with
+    /// ([`HashVersion::number`](crate::epcis::hash::HashVersion::number)); not covered by the
+    /// leaf, which predates it for old events.
+    pub hash_version: i64,
 }
 
 impl EventRow {

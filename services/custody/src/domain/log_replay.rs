@@ -322,6 +322,7 @@ mod tests {
             leaf_hash: Vec::new(),
             recorded_at: chrono::DateTime::UNIX_EPOCH,
             salt: None,
+            hash_version: 2,
         }
     }
 

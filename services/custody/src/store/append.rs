@@ -15,6 +15,7 @@ use super::transparency_log::{load_nodes, node_index, node_level};
 use super::write::{WriteError, Written, conflict_as};
 use crate::domain::event::NewEvent;
 use crate::domain::log_leaf::{self, Joined};
+use crate::epcis::hash::HashVersion;
 
 /// Events per multi-row insert (14 values each, far below either backend's bind limit).
 const EVENT_CHUNK: usize = 500;
@@ -221,7 +222,8 @@ async fn insert_events(
         let first = chunk_no * EVENT_CHUNK;
         let mut sql = Sql::new(
             "INSERT INTO custody_events (leaf_index, event_id, event_hash, event_type, action, biz_step, \
-             biz_location, event_time, org_id, document, data, leaf_hash, recorded_at, salt) ",
+             biz_location, event_time, org_id, document, data, leaf_hash, recorded_at, salt, \
+             hash_version) ",
         );
         sql.push_values(chunk.iter().enumerate(), |row, (j, event)| {
             let i = first + j;
@@ -238,7 +240,9 @@ async fn insert_events(
                 .bind(event.data.as_str())
                 .bind(leaf_hashes[i].as_slice())
                 .bind(now)
-                .bind(salts[i].as_slice());
+                .bind(salts[i].as_slice())
+                // Every event is hashed with the current version when it is stored.
+                .bind(HashVersion::CURRENT.number());
         });
         let first_id = chunk
             .first()

@@ -88,6 +88,7 @@ static TABLES: &[ArchiveTable] = &[
             ("leaf_hash", Kind::Bytes),
             ("recorded_at", Kind::Time),
             ("salt", Kind::Bytes),
+            ("hash_version", Kind::I64),
         ],
     },
     ArchiveTable {

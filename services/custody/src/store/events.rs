@@ -14,7 +14,7 @@ use super::codec::CHUNK;
 use crate::domain::event::{ChainLink, EventFilter, EventRow};
 
 pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, biz_step, biz_location, org_id, \
-     event_time, document, data, leaf_hash, recorded_at, salt";
+     event_time, document, data, leaf_hash, recorded_at, salt, hash_version";
 
 /// Reads events and chain links.
 #[async_trait]
@@ -61,6 +61,7 @@ struct EventDb {
     leaf_hash: Vec<u8>,
     recorded_at: DateTime<Utc>,
     salt: Option<Vec<u8>>,
+    hash_version: Option<i64>,
 }
 
 reetrace_core::record!(EventDb {
@@ -78,6 +79,7 @@ reetrace_core::record!(EventDb {
     leaf_hash,
     recorded_at,
     salt,
+    hash_version,
 });
 
 impl From<EventDb> for EventRow {
@@ -97,6 +99,8 @@ impl From<EventDb> for EventRow {
             leaf_hash: r.leaf_hash,
             recorded_at: r.recorded_at,
             salt: r.salt,
+            // None: restored from an archive made before versions were recorded.
+            hash_version: r.hash_version.unwrap_or(1),
         }
     }
 }

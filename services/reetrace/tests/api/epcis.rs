@@ -151,6 +151,7 @@ async fn assert_log_verifies(app: &TestApp, key: &str) {
             leaf_hash: b64.decode(e["leaf_hash"].as_str().unwrap()).unwrap(),
             recorded_at: now,
             salt: None,
+            hash_version: 2,
         });
         records.push(
             e["record"]

@@ -140,6 +140,22 @@ impl TestApp {
         db.close().await;
     }
 
+    /// Reads one value from the app's database behind its back (for what no route shows).
+    pub async fn scalar<T: reetrace_core::db::Value>(
+        &self,
+        statement: reetrace_core::db::Sql<'_>,
+    ) -> T {
+        let db = reetrace_core::db::Db::connect(
+            &self.database_url,
+            &reetrace_core::db::PoolOptions::default(),
+        )
+        .await
+        .unwrap();
+        let value = statement.scalar(db.writer()).await.unwrap();
+        db.close().await;
+        value
+    }
+
     /// `GET path` as `key` (none: anonymous), asserting 200; returns the JSON body.
     pub async fn get_json(&self, path: &str, key: Option<&str>) -> Value {
         let mut request = self.get(path);

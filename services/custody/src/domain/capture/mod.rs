@@ -41,6 +41,8 @@ use uuid::Uuid;
 
 pub use prepare::{declaration_id, prepare};
 
+use crate::epcis::hash::HashVersion;
+
 use super::state::{Action, StepRefusal};
 use super::step::NextSteps;
 
@@ -217,6 +219,11 @@ pub struct Incoming {
     /// Its `eventID`, or its hash.
     pub id: String,
     pub hash: String,
+    /// Its hash by the rules of [`HashVersion::V1`], where they give another one: an event
+    /// stored before version 2 is recognised by it (stored events keep their hash and id).
+    pub legacy_hash: Option<String>,
+    /// Whether the event came without an `eventID` (its id is its hash).
+    pub id_is_hash: bool,
     pub event_type: String,
     pub event_time: DateTime<Utc>,
     pub biz_step: Option<String>,
@@ -230,6 +237,24 @@ pub struct Incoming {
     pub document: String,
     /// Why it cannot be captured (then nothing else above is meaningful).
     pub errors: Vec<EventRefusal>,
+}
+
+impl Incoming {
+    /// The id a capture before hash version 2 gave this event: its version 1 hash, when it
+    /// has no `eventID` and that hash is another.
+    pub fn legacy_id(&self) -> Option<&str> {
+        self.legacy_hash.as_deref().filter(|_| self.id_is_hash)
+    }
+
+    /// Whether `hash`, stored as hash version `version` ([`HashVersion::number`]), is this
+    /// event's hash by the same rules. A version this build does not know matches nothing.
+    pub fn has_hash(&self, hash: &str, version: i64) -> bool {
+        match HashVersion::from_number(version) {
+            Some(HashVersion::V1) => self.legacy_hash.as_deref().unwrap_or(&self.hash) == hash,
+            Some(HashVersion::V2) => self.hash == hash,
+            None => false,
+        }
+    }
 }
 
 /// A parsed, checked document.

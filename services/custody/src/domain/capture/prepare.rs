@@ -13,7 +13,7 @@ use super::{
 use crate::domain::error::CustodyError;
 use crate::domain::state::Action;
 use crate::domain::step::check_event_time;
-use crate::epcis::hash::{Prefixes, event_hash_in};
+use crate::epcis::hash::{HashVersion, Prefixes, event_hash_as, event_hash_in};
 use crate::epcis::query::{biz_step_key_in, canonical_id, location_key};
 use crate::epcis::schema::{validate_document, validate_document_event};
 use crate::epcis::vocab::REE_VOCAB;
@@ -82,6 +82,8 @@ fn incoming(
         kind: EventKind::Plain,
         id: String::new(),
         hash: String::new(),
+        legacy_hash: None,
+        id_is_hash: false,
         event_type: String::new(),
         event_time: DateTime::<Utc>::MIN_UTC,
         biz_step: None,
@@ -209,10 +211,14 @@ fn fill(
     };
     incoming.hash = event_hash_in(event, Some(context))
         .map_err(|e| fail(at.clone(), EventFault::Schema(e.to_string())))?;
+    incoming.legacy_hash = event_hash_as(HashVersion::V1, event, Some(context))
+        .ok()
+        .filter(|legacy| *legacy != incoming.hash);
     incoming.id = match event.get("eventID").and_then(Value::as_str) {
         Some(id) => id.trim().to_owned(),
         None => incoming.hash.clone(),
     };
+    incoming.id_is_hash = event.get("eventID").and_then(Value::as_str).is_none();
     incoming.event_type = event["type"].as_str().unwrap_or_default().to_owned();
     let time = event["eventTime"].as_str().unwrap_or_default();
     incoming.event_time = DateTime::parse_from_rfc3339(time)

@@ -6,15 +6,26 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::gs1;
+use super::{HashVersion, gs1};
 use crate::epcis::vocab::{REE_PREFIX, REE_VOCAB};
 
 /// Compact-IRI prefixes in scope for one event: the standard ones of the EPCIS context, ours,
-/// and those the document and the event declare in `@context`.
+/// and those the document and the event declare in `@context`; with the hash version whose
+/// spelling of namespaces and identifiers [`Prefixes::key`] and [`value`] follow.
 #[derive(Debug, Clone)]
 pub(crate) struct Prefixes {
     iris: HashMap<String, String>,
+    version: HashVersion,
+    /// The namespace version 2 writes for `cbvmda:` names: what the context in scope makes
+    /// of the prefix (see [`Prefixes::declare`]).
+    mda_namespace: String,
 }
+
+/// The CBV master-data namespace as the EPCIS 2.0.0 JSON-LD context defines the `cbvmda`
+/// prefix (with a trailing colon), and as the current context and the XML binding write it.
+const MDA_2_0_0: &str = "urn:epcglobal:cbv:mda:";
+const MDA: &str = "urn:epcglobal:cbv:mda";
+const EPCIS_CONTEXT_2_0_0: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 
 impl Prefixes {
     /// The prefixes every EPCIS 2.0 event may use without declaring them, plus `ree`.
@@ -23,20 +34,40 @@ impl Prefixes {
             ("cbv", "https://ref.gs1.org/cbv/"),
             ("epcis", "https://ref.gs1.org/epcis/"),
             ("gs1", "https://ref.gs1.org/voc/"),
-            ("cbvmda", "urn:epcglobal:cbv:mda:"),
+            ("cbvmda", MDA_2_0_0),
             (REE_PREFIX, REE_VOCAB),
         ]
         .into_iter()
         .map(|(p, iri)| (p.to_owned(), iri.to_owned()))
         .collect();
-        Prefixes { iris }
+        // Index and query keys (`epcis::query`) keep the forms they were first stored with.
+        Prefixes {
+            iris,
+            version: HashVersion::V1,
+            mda_namespace: MDA.to_owned(),
+        }
+    }
+
+    /// The same prefixes, spelling names and identifiers as hash `version` does.
+    pub(crate) fn for_hash(mut self, version: HashVersion) -> Prefixes {
+        self.version = version;
+        self
     }
 
     /// Adds the prefixes of a JSON-LD `@context` (a URL, an object or an array of both);
-    /// later definitions win, as in JSON-LD.
+    /// later definitions win, as in JSON-LD. Of the contexts a URL names only the `cbvmda`
+    /// prefix matters here: the EPCIS 2.0.0 context gives it a trailing colon, the current
+    /// one (and no context at all) does not.
     pub(crate) fn declare(&mut self, context: &Value) {
         match context {
             Value::Array(items) => items.iter().for_each(|c| self.declare(c)),
+            Value::String(url) => {
+                self.mda_namespace = if url.trim() == EPCIS_CONTEXT_2_0_0 {
+                    MDA_2_0_0.to_owned()
+                } else {
+                    MDA.to_owned()
+                };
+            }
             Value::Object(terms) => {
                 for (term, definition) in terms {
                     // A term defined as a string, or by an expanded definition with an
@@ -47,6 +78,9 @@ impl Prefixes {
                         _ => None,
                     };
                     if let Some(iri) = iri.filter(|iri| !term.starts_with('@') && !iri.is_empty()) {
+                        if term == "cbvmda" {
+                            self.mda_namespace = iri.to_owned();
+                        }
                         self.iris.insert(term.clone(), iri.to_owned());
                     }
                 }
@@ -69,7 +103,13 @@ impl Prefixes {
     pub(crate) fn key(&self, name: &str) -> String {
         match name.split_once(':') {
             Some((prefix, local)) if !local.starts_with("//") => match self.iris.get(prefix) {
-                Some(iri) => format!("{{{}}}{local}", xml_namespace(iri)),
+                Some(iri) => match self.version {
+                    HashVersion::V1 => format!("{{{}}}{local}", xml_namespace(iri)),
+                    HashVersion::V2 if prefix == "cbvmda" => {
+                        format!("{{{}}}{local}", self.mda_namespace)
+                    }
+                    HashVersion::V2 => format!("{{{iri}}}{local}"),
+                },
                 None => name.to_owned(),
             },
             _ => name.to_owned(),
@@ -77,9 +117,10 @@ impl Prefixes {
     }
 }
 
-/// The XML namespace that corresponds to a JSON-LD prefix IRI. They coincide except for the
-/// CBV master-data attributes, whose XML namespace has no trailing colon; the hash must not
-/// depend on the syntax the event was written in.
+/// Version 1 wrote the XML namespace that corresponds to a JSON-LD prefix IRI. They coincide
+/// except for the CBV master-data attributes, whose XML namespace has no trailing colon: even a
+/// document that declared `cbvmda` as `urn:epcglobal:cbv:mda:` got none. Version 2 writes the
+/// namespace the context in scope gives the prefix, as the reference implementation does.
 fn xml_namespace(iri: &str) -> &str {
     if iri == "urn:epcglobal:cbv:mda:" {
         "urn:epcglobal:cbv:mda"
@@ -152,7 +193,11 @@ pub(crate) fn value(prefixes: &Prefixes, text: &str) -> String {
     if let Some(number) = number(&out) {
         return number;
     }
-    gs1::normalise(&out).unwrap_or(out)
+    let escaping = match prefixes.version {
+        HashVersion::V1 => gs1::Escaping::Percent,
+        HashVersion::V2 => gs1::Escaping::AsGiven,
+    };
+    gs1::normalise_with(&out, escaping).unwrap_or(out)
 }
 
 /// A standard vocabulary field: a bare word is a term of `vocabulary` (rule 16).
@@ -322,6 +367,21 @@ mod tests {
         assert_eq!(
             prefixes.key("cbvmda:lotNumber"),
             "{urn:epcglobal:cbv:mda}lotNumber"
+        );
+        let mut v2 = Prefixes::standard().for_hash(HashVersion::V2);
+        assert_eq!(
+            v2.key("cbvmda:lotNumber"),
+            "{urn:epcglobal:cbv:mda}lotNumber"
+        );
+        v2.declare(&serde_json::json!(EPCIS_CONTEXT_2_0_0));
+        assert_eq!(
+            v2.key("cbvmda:lotNumber"),
+            "{urn:epcglobal:cbv:mda:}lotNumber"
+        );
+        v2.declare(&serde_json::json!({"cbvmda": "https://example.com/mda/"}));
+        assert_eq!(
+            v2.key("cbvmda:lotNumber"),
+            "{https://example.com/mda/}lotNumber"
         );
         assert_eq!(prefixes.key("unknown:x"), "unknown:x");
         assert_eq!(

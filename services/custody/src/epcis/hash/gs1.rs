@@ -11,21 +11,38 @@
 
 use reetrace_core::domain::gs1_check_digit;
 
-/// The canonical constrained Digital Link of `uri`, or `None` when it names no GS1 key.
+/// How the characters an EPC URI may carry raw (`! ( ) * + , :`) are written in the Digital
+/// Link's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Escaping {
+    /// Percent-encoded: event hash version 1, and the keys the EPC index and queries use.
+    Percent,
+    /// As the EPC URI writes them (RFC 3986 allows them in a path segment), as the reference
+    /// implementation does: event hash version 2.
+    AsGiven,
+}
+
+/// The canonical constrained Digital Link of `uri`, or `None` when it names no GS1 key; the
+/// form the EPC index and queries key on.
 pub(crate) fn normalise(uri: &str) -> Option<String> {
+    normalise_with(uri, Escaping::Percent)
+}
+
+/// [`normalise`], with a choice of how EPC URI characters are escaped.
+pub(crate) fn normalise_with(uri: &str, esc: Escaping) -> Option<String> {
     // Every form this module knows carries a dot (in the URN body or the host name); the
     // reference implementation gives up on the rest early and so do we.
     if !uri.contains('.') {
         return None;
     }
     if let Some(rest) = uri.strip_prefix("urn:epc:id:") {
-        epc_id(rest)
+        epc_id(rest, esc)
     } else if let Some(rest) = uri.strip_prefix("urn:epc:class:lgtin:") {
         let (gtin, lot) = gtin_and_rest(rest)?;
         let lot = gs3a3(lot, 1, 20)?;
-        Some(format!("{RESOLVER}/01/{gtin}/10/{}", web_encode(lot)))
+        Some(format!("{RESOLVER}/01/{gtin}/10/{}", web_encode(lot, esc)))
     } else if let Some(rest) = uri.strip_prefix("urn:epc:idpat:") {
-        epc_pattern(rest)
+        epc_pattern(rest, esc)
     } else if uri.starts_with("https://") || uri.starts_with("http://") {
         digital_link(uri)
     } else {
@@ -72,8 +89,11 @@ fn gs3a3(s: &str, min: usize, max: usize) -> Option<&str> {
     (min..=max).contains(&count).then_some(s)
 }
 
-/// Percent-encodes what a Digital Link path segment may not carry raw but an EPC URN may.
-fn web_encode(s: &str) -> String {
+/// Writes an EPC URI value into a Digital Link path segment, escaped as `esc` says.
+fn web_encode(s: &str, esc: Escaping) -> String {
+    if esc == Escaping::AsGiven {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -117,12 +137,12 @@ fn gtin_and_rest(body: &str) -> Option<(String, &str)> {
     ))
 }
 
-fn epc_id(rest: &str) -> Option<String> {
+fn epc_id(rest: &str, esc: Escaping) -> Option<String> {
     let (scheme, body) = rest.split_once(':')?;
     let dl = match scheme {
         "sgtin" => {
             let (gtin, serial) = gtin_and_rest(body)?;
-            format!("01/{gtin}/21/{}", web_encode(gs3a3(serial, 1, 20)?))
+            format!("01/{gtin}/21/{}", web_encode(gs3a3(serial, 1, 20)?, esc))
         }
         "sscc" => {
             let (prefix, serial, rest) = prefix_and_reference(body, 17)?;
@@ -139,13 +159,13 @@ fn epc_id(rest: &str) -> Option<String> {
             let gln = with_check(&format!("{prefix}{location}"));
             match gs3a3(extension, 1, 20)? {
                 "0" => format!("414/{gln}"),
-                extension => format!("414/{gln}/254/{}", web_encode(extension)),
+                extension => format!("414/{gln}/254/{}", web_encode(extension, esc)),
             }
         }
         "grai" => {
             let (prefix, asset_type, serial) = prefix_and_reference(body, 12)?;
             let grai = with_check(&format!("0{prefix}{asset_type}"));
-            format!("8003/{grai}{}", web_encode(gs3a3(serial, 1, 16)?))
+            format!("8003/{grai}{}", web_encode(gs3a3(serial, 1, 16)?, esc))
         }
         "giai" => {
             let (prefix, asset) = body.split_once('.')?;
@@ -153,7 +173,7 @@ fn epc_id(rest: &str) -> Option<String> {
             if !digits(prefix) || !(6..=12).contains(&prefix.len()) {
                 return None;
             }
-            format!("8004/{prefix}{}", web_encode(gs3a3(asset, 1, max)?))
+            format!("8004/{prefix}{}", web_encode(gs3a3(asset, 1, max)?, esc))
         }
         "gsrn" | "gsrnp" => {
             let (prefix, service, rest) = prefix_and_reference(body, 17)?;
@@ -175,7 +195,7 @@ fn epc_id(rest: &str) -> Option<String> {
                 gs3a3(serial, 1, 17)?
             };
             let gdti = with_check(&format!("{prefix}{document_type}"));
-            format!("253/{gdti}{}", web_encode(serial))
+            format!("253/{gdti}{}", web_encode(serial, esc))
         }
         "sgcn" => {
             let (prefix, coupon, serial) = prefix_and_reference(body, 12)?;
@@ -190,7 +210,7 @@ fn epc_id(rest: &str) -> Option<String> {
             if !digits(prefix) || !(6..=12).contains(&prefix.len()) {
                 return None;
             }
-            format!("401/{prefix}{}", web_encode(gs3a3(reference, 1, max)?))
+            format!("401/{prefix}{}", web_encode(gs3a3(reference, 1, max)?, esc))
         }
         "gsin" => {
             let (prefix, shipper, rest) = prefix_and_reference(body, 16)?;
@@ -208,12 +228,12 @@ fn epc_id(rest: &str) -> Option<String> {
             }
             format!(
                 "8006/{gtin}{piece}{total}/21/{}",
-                web_encode(gs3a3(serial, 1, 20)?)
+                web_encode(gs3a3(serial, 1, 20)?, esc)
             )
         }
         "upui" => {
             let (gtin, serial) = gtin_and_rest(body)?;
-            format!("01/{gtin}/235/{}", web_encode(gs3a3(serial, 1, 28)?))
+            format!("01/{gtin}/235/{}", web_encode(gs3a3(serial, 1, 28)?, esc))
         }
         "pgln" => {
             let (prefix, party, rest) = prefix_and_reference(body, 12)?;
@@ -236,7 +256,7 @@ fn epc_id(rest: &str) -> Option<String> {
             }
             format!(
                 "8010/{}/8011/{serial}",
-                web_encode(&format!("{prefix}{component}"))
+                web_encode(&format!("{prefix}{component}"), esc)
             )
         }
         _ => return None,
@@ -264,7 +284,7 @@ fn cpi_reference(s: &str, max: usize) -> bool {
     (1..=max).contains(&count)
 }
 
-fn epc_pattern(rest: &str) -> Option<String> {
+fn epc_pattern(rest: &str, esc: Escaping) -> Option<String> {
     let (scheme, body) = rest.split_once(':')?;
     let body = body.strip_suffix(".*")?;
     let dl = match scheme {
@@ -290,7 +310,7 @@ fn epc_pattern(rest: &str) -> Option<String> {
             if !cpi_reference(component, max) {
                 return None;
             }
-            format!("8010/{}", web_encode(&format!("{prefix}{component}")))
+            format!("8010/{}", web_encode(&format!("{prefix}{component}"), esc))
         }
         "itip" => {
             let (gtin, rest) = gtin_and_rest(body)?;

@@ -12,10 +12,10 @@
 //!    `persistentDisposition`, `readPoint`, `bizLocation`, `bizTransactionList`, `sourceList`,
 //!    `destinationList`, `sensorElementList`, `ilmd`; a value is written `key=value`, a
 //!    container as its name followed by its children, the members of a list sorted;
-//! 3. everything else, sorted: user extensions (`{namespace}name=value`, nested ones with
-//!    their parent) and, as the CBV 2.0 profile of the reference implementation has it, the
+//! 3. everything else: as the CBV 2.0 profile of the reference implementation has it, the
 //!    extensions found inside `readPoint`, `bizLocation` and sensor elements, prefixed by
-//!    their parent field's name.
+//!    their parent field's name, in that order; then the user extensions
+//!    (`{namespace}name=value`, nested ones with their parent); each group sorted.
 //!
 //! Not hashed: `eventID`, `recordTime`, `errorDeclaration`, `certificationInfo`, `@context`
 //! and the `type` key itself (its value is step 1). An error declaration therefore keeps
@@ -27,15 +27,22 @@
 //!
 //! The rules follow the CBV 2.0 text as written up in the reference implementation
 //! (`RalphTro/epcis-event-hash-generator`, whose README is the algorithm's public
-//! description), and the output reproduces its CBV 2.0 test vectors.
+//! description), and the output reproduces its CBV 2.0 test vectors (`tests/epcis_hash.rs`
+//! names the few it does not, and why). [`HashVersion`] tells this version from the one
+//! events stored before migration 30004 were hashed with.
 
 mod canon;
 pub(crate) mod gs1;
+mod order;
+mod version;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use order::{SENSOR_METADATA, SENSOR_REPORT, STANDARD};
+
 pub(crate) use canon::{Prefixes, Vocabulary};
+pub use version::HashVersion;
 
 /// Why an event could not be hashed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +79,17 @@ pub fn event_hash(event: &Value) -> Result<String, HashError> {
 /// The EPCIS event hash of an event of a document whose `@context` is `document_context`
 /// (the event's own `@context`, if any, is applied on top of it).
 pub fn event_hash_in(event: &Value, document_context: Option<&Value>) -> Result<String, HashError> {
-    let pre = pre_hash_string(event, document_context)?;
+    event_hash_as(HashVersion::CURRENT, event, document_context)
+}
+
+/// [`event_hash_in`] by the rules of `version`; an older version only to recognise events
+/// stored with it.
+pub fn event_hash_as(
+    version: HashVersion,
+    event: &Value,
+    document_context: Option<&Value>,
+) -> Result<String, HashError> {
+    let pre = pre_hash_string_as(version, event, document_context)?;
     Ok(hash_of_pre_hash(&pre))
 }
 
@@ -99,12 +116,21 @@ pub fn pre_hash_string(
     event: &Value,
     document_context: Option<&Value>,
 ) -> Result<String, HashError> {
+    pre_hash_string_as(HashVersion::CURRENT, event, document_context)
+}
+
+/// [`pre_hash_string`] by the rules of `version`.
+pub fn pre_hash_string_as(
+    version: HashVersion,
+    event: &Value,
+    document_context: Option<&Value>,
+) -> Result<String, HashError> {
     let fields = event.as_object().ok_or(HashError::NotAnObject)?;
     let event_type = fields
         .get("type")
         .and_then(Value::as_str)
         .ok_or(HashError::MissingType)?;
-    let mut prefixes = Prefixes::standard();
+    let mut prefixes = Prefixes::standard().for_hash(version);
     if let Some(context) = document_context {
         prefixes.declare(context);
     }
@@ -114,49 +140,26 @@ pub fn pre_hash_string(
     let mut pre = PreHash {
         prefixes: &prefixes,
         out: format!("eventType={event_type}"),
+        version,
         trailing: Vec::new(),
     };
     pre.standard_fields(fields)?;
     for (name, value) in fields {
         if !STANDARD.contains(&name.as_str()) && !excluded(name) {
-            pre.trailing.extend(pre.generic(name, value));
+            for extension in pre.generic(name, value) {
+                pre.trail(Trailing::Extension, extension);
+            }
         }
     }
-    pre.trailing.sort();
     let PreHash {
-        mut out, trailing, ..
+        mut out,
+        mut trailing,
+        ..
     } = pre;
-    trailing.iter().for_each(|t| out.push_str(t));
+    trailing.sort();
+    trailing.iter().for_each(|(_, t)| out.push_str(t));
     Ok(out)
 }
-
-/// Event fields the canonical order covers.
-const STANDARD: [&str; 24] = [
-    "type",
-    "eventTime",
-    "eventTimeZoneOffset",
-    "epcList",
-    "parentID",
-    "inputEPCList",
-    "childEPCs",
-    "quantityList",
-    "childQuantityList",
-    "inputQuantityList",
-    "outputEPCList",
-    "outputQuantityList",
-    "action",
-    "transformationID",
-    "bizStep",
-    "disposition",
-    "persistentDisposition",
-    "readPoint",
-    "bizLocation",
-    "bizTransactionList",
-    "sourceList",
-    "destinationList",
-    "sensorElementList",
-    "ilmd",
-];
 
 /// Event fields that are not part of the event's content.
 fn excluded(name: &str) -> bool {
@@ -174,49 +177,34 @@ fn annotation(name: &str) -> bool {
 
 struct PreHash<'p> {
     prefixes: &'p Prefixes,
+    version: HashVersion,
     out: String,
     /// Extensions and extension leftovers, sorted and appended at the end.
-    trailing: Vec<String>,
+    trailing: Vec<(Trailing, String)>,
 }
 
-const SENSOR_METADATA: [&str; 8] = [
-    "time",
-    "startTime",
-    "endTime",
-    "deviceID",
-    "deviceMetadata",
-    "rawData",
-    "dataProcessingMethod",
-    "bizRules",
-];
-
-const SENSOR_REPORT: [&str; 23] = [
-    "type",
-    "exception",
-    "deviceID",
-    "deviceMetadata",
-    "rawData",
-    "dataProcessingMethod",
-    "time",
-    "microorganism",
-    "chemicalSubstance",
-    "value",
-    "component",
-    "stringValue",
-    "booleanValue",
-    "hexBinaryValue",
-    "uriValue",
-    "minValue",
-    "maxValue",
-    "meanValue",
-    "sDev",
-    "percRank",
-    "percValue",
-    "uom",
-    "coordinateReferenceSystem",
-];
+/// Where an entry of the trailing block goes. Version 2, like the reference implementation,
+/// keeps the extensions of `readPoint`, `bizLocation` and sensor elements in the canonical
+/// order of their parents, before the event's own extensions; each group sorted. Version 1
+/// sorted the whole block as strings (every entry then ranks [`Trailing::Any`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Trailing {
+    Any,
+    ReadPoint,
+    BizLocation,
+    SensorElement,
+    Extension,
+}
 
 impl PreHash<'_> {
+    fn trail(&mut self, group: Trailing, entry: String) {
+        let group = match self.version {
+            HashVersion::V1 => Trailing::Any,
+            HashVersion::V2 => group,
+        };
+        self.trailing.push((group, entry));
+    }
+
     fn standard_fields(&mut self, e: &Map<String, Value>) -> Result<(), HashError> {
         if let Some(t) = e.get("eventTime") {
             let t = self.time("eventTime", t)?;
@@ -394,7 +382,12 @@ impl PreHash<'_> {
         }
         let extensions = self.extensions_of(location, &["id"]);
         if !extensions.is_empty() {
-            self.trailing.push(format!("{key}{}", extensions.concat()));
+            let group = if key == "readPoint" {
+                Trailing::ReadPoint
+            } else {
+                Trailing::BizLocation
+            };
+            self.trail(group, format!("{key}{}", extensions.concat()));
         }
     }
 
@@ -473,8 +466,10 @@ impl PreHash<'_> {
             }
             if !leftovers.is_empty() {
                 leftovers.sort();
-                self.trailing
-                    .push(format!("sensorElement{}", leftovers.concat()));
+                self.trail(
+                    Trailing::SensorElement,
+                    format!("sensorElement{}", leftovers.concat()),
+                );
             }
         }
         members.sort();

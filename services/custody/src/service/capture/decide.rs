@@ -99,14 +99,21 @@ impl CustodyService {
                     && same_declaration(&prepared.events[r].event, &incoming.event);
                 (r, same)
             });
-            let stored = known.stored.get(&row_id).map(|row| {
-                let same = row.event_hash == incoming.hash
+            let stored = stored_row(known, incoming, &row_id).map(|row| {
+                let same = incoming.has_hash(&row.event_hash, row.hash_version)
                     && (incoming.kind != EventKind::Declaration
                         || same_stored_declaration(row, incoming));
                 (row, same)
             });
             match (stored, earlier) {
                 (Some((row, true)), _) => {
+                    // The stored event keeps the id and hash it was captured with.
+                    if incoming.kind == EventKind::Declaration {
+                        result.declaration_id = Some(row.event_id.clone());
+                    } else {
+                        result.event_id = Some(row.event_id.clone());
+                    }
+                    result.event_hash = Some(row.event_hash.clone());
                     result.status = EventStatus::Duplicate;
                     result.leaf_index = Some(row.leaf_index);
                     result.action = Some(row.action.clone());
@@ -345,17 +352,25 @@ impl CustodyService {
                 fault,
             }])
         };
-        let original_hash = match (known.stored.get(&incoming.id), seen.get(&incoming.id)) {
+        let (original_hash, same) = match (
+            stored_row(known, incoming, &incoming.id),
+            seen.get(&incoming.id),
+        ) {
             (Some(row), _) => {
                 if row.org_id != caller.org_id {
                     return fail(EventFault::NotRecorder(incoming.id.clone()));
                 }
-                row.event_hash.clone()
+                let same = incoming.has_hash(&row.event_hash, row.hash_version);
+                (row.event_hash.clone(), same)
             }
-            (None, Some(&r)) => plan.results[r].event_hash.clone().unwrap_or_default(),
+            (None, Some(&r)) => {
+                let hash = plan.results[r].event_hash.clone().unwrap_or_default();
+                let same = hash == incoming.hash;
+                (hash, same)
+            }
             (None, None) => return fail(EventFault::NoSuchEvent(incoming.id.clone())),
         };
-        if original_hash != incoming.hash {
+        if !same {
             return fail(EventFault::DeclarationDiffers {
                 id: incoming.id.clone(),
                 original_hash,
@@ -463,6 +478,20 @@ fn reused(incoming: &Incoming) -> EventRefusal {
 /// Two error declarations are the same when they declare the same thing.
 fn same_declaration(a: &Value, b: &Value) -> bool {
     a.get("errorDeclaration") == b.get("errorDeclaration")
+}
+
+/// The stored row under `row_id` (an id made from `incoming`'s id), or else under the id the
+/// same event got from a capture before hash version 2 (see [`Incoming::legacy_id`]).
+fn stored_row<'k>(known: &'k Known, incoming: &Incoming, row_id: &str) -> Option<&'k EventRow> {
+    known.stored.get(row_id).or_else(|| {
+        let legacy = incoming.legacy_id()?;
+        let legacy_row = if row_id == incoming.id {
+            legacy.to_owned()
+        } else {
+            declaration_id(legacy)
+        };
+        known.stored.get(&legacy_row)
+    })
 }
 
 fn same_stored_declaration(row: &EventRow, incoming: &Incoming) -> bool {

@@ -140,9 +140,12 @@ impl CustodyService {
         let mut lot_keys = Vec::new();
         let mut ids = Vec::new();
         for event in valid() {
-            ids.push(event.id.clone());
-            if event.kind == EventKind::Declaration {
-                ids.push(declaration_id(&event.id));
+            // An event stored before hash version 2 without an eventID has its old hash as id.
+            for id in std::iter::once(event.id.as_str()).chain(event.legacy_id()) {
+                ids.push(id.to_owned());
+                if event.kind == EventKind::Declaration {
+                    ids.push(declaration_id(id));
+                }
             }
             for name in &event.names {
                 match &name.key {

@@ -1,0 +1,67 @@
+//! The canonical property order of the pre-hash string (CBV 2.0 section 8.9): the standard
+//! event fields, and the fields of sensor metadata and sensor reports.
+
+/// Event fields the canonical order covers.
+pub(super) const STANDARD: [&str; 24] = [
+    "type",
+    "eventTime",
+    "eventTimeZoneOffset",
+    "epcList",
+    "parentID",
+    "inputEPCList",
+    "childEPCs",
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputEPCList",
+    "outputQuantityList",
+    "action",
+    "transformationID",
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+    "bizTransactionList",
+    "sourceList",
+    "destinationList",
+    "sensorElementList",
+    "ilmd",
+];
+
+pub(super) const SENSOR_METADATA: [&str; 8] = [
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+];
+
+pub(super) const SENSOR_REPORT: [&str; 23] = [
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
+];
