@@ -96,12 +96,8 @@ impl CredentialVerifier<'_> {
             cryptosuite: Some(CRYPTOSUITE.to_owned()),
             previous_proof: Vec::new(),
             issuer: issuer_binding(issuer, method).is_ok(),
-            valid: proof_result.is_ok() && issuer_bound.is_ok(),
-            error: proof_result
-                .as_ref()
-                .err()
-                .or(issuer_bound.as_ref().err())
-                .cloned(),
+            valid: proof_result.is_ok(),
+            error: proof_result.as_ref().err().cloned(),
         };
         Ok(ProofCheck {
             issuer,

@@ -209,6 +209,9 @@ api_test!(
                 .unwrap()
                 .contains("is controlled by did:key:")
         );
+        // The proof itself is sound; its key is not the issuer's.
+        assert_eq!(result["proofs"][0]["valid"], true);
+        assert_eq!(result["proofs"][0]["issuer"], false);
 
         // Claims Acme with a key under Acme's DID that Acme's DID document does not list.
         let mb = public_key_multibase(&mallory.verifying_key());
