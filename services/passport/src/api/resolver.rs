@@ -12,8 +12,9 @@
 //! A `linkType` the product has no link of (an unknown type, a GS1 type we do not serve, a
 //! model passport link of a product without one) is answered 404, as the GS1-Conformant
 //! Resolver Standard requires: "SHALL return a 404 Not Found message if a link of the requested
-//! type is not available" (release 1.1.0, its conformance statement on link types; GS1's
-//! resolver test suite checks it as `specificLinkTypeNotFound`). Without a `linkType`, the
+//! type is not available" (one of the conformance statements the standard sums up, since its
+//! release 1.0.0 of February 2024; GS1's resolver test suite checks it as
+//! `specificLinkTypeNotFound`). Without a `linkType`, the
 //! `Accept` header picks the answer, the information in the request a resolver matches against
 //! its links before falling back to the default link (the page).
 
@@ -416,9 +417,9 @@ fn link_type(uri: &Uri, ree_namespace: &str) -> Option<(String, Option<LinkType>
     Some((value.into_owned(), known))
 }
 
-/// 404 for a link type the product has no link of. GS1-Conformant Resolver Standard 1.1.0,
-/// conformance statement on link types: "SHALL return a 404 Not Found message if a link of the
-/// requested type is not available" (rather than the default answer).
+/// 404 for a link type the product has no link of. GS1-Conformant Resolver Standard (1.0.0
+/// onwards), in its summary of conformance statements: "SHALL return a 404 Not Found message
+/// if a link of the requested type is not available" (rather than the default answer).
 fn no_link(requested: &str, linkset: &str) -> Problem {
     let hint = match requested.trim() {
         "gs1:recyclingInfo" | "https://gs1.org/voc/recyclingInfo" => {

@@ -261,9 +261,9 @@ api_test!(
     }
 );
 
-// GS1-Conformant Resolver Standard 1.1.0, conformance statement on link types: the resolver
-// "SHALL redirect to the requested type of link if available" and "SHALL return a 404 Not Found
-// message if a link of the requested type is not available" (GS1's resolver test suite:
+// GS1-Conformant Resolver Standard (1.0.0 onwards), summary of conformance statements: the
+// resolver "SHALL redirect to the requested type of link if available" and "SHALL return a 404
+// Not Found message if a link of the requested type is not available" (GS1's resolver test suite:
 // `specificLinkTypeNotFound`, with `linkType=gs1:nosuchlt`). Link types come from the GS1 Web
 // Vocabulary: `gs1:recyclingInfo` is none of its terms (`gs1:sustainabilityInfo` is).
 api_test!(
