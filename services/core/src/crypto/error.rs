@@ -137,6 +137,12 @@ pub enum ProofError {
     /// `proof` is an empty array.
     #[error("`proof` is an empty list")]
     EmptyProofSet,
+    /// `proof` lists more proofs than a verifier here checks (`proof_set::MAX_PROOFS`).
+    #[error(
+        "`proof` lists {0} proofs, more than the {max} checked here",
+        max = super::proof_set::MAX_PROOFS
+    )]
+    TooManyProofs(usize),
     /// `previousProof` is neither a string nor a non-empty array of strings.
     #[error("`previousProof` must be a proof id or a non-empty list of proof ids")]
     InvalidPreviousProof,
@@ -207,6 +213,7 @@ impl ProofError {
             Self::MissingProof => "missing_proof",
             Self::ProofSet => "proof_set_unexpected",
             Self::EmptyProofSet => "empty_proof_set",
+            Self::TooManyProofs(_) => "too_many_proofs",
             Self::InvalidPreviousProof => "invalid_previous_proof",
             Self::UnknownPreviousProof(_) => "unknown_previous_proof",
             Self::AmbiguousPreviousProof(_) => "ambiguous_previous_proof",

@@ -23,6 +23,10 @@ use super::data_integrity::{
 use super::error::ProofError;
 use super::jcs;
 
+/// The most proofs a set may have here. Data Integrity sets no bound; a verifier needs one, as
+/// each member costs a key lookup and a signature check, and a chain link a scan of the set.
+pub const MAX_PROOFS: usize = 32;
+
 /// One proof of a secured document.
 #[derive(Debug)]
 pub struct SetMember<'a> {
@@ -51,12 +55,15 @@ impl SetMember<'_> {
 
 /// The proofs of `secured`: one for a single proof object, one per member of a `proof` array.
 /// `Err` when there is nothing to verify at all (not an object, no proof, an empty list, a
-/// `proof` that is neither an object nor an array).
+/// `proof` that is neither an object nor an array) or too much (over [`MAX_PROOFS`] proofs).
 pub fn members(secured: &Value) -> Result<Vec<SetMember<'_>>, ProofError> {
     let document = secured.as_object().ok_or(ProofError::DocumentNotObject)?;
     let all = match document.get("proof") {
         None => return Err(ProofError::MissingProof),
         Some(Value::Array(all)) if all.is_empty() => return Err(ProofError::EmptyProofSet),
+        Some(Value::Array(all)) if all.len() > MAX_PROOFS => {
+            return Err(ProofError::TooManyProofs(all.len()));
+        }
         Some(Value::Array(all)) => all.as_slice(),
         Some(one @ Value::Object(_)) => std::slice::from_ref(one),
         Some(_) => return Err(ProofError::ProofNotObject),

@@ -150,6 +150,17 @@ fn malformed_sets_and_links_are_named() {
         members(&json!({"a": 1})),
         Err(ProofError::MissingProof)
     ));
+    let many = vec![json!({}); MAX_PROOFS + 1];
+    assert!(matches!(
+        members(&json!({ "proof": many })),
+        Err(ProofError::TooManyProofs(33))
+    ));
+    assert_eq!(
+        members(&json!({ "proof": vec![json!({}); MAX_PROOFS] }))
+            .unwrap()
+            .len(),
+        MAX_PROOFS
+    );
     assert!(matches!(
         members(&json!({"proof": "z1"})),
         Err(ProofError::ProofNotObject)

@@ -361,6 +361,10 @@ api_test!(
             (json!({}), "has no proof"),
             (no_proof, "has no proof"),
             (empty_set, "`proof` is an empty list"),
+            (
+                json!({"proof": vec![json!({}); 33]}),
+                "lists 33 proofs, more than the 32",
+            ),
             (json!({"proof": "z123"}), "`proof` is not an object"),
             (
                 json!({"proof": {"type": "DataIntegrityProof"}}),
