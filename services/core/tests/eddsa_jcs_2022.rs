@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::Signer;
 use reetrace_core::crypto::data_integrity::{self, EmbeddedProof, ProofOptions};
 use reetrace_core::crypto::{
-    ProofError, VerifyingKey, jcs, multikey, parse_did_key, public_key_multibase, sign, verify,
+    ProofError, VerifyingKey, jcs, multikey, parse_did_key, proof_set, public_key_multibase, sign,
+    verify,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -185,4 +186,34 @@ fn another_key_does_not_verify_the_vector() {
     })
     .unwrap_err();
     assert!(matches!(err, ProofError::SignatureMismatch));
+}
+
+/// Data Integrity "Verify Proof Sets and Chains": a member without `previousProof` hashes the
+/// document without `proof`, so the W3C vector's proof, countersigned by a second key, still
+/// hashes to the vector's bytes and verifies, and so does the countersignature.
+#[test]
+fn the_vector_countersigned_is_a_proof_set_of_two_valid_proofs() {
+    let v = vectors();
+    let witness = multikey::generate_signing_key().unwrap();
+    let witness_vm = multikey::did_key_verification_method(&witness.verifying_key());
+    let countersigned = proof_set::add_proof(
+        v.signed.clone(),
+        &ProofOptions::assertion(&witness_vm, v.created),
+        &proof_set::SetOptions::default(),
+        &witness,
+    )
+    .unwrap();
+    let members = proof_set::members(&countersigned).unwrap();
+    assert_eq!(members.len(), 2);
+    let first = members[0].proof.as_ref().unwrap();
+    assert_eq!(
+        hex::encode(first.hash_data().unwrap()),
+        fixture("combinedHashJCS.txt")
+    );
+    for (member, vm) in members.iter().zip([&v.verification_method, &witness_vm]) {
+        let proof = member.proof.as_ref().unwrap();
+        assert_eq!(proof.verification_method(), vm);
+        let key = parse_did_key(vm).unwrap();
+        proof.verify_with_key(&key).unwrap();
+    }
 }

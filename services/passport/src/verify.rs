@@ -1,5 +1,5 @@
-//! Verifying credentials: the `eddsa-jcs-2022` proof, the binding of its key to the issuer, the
-//! validity period and the Bitstring Status List entries, as one report.
+//! Verifying credentials: the `eddsa-jcs-2022` proof (or proof set, [`proofs`]), the binding of
+//! a key to the issuer, the validity period and the Bitstring Status List entries, as one report.
 //!
 //! The logic here does no I/O of its own: DID documents and status list credentials come from a
 //! [`DidResolver`] and a [`StatusListSource`], so that the server (our store, allowlisted hosts:
@@ -9,6 +9,7 @@
 
 pub mod cache;
 mod did_keys;
+mod proofs;
 #[cfg(test)]
 mod tests;
 
@@ -18,15 +19,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reetrace_core::crypto::data_integrity::parse_date_time_stamp;
 use reetrace_core::crypto::jose::{self, Jws};
-use reetrace_core::crypto::{
-    ASSERTION_METHOD, EmbeddedProof, StatusList, VerifyingKey, parse_did_key,
-};
+use reetrace_core::crypto::{StatusList, VerifyingKey, parse_did_key};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 pub use cache::VerifyCache;
 pub use did_keys::DidKeys;
+pub use proofs::ProofReport;
+
+use proofs::ProofCheck;
 
 /// The check of the signature and its proof options.
 pub const CHECK_PROOF: &str = "proof";
@@ -66,7 +68,13 @@ impl Finding {
     "verified": true,
     "checks": ["proof", "issuer", "validity", "status"],
     "warnings": [{"check": "status", "message": "superseded by a newer version"}],
-    "errors": []
+    "errors": [],
+    "proofs": [{
+        "verificationMethod": "did:web:passports.example:orgs:0190c4d2-8a4e-7c1f-9a4b-2f6d1e0c3b5a#0190c4d2-8a4f-7000-8000-000000000001",
+        "cryptosuite": "eddsa-jcs-2022",
+        "issuer": true,
+        "valid": true
+    }]
 }))]
 pub struct VerificationResult {
     /// True when every check passed (warnings do not count against it).
@@ -78,6 +86,11 @@ pub struct VerificationResult {
     pub warnings: Vec<Finding>,
     /// Why the credential did not verify.
     pub errors: Vec<Finding>,
+    /// The result of each Data Integrity proof, in the order of the credential's `proof` (one
+    /// for a single proof; each member of a proof set or chain). Empty for a credential secured
+    /// as a JWS, or one whose proof is too malformed to read.
+    #[serde(default)]
+    pub proofs: Vec<ProofReport>,
 }
 
 impl VerificationResult {
@@ -133,13 +146,6 @@ pub struct CredentialVerifier<'a> {
     pub cache: &'a VerifyCache,
 }
 
-/// How the proof of a document fared.
-struct ProofCheck<'d> {
-    issuer: Option<&'d str>,
-    proof: Result<(), String>,
-    issuer_bound: Result<(), String>,
-}
-
 impl CredentialVerifier<'_> {
     /// Verifies `credential` at time `now`: a credential with its embedded `eddsa-jcs-2022`
     /// proof, or an `EnvelopedVerifiableCredential` whose `id` carries the credential as a
@@ -191,8 +197,9 @@ impl CredentialVerifier<'_> {
         };
         let check = ProofCheck {
             issuer,
-            proof,
+            proof: proof.map_err(|e| vec![e]),
             issuer_bound,
+            proofs: Vec::new(),
         };
         self.conclude(&jws.payload, check, now).await
     }
@@ -205,11 +212,16 @@ impl CredentialVerifier<'_> {
         check: ProofCheck<'_>,
         now: DateTime<Utc>,
     ) -> VerificationResult {
-        let mut result = VerificationResult::default();
+        let mut result = VerificationResult {
+            proofs: check.proofs,
+            ..VerificationResult::default()
+        };
         let authentic = check.proof.is_ok() && check.issuer_bound.is_ok();
         match check.proof {
             Ok(()) => result.passed(CHECK_PROOF),
-            Err(e) => result.error(CHECK_PROOF, e),
+            Err(failures) => failures
+                .into_iter()
+                .for_each(|e| result.error(CHECK_PROOF, e)),
         }
         match check.issuer_bound {
             Ok(()) => result.passed(CHECK_ISSUER),
@@ -228,39 +240,6 @@ impl CredentialVerifier<'_> {
             self.check_status(document, issuer, now, &mut result).await;
         }
         result.finish()
-    }
-
-    /// Parses the proof, resolves its key and checks the signature and the issuer binding.
-    /// `Err` when the proof is too malformed to say more.
-    async fn check_proof<'d>(&self, document: &'d Value) -> Result<ProofCheck<'d>, String> {
-        let proof = EmbeddedProof::parse(document).map_err(|e| e.to_string())?;
-        let issuer = issuer_id(document);
-        let method = proof.verification_method();
-        let mut issuer_bound = issuer_binding(issuer, method);
-        let mut proof_result = proof
-            .check_purpose(ASSERTION_METHOD)
-            .map_err(|e| e.to_string());
-        match self.assertion_key(method).await {
-            Ok(key) => {
-                if proof_result.is_ok() {
-                    proof_result = proof.verify_with_key(&key).map_err(|e| e.to_string());
-                }
-            }
-            Err(e) => {
-                if issuer_bound.is_ok() {
-                    issuer_bound = Err(e);
-                }
-                if proof_result.is_ok() {
-                    proof_result =
-                        Err("the signature could not be checked without the issuer's key".into());
-                }
-            }
-        }
-        Ok(ProofCheck {
-            issuer,
-            proof: proof_result,
-            issuer_bound,
-        })
     }
 
     /// The key of `method`, which its DID must list under `assertionMethod`.
@@ -434,7 +413,7 @@ impl CredentialVerifier<'_> {
             .map_err(|e| bad(&format!("has no usable proof: {e}")))?;
         check
             .proof
-            .map_err(|e| bad(&format!("does not verify: {e}")))?;
+            .map_err(|e| bad(&format!("does not verify: {}", e.join("; "))))?;
         check
             .issuer_bound
             .map_err(|e| bad(&format!("is not signed by its issuer: {e}")))?;

@@ -294,3 +294,64 @@ async fn a_foreign_did_web_with_a_json_web_key_verifies_offline() {
         "{report}"
     );
 }
+
+/// A proof set (a did:key issuer's proof countersigned by a second key) verifies offline and the
+/// report lists both proofs; the countersignature forged, the binary exits 1 naming it.
+#[tokio::test]
+async fn a_countersigned_credential_verifies_offline_with_both_proofs() {
+    use reetrace_core::crypto::proof_set::{self, SetOptions};
+    use reetrace_core::crypto::{
+        ProofOptions, data_integrity, did_key_verification_method, generate_signing_key,
+    };
+
+    let (issuer, witness) = (
+        generate_signing_key().unwrap(),
+        generate_signing_key().unwrap(),
+    );
+    let method = did_key_verification_method(&issuer.verifying_key());
+    let did = method.split('#').next().unwrap().to_owned();
+    let credential = json!({"@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"], "issuer": did, "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "urn:uuid:0196a6f2-5a1b-7cc3-9a53-5b0f5b1c9e21"}});
+    let now = reetrace_core::domain::account::now();
+    let signed =
+        data_integrity::sign(credential, &ProofOptions::assertion(&method, now), &issuer).unwrap();
+    let witness_method = did_key_verification_method(&witness.verifying_key());
+    let countersigned = proof_set::add_proof(
+        signed,
+        &ProofOptions::assertion(&witness_method, now),
+        &SetOptions::default(),
+        &witness,
+    )
+    .unwrap();
+    let (code, report, stderr) = run(vec!["-".into()], Some(countersigned.to_string())).await;
+    assert_eq!(code, 0, "{report} {stderr}");
+    let proofs: Vec<(&str, bool, bool)> = report["proofs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["verificationMethod"].as_str().unwrap(),
+                p["issuer"].as_bool().unwrap(),
+                p["valid"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        proofs,
+        [
+            (method.as_str(), true, true),
+            (witness_method.as_str(), false, true)
+        ]
+    );
+
+    let mut forged = countersigned.clone();
+    forged["proof"][1]["created"] = json!("2020-01-01T00:00:00Z");
+    let (code, report, _) = run(vec!["-".into()], Some(forged.to_string())).await;
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        report["errors"][0]["message"],
+        format!("proof 2 of 2 ({witness_method}): signature does not match")
+    );
+}

@@ -8,8 +8,9 @@
 //!
 //! Verifying: the document without `proof`, and the proof without `proofValue`, are hashed the
 //! same way. When the proof has an `@context`, the document's `@context` must start with it,
-//! and the proof's `@context` is what gets hashed. Only a single proof object is supported: a
-//! `proof` array (proof set or chain) is rejected with [`ProofError::ProofSet`].
+//! and the proof's `@context` is what gets hashed. [`EmbeddedProof::parse`] reads a single proof
+//! object and refuses a `proof` array ([`ProofError::ProofSet`]); the members of a proof set or
+//! chain are read by [`super::proof_set`].
 //!
 //! Neither direction clones the document: canonicalization reads it in place, skipping or
 //! substituting the properties the algorithm removes or replaces.
@@ -301,6 +302,9 @@ pub fn verify<R: KeyResolver + ?Sized>(
 pub struct EmbeddedProof<'a> {
     document: &'a Map<String, Value>,
     proof: &'a Map<String, Value>,
+    /// For a link of a proof chain: the proofs it names in `previousProof`, which it signed as
+    /// the document's `proof`.
+    previous: Option<Value>,
     verification_method: &'a str,
     proof_purpose: &'a str,
     created: Option<DateTime<FixedOffset>>,
@@ -317,6 +321,16 @@ impl<'a> EmbeddedProof<'a> {
             Some(Value::Array(_)) => return Err(ProofError::ProofSet),
             Some(_) => return Err(ProofError::ProofNotObject),
         };
+        Self::member(document, proof, None)
+    }
+
+    /// Checks one proof of `document` as [`EmbeddedProof::parse`] does; `previous`, for a link
+    /// of a proof chain, is the list of proofs it signed as the document's `proof`.
+    pub(crate) fn member(
+        document: &'a Map<String, Value>,
+        proof: &'a Map<String, Value>,
+        previous: Option<Value>,
+    ) -> Result<Self, ProofError> {
         let proof_type = required_str(proof, "type")?;
         if proof_type != PROOF_TYPE {
             return Err(ProofError::UnsupportedProofType(proof_type.to_owned()));
@@ -346,6 +360,7 @@ impl<'a> EmbeddedProof<'a> {
         Ok(Self {
             document,
             proof,
+            previous,
             verification_method,
             proof_purpose,
             created,
@@ -373,6 +388,11 @@ impl<'a> EmbeddedProof<'a> {
         self.proof
     }
 
+    /// The proof's `id`, if it has one (a proof chain names its links by it).
+    pub fn id(&self) -> Option<&'a str> {
+        self.proof.get("id").and_then(Value::as_str)
+    }
+
     /// Fails unless the proof purpose is `expected`.
     pub fn check_purpose(&self, expected: &str) -> Result<(), ProofError> {
         if self.proof_purpose == expected {
@@ -397,7 +417,7 @@ impl<'a> EmbeddedProof<'a> {
         jcs::write_entries(config_entries, &mut config).map_err(canonicalization)?;
 
         let proof_context = self.proof.get("@context");
-        let document_entries = self
+        let mut document_entries: Vec<(&str, &Value)> = self
             .document
             .iter()
             .filter(|(k, _)| *k != "proof")
@@ -406,6 +426,9 @@ impl<'a> EmbeddedProof<'a> {
                 _ => (k.as_str(), v),
             })
             .collect();
+        if let Some(previous) = &self.previous {
+            document_entries.push(("proof", previous));
+        }
         let mut document = Vec::with_capacity(2048);
         jcs::write_entries(document_entries, &mut document).map_err(canonicalization)?;
         Ok((config, document))
@@ -440,7 +463,7 @@ fn required_str<'a>(
     }
 }
 
-fn encode_proof_value(signature: &Signature) -> String {
+pub(crate) fn encode_proof_value(signature: &Signature) -> String {
     let mut out = String::with_capacity(96);
     out.push('z');
     super::base58::encode_onto(&signature.to_bytes(), &mut out);

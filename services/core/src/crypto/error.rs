@@ -123,15 +123,38 @@ pub enum ProofError {
     /// The document to sign or verify is not a JSON object.
     #[error("the document is not a JSON object")]
     DocumentNotObject,
-    /// Signing a document that already carries a proof (proof sets are not supported).
+    /// Signing a document that already carries a proof (`proof_set::add_proof` adds one to a
+    /// set).
     #[error("the document already has a proof")]
     ProofAlreadyPresent,
     /// The secured document has no `proof`.
     #[error("the document has no proof")]
     MissingProof,
-    /// `proof` is an array: proof sets and chains are not supported.
-    #[error("proof sets and chains (a `proof` array) are not supported")]
+    /// `proof` is an array (a proof set or chain) where a single proof was expected; the
+    /// members of a set are read by `proof_set::members`.
+    #[error("`proof` is an array (a proof set or chain) where a single proof object was expected")]
     ProofSet,
+    /// `proof` is an empty array.
+    #[error("`proof` is an empty list")]
+    EmptyProofSet,
+    /// `proof` lists more proofs than a verifier here checks (`proof_set::MAX_PROOFS`).
+    #[error(
+        "`proof` lists {0} proofs, more than the {max} checked here",
+        max = super::proof_set::MAX_PROOFS
+    )]
+    TooManyProofs(usize),
+    /// `previousProof` is neither a string nor a non-empty array of strings.
+    #[error("`previousProof` must be a proof id or a non-empty list of proof ids")]
+    InvalidPreviousProof,
+    /// `previousProof` names an id that no proof of the set has.
+    #[error("`previousProof` names `{0}`, which no proof of the set has as its id")]
+    UnknownPreviousProof(String),
+    /// `previousProof` names an id that several proofs of the set share.
+    #[error("`previousProof` names `{0}`, which more than one proof of the set has as its id")]
+    AmbiguousPreviousProof(String),
+    /// A proof names itself in `previousProof`.
+    #[error("the proof names its own id `{0}` in `previousProof`")]
+    SelfReferencingProof(String),
     /// `proof` is neither an object nor an array.
     #[error("`proof` is not an object")]
     ProofNotObject,
@@ -188,7 +211,13 @@ impl ProofError {
             Self::DocumentNotObject => "document_not_object",
             Self::ProofAlreadyPresent => "proof_already_present",
             Self::MissingProof => "missing_proof",
-            Self::ProofSet => "proof_set_unsupported",
+            Self::ProofSet => "proof_set_unexpected",
+            Self::EmptyProofSet => "empty_proof_set",
+            Self::TooManyProofs(_) => "too_many_proofs",
+            Self::InvalidPreviousProof => "invalid_previous_proof",
+            Self::UnknownPreviousProof(_) => "unknown_previous_proof",
+            Self::AmbiguousPreviousProof(_) => "ambiguous_previous_proof",
+            Self::SelfReferencingProof(_) => "self_referencing_proof",
             Self::ProofNotObject => "proof_not_object",
             Self::MissingProperty(_) => "missing_proof_property",
             Self::PropertyNotString(_) => "proof_property_not_string",

@@ -5,6 +5,7 @@
 //! - [`jcs`]: RFC 8785 canonical JSON (fast path over `serde_json::Value`).
 //! - [`multikey`]: Ed25519 key generation, `publicKeyMultibase`, `secretKeyMultibase`, `did:key`.
 //! - [`data_integrity`]: create and verify `eddsa-jcs-2022` proofs.
+//! - [`proof_set`]: proof sets and proof chains (several proofs in a `proof` array).
 //! - [`jose`]: the VC-JOSE-COSE form: a compact JWS (`vc+jwt`, EdDSA), kept detached.
 //! - [`status_list`]: W3C Bitstring Status List v1.0.
 //! - [`sealed`]: XChaCha20-Poly1305 sealing of private keys; the [`MasterKey`].
@@ -15,6 +16,7 @@ mod error;
 pub mod jcs;
 pub mod jose;
 pub mod multikey;
+pub mod proof_set;
 pub mod sealed;
 mod secret;
 pub mod status_list;

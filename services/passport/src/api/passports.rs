@@ -231,6 +231,7 @@ enum CredentialForm {
                 (Object = "application/json"),
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
+                (Object = "application/vc+ld+json"),
                 (String = "application/vc+jwt"),
             )),
         (status = 404, description = "No such passport or version", body = Problem, content_type = "application/problem+json"),
@@ -308,13 +309,16 @@ pub fn jwt_response(version: &PassportVersion) -> Result<Response, Problem> {
 }
 
 /// The exact credential bytes, typed as the caller asked (`application/vc`,
-/// `application/ld+json`, or `application/json` by default).
+/// `application/vc+ld+json` of VC 1.1 clients, `application/ld+json`, or `application/json` by
+/// default).
 pub fn credential_response(headers: &HeaderMap, credential: String) -> Response {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let content_type = if accept.contains("application/vc") {
+    let content_type = if accept.contains("application/vc+ld+json") {
+        "application/vc+ld+json"
+    } else if accept.contains("application/vc") {
         "application/vc"
     } else if accept.contains("application/ld+json") {
         "application/ld+json"

@@ -2,11 +2,21 @@
 //! (a batch), `/01/{gtin}` (a model), and `/p/{id}` for products without a GTIN.
 //!
 //! One identifier, several answers: the passport page for browsers, the signed credential for
-//! clients (`application/vc`, `application/ld+json`, `application/json`; `application/vc+jwt`,
+//! clients (`application/vc`, `application/ld+json`, `application/json`, and
+//! `application/vc+ld+json`, the VC 1.1 era's type, as a legacy alias; `application/vc+jwt`,
 //! its JOSE form, for a v2 passport), an RFC 9264 linkset
 //! (`Accept: application/linkset+json` or `?linkType=linkset`), and a 307 redirect for the
-//! other GS1 link types we know. Every answer says `Vary: Accept` and points to the linkset in
-//! a `Link` header, as GS1-Conformant resolvers do.
+//! other link types the product has. Every answer says `Vary: Accept` and points to the linkset
+//! in a `Link` header, as GS1-Conformant resolvers do.
+//!
+//! A `linkType` the product has no link of (an unknown type, a GS1 type we do not serve, a
+//! model passport link of a product without one) is answered 404, as the GS1-Conformant
+//! Resolver Standard requires: "SHALL return a 404 Not Found message if a link of the requested
+//! type is not available" (one of the conformance statements the standard sums up, since its
+//! release 1.0.0 of February 2024; GS1's resolver test suite checks it as
+//! `specificLinkTypeNotFound`). Without a `linkType`, the
+//! `Accept` header picks the answer, the information in the request a resolver matches against
+//! its links before falling back to the default link (the page).
 
 mod accept;
 mod check;
@@ -127,11 +137,12 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
 /// caller's API key, if any, shows its tier's detail), `application/vc`,
 /// `application/ld+json` or `application/json` the signed credential byte for byte (also
 /// for `*/*`), `application/vc+jwt` its compact JWS (VC-JOSE-COSE; a v1 passport has none:
-/// 406), `application/linkset+json` the RFC 9264 linkset. `linkType` overrides it:
-/// `linkset`/`all`, `gs1:pip`, `gs1:certificationInfo`/`ree:verifiableCredential`; other
-/// known types (`gs1:traceability`, `gs1:recyclingInfo`, `version-history`, `ree:qrCode`,
-/// `ree:issuer`, `ree:modelPassport`) redirect (307). Suspended and revoked passports still
-/// resolve. `HEAD` answers the same headers without a body; `OPTIONS` answers 204 with
+/// 406), `application/linkset+json` the RFC 9264 linkset; `application/vc+ld+json` (VC 1.1)
+/// gets the credential as `application/vc` does. `linkType` overrides it:
+/// `linkset`/`all`, `gs1:pip`, `gs1:certificationInfo`/`ree:verifiableCredential`; the other
+/// types the product has (`gs1:sustainabilityInfo`, `gs1:traceability`, `version-history`,
+/// `ree:qrCode`, `ree:issuer`, `ree:modelPassport`) redirect (307); a type it has no link of is
+/// 404 (GS1-Conformant Resolver Standard). Suspended and revoked passports still resolve. `HEAD` answers the same headers without a body; `OPTIONS` answers 204 with
 /// `Allow` and the CORS preflight headers.
 #[utoipa::path(
     get, path = "/01/{gtin}/21/{serial}", tag = "resolver", operation_id = "resolveItem",
@@ -146,6 +157,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
                 (String = "text/html"),
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
+                (Object = "application/vc+ld+json"),
                 (Object = "application/json"),
                 (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
@@ -156,7 +168,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
             )),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN or the serial is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No passport for this item", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No passport for this item, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
@@ -200,6 +212,7 @@ async fn resolve_item(
                 (String = "text/html"),
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
+                (Object = "application/vc+ld+json"),
                 (Object = "application/json"),
                 (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
@@ -207,7 +220,7 @@ async fn resolve_item(
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN or the lot is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No passport for this batch", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No passport for this batch, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
@@ -250,6 +263,7 @@ async fn resolve_batch(
                 (String = "text/html"),
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
+                (Object = "application/vc+ld+json"),
                 (Object = "application/json"),
                 (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
@@ -257,7 +271,7 @@ async fn resolve_batch(
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The GTIN is not valid", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No model passport for this GTIN", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No model passport for this GTIN, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
@@ -295,6 +309,7 @@ async fn resolve_model(
                 (String = "text/html"),
                 (Object = "application/vc"),
                 (Object = "application/ld+json"),
+                (Object = "application/vc+ld+json"),
                 (Object = "application/json"),
                 (String = "application/vc+jwt"),
                 (Linkset = "application/linkset+json"),
@@ -302,7 +317,7 @@ async fn resolve_model(
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
         (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passport, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("api_key" = [])),
@@ -378,10 +393,11 @@ async fn resolve(
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, non_snake_case)]
 struct ResolveQuery {
-    /// A GS1 link type: `linkset` or `all` (the linkset), `gs1:pip` (the page),
-    /// `gs1:certificationInfo` or `ree:verifiableCredential` (the credential),
-    /// `gs1:recyclingInfo`, `gs1:traceability`, `version-history`, `ree:qrCode`, `ree:issuer`,
-    /// `ree:modelPassport` (redirects). Full URIs work too; other values get the default answer.
+    /// A GS1 link type: `linkset` or `all` (the linkset), `gs1:pip` or `gs1:defaultLink` (the
+    /// page), `gs1:certificationInfo` or `ree:verifiableCredential` (the credential),
+    /// `gs1:sustainabilityInfo`, `gs1:traceability`, `version-history`, `ree:qrCode`,
+    /// `ree:issuer`, `ree:modelPassport` (redirects). Full URIs work too. A type the product has
+    /// no link of is 404 (GS1-Conformant Resolver Standard); an empty value is no `linkType`.
     linkType: Option<String>,
 }
 
@@ -391,12 +407,34 @@ enum Choice {
     Redirect(String),
 }
 
-/// The `linkType` of a query string, if any.
-fn link_type(uri: &Uri, ree_namespace: &str) -> Option<LinkType> {
+/// The `linkType` of a query string as written, and what it names if this resolver knows it;
+/// `None` without one (or with an empty one).
+fn link_type(uri: &Uri, ree_namespace: &str) -> Option<(String, Option<LinkType>)> {
     let query = uri.query()?;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "linkType")
-        .and_then(|(_, value)| LinkType::parse(&value, ree_namespace))
+    let (_, value) = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name == "linkType" && !value.trim().is_empty())?;
+    let known = LinkType::parse(&value, ree_namespace);
+    Some((value.into_owned(), known))
+}
+
+/// 404 for a link type the product has no link of. GS1-Conformant Resolver Standard (1.0.0
+/// onwards), in its summary of conformance statements: "SHALL return a 404 Not Found message
+/// if a link of the requested type is not available" (rather than the default answer).
+fn no_link(requested: &str, linkset: &str) -> Problem {
+    let hint = match requested.trim() {
+        "gs1:recyclingInfo" | "https://gs1.org/voc/recyclingInfo" => {
+            " gs1:recyclingInfo is not a GS1 Web Vocabulary link type; the end-of-life \
+             section is gs1:sustainabilityInfo."
+        }
+        _ => "",
+    };
+    Problem::not_found(format!(
+        "This product has no link of type {requested}.{hint} Its links are listed at {linkset}."
+    ))
+    .with_errors(vec![FieldError::new(
+        "linkType",
+        "no link of this type for this product",
+    )])
 }
 
 fn choose(
@@ -411,18 +449,19 @@ fn choose(
             .map(Choice::Answer)
             .ok_or_else(accept::not_acceptable)
     };
-    Ok(match link_type(uri, ree_namespace) {
-        Some(LinkType::Linkset) => Choice::Answer(Representation::Linkset),
-        Some(LinkType::Page) => Choice::Answer(Representation::Html),
-        Some(LinkType::Credential) => Choice::Answer(
+    let Some((requested, known)) = link_type(uri, ree_namespace) else {
+        return by_accept();
+    };
+    let choice = match known {
+        Some(LinkType::Linkset) => Some(Choice::Answer(Representation::Linkset)),
+        Some(LinkType::Page) => Some(Choice::Answer(Representation::Html)),
+        Some(LinkType::Credential) => Some(Choice::Answer(
             negotiate(accept, &Representation::CREDENTIAL).unwrap_or(Representation::Json),
-        ),
-        Some(other) => match linkset::href(links, other) {
-            Some(href) => Choice::Redirect(href),
-            None => by_accept()?,
-        },
-        None => by_accept()?,
-    })
+        )),
+        Some(other) => linkset::href(links, other).map(Choice::Redirect),
+        None => None,
+    };
+    choice.ok_or_else(|| no_link(&requested, &links.linkset))
 }
 
 /// Where a product's page and its linkset point to.

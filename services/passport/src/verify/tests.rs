@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{Duration, Utc};
 use reetrace_core::crypto::{
     ProofOptions, SigningKey, data_integrity, did_key, did_key_verification_method,
-    generate_signing_key, public_key_multibase,
+    generate_signing_key, proof_set, public_key_multibase,
 };
 use serde_json::{Value, json};
 
@@ -398,7 +398,7 @@ async fn garbage_is_reported_never_panicked() {
     let vm = did_key_verification_method(&key.verifying_key());
     let signed = sign(credential(&did_key(&key.verifying_key()), None), &vm, &key);
     let mut proof_set = signed.clone();
-    proof_set["proof"] = json!([signed["proof"].clone()]);
+    proof_set["proof"] = json!([]);
     let mut other_purpose = signed.clone();
     other_purpose["proof"]["proofPurpose"] = json!("authentication");
     let mut bad_value = signed.clone();
@@ -408,7 +408,7 @@ async fn garbage_is_reported_never_panicked() {
         (json!("a string"), "not a JSON object"),
         (json!([1, 2]), "not a JSON object"),
         (json!({"issuer": "did:x"}), "has no proof"),
-        (proof_set, "proof sets and chains"),
+        (proof_set, "`proof` is an empty list"),
         (other_purpose, "proof purpose is `authentication`"),
         (bad_value, "invalid proofValue"),
     ] {
@@ -493,4 +493,143 @@ fn wide_status_entries_read_most_significant_bit_first() {
     assert_eq!(read_entry(&bits, 6, 1), Some(1));
     assert_eq!(read_entry(&bits, 131_072, 1), None);
     assert_eq!(read_entry(&bits, u64::MAX, 2), None);
+}
+
+/// Adds a did:key proof by `key` to `secured` (a set member, or a chain link naming `previous`).
+fn countersign(secured: Value, key: &SigningKey, id: Option<&str>, previous: &[&str]) -> Value {
+    let vm = did_key_verification_method(&key.verifying_key());
+    proof_set::add_proof(
+        secured,
+        &ProofOptions::assertion(&vm, Utc::now()),
+        &proof_set::SetOptions {
+            id,
+            previous_proof: previous,
+        },
+        key,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_countersigned_credential_verifies_with_both_proofs_listed() {
+    let (issuer, witness) = (
+        generate_signing_key().unwrap(),
+        generate_signing_key().unwrap(),
+    );
+    let sources = web_sources(&issuer);
+    let signed = sign(credential(WEB, None), &method(&issuer), &issuer);
+    let single = check(&sources, &VerifyCache::default(), &signed).await;
+    assert!(single.verified, "{single:?}");
+    assert_eq!(single.proofs.len(), 1);
+    assert!(single.proofs[0].issuer && single.proofs[0].valid);
+
+    let set = countersign(signed, &witness, None, &[]);
+    let result = check(&sources, &VerifyCache::default(), &set).await;
+    assert!(result.verified, "{result:?}");
+    assert_eq!(result.checks, ["proof", "issuer", "validity"]);
+    let witness_vm = did_key_verification_method(&witness.verifying_key());
+    let listed: Vec<_> = result
+        .proofs
+        .iter()
+        .map(|p| (p.verification_method.clone().unwrap(), p.issuer, p.valid))
+        .collect();
+    assert_eq!(
+        listed,
+        [(method(&issuer), true, true), (witness_vm, false, true)]
+    );
+}
+
+#[tokio::test]
+async fn a_set_fails_on_a_forged_proof_or_without_the_issuer() {
+    let (issuer, witness) = (
+        generate_signing_key().unwrap(),
+        generate_signing_key().unwrap(),
+    );
+    let sources = web_sources(&issuer);
+    let signed = sign(credential(WEB, None), &method(&issuer), &issuer);
+    let mut forged = countersign(signed.clone(), &witness, None, &[]);
+    let forger = did_key_verification_method(&generate_signing_key().unwrap().verifying_key());
+    forged["proof"][1]["verificationMethod"] = json!(forger);
+    let result = check(&sources, &VerifyCache::default(), &forged).await;
+    assert!(!result.verified);
+    assert_eq!(
+        messages(&result.errors),
+        [(
+            "proof",
+            format!("proof 2 of 2 ({forger}): signature does not match").as_str()
+        )]
+    );
+    assert_eq!(result.checks, ["issuer", "validity"]);
+    assert!(result.proofs[0].valid && !result.proofs[1].valid);
+
+    // Two valid proofs, neither by the issuer.
+    let mut strangers = sign(
+        credential(WEB, None),
+        &did_key_verification_method(&witness.verifying_key()),
+        &witness,
+    );
+    strangers = countersign(strangers, &generate_signing_key().unwrap(), None, &[]);
+    let result = check(&sources, &VerifyCache::default(), &strangers).await;
+    assert!(!result.verified);
+    assert_eq!(
+        messages(&result.errors),
+        [(
+            "issuer",
+            format!("none of the 2 proofs is a valid proof by the issuer {WEB}").as_str()
+        )]
+    );
+    assert!(result.proofs.iter().all(|p| p.valid && !p.issuer));
+}
+
+#[tokio::test]
+async fn a_proof_chain_verifies_link_by_link() {
+    let (issuer, notary) = (
+        generate_signing_key().unwrap(),
+        generate_signing_key().unwrap(),
+    );
+    let sources = web_sources(&issuer);
+    // The notary signs, the issuer adds its proof with an id, the notary chains to it.
+    let notary_vm = did_key_verification_method(&notary.verifying_key());
+    let base = sign(credential(WEB, None), &notary_vm, &notary);
+    let with_issuer = proof_set::add_proof(
+        base,
+        &ProofOptions::assertion(&method(&issuer), Utc::now()),
+        &proof_set::SetOptions {
+            id: Some("urn:uuid:issuer-proof"),
+            previous_proof: &[],
+        },
+        &issuer,
+    )
+    .unwrap();
+    let chained = countersign(with_issuer, &notary, None, &["urn:uuid:issuer-proof"]);
+    let result = check(&sources, &VerifyCache::default(), &chained).await;
+    assert!(result.verified, "{result:?}");
+    assert_eq!(result.proofs.len(), 3);
+    assert_eq!(
+        result.proofs[1].id.as_deref(),
+        Some("urn:uuid:issuer-proof")
+    );
+    assert_eq!(result.proofs[2].previous_proof, ["urn:uuid:issuer-proof"]);
+
+    // Changing the issuer's proof breaks it and the link that vouches for it.
+    let mut broken = chained.clone();
+    broken["proof"][1]["created"] = json!("2020-01-01T00:00:00Z");
+    let result = check(&sources, &VerifyCache::default(), &broken).await;
+    assert!(!result.verified);
+    let failed: Vec<_> = result
+        .errors
+        .iter()
+        .map(|f| (f.check.as_str(), f.message.split(" (").next().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("proof", "proof 2 of 3"),
+            ("proof", "proof 3 of 3"),
+            (
+                "issuer",
+                "none of the 3 proofs is a valid proof by the issuer did:web:passports.example:orgs:0196a6f2-0000-7000-8000-000000000001"
+            )
+        ]
+    );
 }

@@ -13,7 +13,7 @@ use crate::helpers::{TestApp, assert_problem, spawn_app_with};
 use crate::passports::motor;
 
 /// Verifies through the API; returns (HTTP status, result).
-async fn verify(app: &TestApp, credential: &Value) -> (u16, Value) {
+pub async fn verify(app: &TestApp, credential: &Value) -> (u16, Value) {
     let response = app
         .post("/credentials/verify")
         .json(&json!({"verifiableCredential": credential}))
@@ -36,7 +36,7 @@ async fn assert_verified(app: &TestApp, credential: &Value, checks: &[&str]) -> 
 }
 
 /// Asserts a 400 not-verified answer; returns its errors as (check, message).
-async fn assert_refused(app: &TestApp, credential: &Value) -> Vec<(String, String)> {
+pub async fn assert_refused(app: &TestApp, credential: &Value) -> Vec<(String, String)> {
     let (status, result) = verify(app, credential).await;
     assert_eq!(status, 400, "{result}");
     assert_eq!(result["verified"], false);
@@ -209,6 +209,9 @@ api_test!(
                 .unwrap()
                 .contains("is controlled by did:key:")
         );
+        // The proof itself is sound; its key is not the issuer's.
+        assert_eq!(result["proofs"][0]["valid"], true);
+        assert_eq!(result["proofs"][0]["issuer"], false);
 
         // Claims Acme with a key under Acme's DID that Acme's DID document does not list.
         let mb = public_key_multibase(&mallory.verifying_key());
@@ -347,8 +350,8 @@ api_test!(
     |app: TestApp| async move {
         let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
         let credential = app.register(&owner, &motor("EVM-1")).await["credential"].clone();
-        let mut proof_set = credential.clone();
-        proof_set["proof"] = json!([credential["proof"].clone()]);
+        let mut empty_set = credential.clone();
+        empty_set["proof"] = json!([]);
         let mut no_proof = credential.clone();
         no_proof.as_object_mut().unwrap().remove("proof");
         for (input, reason) in [
@@ -357,7 +360,11 @@ api_test!(
             (json!([credential.clone()]), "not a JSON object"),
             (json!({}), "has no proof"),
             (no_proof, "has no proof"),
-            (proof_set, "proof sets and chains"),
+            (empty_set, "`proof` is an empty list"),
+            (
+                json!({"proof": vec![json!({}); 33]}),
+                "lists 33 proofs, more than the 32",
+            ),
             (json!({"proof": "z123"}), "`proof` is not an object"),
             (
                 json!({"proof": {"type": "DataIntegrityProof"}}),

@@ -24,6 +24,7 @@ mod matrix;
 mod ops;
 mod pages;
 pub mod passports;
+mod proof_sets;
 mod resolver;
 mod stock;
 mod visibility;

@@ -167,6 +167,8 @@ api_test!(
 
         for (accept, content_type) in [
             ("application/vc", "application/vc"),
+            // The VC 1.1 era's media type, honoured as a legacy alias of application/vc.
+            ("application/vc+ld+json", "application/vc+ld+json"),
             ("application/ld+json", "application/ld+json"),
             ("application/json", "application/json"),
             ("*/*", "application/json"),
@@ -181,6 +183,15 @@ api_test!(
             assert_eq!(header(&response, "content-type"), content_type, "{accept}");
             assert_eq!(response.text().await.unwrap(), stored, "{accept}");
         }
+        // The credential endpoint honours the VC 1.1 media type as well.
+        let legacy = get(
+            &app,
+            &format!("/api/v1/passports/{id}/credential"),
+            "application/vc+ld+json",
+        )
+        .await;
+        assert_eq!(header(&legacy, "content-type"), "application/vc+ld+json");
+        assert_eq!(legacy.text().await.unwrap(), stored);
         let html_first = get(&app, &path, "text/html, application/json").await;
         assert_eq!(
             header(&html_first, "content-type"),
@@ -244,9 +255,111 @@ api_test!(
             assert_eq!(response.status(), 307, "{link_type}");
             assert_eq!(header(&response, "location"), app.url(&target));
         }
-        // An unknown link type gets the default answer.
-        let unknown = get(&app, &format!("{path}?linkType=gs1:epil"), "application/vc").await;
-        assert_eq!(header(&unknown, "content-type"), "application/vc");
+        // An empty linkType is no linkType: Accept decides.
+        let empty = get(&app, &format!("{path}?linkType="), "application/vc").await;
+        assert_eq!(header(&empty, "content-type"), "application/vc");
+    }
+);
+
+// GS1-Conformant Resolver Standard (1.0.0 onwards), summary of conformance statements: the
+// resolver "SHALL redirect to the requested type of link if available" and "SHALL return a 404
+// Not Found message if a link of the requested type is not available" (GS1's resolver test suite:
+// `specificLinkTypeNotFound`, with `linkType=gs1:nosuchlt`). Link types come from the GS1 Web
+// Vocabulary: `gs1:recyclingInfo` is none of its terms (`gs1:sustainabilityInfo` is).
+api_test!(
+    gs1_resolver_standard_a_link_type_the_product_lacks_is_404_not_the_default,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Acme Motors", "manufacturer").await;
+        let issued = app.register(&key, &motor("EVM-1")).await;
+        let path = path_of(&app, &issued["uri"]);
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+
+        // The GS1 term for the end-of-life section redirects there, in any of its spellings.
+        for link_type in [
+            "gs1:sustainabilityInfo",
+            "https://gs1.org/voc/sustainabilityInfo",
+            "https://ref.gs1.org/voc/sustainabilityInfo",
+        ] {
+            let response = no_redirects
+                .get(app.url(&format!("{path}?linkType={link_type}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 307, "{link_type}");
+            assert!(
+                header(&response, "location").ends_with("?linkType=gs1:pip#end-of-life"),
+                "{link_type}"
+            );
+        }
+
+        for (link_type, accept) in [
+            // The standard's own probe, and a GS1 type this resolver does not serve.
+            ("gs1:nosuchlt", "application/vc"),
+            ("gs1:epil", BROWSER),
+            // Not a GS1 Web Vocabulary term (it was served here before).
+            ("gs1:recyclingInfo", "application/json"),
+            ("https://gs1.org/voc/recyclingInfo", "*/*"),
+            ("ree:nothing", "application/json"),
+            ("garbage", "application/json"),
+            // A type we serve, but this item has no model passport.
+            ("ree:modelPassport", "application/json"),
+        ] {
+            let response = get(&app, &format!("{path}?linkType={link_type}"), accept).await;
+            assert!(varies_on_accept(&response), "{link_type}");
+            let problem = assert_problem(response, 404, "not_found").await;
+            assert_eq!(problem["errors"][0]["pointer"], "linkType", "{link_type}");
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(
+                detail.contains(&format!("no link of type {link_type}.")),
+                "{detail}"
+            );
+            assert!(detail.contains("?linkType=linkset"), "{detail}");
+            assert_eq!(
+                detail.contains("gs1:sustainabilityInfo"),
+                link_type.ends_with("recyclingInfo"),
+                "{detail}"
+            );
+        }
+    }
+);
+
+api_test!(
+    status_lists_are_served_as_vcs_or_as_accept_prefers,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Acme Motors", "manufacturer").await;
+        let issued = app.register(&key, &motor("EVM-1")).await;
+        let url = issued["credential"]["credentialStatus"][0]["statusListCredential"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let list_path = url.strip_prefix(&app.address).unwrap().to_owned();
+        let mut bodies = Vec::new();
+        for (accept, served) in [
+            (None, "application/vc"),
+            (Some("*/*"), "application/vc"),
+            (Some("application/vc"), "application/vc"),
+            (Some("application/json"), "application/json"),
+            (Some("application/vc+ld+json"), "application/vc+ld+json"),
+            (
+                Some("application/ld+json, application/vc;q=0.5"),
+                "application/ld+json",
+            ),
+        ] {
+            let mut request = app.get(&list_path);
+            if let Some(accept) = accept {
+                request = request.header("accept", accept);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{accept:?}");
+            assert_eq!(header(&response, "content-type"), served, "{accept:?}");
+            bodies.push(response.text().await.unwrap());
+        }
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]), "the same bytes");
+        let list: Value = serde_json::from_str(&bodies[0]).unwrap();
+        assert_eq!(list["id"], url);
     }
 );
 
@@ -323,11 +436,30 @@ api_test!(the_linkset_lists_every_link, |app: TestApp| async move {
         app.url(&format!("/api/v1/custody/{id}"))
     );
     assert!(
-        first("https://gs1.org/voc/recyclingInfo")["href"]
+        first("https://gs1.org/voc/sustainabilityInfo")["href"]
             .as_str()
             .unwrap()
             .ends_with("#end-of-life")
     );
+    // Every GS1 relation is a term of the GS1 Web Vocabulary (release 1.16's gs1:linkType
+    // subproperties); the others are IANA's or ours.
+    const GS1_LINK_TYPES: [&str; 5] = [
+        "pip",
+        "certificationInfo",
+        "sustainabilityInfo",
+        "traceability",
+        "defaultLink",
+    ];
+    for relation in context.as_object().unwrap().keys() {
+        if let Some(term) = relation.strip_prefix("https://gs1.org/voc/") {
+            assert!(GS1_LINK_TYPES.contains(&term), "{relation}");
+        } else {
+            assert!(
+                relation == "anchor" || relation == "version-history" || relation.starts_with(&ns),
+                "{relation}"
+            );
+        }
+    }
 
     // The links lead where they say.
     let page = app

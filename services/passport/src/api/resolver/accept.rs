@@ -15,7 +15,8 @@ use reetrace_core::crypto::jose;
 pub(super) fn not_acceptable() -> Problem {
     Problem::new(NOT_ACCEPTABLE).with_detail(
         "The resolver answers text/html, application/vc, application/ld+json, \
-         application/json, application/vc+jwt or application/linkset+json.",
+         application/vc+ld+json, application/json, application/vc+jwt or \
+         application/linkset+json.",
     )
 }
 
@@ -28,6 +29,9 @@ pub enum Representation {
     Vc,
     /// The credential as `application/ld+json`.
     LdJson,
+    /// The credential as `application/vc+ld+json`, the media type of the VC Data Model 1.1 era,
+    /// honoured for the clients that still ask for it: the same bytes as [`Representation::Vc`].
+    VcLdJson,
     /// The credential as `application/json`.
     Json,
     /// The credential as a compact JWS, `application/vc+jwt` (VC-JOSE-COSE): v2 passports only.
@@ -38,20 +42,22 @@ pub enum Representation {
 
 impl Representation {
     /// Every representation, in the order the server prefers them when only wildcards decide.
-    pub const ALL: [Representation; 6] = [
+    pub const ALL: [Representation; 7] = [
         Representation::Json,
         Representation::Vc,
         Representation::LdJson,
+        Representation::VcLdJson,
         Representation::Jwt,
         Representation::Html,
         Representation::Linkset,
     ];
 
     /// The credential representations, in the server's order of preference.
-    pub const CREDENTIAL: [Representation; 4] = [
+    pub const CREDENTIAL: [Representation; 5] = [
         Representation::Json,
         Representation::Vc,
         Representation::LdJson,
+        Representation::VcLdJson,
         Representation::Jwt,
     ];
 
@@ -60,7 +66,10 @@ impl Representation {
     pub fn is_stored_bytes(self) -> bool {
         matches!(
             self,
-            Representation::Json | Representation::Vc | Representation::LdJson
+            Representation::Json
+                | Representation::Vc
+                | Representation::LdJson
+                | Representation::VcLdJson
         )
     }
 
@@ -70,6 +79,7 @@ impl Representation {
             Representation::Html => "text/html",
             Representation::Vc => "application/vc",
             Representation::LdJson => "application/ld+json",
+            Representation::VcLdJson => "application/vc+ld+json",
             Representation::Json => "application/json",
             Representation::Jwt => jose::MEDIA_TYPE,
             Representation::Linkset => "application/linkset+json",
@@ -255,6 +265,15 @@ mod tests {
     fn each_media_type_gets_its_representation() {
         assert_eq!(pick("application/vc"), Some(Vc));
         assert_eq!(pick("application/ld+json"), Some(LdJson));
+        assert_eq!(
+            pick("application/vc+ld+json"),
+            Some(VcLdJson),
+            "the VC 1.1 media type is honoured"
+        );
+        assert_eq!(
+            pick("application/vc+ld+json;q=0.9, application/vc"),
+            Some(Vc)
+        );
         assert_eq!(pick("application/json"), Some(Json));
         assert_eq!(pick("application/linkset+json"), Some(Linkset));
         assert_eq!(pick("application/vc+jwt"), Some(Jwt));
@@ -362,7 +381,7 @@ mod tests {
             "a wildcard gets the embedded proof, readable without JOSE"
         );
         assert!(
-            Representation::CREDENTIAL[..3]
+            Representation::CREDENTIAL[..4]
                 .iter()
                 .all(|r| r.is_stored_bytes())
         );

@@ -1,9 +1,17 @@
 //! GS1 link types and the RFC 9264 linkset of a product.
 //!
 //! Relation types follow the GS1 Web Vocabulary (`https://gs1.org/voc/pip`, `certificationInfo`,
-//! `recyclingInfo`, `traceability`, `defaultLink`) where one fits, IANA's registry where one
+//! `sustainabilityInfo`, `traceability`, `defaultLink`: each a `gs1:linkType` of the vocabulary,
+//! checked against its release 1.16, `gs1Voc.ttl`) where one fits, IANA's registry where one
 //! exists (`version-history`), and our own `ree:` terms otherwise. A `linkType` query parameter
-//! may name any of them as a CURIE (`gs1:pip`, `ree:qrCode`) or in full.
+//! may name any of them as a CURIE (`gs1:pip`, `ree:qrCode`) or in full, under any of the
+//! vocabulary's namespaces (`https://gs1.org/voc/`, `https://ref.gs1.org/voc/`).
+//!
+//! The vocabulary has no link type for a digital product passport as such in that release, so
+//! the signed passport is offered as `gs1:certificationInfo` (and `ree:verifiableCredential`).
+//! `gs1:recyclingInfo`, which earlier releases of this resolver served, is no GS1 term (the
+//! vocabulary's is `gs1:sustainabilityInfo`, "Sustainability and recycling"): it is now an
+//! unknown link type, answered 404 as any other.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
@@ -15,6 +23,15 @@ use crate::domain::credential::REE_CONTEXT_PATH;
 
 /// The GS1 Web Vocabulary namespace (link types are `https://gs1.org/voc/<term>`).
 pub const GS1_VOC: &str = "https://gs1.org/voc/";
+/// The prefixes a GS1 link type may come with: the CURIE, the namespace we write, the
+/// vocabulary's own (`@prefix gs1: <https://ref.gs1.org/voc/>`) and its other equivalents.
+const GS1_NAMESPACES: [&str; 5] = [
+    "gs1:",
+    GS1_VOC,
+    "https://ref.gs1.org/voc/",
+    "https://www.gs1.org/voc/",
+    "http://gs1.org/voc/",
+];
 /// The JSON-LD context GS1-Conformant resolvers announce for their linksets.
 pub const GS1_LINKSET_CONTEXT: &str = "https://ref.gs1.org/standards/resolver/linkset-context";
 
@@ -32,8 +49,8 @@ pub enum LinkType {
     Page,
     /// `gs1:certificationInfo` or `ree:verifiableCredential`: the signed credential.
     Credential,
-    /// `gs1:recyclingInfo`: the page's dismantling section.
-    RecyclingInfo,
+    /// `gs1:sustainabilityInfo`: the page's dismantling and end-of-life section.
+    SustainabilityInfo,
     /// `gs1:traceability`: the custody record.
     Traceability,
     /// `version-history` or `ree:versions`.
@@ -47,8 +64,8 @@ pub enum LinkType {
 }
 
 impl LinkType {
-    /// Reads a `linkType` value; `None` for a type this resolver does not serve (the default
-    /// answer applies then, as GS1-Conformant resolvers do).
+    /// Reads a `linkType` value; `None` for a type this resolver does not know (which the
+    /// resolver answers 404: no link of that type).
     pub fn parse(value: &str, ree_namespace: &str) -> Option<LinkType> {
         let value = value.trim();
         if value == "linkset" || value == "all" {
@@ -57,15 +74,14 @@ impl LinkType {
         if value == "version-history" {
             return Some(LinkType::Versions);
         }
-        let gs1 = value
-            .strip_prefix("gs1:")
-            .or_else(|| value.strip_prefix(GS1_VOC))
-            .or_else(|| value.strip_prefix("http://gs1.org/voc/"));
+        let gs1 = GS1_NAMESPACES
+            .iter()
+            .find_map(|namespace| value.strip_prefix(namespace));
         if let Some(term) = gs1 {
             return match term {
                 "pip" | "defaultLink" => Some(LinkType::Page),
                 "certificationInfo" => Some(LinkType::Credential),
-                "recyclingInfo" => Some(LinkType::RecyclingInfo),
+                "sustainabilityInfo" => Some(LinkType::SustainabilityInfo),
                 "traceability" => Some(LinkType::Traceability),
                 _ => None,
             };
@@ -185,7 +201,7 @@ pub fn linkset(links: &ProductLinks, product_name: &str, ree_namespace: &str) ->
         (gs1("certificationInfo"), vec![credential.clone()]),
         (ree("verifiableCredential"), vec![credential]),
         (
-            gs1("recyclingInfo"),
+            gs1("sustainabilityInfo"),
             vec![LinkTarget {
                 href: format!("{}#end-of-life", links.page),
                 title: "Dismantling, hazards and end of life".into(),
@@ -258,7 +274,7 @@ pub fn href(links: &ProductLinks, link_type: LinkType) -> Option<String> {
         LinkType::Linkset => Some(links.linkset.clone()),
         LinkType::Page => Some(links.page.clone()),
         LinkType::Credential => Some(links.credential.clone()),
-        LinkType::RecyclingInfo => Some(format!("{}#end-of-life", links.page)),
+        LinkType::SustainabilityInfo => Some(format!("{}#end-of-life", links.page)),
         LinkType::Traceability => Some(links.custody.clone()),
         LinkType::Versions => Some(links.versions.clone()),
         LinkType::QrCode => Some(links.qr_svg.clone()),
@@ -300,6 +316,16 @@ mod tests {
             LinkType::parse("gs1:traceability", NS),
             Some(LinkType::Traceability)
         );
+        assert_eq!(
+            LinkType::parse("gs1:sustainabilityInfo", NS),
+            Some(LinkType::SustainabilityInfo)
+        );
+        assert_eq!(
+            LinkType::parse("https://ref.gs1.org/voc/sustainabilityInfo", NS),
+            Some(LinkType::SustainabilityInfo)
+        );
+        // Not a term of the GS1 Web Vocabulary.
+        assert_eq!(LinkType::parse("gs1:recyclingInfo", NS), None);
         assert_eq!(LinkType::parse("gs1:epil", NS), None);
         assert_eq!(LinkType::parse("ree:nothing", NS), None);
         assert_eq!(LinkType::parse("pip", NS), None);
