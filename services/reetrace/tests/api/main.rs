@@ -17,6 +17,7 @@ mod epcis;
 mod errors;
 mod gs1;
 pub mod import;
+mod labels;
 mod magnets;
 mod master_key;
 mod matrix;
