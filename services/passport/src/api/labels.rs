@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use super::PassportState;
 use crate::label::pdf::PdfPage;
-use crate::label::{self, LabelContent, LabelDrawing, LabelSize, SizeError, pdf, sheet, svg};
+use crate::label::{
+    self, DataCarrier, LabelContent, LabelDrawing, LabelSize, SizeError, pdf, sheet, svg,
+};
 
 /// The most labels one sheet request prints.
 pub const MAX_SHEET_LABELS: usize = 500;
@@ -63,21 +65,18 @@ struct LabelQuery {
     /// Height in millimetres, 0.3 to 0.6 times the width (default half the width).
     #[param(minimum = 9, maximum = 180)]
     height_mm: Option<f64>,
-    /// The data carrier: `qr` (the default; a QR code of the resolver URL, error correction
-    /// level M). No other carrier is available yet.
-    #[param(pattern = "^qr$")]
+    /// The data carrier of the resolver URL: `qr` (the default; a QR code, error correction
+    /// level M) or `datamatrix` (a square Data Matrix ECC 200 holding the GS1 Digital Link URI).
+    #[param(pattern = "^(qr|datamatrix)$")]
     code: Option<String>,
 }
 
-/// The data carrier asked for: only `qr` is drawn; a Data Matrix is refused by name.
-fn check_code(code: Option<&str>) -> Result<(), FieldError> {
+/// The data carrier asked for.
+fn carrier(code: Option<&str>) -> Result<DataCarrier, FieldError> {
     match code {
-        None | Some("qr") => Ok(()),
-        Some("datamatrix") => Err(FieldError::new(
-            "code",
-            "only `qr` is available: a Data Matrix label is not offered yet",
-        )),
-        Some(_) => Err(FieldError::new("code", "must be `qr`")),
+        None | Some("qr") => Ok(DataCarrier::Qr),
+        Some("datamatrix") => Ok(DataCarrier::DataMatrix),
+        Some(_) => Err(FieldError::new("code", "must be `qr` or `datamatrix`")),
     }
 }
 
@@ -94,9 +93,11 @@ fn size_field(error: SizeError) -> FieldError {
 }
 
 impl LabelQuery {
-    fn size(&self) -> Result<LabelSize, Problem> {
-        check_code(self.code.as_deref()).map_err(query_problem)?;
-        LabelSize::new(self.width_mm, self.height_mm).map_err(|e| query_problem(size_field(e)))
+    fn print(&self) -> Result<(LabelSize, DataCarrier), Problem> {
+        let carrier = carrier(self.code.as_deref()).map_err(query_problem)?;
+        let size = LabelSize::new(self.width_mm, self.height_mm)
+            .map_err(|e| query_problem(size_field(e)))?;
+        Ok((size, carrier))
     }
 }
 
@@ -109,9 +110,13 @@ async fn content(state: &PassportState, id: &str) -> Result<LabelContent, Proble
     }
 }
 
-fn drawing(content: &LabelContent, size: LabelSize) -> Result<LabelDrawing, Problem> {
-    label::lay_out(content, size).ok_or_else(|| {
-        tracing::error!(uri = %content.uri, "resolver URL does not fit a QR code");
+fn drawing(
+    content: &LabelContent,
+    size: LabelSize,
+    carrier: DataCarrier,
+) -> Result<LabelDrawing, Problem> {
+    label::lay_out(content, size, carrier).ok_or_else(|| {
+        tracing::error!(uri = %content.uri, "resolver URL does not fit the data carrier");
         Problem::internal()
     })
 }
@@ -127,7 +132,8 @@ fn pdf_bytes(title: &str, pages: &[PdfPage<'_>]) -> Result<Vec<u8>, Problem> {
 ///
 /// Public, like the QR code. Says whether the product holds permanent magnets and of which
 /// types (neodymium-iron-boron, samarium-cobalt, aluminium-nickel-cobalt, ferrite), with a QR
-/// code of the resolver URL (GS1 Digital Link, or `/p/{id}`), the GTIN with serial or lot in
+/// code (or, with `code=datamatrix`, a Data Matrix) of the resolver URL (GS1 Digital Link, or
+/// `/p/{id}`), the GTIN with serial or lot in
 /// GS1 human-readable form, the manufacturer and the responsible person's postal address. The
 /// SVG's `width` and `height` are in millimetres, one user unit per millimetre.
 #[utoipa::path(
@@ -147,9 +153,9 @@ async fn label_svg(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LabelQuery>,
 ) -> Result<Response, Problem> {
-    let size = query.size()?;
+    let (size, carrier) = query.print()?;
     let content = content(&state, &id).await?;
-    let body = svg::render(&drawing(&content, size)?);
+    let body = svg::render(&drawing(&content, size, carrier)?);
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
@@ -181,9 +187,9 @@ async fn label_pdf(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<LabelQuery>,
 ) -> Result<Response, Problem> {
-    let size = query.size()?;
+    let (size, carrier) = query.print()?;
     let content = content(&state, &id).await?;
-    let drawing = drawing(&content, size)?;
+    let drawing = drawing(&content, size, carrier)?;
     let page = PdfPage {
         width_mm: size.width_mm,
         height_mm: size.height_mm,
@@ -218,15 +224,15 @@ pub struct LabelSheetRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 9, maximum = 114)]
     pub height_mm: Option<f64>,
-    /// The data carrier: `qr` (the default, and the only one available yet).
+    /// The data carrier of the resolver URL: `qr` (the default) or `datamatrix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^qr$")]
+    #[schema(pattern = "^(qr|datamatrix)$")]
     pub code: Option<String>,
 }
 
 impl LabelSheetRequest {
-    /// The label size, or the 422 errors of the request's fields.
-    fn size(&self) -> Result<LabelSize, Problem> {
+    /// The label size and carrier, or the 422 errors of the request's fields.
+    fn print(&self) -> Result<(LabelSize, DataCarrier), Problem> {
         let mut errors = Vec::new();
         match self.passports.len() {
             0 => errors.push(FieldError::new("/passports", "list at least one passport")),
@@ -236,10 +242,12 @@ impl LabelSheetRequest {
             )),
             _ => {}
         }
-        if let Err(mut e) = check_code(self.code.as_deref()) {
-            e.pointer = "/code".into();
-            errors.push(e);
-        }
+        let carrier = carrier(self.code.as_deref())
+            .map_err(|mut e| {
+                e.pointer = "/code".into();
+                errors.push(e);
+            })
+            .ok();
         let size = LabelSize::new(self.width_mm, self.height_mm)
             .map_err(|e| {
                 let mut field = size_field(e);
@@ -257,8 +265,8 @@ impl LabelSheetRequest {
                 ),
             ));
         }
-        match size {
-            Some(size) if errors.is_empty() => Ok(size),
+        match (size, carrier) {
+            (Some(size), Some(carrier)) if errors.is_empty() => Ok((size, carrier)),
             _ => Err(Problem::validation(errors)),
         }
     }
@@ -290,7 +298,7 @@ async fn label_sheet(
 ) -> Result<Response, Problem> {
     require_json_content_type(&headers)?;
     let request: LabelSheetRequest = parse_json(&body)?;
-    let size = request.size()?;
+    let (size, carrier) = request.print()?;
     let mut contents = Vec::with_capacity(request.passports.len());
     let (mut unknown, mut foreign) = (Vec::new(), Vec::new());
     for (i, id) in request.passports.iter().enumerate() {
@@ -321,7 +329,7 @@ async fn label_sheet(
     let body = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Problem> {
         let drawings = contents
             .iter()
-            .map(|content| drawing(content, size))
+            .map(|content| drawing(content, size, carrier))
             .collect::<Result<Vec<_>, _>>()?;
         let title = format!("Magnet labels ({})", drawings.len());
         pdf_bytes(&title, &sheet::pages(size, &drawings))

@@ -1,5 +1,6 @@
 //! The magnet label of CRMA art. 28(1) (Regulation (EU) 2024/1252): whether the product holds
-//! permanent magnets and of which types, its data carrier (a QR code of the resolver URL), the
+//! permanent magnets and of which types, its data carrier (a QR code or a Data Matrix of the
+//! resolver URL), the
 //! product identifier in GS1 human-readable form and the manufacturer.
 //!
 //! The implementing act that will fix the label's format is not adopted yet, so the layout lives
@@ -219,33 +220,79 @@ pub fn fmt(value: f64) -> String {
     }
 }
 
+/// The symbol that carries the resolver URL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DataCarrier {
+    /// A QR code, error correction level M, with its 4-module quiet zone.
+    #[default]
+    Qr,
+    /// A square Data Matrix (ECC 200) with a 2-module quiet zone (the standard asks for one),
+    /// holding the GS1 Digital Link URI as its data (as GS1 allows for a URI: no FNC1).
+    DataMatrix,
+}
+
+/// A symbol's modules: `dark[row * width + col]`, square, and the light modules around it.
+struct Modules {
+    width: usize,
+    dark: Vec<bool>,
+    quiet: usize,
+}
+
 /// The QR code of `uri`, error correction level M; `None` when the text does not fit one (a
 /// resolver URL always does).
 pub fn qr(uri: &str) -> Option<QrCode> {
     QrCode::new(uri.as_bytes()).ok()
 }
 
-/// The dark modules of `code` as rectangles, one per horizontal run, in a square of `side` mm at
-/// (`x`, `y`) that holds the symbol with its quiet zone.
-fn code_marks(code: &QrCode, x: f64, y: f64, side: f64) -> Vec<Mark> {
-    let modules = code.width();
-    let unit = side / (modules + 2 * QUIET_ZONE) as f64;
-    let colors = code.to_colors();
+impl DataCarrier {
+    /// The symbol of `uri`; `None` when it does not fit the largest one.
+    fn modules(self, uri: &str) -> Option<Modules> {
+        match self {
+            DataCarrier::Qr => {
+                let code = qr(uri)?;
+                Some(Modules {
+                    width: code.width(),
+                    dark: code.to_colors().iter().map(|c| *c == Color::Dark).collect(),
+                    quiet: QUIET_ZONE,
+                })
+            }
+            DataCarrier::DataMatrix => {
+                let code = datamatrix::DataMatrix::encode(
+                    uri.as_bytes(),
+                    datamatrix::SymbolList::default().enforce_square(),
+                )
+                .ok()?;
+                let bitmap = code.bitmap();
+                Some(Modules {
+                    width: bitmap.width(),
+                    dark: bitmap.bits().to_vec(),
+                    quiet: 2,
+                })
+            }
+        }
+    }
+}
+
+/// The dark modules as rectangles, one per horizontal run, in a square of `side` mm at (`x`,
+/// `y`) that holds the symbol with its quiet zone.
+fn code_marks(code: &Modules, x: f64, y: f64, side: f64) -> Vec<Mark> {
+    let modules = code.width;
+    let unit = side / (modules + 2 * code.quiet) as f64;
     let mut marks = Vec::new();
-    for (row, line) in colors.chunks(modules).enumerate() {
+    for (row, line) in code.dark.chunks(modules).enumerate() {
         let mut col = 0;
         while col < modules {
-            if line[col] != Color::Dark {
+            if !line[col] {
                 col += 1;
                 continue;
             }
             let start = col;
-            while col < modules && line[col] == Color::Dark {
+            while col < modules && line[col] {
                 col += 1;
             }
             marks.push(Mark::Rect {
-                x: x + (start + QUIET_ZONE) as f64 * unit,
-                y: y + (row + QUIET_ZONE) as f64 * unit,
+                x: x + (start + code.quiet) as f64 * unit,
+                y: y + (row + code.quiet) as f64 * unit,
                 w: (col - start) as f64 * unit,
                 h: unit,
             });
@@ -323,10 +370,13 @@ fn wrap(text: &str, bold: bool, size: f64, width: f64) -> Vec<String> {
     out
 }
 
-/// Lays out `content` at `size`: a thin frame, the QR code on the left (square, the label's
-/// height), the text block on its right, each line as large as the height allows and shrunk
-/// when it is wider than the space beside the code. `None` when the URL fits no QR code.
-pub fn lay_out(content: &LabelContent, size: LabelSize) -> Option<LabelDrawing> {
+/// Lays out `content` at `size`: a thin frame, the data carrier on the left (square, the
+/// label's height), the text block on its right. `None` when the URL fits no symbol.
+pub fn lay_out(
+    content: &LabelContent,
+    size: LabelSize,
+    carrier: DataCarrier,
+) -> Option<LabelDrawing> {
     let (w, h) = (size.width_mm, size.height_mm);
     let margin = (h * 0.04).max(1.0);
     let frame = (h * 0.008).max(0.25);
@@ -357,7 +407,7 @@ pub fn lay_out(content: &LabelContent, size: LabelSize) -> Option<LabelDrawing> 
         },
     ];
     let side = h - 2.0 * frame;
-    let code = qr(&content.uri)?;
+    let code = carrier.modules(&content.uri)?;
     marks.extend(code_marks(&code, frame, frame, side));
 
     let left = frame + side;

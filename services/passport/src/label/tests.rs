@@ -83,7 +83,7 @@ fn every_mark_stays_on_the_label_and_every_line_fits() {
     for (w, h) in [(30.0, 9.0), (30.0, 18.0), (80.0, 40.0), (300.0, 180.0)] {
         let size = LabelSize::new(Some(w), Some(h)).unwrap();
         for kinds in [vec![], vec![MagnetType::Ndfeb, MagnetType::Ferrite]] {
-            let drawing = lay_out(&content(kinds), size).unwrap();
+            let drawing = lay_out(&content(kinds), size, DataCarrier::Qr).unwrap();
             for mark in &drawing.marks {
                 match mark {
                     Mark::Rect { x, y, w: rw, h: rh } => {
@@ -120,7 +120,7 @@ fn the_text_says_what_the_product_holds() {
             })
             .collect()
     };
-    let with = texts(lay_out(&content(vec![MagnetType::Ndfeb]), size).unwrap());
+    let with = texts(lay_out(&content(vec![MagnetType::Ndfeb]), size, DataCarrier::Qr).unwrap());
     assert_eq!(with[0], "Contains permanent magnets");
     assert!(with[1].ends_with("Neodymium-iron-boron (NdFeB)"));
     assert!(
@@ -132,14 +132,14 @@ fn the_text_says_what_the_product_holds() {
         with.join(" ")
             .contains("Responsible: EMR Vertrieb (EU) GmbH")
     );
-    let without = texts(lay_out(&content(vec![]), size).unwrap());
+    let without = texts(lay_out(&content(vec![]), size, DataCarrier::Qr).unwrap());
     assert_eq!(without[0], "No permanent magnets");
 }
 
 #[test]
 fn the_pdf_cross_reference_points_at_each_object() {
     let size = LabelSize::new(None, None).unwrap();
-    let drawing = lay_out(&content(vec![MagnetType::Smco]), size).unwrap();
+    let drawing = lay_out(&content(vec![MagnetType::Smco]), size, DataCarrier::Qr).unwrap();
     let labels = vec![drawing.clone(); 30];
     let pages = sheet::pages(size, &labels);
     let (across, down) = sheet::grid(size).unwrap();
@@ -183,7 +183,7 @@ fn pdf_text_is_win_ansi_and_escaped() {
     let size = LabelSize::new(None, None).unwrap();
     let mut odd = content(vec![]);
     odd.manufacturer = "Ströme (Nord) \\ Süd \u{4e2d}".into();
-    let drawing = lay_out(&odd, size).unwrap();
+    let drawing = lay_out(&odd, size, DataCarrier::Qr).unwrap();
     let page = pdf::PdfPage {
         width_mm: size.width_mm,
         height_mm: size.height_mm,
@@ -213,7 +213,7 @@ fn long_lines_break_at_spaces_and_keep_one_size() {
     long.manufacturer =
         "Vereinigte Elektromotorenwerke Rheinhessen-Pfalz und Saarland GmbH & Co. KG".into();
     let size = LabelSize::new(Some(60.0), Some(30.0)).unwrap();
-    let drawing = lay_out(&long, size).unwrap();
+    let drawing = lay_out(&long, size, DataCarrier::DataMatrix).unwrap();
     let texts: Vec<(f64, bool, &str)> = drawing
         .marks
         .iter()
@@ -247,4 +247,33 @@ fn wrapping_keeps_words_whole() {
     assert_eq!(wrap("a bb ccc", false, 1.0, 100.0), ["a bb ccc"]);
     assert_eq!(wrap("a bb ccc", false, 10.0, 20.0), ["a bb", "ccc"]);
     assert_eq!(wrap("unbreakable", false, 10.0, 1.0), ["unbreakable"]);
+}
+
+#[test]
+fn a_data_matrix_label_reads_back_to_the_uri() {
+    let size = LabelSize::new(Some(80.0), Some(40.0)).unwrap();
+    let c = content(vec![MagnetType::Ndfeb]);
+    let drawing = lay_out(&c, size, DataCarrier::DataMatrix).unwrap();
+    // The symbol's modules from the rectangles inside the code square (not the frame).
+    let code = DataCarrier::DataMatrix.modules(&c.uri).unwrap();
+    let n = code.width;
+    let frame = (40.0_f64 * 0.008).max(0.25);
+    let unit = (40.0 - 2.0 * frame) / (n + 4) as f64;
+    let mut bits = vec![false; n * n];
+    for mark in &drawing.marks {
+        if let Mark::Rect { x, y, w, h } = mark {
+            if *w >= 80.0 - 1e-9 || *h >= 40.0 - 1e-9 {
+                continue;
+            }
+            let row = ((y - frame) / unit).round() as usize - 2;
+            let first = ((x - frame) / unit).round() as usize - 2;
+            let count = (w / unit).round() as usize;
+            assert!((h - unit).abs() < 1e-9);
+            for col in first..first + count {
+                bits[row * n + col] = true;
+            }
+        }
+    }
+    let data = datamatrix::DataMatrix::decode(&bits, n).unwrap();
+    assert_eq!(data, c.uri.as_bytes());
 }

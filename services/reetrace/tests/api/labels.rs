@@ -1,6 +1,6 @@
-//! The magnet label of CRMA art. 28(1): the QR code read back from the SVG (rasterised here)
-//! and from the PDF (rendered by poppler's `pdftoppm`, which CI installs: these tests fail when
-//! it is missing), the text, the size in millimetres, and the A4 sheet.
+//! The magnet label of CRMA art. 28(1): the QR code (and the Data Matrix) read back from the SVG
+//! (rasterised here) and from the PDF (rendered by poppler's `pdftoppm`, which CI installs: these
+//! tests fail when it is missing), the text, the size in millimetres, and the A4 sheet.
 
 use std::path::Path;
 use std::process::Command;
@@ -93,6 +93,48 @@ fn decode_all(width: usize, height: usize, dark: impl Fn(usize, usize) -> bool) 
         .iter()
         .map(|grid| grid.decode().unwrap().1)
         .collect()
+}
+
+/// The Data Matrix in the code square of a label `height_mm` high (left of the text, inside the
+/// frame), at `per_mm` pixels per millimetre, decoded: its bounding box is the symbol (the L of
+/// its finder pattern on the left and bottom, the clock track on top), the dark runs of the clock
+/// track count its modules, and each module is read at its centre.
+fn decode_data_matrix(per_mm: f64, height_mm: f64, dark: impl Fn(usize, usize) -> bool) -> String {
+    let (from, to) = (
+        per_mm.ceil() as usize,
+        ((height_mm - 1.0) * per_mm) as usize,
+    );
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in from..to {
+        for x in from..to {
+            if dark(x, y) {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+    }
+    assert!(x0 < x1 && y0 < y1, "no symbol");
+    // Along the clock track, a little below its top edge.
+    let clock_y = y0 + 2;
+    let mut runs = 0;
+    let mut previous = false;
+    for x in x0..=x1 {
+        let now = dark(x, clock_y);
+        if now && !previous {
+            runs += 1;
+        }
+        previous = now;
+    }
+    let n = runs * 2;
+    let unit = (x1 - x0 + 1) as f64 / n as f64;
+    let mut bits = Vec::with_capacity(n * n);
+    for row in 0..n {
+        for col in 0..n {
+            let x = x0 + ((col as f64 + 0.5) * unit) as usize;
+            let y = y0 + ((row as f64 + 0.5) * unit) as usize;
+            bits.push(dark(x, y));
+        }
+    }
+    String::from_utf8(datamatrix::DataMatrix::decode(&bits, n).unwrap()).unwrap()
 }
 
 /// Runs a poppler tool; panics (never skips) when it is not installed.
@@ -335,8 +377,8 @@ api_test!(
             ("width_mm=100&height_mm=61", "height_mm"),
             ("width_mm=100&height_mm=5", "height_mm"),
             ("height_mm=1000", "height_mm"),
-            ("code=datamatrix", "code"),
             ("code=aztec", "code"),
+            ("code=QR", "code"),
         ] {
             for kind in ["svg", "pdf"] {
                 let response = app
@@ -348,19 +390,6 @@ api_test!(
                 assert_eq!(body["errors"][0]["pointer"], parameter, "{query}: {body}");
             }
         }
-        let body = assert_problem(
-            app.get(&format!("/api/v1/passports/{id}/label.svg?code=datamatrix"))
-                .send()
-                .await
-                .unwrap(),
-            400,
-            "invalid_query",
-        )
-        .await;
-        assert!(
-            body["detail"].as_str().unwrap().contains("only `qr`"),
-            "{body}"
-        );
         let unknown = uuid::Uuid::now_v7();
         assert_problem(
             app.get(&format!("/api/v1/passports/{unknown}/label.pdf"))
@@ -524,10 +553,7 @@ api_test!(
                 json!({"passports": [motor_id], "width_mm": 100, "height_mm": 90}),
                 "/height_mm",
             ),
-            (
-                json!({"passports": [motor_id], "code": "datamatrix"}),
-                "/code",
-            ),
+            (json!({"passports": [motor_id], "code": "aztec"}), "/code"),
             (json!({"passports": [motor_id, "nope"]}), "/passports/1"),
         ] {
             let body = assert_problem(
@@ -545,5 +571,68 @@ api_test!(
             .await
             .unwrap();
         assert_problem(anonymous, 401, "unauthorized").await;
+    }
+);
+
+api_test!(
+    data_matrix_labels_carry_the_digital_link_too,
+    |app: TestApp| async move {
+        let (_, key) = app
+            .create_org("Elektromotoren Rhein GmbH", "manufacturer")
+            .await;
+        let issued = app.register(&key, &magnet_motor("EVM-2026-000001")).await;
+        let id = issued["id"].as_str().unwrap();
+        let uri = issued["uri"].as_str().unwrap();
+        let query = "width_mm=100&height_mm=50&code=datamatrix";
+
+        let svg = fetch(
+            &app,
+            &format!("/api/v1/passports/{id}/label.svg?{query}"),
+            "image/svg+xml",
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        assert!(words(&svg).contains("Neodymium-iron-boron (NdFeB)"));
+        let (width, height, dark) = rasterise(&svg, 10.0);
+        assert!(
+            decode_all(width, height, |x, y| dark[y * width + x]).is_empty(),
+            "no QR code"
+        );
+        assert_eq!(
+            decode_data_matrix(10.0, 50.0, |x, y| dark[y * width + x]),
+            uri
+        );
+
+        let pdf = fetch(
+            &app,
+            &format!("/api/v1/passports/{id}/label.pdf?{query}"),
+            "application/pdf",
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = pdf_file(&dir, &pdf);
+        let (w, _, pixels) = render_page(&file, 1, 300);
+        assert_eq!(
+            decode_data_matrix(300.0 / 25.4, 50.0, |x, y| pixels[y * w + x] < 128),
+            uri
+        );
+
+        // A sheet of them.
+        let response = app
+            .post("/api/v1/labels")
+            .bearer_auth(&key)
+            .json(&json!({"passports": [id, id], "code": "datamatrix"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let sheet = pdf_file(&dir, &response.bytes().await.unwrap());
+        let info = String::from_utf8(poppler("pdfinfo", &[sheet.to_str().unwrap()])).unwrap();
+        assert_eq!(info_field(&info, "Pages"), "1");
     }
 );
