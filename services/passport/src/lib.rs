@@ -10,6 +10,7 @@
 //! - [`store`]: every table and its SQL, on SQLite or PostgreSQL, and their backup;
 //! - [`client`]: other hosts over HTTP (issuers' DID documents and status lists);
 //! - [`feed`]: the passport feed's producer;
+//! - [`label`]: the CRMA art. 28(1) magnet label: its layout, drawn as SVG and as PDF;
 //! - [`verify`]: the credential verifier, a pure library the server and `reetrace verify`
 //!   share.
 
@@ -17,6 +18,7 @@ pub mod api;
 pub mod client;
 pub mod domain;
 pub mod feed;
+pub mod label;
 pub mod service;
 pub mod store;
 pub mod verify;

@@ -3,7 +3,8 @@
 //! - [`passports`]: register (one or in bulk), read, versions, list, status changes;
 //! - [`resolver`]: GS1 Digital Link resolution, content negotiation, the linkset;
 //! - [`page`]: the passport page people see after scanning a QR code (HTML presentation,
-//!   rendered for the resolver only); [`qr`]: the QR codes;
+//!   rendered for the resolver only); [`qr`]: the QR codes; [`labels`]: the CRMA art. 28(1)
+//!   magnet labels (SVG, PDF, A4 sheets);
 //! - `credentials` (VC-API verify and issue) and `issuers` (the JSON-LD contexts; the DID
 //!   documents and status lists are served by core's `api::issuers`, composed beside these);
 //! - [`error`]: the service's problem codes and the one conversion of its errors.
@@ -11,6 +12,7 @@
 mod credentials;
 pub mod error;
 mod issuers;
+pub mod labels;
 pub mod page;
 pub mod passports;
 pub mod qr;
@@ -49,5 +51,6 @@ pub fn router(
         .merge(issuers::router())
         .merge(resolver::router())
         .merge(qr::router())
+        .merge(labels::router())
         .merge(credentials::router())
 }

@@ -52,6 +52,9 @@ pub struct ProductLinks {
     pub versions: String,
     pub qr_svg: String,
     pub qr_png: String,
+    /// The CRMA art. 28(1) magnet label, to print (SVG and PDF).
+    pub label_svg: String,
+    pub label_pdf: String,
     pub linkset: String,
     pub did_document: String,
     /// The custody record of the product (collection, dismantling, recycling).

@@ -476,6 +476,8 @@ fn product_links(service: &PassportService, view: &PassportView) -> ProductLinks
         versions: view.links.versions.clone(),
         qr_svg: view.links.qr_svg.clone(),
         qr_png: format!("{base}/api/v1/passports/{id}/qr.png"),
+        label_svg: format!("{base}/api/v1/passports/{id}/label.svg"),
+        label_pdf: format!("{base}/api/v1/passports/{id}/label.pdf"),
         did_document: view.links.did_document.clone(),
         custody: format!("{base}/api/v1/custody/{id}"),
         model: view.subject.product.model_passport.clone(),

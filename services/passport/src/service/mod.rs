@@ -6,6 +6,7 @@
 //! - [`bulk`]: many registrations at once, line by line or all or nothing;
 //! - [`signing`]: status indexes and credentials signed in parallel;
 //! - [`claims`]: recycled content claimed from the custody service's lots;
+//! - [`labels`]: what a passport's magnet label (CRMA art. 28(1)) says;
 //! - [`read`]: passports, versions, lists and the resolver's lookups;
 //! - [`vc_api`], [`verification`]: generic credentials and what verifiers need (the
 //!   organisations' keys, DIDs and status lists are core's `service::issuing`);
@@ -16,6 +17,7 @@ pub mod claims;
 pub mod credential_cache;
 pub mod error;
 pub mod issue;
+pub mod labels;
 pub mod read;
 pub mod signing;
 pub mod vc_api;

@@ -18,6 +18,7 @@ mod epcis_hash_versions;
 mod errors;
 mod gs1;
 pub mod import;
+mod labels;
 mod magnets;
 mod master_key;
 mod matrix;

@@ -464,6 +464,14 @@ pub(super) fn links(out: &mut String, l: &ProductLinks) {
         (escape_html(&l.qr_svg), "QR code (SVG)"),
         (escape_html(&l.qr_png), "QR code (PNG)"),
         (
+            escape_html(&l.label_svg),
+            "Magnet label, CRMA art. 28(1) (SVG)",
+        ),
+        (
+            escape_html(&l.label_pdf),
+            "Magnet label, CRMA art. 28(1) (PDF)",
+        ),
+        (
             escape_html(&l.linkset),
             "Every link about this product (linkset)",
         ),

@@ -96,6 +96,8 @@ fn links() -> ProductLinks {
         versions: "https://p.example/api/v1/passports/x/versions".into(),
         qr_svg: "https://p.example/api/v1/passports/x/qr.svg".into(),
         qr_png: "https://p.example/api/v1/passports/x/qr.png".into(),
+        label_svg: "https://p.example/api/v1/passports/x/label.svg".into(),
+        label_pdf: "https://p.example/api/v1/passports/x/label.pdf".into(),
         linkset: format!("{p}?linkType=linkset"),
         did_document: "https://p.example/orgs/o/did.json".into(),
         custody: "https://p.example/api/v1/custody/x".into(),
@@ -246,6 +248,7 @@ fn the_public_page_shows_identity_content_and_links_but_no_component_detail() {
     assert!(html.contains("shown to recyclers and authorities"));
     assert!(html.contains("href=\"https://p.example/api/v1/passports/x/credential\""));
     assert!(html.contains("href=\"https://p.example/api/v1/passports/x/qr.svg\""));
+    assert!(html.contains("href=\"https://p.example/api/v1/passports/x/label.pdf\">Magnet label, CRMA art. 28(1) (PDF)</a>"));
     assert!(html.contains("href=\"https://p.example/api/v1/passports/x/versions\""));
     assert!(html.contains("Recycled mass of each element"));
     // 5 % post-consumer of 337.5 g Nd.

@@ -340,6 +340,8 @@ mod tests {
             versions: "https://p.example/v".into(),
             qr_svg: "https://p.example/q.svg".into(),
             qr_png: "https://p.example/q.png".into(),
+            label_svg: "https://p.example/l.svg".into(),
+            label_pdf: "https://p.example/l.pdf".into(),
             linkset: "https://p.example/01/04012345000016?linkType=linkset".into(),
             did_document: "https://p.example/d".into(),
             custody: "https://p.example/custody".into(),
