@@ -187,7 +187,11 @@ impl World {
         units: u64,
     ) -> TestPassport {
         let elements = content(category).to_vec();
-        let recycled = elements.iter().map(|(e, g)| (*e, g * 0.05)).collect();
+        // 5 % recycled, to the microgram (passports carry at most 6 decimal places).
+        let recycled = elements
+            .iter()
+            .map(|(e, g)| (*e, (g * 0.05 * 1e6).round() / 1e6))
+            .collect();
         TestPassport {
             id,
             org: maker(0),

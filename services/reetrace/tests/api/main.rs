@@ -15,6 +15,7 @@ mod credentials;
 mod custody;
 mod epcis;
 mod epcis_hash_versions;
+mod epcis_interop;
 mod errors;
 mod gs1;
 pub mod import;
