@@ -14,6 +14,7 @@ mod credential_v2;
 mod credentials;
 mod custody;
 mod epcis;
+mod epcis_binding;
 mod errors;
 mod gs1;
 pub mod import;
