@@ -94,7 +94,7 @@ pub fn error_behaviour_of(headers: &HeaderMap) -> Result<ErrorBehaviour, Problem
 /// A refused query parameter (EPCIS `QueryParameterException`) as problem+json naming it.
 pub fn query_problem(error: &QueryError) -> Problem {
     let param = match error {
-        QueryError::Unknown(name) => name.clone(),
+        QueryError::Unknown(name) | QueryError::Unsupported(name) => name.clone(),
         QueryError::Repeated(name) => (*name).to_owned(),
         QueryError::Invalid { param, .. } => (*param).to_owned(),
     };
@@ -367,20 +367,37 @@ async fn query_events(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let raw = raw.unwrap_or_default();
-    // Control characters (NUL included) are refused before any backend sees them, so both
-    // backends answer alike.
-    if let Some(param) = reetrace_core::api::extract::control_character_in(&raw) {
-        return Err(Problem::bad_request(
+    refuse_control_characters(&raw)?;
+    let query = EventQuery::from_query_string(&raw).map_err(|e| query_problem(&e))?;
+    answer_query(&state, &caller, &raw, "/api/v1/epcis/events", &query).await
+}
+
+/// Control characters (NUL included) are refused before any backend sees them, so both
+/// backends answer alike.
+pub(super) fn refuse_control_characters(raw: &str) -> Result<(), Problem> {
+    match reetrace_core::api::extract::control_character_in(raw) {
+        Some(param) => Err(Problem::bad_request(
             INVALID_QUERY_PARAMETER,
             format!("Query parameter {param} holds a control character (such as NUL)."),
         )
         .with_errors(vec![FieldError::new(
             param,
             "must not contain control characters",
-        )]));
+        )])),
+        None => Ok(()),
     }
-    let query = EventQuery::from_query_string(&raw).map_err(|e| query_problem(&e))?;
-    let page = state.service.query_events(&caller, &query).await?;
+}
+
+/// One page of `query` as an `EPCISQueryDocument`, with `Link: <path?...>; rel="next"` (the
+/// query string `raw` with the next cursor) when there may be more.
+pub(super) async fn answer_query(
+    state: &CustodyState,
+    caller: &reetrace_core::domain::Principal,
+    raw: &str,
+    path: &str,
+    query: &EventQuery,
+) -> Result<Response, Problem> {
+    let page = state.service.query_events(caller, query).await?;
     let mut response = (gs1_headers(), Json(EpcisQueryDocument(page.document))).into_response();
     if let Some(token) = page.next_page_token {
         let mut next = form_urlencoded::Serializer::new(String::new());
@@ -391,7 +408,7 @@ async fn query_events(
         }
         next.append_pair("nextPageToken", &token);
         let link = format!(
-            "<{}/api/v1/epcis/events?{}>; rel=\"next\"",
+            "<{}{path}?{}>; rel=\"next\"",
             state.service.base_url(),
             next.finish()
         );

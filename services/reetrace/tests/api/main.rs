@@ -15,6 +15,7 @@ mod credentials;
 mod custody;
 mod epcis;
 mod epcis_binding;
+mod epcis_binding_query;
 mod errors;
 mod gs1;
 pub mod import;

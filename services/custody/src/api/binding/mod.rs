@@ -1,7 +1,8 @@
 //! The EPCIS 2.0 REST binding at its own base, [`BASE`]: asynchronous capture with capture
-//! jobs. The routes under `/api/v1/epcis` stay as they were (synchronous capture).
+//! jobs, and queries with the simple event query's parameters. The routes under `/api/v1/epcis` stay as they were (synchronous capture).
 
 mod capture;
+mod query;
 
 use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::OpenApiRouter;
@@ -34,4 +35,8 @@ pub fn router(
         ))
         .routes(routes!(capture::capture_jobs))
         .routes(routes!(capture::capture_job))
+        .routes(routes!(query::events))
+        .routes(routes!(query::event_types))
+        .routes(routes!(query::events_of_type))
+        .routes(routes!(query::events_of_epc))
 }
