@@ -160,6 +160,37 @@ api_test!(
         assert!(answered(&app, &bystander, "").await.is_empty());
 
         // The path forms.
+        for (path, expected) in [
+            ("bizSteps/packing", vec!["02"]),
+            ("dispositions/in_transit", vec!["01", "01!"]),
+            (
+                &*format!(
+                    "readPoints/{}",
+                    encode("urn:epc:id:sgln:0614141.07346.5678")
+                ),
+                vec!["02"],
+            ),
+            (
+                &*format!("bizLocations/{}", encode("urn:epc:id:sgln:0614141.00888.0")),
+                vec!["01", "01!"],
+            ),
+        ] {
+            let body = get_json(&app, &recorder, &format!("/epcis/2.0/{path}/events")).await;
+            let days: Vec<String> = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let day = e["eventTime"].as_str().unwrap()[8..10].to_owned();
+                    if e.get("errorDeclaration").is_some() {
+                        format!("{day}!")
+                    } else {
+                        day
+                    }
+                })
+                .collect();
+            assert_eq!(days, expected, "{path}");
+        }
         let types = get_json(&app, &recorder, "/epcis/2.0/eventTypes").await;
         assert_eq!(types.as_array().unwrap().len(), 5);
         let of_type = get_json(

@@ -39,4 +39,8 @@ pub fn router(
         .routes(routes!(query::event_types))
         .routes(routes!(query::events_of_type))
         .routes(routes!(query::events_of_epc))
+        .routes(routes!(query::events_of_biz_step))
+        .routes(routes!(query::events_of_disposition))
+        .routes(routes!(query::events_of_read_point))
+        .routes(routes!(query::events_of_biz_location))
 }

@@ -1,6 +1,7 @@
 //! Queries as the EPCIS 2.0 REST binding has them: `GET /events` with the simple event query's
-//! parameters, `GET /eventTypes`, `GET /eventTypes/{eventType}/events` and
-//! `GET /epcs/{epc}/events`. Visibility is that of `GET /api/v1/epcis/events`: a key reads the
+//! parameters, `GET /eventTypes`, and the events of one resource: `/eventTypes/{eventType}`,
+//! `/epcs/{epc}`, `/bizSteps/{bizStep}`, `/dispositions/{disposition}`,
+//! `/readPoints/{readPoint}` and `/bizLocations/{bizLocation}`, each `/events`. Visibility is that of `GET /api/v1/epcis/events`: a key reads the
 //! events it is involved in, regulators and admins every event.
 
 use axum::Json;
@@ -217,8 +218,147 @@ pub(super) async fn events_of_epc(
     Path(epc): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
-    let (raw, query) = parse(&raw.unwrap_or_default(), Some(("MATCH_anyEPC", &epc)))?;
-    let encoded: String = form_urlencoded::byte_serialize(epc.as_bytes()).collect();
-    let path = format!("{BASE}/epcs/{encoded}/events");
-    answer(&state, &caller, &raw, &path, &query).await
+    events_of(&state, &caller, raw, "epcs", "MATCH_anyEPC", &epc).await
+}
+
+/// The events of one resource of the binding: `parameter={value}` before the query string.
+async fn events_of(
+    state: &CustodyState,
+    caller: &Principal,
+    raw: Option<String>,
+    resource: &str,
+    parameter: &str,
+    value: &str,
+) -> Result<Response, Problem> {
+    let (raw, query) = parse(&raw.unwrap_or_default(), Some((parameter, value)))?;
+    let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let path = format!("{BASE}/{resource}/{encoded}/events");
+    answer(state, caller, &raw, &path, &query).await
+}
+
+/// Queries the events of one business step (EPCIS 2.0 REST binding).
+///
+/// As `GET /epcis/2.0/events?EQ_bizStep={bizStep}` (a CBV word such as `receiving`, a CURIE or
+/// a full IRI, URL-encoded), with the same further parameters.
+#[utoipa::path(
+    get, path = "/epcis/2.0/bizSteps/{bizStep}/events", tag = "epcis-binding",
+    operation_id = "bindingEventsOfBizStep", summary = "Query events of one business step",
+    params(("bizStep" = String, Path, min_length = 1, max_length = 2048, description = "The business step, URL-encoded")),
+    responses(
+        (status = 200, description = "One page of matching events", body = EpcisQueryDocument,
+         headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
+        (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+)]
+pub(super) async fn events_of_biz_step(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(step): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    events_of(&state, &caller, raw, "bizSteps", "EQ_bizStep", &step).await
+}
+
+/// Queries the events of one disposition (EPCIS 2.0 REST binding).
+///
+/// As `GET /epcis/2.0/events?EQ_disposition={disposition}`, with the same further parameters.
+#[utoipa::path(
+    get, path = "/epcis/2.0/dispositions/{disposition}/events", tag = "epcis-binding",
+    operation_id = "bindingEventsOfDisposition", summary = "Query events of one disposition",
+    params(("disposition" = String, Path, min_length = 1, max_length = 2048, description = "The disposition, URL-encoded")),
+    responses(
+        (status = 200, description = "One page of matching events", body = EpcisQueryDocument,
+         headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
+        (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+)]
+pub(super) async fn events_of_disposition(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(disposition): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    events_of(
+        &state,
+        &caller,
+        raw,
+        "dispositions",
+        "EQ_disposition",
+        &disposition,
+    )
+    .await
+}
+
+/// Queries the events of one read point (EPCIS 2.0 REST binding).
+///
+/// As `GET /epcis/2.0/events?EQ_readPoint={readPoint}` (URL-encoded), with the same further
+/// parameters.
+#[utoipa::path(
+    get, path = "/epcis/2.0/readPoints/{readPoint}/events", tag = "epcis-binding",
+    operation_id = "bindingEventsOfReadPoint", summary = "Query events of one read point",
+    params(("readPoint" = String, Path, min_length = 1, max_length = 2048, description = "The read point, URL-encoded")),
+    responses(
+        (status = 200, description = "One page of matching events", body = EpcisQueryDocument,
+         headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
+        (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+)]
+pub(super) async fn events_of_read_point(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(read_point): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    events_of(
+        &state,
+        &caller,
+        raw,
+        "readPoints",
+        "EQ_readPoint",
+        &read_point,
+    )
+    .await
+}
+
+/// Queries the events of one business location (EPCIS 2.0 REST binding).
+///
+/// As `GET /epcis/2.0/events?EQ_bizLocation={bizLocation}` (URL-encoded), with the same
+/// further parameters.
+#[utoipa::path(
+    get, path = "/epcis/2.0/bizLocations/{bizLocation}/events", tag = "epcis-binding",
+    operation_id = "bindingEventsOfBizLocation", summary = "Query events of one business location",
+    params(("bizLocation" = String, Path, min_length = 1, max_length = 2048, description = "The business location, URL-encoded")),
+    responses(
+        (status = 200, description = "One page of matching events", body = EpcisQueryDocument,
+         headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
+        (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+)]
+pub(super) async fn events_of_biz_location(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    Path(location): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    events_of(
+        &state,
+        &caller,
+        raw,
+        "bizLocations",
+        "EQ_bizLocation",
+        &location,
+    )
+    .await
 }
