@@ -90,7 +90,7 @@ async fn answer(
     get, path = "/epcis/2.0/events", tag = "epcis-binding", operation_id = "bindingQueryEvents",
     summary = "Query events (EPCIS 2.0 REST binding)",
     params(
-        ("eventType" = Option<String>, Query, min_length = 1, description = "Event types, `|`-separated"),
+        ("eventType" = Option<String>, Query, pattern = "^(ObjectEvent|AggregationEvent|TransactionEvent|TransformationEvent|AssociationEvent)(\\|(ObjectEvent|AggregationEvent|TransactionEvent|TransformationEvent|AssociationEvent))*$", description = "Event types, `|`-separated"),
         ("GE_eventTime" = Option<String>, Query, format = DateTime, description = "Events at or after"),
         ("LT_eventTime" = Option<String>, Query, format = DateTime, description = "Events before"),
         ("GE_recordTime" = Option<String>, Query, format = DateTime, description = "Recorded at or after"),
@@ -167,7 +167,7 @@ pub(super) async fn event_types(Auth(_caller): Auth) -> Response {
 #[utoipa::path(
     get, path = "/epcis/2.0/eventTypes/{eventType}/events", tag = "epcis-binding",
     operation_id = "bindingEventsOfType", summary = "Query events of one type",
-    params(("eventType" = String, Path, description = "ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent or AssociationEvent")),
+    params(("eventType" = String, Path, pattern = "^(ObjectEvent|AggregationEvent|TransactionEvent|TransformationEvent|AssociationEvent)$", description = "ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent or AssociationEvent")),
     responses(
         (status = 200, description = "One page of matching events", body = EpcisQueryDocument,
          headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
