@@ -3,7 +3,9 @@
 # while workers record custody steps as fast as it answers, restarts it each time, and then
 # checks that every acknowledged event is stored exactly once, on the leaf it was acknowledged
 # with, that nothing unacknowledged was stored, and that `reetrace verify-log` passes on the
-# database and through the API.
+# database and through the API. Then the same for asynchronous capture (the EPCIS 2.0 REST
+# binding, tests/epcis/binding.py kill): SIGKILL while accepted capture jobs run; after the
+# restart every accepted job completes, each exactly once.
 #
 #   tests/faults/kill_capture.sh            # PostgreSQL (a database it creates and drops)
 #   BACKEND=sqlite tests/faults/kill_capture.sh
@@ -33,6 +35,7 @@ BIN="$(cd "$(dirname "$REETRACE_BIN")" && pwd)/$(basename "$REETRACE_BIN")"
 
 WORK="$(mktemp -d)"
 DB_NAME="reetrace_fault_$$_${RANDOM}"
+JOBS_DB="${DB_NAME}_jobs"
 SERVER_PID=""
 LOAD_PID=""
 cleanup() {
@@ -41,6 +44,7 @@ cleanup() {
   [[ -n "$SERVER_PID" ]] && kill -9 "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
   if [[ "$BACKEND" == postgres ]]; then
     psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null
+    psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $JOBS_DB WITH (FORCE)" >/dev/null
   fi
   rm -rf "$WORK"
 }
@@ -133,4 +137,12 @@ python3 -c "import json; r = json.load(open('$WORK/verify-api.json')); print({k:
 
 kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
+
+say "asynchronous capture: SIGKILL while capture jobs run; every accepted job completes once"
+if [[ "$BACKEND" == postgres ]]; then
+  psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $JOBS_DB" >/dev/null
+  python3 tests/epcis/binding.py kill "$BIN" --database-url "${PG_ADMIN_URL%/*}/$JOBS_DB"
+else
+  python3 tests/epcis/binding.py kill "$BIN"
+fi
 say "ok"

@@ -45,6 +45,7 @@ use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
         (name = "custody", description = "Scan products, record custody steps and transformations, lots and recycled-content claims"),
         (name = "epcis", description = "GS1 EPCIS 2.0: capture event documents, query events (the simple event query of the REST binding)"),
+        (name = "epcis-binding", description = "The GS1 EPCIS 2.0 REST binding at /epcis/2.0: asynchronous capture with capture jobs"),
         (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
         (name = "feeds", description = "Ordered CloudEvents feeds between services"),
         (name = "stock", description = "The urban mine: observed and modelled flows, indicators, Sankey diagrams, exports for material-flow models, scenarios, model parameters"),

@@ -287,6 +287,12 @@ impl Services {
                 FEED_POLL,
                 cancel.clone(),
             )));
+            // Capture jobs of the EPCIS REST binding: every instance takes queued jobs.
+            workers.push(tokio::spawn(self.custody.clone().run_capture_jobs(
+                instance_name(),
+                custody::api::binding::JOB_RENDERING,
+                cancel.clone(),
+            )));
             let log = self.custody.log().clone();
             let leases = self.leases.clone();
             let cancel = cancel.clone();

@@ -27,30 +27,74 @@ use crate::domain::capture::{CaptureOutcome, ErrorBehaviour, EventOutcome, Event
 use crate::epcis::{EventQuery, QueryError};
 use crate::service::CAPTURERS;
 
-/// The request header choosing what a failing event does to its document.
-pub const ERROR_BEHAVIOUR_HEADER: &str = "GS1-EPCIS-Capture-Error-Behaviour";
+/// The request header choosing what a failing event does to its document, as the EPCIS 2.0
+/// REST binding spells it.
+pub const ERROR_BEHAVIOUR_HEADER: &str = "GS1-Capture-Error-Behaviour";
+
+/// The spelling this service accepted first; still honoured so that existing clients keep
+/// working.
+pub const LEGACY_ERROR_BEHAVIOUR_HEADER: &str = "GS1-EPCIS-Capture-Error-Behaviour";
 
 /// Reads the error behaviour header (absent: [`ErrorBehaviour::Rollback`]).
 pub fn error_behaviour(value: Option<&str>) -> Result<ErrorBehaviour, Problem> {
+    parse_behaviour(ERROR_BEHAVIOUR_HEADER, value)
+}
+
+fn parse_behaviour(header: &str, value: Option<&str>) -> Result<ErrorBehaviour, Problem> {
     match value.map(str::trim) {
         None => Ok(ErrorBehaviour::Rollback),
         Some(v) if v.eq_ignore_ascii_case("rollback") => Ok(ErrorBehaviour::Rollback),
         Some(v) if v.eq_ignore_ascii_case("proceed") => Ok(ErrorBehaviour::Proceed),
         Some(v) => Err(Problem::bad_request(
             INVALID_HEADER,
-            format!("{ERROR_BEHAVIOUR_HEADER} is rollback or proceed, got {v:?}."),
+            format!("{header} is rollback or proceed, got {v:?}."),
+        )
+        .with_errors(vec![FieldError::new(
+            header,
+            "expected rollback or proceed",
+        )])),
+    }
+}
+
+/// The error behaviour of a capture request, from either spelling of the header. Both may be
+/// sent when they agree; disagreeing values are refused rather than one silently winning.
+pub fn error_behaviour_of(headers: &HeaderMap) -> Result<ErrorBehaviour, Problem> {
+    let read = |name: &str| -> Result<Option<ErrorBehaviour>, Problem> {
+        let mut values = headers.get_all(name).iter();
+        let Some(first) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(Problem::bad_request(
+                INVALID_HEADER,
+                format!("{name} is given more than once."),
+            )
+            .with_errors(vec![FieldError::new(name, "given more than once")]));
+        }
+        parse_behaviour(name, Some(first.to_str().unwrap_or("(not text)"))).map(Some)
+    };
+    match (
+        read(ERROR_BEHAVIOUR_HEADER)?,
+        read(LEGACY_ERROR_BEHAVIOUR_HEADER)?,
+    ) {
+        (Some(a), Some(b)) if a != b => Err(Problem::bad_request(
+            INVALID_HEADER,
+            format!(
+                "{ERROR_BEHAVIOUR_HEADER} and {LEGACY_ERROR_BEHAVIOUR_HEADER} disagree; send one."
+            ),
         )
         .with_errors(vec![FieldError::new(
             ERROR_BEHAVIOUR_HEADER,
-            "expected rollback or proceed",
+            format!("disagrees with {LEGACY_ERROR_BEHAVIOUR_HEADER}"),
         )])),
+        (a, b) => Ok(a.or(b).unwrap_or(ErrorBehaviour::Rollback)),
     }
 }
 
 /// A refused query parameter (EPCIS `QueryParameterException`) as problem+json naming it.
 pub fn query_problem(error: &QueryError) -> Problem {
     let param = match error {
-        QueryError::Unknown(name) => name.clone(),
+        QueryError::Unknown(name) | QueryError::Unsupported(name) => name.clone(),
         QueryError::Repeated(name) => (*name).to_owned(),
         QueryError::Invalid { param, .. } => (*param).to_owned(),
     };
@@ -108,7 +152,7 @@ pub struct CaptureReport {
     pub captured: usize,
     /// Events stored before (same `eventID`, same hash).
     pub duplicates: usize,
-    /// Events not stored (only with `GS1-EPCIS-Capture-Error-Behaviour: proceed`).
+    /// Events not stored (only with `GS1-Capture-Error-Behaviour: proceed`).
     pub refused: usize,
     /// One result per event, in document order.
     pub events: Vec<EventResult>,
@@ -167,13 +211,13 @@ pub fn router(
 #[derive(Serialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = Object)]
-pub struct EpcisDocument(Value);
+pub struct EpcisDocument(pub(super) Value);
 
 /// An EPCIS 2.0 `EPCISQueryDocument`: the events of one page in `epcisBody.queryResults`.
 #[derive(Serialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = Object)]
-pub struct EpcisQueryDocument(Value);
+pub struct EpcisQueryDocument(pub(super) Value);
 
 /// One stored EPCIS 2.0 event (JSON-LD, with its `@context` and `recordTime`).
 #[derive(Serialize, ToSchema)]
@@ -182,7 +226,7 @@ pub struct EpcisQueryDocument(Value);
 pub struct EpcisEvent(Value);
 
 /// A document collecting one motor, for the API description.
-fn capture_example() -> Value {
+pub(super) fn capture_example() -> Value {
     json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
                      {"ree": "https://w3id.org/reetrace/vocab#"}],
@@ -197,7 +241,7 @@ fn capture_example() -> Value {
 }
 
 /// The versions the REST binding of EPCIS 2.0 announces on every answer.
-fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
+pub(super) fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
     [
         (
             HeaderName::from_static("gs1-epcis-version"),
@@ -227,16 +271,22 @@ fn gs1_headers() -> [(HeaderName, HeaderValue); 2] {
 ///
 /// By default the document is captured whole or not at all: a failing event refuses it (422,
 /// or 409 when every error is a conflict) with `event_errors` (`index`, `pointer`, `detail`).
-/// With `GS1-EPCIS-Capture-Error-Behaviour: proceed` the valid events are stored and the answer
+/// With `GS1-Capture-Error-Behaviour: proceed` (the EPCIS 2.0 spelling; the older
+/// `GS1-EPCIS-Capture-Error-Behaviour` is accepted too) the valid events are stored and the answer
 /// lists each event's outcome. 201 when something new was stored, 200 when every event was a
 /// duplicate. Capture counts against the server's bound on bulk requests in flight
 /// (`bulk_in_flight`): over it, 503 with `Retry-After`, the body discarded.
 #[utoipa::path(
     post, path = "/api/v1/epcis/capture", tag = "epcis", operation_id = "captureEpcis",
     summary = "Capture an EPCIS 2.0 document",
-    params(("GS1-EPCIS-Capture-Error-Behaviour" = Option<String>, Header, nullable = false,
-        pattern = "^(rollback|proceed)$",
-        description = "`rollback` (default: all or nothing) or `proceed` (store the valid events)")),
+    params(
+        ("GS1-Capture-Error-Behaviour" = Option<String>, Header, nullable = false,
+            pattern = "^(rollback|proceed)$",
+            description = "`rollback` (default: all or nothing) or `proceed` (store the valid events)"),
+        ("GS1-EPCIS-Capture-Error-Behaviour" = Option<String>, Header, nullable = false,
+            pattern = "^(rollback|proceed)$",
+            description = "The same, as this service spelled it first; if both are sent they must agree"),
+    ),
     request_body(content(
         (EpcisDocument = "application/ld+json", example = capture_example),
         (EpcisDocument = "application/json", example = capture_example),
@@ -264,11 +314,7 @@ async fn capture(
     body: Bytes,
 ) -> Result<Response, Problem> {
     require_json_content_type(&headers)?;
-    let behaviour = error_behaviour(
-        headers
-            .get(ERROR_BEHAVIOUR_HEADER)
-            .map(|v| v.to_str().unwrap_or("(not text)")),
-    )?;
+    let behaviour = error_behaviour_of(&headers)?;
     // Who may capture is known before the body is read.
     caller.require(CAPTURERS)?;
     let document: Value = parse_json(&body)?;
@@ -321,20 +367,37 @@ async fn query_events(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let raw = raw.unwrap_or_default();
-    // Control characters (NUL included) are refused before any backend sees them, so both
-    // backends answer alike.
-    if let Some(param) = reetrace_core::api::extract::control_character_in(&raw) {
-        return Err(Problem::bad_request(
+    refuse_control_characters(&raw)?;
+    let query = EventQuery::from_query_string(&raw).map_err(|e| query_problem(&e))?;
+    answer_query(&state, &caller, &raw, "/api/v1/epcis/events", &query).await
+}
+
+/// Control characters (NUL included) are refused before any backend sees them, so both
+/// backends answer alike.
+pub(super) fn refuse_control_characters(raw: &str) -> Result<(), Problem> {
+    match reetrace_core::api::extract::control_character_in(raw) {
+        Some(param) => Err(Problem::bad_request(
             INVALID_QUERY_PARAMETER,
             format!("Query parameter {param} holds a control character (such as NUL)."),
         )
         .with_errors(vec![FieldError::new(
             param,
             "must not contain control characters",
-        )]));
+        )])),
+        None => Ok(()),
     }
-    let query = EventQuery::from_query_string(&raw).map_err(|e| query_problem(&e))?;
-    let page = state.service.query_events(&caller, &query).await?;
+}
+
+/// One page of `query` as an `EPCISQueryDocument`, with `Link: <path?...>; rel="next"` (the
+/// query string `raw` with the next cursor) when there may be more.
+pub(super) async fn answer_query(
+    state: &CustodyState,
+    caller: &reetrace_core::domain::Principal,
+    raw: &str,
+    path: &str,
+    query: &EventQuery,
+) -> Result<Response, Problem> {
+    let page = state.service.query_events(caller, query).await?;
     let mut response = (gs1_headers(), Json(EpcisQueryDocument(page.document))).into_response();
     if let Some(token) = page.next_page_token {
         let mut next = form_urlencoded::Serializer::new(String::new());
@@ -345,7 +408,7 @@ async fn query_events(
         }
         next.append_pair("nextPageToken", &token);
         let link = format!(
-            "<{}/api/v1/epcis/events?{}>; rel=\"next\"",
+            "<{}{path}?{}>; rel=\"next\"",
             state.service.base_url(),
             next.finish()
         );
@@ -482,5 +545,49 @@ mod tests {
         let bad = error_behaviour(Some("maybe")).unwrap_err();
         assert_eq!(bad.status, 400);
         assert_eq!(bad.errors[0].pointer, ERROR_BEHAVIOUR_HEADER);
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn both_spellings_of_the_error_behaviour_header() {
+        let of = |pairs| error_behaviour_of(&headers(pairs));
+        assert_eq!(of(&[]).unwrap(), ErrorBehaviour::Rollback);
+        assert_eq!(
+            of(&[("gs1-capture-error-behaviour", "proceed")]).unwrap(),
+            ErrorBehaviour::Proceed
+        );
+        assert_eq!(
+            of(&[("gs1-epcis-capture-error-behaviour", "proceed")]).unwrap(),
+            ErrorBehaviour::Proceed
+        );
+        assert_eq!(
+            of(&[
+                ("gs1-capture-error-behaviour", "proceed"),
+                ("gs1-epcis-capture-error-behaviour", "PROCEED")
+            ])
+            .unwrap(),
+            ErrorBehaviour::Proceed
+        );
+        let disagree = of(&[
+            ("gs1-capture-error-behaviour", "rollback"),
+            ("gs1-epcis-capture-error-behaviour", "proceed"),
+        ])
+        .unwrap_err();
+        assert_eq!(disagree.status, 400);
+        let twice = of(&[
+            ("gs1-capture-error-behaviour", "proceed"),
+            ("gs1-capture-error-behaviour", "proceed"),
+        ])
+        .unwrap_err();
+        assert_eq!(twice.errors[0].pointer, ERROR_BEHAVIOUR_HEADER);
+        let legacy_bad = of(&[("gs1-epcis-capture-error-behaviour", "maybe")]).unwrap_err();
+        assert_eq!(legacy_bad.errors[0].pointer, LEGACY_ERROR_BEHAVIOUR_HEADER);
     }
 }

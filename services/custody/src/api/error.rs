@@ -114,6 +114,9 @@ impl From<CustodyError> for Problem {
                 "No product with passport {passport_id} (model passports have no custody)."
             )),
             CustodyError::NoLot(lot_id) => Problem::not_found(format!("No lot {lot_id}.")),
+            CustodyError::NoCaptureJob(id) => {
+                Problem::not_found(format!("No capture job {id} of your organisation."))
+            }
             CustodyError::NoEvent(event_id) => {
                 Problem::not_found(format!("No event {event_id:?}."))
             }

@@ -1,6 +1,7 @@
 //! The HTTP edge of the custody service: each route extracts its input, calls the service and
 //! maps the result; [`error`] turns the service's errors into problems.
 
+pub mod binding;
 mod custody;
 mod epcis;
 pub mod error;
@@ -17,7 +18,8 @@ use reetrace_core::domain::idempotency::Idempotency;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use epcis::{
-    CaptureReport, ERROR_BEHAVIOUR_HEADER, EventError, EventResult, error_behaviour, query_problem,
+    CaptureReport, ERROR_BEHAVIOUR_HEADER, EventError, EventResult, LEGACY_ERROR_BEHAVIOUR_HEADER,
+    error_behaviour, error_behaviour_of, query_problem,
 };
 
 use crate::service::CustodyService;
@@ -43,7 +45,8 @@ pub fn router(
 ) -> OpenApiRouter<CustodyState> {
     custody::router()
         .merge(transparency_log::router())
-        .merge(epcis::router(bulk_body_limit, gate))
+        .merge(epcis::router(bulk_body_limit, gate.clone()))
+        .merge(binding::router(bulk_body_limit, gate))
 }
 
 /// The idempotency context of a JSON POST.

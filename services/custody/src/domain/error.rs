@@ -36,6 +36,9 @@ pub enum CustodyError {
     /// No stored event has this id.
     #[error("no event {0:?}")]
     NoEvent(String),
+    /// No capture job of the caller's organisation has this id.
+    #[error("no capture job {0}")]
+    NoCaptureJob(Uuid),
     /// No leaf of the log is this event.
     #[error("no event {0:?} in the log")]
     NotInLog(String),

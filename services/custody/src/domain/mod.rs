@@ -4,6 +4,7 @@
 
 pub mod balance;
 pub mod capture;
+pub mod capture_job;
 pub mod claim;
 pub mod error;
 pub mod event;

@@ -31,6 +31,7 @@
 pub mod build;
 pub mod hash;
 pub mod query;
+pub mod query_binding;
 pub mod schema;
 pub mod vocab;
 

@@ -18,7 +18,21 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::hash::{Prefixes, Vocabulary, gs1};
+use super::query_binding::{self, Conditions};
 use super::vocab;
+
+/// The parameters of `GET /api/v1/epcis/events`.
+const V1_PARAMETERS: [&str; 9] = [
+    "EQ_bizStep",
+    "MATCH_anyEPC",
+    "MATCH_epcClass",
+    "GE_eventTime",
+    "LT_eventTime",
+    "EQ_bizLocation",
+    "EQ_action",
+    "perPage",
+    "nextPageToken",
+];
 
 /// Results per page when `perPage` is absent.
 pub const DEFAULT_PER_PAGE: u32 = 30;
@@ -32,6 +46,9 @@ pub enum QueryError {
     /// A parameter this endpoint does not know.
     #[error("unknown query parameter \"{0}\"")]
     Unknown(String),
+    /// A parameter of the EPCIS standard this repository does not evaluate.
+    #[error("query parameter \"{0}\" is not supported by this repository")]
+    Unsupported(String),
     /// A single-valued parameter given twice.
     #[error("query parameter {0} is given more than once")]
     Repeated(&'static str),
@@ -82,7 +99,7 @@ pub struct IdMatch {
 }
 
 impl IdMatch {
-    fn new(given: &str, prefixes: &Prefixes) -> IdMatch {
+    pub(crate) fn new(given: &str, prefixes: &Prefixes) -> IdMatch {
         let given = given.to_owned();
         let canonical = canonical_id(&prefixes.expand(&given).unwrap_or_else(|| given.clone()));
         let pattern = given.starts_with("urn:epc:idpat:");
@@ -93,7 +110,7 @@ impl IdMatch {
         }
     }
 
-    fn matches(&self, canonical: &str) -> bool {
+    pub(crate) fn matches(&self, canonical: &str) -> bool {
         canonical == self.canonical
             || (self.pattern
                 && canonical
@@ -103,7 +120,7 @@ impl IdMatch {
 }
 
 /// The filter of `GET /api/v1/epcis/events`. Empty lists do not filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventQuery {
     /// `EQ_bizStep`: the business step is one of these (canonical IRIs).
     pub biz_steps: Vec<String>,
@@ -124,6 +141,8 @@ pub struct EventQuery {
     pub per_page: u32,
     /// `nextPageToken`: the opaque cursor of the page to return.
     pub next_page_token: Option<String>,
+    /// The REST binding's further parameters (`/epcis/2.0/events`).
+    pub binding: Conditions,
 }
 
 impl Default for EventQuery {
@@ -138,6 +157,7 @@ impl Default for EventQuery {
             actions: Vec::new(),
             per_page: DEFAULT_PER_PAGE,
             next_page_token: None,
+            binding: Conditions::default(),
         }
     }
 }
@@ -148,8 +168,24 @@ impl EventQuery {
         EventQuery::from_pairs(form_urlencoded::parse(query.as_bytes()))
     }
 
+    /// Parses the query string of the REST binding's `/epcis/2.0/events`: every parameter of
+    /// the simple event query this repository evaluates; the standard's others are refused as
+    /// [`QueryError::Unsupported`].
+    pub fn from_binding_query_string(query: &str) -> Result<EventQuery, QueryError> {
+        EventQuery::parse(form_urlencoded::parse(query.as_bytes()), true)
+    }
+
     /// Parses decoded name/value pairs, in order, as a web framework hands them over.
     pub fn from_pairs<I, K, V>(pairs: I) -> Result<EventQuery, QueryError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        EventQuery::parse(pairs, false)
+    }
+
+    fn parse<I, K, V>(pairs: I, binding: bool) -> Result<EventQuery, QueryError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -160,6 +196,19 @@ impl EventQuery {
         let mut seen_per_page = false;
         for (name, raw) in pairs {
             let raw = raw.as_ref();
+            // The binding's MATCH_epcClass is the standard's (quantityList and
+            // childQuantityList only); v1's looks in every quantity list.
+            if binding
+                && (name.as_ref() == "MATCH_epcClass" || !V1_PARAMETERS.contains(&name.as_ref()))
+            {
+                if q.binding.take(name.as_ref(), raw, &prefixes)? {
+                    continue;
+                }
+                if query_binding::unsupported(name.as_ref()) {
+                    return Err(QueryError::Unsupported(name.as_ref().to_owned()));
+                }
+                return Err(QueryError::Unknown(name.as_ref().to_owned()));
+            }
             match name.as_ref() {
                 "EQ_bizStep" => {
                     for v in list("EQ_bizStep", raw)? {
@@ -253,6 +302,7 @@ impl EventQuery {
             && self.matches_location(event, &prefixes)
             && self.matches_epcs(event, &prefixes)
             && self.matches_classes(event, &prefixes)
+            && self.binding.matches(event, &prefixes)
     }
 
     fn matches_biz_step(&self, event: &Value, prefixes: &Prefixes) -> bool {
@@ -368,7 +418,7 @@ pub fn location_key(id: &str) -> String {
     canonical_id(id)
 }
 
-fn invalid(param: &'static str, value: &str, reason: &'static str) -> QueryError {
+pub(crate) fn invalid(param: &'static str, value: &str, reason: &'static str) -> QueryError {
     QueryError::Invalid {
         param,
         value: value.to_owned(),
@@ -377,7 +427,7 @@ fn invalid(param: &'static str, value: &str, reason: &'static str) -> QueryError
 }
 
 /// The `|`-separated values of one occurrence; none may be empty.
-fn list<'a>(param: &'static str, raw: &'a str) -> Result<Vec<&'a str>, QueryError> {
+pub(crate) fn list<'a>(param: &'static str, raw: &'a str) -> Result<Vec<&'a str>, QueryError> {
     raw.split('|')
         .map(|v| {
             let v = v.trim();
@@ -390,7 +440,7 @@ fn list<'a>(param: &'static str, raw: &'a str) -> Result<Vec<&'a str>, QueryErro
         .collect()
 }
 
-fn time(param: &'static str, raw: &str) -> Result<DateTime<FixedOffset>, QueryError> {
+pub(crate) fn time(param: &'static str, raw: &str) -> Result<DateTime<FixedOffset>, QueryError> {
     let raw = raw.trim();
     DateTime::parse_from_rfc3339(raw)
         // An unencoded `+01:00` arrives as ` 01:00` (form encoding reads `+` as a space).

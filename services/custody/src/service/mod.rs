@@ -4,6 +4,7 @@
 //! decided again ([`settle`]).
 
 mod capture;
+mod capture_jobs;
 mod claims;
 mod epcis_query;
 mod lots;
@@ -24,7 +25,8 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use capture::CAPTURERS;
+pub use capture::{CAPTURERS, KeepAnswer};
+pub use capture_jobs::{JOB_LEASE, JobRendering, MAX_LISTED_JOBS};
 pub use claims::RELEASERS;
 pub use epcis_query::{EventsPage, SCAN_LIMIT};
 pub use transparency_log::TransparencyLog;
@@ -70,6 +72,8 @@ pub struct CustodyService {
     /// Pulls the passport feed when a product is not known yet (read-your-writes after a
     /// registration in the same deployment).
     passports: Option<Arc<Consumer>>,
+    /// Wakes this instance's capture worker when a job is accepted here.
+    capture_wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for CustodyService {
@@ -131,6 +135,7 @@ impl CustodyService {
             log,
             config: Arc::new(config),
             passports,
+            capture_wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

@@ -171,6 +171,26 @@ static TABLES: &[ArchiveTable] = &[
             ("created_at", Kind::Time),
         ],
     },
+    ArchiveTable {
+        name: "custody_capture_jobs",
+        columns: &[
+            ("capture_id", Kind::Uuid),
+            ("org_id", Kind::Uuid),
+            ("org_name", Kind::Text),
+            ("role", Kind::Text),
+            ("key_id", Kind::Uuid),
+            ("behaviour", Kind::Text),
+            ("document", Kind::Text),
+            ("created_at", Kind::Time),
+            ("attempts", Kind::I64),
+            ("lease_owner", Kind::Text),
+            ("lease_until_ms", Kind::I64),
+            ("finished_at", Kind::Time),
+            ("success", Kind::Bool),
+            ("errors", Kind::Text),
+            ("report", Kind::Text),
+        ],
+    },
 ];
 
 #[async_trait]

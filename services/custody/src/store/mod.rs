@@ -9,6 +9,7 @@
 
 mod append;
 mod archive;
+mod capture_jobs;
 mod claims;
 mod codec;
 mod events;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 use reetrace_core::db::{Archived, Db, MigrationSet};
 
+pub use capture_jobs::CaptureJobStore;
 pub use claims::ClaimStore;
 pub use events::EventStore;
 pub use idempotency::IdempotencyStore;
@@ -45,6 +47,7 @@ pub trait CustodyStore:
     + PassportCopies
     + IdempotencyStore
     + WriteStore
+    + CaptureJobStore
 {
 }
 
@@ -57,6 +60,7 @@ impl<T> CustodyStore for T where
         + PassportCopies
         + IdempotencyStore
         + WriteStore
+        + CaptureJobStore
 {
 }
 

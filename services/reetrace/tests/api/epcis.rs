@@ -11,7 +11,7 @@ use crate::passports::motor;
 
 const RECYCLER_EORI: &str = "DE1234567890123";
 
-fn document(events: Vec<Value>) -> Value {
+pub(crate) fn document(events: Vec<Value>) -> Value {
     json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
                      {"ree": "https://w3id.org/reetrace/vocab#"}],
@@ -23,16 +23,16 @@ fn document(events: Vec<Value>) -> Value {
 }
 
 /// The SGTIN of `motor(serial)` (GTIN 04012345000016), as an EPC URN.
-fn urn(serial: &str) -> String {
+pub(crate) fn urn(serial: &str) -> String {
     format!("urn:epc:id:sgtin:4012345.000001.{serial}")
 }
 
 /// ... and as its canonical Digital Link.
-fn link(serial: &str) -> String {
+pub(crate) fn link(serial: &str) -> String {
     format!("https://id.gs1.org/01/04012345000016/21/{serial}")
 }
 
-fn event(step: &str, epcs: &[String], time: &str) -> Value {
+pub(crate) fn event(step: &str, epcs: &[String], time: &str) -> Value {
     json!({
         "type": "ObjectEvent",
         "eventTime": time,
@@ -50,7 +50,7 @@ async fn capture(app: &TestApp, key: &str, doc: &Value, proceed: bool) -> reqwes
         .header("content-type", "application/ld+json")
         .body(serde_json::to_vec(doc).unwrap());
     if proceed {
-        request = request.header("GS1-EPCIS-Capture-Error-Behaviour", "proceed");
+        request = request.header("GS1-Capture-Error-Behaviour", "proceed");
     }
     request.send().await.unwrap()
 }
@@ -63,7 +63,7 @@ async fn captured(app: &TestApp, key: &str, doc: &Value) -> Value {
     body
 }
 
-async fn get_json(app: &TestApp, key: &str, path: &str) -> Value {
+pub(crate) async fn get_json(app: &TestApp, key: &str, path: &str) -> Value {
     let response = app.get(path).bearer_auth(key).send().await.unwrap();
     let status = response.status();
     let body: Value = response.json().await.unwrap();
@@ -71,7 +71,7 @@ async fn get_json(app: &TestApp, key: &str, path: &str) -> Value {
     body
 }
 
-async fn log_size(app: &TestApp, key: &str) -> usize {
+pub(crate) async fn log_size(app: &TestApp, key: &str) -> usize {
     get_json(app, key, "/api/v1/log/entries?limit=1000")
         .await
         .as_array()
@@ -79,7 +79,7 @@ async fn log_size(app: &TestApp, key: &str) -> usize {
         .len()
 }
 
-async fn register(app: &TestApp, maker: &str, serial: &str) -> String {
+pub(crate) async fn register(app: &TestApp, maker: &str, serial: &str) -> String {
     app.register(maker, &motor(serial)).await["id"]
         .as_str()
         .unwrap()
@@ -104,7 +104,7 @@ async fn recycler_with_eori(app: &TestApp) -> (String, String) {
     )
 }
 
-fn encode(id: &str) -> String {
+pub(crate) fn encode(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
@@ -395,6 +395,37 @@ api_test!(
         let scan = get_json(&app, &collector, &format!("/api/v1/custody/{p2}")).await;
         assert_eq!(scan["custody"]["state"], "in_use");
         assert_eq!(scan["events"], json!([]));
+
+        // The spelling this service accepted first still proceeds: the valid events are
+        // duplicates now, the broken one is refused again, nothing new is stored.
+        let legacy = app
+            .post("/api/v1/epcis/capture")
+            .bearer_auth(&collector)
+            .header("content-type", "application/ld+json")
+            .header("GS1-EPCIS-Capture-Error-Behaviour", "proceed")
+            .body(serde_json::to_vec(&doc).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(legacy.status(), 200);
+        let report: Value = legacy.json().await.unwrap();
+        assert_eq!(
+            (&report["duplicates"], &report["refused"]),
+            (&json!(2), &json!(1)),
+            "{report}"
+        );
+        // Both spellings at once must agree.
+        let mixed = app
+            .post("/api/v1/epcis/capture")
+            .bearer_auth(&collector)
+            .header("content-type", "application/ld+json")
+            .header("GS1-Capture-Error-Behaviour", "rollback")
+            .header("GS1-EPCIS-Capture-Error-Behaviour", "proceed")
+            .body(serde_json::to_vec(&doc).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_problem(mixed, 400, "invalid_header").await;
 
         // Proceeding with nothing valid stores nothing and says why.
         let nothing = document(vec![json!({"type": "ObjectEvent"})]);

@@ -14,6 +14,8 @@ mod credential_v2;
 mod credentials;
 mod custody;
 mod epcis;
+mod epcis_binding;
+mod epcis_binding_query;
 mod epcis_hash_versions;
 mod epcis_interop;
 mod errors;

@@ -214,6 +214,14 @@ api_test!(
                     "401", "events", "none", "events", "none", "events", "events", "none",
                 ],
             ),
+            // The EPCIS 2.0 REST binding reads as the v1 query does.
+            (
+                "/epcis/2.0/events".to_owned(),
+                epcis,
+                [
+                    "401", "events", "none", "events", "none", "events", "events", "none",
+                ],
+            ),
             (
                 "/api/v1/log/entries".to_owned(),
                 entries,

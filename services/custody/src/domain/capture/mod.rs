@@ -49,7 +49,7 @@ use super::step::NextSteps;
 /// The most events one document may carry (the `GS1-EPCIS-Capture-Limit` of the REST binding).
 pub const CAPTURE_LIMIT: usize = 10_000;
 
-/// What a failing event does to its document (`GS1-EPCIS-Capture-Error-Behaviour`).
+/// What a failing event does to its document (`GS1-Capture-Error-Behaviour`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ErrorBehaviour {
     /// All or nothing (`rollback`, the default).
@@ -57,6 +57,23 @@ pub enum ErrorBehaviour {
     Rollback,
     /// The valid events are stored, the others listed (`proceed`).
     Proceed,
+}
+
+impl ErrorBehaviour {
+    /// The binding's spelling (`rollback`, `proceed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorBehaviour::Rollback => "rollback",
+            ErrorBehaviour::Proceed => "proceed",
+        }
+    }
+
+    /// Reads the binding's spelling, in any case.
+    pub fn parse(text: &str) -> Option<ErrorBehaviour> {
+        [ErrorBehaviour::Rollback, ErrorBehaviour::Proceed]
+            .into_iter()
+            .find(|b| b.as_str().eq_ignore_ascii_case(text.trim()))
+    }
 }
 
 /// What became of one event of a captured document.

@@ -5,10 +5,11 @@
 mod decide;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
+use reetrace_core::domain::idempotency::StoredResponse;
 use reetrace_core::domain::{Principal, Role};
 use reetrace_core::service::retry::Attempt;
 use serde_json::Value;
@@ -21,7 +22,7 @@ use crate::domain::capture::{
 use crate::domain::event::EventRow;
 use crate::domain::step::Tracked;
 use crate::domain::{Contention, CustodyError};
-use crate::store::{Write, WriteError, Written};
+use crate::store::{Respond, Write, WriteError, Written};
 
 /// Who may capture EPCIS documents.
 pub const CAPTURERS: &[Role] = &[Role::Recycler];
@@ -44,6 +45,7 @@ impl Known {
 }
 
 /// Where a captured event's leaf index comes from once written.
+#[derive(Clone)]
 pub(super) enum Pending {
     /// The n-th event of the write.
     Written(usize),
@@ -56,6 +58,14 @@ pub(super) struct Plan {
     pub(super) write: Write,
     pub(super) results: Vec<EventOutcome>,
     pub(super) pending: Vec<(usize, Pending)>,
+}
+
+/// How a capture job keeps its answer with the write that captures its document: under `key`
+/// for the job's organisation, as `render` writes it (see [`crate::domain::capture_job`]).
+#[derive(Clone)]
+pub struct KeepAnswer {
+    pub key: String,
+    pub render: Arc<dyn Fn(&CaptureOutcome) -> String + Send + Sync>,
 }
 
 /// The answer, with the leaf indexes the write gave.
@@ -83,8 +93,23 @@ impl CustodyService {
         document: Value,
         behaviour: ErrorBehaviour,
     ) -> Result<CaptureOutcome, CustodyError> {
+        self.capture_keeping(caller, document, behaviour, None)
+            .await
+    }
+
+    /// As [`CustodyService::capture`]; with `keep`, the answer is kept with the write, so that
+    /// the capture happens once however often it is tried: a write finding the key taken means
+    /// another attempt captured it ([`CustodyError::ConcurrentRequest`]; read the kept answer).
+    pub async fn capture_keeping(
+        &self,
+        caller: &Principal,
+        document: Value,
+        behaviour: ErrorBehaviour,
+        keep: Option<KeepAnswer>,
+    ) -> Result<CaptureOutcome, CustodyError> {
         caller.require(CAPTURERS)?;
         let prepared = &prepare(document, &self.config.bases(), Utc::now())?;
+        let keep = &keep;
         // Kept across attempts: the next holders resolved so far, and whether the passport
         // feed was read up to now already.
         let recipients = &Mutex::new(HashMap::new());
@@ -108,17 +133,31 @@ impl CustodyService {
                 });
             }
             let Plan {
-                write,
+                mut write,
                 results,
                 pending,
             } = plan;
             if write.events.is_empty() {
                 return Ok(Attempt::Done(report(results, pending, None)));
             }
+            if let Some(keep) = keep {
+                let (kept, waiting, render) =
+                    (results.clone(), pending.clone(), keep.render.clone());
+                let respond: Respond = Box::new(move |written: &Written| StoredResponse {
+                    fingerprint: [0; 32],
+                    status: 200,
+                    content_type: "application/json".to_owned(),
+                    body: render(&report(kept, waiting, Some(written))),
+                });
+                write.idempotent = Some((caller.org_id, keep.key.clone(), respond));
+            }
             Ok(match self.store.write(write).await {
                 Ok(written) => Attempt::Done(report(results, pending, Some(&written))),
                 // Someone moved a product or stored one of these ids meanwhile: decide again.
                 Err(WriteError::Stale | WriteError::DuplicateEvent(_)) => Attempt::Again,
+                Err(WriteError::DuplicateKey) if keep.is_some() => {
+                    Attempt::Failed(CustodyError::ConcurrentRequest)
+                }
                 Err(WriteError::DuplicateKey) => Attempt::Failed(CustodyError::internal(
                     "a capture kept an idempotent answer",
                     "duplicate key",
