@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::PassportState;
-use crate::domain::crma::Summary;
+use crate::domain::crma::ConformityTotals;
 use crate::service::conformity::{ConformityItem, PassportConformity};
 
 pub fn router() -> OpenApiRouter<PassportState> {
@@ -81,7 +81,7 @@ pub struct ConformitySummary {
     /// The day the application dates were compared with.
     pub evaluated_on: NaiveDate,
     /// Over all the organisation's passports that are not revoked.
-    pub totals: Summary,
+    pub totals: ConformityTotals,
     /// One page of passports, by id, with each rule's answer.
     pub items: Vec<ConformityItem>,
     /// Pass as `cursor` to get the next page; absent on the last page.

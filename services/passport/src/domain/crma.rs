@@ -17,8 +17,13 @@ use utoipa::ToSchema;
 
 use super::registration::Product;
 pub use super::registration::{CrmaExemption, CrmaProductGroup};
-pub use coverage::{CoverageCell, CoverageInput, RuleCount, RuleCoverage, Summary, summarise};
-pub use rules::{Conformity, Content, Gap, MagnetFacts, Rule, RuleResult, Scope, Status, evaluate};
+pub use coverage::{
+    ConformityTotals, CoverageCell, CoverageInput, RuleCount, RuleCoverage, summarise,
+};
+pub use rules::{
+    Conformity, ConformityGap, ConformityStatus, Content, CrmaApplicability, CrmaRule, MagnetFacts,
+    RuleResult, evaluate,
+};
 
 /// The rated output from which an electric motor is in scope, in kW (art. 2(47)).
 pub const MOTOR_THRESHOLD_KW: f64 = 0.12;

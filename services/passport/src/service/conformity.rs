@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::PassportService;
 use super::error::{PassportError, Result};
-use crate::domain::crma::{self, Conformity, Content, CoverageInput, Rule, Status, Summary};
+use crate::domain::crma::{
+    self, Conformity, ConformityStatus, ConformityTotals, Content, CoverageInput, CrmaRule,
+};
 use crate::domain::passport::{
     CredentialFormat, ListFilter, Passport, PassportStatus, PassportVersion,
 };
@@ -21,7 +23,7 @@ use crate::domain::untp::ProductPassport;
 use crate::domain::view::Tier;
 
 /// The rules that read the details document: withheld from a tier that may not read it.
-const DETAIL_RULES: [Rule; 2] = [Rule::MagnetDetail, Rule::RemovalSequence];
+const DETAIL_RULES: [CrmaRule; 2] = [CrmaRule::MagnetDetail, CrmaRule::RemovalSequence];
 
 /// One passport's conformity, as the caller may see it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -37,7 +39,7 @@ pub struct PassportConformity {
     /// Rules left out because they read content this tier may not see (the details
     /// document, restricted by its manufacturer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub withheld: Vec<Rule>,
+    pub withheld: Vec<CrmaRule>,
 }
 
 /// One passport in the summary's list.
@@ -54,8 +56,8 @@ pub struct ConformityItem {
 /// One rule's answer in the summary's list.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RuleStatus {
-    pub rule: Rule,
-    pub status: Status,
+    pub rule: CrmaRule,
+    pub status: ConformityStatus,
 }
 
 /// How many passports the summary reads per store query.
@@ -158,7 +160,7 @@ impl PassportService {
         org: Option<Uuid>,
         after: Option<Uuid>,
         limit: u32,
-    ) -> Result<(Summary, Vec<ConformityItem>)> {
+    ) -> Result<(ConformityTotals, Vec<ConformityItem>)> {
         caller.require(&[Role::Manufacturer, Role::Regulator, Role::Admin])?;
         let authority = caller.role != Role::Manufacturer;
         let org_id = match (authority, org) {

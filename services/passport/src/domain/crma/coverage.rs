@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::super::registration::CrmaProductGroup;
-use super::rules::{Conformity, Rule, Status};
+use super::rules::{Conformity, ConformityStatus, CrmaRule};
 
 /// One passport's answer with its placement facts.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +25,7 @@ pub struct CoverageInput<'a> {
 /// How many passports got each answer for one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RuleCount {
-    pub rule: Rule,
+    pub rule: CrmaRule,
     pub met: u64,
     pub missing: u64,
     pub not_applicable: u64,
@@ -35,7 +35,7 @@ pub struct RuleCount {
 /// One rule in one coverage cell, counted in units placed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RuleCoverage {
-    pub rule: Rule,
+    pub rule: CrmaRule,
     /// Units to which the rule applies today (`met` or `missing`).
     pub applicable: u64,
     pub met: u64,
@@ -57,7 +57,7 @@ pub struct CoverageCell {
 
 /// The conformity of an organisation's passports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Summary {
+pub struct ConformityTotals {
     pub passports: u64,
     /// In a product group of art. 28(1), not exempt.
     pub in_scope: u64,
@@ -75,13 +75,13 @@ pub struct Summary {
 pub fn summarise<'a>(
     inputs: impl IntoIterator<Item = CoverageInput<'a>>,
     with_coverage: bool,
-) -> Summary {
-    let mut summary = Summary {
+) -> ConformityTotals {
+    let mut summary = ConformityTotals {
         passports: 0,
         in_scope: 0,
         exempt: 0,
         out_of_scope: 0,
-        rules: Rule::ALL
+        rules: CrmaRule::ALL
             .iter()
             .map(|rule| RuleCount {
                 rule: *rule,
@@ -94,7 +94,7 @@ pub fn summarise<'a>(
         coverage: None,
     };
     // (group, country, year) -> (units, per rule (applicable, met))
-    type Cell = (u64, BTreeMap<Rule, (u64, u64)>);
+    type Cell = (u64, BTreeMap<CrmaRule, (u64, u64)>);
     let mut cells: BTreeMap<(CrmaProductGroup, String, i32), Cell> = BTreeMap::new();
     for input in inputs {
         let c = input.conformity;
@@ -107,10 +107,10 @@ pub fn summarise<'a>(
         for result in &c.rules {
             if let Some(count) = summary.rules.iter_mut().find(|r| r.rule == result.rule) {
                 match result.status {
-                    Status::Met => count.met += 1,
-                    Status::Missing => count.missing += 1,
-                    Status::NotApplicable => count.not_applicable += 1,
-                    Status::NotYetApplicable => count.not_yet_applicable += 1,
+                    ConformityStatus::Met => count.met += 1,
+                    ConformityStatus::Missing => count.missing += 1,
+                    ConformityStatus::NotApplicable => count.not_applicable += 1,
+                    ConformityStatus::NotYetApplicable => count.not_yet_applicable += 1,
                 }
             }
         }
@@ -124,12 +124,12 @@ pub fn summarise<'a>(
         for result in &c.rules {
             let entry = cell.1.entry(result.rule).or_insert((0, 0));
             match result.status {
-                Status::Met => {
+                ConformityStatus::Met => {
                     entry.0 += input.units;
                     entry.1 += input.units;
                 }
-                Status::Missing => entry.0 += input.units,
-                Status::NotApplicable | Status::NotYetApplicable => {}
+                ConformityStatus::Missing => entry.0 += input.units,
+                ConformityStatus::NotApplicable | ConformityStatus::NotYetApplicable => {}
             }
         }
     }
@@ -142,7 +142,7 @@ pub fn summarise<'a>(
                     country,
                     year,
                     units,
-                    rules: Rule::ALL
+                    rules: CrmaRule::ALL
                         .iter()
                         .map(|rule| {
                             let (applicable, met) = rules.get(rule).copied().unwrap_or((0, 0));

@@ -3,10 +3,10 @@
 //! motors, the motors' location and removal (art. 28(5)).
 
 use super::super::registration::Component;
-use super::rules::{Content, Gap, named_type};
+use super::rules::{ConformityGap, Content, named_type};
 
-fn gap(pointer: String, detail: &str) -> Gap {
-    Gap {
+fn gap(pointer: String, detail: &str) -> ConformityGap {
+    ConformityGap {
         pointer,
         detail: detail.to_owned(),
     }
@@ -32,8 +32,8 @@ fn only_in_motors(content: &Content<'_>) -> bool {
 /// components whose magnets are not registered.
 pub(super) fn magnet_detail(
     content: &Content<'_>,
-    unregistered: Vec<Gap>,
-) -> (&'static str, Vec<Gap>) {
+    unregistered: Vec<ConformityGap>,
+) -> (&'static str, Vec<ConformityGap>) {
     if only_in_motors(content) {
         let mut gaps = Vec::new();
         for (i, c) in holders(content) {
@@ -89,7 +89,7 @@ pub(super) fn magnet_detail(
 }
 
 /// Art. 28(4)(c): how it is met, and what is missing.
-pub(super) fn removal(content: &Content<'_>) -> (&'static str, Vec<Gap>) {
+pub(super) fn removal(content: &Content<'_>) -> (&'static str, Vec<ConformityGap>) {
     let steps = content.removal_steps;
     if only_in_motors(content) {
         let motors_removed = holders(content).iter().all(|(_, c)| c.removal.is_some());
@@ -124,7 +124,7 @@ pub(super) fn removal(content: &Content<'_>) -> (&'static str, Vec<Gap>) {
         .iter()
         .flat_map(|c| &c.magnets)
         .filter(|m| !steps.iter().any(|s| s.releases.contains(&m.reference)))
-        .map(|m| Gap {
+        .map(|m| ConformityGap {
             pointer: "/end_of_life/removal_steps".into(),
             detail: format!("no step releases magnet `{}`", m.reference),
         })

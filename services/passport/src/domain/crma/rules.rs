@@ -16,7 +16,7 @@ use super::{ART29_THRESHOLD_G, CrmaDates, CrmaScope, GroupSource, MOTOR_THRESHOL
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
-pub enum Rule {
+pub enum CrmaRule {
     /// The label: whether permanent magnets are present, and their types.
     #[serde(rename = "28(1)")]
     Label,
@@ -34,22 +34,22 @@ pub enum Rule {
     RecycledContent,
 }
 
-impl Rule {
-    pub const ALL: [Rule; 5] = [
-        Rule::Label,
-        Rule::ResponsiblePerson,
-        Rule::MagnetDetail,
-        Rule::RemovalSequence,
-        Rule::RecycledContent,
+impl CrmaRule {
+    pub const ALL: [CrmaRule; 5] = [
+        CrmaRule::Label,
+        CrmaRule::ResponsiblePerson,
+        CrmaRule::MagnetDetail,
+        CrmaRule::RemovalSequence,
+        CrmaRule::RecycledContent,
     ];
 
     pub fn code(self) -> &'static str {
         match self {
-            Rule::Label => "28(1)",
-            Rule::ResponsiblePerson => "28(4)(a)",
-            Rule::MagnetDetail => "28(4)(b)",
-            Rule::RemovalSequence => "28(4)(c)",
-            Rule::RecycledContent => "29(1)",
+            CrmaRule::Label => "28(1)",
+            CrmaRule::ResponsiblePerson => "28(4)(a)",
+            CrmaRule::MagnetDetail => "28(4)(b)",
+            CrmaRule::RemovalSequence => "28(4)(c)",
+            CrmaRule::RecycledContent => "29(1)",
         }
     }
 }
@@ -57,7 +57,7 @@ impl Rule {
 /// The answer for one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub enum ConformityStatus {
     Met,
     Missing,
     NotApplicable,
@@ -67,7 +67,7 @@ pub enum Status {
 
 /// Something a rule needs that the passport lacks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Gap {
+pub struct ConformityGap {
     /// JSON pointer into the registration (send it again with `PUT`); `` for the whole.
     pub pointer: String,
     pub detail: String,
@@ -76,8 +76,8 @@ pub struct Gap {
 /// One rule's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RuleResult {
-    pub rule: Rule,
-    pub status: Status,
+    pub rule: CrmaRule,
+    pub status: ConformityStatus,
     /// Why the rule applies or not, and how it is met.
     pub reason: String,
     /// From when the rule applies to products placed on the market.
@@ -85,12 +85,12 @@ pub struct RuleResult {
     pub applies_from: Option<NaiveDate>,
     /// What is missing: for `missing`, and for `not_yet_applicable` what will be.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<Gap>,
+    pub missing: Vec<ConformityGap>,
 }
 
 /// The product's place in the CRMA.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Scope {
+pub struct CrmaApplicability {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_group: Option<CrmaProductGroup>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,7 +121,7 @@ pub struct MagnetFacts {
 pub struct Conformity {
     /// The day the dates were compared with.
     pub evaluated_on: NaiveDate,
-    pub scope: Scope,
+    pub scope: CrmaApplicability,
     pub magnets: MagnetFacts,
     pub rules: Vec<RuleResult>,
 }
@@ -189,7 +189,7 @@ fn facts(components: &[Component]) -> MagnetFacts {
 }
 
 /// Where the product stands before any rule: out of scope, exempt, or in.
-fn scope(content: &Content<'_>) -> Scope {
+fn scope(content: &Content<'_>) -> CrmaApplicability {
     let declared = content.declared;
     let group = super::product_group(declared.and_then(|d| d.product_group), content.category);
     let exemptions = declared.map(|d| d.exemptions.clone()).unwrap_or_default();
@@ -230,7 +230,7 @@ fn scope(content: &Content<'_>) -> Scope {
             },
         },
     };
-    Scope {
+    CrmaApplicability {
         product_group: group.map(|(g, _)| g),
         group_source: group.map(|(_, s)| s),
         exemptions,
@@ -256,10 +256,10 @@ fn timing(from: Option<NaiveDate>, placed: NaiveDate, today: NaiveDate) -> Timin
     }
 }
 
-fn not_applicable(rule: Rule, reason: impl Into<String>) -> RuleResult {
+fn not_applicable(rule: CrmaRule, reason: impl Into<String>) -> RuleResult {
     RuleResult {
         rule,
-        status: Status::NotApplicable,
+        status: ConformityStatus::NotApplicable,
         reason: reason.into(),
         applies_from: None,
         missing: Vec::new(),
@@ -268,12 +268,12 @@ fn not_applicable(rule: Rule, reason: impl Into<String>) -> RuleResult {
 
 /// A rule that applies by substance: its answer once its date is compared.
 fn dated(
-    rule: Rule,
+    rule: CrmaRule,
     from: Option<NaiveDate>,
     content: &Content<'_>,
     today: NaiveDate,
     met: &str,
-    missing: Vec<Gap>,
+    missing: Vec<ConformityGap>,
 ) -> RuleResult {
     let (status, reason) = match timing(from, content.placed_on_market, today) {
         Timing::PlacedBefore(from) => {
@@ -287,7 +287,7 @@ fn dated(
             );
         }
         Timing::NotYet(None) => (
-            Status::NotYetApplicable,
+            ConformityStatus::NotYetApplicable,
             format!(
                 "art. {} applies two years after the implementing act on the label format, \
                  not adopted yet",
@@ -295,11 +295,14 @@ fn dated(
             ),
         ),
         Timing::NotYet(Some(from)) => (
-            Status::NotYetApplicable,
+            ConformityStatus::NotYetApplicable,
             format!("art. {} applies from {from}", rule.code()),
         ),
-        Timing::Applies if missing.is_empty() => (Status::Met, met.to_owned()),
-        Timing::Applies => (Status::Missing, format!("art. {} applies", rule.code())),
+        Timing::Applies if missing.is_empty() => (ConformityStatus::Met, met.to_owned()),
+        Timing::Applies => (
+            ConformityStatus::Missing,
+            format!("art. {} applies", rule.code()),
+        ),
     };
     RuleResult {
         rule,
@@ -310,8 +313,8 @@ fn dated(
     }
 }
 
-fn gap(pointer: impl Into<String>, detail: impl Into<String>) -> Gap {
-    Gap {
+fn gap(pointer: impl Into<String>, detail: impl Into<String>) -> ConformityGap {
+    ConformityGap {
         pointer: pointer.into(),
         detail: detail.into(),
     }
@@ -322,11 +325,11 @@ pub fn evaluate(content: &Content<'_>, dates: &CrmaDates, today: NaiveDate) -> C
     let scope = scope(content);
     let magnets = facts(content.components);
     let rules = match scope.product_group {
-        Some(group) if scope.in_scope => Rule::ALL
+        Some(group) if scope.in_scope => CrmaRule::ALL
             .iter()
             .map(|rule| one(*rule, group, content, &magnets, dates, today))
             .collect(),
-        _ => Rule::ALL
+        _ => CrmaRule::ALL
             .iter()
             .map(|rule| not_applicable(*rule, scope.reason.clone()))
             .collect(),
@@ -340,7 +343,7 @@ pub fn evaluate(content: &Content<'_>, dates: &CrmaDates, today: NaiveDate) -> C
 }
 
 fn one(
-    rule: Rule,
+    rule: CrmaRule,
     group: CrmaProductGroup,
     content: &Content<'_>,
     magnets: &MagnetFacts,
@@ -360,7 +363,7 @@ fn one(
             })
             .collect::<Vec<_>>()
     };
-    if rule != Rule::Label && rule != Rule::RecycledContent && magnets.types.is_empty() {
+    if rule != CrmaRule::Label && rule != CrmaRule::RecycledContent && magnets.types.is_empty() {
         return not_applicable(
             rule,
             "no permanent magnet: art. 28(3) asks a data carrier only of products that \
@@ -368,7 +371,7 @@ fn one(
         );
     }
     match rule {
-        Rule::Label => {
+        CrmaRule::Label => {
             let met = if magnets.types.is_empty() {
                 "the label states that the product holds no permanent magnet"
             } else {
@@ -376,7 +379,7 @@ fn one(
             };
             dated(rule, art28, content, today, met, unregistered())
         }
-        Rule::ResponsiblePerson => {
+        CrmaRule::ResponsiblePerson => {
             let missing = match content.responsible_person {
                 Some(_) => Vec::new(),
                 None => vec![gap(
@@ -393,15 +396,15 @@ fn one(
                 missing,
             )
         }
-        Rule::MagnetDetail => {
+        CrmaRule::MagnetDetail => {
             let (met, missing) = super::detail::magnet_detail(content, unregistered());
             dated(rule, art28, content, today, met, missing)
         }
-        Rule::RemovalSequence => {
+        CrmaRule::RemovalSequence => {
             let (met, missing) = super::detail::removal(content);
             dated(rule, art28, content, today, met, missing)
         }
-        Rule::RecycledContent => {
+        CrmaRule::RecycledContent => {
             if magnets.art29_mass_g <= ART29_THRESHOLD_G {
                 return not_applicable(
                     rule,
@@ -411,7 +414,7 @@ fn one(
                     ),
                 );
             }
-            let mut missing: Vec<Gap> = unregistered()
+            let mut missing: Vec<ConformityGap> = unregistered()
                 .into_iter()
                 .filter(|g| {
                     content.components.iter().enumerate().any(|(i, c)| {

@@ -40,7 +40,7 @@ fn check(registration: Value, dates: &CrmaDates, today: &str) -> Conformity {
     evaluate(&content, dates, day(today))
 }
 
-fn statuses(c: &Conformity) -> Vec<(&'static str, Status)> {
+fn statuses(c: &Conformity) -> Vec<(&'static str, ConformityStatus)> {
     c.rules.iter().map(|r| (r.rule.code(), r.status)).collect()
 }
 
@@ -89,18 +89,22 @@ fn the_legal_defaults_leave_art_28_open_except_for_vehicles() {
     let mut motor = motor();
     motor["product"]["placed_on_market"]["date"] = json!("2030-01-10");
     let c = check(motor, &dates, "2026-12-06");
-    assert_eq!(c.rules[0].status, Status::NotYetApplicable);
+    assert_eq!(c.rules[0].status, ConformityStatus::NotYetApplicable);
     assert_eq!(c.rules[0].applies_from, None);
-    assert_eq!(c.rules[4].status, Status::Met, "art. 29 applies from 2027");
+    assert_eq!(
+        c.rules[4].status,
+        ConformityStatus::Met,
+        "art. 29 applies from 2027"
+    );
     // Placed before a date already passed: never applies.
     let c = check(super::tests::motor(), &in_force(), "2026-12-06");
     let placed_2026 = CrmaDates {
         art28_from: Some(day("2026-06-01")),
         ..CrmaDates::default()
     };
-    assert_eq!(c.rules[0].status, Status::Met);
+    assert_eq!(c.rules[0].status, ConformityStatus::Met);
     let c = check(super::tests::motor(), &placed_2026, "2026-12-06");
-    assert_eq!(c.rules[0].status, Status::NotApplicable);
+    assert_eq!(c.rules[0].status, ConformityStatus::NotApplicable);
     assert!(
         c.rules[0].reason.contains("before"),
         "{}",
@@ -117,7 +121,7 @@ fn a_fully_registered_motor_meets_every_rule() {
     assert_eq!(c.scope.group_source, Some(GroupSource::CategoryMapping));
     assert_eq!(c.magnets.art29_mass_g, 1680.0);
     assert!(
-        c.rules.iter().all(|r| r.status == Status::Met),
+        c.rules.iter().all(|r| r.status == ConformityStatus::Met),
         "{:#?}",
         c.rules
     );
@@ -142,9 +146,9 @@ fn gaps_are_named_by_their_pointers() {
             .map(|g| format!("{} {}", g.pointer, g.detail))
             .collect()
     };
-    assert_eq!(c.rules[1].status, Status::Missing);
+    assert_eq!(c.rules[1].status, ConformityStatus::Missing);
     assert!(gaps(1)[0].starts_with("/responsible_person "));
-    assert_eq!(c.rules[2].status, Status::Missing);
+    assert_eq!(c.rules[2].status, ConformityStatus::Missing);
     assert!(gaps(2)[0].starts_with("/ree_content/components/0/magnets/1/glues "));
     assert_eq!(
         gaps(3),
@@ -161,7 +165,12 @@ fn unregistered_magnets_leave_the_label_open() {
     assert_eq!(c.magnets.types, [MagnetType::Ndfeb]);
     assert_eq!(c.magnets.art29_mass_g, 1500.0);
     for i in [0, 2, 4] {
-        assert_eq!(c.rules[i].status, Status::Missing, "{:?}", c.rules[i]);
+        assert_eq!(
+            c.rules[i].status,
+            ConformityStatus::Missing,
+            "{:?}",
+            c.rules[i]
+        );
         assert_eq!(
             c.rules[i].missing[0].pointer,
             "/ree_content/components/0/magnets"
@@ -178,7 +187,7 @@ fn exemptions_and_small_motors_are_out_of_scope() {
     assert!(
         c.rules
             .iter()
-            .all(|r| r.status == Status::NotApplicable && r.reason.contains("28(9)"))
+            .all(|r| r.status == ConformityStatus::NotApplicable && r.reason.contains("28(9)"))
     );
     let mut small = motor();
     small["product"]["rated_output_kw"] = json!(0.09);
@@ -192,7 +201,7 @@ fn exemptions_and_small_motors_are_out_of_scope() {
     assert_eq!(
         statuses(&c)
             .iter()
-            .filter(|(_, s)| *s == Status::NotApplicable)
+            .filter(|(_, s)| *s == ConformityStatus::NotApplicable)
             .count(),
         5
     );
