@@ -256,6 +256,9 @@ magnet-recycled-claim-above-set     -                                  check /re
 magnet-ref-used-twice               -                                  check /ree_content/components/0/magnets/1/ref
 temperature-class-against-grade     -                                  check /ree_content/components/0/magnets/0/temperature_class
 release-of-unknown-magnet           -                                  check /end_of_life/removal_steps/4/releases/1
+crma-product-group-unknown          /product/crma_product_group        parse unknown CRMA product group "toaster"
+rated-output-negative               /product/rated_output_kw           check /product/rated_output_kw
+vehicle-exemption-for-a-dishwasher  -                                  check /product/crma_exemptions/0
 "#;
 
 /// One row of [`INVALID`].
