@@ -273,10 +273,22 @@ crma_test!(
             json!([]),
         );
         washer.as_object_mut().unwrap().remove("responsible_person");
-        let id = app.register(&owner, &washer).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let issued = app.register(&owner, &washer).await;
+        let id = issued["id"].as_str().unwrap().to_owned();
+        // The declared scope is signed, and the credential verifies with its new term.
+        let credential = &issued["credential"];
+        assert_eq!(
+            credential["credentialSubject"]["ree:crmaScope"],
+            json!({"productGroup": "automatic_washing_machine"})
+        );
+        let response = app
+            .post("/credentials/verify")
+            .json(&json!({"verifiableCredential": credential}))
+            .send()
+            .await
+            .unwrap();
+        let result: Value = response.json().await.unwrap();
+        assert_eq!(result["verified"], true, "{result}");
 
         let full = conformity(&app, &id, Some(&recycler)).await;
         assert_eq!(full["tier"], "professional");
