@@ -271,3 +271,25 @@ fn coverage_counts_units_per_group_country_and_year() {
     assert_eq!(cells[0].rules[1].share, Some(0.75));
     assert_eq!(cells[0].rules[0].share, Some(1.0));
 }
+
+#[test]
+fn type_approved_vehicles_are_exempt_and_the_declaration_is_signed_as_given() {
+    let mut vehicle = motor();
+    vehicle["product"]["crma_product_group"] = json!("light_means_of_transport");
+    vehicle["product"]["crma_exemptions"] = json!(["type_approved_vehicle"]);
+    let registration: Registration = serde_json::from_value(vehicle.clone()).unwrap();
+    assert_eq!(
+        serde_json::to_value(CrmaScope::of(&registration.product)).unwrap(),
+        json!({"productGroup": "light_means_of_transport", "exemptions": ["type_approved_vehicle"]})
+    );
+    let c = check(vehicle, &in_force(), "2027-07-01");
+    assert!(!c.scope.in_scope);
+    assert!(c.scope.reason.contains("28(11)"), "{}", c.scope.reason);
+    // Nothing declared: nothing signed, and the category's group is used.
+    let plain: Registration = serde_json::from_value(motor()).unwrap();
+    assert_eq!(CrmaScope::of(&plain.product), None);
+    assert_eq!(
+        CrmaDates::default().art28(CrmaProductGroup::LightMeansOfTransport),
+        CrmaDates::default().art28(CrmaProductGroup::MriDevice)
+    );
+}
