@@ -277,14 +277,17 @@ fn dated(
 ) -> RuleResult {
     let (status, reason) = match timing(from, content.placed_on_market, today) {
         Timing::PlacedBefore(from) => {
-            return not_applicable(
-                rule,
-                format!(
-                    "placed on the market on {}, before art. {} applied ({from})",
-                    content.placed_on_market,
-                    rule.code()
-                ),
-            );
+            return RuleResult {
+                applies_from: Some(from),
+                ..not_applicable(
+                    rule,
+                    format!(
+                        "placed on the market on {}, before art. {} applied ({from})",
+                        content.placed_on_market,
+                        rule.code()
+                    ),
+                )
+            };
         }
         Timing::NotYet(None) => (
             ConformityStatus::NotYetApplicable,
@@ -414,13 +417,20 @@ fn one(
                     ),
                 );
             }
-            let mut missing: Vec<ConformityGap> = unregistered()
-                .into_iter()
-                .filter(|g| {
-                    content.components.iter().enumerate().any(|(i, c)| {
-                        g.pointer == format!("/ree_content/components/{i}/magnets")
-                            && named_type(&c.material).is_some_and(counts_for_29)
-                    })
+            // Only NdFeB, SmCo and AlNiCo have art. 29 elements to publish.
+            let mut missing: Vec<ConformityGap> = content
+                .components
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    c.magnets.is_empty() && named_type(&c.material).is_some_and(counts_for_29)
+                })
+                .map(|(i, _)| {
+                    gap(
+                        format!("/ree_content/components/{i}/magnets"),
+                        "the material names a permanent magnet, but no magnets are registered: \
+                         no recycled share can be computed",
+                    )
                 })
                 .collect();
             if !content.publishes_shares {
