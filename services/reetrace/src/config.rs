@@ -475,6 +475,16 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(config.crma.art28_from.unwrap().to_string(), "2028-03-01");
         assert_eq!(config.crma.art29_from.to_string(), "2028-01-01");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reetrace.toml");
+        std::fs::write(&file, "[crma]\nart28_from = \"2028-03-01\"\n").unwrap();
+        let (config, _) = Config::from_layers(Some(&file), &[], &Overrides::default()).unwrap();
+        assert_eq!(config.crma.art28_from.unwrap().to_string(), "2028-03-01");
+        assert_eq!(
+            config.crma.art28_vehicles_from.unwrap().to_string(),
+            "2029-05-24",
+            "the file sets one date, the others keep their defaults"
+        );
         let vars = env(&[("REETRACE_CRMA_ART29_FROM", "soon")]);
         let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("art29_from"), "{err:#}");
