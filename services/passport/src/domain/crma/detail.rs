@@ -119,11 +119,16 @@ pub(super) fn removal(content: &Content<'_>) -> (&'static str, Vec<ConformityGap
             )],
         );
     }
+    let released: std::collections::HashSet<&str> = steps
+        .iter()
+        .flat_map(|s| &s.releases)
+        .map(String::as_str)
+        .collect();
     let gaps = content
         .components
         .iter()
         .flat_map(|c| &c.magnets)
-        .filter(|m| !steps.iter().any(|s| s.releases.contains(&m.reference)))
+        .filter(|m| !released.contains(m.reference.as_str()))
         .map(|m| ConformityGap {
             pointer: "/end_of_life/removal_steps".into(),
             detail: format!("no step releases magnet `{}`", m.reference),

@@ -228,6 +228,12 @@ fn bad_declarations_are_refused_with_their_pointer() {
         ]
     );
     let mut r = motor();
+    r["product"]["crma_exemptions"] = json!(vec!["space"; 100_000]);
+    let r: Registration = serde_json::from_value(r).unwrap();
+    let errors = r.check().unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].pointer, "/product/crma_exemptions");
+    let mut r = motor();
     r["product"]["crma_product_group"] = json!("toaster");
     let err = serde_json::from_value::<Registration>(r)
         .unwrap_err()

@@ -21,6 +21,15 @@ pub(super) fn check_scope(v: &mut Violations, product: &Product) {
         group.map(|(g, _)| g),
         Some(CrmaProductGroup::MotorVehicle | CrmaProductGroup::LightMeansOfTransport)
     );
+    let most = CrmaExemption::ALL.len();
+    if product.crma_exemptions.len() > most {
+        // Some are listed twice; not compared pairwise (a long list would cost quadratic time).
+        v.add(
+            "/product/crma_exemptions",
+            format!("at most {most} exemptions, each once"),
+        );
+        return;
+    }
     for (i, exemption) in product.crma_exemptions.iter().enumerate() {
         let at = format!("/product/crma_exemptions/{i}");
         if product.crma_exemptions[..i].contains(exemption) {
