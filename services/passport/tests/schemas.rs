@@ -23,9 +23,9 @@ use reetrace_core::domain::{
 };
 use reetrace_passport::domain::credential::{self, Envelope};
 use reetrace_passport::domain::registration::{
-    AdditiveType, CoatingType, DetailsAccess, Drive, GlueType, Granularity, MagnetSubtype,
-    MagnetType, MagnetisedState, Method, PartKind, Registration, RemovalAction, TemperatureClass,
-    ToolKind,
+    AdditiveType, CoatingType, CrmaExemption, CrmaProductGroup, DetailsAccess, Drive, GlueType,
+    Granularity, MagnetSubtype, MagnetType, MagnetisedState, Method, PartKind, Registration,
+    RemovalAction, TemperatureClass, ToolKind,
 };
 use reetrace_passport::domain::subject::{self, Manufacturer, SubjectContext};
 use serde_json::{Value, json};
@@ -256,6 +256,9 @@ magnet-recycled-claim-above-set     -                                  check /re
 magnet-ref-used-twice               -                                  check /ree_content/components/0/magnets/1/ref
 temperature-class-against-grade     -                                  check /ree_content/components/0/magnets/0/temperature_class
 release-of-unknown-magnet           -                                  check /end_of_life/removal_steps/4/releases/1
+crma-product-group-unknown          /product/crma_product_group        parse unknown CRMA product group "toaster"
+rated-output-negative               /product/rated_output_kw           check /product/rated_output_kw
+vehicle-exemption-for-a-dishwasher  -                                  check /product/crma_exemptions/0
 "#;
 
 /// One row of [`INVALID`].
@@ -367,8 +370,16 @@ fn vocabularies_are_exactly_the_rust_ones() {
         .map(|e| e.symbol().to_owned())
         .collect();
     assert_eq!(schema_enum("chemicalElement"), chemical);
-    let vocabularies: [(&str, Vec<&str>); 11] = [
+    let vocabularies: [(&str, Vec<&str>); 13] = [
         ("magnetType", codes(MagnetType::ALL, MagnetType::as_str)),
+        (
+            "crmaProductGroup",
+            codes(CrmaProductGroup::ALL, CrmaProductGroup::as_str),
+        ),
+        (
+            "crmaExemption",
+            codes(CrmaExemption::ALL, CrmaExemption::as_str),
+        ),
         (
             "temperatureClass",
             codes(TemperatureClass::ALL, TemperatureClass::as_str),

@@ -344,6 +344,10 @@ fn the_v2_context_defines_every_term_it_is_used_for() {
         ree_keys(&declaration, &mut used);
     }
     assert!(used.contains("ree:marketCountry") && used.contains("ree:detailsDigest"));
+    assert!(
+        used.contains("ree:crmaScope"),
+        "an example declares a CRMA scope"
+    );
     for key in &used {
         assert!(terms.contains_key(key), "{key} is not in the v2 context");
     }
@@ -377,6 +381,10 @@ fn the_v2_context_defines_every_term_it_is_used_for() {
         (
             "ree:responsiblePerson",
             &["name", "address", "email", "telephone", "url"],
+        ),
+        (
+            "ree:crmaScope",
+            &["productGroup", "exemptions", "ratedOutputKw"],
         ),
     ] {
         let scoped = terms[term]["@context"].as_object().unwrap();

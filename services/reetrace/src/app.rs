@@ -176,6 +176,7 @@ impl Services {
                 aliases: identity.aliases.clone(),
                 did_web_allowlist: config.did_web_allowlist.clone(),
                 resolver_cache: std::time::Duration::from_millis(config.resolver_cache_ms),
+                crma: config.crma.clone(),
             },
         );
 

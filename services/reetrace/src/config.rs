@@ -10,6 +10,9 @@ use reetrace_core::api::auth::{RateLimit, RateLimits};
 use reetrace_custody::domain::reservation::ReservationCap;
 use serde::{Deserialize, Serialize};
 
+mod env;
+use env::{ENV_KEYS, Kind, OTHER_ENV};
+
 /// A configured secret (a key, a database URL with its password): `Debug` never shows it, and
 /// its memory is zeroed when it is dropped. (Core's `crypto::Secret` holds key bytes.)
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +113,8 @@ pub struct Config {
     pub connections: crate::serve::ConnectionLimits,
     /// Days the audit trail of authority reads keeps an entry before it is pruned.
     pub audit_retention_days: u32,
+    /// When CRMA art. 28 and 29 apply (dates `YYYY-MM-DD`).
+    pub crma: reetrace_passport::domain::crma::CrmaDates,
 }
 
 impl Default for Config {
@@ -140,138 +145,10 @@ impl Default for Config {
             resolver_cache_ms: 60_000,
             connections: crate::serve::ConnectionLimits::default(),
             audit_retention_days: reetrace_core::service::audit::DEFAULT_RETENTION_DAYS,
+            crma: Default::default(),
         }
     }
 }
-
-/// How an environment value is typed before it joins the TOML table.
-#[derive(Clone, Copy)]
-enum Kind {
-    Str,
-    Int,
-    /// Comma-separated.
-    List,
-}
-
-/// The environment variables we read, and the config key each sets.
-const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
-    ("REETRACE_LISTEN", &["listen"], Kind::Str),
-    ("REETRACE_DATABASE_URL", &["database_url"], Kind::Str),
-    ("REETRACE_PUBLIC_BASE_URL", &["public_base_url"], Kind::Str),
-    ("REETRACE_LOG_FORMAT", &["log_format"], Kind::Str),
-    (
-        "REETRACE_BODY_LIMIT_BYTES",
-        &["body_limit_bytes"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_BULK_BODY_LIMIT_BYTES",
-        &["bulk_body_limit_bytes"],
-        Kind::Int,
-    ),
-    ("REETRACE_BULK_IN_FLIGHT", &["bulk_in_flight"], Kind::Int),
-    (
-        "REETRACE_DB_MAX_CONNECTIONS",
-        &["db_max_connections"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_RATE_LIMIT_PER_SECOND",
-        &["rate_limit", "per_second"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_RATE_LIMIT_BURST",
-        &["rate_limit", "burst"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND",
-        &["address_rate_limit", "per_second"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_ADDRESS_RATE_LIMIT_BURST",
-        &["address_rate_limit", "burst"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_FAILED_AUTH_RATE_LIMIT_PER_SECOND",
-        &["failed_auth_rate_limit", "per_second"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_FAILED_AUTH_RATE_LIMIT_BURST",
-        &["failed_auth_rate_limit", "burst"],
-        Kind::Int,
-    ),
-    ("REETRACE_TRUSTED_PROXIES", &["trusted_proxies"], Kind::List),
-    ("REETRACE_MASTER_KEY", &["master_key"], Kind::Str),
-    ("REETRACE_MASTER_KEY_FILE", &["master_key_file"], Kind::Str),
-    (
-        "REETRACE_DID_WEB_ALLOWLIST",
-        &["did_web_allowlist"],
-        Kind::List,
-    ),
-    ("REETRACE_SERVICES", &["services"], Kind::List),
-    ("REETRACE_PASSPORT_URL", &["passport_url"], Kind::Str),
-    ("REETRACE_CUSTODY_URL", &["custody_url"], Kind::Str),
-    ("REETRACE_STOCK_URL", &["stock_url"], Kind::Str),
-    ("REETRACE_SERVICE_KEY", &["service_key"], Kind::Str),
-    ("REETRACE_DISCLOSURE_K", &["disclosure_k"], Kind::Int),
-    (
-        "REETRACE_RESERVATION_CAP_PERCENT",
-        &["reservation_cap_percent"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_RESOLVER_CACHE_MS",
-        &["resolver_cache_ms"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_AUDIT_RETENTION_DAYS",
-        &["audit_retention_days"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_MAX_CONNECTIONS",
-        &["connections", "max"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_HEADER_READ_TIMEOUT_MS",
-        &["connections", "header_read_timeout_ms"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_IDLE_TIMEOUT_MS",
-        &["connections", "idle_timeout_ms"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_MAX_URI_BYTES",
-        &["connections", "max_uri_bytes"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_MAX_HEADER_BYTES",
-        &["connections", "max_header_bytes"],
-        Kind::Int,
-    ),
-    (
-        "REETRACE_MAX_HEADERS",
-        &["connections", "max_headers"],
-        Kind::Int,
-    ),
-];
-
-/// `REETRACE_*` variables that are not config keys but are known (not typos).
-const OTHER_ENV: &[&str] = &[
-    "REETRACE_CONFIG",
-    "REETRACE_LOG",
-    "REETRACE_TEST_POSTGRES_URL",
-];
 
 /// Values given on the command line; they override everything else.
 #[derive(Debug, Clone, Default)]
@@ -583,6 +460,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("database_url"), "{err}");
+    }
+
+    #[test]
+    fn crma_dates_default_to_the_law_and_take_the_environment() {
+        let (config, _) = Config::from_layers(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(config.crma.art28_from, None);
+        assert_eq!(config.crma.art29_from.to_string(), "2027-05-24");
+        let vars = env(&[
+            ("REETRACE_CRMA_ART28_FROM", "2028-03-01"),
+            ("REETRACE_CRMA_ART29_FROM", "2028-01-01"),
+        ]);
+        let (config, warnings) = Config::from_layers(None, &vars, &Overrides::default()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.crma.art28_from.unwrap().to_string(), "2028-03-01");
+        assert_eq!(config.crma.art29_from.to_string(), "2028-01-01");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reetrace.toml");
+        std::fs::write(&file, "[crma]\nart28_from = \"2028-03-01\"\n").unwrap();
+        let (config, _) = Config::from_layers(Some(&file), &[], &Overrides::default()).unwrap();
+        assert_eq!(config.crma.art28_from.unwrap().to_string(), "2028-03-01");
+        assert_eq!(
+            config.crma.art28_vehicles_from.unwrap().to_string(),
+            "2029-05-24",
+            "the file sets one date, the others keep their defaults"
+        );
+        let vars = env(&[("REETRACE_CRMA_ART29_FROM", "soon")]);
+        let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("art29_from"), "{err:#}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The passport service's HTTP edge: extract, call the service, map the result.
 //!
 //! - [`passports`]: register (one or in bulk), read, versions, list, status changes;
+//! - `conformity`: the CRMA art. 28/29 check of a passport and the organisation summary;
 //! - [`resolver`]: GS1 Digital Link resolution, content negotiation, the linkset;
 //! - [`page`]: the passport page people see after scanning a QR code (HTML presentation,
 //!   rendered for the resolver only); [`qr`]: the QR codes; [`labels`]: the CRMA art. 28(1)
@@ -9,6 +10,7 @@
 //!   documents and status lists are served by core's `api::issuers`, composed beside these);
 //! - [`error`]: the service's problem codes and the one conversion of its errors.
 
+mod conformity;
 mod credentials;
 pub mod error;
 mod issuers;
@@ -53,4 +55,5 @@ pub fn router(
         .merge(qr::router())
         .merge(labels::router())
         .merge(credentials::router())
+        .merge(conformity::router())
 }

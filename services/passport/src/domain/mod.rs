@@ -3,6 +3,7 @@
 //! No I/O here. Signing keys, DIDs and status lists are core's (`domain::issuing`).
 
 pub mod credential;
+pub mod crma;
 pub mod magnet_content;
 pub mod passport;
 pub mod placement;

@@ -7,11 +7,13 @@
 //! masses ([`Registration::derive_from_magnets`], before `check`); removal steps and the
 //! responsible person are in `removal`.
 
+mod crma;
 mod magnets;
 mod removal;
 mod rules;
 mod vocabulary;
 
+pub use crma::{CrmaExemption, CrmaProductGroup};
 pub use magnets::{
     Additive, AdditiveType, Coating, CoatingType, CompositionEntry, Glue, GlueType, Magnet,
     MagnetSubtype, MagnetType, MagnetisedState, TemperatureClass,
@@ -146,6 +148,18 @@ pub struct Product {
     /// The model passport this item or batch belongs to (a passport id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_passport: Option<Uuid>,
+    /// The product group of CRMA art. 28(1); when absent, derived from `category` where the
+    /// mapping is unambiguous (README, "CRMA art. 28/29").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crma_product_group: Option<CrmaProductGroup>,
+    /// Exemptions from CRMA art. 28 that apply (each at most once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crma_exemptions: Vec<CrmaExemption>,
+    /// Rated output in kW (more than 0, at most 1,000,000): an electric motor is in CRMA scope
+    /// from 0.12 kW (art. 2(47)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 1_000_000)]
+    pub rated_output_kw: Option<f64>,
 }
 
 /// Where and when the product was first made available on a market.
@@ -203,6 +217,10 @@ pub struct Component {
     /// Its permanent magnets, each one magnet or a set of identical ones (at most 100).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub magnets: Vec<Magnet>,
+    /// The component is an electric motor holding its magnets: where every magnet sits in
+    /// one, the motors' location and removal may replace the magnet detail (CRMA art. 28(5)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub electric_motor: bool,
     /// Whether `elements` were derived from `magnets` rather than sent.
     #[serde(skip)]
     pub(crate) elements_derived: bool,

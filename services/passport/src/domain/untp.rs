@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod envelope;
+use super::crma::CrmaScope;
 use super::magnet_content::{self, ElementRecycled, MagnetSummary, Responsible};
 use super::registration::{DetailsAccess, Granularity, Registration};
 use super::subject::element_totals;
@@ -87,6 +88,13 @@ pub struct ProductPassport {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_person: Option<Responsible>,
+    /// The CRMA scope the manufacturer declared (product group, exemptions, rated output).
+    #[serde(
+        rename = "ree:crmaScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub crma_scope: Option<CrmaScope>,
 }
 
 /// UNTP `Product`.
@@ -439,6 +447,7 @@ pub fn subject(registration: &Registration, ctx: PassportContext<'_>) -> Product
             .responsible_person
             .as_ref()
             .map(Responsible::of),
+        crma_scope: CrmaScope::of(&registration.product),
     }
 }
 

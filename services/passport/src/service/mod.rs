@@ -7,6 +7,7 @@
 //! - [`signing`]: status indexes and credentials signed in parallel;
 //! - [`claims`]: recycled content claimed from the custody service's lots;
 //! - [`labels`]: what a passport's magnet label (CRMA art. 28(1)) says;
+//! - [`conformity`]: the CRMA art. 28/29 check of a passport, and its summary;
 //! - [`read`]: passports, versions, lists and the resolver's lookups;
 //! - [`vc_api`], [`verification`]: generic credentials and what verifiers need (the
 //!   organisations' keys, DIDs and status lists are core's `service::issuing`);
@@ -14,6 +15,7 @@
 
 pub mod bulk;
 pub mod claims;
+pub mod conformity;
 pub mod credential_cache;
 pub mod error;
 pub mod issue;
@@ -54,6 +56,8 @@ pub struct PassportConfig {
     pub did_web_allowlist: Vec<String>,
     /// How long the resolver may serve a product's credential from memory (zero: never).
     pub resolver_cache: std::time::Duration,
+    /// When CRMA art. 28 and 29 apply.
+    pub crma: crate::domain::crma::CrmaDates,
 }
 
 /// How an idempotent request's answer is kept for replay: made from what the use case

@@ -9,6 +9,7 @@ mod accounts;
 mod audit;
 mod bulk;
 pub mod claims;
+mod conformity;
 mod connections;
 mod credential_v2;
 mod credentials;

@@ -110,6 +110,22 @@ fn stock(body: &Value) -> &'static str {
     }
 }
 
+fn conformity(body: &Value) -> &'static str {
+    match (body["rules"].as_array().map(Vec::len), body.get("withheld")) {
+        (Some(5), None) => "all rules",
+        (Some(3), Some(_)) => "public rules",
+        _ => "mixed",
+    }
+}
+
+fn conformity_summary(body: &Value) -> &'static str {
+    match body["totals"].get("coverage") {
+        Some(cells) if cells.is_array() => "coverage",
+        None if body["totals"]["passports"].is_u64() => "totals",
+        _ => "mixed",
+    }
+}
+
 fn listed(_: &Value) -> &'static str {
     "listed"
 }
@@ -177,6 +193,27 @@ api_test!(
                 passport,
                 [
                     "public", "detail", "public", "detail", "detail", "detail", "detail", "public",
+                ],
+            ),
+            (
+                format!("/api/v1/passports/{id}/conformity"),
+                conformity,
+                [
+                    "public rules",
+                    "all rules",
+                    "public rules",
+                    "all rules",
+                    "all rules",
+                    "all rules",
+                    "all rules",
+                    "public rules",
+                ],
+            ),
+            (
+                format!("/api/v1/conformity?org={maker_id}"),
+                conformity_summary,
+                [
+                    "401", "totals", "403", "403", "403", "coverage", "coverage", "403",
                 ],
             ),
             (

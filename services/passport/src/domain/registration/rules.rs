@@ -2,6 +2,7 @@
 //! pointer. The magnets' rules are in `magnets`, the removal steps' and the responsible
 //! person's in `removal`.
 
+mod crma;
 mod magnets;
 mod removal;
 
@@ -68,6 +69,7 @@ impl Registration {
         let mut v = Violations::default();
         self.check_identity(&mut v);
         self.check_product(&mut v);
+        crma::check_scope(&mut v, &self.product);
         self.check_content(&mut v);
         let refs = magnets::check_all(&mut v, &self.ree_content.components);
         self.check_end_of_life(&mut v);
