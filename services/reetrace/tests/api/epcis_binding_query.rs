@@ -329,3 +329,35 @@ api_test!(pages_follow_the_link_header, |app: TestApp| async move {
     let body = exception(bad).await;
     assert_eq!(body["errors"][0]["pointer"], "nextPageToken");
 });
+
+api_test!(
+    an_overlong_path_segment_is_the_standards_exception,
+    |app: TestApp| async move {
+        let (_, key) = app.create_org("Long Recycling", "recycler").await;
+        let long = "0".repeat(2049);
+        for (resource, parameter) in [
+            ("epcs", "MATCH_anyEPC"),
+            ("bizSteps", "EQ_bizStep"),
+            ("dispositions", "EQ_disposition"),
+            ("readPoints", "EQ_readPoint"),
+            ("bizLocations", "EQ_bizLocation"),
+        ] {
+            let response = app
+                .get(&format!("/epcis/2.0/{resource}/{long}/events"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            let body = exception(response).await;
+            assert_eq!(body["errors"][0]["pointer"], parameter, "{body}");
+        }
+        // At the bound, an ordinary (empty) answer.
+        let at_bound = app
+            .get(&format!("/epcis/2.0/epcs/{}/events", "0".repeat(2048)))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(at_bound.status(), 200);
+    }
+);

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::Auth;
 use reetrace_core::api::codes::{AUTHENTICATED, NOT_FOUND, listed};
-use reetrace_core::api::problem::Problem;
+use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::Principal;
 use serde_json::json;
 
@@ -24,6 +24,9 @@ use crate::epcis::query_binding::EVENT_TYPES;
 
 /// The binding's problem type for a refused query parameter.
 const QUERY_PARAMETER_EXCEPTION: &str = "epcisException:QueryParameterException";
+
+/// The longest value a path segment of the binding takes (characters).
+const MAX_PATH_VALUE: usize = 2048;
 
 /// Parses the binding's query string, `extra` (from the path) first; a refusal is the
 /// binding's `QueryParameterException` naming the parameter.
@@ -230,6 +233,16 @@ async fn events_of(
     parameter: &str,
     value: &str,
 ) -> Result<Response, Problem> {
+    // The path segment's bound, as the document gives it (`maxLength`).
+    if value.chars().count() > MAX_PATH_VALUE {
+        let detail = format!(
+            "the {resource} segment (for {parameter}) is longer than {MAX_PATH_VALUE} characters"
+        );
+        return Err(as_exception(
+            Problem::bad_request(INVALID_QUERY_PARAMETER, detail.clone())
+                .with_errors(vec![FieldError::new(parameter, detail)]),
+        ));
+    }
     let (raw, query) = parse(&raw.unwrap_or_default(), Some((parameter, value)))?;
     let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
     let path = format!("{BASE}/{resource}/{encoded}/events");
