@@ -156,6 +156,23 @@ impl PassportService {
         Ok(out)
     }
 
+    /// The free-access page a passport's product is listed on, if it is (its passport page
+    /// links to it). An item whose model is listed links to the same page.
+    pub fn free_access_link(
+        &self,
+        passport: &Passport,
+        version: &PassportVersion,
+    ) -> Result<Option<String>> {
+        if passport.status == PassportStatus::Revoked {
+            return Ok(None);
+        }
+        let today = reetrace_core::domain::account::now().date_naive();
+        let (conformity, _) = check_version(passport, version, &self.config.crma, today)?;
+        Ok(conformity
+            .art29_applies()
+            .then(|| format!("{}/crma/{}", self.config.base_url, passport.org_id)))
+    }
+
     /// Whether a passport is on the page: not revoked, and art. 29 applies to it.
     async fn listed(&self, passport: Passport) -> Result<Listed> {
         if passport.status == PassportStatus::Revoked {

@@ -224,6 +224,16 @@ api_test!(
         assert!(html.contains("not applicable"));
         assert!(html.contains("suspended"));
         assert!(html.contains(&format!("/api/v1/passports/{recycled}/credential")));
+
+        // The passport page of a listed product links to the page; the others' do not.
+        let passport_page = |id: String| {
+            let request = app.get(&format!("/p/{id}")).header("accept", "text/html");
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+        let link = format!("{}/crma/{maker_id}", app.address);
+        assert!(passport_page(recycled.clone()).await.contains(&link));
+        assert!(!passport_page(small.clone()).await.contains(&link));
+        assert!(!passport_page(exempt.clone()).await.contains(&link));
     }
 );
 
