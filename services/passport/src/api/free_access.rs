@@ -292,14 +292,23 @@ async fn page(
         cursor: query.cursor,
         limit: query.limit,
     };
-    let (status, body) = match listing(&state, &org_id, paging).await {
-        Ok((org, page)) => (StatusCode::OK, html::render(&state.service, &org, &page)),
+    let mut response = match listing(&state, &org_id, paging).await {
+        Ok((org, page)) => html_response(StatusCode::OK, html::render(&state.service, &org, &page)),
         Err(problem) if browser && (problem.status == 400 || problem.status == 404) => {
             let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, html::error(&problem))
+            html_response(status, html::error(&problem))
         }
-        Err(problem) => return problem.into_response(),
+        Err(problem) => problem.into_response(),
     };
+    // Errors follow `Accept` (a page for a browser, problem+json otherwise).
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// An HTML answer with the passport page's security headers.
+fn html_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(
