@@ -197,3 +197,40 @@ pub fn error(problem: &Problem) -> String {
     foot(&mut out);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(status: ShareStatus, share: Option<f64>) -> PublishedShare {
+        PublishedShare {
+            element: "Nd".into(),
+            status,
+            share,
+            credential: "https://example.org/c".into(),
+            pointer: None,
+        }
+    }
+
+    #[test]
+    fn shares_read_as_percentages_or_say_why_there_is_none() {
+        assert_eq!(
+            share_text(&share(ShareStatus::Computed, Some(0.0555205))),
+            "5.55 %"
+        );
+        assert_eq!(share_text(&share(ShareStatus::Computed, Some(0.0))), "0 %");
+        assert_eq!(
+            share_text(&share(ShareStatus::Computed, Some(1.0))),
+            "100 %"
+        );
+        assert_eq!(
+            share_text(&share(ShareStatus::Computed, Some(0.00001))),
+            "< 0.01 %"
+        );
+        assert!(share_text(&share(ShareStatus::NotApplicable, None)).starts_with("not applicable"));
+        assert_eq!(
+            share_text(&share(ShareStatus::NotPublished, None)),
+            "not published"
+        );
+    }
+}
