@@ -217,8 +217,9 @@ pub async fn problem_layer(
     Response::from_parts(parts, body)
 }
 
-/// A body a handler chose on purpose (problem+json, or a JSON document such as a bulk
-/// outcome); axum's own rejections are plain text or empty.
+/// A body a handler chose on purpose (problem+json, a JSON document such as a bulk outcome,
+/// or an HTML page for people, such as the free-access page's 404); axum's own rejections are
+/// plain text or empty.
 fn is_structured(response: &Response) -> bool {
     response
         .headers()
@@ -226,7 +227,7 @@ fn is_structured(response: &Response) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             let essence = v.split(';').next().unwrap_or("").trim();
-            essence.ends_with("json") || essence == "application/x-ndjson"
+            essence.ends_with("json") || essence == "application/x-ndjson" || essence == "text/html"
         })
 }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`passports`]: register (one or in bulk), read, versions, list, status changes;
 //! - `conformity`: the CRMA art. 28/29 check of a passport and the organisation summary;
+//! - [`free_access`]: the free-access page of CRMA art. 29(1) (JSON, CSV, HTML), no key;
 //! - [`resolver`]: GS1 Digital Link resolution, content negotiation, the linkset;
 //! - [`page`]: the passport page people see after scanning a QR code (HTML presentation,
 //!   rendered for the resolver only); [`qr`]: the QR codes; [`labels`]: the CRMA art. 28(1)
@@ -13,6 +14,7 @@
 mod conformity;
 mod credentials;
 pub mod error;
+pub mod free_access;
 mod issuers;
 pub mod labels;
 pub mod page;
@@ -56,4 +58,5 @@ pub fn router(
         .merge(labels::router())
         .merge(credentials::router())
         .merge(conformity::router())
+        .merge(free_access::router())
 }

@@ -112,6 +112,8 @@ pub struct PageView<'a> {
     pub passport: &'a PassportView,
     pub verification: &'a Verification,
     pub links: &'a ProductLinks,
+    /// The manufacturer's free-access page of CRMA art. 29(1), when the product is on it.
+    pub free_access: Option<&'a str>,
 }
 
 /// Escapes text for HTML element content and double- or single-quoted attribute values.
@@ -175,6 +177,16 @@ pub fn render(view: &PageView<'_>) -> String {
     magnets::responsible_person(&mut out, p);
     sections::ree_content(&mut out, p);
     magnets::summary(&mut out, p);
+    if let Some(url) = view.free_access {
+        let _ = writeln!(
+            out,
+            "<section aria-labelledby=\"crma29-h\"><h2 id=\"crma29-h\">Recycled content \
+             (CRMA art. 29)</h2><p>The share of each element recovered from post-consumer \
+             waste in this product's magnets is published on <a href=\"{}\">the \
+             manufacturer's free-access page</a>.</p></section>",
+            escape_html(url)
+        );
+    }
     sections::recycled(&mut out, p);
     sections::end_of_life(&mut out, p);
     session::access(&mut out, p);

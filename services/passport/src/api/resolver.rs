@@ -518,6 +518,7 @@ async fn answer(
                 passport: &view,
                 verification: &verification,
                 links: &links,
+                free_access: service.free_access_link(&row, &version)?.as_deref(),
             });
             let mut response = html.into_response();
             let h = response.headers_mut();

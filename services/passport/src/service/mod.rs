@@ -8,6 +8,7 @@
 //! - [`claims`]: recycled content claimed from the custody service's lots;
 //! - [`labels`]: what a passport's magnet label (CRMA art. 28(1)) says;
 //! - [`conformity`]: the CRMA art. 28/29 check of a passport, and its summary;
+//! - [`free_access`]: the free-access page of CRMA art. 29(1), per manufacturer;
 //! - [`read`]: passports, versions, lists and the resolver's lookups;
 //! - [`vc_api`], [`verification`]: generic credentials and what verifiers need (the
 //!   organisations' keys, DIDs and status lists are core's `service::issuing`);
@@ -18,6 +19,7 @@ pub mod claims;
 pub mod conformity;
 pub mod credential_cache;
 pub mod error;
+pub mod free_access;
 pub mod issue;
 pub mod labels;
 pub mod read;

@@ -20,6 +20,7 @@ mod epcis_binding_query;
 mod epcis_hash_versions;
 mod epcis_interop;
 mod errors;
+mod free_access;
 mod gs1;
 pub mod import;
 mod labels;

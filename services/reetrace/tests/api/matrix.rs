@@ -126,6 +126,21 @@ fn conformity_summary(body: &Value) -> &'static str {
     }
 }
 
+/// The free-access page of CRMA art. 29(1): the same for everyone, no placement fact.
+fn recycled_content(body: &Value) -> &'static str {
+    let text = body.to_string();
+    let placement = [
+        "\"country\"",
+        "\"units\"",
+        "placed_on_market",
+        "marketCountry",
+    ];
+    match body["items"].as_array().map(Vec::len) {
+        Some(1) if !placement.iter().any(|k| text.contains(k)) => "shares",
+        _ => "mixed",
+    }
+}
+
 fn listed(_: &Value) -> &'static str {
     "listed"
 }
@@ -214,6 +229,13 @@ api_test!(
                 conformity_summary,
                 [
                     "401", "totals", "403", "403", "403", "coverage", "coverage", "403",
+                ],
+            ),
+            (
+                format!("/api/v1/orgs/{maker_id}/recycled-content"),
+                recycled_content,
+                [
+                    "shares", "shares", "shares", "shares", "shares", "shares", "shares", "shares",
                 ],
             ),
             (

@@ -121,6 +121,7 @@ fn render_with(passport: &PassportView, verification: &Verification) -> String {
         passport,
         verification,
         links: &links(),
+        free_access: None,
     })
 }
 

@@ -157,6 +157,20 @@ fn counts_for_29(t: MagnetType) -> bool {
     t != MagnetType::Ferrite
 }
 
+/// Whether the NdFeB, SmCo and AlNiCo magnets weigh more than art. 29(1)'s 0.2 kg.
+pub fn over_art29_threshold(magnets: &MagnetFacts) -> bool {
+    magnets.art29_mass_g > ART29_THRESHOLD_G
+}
+
+impl Conformity {
+    /// Whether art. 29(1) applies to the product by substance, whatever the dates: in the
+    /// scope of art. 28(1) (not exempt) with more than 0.2 kg of NdFeB, SmCo and AlNiCo
+    /// magnets. The free-access page lists these products.
+    pub fn art29_applies(&self) -> bool {
+        self.scope.in_scope && over_art29_threshold(&self.magnets)
+    }
+}
+
 fn facts(components: &[Component]) -> MagnetFacts {
     let mut types: Vec<MagnetType> = Vec::new();
     let mut micrograms: i128 = 0;
@@ -408,7 +422,7 @@ fn one(
             dated(rule, art28, content, today, met, missing)
         }
         CrmaRule::RecycledContent => {
-            if magnets.art29_mass_g <= ART29_THRESHOLD_G {
+            if !over_art29_threshold(magnets) {
                 return not_applicable(
                     rule,
                     format!(

@@ -299,3 +299,31 @@ fn type_approved_vehicles_are_exempt_and_the_declaration_is_signed_as_given() {
         CrmaDates::default().art28(CrmaProductGroup::MriDevice)
     );
 }
+
+#[test]
+fn art_29_applies_by_substance_whatever_the_dates() {
+    // The motor, in scope with 1.44 kg of NdFeB: art. 29 applies by substance before its date.
+    let early = check(motor(), &CrmaDates::default(), "2026-07-01");
+    assert!(early.art29_applies());
+    assert_eq!(early.rules[4].status, ConformityStatus::NotYetApplicable);
+    // Exempt: out of scope.
+    let mut defence = motor();
+    defence["product"]["crma_exemptions"] = json!(["defence"]);
+    assert!(!check(defence, &in_force(), "2027-07-01").art29_applies());
+    // 0.2 kg or less of NdFeB, SmCo and AlNiCo: art. 29 does not apply.
+    let mut light = motor();
+    for magnet in light["ree_content"]["components"][0]["magnets"]
+        .as_array_mut()
+        .unwrap()
+    {
+        magnet["count"] = json!(1);
+    }
+    let light = check(light, &in_force(), "2027-07-01");
+    assert!(
+        light.magnets.art29_mass_g <= ART29_THRESHOLD_G,
+        "{:?}",
+        light.magnets
+    );
+    assert!(light.scope.in_scope);
+    assert!(!light.art29_applies());
+}
