@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::SqlCustody;
 use super::codec::CHUNK;
-use crate::domain::event::{ChainLink, EventFilter, EventRow};
+use crate::domain::event::{ChainLink, EventFilter, EventRow, ScanKey, ScanOrder, ScanPosition};
 
 pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, biz_step, biz_location, org_id, \
      event_time, document, data, leaf_hash, recorded_at, salt, hash_version";
@@ -33,11 +33,13 @@ pub trait EventStore: Send + Sync {
     ) -> Result<std::collections::HashSet<i64>, StoreError>;
     /// Whether `org` is involved in the event at `leaf_index` (see [`push_involving`]).
     async fn involves(&self, leaf_index: i64, org: Uuid) -> Result<bool, StoreError>;
-    /// Events matching `filter`, by leaf index after `after`, at most `limit`.
+    /// Events matching `filter` in `order`, strictly after `after` (from the start when none),
+    /// at most `limit`.
     async fn query(
         &self,
         filter: &EventFilter,
-        after: i64,
+        order: ScanOrder,
+        after: Option<ScanPosition>,
         limit: u32,
     ) -> Result<Vec<EventRow>, StoreError>;
     /// Events with leaf index >= `from`, at most `limit` (the feed and log verification).
@@ -200,13 +202,41 @@ impl EventStore for SqlCustody {
     async fn query(
         &self,
         filter: &EventFilter,
-        after: i64,
+        order: ScanOrder,
+        after: Option<ScanPosition>,
         limit: u32,
     ) -> Result<Vec<EventRow>, StoreError> {
+        let column = match order.key {
+            ScanKey::Log => None,
+            ScanKey::EventTime => Some("event_time"),
+            ScanKey::RecordTime => Some("recorded_at"),
+        };
+        let (beyond, direction) = if order.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         let mut sql = Sql::new(format!(
-            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE leaf_index > "
+            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE 1 = 1"
         ));
-        sql.push_bind(after);
+        // Keyset: strictly beyond the last position, ties broken by the leaf index.
+        if let Some(after) = after {
+            match (column, after.at) {
+                (Some(column), Some(at)) => {
+                    sql.push(&format!(" AND ({column} {beyond} "))
+                        .push_bind(at)
+                        .push(&format!(" OR ({column} = "))
+                        .push_bind(at)
+                        .push(&format!(" AND leaf_index {beyond} "))
+                        .push_bind(after.leaf)
+                        .push("))");
+                }
+                _ => {
+                    sql.push(&format!(" AND leaf_index {beyond} "))
+                        .push_bind(after.leaf);
+                }
+            }
+        }
         any_of(&mut sql, "biz_step", &filter.biz_steps);
         any_of(&mut sql, "biz_location", &filter.biz_locations);
         any_of(&mut sql, "action", &filter.actions);
@@ -238,8 +268,13 @@ impl EventStore for SqlCustody {
         if let Some(before) = filter.time_before {
             sql.push(" AND event_time < ").push_bind(before);
         }
-        sql.push(" ORDER BY leaf_index LIMIT ")
-            .push_bind(i64::from(limit));
+        match column {
+            Some(column) => sql.push(&format!(
+                " ORDER BY {column} {direction}, leaf_index {direction} LIMIT "
+            )),
+            None => sql.push(&format!(" ORDER BY leaf_index {direction} LIMIT ")),
+        };
+        sql.push_bind(i64::from(limit));
         let rows: Vec<EventDb> = sql.fetch_all(self.db.reader()).await?;
         Ok(events(rows))
     }
