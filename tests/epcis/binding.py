@@ -200,6 +200,20 @@ def events_of(server, key, params):
     return days
 
 
+def values_of(server, key, collection):
+    """Every value of a collection of the binding, one a page, following Link rel="next"."""
+    url = f"{server.base}/epcis/2.0/{collection}?perPage=1"
+    values = []
+    while url:
+        status, headers, body = request("GET", url, key)
+        if status != 200 or not isinstance(body, list):
+            fail(f"GET {url}: {status} {body}")
+        values.extend(body)
+        link = headers.get("Link")
+        url = link[1:link.index(">")] if link else None
+    return values
+
+
 def check(server):
     recorder = server.org("Binding Recycling", "recycler")
     job = finished(recorder, capture(server, recorder, sample_events()))
@@ -302,6 +316,28 @@ def check(server):
     status, _, body = request("GET", f"{server.base}/epcis/2.0/epcs/{epc}/events", recorder)
     if status != 200 or len(body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) != 1:
         fail(f"epcs/{{epc}}/events: {status} {body}")
+    expected_values = {
+        "bizSteps": ["commissioning", "inspecting", "packing", "shipping"],
+        "dispositions": ["in_progress", "in_transit"],
+        "readPoints": ["urn:epc:id:sgln:0614141.07346.1234", "urn:epc:id:sgln:0614141.07346.5678"],
+    }
+    for collection in ["bizSteps", "dispositions", "readPoints", "bizLocations", "epcs"]:
+        values = values_of(server, recorder, collection)
+        if len(set(values)) != len(values):
+            fail(f"/{collection}: a value twice over the pages: {values}")
+        if collection in expected_values and sorted(values) != expected_values[collection]:
+            fail(f"/{collection}: expected {expected_values[collection]}, got {values}")
+        for value in values:
+            quoted = urllib.parse.quote(value, safe="")
+            status, _, body = request("GET", f"{server.base}/epcis/2.0/{collection}/{quoted}/events", recorder)
+            if status != 200 or not body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]:
+                fail(f"/{collection}/{value}/events: {status} {body}")
+    status, _, body = request("GET", f"{server.base}/epcis/2.0/epcs?perPage=0", recorder)
+    if status != 400 or body.get("type") != QUERY_EXCEPTION:
+        fail(f"/epcs?perPage=0: expected 400 {QUERY_EXCEPTION}, got {status} {body}")
+    print("collections bizSteps, dispositions, readPoints, bizLocations, epcs: paged by Link, "
+          "each value leads to its events")
+
     status, _, jobs = request("GET", f"{server.base}/epcis/2.0/capture", recorder)
     if status != 200 or len(jobs) != 3:
         fail(f"the job list: {status} {jobs}")

@@ -96,6 +96,37 @@ pub struct EventFilter {
     pub involving: Option<Uuid>,
 }
 
+/// A kind of value the events name, as the EPCIS 2.0 REST binding lists them
+/// (`/bizSteps`, `/dispositions`, `/readPoints`, `/bizLocations`, `/epcs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventValue {
+    /// Business steps, in the form the event index keeps them (a CBV word, a `ree:` term or an
+    /// IRI).
+    BizStep,
+    /// Dispositions, as the events write them.
+    Disposition,
+    /// Read point ids, as the events write them.
+    ReadPoint,
+    /// Business location ids, in their canonical form.
+    BizLocation,
+    /// EPCs of `epcList`, `childEPCs`, `parentID`, `inputEPCList` and `outputEPCList`, as the
+    /// event index keeps them.
+    Epc,
+}
+
+impl EventValue {
+    /// A short stable name (page tokens carry it).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventValue::BizStep => "bizSteps",
+            EventValue::Disposition => "dispositions",
+            EventValue::ReadPoint => "readPoints",
+            EventValue::BizLocation => "bizLocations",
+            EventValue::Epc => "epcs",
+        }
+    }
+}
+
 /// What a query's events are ordered by; ties are broken by the log position, in the same
 /// direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::CustodyService;
 use crate::domain::CustodyError;
 use crate::domain::capture::declaration_id;
-use crate::domain::event::{EventFilter, EventRow, ScanKey, ScanOrder, ScanPosition};
+use crate::domain::event::{EventFilter, EventRow, EventValue, ScanKey, ScanOrder, ScanPosition};
 use crate::epcis::query::{IdMatch, biz_step_key};
 use crate::epcis::query_order::{Direction, OrderKey};
 use crate::epcis::{EventQuery, query_document};
@@ -254,6 +254,36 @@ impl CustodyService {
                 });
             }
         }
+    }
+
+    /// One page of the distinct values of `kind` in the events `caller` may read (the
+    /// visibility of [`Self::query_events`]), and the token of the next page if there may be
+    /// one.
+    pub async fn event_values(
+        &self,
+        caller: &Principal,
+        kind: EventValue,
+        per_page: u32,
+        token: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), CustodyError> {
+        let after = token.map(|t| cursor::read_value(kind, t)).transpose()?;
+        let involving = reads_involved_only(caller).then_some(caller.org_id);
+        let mut values = self
+            .store
+            .values(
+                kind,
+                involving,
+                after.as_deref(),
+                per_page.saturating_add(1),
+            )
+            .await?;
+        let next = if values.len() > per_page as usize {
+            values.truncate(per_page as usize);
+            values.last().map(|v| cursor::write_value(kind, v))
+        } else {
+            None
+        };
+        Ok((values, next))
     }
 
     /// A stored event by its `eventID`, and the id of its error declaration if it has one;

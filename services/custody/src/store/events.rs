@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::SqlCustody;
 use super::codec::CHUNK;
-use crate::domain::event::{ChainLink, EventFilter, EventRow, ScanKey, ScanOrder, ScanPosition};
+use crate::domain::event::{
+    ChainLink, EventFilter, EventRow, EventValue, ScanKey, ScanOrder, ScanPosition,
+};
 
 pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, biz_step, biz_location, org_id, \
      event_time, document, data, leaf_hash, recorded_at, salt, hash_version";
@@ -42,6 +44,15 @@ pub trait EventStore: Send + Sync {
         after: Option<ScanPosition>,
         limit: u32,
     ) -> Result<Vec<EventRow>, StoreError>;
+    /// The distinct values of `kind` in the events `involving` is involved in (every event when
+    /// none), in the backend's text order, strictly after `after`, at most `limit`.
+    async fn values(
+        &self,
+        kind: EventValue,
+        involving: Option<Uuid>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
     /// Events with leaf index >= `from`, at most `limit` (the feed and log verification).
     async fn events_from(&self, from: i64, limit: u32) -> Result<Vec<EventRow>, StoreError>;
     /// Chain links of the events with leaf index in `[from, to)`.
@@ -298,6 +309,47 @@ impl EventStore for SqlCustody {
         push_involving(&mut sql, org);
         let found: Option<i64> = sql.scalar_optional(self.db.reader()).await?;
         Ok(found.is_some())
+    }
+
+    async fn values(
+        &self,
+        kind: EventValue,
+        involving: Option<Uuid>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let dialect = self.db.dialect();
+        let (value, from) = match kind {
+            EventValue::BizStep => ("biz_step".to_owned(), "custody_events"),
+            EventValue::BizLocation => ("biz_location".to_owned(), "custody_events"),
+            EventValue::Disposition => (
+                dialect.json_text("document", &["disposition"]),
+                "custody_events",
+            ),
+            EventValue::ReadPoint => (
+                dialect.json_text("document", &["readPoint", "id"]),
+                "custody_events",
+            ),
+            EventValue::Epc => (
+                "x.epc".to_owned(),
+                "custody_event_epcs x JOIN custody_events \
+                 ON custody_events.leaf_index = x.leaf_index",
+            ),
+        };
+        let mut sql = Sql::new(format!(
+            "SELECT DISTINCT {value} AS v FROM {from} WHERE {value} IS NOT NULL"
+        ));
+        if kind == EventValue::Epc {
+            sql.push(" AND x.role IN ('epc', 'parent', 'child', 'input', 'output')");
+        }
+        if let Some(after) = after {
+            sql.push(&format!(" AND {value} > ")).push_bind(after);
+        }
+        if let Some(org) = involving {
+            push_involving(&mut sql, org);
+        }
+        sql.push(" ORDER BY v LIMIT ").push_bind(i64::from(limit));
+        sql.scalars(self.db.reader()).await
     }
 
     async fn events_from(&self, from: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {

@@ -47,7 +47,7 @@ fn parse(raw: &str, extra: Option<(&str, &str)>) -> Result<(String, EventQuery),
     Ok((raw.to_owned(), query))
 }
 
-fn as_exception(mut problem: Problem) -> Problem {
+pub(super) fn as_exception(mut problem: Problem) -> Problem {
     problem.type_uri = QUERY_PARAMETER_EXCEPTION.to_owned();
     problem
 }

@@ -8,11 +8,13 @@
 //! position is a place in the caller's own result, never an offset into the store, so even a
 //! well-forged token shows no event the caller could not query anyway.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 use sha2::{Digest, Sha256};
 
 use crate::domain::CustodyError;
-use crate::domain::event::{ScanKey, ScanOrder, ScanPosition};
+use crate::domain::event::{EventValue, ScanKey, ScanOrder, ScanPosition};
 use crate::epcis::EventQuery;
 
 const VERSION: &str = "c1";
@@ -100,6 +102,37 @@ pub(super) fn read(
     Ok((ScanPosition { at, leaf }, returned))
 }
 
+/// The token of a listing's (`/epcis/2.0/bizSteps`, ...) next page: after `value`.
+pub(super) fn write_value(kind: EventValue, value: &str) -> String {
+    let payload = format!("v1.{}.{}", kind.name(), URL_SAFE_NO_PAD.encode(value));
+    let check = value_check(&payload);
+    format!("{payload}.{check}")
+}
+
+/// The value a listing's token carries, if this server gave it for `kind`.
+pub(super) fn read_value(kind: EventValue, token: &str) -> Result<String, CustodyError> {
+    let refused = || CustodyError::InvalidPageToken;
+    let (payload, given) = token.rsplit_once('.').ok_or_else(refused)?;
+    if given != value_check(payload) {
+        return Err(refused());
+    }
+    let mut parts = payload.split('.');
+    if parts.next() != Some("v1") || parts.next() != Some(kind.name()) {
+        return Err(refused());
+    }
+    let value = parts.next().ok_or_else(refused)?;
+    let value = URL_SAFE_NO_PAD.decode(value).map_err(|_| refused())?;
+    String::from_utf8(value).map_err(|_| refused())
+}
+
+fn value_check(payload: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"reetrace epcis listing\n")
+        .chain_update(payload.as_bytes())
+        .finalize();
+    hex::encode(&digest[..16])
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -136,5 +169,17 @@ mod tests {
         assert!(read(&altered, &q, BY_TIME).is_err());
         assert!(read("42", &q, BY_TIME).is_err());
         assert!(read("", &q, BY_TIME).is_err());
+    }
+
+    #[test]
+    fn a_listing_token_reads_back_for_its_listing_only() {
+        let token = write_value(EventValue::Epc, "urn:epc:id:sgtin:0614141.107346.2017");
+        assert_eq!(
+            read_value(EventValue::Epc, &token).unwrap(),
+            "urn:epc:id:sgtin:0614141.107346.2017"
+        );
+        assert!(read_value(EventValue::BizStep, &token).is_err());
+        assert!(read_value(EventValue::Epc, &token.replacen("v1.epcs.", "v1.epcs.A", 1)).is_err());
+        assert!(read_value(EventValue::Epc, "shipping").is_err());
     }
 }
