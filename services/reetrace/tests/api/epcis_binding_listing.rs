@@ -132,6 +132,22 @@ api_test!(
             theirs.iter().all(|e| !epcs.contains(e)),
             "{theirs:?} {epcs:?}"
         );
+
+        // A regulator reads every event, so every value.
+        let (_, regulator) = app.create_org("Listing Agency", "regulator").await;
+        assert_eq!(
+            sorted(&app, &regulator, "bizSteps").await,
+            [
+                "commissioning",
+                "inspecting",
+                "packing",
+                "receiving",
+                "shipping"
+            ]
+        );
+        let mut everyone = [epcs, theirs].concat();
+        everyone.sort();
+        assert_eq!(sorted(&app, &regulator, "epcs").await, everyone);
     }
 );
 
