@@ -200,6 +200,20 @@ def events_of(server, key, params):
     return days
 
 
+def values_of(server, key, collection):
+    """Every value of a collection of the binding, one a page, following Link rel="next"."""
+    url = f"{server.base}/epcis/2.0/{collection}?perPage=1"
+    values = []
+    while url:
+        status, headers, body = request("GET", url, key)
+        if status != 200 or not isinstance(body, list):
+            fail(f"GET {url}: {status} {body}")
+        values.extend(body)
+        link = headers.get("Link")
+        url = link[1:link.index(">")] if link else None
+    return values
+
+
 def check(server):
     recorder = server.org("Binding Recycling", "recycler")
     job = finished(recorder, capture(server, recorder, sample_events()))
@@ -255,6 +269,13 @@ def check(server):
         ({"EQ_source_owning_party": "urn:epc:id:pgln:0614141.00001"}, ["01", "01!"]),
         ({"EQ_destination_owning_party": "urn:epc:id:pgln:0614141.00002"}, ["01", "01!"]),
         ({"perPage": "2"}, ["01", "02", "03", "04", "01!"]),
+        # Result controls (EPCIS 2.0 section 8.2.7.1); ties are broken by the log order.
+        ({"orderBy": "eventTime", "orderDirection": "ASC", "perPage": "2"}, ["01", "01!", "02", "03", "04"]),
+        ({"orderBy": "eventTime", "perPage": "2"}, ["04", "03", "02", "01!", "01"]),
+        ({"orderBy": "recordTime", "orderDirection": "ASC", "perPage": "1"}, ["01", "02", "03", "04", "01!"]),
+        ({"orderBy": "recordTime", "orderDirection": "DESC", "perPage": "3"}, ["01!", "04", "03", "02", "01"]),
+        ({"orderBy": "eventTime", "eventCountLimit": "3", "perPage": "2"}, ["04", "03", "02"]),
+        ({"maxEventCount": "5", "perPage": "2"}, ["01", "02", "03", "04", "01!"]),
     ]
     for params, expected in cases:
         got = events_of(server, recorder, params)
@@ -263,13 +284,30 @@ def check(server):
     print(f"{len(cases)} queries answered as expected (every supported parameter, pages by Link)")
 
     for name, value in [("WD_readPoint", "urn:epc:id:sgln:0614141.07346.1234"), ("HASATTR_bizLocation", "x"),
-                        ("EQATTR_readPoint_name", "x"), ("orderBy", "eventTime"), ("GE_value", "1"),
+                        ("EQATTR_readPoint_name", "x"), ("GE_value", "1"),
                         ("EQ_unknownThing", "1")]:
         url = f"{server.base}/epcis/2.0/events?" + urllib.parse.urlencode({name: value})
         status, headers, body = request("GET", url, recorder)
         if status != 400 or body.get("type") != QUERY_EXCEPTION or body["errors"][0]["pointer"] != name:
             fail(f"{name}: expected 400 {QUERY_EXCEPTION}, got {status} {body}")
     print("unsupported and unknown parameters: 400 QueryParameterException naming them")
+
+    for params, name in [({"orderBy": "bizStep"}, "orderBy"),
+                         ({"orderBy": "eventTime", "orderDirection": "up"}, "orderDirection"),
+                         ({"orderDirection": "ASC"}, "orderDirection"),
+                         ({"eventCountLimit": "2"}, "eventCountLimit"),
+                         ({"orderBy": "eventTime", "eventCountLimit": "2", "maxEventCount": "2"}, "eventCountLimit"),
+                         ({"maxEventCount": "-1"}, "maxEventCount"),
+                         ({"orderBy": "eventTime", "nextPageToken": "c1.ed.0.0.1.1.00"}, "nextPageToken")]:
+        url = f"{server.base}/epcis/2.0/events?" + urllib.parse.urlencode(params)
+        status, headers, body = request("GET", url, recorder)
+        if status != 400 or body.get("type") != QUERY_EXCEPTION or body["errors"][0]["pointer"] != name:
+            fail(f"{params}: expected 400 {QUERY_EXCEPTION} naming {name}, got {status} {body}")
+    status, _, body = request("GET", f"{server.base}/epcis/2.0/events?maxEventCount=4", recorder)
+    if status != 413 or body.get("type") != "epcisException:QueryTooLargeException":
+        fail(f"maxEventCount=4 of 5 events: expected 413 QueryTooLargeException, got {status} {body}")
+    print("orderBy, orderDirection, eventCountLimit, maxEventCount: wrong values and combinations refused, "
+          "a larger result 413 QueryTooLargeException")
 
     status, _, types = request("GET", f"{server.base}/epcis/2.0/eventTypes", recorder)
     if status != 200 or "ObjectEvent" not in types:
@@ -278,6 +316,28 @@ def check(server):
     status, _, body = request("GET", f"{server.base}/epcis/2.0/epcs/{epc}/events", recorder)
     if status != 200 or len(body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) != 1:
         fail(f"epcs/{{epc}}/events: {status} {body}")
+    expected_values = {
+        "bizSteps": ["commissioning", "inspecting", "packing", "shipping"],
+        "dispositions": ["in_progress", "in_transit"],
+        "readPoints": ["urn:epc:id:sgln:0614141.07346.1234", "urn:epc:id:sgln:0614141.07346.5678"],
+    }
+    for collection in ["bizSteps", "dispositions", "readPoints", "bizLocations", "epcs"]:
+        values = values_of(server, recorder, collection)
+        if len(set(values)) != len(values):
+            fail(f"/{collection}: a value twice over the pages: {values}")
+        if collection in expected_values and sorted(values) != expected_values[collection]:
+            fail(f"/{collection}: expected {expected_values[collection]}, got {values}")
+        for value in values:
+            quoted = urllib.parse.quote(value, safe="")
+            status, _, body = request("GET", f"{server.base}/epcis/2.0/{collection}/{quoted}/events", recorder)
+            if status != 200 or not body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]:
+                fail(f"/{collection}/{value}/events: {status} {body}")
+    status, _, body = request("GET", f"{server.base}/epcis/2.0/epcs?perPage=0", recorder)
+    if status != 400 or body.get("type") != QUERY_EXCEPTION:
+        fail(f"/epcs?perPage=0: expected 400 {QUERY_EXCEPTION}, got {status} {body}")
+    print("collections bizSteps, dispositions, readPoints, bizLocations, epcs: paged by Link, "
+          "each value leads to its events")
+
     status, _, jobs = request("GET", f"{server.base}/epcis/2.0/capture", recorder)
     if status != 200 or len(jobs) != 3:
         fail(f"the job list: {status} {jobs}")

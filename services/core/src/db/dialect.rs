@@ -35,6 +35,15 @@ impl Dialect {
         }
     }
 
+    /// The text at `path` (object keys) of the JSON held as text in `column`, NULL where there
+    /// is none. Keys are our own constants, never client input.
+    pub fn json_text(self, column: &str, path: &[&str]) -> String {
+        match self.0 {
+            Backend::Sqlite => format!("json_extract({column}, '$.{}')", path.join(".")),
+            Backend::Postgres => format!("(CAST({column} AS jsonb) #>> '{{{}}}')", path.join(",")),
+        }
+    }
+
     /// The null-safe equality operator (`a {is} b` is true when both are NULL).
     pub fn null_safe_eq(self) -> &'static str {
         match self.0 {

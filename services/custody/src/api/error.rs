@@ -39,6 +39,8 @@ problem_codes! {
     INVALID_HEADER = ("invalid_header", BAD_REQUEST, MALFORMED);
     /// An EPCIS query parameter that is not valid or not supported.
     INVALID_QUERY_PARAMETER = ("invalid_query_parameter", BAD_REQUEST, MALFORMED);
+    /// An EPCIS query that would return more events than its `maxEventCount`.
+    QUERY_TOO_LARGE = ("query_too_large", PAYLOAD_TOO_LARGE, "The query would return too many events");
     /// A tree size that is not valid for a proof.
     INVALID_SIZE = ("invalid_size", BAD_REQUEST, MALFORMED);
     /// Recycled content claimed for another organisation's passport.
@@ -263,6 +265,16 @@ impl From<CustodyError> for Problem {
                 "nextPageToken",
                 "not a cursor this server gave",
             )]),
+            CustodyError::QueryTooLarge { max, counted } => Problem::new(QUERY_TOO_LARGE)
+                .with_detail(if counted {
+                    format!("The query would return more than maxEventCount={max} events.")
+                } else {
+                    format!(
+                        "The query matches too many events to check maxEventCount={max}; \
+                         narrow it."
+                    )
+                })
+                .with("max_event_count", max),
             CustodyError::Internal { what, cause } => {
                 tracing::error!(error = %cause, "{what}");
                 Problem::internal()

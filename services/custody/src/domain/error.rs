@@ -126,6 +126,10 @@ pub enum CustodyError {
     /// A query cursor this server did not give.
     #[error("not a cursor this server gave")]
     InvalidPageToken,
+    /// A query (`maxEventCount`) would return more than `max` events, or more than could be
+    /// counted (`counted` false).
+    #[error("the query would return more than {max} events")]
+    QueryTooLarge { max: u32, counted: bool },
     /// Something that should not fail did (logged, never shown).
     #[error("{what}: {cause}")]
     Internal { what: &'static str, cause: String },

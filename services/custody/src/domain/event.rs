@@ -96,6 +96,84 @@ pub struct EventFilter {
     pub involving: Option<Uuid>,
 }
 
+/// A kind of value the events name, as the EPCIS 2.0 REST binding lists them
+/// (`/bizSteps`, `/dispositions`, `/readPoints`, `/bizLocations`, `/epcs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventValue {
+    /// Business steps, in the form the event index keeps them (a CBV word, a `ree:` term or an
+    /// IRI).
+    BizStep,
+    /// Dispositions, as the events write them.
+    Disposition,
+    /// Read point ids, as the events write them.
+    ReadPoint,
+    /// Business location ids, in their canonical form.
+    BizLocation,
+    /// EPCs of `epcList`, `childEPCs`, `parentID`, `inputEPCList` and `outputEPCList`, as the
+    /// event index keeps them.
+    Epc,
+}
+
+impl EventValue {
+    /// A short stable name (page tokens carry it).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventValue::BizStep => "bizSteps",
+            EventValue::Disposition => "dispositions",
+            EventValue::ReadPoint => "readPoints",
+            EventValue::BizLocation => "bizLocations",
+            EventValue::Epc => "epcs",
+        }
+    }
+}
+
+/// What a query's events are ordered by; ties are broken by the log position, in the same
+/// direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanKey {
+    /// The log position alone.
+    Log,
+    /// `event_time`.
+    EventTime,
+    /// `recorded_at`.
+    RecordTime,
+}
+
+/// The order of a query's scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanOrder {
+    pub key: ScanKey,
+    pub descending: bool,
+}
+
+impl ScanOrder {
+    /// The log order, earliest first.
+    pub const LOG: ScanOrder = ScanOrder {
+        key: ScanKey::Log,
+        descending: false,
+    };
+
+    /// Where `row` stands in this order.
+    pub fn position(&self, row: &EventRow) -> ScanPosition {
+        ScanPosition {
+            at: match self.key {
+                ScanKey::Log => None,
+                ScanKey::EventTime => Some(row.event_time),
+                ScanKey::RecordTime => Some(row.recorded_at),
+            },
+            leaf: row.leaf_index,
+        }
+    }
+}
+
+/// A place in a scan: the events strictly after it (in the scan's order) come next. `at` is
+/// the time of the key (none for the log order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanPosition {
+    pub at: Option<DateTime<Utc>>,
+    pub leaf: i64,
+}
+
 /// One event in a chain, as scans list them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventSummary {

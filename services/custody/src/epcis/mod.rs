@@ -32,6 +32,7 @@ pub mod build;
 pub mod hash;
 pub mod query;
 pub mod query_binding;
+pub mod query_order;
 pub mod schema;
 pub mod vocab;
 

@@ -143,6 +143,9 @@ pub struct EventQuery {
     pub next_page_token: Option<String>,
     /// The REST binding's further parameters (`/epcis/2.0/events`).
     pub binding: Conditions,
+    /// Whether cursors are bound to the query and its order (the binding's); otherwise a
+    /// cursor is the log position of the last event of a page (`/api/v1/epcis/events`).
+    pub bound_cursor: bool,
 }
 
 impl Default for EventQuery {
@@ -158,6 +161,7 @@ impl Default for EventQuery {
             per_page: DEFAULT_PER_PAGE,
             next_page_token: None,
             binding: Conditions::default(),
+            bound_cursor: false,
         }
     }
 }
@@ -285,6 +289,10 @@ impl EventQuery {
                 }
                 other => return Err(QueryError::Unknown(other.to_owned())),
             }
+        }
+        if binding {
+            q.binding.controls.check()?;
+            q.bound_cursor = true;
         }
         Ok(q)
     }

@@ -1,14 +1,16 @@
 //! The rest of the EPCIS 2.0 simple event query, as the REST binding (`/epcis/2.0/events`)
 //! takes it: the parameters beyond those of `GET /api/v1/epcis/events` ([`super::query`]),
 //! each checked exactly on an event's JSON. Parameters of the standard that need master data
-//! (`WD_*`, `HASATTR_*`, `EQATTR_*`), sensor data or another order than the log's are refused
-//! naming the parameter ([`QueryError::Unsupported`]), never ignored.
+//! (`WD_*`, `HASATTR_*`, `EQATTR_*`) or sensor data are refused naming the parameter
+//! ([`QueryError::Unsupported`]), never ignored. The result controls (`orderBy`, ...) are
+//! [`super::query_order`]'s.
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
 use super::hash::{Prefixes, Vocabulary};
 use super::query::{IdMatch, QueryError, canonical_id, invalid, list, time};
+use super::query_order::ResultControls;
 
 /// The event types of EPCIS 2.0.
 pub const EVENT_TYPES: [&str; 5] = [
@@ -20,16 +22,12 @@ pub const EVENT_TYPES: [&str; 5] = [
 ];
 
 /// Standard parameters (or prefixes of families of them) this repository does not evaluate.
-const UNSUPPORTED: [&str; 13] = [
+const UNSUPPORTED: [&str; 9] = [
     "WD_",
     "HASATTR_",
     "EQATTR_",
     "EQ_INNER_",
     "MATCH_INNER_",
-    "orderBy",
-    "orderDirection",
-    "eventCountLimit",
-    "maxEventCount",
     "EQ_sensorMetadata_",
     "EQ_sensorReport_",
     "EXISTS_sensor",
@@ -130,6 +128,8 @@ pub struct Conditions {
     pub sources: Vec<(String, Vec<String>)>,
     /// (`EQ_destination_{type}`: canonical type, identifiers).
     pub destinations: Vec<(String, Vec<String>)>,
+    /// `orderBy`, `orderDirection`, `eventCountLimit`, `maxEventCount`.
+    pub controls: ResultControls,
 }
 
 fn once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), QueryError> {
@@ -295,6 +295,7 @@ impl Conditions {
                     .into_iter()
                     .map(str::to_owned),
             ),
+            _ if self.controls.take(name, raw)? => {}
             _ => return self.take_typed(name, raw, prefixes),
         }
         Ok(true)

@@ -4,7 +4,9 @@
 //!
 //! The store filters in SQL first ([`event_filter`]: a superset of the matches, on indexed
 //! columns), then [`EventQuery::matches`] decides exactly on each stored event. Pages follow
-//! the log order; the cursor (`nextPageToken`) is the leaf index of the last event of a page.
+//! the log order, or the binding's `orderBy`/`orderDirection`. The cursor (`nextPageToken`)
+//! of `/api/v1/epcis/events` is the leaf index of the last event of a page; the binding's
+//! ([`cursor`]) is bound to its query and order.
 
 use chrono::{SecondsFormat, Utc};
 use reetrace_core::domain::{Lgtin, Principal, Role, Sgtin};
@@ -13,13 +15,19 @@ use serde_json::Value;
 use super::CustodyService;
 use crate::domain::CustodyError;
 use crate::domain::capture::declaration_id;
-use crate::domain::event::{EventFilter, EventRow};
+use crate::domain::event::{EventFilter, EventRow, EventValue, ScanKey, ScanOrder, ScanPosition};
 use crate::epcis::query::{IdMatch, biz_step_key};
+use crate::epcis::query_order::{Direction, OrderKey};
 use crate::epcis::{EventQuery, query_document};
+
+mod cursor;
 
 /// The most stored events one request reads: a page that finds fewer matches within them
 /// ends early, with a cursor to go on from.
 pub const SCAN_LIMIT: usize = 10_000;
+
+/// The most stored events `maxEventCount` reads to count a result.
+pub const COUNT_LIMIT: usize = 100_000;
 
 /// One page of a query.
 #[derive(Debug, Clone)]
@@ -98,33 +106,82 @@ fn page_token(token: &str) -> Result<i64, CustodyError> {
     }
 }
 
+/// The order `query` asks for: `orderBy` and `orderDirection`, the log order without them.
+fn scan_order(query: &EventQuery) -> ScanOrder {
+    let controls = &query.binding.controls;
+    match controls.order_by {
+        None => ScanOrder::LOG,
+        Some(key) => ScanOrder {
+            key: match key {
+                OrderKey::EventTime => ScanKey::EventTime,
+                OrderKey::RecordTime => ScanKey::RecordTime,
+            },
+            descending: controls.direction() == Direction::Descending,
+        },
+    }
+}
+
+/// Where the page `query` asks for starts, and how many events earlier pages returned.
+fn start(
+    query: &EventQuery,
+    order: ScanOrder,
+) -> Result<(Option<ScanPosition>, u64), CustodyError> {
+    match &query.next_page_token {
+        None => Ok((None, 0)),
+        Some(token) if query.bound_cursor => {
+            let (position, returned) = cursor::read(token, query, order)?;
+            Ok((Some(position), returned))
+        }
+        Some(token) => Ok((
+            Some(ScanPosition {
+                at: None,
+                leaf: page_token(token)?,
+            }),
+            0,
+        )),
+    }
+}
+
 impl CustodyService {
-    /// One page of the events `query` matches that `caller` may read, in log order.
+    /// One page of the events `query` matches that `caller` may read, in the order it asks
+    /// for (the log order by default).
     pub async fn query_events(
         &self,
         caller: &Principal,
         query: &EventQuery,
     ) -> Result<EventsPage, CustodyError> {
-        let mut after = match &query.next_page_token {
-            Some(token) => page_token(token)?,
-            None => -1,
-        };
+        let order = scan_order(query);
+        let (mut after, returned) = start(query, order)?;
         let filter = EventFilter {
             involving: reads_involved_only(caller).then_some(caller.org_id),
             ..event_filter(query)
         };
-        let per_page = query.per_page as usize;
+        if query.next_page_token.is_none()
+            && let Some(max) = query.binding.controls.max_event_count
+        {
+            self.at_most(query, &filter, order, max).await?;
+        }
+        let left = query
+            .binding
+            .controls
+            .event_count_limit
+            .map_or(u64::MAX, |limit| u64::from(limit).saturating_sub(returned));
+        let per_page = usize::try_from(u64::from(query.per_page).min(left)).unwrap_or(0);
         let batch = u32::try_from((per_page + 1).max(100)).unwrap_or(u32::MAX);
         let mut events = Vec::with_capacity(per_page);
         let mut last_on_page = None;
         let mut next = None;
         let mut scanned = 0;
         'scan: loop {
-            let rows = self.store.query(&filter, after, batch).await?;
+            if per_page == 0 {
+                // eventCountLimit is reached already.
+                break;
+            }
+            let rows = self.store.query(&filter, order, after, batch).await?;
             let exhausted = rows.len() < batch as usize;
             for row in &rows {
                 scanned += 1;
-                after = row.leaf_index;
+                after = Some(order.position(row));
                 let event = presented(row)?;
                 if !query.matches(&event) {
                     continue;
@@ -134,21 +191,99 @@ impl CustodyService {
                     next = last_on_page;
                     break 'scan;
                 }
-                last_on_page = Some(row.leaf_index);
+                last_on_page = after;
                 events.push(event);
             }
             if exhausted {
                 break;
             }
             if scanned >= SCAN_LIMIT {
-                next = Some(after);
+                next = after;
                 break;
             }
         }
+        let shown = events.len() as u64;
+        let next_page_token = match next {
+            // eventCountLimit is reached: no page after this one.
+            _ if left <= shown => None,
+            None => None,
+            Some(position) if query.bound_cursor => {
+                Some(cursor::write(position, returned + shown, query, order))
+            }
+            Some(position) => Some(position.leaf.to_string()),
+        };
         Ok(EventsPage {
             document: query_document(events, reetrace_core::domain::account::now()),
-            next_page_token: next.map(|leaf: i64| leaf.to_string()),
+            next_page_token,
         })
+    }
+
+    /// `maxEventCount` (EPCIS 2.0 §8.2.7.1): more than `max` matches is a
+    /// `QueryTooLargeException`, as is a result too large to count within [`COUNT_LIMIT`]
+    /// stored events.
+    async fn at_most(
+        &self,
+        query: &EventQuery,
+        filter: &EventFilter,
+        order: ScanOrder,
+        max: u32,
+    ) -> Result<(), CustodyError> {
+        const BATCH: u32 = 1000;
+        let mut after = None;
+        let mut matched: u64 = 0;
+        let mut scanned = 0;
+        loop {
+            let rows = self.store.query(filter, order, after, BATCH).await?;
+            for row in &rows {
+                scanned += 1;
+                after = Some(order.position(row));
+                if query.matches(&presented(row)?) {
+                    matched += 1;
+                    if matched > u64::from(max) {
+                        return Err(CustodyError::QueryTooLarge { max, counted: true });
+                    }
+                }
+            }
+            if rows.len() < BATCH as usize {
+                return Ok(());
+            }
+            if scanned >= COUNT_LIMIT {
+                return Err(CustodyError::QueryTooLarge {
+                    max,
+                    counted: false,
+                });
+            }
+        }
+    }
+
+    /// One page of the distinct values of `kind` in the events `caller` may read (the
+    /// visibility of [`Self::query_events`]), and the token of the next page if there may be
+    /// one.
+    pub async fn event_values(
+        &self,
+        caller: &Principal,
+        kind: EventValue,
+        per_page: u32,
+        token: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), CustodyError> {
+        let after = token.map(|t| cursor::read_value(kind, t)).transpose()?;
+        let involving = reads_involved_only(caller).then_some(caller.org_id);
+        let mut values = self
+            .store
+            .values(
+                kind,
+                involving,
+                after.as_deref(),
+                per_page.saturating_add(1),
+            )
+            .await?;
+        let next = if values.len() > per_page as usize {
+            values.truncate(per_page as usize);
+            values.last().map(|v| cursor::write_value(kind, v))
+        } else {
+            None
+        };
+        Ok((values, next))
     }
 
     /// A stored event by its `eventID`, and the id of its error declaration if it has one;

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::SqlCustody;
 use super::codec::CHUNK;
-use crate::domain::event::{ChainLink, EventFilter, EventRow};
+use crate::domain::event::{
+    ChainLink, EventFilter, EventRow, EventValue, ScanKey, ScanOrder, ScanPosition,
+};
 
 pub(super) const EVENT_COLUMNS: &str = "leaf_index, event_id, event_hash, event_type, action, biz_step, biz_location, org_id, \
      event_time, document, data, leaf_hash, recorded_at, salt, hash_version";
@@ -33,13 +35,24 @@ pub trait EventStore: Send + Sync {
     ) -> Result<std::collections::HashSet<i64>, StoreError>;
     /// Whether `org` is involved in the event at `leaf_index` (see [`push_involving`]).
     async fn involves(&self, leaf_index: i64, org: Uuid) -> Result<bool, StoreError>;
-    /// Events matching `filter`, by leaf index after `after`, at most `limit`.
+    /// Events matching `filter` in `order`, strictly after `after` (from the start when none),
+    /// at most `limit`.
     async fn query(
         &self,
         filter: &EventFilter,
-        after: i64,
+        order: ScanOrder,
+        after: Option<ScanPosition>,
         limit: u32,
     ) -> Result<Vec<EventRow>, StoreError>;
+    /// The distinct values of `kind` in the events `involving` is involved in (every event when
+    /// none), in the backend's text order, strictly after `after`, at most `limit`.
+    async fn values(
+        &self,
+        kind: EventValue,
+        involving: Option<Uuid>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
     /// Events with leaf index >= `from`, at most `limit` (the feed and log verification).
     async fn events_from(&self, from: i64, limit: u32) -> Result<Vec<EventRow>, StoreError>;
     /// Chain links of the events with leaf index in `[from, to)`.
@@ -200,13 +213,41 @@ impl EventStore for SqlCustody {
     async fn query(
         &self,
         filter: &EventFilter,
-        after: i64,
+        order: ScanOrder,
+        after: Option<ScanPosition>,
         limit: u32,
     ) -> Result<Vec<EventRow>, StoreError> {
+        let column = match order.key {
+            ScanKey::Log => None,
+            ScanKey::EventTime => Some("event_time"),
+            ScanKey::RecordTime => Some("recorded_at"),
+        };
+        let (beyond, direction) = if order.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         let mut sql = Sql::new(format!(
-            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE leaf_index > "
+            "SELECT {EVENT_COLUMNS} FROM custody_events WHERE 1 = 1"
         ));
-        sql.push_bind(after);
+        // Keyset: strictly beyond the last position, ties broken by the leaf index.
+        if let Some(after) = after {
+            match (column, after.at) {
+                (Some(column), Some(at)) => {
+                    sql.push(&format!(" AND ({column} {beyond} "))
+                        .push_bind(at)
+                        .push(&format!(" OR ({column} = "))
+                        .push_bind(at)
+                        .push(&format!(" AND leaf_index {beyond} "))
+                        .push_bind(after.leaf)
+                        .push("))");
+                }
+                _ => {
+                    sql.push(&format!(" AND leaf_index {beyond} "))
+                        .push_bind(after.leaf);
+                }
+            }
+        }
         any_of(&mut sql, "biz_step", &filter.biz_steps);
         any_of(&mut sql, "biz_location", &filter.biz_locations);
         any_of(&mut sql, "action", &filter.actions);
@@ -238,8 +279,13 @@ impl EventStore for SqlCustody {
         if let Some(before) = filter.time_before {
             sql.push(" AND event_time < ").push_bind(before);
         }
-        sql.push(" ORDER BY leaf_index LIMIT ")
-            .push_bind(i64::from(limit));
+        match column {
+            Some(column) => sql.push(&format!(
+                " ORDER BY {column} {direction}, leaf_index {direction} LIMIT "
+            )),
+            None => sql.push(&format!(" ORDER BY leaf_index {direction} LIMIT ")),
+        };
+        sql.push_bind(i64::from(limit));
         let rows: Vec<EventDb> = sql.fetch_all(self.db.reader()).await?;
         Ok(events(rows))
     }
@@ -263,6 +309,47 @@ impl EventStore for SqlCustody {
         push_involving(&mut sql, org);
         let found: Option<i64> = sql.scalar_optional(self.db.reader()).await?;
         Ok(found.is_some())
+    }
+
+    async fn values(
+        &self,
+        kind: EventValue,
+        involving: Option<Uuid>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let dialect = self.db.dialect();
+        let (value, from) = match kind {
+            EventValue::BizStep => ("biz_step".to_owned(), "custody_events"),
+            EventValue::BizLocation => ("biz_location".to_owned(), "custody_events"),
+            EventValue::Disposition => (
+                dialect.json_text("document", &["disposition"]),
+                "custody_events",
+            ),
+            EventValue::ReadPoint => (
+                dialect.json_text("document", &["readPoint", "id"]),
+                "custody_events",
+            ),
+            EventValue::Epc => (
+                "x.epc".to_owned(),
+                "custody_event_epcs x JOIN custody_events \
+                 ON custody_events.leaf_index = x.leaf_index",
+            ),
+        };
+        let mut sql = Sql::new(format!(
+            "SELECT DISTINCT {value} AS v FROM {from} WHERE {value} IS NOT NULL"
+        ));
+        if kind == EventValue::Epc {
+            sql.push(" AND x.role IN ('epc', 'parent', 'child', 'input', 'output')");
+        }
+        if let Some(after) = after {
+            sql.push(&format!(" AND {value} > ")).push_bind(after);
+        }
+        if let Some(org) = involving {
+            push_involving(&mut sql, org);
+        }
+        sql.push(" ORDER BY v LIMIT ").push_bind(i64::from(limit));
+        sql.scalars(self.db.reader()).await
     }
 
     async fn events_from(&self, from: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {

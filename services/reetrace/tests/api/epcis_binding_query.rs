@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, assert_problem};
 
 /// The binding's `QueryParameterException`: 400, problem+json of the EPCIS problem type, with
 /// our code; returns the body.
-async fn exception(response: reqwest::Response) -> Value {
+pub(crate) async fn exception(response: reqwest::Response) -> Value {
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.headers()["content-type"],
@@ -31,7 +31,7 @@ const CLASS: &str = "urn:epc:class:lgtin:4012345.012345";
 
 /// Four events of another company's goods (stored as they are) and an error declaration of
 /// the first, told apart by their event times.
-fn events() -> Vec<Value> {
+pub(crate) fn events() -> Vec<Value> {
     vec![
         json!({
             "type": "ObjectEvent", "action": "ADD", "eventTime": "2026-09-01T10:00:00Z",
@@ -87,7 +87,7 @@ async fn answered(app: &TestApp, key: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-async fn captured_all(app: &TestApp, key: &str, events: Vec<Value>) {
+pub(crate) async fn captured_all(app: &TestApp, key: &str, events: Vec<Value>) {
     let response = app
         .post("/api/v1/epcis/capture")
         .bearer_auth(key)
@@ -242,9 +242,9 @@ api_test!(
             "WD_bizLocation=urn:epc:id:sgln:0614141.07346.1234",
             "HASATTR_bizLocation=x",
             "EQATTR_readPoint_name=x",
-            "orderBy=eventTime",
+            "orderBy=bizStep",
             "eventCountLimit=3",
-            "maxEventCount=3",
+            "maxEventCount=-1",
             "EQ_sensorMetadata_time=2026-01-01T00:00:00Z",
             "GE_value=3",
             "EQ_somethingElse=1",

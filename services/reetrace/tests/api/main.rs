@@ -16,6 +16,8 @@ mod credentials;
 mod custody;
 mod epcis;
 mod epcis_binding;
+mod epcis_binding_listing;
+mod epcis_binding_order;
 mod epcis_binding_query;
 mod epcis_hash_versions;
 mod epcis_interop;

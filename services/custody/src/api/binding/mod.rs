@@ -2,6 +2,7 @@
 //! jobs, and queries with the simple event query's parameters. The routes under `/api/v1/epcis` stay as they were (synchronous capture).
 
 mod capture;
+mod listing;
 mod query;
 
 use axum::extract::DefaultBodyLimit;
@@ -43,4 +44,9 @@ pub fn router(
         .routes(routes!(query::events_of_disposition))
         .routes(routes!(query::events_of_read_point))
         .routes(routes!(query::events_of_biz_location))
+        .routes(routes!(listing::biz_steps))
+        .routes(routes!(listing::dispositions))
+        .routes(routes!(listing::read_points))
+        .routes(routes!(listing::biz_locations))
+        .routes(routes!(listing::epcs))
 }

@@ -17,13 +17,16 @@ use super::super::CustodyState;
 use super::super::epcis::{
     EpcisQueryDocument, answer_query, gs1_headers, query_problem, refuse_control_characters,
 };
-use super::super::error::INVALID_QUERY_PARAMETER;
+use super::super::error::{INVALID_QUERY_PARAMETER, QUERY_TOO_LARGE};
 use super::BASE;
 use crate::epcis::EventQuery;
 use crate::epcis::query_binding::EVENT_TYPES;
 
 /// The binding's problem type for a refused query parameter.
 const QUERY_PARAMETER_EXCEPTION: &str = "epcisException:QueryParameterException";
+/// The binding's problem type for a result over `maxEventCount` (413, as the binding's
+/// OpenAPI document answers `QueryTooLargeException`).
+const QUERY_TOO_LARGE_EXCEPTION: &str = "epcisException:QueryTooLargeException";
 
 /// The longest value a path segment of the binding takes (characters).
 const MAX_PATH_VALUE: usize = 2048;
@@ -47,7 +50,7 @@ fn parse(raw: &str, extra: Option<(&str, &str)>) -> Result<(String, EventQuery),
     Ok((raw.to_owned(), query))
 }
 
-fn as_exception(mut problem: Problem) -> Problem {
+pub(super) fn as_exception(mut problem: Problem) -> Problem {
     problem.type_uri = QUERY_PARAMETER_EXCEPTION.to_owned();
     problem
 }
@@ -65,6 +68,10 @@ async fn answer(
         .map_err(|problem| {
             if problem.code == INVALID_QUERY_PARAMETER.code {
                 as_exception(problem)
+            } else if problem.code == QUERY_TOO_LARGE.code {
+                let mut problem = problem;
+                problem.type_uri = QUERY_TOO_LARGE_EXCEPTION.to_owned();
+                problem
             } else {
                 problem
             }
@@ -83,12 +90,16 @@ async fn answer(
 /// `EQ_quantity`, `GT_quantity`, `GE_quantity`, `LT_quantity`, `LE_quantity` (a quantity
 /// element's quantity), `EQ_eventID`, `EXISTS_errorDeclaration`, `GE_errorDeclarationTime`,
 /// `LT_errorDeclarationTime`, `EQ_errorReason`, `EQ_correctiveEventID`,
-/// `EQ_bizTransaction_{type}`, `EQ_source_{type}`, `EQ_destination_{type}`, `perPage` (1 to
-/// 1000, default 30) and `nextPageToken`. Parameters of the standard that need master data
-/// (`WD_*`, `HASATTR_*`, `EQATTR_*`), sensor data (`EQ_sensorMetadata_*`, `GE_value`, ...),
-/// inner parameters, `orderBy`, `orderDirection`, `eventCountLimit` and `maxEventCount` are
-/// refused with 400 `epcisException:QueryParameterException` naming the parameter, as is any
-/// unknown one. Events come in log order; `Link: <...>; rel="next"` gives the next page.
+/// `EQ_bizTransaction_{type}`, `EQ_source_{type}`, `EQ_destination_{type}`, `orderBy`
+/// (`eventTime` or `recordTime`), `orderDirection` (`ASC` or `DESC`, default `DESC`; only with
+/// `orderBy`), `eventCountLimit` (the first N events in that order, over all pages; only with
+/// `orderBy`), `maxEventCount` (more matches than that: 413
+/// `epcisException:QueryTooLargeException`; not with `eventCountLimit`), `perPage` (1 to 1000,
+/// default 30) and `nextPageToken`. Parameters of the standard that need master data (`WD_*`,
+/// `HASATTR_*`, `EQATTR_*`), sensor data (`EQ_sensorMetadata_*`, `GE_value`, ...) and inner
+/// parameters are refused with 400 `epcisException:QueryParameterException` naming the
+/// parameter, as is any unknown one. Without `orderBy` events come in log order;
+/// `Link: <...>; rel="next"` gives the next page, its token valid for this query only.
 #[utoipa::path(
     get, path = "/epcis/2.0/events", tag = "epcis-binding", operation_id = "bindingQueryEvents",
     summary = "Query events (EPCIS 2.0 REST binding)",
@@ -126,6 +137,10 @@ async fn answer(
         ("LT_errorDeclarationTime" = Option<String>, Query, format = DateTime, description = "Declared erroneous before"),
         ("EQ_errorReason" = Option<String>, Query, min_length = 1, description = "Error reasons"),
         ("EQ_correctiveEventID" = Option<String>, Query, min_length = 1, description = "Corrective event ids"),
+        ("orderBy" = Option<String>, Query, pattern = "^(eventTime|recordTime)$", description = "Order by eventTime or recordTime (default: log order)"),
+        ("orderDirection" = Option<String>, Query, pattern = "^(ASC|DESC)$", description = "ASC or DESC (default DESC); only with orderBy"),
+        ("eventCountLimit" = Option<u32>, Query, minimum = 1, maximum = 2147483647, description = "At most this many events in all, the first in the order; only with orderBy"),
+        ("maxEventCount" = Option<u32>, Query, minimum = 0, maximum = 2147483647, description = "More matching events than this is a QueryTooLargeException; not with eventCountLimit"),
         ("perPage" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Events per page (default 30)"),
         ("nextPageToken" = Option<String>, Query, min_length = 1, description = "The cursor from a previous page's Link"),
     ),
@@ -134,9 +149,10 @@ async fn answer(
          headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
         (status = 400, description = "QueryParameterException: a parameter is unknown, unsupported, repeated or invalid (named in `errors`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "QueryTooLargeException: more events than maxEventCount", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, QUERY_TOO_LARGE]])))),
 )]
 pub(super) async fn events(
     State(state): State<CustodyState>,
@@ -177,9 +193,10 @@ pub(super) async fn event_types(Auth(_caller): Auth) -> Response {
         (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event type", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "QueryTooLargeException: more events than maxEventCount", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, NOT_FOUND]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, NOT_FOUND, QUERY_TOO_LARGE]])))),
 )]
 pub(super) async fn events_of_type(
     State(state): State<CustodyState>,
@@ -211,9 +228,10 @@ pub(super) async fn events_of_type(
          headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
         (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "QueryTooLargeException: more events than maxEventCount", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, QUERY_TOO_LARGE]])))),
 )]
 pub(super) async fn events_of_epc(
     State(state): State<CustodyState>,
@@ -262,9 +280,10 @@ async fn events_of(
          headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
         (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "QueryTooLargeException: more events than maxEventCount", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, QUERY_TOO_LARGE]])))),
 )]
 pub(super) async fn events_of_biz_step(
     State(state): State<CustodyState>,
@@ -287,9 +306,10 @@ pub(super) async fn events_of_biz_step(
          headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
         (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "QueryTooLargeException: more events than maxEventCount", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, QUERY_TOO_LARGE]])))),
 )]
 pub(super) async fn events_of_disposition(
     State(state): State<CustodyState>,
@@ -321,9 +341,10 @@ pub(super) async fn events_of_disposition(
          headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
         (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "QueryTooLargeException: more events than maxEventCount", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, QUERY_TOO_LARGE]])))),
 )]
 pub(super) async fn events_of_read_point(
     State(state): State<CustodyState>,
@@ -355,9 +376,10 @@ pub(super) async fn events_of_read_point(
          headers(("Link" = String, description = "`<url>; rel=\"next\"` when there may be more"))),
         (status = 400, description = "QueryParameterException", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No API key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "QueryTooLargeException: more events than maxEventCount", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY_PARAMETER, QUERY_TOO_LARGE]])))),
 )]
 pub(super) async fn events_of_biz_location(
     State(state): State<CustodyState>,
