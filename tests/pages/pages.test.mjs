@@ -191,6 +191,7 @@ async function checkPassportPage(context, target) {
     const detailed = await api(`/api/v1/passports/${passport.id}`, keys.recycler);
     assert.equal(detailed.tier, 'professional');
     assert.equal(await page.textContent('#access-tier'), 'professional');
+    assert.equal(await page.textContent('#footer-tier'), 'professional', 'the footer names the key\'s tier too');
     const component = detailed.component_details.components[0];
     const card = await page.textContent('#components-list .card');
     assert.ok(card.includes(component.location), 'where the magnets are');

@@ -229,7 +229,10 @@
     if (!id) return true;
     const passport = await api('/api/v1/passports/' + encodeURIComponent(id), key);
     if (passport.status === 200) {
-      $('access-tier').textContent = passport.body.tier;
+      // The tier is named twice: in the access section and in the footer.
+      for (const slot of ['access-tier', 'footer-tier']) {
+        if ($(slot)) $(slot).textContent = passport.body.tier;
+      }
       showComponents(passport.body);
     }
     const scan = await api('/api/v1/custody/' + encodeURIComponent(id), key);

@@ -197,7 +197,7 @@ pub fn render(view: &PageView<'_>) -> String {
     sections::links(&mut out, view.links);
     let _ = write!(
         out,
-        "</main>\n<footer><p>Shown at the <strong>{}</strong> access tier. Passport <code>{}</code>, \
+        "</main>\n<footer><p>Shown at the <strong id=\"footer-tier\">{}</strong> access tier. Passport <code>{}</code>, \
          version {}. The signed credential is the same for everyone; the tier decides what is \
          shown beside it.</p></footer>\n</body>\n</html>\n",
         tier_word(p.tier),

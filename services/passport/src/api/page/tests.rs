@@ -265,7 +265,7 @@ fn the_public_page_shows_identity_content_and_links_but_no_component_detail() {
     assert!(html.contains("<script src=\"/assets/passport.js\" defer></script>"));
     assert!(html.contains("<form id=\"key-form\" class=\"key-form\" hidden>"));
     assert!(html.contains("id=\"components-note\""));
-    assert!(html.contains("Shown at the <strong>public</strong> access tier"));
+    assert!(html.contains("Shown at the <strong id=\"footer-tier\">public</strong> access tier"));
 }
 
 #[test]
