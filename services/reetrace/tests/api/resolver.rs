@@ -874,7 +874,7 @@ api_test!(
         let public = get(&app, &path, BROWSER).await;
         assert_eq!(header(&public, "cache-control"), "public, max-age=60");
         let public = public.text().await.unwrap();
-        assert!(public.contains("<strong>public</strong> access tier"));
+        assert!(public.contains("<strong id=\"footer-tier\">public</strong> access tier"));
         assert!(!public.contains("48 segments"));
 
         let professional = app
