@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use crate::lp::{Optimum, Relation, optimise};
 
 use super::disclosure::{DisclosureRule, Line, lines};
-use super::table::{Grain, Stat, Table};
+use super::table::{Stat, Table};
 
 /// How tightly the published cells bound one sensitive withheld cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,11 +89,6 @@ impl<'a> Cells<'a> {
     pub(crate) fn stat(&self, i: usize) -> &'a Stat {
         let (t, at) = self.locate(i);
         &self.tables[t].stats[at]
-    }
-
-    fn grain(&self, i: usize) -> Grain {
-        let (t, at) = self.locate(i);
-        self.tables[t].keys[at].grain()
     }
 }
 
@@ -217,26 +212,58 @@ impl System {
         self.programme(cells, self.component[target], maximise, &objective, false)
     }
 
-    /// Points that settle many cells at once: the sensitive cells of the component pushed down
-    /// and up together, all of them and grain by grain (each cell capped at twice its value
-    /// plus one unit, so the push stays bounded; a point of the capped programme is a point of
-    /// the uncapped one).
-    fn spread(&self, cells: &Cells, c: usize, rule: DisclosureRule) -> Vec<Vec<f64>> {
-        let mut points = Vec::new();
-        for grain in std::iter::once(None).chain(Grain::all().map(Some)) {
-            let weight = |v: usize| {
-                let cell = self.cell_of[v];
-                let at = grain.is_none_or(|g| cells.grain(cell) == g);
-                if at && rule.is_sensitive(cells.stat(cell)) {
-                    1.0
-                } else {
-                    0.0
-                }
+    /// Points that settle many cells at once: `marks` are the cells of component `c` to
+    /// settle (slot in the component, the value to reach below and above). The cells not yet
+    /// settled on a side are pushed that way together (each weighted by the inverse of its
+    /// value, so that small cells count as much as large ones, and capped at twice its value
+    /// plus one unit so that the push stays bounded; a point of the capped programme is a point
+    /// of the uncapped one), and again with those still open, while a push settles any. The
+    /// two sides are pushed on two threads.
+    fn spread(&self, cells: &Cells, c: usize, marks: &[(usize, f64, f64)]) -> Vec<Vec<f64>> {
+        std::thread::scope(|scope| {
+            let down = scope.spawn(|| self.push(cells, c, marks, false));
+            let mut points = self.push(cells, c, marks, true);
+            // A panic on the other thread is the solver's: resumed here, as on this one.
+            match down.join() {
+                Ok(more) => points.extend(more),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            points
+        })
+    }
+
+    /// One side of [`System::spread`]: up when `maximise`, otherwise down.
+    fn push(
+        &self,
+        cells: &Cells,
+        c: usize,
+        marks: &[(usize, f64, f64)],
+        maximise: bool,
+    ) -> Vec<Vec<f64>> {
+        let members = &self.members[c];
+        let reaches = |point: &[f64], &(slot, lower, upper): &(usize, f64, f64)| {
+            let x = point[slot] * self.scale;
+            if maximise { x >= upper } else { x <= lower }
+        };
+        let mut points: Vec<Vec<f64>> = Vec::new();
+        let mut open: Vec<&(usize, f64, f64)> = marks.iter().collect();
+        while !open.is_empty() {
+            let mut weight = vec![0.0; members.len()];
+            for &&(slot, _, _) in &open {
+                let value = cells.stat(self.cell_of[members[slot]]).value_ug.abs() as f64;
+                weight[slot] = self.scale / (value + self.scale);
+            }
+            let objective = |v: usize| members.binary_search(&v).map_or(0.0, |slot| weight[slot]);
+            let Some((_, Some(point))) = self.programme(cells, c, maximise, &objective, true)
+            else {
+                break;
             };
-            for maximise in [false, true] {
-                if let Some((_, Some(point))) = self.programme(cells, c, maximise, &weight, true) {
-                    points.push(point);
-                }
+            let before = open.len();
+            open.retain(|m| !reaches(&point, m));
+            let settled = open.len() < before;
+            points.push(point);
+            if !settled {
+                break;
             }
         }
         points
@@ -401,18 +428,20 @@ fn audit_cells(
 ) -> Vec<Exposure> {
     let system = System::new(cells, lines, bounds);
     let tolerance = tolerance_ug(cells);
-    // Points found so far, per component (scaled values of its members, in member order).
-    let mut points: HashMap<usize, Vec<Vec<f64>>> = HashMap::new();
-    let mut out = Vec::new();
+    // The sensitive targets: cell, margin required, and the variable with its component and
+    // slot in it (none for a published cell).
+    type Place = Option<(usize, usize, usize)>;
+    let mut todo: Vec<(usize, i128, Place)> = Vec::new();
+    // The values each component's withheld targets must be shown to reach, below and above.
+    let mut marks: HashMap<usize, Vec<(usize, f64, f64)>> = HashMap::new();
     for &cell in targets {
         let stat = cells.stat(cell);
         if !rule.is_sensitive(stat) {
             continue;
         }
         let required_ug = rule.protection_ug(stat);
-        let exact = stat.value_ug as f64;
-        let (lower_ug, upper_ug) = match system.var_of[cell] {
-            None => (exact, exact),
+        let place = match system.var_of[cell] {
+            None => None,
             Some(v) => {
                 let c = system.component[v];
                 if bounded_only && !system.bounded[c] {
@@ -420,9 +449,30 @@ fn audit_cells(
                 }
                 let slot = system.members[c].binary_search(&v).unwrap_or(0);
                 let margin = required_ug as f64 - tolerance;
-                let found = points
+                let exact = stat.value_ug as f64;
+                marks
                     .entry(c)
-                    .or_insert_with(|| system.spread(cells, c, rule));
+                    .or_default()
+                    .push((slot, exact - margin, exact + margin));
+                Some((v, c, slot))
+            }
+        };
+        todo.push((cell, required_ug, place));
+    }
+    // Points found so far, per component (scaled values of its members, in member order).
+    let mut points: HashMap<usize, Vec<Vec<f64>>> = marks
+        .iter()
+        .map(|(&c, marks)| (c, system.spread(cells, c, marks)))
+        .collect();
+    let mut out = Vec::with_capacity(todo.len());
+    for (cell, required_ug, place) in todo {
+        let stat = cells.stat(cell);
+        let exact = stat.value_ug as f64;
+        let (lower_ug, upper_ug) = match place {
+            None => (exact, exact),
+            Some((v, c, slot)) => {
+                let margin = required_ug as f64 - tolerance;
+                let found = points.entry(c).or_default();
                 let lower = system.side(cells, v, slot, found, Side::Lower(exact - margin));
                 let upper = system.side(cells, v, slot, found, Side::Upper(exact + margin));
                 (lower, upper)

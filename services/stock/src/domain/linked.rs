@@ -64,6 +64,10 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
         super::disclosure::protect_with(table, rule);
     }
     let mut suspects: Option<Vec<usize>> = None;
+    // Each table's lines and the lines of each cell (they depend on its keys only), read once
+    // when first needed.
+    type Structure = (Vec<Line>, Vec<Vec<usize>>);
+    let mut structure: Vec<Option<Structure>> = tables.iter().map(|_| None).collect();
     loop {
         let view: Vec<&Table> = tables.iter().collect();
         let exposed = exposed_in_group(&view, group, rule, suspects.as_deref());
@@ -87,13 +91,16 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
             }
             if !widened {
                 let table = &mut tables[t];
-                let lines: Vec<Line> = lines(table);
-                let member_of = member_of(table, &lines);
+                let (lines, member_of) = structure[t].get_or_insert_with(|| {
+                    let lines = lines(table);
+                    let member_of = member_of(table, &lines);
+                    (lines, member_of)
+                });
                 let local = Exposure {
                     cell: at,
                     ..exposure
                 };
-                if let Some(cell) = nearest_published(table, &lines, &member_of, local) {
+                if let Some(cell) = nearest_published(table, lines, member_of, local) {
                     table.stats[cell].suppressed = true;
                     changed[t] = true;
                 }
