@@ -188,11 +188,18 @@ impl PassportService {
             };
             cursor = Some(last.id);
             let full = chunk.len() == SCAN_CHUNK as usize;
-            for passport in chunk {
-                if passport.status == PassportStatus::Revoked {
-                    continue;
-                }
-                let version = self.current_version(&passport).await?;
+            let live: Vec<Passport> = chunk
+                .into_iter()
+                .filter(|p| p.status != PassportStatus::Revoked)
+                .collect();
+            let mut versions = self.current_versions(&live).await?;
+            for passport in live {
+                let version = versions.remove(&passport.id).ok_or_else(|| {
+                    PassportError::internal(format_args!(
+                        "passport {} without a current version",
+                        passport.id
+                    ))
+                })?;
                 let (conformity, _) = check_version(&passport, &version, &self.config.crma, today)?;
                 checked.push((passport, conformity, units(&version)));
             }

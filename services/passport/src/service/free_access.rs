@@ -135,6 +135,7 @@ impl PassportService {
             };
             cursor = Some(last.id);
             let full = chunk.len() == SCAN_CHUNK as usize;
+            let mut versions = self.current_versions(&chunk).await?;
             for passport in chunk {
                 if out.len() >= limit as usize {
                     break 'scan;
@@ -145,7 +146,8 @@ impl PassportService {
                 {
                     continue;
                 }
-                if let Some((passport, version, group)) = self.listed(passport).await? {
+                let version = versions.remove(&passport.id);
+                if let Some((passport, version, group)) = self.listed(passport, version).await? {
                     out.push(self.published(&passport, &version, group)?);
                 }
             }
@@ -173,12 +175,16 @@ impl PassportService {
             .then(|| format!("{}/crma/{}", self.config.base_url, passport.org_id)))
     }
 
-    /// Whether a passport is on the page: not revoked, and art. 29 applies to it.
-    async fn listed(&self, passport: Passport) -> Result<Listed> {
+    /// Whether a passport is on the page: not revoked, and art. 29 applies to it (`version`:
+    /// its current version when already read).
+    async fn listed(&self, passport: Passport, version: Option<PassportVersion>) -> Result<Listed> {
         if passport.status == PassportStatus::Revoked {
             return Ok(None);
         }
-        let version = self.current_version(&passport).await?;
+        let version = match version {
+            Some(version) => version,
+            None => self.current_version(&passport).await?,
+        };
         let today = reetrace_core::domain::account::now().date_naive();
         let (conformity, _) = check_version(&passport, &version, &self.config.crma, today)?;
         Ok(match conformity.scope.product_group {
@@ -199,7 +205,7 @@ impl PassportService {
         }
         let listed = match self.store.passport(id).await? {
             Some(model) if model.org_id == org && model.granularity == Granularity::Model => {
-                self.listed(model).await?.is_some()
+                self.listed(model, None).await?.is_some()
             }
             _ => false,
         };

@@ -130,6 +130,16 @@ impl PassportService {
     }
 
     /// The current version of a passport the resolver found.
+    /// The current versions of `passports`, by passport id, in a few reads.
+    pub async fn current_versions(
+        &self,
+        passports: &[Passport],
+    ) -> Result<std::collections::HashMap<Uuid, PassportVersion>> {
+        let ids: Vec<Uuid> = passports.iter().map(|p| p.id).collect();
+        let versions = self.store.current_versions(&ids).await?;
+        Ok(versions.into_iter().map(|v| (v.passport_id, v)).collect())
+    }
+
     pub async fn current_version(&self, passport: &Passport) -> Result<PassportVersion> {
         self.store.version(passport.id, None).await?.ok_or_else(|| {
             PassportError::internal(format_args!(

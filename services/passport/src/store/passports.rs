@@ -15,7 +15,7 @@ use crate::domain::passport::{
 };
 use rows::{
     PASSPORT_COLUMNS, PassportCredentialDb, PassportDb, VERSION_COLUMNS, VersionDb,
-    passport_columns_of_p,
+    passport_columns_of_p, version_columns_of_v,
 };
 
 /// Computes the answer to keep from which rows were created (`None`: keep nothing).
@@ -105,6 +105,9 @@ pub trait PassportStore: Send + Sync {
         version: Option<u32>,
     ) -> Result<Option<PassportVersion>, StoreError>;
     async fn versions(&self, id: Uuid) -> Result<Vec<PassportVersion>, StoreError>;
+    /// The current versions of passports `ids` (in no particular order; an unknown id has
+    /// none), a few statements for many passports.
+    async fn current_versions(&self, ids: &[Uuid]) -> Result<Vec<PassportVersion>, StoreError>;
     /// Passports by id, after `after`, at most `limit`.
     async fn list(
         &self,
@@ -282,6 +285,23 @@ impl PassportStore for SqlPassports {
         .fetch_all(self.db.reader())
         .await?;
         rows.into_iter().map(PassportVersion::try_from).collect()
+    }
+
+    async fn current_versions(&self, ids: &[Uuid]) -> Result<Vec<PassportVersion>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::new(format!(
+                "SELECT {} FROM passport_versions v JOIN passports p \
+                 ON p.id = v.passport_id AND p.version = v.version WHERE p.id IN ",
+                version_columns_of_v()
+            ));
+            sql.push_list(chunk.iter().copied());
+            let rows: Vec<VersionDb> = sql.fetch_all(self.db.reader()).await?;
+            for row in rows {
+                out.push(PassportVersion::try_from(row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn list(

@@ -21,14 +21,24 @@ pub(super) const VERSION_COLUMNS: &str = "passport_id, version, credential_id, f
 
 /// [`PASSPORT_COLUMNS`] qualified with the `p` alias, for joins.
 pub(super) fn passport_columns_of_p() -> &'static str {
-    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        PASSPORT_COLUMNS
-            .split(',')
-            .map(|c| format!("p.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
+    static COLUMNS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| qualified(PASSPORT_COLUMNS, "p"));
     &COLUMNS
+}
+
+/// [`VERSION_COLUMNS`] qualified with the `v` alias, for joins.
+pub(super) fn version_columns_of_v() -> &'static str {
+    static COLUMNS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| qualified(VERSION_COLUMNS, "v"));
+    &COLUMNS
+}
+
+fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) struct PassportDb {
