@@ -9,6 +9,7 @@
 //! [`escape_html`].
 
 mod chart;
+mod crma;
 mod magnets;
 mod sections;
 mod session;
@@ -17,6 +18,7 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use crate::domain::view::{PassportView, Tier};
+use crate::service::conformity::PassportConformity;
 
 /// The page's style sheet.
 pub const CSS: &str = include_str!("../../assets/passport.css");
@@ -114,6 +116,8 @@ pub struct PageView<'a> {
     pub links: &'a ProductLinks,
     /// The manufacturer's free-access page of CRMA art. 29(1), when the product is on it.
     pub free_access: Option<&'a str>,
+    /// The product's CRMA conformity, as the caller's tier may see it.
+    pub conformity: Option<&'a PassportConformity>,
 }
 
 /// Escapes text for HTML element content and double- or single-quoted attribute values.
@@ -186,6 +190,9 @@ pub fn render(view: &PageView<'_>) -> String {
              manufacturer's free-access page</a>.</p></section>",
             escape_html(url)
         );
+    }
+    if let Some(conformity) = view.conformity {
+        crma::conformity(&mut out, conformity);
     }
     sections::recycled(&mut out, p);
     sections::end_of_life(&mut out, p);

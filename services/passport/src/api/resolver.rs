@@ -514,11 +514,13 @@ async fn answer(
         }
         Choice::Answer(Representation::Html) => {
             let verification = check::verification(service, &row, &version).await?;
+            let conformity = service.page_conformity(caller.as_ref(), &row, &version);
             let html = page::render(&PageView {
                 passport: &view,
                 verification: &verification,
                 links: &links,
                 free_access: service.free_access_link(&row, &version)?.as_deref(),
+                conformity: conformity.as_ref(),
             });
             let mut response = html.into_response();
             let h = response.headers_mut();

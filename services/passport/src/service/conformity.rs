@@ -133,8 +133,18 @@ impl PassportService {
         id: Uuid,
     ) -> Result<PassportConformity> {
         let (passport, version) = self.load(id).await?;
+        self.conformity_of(caller, &passport, &version)
+    }
+
+    /// [`Self::conformity`] of a passport and version already read (the passport page's).
+    pub fn conformity_of(
+        &self,
+        caller: Option<&Principal>,
+        passport: &Passport,
+        version: &PassportVersion,
+    ) -> Result<PassportConformity> {
         let (mut conformity, public) =
-            check_version(&passport, &version, &self.config.crma, Self::today())?;
+            check_version(passport, version, &self.config.crma, Self::today())?;
         let tier = Tier::of(caller, passport.org_id);
         let mut withheld = Vec::new();
         if !tier.sees_components() && !public {
@@ -143,12 +153,27 @@ impl PassportService {
         }
         Ok(PassportConformity {
             passport_id: passport.id,
-            uri: self.product_uri(&passport),
+            uri: self.product_uri(passport),
             version: passport.version,
             tier,
             conformity,
             withheld,
         })
+    }
+
+    /// [`Self::conformity_of`] for the passport page, which shows everything else when the
+    /// check fails (logged).
+    pub fn page_conformity(
+        &self,
+        caller: Option<&Principal>,
+        passport: &Passport,
+        version: &PassportVersion,
+    ) -> Option<PassportConformity> {
+        self.conformity_of(caller, passport, version)
+            .inspect_err(|error| {
+                tracing::warn!(%error, passport = %passport.id, "the conformity check failed; the page leaves it out");
+            })
+            .ok()
     }
 
     /// The summary of `org`'s passports (every organisation's for an authority without one),

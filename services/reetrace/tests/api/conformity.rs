@@ -325,6 +325,27 @@ crma_test!(
         let rules: Vec<String> = statuses(&public).into_iter().map(|(r, _)| r).collect();
         assert_eq!(rules, ["28(1)", "28(4)(a)", "29(1)"]);
 
+        // The passport page shows the same answers, cut to the same tier.
+        let page = |key: Option<&str>| {
+            let mut request = app.get(&format!("/p/{id}")).header("accept", "text/html");
+            if let Some(key) = key {
+                request = request.bearer_auth(key);
+            }
+            async move { request.send().await.unwrap().text().await.unwrap() }
+        };
+        let public_page = page(None).await;
+        assert!(public_page.contains("<h2 id=\"crma-h\">CRMA conformity</h2>"));
+        assert!(public_page.contains(
+            "<strong>Art. 28(4)(a) (responsible person's name and addresses)</strong>: \
+             <span class=\"conformity-missing\">missing</span>"
+        ));
+        assert!(public_page.contains("<code>/responsible_person</code>"));
+        assert!(public_page.contains("Art. 28(4)(b) and 28(4)(c) are checked on the magnets"));
+        assert!(!public_page.contains("<code>/end_of_life/removal_steps</code>"));
+        let owner_page = page(Some(&owner)).await;
+        assert!(owner_page.contains("<code>/end_of_life/removal_steps</code>"));
+        assert!(!owner_page.contains("are checked on the magnets"));
+
         let response = app
             .get("/api/v1/passports/not-a-uuid/conformity")
             .send()

@@ -122,6 +122,7 @@ fn render_with(passport: &PassportView, verification: &Verification) -> String {
         verification,
         links: &links(),
         free_access: None,
+        conformity: None,
     })
 }
 
