@@ -194,16 +194,17 @@ async fn run(backend: Backend, o: &Options) {
     let client = reads::client(o.connections.max(o.clients));
     let mut samples = Vec::new();
     if o.register {
-        let registered = register::over_http(
-            &client,
-            &address,
-            &org.api_key,
-            o.passports,
-            o.batch,
-            o.clients,
-        )
-        .await;
+        let sizes = (o.passports, o.batch, o.clients);
+        let registered = register::over_http(&client, &address, &org.api_key, sizes, false).await;
         samples = registered.samples;
+        settle().await;
+        // The same number of traction motors with their magnets in full (CRMA art. 28), in
+        // the same run: their rate as a share of the rate without.
+        let magnets = register::over_http(&client, &address, &org.api_key, sizes, true).await;
+        println!(
+            "  with magnets / without: {:.0} %",
+            100.0 * magnets.rate / registered.rate
+        );
         settle().await;
         let found = services.accounts.org(org.org_id).await.unwrap();
         register::stages(&services, &found, o.passports, o.batch).await;

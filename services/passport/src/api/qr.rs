@@ -45,20 +45,48 @@ pub fn encode(text: &str) -> Result<QrCode, Problem> {
     })
 }
 
-/// Pixels per module so that the image (quiet zone included) is at least `size` wide.
-pub fn scale_for(code: &QrCode, size: Option<u32>) -> u32 {
-    let side = code.width() as u32 + 2 * QUIET_ZONE;
-    size.map_or(DEFAULT_SCALE, |size| size.div_ceil(side).max(1))
+/// How a code is drawn: whole pixels per module, and the image's side in pixels (the extra
+/// pixels widen the quiet zone evenly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub scale: u32,
+    pub side: u32,
 }
 
-/// The SVG of `code`, `scale` units per module, titled with the encoded text for
-/// screen readers.
-pub fn svg(code: &QrCode, scale: u32, text: &str) -> String {
+/// The layout of `code` at `size` pixels: exactly `size` wide, with as many whole pixels per
+/// module as fit (at least one; a code too wide for one pixel a module is wider than `size`).
+/// Default: [`DEFAULT_SCALE`] pixels per module.
+pub fn layout(code: &QrCode, size: Option<u32>) -> Layout {
+    let modules = code.width() as u32 + 2 * QUIET_ZONE;
+    match size {
+        None => Layout {
+            scale: DEFAULT_SCALE,
+            side: modules * DEFAULT_SCALE,
+        },
+        Some(size) => {
+            let scale = (size / modules).max(1);
+            Layout {
+                scale,
+                side: size.max(scale * modules),
+            }
+        }
+    }
+}
+
+/// The SVG of `code` drawn at `layout` (its `width` and `height`; the vector image scales),
+/// titled with the encoded text for screen readers.
+pub fn svg(code: &QrCode, layout: Layout, text: &str) -> String {
     let image = code
         .render::<qrcode::render::svg::Color<'_>>()
         .quiet_zone(true)
-        .module_dimensions(scale, scale)
+        .module_dimensions(1, 1)
         .build();
+    let modules = code.width() as u32 + 2 * QUIET_ZONE;
+    let image = image.replacen(
+        &format!("width=\"{modules}\" height=\"{modules}\""),
+        &format!("width=\"{0}\" height=\"{0}\"", layout.side),
+        1,
+    );
     // Give the image a name: insert a title right after the opening <svg ...> tag.
     let title = format!("<title>QR code of {}</title>", escape_html(text));
     match image
@@ -77,12 +105,14 @@ pub fn svg(code: &QrCode, scale: u32, text: &str) -> String {
     }
 }
 
-/// The PNG of `code`: 1-bit grayscale, `scale` pixels per module, with the quiet zone.
-pub fn png(code: &QrCode, scale: u32) -> Result<Vec<u8>, png::EncodingError> {
+/// The PNG of `code` at `layout`: 1-bit grayscale, with the quiet zone (widened by the pixels
+/// left over, half on each side).
+pub fn png(code: &QrCode, layout: Layout) -> Result<Vec<u8>, png::EncodingError> {
     let modules = code.width();
-    let quiet = QUIET_ZONE as usize;
-    let scale = scale.max(1) as usize;
-    let side = (modules + 2 * quiet) * scale;
+    let scale = layout.scale.max(1) as usize;
+    let drawn = (modules + 2 * QUIET_ZONE as usize) * scale;
+    let side = (layout.side as usize).max(drawn);
+    let margin = QUIET_ZONE as usize * scale + (side - drawn) / 2;
     let row_bytes = side.div_ceil(8);
     let colors = code.to_colors();
     // In 1-bit grayscale a set bit is white: start all white, clear the dark modules.
@@ -91,13 +121,13 @@ pub fn png(code: &QrCode, scale: u32) -> Result<Vec<u8>, png::EncodingError> {
         let mut line = vec![0xFFu8; row_bytes];
         for (x, color) in module_row.iter().enumerate() {
             if *color == Color::Dark {
-                let first = (x + quiet) * scale;
+                let first = margin + x * scale;
                 for px in first..first + scale {
                     line[px / 8] &= !(0x80 >> (px % 8));
                 }
             }
         }
-        let top = (y + quiet) * scale;
+        let top = margin + y * scale;
         for py in top..top + scale {
             pixels[py * row_bytes..(py + 1) * row_bytes].copy_from_slice(&line);
         }
@@ -134,8 +164,9 @@ impl utoipa::ToSchema for PngImage {}
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct QrQuery {
-    /// The smallest width in pixels (64 to 2048); modules stay whole, so the image may be a
-    /// little larger. Default: 8 pixels per module.
+    /// The width in pixels (64 to 2048): the image is exactly that wide, whole pixels per
+    /// module in the PNG, the quiet zone taking what is left over (only a code too wide for one
+    /// pixel a module would be wider). Default: 8 pixels per module.
     #[param(minimum = 64, maximum = 2048)]
     size: Option<u32>,
 }
@@ -188,7 +219,7 @@ async fn qr_svg(
     let size = query.size()?;
     let url = resolver_url(&state, &id).await?;
     let code = encode(&url)?;
-    let body = svg(&code, scale_for(&code, size), &url);
+    let body = svg(&code, layout(&code, size), &url);
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
@@ -202,7 +233,7 @@ async fn qr_svg(
 /// The passport's QR code as PNG.
 ///
 /// Public. The same code as the SVG, as a 1-bit grayscale PNG, 8 pixels per module unless
-/// `size` asks for more.
+/// `size` asks for a width.
 #[utoipa::path(
     get, path = "/api/v1/passports/{id}/qr.png", tag = "passports", operation_id = "getPassportQrPng",
     params(("id" = String, Path, format = Uuid, description = "The passport id"), QrQuery),
@@ -223,8 +254,8 @@ async fn qr_png(
     let size = query.size()?;
     let url = resolver_url(&state, &id).await?;
     let code = encode(&url)?;
-    let scale = scale_for(&code, size);
-    let body = tokio::task::spawn_blocking(move || png(&code, scale))
+    let layout = layout(&code, size);
+    let body = tokio::task::spawn_blocking(move || png(&code, layout))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "PNG task failed");
@@ -264,9 +295,16 @@ mod tests {
     #[test]
     fn the_png_is_the_module_matrix_with_a_quiet_zone() {
         let code = encode(URL).unwrap();
-        let bytes = png(&code, 3).unwrap();
-        let (info, data) = decode_png(&bytes);
         let side = (code.width() + 8) * 3;
+        let bytes = png(
+            &code,
+            Layout {
+                scale: 3,
+                side: side as u32,
+            },
+        )
+        .unwrap();
+        let (info, data) = decode_png(&bytes);
         assert_eq!((info.width as usize, info.height as usize), (side, side));
         assert_eq!(info.color_type, png::ColorType::Grayscale);
         assert_eq!(info.bit_depth, png::BitDepth::One);
@@ -286,19 +324,59 @@ mod tests {
     }
 
     #[test]
-    fn sizes_round_up_to_whole_modules() {
+    fn a_size_is_the_exact_width_with_whole_modules() {
         let code = encode(URL).unwrap();
-        let side = code.width() as u32 + 8;
-        assert_eq!(scale_for(&code, None), DEFAULT_SCALE);
-        assert_eq!(scale_for(&code, Some(side * 5)), 5);
-        assert_eq!(scale_for(&code, Some(side * 5 + 1)), 6);
-        assert_eq!(scale_for(&code, Some(MIN_SIZE)), 2);
+        let modules = code.width() as u32 + 8;
+        let at = |size| layout(&code, size);
+        assert_eq!(
+            at(None),
+            Layout {
+                scale: DEFAULT_SCALE,
+                side: modules * DEFAULT_SCALE
+            }
+        );
+        assert_eq!(
+            at(Some(modules * 5)),
+            Layout {
+                scale: 5,
+                side: modules * 5
+            }
+        );
+        assert_eq!(
+            at(Some(modules * 5 + 1)),
+            Layout {
+                scale: 5,
+                side: modules * 5 + 1
+            }
+        );
+        assert_eq!(
+            at(Some(512)),
+            Layout {
+                scale: 512 / modules,
+                side: 512
+            }
+        );
+        // The extra pixels widen the quiet zone on both sides; the symbol stays centred.
+        let layout = at(Some(512));
+        let (info, data) = decode_png(&png(&code, layout).unwrap());
+        assert_eq!((info.width, info.height), (512, 512));
+        let dark = |x: usize, y: usize| data[y * info.line_size + x / 8] & (0x80 >> (x % 8)) == 0;
+        let margin = (4 * layout.scale + (512 - modules * layout.scale) / 2) as usize;
+        // The finder pattern's top-left module is dark; the pixel before it is not.
+        assert!(dark(margin, margin));
+        assert!(!dark(margin - 1, margin));
+        assert!(!dark(margin, margin - 1));
     }
 
     #[test]
     fn the_svg_is_titled_and_keeps_its_shape() {
         let code = encode("https://p.example/01/04012345000016/21/A%26B").unwrap();
-        let image = svg(&code, 1, "https://p.example/01/04012345000016/21/A%26B");
+        let image = svg(
+            &code,
+            layout(&code, Some(300)),
+            "https://p.example/01/04012345000016/21/A%26B",
+        );
+        assert!(image.contains("width=\"300\" height=\"300\""));
         assert!(image.contains("shape-rendering=\"crispEdges\" role=\"img\"><title>QR code of https://p.example/01/04012345000016/21/A%26B</title><rect"));
         let side = code.width() + 8;
         assert!(image.contains(&format!("viewBox=\"0 0 {side} {side}\"")));

@@ -1,5 +1,7 @@
 //! Synthetic item registrations: a few product models (each its GTIN), unique serials, one
-//! magnet component with four to six elements, as manufacturers send them.
+//! magnet component with four to six elements, as manufacturers send them; and the same
+//! traction motor with its magnets in full (CRMA art. 28: two magnet sets with composition,
+//! coatings, glues and additives, the removal sequence, the responsible person).
 
 use serde_json::{Value, json};
 
@@ -107,11 +109,39 @@ fn round3(g: f64) -> f64 {
     (g * 1000.0).round() / 1000.0
 }
 
-/// `count` registrations from `first` as NDJSON.
-pub fn ndjson(prefix: &str, first: u64, count: u64, rng: &mut Rng) -> String {
-    let mut out = String::with_capacity(count as usize * 800);
+/// The `n`-th traction motor with its magnets (the schema's example, without lot references):
+/// a unique serial, the market country varied.
+pub fn registration_with_magnets(prefix: &str, n: u64, rng: &mut Rng) -> Value {
+    static MOTOR: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        let mut motor: Value = serde_json::from_str(include_str!(
+            "../../../../schemas/examples/valid/item-ev-traction-motor-with-magnets.json"
+        ))
+        .expect("the schema's example parses");
+        if let Some(magnet) = motor.pointer_mut("/ree_content/components/0/magnets/0") {
+            magnet.as_object_mut().map(|m| m.remove("recycled_sources"));
+        }
+        motor
+    });
+    let countries = ["FR", "DE", "IT", "ES", "NL", "PL", "SE", "BE"];
+    let mut motor = MOTOR.clone();
+    motor["product"]["serial"] = json!(format!("{prefix}-{n:08}"));
+    motor["product"]["placed_on_market"] = json!({
+        "date": "2026-04-15",
+        "country": countries[rng.below(countries.len() as u64) as usize]
+    });
+    motor
+}
+
+/// `count` registrations from `first` as NDJSON, with their magnets in full when `magnets`.
+pub fn ndjson(prefix: &str, first: u64, count: u64, rng: &mut Rng, magnets: bool) -> String {
+    let mut out = String::with_capacity(count as usize * if magnets { 4000 } else { 800 });
     for n in first..first + count {
-        out.push_str(&registration(prefix, n, rng).to_string());
+        let line = if magnets {
+            registration_with_magnets(prefix, n, rng)
+        } else {
+            registration(prefix, n, rng)
+        };
+        out.push_str(&line.to_string());
         out.push('\n');
     }
     out

@@ -22,25 +22,31 @@ pub struct Sample {
 
 pub struct Registered {
     pub samples: Vec<Sample>,
+    /// Passports a second.
+    pub rate: f64,
 }
 
 fn rate(n: u64, took: Duration) -> f64 {
     n as f64 / took.as_secs_f64()
 }
 
-/// Registers `count` passports over HTTP in batches of `batch`, `clients` requests at a time.
+/// Registers `count` passports over HTTP in batches of `batch`, `clients` requests at a time;
+/// traction motors with their magnets in full when `magnets`.
 pub async fn over_http(
     client: &reqwest::Client,
     address: &str,
     api_key: &str,
-    count: u64,
-    batch: u64,
-    clients: usize,
+    (count, batch, clients): (u64, u64, usize),
+    magnets: bool,
 ) -> Registered {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let started = Instant::now();
+    let prefix = if magnets { "MAGNETS" } else { "HTTP" };
     let bodies: Vec<String> = (0..count.div_ceil(batch))
-        .map(|b| data::ndjson("HTTP", b * batch, batch.min(count - b * batch), &mut rng))
+        .map(|b| {
+            let size = batch.min(count - b * batch);
+            data::ndjson(prefix, b * batch, size, &mut rng, magnets)
+        })
         .collect();
     let bytes: usize = bodies.iter().map(String::len).sum();
     println!(
@@ -100,15 +106,19 @@ pub async fn over_http(
     }
     let elapsed = started.elapsed();
     let (p50, p99, max) = crate::support::percentiles(&mut took);
+    let what = if magnets { "with magnets in full" } else { "" };
     println!(
-        "  bulk API ({clients} client(s), {batch}-line NDJSON requests): {count} passports in {:.1} s = {:.0} passports/s (request p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms)",
+        "  bulk API {what}({clients} client(s), {batch}-line NDJSON requests): {count} passports in {:.1} s = {:.0} passports/s (request p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms)",
         elapsed.as_secs_f64(),
         rate(count, elapsed),
         p50,
         p99,
         max
     );
-    Registered { samples }
+    Registered {
+        samples,
+        rate: rate(count, elapsed),
+    }
 }
 
 /// The signing stage and the storing stage of the bulk path, each alone, over `count`

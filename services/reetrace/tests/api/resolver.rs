@@ -798,9 +798,7 @@ api_test!(
         let sized = png::Decoder::new(std::io::Cursor::new(sized.to_vec()))
             .read_info()
             .unwrap();
-        let w = sized.info().width as usize;
-        assert!(w >= 512 && w < 512 + modules + 8, "{w}");
-        assert_eq!(w % (modules + 8), 0, "whole modules");
+        assert_eq!((sized.info().width, sized.info().height), (512, 512));
 
         let too_small = app
             .get(&format!("/api/v1/passports/{id}/qr.svg?size=10"))
