@@ -174,7 +174,6 @@ pub fn render(view: &PageView<'_>) -> String {
         out,
         "<h1>{name}</h1>\n<p class=\"subtitle\">{subtitle}</p>\n<div class=\"hero\">\n"
     );
-    sections::photo_placeholder(&mut out, &name);
     sections::badge(&mut out, view.verification);
     out.push_str("</div>\n");
     sections::identity(&mut out, p);

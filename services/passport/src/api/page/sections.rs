@@ -73,20 +73,6 @@ pub(super) fn status_banner(out: &mut String, v: &Verification) {
     out.push_str("</div>\n");
 }
 
-pub(super) fn photo_placeholder(out: &mut String, name: &str) {
-    let _ = writeln!(
-        out,
-        "<figure class=\"photo\"><svg viewBox=\"0 0 160 120\" role=\"img\" \
-         aria-labelledby=\"photo-title\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <title id=\"photo-title\">No photo of {name} is available; this is a placeholder drawing.</title>\
-         <rect class=\"frame\" x=\"0\" y=\"0\" width=\"160\" height=\"120\" rx=\"8\"/>\
-         <rect class=\"shape\" x=\"40\" y=\"22\" width=\"80\" height=\"56\" rx=\"6\"/>\
-         <circle class=\"shape\" cx=\"80\" cy=\"50\" r=\"17\"/>\
-         <circle class=\"shape\" cx=\"80\" cy=\"50\" r=\"5\"/>\
-         <text x=\"80\" y=\"102\" text-anchor=\"middle\">No photo</text></svg></figure>"
-    );
-}
-
 pub(super) fn badge(out: &mut String, v: &Verification) {
     let (mark, class, signature) = match &v.signature {
         SignatureCheck::Valid {
