@@ -497,6 +497,14 @@ async function checkDashboard(context) {
   });
 
   await test('dashboard: the element and category filters change the charts to the API figures', async () => {
+    // At 1280 px every select shows its longest option whole (the arrow and padding aside).
+    const cut = await page.$$eval('#filters select', (selects) => selects.map((s) => {
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = getComputedStyle(s).font;
+      const widest = Math.max(...[...s.options].map((o) => ctx.measureText(o.text).width));
+      return widest + 36 > s.clientWidth ? `${s.id}: ${widest} px of text in ${s.clientWidth} px` : null;
+    }).filter(Boolean));
+    assert.deepEqual(cut, [], 'no select cuts its options at 1280 px');
     await page.selectOption('#f-element', 'Dy');
     await ready(page);
     const dy = byYear((await assertDashboardMatchesApi(page)).stock.rows);
