@@ -106,7 +106,7 @@ pub async fn over_http(
     }
     let elapsed = started.elapsed();
     let (p50, p99, max) = crate::support::percentiles(&mut took);
-    let what = if magnets { "with magnets in full" } else { "" };
+    let what = if magnets { "with magnets in full " } else { "" };
     println!(
         "  bulk API {what}({clients} client(s), {batch}-line NDJSON requests): {count} passports in {:.1} s = {:.0} passports/s (request p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms)",
         elapsed.as_secs_f64(),
