@@ -48,7 +48,7 @@ pub fn encode(text: &str) -> Result<QrCode, Problem> {
 /// How a code is drawn: whole pixels per module, and the image's side in pixels (the extra
 /// pixels widen the quiet zone evenly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Layout {
+pub struct QrLayout {
     pub scale: u32,
     pub side: u32,
 }
@@ -56,16 +56,16 @@ pub struct Layout {
 /// The layout of `code` at `size` pixels: exactly `size` wide, with as many whole pixels per
 /// module as fit (at least one; a code too wide for one pixel a module is wider than `size`).
 /// Default: [`DEFAULT_SCALE`] pixels per module.
-pub fn layout(code: &QrCode, size: Option<u32>) -> Layout {
+pub fn layout(code: &QrCode, size: Option<u32>) -> QrLayout {
     let modules = code.width() as u32 + 2 * QUIET_ZONE;
     match size {
-        None => Layout {
+        None => QrLayout {
             scale: DEFAULT_SCALE,
             side: modules * DEFAULT_SCALE,
         },
         Some(size) => {
             let scale = (size / modules).max(1);
-            Layout {
+            QrLayout {
                 scale,
                 side: size.max(scale * modules),
             }
@@ -75,7 +75,7 @@ pub fn layout(code: &QrCode, size: Option<u32>) -> Layout {
 
 /// The SVG of `code` drawn at `layout` (its `width` and `height`; the vector image scales),
 /// titled with the encoded text for screen readers.
-pub fn svg(code: &QrCode, layout: Layout, text: &str) -> String {
+pub fn svg(code: &QrCode, layout: QrLayout, text: &str) -> String {
     let image = code
         .render::<qrcode::render::svg::Color<'_>>()
         .quiet_zone(true)
@@ -107,7 +107,7 @@ pub fn svg(code: &QrCode, layout: Layout, text: &str) -> String {
 
 /// The PNG of `code` at `layout`: 1-bit grayscale, with the quiet zone (widened by the pixels
 /// left over, half on each side).
-pub fn png(code: &QrCode, layout: Layout) -> Result<Vec<u8>, png::EncodingError> {
+pub fn png(code: &QrCode, layout: QrLayout) -> Result<Vec<u8>, png::EncodingError> {
     let modules = code.width();
     let scale = layout.scale.max(1) as usize;
     let drawn = (modules + 2 * QUIET_ZONE as usize) * scale;
@@ -298,7 +298,7 @@ mod tests {
         let side = (code.width() + 8) * 3;
         let bytes = png(
             &code,
-            Layout {
+            QrLayout {
                 scale: 3,
                 side: side as u32,
             },
@@ -330,28 +330,28 @@ mod tests {
         let at = |size| layout(&code, size);
         assert_eq!(
             at(None),
-            Layout {
+            QrLayout {
                 scale: DEFAULT_SCALE,
                 side: modules * DEFAULT_SCALE
             }
         );
         assert_eq!(
             at(Some(modules * 5)),
-            Layout {
+            QrLayout {
                 scale: 5,
                 side: modules * 5
             }
         );
         assert_eq!(
             at(Some(modules * 5 + 1)),
-            Layout {
+            QrLayout {
                 scale: 5,
                 side: modules * 5 + 1
             }
         );
         assert_eq!(
             at(Some(512)),
-            Layout {
+            QrLayout {
                 scale: 512 / modules,
                 side: 512
             }
