@@ -38,24 +38,24 @@ pub(super) fn conformity(out: &mut String, c: &PassportConformity) {
         check.evaluated_on
     );
     for rule in &check.rules {
-        let status = match (rule.status, rule.applies_from) {
-            (ConformityStatus::Met, _) => "met".to_owned(),
-            (ConformityStatus::Missing, _) => "missing".to_owned(),
-            (ConformityStatus::NotApplicable, _) => "not applicable".to_owned(),
-            (ConformityStatus::NotYetApplicable, Some(from)) => format!("applies from {from}"),
-            (ConformityStatus::NotYetApplicable, None) => "not yet applicable".to_owned(),
+        // The class names the status; the words add the date when there is one.
+        let (class, status) = match (rule.status, rule.applies_from) {
+            (ConformityStatus::Met, _) => ("met", "met".to_owned()),
+            (ConformityStatus::Missing, _) => ("missing", "missing".to_owned()),
+            (ConformityStatus::NotApplicable, _) => ("not-applicable", "not applicable".to_owned()),
+            (ConformityStatus::NotYetApplicable, from) => (
+                "not-yet-applicable",
+                from.map_or_else(
+                    || "not yet applicable".to_owned(),
+                    |d| format!("applies from {d}"),
+                ),
+            ),
         };
         let _ = write!(
             out,
-            "<li><strong>Art. {} ({})</strong>: <span class=\"conformity-{}\">{}</span>. {}",
+            "<li><strong>Art. {} ({})</strong>: <span class=\"conformity-{class}\">{}</span>. {}",
             rule.rule.code(),
             rule_words(rule.rule),
-            match rule.status {
-                ConformityStatus::Met => "met",
-                ConformityStatus::Missing => "missing",
-                ConformityStatus::NotApplicable => "not-applicable",
-                ConformityStatus::NotYetApplicable => "not-yet-applicable",
-            },
             escape_html(&status),
             escape_html(&rule.reason)
         );
