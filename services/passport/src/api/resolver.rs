@@ -513,13 +513,13 @@ async fn answer(
             response
         }
         Choice::Answer(Representation::Html) => {
-            let verification = check::verification(service, &row, &version).await?;
             let conformity = service.page_conformity(caller.as_ref(), &row, &version);
+            let link = service.free_access_link(&row, conformity.as_ref());
             let html = page::render(&PageView {
                 passport: &view,
-                verification: &verification,
+                verification: &check::verification(service, &row, &version).await?,
                 links: &links,
-                free_access: service.free_access_link(&row, &version)?.as_deref(),
+                free_access: link.as_deref(),
                 conformity: conformity.as_ref(),
             });
             let mut response = html.into_response();

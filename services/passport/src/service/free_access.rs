@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::PassportService;
-use super::conformity::check_version;
+use super::conformity::{PassportConformity, check_version};
 use super::error::{PassportError, Result};
 use crate::domain::crma::CrmaProductGroup;
 use crate::domain::magnet_content::{ARTICLE_29, ElementRecycled};
@@ -159,20 +159,16 @@ impl PassportService {
     }
 
     /// The free-access page a passport's product is listed on, if it is (its passport page
-    /// links to it). An item whose model is listed links to the same page.
+    /// links to it), from the passport's conformity (whose art. 29 scope does not depend on
+    /// the tier it was cut for). An item whose model is listed links to the same page.
     pub fn free_access_link(
         &self,
         passport: &Passport,
-        version: &PassportVersion,
-    ) -> Result<Option<String>> {
-        if passport.status == PassportStatus::Revoked {
-            return Ok(None);
-        }
-        let today = reetrace_core::domain::account::now().date_naive();
-        let (conformity, _) = check_version(passport, version, &self.config.crma, today)?;
-        Ok(conformity
-            .art29_applies()
-            .then(|| format!("{}/crma/{}", self.config.base_url, passport.org_id)))
+        conformity: Option<&PassportConformity>,
+    ) -> Option<String> {
+        let applies = conformity.is_some_and(|c| c.conformity.art29_applies());
+        (passport.status != PassportStatus::Revoked && applies)
+            .then(|| format!("{}/crma/{}", self.config.base_url, passport.org_id))
     }
 
     /// Whether a passport is on the page: not revoked, and art. 29 applies to it (`version`:
