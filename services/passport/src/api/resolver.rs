@@ -6,20 +6,31 @@
 //! `application/vc+ld+json`, the VC 1.1 era's type, as a legacy alias; `application/vc+jwt`,
 //! its JOSE form, for a v2 passport), an RFC 9264 linkset
 //! (`Accept: application/linkset+json` or `?linkType=linkset`), and a 307 redirect for the
-//! other link types the product has. Every answer says `Vary: Accept` and points to the linkset
-//! in a `Link` header, as GS1-Conformant resolvers do.
+//! other link types the product has.
 //!
-//! A `linkType` the product has no link of (an unknown type, a GS1 type we do not serve, a
-//! model passport link of a product without one) is answered 404, as the GS1-Conformant
-//! Resolver Standard requires: "SHALL return a 404 Not Found message if a link of the requested
-//! type is not available" (one of the conformance statements the standard sums up, since its
-//! release 1.0.0 of February 2024; GS1's resolver test suite checks it as
-//! `specificLinkTypeNotFound`). Without a `linkType`, the
-//! `Accept` header picks the answer, the information in the request a resolver matches against
-//! its links before falling back to the default link (the page).
+//! It answers as the GS1-Conformant Resolver Standard, release 1.2.0 (ratified January 2026,
+//! <https://ref.gs1.org/standards/resolver/1.2.0>), says; section numbers are that release's,
+//! "item n" the n-th statement of its conformance statement (section 5):
+//!
+//! - no `linkType`: the default link unless the request says better (section 2.6.1; `Accept` is
+//!   what it says, section 2.6.3): `text/html` the page, anything else the credential, which is
+//!   the default link (`gs1:defaultLink`, title only, section 2.5.8). See [`choice`].
+//! - `linkType=linkset` (or `all`), or `Accept: application/linkset+json`: the linkset
+//!   (section 2.9), RFC 9264 JSON with a `Link` to GS1's JSON-LD context (section 2.10, item 13).
+//! - a `linkType` the product has: that link (section 2.6.2, item 17), served here or 307 to it
+//!   with the request's other query parameters passed on (section 2.12, item 19).
+//! - a `linkType` it has no link of (an unknown type, a GS1 type we do not serve, a model
+//!   passport link of a product without one): 404 (section 2.6.2, item 18; GS1's resolver test
+//!   suite checks it as `specificLinkTypeNotFound`).
+//! - link types: the GS1 Web Vocabulary's, recognised in any of its namespace spellings, ours
+//!   only where GS1 has none (section 2.14, item 24). See [`linkset`].
+//! - `GET`, `HEAD` and `OPTIONS` with CORS (section 2.2, items 2 and 4); a `Link` to the
+//!   linkset on every answer about a found product, redirects included, as the conformance
+//!   statement asks (and RFC 9264 section 6 defines), with `Vary: Accept`.
 
 mod accept;
 mod check;
+mod choice;
 mod credential;
 mod linkset;
 
@@ -39,6 +50,8 @@ use utoipa_axum::routes;
 
 pub use accept::{Representation, negotiate};
 pub use linkset::{LinkContext, LinkTarget, LinkType, Linkset, ree_namespace};
+
+use choice::{Choice, choose, link_type};
 
 use super::PassportState;
 use super::page::{self, PageView, ProductLinks};
@@ -138,12 +151,16 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
 /// `application/ld+json` or `application/json` the signed credential byte for byte (also
 /// for `*/*`), `application/vc+jwt` its compact JWS (VC-JOSE-COSE; a v1 passport has none:
 /// 406), `application/linkset+json` the RFC 9264 linkset; `application/vc+ld+json` (VC 1.1)
-/// gets the credential as `application/vc` does. `linkType` overrides it:
-/// `linkset`/`all`, `gs1:pip`, `gs1:certificationInfo`/`ree:verifiableCredential`; the other
-/// types the product has (`gs1:sustainabilityInfo`, `gs1:traceability`, `version-history`,
-/// `ree:qrCode`, `ree:issuer`, `ree:modelPassport`) redirect (307); a type it has no link of is
-/// 404 (GS1-Conformant Resolver Standard). Suspended and revoked passports still resolve. `HEAD` answers the same headers without a body; `OPTIONS` answers 204 with
-/// `Allow` and the CORS preflight headers.
+/// gets the credential as `application/vc` does. Without a `linkType` that is the default link
+/// (the credential) unless `Accept` names something better (GS1-Conformant Resolver Standard
+/// 1.2.0, section 2.6.1). `linkType` overrides it: `linkset`/`all` (section 2.9), `gs1:pip`,
+/// `gs1:dpp` (also `gs1:defaultLink`, and `gs1:certificationInfo`/`ree:verifiableCredential`
+/// as earlier releases offered it) with the credential's content negotiation; the other types
+/// the product has (`gs1:sustainabilityInfo`, `gs1:traceability`, `version-history`,
+/// `ree:qrCode`, `ree:issuer`, `ree:modelPassport`) redirect (307) with the other query
+/// parameters passed on (section 2.12); a type it has no link of is 404 (section 2.6.2).
+/// Suspended and revoked passports still resolve. `HEAD` answers the same headers without a
+/// body; `OPTIONS` answers 204 with `Allow` and the CORS preflight headers.
 #[utoipa::path(
     get, path = "/01/{gtin}/21/{serial}", tag = "resolver", operation_id = "resolveItem",
     params(
@@ -166,7 +183,7 @@ fn unknown(what: impl std::fmt::Display) -> Problem {
                 ("Link" = String, description = "The linkset (`rel=\"linkset\"`) and the canonical identifier (`rel=\"canonical\"`)"),
                 ("Vary" = String, description = "`accept, authorization`"),
             )),
-        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target, with the request's query parameters other than `linkType` passed on"))),
         (status = 400, description = "The GTIN or the serial is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No passport for this item, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
@@ -218,7 +235,7 @@ async fn resolve_item(
                 (Linkset = "application/linkset+json"),
             ),
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
-        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target, with the request's query parameters other than `linkType` passed on"))),
         (status = 400, description = "The GTIN or the lot is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No passport for this batch, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
@@ -269,7 +286,7 @@ async fn resolve_batch(
                 (Linkset = "application/linkset+json"),
             ),
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
-        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target, with the request's query parameters other than `linkType` passed on"))),
         (status = 400, description = "The GTIN is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No model passport for this GTIN, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
@@ -315,7 +332,7 @@ async fn resolve_model(
                 (Linkset = "application/linkset+json"),
             ),
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
-        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target"))),
+        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target, with the request's query parameters other than `linkType` passed on"))),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passport, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
@@ -393,75 +410,14 @@ async fn resolve(
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, non_snake_case)]
 struct ResolveQuery {
-    /// A GS1 link type: `linkset` or `all` (the linkset), `gs1:pip` or `gs1:defaultLink` (the
-    /// page), `gs1:certificationInfo` or `ree:verifiableCredential` (the credential),
-    /// `gs1:sustainabilityInfo`, `gs1:traceability`, `version-history`, `ree:qrCode`,
-    /// `ree:issuer`, `ree:modelPassport` (redirects). Full URIs work too. A type the product has
-    /// no link of is 404 (GS1-Conformant Resolver Standard); an empty value is no `linkType`.
+    /// A link type: `linkset` or `all` (the linkset), `gs1:pip` (the page), `gs1:dpp` or
+    /// `gs1:defaultLink` (the credential; `gs1:certificationInfo` and `ree:verifiableCredential`
+    /// too, as earlier releases offered it), `gs1:sustainabilityInfo`, `gs1:traceability`,
+    /// `version-history`, `ree:qrCode`, `ree:issuer`, `ree:modelPassport` (redirects, passing
+    /// the other query parameters on). Full URIs work too. A type the product has no link of is
+    /// 404 (GS1-Conformant Resolver Standard 1.2.0, section 2.6.2); an empty value is no
+    /// `linkType`.
     linkType: Option<String>,
-}
-
-/// What a request asked for.
-enum Choice {
-    Answer(Representation),
-    Redirect(String),
-}
-
-/// The `linkType` of a query string as written, and what it names if this resolver knows it;
-/// `None` without one (or with an empty one).
-fn link_type(uri: &Uri, ree_namespace: &str) -> Option<(String, Option<LinkType>)> {
-    let query = uri.query()?;
-    let (_, value) = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(name, value)| name == "linkType" && !value.trim().is_empty())?;
-    let known = LinkType::parse(&value, ree_namespace);
-    Some((value.into_owned(), known))
-}
-
-/// 404 for a link type the product has no link of. GS1-Conformant Resolver Standard (1.0.0
-/// onwards), in its summary of conformance statements: "SHALL return a 404 Not Found message
-/// if a link of the requested type is not available" (rather than the default answer).
-fn no_link(requested: &str, linkset: &str) -> Problem {
-    let hint = match requested.trim() {
-        "gs1:recyclingInfo" | "https://gs1.org/voc/recyclingInfo" => {
-            " gs1:recyclingInfo is not a GS1 Web Vocabulary link type; the end-of-life \
-             section is gs1:sustainabilityInfo."
-        }
-        _ => "",
-    };
-    Problem::not_found(format!(
-        "This product has no link of type {requested}.{hint} Its links are listed at {linkset}."
-    ))
-    .with_errors(vec![FieldError::new(
-        "linkType",
-        "no link of this type for this product",
-    )])
-}
-
-fn choose(
-    uri: &Uri,
-    headers: &HeaderMap,
-    links: &ProductLinks,
-    ree_namespace: &str,
-) -> Result<Choice, Problem> {
-    let accept = accept(headers);
-    let by_accept = || {
-        negotiate(accept, &Representation::ALL)
-            .map(Choice::Answer)
-            .ok_or_else(accept::not_acceptable)
-    };
-    let Some((requested, known)) = link_type(uri, ree_namespace) else {
-        return by_accept();
-    };
-    let choice = match known {
-        Some(LinkType::Linkset) => Some(Choice::Answer(Representation::Linkset)),
-        Some(LinkType::Page) => Some(Choice::Answer(Representation::Html)),
-        Some(LinkType::Credential) => Some(Choice::Answer(
-            negotiate(accept, &Representation::CREDENTIAL).unwrap_or(Representation::Json),
-        )),
-        Some(other) => linkset::href(links, other).map(Choice::Redirect),
-        None => None,
-    };
-    choice.ok_or_else(|| no_link(&requested, &links.linkset))
 }
 
 /// Where a product's page and its linkset point to.
@@ -575,7 +531,10 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
         .map(|v| v.to_str().unwrap_or("*/*"))
 }
 
-/// The `Link` and `Cache-Control` headers of every answer about a found passport.
+/// The `Link` and `Cache-Control` headers of every answer about a found passport: the linkset
+/// (RFC 9264 section 6; the GS1-Conformant Resolver Standard's conformance statement asks for
+/// it on every answer, redirects included), the canonical identifier, and on a linkset GS1's
+/// JSON-LD context for it (release 1.2.0, section 2.10, item 13).
 fn common_headers(response: &mut Response, linkset: &str, product: &str, private: bool) {
     let h = response.headers_mut();
     let mut link = format!(

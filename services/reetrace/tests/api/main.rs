@@ -34,5 +34,6 @@ mod pages;
 pub mod passports;
 mod proof_sets;
 mod resolver;
+mod resolver_gs1;
 mod stock;
 mod visibility;

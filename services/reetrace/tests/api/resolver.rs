@@ -7,7 +7,7 @@ use crate::api_test;
 use crate::helpers::{TestApp, assert_problem};
 use crate::passports::motor;
 
-const BROWSER: &str =
+pub(crate) const BROWSER: &str =
     "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
 
 /// A batch of hub motors whose lot needs percent-encoding.
@@ -20,7 +20,7 @@ fn batch() -> Value {
 }
 
 /// A model passport of `gtin`.
-fn model(gtin: &str) -> Value {
+pub(crate) fn model(gtin: &str) -> Value {
     json!({"granularity": "model",
      "product": {"gtin": gtin, "name": "Traction motor PMSM 150 kW (model)", "model": "PM150",
        "category": "ev_traction_motor", "net_mass_g": 48000, "placed_on_market": {"date": "2026-01-10", "country": "FR"}},
@@ -37,7 +37,7 @@ fn drive() -> Value {
        "elements": [{"element": "Nd", "mass_g": 3.2}, {"element": "Pr", "mass_g": 0.9}, {"element": "Dy", "mass_g": 0.1}]}]}})
 }
 
-fn path_of(app: &TestApp, uri: &Value) -> String {
+pub(crate) fn path_of(app: &TestApp, uri: &Value) -> String {
     uri.as_str()
         .unwrap()
         .strip_prefix(&app.address)
@@ -45,7 +45,7 @@ fn path_of(app: &TestApp, uri: &Value) -> String {
         .to_owned()
 }
 
-fn header(response: &reqwest::Response, name: &str) -> String {
+pub(crate) fn header(response: &reqwest::Response, name: &str) -> String {
     response
         .headers()
         .get_all(name)
@@ -55,18 +55,18 @@ fn header(response: &reqwest::Response, name: &str) -> String {
         .join(", ")
 }
 
-fn varies_on_accept(response: &reqwest::Response) -> bool {
+pub(crate) fn varies_on_accept(response: &reqwest::Response) -> bool {
     header(response, "vary")
         .split(',')
         .any(|v| v.trim().eq_ignore_ascii_case("accept"))
 }
 
-async fn get(app: &TestApp, path: &str, accept: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, path: &str, accept: &str) -> reqwest::Response {
     app.get(path).header("accept", accept).send().await.unwrap()
 }
 
 /// The stored credential, byte for byte, from the credential endpoint.
-async fn stored_credential(app: &TestApp, id: &str) -> String {
+pub(crate) async fn stored_credential(app: &TestApp, id: &str) -> String {
     app.get(&format!("/api/v1/passports/{id}/credential"))
         .send()
         .await
@@ -261,71 +261,6 @@ api_test!(
     }
 );
 
-// GS1-Conformant Resolver Standard (1.0.0 onwards), summary of conformance statements: the
-// resolver "SHALL redirect to the requested type of link if available" and "SHALL return a 404
-// Not Found message if a link of the requested type is not available" (GS1's resolver test suite:
-// `specificLinkTypeNotFound`, with `linkType=gs1:nosuchlt`). Link types come from the GS1 Web
-// Vocabulary: `gs1:recyclingInfo` is none of its terms (`gs1:sustainabilityInfo` is).
-api_test!(
-    gs1_resolver_standard_a_link_type_the_product_lacks_is_404_not_the_default,
-    |app: TestApp| async move {
-        let (_, key) = app.create_org("Acme Motors", "manufacturer").await;
-        let issued = app.register(&key, &motor("EVM-1")).await;
-        let path = path_of(&app, &issued["uri"]);
-        let no_redirects = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-
-        // The GS1 term for the end-of-life section redirects there, in any of its spellings.
-        for link_type in [
-            "gs1:sustainabilityInfo",
-            "https://gs1.org/voc/sustainabilityInfo",
-            "https://ref.gs1.org/voc/sustainabilityInfo",
-        ] {
-            let response = no_redirects
-                .get(app.url(&format!("{path}?linkType={link_type}")))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 307, "{link_type}");
-            assert!(
-                header(&response, "location").ends_with("?linkType=gs1:pip#end-of-life"),
-                "{link_type}"
-            );
-        }
-
-        for (link_type, accept) in [
-            // The standard's own probe, and a GS1 type this resolver does not serve.
-            ("gs1:nosuchlt", "application/vc"),
-            ("gs1:epil", BROWSER),
-            // Not a GS1 Web Vocabulary term (it was served here before).
-            ("gs1:recyclingInfo", "application/json"),
-            ("https://gs1.org/voc/recyclingInfo", "*/*"),
-            ("ree:nothing", "application/json"),
-            ("garbage", "application/json"),
-            // A type we serve, but this item has no model passport.
-            ("ree:modelPassport", "application/json"),
-        ] {
-            let response = get(&app, &format!("{path}?linkType={link_type}"), accept).await;
-            assert!(varies_on_accept(&response), "{link_type}");
-            let problem = assert_problem(response, 404, "not_found").await;
-            assert_eq!(problem["errors"][0]["pointer"], "linkType", "{link_type}");
-            let detail = problem["detail"].as_str().unwrap();
-            assert!(
-                detail.contains(&format!("no link of type {link_type}.")),
-                "{detail}"
-            );
-            assert!(detail.contains("?linkType=linkset"), "{detail}");
-            assert_eq!(
-                detail.contains("gs1:sustainabilityInfo"),
-                link_type.ends_with("recyclingInfo"),
-                "{detail}"
-            );
-        }
-    }
-);
-
 api_test!(
     status_lists_are_served_as_vcs_or_as_accept_prefers,
     |app: TestApp| async move {
@@ -363,6 +298,9 @@ api_test!(
     }
 );
 
+// GS1-Conformant Resolver Standard 1.2.0, section 2.9: `linkType=linkset` (and `all`) or
+// `Accept: application/linkset+json` is the linkset, never a redirect; section 2.10: RFC 9264
+// JSON, with a `Link` to GS1's JSON-LD context for it (item 13).
 api_test!(the_linkset_lists_every_link, |app: TestApp| async move {
     let (org, key) = app.create_org("Acme Motors", "manufacturer").await;
     let model = app.register(&key, &model("04012345000016")).await;
@@ -397,18 +335,32 @@ api_test!(the_linkset_lists_every_link, |app: TestApp| async move {
     assert_eq!(pip["href"], format!("{uri}?linkType=gs1:pip"));
     assert_eq!(pip["type"], "text/html");
     assert!(pip["title"].as_str().unwrap().contains("Traction motor"));
-    assert_eq!(
-        first("https://gs1.org/voc/defaultLink")["href"],
-        pip["href"]
-    );
     let credential_url = app.url(&format!("/api/v1/passports/{id}/credential"));
-    let certification = first("https://gs1.org/voc/certificationInfo");
-    assert_eq!(certification["href"], credential_url);
-    assert_eq!(certification["type"], "application/vc");
+    // The signed passport under GS1's link type for it, and under the one earlier releases
+    // offered; our own term would duplicate gs1:dpp (Resolver 1.2.0, section 2.14).
+    for relation in [
+        "https://gs1.org/voc/dpp",
+        "https://gs1.org/voc/certificationInfo",
+    ] {
+        assert_eq!(first(relation)["href"], credential_url, "{relation}");
+        assert_eq!(first(relation)["type"], "application/vc", "{relation}");
+    }
+    assert!(context.get(format!("{ns}verifiableCredential")).is_none());
+    // Resolver 1.2.0, section 2.5.8: one default link, a target and a title and nothing else,
+    // its target listed under a descriptive link type too (gs1:dpp). It is what a request
+    // without a linkType and with nothing to match against the links gets (section 2.6.1).
+    let default = first("https://gs1.org/voc/defaultLink");
     assert_eq!(
-        first(&format!("{ns}verifiableCredential"))["href"],
-        credential_url
+        context["https://gs1.org/voc/defaultLink"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
+    assert_eq!(default["href"], credential_url);
+    let mut members: Vec<&String> = default.as_object().unwrap().keys().collect();
+    members.sort_unstable();
+    assert_eq!(members, ["href", "title"]);
     assert_eq!(
         first("version-history")["href"],
         app.url(&format!("/api/v1/passports/{id}/versions"))
@@ -441,10 +393,11 @@ api_test!(the_linkset_lists_every_link, |app: TestApp| async move {
             .unwrap()
             .ends_with("#end-of-life")
     );
-    // Every GS1 relation is a term of the GS1 Web Vocabulary (release 1.16's gs1:linkType
+    // Every GS1 relation is a term of the GS1 Web Vocabulary (release 1.19's gs1:linkType
     // subproperties); the others are IANA's or ours.
-    const GS1_LINK_TYPES: [&str; 5] = [
+    const GS1_LINK_TYPES: [&str; 6] = [
         "pip",
+        "dpp",
         "certificationInfo",
         "sustainabilityInfo",
         "traceability",
@@ -1038,15 +991,17 @@ api_test!(
         assert_eq!(decode(parts[0])["typ"], "vc+jwt");
         assert_eq!(decode(parts[1])["credentialSubject"]["id"], uri);
         assert!(!parts[2].is_empty());
-        // The credential's link type honours the JOSE form too; the JSON form stays cached.
-        let by_link = get(
-            &app,
-            &format!("{path}?linkType=gs1:certificationInfo"),
-            "application/vc+jwt",
-        )
-        .await;
-        assert_eq!(header(&by_link, "content-type"), "application/vc+jwt");
-        assert_eq!(by_link.text().await.unwrap(), token);
+        // The credential's link types honour the JOSE form too; the JSON form stays cached.
+        for link_type in ["gs1:dpp", "gs1:certificationInfo"] {
+            let by_link = get(
+                &app,
+                &format!("{path}?linkType={link_type}"),
+                "application/vc+jwt",
+            )
+            .await;
+            assert_eq!(header(&by_link, "content-type"), "application/vc+jwt");
+            assert_eq!(by_link.text().await.unwrap(), token, "{link_type}");
+        }
         let again = get(&app, &path, "application/json").await;
         assert_eq!(header(&again, "content-type"), "application/json");
 

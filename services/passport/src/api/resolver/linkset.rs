@@ -1,17 +1,31 @@
 //! GS1 link types and the RFC 9264 linkset of a product.
 //!
-//! Relation types follow the GS1 Web Vocabulary (`https://gs1.org/voc/pip`, `certificationInfo`,
-//! `sustainabilityInfo`, `traceability`, `defaultLink`: each a `gs1:linkType` of the vocabulary,
-//! checked against its release 1.16, `gs1Voc.ttl`) where one fits, IANA's registry where one
-//! exists (`version-history`), and our own `ree:` terms otherwise. A `linkType` query parameter
-//! may name any of them as a CURIE (`gs1:pip`, `ree:qrCode`) or in full, under any of the
-//! vocabulary's namespaces (`https://gs1.org/voc/`, `https://ref.gs1.org/voc/`).
+//! Relation types follow the GS1 Web Vocabulary (`https://gs1.org/voc/dpp`, `pip`,
+//! `certificationInfo`, `sustainabilityInfo`, `traceability`, `defaultLink`: each a
+//! `gs1:linkType` of the vocabulary, checked against its release 1.19 of 2026-11-23) where one
+//! fits, IANA's registry where one exists (`version-history`), and our own `ree:` terms
+//! otherwise. A `linkType` query parameter may name any of them as a CURIE (`gs1:dpp`,
+//! `ree:qrCode`) or in full, under any of the vocabulary's namespaces (`https://gs1.org/voc/`,
+//! `https://ref.gs1.org/voc/`, `https://www.gs1.org/voc/`, `http://gs1.org/voc/`).
 //!
-//! The vocabulary has no link type for a digital product passport as such in that release, so
-//! the signed passport is offered as `gs1:certificationInfo` (and `ree:verifiableCredential`).
-//! `gs1:recyclingInfo`, which earlier releases of this resolver served, is no GS1 term (the
-//! vocabulary's is `gs1:sustainabilityInfo`, "Sustainability and recycling"): it is now an
-//! unknown link type, answered 404 as any other.
+//! The signed passport is offered as `gs1:dpp`, "a link to a digital product passport" (the
+//! vocabulary added it after release 1.16; schema.org's `hasDigitalProductPassport` is declared
+//! its equivalent). Earlier releases of this resolver offered it as `gs1:certificationInfo`,
+//! which stays answered and listed: the credential is the issuer's signed statement of the
+//! product's data and of its CRMA conformity, certification information in the vocabulary's
+//! sense ("a link to certification information"), and clients written against those releases
+//! ask for it. `ree:verifiableCredential`, our own term for the same link, is still answered
+//! for those clients but no longer listed: the GS1-Conformant Resolver Standard (release 1.2.0,
+//! section 2.14) says link types defined elsewhere SHALL NOT duplicate one GS1 defines.
+//! `gs1:recyclingInfo`, which earlier releases served, is no GS1 term (the vocabulary's is
+//! `gs1:sustainabilityInfo`, "Sustainability and recycling"): it is an unknown link type,
+//! answered 404 as any other.
+//!
+//! The default link (`gs1:defaultLink`) is the credential: it is what a request with nothing to
+//! match against the links gets (`Accept: */*` or none; section 2.6.1), while a browser's
+//! `text/html` matches the page's link (`gs1:pip`, `type` `text/html`). As section 2.5.8 has it,
+//! the default link carries its target and a title and nothing else (no media type, no
+//! language), and its target is listed under a descriptive link type too (`gs1:dpp`).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
@@ -45,9 +59,10 @@ pub fn ree_namespace(base_url: &str) -> String {
 pub enum LinkType {
     /// `linkset` or `all`: every link, as a linkset.
     Linkset,
-    /// `gs1:pip` or `gs1:defaultLink`: the passport page.
+    /// `gs1:pip`: the passport page.
     Page,
-    /// `gs1:certificationInfo` or `ree:verifiableCredential`: the signed credential.
+    /// `gs1:dpp`, `gs1:defaultLink`, and for earlier clients `gs1:certificationInfo` and
+    /// `ree:verifiableCredential`: the signed credential.
     Credential,
     /// `gs1:sustainabilityInfo`: the page's dismantling and end-of-life section.
     SustainabilityInfo,
@@ -79,8 +94,8 @@ impl LinkType {
             .find_map(|namespace| value.strip_prefix(namespace));
         if let Some(term) = gs1 {
             return match term {
-                "pip" | "defaultLink" => Some(LinkType::Page),
-                "certificationInfo" => Some(LinkType::Credential),
+                "pip" => Some(LinkType::Page),
+                "dpp" | "defaultLink" | "certificationInfo" => Some(LinkType::Credential),
                 "sustainabilityInfo" => Some(LinkType::SustainabilityInfo),
                 "traceability" => Some(LinkType::Traceability),
                 _ => None,
@@ -196,16 +211,23 @@ pub fn linkset(links: &ProductLinks, product_name: &str, ree_namespace: &str) ->
         "application/vc",
     );
     let ree = |term: &str| format!("{ree_namespace}{term}");
+    // Section 2.5.8: the default link has a target and a title only.
+    let default = LinkTarget {
+        href: links.credential.clone(),
+        title: format!("Digital product passport of {product_name}"),
+        media_type: None,
+        hreflang: Vec::new(),
+    };
     let mut entries = vec![
         (gs1("pip"), vec![page.clone()]),
-        (gs1("certificationInfo"), vec![credential.clone()]),
-        (ree("verifiableCredential"), vec![credential]),
+        (gs1("dpp"), vec![credential.clone()]),
+        (gs1("certificationInfo"), vec![credential]),
         (
             gs1("sustainabilityInfo"),
             vec![LinkTarget {
                 href: format!("{}#end-of-life", links.page),
                 title: "Dismantling, hazards and end of life".into(),
-                ..page.clone()
+                ..page
             }],
         ),
         (
@@ -259,7 +281,7 @@ pub fn linkset(links: &ProductLinks, product_name: &str, ree_namespace: &str) ->
             }],
         ));
     }
-    entries.push((gs1("defaultLink"), vec![page]));
+    entries.push((gs1("defaultLink"), vec![default]));
     Linkset {
         linkset: vec![LinkContext {
             anchor: links.product.clone(),
@@ -297,11 +319,23 @@ mod tests {
             LinkType::parse("https://gs1.org/voc/pip", NS),
             Some(LinkType::Page)
         );
-        assert_eq!(LinkType::parse("gs1:defaultLink", NS), Some(LinkType::Page));
-        assert_eq!(
-            LinkType::parse("gs1:certificationInfo", NS),
-            Some(LinkType::Credential)
-        );
+        // The signed passport: GS1's term for it, the default link, and the term earlier
+        // releases offered, in every namespace spelling of the vocabulary.
+        for value in [
+            "gs1:dpp",
+            "https://gs1.org/voc/dpp",
+            "https://ref.gs1.org/voc/dpp",
+            "https://www.gs1.org/voc/dpp",
+            "http://gs1.org/voc/dpp",
+            "gs1:defaultLink",
+            "gs1:certificationInfo",
+        ] {
+            assert_eq!(
+                LinkType::parse(value, NS),
+                Some(LinkType::Credential),
+                "{value}"
+            );
+        }
         assert_eq!(
             LinkType::parse("ree:verifiableCredential", NS),
             Some(LinkType::Credential)
@@ -354,14 +388,23 @@ mod tests {
         let context = &json["linkset"][0];
         assert_eq!(context["https://gs1.org/voc/pip"][0]["type"], "text/html");
         assert_eq!(context["https://gs1.org/voc/pip"][0]["hreflang"][0], "en");
-        assert_eq!(
-            context["https://gs1.org/voc/certificationInfo"][0]["type"],
-            "application/vc"
-        );
-        assert_eq!(
-            context["https://gs1.org/voc/defaultLink"][0]["href"],
-            links.page
-        );
+        for relation in [
+            "https://gs1.org/voc/dpp",
+            "https://gs1.org/voc/certificationInfo",
+        ] {
+            assert_eq!(context[relation][0]["href"], links.credential);
+            assert_eq!(context[relation][0]["type"], "application/vc");
+        }
+        // Our own term would duplicate gs1:dpp (Resolver 1.2.0, section 2.14).
+        assert!(context.get(format!("{NS}verifiableCredential")).is_none());
+        // The default link: the credential, with a title and nothing else (section 2.5.8).
+        let default = context["https://gs1.org/voc/defaultLink"][0]
+            .as_object()
+            .unwrap();
+        assert_eq!(default["href"], links.credential.as_str());
+        let mut members: Vec<&str> = default.keys().map(String::as_str).collect();
+        members.sort_unstable();
+        assert_eq!(members, ["href", "title"]);
         assert_eq!(context[format!("{NS}qrCode")].as_array().unwrap().len(), 2);
         assert!(context.get(format!("{NS}modelPassport")).is_none());
         for (relation, targets) in context.as_object().unwrap() {
