@@ -259,6 +259,7 @@ release-of-unknown-magnet           -                                  check /en
 crma-product-group-unknown          /product/crma_product_group        parse unknown CRMA product group "toaster"
 rated-output-negative               /product/rated_output_kw           check /product/rated_output_kw
 vehicle-exemption-for-a-dishwasher  -                                  check /product/crma_exemptions/0
+l-category-vehicle-dishwasher       /product/crma_product_group        check /product/l_category_vehicle
 "#;
 
 /// One row of [`INVALID`].

@@ -384,7 +384,12 @@ fn the_v2_context_defines_every_term_it_is_used_for() {
         ),
         (
             "ree:crmaScope",
-            &["productGroup", "exemptions", "ratedOutputKw"],
+            &[
+                "productGroup",
+                "exemptions",
+                "ratedOutputKw",
+                "lCategoryVehicle",
+            ],
         ),
     ] {
         let scoped = terms[term]["@context"].as_object().unwrap();

@@ -92,6 +92,14 @@ pub struct CrmaScope {
         skip_serializing_if = "Option::is_none"
     )]
     pub rated_output_kw: Option<f64>,
+    /// An L-category vehicle (Regulation (EU) No 168/2013) among the light means of transport:
+    /// art. 28 applies to it from the vehicles' date.
+    #[serde(
+        rename = "lCategoryVehicle",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub l_category_vehicle: bool,
 }
 
 impl CrmaScope {
@@ -101,10 +109,12 @@ impl CrmaScope {
             product_group: product.crma_product_group,
             exemptions: product.crma_exemptions.clone(),
             rated_output_kw: product.rated_output_kw,
+            l_category_vehicle: product.l_category_vehicle,
         };
         let empty = scope.product_group.is_none()
             && scope.exemptions.is_empty()
-            && scope.rated_output_kw.is_none();
+            && scope.rated_output_kw.is_none()
+            && !scope.l_category_vehicle;
         (!empty).then_some(scope)
     }
 }
@@ -118,8 +128,9 @@ pub struct CrmaDates {
     /// act on the label format enters into force. Not adopted: unset, and art. 28 is not yet
     /// applicable.
     pub art28_from: Option<NaiveDate>,
-    /// Art. 28 for MRI devices, motor vehicles and light means of transport (L-category
-    /// vehicles): 24 May 2029.
+    /// Art. 28 for MRI devices, motor vehicles and L-category vehicles (Regulation (EU) No
+    /// 168/2013; among the light means of transport, those declared `l_category_vehicle`):
+    /// 24 May 2029.
     pub art28_vehicles_from: Option<NaiveDate>,
     /// Art. 29(1) (recycled content published): 24 May 2027, or two years after the
     /// delegated act on its calculation, whichever is later.
@@ -137,12 +148,16 @@ impl Default for CrmaDates {
 }
 
 impl CrmaDates {
-    /// From when art. 28 applies to a product group; `None`: not known yet.
-    pub fn art28(&self, group: CrmaProductGroup) -> Option<NaiveDate> {
+    /// From when art. 28 applies to a product of a group, `l_category` telling an L-category
+    /// vehicle among the light means of transport; `None`: not known yet. Only MRI devices,
+    /// motor vehicles and L-category vehicles have a date of their own: an e-bike outside
+    /// category L or an e-scooter takes the general one.
+    pub fn art28(&self, group: CrmaProductGroup, l_category: bool) -> Option<NaiveDate> {
         match group {
-            CrmaProductGroup::MriDevice
-            | CrmaProductGroup::MotorVehicle
-            | CrmaProductGroup::LightMeansOfTransport => {
+            CrmaProductGroup::MriDevice | CrmaProductGroup::MotorVehicle => {
+                self.art28_vehicles_from.or(self.art28_from)
+            }
+            CrmaProductGroup::LightMeansOfTransport if l_category => {
                 self.art28_vehicles_from.or(self.art28_from)
             }
             _ => self.art28_from,

@@ -160,6 +160,12 @@ pub struct Product {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(exclusive_minimum = 0, maximum = 1_000_000)]
     pub rated_output_kw: Option<f64>,
+    /// An L-category vehicle (Regulation (EU) No 168/2013: two- or three-wheel vehicles and
+    /// quadricycles), to which CRMA art. 28 applies from 24 May 2029 like motor vehicles; other
+    /// light means of transport (e-bikes outside category L, e-scooters) take the general
+    /// date. Only for the product group `light_means_of_transport`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub l_category_vehicle: bool,
 }
 
 /// Where and when the product was first made available on a market.

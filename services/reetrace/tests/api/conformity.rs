@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, assert_problem, spawn_app_with};
 use crate::magnets::magnet_motor;
 
 /// Art. 28 and 29 in force from 2026 (the legal defaults leave art. 28 open); MRI devices,
-/// motor vehicles and light means of transport keep their 2029 date.
+/// motor vehicles and L-category vehicles keep their 2029 date.
 fn in_force(config: &mut Config) {
     config.crma.art28_from = "2026-01-01".parse().ok();
     config.crma.art29_from = "2026-01-01".parse().unwrap();
@@ -468,6 +468,12 @@ crma_test!(
                 json!(["type_approved_vehicle"]),
                 "/product/crma_exemptions/0",
             ),
+            // An electric motor (the category's group) is no L-category vehicle.
+            (
+                "l_category_vehicle",
+                json!(true),
+                "/product/l_category_vehicle",
+            ),
         ] {
             let mut motor = magnet_motor("EVM-BAD-1");
             motor["product"][field] = value;
@@ -490,5 +496,64 @@ crma_test!(
         }
         let listed = app.get_json("/api/v1/passports", Some(&owner)).await;
         assert_eq!(listed["items"], json!([]), "nothing was written");
+    }
+);
+
+// CRMA art. 28 applies "from 24 May 2029 for MRI devices, motor vehicles and L-category
+// vehicles": among the light means of transport only those declared `l_category_vehicle`
+// (Regulation (EU) No 168/2013) wait for it; an e-scooter takes the general date.
+crma_test!(
+    only_l_category_vehicles_among_light_means_of_transport_wait_for_2029,
+    |app: TestApp| async move {
+        let (_, owner) = app.create_org("Velo Werke GmbH", "manufacturer").await;
+        let hub = || {
+            json!([{"name": "hub motor", "material": "NdFeB-sintered", "mass_g": 900,
+                "location": "rear wheel hub", "magnets": [ndfeb("hub", 10)]}])
+        };
+        let scooter = appliance(
+            "ES-1",
+            "light_means_of_transport",
+            "DE",
+            hub(),
+            release(&["hub"]),
+        );
+        let mut moped = appliance(
+            "L1E-1",
+            "light_means_of_transport",
+            "DE",
+            hub(),
+            release(&["hub"]),
+        );
+        moped["product"]["l_category_vehicle"] = json!(true);
+        let scooter = app.register(&owner, &scooter).await;
+        let moped = app.register(&owner, &moped).await;
+
+        let answer = conformity(&app, moped["id"].as_str().unwrap(), Some(&owner)).await;
+        assert_eq!(answer["scope"]["l_category_vehicle"], true);
+        expect(
+            &answer,
+            [
+                "not_yet_applicable",
+                "not_yet_applicable",
+                "not_yet_applicable",
+                "not_yet_applicable",
+                "met",
+            ],
+        );
+        for rule in &answer["rules"].as_array().unwrap()[..4] {
+            assert_eq!(rule["applies_from"], "2029-05-24", "{rule}");
+        }
+        let answer = conformity(&app, scooter["id"].as_str().unwrap(), Some(&owner)).await;
+        assert!(answer["scope"].get("l_category_vehicle").is_none());
+        expect(&answer, ["met", "met", "met", "met", "met"]);
+        for rule in &answer["rules"].as_array().unwrap()[..4] {
+            assert_eq!(rule["applies_from"], "2026-01-01", "{rule}");
+        }
+        // The declaration is signed as given.
+        let credential = &moped["credential"]["credentialSubject"]["ree:crmaScope"];
+        assert_eq!(
+            *credential,
+            json!({"productGroup": "light_means_of_transport", "lCategoryVehicle": true})
+        );
     }
 );

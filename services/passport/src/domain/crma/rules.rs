@@ -99,6 +99,10 @@ pub struct CrmaApplicability {
     pub exemptions: Vec<CrmaExemption>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rated_output_kw: Option<f64>,
+    /// Declared an L-category vehicle (Regulation (EU) No 168/2013): art. 28 applies from the
+    /// vehicles' date.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub l_category_vehicle: bool,
     /// Whether art. 28 and 29 can apply to the product at all.
     pub in_scope: bool,
     pub reason: String,
@@ -208,6 +212,7 @@ fn scope(content: &Content<'_>) -> CrmaApplicability {
     let group = super::product_group(declared.and_then(|d| d.product_group), content.category);
     let exemptions = declared.map(|d| d.exemptions.clone()).unwrap_or_default();
     let rated = declared.and_then(|d| d.rated_output_kw);
+    let l_category_vehicle = declared.is_some_and(|d| d.l_category_vehicle);
     let (in_scope, reason) = match group {
         None => (
             false,
@@ -240,6 +245,18 @@ fn scope(content: &Content<'_>) -> CrmaApplicability {
                      0.12 kW (art. 2(47))"
                         .into(),
                 ),
+                (CrmaProductGroup::LightMeansOfTransport, _) if l_category_vehicle => (
+                    true,
+                    "product group light_means_of_transport of art. 28(1), an L-category vehicle \
+                     (Regulation (EU) No 168/2013): art. 28 applies from the vehicles' date"
+                        .into(),
+                ),
+                (CrmaProductGroup::LightMeansOfTransport, _) => (
+                    true,
+                    "product group light_means_of_transport of art. 28(1), not declared an \
+                     L-category vehicle: art. 28 applies from the general date"
+                        .into(),
+                ),
                 (group, _) => (true, format!("product group {group} of art. 28(1)")),
             },
         },
@@ -249,6 +266,7 @@ fn scope(content: &Content<'_>) -> CrmaApplicability {
         group_source: group.map(|(_, s)| s),
         exemptions,
         rated_output_kw: rated,
+        l_category_vehicle,
         in_scope,
         reason,
     }
@@ -367,7 +385,8 @@ fn one(
     dates: &CrmaDates,
     today: NaiveDate,
 ) -> RuleResult {
-    let art28 = dates.art28(group);
+    let l_category = content.declared.is_some_and(|d| d.l_category_vehicle);
+    let art28 = dates.art28(group, l_category);
     let unregistered = || {
         magnets
             .unregistered

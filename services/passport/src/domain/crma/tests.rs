@@ -80,10 +80,22 @@ fn the_mapping_is_only_where_unambiguous() {
 #[test]
 fn the_legal_defaults_leave_art_28_open_except_for_vehicles() {
     let dates = CrmaDates::default();
-    assert_eq!(dates.art28(CrmaProductGroup::HeatPump), None);
+    assert_eq!(dates.art28(CrmaProductGroup::HeatPump, false), None);
+    for (group, l_category) in [
+        (CrmaProductGroup::MotorVehicle, false),
+        (CrmaProductGroup::MriDevice, false),
+        (CrmaProductGroup::LightMeansOfTransport, true),
+    ] {
+        assert_eq!(
+            dates.art28(group, l_category),
+            Some(day("2029-05-24")),
+            "{group}"
+        );
+    }
+    // A light means of transport outside category L takes the general date.
     assert_eq!(
-        dates.art28(CrmaProductGroup::MotorVehicle),
-        Some(day("2029-05-24"))
+        dates.art28(CrmaProductGroup::LightMeansOfTransport, false),
+        None
     );
     assert_eq!(dates.art29_from, day("2027-05-24"));
     let mut motor = motor();
@@ -294,10 +306,96 @@ fn type_approved_vehicles_are_exempt_and_the_declaration_is_signed_as_given() {
     // Nothing declared: nothing signed, and the category's group is used.
     let plain: Registration = serde_json::from_value(motor()).unwrap();
     assert_eq!(CrmaScope::of(&plain.product), None);
+}
+
+/// Art. 28's date of 24 May 2029 is for MRI devices, motor vehicles and L-category vehicles
+/// (Regulation (EU) No 168/2013); an e-bike outside category L or an e-scooter, also a light
+/// means of transport, takes the general date.
+#[test]
+fn among_light_means_of_transport_only_l_category_vehicles_wait_for_2029() {
+    let general = CrmaDates {
+        art28_from: Some(day("2028-01-01")),
+        ..CrmaDates::default()
+    };
+    let mut scooter = motor();
+    scooter["product"]["crma_product_group"] = json!("light_means_of_transport");
+    scooter["product"]["placed_on_market"]["date"] = json!("2028-06-01");
+    let mut moped = scooter.clone();
+    moped["product"]["l_category_vehicle"] = json!(true);
+    let registration: Registration = serde_json::from_value(moped.clone()).unwrap();
     assert_eq!(
-        CrmaDates::default().art28(CrmaProductGroup::LightMeansOfTransport),
-        CrmaDates::default().art28(CrmaProductGroup::MriDevice)
+        serde_json::to_value(CrmaScope::of(&registration.product)).unwrap(),
+        json!({"productGroup": "light_means_of_transport", "lCategoryVehicle": true})
     );
+    let art28 = |c: &Conformity| -> Vec<(ConformityStatus, Option<NaiveDate>)> {
+        c.rules[..4]
+            .iter()
+            .map(|r| (r.status, r.applies_from))
+            .collect()
+    };
+
+    let c = check(moped.clone(), &general, "2028-07-01");
+    assert!(c.scope.in_scope && c.scope.l_category_vehicle);
+    assert!(c.scope.reason.contains("L-category"), "{}", c.scope.reason);
+    assert_eq!(
+        art28(&c),
+        vec![(ConformityStatus::NotYetApplicable, Some(day("2029-05-24"))); 4]
+    );
+    assert!(
+        c.rules[0].reason.contains("2029-05-24"),
+        "{}",
+        c.rules[0].reason
+    );
+    let c = check(scooter.clone(), &general, "2028-07-01");
+    assert!(!c.scope.l_category_vehicle);
+    assert!(
+        c.scope.reason.contains("general date"),
+        "{}",
+        c.scope.reason
+    );
+    assert_eq!(
+        art28(&c),
+        vec![(ConformityStatus::Met, Some(day("2028-01-01"))); 4]
+    );
+    // Placed on the day the vehicles' date is reached, the L-category vehicle must conform.
+    moped["product"]["placed_on_market"]["date"] = json!("2029-05-24");
+    let c = check(moped, &general, "2029-05-24");
+    assert_eq!(
+        art28(&c),
+        vec![(ConformityStatus::Met, Some(day("2029-05-24"))); 4]
+    );
+    // With the legal defaults (no implementing act), the scooter has no date at all.
+    let c = check(scooter, &CrmaDates::default(), "2028-07-01");
+    assert_eq!(
+        art28(&c),
+        vec![(ConformityStatus::NotYetApplicable, None); 4]
+    );
+}
+
+#[test]
+fn the_l_category_is_refused_outside_light_means_of_transport() {
+    for group in [None, Some("motor_vehicle"), Some("electric_motor")] {
+        let mut r = motor();
+        if let Some(group) = group {
+            r["product"]["crma_product_group"] = json!(group);
+        }
+        r["product"]["l_category_vehicle"] = json!(true);
+        let r: Registration = serde_json::from_value(r).unwrap();
+        let errors = r.check().unwrap_err();
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/product/l_category_vehicle"], "{group:?}");
+        assert!(
+            errors[0].detail.contains("light_means_of_transport"),
+            "{}",
+            errors[0].detail
+        );
+    }
+    // Declared false, it is no declaration at all.
+    let mut r = motor();
+    r["product"]["l_category_vehicle"] = json!(false);
+    let r: Registration = serde_json::from_value(r).unwrap();
+    assert!(r.check().is_ok());
+    assert_eq!(CrmaScope::of(&r.product), None);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The rules of the CRMA scope a registration declares: exemptions listed once and fitting
-//! the product group, a rated output that is a power.
+//! the product group, a rated output that is a power, the L category only for light means of
+//! transport.
 
 use super::super::{CrmaExemption, CrmaProductGroup, Product};
 use super::Violations;
@@ -16,11 +17,18 @@ pub(super) fn check_scope(v: &mut Violations, product: &Product) {
             v.add("/product/rated_output_kw", "must be at most 1000000 kW");
         }
     }
-    let group = crma::product_group(product.crma_product_group, product.category);
+    let group = crma::product_group(product.crma_product_group, product.category).map(|(g, _)| g);
     let vehicle = matches!(
-        group.map(|(g, _)| g),
+        group,
         Some(CrmaProductGroup::MotorVehicle | CrmaProductGroup::LightMeansOfTransport)
     );
+    if product.l_category_vehicle && group != Some(CrmaProductGroup::LightMeansOfTransport) {
+        v.add(
+            "/product/l_category_vehicle",
+            "an L-category vehicle (Regulation (EU) No 168/2013) is a light means of transport: \
+             only for the product group light_means_of_transport",
+        );
+    }
     let most = CrmaExemption::ALL.len();
     if product.crma_exemptions.len() > most {
         // Some are listed twice; not compared pairwise (a long list would cost quadratic time).
