@@ -39,7 +39,6 @@ mod magnets;
 mod recycling;
 mod world;
 
-use kinds::KINDS;
 use world::{Kind, MAKERS_PER_CATEGORY, MANUFACTURERS, RECYCLERS, registration, round6};
 
 use crate::app;
@@ -126,6 +125,9 @@ struct Placed {
     country: &'static str,
 }
 
+/// Seeds the random stream of the CRMA products (with the demo's seed).
+const CRMA_STREAM: u64 = 0x0028_0029;
+
 /// A registration on its way to the bulk endpoint.
 type Pending = (Value, &'static Kind, i32, &'static str);
 
@@ -207,20 +209,10 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
         )
         .await?;
 
-    // Passports per kind and year, by relative volume, over the years each kind is placed.
-    let mut weights = Vec::new();
-    for kind in KINDS {
-        let (first, last) = kind.years;
-        for year in first..=last {
-            let t = f64::from(year - first) / f64::from((last - first).max(1));
-            weights.push((
-                kind,
-                year,
-                kind.volume.0 + (kind.volume.1 - kind.volume.0) * t,
-            ));
-        }
-    }
-    let total: f64 = weights.iter().map(|w| w.2).sum();
+    // Passports per kind and year, by relative volume; the products of CRMA art. 28(1) that
+    // the reference figures lack scale with the same total, from their own random stream.
+    let reference = weights(kinds::REFERENCE);
+    let total: f64 = reference.iter().map(|w| w.2).sum();
     let bar = ProgressBar::new(products as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -229,44 +221,16 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
     bar.set_message("passports");
     let mut by_maker: BTreeMap<usize, Vec<Pending>> = BTreeMap::new();
     let mut n = 0usize;
-    for (kind, year, weight) in &weights {
-        // Every category is made by at least three manufacturers every year, as in a real market:
-        // a regulator's yearly figures are then built from enough organisations to be published
-        // under disclosure control (one wind turbine holds as much Nd as thousands of motors, so
-        // a year with a single turbine maker would withhold the whole year). So is every product
-        // of CRMA art. 28(1): each of its groups has three manufacturers or more.
-        let count = ((weight / total) * products as f64)
-            .round()
-            .max(MAKERS_PER_CATEGORY as f64) as usize;
-        let first = rng.random_range(0..manufacturers.len());
-        for i in 0..count {
-            let maker = if i < MAKERS_PER_CATEGORY {
-                (first + i) % manufacturers.len()
-            } else {
-                rng.random_range(0..manufacturers.len())
-            };
-            let country = if rng.random_bool(0.7) {
-                MANUFACTURERS[maker].country
-            } else {
-                MANUFACTURERS[rng.random_range(0..MANUFACTURERS.len())].country
-            };
-            let serial = format!("DEMO-{}-{n:06}", &kind.category[..3].to_uppercase());
-            n += 1;
-            by_maker.entry(maker).or_default().push((
-                registration(
-                    kind,
-                    &MANUFACTURERS[maker],
-                    &serial,
-                    *year,
-                    country,
-                    &mut rng,
-                ),
-                kind,
-                *year,
-                country,
-            ));
-        }
-    }
+    let share = (total, products as f64);
+    place(&reference, share, &mut rng, &mut by_maker, &mut n);
+    let mut crma_rng = StdRng::seed_from_u64(seed ^ CRMA_STREAM);
+    place(
+        &weights(kinds::CRMA),
+        share,
+        &mut crma_rng,
+        &mut by_maker,
+        &mut n,
+    );
     let mut placed = Vec::new();
     for (maker, items) in by_maker {
         let key = &manufacturers[maker].key;
@@ -299,6 +263,9 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
     // without rare earths, such as ferrite-only appliances, are not followed).
     let mut chains: Vec<&Placed> = Vec::new();
     for p in &placed {
+        if p.kind.collection == 0.0 {
+            continue;
+        }
         let end_of_life =
             f64::from(p.year) + p.kind.lifetime_years <= 2025.0 || rng.random_bool(0.03);
         if end_of_life
@@ -407,11 +374,70 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
     }))
 }
 
+/// Passports per year of each kind, relative: `(kind, year, weight)`, linear from the first
+/// year's volume to the last's.
+fn weights(kinds: &'static [Kind]) -> Vec<(&'static Kind, i32, f64)> {
+    let mut weights = Vec::new();
+    for kind in kinds {
+        let (first, last) = kind.years;
+        for year in first..=last {
+            let t = f64::from(year - first) / f64::from((last - first).max(1));
+            weights.push((
+                kind,
+                year,
+                kind.volume.0 + (kind.volume.1 - kind.volume.0) * t,
+            ));
+        }
+    }
+    weights
+}
+
+/// Draws the registrations of `weights` (`share`: the weight of `share.1` passports), each to
+/// its manufacturer.
+fn place(
+    weights: &[(&'static Kind, i32, f64)],
+    share: (f64, f64),
+    rng: &mut StdRng,
+    by_maker: &mut BTreeMap<usize, Vec<Pending>>,
+    n: &mut usize,
+) {
+    for (kind, year, weight) in weights {
+        // Every category is made by at least three manufacturers every year, as in a real market:
+        // a regulator's yearly figures are then built from enough organisations to be published
+        // under disclosure control (one wind turbine holds as much Nd as thousands of motors, so
+        // a year with a single turbine maker would withhold the whole year). So is every product
+        // of CRMA art. 28(1): each of its groups has three manufacturers or more.
+        let count = ((weight / share.0) * share.1)
+            .round()
+            .max(MAKERS_PER_CATEGORY as f64) as usize;
+        let first = rng.random_range(0..MANUFACTURERS.len());
+        for i in 0..count {
+            let maker = if i < MAKERS_PER_CATEGORY {
+                (first + i) % MANUFACTURERS.len()
+            } else {
+                rng.random_range(0..MANUFACTURERS.len())
+            };
+            let country = if rng.random_bool(0.7) {
+                MANUFACTURERS[maker].country
+            } else {
+                MANUFACTURERS[rng.random_range(0..MANUFACTURERS.len())].country
+            };
+            let serial = format!("DEMO-{}-{:06}", &kind.category[..3].to_uppercase(), *n);
+            *n += 1;
+            let registration =
+                registration(kind, &MANUFACTURERS[maker], &serial, *year, country, rng);
+            by_maker
+                .entry(maker)
+                .or_default()
+                .push((registration, kind, *year, country));
+        }
+    }
+}
+
 /// One passport of each kind registered with its magnets, placed in the last year: a product
 /// to open for each case of the CRMA conformity check.
 fn samples(placed: &[Placed]) -> Vec<Value> {
-    KINDS
-        .iter()
+    kinds::all()
         .filter(|kind| kind.design().is_some())
         .filter_map(|kind| {
             placed

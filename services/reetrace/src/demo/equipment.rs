@@ -33,7 +33,7 @@ pub(super) fn mri_superconducting() -> Design {
     }
 }
 
-/// Open 0.35 T MRI with permanent NdFeB poles: 1,280 blocks of 1.5 kg.
+/// Extremity MRI, 0.3 T, with permanent NdFeB poles: 200 blocks of 1.5 kg.
 pub(super) fn mri_permanent() -> Design {
     Design {
         group: Some("mri_device"),
@@ -42,7 +42,7 @@ pub(super) fn mri_permanent() -> Design {
         parts: vec![Part {
             name: "pole magnets",
             material: "NdFeB-sintered",
-            mass_g: 1_925_000.0,
+            mass_g: 301_000.0,
             location: "upper and lower pole, under the pole pieces",
             removal: "Lift the pole pieces off, demagnetise the poles in place, take the blocks \
                       out.",
@@ -51,16 +51,16 @@ pub(super) fn mri_permanent() -> Design {
                 reference: "block",
                 material: &NDFEB_COLD,
                 grade: "N45",
-                count: 1_280,
+                count: 200,
                 unit_mass_g: 1_500.0,
-                position: "640 blocks per pole, glued to the yoke plate",
+                position: "100 blocks per pole, glued to the yoke plate",
                 coating: Some(("nickel", 3.0)),
                 glue: Some(("epoxy", 2.0)),
                 additive: None,
             }],
             elements: &[],
         }],
-        dismantling: "A 0.35 T field: only trained staff with non-magnetic tools. Remove the \
+        dismantling: "A 0.3 T field: only trained staff with non-magnetic tools. Remove the \
                       covers, lift the pole pieces, demagnetise, then take the blocks out.",
         steps: json!([
             step(

@@ -137,7 +137,7 @@ pub(super) fn hev_traction_motor() -> Design {
     }
 }
 
-/// E-bike hub motor, 250 W: 46 blocks of N40SH, 0.34 kg.
+/// E-bike hub motor, 250 W: 40 blocks of N40SH, 0.34 kg.
 pub(super) fn e_bike_motor() -> Design {
     Design {
         group: None,
@@ -145,11 +145,11 @@ pub(super) fn e_bike_motor() -> Design {
         rated_output_kw: Some(0.25),
         parts: vec![rotor_magnets(
             352.0,
-            "outer rotor (hub shell), 46 blocks",
+            "outer rotor (hub shell), 40 blocks",
             segments(
                 "N40SH",
-                46,
-                7.4,
+                40,
+                8.5,
                 "inside of the hub shell, one block per pole",
             ),
         )],
@@ -213,7 +213,7 @@ pub(super) fn industrial_motor() -> Design {
 /// Brushed DC motor, 1.1 kW, with four cast AlNiCo 5 field poles (no rare earth).
 pub(super) fn alnico_dc_motor() -> Design {
     Design {
-        group: None,
+        group: Some("electric_motor"),
         exemption: None,
         rated_output_kw: Some(1.1),
         parts: vec![Part {

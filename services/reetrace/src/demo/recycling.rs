@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
-use super::kinds::KINDS;
+use super::kinds;
 use super::world::{Kind, MANUFACTURERS, registration, round6};
 use super::{Api, Org, Placed};
 
@@ -107,8 +107,7 @@ const CLAIMED_SHARE: f64 = 0.3;
 
 /// Item products whose largest NdFeB set holds more than art. 29's 0.2 kg by itself.
 fn claiming_kinds() -> Vec<&'static Kind> {
-    KINDS
-        .iter()
+    kinds::all()
         .filter(|k| k.units == 1)
         .filter(|k| {
             k.design().is_some_and(|d| {
