@@ -259,8 +259,8 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
     }
     bar.finish_with_message("passports");
 
-    // End of life: what reached it by 2025 is collected by a share, then recycled (products
-    // without rare earths, such as ferrite-only appliances, are not followed).
+    // End of life: what reached it by 2025 is collected by a share, then recycled (the kinds
+    // never collected draw nothing, so they leave the reference world's chains as they were).
     let mut chains: Vec<&Placed> = Vec::new();
     for p in &placed {
         if p.kind.collection == 0.0 {
@@ -268,10 +268,7 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
         }
         let end_of_life =
             f64::from(p.year) + p.kind.lifetime_years <= 2025.0 || rng.random_bool(0.03);
-        if end_of_life
-            && rng.random_bool(p.kind.collection)
-            && !p.kind.dismantled().elements.is_empty()
-        {
+        if end_of_life && rng.random_bool(p.kind.collection) {
             chains.push(p);
         }
     }

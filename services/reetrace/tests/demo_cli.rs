@@ -236,11 +236,27 @@ fn cases(c: &Value) -> Vec<&'static str> {
 
 /// The demo registers products of every group of CRMA art. 28(1) from three manufacturers or
 /// more, with magnets that make every case of the conformity check occur once art. 28 and 29
-/// are in force, and recycled content that the free-access pages publish.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_covers_every_crma_group_and_conformity_case() {
+/// are in force, and recycled content that the free-access pages publish; on both backends.
+mod the_demo_covers_every_crma_group_and_conformity_case {
+    use reetrace_core::db::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::crma_coverage(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::crma_coverage(Backend::Postgres).await;
+    }
+}
+
+async fn crma_coverage(backend: reetrace_core::db::Backend) {
+    let Some(database) = reetrace_core::testing::TestDatabase::new(backend).await else {
+        return;
+    };
+    let db = database.url.clone();
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
     let output = Command::new(env!("CARGO_BIN_EXE_reetrace"))
         .current_dir(dir.path())
         .args(["demo", "--products", "300", "--database-url", &db])
