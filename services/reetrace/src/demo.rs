@@ -1,15 +1,20 @@
 //! `reetrace demo`: loads a realistic synthetic world through the public API, so that every
 //! page and regulator endpoint shows meaningful figures on a fresh install.
 //!
-//! Manufacturers in eight EU countries register products of twelve categories placed on the
-//! market from 2010 to 2025, with REE content from the literature figures of the reference
-//! table (`shared/data/ree_content_reference.csv`: generic sintered NdFeB composition 20/5/5/1
-//! wt% Nd/Pr/Dy/Tb, 1.5 kg of magnets per EV motor, 650 kg NdFeB per MW of direct-drive wind,
-//! 4 g Nd per hard drive, 0.25 g REE per phone, 2 kg REE per NiMH pack, 60 g Ce per
-//! autocatalyst...). Products that reached the end of their life are collected, handed over,
-//! sorted, dismantled and recycled by recyclers; a few new magnets claim recycled content from
-//! the oxide lots. Everything goes through the HTTP API of a server started in this process on
-//! the configured database, exactly as clients would do it.
+//! Manufacturers in eight EU countries register products placed on the market from 2010 to
+//! 2025 (`kinds`), with REE content from the literature figures of the reference table
+//! (`shared/data/ree_content_reference.csv`: generic sintered NdFeB composition 20/5/5/1 wt%
+//! Nd/Pr/Dy/Tb, 1.5 kg of magnets per EV motor, 650 kg NdFeB per MW of direct-drive wind, 4 g
+//! Nd per hard drive, 0.25 g REE per phone, 2 kg REE per NiMH pack, 60 g Ce per
+//! autocatalyst...). Motors, generators and the products of every group of CRMA art. 28(1)
+//! register their magnets one set at a time (`magnets`; `machines`, `equipment`, `cooling`,
+//! `appliances`): type,
+//! grade, composition from wt % turned into masses, coatings, glues, additives, position, and
+//! the removal sequence with its tools. Products that reached the end of their life are
+//! collected, handed over, sorted, dismantled and recycled by recyclers (`recycling`); new
+//! products claim recycled content from the oxide lots, magnet by magnet, so that the
+//! free-access pages of art. 29 show shares. Everything goes through the HTTP API of a server
+//! started in this process on the configured database, exactly as clients would do it.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -25,9 +30,16 @@ use reetrace_core::domain::account::NewOrg;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+mod appliances;
+mod cooling;
+mod equipment;
+mod kinds;
+mod machines;
+mod magnets;
+mod recycling;
 mod world;
 
-use world::{KINDS, Kind, MAKERS_PER_CATEGORY, MANUFACTURERS, RECYCLERS, registration, round6};
+use world::{Kind, MAKERS_PER_CATEGORY, MANUFACTURERS, RECYCLERS, registration, round6};
 
 use crate::app;
 use crate::cli::print_out;
@@ -113,6 +125,12 @@ struct Placed {
     country: &'static str,
 }
 
+/// Seeds the random stream of the CRMA products (with the demo's seed).
+const CRMA_STREAM: u64 = 0x0028_0029;
+
+/// A registration on its way to the bulk endpoint.
+type Pending = (Value, &'static Kind, i32, &'static str);
+
 /// Runs the demo: prints the keys it made and what it loaded.
 pub async fn run(config: &Config, products: usize, seed: u64) -> anyhow::Result<ExitCode> {
     if products == 0 || products > 1_000_000 {
@@ -168,11 +186,11 @@ pub async fn run(config: &Config, products: usize, seed: u64) -> anyhow::Result<
 async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Result<Value> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut manufacturers = Vec::new();
-    for (i, (name, country)) in MANUFACTURERS.iter().enumerate() {
-        manufacturers.push((
-            api.org(admin, name, "manufacturer", country, i).await?,
-            *country,
-        ));
+    for (i, maker) in MANUFACTURERS.iter().enumerate() {
+        manufacturers.push(
+            api.org(admin, maker.name, "manufacturer", maker.country, i)
+                .await?,
+        );
     }
     let mut recyclers = Vec::new();
     for (i, (name, country)) in RECYCLERS.iter().enumerate() {
@@ -191,62 +209,31 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
         )
         .await?;
 
-    // Passports per kind and year, by relative volume.
-    let years: Vec<i32> = (2010..=2025).collect();
-    let mut weights = Vec::new();
-    for kind in KINDS {
-        for (y, year) in years.iter().enumerate() {
-            let t = y as f64 / (years.len() - 1) as f64;
-            weights.push((
-                kind,
-                *year,
-                kind.volume.0 + (kind.volume.1 - kind.volume.0) * t,
-            ));
-        }
-    }
-    let total: f64 = weights.iter().map(|w| w.2).sum();
+    // Passports per kind and year, by relative volume; the products of CRMA art. 28(1) that
+    // the reference figures lack scale with the same total, from their own random stream.
+    let reference = weights(kinds::REFERENCE);
+    let total: f64 = reference.iter().map(|w| w.2).sum();
     let bar = ProgressBar::new(products as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
     bar.set_message("passports");
-    let mut by_maker: BTreeMap<usize, Vec<(Value, &'static Kind, i32, &'static str)>> =
-        BTreeMap::new();
+    let mut by_maker: BTreeMap<usize, Vec<Pending>> = BTreeMap::new();
     let mut n = 0usize;
-    for (kind, year, weight) in &weights {
-        // Every category is made by at least three manufacturers every year, as in a real market:
-        // a regulator's yearly figures are then built from enough organisations to be published
-        // under disclosure control (one wind turbine holds as much Nd as thousands of motors, so
-        // a year with a single turbine maker would withhold the whole year).
-        let count = ((weight / total) * products as f64)
-            .round()
-            .max(MAKERS_PER_CATEGORY as f64) as usize;
-        let first = rng.random_range(0..manufacturers.len());
-        for i in 0..count {
-            let maker = if i < MAKERS_PER_CATEGORY {
-                (first + i) % manufacturers.len()
-            } else {
-                rng.random_range(0..manufacturers.len())
-            };
-            let country = if rng.random_bool(0.7) {
-                manufacturers[maker].1
-            } else {
-                MANUFACTURERS[rng.random_range(0..MANUFACTURERS.len())].1
-            };
-            let serial = format!("DEMO-{}-{n:06}", &kind.category[..3].to_uppercase());
-            n += 1;
-            by_maker.entry(maker).or_default().push((
-                registration(kind, &serial, *year, country, &mut rng),
-                kind,
-                *year,
-                country,
-            ));
-        }
-    }
+    let share = (total, products as f64);
+    place(&reference, share, &mut rng, &mut by_maker, &mut n);
+    let mut crma_rng = StdRng::seed_from_u64(seed ^ CRMA_STREAM);
+    place(
+        &weights(kinds::CRMA),
+        share,
+        &mut crma_rng,
+        &mut by_maker,
+        &mut n,
+    );
     let mut placed = Vec::new();
     for (maker, items) in by_maker {
-        let key = &manufacturers[maker].0.key;
+        let key = &manufacturers[maker].key;
         for chunk in items.chunks(2_000) {
             let body = Value::Array(chunk.iter().map(|(r, ..)| r.clone()).collect());
             let outcome = api.post("/api/v1/passports/bulk", key, &body).await?;
@@ -256,23 +243,29 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
                 .flatten()
                 .zip(chunk)
             {
-                if let Some(id) = line["id"].as_str() {
-                    placed.push(Placed {
-                        passport_id: id.to_owned(),
-                        kind,
-                        year: *year,
-                        country,
-                    });
-                }
+                // A refused line is a fault of the demo's world: say which.
+                let Some(id) = line["id"].as_str() else {
+                    bail!("the demo's {} was refused: {line}", kind.name);
+                };
+                placed.push(Placed {
+                    passport_id: id.to_owned(),
+                    kind,
+                    year: *year,
+                    country,
+                });
             }
             bar.inc(chunk.len() as u64);
         }
     }
     bar.finish_with_message("passports");
 
-    // End of life: what reached it by 2025 is collected by a share, then recycled.
+    // End of life: what reached it by 2025 is collected by a share, then recycled (the kinds
+    // never collected draw nothing, so they leave the reference world's chains as they were).
     let mut chains: Vec<&Placed> = Vec::new();
     for p in &placed {
+        if p.kind.collection == 0.0 {
+            continue;
+        }
         let end_of_life =
             f64::from(p.year) + p.kind.lifetime_years <= 2025.0 || rng.random_bool(0.03);
         if end_of_life && rng.random_bool(p.kind.collection) {
@@ -292,15 +285,13 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
         let seed = rng.random_range(0..u64::MAX);
         let bar = bar.clone();
         async move {
-            let result = chain(api, p, collector, processor, seed).await;
+            let result = recycling::chain(api, p, collector, processor, seed).await;
             bar.inc(1);
             result
         }
     });
-    let results: Vec<anyhow::Result<Option<String>>> = futures::stream::iter(jobs)
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    let results: Vec<anyhow::Result<Option<String>>> =
+        futures::stream::iter(jobs).buffered(8).collect().await;
     bar.finish_with_message("custody");
     let mut oxides = Vec::new();
     for r in results {
@@ -309,9 +300,10 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
         }
     }
 
-    // Closing the loop: new magnets with recycled content from the oxide lots.
+    // Closing the loop: new magnets with recycled content from the first oxide lots...
+    let magnet_lots = oxides.len().min(20);
     let mut claimed = 0;
-    for (i, lot) in oxides.iter().take(20).enumerate() {
+    for (i, lot) in oxides[..magnet_lots].iter().enumerate() {
         let (status, view) = api
             .send(
                 reqwest::Method::GET,
@@ -343,7 +335,7 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
             "ree_content": {"components": [{"name": "magnet block", "material": "NdFeB-sintered", "mass_g": round6(magnet_nd * 5.0),
                 "elements": [{"element": "Nd", "mass_g": magnet_nd}],
                 "recycled_content": {"post_consumer": 0.25, "sources": [{"lot": lot, "elements": [{"element": "Nd", "mass_g": round6(nd_g)}]}]}}]}});
-        let maker = &manufacturers[i % manufacturers.len()].0;
+        let maker = &manufacturers[i % manufacturers.len()];
         if api
             .post("/api/v1/passports", &maker.key, &body)
             .await
@@ -352,106 +344,103 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
             claimed += 1;
         }
     }
+    // ...and products of art. 28(1) whose magnets claim from the next ones (art. 29 shares).
+    let art29 =
+        recycling::claim_for_art29(api, admin, &manufacturers, &oxides[magnet_lots..], &mut rng)
+            .await?;
 
     Ok(json!({
-        "passports": placed.len(),
+        "passports": placed.len() + claimed + art29.len(),
         "custody_chains": chains.len(),
         "oxide_lots": oxides.len(),
-        "recycled_content_passports": claimed,
+        "recycled_content_passports": claimed + art29.len(),
+        "crma": {
+            "samples": samples(&placed),
+            "recycled_content_claims": art29,
+        },
+        "manufacturers": manufacturers.iter().zip(MANUFACTURERS).map(|(org, maker)| {
+            json!({"org_id": org.id, "name": maker.name})
+        }).collect::<Vec<_>>(),
         "keys": {
             "admin": admin,
             "regulator": regulator.key,
-            "manufacturer": {"org_id": manufacturers[0].0.id, "api_key": manufacturers[0].0.key},
+            "manufacturer": {"org_id": manufacturers[0].id, "api_key": manufacturers[0].key},
             "recycler": {"org_id": recyclers[0].0.id, "api_key": recyclers[0].0.key},
         },
         "note": "Keep these keys: they are shown once. Open /dashboard with the regulator key.",
     }))
 }
 
-/// One product's end of life: collected, handed over, accepted, sorted, dismantled into a magnet
-/// lot, recycled into an oxide lot. Returns the oxide lot.
-async fn chain(
-    api: &Api,
-    p: &Placed,
-    collector: &Org,
-    processor: &Org,
-    seed: u64,
-) -> anyhow::Result<Option<String>> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let eol_year = (f64::from(p.year) + p.kind.lifetime_years)
-        .min(2025.0)
-        .max(f64::from(p.year) + 1.0) as i32;
-    let month: u32 = rng.random_range(1..=9);
-    let at = |m: u32, d: u32| format!("{eol_year}-{:02}-{d:02}T09:00:00Z", month + m);
-    let step = |action: &str, when: String, extra: Value| {
-        let mut body = json!({"action": action, "at": when, "location": {"country": p.country}});
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
+/// Passports per year of each kind, relative: `(kind, year, weight)`, linear from the first
+/// year's volume to the last's.
+fn weights(kinds: &'static [Kind]) -> Vec<(&'static Kind, i32, f64)> {
+    let mut weights = Vec::new();
+    for kind in kinds {
+        let (first, last) = kind.years;
+        for year in first..=last {
+            let t = f64::from(year - first) / f64::from((last - first).max(1));
+            weights.push((
+                kind,
+                year,
+                kind.volume.0 + (kind.volume.1 - kind.volume.0) * t,
+            ));
         }
-        body
-    };
-    let path = format!("/api/v1/custody/{}/events", p.passport_id);
-    api.post(&path, &collector.key, &step("collect", at(0, 2), json!({})))
-        .await?;
-    api.post(
-        &path,
-        &collector.key,
-        &step("handover", at(0, 9), json!({"to_org": processor.id})),
-    )
-    .await?;
-    api.post(&path, &processor.key, &step("accept", at(0, 12), json!({})))
-        .await?;
-    api.post(&path, &processor.key, &step("sort", at(0, 15), json!({})))
-        .await?;
-    if rng.random_bool(0.1) {
-        api.post(
-            &path,
-            &processor.key,
-            &step("destroy", at(0, 20), json!({})),
-        )
-        .await?;
-        return Ok(None);
     }
-    let units = p.kind.units as f64;
-    let lot_elements: Vec<Value> = p
-        .kind
-        .elements
-        .iter()
-        .map(|(e, g)| json!({"element": e, "mass_g": round6(g * units * 0.95)}))
-        .collect();
-    let dismantled = api
-        .post(
-            "/api/v1/custody/transformations",
-            &processor.key,
-            &json!({"process": "dismantling", "at": at(1, 5), "inputs": [{"passport": p.passport_id}],
-                "outputs": [{"kind": "lot", "material": p.kind.material,
-                    "mass_g": round6(p.kind.component_mass_g * units * 0.97), "elements": lot_elements}]}),
-        )
-        .await?;
-    let lot = dismantled["lots"][0]["lot_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let oxide_elements: Vec<Value> = p
-        .kind
-        .elements
-        .iter()
-        .map(|(e, g)| json!({"element": e, "mass_g": round6(g * units * 0.95 * p.kind.recovery)}))
-        .collect();
-    let oxide_mass: f64 = p
-        .kind
-        .elements
-        .iter()
-        .map(|(_, g)| g * units * 0.95 * p.kind.recovery * 1.17)
-        .sum();
-    let recycled = api
-        .post(
-            "/api/v1/custody/transformations",
-            &processor.key,
-            &json!({"process": "recycling", "at": at(2, 10), "inputs": [{"lot": lot}],
-                "outputs": [{"kind": "oxide", "material": "mixed rare-earth oxide", "mass_g": round6(oxide_mass.max(0.000001)),
-                    "elements": oxide_elements}]}),
-        )
-        .await?;
-    Ok(recycled["lots"][0]["lot_id"].as_str().map(str::to_owned))
+    weights
+}
+
+/// Draws the registrations of `weights` (`share`: the weight of `share.1` passports), each to
+/// its manufacturer.
+fn place(
+    weights: &[(&'static Kind, i32, f64)],
+    share: (f64, f64),
+    rng: &mut StdRng,
+    by_maker: &mut BTreeMap<usize, Vec<Pending>>,
+    n: &mut usize,
+) {
+    for (kind, year, weight) in weights {
+        // Every category is made by at least three manufacturers every year, as in a real market:
+        // a regulator's yearly figures are then built from enough organisations to be published
+        // under disclosure control (one wind turbine holds as much Nd as thousands of motors, so
+        // a year with a single turbine maker would withhold the whole year). So is every product
+        // of CRMA art. 28(1): each of its groups has three manufacturers or more.
+        let count = ((weight / share.0) * share.1)
+            .round()
+            .max(MAKERS_PER_CATEGORY as f64) as usize;
+        let first = rng.random_range(0..MANUFACTURERS.len());
+        for i in 0..count {
+            let maker = if i < MAKERS_PER_CATEGORY {
+                (first + i) % MANUFACTURERS.len()
+            } else {
+                rng.random_range(0..MANUFACTURERS.len())
+            };
+            let country = if rng.random_bool(0.7) {
+                MANUFACTURERS[maker].country
+            } else {
+                MANUFACTURERS[rng.random_range(0..MANUFACTURERS.len())].country
+            };
+            let serial = format!("DEMO-{}-{:06}", &kind.category[..3].to_uppercase(), *n);
+            *n += 1;
+            let registration =
+                registration(kind, &MANUFACTURERS[maker], &serial, *year, country, rng);
+            by_maker
+                .entry(maker)
+                .or_default()
+                .push((registration, kind, *year, country));
+        }
+    }
+}
+
+/// One passport of each kind registered with its magnets, placed in the last year: a product
+/// to open for each case of the CRMA conformity check.
+fn samples(placed: &[Placed]) -> Vec<Value> {
+    kinds::all()
+        .filter(|kind| kind.design().is_some())
+        .filter_map(|kind| {
+            placed
+                .iter()
+                .find(|p| p.kind.name == kind.name && p.year == kind.years.1)
+                .map(|p| json!({"name": kind.name, "category": kind.category, "passport_id": p.passport_id}))
+        })
+        .collect()
 }

@@ -1,9 +1,11 @@
-//! The demo's world: product kinds with their REE content from the reference figures, the
-//! organisations, and the registration of one product.
+//! The demo's world: what a kind of product is (its REE content from the reference figures, or
+//! its magnets and CRMA declaration), the organisations, and the registration of one product.
 
 use rand::RngExt;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
+
+use super::magnets::Design;
 
 /// A kind of product the demo makes.
 pub(super) struct Kind {
@@ -11,16 +13,13 @@ pub(super) struct Kind {
     pub(super) name: &'static str,
     /// Net mass of one unit, grams.
     pub(super) net_mass_g: f64,
-    pub(super) component: &'static str,
-    pub(super) material: &'static str,
-    pub(super) component_mass_g: f64,
-    pub(super) location: &'static str,
-    /// Grams of each element per unit.
-    pub(super) elements: &'static [(&'static str, f64)],
+    pub(super) content: Content,
     /// Units per passport: 1 for items, more for batches.
     pub(super) units: u64,
     pub(super) lifetime_years: f64,
-    /// Relative number of passports per year, 2010 and 2025 (linear in between).
+    /// The first and last year it is placed on the market.
+    pub(super) years: (i32, i32),
+    /// Relative number of passports per year, first and last year (linear in between).
     pub(super) volume: (f64, f64),
     /// Share of end-of-life products collected in the demo.
     pub(super) collection: f64,
@@ -28,213 +27,137 @@ pub(super) struct Kind {
     pub(super) recovery: f64,
 }
 
-/// The product kinds, from the reference figures (see the module documentation).
-pub(super) const KINDS: &[Kind] = &[
-    Kind {
-        category: "ev_traction_motor",
-        name: "PMSM traction motor 150 kW",
-        net_mass_g: 48_000.0,
-        component: "rotor magnet set",
-        material: "NdFeB-sintered",
-        component_mass_g: 1_500.0,
-        location: "rotor, segments in V-slots",
-        elements: &[("Nd", 300.0), ("Pr", 75.0), ("Dy", 75.0), ("Tb", 15.0)],
-        units: 1,
-        lifetime_years: 15.0,
-        volume: (1.0, 30.0),
-        collection: 0.5,
-        recovery: 0.8,
-    },
-    Kind {
-        category: "hev_traction_motor",
-        name: "Hybrid drive motor",
-        net_mass_g: 35_000.0,
-        component: "rotor magnet set",
-        material: "NdFeB-sintered",
-        component_mass_g: 1_250.0,
-        location: "rotor",
-        elements: &[("Nd", 250.0), ("Pr", 62.5), ("Dy", 62.5), ("Tb", 12.5)],
-        units: 1,
-        lifetime_years: 15.0,
-        volume: (6.0, 8.0),
-        collection: 0.5,
-        recovery: 0.8,
-    },
-    Kind {
-        category: "wind_turbine_generator",
-        name: "Direct-drive PMSG 3 MW",
-        net_mass_g: 60_000_000.0,
-        component: "generator magnets",
-        material: "NdFeB-sintered",
-        component_mass_g: 1_950_000.0,
-        location: "outer rotor, bonded magnet poles",
-        elements: &[
-            ("Nd", 390_000.0),
-            ("Pr", 97_500.0),
-            ("Dy", 78_000.0),
-            ("Tb", 19_500.0),
-        ],
-        units: 1,
-        lifetime_years: 25.0,
-        volume: (0.3, 1.2),
-        collection: 0.9,
-        recovery: 0.9,
-    },
-    Kind {
-        category: "hard_disk_drive",
-        name: "3.5 in hard disk drive (batch of 500)",
-        net_mass_g: 600.0,
-        component: "voice-coil motor magnet",
-        material: "NdFeB-sintered",
-        component_mass_g: 15.0,
-        location: "voice-coil actuator",
-        elements: &[("Nd", 3.84), ("Pr", 0.63), ("Dy", 0.18)],
-        units: 500,
-        lifetime_years: 7.0,
-        volume: (20.0, 6.0),
-        collection: 0.3,
-        recovery: 0.85,
-    },
-    Kind {
-        category: "smartphone",
-        name: "Smartphone (batch of 1,000)",
-        net_mass_g: 180.0,
-        component: "speaker and vibration magnets",
-        material: "NdFeB-sintered",
-        component_mass_g: 1.0,
-        location: "speaker, haptic motor",
-        elements: &[("Nd", 0.18), ("Pr", 0.05), ("Dy", 0.02)],
-        units: 1_000,
-        lifetime_years: 3.0,
-        volume: (25.0, 30.0),
-        collection: 0.2,
-        recovery: 0.5,
-    },
-    Kind {
-        category: "laptop",
-        name: "Laptop (batch of 200)",
-        net_mass_g: 2_000.0,
-        component: "speaker and fan magnets",
-        material: "NdFeB-sintered",
-        component_mass_g: 5.0,
-        location: "speakers, fan motor",
-        elements: &[("Nd", 1.2), ("Pr", 0.3), ("Dy", 0.1)],
-        units: 200,
-        lifetime_years: 5.0,
-        volume: (10.0, 8.0),
-        collection: 0.3,
-        recovery: 0.6,
-    },
-    Kind {
-        category: "e_bike_motor",
-        name: "E-bike hub motor (batch of 50)",
-        net_mass_g: 3_500.0,
-        component: "hub motor magnets",
-        material: "NdFeB-sintered",
-        component_mass_g: 340.0,
-        location: "outer rotor, 46 blocks",
-        elements: &[("Nd", 68.0), ("Pr", 17.0), ("Dy", 17.0), ("Tb", 3.4)],
-        units: 50,
-        lifetime_years: 8.0,
-        volume: (2.0, 12.0),
-        collection: 0.3,
-        recovery: 0.8,
-    },
-    Kind {
-        category: "industrial_motor",
-        name: "IE5 permanent-magnet motor 30 kW",
-        net_mass_g: 150_000.0,
-        component: "rotor magnets",
-        material: "NdFeB-sintered",
-        component_mass_g: 2_000.0,
-        location: "rotor",
-        elements: &[("Nd", 400.0), ("Pr", 100.0), ("Dy", 100.0), ("Tb", 20.0)],
-        units: 1,
-        lifetime_years: 20.0,
-        volume: (1.0, 4.0),
-        collection: 0.6,
-        recovery: 0.8,
-    },
-    Kind {
-        category: "loudspeaker",
-        name: "Loudspeaker driver (batch of 200)",
-        net_mass_g: 1_500.0,
-        component: "driver magnet",
-        material: "NdFeB-sintered",
-        component_mass_g: 40.0,
-        location: "motor assembly behind the cone",
-        elements: &[("Nd", 8.0), ("Pr", 2.0), ("Dy", 0.8)],
-        units: 200,
-        lifetime_years: 10.0,
-        volume: (5.0, 5.0),
-        collection: 0.2,
-        recovery: 0.6,
-    },
-    Kind {
-        category: "nimh_battery",
-        name: "HEV NiMH battery pack",
-        net_mass_g: 30_000.0,
-        component: "AB5 mischmetal anode",
-        material: "NiMH-anode",
-        component_mass_g: 6_000.0,
-        location: "cell anodes",
-        elements: &[("La", 1_000.0), ("Ce", 600.0), ("Nd", 300.0), ("Pr", 100.0)],
-        units: 1,
-        lifetime_years: 12.0,
-        volume: (8.0, 4.0),
-        collection: 0.6,
-        recovery: 0.5,
-    },
-    Kind {
-        category: "fluorescent_lamp",
-        name: "Fluorescent lamp (batch of 2,000)",
-        net_mass_g: 150.0,
-        component: "tri-band phosphor",
-        material: "phosphor",
-        component_mass_g: 3.0,
-        location: "tube coating",
-        elements: &[
-            ("Y", 0.6),
-            ("La", 0.1),
-            ("Ce", 0.1),
-            ("Eu", 0.05),
-            ("Tb", 0.05),
-        ],
-        units: 2_000,
-        lifetime_years: 6.0,
-        volume: (20.0, 2.0),
-        collection: 0.4,
-        recovery: 0.3,
-    },
-    Kind {
-        category: "autocatalyst",
-        name: "Three-way catalytic converter (batch of 100)",
-        net_mass_g: 8_000.0,
-        component: "washcoat",
-        material: "CeO2-ZrO2 washcoat",
-        component_mass_g: 1_500.0,
-        location: "catalyst brick",
-        elements: &[("Ce", 60.0), ("La", 5.0)],
-        units: 100,
-        lifetime_years: 15.0,
-        volume: (6.0, 5.0),
-        collection: 0.5,
-        recovery: 0.3,
-    },
-];
+/// What a kind registers of its rare earths.
+pub(super) enum Content {
+    /// One component with its element masses, from the reference figures.
+    Elements(Reference),
+    /// Its magnets, one by one, with the removal sequence and the CRMA scope (art. 28(4)).
+    Magnets(fn() -> Design),
+}
+
+/// One REE-bearing component as the reference table describes it.
+pub(super) struct Reference {
+    pub(super) component: &'static str,
+    pub(super) material: &'static str,
+    pub(super) component_mass_g: f64,
+    pub(super) location: &'static str,
+    /// Grams of each element per unit.
+    pub(super) elements: &'static [(&'static str, f64)],
+}
+
+/// What dismantling one unit yields before losses: the lot's material, mass and rare earths.
+pub(super) struct Yield {
+    pub(super) material: &'static str,
+    pub(super) mass_g: f64,
+    pub(super) elements: Vec<(&'static str, f64)>,
+}
+
+impl Kind {
+    pub(super) fn design(&self) -> Option<Design> {
+        match self.content {
+            Content::Elements(_) => None,
+            Content::Magnets(design) => Some(design()),
+        }
+    }
+
+    pub(super) fn dismantled(&self) -> Yield {
+        match &self.content {
+            Content::Elements(r) => Yield {
+                material: r.material,
+                mass_g: r.component_mass_g,
+                elements: r.elements.to_vec(),
+            },
+            Content::Magnets(design) => {
+                let design = design();
+                let first = &design.parts[0];
+                Yield {
+                    material: first.material,
+                    mass_g: design.parts.iter().map(|p| p.mass_g).sum(),
+                    elements: design.rare_earths(),
+                }
+            }
+        }
+    }
+}
 
 /// The fewest manufacturers of each category in each year (the default disclosure threshold).
 pub(super) const MAKERS_PER_CATEGORY: usize = 3;
 
-pub(super) const MANUFACTURERS: &[(&str, &str)] = &[
-    ("Rheinmotoren GmbH", "DE"),
-    ("Moteurs de Lyon SA", "FR"),
-    ("Magneti Torino SpA", "IT"),
-    ("Ibérica Electrónica SL", "ES"),
-    ("Wisła Napędy sp. z o.o.", "PL"),
-    ("Norrland Vind AB", "SE"),
-    ("Delta Devices BV", "NL"),
-    ("Morava Motors a.s.", "CZ"),
+/// A manufacturer, who also answers for its products in the Union (CRMA art. 28(3)).
+pub(super) struct Maker {
+    pub(super) name: &'static str,
+    pub(super) country: &'static str,
+    pub(super) street: &'static str,
+    pub(super) postal_code: &'static str,
+    pub(super) locality: &'static str,
+    pub(super) domain: &'static str,
+}
+
+pub(super) const MANUFACTURERS: &[Maker] = &[
+    Maker {
+        name: "Rheinmotoren GmbH",
+        country: "DE",
+        street: "Industriestraße 12",
+        postal_code: "55411",
+        locality: "Bingen am Rhein",
+        domain: "rheinmotoren.example",
+    },
+    Maker {
+        name: "Moteurs de Lyon SA",
+        country: "FR",
+        street: "12 rue de Gerland",
+        postal_code: "69007",
+        locality: "Lyon",
+        domain: "moteurs-lyon.example",
+    },
+    Maker {
+        name: "Magneti Torino SpA",
+        country: "IT",
+        street: "Corso Giulio Cesare 280",
+        postal_code: "10154",
+        locality: "Torino",
+        domain: "magneti-torino.example",
+    },
+    Maker {
+        name: "Ibérica Electrónica SL",
+        country: "ES",
+        street: "Carrer de la Indústria 45",
+        postal_code: "08908",
+        locality: "L'Hospitalet de Llobregat",
+        domain: "iberica-electronica.example",
+    },
+    Maker {
+        name: "Wisła Napędy sp. z o.o.",
+        country: "PL",
+        street: "ul. Przemysłowa 8",
+        postal_code: "30-701",
+        locality: "Kraków",
+        domain: "wisla-napedy.example",
+    },
+    Maker {
+        name: "Norrland Vind AB",
+        country: "SE",
+        street: "Storgatan 21",
+        postal_code: "903 26",
+        locality: "Umeå",
+        domain: "norrlandvind.example",
+    },
+    Maker {
+        name: "Delta Devices BV",
+        country: "NL",
+        street: "Maasboulevard 100",
+        postal_code: "3011 TX",
+        locality: "Rotterdam",
+        domain: "deltadevices.example",
+    },
+    Maker {
+        name: "Morava Motors a.s.",
+        country: "CZ",
+        street: "Olomoucká 74",
+        postal_code: "779 00",
+        locality: "Olomouc",
+        domain: "moravamotors.example",
+    },
 ];
 
 pub(super) const RECYCLERS: &[(&str, &str)] = &[
@@ -244,8 +167,16 @@ pub(super) const RECYCLERS: &[(&str, &str)] = &[
     ("Nordic REE Refining AB", "SE"),
 ];
 
+fn responsible_person(maker: &Maker) -> Value {
+    json!({"name": maker.name, "email": format!("crma@{}", maker.domain),
+        "url": format!("https://{}/crma", maker.domain),
+        "address": {"street": maker.street, "postal_code": maker.postal_code,
+            "locality": maker.locality, "country": maker.country}})
+}
+
 pub(super) fn registration(
     kind: &Kind,
+    maker: &Maker,
     serial: &str,
     year: i32,
     country: &str,
@@ -253,11 +184,6 @@ pub(super) fn registration(
 ) -> Value {
     let month: u32 = rng.random_range(1..=12);
     let day: u32 = rng.random_range(1..=28);
-    let elements: Vec<Value> = kind
-        .elements
-        .iter()
-        .map(|(e, g)| json!({"element": e, "mass_g": round6(*g), "method": "calculated"}))
-        .collect();
     let mut product = json!({
         "name": kind.name,
         "category": kind.category,
@@ -274,15 +200,49 @@ pub(super) fn registration(
         product["serial"] = json!(serial);
         "item"
     };
-    json!({
-        "granularity": granularity,
-        "product": product,
-        "ree_content": {"components": [{"name": kind.component, "material": kind.material,
-            "mass_g": round6(kind.component_mass_g), "location": kind.location,
-            "removal": format!("Open the housing and take out the {} whole, before any shredding.", kind.component),
-            "elements": elements}]},
-        "end_of_life": {"dismantling": format!("Remove the {}; magnets are brittle and magnetised: demagnetise at 350 C before handling.", kind.component)},
-    })
+    match &kind.content {
+        Content::Elements(r) => {
+            let elements: Vec<Value> = r
+                .elements
+                .iter()
+                .map(|(e, g)| json!({"element": e, "mass_g": round6(*g), "method": "calculated"}))
+                .collect();
+            json!({
+                "granularity": granularity,
+                "product": product,
+                "ree_content": {"components": [{"name": r.component, "material": r.material,
+                    "mass_g": round6(r.component_mass_g), "location": r.location,
+                    "removal": format!("Open the housing and take out the {} whole, before any shredding.", r.component),
+                    "elements": elements}]},
+                "end_of_life": {"dismantling": format!("Remove the {}; magnets are brittle and magnetised: demagnetise at 350 C before handling.", r.component)},
+            })
+        }
+        Content::Magnets(design) => {
+            let design = design();
+            if let Some(group) = design.group {
+                product["crma_product_group"] = json!(group);
+            }
+            if let Some(exemption) = design.exemption {
+                product["crma_exemptions"] = json!([exemption]);
+            }
+            if let Some(kw) = design.rated_output_kw {
+                product["rated_output_kw"] = json!(kw);
+            }
+            let components: Vec<Value> = design.parts.iter().map(|p| p.json()).collect();
+            let mut end_of_life =
+                json!({"dismantling": design.dismantling, "use_type": "concentrated"});
+            if design.steps.as_array().is_some_and(|s| !s.is_empty()) {
+                end_of_life["removal_steps"] = design.steps.clone();
+            }
+            json!({
+                "granularity": granularity,
+                "product": product,
+                "responsible_person": responsible_person(maker),
+                "ree_content": {"components": components},
+                "end_of_life": end_of_life,
+            })
+        }
+    }
 }
 
 /// Rounds to the microgram (what the API accepts).
