@@ -32,7 +32,11 @@ pub mod build;
 pub mod hash;
 pub mod query;
 pub mod query_binding;
+pub mod query_fields;
 pub mod query_order;
+pub mod query_quantity;
+pub mod query_sensor;
+pub mod query_units;
 pub mod schema;
 pub mod vocab;
 
