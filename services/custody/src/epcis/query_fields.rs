@@ -112,7 +112,7 @@ fn nested<'a>(value: &'a Value, prefixes: &Prefixes, out: &mut Vec<(String, &'a 
 
 /// Where a field is looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub enum FieldPlace {
     Event,
     Ilmd,
     ErrorDeclaration,
@@ -123,47 +123,49 @@ pub enum Place {
     SensorReport,
 }
 
-impl Place {
+impl FieldPlace {
     /// Whether the conditions of this place are checked on one sensor report.
     pub fn is_sensor(self) -> bool {
         matches!(
             self,
-            Place::SensorElement | Place::SensorMetadata | Place::SensorReport
+            FieldPlace::SensorElement | FieldPlace::SensorMetadata | FieldPlace::SensorReport
         )
     }
 
     /// The object holding this place's fields in `event` (not for the sensor places).
     fn of(self, event: &Value) -> &Value {
         match self {
-            Place::Event => event,
-            Place::Ilmd => &event["ilmd"],
-            Place::ErrorDeclaration => &event["errorDeclaration"],
-            Place::ReadPoint => &event["readPoint"],
-            Place::BizLocation => &event["bizLocation"],
-            Place::SensorElement | Place::SensorMetadata | Place::SensorReport => &Value::Null,
+            FieldPlace::Event => event,
+            FieldPlace::Ilmd => &event["ilmd"],
+            FieldPlace::ErrorDeclaration => &event["errorDeclaration"],
+            FieldPlace::ReadPoint => &event["readPoint"],
+            FieldPlace::BizLocation => &event["bizLocation"],
+            FieldPlace::SensorElement | FieldPlace::SensorMetadata | FieldPlace::SensorReport => {
+                &Value::Null
+            }
         }
     }
 }
 
 /// A bound of `GT_`, `GE_`, `LT_`, `LE_`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Bound {
+pub enum FieldBound {
     Number(f64),
     Time(DateTime<FixedOffset>),
 }
 
-impl Bound {
-    fn parse(raw: &str) -> Option<Bound> {
+impl FieldBound {
+    fn parse(raw: &str) -> Option<FieldBound> {
         let raw = raw.trim();
         if let Ok(n) = raw.parse::<f64>()
             && n.is_finite()
         {
-            return Some(Bound::Number(n));
+            return Some(FieldBound::Number(n));
         }
         DateTime::parse_from_rfc3339(raw)
             .or_else(|e| DateTime::parse_from_rfc3339(&raw.replace(' ', "+")).map_err(|_| e))
             .ok()
-            .map(Bound::Time)
+            .map(FieldBound::Time)
     }
 
     fn holds(self, compare: Compare, value: &Value) -> bool {
@@ -171,8 +173,8 @@ impl Bound {
             return false;
         };
         let order = match (self, key) {
-            (Bound::Number(b), SortKey::Number(v)) => v.partial_cmp(&b),
-            (Bound::Time(b), SortKey::Time(v)) => Some(v.cmp(&b)),
+            (FieldBound::Number(b), SortKey::Number(v)) => v.partial_cmp(&b),
+            (FieldBound::Time(b), SortKey::Time(v)) => Some(v.cmp(&b)),
             _ => None,
         };
         order.is_some_and(|o| compare.accepts(o))
@@ -181,11 +183,11 @@ impl Bound {
 
 /// What a condition asks of the field.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Test {
+pub enum FieldTest {
     /// `EQ_`: one of these values.
     Equals(Vec<String>),
     /// `GT_`, `GE_`, `LT_`, `LE_`.
-    Compare(Compare, Bound),
+    Compare(Compare, FieldBound),
     /// `EXISTS_`.
     Exists,
 }
@@ -195,23 +197,23 @@ pub enum Test {
 pub struct FieldCondition {
     /// The parameter's name (for errors and documentation).
     pub param: String,
-    pub place: Place,
+    pub place: FieldPlace,
     /// `INNER_`: a field nested in a top-level extension field.
     pub inner: bool,
     pub field: FieldName,
-    pub test: Test,
+    pub test: FieldTest,
 }
 
 /// The places of a name after its operator, longest first, and the operators they take.
-const PLACES: [(&str, Place); 8] = [
-    ("ERROR_DECLARATION_", Place::ErrorDeclaration),
-    ("SENSORELEMENT_", Place::SensorElement),
-    ("SENSORMETADATA_", Place::SensorMetadata),
-    ("SENSORREPORT_", Place::SensorReport),
-    ("ILMD_", Place::Ilmd),
-    ("readPoint_", Place::ReadPoint),
-    ("bizLocation_", Place::BizLocation),
-    ("", Place::Event),
+const PLACES: [(&str, FieldPlace); 8] = [
+    ("ERROR_DECLARATION_", FieldPlace::ErrorDeclaration),
+    ("SENSORELEMENT_", FieldPlace::SensorElement),
+    ("SENSORMETADATA_", FieldPlace::SensorMetadata),
+    ("SENSORREPORT_", FieldPlace::SensorReport),
+    ("ILMD_", FieldPlace::Ilmd),
+    ("readPoint_", FieldPlace::ReadPoint),
+    ("bizLocation_", FieldPlace::BizLocation),
+    ("", FieldPlace::Event),
 ];
 
 impl FieldCondition {
@@ -239,13 +241,13 @@ impl FieldCondition {
         let allowed = match place {
             // The schema has only EQ_ for the fields of read points and business locations,
             // and no EXISTS_INNER_ for those of sensor data.
-            Place::ReadPoint | Place::BizLocation => compare == Some(Compare::Eq),
+            FieldPlace::ReadPoint | FieldPlace::BizLocation => compare == Some(Compare::Eq),
             _ if place.is_sensor() && inner => compare.is_some(),
             _ => true,
         };
         let Some(field) = FieldName::parse(field) else {
             // `EQ_somethingElse` is no family member; `EQ_ILMD_something` names no field.
-            return if place == Place::Event && !inner {
+            return if place == FieldPlace::Event && !inner {
                 Ok(None)
             } else {
                 Err(malformed(
@@ -264,7 +266,7 @@ impl FieldCondition {
                 if !v.is_empty() && !v.eq_ignore_ascii_case("true") {
                     return Err(malformed(name, raw, "takes no value"));
                 }
-                Test::Exists
+                FieldTest::Exists
             }
             Some(Compare::Eq) => {
                 let values = raw
@@ -278,13 +280,13 @@ impl FieldCondition {
                         }
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                Test::Equals(values)
+                FieldTest::Equals(values)
             }
             Some(c) => {
-                let bound = Bound::parse(raw).ok_or_else(|| {
+                let bound = FieldBound::parse(raw).ok_or_else(|| {
                     malformed(name, raw, "expected a number or an RFC 3339 date-time")
                 })?;
-                Test::Compare(c, bound)
+                FieldTest::Compare(c, bound)
             }
         };
         Ok(Some(FieldCondition {
@@ -321,12 +323,12 @@ impl FieldCondition {
 
     fn test_value(&self, value: &Value, prefixes: &Prefixes) -> bool {
         match (&self.test, value) {
-            (Test::Exists, v) => !v.is_null(),
+            (FieldTest::Exists, v) => !v.is_null(),
             (_, Value::Array(items)) => items.iter().any(|i| self.test_value(i, prefixes)),
             (_, Value::Object(o)) => o
                 .get("@value")
                 .is_some_and(|inner| self.test_value(inner, prefixes)),
-            (Test::Equals(wanted), v) => {
+            (FieldTest::Equals(wanted), v) => {
                 let text = match v {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
@@ -336,7 +338,7 @@ impl FieldCondition {
                 let got = canonical_value(prefixes, &text);
                 wanted.iter().any(|w| canonical_value(prefixes, w) == got)
             }
-            (Test::Compare(c, bound), v) => bound.holds(*c, v),
+            (FieldTest::Compare(c, bound), v) => bound.holds(*c, v),
         }
     }
 }

@@ -30,12 +30,12 @@ use serde_json::Value;
 use super::hash::{Prefixes, Vocabulary};
 use super::query::{QueryError, canonical_id, list, time};
 use super::query_binding::Compare;
-use super::query_fields::{FieldCondition, Place};
+use super::query_fields::{FieldCondition, FieldPlace};
 use super::query_units::{self, Scale};
 
 /// A numeric attribute of a sensor report that a parameter compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measure {
+pub enum SensorMeasure {
     Value,
     MinValue,
     MaxValue,
@@ -45,29 +45,29 @@ pub enum Measure {
     PercRank,
 }
 
-impl Measure {
-    fn parse(name: &str) -> Option<Measure> {
+impl SensorMeasure {
+    fn parse(name: &str) -> Option<SensorMeasure> {
         Some(match name {
-            "value" => Measure::Value,
-            "minValue" => Measure::MinValue,
-            "maxValue" => Measure::MaxValue,
-            "meanValue" => Measure::MeanValue,
-            "sDev" => Measure::SDev,
-            "percValue" => Measure::PercValue,
-            "percRank" => Measure::PercRank,
+            "value" => SensorMeasure::Value,
+            "minValue" => SensorMeasure::MinValue,
+            "maxValue" => SensorMeasure::MaxValue,
+            "meanValue" => SensorMeasure::MeanValue,
+            "sDev" => SensorMeasure::SDev,
+            "percValue" => SensorMeasure::PercValue,
+            "percRank" => SensorMeasure::PercRank,
             _ => return None,
         })
     }
 
     fn attribute(self) -> &'static str {
         match self {
-            Measure::Value => "value",
-            Measure::MinValue => "minValue",
-            Measure::MaxValue => "maxValue",
-            Measure::MeanValue => "meanValue",
-            Measure::SDev => "sDev",
-            Measure::PercValue => "percValue",
-            Measure::PercRank => "percRank",
+            SensorMeasure::Value => "value",
+            SensorMeasure::MinValue => "minValue",
+            SensorMeasure::MaxValue => "maxValue",
+            SensorMeasure::MeanValue => "meanValue",
+            SensorMeasure::SDev => "sDev",
+            SensorMeasure::PercValue => "percValue",
+            SensorMeasure::PercRank => "percRank",
         }
     }
 }
@@ -75,7 +75,7 @@ impl Measure {
 /// One comparison of a report's numeric attribute.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeasureBound {
-    pub measure: Measure,
+    pub measure: SensorMeasure,
     pub compare: Compare,
     pub bound: f64,
     /// The unit of `bound` (none for `percRank`).
@@ -213,17 +213,17 @@ impl SensorConditions {
             return Ok(false);
         };
         let (measure, uom) = match rest.split_once('_') {
-            Some((measure, uom)) => (Measure::parse(measure), Some(uom)),
-            None => (Measure::parse(rest), None),
+            Some((measure, uom)) => (SensorMeasure::parse(measure), Some(uom)),
+            None => (SensorMeasure::parse(rest), None),
         };
         let Some(measure) = measure else {
             return Ok(false);
         };
         // The schema's names: EQ_ only of value; a unit on all but percRank, never on it.
         let named = match (measure, uom) {
-            (Measure::PercRank, None) => compare != Compare::Eq,
-            (Measure::PercRank, Some(_)) | (_, None) => false,
-            (Measure::Value, Some(_)) => true,
+            (SensorMeasure::PercRank, None) => compare != Compare::Eq,
+            (SensorMeasure::PercRank, Some(_)) | (_, None) => false,
+            (SensorMeasure::Value, Some(_)) => true,
             (_, Some(_)) => compare != Compare::Eq,
         };
         if !named {
@@ -327,8 +327,8 @@ impl SensorConditions {
             && self.measures.iter().all(|m| measure_holds(m, report))
             && self.fields.iter().all(|f| {
                 let container = match f.place {
-                    Place::SensorMetadata => metadata,
-                    Place::SensorReport => report,
+                    FieldPlace::SensorMetadata => metadata,
+                    FieldPlace::SensorReport => report,
                     _ => element,
                 };
                 f.holds_in(container, prefixes)
@@ -346,7 +346,7 @@ fn measure_holds(m: &MeasureBound, report: &Value) -> bool {
             let Some(given) = report["uom"].as_str() else {
                 return false;
             };
-            let scale = if m.measure == Measure::SDev {
+            let scale = if m.measure == SensorMeasure::SDev {
                 Scale::Spread
             } else {
                 Scale::Level
