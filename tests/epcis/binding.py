@@ -283,6 +283,9 @@ def check(server):
         ({"EQ_eventID": "urn:uuid:8a2f3e4c-1d2b-4c5d-9e8f-000000000001"}, ["01", "01!"]),
         ({"EXISTS_errorDeclaration": ""}, ["01!"]),
         ({"GE_errorDeclarationTime": "2026-09-05T00:00:00Z", "LT_errorDeclarationTime": "2026-09-06T00:00:00Z"}, ["01!"]),
+        # The query schema's spelling of the same parameters.
+        ({"GE_errorDeclaration_Time": "2026-09-05T00:00:00Z", "LT_errorDeclaration_Time": "2026-09-06T00:00:00Z"},
+         ["01!"]),
         ({"EQ_errorReason": "incorrect_data"}, ["01!"]),
         ({"EQ_correctiveEventID": "urn:uuid:8a2f3e4c-1d2b-4c5d-9e8f-0000000000c1"}, ["01!"]),
         ({"EQ_bizTransaction_po": "http://transaction.acme.com/po/12345678"}, ["01", "01!"]),

@@ -271,6 +271,23 @@ fn malformed_sensor_and_field_parameters_are_named() {
 }
 
 #[test]
+fn the_query_schemas_spelling_of_the_declaration_time_is_taken() {
+    let mut event = all_fields();
+    event["errorDeclaration"]["declarationTime"] = json!("2026-09-05T08:00:00Z");
+    let both = "GE_errorDeclaration_Time=2026-09-05T00:00:00Z&LT_errorDeclaration_Time=2026-09-06T00:00:00Z";
+    assert!(q(both).matches(&event));
+    assert!(!q("GE_errorDeclaration_Time=2026-09-06T00:00:00Z").matches(&event));
+    assert_eq!(
+        refused("GE_errorDeclaration_Time=soon").0,
+        "GE_errorDeclaration_Time"
+    );
+    assert_eq!(
+        refused("LT_errorDeclarationTime=soon").0,
+        "LT_errorDeclarationTime"
+    );
+}
+
+#[test]
 fn quantities_in_a_unit_convert_within_its_kind() {
     let event = json!({
         "type": "ObjectEvent", "action": "ADD", "eventTime": "2026-09-01T10:00:00Z",

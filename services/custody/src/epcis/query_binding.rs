@@ -255,15 +255,17 @@ impl Conditions {
                 }
                 self.error_declared = true;
             }
-            "GE_errorDeclarationTime" => once(
+            // The query schema spells it `GE_errorDeclaration_Time`.
+            "GE_errorDeclarationTime" | "GE_errorDeclaration_Time" => once(
                 &mut self.declared_from,
                 "GE_errorDeclarationTime",
-                time("GE_errorDeclarationTime", raw)?,
+                time("GE_errorDeclarationTime", raw).map_err(|e| as_given(e, name))?,
             )?,
-            "LT_errorDeclarationTime" => once(
+            // The query schema spells it `LT_errorDeclaration_Time`.
+            "LT_errorDeclarationTime" | "LT_errorDeclaration_Time" => once(
                 &mut self.declared_until,
                 "LT_errorDeclarationTime",
-                time("LT_errorDeclarationTime", raw)?,
+                time("LT_errorDeclarationTime", raw).map_err(|e| as_given(e, name))?,
             )?,
             "EQ_errorReason" => {
                 for v in list("EQ_errorReason", raw)? {
@@ -454,6 +456,22 @@ impl Conditions {
             )
             && self.sensor.matches(event, prefixes)
             && self.fields.iter().all(|f| f.holds(event, prefixes))
+    }
+}
+
+/// `error` naming the parameter as the query spelled it.
+fn as_given(error: QueryError, name: &str) -> QueryError {
+    match error {
+        QueryError::Invalid {
+            param,
+            value,
+            reason,
+        } if param != name => QueryError::Malformed {
+            param: name.to_owned(),
+            value,
+            reason,
+        },
+        other => other,
     }
 }
 

@@ -89,7 +89,8 @@ async fn answer(
 /// `MATCH_epcClass`, `MATCH_inputEPCClass`, `MATCH_outputEPCClass`, `MATCH_anyEPCClass`,
 /// `EQ_quantity`, `GT_quantity`, `GE_quantity`, `LT_quantity`, `LE_quantity` (a quantity
 /// element's quantity), `EQ_eventID`, `EXISTS_errorDeclaration`, `GE_errorDeclarationTime`,
-/// `LT_errorDeclarationTime`, `EQ_errorReason`, `EQ_correctiveEventID`,
+/// `LT_errorDeclarationTime` (also `..._errorDeclaration_Time`, the query schema's spelling),
+/// `EQ_errorReason`, `EQ_correctiveEventID`,
 /// `EQ_bizTransaction_{type}`, `EQ_source_{type}`, `EQ_destination_{type}`, the quantity
 /// in a unit (`GE_quantity_KGM`, converted within a kind of unit); the sensor parameters, all
 /// holding on one sensor report: `EXISTS_sensorElementList`, `EQ_type`, `EQ_deviceID`,
