@@ -31,25 +31,7 @@ impl Quantities {
             },
             None => return Ok(false),
         };
-        let malformed = |value: &str, reason| QueryError::Malformed {
-            param: name.to_owned(),
-            value: value.to_owned(),
-            reason,
-        };
-        if let Some(uom) = uom
-            && !query_units::is_code(uom)
-        {
-            return Err(malformed(
-                uom,
-                "the unit is a UN/CEFACT Recommendation 20 code (2 to 4 capitals or digits)",
-            ));
-        }
-        let bound = raw
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|b| b.is_finite())
-            .ok_or_else(|| malformed(raw, "expected a number"))?;
+        let bound = query_units::bound(name, uom, raw)?;
         self.0.push((compare, bound, uom.map(str::to_owned)));
         Ok(true)
     }

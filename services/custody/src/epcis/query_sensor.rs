@@ -229,21 +229,7 @@ impl SensorConditions {
         if !named {
             return Ok(false);
         }
-        if let Some(uom) = uom
-            && !query_units::is_code(uom)
-        {
-            return Err(malformed(
-                name,
-                uom,
-                "the unit is a UN/CEFACT Recommendation 20 code (2 to 4 capitals or digits)",
-            ));
-        }
-        let bound = raw
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|b| b.is_finite())
-            .ok_or_else(|| malformed(name, raw, "expected a number"))?;
+        let bound = query_units::bound(name, uom, raw)?;
         self.measures.push(MeasureBound {
             measure,
             compare,

@@ -6,6 +6,8 @@
 //! `CEL`). This table holds the units our sensor and quantity data use and their common
 //! neighbours; a unit outside it matches only values in that same unit.
 
+use super::query::QueryError;
+
 /// A unit: its kind, and `base = value × factor + offset` into the kind's base unit.
 struct Unit {
     code: &'static str,
@@ -70,6 +72,29 @@ const UNITS: [Unit; 34] = [
 
 fn find(code: &str) -> Option<&'static Unit> {
     UNITS.iter().find(|u| u.code == code)
+}
+
+/// The bound of a parameter comparing a measure in unit `uom` (none: no unit): a finite
+/// number, the unit a Recommendation 20 code; otherwise the error names the parameter.
+pub(crate) fn bound(param: &str, uom: Option<&str>, raw: &str) -> Result<f64, QueryError> {
+    let malformed = |value: &str, reason| QueryError::Malformed {
+        param: param.to_owned(),
+        value: value.to_owned(),
+        reason,
+    };
+    if let Some(uom) = uom
+        && !is_code(uom)
+    {
+        return Err(malformed(
+            uom,
+            "the unit is a UN/CEFACT Recommendation 20 code (2 to 4 capitals or digits)",
+        ));
+    }
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|b| b.is_finite())
+        .ok_or_else(|| malformed(raw, "expected a number"))
 }
 
 /// Whether `code` has the form of a Recommendation 20 code (two to four capitals or digits).

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::api_test;
 use crate::epcis::encode;
+use crate::epcis_binding_order::pages;
 use crate::epcis_binding_query::{answered, exception};
 use crate::helpers::TestApp;
 
@@ -162,35 +163,6 @@ api_test!(
         }
     }
 );
-
-/// Every page of `query` (following `Link`), the days of each.
-async fn pages(app: &TestApp, key: &str, query: &str) -> Vec<Vec<String>> {
-    let mut next = Some(format!(
-        "{}/epcis/2.0/events?{query}",
-        app.config.public_base_url.as_deref().unwrap()
-    ));
-    let mut out = Vec::new();
-    while let Some(url) = next {
-        let response = app.client.get(&url).bearer_auth(key).send().await.unwrap();
-        let status = response.status();
-        next = response.headers().get("link").map(|l| {
-            let l = l.to_str().unwrap();
-            l[1..l.find('>').unwrap()].to_owned()
-        });
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(status, 200, "{url}: {body}");
-        out.push(
-            body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["eventTime"].as_str().unwrap()[8..10].to_owned())
-                .collect(),
-        );
-        assert!(out.len() < 10, "{query}: endless pages");
-    }
-    out
-}
 
 api_test!(
     order_by_an_extension_field_pages_without_gaps,
