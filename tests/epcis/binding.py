@@ -8,8 +8,9 @@ Both start BINARY (`reetrace`) on a fresh SQLite database in a temporary directo
 --database-url), make the organisations they need with `reetrace admin org create`, and talk
 to the server only through HTTP as an EPCIS client would: `POST /epcis/2.0/capture` (202 and
 `Location`), `GET` the capture job until it stops running, `GET /epcis/2.0/events` with every
-supported parameter of the simple event query, the `Link` header to page, and the
-`QueryParameterException` for what is not supported.
+supported parameter of the simple event query (sensor data, extension fields nested or not,
+`orderBy` on an extension field), the `Link` header to page, and the `QueryParameterException`
+for what is not supported.
 
 `kill` accepts many capture jobs, kills the server with SIGKILL while it captures them,
 starts it again, and checks that every accepted job completes, exactly once: each job's
@@ -35,6 +36,7 @@ SGTIN = "urn:epc:id:sgtin:0614141.107346"
 CLASS = "urn:epc:class:lgtin:4012345.012345"
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 QUERY_EXCEPTION = "epcisException:QueryParameterException"
+REC = "https://ns.recycler.example/epcis/"
 
 
 def fail(message):
@@ -114,15 +116,15 @@ def request(method, url, key, body=None, headers=None):
         return e.code, e.headers, json.loads(text) if text else None
 
 
-def document(events):
-    return {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+def document(events, context=CONTEXT):
+    return {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
             "creationDate": "2026-09-01T08:00:00Z", "epcisBody": {"eventList": events}}
 
 
-def capture(server, key, events, behaviour="rollback"):
+def capture(server, key, events, behaviour="rollback", context=CONTEXT):
     """POST /capture as the binding has it; returns the job's URL from Location."""
     status, headers, body = request("POST", f"{server.base}/epcis/2.0/capture", key,
-                                    document(events), {"GS1-Capture-Error-Behaviour": behaviour})
+                                    document(events, context), {"GS1-Capture-Error-Behaviour": behaviour})
     if status != 202:
         fail(f"capture answered {status}: {body}")
     location = headers.get("Location")
@@ -174,6 +176,24 @@ def sample_events():
          "outputQuantityList": [{"epcClass": f"{CLASS}.4", "quantity": 4}], "bizStep": "commissioning"},
         {"type": "ObjectEvent", "action": "OBSERVE", "eventTime": "2026-09-04T10:00:00Z",
          "eventTimeZoneOffset": "+00:00", "epcList": [f"{SGTIN}.2021"], "bizStep": "inspecting"},
+    ]
+
+
+def sensor_events():
+    """Events with sensor reports and `rec:` extension fields, in log order 12, 11, 13, 14."""
+    def observed(day, **extra):
+        return {"type": "ObjectEvent", "action": "OBSERVE", "eventTime": f"2026-09-{day}T10:00:00Z",
+                "eventTimeZoneOffset": "+00:00", "epcList": [f"{SGTIN}.40{day}"], "bizStep": "inspecting",
+                **extra}
+    return [
+        observed("12", **{"rec:grade": 10, "sensorElementList": [
+            {"sensorReport": [{"type": "Temperature", "value": 12, "uom": "CEL"}]}]}),
+        observed("11", **{"rec:grade": 2, "rec:batch": {"rec:furnace": "F1"}, "sensorElementList": [
+            {"sensorMetadata": {"time": "2026-09-11T09:00:00Z", "deviceID": "urn:epc:id:giai:4000001.111"},
+             "sensorReport": [{"type": "Temperature", "value": 4.5, "uom": "CEL", "rec:probe": "P-7"},
+                              {"type": "RelativeHumidity", "value": 40, "uom": "P1"}]}]}),
+        observed("13", **{"rec:grade": "2"}),
+        observed("14"),
     ]
 
 
@@ -263,6 +283,9 @@ def check(server):
         ({"EQ_eventID": "urn:uuid:8a2f3e4c-1d2b-4c5d-9e8f-000000000001"}, ["01", "01!"]),
         ({"EXISTS_errorDeclaration": ""}, ["01!"]),
         ({"GE_errorDeclarationTime": "2026-09-05T00:00:00Z", "LT_errorDeclarationTime": "2026-09-06T00:00:00Z"}, ["01!"]),
+        # The query schema's spelling of the same parameters.
+        ({"GE_errorDeclaration_Time": "2026-09-05T00:00:00Z", "LT_errorDeclaration_Time": "2026-09-06T00:00:00Z"},
+         ["01!"]),
         ({"EQ_errorReason": "incorrect_data"}, ["01!"]),
         ({"EQ_correctiveEventID": "urn:uuid:8a2f3e4c-1d2b-4c5d-9e8f-0000000000c1"}, ["01!"]),
         ({"EQ_bizTransaction_po": "http://transaction.acme.com/po/12345678"}, ["01", "01!"]),
@@ -283,14 +306,49 @@ def check(server):
             fail(f"{params}: expected {expected}, got {got}")
     print(f"{len(cases)} queries answered as expected (every supported parameter, pages by Link)")
 
+    # Sensor data and extension fields, for another recycler (who sees only its own events).
+    sensing = server.org("Sensor Recycling", "recycler")
+    job = finished(sensing, capture(server, sensing, sensor_events(), context=CONTEXT + [{"rec": REC}]))
+    if not job["success"] or job["errors"]:
+        fail(f"the sensor capture job failed: {job}")
+    sensor_cases = [
+        ({}, ["12", "11", "13", "14"]),
+        ({"EXISTS_sensorElementList": ""}, ["12", "11"]),
+        ({"EQ_type": "Temperature", "GE_value_CEL": "10"}, ["12"]),
+        # 4.5 degrees Celsius is 277.65 K and 40.1 degrees Fahrenheit.
+        ({"EQ_type": "Temperature", "LT_value_KEL": "280"}, ["11"]),
+        ({"GE_value_FAH": "40"}, ["12", "11"]),
+        # Conditions hold on one sensor report: the humidity of 40 % is no temperature.
+        ({"EQ_type": "Temperature", "EQ_value_P1": "40"}, []),
+        ({"EQ_type": "RelativeHumidity", "EQ_value_P1": "40"}, ["11"]),
+        ({"EQ_deviceID": "urn:epc:id:giai:4000001.111", "EQ_type": "Temperature"}, ["11"]),
+        ({"GE_time": "2026-09-11T09:00:00Z", "LT_time": "2026-09-11T09:00:01Z"}, ["11"]),
+        ({"EQ_SENSORREPORT_rec:probe": "P-7", "EQ_type": "Temperature"}, ["11"]),
+        ({"EQ_INNER_rec:furnace": "F1"}, ["11"]),
+        ({"EQ_rec:furnace": "F1"}, []),
+        ({"EQ_rec:grade": "2"}, ["11", "13"]),
+        ({f"GT_{REC}grade": "2"}, ["12"]),
+        ({"EXISTS_rec:batch": ""}, ["11"]),
+        # orderBy an extension field: equal grades in log order, events without one last.
+        ({"orderBy": "rec:grade", "orderDirection": "ASC", "perPage": "1"}, ["11", "13", "12", "14"]),
+        ({"orderBy": f"{REC}grade", "perPage": "2"}, ["12", "11", "13", "14"]),
+        ({"orderBy": "rec:grade", "eventCountLimit": "2", "perPage": "1"}, ["12", "11"]),
+    ]
+    for params, expected in sensor_cases:
+        got = events_of(server, sensing, params)
+        if got != expected:
+            fail(f"{params}: expected {expected}, got {got}")
+    print(f"{len(sensor_cases)} sensor, extension-field and orderBy-field queries answered as expected")
+
     for name, value in [("WD_readPoint", "urn:epc:id:sgln:0614141.07346.1234"), ("HASATTR_bizLocation", "x"),
                         ("EQATTR_readPoint_name", "x"), ("GE_value", "1"),
-                        ("EQ_unknownThing", "1")]:
+                        ("EQ_unknownThing", "1"), ("GE_value_CEL", "warm"), ("GT_rec:grade", "high"),
+                        ("EQ_booleanValue", "maybe")]:
         url = f"{server.base}/epcis/2.0/events?" + urllib.parse.urlencode({name: value})
         status, headers, body = request("GET", url, recorder)
         if status != 400 or body.get("type") != QUERY_EXCEPTION or body["errors"][0]["pointer"] != name:
             fail(f"{name}: expected 400 {QUERY_EXCEPTION}, got {status} {body}")
-    print("unsupported and unknown parameters: 400 QueryParameterException naming them")
+    print("unsupported, unknown and malformed parameters: 400 QueryParameterException naming them")
 
     for params, name in [({"orderBy": "bizStep"}, "orderBy"),
                          ({"orderBy": "eventTime", "orderDirection": "up"}, "orderDirection"),

@@ -94,7 +94,9 @@ pub fn error_behaviour_of(headers: &HeaderMap) -> Result<ErrorBehaviour, Problem
 /// A refused query parameter (EPCIS `QueryParameterException`) as problem+json naming it.
 pub fn query_problem(error: &QueryError) -> Problem {
     let param = match error {
-        QueryError::Unknown(name) | QueryError::Unsupported(name) => name.clone(),
+        QueryError::Unknown(name)
+        | QueryError::Unsupported(name)
+        | QueryError::Malformed { param: name, .. } => name.clone(),
         QueryError::Repeated(name) => (*name).to_owned(),
         QueryError::Invalid { param, .. } => (*param).to_owned(),
     };

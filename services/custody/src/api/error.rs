@@ -275,6 +275,12 @@ impl From<CustodyError> for Problem {
                     )
                 })
                 .with("max_event_count", max),
+            CustodyError::TooManyToOrder { limit } => Problem::new(QUERY_TOO_LARGE)
+                .with_detail(format!(
+                    "Ordering by an extension field reads at most {limit} stored events; this \
+                     query matches more. Narrow it, or order by eventTime or recordTime."
+                ))
+                .with("scan_limit", limit),
             CustodyError::Internal { what, cause } => {
                 tracing::error!(error = %cause, "{what}");
                 Problem::internal()

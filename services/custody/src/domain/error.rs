@@ -130,6 +130,10 @@ pub enum CustodyError {
     /// counted (`counted` false).
     #[error("the query would return more than {max} events")]
     QueryTooLarge { max: u32, counted: bool },
+    /// A query ordered by an extension field matches more stored events than one request
+    /// orders (`limit`).
+    #[error("the query matches more than {limit} stored events to order")]
+    TooManyToOrder { limit: usize },
     /// Something that should not fail did (logged, never shown).
     #[error("{what}: {cause}")]
     Internal { what: &'static str, cause: String },

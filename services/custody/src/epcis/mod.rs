@@ -20,7 +20,11 @@
 //! - [`query`]: [`EventQuery`] parses the parameters of `GET /api/v1/epcis/events`
 //!   (`EQ_bizStep`, `MATCH_anyEPC`, `MATCH_epcClass`, `GE_eventTime`, `LT_eventTime`,
 //!   `EQ_bizLocation`, `EQ_action`, `perPage`, `nextPageToken`) and decides whether an event
-//!   matches; [`query_document`] wraps a result page in an `EPCISQueryDocument`.
+//!   matches; [`query_document`] wraps a result page in an `EPCISQueryDocument`. The REST
+//!   binding's further parameters are [`query_binding`]'s, with the sensor parameters in
+//!   [`query_sensor`], the extension-field families in [`query_fields`], the quantities in
+//!   [`query_quantity`], units of measure in [`query_units`] and the result controls
+//!   (`orderBy`, ...) in [`query_order`].
 //! - [`vocab`]: the JSON-LD context (`ree:` is `https://w3id.org/reetrace/vocab#`) and the
 //!   business steps and dispositions of our steps.
 //!
@@ -32,7 +36,11 @@ pub mod build;
 pub mod hash;
 pub mod query;
 pub mod query_binding;
+pub mod query_fields;
 pub mod query_order;
+pub mod query_quantity;
+pub mod query_sensor;
+pub mod query_units;
 pub mod schema;
 pub mod vocab;
 

@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 
 use super::hash::{Prefixes, Vocabulary, gs1};
 use super::query_binding::{self, Conditions};
+use super::query_fields::SortKey;
+use super::query_order::OrderKey;
 use super::vocab;
 
 /// The parameters of `GET /api/v1/epcis/events`.
@@ -57,6 +59,17 @@ pub enum QueryError {
     Invalid {
         /// The parameter.
         param: &'static str,
+        /// The value.
+        value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A value that does not fit its parameter, for the families whose names carry a field,
+    /// a unit or a type (`GE_value_CEL`, `EQ_example:grade`).
+    #[error("query parameter {param}: {reason} (got \"{value}\")")]
+    Malformed {
+        /// The parameter, as given.
+        param: String,
         /// The value.
         value: String,
         /// What is wrong.
@@ -297,13 +310,19 @@ impl EventQuery {
         Ok(q)
     }
 
+    /// The value of `event` that `orderBy` names when it names an extension field; `None`
+    /// when the event lacks it (or `orderBy` names none).
+    pub fn field_key(&self, event: &Value) -> Option<SortKey> {
+        match &self.binding.controls.order_by {
+            Some(OrderKey::Field(field)) => field.sort_key(event, &event_prefixes(event)),
+            _ => None,
+        }
+    }
+
     /// Whether `event` satisfies every parameter. Prefixes come from the event's own
     /// `@context` on top of the standard ones and `ree`.
     pub fn matches(&self, event: &Value) -> bool {
-        let mut prefixes = Prefixes::standard();
-        if let Some(context) = event.get("@context") {
-            prefixes.declare(context);
-        }
+        let prefixes = event_prefixes(event);
         self.matches_biz_step(event, &prefixes)
             && self.matches_action(event)
             && self.matches_time(event)
@@ -381,6 +400,15 @@ impl EventQuery {
             .filter_map(|q| q["epcClass"].as_str());
         any_match(&self.epc_class, classes, prefixes)
     }
+}
+
+/// The prefixes in scope for a stored event: the standard ones, `ree`, and its `@context`'s.
+fn event_prefixes(event: &Value) -> Prefixes {
+    let mut prefixes = Prefixes::standard();
+    if let Some(context) = event.get("@context") {
+        prefixes.declare(context);
+    }
+    prefixes
 }
 
 fn any_match<'a>(

@@ -1,16 +1,22 @@
 //! The rest of the EPCIS 2.0 simple event query, as the REST binding (`/epcis/2.0/events`)
 //! takes it: the parameters beyond those of `GET /api/v1/epcis/events` ([`super::query`]),
 //! each checked exactly on an event's JSON. Parameters of the standard that need master data
-//! (`WD_*`, `HASATTR_*`, `EQATTR_*`) or sensor data are refused naming the parameter
-//! ([`QueryError::Unsupported`]), never ignored. The result controls (`orderBy`, ...) are
-//! [`super::query_order`]'s.
+//! (`WD_*`, `HASATTR_*`, `EQATTR_*`) are refused naming the parameter
+//! ([`QueryError::Unsupported`]), never ignored. The sensor parameters are
+//! [`super::query_sensor`]'s, the extension fields [`super::query_fields`]'s, the result
+//! controls (`orderBy`, ...) [`super::query_order`]'s.
+
+use std::cmp::Ordering;
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
 use super::hash::{Prefixes, Vocabulary};
 use super::query::{IdMatch, QueryError, canonical_id, invalid, list, time};
+use super::query_fields::FieldCondition;
 use super::query_order::ResultControls;
+use super::query_quantity::Quantities;
+use super::query_sensor::SensorConditions;
 
 /// The event types of EPCIS 2.0.
 pub const EVENT_TYPES: [&str; 5] = [
@@ -21,60 +27,16 @@ pub const EVENT_TYPES: [&str; 5] = [
     "AssociationEvent",
 ];
 
-/// Standard parameters (or prefixes of families of them) this repository does not evaluate.
-const UNSUPPORTED: [&str; 9] = [
-    "WD_",
-    "HASATTR_",
-    "EQATTR_",
-    "EQ_INNER_",
-    "MATCH_INNER_",
-    "EQ_sensorMetadata_",
-    "EQ_sensorReport_",
-    "EXISTS_sensor",
-    "EQ_type",
-];
+/// Standard parameters (families of them) this repository does not evaluate: they need
+/// master data. `EQ_ATTR_` is the query schema's spelling of `EQATTR_`.
+const UNSUPPORTED: [&str; 5] = ["WD_", "HASATTR_", "EQATTR_", "EQ_ATTR_", "MATCH_INNER_"];
 
 /// Whether `name` is a parameter of the standard that this repository refuses.
 pub fn unsupported(name: &str) -> bool {
     UNSUPPORTED.iter().any(|p| name.starts_with(p))
-        || ["GT_", "GE_", "LT_", "LE_", "EQ_"]
-            .iter()
-            .any(|op| name.strip_prefix(op).is_some_and(sensor_value))
 }
 
-/// Sensor value parameters (`GE_value`, `EQ_uom`, ...).
-fn sensor_value(rest: &str) -> bool {
-    matches!(
-        rest,
-        "value"
-            | "minValue"
-            | "maxValue"
-            | "meanValue"
-            | "sDev"
-            | "percRank"
-            | "percValue"
-            | "uom"
-            | "deviceID"
-            | "dataProcessingMethod"
-            | "microorganism"
-            | "chemicalSubstance"
-            | "bizRules"
-            | "stringValue"
-            | "booleanValue"
-            | "hexBinaryValue"
-            | "uriValue"
-            | "time"
-            | "startTime"
-            | "endTime"
-            | "component"
-            | "exception"
-            | "coordinateReferenceSystem"
-            | "rawData"
-            | "dataProcessingMethodType"
-    )
-}
-
-/// A quantity comparison.
+/// A comparison of a quantity, a sensor value or an extension field with a bound.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Compare {
     Eq,
@@ -85,13 +47,42 @@ pub enum Compare {
 }
 
 impl Compare {
-    fn holds(self, value: f64, bound: f64) -> bool {
+    pub fn holds(self, value: f64, bound: f64) -> bool {
+        value
+            .partial_cmp(&bound)
+            .is_some_and(|order| self.accepts(order))
+    }
+
+    /// The comparison of an operator (`EQ`, `GT`, `GE`, `LT`, `LE`).
+    pub fn of(op: &str) -> Option<Compare> {
+        Some(match op {
+            "EQ" => Compare::Eq,
+            "GT" => Compare::Gt,
+            "GE" => Compare::Ge,
+            "LT" => Compare::Lt,
+            "LE" => Compare::Le,
+            _ => return None,
+        })
+    }
+
+    /// Whether `value`, converted from another unit when `converted`, satisfies the
+    /// comparison with `bound`: a converted value carries rounding, so within a billionth it
+    /// equals the bound.
+    pub fn holds_measured(self, value: f64, bound: f64, converted: bool) -> bool {
+        if converted && (value - bound).abs() <= 1e-9 * value.abs().max(bound.abs()).max(1.0) {
+            return self.accepts(Ordering::Equal);
+        }
+        self.holds(value, bound)
+    }
+
+    /// Whether a value that stands in `order` to the bound satisfies the comparison.
+    pub fn accepts(self, order: Ordering) -> bool {
         match self {
-            Compare::Eq => value == bound,
-            Compare::Gt => value > bound,
-            Compare::Ge => value >= bound,
-            Compare::Lt => value < bound,
-            Compare::Le => value <= bound,
+            Compare::Eq => order == Ordering::Equal,
+            Compare::Gt => order == Ordering::Greater,
+            Compare::Ge => order != Ordering::Less,
+            Compare::Lt => order == Ordering::Less,
+            Compare::Le => order != Ordering::Greater,
         }
     }
 }
@@ -115,7 +106,8 @@ pub struct Conditions {
     pub input_epc_class: Vec<IdMatch>,
     pub output_epc_class: Vec<IdMatch>,
     pub any_epc_class: Vec<IdMatch>,
-    pub quantity: Vec<(Compare, f64)>,
+    /// `{op}_quantity`, `{op}_quantity_{uom}`.
+    pub quantities: Quantities,
     pub event_ids: Vec<String>,
     pub error_declared: bool,
     pub declared_from: Option<DateTime<FixedOffset>>,
@@ -128,6 +120,10 @@ pub struct Conditions {
     pub sources: Vec<(String, Vec<String>)>,
     /// (`EQ_destination_{type}`: canonical type, identifiers).
     pub destinations: Vec<(String, Vec<String>)>,
+    /// The sensor parameters.
+    pub sensor: SensorConditions,
+    /// The extension-field parameters but those of sensor data.
+    pub fields: Vec<FieldCondition>,
     /// `orderBy`, `orderDirection`, `eventCountLimit`, `maxEventCount`.
     pub controls: ResultControls,
 }
@@ -250,22 +246,6 @@ impl Conditions {
                 self.any_epc_class
                     .extend(ids("MATCH_anyEPCClass", raw, prefixes)?)
             }
-            "EQ_quantity" | "GT_quantity" | "GE_quantity" | "LT_quantity" | "LE_quantity" => {
-                let compare = match &name[..2] {
-                    "EQ" => Compare::Eq,
-                    "GT" => Compare::Gt,
-                    "GE" => Compare::Ge,
-                    "LT" => Compare::Lt,
-                    _ => Compare::Le,
-                };
-                let bound = raw
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|b| b.is_finite())
-                    .ok_or_else(|| invalid(quantity_name(compare), raw, "expected a number"))?;
-                self.quantity.push((compare, bound));
-            }
             "EQ_eventID" => self
                 .event_ids
                 .extend(list("EQ_eventID", raw)?.into_iter().map(str::to_owned)),
@@ -275,15 +255,17 @@ impl Conditions {
                 }
                 self.error_declared = true;
             }
-            "GE_errorDeclarationTime" => once(
+            // The query schema spells it `GE_errorDeclaration_Time`.
+            "GE_errorDeclarationTime" | "GE_errorDeclaration_Time" => once(
                 &mut self.declared_from,
                 "GE_errorDeclarationTime",
-                time("GE_errorDeclarationTime", raw)?,
+                time("GE_errorDeclarationTime", raw).map_err(|e| as_given(e, name))?,
             )?,
-            "LT_errorDeclarationTime" => once(
+            // The query schema spells it `LT_errorDeclaration_Time`.
+            "LT_errorDeclarationTime" | "LT_errorDeclaration_Time" => once(
                 &mut self.declared_until,
                 "LT_errorDeclarationTime",
-                time("LT_errorDeclarationTime", raw)?,
+                time("LT_errorDeclarationTime", raw).map_err(|e| as_given(e, name))?,
             )?,
             "EQ_errorReason" => {
                 for v in list("EQ_errorReason", raw)? {
@@ -296,7 +278,13 @@ impl Conditions {
                     .map(str::to_owned),
             ),
             _ if self.controls.take(name, raw)? => {}
-            _ => return self.take_typed(name, raw, prefixes),
+            _ if self.take_typed(name, raw, prefixes)? => {}
+            _ if self.quantities.take(name, raw)? => {}
+            _ if self.sensor.take(name, raw)? => {}
+            _ => match FieldCondition::parse(name, raw)? {
+                Some(condition) => self.fields.push(condition),
+                None => return Ok(false),
+            },
         }
         Ok(true)
     }
@@ -426,7 +414,7 @@ impl Conditions {
                 ],
                 prefixes,
             )
-            && self.quantities_match(event)
+            && self.quantities.matches(event)
             && in_list(&self.event_ids, text(&event["eventID"]))
             && (!self.error_declared || declaration.is_object())
             && ((self.declared_from.is_none() && self.declared_until.is_none())
@@ -466,38 +454,24 @@ impl Conditions {
                 Vocabulary::SourceDestinationType,
                 prefixes,
             )
-    }
-
-    /// Every quantity bound holds for one quantity element of the event.
-    fn quantities_match(&self, event: &Value) -> bool {
-        if self.quantity.is_empty() {
-            return true;
-        }
-        [
-            "quantityList",
-            "childQuantityList",
-            "inputQuantityList",
-            "outputQuantityList",
-        ]
-        .iter()
-        .filter_map(|l| event[l].as_array())
-        .flatten()
-        .filter_map(|q| q["quantity"].as_f64())
-        .any(|value| {
-            self.quantity
-                .iter()
-                .all(|(c, bound)| c.holds(value, *bound))
-        })
+            && self.sensor.matches(event, prefixes)
+            && self.fields.iter().all(|f| f.holds(event, prefixes))
     }
 }
 
-fn quantity_name(compare: Compare) -> &'static str {
-    match compare {
-        Compare::Eq => "EQ_quantity",
-        Compare::Gt => "GT_quantity",
-        Compare::Ge => "GE_quantity",
-        Compare::Lt => "LT_quantity",
-        Compare::Le => "LE_quantity",
+/// `error` naming the parameter as the query spelled it.
+fn as_given(error: QueryError, name: &str) -> QueryError {
+    match error {
+        QueryError::Invalid {
+            param,
+            value,
+            reason,
+        } if param != name => QueryError::Malformed {
+            param: name.to_owned(),
+            value,
+            reason,
+        },
+        other => other,
     }
 }
 

@@ -3,9 +3,14 @@
 //! (`/epcis/2.0/events`) takes them.
 //!
 //! What the standard says, and what this repository does:
-//! - `orderBy`: `eventTime`, `recordTime` or an extension field; here `eventTime` or
-//!   `recordTime` (an extension field is refused naming the value). Without it, events come in
-//!   the log's order (the order they were recorded in).
+//! - `orderBy`: `eventTime`, `recordTime` or the qualified name of a top-level extension
+//!   field "whose type is Int, Float, Time or String" (a CURIE or an IRI, as the
+//!   `EQ_{field}` parameters name it: [`super::query_fields`]). Events "that lack the
+//!   specified field altogether may occur in any position": here they come last, in log
+//!   order, whichever the direction. Numbers (also strings that read as one) order by value,
+//!   times by instant, other strings by code point; numbers come before times and times
+//!   before strings. Without `orderBy`, events come in the log's order (the order they were
+//!   recorded in).
 //! - `orderDirection`: `ASC` or `DESC`; "if omitted, defaults to DESC". Here it needs `orderBy`
 //!   (alone it would order nothing, and no parameter is ignored).
 //! - `eventCountLimit`: only the first N events in that order; it "may only be used when
@@ -14,18 +19,24 @@
 //! - `maxEventCount`: if the query would return more than N events, a
 //!   `QueryTooLargeException` instead of a result.
 //!
-//! Ties (events with the same time) are broken by the log position, in the same direction,
-//! so that every page of a result starts exactly where the previous one ended.
+//! Ties (events with the same time) are broken by the log position, in the same direction;
+//! events with the same value of an extension field keep the log order. Every page of a
+//! result thus starts exactly where the previous one ended.
+
+use std::cmp::Ordering;
 
 use super::query::{QueryError, invalid};
+use super::query_fields::{FieldName, SortKey};
 
 /// What `orderBy` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderKey {
     /// `eventTime`.
     EventTime,
     /// `recordTime`.
     RecordTime,
+    /// A top-level extension field.
+    Field(FieldName),
 }
 
 /// `orderDirection`.
@@ -73,13 +84,16 @@ impl ResultControls {
                 let key = match raw.trim() {
                     "eventTime" => OrderKey::EventTime,
                     "recordTime" => OrderKey::RecordTime,
-                    _ => {
-                        return Err(invalid(
-                            "orderBy",
-                            raw,
-                            "expected eventTime or recordTime (ordering by an extension field is not supported)",
-                        ));
-                    }
+                    other => match FieldName::parse(other) {
+                        Some(field) => OrderKey::Field(field),
+                        None => {
+                            return Err(invalid(
+                                "orderBy",
+                                raw,
+                                "expected eventTime, recordTime or the qualified name of an extension field (prefix:name or an IRI)",
+                            ));
+                        }
+                    },
                 };
                 once(&mut self.order_by, "orderBy", key)?;
             }
@@ -144,6 +158,29 @@ impl ResultControls {
     }
 }
 
+/// The order of two events by an extension field: `(key, log position)` each, the key
+/// `None` when the event lacks the field. Keys in `direction`, events without one last; equal
+/// keys and keyless events in log order.
+pub fn field_order(
+    a: (Option<&SortKey>, i64),
+    b: (Option<&SortKey>, i64),
+    direction: Direction,
+) -> Ordering {
+    match (a.0, b.0) {
+        (Some(x), Some(y)) => {
+            let by_key = x.total_cmp(y);
+            let by_key = match direction {
+                Direction::Ascending => by_key,
+                Direction::Descending => by_key.reverse(),
+            };
+            by_key.then(a.1.cmp(&b.1))
+        }
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.1.cmp(&b.1),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -165,6 +202,12 @@ mod tests {
         assert_eq!(c.direction(), Direction::Descending);
         let c = controls(&[("orderBy", "recordTime"), ("orderDirection", "ASC")]).unwrap();
         assert_eq!(c.direction(), Direction::Ascending);
+        let c = controls(&[("orderBy", "example:grade"), ("eventCountLimit", "2")]).unwrap();
+        assert_eq!(
+            c.order_by,
+            Some(OrderKey::Field(FieldName::parse("example:grade").unwrap()))
+        );
+        assert!(controls(&[("orderBy", "https://ns.example.com/epcis/#grade")]).is_ok());
     }
 
     #[test]
@@ -175,6 +218,7 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         };
         assert_eq!(param(&[("orderBy", "bizStep")]), "orderBy");
+        assert_eq!(param(&[("orderBy", "example:")]), "orderBy");
         assert_eq!(
             param(&[("orderBy", "eventTime"), ("orderDirection", "asc")]),
             "orderDirection"
@@ -200,5 +244,39 @@ mod tests {
             "eventCountLimit"
         );
         assert!(controls(&[("maxEventCount", "0")]).is_ok());
+    }
+
+    #[test]
+    fn extension_field_order_puts_keyless_events_last_and_keeps_ties_in_log_order() {
+        let key = |v: serde_json::Value| SortKey::of(&v);
+        // (key, leaf): numbers (also as strings), a tie, a time, a text, two without a key.
+        let mut events = vec![
+            (key(serde_json::json!("b")), 1),
+            (None, 2),
+            (key(serde_json::json!(2.5)), 3),
+            (key(serde_json::json!("10")), 4),
+            (key(serde_json::json!(2.5)), 5),
+            (None, 6),
+            (key(serde_json::json!("2026-01-01T00:00:00Z")), 7),
+        ];
+        let leaves = |events: &[(Option<SortKey>, i64)]| -> Vec<i64> {
+            events.iter().map(|e| e.1).collect()
+        };
+        events.sort_by(|a, b| {
+            field_order(
+                (a.0.as_ref(), a.1),
+                (b.0.as_ref(), b.1),
+                Direction::Ascending,
+            )
+        });
+        assert_eq!(leaves(&events), [3, 5, 4, 7, 1, 2, 6]);
+        events.sort_by(|a, b| {
+            field_order(
+                (a.0.as_ref(), a.1),
+                (b.0.as_ref(), b.1),
+                Direction::Descending,
+            )
+        });
+        assert_eq!(leaves(&events), [1, 7, 4, 3, 5, 2, 6]);
     }
 }

@@ -6,7 +6,8 @@
 //! columns), then [`EventQuery::matches`] decides exactly on each stored event. Pages follow
 //! the log order, or the binding's `orderBy`/`orderDirection`. The cursor (`nextPageToken`)
 //! of `/api/v1/epcis/events` is the leaf index of the last event of a page; the binding's
-//! ([`cursor`]) is bound to its query and order.
+//! ([`cursor`]) is bound to its query and order. An order by an extension field is
+//! [`by_field`]'s.
 
 use chrono::{SecondsFormat, Utc};
 use reetrace_core::domain::{Lgtin, Principal, Role, Sgtin};
@@ -20,6 +21,7 @@ use crate::epcis::query::{IdMatch, biz_step_key};
 use crate::epcis::query_order::{Direction, OrderKey};
 use crate::epcis::{EventQuery, query_document};
 
+mod by_field;
 mod cursor;
 
 /// The most stored events one request reads: a page that finds fewer matches within them
@@ -109,15 +111,15 @@ fn page_token(token: &str) -> Result<i64, CustodyError> {
 /// The order `query` asks for: `orderBy` and `orderDirection`, the log order without them.
 fn scan_order(query: &EventQuery) -> ScanOrder {
     let controls = &query.binding.controls;
-    match controls.order_by {
-        None => ScanOrder::LOG,
-        Some(key) => ScanOrder {
-            key: match key {
-                OrderKey::EventTime => ScanKey::EventTime,
-                OrderKey::RecordTime => ScanKey::RecordTime,
-            },
-            descending: controls.direction() == Direction::Descending,
-        },
+    let key = match controls.order_by {
+        // An extension field is ordered in memory ([`by_field`]) after a scan in log order.
+        None | Some(OrderKey::Field(_)) => return ScanOrder::LOG,
+        Some(OrderKey::EventTime) => ScanKey::EventTime,
+        Some(OrderKey::RecordTime) => ScanKey::RecordTime,
+    };
+    ScanOrder {
+        key,
+        descending: controls.direction() == Direction::Descending,
     }
 }
 
@@ -151,7 +153,6 @@ impl CustodyService {
         query: &EventQuery,
     ) -> Result<EventsPage, CustodyError> {
         let order = scan_order(query);
-        let (mut after, returned) = start(query, order)?;
         let filter = EventFilter {
             involving: reads_involved_only(caller).then_some(caller.org_id),
             ..event_filter(query)
@@ -161,6 +162,14 @@ impl CustodyService {
         {
             self.at_most(query, &filter, order, max).await?;
         }
+        if let Some(OrderKey::Field(_)) = query.binding.controls.order_by {
+            let limit = query.binding.controls.event_count_limit;
+            let per_page = usize::try_from(query.per_page).unwrap_or(usize::MAX);
+            return self
+                .page_by_field(query, &filter, per_page, limit.map_or(u64::MAX, u64::from))
+                .await;
+        }
+        let (mut after, returned) = start(query, order)?;
         let left = query
             .binding
             .controls

@@ -28,7 +28,7 @@ fn days(body: &Value) -> Vec<String> {
 }
 
 /// Every page of `query`, following `Link: rel="next"`; the days of each page.
-async fn pages(app: &TestApp, key: &str, query: &str) -> Vec<Vec<String>> {
+pub(crate) async fn pages(app: &TestApp, key: &str, query: &str) -> Vec<Vec<String>> {
     let mut next = Some(format!(
         "{}/epcis/2.0/events?{query}",
         app.config.public_base_url.as_deref().unwrap()

@@ -69,7 +69,7 @@ pub(crate) fn events() -> Vec<Value> {
 }
 
 /// The events answered, by event time (`!` marks an error declaration).
-async fn answered(app: &TestApp, key: &str, query: &str) -> Vec<String> {
+pub(crate) async fn answered(app: &TestApp, key: &str, query: &str) -> Vec<String> {
     let body = get_json(app, key, &format!("/epcis/2.0/events?{query}")).await;
     assert_eq!(body["type"], "EPCISQueryDocument", "{body}");
     body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]

@@ -19,6 +19,7 @@ mod epcis_binding;
 mod epcis_binding_listing;
 mod epcis_binding_order;
 mod epcis_binding_query;
+mod epcis_binding_sensor;
 mod epcis_hash_versions;
 mod epcis_interop;
 mod errors;

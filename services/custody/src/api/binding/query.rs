@@ -89,16 +89,31 @@ async fn answer(
 /// `MATCH_epcClass`, `MATCH_inputEPCClass`, `MATCH_outputEPCClass`, `MATCH_anyEPCClass`,
 /// `EQ_quantity`, `GT_quantity`, `GE_quantity`, `LT_quantity`, `LE_quantity` (a quantity
 /// element's quantity), `EQ_eventID`, `EXISTS_errorDeclaration`, `GE_errorDeclarationTime`,
-/// `LT_errorDeclarationTime`, `EQ_errorReason`, `EQ_correctiveEventID`,
-/// `EQ_bizTransaction_{type}`, `EQ_source_{type}`, `EQ_destination_{type}`, `orderBy`
-/// (`eventTime` or `recordTime`), `orderDirection` (`ASC` or `DESC`, default `DESC`; only with
-/// `orderBy`), `eventCountLimit` (the first N events in that order, over all pages; only with
-/// `orderBy`), `maxEventCount` (more matches than that: 413
-/// `epcisException:QueryTooLargeException`; not with `eventCountLimit`), `perPage` (1 to 1000,
-/// default 30) and `nextPageToken`. Parameters of the standard that need master data (`WD_*`,
-/// `HASATTR_*`, `EQATTR_*`), sensor data (`EQ_sensorMetadata_*`, `GE_value`, ...) and inner
-/// parameters are refused with 400 `epcisException:QueryParameterException` naming the
-/// parameter, as is any unknown one. Without `orderBy` events come in log order;
+/// `LT_errorDeclarationTime` (also `..._errorDeclaration_Time`, the query schema's spelling),
+/// `EQ_errorReason`, `EQ_correctiveEventID`,
+/// `EQ_bizTransaction_{type}`, `EQ_source_{type}`, `EQ_destination_{type}`, the quantity
+/// in a unit (`GE_quantity_KGM`, converted within a kind of unit); the sensor parameters, all
+/// holding on one sensor report: `EXISTS_sensorElementList`, `EQ_type`, `EQ_deviceID`,
+/// `EQ_dataProcessingMethod`, `EQ_bizRules`, `EQ_microorganism`, `EQ_chemicalSubstance`,
+/// `EQ_stringValue`, `EQ_booleanValue`, `EQ_hexBinaryValue`, `EQ_uriValue`, `GE_time`,
+/// `LT_time`, `GE_startTime`, `LT_startTime`, `GE_endTime`, `LT_endTime`, `EQ_value_{uom}`,
+/// `GT_`/`GE_`/`LT_`/`LE_` of `value_{uom}`, `minValue_{uom}`, `maxValue_{uom}`,
+/// `meanValue_{uom}`, `sDev_{uom}`, `percValue_{uom}` (UN/CEFACT Rec 20 units, converted within
+/// a kind: `GE_value_KEL` finds a temperature in `CEL`) and `percRank`; the extension fields
+/// (`{field}` a CURIE resolved with each event's `@context`, or an IRI): `EQ_{field}` (values),
+/// `GT_`/`GE_`/`LT_`/`LE_{field}` (a number or a time), `EXISTS_{field}`, each also as
+/// `..._ILMD_{field}`, `..._ERROR_DECLARATION_{field}`, `..._SENSORELEMENT_{field}`,
+/// `..._SENSORMETADATA_{field}`, `..._SENSORREPORT_{field}`, with `INNER_` for a field nested
+/// in a top-level extension field (`EQ_INNER_ILMD_{field}`), and `EQ_readPoint_{field}`,
+/// `EQ_bizLocation_{field}` (and their `EQ_INNER_`); `orderBy` (`eventTime`, `recordTime` or
+/// a top-level extension field: events without it come last, equal values in log order),
+/// `orderDirection` (`ASC` or `DESC`, default `DESC`; only with `orderBy`), `eventCountLimit`
+/// (the first N events in that order, over all pages; only with `orderBy`), `maxEventCount`
+/// (more matches than that: 413 `epcisException:QueryTooLargeException`; not with
+/// `eventCountLimit`), `perPage` (1 to 1000, default 30) and `nextPageToken`. Parameters of
+/// the standard that need master data (`WD_*`, `HASATTR_*`, `EQATTR_*`) are refused with 400
+/// `epcisException:QueryParameterException` naming the parameter, as is any unknown one or a
+/// malformed value. Without `orderBy` events come in log order;
 /// `Link: <...>; rel="next"` gives the next page, its token valid for this query only.
 #[utoipa::path(
     get, path = "/epcis/2.0/events", tag = "epcis-binding", operation_id = "bindingQueryEvents",
@@ -137,7 +152,28 @@ async fn answer(
         ("LT_errorDeclarationTime" = Option<String>, Query, format = DateTime, description = "Declared erroneous before"),
         ("EQ_errorReason" = Option<String>, Query, min_length = 1, description = "Error reasons"),
         ("EQ_correctiveEventID" = Option<String>, Query, min_length = 1, description = "Corrective event ids"),
-        ("orderBy" = Option<String>, Query, pattern = "^(eventTime|recordTime)$", description = "Order by eventTime or recordTime (default: log order)"),
+        ("EXISTS_sensorElementList" = Option<String>, Query, pattern = "^(true)?$", description = "Only events with sensor data (no value)"),
+        ("EQ_type" = Option<String>, Query, min_length = 1, description = "Measurement types of a sensor report (bare words are GS1 Web Vocabulary terms)"),
+        ("EQ_deviceID" = Option<String>, Query, min_length = 1, description = "Devices of a sensor report or its metadata"),
+        ("EQ_dataProcessingMethod" = Option<String>, Query, min_length = 1, description = "Data processing methods"),
+        ("EQ_bizRules" = Option<String>, Query, min_length = 1, description = "Business rules"),
+        ("EQ_microorganism" = Option<String>, Query, min_length = 1, description = "Microorganisms"),
+        ("EQ_chemicalSubstance" = Option<String>, Query, min_length = 1, description = "Chemical substances"),
+        ("EQ_stringValue" = Option<String>, Query, min_length = 1, description = "String values of a sensor report"),
+        ("EQ_booleanValue" = Option<bool>, Query, description = "The boolean value of a sensor report"),
+        ("EQ_hexBinaryValue" = Option<String>, Query, min_length = 1, description = "Hex binary values, octets in hexadecimal (any case)"),
+        ("EQ_uriValue" = Option<String>, Query, min_length = 1, description = "URI values of a sensor report"),
+        ("GE_time" = Option<String>, Query, format = DateTime, description = "A sensor report's (or its metadata's) time at or after"),
+        ("LT_time" = Option<String>, Query, format = DateTime, description = "... before"),
+        ("GE_startTime" = Option<String>, Query, format = DateTime, description = "Sensor metadata startTime at or after"),
+        ("LT_startTime" = Option<String>, Query, format = DateTime, description = "... before"),
+        ("GE_endTime" = Option<String>, Query, format = DateTime, description = "Sensor metadata endTime at or after"),
+        ("LT_endTime" = Option<String>, Query, format = DateTime, description = "... before"),
+        ("GT_percRank" = Option<f64>, Query, description = "A sensor report's percRank is greater than"),
+        ("GE_percRank" = Option<f64>, Query, description = "... is at least"),
+        ("LT_percRank" = Option<f64>, Query, description = "... is less than"),
+        ("LE_percRank" = Option<f64>, Query, description = "... is at most"),
+        ("orderBy" = Option<String>, Query, min_length = 1, description = "Order by eventTime, recordTime or a top-level extension field (a CURIE or an IRI; default: log order)"),
         ("orderDirection" = Option<String>, Query, pattern = "^(ASC|DESC)$", description = "ASC or DESC (default DESC); only with orderBy"),
         ("eventCountLimit" = Option<u32>, Query, minimum = 1, maximum = 2147483647, description = "At most this many events in all, the first in the order; only with orderBy"),
         ("maxEventCount" = Option<u32>, Query, minimum = 0, maximum = 2147483647, description = "More matching events than this is a QueryTooLargeException; not with eventCountLimit"),

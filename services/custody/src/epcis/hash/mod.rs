@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 
 use order::{SENSOR_METADATA, SENSOR_REPORT, STANDARD};
 
-pub(crate) use canon::{Prefixes, Vocabulary};
+pub(crate) use canon::{Prefixes, Vocabulary, value as canonical_value};
 pub use version::HashVersion;
 
 /// Why an event could not be hashed.

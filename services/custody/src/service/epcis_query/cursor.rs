@@ -16,8 +16,11 @@ use sha2::{Digest, Sha256};
 use crate::domain::CustodyError;
 use crate::domain::event::{EventValue, ScanKey, ScanOrder, ScanPosition};
 use crate::epcis::EventQuery;
+use crate::epcis::query_fields::SortKey;
 
 const VERSION: &str = "c1";
+/// The version of the tokens of queries ordered by an extension field.
+const FIELD_VERSION: &str = "f1";
 
 fn order_tag(order: ScanOrder) -> &'static str {
     match (order.key, order.descending) {
@@ -102,6 +105,72 @@ pub(super) fn read(
     Ok((ScanPosition { at, leaf }, returned))
 }
 
+/// The token of the page after `(key, leaf)` of a query ordered by an extension field,
+/// `returned` events having been shown in all.
+pub(super) fn write_field(
+    key: Option<&SortKey>,
+    leaf: i64,
+    returned: u64,
+    query: &EventQuery,
+) -> String {
+    let key = match key {
+        None => "_".to_owned(),
+        Some(SortKey::Number(n)) => format!("n{:016x}", n.to_bits()),
+        Some(SortKey::Time(t)) => format!("t{}~{}", t.timestamp(), t.timestamp_subsec_nanos()),
+        Some(SortKey::Text(s)) => format!("s{}", URL_SAFE_NO_PAD.encode(s)),
+    };
+    let payload = format!("{FIELD_VERSION}.{key}.{leaf}.{returned}");
+    let check = check(&payload, query);
+    format!("{payload}.{check}")
+}
+
+/// The `(key, leaf)` and count a token of [`write_field`] carries, if this server gave it for
+/// `query`.
+pub(super) fn read_field(
+    token: &str,
+    query: &EventQuery,
+) -> Result<(Option<SortKey>, i64, u64), CustodyError> {
+    let refused = || CustodyError::InvalidPageToken;
+    let (payload, given) = token.rsplit_once('.').ok_or_else(refused)?;
+    if given != check(payload, query) {
+        return Err(refused());
+    }
+    let parts: Vec<&str> = payload.split('.').collect();
+    let [version, key, leaf, returned] = parts[..] else {
+        return Err(refused());
+    };
+    if version != FIELD_VERSION {
+        return Err(refused());
+    }
+    let key = match key.split_at_checked(1) {
+        Some(("_", "")) => None,
+        Some(("n", bits)) => Some(SortKey::Number(f64::from_bits(
+            u64::from_str_radix(bits, 16).map_err(|_| refused())?,
+        ))),
+        Some(("t", at)) => {
+            let (secs, nanos) = at.split_once('~').ok_or_else(refused)?;
+            let secs = secs.parse::<i64>().map_err(|_| refused())?;
+            let nanos = nanos.parse::<u32>().map_err(|_| refused())?;
+            let at = DateTime::from_timestamp(secs, nanos).ok_or_else(refused)?;
+            Some(SortKey::Time(at.fixed_offset()))
+        }
+        Some(("s", text)) => {
+            let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| refused())?;
+            Some(SortKey::Text(
+                String::from_utf8(bytes).map_err(|_| refused())?,
+            ))
+        }
+        _ => return Err(refused()),
+    };
+    let leaf = leaf
+        .parse::<i64>()
+        .ok()
+        .filter(|l| *l >= 0)
+        .ok_or_else(refused)?;
+    let returned = returned.parse::<u64>().map_err(|_| refused())?;
+    Ok((key, leaf, returned))
+}
+
 /// The token of a listing's (`/epcis/2.0/bizSteps`, ...) next page: after `value`.
 pub(super) fn write_value(kind: EventValue, value: &str) -> String {
     let payload = format!("v1.{}.{}", kind.name(), URL_SAFE_NO_PAD.encode(value));
@@ -169,6 +238,25 @@ mod tests {
         assert!(read(&altered, &q, BY_TIME).is_err());
         assert!(read("42", &q, BY_TIME).is_err());
         assert!(read("", &q, BY_TIME).is_err());
+    }
+
+    #[test]
+    fn a_field_token_reads_back_for_its_query_only() {
+        let q = query("orderBy=example:grade&orderDirection=ASC");
+        let time = DateTime::parse_from_rfc3339("2026-09-01T10:00:00.123456789+02:00").unwrap();
+        for key in [
+            None,
+            Some(SortKey::Number(-2.75)),
+            Some(SortKey::Time(time)),
+            Some(SortKey::Text("grade A. (ü)".to_owned())),
+        ] {
+            let token = write_field(key.as_ref(), 9, 4, &q);
+            assert_eq!(read_field(&token, &q).unwrap(), (key.clone(), 9, 4));
+            let other = query("orderBy=example:grade&orderDirection=DESC");
+            assert!(read_field(&token, &other).is_err());
+            assert!(read(&token, &q, BY_TIME).is_err());
+        }
+        assert!(read_field("f1._.9.4.00", &q).is_err());
     }
 
     #[test]
