@@ -10,7 +10,10 @@
 //!
 //! It answers as the GS1-Conformant Resolver Standard, release 1.2.0 (ratified January 2026,
 //! <https://ref.gs1.org/standards/resolver/1.2.0>), says; section numbers are that release's,
-//! "item n" the n-th statement of its conformance statement (section 5):
+//! "item n" the n-th statement of its conformance statement (section 5). The numbers were
+//! taken from a clause-by-clause reading of release 1.2.1, whose numbering 1.2.0 shares as far
+//! as could be checked here (the full text was not readable from this repository's build
+//! machines): check them against the release you conform to.
 //!
 //! - no `linkType`: the default link unless the request says better (section 2.6.1; `Accept` is
 //!   what it says, section 2.6.3): `text/html` the page, anything else the credential, which is
