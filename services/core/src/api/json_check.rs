@@ -10,6 +10,7 @@
 //! One pass over the bytes, no allocation but the keys of the objects being read; a body that
 //! is not JSON is left to the parser, which words its own error.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use crate::domain::FieldError;
@@ -34,17 +35,55 @@ enum Stop {
     Refused(FieldError),
 }
 
+/// A reference token of the pointer to the value being read: an object's key (borrowed from
+/// the body unless it had escapes) or an array's index.
+enum Token<'a> {
+    Key(Cow<'a, str>),
+    Index(usize),
+}
+
 struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
-    /// The pointer's reference tokens down to the value being read.
-    path: Vec<String>,
+    /// The pointer's reference tokens down to the value being read (written out only for an
+    /// error).
+    path: Vec<Token<'a>>,
 }
 
 /// Nesting deeper than this is left to the parser (which has its own limit).
 const MAX_DEPTH: usize = 128;
 
-impl Scanner<'_> {
+/// Objects with at most this many keys look for a duplicate by comparing with each key read
+/// before (no hashing); larger ones use a set.
+const SMALL_OBJECT: usize = 16;
+
+/// The keys of one object read so far.
+enum Keys<'a> {
+    Few(Vec<Cow<'a, str>>),
+    Many(HashSet<Cow<'a, str>>),
+}
+
+impl<'a> Keys<'a> {
+    /// Adds `key`; false when the object had it already.
+    fn insert(&mut self, key: Cow<'a, str>) -> bool {
+        match self {
+            Keys::Few(keys) if keys.contains(&key) => false,
+            Keys::Few(keys) if keys.len() < SMALL_OBJECT => {
+                keys.push(key);
+                true
+            }
+            Keys::Few(keys) => {
+                let mut set: HashSet<Cow<'a, str>> = keys.drain(..).collect();
+                set.insert(key);
+                *self = Keys::Many(set);
+                true
+            }
+            Keys::Many(keys) => keys.insert(key),
+        }
+    }
+}
+
+impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
@@ -58,7 +97,10 @@ impl Scanner<'_> {
     fn pointer(&self) -> String {
         self.path
             .iter()
-            .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
+            .map(|t| match t {
+                Token::Key(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+                Token::Index(i) => format!("/{i}"),
+            })
             .collect()
     }
 
@@ -94,15 +136,16 @@ impl Scanner<'_> {
             self.at += 1;
             return Ok(());
         }
-        let mut keys = HashSet::new();
+        let mut keys = Keys::Few(Vec::new());
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
                 return Err(Stop::Syntax);
             }
             let key = self.string()?;
-            self.path.push(key.clone());
-            if !keys.insert(key) {
+            let fresh = keys.insert(key.clone());
+            self.path.push(Token::Key(key));
+            if !fresh {
                 return Err(Stop::Refused(FieldError::new(
                     self.pointer(),
                     "this key appears more than once in its object",
@@ -138,7 +181,7 @@ impl Scanner<'_> {
         let mut index = 0usize;
         loop {
             self.skip_ws();
-            self.path.push(index.to_string());
+            self.path.push(Token::Index(index));
             self.value()?;
             self.path.pop();
             index += 1;
@@ -154,25 +197,27 @@ impl Scanner<'_> {
         }
     }
 
-    /// Reads a string, decoding escapes (keys are compared decoded).
-    fn string(&mut self) -> Result<String, Stop> {
+    /// Reads a string, decoding escapes (keys are compared decoded): borrowed from the body
+    /// unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, Stop> {
         self.at += 1;
         let start = self.at;
+        let bytes = self.bytes;
         // The common case: no escape, valid UTF-8 checked once.
         while let Some(b) = self.peek() {
             match b {
                 b'"' => {
-                    let text = std::str::from_utf8(&self.bytes[start..self.at])
-                        .map_err(|_| Stop::Syntax)?;
+                    let text =
+                        std::str::from_utf8(&bytes[start..self.at]).map_err(|_| Stop::Syntax)?;
                     self.at += 1;
-                    return Ok(text.to_owned());
+                    return Ok(Cow::Borrowed(text));
                 }
                 b'\\' => break,
                 0..=0x1f => return Err(Stop::Syntax),
                 _ => self.at += 1,
             }
         }
-        let mut out = std::str::from_utf8(&self.bytes[start..self.at])
+        let mut out = std::str::from_utf8(&bytes[start..self.at])
             .map_err(|_| Stop::Syntax)?
             .to_owned();
         let mut pending: Vec<u8> = Vec::new();
@@ -182,7 +227,7 @@ impl Scanner<'_> {
             match b {
                 b'"' => {
                     out.push_str(std::str::from_utf8(&pending).map_err(|_| Stop::Syntax)?);
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 b'\\' => {
                     out.push_str(std::str::from_utf8(&pending).map_err(|_| Stop::Syntax)?);
@@ -263,6 +308,9 @@ fn exact(text: &str) -> bool {
     if integer && (text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()) {
         return true;
     }
+    if short(text) {
+        return true;
+    }
     let Ok(value) = text.parse::<f64>() else {
         // Not a number at all: the parser says so.
         return true;
@@ -271,6 +319,33 @@ fn exact(text: &str) -> bool {
         return false;
     }
     significant_digits(text) == significant_digits(ryu::Buffer::new().format(value))
+}
+
+/// Whether `text` has at most 15 significant digits (a double carries 15 decimal digits
+/// exactly: `f64::DIGITS`) and a magnitude well inside the normal range of a double, so that it
+/// reads back as written; without allocating (the common case of every mass and share).
+fn short(text: &str) -> bool {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => match text[i + 1..].parse::<i32>() {
+            Ok(exponent) => (&text[..i], exponent),
+            Err(_) => return false,
+        },
+        None => (text, 0),
+    };
+    if exponent.abs() > 200 || mantissa.len() > 60 {
+        return false;
+    }
+    let digits = mantissa.bytes().filter(u8::is_ascii_digit);
+    let significant = digits.skip_while(|d| *d == b'0');
+    let mut count = 0;
+    let mut last_nonzero = 0;
+    for d in significant {
+        count += 1;
+        if d != b'0' {
+            last_nonzero = count;
+        }
+    }
+    last_nonzero <= f64::DIGITS as usize
 }
 
 /// The significant digits of a decimal and its power of ten, as (digits, exponent).
@@ -366,6 +441,37 @@ mod tests {
             "0.000001",
         ] {
             assert_eq!(refused(&format!("{{\"n\": {ok}}}")), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn the_short_path_agrees_with_the_round_trip() {
+        for text in [
+            "1.5",
+            "0.000001",
+            "123456789012345",
+            "1234567890.12345",
+            "0.00000000000000000000123456789012345",
+            "-98765.4321e-7",
+            "100.000",
+            "1e200",
+            "2.5e-199",
+        ] {
+            assert!(short(text), "{text}");
+            let value: f64 = text.parse().unwrap();
+            assert_eq!(
+                significant_digits(text),
+                significant_digits(ryu::Buffer::new().format(value)),
+                "{text}"
+            );
+        }
+        for text in [
+            "1.0000000000000001",
+            "1234567890123456",
+            "1e201",
+            "0.1e-300",
+        ] {
+            assert!(!short(text), "{text}");
         }
     }
 

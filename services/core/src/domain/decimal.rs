@@ -199,8 +199,13 @@ pub(crate) fn format_micros(micros: u64) -> String {
 
 /// The f64 nearest to the exact decimal, for reports and JSON output.
 pub(crate) fn micros_to_f64(micros: u64) -> f64 {
-    // Rust's float parsing rounds correctly, so this is the double nearest to the decimal
-    // (dividing `micros as f64` by 1e6 would round twice past 2^53).
+    // Below 2^53 `micros as f64` is exact and so is 1e6, and one IEEE division rounds
+    // correctly: the double nearest to the decimal. Past 2^53 the conversion would round
+    // first, so the decimal is parsed instead (Rust's float parsing rounds correctly).
+    const EXACT: u64 = 1 << f64::MANTISSA_DIGITS;
+    if micros < EXACT {
+        return micros as f64 / MICROS_PER_UNIT as f64;
+    }
     format_micros(micros)
         .parse()
         .expect("format_micros writes a plain decimal")
@@ -278,6 +283,24 @@ mod tests {
     use super::*;
 
     const MAX: u64 = 1_000_000_000_000 * MICROS_PER_UNIT;
+
+    #[test]
+    fn micros_to_f64_is_the_double_nearest_to_the_decimal() {
+        // The division below 2^53 against Rust's correctly rounded parse of the decimal.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut samples: Vec<u64> = vec![1, 5, 100_001, 337_500_000, (1 << 53) - 1, 1 << 53];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push(x % (1 << 54));
+            samples.push(x % 10_000_000_000);
+        }
+        for micros in samples {
+            let parsed: f64 = format_micros(micros).parse().unwrap();
+            assert_eq!(micros_to_f64(micros), parsed, "{micros}");
+        }
+    }
 
     #[test]
     fn parses_plain_and_exponent_forms_exactly() {

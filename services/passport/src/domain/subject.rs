@@ -160,6 +160,46 @@ impl ComponentDetails {
     pub fn canonical_bytes(&self) -> Vec<u8> {
         jcs::canonicalize_serialize(self).unwrap_or_default()
     }
+
+    /// The canonical bytes of [`ComponentDetails::of`] `registration`, with a fresh salt,
+    /// written straight from the registration (nothing of it is copied): what signing stores.
+    pub fn canonical_bytes_of(registration: &Registration) -> Vec<u8> {
+        let mut salt = [0u8; 16];
+        rand::fill(&mut salt);
+        DetailsOf::new(&hex::encode(salt), registration).canonical_bytes()
+    }
+}
+
+/// [`ComponentDetails`] borrowed from a registration: the same fields, names and omissions.
+#[derive(Serialize)]
+struct DetailsOf<'a> {
+    salt: &'a str,
+    components: &'a [Component],
+    #[serde(skip_serializing_if = "<[RemovalStep]>::is_empty")]
+    removal_steps: &'a [RemovalStep],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    responsible_person: Option<&'a ResponsiblePerson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details_access: Option<DetailsAccess>,
+}
+
+impl<'a> DetailsOf<'a> {
+    fn new(salt: &'a str, registration: &'a Registration) -> Self {
+        DetailsOf {
+            salt,
+            components: &registration.ree_content.components,
+            removal_steps: registration
+                .end_of_life
+                .as_ref()
+                .map_or(&[], |eol| eol.removal_steps.as_slice()),
+            responsible_person: registration.responsible_person.as_ref(),
+            details_access: registration.details_access,
+        }
+    }
+
+    fn canonical_bytes(&self) -> Vec<u8> {
+        jcs::canonicalize_serialize(self).unwrap_or_default()
+    }
 }
 
 /// A Subresource Integrity string for SHA-256.
@@ -281,4 +321,26 @@ pub fn build(
     // JCS output is UTF-8 by construction.
     let canonical = String::from_utf8(canonical).unwrap_or_default();
     (subject, details, canonical)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::tests::magnets::verdict;
+    use crate::domain::tests::{magnets::magnet_motor, motor};
+
+    #[test]
+    fn the_borrowed_details_are_the_details_document() {
+        for value in [magnet_motor(), motor()] {
+            let registration = verdict(&value).unwrap();
+            let owned = ComponentDetails::of(&registration);
+            let borrowed = DetailsOf::new(&owned.salt, &registration);
+            let bytes = borrowed.canonical_bytes();
+            assert_eq!(bytes, owned.canonical_bytes());
+            // And it reads back as the document it is.
+            let back: ComponentDetails = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(back.canonical_bytes(), bytes);
+        }
+    }
 }

@@ -260,8 +260,7 @@ impl Signer<'_> {
     /// into bytes; the stored text is those bytes with the proof added (no `Value` is built).
     /// v1 credentials are no longer issued, only read.
     fn secure(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
-        let details = ComponentDetails::of(&p.registration);
-        let canonical_details = details.canonical_bytes();
+        let canonical_details = ComponentDetails::canonical_bytes_of(&p.registration);
         let subject = untp::subject(
             &p.registration,
             PassportContext {

@@ -22,7 +22,7 @@ pub(super) const C0: &str = "/ree_content/components/0";
 
 /// What the API answers: the parse error (with its pointer), or the rules broken after the
 /// magnets are derived.
-pub(super) fn verdict(value: &Value) -> Result<Registration, Vec<FieldError>> {
+pub(crate) fn verdict(value: &Value) -> Result<Registration, Vec<FieldError>> {
     let mut registration: Registration =
         parse_json(value.to_string().as_bytes()).map_err(|problem| {
             assert_eq!(problem.status, 422, "{problem:?}");
