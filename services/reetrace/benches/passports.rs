@@ -207,8 +207,10 @@ async fn run(backend: Backend, o: &Options) {
         );
         settle().await;
         let found = services.accounts.org(org.org_id).await.unwrap();
-        register::stages(&services, &found, o.passports, o.batch).await;
-        settle().await;
+        for magnets in [false, true] {
+            register::stages(&services, &found, (o.passports, o.batch), magnets).await;
+            settle().await;
+        }
     }
     if o.reads {
         let duration = Duration::from_secs(o.seconds);

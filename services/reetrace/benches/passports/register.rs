@@ -122,15 +122,34 @@ pub async fn over_http(
 }
 
 /// The signing stage and the storing stage of the bulk path, each alone, over `count`
-/// registrations in batches of `batch`.
-pub async fn stages(services: &Services, org: &Org, count: u64, batch: u64) {
+/// registrations in batches of `batch`; traction motors with their magnets in full when
+/// `magnets`.
+pub async fn stages(services: &Services, org: &Org, (count, batch): (u64, u64), magnets: bool) {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let registrations: Vec<Registration> = (0..count)
+    let (prefix, what) = if magnets {
+        ("RAWMAGNETS", "with magnets in full, ")
+    } else {
+        ("RAW", "")
+    };
+    let lines: Vec<String> = (0..count)
         .map(|n| {
-            let value = data::registration("RAW", n, &mut rng);
-            parse_json(value.to_string().as_bytes()).unwrap()
+            let value = if magnets {
+                data::registration_with_magnets(prefix, n, &mut rng)
+            } else {
+                data::registration(prefix, n, &mut rng)
+            };
+            value.to_string()
         })
         .collect();
+    let started = Instant::now();
+    let registrations: Vec<Registration> = lines
+        .iter()
+        .map(|line| parse_json(line.as_bytes()).unwrap())
+        .collect();
+    println!(
+        "  parse only ({what}parse_json on one thread): {:.0} passports/s",
+        rate(count, started.elapsed())
+    );
     let passport = &services.passport;
     let status = passport
         .allocate_status(org.id, count as usize)
@@ -152,7 +171,7 @@ pub async fn stages(services: &Services, org: &Org, count: u64, batch: u64) {
         batches.push(rows);
     }
     println!(
-        "  sign only (sign_new, batches of {batch}, {} threads): {:.0} passports/s",
+        "  sign only ({what}sign_new, batches of {batch}, {} threads): {:.0} passports/s",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         rate(count, signing)
     );
@@ -165,7 +184,7 @@ pub async fn stages(services: &Services, org: &Org, count: u64, batch: u64) {
     let storing = t.elapsed();
     let bytes: usize = batches.iter().flatten().map(|r| r.credential.len()).sum();
     println!(
-        "  insert only (insert_passports of signed rows, batches of {batch}; {:.1} kB per credential): {:.0} passports/s",
+        "  insert only ({what}insert_passports of signed rows, batches of {batch}; {:.1} kB per credential): {:.0} passports/s",
         bytes as f64 / count as f64 / 1e3,
         rate(count, storing)
     );
