@@ -65,7 +65,7 @@ pub struct Config {
     /// `sqlite://PATH` (the embedded default) or `postgres://...`.
     pub database_url: SecretText,
     /// The URL the outside world reaches this instance at; used in DIDs, Digital Link URIs and
-    /// QR codes. Defaults to `http://<listen>`.
+    /// QR codes. Defaults to `http://<listen>` (`https://` with `tls_cert`).
     pub public_base_url: Option<String>,
     /// Log format.
     pub log_format: LogFormat,
