@@ -78,6 +78,8 @@ pub struct App {
     services: Services,
     limits: crate::serve::ConnectionLimits,
     db_connections: u32,
+    /// HTTPS when a certificate and key are configured.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// The services on one database. Every service object exists (they are cheap); the selection
@@ -372,6 +374,8 @@ pub fn openapi() -> OpenApi {
 
 /// Builds the application on the configured database (migrating it).
 pub async fn build(config: &Config) -> anyhow::Result<App> {
+    // A certificate that does not load stops the start before the database is touched.
+    let tls = crate::tls::configured(config)?;
     let db = open_database(config).await?;
     let metrics = Metrics::new();
     let selection = Selection::parse(&config.services)?;
@@ -535,6 +539,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         services,
         limits: config.connections,
         db_connections: config.db_max_connections,
+        tls,
     })
 }
 
@@ -570,9 +575,16 @@ impl App {
             max_connections = cap,
             "serving with a file-descriptor budget"
         );
-        let served = crate::serve::serve(listener, self.router, self.limits, cap, shutdown.clone())
-            .await
-            .context("serve HTTP");
+        let served = crate::serve::serve(
+            listener,
+            self.tls,
+            self.router,
+            self.limits,
+            cap,
+            shutdown.clone(),
+        )
+        .await
+        .context("serve HTTP");
         // Whatever ended the serving, the background work stops too, cleanly.
         shutdown.cancel();
         for worker in workers {

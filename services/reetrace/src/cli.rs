@@ -89,6 +89,13 @@ struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080). [env: REETRACE_LISTEN]
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first); needs
+    /// --tls-key. [env: REETRACE_TLS_CERT]
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1). [env: REETRACE_TLS_KEY]
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// The services to run here, comma-separated: passport, custody, stock (default: all).
     /// The others are reached at REETRACE_{PASSPORT,CUSTODY,STOCK}_URL. [env: REETRACE_SERVICES]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -131,14 +138,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         command => Cli { command, ..cli },
     };
-    let (listen, services) = match &cli.command {
-        Command::Serve(args) => (args.listen, args.services.clone()),
-        _ => (None, None),
-    };
-    let overrides = Overrides {
-        listen,
-        database_url: cli.database_url.clone(),
-        services,
+    let overrides = match &cli.command {
+        Command::Serve(args) => Overrides {
+            listen: args.listen,
+            tls_cert: args.tls_cert.clone(),
+            tls_key: args.tls_key.clone(),
+            services: args.services.clone(),
+            database_url: cli.database_url.clone(),
+        },
+        _ => Overrides {
+            database_url: cli.database_url.clone(),
+            ..Overrides::default()
+        },
     };
     if let Command::Openapi { output } = &cli.command {
         let text = openapi_json()?;
@@ -215,6 +226,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("listen on {}", config.listen))?;
     tracing::info!(
         listen = %config.listen,
+        scheme = if config.tls_cert.is_some() { "https" } else { "http" },
         backend = %app.db().backend(),
         public_base_url = %app.services().identity.public_base_url,
         "reetrace is serving"

@@ -58,10 +58,14 @@ pub enum LogFormat {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// A PEM certificate chain to serve HTTPS with (with `tls_key`; neither: plain HTTP).
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// `sqlite://PATH` (the embedded default) or `postgres://...`.
     pub database_url: SecretText,
     /// The URL the outside world reaches this instance at; used in DIDs, Digital Link URIs and
-    /// QR codes. Defaults to `http://<listen>`.
+    /// QR codes. Defaults to `http://<listen>` (`https://` with `tls_cert`).
     pub public_base_url: Option<String>,
     /// Log format.
     pub log_format: LogFormat,
@@ -121,6 +125,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_cert: None,
+            tls_key: None,
             database_url: SecretText::new("sqlite://reetrace.db"),
             public_base_url: None,
             log_format: LogFormat::Text,
@@ -154,6 +160,8 @@ impl Default for Config {
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub listen: Option<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub database_url: Option<String>,
     pub services: Option<Vec<String>>,
 }
@@ -215,6 +223,12 @@ impl Config {
         if let Some(listen) = overrides.listen {
             config.listen = listen;
         }
+        if let Some(cert) = &overrides.tls_cert {
+            config.tls_cert = Some(cert.clone());
+        }
+        if let Some(key) = &overrides.tls_key {
+            config.tls_key = Some(key.clone());
+        }
         if let Some(url) = &overrides.database_url {
             config.database_url = SecretText::new(url.clone());
         }
@@ -231,6 +245,17 @@ impl Config {
                 "database_url must be sqlite://PATH or postgres://..., got {:?}",
                 reetrace_core::db::redact_url(self.database_url.expose())
             );
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => bail!(
+                "--tls-cert (REETRACE_TLS_CERT) is set but --tls-key (REETRACE_TLS_KEY) is not: \
+                 HTTPS needs the certificate and its private key"
+            ),
+            (None, Some(_)) => bail!(
+                "--tls-key (REETRACE_TLS_KEY) is set but --tls-cert (REETRACE_TLS_CERT) is not: \
+                 HTTPS needs the certificate and its private key"
+            ),
+            _ => {}
         }
         if let Some(base) = &self.public_base_url {
             let url = url::Url::parse(base)
@@ -308,9 +333,15 @@ impl Config {
         }
     }
 
-    /// `http://<listen>`: the base URL a first start adopts when none is configured.
+    /// `http://<listen>` (`https://` when serving TLS): the base URL a first start adopts when
+    /// none is configured.
     pub fn derived_base_url(&self) -> String {
-        format!("http://{}", self.listen)
+        let scheme = if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.listen)
     }
 }
 
@@ -393,6 +424,8 @@ mod tests {
         ]);
         let overrides = Overrides {
             listen: None,
+            tls_cert: None,
+            tls_key: None,
             database_url: Some("postgres://postgres@localhost/x".into()),
             services: None,
         };
@@ -488,6 +521,42 @@ mod tests {
         let vars = env(&[("REETRACE_CRMA_ART29_FROM", "soon")]);
         let err = Config::from_layers(None, &vars, &Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("art29_from"), "{err:#}");
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_its_key_or_neither() {
+        let (config, _) = Config::from_layers(None, &[], &Overrides::default()).unwrap();
+        assert_eq!((config.tls_cert, config.tls_key), (None, None));
+        let vars = env(&[
+            ("REETRACE_TLS_CERT", "/etc/reetrace/cert.pem"),
+            ("REETRACE_TLS_KEY", "/etc/reetrace/key.pem"),
+        ]);
+        let (config, warnings) = Config::from_layers(None, &vars, &Overrides::default()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.tls_key, Some(PathBuf::from("/etc/reetrace/key.pem")));
+        assert_eq!(config.public_base_url(), "https://127.0.0.1:8080");
+        let flag = Overrides {
+            tls_cert: Some(PathBuf::from("lan-cert.pem")),
+            ..Overrides::default()
+        };
+        let (config, _) = Config::from_layers(None, &vars, &flag).unwrap();
+        assert_eq!(
+            config.tls_cert,
+            Some(PathBuf::from("lan-cert.pem")),
+            "flag beats env"
+        );
+        let err = Config::from_layers(None, &vars[..1], &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--tls-key (REETRACE_TLS_KEY) is not"),
+            "{err}"
+        );
+        let err = Config::from_layers(None, &vars[1..], &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--tls-cert (REETRACE_TLS_CERT) is not"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod problem_check;
 pub mod selection;
 pub mod serve;
 pub mod telemetry;
+pub mod tls;
 pub mod verify_cmd;
 pub mod verify_log;
 

@@ -13,6 +13,9 @@
 //! - **Request line and header limits**: hyper's own limits are set above the application's,
 //!   which [`limits_layer`] enforces with problem+json answers (414, 431) carrying the request id.
 //!   hyper still answers a bare 414 for a request target over 65,534 bytes, its hard limit.
+//! - **TLS** (`--tls-cert`/`--tls-key`, [`crate::tls`]): the same loop and limits; the idle
+//!   timeout counts the encrypted bytes, and the handshake must finish within the header read
+//!   timeout.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -34,6 +37,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -96,9 +100,12 @@ pub fn connection_cap(limits: &ConnectionLimits, descriptors: u64, db_connection
     limits.max.clamp(1, budget)
 }
 
-/// Serves `router` on `listener` until `shutdown`, then lets open requests finish.
+/// Serves `router` on `listener` until `shutdown`, then lets open requests finish. With `tls`,
+/// every connection is HTTPS: the handshake runs in the connection's task (a slow client never
+/// holds up the accept loop), within the header read timeout, and the same limits apply after.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     router: Router,
     limits: ConnectionLimits,
     cap: usize,
@@ -127,6 +134,7 @@ pub async fn serve(
             u32::try_from(limits.max_header_bytes.saturating_mul(4)).unwrap_or(u32::MAX),
         );
     let idle = Duration::from_millis(limits.idle_timeout_ms);
+    let handshake_limit = Duration::from_millis(limits.header_read_timeout_ms);
     loop {
         let permit = tokio::select! {
             permit = slots.clone().acquire_owned() => match permit {
@@ -156,15 +164,38 @@ pub async fn serve(
                     request.extensions_mut().insert(ConnectInfo(peer));
                     request.map(axum::body::Body::new)
                 });
-        let connection = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(IdleTimeout::new(stream, idle)),
-                TowerToHyperService::new(service),
-            )
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let service = TowerToHyperService::new(service);
+        let stream = IdleTimeout::new(stream, idle);
+        // Taken before any await: a shutdown waits for this connection, handshake included.
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let served = match tls {
+                None => {
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let connection = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            watcher.watch(connection.into_owned()).await
+                        }
+                        Ok(Err(err)) => {
+                            tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake not finished in time");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(err) = served {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
             }
             drop(permit);

@@ -12,6 +12,8 @@ pub(super) enum Kind {
 /// The environment variables we read, and the config key each sets.
 pub(super) const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
     ("REETRACE_LISTEN", &["listen"], Kind::Str),
+    ("REETRACE_TLS_CERT", &["tls_cert"], Kind::Str),
+    ("REETRACE_TLS_KEY", &["tls_key"], Kind::Str),
     ("REETRACE_DATABASE_URL", &["database_url"], Kind::Str),
     ("REETRACE_PUBLIC_BASE_URL", &["public_base_url"], Kind::Str),
     ("REETRACE_LOG_FORMAT", &["log_format"], Kind::Str),

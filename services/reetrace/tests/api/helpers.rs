@@ -86,6 +86,17 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         ..Config::default()
     };
     adjust(&mut config);
+    // Served over HTTPS (`tls_cert` set): the same address with the scheme that reaches it.
+    let address = match &config.tls_cert {
+        Some(_) => {
+            let https = address.replacen("http://", "https://", 1);
+            if config.public_base_url.as_deref() == Some(address.as_str()) {
+                config.public_base_url = Some(https.clone());
+            }
+            https
+        }
+        None => address,
+    };
     let app = app::build(&config).await.unwrap();
     let admin = app
         .accounts()
@@ -98,9 +109,20 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         .unwrap();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(listener, shutdown.clone()));
+    // Over HTTPS the client trusts the test's own certificate and nothing else.
+    let client = match &config.tls_cert {
+        Some(cert) => {
+            let cert = reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap();
+            reqwest::Client::builder()
+                .tls_certs_only([cert])
+                .build()
+                .unwrap()
+        }
+        None => reqwest::Client::new(),
+    };
     Some(TestApp {
         address,
-        client: reqwest::Client::new(),
+        client,
         admin_key: admin.api_key,
         database_url: db.url.clone(),
         config,
