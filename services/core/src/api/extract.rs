@@ -108,6 +108,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if let Err(error) = super::json_check::check_json(bytes) {
         return Err(Problem::validation(vec![error]));
     }
+    // Most documents parse: the path is only tracked again for one that does not, to name
+    // where it went wrong (the same document fails the same way).
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let mut pointer = to_pointer(err.path());
