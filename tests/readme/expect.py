@@ -193,19 +193,24 @@ def split_http(output):
 
 
 def problem(body):
-    """The status of a problem+json body, or None."""
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and isinstance(value.get("status"), int) and value["status"] >= 400 \
-            and "code" in value:
-        return value["status"]
+    """The status of the first problem+json among the JSON values of a body, or None."""
+    decoder, at, text = json.JSONDecoder(), 0, body.strip()
+    while at < len(text):
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except ValueError:
+            return None
+        if isinstance(value, dict) and isinstance(value.get("status"), int) \
+                and value["status"] >= 400 and "code" in value:
+            return value["status"]
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
     return None
 
 
-def check(text, rc, output):
-    """None when the command's exit status and output are what the README shows."""
+def check(text, rc, output, errors=""):
+    """None when the command's exit status and output (standard output; standard error for
+    text lines) are what the README shows."""
     status, body = split_http(output)
     failed = status if status is not None and status >= 400 else problem(body)
     if text is None:
@@ -234,7 +239,8 @@ def check(text, rc, output):
             return f"the README shows JSON, the output is not JSON: {body[:200]!r}"
         return match(shown.json, actual)
     if shown.text is not None:
-        lines, at = [line.rstrip("\r") for line in output.splitlines()], 0
+        lines = [line.rstrip("\r") for line in (output + "\n" + errors).splitlines()]
+        at = 0
         for want in shown.text:
             while at < len(lines) and not glob(want, lines[at].rstrip()):
                 at += 1

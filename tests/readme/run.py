@@ -16,7 +16,10 @@ bash process (`bash --noprofile --norc`), so a variable a block sets (`ADMIN=$(.
 `export` or a `cd` holds for the blocks after it. Other fences (```json, ```python, ```toml...)
 are not run. A block that cannot run here carries, on the last non-blank line before its
 fence, `<!-- readme-check: skip (REASON) -->`: a reason is required, and the checker prints
-every skipped block with it.
+every skipped block with it. A block of any language preceded by
+`<!-- readme-check: file (NAME) -->` is not run but written, as it stands, to NAME in the
+working directory when its turn comes (the README says to save it so), for a later block to use;
+`127.0.0.1:8080` is replaced in it as in the blocks (below).
 
 Where they run. The working directory is a fresh temporary directory holding a symbolic link to
 each top-level entry of the repository (schemas/, openapi/, tests/...) except target/, and
@@ -25,8 +28,9 @@ finds the binary under test, as a reader finds the release build there. Nothing 
 the PATH. Before the first block the checker starts `reetrace serve` in that directory (a fresh
 SQLite database, ./reetrace.db, and a fresh master key file), as the README's own serve block
 says to, in the background, on a free port: every `127.0.0.1:8080` in the blocks and in the
-shown outputs is replaced by `127.0.0.1:<that port>`. Each command's standard input is
-/dev/null.
+shown outputs is replaced by `127.0.0.1:<that port>`, and every `127.0.0.1:8081` (where the
+README serves a second database) by another free port. Each command's standard input is
+/dev/null; the shell's environment is the checker's without any REETRACE_* variable.
 
 Commands. A block is cut into commands where bash itself sees one end (the lines so far parse
 with `bash -n` and the last does not end with a backslash). Comment lines between commands are
@@ -43,7 +47,8 @@ the `#` is prose again. EXPECTED is, in this order, all optional:
   STATUS     three digits: the HTTP status of the answer. The command must print it, i.e. use
              `curl -i` (`curl -si`): the status line of the last response is read, and the
              body is what follows its headers.
-  JSON       starts with `{` or `[`: the body parses as JSON and contains what is shown:
+  JSON       starts with `{` or `[`: the body (of standard output) parses as JSON and contains
+             what is shown:
              - an object's shown members must be there (others may be too);
              - `...` as a value matches any value; as a member or element of its own it says
                that more may be there (an object's extra members always may);
@@ -52,8 +57,9 @@ the `#` is prose again. EXPECTED is, in this order, all optional:
              - a string containing `...` matches any text in its place (`"rtk_..."`,
                `".../crma/..."`); any other string, number, true, false or null is equal.
   ...        alone: any output.
-  TEXT       anything else: lines, each matching a line of the output (headers included),
-             in order, as a whole; `...` in a line matches any text.
+  TEXT       anything else: lines, each matching a line of the output (headers included;
+             standard output, then standard error), in order, as a whole; `...` in a line
+             matches any text.
 
 The self-test runs the checker on tests/readme/fixture.md (which passes) and on copies of it
 with a wrong shown output, a failing command and an unshown error, and expects each to fail
@@ -76,10 +82,11 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SKIP = re.compile(r"^<!--\s*readme-check:\s*skip\s*\((.+)\)\s*-->\s*$")
+FILE = re.compile(r"^<!--\s*readme-check:\s*file\s*\(([\w.-]+)\)\s*-->\s*$")
 FENCE = re.compile(r"^```(\S*)\s*$")
 SHOWN = re.compile(r"(?:^|\s)#\s*->\s?(.*)$")
 CONTINUED = re.compile(r"^\s*#(?: {2,}|\t)\s*(\S.*)$")
-COMMAND_TIMEOUT = 300
+COMMAND_TIMEOUT = 180
 
 
 class Command:
@@ -94,11 +101,12 @@ class Command:
 
 
 class Block:
-    def __init__(self, line, lang, lines, skip):
+    def __init__(self, line, lang, lines, skip, file):
         self.line = line        # 1-based line of the opening fence
         self.lang = lang
         self.lines = lines
-        self.skip = skip
+        self.skip = skip        # why it does not run, or None
+        self.file = file        # the file its text is written to, or None
 
 
 def blocks(readme_text):
@@ -117,10 +125,12 @@ def blocks(readme_text):
         prev = start - 1
         while prev >= 0 and not lines[prev].strip():
             prev -= 1
-        skip = SKIP.match(lines[prev].strip()) if prev >= 0 else None
-        if prev >= 0 and "readme-check" in lines[prev] and not skip:
-            raise SystemExit(f"README line {prev + 1}: unreadable annotation {lines[prev]!r}")
-        found.append(Block(start + 1, lang, body, skip.group(1) if skip else None))
+        note = lines[prev].strip() if prev >= 0 else ""
+        skip, file = SKIP.match(note), FILE.match(note)
+        if "readme-check" in note and not (skip or file):
+            raise SystemExit(f"README line {prev + 1}: unreadable annotation {note!r}")
+        found.append(Block(start + 1, lang, body, skip.group(1) if skip else None,
+                           file.group(1) if file else None))
         i += 1
     return found
 
@@ -194,9 +204,9 @@ class Workspace:
                 os.symlink(os.path.join(REPO, name), os.path.join(self.dir, name))
         os.makedirs(os.path.join(self.dir, "target", "release"))
         os.symlink(os.path.abspath(binary), os.path.join(self.dir, "target", "release", "reetrace"))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port, self.spare = free_port(), free_port()
+        while self.spare == self.port:
+            self.spare = free_port()
         self.server = None
         self.log = os.path.join(self.dir, "server.log")
 
@@ -207,7 +217,7 @@ class Workspace:
                if not k.startswith("REETRACE_") or k in ("REETRACE_LISTEN", "REETRACE_LOG")}
         with open(self.log, "ab") as log:
             self.server = subprocess.Popen([os.path.abspath(binary), "serve"], cwd=self.dir, env=env,
-                                           stdout=log, stderr=log)
+                                           stdout=log, stderr=log, start_new_session=True)
         for _ in range(600):
             if self.server.poll() is not None:
                 break
@@ -236,6 +246,12 @@ class Workspace:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Shell:
     """One bash process fed command by command; each command's output goes to its own file."""
 
@@ -246,33 +262,41 @@ class Shell:
         env = {k: v for k, v in os.environ.items() if not k.startswith("REETRACE_")}
         self.log = open(os.path.join(self.out, "shell.log"), "ab")
         self.proc = subprocess.Popen(["bash", "--noprofile", "--norc"], cwd=cwd, env=env,
-                                     stdin=subprocess.PIPE, stdout=self.log, stderr=self.log)
+                                     stdin=subprocess.PIPE, stdout=self.log, stderr=self.log,
+                                     start_new_session=True)
         self.n = 0
 
     def run(self, text):
-        """(exit status, standard output and error) of one command run in the session."""
+        """(exit status, standard output, standard error) of one command run in the session."""
         self.n += 1
-        out, rc = os.path.join(self.out, f"{self.n}.out"), os.path.join(self.out, f"{self.n}.rc")
-        script = f"{{\n{text}\n}} > {out} 2>&1 < /dev/null\necho $? > {rc}.tmp && mv {rc}.tmp {rc}\n"
+        out, err, rc = (os.path.join(self.out, f"{self.n}.{ext}") for ext in ("out", "err", "rc"))
+        script = f"{{\n{text}\n}} > {out} 2> {err} < /dev/null\necho $? > {rc}.tmp && mv {rc}.tmp {rc}\n"
         self.proc.stdin.write(script.encode())
         self.proc.stdin.flush()
         deadline = time.time() + COMMAND_TIMEOUT
         while not os.path.exists(rc):
             if self.proc.poll() is not None:
-                return -1, read(out) + "\n(the shell exited)"
+                return -1, read(out), read(err) + "\n(the shell exited)"
             if time.time() > deadline:
-                return -1, read(out) + f"\n(no answer within {COMMAND_TIMEOUT} s)"
+                return -1, read(out), read(err) + f"\n(no answer within {COMMAND_TIMEOUT} s)"
             time.sleep(0.02)
-        return int(read(rc).strip() or -1), read(out)
+        return int(read(rc).strip() or -1), read(out), read(err)
 
     def close(self):
+        """Ends the shell and whatever a block left running in its process group."""
         if self.proc.poll() is None:
             self.proc.stdin.close()
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         self.log.close()
 
 
@@ -289,7 +313,8 @@ def check_readme(readme, binary, keep_going=False, keep=False, quiet=False):
     import expect
 
     with open(readme) as f:
-        found = [b for b in blocks(f.read()) if b.lang in ("sh", "bash")]
+        found = [b for b in blocks(f.read()) if b.lang in ("sh", "bash") or b.file]
+    planned = {b.line: commands(b) for b in found if not b.skip and not b.file}
     name = os.path.basename(readme)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     work = Workspace(binary, keep)
@@ -298,24 +323,35 @@ def check_readme(readme, binary, keep_going=False, keep=False, quiet=False):
     try:
         work.start_server(binary)
         shell = Shell(work.dir)
-        here = "127.0.0.1:8080"
-        there = f"127.0.0.1:{work.port}"
+        ports = {"127.0.0.1:8080": f"127.0.0.1:{work.port}", "127.0.0.1:8081": f"127.0.0.1:{work.spare}"}
+
+        def here(text):
+            for readme_port, port in ports.items():
+                text = text.replace(readme_port, port)
+            return text
+
         ran = 0
         for block in found:
             if block.skip:
                 say(f"{name}:{block.line}: skipped ({block.skip})")
                 continue
-            for command in commands(block):
+            if block.file:
+                with open(os.path.join(work.dir, block.file), "w") as f:
+                    f.write(here("\n".join(block.lines)) + "\n")
+                say(f"{name}:{block.line}: written to {block.file}")
+                continue
+            for command in planned[block.line]:
                 started = time.time()
-                rc, output = shell.run(command.text.replace(here, there))
-                shown = command.shown.replace(here, there) if command.shown is not None else None
-                why = expect.check(shown, rc, output)
+                rc, output, errors = shell.run(here(command.text))
+                shown = here(command.shown) if command.shown is not None else None
+                why = expect.check(shown, rc, output, errors)
                 ran += 1
                 took = time.time() - started
                 if why:
                     failures.append((command.line, why))
                     say(f"FAIL {name}:{command.line}: {command.headline()}\n  {why}\n"
-                        f"  output ({len(output)} chars):\n" + indent(output[:3000]))
+                        f"  standard output ({len(output)} chars):\n" + indent(output[:3000])
+                        + f"\n  standard error ({len(errors)} chars):\n" + indent(errors[-1500:]))
                     if not keep_going:
                         return failures
                 else:
@@ -394,6 +430,11 @@ def main():
     return 0
 
 
+def stop(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop)
     sys.path.insert(0, HERE)
     sys.exit(main())
