@@ -22,7 +22,7 @@ working directory when its turn comes (the README says to save it so), for a lat
 `127.0.0.1:8080` is replaced in it as in the blocks (below).
 
 Where they run. The working directory is a fresh temporary directory holding a symbolic link to
-each top-level entry of the repository (schemas/, openapi/, tests/...) except target/, and
+each top-level entry git tracks in the repository (schemas/, openapi/, tests/...), and
 target/release/reetrace, a link to BINARY: a block that puts "$PWD/target/release" on the PATH
 finds the binary under test, as a reader finds the release build there. Nothing else is put on
 the PATH. Before the first block the checker starts `reetrace serve` in that directory (a fresh
@@ -199,8 +199,8 @@ class Workspace:
     def __init__(self, binary, keep):
         self.dir = tempfile.mkdtemp(prefix="readme-check-")
         self.keep = keep
-        for name in os.listdir(REPO):
-            if name not in ("target", ".git"):
+        for name in tracked_entries():
+            if name != "target":
                 os.symlink(os.path.join(REPO, name), os.path.join(self.dir, name))
         os.makedirs(os.path.join(self.dir, "target", "release"))
         os.symlink(os.path.abspath(binary), os.path.join(self.dir, "target", "release", "reetrace"))
@@ -244,6 +244,13 @@ class Workspace:
             print(f"kept: {self.dir}")
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def tracked_entries():
+    """The repository's top-level entries that git tracks: never a database or key file a
+    developer left there."""
+    out = subprocess.run(["git", "-C", REPO, "ls-files", "-z"], capture_output=True, check=True)
+    return sorted({path.split("/", 1)[0] for path in out.stdout.decode().split("\0") if path})
 
 
 def free_port():
@@ -379,21 +386,23 @@ def self_test(binary):
     if failures:
         raise SystemExit(f"self-test: the fixture should pass, it failed: {failures}")
     print("self-test: the fixture passes")
+    # (what to change, into what, the failure expected, the text on the line it names)
     breaks = [
         ('# -> {"status": "ok"}', '# -> {"status": "down"}',
-         "$.status: 'down' was shown, the answer has 'ok'"),
-        ("# -> 404 {", "# -> 200 {", "answered 404, the README shows 200"),
-        ('GREETING=hello', 'GREETING=hello; false', "exited 1"),
+         "$.status: 'down' was shown, the answer has 'ok'", None),
+        ("# -> 404 {", "# -> 200 {", "answered 404, the README shows 200", None),
+        ('GREETING=hello', 'GREETING=hello; false', "exited 1", None),
         ("curl -s http://127.0.0.1:8080/readyz\n", "curl -s http://127.0.0.1:8080/api/v1/whoami\n",
-         "answered 401, which the README does not show"),
-        ('# -> ["a", ..., "c"]', '# -> ["c", ..., "a"]', "no element after"),
+         "answered 401, which the README does not show", None),
+        ('# -> ["a", ..., "c"]', '# -> ["c", ..., "a"]', "no element after", None),
+        ('```json\n{"a": 1', '```json\n{"a": 2', "$.a: 1 was shown, the answer has 2", "jq -c . data.json"),
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        for old, new, wanted in breaks:
+        for old, new, wanted, at in breaks:
             if text.count(old) != 1:
                 raise SystemExit(f"self-test: the fixture must hold {old!r} once")
             broken = text.replace(old, new)
-            line = text[: text.index(old)].count("\n") + 1
+            line = text[: text.index(at or old)].count("\n") + 1
             path = os.path.join(tmp, "README.md")
             with open(path, "w") as f:
                 f.write(broken)
