@@ -127,7 +127,7 @@ def blocks(readme_text):
             prev -= 1
         note = lines[prev].strip() if prev >= 0 else ""
         skip, file = SKIP.match(note), FILE.match(note)
-        if "readme-check" in note and not (skip or file):
+        if note.startswith("<!--") and "readme-check" in note and not (skip or file):
             raise SystemExit(f"README line {prev + 1}: unreadable annotation {note!r}")
         found.append(Block(start + 1, lang, body, skip.group(1) if skip else None,
                            file.group(1) if file else None))
