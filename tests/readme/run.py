@@ -62,8 +62,8 @@ the `#` is prose again. EXPECTED is, in this order, all optional:
              matches any text.
 
 The self-test runs the checker on tests/readme/fixture.md (which passes) and on copies of it
-with a wrong shown output, a failing command and an unshown error, and expects each to fail
-naming the line.
+with a wrong shown output, a wrong status, a failing command, an unshown error, a wrong array
+and a wrong saved file, and expects each to fail naming the line.
 """
 
 import argparse
@@ -110,7 +110,7 @@ class Block:
 
 
 def blocks(readme_text):
-    """Every fenced block of the file, with the skip reason on the line before it."""
+    """Every fenced block of the file, with the annotation (skip or file) on the line before it."""
     found, lines, i = [], readme_text.splitlines(), 0
     while i < len(lines):
         m = FENCE.match(lines[i])
