@@ -37,4 +37,5 @@ mod proof_sets;
 mod resolver;
 mod resolver_gs1;
 mod stock;
+mod unchanged_put;
 mod visibility;
