@@ -635,6 +635,57 @@ async function checkDashboard(context) {
     await shot(page, 'dashboard-360');
     await page.locator('#indicators').screenshot({ path: `${SHOTS}/dashboard-360-indicators.png` });
   });
+
+  // The Sankey diagram as drawn: its box, its node labels (boxes and rendered text size: CSS
+  // size times the drawing's scale) and, per ribbon, the boxes of its two nodes.
+  const sankeyLayout = () => page.evaluate(() => {
+    const svg = document.querySelector('#chart-sankey svg');
+    const box = svg.getBoundingClientRect();
+    const scale = box.width / svg.viewBox.baseVal.width;
+    const rect = (e) => { const b = e.getBoundingClientRect(); return { left: b.left, right: b.right, top: b.top, bottom: b.bottom }; };
+    const node = (id) => rect(svg.querySelector(`rect.node[data-node="${id}"]`));
+    return {
+      box: rect(svg),
+      viewport: document.documentElement.clientWidth,
+      labels: [...svg.querySelectorAll('text.node-label')].map((t) => ({ text: t.textContent, ...rect(t) })),
+      nodes: svg.querySelectorAll('rect.node').length,
+      textPx: [...svg.querySelectorAll('text.node-label tspan')].map((t) => parseFloat(getComputedStyle(t).fontSize) * scale),
+      ribbons: [...svg.querySelectorAll('path.link')].map((p) => ({ from: node(p.dataset.source), to: node(p.dataset.target) })),
+    };
+  });
+
+  await test('dashboard: at 360 px the Sankey diagram runs top to bottom, its labels readable and apart', async () => {
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.reload({ waitUntil: 'load' });
+    await ready(page);
+    const s = await sankeyLayout();
+    const width = s.box.right - s.box.left;
+    const height = s.box.bottom - s.box.top;
+    assert.ok(height > width, `laid out downwards: ${width} x ${height} px`);
+    assert.ok(s.box.left >= 0 && s.box.right <= s.viewport, `within the viewport: ${s.box.left}..${s.box.right} of ${s.viewport}`);
+    assert.ok(s.ribbons.length > 0 && s.ribbons.every((r) => r.to.top >= r.from.bottom), 'every ribbon flows down');
+    assert.equal(s.labels.length, s.nodes, 'a label per node');
+    assert.ok(Math.min(...s.textPx) >= 11, `text at least 11 px: ${Math.min(...s.textPx).toFixed(1)} px`);
+    for (const l of s.labels) {
+      assert.ok(l.left >= s.box.left - 0.5 && l.right <= s.box.right + 0.5, `"${l.text}" within the drawing`);
+    }
+    s.labels.forEach((a, i) => s.labels.slice(i + 1).forEach((b) => {
+      const apart = a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
+      assert.ok(apart, `"${a.text}" and "${b.text}" do not overlap`);
+    }));
+    await assertNoHorizontalScroll(page, 'dashboard');
+    assertNoConsoleErrors(page);
+    await page.locator('#sankey').screenshot({ path: `${SHOTS}/dashboard-360-sankey.png` });
+
+    // Wide, the stages run across as before.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.reload({ waitUntil: 'load' });
+    await ready(page);
+    const wide = await sankeyLayout();
+    assert.ok(wide.box.right - wide.box.left > wide.box.bottom - wide.box.top, 'across at 1280 px');
+    assert.ok(wide.ribbons.every((r) => r.to.left >= r.from.right), 'every ribbon flows right');
+    assertNoConsoleErrors(page);
+  });
   await page.close();
 }
 

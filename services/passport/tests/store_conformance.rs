@@ -362,6 +362,31 @@ backend_test!(
 );
 
 backend_test!(
+    an_answer_is_kept_without_a_write_once_per_key,
+    |db: TestDatabase| async move {
+        let store = open(&db).await;
+        let org = Uuid::new_v4();
+        store
+            .keep_answer(answer_with_flags(org, "same"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.stored_response(org, "same").await.unwrap(),
+            Some(flags_answer(&[]))
+        );
+        let err = store
+            .keep_answer(answer_with_flags(org, "same"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert!(
+            feed(&store).await.is_empty(),
+            "keeping an answer writes no event"
+        );
+    }
+);
+
+backend_test!(
     identities_are_unique_as_the_partial_indexes_say,
     |db: TestDatabase| async move {
         let store = open(&db).await;
@@ -430,6 +455,7 @@ backend_test!(
         v2.format = CredentialFormat::V2;
         v2.credential_jws = Some("eyJhbGciOiJFZERTQSJ9..c2lnbmF0dXJl".into());
         v2.placement = Some(r#"{"type":["VerifiableCredential","PlacementDeclaration"]}"#.into());
+        v2.registration_fingerprint = [9; 32];
 
         let skip = NewPassport {
             version: 3,
@@ -490,6 +516,9 @@ backend_test!(
         assert_eq!(versions[1].format, CredentialFormat::V2);
         assert_eq!(versions[1].credential_jws, v2.credential_jws);
         assert_eq!(versions[1].placement, v2.placement);
+        // What each version was made from comes back as written.
+        assert_eq!(versions[0].registration_fingerprint, Some([0; 32]));
+        assert_eq!(versions[1].registration_fingerprint, Some([9; 32]));
         assert_eq!(
             store.version(v1.id, None).await.unwrap().as_ref(),
             Some(&versions[1])

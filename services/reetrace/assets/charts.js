@@ -188,9 +188,13 @@
     legend(root, items, height - 26, width);
   }
 
-  // A Sankey diagram: nodes in columns by their longest path from a source, links as ribbons
-  // whose width is the flow. Withheld links are drawn as thin dotted lines.
-  function sankey(container, spec) {
+  // The drawing width under which the Sankey diagram runs top to bottom (a phone): across, its
+  // stages would shrink with the drawing until the labels cannot be read.
+  const SANKEY_DOWN_BELOW = 560;
+
+  // The graph of a Sankey diagram: the nodes with their flows, each at the depth of its longest
+  // path from a source, the links, and the nodes that have links grouped by depth.
+  function sankeyGraph(spec) {
     const nodes = spec.nodes.map((n) => ({ id: n.id, label: n.label, in: 0, out: 0, depth: 0, links: [] }));
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const links = spec.links
@@ -209,22 +213,68 @@
       if (!changed) break;
     }
     const shown = nodes.filter((n) => links.some((l) => l.source === n || l.target === n));
+    const byDepth = new Map();
+    for (const n of shown) byDepth.set(n.depth, (byDepth.get(n.depth) || []).concat([n]));
+    const maxRows = Math.max(1, ...[...byDepth.values()].map((c) => c.length));
+    const totals = [...byDepth.values()].map((c) => c.reduce((s, n) => s + Math.max(n.in, n.out), 0));
+    return { links, shown, byDepth, maxRows, maxTotal: Math.max(...totals, 0) };
+  }
+
+  // A ribbon from (x0, y0) to (x1, y1), bending along x (across) or y (down).
+  function ribbon(root, spec, l, w, ends, down) {
+    const [x0, y0, x1, y1] = ends.map((v) => v.toFixed(1));
+    const d = down
+      ? 'M' + x0 + ',' + y0 + ' C' + x0 + ',' + ((ends[1] + ends[3]) / 2).toFixed(1) + ' ' + x1 + ',' +
+        ((ends[1] + ends[3]) / 2).toFixed(1) + ' ' + x1 + ',' + y1
+      : 'M' + x0 + ',' + y0 + ' C' + ((ends[0] + ends[2]) / 2).toFixed(1) + ',' + y0 + ' ' +
+        ((ends[0] + ends[2]) / 2).toFixed(1) + ',' + y1 + ' ' + x1 + ',' + y1;
+    const path = svg('path', {
+      class: 'link' + (l.suppressed ? ' suppressed' : '') + (l.basis === 'modelled' ? ' modelled' : ''),
+      d, 'stroke-width': l.suppressed ? 2 : w.toFixed(1),
+      'data-source': l.source.id, 'data-target': l.target.id,
+    });
+    if (!l.suppressed && l.value !== null) path.setAttribute('data-value', l.value);
+    path.append(svg('title', {}, l.source.label + ' → ' + l.target.label + ': ' +
+      (l.suppressed ? 'suppressed (disclosure control)' : fmt(l.value) + ' ' + spec.unit) + ' (' + l.basis + ')'));
+    root.append(path);
+  }
+
+  // A node's mass is the sum of the links on one side, known only when none of them is
+  // withheld; otherwise it says so (never a partial sum, never 0 kg).
+  function nodeValue(n, links, spec, x, dy) {
+    const known = [];
+    if (links.some((l) => l.target === n) && !n.inWithheld) known.push(n.in);
+    if (links.some((l) => l.source === n) && !n.outWithheld) known.push(n.out);
+    return known.length
+      ? svg('tspan', { class: 'node-value', x, dy }, fmt(Math.max(...known)) + ' ' + spec.unit)
+      : svg('tspan', { class: 'node-value suppressed-word', x, dy }, 'suppressed');
+  }
+
+  function sankeyEmpty(root, g, width, height) {
+    if (g.shown.length === 0) {
+      root.append(svg('text', { class: 'empty', x: width / 2, y: height / 2, 'text-anchor': 'middle' }, 'No flows for these filters.'));
+    }
+  }
+
+  // A Sankey diagram: nodes in columns by their longest path from a source, links as ribbons
+  // whose width is the flow. Withheld links are drawn as thin dotted lines. On a narrow drawing
+  // area the stages run top to bottom instead (`sankeyDown`).
+  function sankey(container, spec) {
+    const g = sankeyGraph(spec);
+    if (container.clientWidth > 0 && container.clientWidth < SANKEY_DOWN_BELOW) return sankeyDown(container, spec, g);
+    const { links, shown } = g;
     const columns = Math.max(1, ...shown.map((n) => n.depth + 1));
     const width = 960;
     const nodeW = 10;
     const top = 12;
-    const rowsPerColumn = new Map();
-    for (const n of shown) rowsPerColumn.set(n.depth, (rowsPerColumn.get(n.depth) || []).concat([n]));
-    const maxRows = Math.max(1, ...[...rowsPerColumn.values()].map((c) => c.length));
+    const maxRows = g.maxRows;
     // Room between stacked nodes for the label under each (up to three lines).
     const gap = 52;
     const height = Math.max(300, 140 + maxRows * 72);
     const plotH = height - top - 64;
-    const totals = [...rowsPerColumn.values()].map((c) => c.reduce((s, n) => s + Math.max(n.in, n.out), 0));
-    const maxTotal = Math.max(...totals, 0);
-    const ky = maxTotal > 0 ? (plotH - gap * (maxRows - 1)) / maxTotal : 0;
+    const ky = g.maxTotal > 0 ? (plotH - gap * (maxRows - 1)) / g.maxTotal : 0;
     const colX = (d) => 8 + (columns === 1 ? 0 : (d * (width - 120 - nodeW)) / (columns - 1));
-    for (const [depth, column] of rowsPerColumn) {
+    for (const [depth, column] of g.byDepth) {
       let y = top;
       for (const n of column) {
         n.x = colX(depth);
@@ -238,24 +288,10 @@
     const root = frame(container, spec.title, spec.description, height, width);
     for (const l of links) {
       const w = l.value ? Math.max(1, l.value * ky) : 0;
-      const x0 = l.source.x + nodeW;
-      const x1 = l.target.x;
-      const y0 = l.source.y + l.source.outOffset + w / 2;
-      const y1 = l.target.y + l.target.inOffset + w / 2;
+      const ends = [l.source.x + nodeW, l.source.y + l.source.outOffset + w / 2, l.target.x, l.target.y + l.target.inOffset + w / 2];
       l.source.outOffset += w;
       l.target.inOffset += w;
-      const mid = (x0 + x1) / 2;
-      const d = 'M' + x0.toFixed(1) + ',' + y0.toFixed(1) + ' C' + mid.toFixed(1) + ',' + y0.toFixed(1) + ' ' +
-        mid.toFixed(1) + ',' + y1.toFixed(1) + ' ' + x1.toFixed(1) + ',' + y1.toFixed(1);
-      const path = svg('path', {
-        class: 'link' + (l.suppressed ? ' suppressed' : '') + (l.basis === 'modelled' ? ' modelled' : ''),
-        d, 'stroke-width': l.suppressed ? 2 : w.toFixed(1),
-        'data-source': l.source.id, 'data-target': l.target.id,
-      });
-      if (!l.suppressed && l.value !== null) path.setAttribute('data-value', l.value);
-      path.append(svg('title', {}, l.source.label + ' → ' + l.target.label + ': ' +
-        (l.suppressed ? 'suppressed (disclosure control)' : fmt(l.value) + ' ' + spec.unit) + ' (' + l.basis + ')'));
-      root.append(path);
+      ribbon(root, spec, l, w, ends, false);
     }
     // Labels sit under their node (two lines at most), on a white halo over the ribbons.
     for (const n of shown) {
@@ -264,24 +300,76 @@
       const lines = words.length > 1 && n.label.length > 12
         ? [words.slice(0, Math.ceil(words.length / 2)).join(' '), words.slice(Math.ceil(words.length / 2)).join(' ')]
         : [n.label];
-      // A node's mass is the sum of the links on one side, known only when none of them is
-      // withheld; otherwise it says so (never a partial sum, never 0 kg).
-      const known = [];
-      if (links.some((l) => l.target === n) && !n.inWithheld) known.push(n.in);
-      if (links.some((l) => l.source === n) && !n.outWithheld) known.push(n.out);
       const text = svg('text', { class: 'node-label', x: n.x, y: n.y + n.h + 14 });
       lines.forEach((line, i) => text.append(svg('tspan', { x: n.x, dy: i === 0 ? 0 : 14 }, line)));
-      text.append(known.length
-        ? svg('tspan', { class: 'node-value', x: n.x, dy: 14 }, fmt(Math.max(...known)) + ' ' + spec.unit)
-        : svg('tspan', { class: 'node-value suppressed-word', x: n.x, dy: 14 }, 'suppressed'));
+      text.append(nodeValue(n, links, spec, n.x, 14));
       root.append(text);
     }
     root.append(svg('text', { class: 'axis-title', x: width / 2, y: height - 8, 'text-anchor': 'middle' },
       'Ribbon width: mass of rare-earth element (' + spec.unit + ')'));
     if (links.some((l) => l.suppressed)) legend(root, [{ kind: 'suppressed', label: 'dotted: suppressed flow' }], height - 28, width);
-    if (shown.length === 0) {
-      root.append(svg('text', { class: 'empty', x: width / 2, y: height / 2, 'text-anchor': 'middle' }, 'No flows for these filters.'));
+    sankeyEmpty(root, g, width, height);
+  }
+
+  // The Sankey diagram top to bottom, drawn at the container's own width so that text keeps its
+  // size: a row per depth, its nodes as bars side by side whose width is the flow, ribbons
+  // flowing down. Each node's label and mass take lines of their own under its row, so labels
+  // never share a line; a label starts under its node, moved left as far as it must to fit.
+  function sankeyDown(container, spec, g) {
+    const { links, shown } = g;
+    const width = Math.round(Math.max(280, container.clientWidth));
+    const side = 8;
+    const nodeH = 10;
+    const line = 15;
+    const gapX = 24;
+    const fall = 40;
+    const kx = g.maxTotal > 0 ? (width - 2 * side - gapX * (g.maxRows - 1)) / g.maxTotal : 0;
+    const rows = [...g.byDepth.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+    let y = 8;
+    const labelTops = [];
+    for (const row of rows) {
+      for (const n of row) {
+        n.w = Math.max(3, Math.max(n.in, n.out) * kx);
+        n.outOffset = 0;
+        n.inOffset = 0;
+      }
+      // Each row centred, so that a chain of single stages falls straight down.
+      let x = (width - row.reduce((s, n) => s + n.w, 0) - gapX * (row.length - 1)) / 2;
+      for (const n of row) {
+        n.x = x;
+        n.y = y;
+        x += n.w + gapX;
+      }
+      labelTops.push(y + nodeH + line);
+      y += nodeH + 6 + row.length * 2 * line + fall;
     }
+    const withheld = links.some((l) => l.suppressed);
+    const height = Math.max(160, y + (withheld ? 58 : 36));
+    const root = frame(container, spec.title, spec.description, height, width);
+    for (const l of links) {
+      const w = l.value ? Math.max(1, l.value * kx) : 0;
+      const ends = [l.source.x + l.source.outOffset + w / 2, l.source.y + nodeH, l.target.x + l.target.inOffset + w / 2, l.target.y];
+      l.source.outOffset += w;
+      l.target.inOffset += w;
+      ribbon(root, spec, l, w, ends, true);
+    }
+    for (const n of shown) root.append(svg('rect', { class: 'node', x: n.x, y: n.y, width: n.w, height: nodeH, 'data-node': n.id }));
+    rows.forEach((row, r) => row.forEach((n, i) => {
+      const text = svg('text', { class: 'node-label', x: n.x, y: labelTops[r] + i * 2 * line });
+      text.append(svg('tspan', { x: n.x, dy: 0 }, n.label), nodeValue(n, links, spec, n.x, line));
+      root.append(text);
+      // Measured where the page lays the drawing out; estimated where it does not (hidden).
+      const measured = text.getBBox().width;
+      const textW = measured > 0 ? measured : 8 * Math.max(n.label.length, 12);
+      const x = Math.max(side, Math.min(n.x, width - side - textW)).toFixed(1);
+      for (const node of [text, ...text.children]) node.setAttribute('x', x);
+    }));
+    const title = svg('text', { class: 'axis-title', x: width / 2, y: height - 24, 'text-anchor': 'middle' });
+    title.append(svg('tspan', { x: width / 2, dy: 0 }, 'Ribbon width: mass of'),
+      svg('tspan', { x: width / 2, dy: line }, 'rare-earth element (' + spec.unit + ')'));
+    root.append(title);
+    if (withheld) legend(root, [{ kind: 'suppressed', label: 'dotted: suppressed flow' }], height - 44, width);
+    sankeyEmpty(root, g, width, height);
   }
 
   window.ReeCharts = { line, bars, sankey, fmt, isSuppressed, valueOf };

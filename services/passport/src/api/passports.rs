@@ -148,14 +148,17 @@ async fn get_passport(
 ///
 /// Owner only. The body is a full registration; the product identity (granularity, GTIN,
 /// serial, lot) cannot change. The new credential names the previous one, which stays
-/// readable and verifiable with its status bit set to `superseded`.
+/// readable and verifiable with its status bit set to `superseded`. A body with the content
+/// the current version was made from (whatever its whitespace, key order or number spelling)
+/// changes nothing: the answer is the current version, and no credential, event or claim is
+/// made.
 #[utoipa::path(
     put, path = "/api/v1/passports/{id}", tag = "passports", operation_id = "updatePassport",
     params(("id" = String, Path, format = Uuid, description = "The passport id"),
            ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     request_body = Registration,
     responses(
-        (status = 200, description = "The new version", body = Issued),
+        (status = 200, description = "The new version; the current version when the registration is the one it was made from", body = Issued),
         (status = 404, description = "No such passport", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The passport is not active or moved on meanwhile", body = Problem, content_type = "application/problem+json"),
     ),

@@ -127,6 +127,9 @@ pub struct PassportVersion {
     pub status: [StatusRef; 3],
     pub created_at: DateTime<Utc>,
     pub superseded_at: Option<DateTime<Utc>>,
+    /// [`Registration::fingerprint`] of what the version was made from; `None` for versions
+    /// issued before it was kept.
+    pub registration_fingerprint: Option<[u8; 32]>,
 }
 
 impl PassportVersion {
@@ -175,6 +178,8 @@ pub struct NewPassport {
     /// Revocation, suspension and message entries, in that order.
     pub status: [StatusRef; 3],
     pub created_at: DateTime<Utc>,
+    /// [`Registration::fingerprint`] of what the version is made from.
+    pub registration_fingerprint: [u8; 32],
 }
 
 /// What identifies a product for the resolver.

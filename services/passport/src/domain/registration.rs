@@ -24,6 +24,7 @@ pub use removal::{
 };
 
 use chrono::NaiveDate;
+use reetrace_core::crypto::CryptoError;
 use reetrace_core::domain::{
     Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, Share, UseType,
 };
@@ -108,6 +109,16 @@ impl Registration {
     /// Who may read the details document: as registered, `restricted` by default.
     pub fn details_access(&self) -> DetailsAccess {
         self.details_access.unwrap_or(DetailsAccess::Restricted)
+    }
+
+    /// What a version was made from, as 32 bytes: SHA-256 of the JCS bytes (RFC 8785) of the
+    /// registration as parsed and normalised ([`Registration::derive_from_magnets`] first).
+    /// Bodies that differ only in whitespace, key order or the spelling of a number have the
+    /// same one, so a new body can be told from the one the current version was made from.
+    pub fn fingerprint(&self) -> Result<[u8; 32], CryptoError> {
+        use sha2::{Digest, Sha256};
+        let canonical = reetrace_core::crypto::jcs::canonicalize_serialize(self)?;
+        Ok(Sha256::digest(&canonical).into())
     }
 }
 

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod fingerprint;
 pub(crate) mod magnets;
 mod removal;
 

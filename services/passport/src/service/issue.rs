@@ -202,6 +202,14 @@ impl PassportService {
         if !errors.is_empty() {
             return Err(PassportError::Invalid(errors));
         }
+        let fingerprint = registration.fingerprint().map_err(|e| {
+            PassportError::internal(format_args!("a registration does not canonicalize: {e}"))
+        })?;
+        if current.registration_fingerprint == Some(fingerprint) {
+            return self
+                .unchanged(org.id, &passport, current, idem, &keep)
+                .await;
+        }
         // A new version states the identity again: only while the GTIN is the manufacturer's.
         self.require_gtin_held(org.id, &registration).await?;
         let (links, link_errors) = self.model_links(org.id, &[&registration]).await?;
@@ -253,13 +261,56 @@ impl PassportService {
                 Err(PassportError::NotFound(format!("No passport {id}.")))
             }
             Err(VersionError::Stale { current, .. }) => {
-                Err(PassportError::VersionConflict { current })
+                // An identical PUT alongside this one made the version this one would have.
+                match self.store.version(id, None).await? {
+                    Some(now) if now.registration_fingerprint == Some(fingerprint) => {
+                        self.unchanged(org.id, &passport, now, idem, &keep).await
+                    }
+                    _ => Err(PassportError::VersionConflict { current }),
+                }
             }
             Err(VersionError::Store(StoreError::Conflict { .. })) => {
                 self.replay_after_race(org.id, idem).await
             }
             Err(VersionError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// The answer to a new version made from the registration `current` was made from: that
+    /// version, as its own PUT answered it. Nothing is signed, claimed or stored but the
+    /// idempotent answer.
+    async fn unchanged(
+        &self,
+        org_id: Uuid,
+        passport: &Passport,
+        current: PassportVersion,
+        idem: &Idempotency,
+        keep: &Keep<Issued>,
+    ) -> Result<Answer<Issued>> {
+        let credential = serde_json::from_str(&current.credential).map_err(|e| {
+            PassportError::internal(format_args!(
+                "the stored credential of passport {} version {} does not parse: {e}",
+                passport.id, current.version
+            ))
+        })?;
+        let issued = Issued {
+            id: passport.id,
+            uri: self.product_uri(passport),
+            version: current.version,
+            status: passport.status,
+            credential,
+        };
+        let kept = idem.key.is_some().then(|| keep(&issued));
+        if let Some(write) = Self::idempotent_write(org_id, idem.key.as_ref(), move |_| kept) {
+            match self.store.keep_answer(write).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => {
+                    return self.replay_after_race(org_id, idem).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Answer::Fresh(issued))
     }
 
     /// The caller's own passport; another manufacturer's is refused (not found when there is

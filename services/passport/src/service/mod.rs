@@ -63,8 +63,9 @@ pub struct PassportConfig {
 }
 
 /// How an idempotent request's answer is kept for replay: made from what the use case
-/// produced, stored in the transaction of the write.
-pub type Keep<T> = Box<dyn FnOnce(&T) -> StoredResponse + Send>;
+/// produced, stored in the transaction of the write. A use case may make it more than once
+/// (a new version that lost a race to an identical one answers that one instead).
+pub type Keep<T> = Box<dyn Fn(&T) -> StoredResponse + Send + Sync>;
 
 /// The passport service.
 #[derive(Clone)]

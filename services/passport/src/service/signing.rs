@@ -230,6 +230,9 @@ impl Signer<'_> {
             .map(serde_json::to_string)
             .transpose()
             .map_err(undecodable)?;
+        let registration_fingerprint = r.fingerprint().map_err(|e| {
+            PassportError::internal(format_args!("a registration does not canonicalize: {e}"))
+        })?;
         Ok(NewPassport {
             id: p.id,
             org_id: self.issuer.org_id,
@@ -252,6 +255,7 @@ impl Signer<'_> {
             key_id: self.key.key().key_id.clone(),
             status: status.clone(),
             created_at: self.now,
+            registration_fingerprint,
         })
     }
 

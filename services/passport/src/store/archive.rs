@@ -51,6 +51,8 @@ static TABLES: &[ArchiveTable] = &[
             ("format", Kind::I64),
             ("credential_jws", Kind::Text),
             ("placement", Kind::Text),
+            // Added with unchanged PUTs; an older archive restores it as NULL (never matches).
+            ("registration_fingerprint", Kind::Bytes),
         ],
     },
     ArchiveTable {

@@ -82,6 +82,10 @@ pub trait PassportStore: Send + Sync {
         idempotent: Option<IdempotentWrite>,
     ) -> Result<(), VersionError>;
 
+    /// Keeps an idempotent answer that comes with no write (a new version that changes
+    /// nothing); a concurrent request with the same key is a conflict.
+    async fn keep_answer(&self, idempotent: IdempotentWrite) -> Result<(), StoreError>;
+
     /// Changes a passport's status and flips the status bits of all its versions.
     async fn set_status(
         &self,
@@ -189,6 +193,10 @@ impl PassportStore for SqlPassports {
         idempotent: Option<IdempotentWrite>,
     ) -> Result<(), VersionError> {
         write::add_version(&self.db, row, idempotent).await
+    }
+
+    async fn keep_answer(&self, idempotent: IdempotentWrite) -> Result<(), StoreError> {
+        write::keep_answer(&self.db, idempotent).await
     }
 
     async fn set_status(

@@ -208,6 +208,7 @@ pub fn passport(org_id: Uuid, ident: Ident, status: [StatusRef; 3]) -> NewPasspo
         key_id: "z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH".into(),
         status,
         created_at: now(),
+        registration_fingerprint: [0; 32],
     }
 }
 

@@ -360,14 +360,27 @@ api_test!(
         let refused = post_as(&app, &maker, "/api/v1/passports", &motor("EVM-2")).await;
         let body = assert_problem(refused, 403, "gtin_not_yours").await;
         assert_eq!(body["held_prefixes"], json!([]), "{body}");
+        let mut changed = motor("EVM-1");
+        changed["product"]["net_mass_g"] = json!(47500);
         let refused = app
+            .put(&format!("/api/v1/passports/{id}"))
+            .bearer_auth(&maker)
+            .json(&changed)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(refused, 403, "gtin_not_yours").await;
+        // The unchanged registration states nothing new: it answers the version there is.
+        let unchanged = app
             .put(&format!("/api/v1/passports/{id}"))
             .bearer_auth(&maker)
             .json(&motor("EVM-1"))
             .send()
             .await
             .unwrap();
-        assert_problem(refused, 403, "gtin_not_yours").await;
+        assert_eq!(unchanged.status(), 200);
+        let unchanged: Value = unchanged.json().await.unwrap();
+        assert_eq!(unchanged["version"], 1);
         // Given back, the maker registers again.
         app.add_prefix(&maker_id, &json!({"prefix": "4012345"}))
             .await;

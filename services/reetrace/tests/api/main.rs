@@ -38,4 +38,5 @@ mod resolver;
 mod resolver_gs1;
 mod stock;
 mod tls;
+mod unchanged_put;
 mod visibility;

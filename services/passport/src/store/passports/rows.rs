@@ -17,7 +17,7 @@ pub(super) const PASSPORT_COLUMNS: &str = "id, org_id, version, status, status_r
 pub(super) const VERSION_COLUMNS: &str = "passport_id, version, credential_id, format, credential, \
      credential_jws, placement, component_details, confidential, key_id, revocation_list, \
      revocation_index, suspension_list, suspension_index, message_list, message_index, \
-     created_at, superseded_at";
+     created_at, superseded_at, registration_fingerprint";
 
 /// [`PASSPORT_COLUMNS`] qualified with the `p` alias, for joins.
 pub(super) fn passport_columns_of_p() -> &'static str {
@@ -155,6 +155,7 @@ pub(super) struct VersionDb {
     message_index: i64,
     created_at: DateTime<Utc>,
     superseded_at: Option<DateTime<Utc>>,
+    registration_fingerprint: Option<Vec<u8>>,
 }
 
 reetrace_core::record!(VersionDb {
@@ -176,6 +177,7 @@ reetrace_core::record!(VersionDb {
     message_index,
     created_at,
     superseded_at,
+    registration_fingerprint,
 });
 
 fn status_ref(
@@ -225,6 +227,18 @@ impl TryFrom<VersionDb> for PassportVersion {
             ],
             created_at: r.created_at,
             superseded_at: r.superseded_at,
+            registration_fingerprint: r
+                .registration_fingerprint
+                .map(|bytes| {
+                    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                        corrupt(
+                            "registration fingerprint",
+                            &hex::encode(&bytes),
+                            "not 32 bytes",
+                        )
+                    })
+                })
+                .transpose()?,
         })
     }
 }

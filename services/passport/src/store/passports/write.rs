@@ -77,7 +77,8 @@ async fn insert_versions(tx: &mut Tx, rows: &[&NewPassport]) -> Result<(), Store
                 .bind(r.status[2].list_id.as_str())
                 .bind(i64::from(r.status[2].index))
                 .bind(r.created_at)
-                .bind(None::<DateTime<Utc>>);
+                .bind(None::<DateTime<Utc>>)
+                .bind(&r.registration_fingerprint);
         });
         sql.execute(&mut *tx).await?;
     }
@@ -242,6 +243,19 @@ pub(super) async fn add_version(
     flip_bits(&mut tx, changes, now).await?;
     insert_events(&mut tx, FeedEventKind::Versioned, &[row], None, now).await?;
     keep_response(&mut tx, idempotent, &[true], now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn keep_answer(db: &Db, idempotent: IdempotentWrite) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    keep_response(
+        &mut tx,
+        Some(idempotent),
+        &[],
+        reetrace_core::domain::account::now(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
