@@ -2,6 +2,7 @@
 
 pub mod error;
 mod query;
+mod values;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub fn router() -> OpenApiRouter<StockState> {
         .routes(routes!(export))
         .routes(routes!(run_model))
         .routes(routes!(get_parameters, put_parameters))
+        .routes(routes!(values::get_prices, values::put_prices))
+        .routes(routes!(values::values))
 }
 
 /// Urban-mine flows by year, country, category and element.

@@ -11,7 +11,8 @@ use utoipa::IntoParams;
 use crate::domain::flow::Flow;
 use crate::domain::table::Key;
 use crate::service::{
-    BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, SankeyRequest, filter_key, grain_of,
+    BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, SankeyRequest, ValuesRequest,
+    filter_key, grain_of,
 };
 
 /// The years a query may name.
@@ -303,5 +304,83 @@ impl ExportQuery {
             },
             format,
         ))
+    }
+}
+
+/// Query parameters of `GET /api/v1/stock/values`: those of the flows, and how to price.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ValuesQuery {
+    /// One element; all when absent.
+    #[param(value_type = Option<Element>)]
+    element: Option<String>,
+    /// One product category; all when absent.
+    #[param(value_type = Option<Category>)]
+    category: Option<String>,
+    /// One market country (ISO 3166-1 alpha-2); all when absent.
+    #[param(value_type = Option<Country>)]
+    country: Option<String>,
+    /// One flow; all when absent.
+    #[param(value_type = Option<Flow>)]
+    flow: Option<String>,
+    /// First year (1900-2200); default as the flows.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
+    year_from: Option<String>,
+    /// Last year (1900-2200); default as the flows.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
+    year_to: Option<String>,
+    /// Comma-separated dimensions as the flows' `group_by`; `element` is always added, and
+    /// `year` unless `price_date` is given.
+    #[param(value_type = Option<String>, pattern = "^((year|country|category|element)(,(year|country|category|element))*)?$")]
+    group_by: Option<String>,
+    /// `observed` (default), `modelled` or `both`.
+    #[param(value_type = Option<String>, pattern = "^(observed|modelled|both)$")]
+    basis: Option<String>,
+    /// ISO 4217 code the values are in (default `USD`, the built-in series' currency); points in
+    /// another currency are converted at the series' exchange rates.
+    #[param(value_type = Option<String>, pattern = "^[A-Z]{3}$")]
+    currency: Option<String>,
+    /// Price every row at this date (`2024-06-30`) instead of at its own year's price.
+    #[param(value_type = Option<String>, format = Date)]
+    price_date: Option<String>,
+}
+
+impl ValuesQuery {
+    pub fn parse(&self) -> Result<ValuesRequest, Problem> {
+        let currency = self.currency.clone().unwrap_or_else(|| "USD".to_owned());
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(invalid(
+                "currency",
+                format!("must be an ISO 4217 code of three capitals (USD, EUR), got {currency:?}"),
+            ));
+        }
+        let price_date = self
+            .price_date
+            .as_deref()
+            .map(|text| {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                    invalid(
+                        "price_date",
+                        format!("must be a date such as 2024-06-30, got {text:?}"),
+                    )
+                })
+            })
+            .transpose()?;
+        let flows = FlowsQuery {
+            element: self.element.clone(),
+            category: self.category.clone(),
+            country: self.country.clone(),
+            flow: self.flow.clone(),
+            year_from: self.year_from.clone(),
+            year_to: self.year_to.clone(),
+            group_by: self.group_by.clone(),
+            basis: self.basis.clone(),
+        };
+        Ok(ValuesRequest {
+            flows: flows.parse()?,
+            currency,
+            price_date,
+        })
     }
 }

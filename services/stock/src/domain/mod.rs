@@ -15,6 +15,7 @@ pub mod linked;
 pub mod modelled;
 pub mod parameters;
 pub mod passport;
+pub mod prices;
 pub mod report;
 pub mod scenario;
 pub mod table;

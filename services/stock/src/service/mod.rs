@@ -4,6 +4,7 @@
 //! - `flows.rs`, `indicators.rs`, `sankey.rs`: the answers (flows and the tidy export,
 //!   indicators, the Sankey diagram), read from the cached tables and model;
 //! - `parameters.rs`: the model parameters (versions) and scenario runs;
+//! - `values.rs`: the element price series (versions) and the flows valued at them;
 //! - `cache.rs`: the tables behind an answer (cached per flow and year until their revision
 //!   moves) and the modelled stock (cached per parameter version and placed-on-market
 //!   revisions);
@@ -20,6 +21,7 @@ mod indicators;
 mod parameters;
 pub mod projection;
 mod sankey;
+mod values;
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -36,6 +38,7 @@ pub use flows::{BasisChoice, ExportRequest, FlowRequest};
 pub use indicators::IndicatorRequest;
 pub use parameters::ParameterSet;
 pub use sankey::SankeyRequest;
+pub use values::{PriceUsed, PricesView, ValueRow, ValueTotal, ValuesAnswer, ValuesRequest};
 
 /// The default minimum of distinct organisations behind a published cell.
 pub const DEFAULT_DISCLOSURE_K: u32 = 3;

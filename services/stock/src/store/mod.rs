@@ -2,19 +2,21 @@
 //! organisation), their revisions, custody steps waiting for their passport, the feed cursors
 //! and inbox, and the parameter versions.
 //!
-//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps three
+//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps four
 //! traits, one file each:
 //!
 //! - [`ProjectionStore`] (`projection.rs`): what the feed consumers write, step by step inside
 //!   one projection transaction (inbox, passports, cells, parked steps, cursor);
 //! - [`TableStore`] (`tables.rs`): the cells read back as the rows of a table;
-//! - [`ParameterStore`] (`parameters.rs`): the versions of the model parameters.
+//! - [`ParameterStore`] (`parameters.rs`): the versions of the model parameters;
+//! - [`PriceStore`] (`prices.rs`): the versions of the element price series.
 //!
 //! Each feed batch is applied in one transaction: the inbox of event ids, the projection
 //! changes and the cursor commit together, so a replay changes nothing and a restart loses
 //! nothing. Cells are changed by adding the batch's summed deltas, never recomputed.
 
 mod parameters;
+mod prices;
 mod projection;
 mod tables;
 
@@ -27,16 +29,18 @@ use reetrace_core::domain::Element;
 use crate::domain::flow::ElementMasses;
 
 pub use parameters::ParameterStore;
+pub use prices::{PriceStore, PriceVersion};
 pub use projection::ProjectionStore;
 pub use tables::TableStore;
 
 /// The stock service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::STOCK;
 
-/// Everything the stock service stores: the three traits together.
-pub trait StockStore: ProjectionStore + TableStore + ParameterStore {}
+/// Everything the stock service stores: the four traits together.
+pub trait StockStore: ProjectionStore + TableStore + ParameterStore + PriceStore {}
 
-impl<T> StockStore for T where T: ProjectionStore + TableStore + ParameterStore + ?Sized {}
+impl<T> StockStore for T where T: ProjectionStore + TableStore + ParameterStore + PriceStore + ?Sized
+{}
 
 /// The store for a database.
 pub fn open(db: &Db) -> Arc<dyn StockStore> {
