@@ -366,6 +366,7 @@ pub fn openapi() -> OpenApi {
         reetrace_core::api::feed::router().into_openapi(),
         reetrace_core::api::quarantine::router().into_openapi(),
         stock::api::router().into_openapi(),
+        crate::scan::router().into_openapi(),
     ] {
         doc.merge(part);
     }
@@ -410,7 +411,13 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
                 auth: auth.clone(),
             }),
         )
-        .merge(audit::router().with_state(trail.clone()));
+        .merge(audit::router().with_state(trail.clone()))
+        // Decoding photos: any process (it reads no table of its own).
+        .merge(crate::scan::router().with_state(crate::scan::ScanState {
+            services: services.clone(),
+            auth: auth.clone(),
+            limiter: Arc::new(crate::scan::ScanLimiter::new(config.scan_rate_limit)),
+        }));
     let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
     let bulk_gate = BulkGate::new(
         config.bulk_in_flight,
