@@ -400,6 +400,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     };
 
     // Every process answers health and metrics, and authenticates against the shared accounts.
+    let scan = crate::scan::served(&services, &auth, config.scan_rate_limit);
     let mut routes = OpenApiRouter::with_openapi(apidoc::base())
         .merge(ops::router().with_state(OpsState {
             db: db.clone(),
@@ -412,12 +413,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             }),
         )
         .merge(audit::router().with_state(trail.clone()))
-        // Decoding photos: any process (it reads no table of its own).
-        .merge(crate::scan::router().with_state(crate::scan::ScanState {
-            services: services.clone(),
-            auth: auth.clone(),
-            limiter: Arc::new(crate::scan::ScanLimiter::new(config.scan_rate_limit)),
-        }));
+        .merge(scan);
     let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
     let bulk_gate = BulkGate::new(
         config.bulk_in_flight,

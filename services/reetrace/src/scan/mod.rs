@@ -80,6 +80,16 @@ pub fn router() -> OpenApiRouter<ScanState> {
     OpenApiRouter::new().routes(routes!(decode))
 }
 
+/// The routes of scanning on `services`, as every process serves them (they read no table of
+/// their own), with decoding limited to `limit` per key.
+pub fn served(services: &Services, auth: &Arc<Authenticator>, limit: RateLimit) -> OpenApiRouter {
+    router().with_state(ScanState {
+        services: services.clone(),
+        auth: auth.clone(),
+        limiter: Arc::new(ScanLimiter::new(limit)),
+    })
+}
+
 /// The kind of symbol found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
