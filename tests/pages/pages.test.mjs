@@ -689,6 +689,62 @@ async function checkDashboard(context) {
   await page.close();
 }
 
+// ---- the lot page and organisation names --------------------------------------------------
+
+// A demo lot that a passport claims recycled content from (its magnets' `recycled_sources`).
+async function claimedLot() {
+  const passportId = demo.crma.recycled_content_claims[0];
+  const passport = await api(`/api/v1/passports/${passportId}`, keys.regulator);
+  const found = JSON.stringify(passport).match(/"lot":"([0-9a-f-]{36})"/);
+  if (!found) throw new Error(`passport ${passportId} names no lot`);
+  return found[1];
+}
+
+async function checkLotPage(context, target) {
+  const lot = await claimedLot();
+  const expected = await api(`/api/v1/lots/${lot}`, keys.regulator);
+  await test('lot page: a regulator key shows the lot, its holder by name and its claims, at 360 px', async () => {
+    const page = await open(context, `/lots/${lot}`, { width: 360, height: 800 });
+    assert.equal(await page.isVisible('#summary'), false, 'nothing of the lot before a key');
+    await page.fill('#api-key', keys.regulator);
+    await page.click('#key-form button[type="submit"]');
+    await page.waitForSelector('#summary:not([hidden])');
+    assert.ok(expected.holder, 'a regulator is shown the holder');
+    assert.equal(await page.getAttribute('#summary-list .org', 'title'), expected.holder);
+    assert.equal(await page.textContent('#summary-list .org'), expected.names[expected.holder]);
+    assert.equal(await page.$$eval('#elements-table tbody tr', (r) => r.length), expected.elements.length);
+    assert.equal(await page.$$eval('#claims-list li', (l) => l.length), expected.claims.length);
+    assert.ok(expected.claims.length > 0, 'the demo lot has claims');
+    await assertNoHorizontalScroll(page, 'lot page');
+    assertNoConsoleErrors(page);
+    await shot(page, 'lot-360');
+    await page.close();
+  });
+  await test('lot page: a manufacturer key sees its own claims, no holder', async () => {
+    const own = await api(`/api/v1/lots/${lot}`, keys.manufacturer);
+    const page = await open(context, `/lots/${lot}`, { width: 360, height: 800 });
+    await page.fill('#api-key', keys.manufacturer);
+    await page.click('#key-form button[type="submit"]');
+    await page.waitForSelector('#summary:not([hidden])');
+    assert.equal(await page.$$eval('#summary-list .org', (o) => o.length), 0, 'no holder shown');
+    assert.equal(await page.$$eval('#claims-list li', (l) => l.length), own.claims.length);
+    assertNoConsoleErrors(page);
+    await page.close();
+  });
+  await test('passport page: the custody timeline names organisations, not ids', async () => {
+    const { passport, scan } = target;
+    const page = await open(context, new URL(passport.uri).pathname, { width: 360, height: 800 });
+    await page.fill('#api-key', keys.recycler);
+    await page.click('#key-form button[type="submit"]');
+    await page.waitForSelector('#custody-timeline li');
+    const shown = await page.$$eval('#custody-timeline .by .org', (s) => s.map((x) => [x.title, x.textContent]));
+    assert.deepEqual(shown, scan.events.map((e) => [e.org_id, scan.names[e.org_id]]));
+    assert.ok(shown.every(([, name]) => name && !/^[0-9a-f-]{36}$/.test(name)), 'names, not ids');
+    assertNoConsoleErrors(page);
+    await page.close();
+  });
+}
+
 // ---- run ------------------------------------------------------------------------------
 
 const context = await chromium.launchPersistentContext(process.env.USER_DATA_DIR, {
@@ -700,7 +756,9 @@ const context = await chromium.launchPersistentContext(process.env.USER_DATA_DIR
 });
 try {
   await settledStock();
-  await checkPassportPage(context, await passportWithCustody());
+  const withCustody = await passportWithCustody();
+  await checkPassportPage(context, withCustody);
+  await checkLotPage(context, withCustody);
   await checkDashboard(context);
   // Last: the passport it registers changes the stock figures the dashboard compares.
   await checkMagnetPage(context);

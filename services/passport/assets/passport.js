@@ -176,14 +176,22 @@
     dismantled: 'dismantled', recycled: 'recycled', destroyed: 'destroyed', exported: 'exported',
   };
 
+  // An organisation by name when the answer names it (it names only those the key may see),
+  // its id otherwise.
+  function org(names, id) {
+    const name = names && names[id];
+    return name ? el('span', { class: 'org', title: id }, name) : el('code', {}, id);
+  }
+
   function showCustody(scan) {
+    const names = scan.names || {};
     const state = $('custody-state');
     const list = $('custody-timeline');
     const c = scan.custody || {};
     state.replaceChildren(
       el('dt', {}, 'State'), el('dd', { id: 'custody-state-value' }, STATES[c.state] || c.state),
-      el('dt', {}, 'Held by'), el('dd', {}, c.holder ? el('code', {}, c.holder) : 'nobody (in use)'));
-    if (c.pending_to) state.append(el('dt', {}, 'Handed over to'), el('dd', {}, el('code', {}, c.pending_to)));
+      el('dt', {}, 'Held by'), el('dd', {}, c.holder ? org(names, c.holder) : 'nobody (in use)'));
+    if (c.pending_to) state.append(el('dt', {}, 'Handed over to'), el('dd', {}, org(names, c.pending_to)));
     state.hidden = false;
     const events = scan.events || [];
     list.replaceChildren(...events.map((e) => {
@@ -192,7 +200,7 @@
         el('time', { datetime: e.at }, when.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'),
         ' ',
         el('strong', {}, e.action),
-        el('span', { class: 'by' }, ' by ', el('code', {}, e.org_id)),
+        el('span', { class: 'by' }, ' by ', org(names, e.org_id)),
         el('span', { class: 'chain' }, ' · link ' + e.chain_seq + ' of the hash chain, log leaf ' + e.leaf_index));
     }));
     list.hidden = events.length === 0;

@@ -43,6 +43,7 @@ use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "resolver", description = "GS1 Digital Link resolution: the passport page, the credential or the linkset of a product"),
         (name = "credentials", description = "VC-API: verify any credential, issue generic credentials"),
         (name = "issuers", description = "What verifiers need: DID documents, status lists, the JSON-LD context"),
+        (name = "scan", description = "Photos of labels: the QR code or Data Matrix in them, and where it leads"),
         (name = "custody", description = "Scan products, record custody steps and transformations, lots and recycled-content claims"),
         (name = "epcis", description = "GS1 EPCIS 2.0: capture event documents, query events (the simple event query of the REST binding)"),
         (name = "epcis-binding", description = "The GS1 EPCIS 2.0 REST binding at /epcis/2.0: asynchronous capture with capture jobs"),

@@ -366,6 +366,7 @@ pub fn openapi() -> OpenApi {
         reetrace_core::api::feed::router().into_openapi(),
         reetrace_core::api::quarantine::router().into_openapi(),
         stock::api::router().into_openapi(),
+        crate::scan::router().into_openapi(),
     ] {
         doc.merge(part);
     }
@@ -399,6 +400,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     };
 
     // Every process answers health and metrics, and authenticates against the shared accounts.
+    let scan = crate::scan::served(&services, &auth, config.scan_rate_limit);
     let mut routes = OpenApiRouter::with_openapi(apidoc::base())
         .merge(ops::router().with_state(OpsState {
             db: db.clone(),
@@ -410,7 +412,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
                 auth: auth.clone(),
             }),
         )
-        .merge(audit::router().with_state(trail.clone()));
+        .merge(audit::router().with_state(trail.clone()))
+        .merge(scan);
     let mut feeds: HashMap<String, Arc<dyn FeedSource>> = HashMap::new();
     let bulk_gate = BulkGate::new(
         config.bulk_in_flight,

@@ -15,3 +15,12 @@ problem_codes! {
     /// An import line longer than the import reads.
     LINE_TOO_LONG = ("line_too_long", BAD_REQUEST, MALFORMED);
 }
+
+problem_codes! {
+    /// The codes of `POST /api/v1/scan/decode`.
+    pub static SCAN_CODES;
+    /// The photo holds no QR code or Data Matrix that decodes.
+    NO_CODE_FOUND = ("no_code_found", UNPROCESSABLE_ENTITY, "No code found in the image");
+    /// The body is not a readable image of its declared type, or has more pixels than are read.
+    UNREADABLE_IMAGE = ("unreadable_image", UNPROCESSABLE_ENTITY, "The image cannot be read");
+}

@@ -84,6 +84,8 @@ pub struct Config {
     pub address_rate_limit: RateLimit,
     /// Requests whose API key is refused, per client address.
     pub failed_auth_rate_limit: RateLimit,
+    /// Photos decoded by `POST /api/v1/scan/decode`, per API key (decoding is CPU work).
+    pub scan_rate_limit: RateLimit,
     /// Proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<String>,
     /// The master key that seals organisations' signing keys (32 bytes, base64 or hex). When
@@ -137,6 +139,10 @@ impl Default for Config {
             rate_limit: RateLimits::default().organisation,
             address_rate_limit: RateLimits::default().address,
             failed_auth_rate_limit: RateLimits::default().failed_auth,
+            scan_rate_limit: RateLimit {
+                per_second: 1,
+                burst: 10,
+            },
             trusted_proxies: Vec::new(),
             master_key: None,
             master_key_file: PathBuf::from("reetrace.master.key"),

@@ -17,6 +17,7 @@ pub mod log_monitor;
 pub mod ops;
 pub mod pages;
 pub mod problem_check;
+pub mod scan;
 pub mod selection;
 pub mod serve;
 pub mod telemetry;

@@ -1,6 +1,6 @@
 //! The pages people look at, served from the binary: the urban-mine dashboard at `/dashboard`
-//! and the static assets of the pages under `/assets/` (the passport page's script, the
-//! dashboard's script and style sheet). No CDN and no build step: the files are embedded with
+//! and the static assets of the pages under `/assets/` (the passport page's script, the lot
+//! page's script and style sheet, the dashboard's script and style sheet). No CDN and no build step: the files are embedded with
 //! `include_str!` and served as they are.
 //!
 //! The dashboard's HTML is rendered here (its filter vocabularies come from the domain types);
@@ -58,6 +58,14 @@ pub fn router() -> Router {
             get(|| async { asset(DASHBOARD_CSS, CSS) }),
         )
         .route(FAVICON_PATH, get(|| async { asset(FAVICON_SVG, SVG) }))
+        .route(
+            reetrace_custody::api::lot_page::SCRIPT_PATH,
+            get(|| async { asset(reetrace_custody::api::lot_page::SCRIPT, JAVASCRIPT) }),
+        )
+        .route(
+            reetrace_custody::api::lot_page::STYLE_PATH,
+            get(|| async { asset(reetrace_custody::api::lot_page::STYLE, CSS) }),
+        )
 }
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";

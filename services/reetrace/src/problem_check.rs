@@ -23,6 +23,7 @@ pub static REGISTRIES: &[&[Code]] = &[
     reetrace_custody::api::error::CODES,
     reetrace_stock::api::error::CODES,
     crate::codes::CODES,
+    crate::codes::SCAN_CODES,
 ];
 
 /// Registered codes that no operation answers as a problem's own `code`, so that none lists

@@ -20,6 +20,7 @@ use super::codes::{
 use crate::api::extract::{ApiJson, ApiQuery, optional_json, parse_uuid};
 use crate::api::pagination::{Page, PageQuery};
 use crate::api::problem::{FieldError, Problem};
+use crate::domain::account::DirectoryEntry;
 use crate::domain::account::{ApiKeyInfo, CreatedKey, CreatedOrg, NewOrg, Org};
 use crate::domain::gs1_prefix::{Gs1PrefixEntry, NewGs1Prefix};
 use crate::domain::{Principal, Role};
@@ -48,6 +49,7 @@ pub fn router() -> OpenApiRouter<AccountsState> {
         .routes(routes!(add_gs1_prefix, list_gs1_prefixes))
         .routes(routes!(remove_gs1_prefix))
         .routes(routes!(whoami))
+        .routes(routes!(directory))
 }
 
 /// Creates an organisation with its first API key.
@@ -414,4 +416,67 @@ async fn whoami(Auth(caller): Auth) -> Json<WhoAmI> {
         role: caller.role,
         key_id: caller.key_id,
     })
+}
+
+/// Filters of the directory.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DirectoryQuery {
+    /// Only organisations with this role (`recycler` for the organisations a handover may
+    /// name).
+    role: Option<Role>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1 to 100 (default 100).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+}
+
+/// The organisations a caller may name: manufacturers, recyclers and regulators.
+const LISTED: [Role; 3] = [Role::Manufacturer, Role::Recycler, Role::Regulator];
+
+/// Lists organisations by name: the directory.
+///
+/// Any valid key: each manufacturer, recycler and regulator with its id, name, role and the
+/// identifiers it holds (operator identifier, GS1 prefixes and GTINs), so that a client can
+/// show people instead of ids and name an organisation to hand a product over to. It says who
+/// exists, never what an organisation did: which organisation holds or recorded what is shown
+/// only in the records the caller may read (their `names`). Admin and service organisations
+/// are not listed. Ordered by creation, with cursor pagination.
+#[utoipa::path(
+    get, path = "/api/v1/directory/orgs", tag = "accounts", operation_id = "listDirectory",
+    params(DirectoryQuery),
+    responses((status = 200, description = "One page of the directory", body = Page<DirectoryEntry>)),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[
+        AUTHENTICATED, &[INVALID_QUERY, INVALID_CURSOR],
+    ])))),
+)]
+async fn directory(
+    State(state): State<AccountsState>,
+    Auth(_caller): Auth,
+    ApiQuery(query): ApiQuery<DirectoryQuery>,
+) -> Result<Json<Page<DirectoryEntry>>, Problem> {
+    let page = PageQuery {
+        cursor: query.cursor,
+        limit: query.limit,
+    };
+    let limit = page.limit()?;
+    if limit > 100 {
+        return Err(Problem::bad_request(
+            INVALID_QUERY,
+            "limit must be 1 to 100 for the directory.",
+        )
+        .with_errors(vec![FieldError::new("limit", "at most 100")]));
+    }
+    let after = page.cursor::<Uuid>()?;
+    let roles: Vec<Role> = match query.role {
+        Some(role) if LISTED.contains(&role) => vec![role],
+        Some(_) => Vec::new(),
+        None => LISTED.to_vec(),
+    };
+    let entries = state.accounts.directory(&roles, after, limit + 1).await?;
+    Ok(Json(Page::from_overfetch(entries, limit, |e| {
+        e.id.to_string()
+    })))
 }

@@ -137,6 +137,10 @@ problem_codes! {
     /// A GTIN outside the GS1 prefixes and GTINs the caller's organisation holds. The passport
     /// service (registrations) and custody (output lots) answer it, so it is shared.
     GTIN_NOT_YOURS = ("gtin_not_yours", FORBIDDEN, "The GTIN belongs to another organisation");
+    /// A GS1 identity (GTIN with lot number) a lot and a batch passport would share: the
+    /// passport service refuses a batch passport a lot's identity, custody an output lot a
+    /// batch passport's. The problem names the other record (`lot_id` or `passport_id`).
+    IDENTITY_TAKEN = ("identity_taken", CONFLICT, CONFLICTS);
     /// The service key clashes with another key's prefix (registering the service key at
     /// start-up; no operation answers it).
     SERVICE_KEY_CLASH = ("service_key_clash", CONFLICT, CONFLICTS);

@@ -94,4 +94,45 @@ impl RecycledClaims for HttpClaims {
         )))
         .await
     }
+
+    async fn lot_with_identity(
+        &self,
+        gtin: &crate::domain::Gtin,
+        lot: &crate::domain::LotNumber,
+    ) -> Result<Option<Uuid>, ClaimError> {
+        let unavailable = |what: String| {
+            tracing::warn!(error = %what, "custody service unreachable for a lot identity");
+            ClaimError::Unavailable(
+                "The custody service, which knows the lots' GS1 identities, is unreachable; retry."
+                    .into(),
+            )
+        };
+        let url = url::Url::parse_with_params(
+            &format!("{}/api/v1/lots", self.base_url),
+            &[("gtin", gtin.as_str()), ("lot_number", lot.as_str())],
+        )
+        .map_err(|e| unavailable(e.to_string()))?;
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        match response.status().as_u16() {
+            404 => Ok(None),
+            200 => {
+                let lot: serde_json::Value = response
+                    .json()
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))?;
+                lot["lot_id"]
+                    .as_str()
+                    .and_then(|id| id.parse().ok())
+                    .map(Some)
+                    .ok_or_else(|| unavailable("a lot without a lot_id".into()))
+            }
+            status => Err(unavailable(format!("answered {status}"))),
+        }
+    }
 }

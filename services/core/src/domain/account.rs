@@ -20,6 +20,29 @@ pub struct Org {
     pub created_at: DateTime<Utc>,
 }
 
+/// A GS1 identity an organisation holds, as the directory shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DirectoryGs1 {
+    /// The canonical digits (as in `GET /api/v1/orgs/{org_id}/gs1-prefixes`).
+    pub prefix: String,
+    pub kind: super::gs1_prefix::Gs1PrefixKind,
+}
+
+/// An organisation as the directory shows it: who it is, never what it did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0190f1c2-7a4b-7c3d-9e5f-1a2b3c4d5e6f", "name": "Urban Mine Recycling",
+    "role": "recycler", "gs1_prefixes": [{"prefix": "4098765", "kind": "company_prefix"}]}))]
+pub struct DirectoryEntry {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// The operator's registered identifier (EORI or LEI), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_id: Option<super::OperatorId>,
+    /// The GS1 prefixes and GTINs it holds.
+    pub gs1_prefixes: Vec<DirectoryGs1>,
+}
+
 /// An API key as listings show it: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiKeyInfo {

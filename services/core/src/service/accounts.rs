@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::db::StoreError;
-use crate::domain::account::{ApiKeyInfo, CreatedKey, CreatedOrg, KeyRow, NewOrg, Org, now};
+use crate::domain::account::{
+    ApiKeyInfo, CreatedKey, CreatedOrg, DirectoryEntry, DirectoryGs1, KeyRow, NewOrg, Org, now,
+};
 use crate::domain::gs1_prefix::{Gs1PrefixEntry, Gs1PrefixKind, NewGs1Prefix};
 use crate::domain::{FieldError, NewApiKey, Role, hash_key, key_prefix};
 use crate::store::accounts::AccountStore;
@@ -131,6 +133,52 @@ impl Accounts {
         limit: u32,
     ) -> Result<Vec<Org>, AccountsError> {
         Ok(self.store.list_orgs(role, after, limit).await?)
+    }
+
+    /// Up to `limit` organisations of `roles` created after `after`, with the GS1 identities
+    /// each holds, in creation order (the directory).
+    pub async fn directory(
+        &self,
+        roles: &[Role],
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<DirectoryEntry>, AccountsError> {
+        if roles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut cursor = after;
+        // Read in pages of every role and keep the listed ones, until `limit` are found.
+        loop {
+            let batch = self.store.list_orgs(None, cursor, limit.max(50)).await?;
+            let done = batch.len() < limit.max(50) as usize;
+            cursor = batch.last().map(|o| o.id).or(cursor);
+            for org in batch {
+                if !roles.contains(&org.role) {
+                    continue;
+                }
+                let held = self.store.gs1_prefixes(org.id).await?;
+                out.push(DirectoryEntry {
+                    id: org.id,
+                    name: org.name,
+                    role: org.role,
+                    operator_id: org.operator_id,
+                    gs1_prefixes: held
+                        .into_iter()
+                        .map(|e| DirectoryGs1 {
+                            prefix: e.prefix,
+                            kind: e.kind,
+                        })
+                        .collect(),
+                });
+                if out.len() >= limit as usize {
+                    return Ok(out);
+                }
+            }
+            if done {
+                return Ok(out);
+            }
+        }
     }
 
     pub async fn create_key(

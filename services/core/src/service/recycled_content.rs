@@ -33,11 +33,18 @@ pub struct Refusal {
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The custody service's side of claims, in process or over HTTP.
+/// The custody service's side of claims, in process or over HTTP; and its lots' GS1
+/// identities, which batch passports may not take (and the resolver falls back to).
 #[async_trait]
 pub trait RecycledClaims: Send + Sync {
     /// Checks and records a claim.
     async fn claim(&self, claim: &RecycledClaim) -> Result<(), ClaimError>;
     /// Releases a claim whose passport was not issued.
     async fn release(&self, claim_id: Uuid) -> Result<(), ClaimError>;
+    /// The lot that carries GTIN `gtin` with lot number `lot` (its LGTIN), if one does.
+    async fn lot_with_identity(
+        &self,
+        gtin: &crate::domain::Gtin,
+        lot: &crate::domain::LotNumber,
+    ) -> Result<Option<Uuid>, ClaimError>;
 }

@@ -7,12 +7,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use reetrace_core::api::auth::Auth;
+use reetrace_core::api::codes::INVALID_QUERY;
 use reetrace_core::api::codes::{
     AUTHENTICATED, BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, IDEMPOTENT, INVALID_ID, JSON_BODY,
     NOT_FOUND, OVER_CLAIM, RESERVATION_CAP, UNKNOWN_REFERENCE, listed,
 };
-use reetrace_core::api::extract::{parse_json, parse_uuid, require_json_content_type};
-use reetrace_core::api::problem::Problem;
+use reetrace_core::api::extract::{ApiQuery, parse_json, parse_uuid, require_json_content_type};
+use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::domain::{Gtin, LotNumber};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -37,6 +41,7 @@ pub fn router() -> OpenApiRouter<CustodyState> {
         .routes(routes!(claim))
         .routes(routes!(release_claim))
         .routes(routes!(get_lot))
+        .routes(routes!(find_lot))
         .routes(routes!(record_lot_step))
 }
 
@@ -113,7 +118,8 @@ async fn record_step(
 /// dismantled products and gives oxide, metal or alloy lots, each with its assay. For every
 /// element, outputs never exceed what the inputs brought (their passports' declared content, or
 /// what was recovered into the lots, exactly); the difference is recorded as loss. Outputs get
-/// lot ids (and a GS1 LGTIN when `gtin` and `lot_number` are given).
+/// lot ids (and a GS1 LGTIN when `gtin` and `lot_number` are given; an LGTIN a batch passport
+/// has is refused, 409 `identity_taken` naming the `passport_id`).
 #[utoipa::path(
     post, path = "/api/v1/custody/transformations", tag = "custody", operation_id = "recordTransformation",
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
@@ -124,7 +130,7 @@ async fn record_step(
     ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[
-        BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, STEP_NOT_ALLOWED, LOT_USED_UP, HANDOVER_PENDING, NOT_HOLDER,
+        BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, reetrace_core::api::codes::IDENTITY_TAKEN, STEP_NOT_ALLOWED, LOT_USED_UP, HANDOVER_PENDING, NOT_HOLDER,
         MASS_BALANCE, DUPLICATE_EVENT, CONCURRENT_REQUEST,
     ]])))),
 )]
@@ -233,6 +239,58 @@ async fn get_lot(
     Path(id): Path<String>,
 ) -> Result<Json<LotView>, Problem> {
     let id = parse_uuid("lot_id", &id)?;
+    Ok(Json(state.service.lot(&caller, id).await?))
+}
+
+/// A lot's GS1 identity.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct LotIdentityQuery {
+    /// The lot's GTIN (8, 12, 13 or 14 digits, with a valid check digit).
+    gtin: String,
+    /// Its lot number (GS1 AI 10, 1 to 20 characters of the GS1 character set 82).
+    lot_number: String,
+}
+
+/// Finds a lot by its GS1 identity (GTIN and lot number), as `getLot` shows it.
+///
+/// Any caller with a key, with what `getLot` shows it. A lot carries a GTIN and a lot number
+/// when its transformation gave them; its GS1 Digital Link (`/01/{gtin}/10/{lot}`) resolves to
+/// its page unless a batch passport has that identity. No lot with it: 404.
+#[utoipa::path(
+    get, path = "/api/v1/lots", tag = "custody", operation_id = "findLotByIdentity",
+    params(LotIdentityQuery),
+    responses(
+        (status = 200, description = "The lot", body = LotView),
+        (status = 400, description = "The GTIN or the lot number is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No lot with this identity", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY, NOT_FOUND]])))),
+)]
+async fn find_lot(
+    State(state): State<CustodyState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<LotIdentityQuery>,
+) -> Result<Json<LotView>, Problem> {
+    let invalid = |name: &str, error: String| {
+        Problem::bad_request(INVALID_QUERY, format!("{name} is not valid: {error}"))
+            .with_errors(vec![FieldError::new(name, error)])
+    };
+    let gtin = Gtin::parse(&query.gtin).map_err(|e| invalid("gtin", e.to_string()))?;
+    let lot =
+        LotNumber::parse(&query.lot_number).map_err(|e| invalid("lot_number", e.to_string()))?;
+    let id = state
+        .service
+        .lot_by_identity(&gtin, &lot)
+        .await?
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "No lot with GTIN {} and lot number {}.",
+                gtin.as_str(),
+                lot.as_str()
+            ))
+        })?;
     Ok(Json(state.service.lot(&caller, id).await?))
 }
 

@@ -116,6 +116,21 @@ impl From<CustodyError> for Problem {
                 "No product with passport {passport_id} (model passports have no custody)."
             )),
             CustodyError::NoLot(lot_id) => Problem::not_found(format!("No lot {lot_id}.")),
+            CustodyError::BatchIdentity {
+                passport_id,
+                output,
+            } => Problem::conflict(
+                reetrace_core::api::codes::IDENTITY_TAKEN,
+                format!(
+                    "Batch passport {passport_id} has this GTIN and lot number: the output lot \
+                     needs another lot number."
+                ),
+            )
+            .with("passport_id", passport_id)
+            .with_errors(vec![FieldError::new(
+                format!("/outputs/{output}/lot_number"),
+                "a batch passport has this GTIN and lot number",
+            )]),
             CustodyError::NoCaptureJob(id) => {
                 Problem::not_found(format!("No capture job {id} of your organisation."))
             }

@@ -5,6 +5,7 @@ pub mod binding;
 mod custody;
 mod epcis;
 pub mod error;
+pub mod lot_page;
 pub mod recycled_content;
 mod transparency_log;
 
@@ -44,6 +45,7 @@ pub fn router(
     gate: reetrace_core::api::bulk_gate::BulkGate,
 ) -> OpenApiRouter<CustodyState> {
     custody::router()
+        .merge(lot_page::router())
         .merge(transparency_log::router())
         .merge(epcis::router(bulk_body_limit, gate.clone()))
         .merge(binding::router(bulk_body_limit, gate))

@@ -66,4 +66,12 @@ impl RecycledClaims for InProcessClaims {
             .await
             .map_err(refused)
     }
+
+    async fn lot_with_identity(
+        &self,
+        gtin: &reetrace_core::domain::Gtin,
+        lot: &reetrace_core::domain::LotNumber,
+    ) -> Result<Option<Uuid>, ClaimError> {
+        self.0.lot_by_identity(gtin, lot).await.map_err(refused)
+    }
 }

@@ -53,6 +53,10 @@ pub enum CustodyError {
         allowed: NextSteps,
         input: Option<String>,
     },
+    /// An output lot named with the GTIN and lot number of a batch passport (`output` is its
+    /// index in the request).
+    #[error("batch passport {passport_id} has this GTIN and lot number")]
+    BatchIdentity { passport_id: Uuid, output: usize },
     /// The same event is recorded already.
     #[error("event {0} is recorded already")]
     DuplicateEvent(String),

@@ -253,6 +253,11 @@ pub struct LotView {
     pub transformation_id: Uuid,
     pub created_at: DateTime<Utc>,
     pub events: Vec<EventSummary>,
+    /// The names of the organisations this answer names by id (holder, pending recipient,
+    /// recorders of the events shown, claimants of the claims shown), by id: only those the
+    /// caller is shown.
+    #[serde(default)]
+    pub names: BTreeMap<Uuid, String>,
 }
 
 impl LotView {
@@ -298,7 +303,18 @@ impl LotView {
             transformation_id: lot.transformation_id,
             created_at: lot.created_at,
             events: if all { events } else { Vec::new() },
+            names: BTreeMap::new(),
         }
+    }
+
+    /// The organisations this view names by id, for [`LotView::names`].
+    pub fn named_orgs(&self) -> Vec<Uuid> {
+        self.holder
+            .into_iter()
+            .chain(self.pending_to)
+            .chain(self.events.iter().map(|e| e.org_id))
+            .chain(self.claims.iter().map(|c| c.org_id))
+            .collect()
     }
 }
 

@@ -150,6 +150,10 @@ pub struct Scan {
     pub custody: CustodyView,
     pub events: Vec<EventSummary>,
     pub next: NextSteps,
+    /// The names of the organisations this answer names by id (manufacturer, holder, pending
+    /// recipient, recorders of the events shown), by id: only those the caller is shown.
+    #[serde(default)]
+    pub names: std::collections::BTreeMap<Uuid, String>,
 }
 
 /// The EPCIS identifier of a product: the SGTIN (canonical GS1 Digital Link,

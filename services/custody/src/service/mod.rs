@@ -139,6 +139,24 @@ impl CustodyService {
         }
     }
 
+    /// The names of organisations `ids`, by id (each looked up once; an id of no organisation
+    /// is left out). Answers show them beside the ids they already show, never others.
+    pub async fn org_names(
+        &self,
+        ids: impl IntoIterator<Item = Uuid>,
+    ) -> Result<std::collections::BTreeMap<Uuid, String>, CustodyError> {
+        let mut ids: Vec<Uuid> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut names = std::collections::BTreeMap::new();
+        for id in ids {
+            if let Some(org) = self.accounts.org(id).await? {
+                names.insert(id, org.name);
+            }
+        }
+        Ok(names)
+    }
+
     pub fn store(&self) -> &Arc<dyn CustodyStore> {
         &self.store
     }

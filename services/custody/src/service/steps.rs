@@ -65,7 +65,15 @@ impl CustodyService {
             custody.holder = None;
             custody.pending_to = None;
         }
+        let named = custody
+            .holder
+            .into_iter()
+            .chain(custody.pending_to)
+            .chain(events.iter().map(|e| e.org_id))
+            .chain(std::iter::once(product.org_id));
+        let names = self.org_names(named).await?;
         Ok(Scan {
+            names,
             product: ProductSummary {
                 passport_id: product.passport_id,
                 epc: product.epc.clone(),

@@ -94,7 +94,9 @@ impl CustodyService {
     }
 
     /// Refuses output lots named with GTINs outside the GS1 prefixes (or GTINs) the recycler
-    /// holds: a lot's LGTIN is the recycler's own product identity.
+    /// holds: a lot's LGTIN is the recycler's own product identity; and output lots named with
+    /// the GTIN and lot number of a batch passport (as custody's copy of the passports knows
+    /// them: one registered a moment ago may not be seen yet).
     async fn require_lot_gtins_held(
         &self,
         caller: &Principal,
@@ -107,6 +109,20 @@ impl CustodyService {
         for (i, output) in request.outputs.iter().enumerate() {
             if let Some(gtin) = &output.gtin {
                 require_held(&held, gtin, &format!("/outputs/{i}/gtin"))?;
+            }
+        }
+        // One Digital Link, one thing: a lot may not take a batch passport's identity.
+        for (i, output) in request.outputs.iter().enumerate() {
+            if let (Some(gtin), Some(lot)) = (&output.gtin, &output.lot_number)
+                && let Some(passport_id) = self
+                    .store
+                    .batch_with_identity(gtin.as_str(), lot.as_str())
+                    .await?
+            {
+                return Err(CustodyError::BatchIdentity {
+                    passport_id,
+                    output: i,
+                });
             }
         }
         Ok(())

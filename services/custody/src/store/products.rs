@@ -33,6 +33,9 @@ pub trait ProductStore: Send + Sync {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<StoredCustody>, StoreError>;
+    /// The batch passport with GTIN `gtin` (14 digits) and lot number `lot`, if custody's copy
+    /// of the passports has one.
+    async fn batch_with_identity(&self, gtin: &str, lot: &str) -> Result<Option<Uuid>, StoreError>;
 }
 
 struct ProductDb {
@@ -110,6 +113,17 @@ impl TryFrom<ProductDb> for ProductRow {
 
 #[async_trait]
 impl ProductStore for SqlCustody {
+    async fn batch_with_identity(&self, gtin: &str, lot: &str) -> Result<Option<Uuid>, StoreError> {
+        Sql::new(
+            "SELECT passport_id FROM custody_products \
+             WHERE gtin = $1 AND lot = $2 AND granularity = 'batch' LIMIT 1",
+        )
+        .bind(gtin)
+        .bind(lot)
+        .scalar_optional(self.db.reader())
+        .await
+    }
+
     async fn product(&self, passport_id: Uuid) -> Result<Option<ProductRow>, StoreError> {
         let row: Option<ProductDb> = Sql::new(format!(
             "SELECT {PRODUCT_COLUMNS} FROM custody_products WHERE passport_id = $1"

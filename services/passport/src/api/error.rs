@@ -55,6 +55,14 @@ impl From<PassportError> for Problem {
                 PASSPORT_EXISTS,
                 "A passport for this product identity (GTIN with serial, lot or model) already exists.",
             ),
+            PassportError::LotIdentity { lot_id } => Problem::conflict(
+                reetrace_core::api::codes::IDENTITY_TAKEN,
+                format!(
+                    "Lot {lot_id} carries this GTIN and lot number already: a batch passport \
+                     needs another lot number."
+                ),
+            )
+            .with("lot_id", lot_id),
             PassportError::DuplicateInRequest { first_line } => Problem::conflict(
                 DUPLICATE_IN_REQUEST,
                 format!("Line {first_line} registers the same product identity."),

@@ -81,17 +81,18 @@ fn keep_json<T: Serialize>(idem: &Idempotency, status: StatusCode) -> Keep<T> {
 ///
 /// Manufacturer only. The answer holds the passport id, its resolver URL (GS1 Digital Link for
 /// GS1 products, `/p/{id}` otherwise), its version and the signed W3C Verifiable Credential.
-/// Send `Idempotency-Key` to make retries safe.
+/// Send `Idempotency-Key` to make retries safe. A batch passport whose GTIN and lot number a
+/// recycled lot carries already is refused (409 `identity_taken`, naming the `lot_id`).
 #[utoipa::path(
     post, path = "/api/v1/passports", tag = "passports", operation_id = "createPassport",
     request_body = Registration,
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     responses(
         (status = 201, description = "The passport was issued", body = Issued),
-        (status = 409, description = "A passport for this product identity exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A passport for this product identity exists, or a lot carries this batch identity", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, PASSPORT_EXISTS, CONCURRENT_REQUEST, OVER_CLAIM, RESERVATION_CAP]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[BAD_REQUEST, FORBIDDEN, GTIN_NOT_YOURS, PASSPORT_EXISTS, reetrace_core::api::codes::IDENTITY_TAKEN, CONCURRENT_REQUEST, OVER_CLAIM, RESERVATION_CAP]])))),
 )]
 async fn create(
     State(state): State<PassportState>,

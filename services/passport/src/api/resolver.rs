@@ -218,7 +218,10 @@ async fn resolve_item(
 /// Resolves a batch (an LGTIN).
 ///
 /// GS1 Digital Link `/01/{gtin}/10/{lot}`; the lot is a percent-encoded GS1 AI 10 value.
-/// Answers as `resolveItem` does.
+/// Answers as `resolveItem` does. When no batch passport has this identity but a recycled lot
+/// carries it (a transformation's output named with a GTIN and a lot number), the answer is a
+/// 307 to the lot's own URL, `/lots/{lot_id}` (its page for browsers, the lot for clients with
+/// a key).
 #[utoipa::path(
     get, path = "/01/{gtin}/10/{lot}", tag = "resolver", operation_id = "resolveBatch",
     params(
@@ -238,7 +241,7 @@ async fn resolve_item(
                 (Linkset = "application/linkset+json"),
             ),
             headers(("Link" = String, description = "The linkset and the canonical identifier"), ("Vary" = String, description = "`accept, authorization`"))),
-        (status = 307, description = "A link type served elsewhere", headers(("Location" = String, description = "The target, with the request's query parameters other than `linkType` passed on"))),
+        (status = 307, description = "A link type served elsewhere, or the recycled lot that carries this identity when no batch passport has it", headers(("Location" = String, description = "The target, with the request's query parameters other than `linkType` passed on; or the lot's URL"))),
         (status = 400, description = "The GTIN or the lot is not valid; `errors` names the part", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No passport for this batch, or no link of the requested `linkType`", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "`Accept` allows none of the representations, or asks for `application/vc+jwt` of a v1 passport (no JOSE form)", body = Problem, content_type = "application/problem+json"),
@@ -263,6 +266,20 @@ async fn resolve_batch(
         gtin,
         lot: lot.clone(),
     };
+    // A batch no passport has may be a recycled lot's: its Digital Link leads to the lot.
+    if state
+        .service
+        .resolve(Lookup::Identity(&identity))
+        .await?
+        .is_none()
+        && let Some(lot_id) = state.service.lot_with_identity(&gtin, &lot).await?
+    {
+        let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+        let target = format!("{}/lots/{lot_id}", state.service.base_url());
+        set(response.headers_mut(), header::LOCATION, &target);
+        set(response.headers_mut(), header::CACHE_CONTROL, "no-cache");
+        return Ok(response);
+    }
     let path = DigitalLinkPath::new(gtin).with_lot(lot);
     resolve_identity(&state.service, caller, &uri, &headers, &identity, path).await
 }

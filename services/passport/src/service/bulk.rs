@@ -38,6 +38,8 @@ pub enum LineFailure<R> {
     Claim(ClaimFailure),
     /// A passport with this product identity exists already.
     Exists,
+    /// A lot carries this batch identity (GTIN with lot number) already.
+    LotIdentity { lot_id: Uuid },
     /// Valid, but not stored: another line failed in an atomic request.
     NotCommitted,
 }
@@ -180,6 +182,14 @@ impl PassportService {
             {
                 fail(&mut results, i, LineFailure::NotYours(denied));
                 continue;
+            }
+            match self.refuse_lot_identity(&registration).await {
+                Ok(()) => {}
+                Err(PassportError::LotIdentity { lot_id }) => {
+                    fail(&mut results, i, LineFailure::LotIdentity { lot_id });
+                    continue;
+                }
+                Err(other) => return Err(other),
             }
             if let Some(key) = identity_key(&registration)
                 && let Some(first) = seen.insert(key, i)

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::PassportService;
 use super::error::PassportError;
-use crate::domain::registration::Registration;
+use crate::domain::registration::{Granularity, Registration};
 
 /// Why recycled content could not be claimed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +41,40 @@ impl PassportService {
     /// Connects the custody service that checks recycled-content claims.
     pub fn set_claims(&self, claims: Arc<dyn RecycledClaims>) {
         let _ = self.claims.set(claims);
+    }
+
+    /// Refuses a batch registration whose GTIN and lot number a lot carries already (a
+    /// recycled lot named with a GTIN and a lot number by its transformation): its Digital
+    /// Link would name two things. Asked of the custody service; a process not connected to
+    /// one (no custody URL) cannot check it.
+    pub(crate) async fn refuse_lot_identity(
+        &self,
+        registration: &Registration,
+    ) -> Result<(), PassportError> {
+        let (Granularity::Batch, Some(gtin), Some(lot)) = (
+            registration.granularity,
+            &registration.product.gtin,
+            &registration.product.lot,
+        ) else {
+            return Ok(());
+        };
+        match self.lot_with_identity(gtin, lot).await? {
+            Some(lot_id) => Err(PassportError::LotIdentity { lot_id }),
+            None => Ok(()),
+        }
+    }
+
+    /// The lot that carries GTIN `gtin` with lot number `lot`, as the custody service knows
+    /// it; `None` also when no custody service is connected.
+    pub async fn lot_with_identity(
+        &self,
+        gtin: &reetrace_core::domain::Gtin,
+        lot: &reetrace_core::domain::LotNumber,
+    ) -> Result<Option<Uuid>, PassportError> {
+        match self.claims.get() {
+            Some(custody) => Ok(custody.lot_with_identity(gtin, lot).await?),
+            None => Ok(None),
+        }
     }
 
     /// Claims the recycled content a registration sources from lots, before it is issued;

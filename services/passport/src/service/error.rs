@@ -5,6 +5,7 @@ use reetrace_core::db::StoreError;
 use reetrace_core::domain::{Denied, FieldError};
 use reetrace_core::service::issuing::IssuingError;
 use reetrace_core::service::recycled_content::ClaimError;
+use uuid::Uuid;
 
 use crate::domain::passport::PassportStatus;
 
@@ -23,6 +24,9 @@ pub enum PassportError {
     /// A passport with this product identity exists already.
     #[error("a passport for this product identity exists already")]
     Exists,
+    /// A lot carries this batch identity already (GTIN with lot number).
+    #[error("lot {lot_id} carries this GTIN and lot number already")]
+    LotIdentity { lot_id: Uuid },
     /// Two lines of one bulk request name the same product (`first_line` is 1-based).
     #[error("line {first_line} registers the same product identity")]
     DuplicateInRequest { first_line: usize },

@@ -38,6 +38,7 @@ impl PassportService {
         registration.derive_from_magnets();
         registration.check().map_err(PassportError::Invalid)?;
         self.require_gtin_held(org.id, &registration).await?;
+        self.refuse_lot_identity(&registration).await?;
         let (links, link_errors) = self.model_links(org.id, &[&registration]).await?;
         if let Some(err) = link_errors.into_values().next() {
             return Err(PassportError::Invalid(vec![err]));

@@ -63,6 +63,16 @@ pub(super) const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         &["failed_auth_rate_limit", "burst"],
         Kind::Int,
     ),
+    (
+        "REETRACE_SCAN_RATE_LIMIT_PER_SECOND",
+        &["scan_rate_limit", "per_second"],
+        Kind::Int,
+    ),
+    (
+        "REETRACE_SCAN_RATE_LIMIT_BURST",
+        &["scan_rate_limit", "burst"],
+        Kind::Int,
+    ),
     ("REETRACE_TRUSTED_PROXIES", &["trusted_proxies"], Kind::List),
     ("REETRACE_MASTER_KEY", &["master_key"], Kind::Str),
     ("REETRACE_MASTER_KEY_FILE", &["master_key_file"], Kind::Str),

@@ -50,23 +50,54 @@ fn placement(_: &Value) -> &'static str {
 }
 
 fn lot(body: &Value) -> &'static str {
+    // Names only of the organisations shown: the holder's with the chain, the claimants' else.
+    let names = body["names"].as_object();
+    let named =
+        |id: &Value| names.is_some_and(|n| id.as_str().is_some_and(|id| n.contains_key(id)));
+    let claimants_only = names.is_some_and(|n| {
+        n.keys().all(|id| {
+            body["claims"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["org_id"] == id.as_str()))
+        })
+    });
     match (
         body.get("holder").is_some(),
         body["events"].as_array().map(Vec::len),
     ) {
-        (true, Some(n)) if n > 0 => "chain",
-        (false, Some(0)) => "totals",
+        (true, Some(n)) if n > 0 && named(&body["holder"]) => "chain",
+        (false, Some(0)) if claimants_only => "totals",
+        _ => "mixed",
+    }
+}
+
+fn directory(body: &Value) -> &'static str {
+    match body["items"].as_array() {
+        Some(items) if !items.is_empty() && items.iter().all(|o| o["name"].is_string()) => "listed",
         _ => "mixed",
     }
 }
 
 fn scan(body: &Value) -> &'static str {
+    // Names: the holder's with the history; only the manufacturer's with the state alone.
+    let names = body["names"].as_object();
+    let holder_named = names.is_some_and(|n| {
+        body["custody"]["holder"]
+            .as_str()
+            .is_some_and(|h| n.contains_key(h))
+    });
+    let maker_only = names.is_some_and(|n| {
+        n.len() == 1
+            && body["product"]["manufacturer"]
+                .as_str()
+                .is_some_and(|m| n.contains_key(m))
+    });
     match (
         body["custody"].get("holder").is_some(),
         body["events"].as_array().map(Vec::len),
     ) {
-        (true, Some(n)) if n > 0 => "history",
-        (false, Some(0)) => "state",
+        (true, Some(n)) if n > 0 && holder_named => "history",
+        (false, Some(0)) if maker_only => "state",
         _ => "mixed",
     }
 }
@@ -257,6 +288,20 @@ api_test!(
                 lot,
                 [
                     "401", "totals", "totals", "chain", "totals", "chain", "chain", "totals",
+                ],
+            ),
+            (
+                format!("/lots/{lot_id}"),
+                lot,
+                [
+                    "401", "totals", "totals", "chain", "totals", "chain", "chain", "totals",
+                ],
+            ),
+            (
+                "/api/v1/directory/orgs".to_owned(),
+                directory,
+                [
+                    "401", "listed", "listed", "listed", "listed", "listed", "listed", "listed",
                 ],
             ),
             (

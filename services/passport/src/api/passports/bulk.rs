@@ -82,6 +82,7 @@ fn line_problem(error: LineFailure<Problem>) -> Problem {
         }
         LineFailure::Claim(failure) => PassportError::from(failure).into(),
         LineFailure::Exists => PassportError::Exists.into(),
+        LineFailure::LotIdentity { lot_id } => PassportError::LotIdentity { lot_id }.into(),
         LineFailure::NotCommitted => Problem::new(NOT_COMMITTED),
     }
 }
