@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use reetrace_core::api::auth::{RateLimit, RateLimits};
+use reetrace_core::service::idempotency_retention;
 use reetrace_custody::domain::reservation::ReservationCap;
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +118,8 @@ pub struct Config {
     pub connections: crate::serve::ConnectionLimits,
     /// Days the audit trail of authority reads keeps an entry before it is pruned.
     pub audit_retention_days: u32,
+    /// Hours the answers to idempotent requests (`Idempotency-Key`) are kept (at least 24).
+    pub idempotency_retention_hours: u32,
     /// When CRMA art. 28 and 29 apply (dates `YYYY-MM-DD`).
     pub crma: reetrace_passport::domain::crma::CrmaDates,
 }
@@ -151,6 +154,7 @@ impl Default for Config {
             resolver_cache_ms: 60_000,
             connections: crate::serve::ConnectionLimits::default(),
             audit_retention_days: reetrace_core::service::audit::DEFAULT_RETENTION_DAYS,
+            idempotency_retention_hours: idempotency_retention::DEFAULT_RETENTION_HOURS,
             crma: Default::default(),
         }
     }
@@ -301,6 +305,12 @@ impl Config {
         }
         if self.audit_retention_days == 0 {
             bail!("audit_retention_days (REETRACE_AUDIT_RETENTION_DAYS) must be at least 1");
+        }
+        if self.idempotency_retention_hours < idempotency_retention::MIN_RETENTION_HOURS {
+            bail!(
+                "idempotency_retention_hours (REETRACE_IDEMPOTENCY_RETENTION_HOURS) must be at least {} (a day offline)",
+                idempotency_retention::MIN_RETENTION_HOURS
+            );
         }
         if self.disclosure_k == 0 {
             bail!("disclosure_k (REETRACE_DISCLOSURE_K) must be at least 1");
@@ -472,6 +482,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("AUDIT_RETENTION_DAYS"), "{err}");
+    }
+
+    #[test]
+    fn idempotent_answers_are_kept_three_days_unless_configured_never_under_a_day() {
+        let retention = |v: &str| {
+            let vars = env(&[("REETRACE_IDEMPOTENCY_RETENTION_HOURS", v)]);
+            Config::from_layers(None, &vars, &Overrides::default())
+                .map(|(c, _)| c.idempotency_retention_hours)
+                .map_err(|e| e.to_string())
+        };
+        let (config, _) = Config::from_layers(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(config.idempotency_retention_hours, 72);
+        assert_eq!(retention("24"), Ok(24));
+        assert_eq!(retention("720"), Ok(720));
+        let err = retention("23").unwrap_err();
+        assert!(
+            err.contains("IDEMPOTENCY_RETENTION_HOURS") && err.contains("24"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub(super) const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         Kind::Int,
     ),
     (
+        "REETRACE_IDEMPOTENCY_RETENTION_HOURS",
+        &["idempotency_retention_hours"],
+        Kind::Int,
+    ),
+    (
         "REETRACE_CRMA_ART28_FROM",
         &["crma", "art28_from"],
         Kind::Str,
