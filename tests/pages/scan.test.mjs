@@ -361,6 +361,43 @@ async function refusedStep(context) {
   });
 }
 
+async function handover(context) {
+  await test('field page: a handover names the next holder (by name where the key may list them), who accepts it on its own phone', async () => {
+    const motor = await registerMotor(serial('HAND'));
+    const name = `Tri Sud ${RUN}`;
+    const next = await call('POST', '/api/v1/orgs', keys.admin, { name, role: 'recycler' });
+    assert.equal(next.status, 201, next.text);
+    const page = await open(context);
+    await signIn(page, keys.recycler);
+    await lookUp(page, motor.id);
+    await page.waitForSelector(`#subject[data-id="${motor.id}"]:not([hidden])`);
+    await recordAnswered(page, 'data-action="collect"');
+    const handed = await recordAnswered(page, 'data-action="handover"', async () => {
+      // A select of organisations by name where the server lists them to this key, else the id.
+      if (await page.$('select#f-to')) await page.selectOption('#f-to', { label: name });
+      else await page.fill('#f-to', next.body.org_id);
+    });
+    assert.equal(handed.status, 'accepted', handed.text);
+    await page.waitForSelector('#subject-facts dt:text("Handed over to")');
+    assert.deepEqual(await page.$$eval('#actions button', (b) => b.length), 0, 'the holder waits for the recipient');
+    await page.close();
+
+    const theirs = await open(context);
+    await signIn(theirs, next.body.api_key);
+    await lookUp(theirs, motor.id);
+    await theirs.waitForSelector(`#subject[data-id="${motor.id}"]:not([hidden])`);
+    assert.deepEqual(await theirs.$$eval('#actions button', (b) => b.map((x) => x.dataset.action)), ['accept']);
+    assert.equal((await recordAnswered(theirs, 'data-action="accept"')).status, 'accepted');
+    await theirs.waitForFunction(() => document.getElementById('subject-holder').textContent.startsWith('you ('));
+    assert.equal(await state(theirs), 'received');
+    const chain = await events(motor.id);
+    assert.deepEqual(chain.map((e) => [e.action, e.org_id]),
+      [['collect', demo.keys.recycler.org_id], ['handover', demo.keys.recycler.org_id], ['accept', next.body.org_id]]);
+    assertNoConsoleErrors(theirs);
+    await theirs.close();
+  });
+}
+
 async function fromPassportPage(context) {
   await test('field page: a recycler on a passport page goes on to the product on the field page, with the key of the tab', async () => {
     const motor = await registerMotor(serial('LINK'));
@@ -418,6 +455,7 @@ try {
   await lostAnswer(noWorkers);
   await refusedStep(context);
   await fromPassportPage(context);
+  await handover(context);
   await scanFromPhoto(context);
 } catch (error) {
   results.push({ name: 'setup', ok: false });

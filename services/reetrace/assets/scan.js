@@ -306,7 +306,13 @@
     collect: 'Collect', receive: 'Receive', sort: 'Sort', handover: 'Hand over', accept: 'Accept',
     destroy: 'Destroy', export: 'Export', dismantling: 'Dismantle', recycling: 'Recycle',
   };
-  const org = (id) => (!id ? 'nobody' : id === me.org_id ? 'you (' + me.org_name + ')' : id);
+  // An organisation by name where the answer names it (`names`, by id), else by id.
+  const org = (id) => {
+    if (!id) return 'nobody';
+    if (id === me.org_id) return 'you (' + me.org_name + ')';
+    const names = subject && ((subject.scan && subject.scan.names) || (subject.lot && subject.lot.names));
+    return (names && names[id]) || id;
+  };
 
   async function show(s) {
     // The same product or lot read again (after an answer) keeps an open form open.
@@ -363,19 +369,24 @@
 
   let recipients;
 
-  // Organisations a handover may name, by name. Today only administrators may list
-  // organisations (GET /api/v1/orgs); for other keys the page asks for the recipient's id.
-  // One function, so that an organisation directory open to every key can take its place.
+  // Organisations a handover may name, by name ([{id, name}]), or null: then the page asks for
+  // the recipient's id. The organisation directory (GET /api/v1/directory/orgs, any key)
+  // answers where the server has it; otherwise the list of organisations, which only
+  // administrators may read (GET /api/v1/orgs). One function, so that either can change.
   async function handoverRecipients() {
     if (recipients !== undefined) return recipients;
+    const sources = ['/api/v1/directory/orgs?role=recycler&limit=100', '/api/v1/orgs?role=recycler&limit=1000'];
     try {
-      const answer = await api('/api/v1/orgs?role=recycler&limit=1000');
-      recipients = answer.status === 200
-        ? answer.body.items.filter((o) => o.id !== me.org_id).map((o) => ({ id: o.id, name: o.name }))
-        : null;
+      for (const path of sources) {
+        const answer = await api(path);
+        if (answer.status !== 200) continue;
+        recipients = answer.body.items.filter((o) => o.id !== me.org_id).map((o) => ({ id: o.id, name: o.name }));
+        return recipients;
+      }
     } catch (_) {
       return null;
     }
+    recipients = null;
     return recipients;
   }
 

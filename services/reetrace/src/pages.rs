@@ -1,5 +1,5 @@
 //! The pages people look at, served from the binary: the urban-mine dashboard at `/dashboard`,
-//! the field page for recyclers at `/scan` (in [`scan`], with its service worker) and the static
+//! the field page for recyclers at `/scan` (in [`field`], with its service worker) and the static
 //! assets of the pages under `/assets/` (the passport page's script, the dashboard's script and
 //! style sheet). No CDN and no build step: the files are embedded with
 //! `include_str!` and served as they are.
@@ -9,7 +9,7 @@
 //! API's roles and disclosure control apply exactly as for any client. These routes are not
 //! API operations and stay out of the OpenAPI document.
 
-mod scan;
+mod field;
 
 use std::fmt::Write as _;
 
@@ -61,7 +61,7 @@ pub fn router() -> Router {
             get(|| async { asset(DASHBOARD_CSS, CSS) }),
         )
         .route(FAVICON_PATH, get(|| async { asset(FAVICON_SVG, SVG) }))
-        .merge(scan::router())
+        .merge(field::router())
 }
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
