@@ -485,25 +485,6 @@ mod tests {
     }
 
     #[test]
-    fn idempotent_answers_are_kept_three_days_unless_configured_never_under_a_day() {
-        let retention = |v: &str| {
-            let vars = env(&[("REETRACE_IDEMPOTENCY_RETENTION_HOURS", v)]);
-            Config::from_layers(None, &vars, &Overrides::default())
-                .map(|(c, _)| c.idempotency_retention_hours)
-                .map_err(|e| e.to_string())
-        };
-        let (config, _) = Config::from_layers(None, &[], &Overrides::default()).unwrap();
-        assert_eq!(config.idempotency_retention_hours, 72);
-        assert_eq!(retention("24"), Ok(24));
-        assert_eq!(retention("720"), Ok(720));
-        let err = retention("23").unwrap_err();
-        assert!(
-            err.contains("IDEMPOTENCY_RETENTION_HOURS") && err.contains("24"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn bad_values_are_named() {
         let err = Config::from_layers(
             None,
