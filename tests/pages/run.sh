@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end tests of the pages people look at (the passport page and the regulator dashboard)
-# in headless Chromium, driven by playwright-core (pinned in package.json / package-lock.json).
+# End-to-end tests of the pages people look at (the passport page, the regulator dashboard and
+# the recyclers' field page) in headless Chromium, driven by playwright-core (pinned in
+# package.json / package-lock.json).
 #
 # Builds the debug binary, loads `reetrace demo` (its default size, 2,000 products; about 15 s in
 # a debug build) into a fresh SQLite database, serves it as shipped on a free port, then runs
@@ -13,7 +14,8 @@
 # placed-on-market figure, most years' custody flows and the modelled stock, and withholds some
 # cells (the newest years' custody flows, some categories): the pages must show the published
 # figures as the API answers them and the withheld ones as "suppressed", never as zero.
-# PAGES_DEMO_PRODUCTS=N loads a demo of another size.
+# PAGES_DEMO_PRODUCTS=N loads a demo of another size; PAGES_SUITES="scan" runs only the field
+# page's tests (scan.test.mjs: from a photo, collect to recycling, the offline queue, a refusal).
 #
 # Needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium), Node 20 with npm
 # (and the npm registry for the pinned playwright-core on the first run), and cargo.
@@ -22,6 +24,9 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 CHROMIUM=/usr/bin/chromium
 PRODUCTS="${PAGES_DEMO_PRODUCTS:-}"
+# pages: the passport page and the dashboard; scan: the field page (it records custody steps,
+# so it runs after the figures were compared).
+SUITES="${PAGES_SUITES:-pages scan}"
 
 fail() { echo "tests/pages: $*" >&2; exit 1; }
 [ -x "$CHROMIUM" ] || fail "$CHROMIUM is missing: install Debian's chromium (apt-get install -y chromium)"
@@ -86,8 +91,11 @@ echo "==> headless Chromium"
 rm -rf "$HERE/screenshots"
 mkdir -p "$HERE/screenshots"
 status=0
-BASE_URL="$BASE" DEMO_JSON="$WORK/demo.json" CHROMIUM="$CHROMIUM" SCREENSHOTS="$HERE/screenshots" \
-  USER_DATA_DIR="$WORK/chromium-profile" node "$HERE/pages.test.mjs" || status=$?
+for suite in $SUITES; do
+  echo "==> $suite.test.mjs"
+  BASE_URL="$BASE" DEMO_JSON="$WORK/demo.json" CHROMIUM="$CHROMIUM" SCREENSHOTS="$HERE/screenshots" \
+    USER_DATA_DIR="$WORK/chromium-profile" node "$HERE/$suite.test.mjs" || status=$?
+done
 if [ "$status" -ne 0 ]; then
   echo "--- server log (last 20 lines) ---" >&2
   tail -n 20 "$WORK/server.log" >&2 || true

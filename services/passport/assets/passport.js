@@ -245,6 +245,11 @@
     }
     const scan = await api('/api/v1/custody/' + encodeURIComponent(id), key);
     if (scan.status === 200) showCustody(scan.body); else custodyRefused(scan.status, scan.body);
+    if (who.body.role === 'recycler' && scan.status === 200 && !$('field-link')) {
+      // The steps themselves are recorded on the field page (it takes the key of this tab).
+      section.append(el('p', {}, el('a', { id: 'field-link', href: '/scan?passport=' + encodeURIComponent(id) },
+        'Record a custody step on the field page')));
+    }
     return true;
   }
 

@@ -22,6 +22,7 @@ use reetrace_core::metrics::{self, Metrics};
 use reetrace_core::service::accounts::Accounts;
 use reetrace_core::service::audit::AuditTrail;
 use reetrace_core::service::feed::{Consumer, FeedSource, Quarantines};
+use reetrace_core::service::idempotency_retention::IdempotencyRetention;
 use reetrace_core::service::issuing::{Issuing, IssuingConfig, KeyOnOrgCreated};
 use reetrace_core::service::lease::run_leased;
 use reetrace_core::store::lease::Leases;
@@ -49,7 +50,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::apidoc;
 use crate::config::Config;
 use crate::ops::{self, OpsState};
-use crate::selection::Selection;
+use crate::selection::{Selection, remote};
 
 /// Every service's migrations, in the order they apply. Issuing's comes after passport's, whose
 /// first migration created the issuing tables before they were the kernel's (issuing's creates
@@ -95,6 +96,8 @@ pub struct Services {
     pub auth: Arc<Authenticator>,
     /// The audit trail of authority reads, written by every route of this process.
     pub audit: AuditTrail,
+    /// How long the passport and custody answers to `Idempotency-Key`s are kept.
+    pub idempotency: IdempotencyRetention,
     /// Issuing as the organisations (keys, DIDs, status lists), for every service that issues.
     pub issuing: Arc<Issuing>,
     pub passport: PassportService,
@@ -108,24 +111,6 @@ pub struct Services {
     pub stock_consumers: StockConsumers,
     /// Where the consumers keep the events they cannot apply.
     pub quarantines: Quarantines,
-}
-
-/// The base URL and service key to reach a service running elsewhere.
-fn remote<'a>(
-    config: &'a Config,
-    url: &'a Option<String>,
-    name: &str,
-) -> anyhow::Result<(&'a str, &'a str)> {
-    let url = url.as_deref().with_context(|| {
-        format!(
-            "the {name} service is not run here: set REETRACE_{}_URL to where it runs",
-            name.to_uppercase()
-        )
-    })?;
-    let key = config.service_key.as_ref().map(|k| k.expose()).context(
-        "services in other processes are reached with a service key: set REETRACE_SERVICE_KEY",
-    )?;
-    Ok((url, key))
 }
 
 impl Services {
@@ -260,6 +245,13 @@ impl Services {
             accounts,
             auth,
             audit,
+            idempotency: IdempotencyRetention::new(
+                config.idempotency_retention_hours,
+                vec![
+                    ("passport", passport::store::idempotent_answers(db)),
+                    ("custody", custody::store::idempotent_answers(db)),
+                ],
+            ),
             issuing,
             passport,
             custody,
@@ -272,12 +264,12 @@ impl Services {
     }
 
     /// Starts the background work of the services run here: feed consumers, the checkpoint
-    /// publisher, the audit trail's pruning; each under a lease so no two instances do it twice.
+    /// publisher, the pruning of the audit trail and of idempotent answers; each under a lease.
     pub fn start_workers(&self, cancel: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
-        let pruning = self
-            .audit
-            .spawn_pruning(self.leases.clone(), cancel.clone());
-        let mut workers = vec![pruning];
+        let mut workers = vec![
+            (self.audit).spawn_pruning(self.leases.clone(), cancel.clone()),
+            (self.idempotency).spawn_pruning(self.leases.clone(), cancel.clone()),
+        ];
         if self.selection.stock {
             workers.extend(
                 self.stock_consumers

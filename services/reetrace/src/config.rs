@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use reetrace_core::api::auth::{RateLimit, RateLimits};
+use reetrace_core::service::idempotency_retention;
 use reetrace_custody::domain::reservation::ReservationCap;
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +120,8 @@ pub struct Config {
     pub connections: crate::serve::ConnectionLimits,
     /// Days the audit trail of authority reads keeps an entry before it is pruned.
     pub audit_retention_days: u32,
+    /// Hours the answers to idempotent requests (`Idempotency-Key`) are kept (at least 24).
+    pub idempotency_retention_hours: u32,
     /// When CRMA art. 28 and 29 apply (dates `YYYY-MM-DD`).
     pub crma: reetrace_passport::domain::crma::CrmaDates,
 }
@@ -157,6 +160,7 @@ impl Default for Config {
             resolver_cache_ms: 60_000,
             connections: crate::serve::ConnectionLimits::default(),
             audit_retention_days: reetrace_core::service::audit::DEFAULT_RETENTION_DAYS,
+            idempotency_retention_hours: idempotency_retention::DEFAULT_RETENTION_HOURS,
             crma: Default::default(),
         }
     }
@@ -307,6 +311,12 @@ impl Config {
         }
         if self.audit_retention_days == 0 {
             bail!("audit_retention_days (REETRACE_AUDIT_RETENTION_DAYS) must be at least 1");
+        }
+        if self.idempotency_retention_hours < idempotency_retention::MIN_RETENTION_HOURS {
+            bail!(
+                "idempotency_retention_hours (REETRACE_IDEMPOTENCY_RETENTION_HOURS) must be at least {} (a day offline)",
+                idempotency_retention::MIN_RETENTION_HOURS
+            );
         }
         if self.disclosure_k == 0 {
             bail!("disclosure_k (REETRACE_DISCLOSURE_K) must be at least 1");

@@ -1,12 +1,15 @@
-//! The pages people look at, served from the binary: the urban-mine dashboard at `/dashboard`
-//! and the static assets of the pages under `/assets/` (the passport page's script, the lot
-//! page's script and style sheet, the dashboard's script and style sheet). No CDN and no build step: the files are embedded with
+//! The pages people look at, served from the binary: the urban-mine dashboard at `/dashboard`,
+//! the field page for recyclers at `/scan` (in [`field`], with its service worker) and the static
+//! assets of the pages under `/assets/` (the passport page's script, the lot page's script and
+//! style sheet, the dashboard's script and style sheet). No CDN and no build step: the files are embedded with
 //! `include_str!` and served as they are.
 //!
 //! The dashboard's HTML is rendered here (its filter vocabularies come from the domain types);
 //! its figures are read by the script from the stock API with the key the user enters, so the
 //! API's roles and disclosure control apply exactly as for any client. These routes are not
 //! API operations and stay out of the OpenAPI document.
+
+mod field;
 
 use std::fmt::Write as _;
 
@@ -66,6 +69,7 @@ pub fn router() -> Router {
             reetrace_custody::api::lot_page::STYLE_PATH,
             get(|| async { asset(reetrace_custody::api::lot_page::STYLE, CSS) }),
         )
+        .merge(field::router())
 }
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";

@@ -1,6 +1,10 @@
 //! Which services a process runs: all of them (the embedded default), or the ones named by
 //! `reetrace serve --services` (the others are reached over HTTP).
 
+use anyhow::Context;
+
+use crate::config::Config;
+
 /// Which services this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Selection {
@@ -39,4 +43,22 @@ impl Selection {
         }
         Ok(s)
     }
+}
+
+/// The base URL and service key to reach a service running elsewhere.
+pub(crate) fn remote<'a>(
+    config: &'a Config,
+    url: &'a Option<String>,
+    name: &str,
+) -> anyhow::Result<(&'a str, &'a str)> {
+    let url = url.as_deref().with_context(|| {
+        format!(
+            "the {name} service is not run here: set REETRACE_{}_URL to where it runs",
+            name.to_uppercase()
+        )
+    })?;
+    let key = config.service_key.as_ref().map(|k| k.expose()).context(
+        "services in other processes are reached with a service key: set REETRACE_SERVICE_KEY",
+    )?;
+    Ok((url, key))
 }

@@ -22,7 +22,7 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 730;
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Whether a prune is due, the last one having run at `last` (never: at once).
-fn prune_due(last: Option<std::time::Instant>, now: std::time::Instant) -> bool {
+pub(crate) fn prune_due(last: Option<std::time::Instant>, now: std::time::Instant) -> bool {
     last.is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY)
 }
 

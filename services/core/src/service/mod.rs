@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod feed;
+pub mod idempotency_retention;
 pub mod issuing;
 pub mod lease;
 pub mod recycled_content;

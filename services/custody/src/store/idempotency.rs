@@ -1,9 +1,13 @@
 //! The answers to idempotent requests, kept with the writes they made (by
 //! [`WriteStore::write`](super::WriteStore::write)).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use reetrace_core::db::{Sql, StoreError};
+use chrono::{DateTime, Utc};
+use reetrace_core::db::{Db, Sql, StoreError};
 use reetrace_core::domain::idempotency::{StoredResponse, fingerprint_from_bytes};
+use reetrace_core::service::idempotency_retention::IdempotentAnswers;
 use uuid::Uuid;
 
 use super::SqlCustody;
@@ -43,5 +47,20 @@ impl IdempotencyStore for SqlCustody {
             })
         })
         .transpose()
+    }
+}
+
+/// The custody answers, pruned past their retention.
+pub fn idempotent_answers(db: &Db) -> Arc<dyn IdempotentAnswers> {
+    Arc::new(SqlCustody { db: db.clone() })
+}
+
+#[async_trait]
+impl IdempotentAnswers for SqlCustody {
+    async fn prune_answers(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Sql::new("DELETE FROM custody_idempotency WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(self.db.writer())
+            .await
     }
 }

@@ -27,7 +27,7 @@ use reetrace_core::db::{Archived, Db, MigrationSet};
 pub use capture_jobs::CaptureJobStore;
 pub use claims::ClaimStore;
 pub use events::EventStore;
-pub use idempotency::IdempotencyStore;
+pub use idempotency::{IdempotencyStore, idempotent_answers};
 pub use lots::LotStore;
 pub use passport_copies::PassportCopies;
 pub use products::ProductStore;

@@ -13,6 +13,7 @@ mod passports;
 use std::sync::Arc;
 
 use reetrace_core::db::{Archived, Db, MigrationSet, StoreError};
+use reetrace_core::service::idempotency_retention::IdempotentAnswers;
 
 pub use feed::PassportFeedStore;
 pub use passports::{
@@ -34,6 +35,24 @@ pub fn open(db: &Db) -> Arc<dyn PassportStores> {
 /// The passport tables as a backup holds them.
 pub fn archive(db: &Db) -> Arc<dyn Archived> {
     Arc::new(SqlPassports::new(db.clone()))
+}
+
+/// The passport answers to idempotent requests, pruned past their retention.
+pub fn idempotent_answers(db: &Db) -> Arc<dyn IdempotentAnswers> {
+    Arc::new(SqlPassports::new(db.clone()))
+}
+
+#[async_trait::async_trait]
+impl IdempotentAnswers for SqlPassports {
+    async fn prune_answers(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        reetrace_core::db::Sql::new("DELETE FROM passport_idempotency WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(self.db.writer())
+            .await
+    }
 }
 
 /// The passport service's tables, on either backend.

@@ -103,6 +103,11 @@ pub(super) const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
         Kind::Int,
     ),
     (
+        "REETRACE_IDEMPOTENCY_RETENTION_HOURS",
+        &["idempotency_retention_hours"],
+        Kind::Int,
+    ),
+    (
         "REETRACE_CRMA_ART28_FROM",
         &["crma", "art28_from"],
         Kind::Str,
@@ -155,3 +160,31 @@ pub(super) const OTHER_ENV: &[&str] = &[
     "REETRACE_LOG",
     "REETRACE_TEST_POSTGRES_URL",
 ];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::{Config, Overrides};
+
+    #[test]
+    fn idempotent_answers_are_kept_three_days_unless_configured_never_under_a_day() {
+        let retention = |v: &str| {
+            let vars = vec![(
+                "REETRACE_IDEMPOTENCY_RETENTION_HOURS".to_owned(),
+                v.to_owned(),
+            )];
+            Config::from_layers(None, &vars, &Overrides::default())
+                .map(|(c, _)| c.idempotency_retention_hours)
+                .map_err(|e| e.to_string())
+        };
+        let (config, _) = Config::from_layers(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(config.idempotency_retention_hours, 72);
+        assert_eq!(retention("24"), Ok(24));
+        assert_eq!(retention("720"), Ok(720));
+        let err = retention("23").unwrap_err();
+        assert!(
+            err.contains("IDEMPOTENCY_RETENTION_HOURS") && err.contains("24"),
+            "{err}"
+        );
+    }
+}

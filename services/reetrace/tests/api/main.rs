@@ -25,6 +25,7 @@ mod epcis_interop;
 mod errors;
 mod free_access;
 mod gs1;
+mod idempotency_retention;
 pub mod import;
 mod labels;
 mod lot_urls;

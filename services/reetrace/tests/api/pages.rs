@@ -137,3 +137,72 @@ api_test!(
         assert_problem(missing, 404, "not_found").await;
     }
 );
+
+api_test!(
+    the_field_page_its_assets_and_its_service_worker_are_served_for_the_scope_scan,
+    |app: TestApp| async move {
+        let page = app.get("/scan").send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert_eq!(header(&page, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(header(&page, "cache-control"), "no-cache");
+        let policy = header(&page, "content-security-policy");
+        for directive in [
+            "script-src 'self'",
+            "connect-src 'self'",
+            "worker-src 'self'",
+        ] {
+            assert!(policy.contains(directive), "{directive} in {policy}");
+        }
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(
+            header(&page, "permissions-policy"),
+            "camera=(self), geolocation=(self)"
+        );
+        let html = page.text().await.unwrap();
+        assert_eq!(
+            loaded_assets(&html),
+            [
+                "/assets/scan-queue.js",
+                "/assets/scan-forms.js",
+                "/assets/scan.js",
+                "/assets/scan.css"
+            ]
+        );
+        assert!(html.contains("<option value=\"DE\">Germany</option>"));
+        for (path, content_type) in [
+            ("/assets/scan.js", "text/javascript; charset=utf-8"),
+            ("/assets/scan-queue.js", "text/javascript; charset=utf-8"),
+            ("/assets/scan-forms.js", "text/javascript; charset=utf-8"),
+            ("/assets/scan.css", "text/css; charset=utf-8"),
+        ] {
+            let asset = app.get(path).send().await.unwrap();
+            assert_eq!(asset.status(), 200, "{path}");
+            assert_eq!(header(&asset, "content-type"), content_type, "{path}");
+            assert_eq!(header(&asset, "x-content-type-options"), "nosniff");
+            let body = asset.text().await.unwrap();
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{path}: no other origin"
+            );
+        }
+
+        let worker = app.get("/scan-sw.js").send().await.unwrap();
+        assert_eq!(worker.status(), 200);
+        assert_eq!(
+            header(&worker, "content-type"),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(header(&worker, "service-worker-allowed"), "/scan");
+        assert_eq!(header(&worker, "cache-control"), "no-cache");
+        assert!(header(&worker, "content-security-policy").contains("connect-src 'self'"));
+        let js = worker.text().await.unwrap();
+        assert!(js.contains("const CACHE = 'reetrace-field-0."), "{js}");
+        assert!(js.contains("'/assets/scan.js'"));
+
+        // The queue sends every step with the Idempotency-Key it was recorded with.
+        let queue = app.get("/assets/scan-queue.js").send().await.unwrap();
+        let queue = queue.text().await.unwrap();
+        assert!(queue.contains("'Idempotency-Key': entry.idempotency_key"));
+        assert!(queue.contains("indexedDB.open("));
+    }
+);

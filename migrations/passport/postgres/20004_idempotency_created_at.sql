@@ -1,0 +1,3 @@
+-- The answers to idempotent requests are pruned past their retention
+-- (`idempotency_retention_hours`): an index on their age keeps the hourly prune cheap.
+CREATE INDEX passport_idempotency_created_at ON passport_idempotency (created_at);
