@@ -12,7 +12,7 @@ use reetrace_core::domain::{Category, Element};
 use reetrace_stock::domain::InflowAt;
 use reetrace_stock::domain::levers::{Lever, ScenarioDefinition};
 use reetrace_stock::domain::lifetime::Lifetime;
-use reetrace_stock::domain::whatif::{Baseline, Rates, project};
+use reetrace_stock::domain::whatif::{Baseline, EolRates, project};
 use serde_json::Value;
 
 const REL_TOL: f64 = 1e-9;
@@ -60,7 +60,7 @@ fn a_scenario_equals_the_flodym_run_of_the_same_inputs() {
             if *c == category {
                 rates.insert(
                     (*c, *e),
-                    Rates {
+                    EolRates {
                         collection_rate: r["collection_rate"].as_f64().unwrap(),
                         recovery_yield: r["recovery_yield"].as_f64().unwrap(),
                     },
@@ -76,7 +76,7 @@ fn a_scenario_equals_the_flodym_run_of_the_same_inputs() {
         lifetimes,
         inflows,
         rates,
-        default_rates: Rates {
+        default_rates: EolRates {
             collection_rate: 0.0,
             recovery_yield: 0.0,
         },

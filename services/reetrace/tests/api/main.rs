@@ -36,6 +36,7 @@ pub mod passports;
 mod proof_sets;
 mod resolver;
 mod resolver_gs1;
+mod scenarios;
 mod stock;
 mod tls;
 mod unchanged_put;

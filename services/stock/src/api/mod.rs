@@ -2,6 +2,7 @@
 
 pub mod error;
 mod query;
+mod scenarios;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub fn router() -> OpenApiRouter<StockState> {
         .routes(routes!(export))
         .routes(routes!(run_model))
         .routes(routes!(get_parameters, put_parameters))
+        .merge(scenarios::router())
 }
 
 /// Urban-mine flows by year, country, category and element.

@@ -13,9 +13,11 @@
 //! - `demand`: after the last observed year (and from `from` on) the inflow grows by `growth` a
 //!   year instead of being held flat.
 
+use chrono::{DateTime, Utc};
 use reetrace_core::domain::{Category, Element, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::lifetime::Lifetime;
 
@@ -126,6 +128,17 @@ pub struct ScenarioDefinition {
     pub shared: bool,
     /// At most 200.
     pub levers: Vec<Lever>,
+}
+
+/// One stored version of a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioVersion {
+    pub id: Uuid,
+    pub version: i64,
+    /// The organisation that owns it.
+    pub org_id: Uuid,
+    pub definition: ScenarioDefinition,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A lever resolved against the model's years: `from` and `by` are year indices.
@@ -328,7 +341,7 @@ fn resolve_lever(
             kind,
             "factor",
             lever.factor,
-            &|v| v >= 0.0 && v <= 1e6,
+            &|v| (0.0..=1e6).contains(&v),
             "a content factor may not make the content negative: 0 or more (at most 10^6)",
         )),
         LeverKind::Substitution => Effect::Substitution(needs(

@@ -25,7 +25,7 @@ use super::lifetime::{Lifetime, LifetimeError};
 
 /// The baseline collection rate and recovery yield of a series.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rates {
+pub struct EolRates {
     pub collection_rate: f64,
     pub recovery_yield: f64,
 }
@@ -44,8 +44,8 @@ pub struct Baseline<C, E> {
     /// Inflow per category and element, one value per model year (observed, then forecast).
     pub inflows: BTreeMap<(C, E), Vec<f64>>,
     /// Baseline rates per category and element; `default_rates` for the others.
-    pub rates: BTreeMap<(C, E), Rates>,
-    pub default_rates: Rates,
+    pub rates: BTreeMap<(C, E), EolRates>,
+    pub default_rates: EolRates,
 }
 
 /// The flows of one series in a scenario, one value per model year.
@@ -160,7 +160,7 @@ where
         let applies =
             |c: &Change<C, E>| c.category == category && c.element.is_none_or(|e| e == element);
         let mine: Vec<&Change<C, E>> = changes.iter().filter(|c| applies(c)).collect();
-        if !curves.contains_key(&category) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = curves.entry(category) {
             let lifetime = baseline
                 .lifetimes
                 .get(&category)
@@ -184,7 +184,7 @@ where
                 })
                 .transpose()
                 .map_err(failed)?;
-            curves.insert(category, Curves { old, new });
+            slot.insert(Curves { old, new });
         }
         let curve = &curves[&category];
 
@@ -308,13 +308,13 @@ mod tests {
             .into(),
             rates: [(
                 ("phone", "Nd"),
-                Rates {
+                EolRates {
                     collection_rate: 0.5,
                     recovery_yield: 0.8,
                 },
             )]
             .into(),
-            default_rates: Rates {
+            default_rates: EolRates {
                 collection_rate: 0.0,
                 recovery_yield: 0.9,
             },

@@ -1,14 +1,15 @@
 //! Storage of the stock service: its copy of the passports, the flow cells (per contributing
 //! organisation), their revisions, custody steps waiting for their passport, the feed cursors
-//! and inbox, and the parameter versions.
+//! and inbox, the parameter versions and the scenario versions.
 //!
-//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps three
+//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps four
 //! traits, one file each:
 //!
 //! - [`ProjectionStore`] (`projection.rs`): what the feed consumers write, step by step inside
 //!   one projection transaction (inbox, passports, cells, parked steps, cursor);
 //! - [`TableStore`] (`tables.rs`): the cells read back as the rows of a table;
-//! - [`ParameterStore`] (`parameters.rs`): the versions of the model parameters.
+//! - [`ParameterStore`] (`parameters.rs`): the versions of the model parameters;
+//! - [`ScenarioStore`] (`scenarios.rs`): the versions of the policy scenarios.
 //!
 //! Each feed batch is applied in one transaction: the inbox of event ids, the projection
 //! changes and the cursor commit together, so a replay changes nothing and a restart loses
@@ -16,6 +17,7 @@
 
 mod parameters;
 mod projection;
+mod scenarios;
 mod tables;
 
 use std::collections::BTreeMap;
@@ -28,15 +30,19 @@ use crate::domain::flow::ElementMasses;
 
 pub use parameters::ParameterStore;
 pub use projection::ProjectionStore;
+pub use scenarios::ScenarioStore;
 pub use tables::TableStore;
 
 /// The stock service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::STOCK;
 
-/// Everything the stock service stores: the three traits together.
-pub trait StockStore: ProjectionStore + TableStore + ParameterStore {}
+/// Everything the stock service stores: the four traits together.
+pub trait StockStore: ProjectionStore + TableStore + ParameterStore + ScenarioStore {}
 
-impl<T> StockStore for T where T: ProjectionStore + TableStore + ParameterStore + ?Sized {}
+impl<T> StockStore for T where
+    T: ProjectionStore + TableStore + ParameterStore + ScenarioStore + ?Sized
+{
+}
 
 /// The store for a database.
 pub fn open(db: &Db) -> Arc<dyn StockStore> {
