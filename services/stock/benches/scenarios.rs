@@ -28,6 +28,9 @@ const ROUNDS: usize = 20;
 /// The element the thrifting lever halves (any one of the 20).
 const DY: u16 = 11;
 
+/// One inflow series at the finest grain: (country, category, element) and its values.
+type FinestSeries = ((u16, u16, u16), Vec<f64>);
+
 fn lifetime(category: u16) -> Lifetime {
     let k = f64::from(category);
     match category % 4 {
@@ -48,7 +51,7 @@ fn lifetime(category: u16) -> Lifetime {
 }
 
 /// Inflow per (country, category, element): observed years, then the flat forecast.
-fn finest() -> Vec<((u16, u16, u16), Vec<f64>)> {
+fn finest() -> Vec<FinestSeries> {
     let mut out = Vec::new();
     for country in 0..COUNTRIES {
         for category in 0..CATEGORIES {
@@ -92,7 +95,7 @@ fn changes() -> Vec<Change<u16, u16>> {
 }
 
 /// One scenario computation from the finest inflows; a checksum so nothing is optimised away.
-fn round(finest: &[((u16, u16, u16), Vec<f64>)], changes: &[Change<u16, u16>]) -> f64 {
+fn round(finest: &[FinestSeries], changes: &[Change<u16, u16>]) -> f64 {
     let mut inflows: BTreeMap<(u16, u16), Vec<f64>> = BTreeMap::new();
     for ((_, category, element), series) in finest {
         let sum = inflows

@@ -23,8 +23,9 @@ use crate::domain::whatif::{Baseline, EolRates, Outcome, WhatIfError, by_element
 /// The most scenarios one comparison holds (besides the baseline).
 pub const MAX_COMPARED: usize = 4;
 
-/// Where custody observed nothing: no collection, and a recovery yield of 90 % (our assumption
-/// for what a recycler recovers of the rare earth it is given; a lever sets another).
+/// Where custody observed no collection: a collection rate of 0; where it observed no recycling:
+/// a recovery yield of 90 % (our assumption for what a recycler recovers of the rare earth it is
+/// given, not an observation; a `recovery_yield` lever sets another).
 pub const DEFAULT_RATES: EolRates = EolRates {
     collection_rate: 0.0,
     recovery_yield: 0.9,
@@ -117,10 +118,14 @@ impl StockService {
     ) -> Result<ScenarioAnswer, StockError> {
         let scenario = self.visible(caller, id, version).await?;
         let prepared = self.prepare().await?;
-        let mut results = blocking_results(prepared.baseline, vec![scenario], false).await?;
+        let results = blocking_results(prepared.baseline, vec![scenario], false).await?;
+        let scenario = results
+            .into_iter()
+            .next()
+            .expect("one result per scenario given");
         Ok(ScenarioAnswer {
             basis: prepared.basis,
-            scenario: results.pop().ok_or(StockError::NoParameters)?,
+            scenario,
         })
     }
 
