@@ -35,13 +35,15 @@ export async function checkScenarios(context, h) {
     const answer = await response.json();
     assert.equal(await page.inputValue('#f-element'), 'Dy');
     const series = await page.$$eval('#chart-ratio path.series', (paths) => paths.map((p) => p.dataset.series));
-    for (const name of ['baseline', ...made.map((s) => s.name), 'CRMA benchmark 25 % (indicative)']) {
-      assert.ok(series.some((s) => s.startsWith(name)), `${name} in the ratio chart: ${series}`);
+    for (const name of ['Baseline', 'S1', 'S2', 'CRMA 25 %']) {
+      assert.ok(series.some((s) => s === name || s === name + ' (forecast)'), `${name} in the ratio chart: ${series}`);
     }
+    const key = await page.$$eval('#series-key li', (lis) => lis.map((li) => li.textContent));
+    assert.deepEqual(key.slice(1, 3), made.map((s, i) => `S${i + 1}: ${s.name} (version 1)`));
     assert.equal(await page.textContent('#caveat'), answer.benchmark.caveat);
     for (const chart of ['#chart-stock', '#chart-supply']) {
       const lines = await page.$$eval(chart + ' path.series', (paths) => paths.map((p) => p.dataset.series));
-      assert.ok(lines.some((s) => s === made[0].name || s === made[0].name + ' (forecast)'), `${chart}: ${lines}`);
+      assert.ok(lines.some((s) => s === 'S1' || s === 'S1 (forecast)'), `${chart}: ${lines}`);
     }
     // Every ratio in the table is the API's, scenario by scenario.
     const rows = await page.$$eval('#table-ratio tbody tr', (trs) => trs.map((tr) => ({
@@ -71,6 +73,12 @@ export async function checkScenarios(context, h) {
     await page.reload({ waitUntil: 'load' });
     await page.waitForFunction(() => document.body.dataset.state === 'ready');
     await assertNoHorizontalScroll(page, 'scenarios');
+    // Every legend entry inside its chart.
+    const clipped = await page.$$eval('svg.chart', (charts) => charts.flatMap((c) => {
+      const height = c.viewBox.baseVal.height;
+      return [...c.querySelectorAll('text.legend')].filter((t) => Number(t.getAttribute('y')) > height).map((t) => t.textContent);
+    }));
+    assert.deepEqual(clipped, [], 'legend entries below the chart');
     await shot(page, 'scenarios-360');
     assertNoConsoleErrors(page);
   });

@@ -123,6 +123,10 @@
     select.value = present.includes(previous) ? previous : present.includes('Dy') ? 'Dy' : present[0] || '';
   }
 
+  // The legend's name of a column: short, so that four scenarios fit a phone's chart legend; the
+  // key under the scenario choice names each in full.
+  const short = (i) => (i === 0 ? 'Baseline' : 'S' + i);
+
   function render() {
     const element = $('f-element').value;
     const years = [];
@@ -130,7 +134,7 @@
     const last = answer.last_observed;
     const byYear = answer.scenarios.map((s) => new Map(s.rows.filter((r) => r.element === element).map((r) => [r.year, r])));
     const series = (field, scale = 1) => answer.scenarios.map((s, i) => ({
-      label: s.name, cls: 's' + (i + 1),
+      label: short(i), cls: 's' + (i + 1),
       points: years.map((y) => {
         const row = byYear[i].get(y);
         const v = row ? row[field] : null;
@@ -143,7 +147,7 @@
     const ratio = series('secondary_supply_ratio', 100);
     const magnet = answer.benchmark.elements.includes(element);
     if (magnet) {
-      ratio.push({ label: 'CRMA benchmark ' + answer.benchmark.share * 100 + ' % (indicative)', cls: 'benchmark',
+      ratio.push({ label: 'CRMA ' + answer.benchmark.share * 100 + ' %', cls: 'benchmark',
         points: years.map((y) => ({ year: y, figure: { value: answer.benchmark.share * 100 }, forecast: false })) });
     }
     C.line($('chart-ratio'), { years, unit: '%', yLabel: '%', title: element + ': secondary supply ÷ placed on the market',
@@ -151,9 +155,12 @@
     $('caveat').textContent = magnet ? answer.benchmark.caveat : 'The CRMA benchmark comparison is shown for ' + answer.benchmark.elements.join(', ') + ' only.';
     $('basis').textContent = 'Data revision ' + answer.data_revision + ', model parameters version ' + answer.parameters_version +
       ', years ' + answer.year_from + '–' + answer.year_to + (last === null ? '' : ' (observed to ' + last + ')') + '.';
+    $('series-key').replaceChildren(...answer.scenarios.map((s, i) => el('li', {}, el('strong', {}, short(i)), ': ' +
+      (i === 0 ? 'the observed data with the flat forecast and the baseline rates' : s.name + ' (version ' + s.version + ')'))),
+      ...(magnet ? [el('li', {}, el('strong', {}, 'CRMA ' + answer.benchmark.share * 100 + ' %'), ': the benchmark, indicative (see below the ratio)')] : []));
     const table = $('table-ratio');
     table.tHead.rows[0].replaceChildren(el('th', { scope: 'col' }, 'Year'),
-      ...answer.scenarios.map((s) => el('th', { scope: 'col', class: 'num' }, s.name)));
+      ...answer.scenarios.map((s, i) => el('th', { scope: 'col', class: 'num' }, short(i))));
     table.tBodies[0].replaceChildren(...years.map((y) => el('tr', { 'data-year': y }, el('th', { scope: 'row' }, String(y)),
       ...byYear.map((m) => {
         const r = m.get(y);
