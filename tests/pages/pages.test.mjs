@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { strict as assert } from 'node:assert';
 import { chromium } from 'playwright-core';
+import { checkScenarios } from './scenarios.mjs';
 
 const BASE = process.env.BASE_URL;
 const demo = JSON.parse(readFileSync(process.env.DEMO_JSON, 'utf8'));
@@ -760,6 +761,7 @@ try {
   await checkPassportPage(context, withCustody);
   await checkLotPage(context, withCustody);
   await checkDashboard(context);
+  await checkScenarios(context, { BASE, keys, test, open, assertNoConsoleErrors, assertNoHorizontalScroll, shot });
   // Last: the passport it registers changes the stock figures the dashboard compares.
   await checkMagnetPage(context);
 } catch (error) {

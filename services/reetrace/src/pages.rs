@@ -1,7 +1,8 @@
 //! The pages people look at, served from the binary: the urban-mine dashboard at `/dashboard`,
-//! the field page for recyclers at `/scan` (in [`field`], with its service worker) and the static
-//! assets of the pages under `/assets/` (the passport page's script, the lot page's script and
-//! style sheet, the dashboard's script and style sheet). No CDN and no build step: the files are embedded with
+//! the field page for recyclers at `/scan` (in [`field`], with its service worker), the
+//! scenarios beside the baseline at `/dashboard/scenarios` and the static assets of the pages
+//! under `/assets/` (the passport page's script, the lot page's script and style sheet, the
+//! dashboard's script and style sheet). No CDN and no build step: the files are embedded with
 //! `include_str!` and served as they are.
 //!
 //! The dashboard's HTML is rendered here (its filter vocabularies come from the domain types);
@@ -23,6 +24,8 @@ use reetrace_core::domain::{Category, Element};
 pub const DASHBOARD_JS: &str = include_str!("../assets/dashboard.js");
 /// The dashboard's charts (SVG line, bar and Sankey charts), loaded before the script.
 pub const CHARTS_JS: &str = include_str!("../assets/charts.js");
+/// The scenarios page's script.
+pub const SCENARIOS_JS: &str = include_str!("../assets/scenarios.js");
 /// The dashboard's style sheet.
 pub const DASHBOARD_CSS: &str = include_str!("../assets/dashboard.css");
 /// The icon both pages name (so that browsers do not ask for a missing `/favicon.ico`).
@@ -44,6 +47,11 @@ const ASSET_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 pub fn router() -> Router {
     Router::new()
         .route("/dashboard", get(dashboard))
+        .route("/dashboard/scenarios", get(scenarios_page))
+        .route(
+            "/assets/scenarios.js",
+            get(|| async { asset(SCENARIOS_JS, JAVASCRIPT) }),
+        )
         .route(
             reetrace_passport::api::page::SCRIPT_PATH,
             get(|| async { asset(reetrace_passport::api::page::SCRIPT, JAVASCRIPT) }),
@@ -111,6 +119,19 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 
 async fn dashboard() -> Response {
     let mut response = with_headers(dashboard_html(), "text/html; charset=utf-8", DASHBOARD_CSP);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The scenarios page: the baseline and scenarios side by side (authorities' keys only).
+async fn scenarios_page() -> Response {
+    let mut response = with_headers(
+        include_str!("../assets/scenarios.html"),
+        "text/html; charset=utf-8",
+        DASHBOARD_CSP,
+    );
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -39,6 +39,7 @@ mod proof_sets;
 mod resolver;
 mod resolver_gs1;
 pub mod scan;
+mod scenarios;
 mod stock;
 mod stock_values;
 mod tls;

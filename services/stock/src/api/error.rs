@@ -22,6 +22,7 @@ impl From<StockError> for Problem {
                     .with_errors(vec![FieldError::new("flow", detail)])
             }
             StockError::Invalid(errors) => Problem::validation(errors),
+            StockError::ScenarioNotFound(_) => Problem::not_found(err.to_string()),
             StockError::Panicked { what, source } => {
                 tracing::error!(error = %source, "{what} panicked");
                 Problem::internal()

@@ -2,6 +2,7 @@
 
 pub mod error;
 mod query;
+mod scenarios;
 mod values;
 
 use std::fmt::Write as _;
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<StockState> {
         .routes(routes!(get_parameters, put_parameters))
         .routes(routes!(values::get_prices, values::put_prices))
         .routes(routes!(values::values))
+        .merge(scenarios::router())
 }
 
 /// Urban-mine flows by year, country, category and element.

@@ -1,7 +1,8 @@
 //! The pure core of the stock service: lifetime distributions, the inflow-driven dynamic stock
 //! model and its indicators; the flow cells and what passports and custody events add to them;
 //! tables at every grain with disclosure control; the modelled stock and the figures read from
-//! them (`figures`); the model parameters and scenarios. No I/O here.
+//! them (`figures`); the model parameters and scenarios (`scenario`: the model on given inflows;
+//! `levers` and `whatif`: policy levers on the observed baseline). No I/O here.
 
 pub mod custody;
 pub mod disclosure;
@@ -10,6 +11,7 @@ pub mod exposure;
 pub mod figures;
 pub mod flow;
 pub mod indicators;
+pub mod levers;
 pub mod lifetime;
 pub mod linked;
 pub mod modelled;
@@ -19,6 +21,7 @@ pub mod prices;
 pub mod report;
 pub mod scenario;
 pub mod table;
+pub mod whatif;
 
 pub use dsm::{DsmError, DsmResult, InflowAt, SurvivalCurve, run};
 pub use indicators::{

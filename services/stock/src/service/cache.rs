@@ -22,6 +22,9 @@ use crate::domain::table::{Contribution, Table};
 pub(super) struct Source {
     pub tables: BTreeMap<(Flow, i32), Arc<Table>>,
     pub model: Option<(Arc<Modelled>, Arc<ParameterSet>)>,
+    /// The sum of the revisions of the tables read (with the placed-on-market tables behind
+    /// the model): it grows with every change to them. Zero for an organisation's own figures.
+    pub data_revision: i64,
 }
 
 impl Source {
@@ -85,7 +88,11 @@ impl StockService {
                     .into_iter()
                     .filter(|((f, y), _)| flows.contains(f) && in_range(*y))
                     .collect();
-                Ok(Source { tables, model })
+                Ok(Source {
+                    tables,
+                    model,
+                    data_revision: 0,
+                })
             }
         }
     }
@@ -152,12 +159,17 @@ impl StockService {
         } else {
             None
         };
+        let data_revision = tables.values().map(|(r, _)| *r).sum();
         let tables = tables
             .into_iter()
             .filter(|((f, y), _)| flows.contains(f) && in_range(*y))
             .map(|(k, (_, t))| (k, t))
             .collect();
-        Ok(Source { tables, model })
+        Ok(Source {
+            tables,
+            model,
+            data_revision,
+        })
     }
 
     /// Reads and protects the tables of `flow`'s group in `year` (the flows protected together,

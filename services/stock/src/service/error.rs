@@ -18,6 +18,9 @@ pub enum StockError {
     /// Parameters or a scenario that do not pass validation; each error names its JSON pointer.
     #[error("{} invalid field(s)", .0.len())]
     Invalid(Vec<FieldError>),
+    /// No scenario with this id (or one the caller may not read).
+    #[error("no scenario {0} that you may read")]
+    ScenarioNotFound(uuid::Uuid),
     /// A computation run off the async threads panicked.
     #[error("{what} panicked")]
     Panicked {

@@ -8,6 +8,8 @@
 //! - `cache.rs`: the tables behind an answer (cached per flow and year until their revision
 //!   moves) and the modelled stock (cached per parameter version and placed-on-market
 //!   revisions);
+//! - `scenarios.rs`: policy scenarios, stored by version, and their results on the baseline
+//!   (`scenario_bodies.rs`: their JSON bodies);
 //! - `bodies.rs`: what the answers are made of, as JSON bodies;
 //! - `error.rs`: [`StockError`], what they fail with.
 //!
@@ -21,6 +23,8 @@ mod indicators;
 mod parameters;
 pub mod projection;
 mod sankey;
+pub mod scenario_bodies;
+pub mod scenarios;
 mod values;
 
 use std::sync::Arc;

@@ -1,15 +1,16 @@
 //! Storage of the stock service: its copy of the passports, the flow cells (per contributing
 //! organisation), their revisions, custody steps waiting for their passport, the feed cursors
-//! and inbox, and the parameter versions.
+//! and inbox, the parameter, price and scenario versions.
 //!
-//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps four
+//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps five
 //! traits, one file each:
 //!
 //! - [`ProjectionStore`] (`projection.rs`): what the feed consumers write, step by step inside
 //!   one projection transaction (inbox, passports, cells, parked steps, cursor);
 //! - [`TableStore`] (`tables.rs`): the cells read back as the rows of a table;
 //! - [`ParameterStore`] (`parameters.rs`): the versions of the model parameters;
-//! - [`PriceStore`] (`prices.rs`): the versions of the element price series.
+//! - [`PriceStore`] (`prices.rs`): the versions of the element price series;
+//! - [`ScenarioStore`] (`scenarios.rs`): the versions of the policy scenarios.
 //!
 //! Each feed batch is applied in one transaction: the inbox of event ids, the projection
 //! changes and the cursor commit together, so a replay changes nothing and a restart loses
@@ -18,6 +19,7 @@
 mod parameters;
 mod prices;
 mod projection;
+mod scenarios;
 mod tables;
 
 use std::collections::BTreeMap;
@@ -31,16 +33,22 @@ use crate::domain::flow::ElementMasses;
 pub use parameters::ParameterStore;
 pub use prices::{PriceStore, PriceVersion};
 pub use projection::ProjectionStore;
+pub use scenarios::ScenarioStore;
 pub use tables::TableStore;
 
 /// The stock service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::STOCK;
 
-/// Everything the stock service stores: the four traits together.
-pub trait StockStore: ProjectionStore + TableStore + ParameterStore + PriceStore {}
+/// Everything the stock service stores: the five traits together.
+pub trait StockStore:
+    ProjectionStore + TableStore + ParameterStore + PriceStore + ScenarioStore
+{
+}
 
-impl<T> StockStore for T where T: ProjectionStore + TableStore + ParameterStore + PriceStore + ?Sized
-{}
+impl<T> StockStore for T where
+    T: ProjectionStore + TableStore + ParameterStore + PriceStore + ScenarioStore + ?Sized
+{
+}
 
 /// The store for a database.
 pub fn open(db: &Db) -> Arc<dyn StockStore> {
