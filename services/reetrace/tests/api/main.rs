@@ -37,6 +37,7 @@ mod proof_sets;
 mod resolver;
 mod resolver_gs1;
 mod stock;
+mod stock_export;
 mod tls;
 mod unchanged_put;
 mod visibility;
