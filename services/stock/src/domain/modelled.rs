@@ -21,6 +21,7 @@
 //!   - the modelled inflow of an observed year is the placed-on-market cell itself, withheld
 //!     with it; of a forecast year, the mean of the last `extrapolation_years` observed cells,
 //!     withheld when one of them is.
+//!
 //!   A new year with one maker withholds that year and the forecast of the series it is in,
 //!   not the years before it, nor the series it is not in. Withheld sets of a line are each of
 //!   size 0 or >= 2, so their union over years is too: the secondary protection carries over
