@@ -108,10 +108,16 @@
       years, unit: 'kg', yLabel: 'Stock in use (kg)',
       series: [{ label: 'Stock in use', cls: 's1', points: rows.map((r) => ({ year: r.year, figure: r, forecast: r.year > lastObserved })) }],
     });
-    $('caption-stock').textContent = answer.model
+    // Withheld years never precede published ones: say from when, and why.
+    const withheld = rows.find((r) => C.isSuppressed(r));
+    $('caption-stock').textContent = (answer.model
       ? 'Observed placing on the market up to ' + lastObserved + ', forecast (dashed) to ' + answer.model.horizon +
         '; model parameters version ' + answer.parameters_version + '.'
-      : 'No modelled figures for these filters.';
+      : 'No modelled figures for these filters.') +
+      (withheld
+        ? ' Withheld from ' + withheld.year + ' on: a placed-on-market figure this stock is made of is withheld in ' +
+          withheld.year + ', and the stock of that year and after would give it back. A single category or element may be published.'
+        : '');
     $('table-stock').tBodies[0].replaceChildren(...rows.map((r) => el('tr', { 'data-year': r.year },
       el('th', { scope: 'row' }, r.year), figureCell(r), el('td', {}, r.year > lastObserved ? 'forecast' : 'modelled'))));
   }
@@ -144,13 +150,20 @@
 
   // The year the tiles and the Sankey diagram open on: the last observed year in range (the
   // current one is still filling) whose figures are published. Disclosure control withholds the
-  // newest years' custody flows while fewer than k organisations have recorded them; when every
-  // observed year has a withheld figure, the last observed year.
+  // newest years' custody flows while fewer than k organisations have recorded them (and the
+  // modelled figures of a series from a year with one maker on); when no observed year has
+  // every figure published, the last one with the most published figures, so that the view
+  // never opens on tiles that all say "suppressed" while another year has figures.
   function publishedYear(rows, lastObserved) {
     const observed = rows.filter((r) => lastObserved === null || r.year <= lastObserved);
-    if (!observed.length) return rows.length ? rows[rows.length - 1] : null;
-    const published = observed.filter((r) => TILES.every(([name]) => !C.isSuppressed(r[name])));
-    return published.length ? published[published.length - 1] : observed[observed.length - 1];
+    const candidates = observed.length ? observed : rows;
+    let best = null;
+    let bestCount = -1;
+    for (const r of candidates) {
+      const count = TILES.filter(([name]) => !C.isSuppressed(r[name])).length;
+      if (count >= bestCount) { best = r; bestCount = count; }
+    }
+    return best;
   }
 
   function renderIndicators(answer, f, lastObserved) {

@@ -639,7 +639,8 @@ def main() -> int:
     check(csv.status_code == HTTPStatus.OK, f"CSV export: {int(csv.status_code)}")
     lines = csv.content.decode().splitlines()
     check(
-        lines[0] == "year,country,category,element,flow,basis,value,unit,parameters_version",
+        lines[0]
+        == "year,country,category,element,flow,basis,value,unit,parameters_version,coarser_group_by",
         f"CSV header {lines[0]}",
     )
     placed_line = [

@@ -534,7 +534,7 @@ async function main(): Promise<void> {
   check(csv.response.status === 200 && typeof csv.data === "string", `CSV export: ${csv.response.status}`);
   const csvLines = csv.data.trim().split("\n");
   check(
-    csvLines[0] === "year,country,category,element,flow,basis,value,unit,parameters_version",
+    csvLines[0] === "year,country,category,element,flow,basis,value,unit,parameters_version,coarser_group_by",
     `CSV header ${csvLines[0]}`,
   );
   const placedLine = csvLines.filter((l) => l.startsWith("2026,FR,ev_traction_motor,Nd,placed_on_market,observed,"));

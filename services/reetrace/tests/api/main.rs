@@ -41,6 +41,7 @@ mod resolver_gs1;
 pub mod scan;
 mod scenarios;
 mod stock;
+mod stock_export;
 mod stock_values;
 mod tls;
 mod unchanged_put;

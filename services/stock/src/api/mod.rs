@@ -138,16 +138,22 @@ async fn sankey(
 
 /// The tidy long table for material-flow models.
 ///
-/// Columns `year,country,category,element,flow,basis,value,unit,parameters_version`, one row
-/// per cell at the finest grain, ready for flodym/ODYM-style models and Sankey tools. A
-/// withheld cell has an empty `value`. `format=json` answers the same rows as JSON.
+/// Columns: the dimensions kept by `group_by` (default `year,country,category,element`), then
+/// `flow,basis,value,unit,parameters_version,coarser_group_by`; one row per cell, ready for
+/// flodym/ODYM-style models and Sankey tools (the README shows a flodym run on it). A withheld
+/// cell has an empty `value`, and `coarser_group_by` names the next coarser grain whose row
+/// holding it is published; when rows are withheld, a `Link: <...>; rel="alternate"` header
+/// (and `coarser` in JSON) offers the export at the grain most of them fall back to.
+/// Coarser rows are the same protected subtotals every answer reads. `format=json` answers
+/// the same rows as JSON.
 #[utoipa::path(
     get, path = "/api/v1/stock/export.csv", tag = "stock", operation_id = "exportStock",
     params(ExportQuery),
     responses(
         (status = 200, description = "The rows as CSV (or JSON with format=json)",
+         headers(("Link" = String, description = "When rows are withheld: the export at the coarser grain most of them fall back to, rel=\"alternate\"")),
          content(
-            (String = "text/csv", example = "year,country,category,element,flow,basis,value,unit,parameters_version\n2024,FR,ev_traction_motor,Nd,placed_on_market,observed,0.3375,kg,\n"),
+            (String = "text/csv", example = "year,country,category,element,flow,basis,value,unit,parameters_version,coarser_group_by\n2024,FR,ev_traction_motor,Nd,placed_on_market,observed,0.3375,kg,,\n2024,IT,ev_traction_motor,Nd,placed_on_market,observed,,kg,,\"year,category,element\"\n"),
             (ExportAnswer = "application/json"),
          )),
     ),
@@ -161,8 +167,17 @@ async fn export(
 ) -> Result<Response, Problem> {
     let scope = state.service.scope_of(caller.as_ref())?;
     let (request, format) = query.parse()?;
-    let answer = state.service.export(scope, &request).await?;
-    Ok(match format {
+    let answer = state
+        .service
+        .export(scope, &request, format == ExportFormat::Json)
+        .await?;
+    let link = answer.coarser.as_ref().map(|c| {
+        format!(
+            "<{}>; rel=\"alternate\"; title=\"group_by={}\"",
+            c.href, c.group_by
+        )
+    });
+    let mut response = match format {
         ExportFormat::Json => Json(answer).into_response(),
         ExportFormat::Csv => (
             [
@@ -175,31 +190,52 @@ async fn export(
             csv(&answer),
         )
             .into_response(),
-    })
+    };
+    if let Some(value) = link.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    Ok(response)
 }
 
-/// The rows as CSV (no field needs quoting: codes and numbers only).
+/// The rows as CSV. Codes and numbers need no quoting; a `coarser_group_by` with more than one
+/// dimension holds commas and is quoted.
 fn csv(answer: &ExportAnswer) -> String {
-    let mut out = String::with_capacity(64 * (answer.rows.len() + 1));
-    out.push_str("year,country,category,element,flow,basis,value,unit,parameters_version\n");
+    let mut out = String::with_capacity(72 * (answer.rows.len() + 1));
+    for dim in &answer.group_by {
+        out.push_str(dim);
+        out.push(',');
+    }
+    out.push_str("flow,basis,value,unit,parameters_version,coarser_group_by\n");
     for r in &answer.rows {
+        let dims = [
+            r.year.map(|y| y.to_string()),
+            r.country.map(|c| c.to_string()),
+            r.category.map(|c| c.to_string()),
+            r.element.map(|e| e.to_string()),
+        ];
+        for d in dims.into_iter().flatten() {
+            out.push_str(&d);
+            out.push(',');
+        }
         let value = r.value.map(|v| v.to_string()).unwrap_or_default();
         let version = r
             .parameters_version
             .map(|v| v.to_string())
             .unwrap_or_default();
+        let coarser = match r.coarser_group_by.as_deref() {
+            Some(g) if g.contains(',') => format!("\"{g}\""),
+            Some(g) => g.to_owned(),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{}",
-            r.year,
-            r.country,
-            r.category,
-            r.element,
+            "{},{},{},{},{},{}",
             r.flow,
             r.basis.as_str(),
             value,
             r.unit,
-            version
+            version,
+            coarser
         );
     }
     out

@@ -266,6 +266,12 @@ pub struct ExportQuery {
     /// Last year (1900-2200).
     #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     year_to: Option<String>,
+    /// Comma-separated dimensions to keep: any of `year,country,category,element` (default all
+    /// four; the others are summed, as `/flows` sums them). A coarser table withholds fewer
+    /// rows; a withheld row names in `coarser_group_by` the next coarser grain that publishes
+    /// the row holding it.
+    #[param(value_type = Option<String>, pattern = "^((year|country|category|element)(,(year|country|category|element))*)?$")]
+    group_by: Option<String>,
     /// `observed`, `modelled` or `both` (default).
     #[param(value_type = Option<String>, pattern = "^(observed|modelled|both)$")]
     basis: Option<String>,
@@ -294,12 +300,15 @@ impl ExportQuery {
             }
         };
         let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
+        let [by_year, c, k, e] = group_by(&self.group_by, "year,country,category,element")?;
         Ok((
             ExportRequest {
                 filter: filter(&self.country, &self.category, &self.element)?,
                 flow: parse::<Flow>("flow", &self.flow)?,
                 year_from,
                 year_to,
+                group: grain_of(c, k, e),
+                by_year,
                 basis: basis(&self.basis, BasisChoice::Both)?,
             },
             format,

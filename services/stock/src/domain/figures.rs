@@ -142,10 +142,10 @@ pub fn modelled(model: &Modelled, sel: &FigureSelection) -> Vec<FigureRow> {
                 Flow::StockInUse => &series.stock,
                 _ => &series.outflow,
             };
-            // A figure of years up to `index` (a sum over years is withheld when its last year
-            // is: withheld years never precede published ones).
-            let figure = |index: usize, v: f64| {
-                if series.withheld_at(index) && !sel.exact {
+            // A figure of the years `range` (a sum over years is withheld when any of its years
+            // is).
+            let figure = |range: std::ops::RangeInclusive<usize>, v: f64| {
+                if !sel.exact && range.into_iter().any(|i| series.withheld(*flow, i)) {
                     Figure::Suppressed
                 } else {
                     Figure::Model(v)
@@ -161,12 +161,18 @@ pub fn modelled(model: &Modelled, sel: &FigureSelection) -> Vec<FigureRow> {
             if sel.by_year {
                 for (offset, value) in values[first..=last].iter().enumerate() {
                     let year = from + i32::try_from(offset).unwrap_or(0);
-                    out.push(row(Some(year), figure(first + offset, *value)));
+                    out.push(row(
+                        Some(year),
+                        figure(first + offset..=first + offset, *value),
+                    ));
                 }
             } else if *flow == Flow::StockInUse {
-                out.push(row(None, figure(last, values[last])));
+                out.push(row(None, figure(last..=last, values[last])));
             } else {
-                out.push(row(None, figure(last, values[first..=last].iter().sum())));
+                out.push(row(
+                    None,
+                    figure(first..=last, values[first..=last].iter().sum()),
+                ));
             }
         }
     }

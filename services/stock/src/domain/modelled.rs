@@ -8,20 +8,31 @@
 //!   it, each series' inflow is the mean of its last `extrapolation_years` observed years
 //!   (zeros included), held constant to the horizon.
 //! - One survival curve per category, reused for every country and element of it.
-//! - Disclosure: the modelled figures of a cell in year `t` (inflow, stock, outflow) are linear
-//!   in its placed-on-market cells of the years up to `t` only (forecast years: of every
-//!   observed year), and give them back through the mass balance. So a modelled cell is
-//!   withheld from the first year its placed-on-market cell is withheld on: a new year with one
-//!   maker withholds that year and the forecast, not the years before it. Withheld sets of a
-//!   line are each of size 0 or >= 2, so their union over years is too: the secondary
-//!   protection carries over, and a published modelled figure is a function of published
-//!   placed-on-market cells only.
+//! - Disclosure: the model is a lower-triangular linear map of the inflows, so a published
+//!   modelled figure must be a function of published placed-on-market cells only, and no more
+//!   is withheld than that asks (per series, at every grain):
+//!   - stock in use and end-of-life outflow in year `t` are linear in the series' inflows of
+//!     the years up to `t` (forecast years: of every observed year), and give them back through
+//!     the mass balance. They are withheld from the first year a placed-on-market cell they are
+//!     made of is withheld on: the series' own cell when it has a category, otherwise its cell
+//!     in each category (categories have their own survival curves, so a series without a
+//!     category weighs them differently from their published sum, and two such weighings
+//!     give a withheld category back);
+//!   - the modelled inflow of an observed year is the placed-on-market cell itself, withheld
+//!     with it; of a forecast year, the mean of the last `extrapolation_years` observed cells,
+//!     withheld when one of them is.
+//!
+//!   A new year with one maker withholds that year and the forecast of the series it is in,
+//!   not the years before it, nor the series it is not in. Withheld sets of a line are each of
+//!   size 0 or >= 2, so their union over years is too: the secondary protection carries over
+//!   (the LP audit with the modelled figures is in `modelled_tests.rs`).
 
 use std::collections::BTreeMap;
 
 use super::dsm::SurvivalCurve;
+use super::flow::Flow;
 use super::parameters::Parameters;
-use super::table::{Grain, Key, Table};
+use super::table::{Dim, Grain, Key, Table};
 
 /// Micrograms per kilogram.
 pub const UG_PER_KG: f64 = 1e9;
@@ -32,15 +43,26 @@ pub struct Series {
     pub inflow: Vec<f64>,
     pub stock: Vec<f64>,
     pub outflow: Vec<f64>,
-    /// The first model year (index) withheld from the published statistics, and every later
-    /// one; `None` when published throughout.
+    /// The first model year (index) whose stock and outflow are withheld from the published
+    /// statistics, and every later one; `None` when published throughout.
     pub withheld_from: Option<usize>,
+    /// The model years (indexes) whose inflow is withheld; empty when none is.
+    pub inflow_withheld: Vec<bool>,
 }
 
 impl Series {
-    /// Whether the figures of model year `index` are withheld from the published statistics.
+    /// Whether the stock and outflow of model year `index` are withheld from the published
+    /// statistics.
     pub fn withheld_at(&self, index: usize) -> bool {
         self.withheld_from.is_some_and(|from| index >= from)
+    }
+
+    /// Whether the modelled `flow` of model year `index` is withheld.
+    pub fn withheld(&self, flow: Flow, index: usize) -> bool {
+        match flow {
+            Flow::PlacedOnMarket => self.inflow_withheld.get(index).copied().unwrap_or(false),
+            _ => self.withheld_at(index),
+        }
     }
 }
 
@@ -115,6 +137,7 @@ impl Modelled {
                     stock,
                     outflow,
                     withheld_from: None,
+                    inflow_withheld: Vec::new(),
                 },
             );
         }
@@ -127,6 +150,7 @@ impl Modelled {
                     stock: vec![0.0; years],
                     outflow: vec![0.0; years],
                     withheld_from: None,
+                    inflow_withheld: Vec::new(),
                 });
                 for (sum, add) in [
                     (&mut total.inflow, &s.inflow),
@@ -138,12 +162,7 @@ impl Modelled {
             }
         }
         if protect {
-            for (key, s) in series.iter_mut() {
-                s.withheld_from = pom
-                    .iter()
-                    .filter(|(_, t)| t.get(key).is_some_and(|stat| stat.suppressed))
-                    .find_map(|(year, _)| usize::try_from(year - start).ok());
-            }
+            withhold(&mut series, pom, start, observed_years, window);
         }
         Modelled {
             start,
@@ -191,6 +210,73 @@ impl Modelled {
         })
     }
 }
+
+/// Marks what the published statistics withhold (see the module documentation): `window` is
+/// the number of last observed years the forecast averages.
+fn withhold(
+    series: &mut BTreeMap<Key, Series>,
+    pom: &BTreeMap<i32, &Table>,
+    start: i32,
+    observed_years: usize,
+    window: usize,
+) {
+    let withheld_years = |key: &Key| -> Vec<usize> {
+        pom.iter()
+            .filter(|(_, t)| t.get(key).is_some_and(|stat| stat.suppressed))
+            .filter_map(|(year, _)| usize::try_from(year - start).ok())
+            .collect()
+    };
+    let mut first: BTreeMap<Key, Option<usize>> = BTreeMap::new();
+    for (key, s) in series.iter_mut() {
+        let years = withheld_years(key);
+        first.insert(*key, years.first().copied());
+        if years.is_empty() {
+            continue;
+        }
+        let mut inflow = vec![false; s.inflow.len()];
+        for &t in &years {
+            if let Some(slot) = inflow.get_mut(t) {
+                *slot = true;
+            }
+        }
+        let forecast_withheld = years
+            .iter()
+            .any(|&t| t + window >= observed_years && t < observed_years);
+        if forecast_withheld {
+            let from = observed_years.min(inflow.len());
+            inflow[from..].iter_mut().for_each(|v| *v = true);
+        }
+        s.inflow_withheld = inflow;
+    }
+    // A series without a category is a sum of its categories' series, each with its own
+    // survival curve: withheld from the first year any of them is.
+    let mut by_category: BTreeMap<Key, Option<usize>> = BTreeMap::new();
+    for (key, from) in &first {
+        if key.category.is_some() {
+            let parent = by_category.entry(key.without(Dim::Category)).or_default();
+            *parent = match (*parent, *from) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    for (key, s) in series.iter_mut() {
+        let own = first.get(key).copied().flatten();
+        let parts = if key.category.is_none() {
+            by_category.get(key).copied().flatten()
+        } else {
+            None
+        };
+        s.withheld_from = match (own, parts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+#[cfg(test)]
+#[path = "modelled_tests.rs"]
+mod lp_tests;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

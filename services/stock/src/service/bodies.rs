@@ -362,13 +362,17 @@ pub struct SankeyAnswer {
     pub balance: Vec<BalanceView>,
 }
 
-/// One row of the tidy export.
+/// One row of the tidy export: the dimensions kept (`group_by`), then the figure.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ExportRow {
-    pub year: i32,
-    pub country: Country,
-    pub category: Category,
-    pub element: Element,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element: Option<Element>,
     pub flow: Flow,
     pub basis: Basis,
     /// kg; absent (and `suppressed: true`) when withheld.
@@ -379,15 +383,38 @@ pub struct ExportRow {
     pub unit: &'static str,
     /// Set on modelled rows.
     pub parameters_version: Option<i64>,
+    /// On a withheld row: the next coarser `group_by` whose row holding this one is published
+    /// (absent when none is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coarser_group_by: Option<String>,
 }
 
 /// `GET /api/v1/stock/export.csv?format=json`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ExportAnswer {
     pub scope: ScopeView,
+    /// The dimensions kept in the rows (the others are summed).
+    pub group_by: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosure: Option<Disclosure>,
+    /// Rows with a value (the others are withheld).
+    pub published_rows: usize,
+    /// When rows are withheld: the coarser grain that publishes the rows holding most of them
+    /// (also in a `Link: <...>; rel="alternate"` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coarser: Option<CoarserGrain>,
     pub rows: Vec<ExportRow>,
+}
+
+/// A coarser export offered for withheld rows.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CoarserGrain {
+    /// Its `group_by`, e.g. `year,category,element`.
+    pub group_by: String,
+    /// How many withheld rows of this export its rows hold (published there).
+    pub withheld_rows: usize,
+    /// The export at that grain, with the same filters, years and basis.
+    pub href: String,
 }
 
 /// A parameter version.

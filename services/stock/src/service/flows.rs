@@ -1,14 +1,18 @@
 //! The flows answer (observed and modelled flows, grouped and filtered) and the tidy export,
-//! which is the flows answer at the finest grain, by year.
+//! which is the flows answer at the grain asked for (the finest, by year, by default) with, for
+//! each withheld row, the next coarser grain that publishes the row holding it.
+
+use std::collections::{BTreeMap, HashSet};
 
 use super::bodies::{
-    self, Disclosure, ExportAnswer, ExportRow, FigureView, Filters, FlowRow, FlowsAnswer, ModelNote,
+    self, CoarserGrain, Disclosure, ExportAnswer, ExportRow, FigureView, Filters, FlowRow,
+    FlowsAnswer, ModelNote,
 };
 use super::cache::this_year;
 use super::{Scope, StockError, StockService};
 use crate::domain::figures::{self, FigureRow, FigureSelection};
 use crate::domain::flow::{Basis, Flow};
-use crate::domain::table::{Grain, Key};
+use crate::domain::table::{Dim, Grain, Key};
 
 /// Observed figures, modelled figures, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,14 +52,75 @@ pub struct FlowRequest {
     pub basis: BasisChoice,
 }
 
-/// `GET /export.csv`, parsed (rows are always at the finest grain, by year).
+/// `GET /export.csv`, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportRequest {
     pub filter: Key,
     pub flow: Option<Flow>,
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
+    /// The dimensions kept (the others summed); the finest by default.
+    pub group: Grain,
+    /// Whether rows are by year (the default).
+    pub by_year: bool,
     pub basis: BasisChoice,
+}
+
+impl ExportRequest {
+    /// The export's query string at `group` (the same filters, years and basis).
+    fn query(&self, group: Grain, json: bool) -> String {
+        let mut parts = vec![format!(
+            "group_by={}",
+            bodies::group_by(group, self.by_year).join(",")
+        )];
+        let mut add = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                parts.push(format!("{name}={v}"));
+            }
+        };
+        add("country", self.filter.country.map(|c| c.to_string()));
+        add("category", self.filter.category.map(|c| c.to_string()));
+        add("element", self.filter.element.map(|e| e.to_string()));
+        add("flow", self.flow.map(|f| f.to_string()));
+        add("year_from", self.year_from.map(|y| y.to_string()));
+        add("year_to", self.year_to.map(|y| y.to_string()));
+        add("basis", Some(self.basis.as_str().to_owned()));
+        add("format", json.then(|| "json".to_owned()));
+        parts.join("&")
+    }
+}
+
+/// The grains coarser than `group` (some of its dimensions summed), finest first; among grains
+/// of as many dimensions, those keeping the element, then the category, first (a flow model is
+/// by element and category before country).
+fn coarser_grains(group: Grain) -> Vec<Grain> {
+    let mut out: Vec<Grain> = Grain::all()
+        .filter(|g| *g != group && g.dims().all(|d| group.has(d)))
+        .collect();
+    out.sort_by_key(|g| {
+        (
+            std::cmp::Reverse(g.dims().count()),
+            !g.has(Dim::Element),
+            !g.has(Dim::Category),
+        )
+    });
+    out
+}
+
+/// Where a published row sits: year, key, flow, basis.
+type Slot = (Option<i32>, Key, Flow, Basis);
+
+fn slot(row: &FlowRow) -> Slot {
+    (
+        row.year,
+        Key {
+            country: row.country,
+            category: row.category,
+            element: row.element,
+        },
+        row.flow,
+        row.basis,
+    )
 }
 
 impl StockService {
@@ -165,54 +230,97 @@ impl StockService {
         })
     }
 
-    /// The tidy long table: year, country, category, element, flow, basis, value.
+    /// The tidy long table: year, country, category, element (those kept), flow, basis, value.
+    /// A withheld row names the next coarser grain whose row holding it is published; the
+    /// grain most withheld rows name is offered as a whole (`coarser`). Coarser rows are
+    /// read from the same protected tables as every answer: they add nothing to what the
+    /// flows answer publishes.
     pub async fn export(
         &self,
         scope: Scope,
         req: &ExportRequest,
+        json: bool,
     ) -> Result<ExportAnswer, StockError> {
-        let answer = self
-            .flows(
-                scope,
-                &FlowRequest {
-                    filter: req.filter,
-                    flow: req.flow,
-                    year_from: req.year_from,
-                    year_to: req.year_to,
-                    group: Grain::FINEST,
-                    by_year: true,
-                    basis: req.basis,
-                },
-            )
-            .await?;
+        let at = |group: Grain| FlowRequest {
+            filter: req.filter,
+            flow: req.flow,
+            year_from: req.year_from,
+            year_to: req.year_to,
+            group,
+            by_year: req.by_year,
+            basis: req.basis,
+        };
+        let answer = self.flows(scope, &at(req.group)).await?;
+        let withheld = answer.rows.iter().any(|r| r.figure.is_suppressed());
+        let mut published: Vec<(Grain, HashSet<Slot>)> = Vec::new();
+        if withheld {
+            for group in coarser_grains(req.group) {
+                let rows = self.flows(scope, &at(group)).await?.rows;
+                let open = rows
+                    .iter()
+                    .filter(|r| !r.figure.is_suppressed())
+                    .map(slot)
+                    .collect();
+                published.push((group, open));
+            }
+        }
+        let mut named: BTreeMap<Grain, usize> = BTreeMap::new();
         let rows: Vec<ExportRow> = answer
             .rows
-            .into_iter()
-            .filter_map(|r| {
+            .iter()
+            .map(|r| {
                 let value = match r.figure {
                     FigureView::Value(v) => Some(v),
                     _ => None,
                 };
-                Some(ExportRow {
-                    year: r.year?,
-                    country: r.country?,
-                    category: r.category?,
-                    element: r.element?,
+                let suppressed = r.figure.is_suppressed();
+                let (year, key, flow, basis) = slot(r);
+                let coarser = suppressed
+                    .then(|| {
+                        published
+                            .iter()
+                            .find(|(g, open)| open.contains(&(year, key.at(*g), flow, basis)))
+                            .map(|(g, _)| *g)
+                    })
+                    .flatten();
+                if let Some(g) = coarser {
+                    *named.entry(g).or_default() += 1;
+                }
+                ExportRow {
+                    year: r.year,
+                    country: r.country,
+                    category: r.category,
+                    element: r.element,
                     flow: r.flow,
                     basis: r.basis,
                     value,
-                    suppressed: r.figure.is_suppressed(),
+                    suppressed,
                     unit: "kg",
                     parameters_version: (r.basis == Basis::Modelled)
                         .then_some(answer.parameters_version)
                         .flatten(),
-                })
+                    coarser_group_by: coarser.map(|g| bodies::group_by(g, req.by_year).join(",")),
+                }
             })
             .collect();
         let suppressed = rows.iter().filter(|r| r.suppressed).count();
+        let published_rows = rows.len() - suppressed;
+        // The grain most withheld rows fall back to; the finer one on a tie.
+        let order = coarser_grains(req.group);
+        let coarser = named
+            .iter()
+            .max_by_key(|(g, n)| (**n, std::cmp::Reverse(order.iter().position(|o| o == *g))))
+            .map(|(g, n)| CoarserGrain {
+                group_by: bodies::group_by(*g, req.by_year).join(","),
+                withheld_rows: *n,
+                href: format!("/api/v1/stock/export.csv?{}", req.query(*g, json)),
+            });
         Ok(ExportAnswer {
             scope: answer.scope,
+            group_by: bodies::group_by(req.group, req.by_year),
             disclosure: Disclosure::of(scope, self.disclosure_k(), suppressed),
+            published_rows,
+            coarser,
             rows,
         })
     }
