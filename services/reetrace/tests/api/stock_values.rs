@@ -152,7 +152,14 @@ api_test!(
             assert_eq!(it[field], json!({"suppressed": true}), "{field}: {it}");
         }
         assert_eq!(public["totals"][0]["worth"], json!({"suppressed": true}));
-        // Every published mass has its value, every withheld one none.
+        // Every published mass has its value, every withheld one none (all makers together,
+        // by year: published).
+        let public = get_json(
+            &app,
+            PUBLIC,
+            "/api/v1/stock/values?element=Dy&flow=placed_on_market&group_by=&currency=EUR",
+        )
+        .await;
         let published = public["rows"].as_array().unwrap();
         assert!(
             published.iter().any(|r| r["mass_kg"]["value"].is_f64()),
@@ -235,6 +242,91 @@ api_test!(
         ] {
             let response = app
                 .get(&format!("/api/v1/stock/values?{query}"))
+                .send()
+                .await
+                .unwrap();
+            let problem = assert_problem(response, 400, "invalid_query").await;
+            assert_eq!(problem["errors"][0]["pointer"], name, "{problem}");
+        }
+    }
+);
+
+api_test!(
+    the_export_carries_values_where_it_carries_masses,
+    |app: TestApp| async move {
+        let (_, regulator) = app.create_org("Agency", "regulator").await;
+        market(&app).await;
+        wait_for_total(&app, &regulator, TOTAL_ND_KG).await;
+        let per_kg = 300.0 / dy_fraction() / 1.0824;
+        let path = "/api/v1/stock/export.csv?element=Dy&flow=placed_on_market&basis=observed\
+                    &group_by=year,country,element&currency=EUR";
+        let answer = get_json(&app, &regulator, &format!("{path}&format=json")).await;
+        assert_eq!(answer["currency"], "EUR");
+        assert_eq!(answer["prices_version"], 1);
+        let rows = answer["rows"].as_array().unwrap();
+        let fr = rows.iter().find(|r| r["country"] == "FR").unwrap();
+        close("FR worth", &fr["worth"], 0.78 * per_kg);
+        close(
+            "FR worth_min",
+            &fr["worth_min"],
+            0.78 * 258.0 / dy_fraction() / 1.1422,
+        );
+        assert_eq!(fr["price_date"], "2024-05-31");
+
+        // Published: a withheld row has neither mass nor value; a published one both.
+        let public = get_json(&app, PUBLIC, &format!("{path}&format=json")).await;
+        let rows = public["rows"].as_array().unwrap();
+        assert!(rows.iter().any(|r| r["suppressed"] == true), "{public}");
+        let total = get_json(
+            &app,
+            PUBLIC,
+            "/api/v1/stock/export.csv?element=Dy&flow=placed_on_market&basis=observed\
+             &group_by=year,element&currency=EUR&format=json",
+        )
+        .await;
+        let total = total["rows"].as_array().unwrap();
+        assert!(total.iter().any(|r| r["value"].is_f64()), "{total:?}");
+        for row in rows.iter().chain(total) {
+            match row["value"].as_f64() {
+                Some(kg) => close("published worth", &row["worth"], kg * per_kg),
+                None => assert!(row.get("worth").is_none(), "{row}"),
+            }
+        }
+        let csv = app
+            .get(path)
+            .bearer_auth(&regulator)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "year,country,element,flow,basis,value,unit,parameters_version,coarser_group_by,\
+             worth,worth_min,worth_max,currency,price_per_kg,price_date,prices_version"
+        );
+        let fr: Vec<&str> = lines
+            .find(|l| l.contains(",FR,"))
+            .unwrap()
+            .split(',')
+            .collect();
+        assert_eq!(fr.len(), 16, "{fr:?}");
+        close(
+            "CSV worth",
+            &json!(fr[9].parse::<f64>().unwrap()),
+            0.78 * per_kg,
+        );
+        assert_eq!(&fr[12..], ["EUR", &per_kg.to_string(), "2024-05-31", "1"]);
+
+        for (query, name) in [
+            ("group_by=year,country&currency=EUR", "currency"),
+            ("group_by=element&currency=EUR", "price_date"),
+            ("currency=US", "currency"),
+        ] {
+            let response = app
+                .get(&format!("/api/v1/stock/export.csv?{query}"))
                 .send()
                 .await
                 .unwrap();

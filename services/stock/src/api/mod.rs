@@ -205,7 +205,12 @@ fn csv(answer: &ExportAnswer) -> String {
         out.push_str(dim);
         out.push(',');
     }
-    out.push_str("flow,basis,value,unit,parameters_version,coarser_group_by\n");
+    out.push_str("flow,basis,value,unit,parameters_version,coarser_group_by");
+    let valued = answer.currency.as_deref();
+    if valued.is_some() {
+        out.push_str(",worth,worth_min,worth_max,currency,price_per_kg,price_date,prices_version");
+    }
+    out.push('\n');
     for r in &answer.rows {
         let dims = [
             r.year.map(|y| y.to_string()),
@@ -227,7 +232,7 @@ fn csv(answer: &ExportAnswer) -> String {
             Some(g) => g.to_owned(),
             None => String::new(),
         };
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{},{},{},{},{},{}",
             r.flow,
@@ -237,6 +242,20 @@ fn csv(answer: &ExportAnswer) -> String {
             version,
             coarser
         );
+        if let Some(currency) = valued {
+            let text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+            let _ = write!(
+                out,
+                ",{},{},{},{currency},{},{},{}",
+                text(r.worth),
+                text(r.worth_min),
+                text(r.worth_max),
+                text(r.price_per_kg),
+                r.price_date.map(|d| d.to_string()).unwrap_or_default(),
+                answer.prices_version.unwrap_or_default()
+            );
+        }
+        out.push('\n');
     }
     out
 }

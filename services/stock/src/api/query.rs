@@ -11,8 +11,8 @@ use utoipa::IntoParams;
 use crate::domain::flow::Flow;
 use crate::domain::table::Key;
 use crate::service::{
-    BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, SankeyRequest, ValuesRequest,
-    filter_key, grain_of,
+    BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, PriceChoice, SankeyRequest,
+    ValuesRequest, filter_key, grain_of,
 };
 
 /// The years a query may name.
@@ -278,6 +278,15 @@ pub struct ExportQuery {
     /// `csv` (default) or `json` (the same rows).
     #[param(value_type = Option<String>, pattern = "^(csv|json)$")]
     format: Option<String>,
+    /// Adds the rows' values in this ISO 4217 currency (as `GET /values`: at the element's
+    /// price of the row's year, or of `price_date`, with the range over the series); needs
+    /// `element` in `group_by`.
+    #[param(value_type = Option<String>, pattern = "^[A-Z]{3}$")]
+    currency: Option<String>,
+    /// With values: price every row at this date instead of at its year (needed when `year`
+    /// is not in `group_by`).
+    #[param(value_type = Option<String>, format = Date)]
+    price_date: Option<String>,
 }
 
 /// The export's media type.
@@ -301,6 +310,24 @@ impl ExportQuery {
         };
         let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
         let [by_year, c, k, e] = group_by(&self.group_by, "year,country,category,element")?;
+        let price = if self.currency.is_some() || self.price_date.is_some() {
+            let (currency, date) = pricing(&self.currency, &self.price_date)?;
+            if !e {
+                return Err(invalid(
+                    "currency",
+                    "values are by element (prices differ by element): add element to group_by",
+                ));
+            }
+            if !by_year && date.is_none() {
+                return Err(invalid(
+                    "price_date",
+                    "without year in group_by, values need a price_date to price at",
+                ));
+            }
+            Some(PriceChoice { currency, date })
+        } else {
+            None
+        };
         Ok((
             ExportRequest {
                 filter: filter(&self.country, &self.category, &self.element)?,
@@ -310,10 +337,37 @@ impl ExportQuery {
                 group: grain_of(c, k, e),
                 by_year,
                 basis: basis(&self.basis, BasisChoice::Both)?,
+                price,
             },
             format,
         ))
     }
+}
+
+/// `currency` (default `USD`) and `price_date`, checked.
+fn pricing(
+    currency: &Option<String>,
+    price_date: &Option<String>,
+) -> Result<(String, Option<chrono::NaiveDate>), Problem> {
+    let currency = currency.clone().unwrap_or_else(|| "USD".to_owned());
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(invalid(
+            "currency",
+            format!("must be an ISO 4217 code of three capitals (USD, EUR), got {currency:?}"),
+        ));
+    }
+    let price_date = price_date
+        .as_deref()
+        .map(|text| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                invalid(
+                    "price_date",
+                    format!("must be a date such as 2024-06-30, got {text:?}"),
+                )
+            })
+        })
+        .transpose()?;
+    Ok((currency, price_date))
 }
 
 /// Query parameters of `GET /api/v1/stock/values`: those of the flows, and how to price.
@@ -357,25 +411,7 @@ pub struct ValuesQuery {
 
 impl ValuesQuery {
     pub fn parse(&self) -> Result<ValuesRequest, Problem> {
-        let currency = self.currency.clone().unwrap_or_else(|| "USD".to_owned());
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(invalid(
-                "currency",
-                format!("must be an ISO 4217 code of three capitals (USD, EUR), got {currency:?}"),
-            ));
-        }
-        let price_date = self
-            .price_date
-            .as_deref()
-            .map(|text| {
-                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-                    invalid(
-                        "price_date",
-                        format!("must be a date such as 2024-06-30, got {text:?}"),
-                    )
-                })
-            })
-            .transpose()?;
+        let (currency, price_date) = pricing(&self.currency, &self.price_date)?;
         let flows = FlowsQuery {
             element: self.element.clone(),
             category: self.category.clone(),

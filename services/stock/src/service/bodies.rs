@@ -387,6 +387,19 @@ pub struct ExportRow {
     /// (absent when none is).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coarser_group_by: Option<String>,
+    /// With `currency`: the row's value, and at the least and greatest price of the series
+    /// (absent when withheld or when the element has no price).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worth: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worth_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worth_max: Option<f64>,
+    /// With `currency`: the price used per kg of element, and its point's date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_per_kg: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_date: Option<chrono::NaiveDate>,
 }
 
 /// `GET /api/v1/stock/export.csv?format=json`.
@@ -403,6 +416,11 @@ pub struct ExportAnswer {
     /// (also in a `Link: <...>; rel="alternate"` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coarser: Option<CoarserGrain>,
+    /// With `currency`: the values' currency and the price series version used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prices_version: Option<i64>,
     pub rows: Vec<ExportRow>,
 }
 

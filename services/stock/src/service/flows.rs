@@ -9,6 +9,7 @@ use super::bodies::{
     FlowsAnswer, ModelNote,
 };
 use super::cache::this_year;
+use super::values::PriceChoice;
 use super::{Scope, StockError, StockService};
 use crate::domain::figures::{self, FigureRow, FigureSelection};
 use crate::domain::flow::{Basis, Flow};
@@ -64,10 +65,12 @@ pub struct ExportRequest {
     /// Whether rows are by year (the default).
     pub by_year: bool,
     pub basis: BasisChoice,
+    /// Adds values at the element prices (`element` is in `group`, and `year` or a date).
+    pub price: Option<PriceChoice>,
 }
 
 impl ExportRequest {
-    /// The export's query string at `group` (the same filters, years and basis).
+    /// The export's query string at `group` (the same filters, years, basis and pricing).
     fn query(&self, group: Grain, json: bool) -> String {
         let mut parts = vec![format!(
             "group_by={}",
@@ -85,6 +88,13 @@ impl ExportRequest {
         add("year_from", self.year_from.map(|y| y.to_string()));
         add("year_to", self.year_to.map(|y| y.to_string()));
         add("basis", Some(self.basis.as_str().to_owned()));
+        // Values stay asked for where the coarser grain still has the element.
+        let price = self.price.as_ref().filter(|_| group.has(Dim::Element));
+        add("currency", price.map(|p| p.currency.clone()));
+        add(
+            "price_date",
+            price.and_then(|p| p.date).map(|d| d.to_string()),
+        );
         add("format", json.then(|| "json".to_owned()));
         parts.join("&")
     }
@@ -300,9 +310,19 @@ impl StockService {
                         .then_some(answer.parameters_version)
                         .flatten(),
                     coarser_group_by: coarser.map(|g| bodies::group_by(g, req.by_year).join(",")),
+                    worth: None,
+                    worth_min: None,
+                    worth_max: None,
+                    price_per_kg: None,
+                    price_date: None,
                 }
             })
             .collect();
+        let mut rows = rows;
+        let prices_version = match &req.price {
+            Some(choice) => Some(self.value_rows(&mut rows, choice).await?),
+            None => None,
+        };
         let suppressed = rows.iter().filter(|r| r.suppressed).count();
         let published_rows = rows.len() - suppressed;
         // The grain most withheld rows fall back to; the finer one on a tie.
@@ -321,6 +341,8 @@ impl StockService {
             disclosure: Disclosure::of(scope, self.disclosure_k(), suppressed),
             published_rows,
             coarser,
+            currency: req.price.as_ref().map(|p| p.currency.clone()),
+            prices_version,
             rows,
         })
     }

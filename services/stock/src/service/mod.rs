@@ -42,7 +42,9 @@ pub use flows::{BasisChoice, ExportRequest, FlowRequest};
 pub use indicators::IndicatorRequest;
 pub use parameters::ParameterSet;
 pub use sankey::SankeyRequest;
-pub use values::{PriceUsed, PricesView, ValueRow, ValueTotal, ValuesAnswer, ValuesRequest};
+pub use values::{
+    PriceChoice, PriceUsed, PricesView, ValueRow, ValueTotal, ValuesAnswer, ValuesRequest,
+};
 
 /// The default minimum of distinct organisations behind a published cell.
 pub const DEFAULT_DISCLOSURE_K: u32 = 3;

@@ -16,7 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::bodies::{Disclosure, FigureView, Filters, ScopeView};
+use super::bodies::{Disclosure, ExportRow, FigureView, Filters, ScopeView};
 use super::flows::FlowRequest;
 use super::{Scope, StockError, StockService};
 use crate::domain::flow::{Basis, Flow};
@@ -43,6 +43,20 @@ pub struct ValuesRequest {
     pub currency: String,
     /// Price every row at this date instead of at its year.
     pub price_date: Option<NaiveDate>,
+}
+
+/// How an export prices its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceChoice {
+    /// ISO 4217.
+    pub currency: String,
+    /// Price every row at this date instead of at its year.
+    pub date: Option<NaiveDate>,
+}
+
+/// The date a row is priced at: the chosen one, or the middle of the row's year.
+fn price_day(chosen: Option<NaiveDate>, year: Option<i32>) -> Option<NaiveDate> {
+    chosen.or_else(|| year.and_then(|y| NaiveDate::from_ymd_opt(y, 7, 1)))
 }
 
 /// The price a row was valued at.
@@ -159,6 +173,32 @@ impl StockService {
         self.prices().await
     }
 
+    /// Adds values to export rows (by element; by year or at the chosen date); returns the
+    /// price series version used. Withheld rows stay without a value.
+    pub(super) async fn value_rows(
+        &self,
+        rows: &mut [ExportRow],
+        choice: &PriceChoice,
+    ) -> Result<i64, StockError> {
+        let series = self.prices().await?;
+        for row in rows.iter_mut() {
+            let (Some(element), Some(kg)) = (row.element, row.value) else {
+                continue;
+            };
+            let Some(day) = price_day(choice.date, row.year) else {
+                continue;
+            };
+            if let Some(price) = series.prices.price(element, day, &choice.currency) {
+                row.worth = Some(kg * price.per_kg);
+                row.worth_min = Some(kg * price.low);
+                row.worth_max = Some(kg * price.high);
+                row.price_per_kg = Some(price.per_kg);
+                row.price_date = Some(price.date);
+            }
+        }
+        Ok(series.version)
+    }
+
     /// The flows of `req`, by element, valued.
     pub async fn values(
         &self,
@@ -177,9 +217,7 @@ impl StockService {
             .iter()
             .filter_map(|row| {
                 let element = row.element?;
-                let date = req
-                    .price_date
-                    .or_else(|| row.year.and_then(|y| NaiveDate::from_ymd_opt(y, 7, 1)));
+                let date = price_day(req.price_date, row.year);
                 let price = date.and_then(|d| series.prices.price(element, d, &req.currency));
                 if price.is_none() && !unpriced.contains(&element) {
                     unpriced.push(element);
