@@ -449,3 +449,118 @@ api_test!(
         assert_eq!(listed["scenarios"], json!([]), "nothing was stored");
     }
 );
+
+/// The fields of one CSV line (RFC 4180 quoting).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (c, _) => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
+}
+
+api_test!(
+    the_comparison_exports_as_csv_with_the_same_figures,
+    |app: TestApp| async move {
+        let (_, regulator) = app.create_org("Agency", "regulator").await;
+        market(&app, &regulator).await;
+        let (_, maker) = app.create_org("Maker", "manufacturer").await;
+        let created: Value = app
+            .post("/api/v1/stock/scenarios")
+            .bearer_auth(&regulator)
+            .json(&done_when())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/stock/scenarios/compare?ids={id}");
+        let compared = app.get_json(&path, Some(&regulator)).await;
+        let response = app
+            .get(&path.replace("compare?", "compare.csv?"))
+            .bearer_auth(&regulator)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=utf-8"
+        );
+        let csv = response.text().await.unwrap();
+        let mut lines = csv.lines();
+        let header = csv_fields(lines.next().unwrap());
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let mut by_key: BTreeMap<(String, i64, String), Vec<String>> = BTreeMap::new();
+        for line in lines {
+            let fields = csv_fields(line);
+            assert_eq!(fields.len(), header.len(), "{line}");
+            let key = (
+                fields[column("scenario")].clone(),
+                fields[column("year")].parse().unwrap(),
+                fields[column("element")].clone(),
+            );
+            by_key.insert(key, fields);
+        }
+        let scenarios = compared["scenarios"].as_array().unwrap();
+        let mut checked = 0;
+        for (i, scenario) in scenarios.iter().enumerate() {
+            let name = if i == 0 {
+                "baseline".to_owned()
+            } else {
+                scenario["name"].as_str().unwrap().to_owned()
+            };
+            for ((year, element), row) in rows(scenario) {
+                let fields = &by_key[&(name.clone(), year, element.clone())];
+                for field in ["placed_on_market", "stock_in_use", "recovered"] {
+                    let got: f64 = fields[column(field)].parse().unwrap();
+                    close(
+                        &format!("{name} {year} {element} {field}"),
+                        got,
+                        f(&row, field),
+                    );
+                }
+                let benchmark = row["reaches_benchmark"]
+                    .as_bool()
+                    .map(|b| b.to_string())
+                    .unwrap_or_default();
+                assert_eq!(fields[column("reaches_benchmark")], benchmark);
+                assert_eq!(
+                    fields[column("data_revision")],
+                    compared["data_revision"].to_string()
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, by_key.len());
+        assert!(by_key.keys().any(|(n, _, _)| n.contains(", EV motor")));
+
+        // As the JSON route: authorities only, ids checked.
+        let refused = app
+            .get(&path.replace("compare?", "compare.csv?"))
+            .bearer_auth(&maker)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(refused, 403, "forbidden").await;
+        let bad = app
+            .get("/api/v1/stock/scenarios/compare.csv?ids=nope")
+            .bearer_auth(&regulator)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(bad, 400, "invalid_query").await;
+    }
+);

@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::Auth;
 use reetrace_core::api::codes::{
     AUTHENTICATED, BAD_REQUEST, CONFLICT, FORBIDDEN, INVALID_ID, INVALID_QUERY, JSON_BODY,
@@ -11,6 +12,7 @@ use reetrace_core::api::codes::{
 use reetrace_core::api::extract::{ApiJson, ApiQuery, parse_uuid};
 use reetrace_core::api::problem::{FieldError, Problem};
 use serde::Deserialize;
+use std::fmt::Write as _;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,6 +30,7 @@ pub fn router() -> OpenApiRouter<StockState> {
     OpenApiRouter::new()
         .routes(routes!(list_scenarios, create_scenario))
         .routes(routes!(compare_scenarios))
+        .routes(routes!(compare_scenarios_csv))
         .routes(routes!(get_scenario, put_scenario))
         .routes(routes!(scenario_results))
 }
@@ -198,6 +201,97 @@ async fn compare_scenarios(
     Auth(caller): Auth,
     ApiQuery(query): ApiQuery<CompareQuery>,
 ) -> Result<Json<ScenarioComparison>, Problem> {
+    let ids = compared_ids(&query)?;
+    Ok(Json(state.service.compare_scenarios(&caller, &ids).await?))
+}
+
+/// The baseline and one to four scenarios side by side, as one tidy CSV table.
+///
+/// The rows of `GET /scenarios/compare` (same access, same `ids`), one line per scenario, year
+/// and element: `scenario` (`baseline` or the scenario's name), `id`, `version`, `year`,
+/// `element`, the flows in kg, `secondary_supply_ratio` (empty when nothing was placed on the
+/// market), `reaches_benchmark` (the indicative CRMA 25 % comparison, for Nd, Pr, Dy and Tb
+/// only), and the `data_revision` and `parameters_version` the figures were computed with.
+#[utoipa::path(
+    get, path = "/api/v1/stock/scenarios/compare.csv", tag = "stock", operation_id = "exportStockScenarioComparison",
+    params(CompareQuery),
+    responses((status = 200, description = "The baseline, then each scenario, as CSV",
+        content((String = "text/csv", example = "scenario,id,version,year,element,placed_on_market,stock_in_use,eol_generated,collected,recovered,secondary_supply_ratio,reaches_benchmark,data_revision,parameters_version\nbaseline,,,2030,Dy,12.5,80.1,3.2,1.9,1.7,0.136,false,42,1\n")))),
+    security(("api_key" = [])),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY, FORBIDDEN, NOT_FOUND]])))),
+)]
+async fn compare_scenarios_csv(
+    State(state): State<StockState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<CompareQuery>,
+) -> Result<Response, Problem> {
+    let ids = compared_ids(&query)?;
+    let comparison = state.service.compare_scenarios(&caller, &ids).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"reetrace-scenarios.csv\"",
+            ),
+        ],
+        comparison_csv(&comparison),
+    )
+        .into_response())
+}
+
+/// The comparison as CSV (see [`compare_scenarios_csv`]).
+fn comparison_csv(comparison: &ScenarioComparison) -> String {
+    let mut out = String::from(
+        "scenario,id,version,year,element,placed_on_market,stock_in_use,eol_generated,\
+         collected,recovered,secondary_supply_ratio,reaches_benchmark,data_revision,\
+         parameters_version\n",
+    );
+    let basis = &comparison.basis;
+    for scenario in &comparison.scenarios {
+        let name = if scenario.id.is_none() {
+            "baseline".to_owned()
+        } else {
+            csv_text(&scenario.name)
+        };
+        let id = scenario.id.map(|i| i.to_string()).unwrap_or_default();
+        let version = scenario.version.map(|v| v.to_string()).unwrap_or_default();
+        for r in &scenario.rows {
+            let _ = writeln!(
+                out,
+                "{name},{id},{version},{},{},{},{},{},{},{},{},{},{},{}",
+                r.year,
+                r.element,
+                r.placed_on_market,
+                r.stock_in_use,
+                r.eol_generated,
+                r.collected,
+                r.recovered,
+                r.secondary_supply_ratio
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                r.reaches_benchmark
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                basis.data_revision,
+                basis.parameters_version
+            );
+        }
+    }
+    out
+}
+
+/// A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+fn csv_text(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The ids of `?ids=`: one to four UUIDs.
+fn compared_ids(query: &CompareQuery) -> Result<Vec<Uuid>, Problem> {
     let invalid = |detail: String| {
         Problem::bad_request(INVALID_QUERY, format!("Query parameter ids: {detail}"))
             .with_errors(vec![FieldError::new("ids", detail)])
@@ -215,5 +309,5 @@ async fn compare_scenarios(
                 .map_err(|_| invalid(format!("{part:?} is not a UUID")))?,
         );
     }
-    Ok(Json(state.service.compare_scenarios(&caller, &ids).await?))
+    Ok(ids)
 }
