@@ -3,7 +3,6 @@
 //! instance at a time, under a lease).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -11,20 +10,13 @@ use uuid::Uuid;
 
 use crate::db::StoreError;
 use crate::domain::audit::{AuditEntry, AuditFilter};
-use crate::service::lease::{LEASE_TTL, run_leased};
+pub use crate::service::lease::PRUNE_EVERY;
+use crate::service::lease::spawn_pruning;
 use crate::store::audit::AuditStore;
 use crate::store::lease::Leases;
 
 /// How long entries are kept when the configuration says nothing: two years.
 pub const DEFAULT_RETENTION_DAYS: u32 = 730;
-
-/// How often the instance holding the lease prunes the trail.
-pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-/// Whether a prune is due, the last one having run at `last` (never: at once).
-pub(crate) fn prune_due(last: Option<std::time::Instant>, now: std::time::Instant) -> bool {
-    last.is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY)
-}
 
 /// The lease under which one instance prunes.
 const PRUNE_LEASE: &str = "audit.prune";
@@ -85,45 +77,18 @@ impl AuditTrail {
         self.store.prune(self.cutoff(now)).await
     }
 
-    /// Prunes every [`PRUNE_EVERY`] while this process holds the lease, until `cancel`. The
-    /// lease is renewed well within its lifetime, so one instance keeps it and prunes; another
-    /// takes over (and prunes at once) only when that one stops.
+    /// Prunes every [`PRUNE_EVERY`] while this process holds the lease, until `cancel` (see
+    /// [`spawn_pruning`]).
     pub fn spawn_pruning(
         &self,
         leases: Arc<Leases>,
         cancel: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let trail = self.clone();
-        let mut last = None;
-        tokio::spawn(run_leased(
-            leases,
-            PRUNE_LEASE.into(),
-            LEASE_TTL / 2,
-            None,
-            cancel,
-            move || {
-                let now = std::time::Instant::now();
-                let due = prune_due(last, now);
-                if due {
-                    last = Some(now);
-                }
-                let trail = trail.clone();
-                async move {
-                    if !due {
-                        return;
-                    }
-                    match trail.prune(Utc::now()).await {
-                        Ok(0) => {}
-                        Ok(pruned) => {
-                            tracing::info!(pruned, "audit entries past the retention removed")
-                        }
-                        Err(err) => {
-                            tracing::warn!(error = %err, "pruning the audit trail failed; will retry")
-                        }
-                    }
-                }
-            },
-        ))
+        spawn_pruning(leases, PRUNE_LEASE, "audit entries", cancel, move || {
+            let trail = trail.clone();
+            async move { trail.prune(Utc::now()).await }
+        })
     }
 }
 
@@ -135,6 +100,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::service::lease::prune_due;
 
     /// Remembers the cutoff it was asked to prune before.
     #[derive(Default)]

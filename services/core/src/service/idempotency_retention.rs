@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::db::StoreError;
-use crate::service::audit::prune_due;
-use crate::service::lease::{LEASE_TTL, run_leased};
+use crate::service::lease::spawn_pruning;
 use crate::store::lease::Leases;
 
 /// How long answers are kept when the configuration says nothing: three days (a day offline,
@@ -85,43 +84,24 @@ impl IdempotencyRetention {
         failed.map_or(Ok(pruned), Err)
     }
 
-    /// Prunes every [`PRUNE_EVERY`](crate::service::audit::PRUNE_EVERY) while this process holds the lease, until `cancel`.
+    /// Prunes every [`PRUNE_EVERY`](crate::service::lease::PRUNE_EVERY) while this process
+    /// holds the lease, until `cancel` (see [`spawn_pruning`]).
     pub fn spawn_pruning(
         &self,
         leases: Arc<Leases>,
         cancel: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let retention = self.clone();
-        let mut last = None;
-        tokio::spawn(run_leased(
+        spawn_pruning(
             leases,
-            PRUNE_LEASE.into(),
-            LEASE_TTL / 2,
-            None,
+            PRUNE_LEASE,
+            "idempotent answers",
             cancel,
             move || {
-                let now = std::time::Instant::now();
-                let due = prune_due(last, now);
-                if due {
-                    last = Some(now);
-                }
                 let retention = retention.clone();
-                async move {
-                    if !due {
-                        return;
-                    }
-                    match retention.prune(Utc::now()).await {
-                        Ok(0) => {}
-                        Ok(pruned) => {
-                            tracing::info!(pruned, "idempotent answers past the retention removed")
-                        }
-                        Err(err) => {
-                            tracing::warn!(error = %err, "pruning idempotent answers failed; will retry")
-                        }
-                    }
-                }
+                async move { retention.prune(Utc::now()).await }
             },
-        ))
+        )
     }
 }
 
