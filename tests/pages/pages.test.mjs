@@ -397,6 +397,24 @@ async function assertDashboardMatchesApi(page, key = null) {
   const nodeValues = await page.$$eval('#chart-sankey text.node-label', (ts) => ts.map((t) => t.querySelector('.node-value').textContent));
   const suppressedNodes = nodeValues.filter((v) => v === 'suppressed').length;
   assert.equal(suppressedNodes, hidden.size, `nodes without a published side say suppressed: ${nodeValues}`);
+  // The values of the Sankey's year: the same rows as the values route, a withheld mass never
+  // with a value, an element without a price saying so.
+  const values = await api('/api/v1/stock/values' + qs({ year_from: sankeyYear, year_to: sankeyYear, basis: 'both',
+    currency: 'EUR', element: f.element, category: f.category, country: f.country }), key);
+  const valued = [['placed_on_market', 'observed'], ['stock_in_use', 'modelled'], ['eol_generated', 'modelled'], ['recycled', 'observed']]
+    .flatMap(([flow, basis]) => values.rows.filter((r) => r.flow === flow && r.basis === basis));
+  const valueRows = await tableRows(page, 'table-values');
+  assert.equal(valueRows.length, valued.length, 'value rows');
+  assert.ok(valued.length > 0, 'the year has valued flows');
+  valued.forEach((r, i) => {
+    const what = `${r.element} ${r.flow} ${sankeyYear}`;
+    assertFigure(valueRows[i].cells[0], r.mass_kg, `${what} mass`);
+    const worth = valueRows[i].cells[1];
+    if (r.worth.suppressed) assert.ok(worth.suppressed && worth.value === null, `${what}: value withheld`);
+    else if (r.worth.value === null) assert.equal(worth.text, 'no price', `${what}: no price`);
+    else assert.equal(worth.value, r.worth.value, `${what}: value`);
+    if (r.mass_kg.suppressed) assert.ok(worth.suppressed, `${what}: a withheld mass has a withheld value`);
+  });
   return { stock, indicators, sankey };
 }
 

@@ -215,6 +215,43 @@
       el('td', {}, labels.get(l.source) || l.source), el('td', {}, labels.get(l.target) || l.target), figureCell(l), el('td', {}, l.basis))));
   }
 
+  // The flows a regulator values, and their names on the page.
+  const VALUED = [
+    ['placed_on_market', 'observed', 'Placed on the market'],
+    ['stock_in_use', 'modelled', 'Stock in use'],
+    ['eol_generated', 'modelled', 'End of life'],
+    ['recycled', 'observed', 'Recycled'],
+  ];
+
+  // A value cell: withheld ("suppressed"), no price ("no price"), or euros.
+  function worthCell(figure, range) {
+    if (C.isSuppressed(figure)) {
+      return el('td', { class: 'num suppressed', 'data-suppressed': 'true' }, 'suppressed');
+    }
+    const v = C.valueOf(figure);
+    if (v === null) return el('td', { class: 'num undefined' }, 'no price');
+    const text = range ? C.fmt(v) + ' – ' + C.fmt(C.valueOf(range)) : C.fmt(v);
+    return el('td', { class: 'num', 'data-value': v }, text);
+  }
+
+  function renderValues(answer, year) {
+    const rows = [];
+    for (const [flow, basis, label] of VALUED) {
+      for (const r of answer.rows.filter((x) => x.flow === flow && x.basis === basis)) {
+        rows.push(el('tr', { 'data-element': r.element, 'data-flow': flow },
+          el('th', { scope: 'row' }, r.element), el('td', {}, label), figureCell(r.mass_kg),
+          worthCell(r.worth), C.isSuppressed(r.worth) || C.valueOf(r.worth) === null
+            ? worthCell(r.worth) : worthCell(r.worth_min, r.worth_max)));
+      }
+    }
+    $('table-values').tBodies[0].replaceChildren(...rows);
+    const nearest = answer.rows.some((r) => r.price && r.price.nearest);
+    $('caption-values').textContent = 'In ' + year + ', at the price series version ' + answer.prices_version +
+      (nearest ? ' (no price of ' + year + ' for some elements: the nearest year is used)' : '') +
+      '; the range is the value at the lowest and highest price of the series.' +
+      (answer.unpriced_elements.length ? ' No price for ' + answer.unpriced_elements.join(', ') + '.' : '');
+  }
+
   function renderDisclosure(answers) {
     const d = answers.map((a) => a.disclosure).filter(Boolean);
     if (!d.length) {
@@ -253,11 +290,16 @@
       const sankey = await json('/api/v1/stock/sankey', {
         year: yearInput.value, element: f.element, category: f.category, country: f.country,
       });
+      const values = await json('/api/v1/stock/values', {
+        year_from: yearInput.value, year_to: yearInput.value, basis: 'both', group_by: '', currency: 'EUR',
+        element: f.element, category: f.category, country: f.country,
+      });
       if (mine !== generation) return;
       renderStock(stock, f);
       renderEol(indicators, f);
       renderIndicators(indicators, f, stock.model ? stock.model.last_observed : null);
       renderSankey(sankey, f);
+      renderValues(values, yearInput.value);
       renderDisclosure([stock, indicators, sankey]);
       $('load-status').textContent = 'Showing ' + describe(f) + ', ' + indicators.year_from + ' to ' + indicators.year_to + '.';
       document.body.dataset.state = 'ready';
