@@ -247,8 +247,10 @@ async fn get_lot(
 #[into_params(parameter_in = Query)]
 struct LotIdentityQuery {
     /// The lot's GTIN (8, 12, 13 or 14 digits, with a valid check digit).
+    #[param(pattern = "^([0-9]{8}|[0-9]{12,14})$")]
     gtin: String,
     /// Its lot number (GS1 AI 10, 1 to 20 characters of the GS1 character set 82).
+    #[param(min_length = 1, max_length = 20)]
     lot_number: String,
 }
 

@@ -51,6 +51,7 @@ pub struct VersionQuery {
 #[serde(deny_unknown_fields)]
 pub struct CompareQuery {
     /// One to four scenario ids, separated by commas.
+    #[param(pattern = "^[0-9A-Fa-f-]{36}(,[0-9A-Fa-f-]{36}){0,3}$")]
     ids: String,
 }
 
@@ -108,7 +109,10 @@ async fn create_scenario(
 #[utoipa::path(
     get, path = "/api/v1/stock/scenarios/{id}", tag = "stock", operation_id = "getStockScenario",
     params(("id" = String, Path, format = Uuid, description = "The scenario's id"), VersionQuery),
-    responses((status = 200, description = "The scenario", body = ScenarioView)),
+    responses(
+        (status = 200, description = "The scenario", body = ScenarioView),
+        (status = 404, description = "No scenario with this id (or version) that the caller may read", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, INVALID_QUERY, FORBIDDEN, NOT_FOUND]])))),
 )]
@@ -136,7 +140,10 @@ async fn get_scenario(
     put, path = "/api/v1/stock/scenarios/{id}", tag = "stock", operation_id = "putStockScenario",
     params(("id" = String, Path, format = Uuid, description = "The scenario's id")),
     request_body = ScenarioDefinition,
-    responses((status = 200, description = "The new version", body = ScenarioView)),
+    responses(
+        (status = 200, description = "The new version", body = ScenarioView),
+        (status = 404, description = "No scenario with this id (or version) that the caller may read", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, BAD_REQUEST, INVALID_ID, FORBIDDEN, NOT_FOUND, CONFLICT]])))),
 )]
@@ -165,7 +172,10 @@ async fn put_scenario(
 #[utoipa::path(
     get, path = "/api/v1/stock/scenarios/{id}/results", tag = "stock", operation_id = "getStockScenarioResults",
     params(("id" = String, Path, format = Uuid, description = "The scenario's id"), VersionQuery),
-    responses((status = 200, description = "The results", body = ScenarioAnswer)),
+    responses(
+        (status = 200, description = "The results", body = ScenarioAnswer),
+        (status = 404, description = "No scenario with this id (or version) that the caller may read", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[BAD_REQUEST, INVALID_ID, INVALID_QUERY, FORBIDDEN, NOT_FOUND]])))),
 )]
@@ -192,7 +202,10 @@ async fn scenario_results(
 #[utoipa::path(
     get, path = "/api/v1/stock/scenarios/compare", tag = "stock", operation_id = "compareStockScenarios",
     params(CompareQuery),
-    responses((status = 200, description = "The baseline, then each scenario", body = ScenarioComparison)),
+    responses(
+        (status = 200, description = "The baseline, then each scenario", body = ScenarioComparison),
+        (status = 404, description = "One of the ids is no scenario the caller may read", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY, FORBIDDEN, NOT_FOUND]])))),
 )]
@@ -215,8 +228,11 @@ async fn compare_scenarios(
 #[utoipa::path(
     get, path = "/api/v1/stock/scenarios/compare.csv", tag = "stock", operation_id = "exportStockScenarioComparison",
     params(CompareQuery),
-    responses((status = 200, description = "The baseline, then each scenario, as CSV",
-        content((String = "text/csv", example = "scenario,id,version,year,element,placed_on_market,stock_in_use,eol_generated,collected,recovered,secondary_supply_ratio,reaches_benchmark,data_revision,parameters_version\nbaseline,,,2030,Dy,12.5,80.1,3.2,1.9,1.7,0.136,false,42,1\n")))),
+    responses(
+        (status = 200, description = "The baseline, then each scenario, as CSV",
+         content((String = "text/csv", example = "scenario,id,version,year,element,placed_on_market,stock_in_use,eol_generated,collected,recovered,secondary_supply_ratio,reaches_benchmark,data_revision,parameters_version\nbaseline,,,2030,Dy,12.5,80.1,3.2,1.9,1.7,0.136,false,42,1\n"))),
+        (status = 404, description = "One of the ids is no scenario the caller may read", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, &[INVALID_QUERY, FORBIDDEN, NOT_FOUND]])))),
 )]

@@ -44,7 +44,10 @@ pub enum PriceForm {
 #[serde(deny_unknown_fields)]
 pub struct PricePoint {
     /// An element (`Dy`), or `PrNd` for a didymium mix (then `shares` is required).
-    #[schema(example = "Dy")]
+    #[schema(
+        example = "Dy",
+        pattern = "^(Sc|Y|La|Ce|Pr|Nd|Pm|Sm|Eu|Gd|Tb|Dy|Ho|Er|Tm|Yb|Lu|PrNd)$"
+    )]
     pub material: String,
     /// A mix's mass shares of its elements, summing to 1 (`{"Nd": 0.75, "Pr": 0.25}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,12 +55,14 @@ pub struct PricePoint {
     pub shares: Option<BTreeMap<Element, f64>>,
     pub date: NaiveDate,
     /// Per kg of the oxide or metal; positive.
+    #[schema(exclusive_minimum = 0.0)]
     pub price_per_kg: f64,
     /// ISO 4217 code (`USD`, `EUR`, `CNY`).
-    #[schema(example = "USD")]
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     pub form: PriceForm,
     /// Where the price comes from (required).
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub source: String,
 }
 
@@ -65,14 +70,17 @@ pub struct PricePoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRate {
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub from: String,
-    #[schema(example = "USD")]
+    /// Another currency than `from`.
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
     pub to: String,
     pub date: NaiveDate,
     /// Positive.
+    #[schema(exclusive_minimum = 0.0)]
     pub rate: f64,
     /// Where the rate comes from (required).
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub source: String,
 }
 

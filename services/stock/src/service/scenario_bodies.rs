@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::levers::{ScenarioDefinition, ScenarioVersion};
+use crate::domain::levers::{Lever, ScenarioVersion};
 
 /// The CRMA benchmark the ratio is set beside (Regulation (EU) 2024/1252, art. 5(1)(a)(iii)).
 pub const CRMA_RECYCLING_SHARE: f64 = 0.25;
@@ -31,8 +31,12 @@ pub struct ScenarioView {
     /// The organisation that owns it (the only one that may change it).
     pub org_id: Uuid,
     pub created_at: DateTime<Utc>,
-    #[serde(flatten)]
-    pub definition: ScenarioDefinition,
+    /// The scenario as written (the fields of [`crate::domain::levers::ScenarioDefinition`], listed here so that the
+    /// answer's schema admits the fields above beside them).
+    pub name: String,
+    pub description: String,
+    pub shared: bool,
+    pub levers: Vec<Lever>,
 }
 
 impl From<ScenarioVersion> for ScenarioView {
@@ -42,7 +46,10 @@ impl From<ScenarioVersion> for ScenarioView {
             version: v.version,
             org_id: v.org_id,
             created_at: v.created_at,
-            definition: v.definition,
+            name: v.definition.name,
+            description: v.definition.description,
+            shared: v.definition.shared,
+            levers: v.definition.levers,
         }
     }
 }

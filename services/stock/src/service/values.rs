@@ -20,7 +20,7 @@ use super::bodies::{Disclosure, ExportRow, FigureView, Filters, ScopeView};
 use super::flows::FlowRequest;
 use super::{Scope, StockError, StockService};
 use crate::domain::flow::{Basis, Flow};
-use crate::domain::prices::{self, Prices};
+use crate::domain::prices::{self, ExchangeRate, PricePoint, Prices};
 use crate::domain::table::Dim;
 
 /// The current price series and its version.
@@ -31,8 +31,19 @@ pub struct PricesView {
     /// The organisation that set them (absent for the built-in series).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<Uuid>,
-    #[serde(flatten)]
-    pub prices: Prices,
+    /// The series (as `PUT` takes it).
+    pub points: Vec<PricePoint>,
+    pub exchange_rates: Vec<ExchangeRate>,
+}
+
+impl PricesView {
+    /// The series itself.
+    pub fn series(&self) -> Prices {
+        Prices {
+            points: self.points.clone(),
+            exchange_rates: self.exchange_rates.clone(),
+        }
+    }
 }
 
 /// `GET /values`, parsed: the flows request (by element always) and how to price.
@@ -153,7 +164,8 @@ impl StockService {
             version: stored.version,
             created_at: stored.created_at,
             created_by: stored.created_by,
-            prices: stored.prices,
+            points: stored.prices.points,
+            exchange_rates: stored.prices.exchange_rates,
         }))
     }
 
@@ -181,6 +193,7 @@ impl StockService {
         choice: &PriceChoice,
     ) -> Result<i64, StockError> {
         let series = self.prices().await?;
+        let prices = series.series();
         for row in rows.iter_mut() {
             let (Some(element), Some(kg)) = (row.element, row.value) else {
                 continue;
@@ -188,7 +201,7 @@ impl StockService {
             let Some(day) = price_day(choice.date, row.year) else {
                 continue;
             };
-            if let Some(price) = series.prices.price(element, day, &choice.currency) {
+            if let Some(price) = prices.price(element, day, &choice.currency) {
                 row.worth = Some(kg * price.per_kg);
                 row.worth_min = Some(kg * price.low);
                 row.worth_max = Some(kg * price.high);
@@ -210,6 +223,7 @@ impl StockService {
         flows_req.by_year = flows_req.by_year || req.price_date.is_none();
         let flows = self.flows(scope, &flows_req).await?;
         let series = self.prices().await?;
+        let prices = series.series();
         let mut unpriced = Vec::new();
         let mut totals: BTreeMap<(Flow, Basis), [Option<f64>; 3]> = BTreeMap::new();
         let rows: Vec<ValueRow> = flows
@@ -218,7 +232,7 @@ impl StockService {
             .filter_map(|row| {
                 let element = row.element?;
                 let date = price_day(req.price_date, row.year);
-                let price = date.and_then(|d| series.prices.price(element, d, &req.currency));
+                let price = date.and_then(|d| prices.price(element, d, &req.currency));
                 if price.is_none() && !unpriced.contains(&element) {
                     unpriced.push(element);
                 }
