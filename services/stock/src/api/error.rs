@@ -27,6 +27,10 @@ impl From<StockError> for Problem {
                 tracing::error!(error = %source, "{what} panicked");
                 Problem::internal()
             }
+            StockError::NoPrices => {
+                tracing::error!("no price series is stored after seeding the built-in one");
+                Problem::internal()
+            }
             StockError::NoParameters => {
                 tracing::error!("no parameter version is stored after seeding the defaults");
                 Problem::internal()

@@ -31,6 +31,9 @@ pub enum StockError {
     /// No parameter version is stored, not even after seeding the defaults.
     #[error("no parameter version is stored after seeding the defaults")]
     NoParameters,
+    /// No price series is stored, not even after seeding the built-in one.
+    #[error("no price series is stored after seeding the built-in one")]
+    NoPrices,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -96,7 +96,7 @@ impl StockService {
         self.inner.k
     }
 
-    /// Stores the built-in parameters as version 1 unless a version exists, and starts building
+    /// Stores the built-in parameters and price series as version 1 unless a version exists, and starts building
     /// the tables in the background.
     pub async fn init(&self) -> Result<(), StockError> {
         self.seed().await?;

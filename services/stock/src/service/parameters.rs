@@ -20,11 +20,16 @@ pub struct ParameterSet {
 }
 
 impl StockService {
-    /// Stores the built-in parameters as version 1 unless a version exists.
+    /// Stores the built-in parameters and price series as version 1 unless a version exists.
     pub(super) async fn seed(&self) -> Result<(), StockError> {
+        let now = Utc::now();
         self.inner
             .store
-            .seed_parameters(&parameters::defaults(), Utc::now())
+            .seed_parameters(&parameters::defaults(), now)
+            .await?;
+        self.inner
+            .store
+            .seed_prices(&crate::domain::prices::defaults(), now)
             .await?;
         Ok(())
     }

@@ -20,7 +20,7 @@ use super::bodies::{Disclosure, ExportRow, FigureView, Filters, ScopeView};
 use super::flows::FlowRequest;
 use super::{Scope, StockError, StockService};
 use crate::domain::flow::{Basis, Flow};
-use crate::domain::prices::{self, ExchangeRate, PricePoint, Prices};
+use crate::domain::prices::{ExchangeRate, PricePoint, Prices};
 use crate::domain::table::Dim;
 
 /// The current price series and its version.
@@ -144,20 +144,17 @@ pub struct ValuesAnswer {
 }
 
 impl StockService {
-    /// The current price series (the built-in one stored as version 1 on first use).
+    /// The current price series (the built-in one is stored as version 1 at start).
     pub async fn prices(&self) -> Result<Arc<PricesView>, StockError> {
         let stored = match self.inner.store.latest_prices().await? {
             Some(stored) => stored,
             None => {
-                self.inner
-                    .store
-                    .seed_prices(&prices::defaults(), Utc::now())
-                    .await?;
+                self.seed().await?;
                 self.inner
                     .store
                     .latest_prices()
                     .await?
-                    .ok_or(StockError::NoParameters)?
+                    .ok_or(StockError::NoPrices)?
             }
         };
         Ok(Arc::new(PricesView {
