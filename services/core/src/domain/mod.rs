@@ -33,6 +33,7 @@ pub mod recycled_content;
 mod serde_schema;
 mod share;
 pub mod significant;
+mod tracked_element;
 
 pub use auth::{Denied, KeyRecord, NewApiKey, Principal, Role, hash_key, key_prefix};
 pub use category::{Category, UnknownCategory, UseType};
@@ -47,6 +48,7 @@ pub use gtin::{Gtin, GtinError, gs1_check_digit};
 pub use mass::{Mass, MassError};
 pub use operator::{Eori, Lei, OperatorId, OperatorIdError};
 pub use share::{Share, ShareError};
+pub use tracked_element::{MAGNET_MATERIALS, TrackedElement, UnknownTrackedElement};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
