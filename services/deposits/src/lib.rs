@@ -3,6 +3,12 @@
 //! signed assays, beside the urban mine the other services follow.
 //!
 //! - [`domain`]: deposit records, locations (GeoJSON geometry, RFC 7946), assays and the
-//!   content they give (GUM combination of uncertainties); rules, no I/O.
+//!   content they give (GUM combination of uncertainties), the credential of a version;
+//!   rules, no I/O.
+//! - [`service`]: record, version, withdraw, read and list deposits, each version signed by
+//!   the recording organisation through core's issuing capability.
+//! - [`store`]: the deposits and their versions on SQLite or PostgreSQL.
 
 pub mod domain;
+pub mod service;
+pub mod store;

@@ -2,6 +2,7 @@
 
 pub mod assay;
 pub mod content;
+pub mod credential;
 pub mod deposit;
 pub mod exact;
 pub mod geometry;

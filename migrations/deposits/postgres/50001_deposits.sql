@@ -1,0 +1,27 @@
+-- Residue deposits: one row per deposit (who records it, whether it was withdrawn) and one
+-- per version of its record, none ever replaced. A version keeps the record as checked (JSON),
+-- the signed credential issued for it, and where its revocation bit lives.
+CREATE TABLE deposits (
+    deposit_id  uuid PRIMARY KEY,
+    org_id      uuid NOT NULL,
+    created_at  timestamptz NOT NULL,
+    revoked_at  timestamptz
+);
+CREATE INDEX deposits_org ON deposits (org_id);
+
+CREATE TABLE deposit_versions (
+    deposit_id       uuid NOT NULL REFERENCES deposits (deposit_id),
+    version          bigint NOT NULL,
+    credential_id    uuid NOT NULL UNIQUE,
+    name             text NOT NULL,
+    deposit_type     text NOT NULL,
+    status           text NOT NULL,
+    country          text NOT NULL,
+    record           text NOT NULL,     -- JSON: the record as received, checked
+    credential       text NOT NULL,     -- the credential with its Data Integrity proof
+    revocation_list  text NOT NULL,
+    revocation_index bigint NOT NULL,
+    created_at       timestamptz NOT NULL,
+    PRIMARY KEY (deposit_id, version)
+);
+CREATE INDEX deposit_versions_country ON deposit_versions (country, deposit_type);

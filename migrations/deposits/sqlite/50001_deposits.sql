@@ -1,0 +1,27 @@
+-- Residue deposits: one row per deposit (who records it, whether it was withdrawn) and one
+-- per version of its record, none ever replaced. A version keeps the record as checked (JSON),
+-- the signed credential issued for it, and where its revocation bit lives.
+CREATE TABLE deposits (
+    deposit_id  BLOB PRIMARY KEY,
+    org_id      BLOB NOT NULL,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+CREATE INDEX deposits_org ON deposits (org_id);
+
+CREATE TABLE deposit_versions (
+    deposit_id       BLOB NOT NULL REFERENCES deposits (deposit_id),
+    version          INTEGER NOT NULL,
+    credential_id    BLOB NOT NULL UNIQUE,
+    name             TEXT NOT NULL,
+    deposit_type     TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    country          TEXT NOT NULL,
+    record           TEXT NOT NULL,     -- JSON: the record as received, checked
+    credential       TEXT NOT NULL,     -- the credential with its Data Integrity proof
+    revocation_list  TEXT NOT NULL,
+    revocation_index INTEGER NOT NULL,
+    created_at       TEXT NOT NULL,
+    PRIMARY KEY (deposit_id, version)
+);
+CREATE INDEX deposit_versions_country ON deposit_versions (country, deposit_type);
