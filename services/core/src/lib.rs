@@ -9,8 +9,8 @@
 //!   extractors, authentication, pagination, idempotent replay, the accounts and feed routes.
 //! - [`client`]: calls to other services over HTTP (their feeds, their claim checks).
 //! - [`db`]: storage plumbing — one way to write a store for SQLite and PostgreSQL.
-//! - [`crypto`], [`merkle`], [`checkpoint`]: libraries (signatures, Merkle trees, signed
-//!   notes), pure.
+//! - [`crypto`], [`merkle`], [`checkpoint`], [`csv`]: libraries (signatures, Merkle trees,
+//!   signed notes, CSV fields), pure.
 //!
 //! The kernel knows no service's routes or tables. It only carries every service's migration
 //! files, embedded from `migrations/` by its build script ([`db::migrations`]), each service
@@ -20,6 +20,7 @@ pub mod api;
 pub mod checkpoint;
 pub mod client;
 pub mod crypto;
+pub mod csv;
 pub mod db;
 pub mod domain;
 pub mod merkle;

@@ -16,7 +16,7 @@ use reetrace_core::store::issuing;
 use reetrace_core::testing::TestDatabase;
 use reetrace_deposits::domain::deposit::DepositInput;
 use reetrace_deposits::service::{DepositError, DepositService};
-use reetrace_deposits::store::{self, ListFilter, MIGRATIONS};
+use reetrace_deposits::store::{self, DepositFilter, MIGRATIONS};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -178,14 +178,14 @@ backend_test!(
         // Withdrawn deposits leave the list unless asked for.
         assert!(
             service
-                .list(&ListFilter::default(), None, 10)
+                .list(&DepositFilter::default(), None, 10)
                 .await
                 .unwrap()
                 .is_empty()
         );
-        let all = ListFilter {
+        let all = DepositFilter {
             revoked: true,
-            ..ListFilter::default()
+            ..DepositFilter::default()
         };
         assert_eq!(service.list(&all, None, 10).await.unwrap().len(), 1);
     }
@@ -206,9 +206,9 @@ backend_test!(
             .create(surveyor, &red_mud(30_000_000.0), now())
             .await
             .unwrap();
-        let bulgaria = ListFilter {
+        let bulgaria = DepositFilter {
             country: Some("BG".into()),
-            ..ListFilter::default()
+            ..DepositFilter::default()
         };
         let page = service.list(&bulgaria, None, 1).await.unwrap();
         assert_eq!(page.len(), 1);
@@ -218,9 +218,9 @@ backend_test!(
             .unwrap();
         assert_eq!(rest.len(), 1);
         assert!(rest[0].stored.deposit_id > page[0].stored.deposit_id);
-        let residues = ListFilter {
+        let residues = DepositFilter {
             deposit_type: Some("bauxite_residue".into()),
-            ..ListFilter::default()
+            ..DepositFilter::default()
         };
         assert_eq!(service.list(&residues, None, 10).await.unwrap().len(), 1);
 
@@ -232,7 +232,7 @@ backend_test!(
         assert_eq!(errors[0].pointer, "/tonnage/tonnes");
         assert_eq!(
             service
-                .list(&ListFilter::default(), None, 10)
+                .list(&DepositFilter::default(), None, 10)
                 .await
                 .unwrap()
                 .len(),

@@ -50,6 +50,7 @@ use reetrace_core::api::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "log", description = "The tamper-evident custody log: signed checkpoints and proofs"),
         (name = "feeds", description = "Ordered CloudEvents feeds between services"),
         (name = "stock", description = "The urban mine: observed and modelled flows, indicators, Sankey diagrams, exports for material-flow models, scenarios, model parameters"),
+        (name = "deposits", description = "Mining and industrial residues (coal ash, bauxite residue, tailings...) with their assays, as signed records: open data"),
         (name = "ops", description = "Health, readiness, metrics, and the feed events kept in quarantine"),
     ),
     components(schemas(Problem, FieldError)),

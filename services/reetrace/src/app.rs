@@ -30,6 +30,7 @@ use reetrace_custody as custody;
 use reetrace_custody::api::CustodyState;
 use reetrace_custody::domain::reservation::ReservationCap;
 use reetrace_custody::service::{CustodyConfig, CustodyService};
+use reetrace_deposits::{self as deposits, service::DepositService};
 use reetrace_passport as passport;
 use reetrace_passport::api::PassportState;
 use reetrace_passport::service::{PassportConfig, PassportService};
@@ -62,6 +63,7 @@ pub const MIGRATIONS: &[&MigrationSet] = &[
     &reetrace_core::store::issuing::MIGRATIONS,
     &custody::store::MIGRATIONS,
     &stock::store::MIGRATIONS,
+    &deposits::store::MIGRATIONS,
 ];
 
 /// How often background consumers look at their feeds when nothing woke them.
@@ -111,6 +113,7 @@ pub struct Services {
     pub stock_consumers: StockConsumers,
     /// Where the consumers keep the events they cannot apply.
     pub quarantines: Quarantines,
+    pub deposits: DepositService,
 }
 
 impl Services {
@@ -153,6 +156,7 @@ impl Services {
             },
         ));
         accounts.observe(Arc::new(KeyOnOrgCreated(issuing.clone())));
+        let deposits = DepositService::new(deposits::store::open(db), issuing.clone());
         let passport_store = passport::store::open(db);
         let passport = PassportService::new(
             passport_store.clone(),
@@ -260,6 +264,7 @@ impl Services {
             stock,
             stock_consumers,
             quarantines,
+            deposits,
         })
     }
 
@@ -358,6 +363,7 @@ pub fn openapi() -> OpenApi {
         reetrace_core::api::feed::router().into_openapi(),
         reetrace_core::api::quarantine::router().into_openapi(),
         stock::api::router().into_openapi(),
+        deposits::api::router().into_openapi(),
         crate::scan::router().into_openapi(),
     ] {
         doc.merge(part);
@@ -461,6 +467,9 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             service: services.stock.clone(),
             auth: auth.clone(),
         }));
+    }
+    if selection.deposits {
+        routes = routes.merge(deposits::api::served(&services.deposits, &auth));
     }
     let mut consumers: HashMap<String, Arc<Consumer>> = HashMap::new();
     if selection.custody {

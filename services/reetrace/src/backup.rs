@@ -5,7 +5,7 @@
 //! are not in it: a restored instance rebuilds them from the feeds.
 //!
 //! Which tables and columns: each store says so itself ([`Archived`]: the kernel, issuing,
-//! passport, custody), and the rows are read and written by core's `db` plumbing, so this file knows no
+//! passport, custody, deposits), and the rows are read and written by core's `db` plumbing, so this file knows no
 //! table. The archive is a header line, one line per row (`{"t": table, "r": [values in column
 //! order]}`), and a trailer with the row count of every table, so a truncated file is refused.
 //! Version 2 headers name each table's columns (an archive restores into a later schema that
@@ -40,6 +40,7 @@ pub fn archives(db: &Db) -> Vec<Arc<dyn Archived>> {
         reetrace_core::store::issuing::archive(db),
         reetrace_passport::store::archive(db),
         reetrace_custody::store::archive(db),
+        reetrace_deposits::store::archive(db),
     ]
 }
 

@@ -96,7 +96,7 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1). [env: REETRACE_TLS_KEY]
     #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
-    /// The services to run here, comma-separated: passport, custody, stock (default: all).
+    /// The services to run here, comma-separated: passport, custody, stock, deposits (default: all).
     /// The others are reached at REETRACE_{PASSPORT,CUSTODY,STOCK}_URL. [env: REETRACE_SERVICES]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     services: Option<Vec<String>>,

@@ -97,7 +97,7 @@ pub struct Config {
     pub master_key_file: PathBuf,
     /// Hosts (besides our own) whose did:web DID documents the verifier may fetch.
     pub did_web_allowlist: Vec<String>,
-    /// The services this process runs: any of passport, custody, stock (`--services`).
+    /// The services this process runs: any of passport, custody, stock, deposits (`--services`).
     pub services: Vec<String>,
     /// Where the passport service runs, when not here.
     pub passport_url: Option<String>,
@@ -150,7 +150,12 @@ impl Default for Config {
             master_key: None,
             master_key_file: PathBuf::from("reetrace.master.key"),
             did_web_allowlist: Vec::new(),
-            services: vec!["passport".into(), "custody".into(), "stock".into()],
+            services: vec![
+                "passport".into(),
+                "custody".into(),
+                "stock".into(),
+                "deposits".into(),
+            ],
             passport_url: None,
             custody_url: None,
             stock_url: None,

@@ -22,6 +22,7 @@ pub static REGISTRIES: &[&[Code]] = &[
     reetrace_passport::api::error::CODES,
     reetrace_custody::api::error::CODES,
     reetrace_stock::api::error::CODES,
+    reetrace_deposits::api::error::CODES,
     crate::codes::CODES,
     crate::codes::SCAN_CODES,
 ];

@@ -11,6 +11,7 @@ pub struct Selection {
     pub passport: bool,
     pub custody: bool,
     pub stock: bool,
+    pub deposits: bool,
 }
 
 impl Selection {
@@ -19,27 +20,31 @@ impl Selection {
         passport: true,
         custody: true,
         stock: true,
+        deposits: true,
     };
 
-    /// Parses `passport,custody,stock` (any subset, at least one).
+    /// Parses `passport,custody,stock,deposits` (any subset, at least one).
     pub fn parse(list: &[String]) -> anyhow::Result<Selection> {
         let mut s = Selection {
             passport: false,
             custody: false,
             stock: false,
+            deposits: false,
         };
         for name in list {
             match name.trim() {
                 "passport" => s.passport = true,
                 "custody" => s.custody = true,
                 "stock" => s.stock = true,
+                "deposits" => s.deposits = true,
                 other => anyhow::bail!(
-                    "unknown service {other:?}: the services are passport, custody and stock"
+                    "unknown service {other:?}: the services are passport, custody, stock and \
+                     deposits"
                 ),
             }
         }
-        if !(s.passport || s.custody || s.stock) {
-            anyhow::bail!("name at least one service: passport, custody or stock");
+        if !(s.passport || s.custody || s.stock || s.deposits) {
+            anyhow::bail!("name at least one service: passport, custody, stock or deposits");
         }
         Ok(s)
     }

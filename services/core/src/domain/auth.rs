@@ -26,15 +26,19 @@ pub enum Role {
     Admin,
     /// Another reetrace service reading feeds.
     Service,
+    /// Records residue deposits and their assays (geological surveys, plant operators,
+    /// researchers).
+    Surveyor,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Manufacturer,
         Role::Recycler,
         Role::Regulator,
         Role::Admin,
         Role::Service,
+        Role::Surveyor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl Role {
             Role::Regulator => "regulator",
             Role::Admin => "admin",
             Role::Service => "service",
+            Role::Surveyor => "surveyor",
         }
     }
 }
@@ -62,7 +67,7 @@ impl std::str::FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown role {s:?}: expected one of manufacturer, recycler, regulator, admin, service")
+                format!("unknown role {s:?}: expected one of manufacturer, recycler, regulator, admin, service, surveyor")
             })
     }
 }

@@ -2,6 +2,8 @@
 //! read and list them. Each version is a credential signed with the recording organisation's
 //! key (core's issuing capability) and carrying a revocation entry in its status list.
 
+pub mod views;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -16,7 +18,7 @@ use uuid::Uuid;
 use crate::domain::credential::{Issue, unsigned};
 use crate::domain::deposit::{Deposit, DepositInput};
 use crate::domain::exact::ExactError;
-use crate::store::{DepositStore, ListFilter, NewVersion, StoredVersion, WriteError};
+use crate::store::{DepositFilter, DepositStore, NewVersion, StoredVersion, VersionRefused};
 
 /// Deposits a list answers at most.
 pub const MAX_PAGE: u32 = 500;
@@ -44,13 +46,13 @@ pub enum DepositError {
     Store(#[from] StoreError),
 }
 
-impl From<WriteError> for DepositError {
-    fn from(e: WriteError) -> Self {
+impl From<VersionRefused> for DepositError {
+    fn from(e: VersionRefused) -> Self {
         match e {
-            WriteError::NotFound(id) => DepositError::NotFound(id),
-            WriteError::NotOwner(id) => DepositError::NotOwner(id),
-            WriteError::Revoked(id) => DepositError::Revoked(id),
-            WriteError::Store(e) => DepositError::Store(e),
+            VersionRefused::NotFound(id) => DepositError::NotFound(id),
+            VersionRefused::NotOwner(id) => DepositError::NotOwner(id),
+            VersionRefused::Revoked(id) => DepositError::Revoked(id),
+            VersionRefused::Store(e) => DepositError::Store(e),
         }
     }
 }
@@ -169,7 +171,7 @@ impl DepositService {
     /// The newest version of each deposit matching `filter`, after the cursor `after`.
     pub async fn list(
         &self,
-        filter: &ListFilter,
+        filter: &DepositFilter,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<DepositVersion>, DepositError> {

@@ -6,12 +6,16 @@
 //! its credential states; two writers racing on one deposit cannot both take it (the primary
 //! key refuses the second, which is told to retry).
 
+mod archive;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reetrace_core::db::{Db, MigrationSet, Sql, StoreError};
 use uuid::Uuid;
+
+pub use archive::archive;
 
 /// The deposits service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::DEPOSITS;
@@ -54,7 +58,7 @@ pub struct StoredVersion {
 
 /// Which deposits a list holds.
 #[derive(Debug, Clone, Default)]
-pub struct ListFilter {
+pub struct DepositFilter {
     pub country: Option<String>,
     pub deposit_type: Option<String>,
     pub status: Option<String>,
@@ -65,7 +69,7 @@ pub struct ListFilter {
 
 /// Why a version was not stored.
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+pub enum VersionRefused {
     #[error("no deposit {0}")]
     NotFound(Uuid),
     #[error("deposit {0} is recorded by another organisation")]
@@ -81,7 +85,7 @@ pub trait DepositStore: Send + Sync {
     /// Stores the first version of a new deposit.
     async fn insert_deposit(&self, version: &NewVersion) -> Result<(), StoreError>;
     /// Stores a further version of an existing deposit of `version.org_id`.
-    async fn insert_version(&self, version: &NewVersion) -> Result<(), WriteError>;
+    async fn insert_version(&self, version: &NewVersion) -> Result<(), VersionRefused>;
     /// One version (the newest when `version` is `None`).
     async fn version(
         &self,
@@ -93,7 +97,7 @@ pub trait DepositStore: Send + Sync {
     /// The newest version of each deposit matching `filter`, by deposit id, after `after`.
     async fn latest(
         &self,
-        filter: &ListFilter,
+        filter: &DepositFilter,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<StoredVersion>, StoreError>;
@@ -181,7 +185,7 @@ impl DepositStore for SqlDeposits {
         tx.commit().await
     }
 
-    async fn insert_version(&self, v: &NewVersion) -> Result<(), WriteError> {
+    async fn insert_version(&self, v: &NewVersion) -> Result<(), VersionRefused> {
         let mut tx = self.db.begin().await?;
         let owner: Option<(Uuid, Option<DateTime<Utc>>)> = Sql::new(format!(
             "SELECT org_id, revoked_at FROM deposits WHERE deposit_id = $1{}",
@@ -191,9 +195,11 @@ impl DepositStore for SqlDeposits {
         .fetch_optional(&mut tx)
         .await?;
         match owner {
-            None => return Err(WriteError::NotFound(v.deposit_id)),
-            Some((org, _)) if org != v.org_id => return Err(WriteError::NotOwner(v.deposit_id)),
-            Some((_, Some(_))) => return Err(WriteError::Revoked(v.deposit_id)),
+            None => return Err(VersionRefused::NotFound(v.deposit_id)),
+            Some((org, _)) if org != v.org_id => {
+                return Err(VersionRefused::NotOwner(v.deposit_id));
+            }
+            Some((_, Some(_))) => return Err(VersionRefused::Revoked(v.deposit_id)),
             Some(_) => {}
         }
         insert_version_sql(v).execute(&mut tx).await?;
@@ -240,7 +246,7 @@ impl DepositStore for SqlDeposits {
 
     async fn latest(
         &self,
-        filter: &ListFilter,
+        filter: &DepositFilter,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<StoredVersion>, StoreError> {

@@ -39,8 +39,9 @@ impl Tier {
                 Role::Recycler => Tier::Professional,
                 Role::Regulator | Role::Admin => Tier::Authority,
                 // Another manufacturer sees what anyone sees; a service reads the feeds (which
-                // carry the placement facts), nothing else.
-                Role::Manufacturer | Role::Service => Tier::Public,
+                // carry the placement facts), nothing else; a surveyor records deposits, not
+                // products.
+                Role::Manufacturer | Role::Service | Role::Surveyor => Tier::Public,
             },
         }
     }

@@ -14,6 +14,7 @@ mod connections;
 mod credential_v2;
 mod credentials;
 mod custody;
+mod deposits;
 mod epcis;
 mod epcis_binding;
 mod epcis_binding_listing;
