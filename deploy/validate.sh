@@ -32,7 +32,7 @@ if ! cmp -s validate-requirements.txt "$venv/requirements.txt"; then
     cp validate-requirements.txt "$venv/requirements.txt"
 fi
 manifests=(k8s/namespace.yaml k8s/config.yaml k8s/migrate-job.yaml k8s/passport.yaml k8s/custody.yaml
-    k8s/stock.yaml k8s/ingress.yaml)
+    k8s/stock.yaml k8s/deposits.yaml k8s/ingress.yaml)
 # Every manifest but the kustomization (not an API object) is listed above.
 for file in k8s/*.yaml; do
     [[ "$file" == k8s/kustomization.yaml || " ${manifests[*]} " == *" $file "* ]] \

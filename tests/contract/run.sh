@@ -63,7 +63,7 @@ reports="$here/reports"
 rm -rf "$reports"
 mkdir -p "$reports"
 status=0
-for role in admin manufacturer recycler regulator service; do
+for role in admin manufacturer recycler regulator service surveyor; do
   only_secured=()
   if [[ "$role" == admin ]]; then
     key="$REETRACE_ADMIN_KEY"

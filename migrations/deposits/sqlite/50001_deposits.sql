@@ -25,3 +25,17 @@ CREATE TABLE deposit_versions (
     PRIMARY KEY (deposit_id, version)
 );
 CREATE INDEX deposit_versions_country ON deposit_versions (country, deposit_type);
+
+-- Answers to POSTs with an Idempotency-Key, kept in the transaction of the write they answer so
+-- that a retry replays the first answer (pruned after `idempotency_retention_hours`).
+CREATE TABLE deposit_idempotency (
+    org_id       BLOB NOT NULL,
+    key          TEXT NOT NULL,
+    fingerprint  BLOB NOT NULL,
+    status       INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (org_id, key)
+);
+CREATE INDEX deposit_idempotency_created_at ON deposit_idempotency (created_at);

@@ -11,11 +11,12 @@ use reetrace_core::backend_test;
 use reetrace_core::crypto::data_integrity::{self, ASSERTION_METHOD};
 use reetrace_core::crypto::{MasterKey, StatusList, parse_public_key_multibase};
 use reetrace_core::db::{Db, PoolOptions};
+use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use reetrace_core::service::issuing::{Issuing, IssuingConfig};
 use reetrace_core::store::issuing;
 use reetrace_core::testing::TestDatabase;
 use reetrace_deposits::domain::deposit::DepositInput;
-use reetrace_deposits::service::{DepositError, DepositService};
+use reetrace_deposits::service::{DepositError, DepositService, DepositVersion};
 use reetrace_deposits::store::{self, DepositFilter, MIGRATIONS};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -39,6 +40,18 @@ async fn service(db: &TestDatabase) -> (DepositService, Arc<Issuing>) {
         DepositService::new(store::open(&conn), issuing.clone()),
         issuing,
     )
+}
+
+/// Records a deposit without an idempotency key; its first version.
+async fn create(service: &DepositService, org: Uuid, input: &DepositInput) -> DepositVersion {
+    let idem = Idempotency {
+        key: None,
+        fingerprint: [0; 32],
+    };
+    match service.create(org, input, now(), &idem).await.unwrap() {
+        Answer::Fresh(made) => made,
+        Answer::Replay(_) => panic!("no key, no replay"),
+    }
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {
@@ -110,10 +123,7 @@ backend_test!(
     |db: TestDatabase| async move {
         let (service, issuing) = service(&db).await;
         let surveyor = Uuid::now_v7();
-        let made = service
-            .create(surveyor, &red_mud(30_000_000.0), now())
-            .await
-            .unwrap();
+        let made = create(&service, surveyor, &red_mud(30_000_000.0)).await;
         assert_eq!(made.stored.version, 1);
         verify(&issuing, surveyor, &made.credential).await;
         let subject = &made.credential["credentialSubject"];
@@ -140,10 +150,7 @@ backend_test!(
     |db: TestDatabase| async move {
         let (service, issuing) = service(&db).await;
         let surveyor = Uuid::now_v7();
-        let first = service
-            .create(surveyor, &red_mud(30_000_000.0), now())
-            .await
-            .unwrap();
+        let first = create(&service, surveyor, &red_mud(30_000_000.0)).await;
         let id = first.stored.deposit_id;
         let second = service
             .update(surveyor, id, &red_mud(31_500_000.0), now())
@@ -197,15 +204,9 @@ backend_test!(
         let (service, _issuing) = service(&db).await;
         let surveyor = Uuid::now_v7();
         for country in ["BG", "PL", "BG"] {
-            service
-                .create(surveyor, &ash(country), now())
-                .await
-                .unwrap();
+            create(&service, surveyor, &ash(country)).await;
         }
-        service
-            .create(surveyor, &red_mud(30_000_000.0), now())
-            .await
-            .unwrap();
+        create(&service, surveyor, &red_mud(30_000_000.0)).await;
         let bulgaria = DepositFilter {
             country: Some("BG".into()),
             ..DepositFilter::default()
@@ -224,8 +225,17 @@ backend_test!(
         };
         assert_eq!(service.list(&residues, None, 10).await.unwrap().len(), 1);
 
-        let Err(DepositError::Invalid(errors)) =
-            service.create(surveyor, &red_mud(-5.0), now()).await
+        let Err(DepositError::Invalid(errors)) = service
+            .create(
+                surveyor,
+                &red_mud(-5.0),
+                now(),
+                &Idempotency {
+                    key: None,
+                    fingerprint: [0; 32],
+                },
+            )
+            .await
         else {
             panic!("a negative tonnage is refused")
         };
@@ -239,5 +249,50 @@ backend_test!(
             4,
             "nothing written"
         );
+    }
+);
+
+backend_test!(
+    retries_write_once_unchanged_puts_and_idempotency_keys,
+    |db: TestDatabase| async move {
+        let (service, _issuing) = service(&db).await;
+        let surveyor = Uuid::now_v7();
+        let key = reetrace_core::domain::idempotency::IdempotencyKey::parse("retry-1").unwrap();
+        let idem = Idempotency {
+            key: Some(key.clone()),
+            fingerprint: [7; 32],
+        };
+        let Answer::Fresh(first) = service
+            .create(surveyor, &red_mud(30_000_000.0), now(), &idem)
+            .await
+            .unwrap()
+        else {
+            panic!("the first request writes")
+        };
+        // The retry gets the first answer back; nothing more is written.
+        let Answer::Replay(stored) = service
+            .create(surveyor, &red_mud(30_000_000.0), now(), &idem)
+            .await
+            .unwrap()
+        else {
+            panic!("a retry replays")
+        };
+        assert_eq!(stored.status, 201);
+        let replayed: Value = serde_json::from_str(&stored.body).unwrap();
+        assert_eq!(replayed["id"], first.stored.deposit_id.to_string());
+        let all = DepositFilter {
+            revoked: true,
+            ..DepositFilter::default()
+        };
+        assert_eq!(service.list(&all, None, 10).await.unwrap().len(), 1);
+
+        // The same record PUT again: the current version, no new one.
+        let id = first.stored.deposit_id;
+        let same = service
+            .update(surveyor, id, &red_mud(30_000_000.0), now())
+            .await
+            .unwrap();
+        assert_eq!(same.stored.version, 1);
+        assert_eq!(service.history(id).await.unwrap().len(), 1);
     }
 );

@@ -36,8 +36,7 @@ use reetrace_passport::api::PassportState;
 use reetrace_passport::service::{PassportConfig, PassportService};
 use reetrace_stock::api::StockState;
 use reetrace_stock::feed::{self as stock_feed, StockConsumers};
-use reetrace_stock::service::StockService;
-use reetrace_stock::{self as stock};
+use reetrace_stock::{self as stock, service::StockService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -254,6 +253,7 @@ impl Services {
                 vec![
                     ("passport", passport::store::idempotent_answers(db)),
                     ("custody", custody::store::idempotent_answers(db)),
+                    ("deposits", deposits::store::idempotent_answers(db)),
                 ],
             ),
             issuing,

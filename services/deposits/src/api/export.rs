@@ -8,31 +8,19 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::codes::{INVALID_QUERY, PUBLIC, listed};
 use reetrace_core::api::extract::ApiQuery;
-use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::api::problem::Problem;
 use reetrace_core::csv;
 use serde_json::json;
 
-use super::{DepositsState, ListQuery};
+use super::{DepositExportQuery, DepositsState};
 use crate::service::views::DepositView;
 use crate::service::{DepositVersion, MAX_PAGE};
 
 /// Every deposit matching the query's filters (pages of the list read one after the other).
 async fn everything(
     state: &DepositsState,
-    query: &ListQuery,
+    query: &DepositExportQuery,
 ) -> Result<Vec<DepositVersion>, Problem> {
-    if query.cursor.is_some() || query.limit.is_some() {
-        let name = if query.cursor.is_some() {
-            "cursor"
-        } else {
-            "limit"
-        };
-        return Err(Problem::bad_request(
-            INVALID_QUERY,
-            format!("{name}: an export holds every matching deposit; it takes no {name}."),
-        )
-        .with_errors(vec![FieldError::new(name, "not taken by an export")]));
-    }
     let filter = query.filter();
     let mut all = Vec::new();
     let mut after = None;
@@ -54,7 +42,7 @@ async fn everything(
 /// Filters as the list (`country`, `type`, `status`, `org_id`, `withdrawn`). Open data.
 #[utoipa::path(
     get, path = "/api/v1/deposits.geojson", tag = "deposits", operation_id = "exportDepositsGeoJson",
-    params(ListQuery),
+    params(DepositExportQuery),
     responses((status = 200, description = "The deposits", content(
         (Object = "application/geo+json"),
     ))),
@@ -63,7 +51,7 @@ async fn everything(
 )]
 pub(super) async fn geojson(
     State(state): State<DepositsState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<DepositExportQuery>,
 ) -> Result<Response, Problem> {
     let features: Vec<_> = everything(&state, &query)
         .await?
@@ -88,14 +76,14 @@ pub const ASSAY_COLUMNS: &str = "deposit_id,version,deposit,type,country,sampled
 /// Filters as the list (`country`, `type`, `status`, `org_id`, `withdrawn`). Open data.
 #[utoipa::path(
     get, path = "/api/v1/deposits/assays.csv", tag = "deposits", operation_id = "exportDepositAssays",
-    params(ListQuery),
+    params(DepositExportQuery),
     responses((status = 200, description = "The assays", content_type = "text/csv", body = String)),
     security(()),
     extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[INVALID_QUERY]])))),
 )]
 pub(super) async fn assays_csv(
     State(state): State<DepositsState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<DepositExportQuery>,
 ) -> Result<Response, Problem> {
     let mut out = String::from(ASSAY_COLUMNS);
     out.push('\n');

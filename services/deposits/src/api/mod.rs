@@ -15,10 +15,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use reetrace_core::api::auth::{Auth, Authenticator};
 use reetrace_core::api::codes::{
-    AUTHENTICATED, FORBIDDEN, INVALID_CURSOR, INVALID_ID, INVALID_QUERY, JSON_BODY, NOT_FOUND,
-    PUBLIC, UNREADABLE_BODY, listed,
+    AUTHENTICATED, FORBIDDEN, IDEMPOTENT, INVALID_CURSOR, INVALID_ID, INVALID_QUERY, JSON_BODY,
+    NOT_FOUND, PUBLIC, UNREADABLE_BODY, listed,
 };
 use reetrace_core::api::extract::{ApiJson, ApiQuery, parse_uuid};
+use reetrace_core::api::idempotency::{self, Answer};
 use reetrace_core::api::problem::{FieldError, Problem};
 use reetrace_core::domain::{Country, Role};
 use serde::Deserialize;
@@ -70,7 +71,7 @@ pub fn served(service: &DepositService, auth: &Arc<Authenticator>) -> OpenApiRou
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct DepositListQuery {
     /// ISO 3166-1 alpha-2 country code.
     #[param(value_type = Option<String>, example = "HU")]
     country: Option<Country>,
@@ -84,11 +85,60 @@ pub struct ListQuery {
     org_id: Option<Uuid>,
     /// Withdrawn deposits too (default false).
     withdrawn: Option<bool>,
-    /// The `next_cursor` of the previous page (lists only).
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
     cursor: Option<String>,
-    /// Deposits per page, 1 to 500 (default 100; lists only).
+    /// Deposits per page, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+}
+
+/// Which deposits an export holds: every one matching the filters, in one answer.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DepositExportQuery {
+    /// ISO 3166-1 alpha-2 country code.
+    #[param(value_type = Option<String>, example = "HU")]
+    country: Option<Country>,
+    /// Deposit type.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<DepositType>)]
+    deposit_type: Option<DepositType>,
+    #[param(value_type = Option<DepositStatus>)]
+    status: Option<DepositStatus>,
+    /// The recording organisation.
+    org_id: Option<Uuid>,
+    /// Withdrawn deposits too (default false).
+    withdrawn: Option<bool>,
+}
+
+impl DepositExportQuery {
+    fn filter(&self) -> DepositFilter {
+        filter_of(
+            self.country,
+            self.deposit_type,
+            self.status,
+            self.org_id,
+            self.withdrawn,
+        )
+    }
+}
+
+fn filter_of(
+    country: Option<Country>,
+    deposit_type: Option<DepositType>,
+    status: Option<DepositStatus>,
+    org_id: Option<Uuid>,
+    withdrawn: Option<bool>,
+) -> DepositFilter {
+    DepositFilter {
+        country: country.map(|c| c.code().to_owned()),
+        deposit_type: deposit_type.as_ref().and_then(text_of),
+        status: status.as_ref().and_then(text_of),
+        org_id,
+        revoked: withdrawn.unwrap_or(false),
+    }
 }
 
 /// A unit enum's JSON string.
@@ -98,15 +148,15 @@ fn text_of<T: serde::Serialize>(value: &T) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
-impl ListQuery {
+impl DepositListQuery {
     fn filter(&self) -> DepositFilter {
-        DepositFilter {
-            country: self.country.map(|c| c.code().to_owned()),
-            deposit_type: self.deposit_type.as_ref().and_then(text_of),
-            status: self.status.as_ref().and_then(text_of),
-            org_id: self.org_id,
-            revoked: self.withdrawn.unwrap_or(false),
-        }
+        filter_of(
+            self.country,
+            self.deposit_type,
+            self.status,
+            self.org_id,
+            self.withdrawn,
+        )
     }
 
     fn page(&self) -> Result<(Option<Uuid>, u32), Problem> {
@@ -162,14 +212,14 @@ fn created(view: DepositView) -> Response {
 /// uncertainties).
 #[utoipa::path(
     get, path = "/api/v1/deposits", tag = "deposits", operation_id = "listDeposits",
-    params(ListQuery),
+    params(DepositListQuery),
     responses((status = 200, description = "A page of deposits", body = DepositPage)),
     security(()),
     extensions(("x-problem-codes" = json!(listed(&[PUBLIC, &[INVALID_QUERY, INVALID_CURSOR]])))),
 )]
 async fn list_deposits(
     State(state): State<DepositsState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<DepositListQuery>,
 ) -> Result<Json<DepositPage>, Problem> {
     let (after, limit) = query.page()?;
     let mut found = state
@@ -189,7 +239,8 @@ async fn list_deposits(
 
 /// Records a deposit (version 1), signed as a credential by the caller's organisation.
 ///
-/// Surveyors. Name, type, status, location (a GeoJSON point or polygon in WGS84, the country,
+/// Surveyors. Retry safely with the same `Idempotency-Key`: the first answer is replayed
+/// (`Idempotent-Replayed: true`), and the key with another record is a 422. Name, type, status, location (a GeoJSON point or polygon in WGS84, the country,
 /// optionally the NUTS region), operator, tonnage with its estimate method and standard
 /// uncertainty, years of deposition, assays (date, method, laboratory, sample count, per
 /// element the concentration in ppm with its standard uncertainty). Coordinates out of range,
@@ -198,22 +249,41 @@ async fn list_deposits(
 /// table: 422 naming the JSON pointer.
 #[utoipa::path(
     post, path = "/api/v1/deposits", tag = "deposits", operation_id = "createDeposit",
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$", description = "Makes a retried request answer the first answer (1 to 255 visible ASCII characters)")),
     request_body = DepositInput,
     responses((status = 201, description = "The deposit, version 1", body = DepositView)),
     security(("api_key" = [])),
-    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, FORBIDDEN]])))),
+    extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, IDEMPOTENT, &[UNREADABLE_BODY, FORBIDDEN]])))),
 )]
 async fn create_deposit(
     State(state): State<DepositsState>,
     Auth(caller): Auth,
+    headers: HeaderMap,
     ApiJson(input): ApiJson<DepositInput>,
 ) -> Result<Response, Problem> {
     caller.require(&[Role::Surveyor])?;
-    let made = state
+    // The fingerprint is the record's own serialisation: the same record retried with the same
+    // key replays, whatever its whitespace or key order.
+    let body = serde_json::to_vec(&input).unwrap_or_default();
+    let idem = idempotency::of("POST", "/api/v1/deposits", &headers, &body)?;
+    let now = reetrace_core::domain::account::now();
+    match state
         .service
-        .create(caller.org_id, &input, reetrace_core::domain::account::now())
-        .await?;
-    Ok(created(DepositView::of(&made)))
+        .create(caller.org_id, &input, now, &idem)
+        .await?
+    {
+        Answer::Fresh(made) => Ok(created(DepositView::of(&made))),
+        Answer::Replay(stored) => {
+            let location = serde_json::from_str::<serde_json::Value>(&stored.body)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(|id| format!("/api/v1/deposits/{id}")));
+            let mut response = idempotency::replay(stored, &idem.fingerprint)?;
+            if let Some(value) = location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            Ok(response)
+        }
+    }
 }
 
 /// One version of a deposit (the newest by default; open data).
@@ -252,7 +322,8 @@ async fn read_version(
 /// Records the next version of a deposit: the body replaces the record, signed anew.
 ///
 /// The organisation that records it (surveyors), until it is withdrawn (409
-/// `deposit_withdrawn`). Earlier versions and their credentials stay readable.
+/// `deposit_withdrawn`). Earlier versions and their credentials stay readable. The same record
+/// again (a retry) changes nothing and answers the current version.
 #[utoipa::path(
     put, path = "/api/v1/deposits/{id}", tag = "deposits", operation_id = "putDeposit",
     params(("id" = String, Path, format = Uuid, description = "The deposit's id")),

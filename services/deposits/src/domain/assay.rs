@@ -31,7 +31,7 @@ pub struct ConcentrationInput {
     pub ppm: f64,
     /// Standard uncertainty (1σ) of `ppm`, ppm, as the laboratory states it (0 for a value
     /// taken as exact).
-    #[schema(example = 9.1, minimum = 0)]
+    #[schema(example = 9.1, minimum = 0, maximum = 1000000)]
     pub uncertainty_ppm: f64,
 }
 
@@ -43,14 +43,19 @@ pub struct AssayInput {
     #[schema(value_type = String, format = Date, example = "2025-06-12")]
     pub sampled_on: NaiveDate,
     /// Analytical method, e.g. `ICP-MS`, `XRF`, `INAA`.
-    #[schema(example = "ICP-MS")]
+    #[schema(example = "ICP-MS", min_length = 1, max_length = 200)]
     pub method: String,
     /// The laboratory that measured.
-    #[schema(example = "Geological Survey laboratory")]
+    #[schema(
+        example = "Geological Survey laboratory",
+        min_length = 1,
+        max_length = 200
+    )]
     pub laboratory: String,
     /// Samples the concentrations are the mean of (at least 1).
-    #[schema(example = 12, minimum = 1)]
+    #[schema(example = 12, minimum = 1, maximum = 1000000)]
     pub sample_count: u32,
+    #[schema(min_items = 1)]
     pub concentrations: Vec<ConcentrationInput>,
 }
 

@@ -63,7 +63,11 @@ pub enum TonnageMethod {
 #[serde(deny_unknown_fields)]
 pub struct TonnageInput {
     /// Dry mass of the residue in place, tonnes.
-    #[schema(example = 30_000_000.0, exclusive_minimum = 0)]
+    #[schema(
+        example = 30_000_000.0,
+        exclusive_minimum = 0,
+        maximum = 1_000_000_000_000.0
+    )]
     pub tonnes: f64,
     /// Standard uncertainty (1σ) of `tonnes`, tonnes.
     #[schema(example = 3_000_000.0, minimum = 0)]
@@ -74,7 +78,6 @@ pub struct TonnageInput {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
-    #[schema(value_type = Object)]
     pub geometry: GeometryInput,
     #[schema(value_type = String, example = "HU")]
     pub country: Country,
@@ -87,6 +90,7 @@ pub struct LocationInput {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorInput {
+    #[schema(min_length = 1, max_length = 200, example = "Alumina works")]
     pub name: String,
     pub identifier: Option<OperatorId>,
 }
@@ -95,9 +99,11 @@ pub struct OperatorInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deposition {
-    #[schema(example = 1964)]
+    /// From 1800 to this year.
+    #[schema(example = 1964, minimum = 1800)]
     pub from: i32,
-    #[schema(example = 2011)]
+    /// From `from` to this year; required once the deposit is closed or abandoned.
+    #[schema(example = 2011, minimum = 1800)]
     pub to: Option<i32>,
 }
 
@@ -105,6 +111,7 @@ pub struct Deposition {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositInput {
+    #[schema(min_length = 1, max_length = 200, example = "Residue pond 10")]
     pub name: String,
     #[serde(rename = "type")]
     pub deposit_type: DepositType,

@@ -11,6 +11,7 @@
 
 use reetrace_core::domain::FieldError;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Positions a polygon may hold in all its rings: the simplicity check compares edges pairwise.
 pub const MAX_POSITIONS: usize = 5_000;
@@ -30,12 +31,21 @@ pub enum Geometry {
     Polygon(Vec<Vec<Position>>),
 }
 
-/// The GeoJSON geometry object as received, before validation.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// A GeoJSON geometry object (RFC 7946, WGS84): a `Point` or a `Polygon`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum GeometryInput {
-    Point { coordinates: Vec<f64> },
-    Polygon { coordinates: Vec<Vec<Vec<f64>>> },
+    /// `coordinates`: `[longitude, latitude]` or `[longitude, latitude, altitude]`.
+    Point {
+        #[schema(min_items = 2, max_items = 3, example = json!([17.48, 47.085]))]
+        coordinates: Vec<f64>,
+    },
+    /// `coordinates`: the outline ring, then any holes; each ring closed (last position = first),
+    /// at least 4 positions, not crossing itself.
+    Polygon {
+        #[schema(min_items = 1, example = json!([[[17.47, 47.08], [17.49, 47.08], [17.49, 47.09], [17.47, 47.08]]]))]
+        coordinates: Vec<Vec<Vec<f64>>>,
+    },
 }
 
 impl Geometry {

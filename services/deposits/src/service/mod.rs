@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::FieldError;
+use reetrace_core::domain::idempotency::{Answer, Idempotency};
 use reetrace_core::domain::issuing::StatusPurpose;
 use reetrace_core::domain::issuing::status_list::status_entry;
 use reetrace_core::service::issuing::{Issuing, IssuingError, SecureError};
@@ -18,7 +19,10 @@ use uuid::Uuid;
 use crate::domain::credential::{Issue, unsigned};
 use crate::domain::deposit::{Deposit, DepositInput};
 use crate::domain::exact::ExactError;
-use crate::store::{DepositFilter, DepositStore, NewVersion, StoredVersion, VersionRefused};
+use crate::store::{
+    DepositFilter, DepositStore, KeptAnswer, NewVersion, StoredVersion, VersionRefused,
+};
+use views::DepositView;
 
 /// Deposits a list answers at most.
 pub const MAX_PAGE: u32 = 500;
@@ -77,17 +81,58 @@ impl DepositService {
         Self { store, issuing }
     }
 
-    /// Records a new deposit for `org_id`; its first version.
+    /// Records a new deposit for `org_id`; its first version. With an `Idempotency-Key`, the
+    /// answer is kept with the write, and a retry gets it back instead of a second deposit.
     pub async fn create(
         &self,
         org_id: Uuid,
         input: &DepositInput,
         at: DateTime<Utc>,
-    ) -> Result<DepositVersion, DepositError> {
+        idem: &Idempotency,
+    ) -> Result<Answer<DepositVersion>, DepositError> {
+        if let Some(key) = &idem.key
+            && let Some(stored) = self.store.kept_answer(org_id, key.as_str()).await?
+        {
+            return Ok(Answer::Replay(stored));
+        }
         let deposit_id = Uuid::now_v7();
         let version = self.issue(org_id, deposit_id, 1, input, at).await?;
-        self.store.insert_deposit(&version).await?;
-        self.read(deposit_id, Some(1)).await
+        let made = view(StoredVersion {
+            deposit_id,
+            org_id,
+            version: 1,
+            credential_id: version.credential_id,
+            record: version.record.clone(),
+            credential: version.credential.clone(),
+            revocation_list: version.revocation_list.clone(),
+            revocation_index: version.revocation_index,
+            created_at: at,
+            revoked_at: None,
+        })?;
+        let kept = match &idem.key {
+            Some(key) => {
+                let body = serde_json::to_string(&DepositView::of(&made))
+                    .map_err(|e| DepositError::Store(StoreError::Corrupt(e.to_string())))?;
+                Some(KeptAnswer {
+                    key: key.as_str().to_owned(),
+                    response: idem.response(201, body),
+                })
+            }
+            None => None,
+        };
+        match self.store.insert_deposit(&version, kept.as_ref()).await {
+            Ok(()) => Ok(Answer::Fresh(made)),
+            // The same key raced with this request and won: its answer is the one.
+            Err(StoreError::Conflict { .. }) if kept.is_some() => {
+                match self.store.kept_answer(org_id, idem_key(idem)).await? {
+                    Some(stored) => Ok(Answer::Replay(stored)),
+                    None => Err(DepositError::Store(StoreError::Conflict {
+                        constraint: "deposit_idempotency".into(),
+                    })),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Records the next version of `deposit_id`, which `org_id` must have recorded.
@@ -108,6 +153,11 @@ impl DepositService {
         }
         if current.revoked_at.is_some() {
             return Err(DepositError::Revoked(deposit_id));
+        }
+        // The same record again (a retried PUT) changes nothing and answers the current version.
+        let record = record_text(input)?;
+        if record == current.record {
+            return view(current);
         }
         // A writer that raced to the same number is refused by the primary key (a conflict
         // the caller may retry), so a credential never states a number another one has.
@@ -192,8 +242,7 @@ impl DepositService {
         at: DateTime<Utc>,
     ) -> Result<NewVersion, DepositError> {
         let deposit = Deposit::parse(input, at.date_naive()).map_err(DepositError::Invalid)?;
-        let record = serde_json::to_string(input)
-            .map_err(|e| DepositError::Store(StoreError::Corrupt(e.to_string())))?;
+        let record = record_text(input)?;
         let status = self
             .issuing
             .allocate(org_id, StatusPurpose::Revocation, 1)
@@ -229,6 +278,17 @@ impl DepositService {
             at,
         })
     }
+}
+
+fn idem_key(idem: &Idempotency) -> &str {
+    idem.key.as_ref().map(|k| k.as_str()).unwrap_or_default()
+}
+
+/// The record as stored: the input's own serialisation (field order and numbers fixed), so two
+/// requests stating the same record give the same text.
+fn record_text(input: &DepositInput) -> Result<String, DepositError> {
+    serde_json::to_string(input)
+        .map_err(|e| DepositError::Store(StoreError::Corrupt(e.to_string())))
 }
 
 /// A unit enum's JSON string.

@@ -37,6 +37,18 @@ static TABLES: &[ArchiveTable] = &[
             ("created_at", Kind::Time),
         ],
     },
+    ArchiveTable {
+        name: "deposit_idempotency",
+        columns: &[
+            ("org_id", Kind::Uuid),
+            ("key", Kind::Text),
+            ("fingerprint", Kind::Bytes),
+            ("status", Kind::I64),
+            ("content_type", Kind::Text),
+            ("body", Kind::Text),
+            ("created_at", Kind::Time),
+        ],
+    },
 ];
 
 /// The deposits store as a backup sees it.

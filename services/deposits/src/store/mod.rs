@@ -13,6 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reetrace_core::db::{Db, MigrationSet, Sql, StoreError};
+use reetrace_core::domain::idempotency::StoredResponse;
+use reetrace_core::service::idempotency_retention::IdempotentAnswers;
 use uuid::Uuid;
 
 pub use archive::archive;
@@ -80,10 +82,27 @@ pub enum VersionRefused {
     Store(#[from] StoreError),
 }
 
+/// The answer to keep for a POST with an `Idempotency-Key`, written with the write it answers.
+#[derive(Debug, Clone)]
+pub struct KeptAnswer {
+    pub key: String,
+    pub response: StoredResponse,
+}
+
 #[async_trait]
 pub trait DepositStore: Send + Sync {
-    /// Stores the first version of a new deposit.
-    async fn insert_deposit(&self, version: &NewVersion) -> Result<(), StoreError>;
+    /// Stores the first version of a new deposit, and the answer to keep for its request.
+    async fn insert_deposit(
+        &self,
+        version: &NewVersion,
+        answer: Option<&KeptAnswer>,
+    ) -> Result<(), StoreError>;
+    /// The answer kept for `org_id`'s request with `key`, if any.
+    async fn kept_answer(
+        &self,
+        org_id: Uuid,
+        key: &str,
+    ) -> Result<Option<StoredResponse>, StoreError>;
     /// Stores a further version of an existing deposit of `version.org_id`.
     async fn insert_version(&self, version: &NewVersion) -> Result<(), VersionRefused>;
     /// One version (the newest when `version` is `None`).
@@ -114,6 +133,21 @@ pub struct SqlDeposits {
 /// The store for a database.
 pub fn open(db: &Db) -> Arc<dyn DepositStore> {
     Arc::new(SqlDeposits { db: db.clone() })
+}
+
+/// The deposits' kept answers, for the hourly pruning.
+pub fn idempotent_answers(db: &Db) -> Arc<dyn IdempotentAnswers> {
+    Arc::new(SqlDeposits { db: db.clone() })
+}
+
+#[async_trait]
+impl IdempotentAnswers for SqlDeposits {
+    async fn prune_answers(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Sql::new("DELETE FROM deposit_idempotency WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(self.db.writer())
+            .await
+    }
 }
 
 const INSERT_VERSION: &str = "INSERT INTO deposit_versions (deposit_id, version, credential_id, \
@@ -173,8 +207,28 @@ fn insert_version_sql(v: &NewVersion) -> Sql<'static> {
 
 #[async_trait]
 impl DepositStore for SqlDeposits {
-    async fn insert_deposit(&self, v: &NewVersion) -> Result<(), StoreError> {
+    async fn insert_deposit(
+        &self,
+        v: &NewVersion,
+        answer: Option<&KeptAnswer>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
+        if let Some(kept) = answer {
+            Sql::new(
+                "INSERT INTO deposit_idempotency \
+                 (org_id, key, fingerprint, status, content_type, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(v.org_id)
+            .bind(kept.key.clone())
+            .bind(kept.response.fingerprint.to_vec())
+            .bind(i64::from(kept.response.status))
+            .bind(kept.response.content_type.clone())
+            .bind(kept.response.body.clone())
+            .bind(v.at)
+            .execute(&mut tx)
+            .await?;
+        }
         Sql::new("INSERT INTO deposits (deposit_id, org_id, created_at) VALUES ($1, $2, $3)")
             .bind(v.deposit_id)
             .bind(v.org_id)
@@ -183,6 +237,33 @@ impl DepositStore for SqlDeposits {
             .await?;
         insert_version_sql(v).execute(&mut tx).await?;
         tx.commit().await
+    }
+
+    async fn kept_answer(
+        &self,
+        org_id: Uuid,
+        key: &str,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        let row: Option<(Vec<u8>, i64, String, String)> = Sql::new(
+            "SELECT fingerprint, status, content_type, body FROM deposit_idempotency \
+             WHERE org_id = $1 AND key = $2",
+        )
+        .bind(org_id)
+        .bind(key.to_owned())
+        .fetch_optional(self.db.reader())
+        .await?;
+        row.map(|(fingerprint, status, content_type, body)| {
+            Ok(StoredResponse {
+                fingerprint: fingerprint
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("a kept answer's fingerprint".into()))?,
+                status: u16::try_from(status)
+                    .map_err(|_| StoreError::Corrupt(format!("a kept answer's status {status}")))?,
+                content_type,
+                body,
+            })
+        })
+        .transpose()
     }
 
     async fn insert_version(&self, v: &NewVersion) -> Result<(), VersionRefused> {

@@ -308,3 +308,45 @@ api_test!(
         assert_eq!(listed["items"], json!([]), "nothing written");
     }
 );
+
+api_test!(
+    retries_record_once_with_an_idempotency_key,
+    |app: TestApp| async move {
+        let (_org, surveyor) = app.create_org("Geological survey", "surveyor").await;
+        let send = |body: Value| {
+            app.post("/api/v1/deposits")
+                .bearer_auth(&surveyor)
+                .header("Idempotency-Key", "pond-10")
+                .json(&body)
+                .send()
+        };
+        let first = send(red_mud()).await.unwrap();
+        assert_eq!(first.status(), 201);
+        let location = first.headers()["location"].clone();
+        let first: Value = first.json().await.unwrap();
+        let again = send(red_mud()).await.unwrap();
+        assert_eq!(again.status(), 201);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.headers()["location"], location);
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(again["id"], first["id"]);
+        let listed = app.get_json("/api/v1/deposits", None).await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "recorded once");
+        // The key with another record:
+        let reused = send(ash_landfill()).await.unwrap();
+        assert_problem(reused, 422, "idempotency_key_reused").await;
+
+        // A PUT of the same record again changes nothing.
+        let id = first["id"].as_str().unwrap();
+        let same = app
+            .put(&format!("/api/v1/deposits/{id}"))
+            .bearer_auth(&surveyor)
+            .json(&red_mud())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(same.status(), 200);
+        let same: Value = same.json().await.unwrap();
+        assert_eq!(same["version"], 1);
+    }
+);
