@@ -1,5 +1,6 @@
 //! The cells read back: the rows of a table (one flow, one year), an organisation's own rows,
-//! the revisions that say when a table changed, and a snapshot of every cell.
+//! the revisions that say when a table changed, and a snapshot of every cell; and the counted
+//! units of the stored passports with their net mass (the products' mass placed on the market).
 
 use async_trait::async_trait;
 use reetrace_core::db::{Sql, StoreError};
