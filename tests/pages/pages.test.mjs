@@ -415,6 +415,27 @@ async function assertDashboardMatchesApi(page, key = null) {
     else assert.equal(worth.value, r.worth.value, `${what}: value`);
     if (r.mass_kg.suppressed) assert.ok(worth.suppressed, `${what}: a withheld mass has a withheld value`);
   });
+  // The categories ranked in the same year: the API's rows in its order, a value per tonne
+  // only where the API publishes one, and never a rank for a withheld one.
+  const ranking = await api('/api/v1/stock/values/ranking' + qs({ year: sankeyYear, currency: 'EUR', country: f.country }), key);
+  assert.ok(ranking.rows.length > 0, 'the year has ranked categories');
+  const rankedCategories = await page.$$eval('#table-ranking tbody tr', (rows) => rows.map((tr) => tr.dataset.category));
+  assert.deepEqual(rankedCategories, ranking.rows.map((r) => r.category), 'ranking rows in the API order');
+  const rankRows = await tableRows(page, 'table-ranking');
+  ranking.rows.forEach((r, i) => {
+    const what = `${r.category} ranked in ${sankeyYear}`;
+    const [rank, perTonne, range, product, recovered] = rankRows[i].cells;
+    assert.equal(rank.text, r.rank_per_tonne === undefined ? '–' : String(r.rank_per_tonne), `${what}: rank`);
+    assertFigure(perTonne, r.eol_worth_per_t, `${what}: EUR per tonne`);
+    assertFigure(product, r.eol_product_t, `${what}: product at end of life`);
+    if (typeof r.eol_worth_per_t.value === 'number') {
+      assert.equal(range.value, r.eol_worth_per_t_min.value, `${what}: range from the least price`);
+    }
+    if (r.eol_worth_per_t.suppressed) assert.equal(r.rank_per_tonne, undefined, `${what}: no rank when withheld`);
+    if (r.recovered_worth.suppressed) assert.ok(recovered.suppressed && recovered.value === null, `${what}: recovered withheld`);
+    else if (r.recovered_worth.value === null) assert.equal(recovered.text, 'no price', `${what}: no price`);
+    else assert.equal(recovered.value, r.recovered_worth.value, `${what}: recovered`);
+  });
   return { stock, indicators, sankey };
 }
 
