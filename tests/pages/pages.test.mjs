@@ -486,6 +486,44 @@ async function checkDashboard(context) {
     await page.close();
   });
 
+  await test('dashboard: when the newest observed year is withheld whole, it opens on an earlier year with published figures', async () => {
+    // The published statistics as when one manufacturer alone places products in a new year:
+    // every tile figure of the last observed year withheld, and (so that no year has them all)
+    // the recycled-content rate withheld in every other year. The dashboard must open, tiles
+    // and Sankey diagram, on the last year with the most published figures, never on the
+    // withheld one (the selections before this one opened on the last observed year, or on it
+    // whenever no year had every figure published).
+    const tiles = ['stock_in_use', 'eol_generated', 'collection_rate', 'recovery_yield', 'eol_recycling_rate', 'recycled_content_rate'];
+    const stock = await api('/api/v1/stock/flows' + qs({ flow: 'stock_in_use', basis: 'modelled', group_by: 'year' }));
+    const lastObserved = stock.model.last_observed;
+    let served = null;
+    const fresh = await open(context, '/dashboard');
+    await fresh.route('**/api/v1/stock/indicators**', async (route) => {
+      const response = await route.fetch();
+      const answer = await response.json();
+      for (const r of answer.rows) {
+        if (r.year === lastObserved) for (const name of tiles) r[name] = { suppressed: true };
+        else r.recycled_content_rate = { suppressed: true };
+      }
+      served = answer;
+      await route.fulfill({ response, json: answer });
+    });
+    await fresh.click('#public-view');
+    await ready(fresh);
+    const observed = served.rows.filter((r) => r.year <= lastObserved);
+    const count = (r) => tiles.filter((n) => !r[n].suppressed).length;
+    assert.ok(observed.some((r) => r.year < lastObserved && count(r) > 0), 'the data has an earlier year with published figures');
+    const tileYear = Number(await fresh.$eval('.tile', (t) => t.dataset.year));
+    assert.notEqual(tileYear, lastObserved, `the tiles do not open on ${lastObserved}, whose figures are all withheld`);
+    const most = Math.max(...observed.map(count));
+    assert.equal(tileYear, observed.filter((r) => count(r) === most).pop().year, 'the last year with the most published figures');
+    const shown = await fresh.$$eval('.tile', (t) => t.filter((x) => !x.classList.contains('suppressed')).length);
+    assert.ok(shown > 0, `the tiles of ${tileYear} are not all suppressed`);
+    assert.equal(Number(await fresh.inputValue('#f-sankey-year')), tileYear, 'the Sankey diagram opens on the same year');
+    assertNoConsoleErrors(fresh);
+    await fresh.close();
+  });
+
   const page = await open(context, '/dashboard');
   let allStock = null;
   let openingYear = null;
