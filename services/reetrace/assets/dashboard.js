@@ -253,7 +253,9 @@
   }
 
   // The categories ranked by the value of their rare earths at end of life per tonne of
-  // product, with the value recovered; a figure is withheld as the API withholds it.
+  // product, with the value recovered; a figure is withheld as the API withholds it. The
+  // product mass is shown in kg (the API's tonnes times 1,000): small products' end of life
+  // is often under a kilogram.
   function renderRanking(answer) {
     const names = new Map([...$('f-category').options].map((o) => [o.value, o.textContent]));
     $('table-ranking').tBodies[0].replaceChildren(...answer.rows.map((r) => el('tr', { 'data-category': r.category },
@@ -262,7 +264,8 @@
       figureCell(r.eol_worth_per_t),
       C.isSuppressed(r.eol_worth_per_t) || C.valueOf(r.eol_worth_per_t) === null
         ? figureCell(r.eol_worth_per_t) : worthCell(r.eol_worth_per_t_min, r.eol_worth_per_t_max),
-      figureCell(r.eol_product_t), worthCell(r.recovered_worth))));
+      figureCell(typeof r.eol_product_t.value === 'number' ? { value: r.eol_product_t.value * 1000 } : r.eol_product_t),
+      worthCell(r.recovered_worth))));
     const incomplete = answer.rows.filter((r) => !r.mass_complete).length;
     $('caption-ranking').textContent = 'End of life in ' + answer.year + ' (modelled), recovered in ' + answer.year +
       ' (observed), at the price series version ' + answer.prices_version + '. A value per tonne is shown only where ' +
