@@ -415,6 +415,32 @@ async function assertDashboardMatchesApi(page, key = null) {
     else assert.equal(worth.value, r.worth.value, `${what}: value`);
     if (r.mass_kg.suppressed) assert.ok(worth.suppressed, `${what}: a withheld mass has a withheld value`);
   });
+  // The categories ranked in the same year: the API's rows in its order, a value per tonne
+  // only where the API publishes one, and never a rank for a withheld one.
+  const ranking = await api('/api/v1/stock/values/ranking' + qs({ year: sankeyYear, currency: 'EUR', country: f.country }), key);
+  assert.ok(ranking.rows.length > 0, 'the year has ranked categories');
+  const rankedCategories = await page.$$eval('#table-ranking tbody tr', (rows) => rows.map((tr) => tr.dataset.category));
+  assert.deepEqual(rankedCategories, ranking.rows.map((r) => r.category), 'ranking rows in the API order');
+  const rankRows = await tableRows(page, 'table-ranking');
+  ranking.rows.forEach((r, i) => {
+    const what = `${r.category} ranked in ${sankeyYear}`;
+    const [rank, perTonne, range, product, recovered] = rankRows[i].cells;
+    assert.equal(rank.text, r.rank_per_tonne === undefined ? '–' : String(r.rank_per_tonne), `${what}: rank`);
+    assertFigure(perTonne, r.eol_worth_per_t, `${what}: EUR per tonne`);
+    if (typeof r.eol_product_t.value === 'number') {
+      const kg = r.eol_product_t.value * 1000;
+      assert.ok(Math.abs(product.value - kg) <= 1e-9 * Math.max(1, kg), `${what}: product at end of life in kg`);
+    } else {
+      assertFigure(product, r.eol_product_t, `${what}: product at end of life`);
+    }
+    if (typeof r.eol_worth_per_t.value === 'number') {
+      assert.equal(range.value, r.eol_worth_per_t_min.value, `${what}: range from the least price`);
+    }
+    if (r.eol_worth_per_t.suppressed) assert.equal(r.rank_per_tonne, undefined, `${what}: no rank when withheld`);
+    if (r.recovered_worth.suppressed) assert.ok(recovered.suppressed && recovered.value === null, `${what}: recovered withheld`);
+    else if (r.recovered_worth.value === null) assert.equal(recovered.text, 'no price', `${what}: no price`);
+    else assert.equal(recovered.value, r.recovered_worth.value, `${what}: recovered`);
+  });
   return { stock, indicators, sankey };
 }
 
@@ -463,6 +489,44 @@ async function checkDashboard(context) {
     assertNoConsoleErrors(page);
     await shot(page, 'dashboard-regulator');
     await page.close();
+  });
+
+  await test('dashboard: when the newest observed year is withheld whole, it opens on an earlier year with published figures', async () => {
+    // The published statistics as when one manufacturer alone places products in a new year:
+    // every tile figure of the last observed year withheld, and (so that no year has them all)
+    // the recycled-content rate withheld in every other year. The dashboard must open, tiles
+    // and Sankey diagram, on the last year with the most published figures, never on the
+    // withheld one (the selections before this one opened on the last observed year, or on it
+    // whenever no year had every figure published).
+    const tiles = ['stock_in_use', 'eol_generated', 'collection_rate', 'recovery_yield', 'eol_recycling_rate', 'recycled_content_rate'];
+    const stock = await api('/api/v1/stock/flows' + qs({ flow: 'stock_in_use', basis: 'modelled', group_by: 'year' }));
+    const lastObserved = stock.model.last_observed;
+    let served = null;
+    const fresh = await open(context, '/dashboard');
+    await fresh.route('**/api/v1/stock/indicators**', async (route) => {
+      const response = await route.fetch();
+      const answer = await response.json();
+      for (const r of answer.rows) {
+        if (r.year === lastObserved) for (const name of tiles) r[name] = { suppressed: true };
+        else r.recycled_content_rate = { suppressed: true };
+      }
+      served = answer;
+      await route.fulfill({ response, json: answer });
+    });
+    await fresh.click('#public-view');
+    await ready(fresh);
+    const observed = served.rows.filter((r) => r.year <= lastObserved);
+    const count = (r) => tiles.filter((n) => !r[n].suppressed).length;
+    assert.ok(observed.some((r) => r.year < lastObserved && count(r) > 0), 'the data has an earlier year with published figures');
+    const tileYear = Number(await fresh.$eval('.tile', (t) => t.dataset.year));
+    assert.notEqual(tileYear, lastObserved, `the tiles do not open on ${lastObserved}, whose figures are all withheld`);
+    const most = Math.max(...observed.map(count));
+    assert.equal(tileYear, observed.filter((r) => count(r) === most).pop().year, 'the last year with the most published figures');
+    const shown = await fresh.$$eval('.tile', (t) => t.filter((x) => !x.classList.contains('suppressed')).length);
+    assert.ok(shown > 0, `the tiles of ${tileYear} are not all suppressed`);
+    assert.equal(Number(await fresh.inputValue('#f-sankey-year')), tileYear, 'the Sankey diagram opens on the same year');
+    assertNoConsoleErrors(fresh);
+    await fresh.close();
   });
 
   const page = await open(context, '/dashboard');

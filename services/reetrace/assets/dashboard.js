@@ -252,6 +252,28 @@
       (answer.unpriced_elements.length ? ' No price for ' + answer.unpriced_elements.join(', ') + '.' : '');
   }
 
+  // The categories ranked by the value of their rare earths at end of life per tonne of
+  // product, with the value recovered; a figure is withheld as the API withholds it. The
+  // product mass is shown in kg (the API's tonnes times 1,000): small products' end of life
+  // is often under a kilogram.
+  function renderRanking(answer) {
+    const names = new Map([...$('f-category').options].map((o) => [o.value, o.textContent]));
+    $('table-ranking').tBodies[0].replaceChildren(...answer.rows.map((r) => el('tr', { 'data-category': r.category },
+      el('td', { class: 'num' }, r.rank_per_tonne === undefined ? '–' : r.rank_per_tonne),
+      el('th', { scope: 'row' }, names.get(r.category) || r.category),
+      figureCell(r.eol_worth_per_t),
+      C.isSuppressed(r.eol_worth_per_t) || C.valueOf(r.eol_worth_per_t) === null
+        ? figureCell(r.eol_worth_per_t) : worthCell(r.eol_worth_per_t_min, r.eol_worth_per_t_max),
+      figureCell(typeof r.eol_product_t.value === 'number' ? { value: r.eol_product_t.value * 1000 } : r.eol_product_t),
+      worthCell(r.recovered_worth))));
+    const incomplete = answer.rows.filter((r) => !r.mass_complete).length;
+    $('caption-ranking').textContent = 'End of life in ' + answer.year + ' (modelled), recovered in ' + answer.year +
+      ' (observed), at the price series version ' + answer.prices_version + '. A value per tonne is shown only where ' +
+      'both the rare earths and the products at end of life are published.' +
+      (incomplete ? ' ' + incomplete + ' categor' + (incomplete === 1 ? 'y has' : 'ies have') +
+        ' products placed on the market without a known net mass.' : '');
+  }
+
   function renderDisclosure(answers) {
     const d = answers.map((a) => a.disclosure).filter(Boolean);
     if (!d.length) {
@@ -294,12 +316,16 @@
         year_from: yearInput.value, year_to: yearInput.value, basis: 'both', group_by: '', currency: 'EUR',
         element: f.element, category: f.category, country: f.country,
       });
+      const ranking = await json('/api/v1/stock/values/ranking', {
+        year: yearInput.value, currency: 'EUR', country: f.country,
+      });
       if (mine !== generation) return;
       renderStock(stock, f);
       renderEol(indicators, f);
       renderIndicators(indicators, f, stock.model ? stock.model.last_observed : null);
       renderSankey(sankey, f);
       renderValues(values, yearInput.value);
+      renderRanking(ranking);
       renderDisclosure([stock, indicators, sankey]);
       $('load-status').textContent = 'Showing ' + describe(f) + ', ' + indicators.year_from + ' to ' + indicators.year_to + '.';
       document.body.dataset.state = 'ready';

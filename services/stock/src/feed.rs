@@ -79,6 +79,7 @@ pub fn passport_change(event: &CloudEvent) -> Result<PassportChange, String> {
                 use_type: subject.use_type,
                 content: per_unit(&subject.elements),
                 recycled: per_unit(&subject.recycled),
+                net_mass_ug: Some(subject.net_mass.micrograms()),
             })))
         }
         PASSPORT_STATUS_CHANGED => {

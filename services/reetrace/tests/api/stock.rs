@@ -323,7 +323,7 @@ api_test!(parameters_are_versioned, |app: TestApp| async move {
 
 /// An item registration of the `maker`th manufacturer (from 0), under its GS1 prefix, placed
 /// on the market in `country` in 2026.
-fn item(maker: u32, serial: &str, country: &str) -> Value {
+pub(crate) fn item(maker: u32, serial: &str, country: &str) -> Value {
     let mut r = motor(serial);
     r["product"]["gtin"] = json!(gtin(&manufacturer_prefix(maker), "00001"));
     r["product"]["placed_on_market"]["country"] = json!(country);

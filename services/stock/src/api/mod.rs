@@ -53,6 +53,7 @@ pub fn router() -> OpenApiRouter<StockState> {
         .routes(routes!(get_parameters, put_parameters))
         .routes(routes!(values::get_prices, values::put_prices))
         .routes(routes!(values::values))
+        .routes(routes!(values::ranking))
         .merge(scenarios::router())
 }
 

@@ -11,8 +11,8 @@ use utoipa::IntoParams;
 use crate::domain::flow::Flow;
 use crate::domain::table::Key;
 use crate::service::{
-    BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, PriceChoice, SankeyRequest,
-    ValuesRequest, filter_key, grain_of,
+    BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, PriceChoice, RankingRequest,
+    SankeyRequest, ValuesRequest, filter_key, grain_of,
 };
 
 /// The years a query may name.
@@ -427,5 +427,52 @@ impl ValuesQuery {
             currency,
             price_date,
         })
+    }
+}
+
+/// Query parameters of `GET /api/v1/stock/values/ranking`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RankingQuery {
+    /// The year (1900-2200); default: the last observed year.
+    #[param(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
+    year: Option<String>,
+    /// One market country (ISO 3166-1 alpha-2); all when absent.
+    #[param(value_type = Option<Country>)]
+    country: Option<String>,
+    /// ISO 4217 code the values are in (default `USD`).
+    #[param(value_type = Option<String>, pattern = "^[A-Z]{3}$")]
+    currency: Option<String>,
+    /// Price at this date (`2024-06-30`) instead of at the year's price.
+    #[param(value_type = Option<String>, format = Date)]
+    price_date: Option<String>,
+    /// `json` (default) or `csv`.
+    #[param(value_type = Option<String>, pattern = "^(json|csv)$")]
+    format: Option<String>,
+}
+
+impl RankingQuery {
+    pub fn parse(&self) -> Result<(RankingRequest, ExportFormat), Problem> {
+        let format = match self.format.as_deref() {
+            None | Some("json") => ExportFormat::Json,
+            Some("csv") => ExportFormat::Csv,
+            Some(other) => {
+                return Err(invalid(
+                    "format",
+                    format!("must be json or csv, got {other:?}"),
+                ));
+            }
+        };
+        let (currency, price_date) = pricing(&self.currency, &self.price_date)?;
+        Ok((
+            RankingRequest {
+                year: year("year", &self.year)?,
+                country: country(&self.country)?,
+                currency,
+                price_date,
+            },
+            format,
+        ))
     }
 }

@@ -2,7 +2,9 @@
 //! model and its indicators; the flow cells and what passports and custody events add to them;
 //! tables at every grain with disclosure control; the modelled stock and the figures read from
 //! them (`figures`); the model parameters and scenarios (`scenario`: the model on given inflows;
-//! `levers` and `whatif`: policy levers on the observed baseline). No I/O here.
+//! `levers` and `whatif`: policy levers on the observed baseline; `products` and `ranking`: the
+//! products' net mass and the ranking of categories by the value of their rare earths). No I/O
+//! here.
 
 pub mod custody;
 pub mod disclosure;
@@ -18,6 +20,8 @@ pub mod modelled;
 pub mod parameters;
 pub mod passport;
 pub mod prices;
+pub mod products;
+pub mod ranking;
 pub mod report;
 pub mod scenario;
 pub mod table;

@@ -37,6 +37,23 @@ use super::table::{Dim, Grain, Key, Table};
 /// Micrograms per kilogram.
 pub const UG_PER_KG: f64 = 1e9;
 
+/// What a model runs over: the grain of its finest series, and its first and last observed
+/// years when they are given (otherwise those of the tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelShape {
+    pub finest: Grain,
+    pub span: Option<(i32, i32)>,
+}
+
+impl Default for ModelShape {
+    fn default() -> Self {
+        ModelShape {
+            finest: Grain::FINEST,
+            span: None,
+        }
+    }
+}
+
 /// Modelled flows of one cell, one value per model year (kg).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
@@ -82,14 +99,31 @@ impl Modelled {
     /// Runs the model over the placed-on-market tables (by year). With `protect`, cells follow
     /// the tables' suppression as described in the module documentation.
     pub fn run(pom: &BTreeMap<i32, &Table>, params: &Parameters, protect: bool) -> Modelled {
+        Modelled::run_over(pom, params, protect, ModelShape::default())
+    }
+
+    /// [`Modelled::run`] over tables of another grain, or over given years: the products' net
+    /// mass (country x category) runs through the same survival curves over the rare earths'
+    /// model years, so that the two models age the same products alike.
+    pub fn run_over(
+        pom: &BTreeMap<i32, &Table>,
+        params: &Parameters,
+        protect: bool,
+        shape: ModelShape,
+    ) -> Modelled {
         let observed: Vec<i32> = pom
             .iter()
             .filter(|(_, t)| !t.is_empty())
             .map(|(y, _)| *y)
             .collect();
-        let (Some(&start), Some(&last)) = (observed.first(), observed.last()) else {
-            return Modelled::default();
+        let (start, last) = match (shape.span, observed.first(), observed.last()) {
+            (Some(span), ..) => span,
+            (None, Some(&start), Some(&last)) => (start, last),
+            _ => return Modelled::default(),
         };
+        if last < start {
+            return Modelled::default();
+        }
         let end = params.horizon.max(last);
         let years = usize::try_from(end - start + 1).unwrap_or(0);
         let observed_years = usize::try_from(last - start + 1).unwrap_or(0);
@@ -99,7 +133,7 @@ impl Modelled {
             let Ok(t) = usize::try_from(year - start) else {
                 continue;
             };
-            for (key, stat) in table.at(Grain::FINEST) {
+            for (key, stat) in table.at(shape.finest) {
                 let series = inflows.entry(*key).or_insert_with(|| vec![0.0; years]);
                 if t < years {
                     series[t] = stat.value_ug as f64 / UG_PER_KG;
@@ -143,8 +177,11 @@ impl Modelled {
         }
 
         let mut series: BTreeMap<Key, Series> = BTreeMap::new();
+        let grains: Vec<Grain> = Grain::all()
+            .filter(|g| g.dims().all(|d| shape.finest.has(d)))
+            .collect();
         for (key, s) in &finest {
-            for grain in Grain::all() {
+            for &grain in &grains {
                 let total = series.entry(key.at(grain)).or_insert_with(|| Series {
                     inflow: vec![0.0; years],
                     stock: vec![0.0; years],

@@ -86,6 +86,9 @@ pub struct PassportFacts {
     pub content: ElementMasses,
     /// Recycled REE in one unit, micrograms per element.
     pub recycled: ElementMasses,
+    /// The net mass of one unit, in micrograms; `None` for a passport stored before the stock
+    /// service kept it (migration 40005): its mass is unknown until a new version arrives.
+    pub net_mass_ug: Option<i64>,
 }
 
 /// A passport as the stock service stores it.
@@ -228,6 +231,7 @@ mod tests {
             use_type: Some(UseType::Concentrated),
             content: [(Element::Nd, nd_ug), (Element::Dy, 60)].into(),
             recycled: [(Element::Nd, nd_ug / 10)].into(),
+            net_mass_ug: Some(48_000_000_000),
         }
     }
 

@@ -161,16 +161,29 @@ impl Table {
     /// Sums the rows into every grain, counts the distinct organisations of each cell and keeps
     /// its two largest contributions.
     pub fn build(rows: impl IntoIterator<Item = Contribution>) -> Table {
+        Table::build_keyed(rows.into_iter().map(|row| {
+            (
+                Key::finest(row.country, row.category, row.element),
+                row.org,
+                row.value_ug,
+            )
+        }))
+    }
+
+    /// [`Table::build`] from contributions keyed at any grain: each is summed into the grains
+    /// its key has (a table of keys without an element has no element grains; the products'
+    /// net mass is such a table, over country x category).
+    pub fn build_keyed(rows: impl IntoIterator<Item = (Key, Uuid, i128)>) -> Table {
         let mut orgs: HashMap<Uuid, u32> = HashMap::new();
         let mut sums: HashMap<Key, (i128, Vec<(u32, i128)>)> = HashMap::new();
-        for row in rows {
+        for (finest, org, value_ug) in rows {
             let next = u32::try_from(orgs.len()).unwrap_or(u32::MAX);
-            let org = *orgs.entry(row.org).or_insert(next);
-            let finest = Key::finest(row.country, row.category, row.element);
-            for grain in Grain::all() {
+            let org = *orgs.entry(org).or_insert(next);
+            let own = finest.grain();
+            for grain in Grain::all().filter(|g| g.dims().all(|d| own.has(d))) {
                 let slot = sums.entry(finest.at(grain)).or_default();
-                slot.0 += row.value_ug;
-                slot.1.push((org, row.value_ug));
+                slot.0 += value_ug;
+                slot.1.push((org, value_ug));
             }
         }
         let mut cells: Vec<(Grain, Key, Stat)> = sums

@@ -13,10 +13,12 @@ use chrono::{Datelike, Utc};
 use super::parameters::ParameterSet;
 use super::{Scope, StockError, StockService};
 use crate::domain::disclosure::DisclosureRule;
+use crate::domain::disclosure::protect_with;
 use crate::domain::flow::Flow;
 use crate::domain::linked::{DisclosureAudit, audit_published, group_of, protect_group};
-use crate::domain::modelled::Modelled;
-use crate::domain::table::{Contribution, Table};
+use crate::domain::modelled::{ModelShape, Modelled};
+use crate::domain::products::ProductTables;
+use crate::domain::table::{Contribution, Dim, Grain, Table};
 
 /// The figures an answer is read from.
 pub(super) struct Source {
@@ -45,6 +47,15 @@ type Built = ((Flow, i32), (i64, Arc<Table>));
 pub(super) struct Cache {
     tables: HashMap<(Flow, i32), (i64, Arc<Table>)>,
     model: Option<(ModelKey, Arc<Modelled>)>,
+    /// The published product-mass model, by a fingerprint of what it was made of.
+    products: Option<(u64, Arc<ProductModel>)>,
+}
+
+/// The products' net mass: the tables (units of unknown mass with them) and the model run
+/// through the rare earths' model years.
+pub(super) struct ProductModel {
+    pub tables: ProductTables,
+    pub model: Modelled,
 }
 
 impl StockService {
@@ -232,6 +243,63 @@ impl StockService {
         let model = Arc::new(blocking(move || Modelled::run(&refs(&tables), &p, true)).await?);
         self.lock().model = Some((key, model.clone()));
         Ok(model)
+    }
+
+    /// The product-mass model of `scope` over the years of the rare earths' `model`: for the
+    /// published statistics (and authorities, who read it exactly) protected like the rare-earth
+    /// tables and cached by what it is made of; an organisation's own, unprotected. Rebuilt
+    /// from the stored passports on each call but the protection and the run, which are cached.
+    pub(super) async fn product_model(
+        &self,
+        scope: Scope,
+        model: &Modelled,
+        params: &ParameterSet,
+    ) -> Result<Arc<ProductModel>, StockError> {
+        let own = match scope {
+            Scope::Own(org) => Some(org),
+            Scope::Published | Scope::All => None,
+        };
+        let counts = self.inner.store.product_counts(own).await?;
+        let shape = ModelShape {
+            finest: Grain::of(&[Dim::Country, Dim::Category]),
+            span: (!model.is_empty()).then_some((model.start, model.last_observed)),
+        };
+        let fingerprint = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (&counts, params.version, shape.span, self.inner.k).hash(&mut hasher);
+            hasher.finish()
+        };
+        if own.is_none() {
+            let cached = self
+                .lock()
+                .products
+                .as_ref()
+                .filter(|(f, _)| *f == fingerprint)
+                .map(|(_, m)| m.clone());
+            if let Some(products) = cached {
+                return Ok(products);
+            }
+        }
+        let rule = DisclosureRule::new(self.inner.k);
+        let p = params.parameters.clone();
+        let products = blocking(move || {
+            let mut tables = ProductTables::build(&counts);
+            if own.is_none() {
+                for table in tables.tables.values_mut() {
+                    protect_with(table, rule);
+                }
+            }
+            let refs = tables.tables.iter().map(|(y, t)| (*y, t)).collect();
+            let model = Modelled::run_over(&refs, &p, own.is_none(), shape);
+            ProductModel { tables, model }
+        })
+        .await?;
+        let products = Arc::new(products);
+        if own.is_none() {
+            self.lock().products = Some((fingerprint, products.clone()));
+        }
+        Ok(products)
     }
 
     /// Whether a background refresh is running.

@@ -5,6 +5,8 @@
 //!   indicators, the Sankey diagram), read from the cached tables and model;
 //! - `parameters.rs`: the model parameters (versions) and scenario runs;
 //! - `values.rs`: the element price series (versions) and the flows valued at them;
+//! - `ranking.rs`: the categories ranked by the value of their rare earths at end of life per
+//!   tonne of product, and by the value recovered;
 //! - `cache.rs`: the tables behind an answer (cached per flow and year until their revision
 //!   moves) and the modelled stock (cached per parameter version and placed-on-market
 //!   revisions);
@@ -22,6 +24,7 @@ mod flows;
 mod indicators;
 mod parameters;
 pub mod projection;
+mod ranking;
 mod sankey;
 pub mod scenario_bodies;
 pub mod scenarios;
@@ -41,6 +44,7 @@ pub use error::StockError;
 pub use flows::{BasisChoice, ExportRequest, FlowRequest};
 pub use indicators::IndicatorRequest;
 pub use parameters::ParameterSet;
+pub use ranking::{RANKING_RULE, RankingAnswer, RankingRequest, RankingRow};
 pub use sankey::SankeyRequest;
 pub use values::{
     PriceChoice, PriceUsed, PricesView, ValueRow, ValueTotal, ValuesAnswer, ValuesRequest,

@@ -57,7 +57,7 @@ pub trait ProjectionStore: Send + Sync {
 }
 
 const PASSPORT_COLUMNS: &str = "passport_id, org_id, version, granularity, category, country, market_year, units, \
-     status, use_type, content, recycled, updated_at";
+     status, use_type, content, recycled, net_mass_ug, updated_at";
 
 const SERIALISE: &str = "UPDATE stock_writer SET applied = applied + 1 WHERE id = 1";
 const CURSOR: &str = "SELECT position FROM stock_cursors WHERE stream = $1";
@@ -70,7 +70,7 @@ const UPSERT_PASSPORTS: &str = " ON CONFLICT (passport_id) DO UPDATE SET org_id 
      market_year = excluded.market_year, units = excluded.units, \
      status = excluded.status, use_type = excluded.use_type, \
      content = excluded.content, recycled = excluded.recycled, \
-     updated_at = excluded.updated_at";
+     net_mass_ug = excluded.net_mass_ug, updated_at = excluded.updated_at";
 /// Adds the halves with the carry (`value_lo` of both sides is in [0, 10^18), so their sum fits
 /// 64 bits and `/` and `%` floor).
 const ADD_TO_CELLS: &str = " ON CONFLICT (flow, year, country, category, element, org_id) DO UPDATE SET \
@@ -97,6 +97,7 @@ struct PassportRow {
     use_type: Option<String>,
     content: String,
     recycled: String,
+    net_mass_ug: Option<i64>,
 }
 
 reetrace_core::record!(PassportRow {
@@ -112,6 +113,7 @@ reetrace_core::record!(PassportRow {
     use_type,
     content,
     recycled,
+    net_mass_ug,
 });
 
 fn use_type_text(use_type: Option<UseType>) -> Option<&'static str> {
@@ -148,6 +150,7 @@ impl TryFrom<PassportRow> for PassportRecord {
                 use_type: use_type_of(r.use_type.as_deref())?,
                 content: masses_from_text(&r.content)?,
                 recycled: masses_from_text(&r.recycled)?,
+                net_mass_ug: r.net_mass_ug,
             },
             status: PassportStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
         })
@@ -263,6 +266,7 @@ impl ProjectionStore for SqlStock {
                     .bind(use_type_text(f.use_type))
                     .bind(content.as_str())
                     .bind(recycled.as_str())
+                    .bind(f.net_mass_ug)
                     .bind(now);
             });
             sql.push(UPSERT_PASSPORTS);

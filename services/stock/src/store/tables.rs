@@ -1,5 +1,6 @@
 //! The cells read back: the rows of a table (one flow, one year), an organisation's own rows,
-//! the revisions that say when a table changed, and a snapshot of every cell.
+//! the revisions that say when a table changed, and a snapshot of every cell; and the counted
+//! units of the stored passports with their net mass (the products' mass placed on the market).
 
 use async_trait::async_trait;
 use reetrace_core::db::{Sql, StoreError};
@@ -8,6 +9,8 @@ use uuid::Uuid;
 
 use super::{SqlStock, corrupt, wide};
 use crate::domain::flow::{CellKey, Flow, StoredCell};
+use crate::domain::passport::Granularity;
+use crate::domain::products::ProductCount;
 use crate::domain::table::Contribution;
 
 /// Reads of the flow cells.
@@ -21,6 +24,9 @@ pub trait TableStore: Send + Sync {
     async fn org_rows(&self, org_id: Uuid) -> Result<Vec<(Flow, i32, Contribution)>, StoreError>;
     /// Every stored cell row, in key order (snapshots for tests and checks).
     async fn cells(&self) -> Result<Vec<StoredCell>, StoreError>;
+    /// The counted units of the passports on the market (of one manufacturer, or all), by
+    /// market year, country, category, manufacturer and net mass per unit.
+    async fn product_counts(&self, org_id: Option<Uuid>) -> Result<Vec<ProductCount>, StoreError>;
 }
 
 const REVISIONS: &str = "SELECT flow, year, revision FROM stock_revisions";
@@ -30,6 +36,34 @@ const ORG_ROWS: &str = "SELECT flow, year, country, category, element, org_id, v
      FROM stock_cells WHERE org_id = $1 AND records > 0";
 const CELLS: &str = "SELECT flow, year, country, category, element, org_id, value_hi, value_lo, \
      records FROM stock_cells WHERE records <> 0 OR value_hi <> 0 OR value_lo <> 0";
+
+/// Passports that count (not revoked, not a model's), grouped by what their product mass
+/// depends on; `{org}` is empty or restricts them to one manufacturer.
+const PRODUCT_COUNTS: &str = "SELECT market_year, country, category, org_id, granularity, units, \
+     net_mass_ug, COUNT(*) FROM stock_passports \
+     WHERE status <> 'revoked' AND granularity <> 'model' {org} \
+     GROUP BY market_year, country, category, org_id, granularity, units, net_mass_ug";
+
+type ProductCountRow = (i32, String, String, Uuid, String, i64, Option<i64>, i64);
+
+fn product_count(row: ProductCountRow) -> Result<Option<ProductCount>, StoreError> {
+    let (year, country, category, org, granularity, units, net_mass_ug, passports) = row;
+    let per_passport = match Granularity::parse(&granularity) {
+        Some(Granularity::Item) => 1,
+        Some(Granularity::Batch) => u64::try_from(units).map_err(|_| corrupt("units"))?,
+        Some(Granularity::Model) => return Ok(None),
+        None => return Err(corrupt(format!("granularity {granularity:?}"))),
+    };
+    let passports = u64::try_from(passports).map_err(|_| corrupt("count"))?;
+    Ok(Some(ProductCount {
+        year,
+        country: Country::parse(&country).map_err(corrupt)?,
+        category: category.parse::<Category>().map_err(corrupt)?,
+        org,
+        units: per_passport.saturating_mul(passports),
+        net_mass_ug,
+    }))
+}
 
 /// A row of a table: `country, category, element, org_id, value_hi, value_lo`, decoded without copying
 /// the text (answers read tens of thousands of rows per table). A stored value that does not
@@ -181,5 +215,26 @@ impl TableStore for SqlStock {
             .collect::<Result<Vec<_>, StoreError>>()?;
         cells.sort();
         Ok(cells)
+    }
+
+    async fn product_counts(&self, org_id: Option<Uuid>) -> Result<Vec<ProductCount>, StoreError> {
+        let rows: Vec<ProductCountRow> = match org_id {
+            Some(org) => {
+                Sql::new(PRODUCT_COUNTS.replace("{org}", "AND org_id = $1"))
+                    .bind(org)
+                    .fetch_all(self.db.reader())
+                    .await?
+            }
+            None => {
+                Sql::new(PRODUCT_COUNTS.replace("{org}", ""))
+                    .fetch_all(self.db.reader())
+                    .await?
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.extend(product_count(row)?);
+        }
+        Ok(out)
     }
 }
