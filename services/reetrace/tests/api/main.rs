@@ -42,6 +42,7 @@ pub mod scan;
 mod scenarios;
 mod stock;
 mod stock_export;
+mod stock_magnets;
 mod stock_values;
 mod tls;
 mod unchanged_put;
