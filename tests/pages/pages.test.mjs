@@ -647,6 +647,24 @@ async function checkDashboard(context) {
     assert.deepEqual(await stockDots(page), [...allStock], 'back to all REEs');
   });
 
+  await test('dashboard: the magnet materials B, Co, Ni are offered apart and show the API figures', async () => {
+    await resetFilters(page);
+    const groups = await page.$$eval('#f-element optgroup', (g) => g.map((x) => [x.label, [...x.children].map((o) => o.value)]));
+    assert.deepEqual(groups.map((g) => g[0]), ['Rare earths', 'Magnet materials']);
+    assert.deepEqual(groups[1][1], ['B', 'Co', 'Ni']);
+    assert.ok(!groups[0][1].includes('Co'), 'cobalt is not among the rare earths');
+    await page.selectOption('#f-element', 'Co');
+    await ready(page);
+    const co = await assertDashboardMatchesApi(page);
+    assert.ok(co.indicators.rows.some((r) => r.placed_on_market.value > 0), 'the demo places cobalt on the market');
+    assert.equal(co.indicators.filters.element, 'Co');
+    assert.match(await page.$eval('#chart-sankey', (c) => c.textContent), /Flows of Co \(magnet material\)/);
+    assertNoConsoleErrors(page);
+    await shot(page, 'dashboard-cobalt');
+    await resetFilters(page);
+    assert.deepEqual(await stockDots(page), [...allStock], 'back to all REEs');
+  });
+
   await test('dashboard: the country filter changes the end-of-life figures to the country\'s', async () => {
     const countries = await page.$$eval('#f-country option', (o) => o.map((x) => x.value).filter(Boolean));
     assert.ok(countries.length >= 2, 'countries with figures are offered');

@@ -89,6 +89,9 @@
     };
   }
 
+  // Boron, cobalt and nickel: magnet materials counted beside the rare earths, never in "all REEs".
+  const MAGNET_MATERIALS = ['B', 'Co', 'Ni'];
+
   function describe(f) {
     const parts = [];
     parts.push(f.element ? f.element : 'all REEs');
@@ -203,7 +206,7 @@
   function renderSankey(answer, f) {
     const labels = new Map(answer.nodes.map((n) => [n.id, n.label]));
     C.sankey($('chart-sankey'), {
-      title: 'Flows of rare-earth elements in ' + answer.year + ' (' + describe(f) + '), kg',
+      title: 'Flows of ' + (MAGNET_MATERIALS.includes(f.element) ? f.element + ' (magnet material)' : 'rare-earth elements') + ' in ' + answer.year + ' (' + describe(f) + '), kg',
       description: answer.links.map((l) => labels.get(l.source) + ' to ' + labels.get(l.target) + ': ' +
         (C.isSuppressed(l) ? 'suppressed' : C.fmt(C.valueOf(l)) + ' kg')).join('; '),
       nodes: answer.nodes, links: answer.links, unit: answer.unit,

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use reetrace_core::domain::{Category, Element};
+use reetrace_core::domain::{Category, Element, MAGNET_MATERIALS, TrackedElement};
 
 /// The dashboard's script.
 pub const DASHBOARD_JS: &str = include_str!("../assets/dashboard.js");
@@ -138,10 +138,13 @@ async fn scenarios_page() -> Response {
     response
 }
 
-/// `<option>`s of the element filter: every rare-earth element, by name.
+/// `<option>`s of the element filter: every rare-earth element, by name, then the other
+/// magnet materials (B, Co, Ni) in their own group; "all" is all rare earths.
 fn element_options() -> String {
-    let mut out = String::from("<option value=\"\">All rare-earth elements</option>");
-    for e in Element::ALL {
+    let mut out = String::from(
+        "<option value=\"\">All rare-earth elements</option><optgroup label=\"Rare earths\">",
+    );
+    let option = |out: &mut String, e: TrackedElement| {
         let _ = write!(
             out,
             "<option value=\"{}\">{} ({})</option>",
@@ -149,7 +152,15 @@ fn element_options() -> String {
             e.name(),
             e.symbol()
         );
+    };
+    for e in Element::ALL {
+        option(&mut out, e.into());
     }
+    out.push_str("</optgroup><optgroup label=\"Magnet materials\">");
+    for e in MAGNET_MATERIALS {
+        option(&mut out, e);
+    }
+    out.push_str("</optgroup>");
     out
 }
 
@@ -185,6 +196,13 @@ mod tests {
         assert!(!html.contains("{{"), "every placeholder is filled");
         for e in Element::ALL {
             assert!(html.contains(&format!("<option value=\"{}\">", e.symbol())));
+        }
+        let magnet = html
+            .split("<optgroup label=\"Magnet materials\">")
+            .nth(1)
+            .unwrap();
+        for e in MAGNET_MATERIALS {
+            assert!(magnet.contains(&format!("<option value=\"{}\">", e.symbol())));
         }
         for c in Category::ALL {
             assert!(html.contains(&format!("<option value=\"{}\">", c.as_str())));

@@ -85,7 +85,7 @@ fn rows(passports: u64) -> Vec<Contribution> {
             |((country, category, element, maker), value_ug)| Contribution {
                 country: Country::parse(COUNTRIES[country]).expect("country"),
                 category: Category::ALL[category],
-                element,
+                element: element.into(),
                 org: Uuid::from_u128(0x1000_0000 + u128::from(maker)),
                 value_ug,
             },

@@ -5,6 +5,7 @@
 //! cargo bench -p reetrace-stock --bench stock                      # SQLite, full size
 //! STOCK_BENCH_BACKEND=postgres cargo bench -p reetrace-stock --bench stock
 //! STOCK_BENCH_PASSPORTS=100000 STOCK_BENCH_CUSTODY=300000 cargo bench -p reetrace-stock --bench stock
+//! STOCK_BENCH_MAGNETS=1 cargo bench -p reetrace-stock --bench stock  # v2 passports with B, Co, Ni
 //! ```
 //!
 //! PostgreSQL uses `REETRACE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
@@ -108,6 +109,8 @@ struct World {
     passports: Stream,
     custody: Stream,
     known: Vec<Known>,
+    /// Passports as v2 credentials whose magnets also hold B, Co and Ni (`STOCK_BENCH_MAGNETS`).
+    magnets: bool,
 }
 
 fn maker(n: u64) -> Uuid {
@@ -130,7 +133,29 @@ impl World {
             passports: Stream::passport(),
             custody: Stream::custody(),
             known: Vec::new(),
+            magnets: std::env::var("STOCK_BENCH_MAGNETS").is_ok_and(|v| v == "1"),
         }
+    }
+
+    /// The issued or versioned event of `p`: with magnet materials, a v2 credential whose
+    /// magnets hold boron, cobalt and nickel in proportion to the neodymium (NdFeB-like).
+    fn issue(&mut self, p: &TestPassport) -> CloudEvent {
+        if !self.magnets {
+            return p.event(&mut self.passports);
+        }
+        let nd: f64 = p
+            .elements
+            .iter()
+            .filter(|(e, _)| *e == "Nd")
+            .map(|(_, g)| g)
+            .sum();
+        let round = |g: f64| (g * 1e3).round() / 1e3;
+        let materials = [
+            ("B", round(nd * 0.035), 0.0),
+            ("Co", round(nd * 0.06), round(nd * 0.003)),
+            ("Ni", round(nd * 0.01), 0.0),
+        ];
+        p.event_v2(&mut self.passports, &materials)
     }
 
     /// The next passport event: mostly new items and batches; some new versions and
@@ -142,7 +167,7 @@ impl World {
             let mut p = self.test_passport(k.id, k.category, k.country, k.year, k.units);
             p.org = k.org;
             p.version = 2 + (self.rng.below(3) as u32);
-            return p.event(&mut self.passports);
+            return self.issue(&p);
         }
         if roll < 25 && !self.known.is_empty() {
             let k = &self.known[self.rng.below(self.known.len() as u64) as usize];
@@ -175,7 +200,7 @@ impl World {
                 units,
             });
         }
-        p.event(&mut self.passports)
+        self.issue(&p)
     }
 
     fn test_passport(

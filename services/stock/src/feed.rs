@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::Datelike;
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::feed::CloudEvent;
-use reetrace_core::domain::{Element, Mass, passport_event};
+use reetrace_core::domain::{Mass, TrackedElement, passport_event};
 use reetrace_core::service::feed::{Consumer, FeedError, FeedSource, Projection, Quarantines};
 use reetrace_core::store::lease::Leases;
 use serde::Deserialize;
@@ -37,10 +37,18 @@ pub const PASSPORT_STATUS_CHANGED: &str = "org.reetrace.passport.status_changed"
 /// The prefix of the custody feed's event types.
 pub const CUSTODY_PREFIX: &str = "org.reetrace.custody.";
 
-fn per_unit(amounts: &[(Element, Mass)]) -> ElementMasses {
+/// Micrograms per element of one unit: the rare earths and the magnet materials (B, Co, Ni).
+fn per_unit<E: Copy + Into<TrackedElement>>(
+    rare_earths: &[(E, Mass)],
+    magnet_materials: &[(TrackedElement, Mass)],
+) -> ElementMasses {
     let mut masses = ElementMasses::new();
-    for (element, mass) in amounts {
-        *masses.entry(*element).or_insert(0) += i128::from(mass.micrograms());
+    let all = rare_earths
+        .iter()
+        .map(|(e, m)| ((*e).into(), *m))
+        .chain(magnet_materials.iter().copied());
+    for (element, mass) in all {
+        *masses.entry(element).or_insert(0) += i128::from(mass.micrograms());
     }
     masses
 }
@@ -77,8 +85,8 @@ pub fn passport_change(event: &CloudEvent) -> Result<PassportChange, String> {
                     _ => 1,
                 },
                 use_type: subject.use_type,
-                content: per_unit(&subject.elements),
-                recycled: per_unit(&subject.recycled),
+                content: per_unit(&subject.elements, &subject.magnet_materials),
+                recycled: per_unit(&subject.recycled, &subject.magnet_materials_recycled),
                 net_mass_ug: Some(subject.net_mass.micrograms()),
             })))
         }
@@ -94,7 +102,7 @@ pub fn passport_change(event: &CloudEvent) -> Result<PassportChange, String> {
     }
 }
 
-fn element_map(value: &Value) -> Result<BTreeMap<Element, i64>, String> {
+fn element_map(value: &Value) -> Result<BTreeMap<TrackedElement, i64>, String> {
     if value.is_null() {
         return Ok(BTreeMap::new());
     }

@@ -142,6 +142,54 @@ impl TestPassport {
         stream.event(kind, &self.id.to_string(), mid_year(self.year), data)
     }
 
+    /// `org.reetrace.passport.issued` or `.versioned` with a v2 (UNTP) subject: the rare earths
+    /// and `magnet_materials` (element, grams per unit, recycled grams per unit) in
+    /// `materialsProvenance`, as the passport service lists the magnets' B, Co and Ni.
+    pub fn event_v2(
+        &self,
+        stream: &mut Stream,
+        magnet_materials: &[(&str, f64, f64)],
+    ) -> CloudEvent {
+        let kind = if self.version == 1 {
+            "org.reetrace.passport.issued"
+        } else {
+            "org.reetrace.passport.versioned"
+        };
+        let recycled = |element: &str| -> f64 {
+            self.recycled
+                .iter()
+                .filter(|(e, _)| *e == element)
+                .map(|(_, g)| g)
+                .sum()
+        };
+        let materials: Vec<Value> = self
+            .elements
+            .iter()
+            .map(|(e, g)| (*e, *g, recycled(e)))
+            .chain(magnet_materials.iter().copied())
+            .map(|(e, g, r)| {
+                json!({"materialType": {"id": format!("urn:element:{e}"), "code": e, "name": e},
+                    "ree:massGrams": g, "ree:recycledMassGrams": r})
+            })
+            .collect();
+        let subject = json!({
+            "granularityLevel": self.granularity,
+            "product": {"name": "Test product", "productCategory": [{"code": self.category}],
+                "ree:netMassGrams": 48000},
+            "materialsProvenance": materials,
+            "circularityScorecard": {"ree:useType": "concentrated"},
+        });
+        let placement = json!({"ree:marketCountry": self.country,
+            "ree:placementDate": format!("{}-04-15", self.year),
+            "ree:units": self.units.unwrap_or(1)});
+        let data = json!({
+            "passport_id": self.id, "version": self.version, "org_id": self.org, "status": "active",
+            "credential_id": format!("urn:uuid:{}", Uuid::new_v4()), "format": 2,
+            "subject": subject, "placement": placement,
+        });
+        stream.event(kind, &self.id.to_string(), mid_year(self.year), data)
+    }
+
     /// `org.reetrace.passport.status_changed`.
     pub fn status_event(&self, stream: &mut Stream, status: &str) -> CloudEvent {
         let data = json!({"passport_id": self.id, "version": self.version, "org_id": self.org,

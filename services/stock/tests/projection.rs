@@ -171,7 +171,7 @@ fn cell(
             c.key.flow == flow
                 && c.key.category == category
                 && c.key.country == Country::parse(country).unwrap()
-                && c.key.element == element
+                && c.key.element == element.into()
         })
         .map(|c| c.value_ug)
         .sum()

@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, UseType};
+use super::{
+    Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, TrackedElement, UseType,
+};
 
 /// A passport version's facts, as the consumers of the feed need them.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +32,11 @@ pub struct IssuedPassport {
     pub elements: Vec<(Element, Mass)>,
     /// Recycled rare-earth masses of one unit: claimed on lots, or declared.
     pub recycled: Vec<(Element, Mass)>,
+    /// The magnet materials besides the rare earths (B, Co, Ni) in one unit's magnets, as the
+    /// v2 credential lists them in `materialsProvenance` (a v1 subject has none).
+    pub magnet_materials: Vec<(TrackedElement, Mass)>,
+    /// Their recycled masses in one unit (`ree:recycledMassGrams` of those entries).
+    pub magnet_materials_recycled: Vec<(TrackedElement, Mass)>,
 }
 
 /// Reads the facts of a `passport.issued` / `passport.versioned` event's data.
@@ -100,6 +107,8 @@ fn v1(subject: &Value) -> Result<IssuedPassport, String> {
         use_type: s.ree_content.use_type,
         elements: pairs(s.ree_content.elements),
         recycled: pairs(s.ree_content.recycled),
+        magnet_materials: Vec::new(),
+        magnet_materials_recycled: Vec::new(),
     })
 }
 
@@ -194,16 +203,30 @@ fn v2(subject: &Value, placement: &Value) -> Result<IssuedPassport, String> {
     let category: Category = category_code
         .parse()
         .map_err(|e| format!("productCategory: {e}"))?;
-    // Rare earths only: other elements (B, Co, Ni of magnets) are not counted here yet.
+    // The rare earths, and apart from them the other magnet materials (B, Co, Ni); any other
+    // code is not tracked.
     let mut elements = Vec::new();
     let mut recycled = Vec::new();
+    let mut magnet_materials = Vec::new();
+    let mut magnet_materials_recycled = Vec::new();
     for m in s.materials {
-        let Ok(element) = m.material_type.code.parse::<Element>() else {
+        let Ok(tracked) = m.material_type.code.parse::<TrackedElement>() else {
             continue;
         };
-        elements.push((element, m.mass));
-        if let Some(mass) = m.recycled.filter(|r| *r > Mass::ZERO) {
-            recycled.push((element, mass));
+        let recycled_mass = m.recycled.filter(|r| *r > Mass::ZERO);
+        match tracked.rare_earth() {
+            Some(element) => {
+                elements.push((element, m.mass));
+                if let Some(mass) = recycled_mass {
+                    recycled.push((element, mass));
+                }
+            }
+            None => {
+                magnet_materials.push((tracked, m.mass));
+                if let Some(mass) = recycled_mass {
+                    magnet_materials_recycled.push((tracked, mass));
+                }
+            }
         }
     }
     let (use_type, declared) = match s.circularity {
@@ -232,6 +255,8 @@ fn v2(subject: &Value, placement: &Value) -> Result<IssuedPassport, String> {
         use_type,
         elements,
         recycled,
+        magnet_materials,
+        magnet_materials_recycled,
     })
 }
 
@@ -262,9 +287,51 @@ mod tests {
                     {"materialType": {"id": "x", "code": "Co", "name": "Cobalt"}, "ree:massGrams": 3}],
                 "circularityScorecard": {"ree:useType": "concentrated"}},
             "placement": {"ree:marketCountry": "FR", "ree:placementDate": "2026-04-15", "ree:units": 40}});
-        assert_eq!(facts(&v1).unwrap(), facts(&v2).unwrap());
+        // The rare earths agree; the v2 form also carries the magnets' cobalt (v1 has no magnets).
+        let mut from_v2 = facts(&v2).unwrap();
+        assert_eq!(
+            from_v2.magnet_materials,
+            [(TrackedElement::Co, Mass::from_grams(3).unwrap())]
+        );
+        assert!(from_v2.magnet_materials_recycled.is_empty());
+        from_v2.magnet_materials.clear();
+        assert_eq!(facts(&v1).unwrap(), from_v2);
         let no_format = json!({"subject": v1["subject"]});
         assert_eq!(facts(&no_format).unwrap(), facts(&v1).unwrap());
+    }
+
+    #[test]
+    fn v2_magnet_materials_are_read_beside_the_rare_earths() {
+        let material = |code: &str, mass: f64, recycled: f64| {
+            json!({"materialType": {"code": code}, "ree:massGrams": mass,
+                "ree:recycledMassGrams": recycled})
+        };
+        let event = json!({"format": 2, "subject": {"granularityLevel": "item",
+            "product": {"name": "x", "productCategory": [{"code": "ev_traction_motor"}],
+                "ree:netMassGrams": 4000},
+            "materialsProvenance": [material("B", 15.0, 0.0), material("Fe", 900.0, 0.0),
+                material("Co", 30.0, 1.5), material("Nd", 450.0, 0.0), material("Ni", 2.0, 0.0)]},
+            "placement": {"ree:marketCountry": "DE", "ree:placementDate": "2026-01-02",
+                "ree:units": 1}});
+        let f = facts(&event).unwrap();
+        let g = |grams: u64| Mass::from_grams(grams).unwrap();
+        assert_eq!(f.elements, [(Element::Nd, g(450))]);
+        assert_eq!(
+            f.magnet_materials,
+            [
+                (TrackedElement::B, g(15)),
+                (TrackedElement::Co, g(30)),
+                (TrackedElement::Ni, g(2))
+            ]
+        );
+        assert_eq!(
+            f.magnet_materials_recycled,
+            [(
+                TrackedElement::Co,
+                Mass::from_micrograms(1_500_000).unwrap()
+            )]
+        );
+        assert!(f.recycled.is_empty());
     }
 
     #[test]

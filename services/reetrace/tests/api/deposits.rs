@@ -331,7 +331,11 @@ api_test!(
         let again: Value = again.json().await.unwrap();
         assert_eq!(again["id"], first["id"]);
         let listed = app.get_json("/api/v1/deposits", None).await;
-        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "recorded once");
+        assert_eq!(
+            listed["items"].as_array().unwrap().len(),
+            1,
+            "recorded once"
+        );
         // The key with another record:
         let reused = send(ash_landfill()).await.unwrap();
         assert_problem(reused, 422, "idempotency_key_reused").await;

@@ -43,6 +43,7 @@ pub mod scan;
 mod scenarios;
 mod stock;
 mod stock_export;
+mod stock_magnets;
 mod stock_ranking;
 mod stock_values;
 mod tls;

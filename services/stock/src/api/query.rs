@@ -4,15 +4,15 @@
 use std::str::FromStr;
 
 use reetrace_core::api::problem::{FieldError, Problem};
-use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::domain::{Category, Country, TrackedElement};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::flow::Flow;
-use crate::domain::table::Key;
+use crate::domain::table::{Key, Materials};
 use crate::service::{
     BasisChoice, ExportRequest, FlowRequest, IndicatorRequest, PriceChoice, RankingRequest,
-    SankeyRequest, ValuesRequest, filter_key, grain_of,
+    SankeyRequest, ValuesRequest, grain_of,
 };
 
 /// The years a query may name.
@@ -114,15 +114,37 @@ fn group_by(value: &Option<String>, default: &str) -> Result<[bool; 4], Problem>
     Ok(on)
 }
 
+/// The single-value filters; `materials` (`ree`, the default, or `magnet`) chooses which
+/// elements "all elements" means, and must agree with `element` when both are given.
 fn filter(
     q_country: &Option<String>,
     q_category: &Option<String>,
     q_element: &Option<String>,
+    q_materials: &Option<String>,
 ) -> Result<Key, Problem> {
-    Ok(filter_key(
+    let element = parse::<TrackedElement>("element", q_element)?;
+    let materials = match q_materials.as_deref() {
+        None => None,
+        Some(text) => Some(Materials::parse(text).ok_or_else(|| {
+            invalid(
+                "materials",
+                format!("must be ree (the rare earths) or magnet (B, Co, Ni), got {text:?}"),
+            )
+        })?),
+    };
+    if let (Some(e), Some(m)) = (element, materials)
+        && Materials::of(e) != m
+    {
+        return Err(invalid(
+            "materials",
+            format!("{e} is not one of the {} materials", m.as_str()),
+        ));
+    }
+    Ok(Key::filter(
         country(q_country)?,
         parse::<Category>("category", q_category)?,
-        parse::<Element>("element", q_element)?,
+        element,
+        materials.unwrap_or_default(),
     ))
 }
 
@@ -131,9 +153,15 @@ fn filter(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FlowsQuery {
-    /// One element (`Nd`, `Dy`...); all when absent.
-    #[param(value_type = Option<Element>)]
+    /// One element (`Nd`, `Dy`..., or a magnet material `B`, `Co`, `Ni`); all rare earths when
+    /// absent.
+    #[param(value_type = Option<TrackedElement>)]
     element: Option<String>,
+    /// `ree` (default): the rare earths, whose total is "all REE" when `element` is absent
+    /// (never with B, Co or Ni); `magnet`: the magnet materials besides them (B, Co, Ni), each
+    /// on its own and their own total. Naming a magnet material in `element` implies `magnet`.
+    #[param(value_type = Option<String>, pattern = "^(ree|magnet)$")]
+    materials: Option<String>,
     /// One product category (`ev_traction_motor`...); all when absent.
     #[param(value_type = Option<Category>)]
     category: Option<String>,
@@ -164,7 +192,12 @@ impl FlowsQuery {
         let [by_year, c, k, e] = group_by(&self.group_by, "year")?;
         let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
         Ok(FlowRequest {
-            filter: filter(&self.country, &self.category, &self.element)?,
+            filter: filter(
+                &self.country,
+                &self.category,
+                &self.element,
+                &self.materials,
+            )?,
             flow: parse::<Flow>("flow", &self.flow)?,
             year_from,
             year_to,
@@ -180,9 +213,14 @@ impl FlowsQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorsQuery {
-    /// One element; all REEs together when absent.
-    #[param(value_type = Option<Element>)]
+    /// One element (a rare earth, or `B`, `Co`, `Ni`); all REEs together when absent.
+    #[param(value_type = Option<TrackedElement>)]
     element: Option<String>,
+    /// `ree` (default): the rare earths, whose total is "all REE" when `element` is absent
+    /// (never with B, Co or Ni); `magnet`: the magnet materials besides them (B, Co, Ni), each
+    /// on its own and their own total. Naming a magnet material in `element` implies `magnet`.
+    #[param(value_type = Option<String>, pattern = "^(ree|magnet)$")]
+    materials: Option<String>,
     /// One product category; all when absent.
     #[param(value_type = Option<Category>)]
     category: Option<String>,
@@ -206,7 +244,12 @@ impl IndicatorsQuery {
         let [_, c, k, e] = group_by(&self.group_by, "")?;
         let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
         Ok(IndicatorRequest {
-            filter: filter(&self.country, &self.category, &self.element)?,
+            filter: filter(
+                &self.country,
+                &self.category,
+                &self.element,
+                &self.materials,
+            )?,
             year_from,
             year_to,
             group: grain_of(c, k, e),
@@ -222,9 +265,14 @@ pub struct SankeyQuery {
     /// The year (required, 1900-2200).
     #[param(value_type = i32, required = true, minimum = 1900, maximum = 2200)]
     year: Option<String>,
-    /// One element; all REEs together when absent.
-    #[param(value_type = Option<Element>)]
+    /// One element (a rare earth, or `B`, `Co`, `Ni`); all REEs together when absent.
+    #[param(value_type = Option<TrackedElement>)]
     element: Option<String>,
+    /// `ree` (default): the rare earths, whose total is "all REE" when `element` is absent
+    /// (never with B, Co or Ni); `magnet`: the magnet materials besides them (B, Co, Ni), each
+    /// on its own and their own total. Naming a magnet material in `element` implies `magnet`.
+    #[param(value_type = Option<String>, pattern = "^(ree|magnet)$")]
+    materials: Option<String>,
     /// One product category; all when absent.
     #[param(value_type = Option<Category>)]
     category: Option<String>,
@@ -238,7 +286,12 @@ impl SankeyQuery {
         let year = year("year", &self.year)?.ok_or_else(|| invalid("year", "is required"))?;
         Ok(SankeyRequest {
             year,
-            filter: filter(&self.country, &self.category, &self.element)?,
+            filter: filter(
+                &self.country,
+                &self.category,
+                &self.element,
+                &self.materials,
+            )?,
         })
     }
 }
@@ -248,9 +301,14 @@ impl SankeyQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// One element; all when absent.
-    #[param(value_type = Option<Element>)]
+    /// One element (a rare earth, or `B`, `Co`, `Ni`); all rare earths when absent.
+    #[param(value_type = Option<TrackedElement>)]
     element: Option<String>,
+    /// `ree` (default): the rare earths, whose total is "all REE" when `element` is absent
+    /// (never with B, Co or Ni); `magnet`: the magnet materials besides them (B, Co, Ni), each
+    /// on its own and their own total. Naming a magnet material in `element` implies `magnet`.
+    #[param(value_type = Option<String>, pattern = "^(ree|magnet)$")]
+    materials: Option<String>,
     /// One product category; all when absent.
     #[param(value_type = Option<Category>)]
     category: Option<String>,
@@ -330,7 +388,12 @@ impl ExportQuery {
         };
         Ok((
             ExportRequest {
-                filter: filter(&self.country, &self.category, &self.element)?,
+                filter: filter(
+                    &self.country,
+                    &self.category,
+                    &self.element,
+                    &self.materials,
+                )?,
                 flow: parse::<Flow>("flow", &self.flow)?,
                 year_from,
                 year_to,
@@ -375,9 +438,14 @@ fn pricing(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ValuesQuery {
-    /// One element; all when absent.
-    #[param(value_type = Option<Element>)]
+    /// One element (a rare earth, or `B`, `Co`, `Ni`); all rare earths when absent.
+    #[param(value_type = Option<TrackedElement>)]
     element: Option<String>,
+    /// `ree` (default): the rare earths, whose total is "all REE" when `element` is absent
+    /// (never with B, Co or Ni); `magnet`: the magnet materials besides them (B, Co, Ni), each
+    /// on its own and their own total. Naming a magnet material in `element` implies `magnet`.
+    #[param(value_type = Option<String>, pattern = "^(ree|magnet)$")]
+    materials: Option<String>,
     /// One product category; all when absent.
     #[param(value_type = Option<Category>)]
     category: Option<String>,
@@ -414,6 +482,7 @@ impl ValuesQuery {
         let (currency, price_date) = pricing(&self.currency, &self.price_date)?;
         let flows = FlowsQuery {
             element: self.element.clone(),
+            materials: self.materials.clone(),
             category: self.category.clone(),
             country: self.country.clone(),
             flow: self.flow.clone(),

@@ -11,7 +11,7 @@
 //! recycling input, its outputs -> recycled; the losses of both -> losses. `receive`,
 //! `handover` and `accept` move custody without moving material between stages: no flow.
 
-use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::domain::{Category, Country, TrackedElement};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -78,7 +78,7 @@ impl CustodyChange {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TransformInput {
     #[serde(default)]
-    pub elements: std::collections::BTreeMap<Element, i64>,
+    pub elements: std::collections::BTreeMap<TrackedElement, i64>,
     #[serde(default)]
     pub origin: Vec<OriginShare>,
 }
@@ -87,7 +87,7 @@ pub struct TransformInput {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TransformOutput {
     #[serde(default)]
-    pub elements: std::collections::BTreeMap<Element, i64>,
+    pub elements: std::collections::BTreeMap<TrackedElement, i64>,
     #[serde(default)]
     pub origin: Vec<OriginShare>,
 }
@@ -96,7 +96,7 @@ pub struct TransformOutput {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Unattributed(pub i128);
 
-pub fn masses(map: &std::collections::BTreeMap<Element, i64>) -> ElementMasses {
+pub fn masses(map: &std::collections::BTreeMap<TrackedElement, i64>) -> ElementMasses {
     map.iter()
         .filter(|(_, m)| **m != 0)
         .map(|(e, m)| (*e, i128::from(*m)))
@@ -216,6 +216,9 @@ pub fn transformation(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use reetrace_core::domain::Element;
+
+    const ND: TrackedElement = TrackedElement::Ree(Element::Nd);
 
     fn fr() -> Country {
         Country::parse("FR").unwrap()
@@ -247,7 +250,7 @@ mod tests {
             },
         ];
         let mut deltas = Deltas::new();
-        let elements: ElementMasses = [(Element::Nd, 1_000_000_001)].into();
+        let elements: ElementMasses = [(ND, 1_000_000_001)].into();
         let lost = attribute_by_origin(
             Flow::Exported,
             2025,
@@ -274,7 +277,7 @@ mod tests {
     #[test]
     fn recycling_counts_inputs_outputs_and_splits_losses_over_inputs() {
         let product = TransformInput {
-            elements: [(Element::Nd, 600)].into(),
+            elements: [(ND, 600)].into(),
             origin: vec![OriginShare {
                 category: Category::EvTractionMotor,
                 country: fr(),
@@ -282,7 +285,7 @@ mod tests {
             }],
         };
         let lot = TransformInput {
-            elements: [(Element::Nd, 400)].into(),
+            elements: [(ND, 400)].into(),
             origin: vec![OriginShare {
                 category: Category::HardDiskDrive,
                 country: de(),
@@ -290,7 +293,7 @@ mod tests {
             }],
         };
         let output = TransformOutput {
-            elements: [(Element::Nd, 900)].into(),
+            elements: [(ND, 900)].into(),
             origin: vec![
                 OriginShare {
                     category: Category::EvTractionMotor,
@@ -310,7 +313,7 @@ mod tests {
             Uuid::nil(),
             &[product, lot],
             &[output],
-            &[(Element::Nd, 100)].into(),
+            &[(ND, 100)].into(),
         );
         assert_eq!(lost, Unattributed(0));
         let ev = Category::EvTractionMotor;

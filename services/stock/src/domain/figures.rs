@@ -200,7 +200,7 @@ mod tests {
                 rows.push(Contribution {
                     country: Country::parse(country).unwrap(),
                     category: Category::Smartphone,
-                    element: Element::Nd,
+                    element: Element::Nd.into(),
                     org: Uuid::from_u128(org),
                     value_ug: 1_000_000_000 * (org as i128 + year_offset),
                 });
@@ -218,7 +218,7 @@ mod tests {
                     r.push(Contribution {
                         country: Country::parse("IT").unwrap(),
                         category: Category::Smartphone,
-                        element: Element::Nd,
+                        element: Element::Nd.into(),
                         org: Uuid::from_u128(9),
                         value_ug: 7_000_000_000,
                     });

@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::domain::{Category, Country, TrackedElement};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A material flow (or stock) of rare-earth elements, in kg in the API.
+/// A material flow (or stock) of rare-earth elements and of the other magnet materials (B, Co,
+/// Ni), in kg in the API.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
@@ -179,7 +180,7 @@ pub struct CellKey {
     pub year: i32,
     pub country: Country,
     pub category: Category,
-    pub element: Element,
+    pub element: TrackedElement,
 }
 
 /// A cell as stored: one organisation's share of it (for snapshots and tests).
@@ -202,7 +203,7 @@ pub struct Place {
 }
 
 impl Place {
-    pub fn cell(self, element: Element) -> CellKey {
+    pub fn cell(self, element: TrackedElement) -> CellKey {
         CellKey {
             flow: self.flow,
             year: self.year,
@@ -275,9 +276,9 @@ impl Deltas {
     }
 }
 
-/// Masses per element in micrograms (exact; `i128` so that units times content never
-/// overflows).
-pub type ElementMasses = BTreeMap<Element, i128>;
+/// Masses per element (the rare earths and B, Co, Ni) in micrograms (exact; `i128` so that
+/// units times content never overflows).
+pub type ElementMasses = BTreeMap<TrackedElement, i128>;
 
 /// Splits `amount` in proportion to `weights`, exactly: every part is rounded down and the
 /// remainder goes to the largest weight (the first of equal ones), so the parts add up to
@@ -392,7 +393,7 @@ mod tests {
             year: 2024,
             country: Country::parse("FR").unwrap(),
             category: Category::EvTractionMotor,
-            element: Element::Nd,
+            element: reetrace_core::domain::Element::Nd.into(),
         };
         let org = Uuid::from_u128(1);
         let mut deltas = Deltas::new();

@@ -241,6 +241,7 @@ impl Modelled {
             .fold(Grain::TOTAL, Grain::with);
         self.series.iter().filter(move |(key, _)| {
             key.grain() == lookup
+                && key.materials == filter.materials
                 && (filter.country.is_none() || key.country == filter.country)
                 && (filter.category.is_none() || key.category == filter.category)
                 && (filter.element.is_none() || key.element == filter.element)
@@ -330,7 +331,7 @@ mod tests {
         Table::build(rows.iter().map(|(org, kg)| Contribution {
             country: Country::parse("FR").unwrap(),
             category,
-            element: Element::Nd,
+            element: Element::Nd.into(),
             org: Uuid::from_u128(*org),
             value_ug: kg * 1_000_000_000,
         }))

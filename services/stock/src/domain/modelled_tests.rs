@@ -24,7 +24,7 @@ fn contribution(category: Category, org: u128, kg: i128) -> Contribution {
     Contribution {
         country: Country::parse("FR").expect("a country"),
         category,
-        element: Element::Nd,
+        element: Element::Nd.into(),
         org: Uuid::from_u128(org),
         value_ug: kg * 1_000_000_000,
     }

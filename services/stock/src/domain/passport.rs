@@ -229,8 +229,8 @@ mod tests {
             market_year: 2024,
             units,
             use_type: Some(UseType::Concentrated),
-            content: [(Element::Nd, nd_ug), (Element::Dy, 60)].into(),
-            recycled: [(Element::Nd, nd_ug / 10)].into(),
+            content: [(Element::Nd.into(), nd_ug), (Element::Dy.into(), 60)].into(),
+            recycled: [(Element::Nd.into(), nd_ug / 10)].into(),
             net_mass_ug: Some(48_000_000_000),
         }
     }
@@ -238,7 +238,7 @@ mod tests {
     fn total(deltas: &Deltas, flow: Flow, element: Element) -> i128 {
         deltas
             .entries()
-            .filter(|(k, ..)| k.flow == flow && k.element == element)
+            .filter(|(k, ..)| k.flow == flow && k.element == element.into())
             .map(|(_, _, v, _)| v)
             .sum()
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use reetrace_core::domain::{Category, Country};
 use uuid::Uuid;
 
-use super::table::{Key, Table};
+use super::table::{Key, Materials, Table};
 
 /// Counted units of one manufacturer's passports of one year, country and category with the
 /// same net mass per unit.
@@ -51,10 +51,12 @@ impl ProductTables {
                     .or_insert(0) += c.units;
                 continue;
             };
+            // Product mass is no element's: it sits with the rare earths' group.
             let key = Key {
                 country: Some(c.country),
                 category: Some(c.category),
                 element: None,
+                materials: Materials::RareEarths,
             };
             let mass = i128::from(net) * i128::from(c.units);
             rows.entry(c.year).or_default().push((key, c.org, mass));
@@ -166,6 +168,7 @@ mod tests {
             country: Country::parse("FR").ok(),
             category: Some(Category::EvTractionMotor),
             element: None,
+            materials: Materials::RareEarths,
         };
         let series = model.get(&key).unwrap();
         assert_eq!(&series.inflow[..4], [0.0, 3.0, 1.0, 0.0]);

@@ -6,10 +6,15 @@
 //! filter are read straight from it, so a regulator answer never re-adds raw rows; and because
 //! all grains live in one table, disclosure control ([`super::disclosure`]) can protect them
 //! together.
+//!
+//! The element dimension ranges over one group of [`Materials`] at a time: a key's "all
+//! elements" is the total of the rare earths, or of the other magnet materials (B, Co, Ni),
+//! never of both. A rare-earth total therefore stays what it always was, and the two groups
+//! are two separate hierarchies of cells in one table (no cell adds up cells of both).
 
 use std::collections::HashMap;
 
-use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::domain::{Category, Country, Element, MAGNET_MATERIALS, TrackedElement};
 use uuid::Uuid;
 
 /// A dimension of a table (the year is the table itself).
@@ -68,20 +73,86 @@ impl Grain {
     }
 }
 
-/// A cell at some grain: `None` in a dimension means "all".
+/// The group of elements a key's element dimension ranges over (its "all").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Materials {
+    /// The 17 rare earths: "all REE", the default of every answer.
+    #[default]
+    RareEarths,
+    /// The magnet materials besides the rare earths: boron, cobalt and nickel.
+    Magnet,
+}
+
+impl Materials {
+    /// The group of `element`.
+    pub const fn of(element: TrackedElement) -> Materials {
+        match element {
+            TrackedElement::Ree(_) => Materials::RareEarths,
+            _ => Materials::Magnet,
+        }
+    }
+
+    /// `ree` or `magnet`, as the `materials` query parameter names them.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Materials::RareEarths => "ree",
+            Materials::Magnet => "magnet",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Materials> {
+        match text {
+            "ree" => Some(Materials::RareEarths),
+            "magnet" => Some(Materials::Magnet),
+            _ => None,
+        }
+    }
+
+    /// The elements of the group, in order.
+    pub fn elements(self) -> Vec<TrackedElement> {
+        match self {
+            Materials::RareEarths => Element::ALL.into_iter().map(TrackedElement::Ree).collect(),
+            Materials::Magnet => MAGNET_MATERIALS.to_vec(),
+        }
+    }
+}
+
+/// A cell at some grain: `None` in a dimension means "all" (for the element: all of the key's
+/// `materials`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Key {
     pub country: Option<Country>,
     pub category: Option<Category>,
-    pub element: Option<Element>,
+    pub element: Option<TrackedElement>,
+    /// The group the element is in, or that "all elements" sums: never summed over (set from
+    /// the element when there is one).
+    pub materials: Materials,
 }
 
 impl Key {
-    pub fn finest(country: Country, category: Category, element: Element) -> Key {
+    pub fn finest(country: Country, category: Category, element: impl Into<TrackedElement>) -> Key {
+        let element = element.into();
         Key {
             country: Some(country),
             category: Some(category),
             element: Some(element),
+            materials: Materials::of(element),
+        }
+    }
+
+    /// The single-value filters of an answer: an element fixes its own group, otherwise the
+    /// group is `materials`.
+    pub fn filter(
+        country: Option<Country>,
+        category: Option<Category>,
+        element: Option<TrackedElement>,
+        materials: Materials,
+    ) -> Key {
+        Key {
+            country,
+            category,
+            element,
+            materials: element.map_or(materials, Materials::of),
         }
     }
 
@@ -139,7 +210,7 @@ pub struct Stat {
 pub struct Contribution {
     pub country: Country,
     pub category: Category,
-    pub element: Element,
+    pub element: TrackedElement,
     pub org: Uuid,
     pub value_ug: i128,
 }
@@ -240,7 +311,8 @@ impl Table {
     }
 
     /// The cells at `grain` whose dimensions outside the grain are "all" except those fixed by
-    /// `filter` (a dimension fixed by the filter is part of the looked-up grain).
+    /// `filter` (a dimension fixed by the filter is part of the looked-up grain), in the
+    /// filter's group of materials.
     pub fn select<'a>(
         &'a self,
         grain: Grain,
@@ -251,7 +323,8 @@ impl Table {
             .filter(|d| grain.has(*d) || filter.grain().has(*d))
             .fold(Grain::TOTAL, Grain::with);
         self.at(lookup).filter(move |(key, _)| {
-            (filter.country.is_none() || key.country == filter.country)
+            key.materials == filter.materials
+                && (filter.country.is_none() || key.country == filter.country)
                 && (filter.category.is_none() || key.category == filter.category)
                 && (filter.element.is_none() || key.element == filter.element)
         })
@@ -294,14 +367,14 @@ pub(crate) mod tests {
     pub(crate) fn row(
         country: &str,
         category: Category,
-        element: Element,
+        element: impl Into<TrackedElement>,
         org: u128,
         value: i128,
     ) -> Contribution {
         Contribution {
             country: Country::parse(country).unwrap(),
             category,
-            element,
+            element: element.into(),
             org: Uuid::from_u128(org),
             value_ug: value,
         }
@@ -327,7 +400,7 @@ pub(crate) mod tests {
         assert_eq!(stat.largest, [13, 5]);
         assert_eq!(total.largest, [13, 7]);
         let nd = Key {
-            element: Some(Element::Nd),
+            element: Some(Element::Nd.into()),
             ..Key::default()
         };
         assert_eq!(table.get(&nd).unwrap().value_ug, 18);

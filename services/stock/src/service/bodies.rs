@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::domain::{Category, Country, TrackedElement};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use utoipa::openapi::RefOr;
@@ -20,7 +20,7 @@ use crate::domain::flow::{Basis, Flow};
 use crate::domain::lifetime::Lifetime;
 use crate::domain::parameters::DefaultLifetime;
 use crate::domain::report::Metric;
-use crate::domain::table::{Dim, Grain, Key};
+use crate::domain::table::{Dim, Grain, Key, Materials};
 
 /// A figure as answered: `{"value": 1.5}`, `{"value": null}` when undefined (a ratio over
 /// zero), or `{"suppressed": true}` (no value) when disclosure control withholds it.
@@ -158,7 +158,7 @@ pub struct FlowRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub element: Option<Element>,
+    pub element: Option<TrackedElement>,
     pub flow: Flow,
     pub basis: Basis,
     #[serde(flatten)]
@@ -187,7 +187,13 @@ pub struct Filters {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub element: Option<Element>,
+    pub element: Option<TrackedElement>,
+    /// `magnet` when the answer is about the magnet materials besides the rare earths (B, Co,
+    /// Ni): its element totals are over those three. Absent for the rare earths: element totals
+    /// ("all REE") never include B, Co or Ni.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^magnet$")]
+    pub materials: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<Flow>,
 }
@@ -199,6 +205,8 @@ impl Filters {
             country: filter.country,
             category: filter.category,
             element: filter.element,
+            materials: (filter.materials == Materials::Magnet)
+                .then_some(Materials::Magnet.as_str()),
             flow,
         }
     }
@@ -275,7 +283,7 @@ pub struct IndicatorRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub element: Option<Element>,
+    pub element: Option<TrackedElement>,
     /// kg in use at the end of the year (modelled).
     pub stock_in_use: FigureView,
     /// kg reaching end of life in the year (modelled).
@@ -372,7 +380,7 @@ pub struct ExportRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub element: Option<Element>,
+    pub element: Option<TrackedElement>,
     pub flow: Flow,
     pub basis: Basis,
     /// kg; absent (and `suppressed: true`) when withheld.

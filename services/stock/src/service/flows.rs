@@ -13,7 +13,7 @@ use super::values::PriceChoice;
 use super::{Scope, StockError, StockService};
 use crate::domain::figures::{self, FigureRow, FigureSelection};
 use crate::domain::flow::{Basis, Flow};
-use crate::domain::table::{Dim, Grain, Key};
+use crate::domain::table::{Dim, Grain, Key, Materials};
 
 /// Observed figures, modelled figures, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,11 @@ impl ExportRequest {
         add("country", self.filter.country.map(|c| c.to_string()));
         add("category", self.filter.category.map(|c| c.to_string()));
         add("element", self.filter.element.map(|e| e.to_string()));
+        add(
+            "materials",
+            (self.filter.element.is_none() && self.filter.materials == Materials::Magnet)
+                .then(|| Materials::Magnet.as_str().to_owned()),
+        );
         add("flow", self.flow.map(|f| f.to_string()));
         add("year_from", self.year_from.map(|y| y.to_string()));
         add("year_to", self.year_to.map(|y| y.to_string()));
@@ -120,14 +125,11 @@ fn coarser_grains(group: Grain) -> Vec<Grain> {
 /// Where a published row sits: year, key, flow, basis.
 type Slot = (Option<i32>, Key, Flow, Basis);
 
-fn slot(row: &FlowRow) -> Slot {
+/// The slot of a row of an answer about `materials`.
+fn slot(row: &FlowRow, materials: Materials) -> Slot {
     (
         row.year,
-        Key {
-            country: row.country,
-            category: row.category,
-            element: row.element,
-        },
+        Key::filter(row.country, row.category, row.element, materials),
         row.flow,
         row.basis,
     )
@@ -269,7 +271,7 @@ impl StockService {
                 let open = rows
                     .iter()
                     .filter(|r| !r.figure.is_suppressed())
-                    .map(slot)
+                    .map(|r| slot(r, req.filter.materials))
                     .collect();
                 published.push((group, open));
             }
@@ -284,7 +286,7 @@ impl StockService {
                     _ => None,
                 };
                 let suppressed = r.figure.is_suppressed();
-                let (year, key, flow, basis) = slot(r);
+                let (year, key, flow, basis) = slot(r, req.filter.materials);
                 let coarser = suppressed
                     .then(|| {
                         published

@@ -37,7 +37,7 @@ use std::sync::atomic::AtomicBool;
 use reetrace_core::domain::{Category, Country, Element, Principal, Role};
 use uuid::Uuid;
 
-use crate::domain::table::{Dim, Grain, Key};
+use crate::domain::table::{Dim, Grain, Key, Materials};
 use crate::store::StockStore;
 
 pub use error::StockError;
@@ -144,15 +144,17 @@ pub fn grain_of(country: bool, category: bool, element: bool) -> Grain {
     g
 }
 
-/// The filter key of single-value filters.
+/// The filter key of single-value filters over the rare earths (`element` absent: all of
+/// them); [`Key::filter`] for the magnet materials.
 pub fn filter_key(
     country: Option<Country>,
     category: Option<Category>,
     element: Option<Element>,
 ) -> Key {
-    Key {
+    Key::filter(
         country,
         category,
-        element,
-    }
+        element.map(Into::into),
+        Materials::RareEarths,
+    )
 }

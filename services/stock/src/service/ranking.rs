@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::domain::{Category, Country, TrackedElement};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -20,7 +20,7 @@ use crate::domain::flow::Flow;
 use crate::domain::modelled::Modelled;
 use crate::domain::ranking::{self, CategoryValues, Worth};
 use crate::domain::report::Metric;
-use crate::domain::table::{Dim, Grain, Key};
+use crate::domain::table::{Dim, Grain, Key, Materials};
 
 /// `GET /values/ranking`, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +92,7 @@ pub struct RankingAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters_version: Option<i64>,
     /// Elements the series has no price for (they add no value).
-    pub unpriced_elements: Vec<Element>,
+    pub unpriced_elements: Vec<TrackedElement>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosure: Option<Disclosure>,
     /// When a figure of a row is published.
@@ -196,6 +196,7 @@ impl StockService {
                         country: req.country,
                         category: Some(category),
                         element: None,
+                        materials: Materials::RareEarths,
                     };
                     CategoryValues {
                         category,

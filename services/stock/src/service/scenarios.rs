@@ -209,7 +209,9 @@ impl StockService {
         let mut inflows = BTreeMap::new();
         let mut eol = BTreeMap::new();
         for (key, series) in model.select(grain, &Key::default()) {
-            let (Some(c), Some(e)) = (key.category, key.element) else {
+            // The levers act on the rare earths only.
+            let (Some(c), Some(e)) = (key.category, key.element.and_then(|e| e.rare_earth()))
+            else {
                 continue;
             };
             inflows.insert((c, e), series.inflow.clone());
@@ -221,7 +223,8 @@ impl StockService {
                 continue;
             }
             for (key, stat) in table.at(grain) {
-                if let (Some(c), Some(e)) = (key.category, key.element) {
+                if let (Some(c), Some(e)) = (key.category, key.element.and_then(|e| e.rare_earth()))
+                {
                     *sums.entry((*flow, c, e)).or_default() += stat.value_ug as f64 / UG_PER_KG;
                 }
             }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reetrace_core::domain::{Category, Country, Element, Principal, Role};
+use reetrace_core::domain::{Category, Country, Principal, Role, TrackedElement};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -91,7 +91,7 @@ pub struct ValueRow {
     pub country: Option<Country>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
-    pub element: Element,
+    pub element: TrackedElement,
     pub flow: Flow,
     pub basis: Basis,
     /// The mass, as the flows answer gives it.
@@ -137,8 +137,9 @@ pub struct ValuesAnswer {
     pub priced_at: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_date: Option<NaiveDate>,
-    /// Elements in the answer the series has no price for (their rows have no value).
-    pub unpriced_elements: Vec<Element>,
+    /// Elements in the answer the series has no price for (their rows have no value): B, Co
+    /// and Ni always (the series prices rare earths only).
+    pub unpriced_elements: Vec<TrackedElement>,
     pub rows: Vec<ValueRow>,
     pub totals: Vec<ValueTotal>,
 }
@@ -198,7 +199,10 @@ impl StockService {
             let Some(day) = price_day(choice.date, row.year) else {
                 continue;
             };
-            if let Some(price) = prices.price(element, day, &choice.currency) {
+            if let Some(price) = element
+                .rare_earth()
+                .and_then(|e| prices.price(e, day, &choice.currency))
+            {
                 row.worth = Some(kg * price.per_kg);
                 row.worth_min = Some(kg * price.low);
                 row.worth_max = Some(kg * price.high);
@@ -229,7 +233,10 @@ impl StockService {
             .filter_map(|row| {
                 let element = row.element?;
                 let date = price_day(req.price_date, row.year);
-                let price = date.and_then(|d| prices.price(element, d, &req.currency));
+                // The series prices rare earths: B, Co and Ni have no value, as an unpriced rare earth.
+                let price = date
+                    .zip(element.rare_earth())
+                    .and_then(|(d, e)| prices.price(e, d, &req.currency));
                 if price.is_none() && !unpriced.contains(&element) {
                     unpriced.push(element);
                 }

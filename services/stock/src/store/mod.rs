@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use reetrace_core::db::{Db, MigrationSet, StoreError};
-use reetrace_core::domain::Element;
+use reetrace_core::domain::TrackedElement;
 
 use crate::domain::flow::ElementMasses;
 
@@ -77,13 +77,13 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 /// Element masses as stored: a JSON object of micrograms by element symbol (integers of any
 /// size: 128-bit values are written and read exactly).
 fn masses_from_text(text: &str) -> Result<ElementMasses, StoreError> {
-    let map: BTreeMap<Element, i128> =
+    let map: BTreeMap<TrackedElement, i128> =
         serde_json::from_str(text).map_err(|e| corrupt(format!("element masses: {e}")))?;
     Ok(map.into_iter().collect())
 }
 
 fn masses_to_text(masses: &ElementMasses) -> Result<String, StoreError> {
-    let map: BTreeMap<&Element, &i128> = masses.iter().collect();
+    let map: BTreeMap<&TrackedElement, &i128> = masses.iter().collect();
     serde_json::to_string(&map).map_err(corrupt)
 }
 

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use reetrace_core::db::{Sql, StoreError};
-use reetrace_core::domain::{Category, Country, Element};
+use reetrace_core::domain::{Category, Country, TrackedElement};
 use uuid::Uuid;
 
 use super::{SqlStock, corrupt, wide};
@@ -126,7 +126,9 @@ where
         Ok(Contribution {
             country: Country::parse(country).map_err(|e| e.to_string())?,
             category: category.parse::<Category>().map_err(|e| e.to_string())?,
-            element: element.parse::<Element>().map_err(|e| e.to_string())?,
+            element: element
+                .parse::<TrackedElement>()
+                .map_err(|e| e.to_string())?,
             org,
             value_ug: wide::join(hi, lo),
         })
@@ -168,7 +170,7 @@ impl TryFrom<CellRow> for StoredCell {
                 year: r.year,
                 country: Country::parse(&r.country).map_err(corrupt)?,
                 category: r.category.parse::<Category>().map_err(corrupt)?,
-                element: r.element.parse::<Element>().map_err(corrupt)?,
+                element: r.element.parse::<TrackedElement>().map_err(corrupt)?,
             },
             org_id: r.org_id,
             value_ug: wide::join(r.value_hi, r.value_lo),
