@@ -17,6 +17,7 @@ pub mod linked;
 pub mod modelled;
 pub mod parameters;
 pub mod passport;
+pub mod pattern;
 pub mod prices;
 pub mod report;
 pub mod scenario;
