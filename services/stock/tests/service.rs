@@ -199,3 +199,83 @@ backend_test!(
         assert_eq!(sankey.parameters_version, Some(1));
     }
 );
+
+backend_test!(
+    a_restart_reuses_the_stored_disclosure_patterns_of_unchanged_tables,
+    |db: TestDatabase| async move {
+        let (conn, first) = service(&db).await;
+        let passports = PassportProjection::new(first.store().clone());
+        let mut stream = Stream::passport();
+        let mut batch = Vec::new();
+        for year in [2023, 2024] {
+            for maker in 1..=3 {
+                for country in ["FR", "DE"] {
+                    let p = TestPassport::item(org(maker), "hard_disk_drive", country, year);
+                    batch.push(p.event(&mut stream));
+                }
+            }
+            // Alone in Italy: withheld, with partners.
+            let p = TestPassport::item(org(4), "hard_disk_drive", "IT", year);
+            batch.push(p.event(&mut stream));
+        }
+        passports.apply("passport", &batch).await.unwrap();
+        let by_country = FlowRequest {
+            year_from: Some(2023),
+            year_to: Some(2023),
+            ..request(
+                grain_of(true, false, false),
+                true,
+                Some(Flow::PlacedOnMarket),
+            )
+        };
+        first.refresh(true).await.unwrap();
+        let (protected, reused) = first.groups_protected_and_reused();
+        // Placed on the market and recycled content, protected together, in two years.
+        assert_eq!((protected, reused), (2, 0));
+        let published = first.flows(Scope::Published, &by_country).await.unwrap();
+        let it = Some(Country::parse("IT").unwrap());
+        let italy = |answer: &reetrace_stock::service::bodies::FlowsAnswer| {
+            answer.rows.iter().find(|r| r.country == it).unwrap().figure
+        };
+        let rows = |answer: &reetrace_stock::service::bodies::FlowsAnswer| {
+            serde_json::to_value(&answer.rows).unwrap()
+        };
+        assert_eq!(italy(&published), FigureView::Suppressed);
+
+        // A restart on the same data takes every stored pattern and answers the same.
+        let second = StockService::new(store::open(&conn), 3);
+        second.refresh(true).await.unwrap();
+        assert_eq!(second.groups_protected_and_reused(), (0, 2));
+        let again = second.flows(Scope::Published, &by_country).await.unwrap();
+        assert_eq!(rows(&again), rows(&published));
+
+        // A new passport of 2024 moves that year's tables: only their group is protected.
+        let p = TestPassport::item(org(5), "hard_disk_drive", "FR", 2024);
+        passports
+            .apply("passport", &[p.event(&mut stream)])
+            .await
+            .unwrap();
+        let third = StockService::new(store::open(&conn), 3);
+        third.refresh(true).await.unwrap();
+        assert_eq!(third.groups_protected_and_reused(), (1, 1));
+
+        // A stored pattern that publishes a sensitive cell is not taken: the group is
+        // protected again and the cell stays withheld.
+        let store = first.store().clone();
+        let mut patterns = store.patterns().await.unwrap();
+        let italy_key = reetrace_stock::domain::table::Key {
+            country: it,
+            ..Default::default()
+        };
+        for p in patterns.iter_mut().filter(|p| p.year == 2023) {
+            p.withheld.retain(|k| *k != italy_key);
+        }
+        store.put_patterns(&patterns).await.unwrap();
+        let fourth = StockService::new(store.clone(), 3);
+        fourth.refresh(true).await.unwrap();
+        assert_eq!(fourth.groups_protected_and_reused(), (1, 1));
+        let answer = fourth.flows(Scope::Published, &by_country).await.unwrap();
+        assert_eq!(italy(&answer), FigureView::Suppressed);
+        assert_eq!(rows(&answer), rows(&published));
+    }
+);

@@ -44,11 +44,13 @@
 //! adversarial tables.
 //!
 //! Scope and cost: the audit covers one table (one flow, one year) with every grain and filter;
-//! flows whose cells bound each other are audited together by [`super::linked`]. Each audit solves up to two programmes per sensitive
-//! withheld cell over the withheld cells linked to it (`benches/disclosure.rs`: about 14 s to
-//! protect a sparse table of 2,063 cells, 1,191 of them sensitive, in a release build on two
-//! shared cores); a table is protected when it is built, and rebuilt in the background when
-//! its revision moves, so only a table's first build delays an answer.
+//! flows whose cells bound each other are audited together by [`super::linked`]. Each audit
+//! solves up to two programmes per sensitive withheld cell over the withheld finest cells
+//! linked to it, most cells being settled by a few pushes of all of them together
+//! (`benches/disclosure.rs`: about 2 s to protect a sparse table of 2,063 cells, 1,191 of them
+//! sensitive, in a release build on two shared cores); a table is protected when it is built,
+//! and rebuilt in the background when its revision moves, so only a table's first build delays
+//! an answer, and its pattern is stored ([`super::pattern`]) so that a restart reuses it.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -115,16 +117,23 @@ pub fn protect(table: &mut Table, k: u32) {
 
 /// [`protect`] under any rule.
 pub fn protect_with(table: &mut Table, rule: DisclosureRule) {
+    protect_audited(table, rule);
+}
+
+/// [`protect_with`]; returns whether the last audit found no sensitive cell exposed (true
+/// unless some exposed cell had no published cell left near it to withhold).
+pub(crate) fn protect_audited(table: &mut Table, rule: DisclosureRule) -> bool {
     for stat in table.stats.iter_mut() {
         stat.primary = rule.is_sensitive(stat);
         stat.suppressed = stat.primary;
     }
-    complete(table, rule);
+    complete(table, rule)
 }
 
 /// Withholds more cells of `table`, whatever is withheld already, until the line rules hold
-/// and the audit finds no sensitive cell exposed.
-pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) {
+/// and the audit finds no sensitive cell exposed. Returns whether the last audit found none
+/// (false when an exposed cell had no published cell left near it).
+pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) -> bool {
     let lines = lines(table);
     let member_of = member_of(table, &lines);
     let mut queue: VecDeque<usize> = (0..lines.len()).collect();
@@ -132,7 +141,8 @@ pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) {
     let mut suspects: Vec<usize> = (0..table.stats.len()).collect();
     loop {
         run_lines(table, rule, &lines, &member_of, queue);
-        let exposed = exposed_cells(table, rule, &lines, &suspects);
+        let exposed = exposed_cells(table, rule, &suspects);
+        let clean = exposed.is_empty();
         suspects = exposed.iter().map(|e| e.cell).collect();
         queue = VecDeque::new();
         for exposure in exposed {
@@ -142,9 +152,27 @@ pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) {
             }
         }
         if queue.is_empty() {
-            return;
+            return clean;
         }
     }
+}
+
+/// After more cells of a table whose audit found nothing exposed were withheld (`withheld`):
+/// the line rules again, over the lines of those cells. No audit is needed: withholding more
+/// turns published constants into free variables, so every bound the audit found can only
+/// widen, and what was protected stays protected.
+pub(crate) fn widen(
+    table: &mut Table,
+    rule: DisclosureRule,
+    lines: &[Line],
+    member_of: &[Vec<usize>],
+    withheld: &[usize],
+) {
+    let start = withheld
+        .iter()
+        .flat_map(|&cell| member_of[cell].iter().copied())
+        .collect();
+    run_lines(table, rule, lines, member_of, start);
 }
 
 /// The first pass alone (the line heuristic, as protection was before the audit): what the

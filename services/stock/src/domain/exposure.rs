@@ -4,11 +4,15 @@
 //! Every answer of the stock service is read from the published cells of a table, at any grain,
 //! with any filter, so what an intruder can combine is exactly the set of published cells and
 //! the additive relations between them: each subtotal, at any grain and along any dimension
-//! (country, category, element), is the sum of the cells it adds up. The audit takes one
-//! variable per withheld cell (at least zero: masses are never negative), fixes every published
-//! cell to its value, writes every relation as an equation, and minimises and maximises each
-//! sensitive withheld cell. A cell is *exposed* when its value minus the lower bound, or the
-//! upper bound minus its value, is below its protection level
+//! (country, category, element), is the sum of the cells it adds up. Together these say
+//! exactly that every cell is the sum of the finest cells under it, so the audit takes one
+//! variable per withheld finest cell (at least zero: masses are never negative), one equation
+//! per published subtotal (its withheld finest cells add up to what its published ones leave),
+//! reads a withheld subtotal as the sum of its finest cells, and minimises and maximises each
+//! sensitive withheld cell. That is the programme of one variable per withheld cell and one
+//! equation per relation with the subtotals substituted out: the same bounds, with far fewer
+//! rows when most cells are withheld. A cell is *exposed* when its value minus the lower
+//! bound, or the upper bound minus its value, is below its protection level
 //! ([`DisclosureRule::protection_ug`]).
 //!
 //! Only the withheld cells linked to the target through relations (its connected component)
@@ -16,14 +20,14 @@
 //!
 //! Flows whose cells bound each other (recycled content never exceeds what was placed on the
 //! market; see [`super::linked`]) are audited together: the programme then holds the cells of
-//! several tables, their subtotal relations, and inequalities between them.
+//! several tables, their published subtotals, and inequalities between their finest cells.
 
 use std::collections::HashMap;
 
 use crate::lp::{Optimum, Relation, optimise};
 
-use super::disclosure::{DisclosureRule, Line, lines};
-use super::table::{Stat, Table};
+use super::disclosure::DisclosureRule;
+use super::table::{Grain, Stat, Table};
 
 /// How tightly the published cells bound one sensitive withheld cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,76 +99,141 @@ impl<'a> Cells<'a> {
 /// An inequality between cells: `sum(coefficient * cell) <= 0` (positions in [`Cells`]).
 pub(crate) type Bound = Vec<(usize, f64)>;
 
-/// One relation over withheld cells: `sum(coefficient * cell)` equal to, or at most, `rhs`
-/// (published cells folded into `rhs`), in scaled units.
+/// One relation over withheld finest cells: `sum(coefficient * cell)` equal to, or at most,
+/// `rhs` (published cells folded into `rhs`), in scaled units.
 struct Row {
     terms: Vec<(usize, f64)>,
     relation: Relation,
     rhs: f64,
 }
 
-/// The linear system of protected tables, split into connected components.
+/// A withheld cell as the programme sees it: the sum of its withheld finest cells (variables)
+/// and of its published finest cells (a constant).
+struct Sum {
+    vars: Vec<usize>,
+    constant_ug: i128,
+}
+
+/// The linear system of protected tables over their withheld finest cells, split into
+/// connected components.
+///
+/// Every cell is the sum of the finest cells under it, and the subtotal relations of every
+/// line, at every grain, say exactly that; so the programme takes one variable per withheld
+/// *finest* cell, a withheld subtotal being the sum of its variables (plus its published finest
+/// cells), and one equation per published subtotal. Both give the same set of values for every
+/// cell, hence the same bounds, with far fewer rows than one equation per line when most cells
+/// are withheld.
 struct System {
-    /// Variable of each position (withheld cells only).
-    var_of: Vec<Option<usize>>,
-    /// Position of each variable.
-    cell_of: Vec<usize>,
+    /// Each withheld cell as a sum (by position; `None` for a published cell).
+    sum_of: Vec<Option<Sum>>,
+    /// The value of each variable's cell (micrograms).
+    values: Vec<i128>,
     /// Component of each variable.
     component: Vec<usize>,
-    /// Variables and rows of each component.
+    /// Variables (ascending) and rows of each component.
     members: Vec<Vec<usize>>,
     rows: Vec<Vec<Row>>,
-    /// Whether a component holds an inequality.
+    /// Whether a component holds an inequality between flows.
     bounded: Vec<bool>,
     /// Micrograms per unit of the programme (values are scaled to at most a million).
     scale: f64,
 }
 
 impl System {
-    fn new(cells: &Cells, lines: &[Line], bounds: &[Bound]) -> System {
+    fn new(cells: &Cells, bounds: &[Bound]) -> System {
         let largest = (0..cells.len)
             .map(|i| cells.stat(i).value_ug.abs())
             .max()
             .unwrap_or(0);
         let scale = (largest as f64 / 1e6).max(1.0);
+        // The finest cells under each cell.
+        let mut leaves: Vec<Vec<usize>> = vec![Vec::new(); cells.len];
+        for (t, table) in cells.tables.iter().enumerate() {
+            let start = cells.start(t);
+            for f in table.range(Grain::FINEST) {
+                let key = table.keys[f];
+                for grain in Grain::all() {
+                    if let Some(p) = table.position(&key.at(grain)) {
+                        leaves[start + p].push(start + f);
+                    }
+                }
+            }
+        }
+        let finest = |i: usize| leaves[i].len() == 1 && leaves[i][0] == i;
         let mut var_of = vec![None; cells.len];
         let mut cell_of = Vec::new();
         for (i, slot) in var_of.iter_mut().enumerate() {
-            if cells.stat(i).suppressed {
+            if cells.stat(i).suppressed && finest(i) {
                 *slot = Some(cell_of.len());
                 cell_of.push(i);
             }
         }
         let mut parent: Vec<usize> = (0..cell_of.len()).collect();
+        let mut join = |vars: &[usize]| {
+            if let Some(&first) = vars.first() {
+                for &v in &vars[1..] {
+                    let (a, b) = (find(&mut parent, first), find(&mut parent, v));
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        };
         let mut raw: Vec<Row> = Vec::new();
-        let equations = lines.iter().map(|line| {
-            let entries: Vec<(usize, f64)> = line
-                .children
-                .iter()
-                .map(|&c| (c, 1.0))
-                .chain([(line.parent, -1.0)])
-                .collect();
-            (entries, Relation::Equal)
-        });
-        let inequalities = bounds.iter().map(|b| (b.clone(), Relation::AtMost));
-        for (entries, relation) in equations.chain(inequalities) {
+        let mut sum_of: Vec<Option<Sum>> = Vec::with_capacity(cells.len);
+        for (i, under) in leaves.iter().enumerate() {
+            let stat = cells.stat(i);
+            let mut vars = Vec::new();
+            let mut constant_ug: i128 = 0;
+            let mut free_below = false;
+            for &f in under {
+                match var_of[f] {
+                    Some(v) => {
+                        vars.push(v);
+                        free_below |= cells.stat(f).value_ug < 0;
+                    }
+                    None => constant_ug += cells.stat(f).value_ug,
+                }
+            }
+            if !stat.suppressed {
+                // A published subtotal: its withheld finest cells add up to what the published
+                // ones leave of it.
+                if !vars.is_empty() && !finest(i) {
+                    join(&vars);
+                    raw.push(Row {
+                        terms: vars.iter().map(|&v| (v, 1.0)).collect(),
+                        relation: Relation::Equal,
+                        rhs: (stat.value_ug - constant_ug) as f64 / scale,
+                    });
+                }
+                sum_of.push(None);
+                continue;
+            }
+            join(&vars);
+            if !finest(i) && stat.value_ug >= 0 && free_below {
+                // A subtotal is known not to be negative even where a cell under it may be.
+                raw.push(Row {
+                    terms: vars.iter().map(|&v| (v, -1.0)).collect(),
+                    relation: Relation::AtMost,
+                    rhs: constant_ug as f64 / scale,
+                });
+            }
+            sum_of.push(Some(Sum { vars, constant_ug }));
+        }
+        for bound in bounds {
             let mut terms = Vec::new();
             let mut rhs: i128 = 0;
-            for (cell, coefficient) in entries {
+            for &(cell, coefficient) in bound {
                 match var_of[cell] {
                     Some(v) => terms.push((v, coefficient)),
                     // Coefficients are whole numbers (1 or -1).
                     None => rhs -= coefficient as i128 * cells.stat(cell).value_ug,
                 }
             }
-            if let Some(&(first, _)) = terms.first() {
-                for &(v, _) in &terms[1..] {
-                    let (a, b) = (find(&mut parent, first), find(&mut parent, v));
-                    parent[a.max(b)] = a.min(b);
-                }
+            if !terms.is_empty() {
+                let vars: Vec<usize> = terms.iter().map(|(v, _)| *v).collect();
+                join(&vars);
                 raw.push(Row {
                     terms,
-                    relation,
+                    relation: Relation::AtMost,
                     rhs: rhs as f64 / scale,
                 });
             }
@@ -185,12 +254,17 @@ impl System {
         let mut bounded = vec![false; members.len()];
         for row in raw {
             let c = component[row.terms[0].0];
-            bounded[c] |= row.relation == Relation::AtMost;
             rows[c].push(row);
         }
+        for bound in bounds {
+            if let Some(v) = bound.iter().find_map(|&(cell, _)| var_of[cell]) {
+                bounded[component[v]] = true;
+            }
+        }
+        let values = cell_of.iter().map(|&i| cells.stat(i).value_ug).collect();
         System {
-            var_of,
-            cell_of,
+            sum_of,
+            values,
             component,
             members,
             rows,
@@ -199,30 +273,41 @@ impl System {
         }
     }
 
-    /// Solves the component of `target` for its least or greatest value. Returns the optimum
-    /// (micrograms; infinite when unbounded) and the optimal point (one value per member of the
-    /// component, scaled), or `None` when the solver failed.
-    fn solve(
-        &self,
-        cells: &Cells,
-        target: usize,
-        maximise: bool,
-    ) -> Option<(f64, Option<Vec<f64>>)> {
-        let objective = |v: usize| if v == target { 1.0 } else { 0.0 };
-        self.programme(cells, self.component[target], maximise, &objective, false)
+    /// The mark of withheld cell `cell` whose sum has variables: its component and its sum over
+    /// the component's slots, with the values a point must reach to settle it.
+    fn mark(&self, cells: &Cells, cell: usize, margin: f64) -> Option<(usize, Mark)> {
+        let sum = self.sum_of[cell].as_ref()?;
+        let &first = sum.vars.first()?;
+        let c = self.component[first];
+        let members = &self.members[c];
+        let slots = sum
+            .vars
+            .iter()
+            .filter_map(|v| members.binary_search(v).ok())
+            .collect();
+        let exact = cells.stat(cell).value_ug as f64;
+        Some((
+            c,
+            Mark {
+                slots,
+                constant_ug: sum.constant_ug as f64,
+                size: exact.abs(),
+                lower: exact - margin,
+                upper: exact + margin,
+            },
+        ))
     }
 
     /// Points that settle many cells at once: `marks` are the cells of component `c` to
-    /// settle (slot in the component, the value to reach below and above). The cells not yet
-    /// settled on a side are pushed that way together (each weighted by the inverse of its
-    /// value, so that small cells count as much as large ones, and capped at twice its value
-    /// plus one unit so that the push stays bounded; a point of the capped programme is a point
-    /// of the uncapped one), and again with those still open, while a push settles any. The
-    /// two sides are pushed on two threads.
-    fn spread(&self, cells: &Cells, c: usize, marks: &[(usize, f64, f64)]) -> Vec<Vec<f64>> {
+    /// settle. The cells not yet settled on a side are pushed that way together (each weighted
+    /// by the inverse of its value, so that small cells count as much as large ones, with every
+    /// variable capped at twice its value plus one unit so that the push stays bounded; a point
+    /// of the capped programme is a point of the uncapped one), and again with those still
+    /// open, while a push settles any. The two sides are pushed on two threads.
+    fn spread(&self, c: usize, marks: &[Mark]) -> Vec<Vec<f64>> {
         std::thread::scope(|scope| {
-            let down = scope.spawn(|| self.push(cells, c, marks, false));
-            let mut points = self.push(cells, c, marks, true);
+            let down = scope.spawn(|| self.push(c, marks, false));
+            let mut points = self.push(c, marks, true);
             // A panic on the other thread is the solver's: resumed here, as on this one.
             match down.join() {
                 Ok(more) => points.extend(more),
@@ -233,33 +318,22 @@ impl System {
     }
 
     /// One side of [`System::spread`]: up when `maximise`, otherwise down.
-    fn push(
-        &self,
-        cells: &Cells,
-        c: usize,
-        marks: &[(usize, f64, f64)],
-        maximise: bool,
-    ) -> Vec<Vec<f64>> {
-        let members = &self.members[c];
-        let reaches = |point: &[f64], &(slot, lower, upper): &(usize, f64, f64)| {
-            let x = point[slot] * self.scale;
-            if maximise { x >= upper } else { x <= lower }
-        };
+    fn push(&self, c: usize, marks: &[Mark], maximise: bool) -> Vec<Vec<f64>> {
         let mut points: Vec<Vec<f64>> = Vec::new();
-        let mut open: Vec<&(usize, f64, f64)> = marks.iter().collect();
+        let mut open: Vec<&Mark> = marks.iter().collect();
         while !open.is_empty() {
-            let mut weight = vec![0.0; members.len()];
-            for &&(slot, _, _) in &open {
-                let value = cells.stat(self.cell_of[members[slot]]).value_ug.abs() as f64;
-                weight[slot] = self.scale / (value + self.scale);
+            let mut costs = vec![0.0; self.members[c].len()];
+            for mark in &open {
+                let weight = self.scale / (mark.size + self.scale);
+                for &slot in &mark.slots {
+                    costs[slot] += weight;
+                }
             }
-            let objective = |v: usize| members.binary_search(&v).map_or(0.0, |slot| weight[slot]);
-            let Some((_, Some(point))) = self.programme(cells, c, maximise, &objective, true)
-            else {
+            let Some((_, Some(point))) = self.programme(c, maximise, &costs, true) else {
                 break;
             };
             let before = open.len();
-            open.retain(|m| !reaches(&point, m));
+            open.retain(|m| !m.reached(&point, self.scale, maximise));
             let settled = open.len() < before;
             points.push(point);
             if !settled {
@@ -269,22 +343,21 @@ impl System {
         points
     }
 
-    /// One programme over component `c`.
+    /// One programme over component `c`: optimises `costs` (one per member, in member order).
+    /// Returns the optimum (micrograms; infinite when unbounded) and the optimal point (one
+    /// value per member, scaled), or `None` when the solver failed.
     fn programme(
         &self,
-        cells: &Cells,
         c: usize,
         maximise: bool,
-        objective: &dyn Fn(usize) -> f64,
+        costs: &[f64],
         capped: bool,
     ) -> Option<(f64, Option<Vec<f64>>)> {
         let members = &self.members[c];
-        let local: HashMap<usize, usize> =
-            members.iter().enumerate().map(|(i, &v)| (v, i)).collect();
         let bounds: Vec<(f64, f64)> = members
             .iter()
             .map(|&v| {
-                let value = cells.stat(self.cell_of[v]).value_ug;
+                let value = self.values[v];
                 let min = if value >= 0 { 0.0 } else { f64::NEG_INFINITY };
                 let max = if capped {
                     (2 * value.abs()) as f64 / self.scale + 1.0
@@ -294,61 +367,77 @@ impl System {
                 (min, max)
             })
             .collect();
-        let costs: Vec<f64> = members.iter().map(|&v| objective(v)).collect();
+        let local = |v: usize| members.binary_search(&v).unwrap_or(0);
         let rows: Vec<Row> = self.rows[c]
             .iter()
             .map(|r| Row {
-                terms: r.terms.iter().map(|&(v, a)| (local[&v], a)).collect(),
+                terms: r.terms.iter().map(|&(v, a)| (local(v), a)).collect(),
                 relation: r.relation,
                 rhs: r.rhs,
             })
             .collect();
         let rows = rows.iter().map(|r| (r.terms.as_slice(), r.relation, r.rhs));
-        match optimise(maximise, &costs, &bounds, rows) {
+        match optimise(maximise, costs, &bounds, rows) {
             Optimum::Point(optimum, point) => Some((optimum * self.scale, Some(point))),
             Optimum::Unbounded if maximise => Some((f64::INFINITY, None)),
             Optimum::Unbounded => Some((f64::NEG_INFINITY, None)),
             Optimum::Failed => None,
         }
     }
-}
 
-/// One side of a cell's range, with the value a known point must reach to settle it.
-#[derive(Clone, Copy)]
-enum Side {
-    Lower(f64),
-    Upper(f64),
-}
-
-impl System {
-    /// The bound of variable `v` (at `slot` of its component) on one side: a known point's
-    /// value when one already reaches the mark, otherwise the optimum (whose point is kept).
-    /// A failed solve gives the cell's own value (unproven is unsafe).
+    /// The bound of a withheld cell (`mark`, in component `c`) on one side: a known point's
+    /// value when one already reaches the mark, otherwise the optimum (whose point is kept). A
+    /// failed solve gives the cell's own value (unproven is unsafe).
     fn side(
         &self,
-        cells: &Cells,
-        v: usize,
-        slot: usize,
+        c: usize,
+        mark: &Mark,
+        exact: f64,
         found: &mut Vec<Vec<f64>>,
-        side: Side,
+        maximise: bool,
     ) -> f64 {
-        let (maximise, reaches): (_, &dyn Fn(f64) -> bool) = match side {
-            Side::Lower(mark) => (false, &move |x| x <= mark),
-            Side::Upper(mark) => (true, &move |x| x >= mark),
-        };
         let known = found
             .iter()
-            .map(|point| point[slot] * self.scale)
-            .find(|&x| reaches(x));
-        if let Some(x) = known {
-            return x;
+            .find(|point| mark.reached(point, self.scale, maximise));
+        if let Some(point) = known {
+            return mark.at(point, self.scale);
         }
-        match self.solve(cells, v, maximise) {
+        let mut costs = vec![0.0; self.members[c].len()];
+        for &slot in &mark.slots {
+            costs[slot] = 1.0;
+        }
+        match self.programme(c, maximise, &costs, false) {
             Some((optimum, point)) => {
                 found.extend(point);
-                optimum
+                optimum + mark.constant_ug
             }
-            None => cells.stat(self.cell_of[v]).value_ug as f64,
+            None => exact,
+        }
+    }
+}
+
+/// A withheld cell to settle: its variables (slots in its component), its published part, its
+/// size, and the values a point must reach below and above.
+struct Mark {
+    slots: Vec<usize>,
+    constant_ug: f64,
+    size: f64,
+    lower: f64,
+    upper: f64,
+}
+
+impl Mark {
+    /// The cell's value at `point` (micrograms).
+    fn at(&self, point: &[f64], scale: f64) -> f64 {
+        self.slots.iter().map(|&s| point[s]).sum::<f64>() * scale + self.constant_ug
+    }
+
+    fn reached(&self, point: &[f64], scale: f64, maximise: bool) -> bool {
+        let x = self.at(point, scale);
+        if maximise {
+            x >= self.upper
+        } else {
+            x <= self.lower
         }
     }
 }
@@ -370,18 +459,16 @@ fn find(parent: &mut [usize], mut v: usize) -> usize {
 /// its `lower_ug` (`upper_ug`) is then that point's value rather than the optimum: every
 /// bound that decides an exposure is an optimum.
 pub fn audit(table: &Table, rule: DisclosureRule) -> Vec<Exposure> {
-    let lines = lines(table);
     let all: Vec<usize> = (0..table.stats.len()).collect();
     let cells = Cells::new(vec![table]);
-    audit_cells(&cells, rule, &lines, &[], &all, false)
+    audit_cells(&cells, rule, &[], &all, false)
 }
 
 /// The sensitive cells of `table` that the published cells bound tighter than their protection
 /// level allows.
 pub fn exposed(table: &Table, rule: DisclosureRule) -> Vec<Exposure> {
-    let lines = lines(table);
     let all: Vec<usize> = (0..table.stats.len()).collect();
-    exposed_cells(table, rule, &lines, &all)
+    exposed_cells(table, rule, &all)
 }
 
 /// The exposed cells among `cells`. Withholding more cells only frees more variables, so
@@ -389,30 +476,27 @@ pub fn exposed(table: &Table, rule: DisclosureRule) -> Vec<Exposure> {
 pub(crate) fn exposed_cells(
     table: &Table,
     rule: DisclosureRule,
-    lines: &[Line],
     targets: &[usize],
 ) -> Vec<Exposure> {
     let cells = Cells::new(vec![table]);
     let tolerance = tolerance_ug(&cells);
-    audit_cells(&cells, rule, lines, &[], targets, false)
+    audit_cells(&cells, rule, &[], targets, false)
         .into_iter()
         .filter(|e| !e.is_protected(tolerance))
         .collect()
 }
 
-/// The exposed cells among `targets` when several tables are audited together, with `lines`
-/// (of every table) and the inequalities `bounds` between their cells (positions in `cells`).
-/// Only cells whose programme holds an inequality are looked at: the others are each table's
-/// own audit.
+/// The exposed cells among `targets` when several tables are audited together, with the
+/// inequalities `bounds` between their cells (positions in `cells`). Only cells whose programme
+/// holds an inequality are looked at: the others are each table's own audit.
 pub(crate) fn exposed_together(
     cells: &Cells,
     rule: DisclosureRule,
-    lines: &[Line],
     bounds: &[Bound],
     targets: &[usize],
 ) -> Vec<Exposure> {
     let tolerance = tolerance_ug(cells);
-    audit_cells(cells, rule, lines, bounds, targets, true)
+    audit_cells(cells, rule, bounds, targets, true)
         .into_iter()
         .filter(|e| !e.is_protected(tolerance))
         .collect()
@@ -421,40 +505,39 @@ pub(crate) fn exposed_together(
 fn audit_cells(
     cells: &Cells,
     rule: DisclosureRule,
-    lines: &[Line],
     bounds: &[Bound],
     targets: &[usize],
     bounded_only: bool,
 ) -> Vec<Exposure> {
-    let system = System::new(cells, lines, bounds);
+    let system = System::new(cells, bounds);
     let tolerance = tolerance_ug(cells);
-    // The sensitive targets: cell, margin required, and the variable with its component and
-    // slot in it (none for a published cell).
-    type Place = Option<(usize, usize, usize)>;
+    // The sensitive targets: cell, margin required, and the component and mark (none for a
+    // published cell, or a withheld one its published finest cells fix).
+    type Place = Option<(usize, usize)>;
     let mut todo: Vec<(usize, i128, Place)> = Vec::new();
-    // The values each component's withheld targets must be shown to reach, below and above.
-    let mut marks: HashMap<usize, Vec<(usize, f64, f64)>> = HashMap::new();
+    // Each component's withheld targets.
+    let mut marks: HashMap<usize, Vec<Mark>> = HashMap::new();
     for &cell in targets {
         let stat = cells.stat(cell);
         if !rule.is_sensitive(stat) {
             continue;
         }
         let required_ug = rule.protection_ug(stat);
-        let place = match system.var_of[cell] {
+        let margin = required_ug as f64 - tolerance;
+        let mark = if stat.suppressed {
+            system.mark(cells, cell, margin)
+        } else {
+            None
+        };
+        let place = match mark {
+            // A withheld cell its published finest cells fix is its own table's finding.
+            None if bounded_only && stat.suppressed => continue,
             None => None,
-            Some(v) => {
-                let c = system.component[v];
-                if bounded_only && !system.bounded[c] {
-                    continue;
-                }
-                let slot = system.members[c].binary_search(&v).unwrap_or(0);
-                let margin = required_ug as f64 - tolerance;
-                let exact = stat.value_ug as f64;
-                marks
-                    .entry(c)
-                    .or_default()
-                    .push((slot, exact - margin, exact + margin));
-                Some((v, c, slot))
+            Some((c, _)) if bounded_only && !system.bounded[c] => continue,
+            Some((c, mark)) => {
+                let list = marks.entry(c).or_default();
+                list.push(mark);
+                Some((c, list.len() - 1))
             }
         };
         todo.push((cell, required_ug, place));
@@ -462,7 +545,7 @@ fn audit_cells(
     // Points found so far, per component (scaled values of its members, in member order).
     let mut points: HashMap<usize, Vec<Vec<f64>>> = marks
         .iter()
-        .map(|(&c, marks)| (c, system.spread(cells, c, marks)))
+        .map(|(&c, marks)| (c, system.spread(c, marks)))
         .collect();
     let mut out = Vec::with_capacity(todo.len());
     for (cell, required_ug, place) in todo {
@@ -470,11 +553,11 @@ fn audit_cells(
         let exact = stat.value_ug as f64;
         let (lower_ug, upper_ug) = match place {
             None => (exact, exact),
-            Some((v, c, slot)) => {
-                let margin = required_ug as f64 - tolerance;
+            Some((c, m)) => {
+                let mark = &marks[&c][m];
                 let found = points.entry(c).or_default();
-                let lower = system.side(cells, v, slot, found, Side::Lower(exact - margin));
-                let upper = system.side(cells, v, slot, found, Side::Upper(exact + margin));
+                let lower = system.side(c, mark, exact, found, false);
+                let upper = system.side(c, mark, exact, found, true);
                 (lower, upper)
             }
         };

@@ -27,7 +27,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::disclosure::{DisclosureRule, Line, complete, lines, member_of, nearest_published};
+use super::disclosure::{
+    DisclosureRule, Line, complete, lines, member_of, nearest_published, protect_audited, widen,
+};
 use super::exposure::{Bound, Cells, Exposure, exposed, exposed_together};
 use super::flow::Flow;
 use super::table::{Grain, Key, Table};
@@ -60,13 +62,15 @@ fn inequalities(group: &[Flow]) -> Vec<Vec<(Flow, f64)>> {
 /// Protects the tables of one year's group together: `tables[i]` is the table of `group[i]`
 /// (see the module documentation).
 pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule) {
-    for table in tables.iter_mut() {
-        super::disclosure::protect_with(table, rule);
-    }
+    // Whether each table's own audit found nothing exposed: such a table needs only its line
+    // rules after the group withholds more of it (bounds only widen).
+    let mut clean: Vec<bool> = tables
+        .iter_mut()
+        .map(|table| protect_audited(table, rule))
+        .collect();
     let mut suspects: Option<Vec<usize>> = None;
     // Each table's lines and the lines of each cell (they depend on its keys only), read once
     // when first needed.
-    type Structure = (Vec<Line>, Vec<Vec<usize>>);
     let mut structure: Vec<Option<Structure>> = tables.iter().map(|_| None).collect();
     loop {
         let view: Vec<&Table> = tables.iter().collect();
@@ -75,7 +79,7 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
             return;
         }
         suspects = Some(exposed.iter().map(|(position, _, _)| *position).collect());
-        let mut changed = vec![false; tables.len()];
+        let mut withheld: Vec<Vec<usize>> = vec![Vec::new(); tables.len()];
         for (_, (t, at), exposure) in exposed {
             let key = tables[t].keys[at];
             let mut widened = false;
@@ -85,36 +89,51 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
                 };
                 if !other.stats[pos].suppressed {
                     other.stats[pos].suppressed = true;
-                    changed[u] = true;
+                    withheld[u].push(pos);
                     widened = true;
                 }
             }
             if !widened {
+                let (lines, member_of) =
+                    structure[t].get_or_insert_with(|| structure_of(&tables[t]));
                 let table = &mut tables[t];
-                let (lines, member_of) = structure[t].get_or_insert_with(|| {
-                    let lines = lines(table);
-                    let member_of = member_of(table, &lines);
-                    (lines, member_of)
-                });
                 let local = Exposure {
                     cell: at,
                     ..exposure
                 };
                 if let Some(cell) = nearest_published(table, lines, member_of, local) {
                     table.stats[cell].suppressed = true;
-                    changed[t] = true;
+                    withheld[t].push(cell);
                 }
             }
         }
-        if !changed.contains(&true) {
+        if withheld.iter().all(Vec::is_empty) {
             // Nothing published is left near the exposed cells: the audit in the tests names
             // any such cell.
             return;
         }
-        for (table, _) in tables.iter_mut().zip(&changed).filter(|(_, c)| **c) {
-            complete(table, rule);
+        for (t, cells) in withheld.iter().enumerate() {
+            if cells.is_empty() {
+                continue;
+            }
+            if clean[t] {
+                let (lines, member_of) =
+                    structure[t].get_or_insert_with(|| structure_of(&tables[t]));
+                widen(&mut tables[t], rule, lines, member_of, cells);
+            } else {
+                clean[t] = complete(&mut tables[t], rule);
+            }
         }
     }
+}
+
+/// A table's lines and the lines of each cell (they depend on its keys only).
+type Structure = (Vec<Line>, Vec<Vec<usize>>);
+
+fn structure_of(table: &Table) -> Structure {
+    let lines = lines(table);
+    let member_of = member_of(table, &lines);
+    (lines, member_of)
 }
 
 /// The exposed sensitive cells of a group's tables audited together (among `suspects`, or
@@ -126,14 +145,6 @@ pub fn exposed_in_group(
     suspects: Option<&[usize]>,
 ) -> Vec<(usize, (usize, usize), Exposure)> {
     let cells = Cells::new(tables.to_vec());
-    let mut all_lines = Vec::new();
-    for (t, table) in tables.iter().enumerate() {
-        let start = cells.start(t);
-        all_lines.extend(lines(table).into_iter().map(|line| Line {
-            parent: start + line.parent,
-            children: line.children.iter().map(|c| start + c).collect(),
-        }));
-    }
     let bounds = bounds(tables, group, &cells);
     if bounds.is_empty() {
         return Vec::new();
@@ -146,7 +157,7 @@ pub fn exposed_in_group(
             &every
         }
     };
-    exposed_together(&cells, rule, &all_lines, &bounds, targets)
+    exposed_together(&cells, rule, &bounds, targets)
         .into_iter()
         .map(|e| (e.cell, cells.locate(e.cell), e))
         .collect()

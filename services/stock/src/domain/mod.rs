@@ -19,6 +19,7 @@ pub mod linked;
 pub mod modelled;
 pub mod parameters;
 pub mod passport;
+pub mod pattern;
 pub mod prices;
 pub mod products;
 pub mod ranking;

@@ -17,6 +17,7 @@ use crate::domain::disclosure::protect_with;
 use crate::domain::flow::Flow;
 use crate::domain::linked::{DisclosureAudit, audit_published, group_of, protect_group};
 use crate::domain::modelled::{ModelShape, Modelled};
+use crate::domain::pattern::{self, Pattern};
 use crate::domain::products::ProductTables;
 use crate::domain::table::{Contribution, Dim, Grain, Table};
 
@@ -49,6 +50,9 @@ pub(super) struct Cache {
     model: Option<(ModelKey, Arc<Modelled>)>,
     /// The published product-mass model, by a fingerprint of what it was made of.
     products: Option<(u64, Arc<ProductModel>)>,
+    /// The stored disclosure patterns (read on the first build), updated as tables are
+    /// protected.
+    patterns: Option<HashMap<(Flow, i32), Pattern>>,
 }
 
 /// The products' net mass: the tables (units of unknown mass with them) and the model run
@@ -186,6 +190,9 @@ impl StockService {
     /// Reads and protects the tables of `flow`'s group in `year` (the flows protected together,
     /// [`group_of`]; the flow alone when it has none), each with its revision in
     /// `revision_of` (read before the rows); a flow of the group without rows is left out.
+    /// The group's stored patterns are reused when they were computed for exactly these
+    /// revisions under this rule and method ([`crate::domain::pattern`]); otherwise the group
+    /// is protected and its patterns stored.
     async fn build_group(
         &self,
         flow: Flow,
@@ -193,20 +200,66 @@ impl StockService {
         revision_of: &HashMap<(Flow, i32), i64>,
     ) -> Result<Vec<Built>, StockError> {
         let group: Vec<Flow> = group_of(flow).map_or_else(|| vec![flow], <[Flow]>::to_vec);
+        let revisions: Vec<(Flow, Option<i64>)> = group
+            .iter()
+            .map(|member| (*member, revision_of.get(&(*member, year)).copied()))
+            .collect();
+        let rule = DisclosureRule::new(self.inner.k);
+        let stored = self.stored_patterns(&group, year).await?;
         let mut rows = Vec::with_capacity(group.len());
         for member in &group {
             rows.push(self.inner.store.table_rows(*member, year).await?);
         }
-        let rule = DisclosureRule::new(self.inner.k);
-        let tables = blocking({
+        let (tables, basis, reused) = blocking({
             let group = group.clone();
+            let revisions = revisions.clone();
             move || {
                 let mut tables: Vec<Table> = rows.into_iter().map(Table::build).collect();
-                protect_group(&mut tables, &group, rule);
-                tables
+                let basis = {
+                    let members: Vec<(Flow, Option<i64>, &Table)> = revisions
+                        .iter()
+                        .zip(&tables)
+                        .map(|((flow, revision), table)| (*flow, *revision, table))
+                        .collect();
+                    pattern::basis(rule, year, &members)
+                };
+                let reused = tables.iter_mut().zip(&stored).all(|(table, stored)| {
+                    match stored.as_ref().filter(|p| p.basis == basis) {
+                        Some(p) => pattern::restore(table, rule, p),
+                        None => table.is_empty(),
+                    }
+                });
+                if !reused {
+                    protect_group(&mut tables, &group, rule);
+                }
+                (tables, basis, reused)
             }
         })
         .await?;
+        let counter = if reused {
+            &self.inner.groups_reused
+        } else {
+            &self.inner.groups_protected
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if !reused {
+            let patterns: Vec<Pattern> = revisions
+                .iter()
+                .zip(&tables)
+                .filter(|((_, revision), _)| revision.is_some())
+                .map(|((member, _), table)| Pattern::of(*member, year, basis.clone(), table))
+                .collect();
+            // A pattern not stored is computed again at the next start: nothing is lost.
+            if let Err(error) = self.inner.store.put_patterns(&patterns).await {
+                tracing::warn!(%error, "storing the disclosure patterns failed");
+            }
+            let mut cache = self.lock();
+            if let Some(kept) = cache.patterns.as_mut() {
+                for p in patterns {
+                    kept.insert((p.flow, p.year), p);
+                }
+            }
+        }
         Ok(group
             .into_iter()
             .zip(tables)
@@ -215,6 +268,37 @@ impl StockService {
                 Some(((member, year), (revision, Arc::new(table))))
             })
             .collect())
+    }
+
+    /// The stored pattern of each table of `group` in `year` (read from the store once, then
+    /// kept); `None` for a table without one.
+    async fn stored_patterns(
+        &self,
+        group: &[Flow],
+        year: i32,
+    ) -> Result<Vec<Option<Pattern>>, StockError> {
+        if self.lock().patterns.is_none() {
+            let all = self.inner.store.patterns().await?;
+            let mut cache = self.lock();
+            if cache.patterns.is_none() {
+                cache.patterns = Some(all.into_iter().map(|p| ((p.flow, p.year), p)).collect());
+            }
+        }
+        let cache = self.lock();
+        let kept = cache.patterns.as_ref();
+        Ok(group
+            .iter()
+            .map(|member| kept.and_then(|k| k.get(&(*member, year))).cloned())
+            .collect())
+    }
+
+    /// How many groups of tables were protected, and how many took their stored patterns,
+    /// since the service started.
+    pub fn groups_protected_and_reused(&self) -> (u64, u64) {
+        (
+            self.inner.groups_protected.load(Ordering::Relaxed),
+            self.inner.groups_reused.load(Ordering::Relaxed),
+        )
     }
 
     /// The model of these placed-on-market tables (cached by parameter version and table
@@ -341,14 +425,30 @@ impl StockService {
                 })
                 .collect()
         };
-        let revision_of: HashMap<(Flow, i32), i64> =
-            revisions.iter().map(|(f, y, r)| ((*f, *y), *r)).collect();
-        let mut fresh: Vec<Built> = Vec::with_capacity(todo.len());
+        let revision_of: Arc<HashMap<(Flow, i32), i64>> =
+            Arc::new(revisions.iter().map(|(f, y, r)| ((*f, *y), *r)).collect());
+        // One build per group of linked flows, as many at once as there are cores (protection
+        // is CPU work, and each group is protected on its own).
+        let mut groups: Vec<(Flow, i32)> = Vec::new();
         for (flow, year, _) in todo {
-            if fresh.iter().any(|(at, _)| *at == (flow, year)) {
-                continue; // built with its group
+            let first = group_of(flow).map_or(flow, |group| group[0]);
+            if !groups.contains(&(first, year)) {
+                groups.push((first, year));
             }
-            fresh.extend(self.build_group(flow, year, &revision_of).await?);
+        }
+        let width = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let mut running = tokio::task::JoinSet::new();
+        let mut fresh: Vec<Built> = Vec::with_capacity(groups.len());
+        for (flow, year) in groups {
+            while running.len() >= width {
+                fresh.extend(joined(running.join_next().await)?);
+            }
+            let service = self.clone();
+            let revision_of = revision_of.clone();
+            running.spawn(async move { service.build_group(flow, year, &revision_of).await });
+        }
+        while !running.is_empty() {
+            fresh.extend(joined(running.join_next().await)?);
         }
         let pom: BTreeMap<i32, (i64, Arc<Table>)> = {
             let cache = self.lock();
@@ -432,6 +532,20 @@ fn pom_tables(tables: &BTreeMap<(Flow, i32), Arc<Table>>) -> BTreeMap<i32, Arc<T
 
 fn refs(tables: &BTreeMap<i32, Arc<Table>>) -> BTreeMap<i32, &Table> {
     tables.iter().map(|(y, t)| (*y, t.as_ref())).collect()
+}
+
+/// What a finished build gave (nothing when none was running).
+fn joined(
+    next: Option<Result<Result<Vec<Built>, StockError>, tokio::task::JoinError>>,
+) -> Result<Vec<Built>, StockError> {
+    match next {
+        None => Ok(Vec::new()),
+        Some(Ok(built)) => built,
+        Some(Err(source)) => Err(StockError::Panicked {
+            what: "building a group of stock tables",
+            source,
+        }),
+    }
 }
 
 /// Runs a computation off the async threads.

@@ -32,7 +32,7 @@ mod values;
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use reetrace_core::domain::{Category, Country, Element, Principal, Role};
 use uuid::Uuid;
@@ -71,6 +71,9 @@ struct Inner {
     cache: Mutex<cache::Cache>,
     /// A background refresh is running.
     refreshing: AtomicBool,
+    /// Groups of tables protected, and groups that took their stored patterns.
+    groups_protected: AtomicU64,
+    groups_reused: AtomicU64,
 }
 
 /// The stock service (cheap to clone).
@@ -88,6 +91,8 @@ impl StockService {
                 k: k.max(1),
                 cache: Mutex::new(cache::Cache::default()),
                 refreshing: AtomicBool::new(false),
+                groups_protected: AtomicU64::new(0),
+                groups_reused: AtomicU64::new(0),
             }),
         }
     }

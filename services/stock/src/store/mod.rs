@@ -2,7 +2,7 @@
 //! organisation), their revisions, custody steps waiting for their passport, the feed cursors
 //! and inbox, the parameter, price and scenario versions.
 //!
-//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps five
+//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps six
 //! traits, one file each:
 //!
 //! - [`ProjectionStore`] (`projection.rs`): what the feed consumers write, step by step inside
@@ -10,13 +10,16 @@
 //! - [`TableStore`] (`tables.rs`): the cells read back as the rows of a table;
 //! - [`ParameterStore`] (`parameters.rs`): the versions of the model parameters;
 //! - [`PriceStore`] (`prices.rs`): the versions of the element price series;
-//! - [`ScenarioStore`] (`scenarios.rs`): the versions of the policy scenarios.
+//! - [`ScenarioStore`] (`scenarios.rs`): the versions of the policy scenarios;
+//! - [`PatternStore`] (`patterns.rs`): each table's disclosure pattern with the revisions it was
+//!   computed for, so that a restart reuses it.
 //!
 //! Each feed batch is applied in one transaction: the inbox of event ids, the projection
 //! changes and the cursor commit together, so a replay changes nothing and a restart loses
 //! nothing. Cells are changed by adding the batch's summed deltas, never recomputed.
 
 mod parameters;
+mod patterns;
 mod prices;
 mod projection;
 mod scenarios;
@@ -31,6 +34,7 @@ use reetrace_core::domain::TrackedElement;
 use crate::domain::flow::ElementMasses;
 
 pub use parameters::ParameterStore;
+pub use patterns::PatternStore;
 pub use prices::{PriceStore, PriceVersion};
 pub use projection::ProjectionStore;
 pub use scenarios::ScenarioStore;
@@ -39,14 +43,20 @@ pub use tables::TableStore;
 /// The stock service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::STOCK;
 
-/// Everything the stock service stores: the five traits together.
+/// Everything the stock service stores: the six traits together.
 pub trait StockStore:
-    ProjectionStore + TableStore + ParameterStore + PriceStore + ScenarioStore
+    ProjectionStore + TableStore + ParameterStore + PriceStore + ScenarioStore + PatternStore
 {
 }
 
 impl<T> StockStore for T where
-    T: ProjectionStore + TableStore + ParameterStore + PriceStore + ScenarioStore + ?Sized
+    T: ProjectionStore
+        + TableStore
+        + ParameterStore
+        + PriceStore
+        + ScenarioStore
+        + PatternStore
+        + ?Sized
 {
 }
 
