@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, UseType};
+use super::{
+    Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, TrackedElement, UseType,
+};
 
 /// A passport version's facts, as the consumers of the feed need them.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,6 +237,29 @@ fn v2(subject: &Value, placement: &Value) -> Result<IssuedPassport, String> {
     })
 }
 
+/// The magnet materials (B, Co, Ni) of one unit that a passport version states beside its
+/// rare earths: the v2 subject's `materialsProvenance` lists them where the magnets hold them
+/// (from the magnets' composition); a v1 subject states none. For custody, whose dismantling
+/// takes out of a product what its passport says it holds.
+pub fn magnet_materials(data: &Value) -> Result<Vec<(TrackedElement, Mass)>, String> {
+    if data.get("format").and_then(Value::as_u64) != Some(2) {
+        return Ok(Vec::new());
+    }
+    #[derive(Deserialize)]
+    struct Materials {
+        #[serde(rename = "materialsProvenance", default)]
+        materials: Vec<V2Material>,
+    }
+    let s = Materials::deserialize(&data["subject"]).map_err(|e| format!("v2 subject: {e}"))?;
+    Ok(s.materials
+        .into_iter()
+        .filter_map(|m| {
+            let element = m.material_type.code.parse::<TrackedElement>().ok()?;
+            (element.rare_earth().is_none()).then_some((element, m.mass))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -263,6 +288,12 @@ mod tests {
                 "circularityScorecard": {"ree:useType": "concentrated"}},
             "placement": {"ree:marketCountry": "FR", "ree:placementDate": "2026-04-15", "ree:units": 40}});
         assert_eq!(facts(&v1).unwrap(), facts(&v2).unwrap());
+        // The cobalt of the v2 subject is a magnet material, not a rare earth.
+        assert_eq!(
+            magnet_materials(&v2).unwrap(),
+            [(TrackedElement::Co, Mass::from_grams(3).unwrap())]
+        );
+        assert!(magnet_materials(&v1).unwrap().is_empty());
         let no_format = json!({"subject": v1["subject"]});
         assert_eq!(facts(&no_format).unwrap(), facts(&v1).unwrap());
     }

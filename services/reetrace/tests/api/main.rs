@@ -29,6 +29,7 @@ mod idempotency_retention;
 pub mod import;
 mod labels;
 mod lot_urls;
+mod magnet_materials;
 mod magnets;
 mod master_key;
 mod matrix;
