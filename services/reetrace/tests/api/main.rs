@@ -43,6 +43,7 @@ pub mod scan;
 mod scenarios;
 mod stock;
 mod stock_export;
+mod stock_magnet_materials;
 mod stock_values;
 mod tls;
 mod unchanged_put;
