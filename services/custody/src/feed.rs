@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reetrace_core::db::StoreError;
 use reetrace_core::domain::feed::{CloudEvent, SPEC_VERSION};
-use reetrace_core::domain::passport_event;
+use reetrace_core::domain::{TrackedElement, passport_event};
 use reetrace_core::service::feed::{FeedError, FeedSource, Projection};
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,6 +47,9 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
                 .as_u64()
                 .and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| malformed("no version"))?;
+            // The B, Co and Ni of its magnets, which a dismantling may recover beside the rare
+            // earths.
+            let magnet_materials = subject.magnet_materials.clone();
             let p = &subject;
             let own = format!("{base_url}/p/{passport_id}");
             let epc = product_epc(&own, p.gtin.as_ref(), p.serial.as_ref(), granularity);
@@ -69,10 +72,9 @@ fn change_of(event: &CloudEvent, base_url: &str) -> Result<PassportChange, FeedE
                     &subject
                         .elements
                         .iter()
-                        .map(|(element, mass_g)| ElementAmount {
-                            element: *element,
-                            mass_g: *mass_g,
-                        })
+                        .map(|(element, mass_g)| (TrackedElement::from(*element), *mass_g))
+                        .chain(magnet_materials)
+                        .map(|(element, mass_g)| ElementAmount { element, mass_g })
                         .collect::<Vec<_>>(),
                 ),
             })))

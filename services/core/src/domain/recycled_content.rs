@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{Element, Mass};
+use super::{Mass, TrackedElement};
 
 /// A claim of recycled content on recycled lots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,7 @@ pub struct RecycledClaim {
     pub passport_id: Uuid,
     /// The manufacturer issuing the passport.
     pub org_id: Uuid,
-    /// Per lot, the element masses claimed from it.
-    pub sources: Vec<(Uuid, Vec<(Element, Mass)>)>,
+    /// Per lot, the element masses claimed from it: rare earths, and the magnet materials B,
+    /// Co and Ni.
+    pub sources: Vec<(Uuid, Vec<(TrackedElement, Mass)>)>,
 }

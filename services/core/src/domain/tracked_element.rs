@@ -13,6 +13,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
+use super::chemical_element::ChemicalElement;
 use super::element::Element;
 use super::serde_schema;
 
@@ -97,6 +98,24 @@ impl From<Element> for TrackedElement {
     }
 }
 
+impl From<TrackedElement> for ChemicalElement {
+    fn from(e: TrackedElement) -> Self {
+        match e {
+            TrackedElement::Ree(e) => ChemicalElement::from(e),
+            TrackedElement::B => ChemicalElement::B,
+            TrackedElement::Co => ChemicalElement::Co,
+            TrackedElement::Ni => ChemicalElement::Ni,
+        }
+    }
+}
+
+impl TrackedElement {
+    /// The tracked element this chemical element is, if it is one of the 20.
+    pub fn of_chemical(element: ChemicalElement) -> Option<TrackedElement> {
+        TrackedElement::all().find(|e| ChemicalElement::from(*e) == element)
+    }
+}
+
 impl fmt::Display for TrackedElement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.symbol())
@@ -165,6 +184,12 @@ mod tests {
         );
         assert_eq!(TrackedElement::Co.rare_earth(), None);
         assert_eq!(TrackedElement::Ni.name(), "Nickel");
+        for e in TrackedElement::all() {
+            let chemical = ChemicalElement::from(e);
+            assert_eq!(chemical.symbol(), e.symbol());
+            assert_eq!(TrackedElement::of_chemical(chemical), Some(e));
+        }
+        assert_eq!(TrackedElement::of_chemical(ChemicalElement::Fe), None);
     }
 
     #[test]

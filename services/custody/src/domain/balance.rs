@@ -5,22 +5,27 @@
 //! not come out is a recorded loss. Partial takes from a lot carry its elements in proportion,
 //! rounded down to the microgram (taking the rest of a lot takes everything left, so nothing is
 //! lost to rounding).
+//!
+//! The elements are the rare earths and the magnet materials B, Co and Ni ([`TrackedElement`]):
+//! a dismantling takes out of a product what its passport says the unit holds (its rare earths,
+//! and the B, Co and Ni of its magnets), and recovered lots record them alike.
 
 use std::collections::BTreeMap;
 
-use reetrace_core::domain::{Element, Mass};
+use reetrace_core::domain::{Mass, TrackedElement};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Masses per element, in micrograms.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Bag(BTreeMap<Element, i64>);
+pub struct Bag(BTreeMap<TrackedElement, i64>);
 
 /// One element's mass, as the API shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ElementAmount {
-    pub element: Element,
+    /// A rare earth, or B, Co, Ni.
+    pub element: TrackedElement,
     pub mass_g: Mass,
 }
 
@@ -29,14 +34,14 @@ impl Bag {
         Self::default()
     }
 
-    pub fn get(&self, element: Element) -> i64 {
-        self.0.get(&element).copied().unwrap_or(0)
+    pub fn get(&self, element: impl Into<TrackedElement>) -> i64 {
+        self.0.get(&element.into()).copied().unwrap_or(0)
     }
 
     /// Adds `micrograms` of `element` (saturating: masses are capped far below overflow).
-    pub fn add(&mut self, element: Element, micrograms: i64) {
+    pub fn add(&mut self, element: impl Into<TrackedElement>, micrograms: i64) {
         if micrograms != 0 {
-            let slot = self.0.entry(element).or_insert(0);
+            let slot = self.0.entry(element.into()).or_insert(0);
             *slot = slot.saturating_add(micrograms);
         }
     }
@@ -57,7 +62,7 @@ impl Bag {
             .collect())
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (Element, i64)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (TrackedElement, i64)> + '_ {
         self.0.iter().map(|(e, m)| (*e, *m))
     }
 
@@ -69,7 +74,16 @@ impl Bag {
         self.0.values().fold(0i64, |a, m| a.saturating_add(*m))
     }
 
-    /// The API form, in atomic-number order, zero entries left out.
+    /// The rare earths' total (B, Co and Ni left out).
+    pub fn rare_earth_total(&self) -> i64 {
+        self.0
+            .iter()
+            .filter(|(e, _)| e.rare_earth().is_some())
+            .fold(0i64, |a, (_, m)| a.saturating_add(*m))
+    }
+
+    /// The API form, the rare earths in atomic-number order then B, Co, Ni, zero entries left
+    /// out.
     pub fn amounts(&self) -> Vec<ElementAmount> {
         self.0
             .iter()
@@ -95,7 +109,7 @@ impl Bag {
     pub fn minus(&self, other: &Bag) -> Result<Bag, Vec<Excess>> {
         let mut out = Bag::new();
         let mut excess = Vec::new();
-        let elements: std::collections::BTreeSet<Element> =
+        let elements: std::collections::BTreeSet<TrackedElement> =
             self.0.keys().chain(other.0.keys()).copied().collect();
         for e in elements {
             let (have, take) = (self.get(e), other.get(e));
@@ -120,7 +134,7 @@ impl Bag {
 /// An element of which more is asked than there is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Excess {
-    pub element: Element,
+    pub element: TrackedElement,
     pub available_ug: i64,
     pub requested_ug: i64,
 }
@@ -176,7 +190,9 @@ mod tests {
         Mass::from_grams_str(grams).unwrap().micrograms()
     }
 
-    fn bag(items: &[(Element, &str)]) -> Bag {
+    use reetrace_core::domain::Element;
+
+    fn bag(items: &[(TrackedElement, &str)]) -> Bag {
         let mut b = Bag::new();
         for (e, m) in items {
             b.add(*e, g(m));
@@ -187,35 +203,38 @@ mod tests {
     #[test]
     fn losses_are_exact() {
         let motor = bag(&[
-            (Element::Nd, "337.5"),
-            (Element::Pr, "105"),
-            (Element::Dy, "60"),
-            (Element::Tb, "7.5"),
+            (TrackedElement::Ree(Element::Nd), "337.5"),
+            (TrackedElement::Ree(Element::Pr), "105"),
+            (TrackedElement::Ree(Element::Dy), "60"),
+            (TrackedElement::Ree(Element::Tb), "7.5"),
         ]);
         let lot = bag(&[
-            (Element::Nd, "330"),
-            (Element::Pr, "100"),
-            (Element::Dy, "58"),
-            (Element::Tb, "7"),
+            (TrackedElement::Ree(Element::Nd), "330"),
+            (TrackedElement::Ree(Element::Pr), "100"),
+            (TrackedElement::Ree(Element::Dy), "58"),
+            (TrackedElement::Ree(Element::Tb), "7"),
         ]);
         let losses = balance(&motor, &lot).unwrap();
         assert_eq!(losses.get(Element::Nd), g("7.5"));
         assert_eq!(losses.get(Element::Tb), g("0.5"));
-        let too_much = bag(&[(Element::Nd, "337.500001")]);
+        let too_much = bag(&[(TrackedElement::Ree(Element::Nd), "337.500001")]);
         let err = balance(&motor, &too_much).unwrap_err();
-        assert_eq!(err[0].element, Element::Nd);
+        assert_eq!(err[0].element, TrackedElement::Ree(Element::Nd));
         assert!(
             err[0].to_string().contains("337.500001 g requested"),
             "{}",
             err[0]
         );
-        let other = bag(&[(Element::Ce, "1")]);
+        let other = bag(&[(TrackedElement::Ree(Element::Ce), "1")]);
         assert_eq!(balance(&motor, &other).unwrap_err()[0].available_ug, 0);
     }
 
     #[test]
     fn partial_takes_round_down_and_the_rest_takes_all() {
-        let lot = bag(&[(Element::Nd, "330"), (Element::Tb, "7")]);
+        let lot = bag(&[
+            (TrackedElement::Ree(Element::Nd), "330"),
+            (TrackedElement::Ree(Element::Tb), "7"),
+        ]);
         let mass = g("1480");
         let third = take_share(mass, &lot, mass / 3);
         assert_eq!(third.get(Element::Nd), 109_999_999, "rounded down");
@@ -229,9 +248,40 @@ mod tests {
 
     #[test]
     fn bags_serialise_by_symbol() {
-        let b = bag(&[(Element::Nd, "1")]);
+        let b = bag(&[(TrackedElement::Ree(Element::Nd), "1")]);
         assert_eq!(serde_json::to_string(&b).unwrap(), r#"{"Nd":1000000}"#);
         assert_eq!(b.times(3).get(Element::Nd), g("3"));
         assert_eq!(b.amounts()[0].mass_g, Mass::from_grams(1).unwrap());
+    }
+
+    #[test]
+    fn magnet_materials_balance_beside_the_rare_earths() {
+        let motor = bag(&[
+            (TrackedElement::Ree(Element::Nd), "337.5"),
+            (TrackedElement::Co, "14.4"),
+            (TrackedElement::Ni, "3.2"),
+        ]);
+        let lot = bag(&[
+            (TrackedElement::Ree(Element::Nd), "330"),
+            (TrackedElement::Co, "14"),
+        ]);
+        let losses = balance(&motor, &lot).unwrap();
+        assert_eq!(losses.get(TrackedElement::Co), g("0.4"));
+        assert_eq!(losses.get(TrackedElement::Ni), g("3.2"));
+        assert_eq!(motor.rare_earth_total(), g("337.5"));
+        let json = serde_json::to_string(&lot).unwrap();
+        assert_eq!(json, r#"{"Nd":330000000,"Co":14000000}"#);
+        assert_eq!(serde_json::from_str::<Bag>(&json).unwrap(), lot);
+        let err = balance(&lot, &bag(&[(TrackedElement::Co, "15")])).unwrap_err();
+        assert_eq!(
+            err[0].to_string(),
+            "Co: 15 g requested, only 14 g available"
+        );
+        let amounts: Vec<_> = motor.amounts().iter().map(|a| a.element).collect();
+        assert_eq!(
+            amounts.last(),
+            Some(&TrackedElement::Ni),
+            "magnet materials last"
+        );
     }
 }

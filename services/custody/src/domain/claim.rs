@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use reetrace_core::domain::{Element, FieldError, Mass, Principal, Role};
+use reetrace_core::domain::{FieldError, Mass, Principal, Role, TrackedElement};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -60,7 +60,7 @@ pub struct ClaimRow {
     pub lot_id: Uuid,
     pub passport_id: Uuid,
     pub org_id: Uuid,
-    pub element: Element,
+    pub element: TrackedElement,
     pub mass_ug: i64,
     pub status: ClaimStatus,
     pub created_at: DateTime<Utc>,
@@ -99,11 +99,8 @@ pub fn active_claims(claims: &[ClaimRow], now: DateTime<Utc>) -> Bag {
     }
     let mut bag = Bag::new();
     for (confirmed, reserved) in by_passport.values() {
-        for element in Element::ALL.iter() {
-            bag.add(
-                *element,
-                confirmed.get(*element).max(reserved.get(*element)),
-            );
+        for element in TrackedElement::all() {
+            bag.add(element, confirmed.get(element).max(reserved.get(element)));
         }
     }
     bag
@@ -115,7 +112,8 @@ pub struct ClaimView {
     pub claim_id: Uuid,
     pub passport_id: Uuid,
     pub org_id: Uuid,
-    pub element: Element,
+    /// A rare earth, or B, Co, Ni.
+    pub element: TrackedElement,
     pub mass_g: Mass,
     /// reserved, confirmed or lapsed.
     pub status: String,
@@ -260,6 +258,7 @@ pub fn stored_claim(rows: &[ClaimRow]) -> BTreeMap<Uuid, Bag> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use reetrace_core::domain::Element;
 
     fn claim(status: ClaimStatus, age: Duration) -> ClaimRow {
         ClaimRow {
@@ -267,7 +266,7 @@ mod tests {
             lot_id: Uuid::nil(),
             passport_id: Uuid::nil(),
             org_id: Uuid::nil(),
-            element: Element::Nd,
+            element: TrackedElement::Ree(Element::Nd),
             mass_ug: 5,
             status,
             created_at: Utc::now() - age,

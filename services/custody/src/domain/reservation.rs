@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use reetrace_core::domain::Element;
+use reetrace_core::domain::TrackedElement;
 use uuid::Uuid;
 
 use super::balance::{Bag, Excess};
@@ -78,7 +78,7 @@ fn allowed(
     let open = open_reservations(claims, org, now);
     let held = active_claims(claims, now);
     let mut allowed = Bag::new();
-    for element in Element::ALL.iter().copied() {
+    for element in TrackedElement::all() {
         let offered = recovered.get(element) - (held.get(element) - open.get(element));
         allowed.add(element, cap.of(offered));
     }
@@ -95,9 +95,7 @@ pub fn check_cap(
     now: DateTime<Utc>,
 ) -> Result<(), Vec<Excess>> {
     let (allowed, open) = allowed(claims, recovered, org, cap, now);
-    let excess: Vec<Excess> = Element::ALL
-        .iter()
-        .copied()
+    let excess: Vec<Excess> = TrackedElement::all()
         .filter(|e| open.get(*e) > allowed.get(*e))
         .map(|element| Excess {
             element,
@@ -132,6 +130,7 @@ pub fn reservable(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use chrono::Duration;
+    use reetrace_core::domain::Element;
 
     use super::*;
 
@@ -144,7 +143,7 @@ mod tests {
             lot_id: Uuid::nil(),
             passport_id: Uuid::from_u128(passport),
             org_id: org,
-            element: Element::Nd,
+            element: TrackedElement::Ree(Element::Nd),
             mass_ug,
             status,
             created_at: Utc::now() - Duration::minutes(1),
@@ -174,7 +173,7 @@ mod tests {
         assert_eq!(
             refused,
             vec![Excess {
-                element: Element::Nd,
+                element: TrackedElement::Ree(Element::Nd),
                 available_ug: 400,
                 requested_ug: 401
             }]

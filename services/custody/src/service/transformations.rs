@@ -223,7 +223,7 @@ impl CustodyService {
                         country: p.country.code().to_owned(),
                         share_ppm: 1_000_000,
                     }];
-                    origins.push((origin.clone(), bag.total()));
+                    origins.push((origin.clone(), bag.rare_earth_total()));
                     let next = Custody {
                         state: request.process.product_outcome(),
                         holder: p.custody.holder,
@@ -253,7 +253,7 @@ impl CustodyService {
                     inputs_bag.extend(&share);
                     input_mass = input_mass.saturating_add(*take);
                     let origin: Vec<Origin> = lot.origin.clone();
-                    origins.push((origin.clone(), share.total()));
+                    origins.push((origin.clone(), share.rare_earth_total()));
                     let custody = Custody {
                         state: if remaining_ug == 0 {
                             State::Recycled

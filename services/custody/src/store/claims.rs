@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reetrace_core::db::{Sql, StoreError, Tx};
-use reetrace_core::domain::Element;
+use reetrace_core::domain::TrackedElement;
 use uuid::Uuid;
 
 use super::SqlCustody;
@@ -64,7 +64,7 @@ impl TryFrom<ClaimDb> for ClaimRow {
             lot_id: r.lot_id,
             passport_id: r.passport_id,
             org_id: r.org_id,
-            element: parsed("element", &r.element, str::parse::<Element>)?,
+            element: parsed("element", &r.element, str::parse::<TrackedElement>)?,
             mass_ug: r.mass_ug,
             status: word("status", &r.status, ClaimStatus::parse)?,
             created_at: r.created_at,

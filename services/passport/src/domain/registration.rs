@@ -26,7 +26,7 @@ pub use removal::{
 use chrono::NaiveDate;
 use reetrace_core::crypto::CryptoError;
 use reetrace_core::domain::{
-    Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, Share, UseType,
+    Category, Country, Element, Gtin, LotNumber, Mass, SerialNumber, Share, TrackedElement, UseType,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -285,7 +285,9 @@ pub struct RecycledSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceElement {
-    pub element: Element,
+    /// A rare earth; or B, Co, Ni, claimed for a magnet set that holds them (a magnet's
+    /// `recycled_sources`).
+    pub element: TrackedElement,
     pub mass_g: Mass,
 }
 

@@ -8,7 +8,7 @@
 
 use chrono::NaiveDate;
 use reetrace_core::domain::{
-    ChemicalElement, Element, Gtin, Mass, OperatorId, UseType, significant,
+    ChemicalElement, Element, Gtin, Mass, OperatorId, TrackedElement, UseType, significant,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -490,10 +490,7 @@ fn materials(registration: &Registration) -> Vec<Material> {
     let mut out: Vec<(u8, Material)> = held
         .into_iter()
         .map(|total| {
-            let recycled = claimed
-                .iter()
-                .find(|(e, _)| *e == total.element)
-                .map_or(0, |(_, m)| *m);
+            let recycled = claimed_of(&claimed, TrackedElement::from(total.element));
             let element = ChemicalElement::from(total.element);
             (
                 element.atomic_number(),
@@ -502,10 +499,22 @@ fn materials(registration: &Registration) -> Vec<Material> {
         })
         .collect();
     for (element, mass) in magnet_content::other_article_29(registration) {
-        out.push((element.atomic_number(), material(element, mass, 0, net)));
+        let recycled = TrackedElement::of_chemical(element).map_or(0, |e| claimed_of(&claimed, e));
+        out.push((
+            element.atomic_number(),
+            material(element, mass, recycled, net),
+        ));
     }
     out.sort_by_key(|(z, _)| *z);
     out.into_iter().map(|(_, m)| m).collect()
+}
+
+/// What the claims hold of `element`.
+fn claimed_of(claimed: &[(TrackedElement, i128)], element: TrackedElement) -> i128 {
+    claimed
+        .iter()
+        .find(|(e, _)| *e == element)
+        .map_or(0, |(_, m)| *m)
 }
 
 fn material(element: ChemicalElement, mass_g: Mass, recycled: i128, net: i128) -> Material {
@@ -530,8 +539,8 @@ fn material(element: ChemicalElement, mass_g: Mass, recycled: i128, net: i128) -
 
 /// Recycled masses claimed on custody lots, per element, per unit: the components' own
 /// `recycled_content.sources` and their magnets' `recycled_sources`.
-fn claimed_per_element(registration: &Registration) -> Vec<(Element, i128)> {
-    let mut out: Vec<(Element, i128)> = Vec::new();
+fn claimed_per_element(registration: &Registration) -> Vec<(TrackedElement, i128)> {
+    let mut out: Vec<(TrackedElement, i128)> = Vec::new();
     for component in &registration.ree_content.components {
         let own = component.recycled_content.iter().flat_map(|r| &r.sources);
         let magnets = component.magnets.iter().flat_map(|m| &m.recycled_sources);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use reetrace_core::domain::recycled_content::RecycledClaim;
-use reetrace_core::domain::{Element, FieldError, Mass};
+use reetrace_core::domain::{FieldError, Mass, TrackedElement};
 use reetrace_core::service::recycled_content::{ClaimError, RecycledClaims};
 use uuid::Uuid;
 
@@ -85,7 +85,7 @@ impl PassportService {
         passport_id: Uuid,
         registration: &Registration,
     ) -> Result<Option<Uuid>, ClaimFailure> {
-        let mut by_lot: Vec<(Uuid, Vec<(Element, Mass)>)> = Vec::new();
+        let mut by_lot: Vec<(Uuid, Vec<(TrackedElement, Mass)>)> = Vec::new();
         let mut errors = Vec::new();
         for (i, component) in registration.ree_content.components.iter().enumerate() {
             let at = format!("/ree_content/components/{i}");
@@ -133,7 +133,7 @@ impl PassportService {
         let claims = self.claims.get().ok_or(ClaimFailure::Unreachable)?;
         // Elements named twice for one lot (from two components) add up.
         for (_, elements) in &mut by_lot {
-            let mut merged: BTreeMap<Element, i64> = BTreeMap::new();
+            let mut merged: BTreeMap<TrackedElement, i64> = BTreeMap::new();
             for (e, m) in elements.iter() {
                 *merged.entry(*e).or_insert(0) += m.micrograms();
             }

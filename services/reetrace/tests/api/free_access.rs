@@ -5,21 +5,22 @@
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::claims::magnet_lot;
 use crate::helpers::{TestApp, assert_problem};
+use crate::magnet_materials::magnet_material_lot;
 use crate::magnets::magnet_motor;
 use crate::passports::motor;
 
 const ELEMENTS: [&str; 8] = ["Nd", "Dy", "Pr", "Tb", "B", "Sm", "Ni", "Co"];
 
-/// The magnet motor under `gtin`, claiming 21.12 g of Nd and 5.76 g of Pr from `lot` for its
-/// outer magnets.
+/// The magnet motor under `gtin`, claiming 21.12 g of Nd, 5.76 g of Pr and 7.2 g of Co from
+/// `lot` for its outer magnets.
 fn recycled_motor(gtin: &str, serial: &str, lot: &str) -> Value {
     let mut m = magnet_motor(serial);
     m["product"]["gtin"] = json!(gtin);
     m["product"]["name"] = json!("Traktionsmotor <PM150> & \"Co\"");
     m["ree_content"]["components"][0]["magnets"][0]["recycled_sources"] = json!([{"lot": lot,
-        "elements": [{"element": "Nd", "mass_g": 21.12}, {"element": "Pr", "mass_g": 5.76}]}]);
+        "elements": [{"element": "Nd", "mass_g": 21.12}, {"element": "Pr", "mass_g": 5.76},
+          {"element": "Co", "mass_g": 7.2}]}]);
     m
 }
 
@@ -70,7 +71,7 @@ async fn post(app: &TestApp, key: &str, path: &str) {
 api_test!(
     the_page_lists_in_scope_products_with_their_shares,
     |app: TestApp| async move {
-        let (lot, _) = magnet_lot(&app).await;
+        let (lot, _) = magnet_material_lot(&app).await;
         let (maker_id, maker) = app
             .create_org("Motoren <Süd> & Söhne", "manufacturer")
             .await;
@@ -142,8 +143,16 @@ api_test!(
         let sm = share(&shares, "Sm");
         assert_eq!(sm["status"], "not_applicable");
         assert!(sm.get("share").is_none());
-        // Cobalt is held and nothing claims it: a computed 0.
-        assert_eq!(share(&shares, "Co")["share"], 0.0);
+        // Cobalt recovered from an end-of-life motor is claimed: 7.2 g of the 21.6 g in the
+        // magnets. Nickel is held and nothing claims it: a computed 0.
+        let co = share(&shares, "Co");
+        assert_eq!(co["status"], "computed");
+        assert!(
+            (co["share"].as_f64().unwrap() - 7.2 / 21.6).abs() < 1e-6,
+            "{co}"
+        );
+        assert_eq!(share(&shares, "Ni")["share"], 0.0);
+        assert_eq!(share(&item(&plain), "Co")["share"], 0.0);
         assert_eq!(share(&item(&plain), "Nd")["share"], 0.0);
         // Each share points into the public credential, which states the same.
         let credential = app

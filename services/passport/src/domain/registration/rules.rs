@@ -417,12 +417,25 @@ fn check_recycled(v: &mut Violations, at: &str, recycled: &RecycledContent, comp
             );
         }
         for (j, element) in source.elements.iter().enumerate() {
+            // A component's elements are rare earths: B, Co and Ni are claimed for the magnet
+            // sets that hold them.
+            let Some(ree) = element.element.rare_earth() else {
+                v.add(
+                    format!("{sat}/elements/{j}/element"),
+                    format!(
+                        "{} is a magnet material: claim it in the recycled_sources of the \
+                         magnet set whose composition holds it",
+                        element.element.symbol()
+                    ),
+                );
+                continue;
+            };
             let held = component
                 .elements
                 .iter()
-                .find(|e| e.element == element.element)
+                .find(|e| e.element == ree)
                 .map(|e| e.mass_g);
-            let entry = claimed.entry(element.element).or_insert(Mass::ZERO);
+            let entry = claimed.entry(ree).or_insert(Mass::ZERO);
             *entry = entry.checked_add(element.mass_g).unwrap_or(Mass::MAX);
             match held {
                 None => v.add(

@@ -283,7 +283,8 @@ impl<'a> Declared<'a> {
     }
 }
 
-/// Recycled sources claim only rare earths of the composition, at most the set's mass of each.
+/// Recycled sources claim only rare earths, B, Co and Ni of the composition, at most the set's
+/// mass of each.
 fn check_sources(v: &mut Violations, mat: &str, magnet: &Magnet) {
     if magnet.recycled_sources.len() > MAX_SOURCES {
         v.add(
