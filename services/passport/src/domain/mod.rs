@@ -4,6 +4,7 @@
 
 pub mod credential;
 pub mod crma;
+mod jcs_members;
 pub mod magnet_content;
 pub mod passport;
 pub mod placement;

@@ -116,9 +116,20 @@ impl Registration {
     /// Bodies that differ only in whitespace, key order or the spelling of a number have the
     /// same one, so a new body can be told from the one the current version was made from.
     pub fn fingerprint(&self) -> Result<[u8; 32], CryptoError> {
+        Ok(Self::fingerprint_of(&self.canonical_bytes()?))
+    }
+
+    /// The JCS bytes (RFC 8785) of the registration: what [`Registration::fingerprint`]
+    /// hashes, and what signing cuts the details document from.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, CryptoError> {
+        reetrace_core::crypto::jcs::canonicalize_serialize(self)
+    }
+
+    /// The fingerprint of a registration whose [`Registration::canonical_bytes`] are
+    /// `canonical`.
+    pub fn fingerprint_of(canonical: &[u8]) -> [u8; 32] {
         use sha2::{Digest, Sha256};
-        let canonical = reetrace_core::crypto::jcs::canonicalize_serialize(self)?;
-        Ok(Sha256::digest(&canonical).into())
+        Sha256::digest(canonical).into()
     }
 }
 

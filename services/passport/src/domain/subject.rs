@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::jcs_members;
 use super::registration::{
     Component, DetailsAccess, Document, EndOfLife, Facility, Granularity, PlacedOnMarket,
     Registration, RemovalStep, ResponsiblePerson,
@@ -131,10 +132,8 @@ pub struct ComponentDetails {
 
 impl ComponentDetails {
     pub fn new(components: Vec<Component>) -> Self {
-        let mut salt = [0u8; 16];
-        rand::fill(&mut salt);
         Self {
-            salt: hex::encode(salt),
+            salt: fresh_salt(),
             components,
             removal_steps: Vec::new(),
             responsible_person: None,
@@ -161,13 +160,63 @@ impl ComponentDetails {
         jcs::canonicalize_serialize(self).unwrap_or_default()
     }
 
-    /// The canonical bytes of [`ComponentDetails::of`] `registration`, with a fresh salt,
-    /// written straight from the registration (nothing of it is copied): what signing stores.
-    pub fn canonical_bytes_of(registration: &Registration) -> Vec<u8> {
-        let mut salt = [0u8; 16];
-        rand::fill(&mut salt);
-        DetailsOf::new(&hex::encode(salt), registration).canonical_bytes()
+    /// The canonical bytes of [`ComponentDetails::of`] `registration`, with a fresh salt, cut
+    /// from `canonical`, the JCS bytes of `registration` ([`Registration::canonical_bytes`],
+    /// which its fingerprint hashes): what signing stores. The members of the details document
+    /// are members of the registration, already in JCS form there (a value's canonical bytes
+    /// are the same wherever it sits), so they are copied, not canonicalized a second time.
+    /// `None` when `canonical` is not such an object.
+    pub fn canonical_bytes_from(registration: &Registration, canonical: &[u8]) -> Option<Vec<u8>> {
+        let salt = fresh_salt();
+        let members = jcs_members::members(canonical)?;
+        let find = |key: &str| {
+            members
+                .iter()
+                .find(|(k, _)| *k == key.as_bytes())
+                .map(|(_, v)| *v)
+        };
+        let components = jcs_members::member(find("ree_content")?, "components")?;
+        let removal_steps = match find("end_of_life") {
+            Some(eol) => jcs_members::member(eol, "removal_steps"),
+            None => None,
+        };
+        // The members of the details document in JCS order, each absent where the
+        // registration's is (both omit empty removal steps and absent options).
+        let parts = [
+            ("components", Some(components)),
+            ("details_access", find("details_access")),
+            ("removal_steps", removal_steps),
+            ("responsible_person", find("responsible_person")),
+        ];
+        let size: usize = parts.iter().flat_map(|(_, v)| v.map(<[u8]>::len)).sum();
+        let mut out = Vec::with_capacity(size + salt.len() + 96);
+        out.push(b'{');
+        for (key, value) in parts {
+            if let Some(value) = value {
+                out.push(b'"');
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":");
+                out.extend_from_slice(value);
+                out.push(b',');
+            }
+        }
+        out.extend_from_slice(b"\"salt\":\"");
+        out.extend_from_slice(salt.as_bytes());
+        out.extend_from_slice(b"\"}");
+        debug_assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&DetailsOf::new(&salt, registration).canonical_bytes()),
+            "the details document cut from the registration differs from the one written"
+        );
+        Some(out)
     }
+}
+
+/// 16 random bytes in hex: the salt of a details document.
+fn fresh_salt() -> String {
+    let mut salt = [0u8; 16];
+    rand::fill(&mut salt);
+    hex::encode(salt)
 }
 
 /// [`ComponentDetails`] borrowed from a registration: the same fields, names and omissions.

@@ -222,17 +222,24 @@ struct Secured {
 
 impl Signer<'_> {
     fn sign(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<NewPassport> {
-        let secured = self.secure(p, status)?;
         let r = &p.registration;
+        // One JCS pass over the registration gives its fingerprint (the unchanged-PUT check)
+        // and the members of its details document.
+        let canonical = r.canonical_bytes().map_err(|e| {
+            PassportError::internal(format_args!("a registration does not canonicalize: {e}"))
+        })?;
+        let registration_fingerprint = Registration::fingerprint_of(&canonical);
+        let details = ComponentDetails::canonical_bytes_from(r, &canonical).ok_or_else(|| {
+            PassportError::internal("the details document could not be cut from the registration")
+        })?;
+        drop(canonical);
+        let secured = self.secure(p, status, details)?;
         let confidential = r
             .confidential
             .as_ref()
             .map(serde_json::to_string)
             .transpose()
             .map_err(undecodable)?;
-        let registration_fingerprint = r.fingerprint().map_err(|e| {
-            PassportError::internal(format_args!("a registration does not canonicalize: {e}"))
-        })?;
         Ok(NewPassport {
             id: p.id,
             org_id: self.issuer.org_id,
@@ -263,8 +270,12 @@ impl Signer<'_> {
     /// JWS), and its placement declaration. Both documents are typed and canonicalized straight
     /// into bytes; the stored text is those bytes with the proof added (no `Value` is built).
     /// v1 credentials are no longer issued, only read.
-    fn secure(&self, p: &Prepared, status: &[StatusRef; 3]) -> Result<Secured> {
-        let canonical_details = ComponentDetails::canonical_bytes_of(&p.registration);
+    fn secure(
+        &self,
+        p: &Prepared,
+        status: &[StatusRef; 3],
+        canonical_details: Vec<u8>,
+    ) -> Result<Secured> {
         let subject = untp::subject(
             &p.registration,
             PassportContext {

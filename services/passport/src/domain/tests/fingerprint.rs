@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::magnets::magnet_motor;
 use super::motor;
 use crate::domain::registration::Registration;
+use crate::domain::subject::ComponentDetails;
 
 /// JSON text of `value` with every object's keys in reverse order and generous whitespace:
 /// the same document as another client might send it.
@@ -80,4 +81,59 @@ fn masses_derived_from_magnets_are_part_of_it_and_derive_the_same_each_time() {
     let mut lighter = body.clone();
     lighter["ree_content"]["components"][0]["magnets"][0]["unit_mass_g"] = json!(110);
     assert_ne!(fingerprint_of(&text), fingerprint_of(&lighter.to_string()));
+}
+
+/// The details document signing stores, cut from the registration's canonical bytes, against
+/// the one written from the registration with the same salt.
+fn assert_details_cut_as_written(body: &Value) {
+    let mut registration: Registration = serde_json::from_str(&body.to_string()).unwrap();
+    registration.derive_from_magnets();
+    let canonical = registration.canonical_bytes().unwrap();
+    assert_eq!(
+        Registration::fingerprint_of(&canonical),
+        registration.fingerprint().unwrap()
+    );
+    let cut = ComponentDetails::canonical_bytes_from(&registration, &canonical).unwrap();
+    let text = String::from_utf8(cut).unwrap();
+    let parsed: Value = serde_json::from_str(&text).unwrap();
+    let mut written = ComponentDetails::of(&registration);
+    written.salt = parsed["salt"].as_str().unwrap().to_owned();
+    assert_eq!(written.salt.len(), 32);
+    assert_eq!(
+        text,
+        String::from_utf8(written.canonical_bytes()).unwrap(),
+        "{body}"
+    );
+}
+
+#[test]
+fn the_details_document_cut_from_the_canonical_registration_is_the_one_written() {
+    let magnets = magnet_motor();
+    assert_details_cut_as_written(&magnets);
+    assert_details_cut_as_written(&motor());
+    let mut public = magnets.clone();
+    public["details_access"] = json!("public");
+    assert_details_cut_as_written(&public);
+    let mut no_steps = magnets.clone();
+    no_steps["end_of_life"]
+        .as_object_mut()
+        .unwrap()
+        .remove("removal_steps");
+    no_steps
+        .as_object_mut()
+        .unwrap()
+        .remove("responsible_person");
+    assert_details_cut_as_written(&no_steps);
+    let mut no_end_of_life = magnets.clone();
+    no_end_of_life
+        .as_object_mut()
+        .unwrap()
+        .remove("end_of_life");
+    assert_details_cut_as_written(&no_end_of_life);
+    // Keys and strings that look like JSON structure, in the parts around the cut ones.
+    let mut tricky = magnets;
+    tricky["confidential"] =
+        json!({"}]\",\"components\":": "\"{[\\", "ree_content": {"components": []}});
+    tricky["ree_content"]["components"][0]["name"] = json!("rotor \"set\" {1} [a]");
+    assert_details_cut_as_written(&tricky);
 }
