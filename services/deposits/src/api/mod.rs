@@ -73,7 +73,7 @@ pub fn served(service: &DepositService, auth: &Arc<Authenticator>) -> OpenApiRou
 #[serde(deny_unknown_fields)]
 pub struct DepositListQuery {
     /// ISO 3166-1 alpha-2 country code.
-    #[param(value_type = Option<String>, example = "HU")]
+    #[param(value_type = Option<Country>, example = "HU")]
     country: Option<Country>,
     /// Deposit type.
     #[serde(rename = "type")]
@@ -99,7 +99,7 @@ pub struct DepositListQuery {
 #[serde(deny_unknown_fields)]
 pub struct DepositExportQuery {
     /// ISO 3166-1 alpha-2 country code.
-    #[param(value_type = Option<String>, example = "HU")]
+    #[param(value_type = Option<Country>, example = "HU")]
     country: Option<Country>,
     /// Deposit type.
     #[serde(rename = "type")]
@@ -331,6 +331,7 @@ async fn read_version(
     responses(
         (status = 200, description = "The new version", body = DepositView),
         (status = 404, description = "No deposit with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The deposit was withdrawn (`deposit_withdrawn`), or another version was recorded at the same moment (`conflict`: retry)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])),
     extensions(("x-problem-codes" = json!(listed(&[AUTHENTICATED, JSON_BODY, &[UNREADABLE_BODY, INVALID_ID, FORBIDDEN, NOT_FOUND, DEPOSIT_WITHDRAWN, reetrace_core::api::codes::CONFLICT]])))),
