@@ -1,18 +1,16 @@
 //! Writing CSV fields (RFC 4180) that spreadsheets open safely.
 
-use std::borrow::Cow;
-
 /// A text field: quoted (quotes doubled) when it holds a comma, quote or line break; a text a
 /// spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a
 /// `'` before it (OWASP's advice against CSV injection).
-pub fn text(value: &str) -> Cow<'_, str> {
-    let value: Cow<'_, str> = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{value}"))
+pub fn text(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
     } else {
-        Cow::Borrowed(value)
+        value.to_owned()
     };
     if value.contains([',', '"', '\n', '\r']) {
-        Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
+        format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value
     }

@@ -89,10 +89,6 @@ pub(super) async fn assays_csv(
     out.push('\n');
     for v in everything(&state, &query).await? {
         let d = &v.deposit;
-        let kind = serde_json::to_value(d.deposit_type)
-            .ok()
-            .and_then(|k| k.as_str().map(str::to_owned))
-            .unwrap_or_default();
         for a in &d.assays {
             for c in &a.concentrations {
                 // Writing to a String cannot fail.
@@ -102,7 +98,7 @@ pub(super) async fn assays_csv(
                     v.stored.deposit_id,
                     v.stored.version,
                     csv::text(&d.name),
-                    kind,
+                    d.deposit_type.as_str(),
                     d.country.code(),
                     a.sampled_on,
                     csv::text(&a.method),

@@ -134,18 +134,11 @@ fn filter_of(
 ) -> DepositFilter {
     DepositFilter {
         country: country.map(|c| c.code().to_owned()),
-        deposit_type: deposit_type.as_ref().and_then(text_of),
-        status: status.as_ref().and_then(text_of),
+        deposit_type: deposit_type.map(|t| t.as_str().to_owned()),
+        status: status.map(|s| s.as_str().to_owned()),
         org_id,
         revoked: withdrawn.unwrap_or(false),
     }
-}
-
-/// A unit enum's JSON string.
-fn text_of<T: serde::Serialize>(value: &T) -> Option<String> {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 impl DepositListQuery {

@@ -45,6 +45,32 @@ pub enum DepositStatus {
     Abandoned,
 }
 
+impl DepositType {
+    /// The JSON name, e.g. `"bauxite_residue"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DepositType::FlyAsh => "fly_ash",
+            DepositType::BottomAsh => "bottom_ash",
+            DepositType::BauxiteResidue => "bauxite_residue",
+            DepositType::Phosphogypsum => "phosphogypsum",
+            DepositType::MineTailings => "mine_tailings",
+            DepositType::Slag => "slag",
+            DepositType::Other => "other",
+        }
+    }
+}
+
+impl DepositStatus {
+    /// The JSON name, e.g. `"closed"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DepositStatus::Active => "active",
+            DepositStatus::Closed => "closed",
+            DepositStatus::Abandoned => "abandoned",
+        }
+    }
+}
+
 /// How the tonnage was estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

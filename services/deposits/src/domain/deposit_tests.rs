@@ -117,3 +117,18 @@ fn a_closed_deposit_names_its_last_year() {
     json["status"] = "active".into();
     assert!(parse(json).is_ok());
 }
+
+#[test]
+fn names_are_the_json_names() {
+    for (kind, json) in [
+        (DepositType::FlyAsh, "fly_ash"),
+        (DepositType::MineTailings, "mine_tailings"),
+    ] {
+        assert_eq!(kind.as_str(), json);
+        assert_eq!(serde_json::to_value(kind).expect("json"), json);
+    }
+    assert_eq!(
+        serde_json::to_value(DepositStatus::Abandoned).expect("json"),
+        DepositStatus::Abandoned.as_str()
+    );
+}

@@ -268,8 +268,8 @@ impl DepositService {
             org_id,
             credential_id,
             name: deposit.name.clone(),
-            deposit_type: text_of(&deposit.deposit_type),
-            status: text_of(&deposit.status),
+            deposit_type: deposit.deposit_type.as_str().to_owned(),
+            status: deposit.status.as_str().to_owned(),
             country: deposit.country.code().to_owned(),
             record,
             credential,
@@ -289,14 +289,6 @@ fn idem_key(idem: &Idempotency) -> &str {
 fn record_text(input: &DepositInput) -> Result<String, DepositError> {
     serde_json::to_string(input)
         .map_err(|e| DepositError::Store(StoreError::Corrupt(e.to_string())))
-}
-
-/// A unit enum's JSON string.
-fn text_of<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn view(stored: StoredVersion) -> Result<DepositVersion, DepositError> {

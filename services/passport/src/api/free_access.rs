@@ -15,6 +15,7 @@ use reetrace_core::api::codes::{
 use reetrace_core::api::extract::{ApiQuery, parse_uuid};
 use reetrace_core::api::pagination::{Page, PageQuery};
 use reetrace_core::api::problem::{FieldError, Problem};
+use reetrace_core::csv::text as csv_text;
 use reetrace_core::domain::account::Org;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -125,22 +126,6 @@ fn csv_format(query: &ListingQuery, headers: &HeaderMap) -> Result<bool, Problem
             Problem::bad_request(INVALID_QUERY, "format must be json or csv.")
                 .with_errors(vec![FieldError::new("format", "must be json or csv")]),
         ),
-    }
-}
-
-/// A CSV field: quoted when it holds a comma, quote or line break; a text that a spreadsheet
-/// would take for a formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a `'` before
-/// it.
-fn csv_text(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
     }
 }
 

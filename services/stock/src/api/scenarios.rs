@@ -268,7 +268,7 @@ fn comparison_csv(comparison: &ScenarioComparison) -> String {
         let name = if scenario.id.is_none() {
             "baseline".to_owned()
         } else {
-            csv_text(&scenario.name)
+            reetrace_core::csv::text(&scenario.name)
         };
         let id = scenario.id.map(|i| i.to_string()).unwrap_or_default();
         let version = scenario.version.map(|v| v.to_string()).unwrap_or_default();
@@ -295,15 +295,6 @@ fn comparison_csv(comparison: &ScenarioComparison) -> String {
         }
     }
     out
-}
-
-/// A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
-fn csv_text(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 /// The ids of `?ids=`: one to four UUIDs.
