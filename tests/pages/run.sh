@@ -15,7 +15,9 @@
 # cells (the newest years' custody flows, some categories): the pages must show the published
 # figures as the API answers them and the withheld ones as "suppressed", never as zero.
 # PAGES_DEMO_PRODUCTS=N loads a demo of another size; PAGES_SUITES="scan" runs only the field
-# page's tests (scan.test.mjs: from a photo, collect to recycling, the offline queue, a refusal).
+# page's tests (scan.test.mjs: from a photo, collect to recycling, the offline queue, a refusal);
+# PAGES_SUITES="deposits" only the dashboard's secondary resources (deposits.test.mjs: deposits
+# recorded through the API on the map over the embedded boundaries, the chart per element).
 #
 # Needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium), Node 20 with npm
 # (and the npm registry for the pinned playwright-core on the first run), and cargo.
@@ -24,9 +26,10 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 CHROMIUM=/usr/bin/chromium
 PRODUCTS="${PAGES_DEMO_PRODUCTS:-}"
-# pages: the passport page and the dashboard; scan: the field page (it records custody steps,
-# so it runs after the figures were compared).
-SUITES="${PAGES_SUITES:-pages scan}"
+# pages: the passport page and the dashboard; deposits: the dashboard's map and secondary
+# resources (it records deposits); scan: the field page (it records custody steps, so it runs
+# after the figures were compared).
+SUITES="${PAGES_SUITES:-pages deposits scan}"
 
 fail() { echo "tests/pages: $*" >&2; exit 1; }
 [ -x "$CHROMIUM" ] || fail "$CHROMIUM is missing: install Debian's chromium (apt-get install -y chromium)"

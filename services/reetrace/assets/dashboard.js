@@ -330,6 +330,9 @@
       renderValues(values, yearInput.value);
       renderRanking(ranking);
       renderDisclosure([stock, indicators, sankey]);
+      // The secondary resources (map and chart) report their own errors in their section.
+      await window.ReeSecondary.refresh({ json, filters: f, year: yearInput.value, current: () => mine === generation });
+      if (mine !== generation) return;
       $('load-status').textContent = 'Showing ' + describe(f) + ', ' + indicators.year_from + ' to ' + indicators.year_to + '.';
       document.body.dataset.state = 'ready';
     } catch (error) {

@@ -2,8 +2,8 @@
 //! the field page for recyclers at `/scan` (in [`field`], with its service worker), the
 //! scenarios beside the baseline at `/dashboard/scenarios` and the static assets of the pages
 //! under `/assets/` (the passport page's script, the lot page's script and style sheet, the
-//! dashboard's script and style sheet). No CDN and no build step: the files are embedded with
-//! `include_str!` and served as they are.
+//! dashboard's scripts, style sheet and map data). No CDN and no build step: the files are
+//! embedded with `include_str!` and served as they are.
 //!
 //! The dashboard's HTML is rendered here (its filter vocabularies come from the domain types);
 //! its figures are read by the script from the stock API with the key the user enters, so the
@@ -24,6 +24,16 @@ use reetrace_core::domain::{Category, Element, MAGNET_MATERIALS, TrackedElement}
 pub const DASHBOARD_JS: &str = include_str!("../assets/dashboard.js");
 /// The dashboard's charts (SVG line, bar and Sankey charts), loaded before the script.
 pub const CHARTS_JS: &str = include_str!("../assets/charts.js");
+/// The dashboard's map: TopoJSON decoding, the projection and the SVG drawing.
+pub const MAP_JS: &str = include_str!("../assets/map.js");
+/// The dashboard's secondary resources: the map of deposits and the chart per element.
+pub const SECONDARY_JS: &str = include_str!("../assets/secondary.js");
+/// Natural Earth's country boundaries at 1:110m, from the `world-atlas` package, unchanged
+/// (public domain; see `assets/world-atlas/PROVENANCE.md`).
+pub const COUNTRIES_110M: &str = include_str!("../assets/world-atlas/countries-110m.json");
+/// Where the server serves [`COUNTRIES_110M`]: the path names the package's version, so the
+/// file behind it never changes and browsers may keep it.
+pub const COUNTRIES_110M_PATH: &str = "/assets/world-atlas-2.0.2/countries-110m.json";
 /// The scenarios page's script.
 pub const SCENARIOS_JS: &str = include_str!("../assets/scenarios.js");
 /// The dashboard's style sheet.
@@ -64,6 +74,12 @@ pub fn router() -> Router {
             "/assets/charts.js",
             get(|| async { asset(CHARTS_JS, JAVASCRIPT) }),
         )
+        .route("/assets/map.js", get(|| async { asset(MAP_JS, JAVASCRIPT) }))
+        .route(
+            "/assets/secondary.js",
+            get(|| async { asset(SECONDARY_JS, JAVASCRIPT) }),
+        )
+        .route(COUNTRIES_110M_PATH, get(countries_110m))
         .route(
             "/assets/dashboard.css",
             get(|| async { asset(DASHBOARD_CSS, CSS) }),
@@ -113,6 +129,16 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// The map's boundaries: a versioned path, so cached for a year as immutable.
+async fn countries_110m() -> Response {
+    let mut response = with_headers(COUNTRIES_110M, "application/json", ASSET_CSP);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     response
 }
@@ -189,6 +215,7 @@ pub fn dashboard_html() -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use reetrace_core::domain::Country;
 
     #[test]
     fn the_dashboard_lists_every_element_and_category_and_loads_only_local_assets() {
@@ -209,9 +236,47 @@ mod tests {
         }
         assert!(html.contains("<script src=\"/assets/charts.js\" defer></script>"));
         assert!(html.contains("<script src=\"/assets/dashboard.js\" defer></script>"));
+        assert!(html.contains("<script src=\"/assets/map.js\" defer></script>"));
+        assert!(html.contains("<script src=\"/assets/secondary.js\" defer></script>"));
         assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/dashboard.css\">"));
         assert!(!html.contains("http://") && !html.contains("https://"));
         assert!(!html.contains("<script>"), "no inline script");
         assert!(!html.contains("style=\""), "no inline style");
+    }
+
+    #[test]
+    fn the_map_script_loads_the_boundaries_from_the_path_they_are_served_at() {
+        assert!(MAP_JS.contains(&format!("'{COUNTRIES_110M_PATH}'")));
+        let topology: serde_json::Value = serde_json::from_str(COUNTRIES_110M).unwrap();
+        assert_eq!(topology["type"], "Topology");
+        let countries = topology["objects"]["countries"]["geometries"]
+            .as_array()
+            .unwrap();
+        assert_eq!(countries.len(), 177);
+        // Every country with a numeric code has its alpha-2 code in the script's table.
+        let table = MAP_JS
+            .split("const ISO_NUMERIC = ")
+            .nth(1)
+            .and_then(|t| t.split(';').next())
+            .unwrap()
+            .replace(['\'', '+', ' ', '\n'], "");
+        let codes: Vec<(&str, &str)> = table
+            .as_bytes()
+            .chunks(5)
+            .map(|c| std::str::from_utf8(c).unwrap().split_at(3))
+            .collect();
+        assert!(codes.iter().all(|(n, a)| n.len() == 3 && Country::parse(a).is_ok()));
+        for c in countries {
+            if let Some(id) = c["id"].as_str() {
+                assert!(
+                    codes.iter().any(|(n, _)| n == &id),
+                    "{id} ({}) is in the table",
+                    c["properties"]["name"]
+                );
+            }
+        }
+        for (numeric, alpha2) in [("250", "FR"), ("276", "DE"), ("300", "GR"), ("826", "GB")] {
+            assert!(codes.contains(&(numeric, alpha2)), "{numeric} is {alpha2}");
+        }
     }
 }
