@@ -169,6 +169,7 @@ function expectedTotals(answer, element, rareEarths) {
   return new Map([...by].map(([c, rows]) => [c, {
     in_deposits: rows.reduce((s, r) => s + r.in_deposits.value, 0),
     uncertainty: rows.length === 1 ? rows[0].in_deposits.uncertainty : null,
+    deposits: rows.length === 1 ? rows[0].in_deposits.deposits : null,
     stock_in_use: sum(rows.map((r) => r.stock_in_use)),
     end_of_life: sum(rows.map((r) => r.end_of_life)),
   }]));
@@ -177,8 +178,9 @@ function expectedTotals(answer, element, rareEarths) {
 async function assertMapMatchesApi(page, key) {
   const f = await page.evaluate(() => ({ element: document.getElementById('f-element').value, country: document.getElementById('f-country').value }));
   const year = await page.inputValue('#f-secondary-year');
-  const [geo, all] = await Promise.all([
+  const [geo, everywhere, all] = await Promise.all([
     api('/api/v1/deposits.geojson' + qs({ country: f.country }), key),
+    api('/api/v1/deposits.geojson', key),
     api('/api/v1/stock/secondary-resources' + qs({ year, element: f.element }), key),
   ]);
   const m = await mapState(page);
@@ -201,6 +203,12 @@ async function assertMapMatchesApi(page, key) {
     const e = expected.get(r.key);
     assert.equal(r.cells[0].value, e.in_deposits, `${r.key}: in deposits`);
     if (e.uncertainty !== null) assert.equal(r.cells[1].value, e.uncertainty, `${r.key}: its uncertainty`);
+    // Deposits with an assay of the element: the answer's count, or for the rare earths
+    // together those of the GeoJSON with any of them.
+    const assayed = everywhere.features.filter((d) => d.properties.location.country === r.key &&
+      d.properties.content.some((c) => (f.element ? c.element === f.element : rareEarths.includes(c.element)))).length;
+    assert.equal(r.cells[2].value, f.element ? e.deposits : assayed, `${r.key}: deposits`);
+    if (f.element) assert.equal(e.deposits, assayed, `${r.key}: the answer counts the deposits with an assay of ${f.element}`);
     assertFigure(r.cells[3], e.stock_in_use, `${r.key}: stock in use`);
     assertFigure(r.cells[4], e.end_of_life, `${r.key}: end of life`);
     const shape = m.countries.find((c) => c.code === r.key);

@@ -108,12 +108,21 @@
     return s;
   }
 
-  function renderMap(topology, answer, geo, f) {
+  // everything: the deposits of every country (their counts per country); the map shows those
+  // of the country filter's country, as /api/v1/deposits.geojson?country= answers.
+  function renderMap(topology, answer, everything, f) {
     const what = f.element || 'rare earths';
     const totals = countryTotals(answer, f.element);
     const q = classes([...totals.values()].map((t) => t.in_deposits.value));
+    const geo = { features: everything.features.filter((d) => !f.country || d.properties.location.country === f.country) };
+    // Deposits per country with an assay of the element (any rare earth): the answer's count
+    // for one element; counted here for the rare earths together.
     const counts = new Map();
-    for (const d of geo.features) counts.set(d.properties.location.country, (counts.get(d.properties.location.country) || 0) + 1);
+    for (const d of everything.features) {
+      const c = d.properties.location.country;
+      if (contentOf(d, f.element)) counts.set(c, (counts.get(c) || 0) + 1);
+    }
+    if (f.element) for (const t of totals.values()) counts.set(t.country, t.in_deposits.deposits);
     let names = null;
     try { names = new Intl.DisplayNames(['en'], { type: 'region' }); } catch (_) { names = null; }
     const name = (code) => (names ? names.of(code) + ' (' + code + ')' : code);
@@ -124,7 +133,7 @@
       countries.set(t.country, {
         cls: q.of(dep.value),
         title: name(t.country) + ': ' + what + ' in deposits ' + C.fmt(dep.value) + u + ' kg (' + (counts.get(t.country) || 0) +
-          ' deposits); urban mine in ' + answer.year + ': stock in use ' + say(t.stock_in_use) + ', end of life ' + say(t.end_of_life),
+          ' deposits with an assay of it); urban mine in ' + answer.year + ': stock in use ' + say(t.stock_in_use) + ', end of life ' + say(t.end_of_life),
       });
     }
     const stocks = [...totals.values()].map((t) => C.valueOf(t.stock_in_use)).filter((v) => v !== null && v > 0);
@@ -175,7 +184,7 @@
     $('table-countries').tBodies[0].replaceChildren(...[...totals.values()].sort((a, b) => a.country.localeCompare(b.country)).map((t) =>
       el('tr', { 'data-country': t.country }, el('th', { scope: 'row' }, name(t.country)), cell(t.in_deposits),
         cell(typeof t.in_deposits.uncertainty === 'number' ? { value: t.in_deposits.uncertainty } : { value: null }),
-        el('td', { class: 'num' }, counts.get(t.country) || 0), cell(t.stock_in_use), cell(t.end_of_life))));
+        el('td', { class: 'num', 'data-value': counts.get(t.country) || 0 }, counts.get(t.country) || 0), cell(t.stock_in_use), cell(t.end_of_life))));
     $('deposits-content-h').textContent = what + ' (kg)';
     $('table-deposits').tBodies[0].replaceChildren(...geo.features.map((d) => {
       const content = contentOf(d, f.element);
@@ -200,7 +209,8 @@
     if (!values.length) {
       root.append(svg('text', { class: 'empty', x: width / 2, y: height / 2, 'text-anchor': 'middle' }, 'No secondary resources for these filters.'));
     }
-    const lo = values.length ? Math.floor(Math.log10(Math.min(...values))) : 0;
+    // The axis starts at least a factor 2 below the least value, so that every bar shows.
+    const lo = values.length ? Math.floor(Math.log10(Math.min(...values) / 2)) : 0;
     const hi = values.length ? Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...values)))) : 1;
     // Room on the left for the longest tick label and the axis title.
     const [left, right, top, bottom] = [30 + 7.5 * C.fmt(Math.pow(10, hi)).length, 12, 14, 86];
@@ -308,7 +318,7 @@
       const [topology, all, geo] = await Promise.all([
         M.load(),
         json('/api/v1/stock/secondary-resources', { year, element: f.element }),
-        json('/api/v1/deposits.geojson', { country: f.country }),
+        json('/api/v1/deposits.geojson'),
       ]);
       const own = f.country ? await json('/api/v1/stock/secondary-resources', { year, element: f.element, country: f.country }) : all;
       if (mine !== generation || !last.current()) return;
