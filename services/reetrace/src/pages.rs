@@ -74,7 +74,10 @@ pub fn router() -> Router {
             "/assets/charts.js",
             get(|| async { asset(CHARTS_JS, JAVASCRIPT) }),
         )
-        .route("/assets/map.js", get(|| async { asset(MAP_JS, JAVASCRIPT) }))
+        .route(
+            "/assets/map.js",
+            get(|| async { asset(MAP_JS, JAVASCRIPT) }),
+        )
         .route(
             "/assets/secondary.js",
             get(|| async { asset(SECONDARY_JS, JAVASCRIPT) }),
@@ -265,7 +268,11 @@ mod tests {
             .chunks(5)
             .map(|c| std::str::from_utf8(c).unwrap().split_at(3))
             .collect();
-        assert!(codes.iter().all(|(n, a)| n.len() == 3 && Country::parse(a).is_ok()));
+        assert!(
+            codes
+                .iter()
+                .all(|(n, a)| n.len() == 3 && Country::parse(a).is_ok())
+        );
         for c in countries {
             if let Some(id) = c["id"].as_str() {
                 assert!(
