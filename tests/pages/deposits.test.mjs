@@ -247,10 +247,12 @@ async function assertChartMatchesApi(page, key) {
   });
   const chart = await page.evaluate(() => {
     const svg = document.querySelector('#chart-secondary svg');
+    // A bar's length along the value axis: its height across, its width when the rows run down.
+    const along = svg.dataset.layout === 'down' ? 'width' : 'height';
     const read = (sel) => [...svg.querySelectorAll(sel)].map((e) => ({ element: e.dataset.element, series: e.dataset.series,
       value: e.dataset.value === undefined ? null : Number(e.dataset.value),
       uncertainty: e.dataset.uncertainty === undefined ? null : Number(e.dataset.uncertainty),
-      height: e.getAttribute('height') === null ? null : Number(e.getAttribute('height')) }));
+      length: e.getAttribute(along) === null ? null : Number(e.getAttribute(along)) }));
     return { bars: read('rect.bar[data-element]'), withheld: read('text.suppressed-mark[data-element]'),
       zeros: read('text.zero-mark'), whiskers: read('path.whisker') };
   });
@@ -269,7 +271,7 @@ async function assertChartMatchesApi(page, key) {
       } else if (figure.value > 0) {
         assert.ok(bar && !mark, `${what}: a bar`);
         assert.equal(bar.value, figure.value, `${what}: the bar's value`);
-        assert.ok(bar.height > 0, `${what}: the bar has a height`);
+        assert.ok(bar.length > 0, `${what}: the bar has a length`);
       } else {
         assert.ok(zero && !bar && !mark, `${what}: 0 written, no bar`);
       }
@@ -281,9 +283,9 @@ async function assertChartMatchesApi(page, key) {
       assert.equal(whisker, undefined, `${r.element}: no whisker`);
     }
   }
-  // Bars are drawn to scale: of two published values, the larger bar is the taller.
+  // Bars are drawn to scale: of two published values, the larger bar is the longer.
   const drawn = chart.bars.filter((b) => b.value > 0).sort((a, b) => a.value - b.value);
-  drawn.forEach((b, i) => { if (i > 0 && b.value > drawn[i - 1].value) assert.ok(b.height >= drawn[i - 1].height, 'heights follow the values'); });
+  drawn.forEach((b, i) => { if (i > 0 && b.value > drawn[i - 1].value) assert.ok(b.length >= drawn[i - 1].length, 'lengths follow the values'); });
   return answer;
 }
 
@@ -402,7 +404,12 @@ async function checkSecondary(context) {
     }));
     assert.ok(fit.scroll <= fit.client, `scrollWidth ${fit.scroll} > clientWidth ${fit.client}`);
     assert.ok(fit.map <= fit.client && fit.chart <= fit.client, 'map and chart within the viewport');
+    assert.equal(await page.getAttribute('#chart-secondary svg', 'data-layout'), 'down', 'the elements run down on a phone');
+    const labels = await page.$$eval('#chart-secondary text.tick', (ts) => ts.filter((t) => /^[A-Z][a-z]?$/.test(t.textContent))
+      .map((t) => { const b = t.getBoundingClientRect(); return { top: b.top, bottom: b.bottom }; }));
+    labels.forEach((a, i) => { if (i > 0) assert.ok(a.top >= labels[i - 1].bottom - 0.5, 'element labels do not overlap'); });
     await assertMapMatchesApi(page, null);
+    await assertChartMatchesApi(page, null);
     assertNoConsoleErrors(page);
     await page.locator('#secondary').screenshot({ path: `${SHOTS}/dashboard-secondary-360.png` });
   });

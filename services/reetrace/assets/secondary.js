@@ -195,90 +195,116 @@
 
   // Grouped bars per element on a logarithmic axis (the deposits and the urban mine differ by
   // orders of magnitude): stock in use, end of life, and in deposits with its uncertainty (1σ)
-  // as a whisker. A withheld figure is a ×, a zero a 0 on the axis, never a bar.
+  // as a whisker. A withheld figure is a ×, a zero a 0 at the axis, never a bar. Across on a
+  // wide drawing; on a narrow one (a phone) the elements run down, a row each, so that their
+  // labels stay apart.
   const SERIES = [['stock_in_use', 'Stock in use', 's1'], ['end_of_life', 'End of life', 's2'], ['in_deposits', 'In deposits (± 1σ)', 's3']];
+  const DOWN_BELOW = 560;
 
   function chart(container, rows, title, description) {
-    const width = Math.round(Math.min(960, Math.max(340, container.clientWidth || 640)));
-    const height = 340;
-    const root = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, class: 'chart', role: 'img', 'aria-labelledby': 'sr-t sr-d' });
-    root.append(svg('title', { id: 'sr-t' }, title), svg('desc', { id: 'sr-d' }, description));
-    container.replaceChildren(root);
+    const width = Math.round(Math.min(960, Math.max(300, container.clientWidth || 640)));
+    const down = width < DOWN_BELOW;
     const values = rows.flatMap((r) => SERIES.map(([k]) => C.valueOf(r[k])).concat([r.in_deposits.value + (r.in_deposits.uncertainty || 0)]))
       .filter((v) => v !== null && v > 0);
-    if (!values.length) {
-      root.append(svg('text', { class: 'empty', x: width / 2, y: height / 2, 'text-anchor': 'middle' }, 'No secondary resources for these filters.'));
-    }
     // The axis starts at least a factor 2 below the least value, so that every bar shows.
     const lo = values.length ? Math.floor(Math.log10(Math.min(...values) / 2)) : 0;
     const hi = values.length ? Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...values)))) : 1;
-    // Room on the left for the longest tick label and the axis title.
-    const [left, right, top, bottom] = [30 + 7.5 * C.fmt(Math.pow(10, hi)).length, 12, 14, 86];
-    const plotH = height - top - bottom;
-    const base = top + plotH;
-    const y = (v) => base - ((Math.log10(Math.max(v, Math.pow(10, lo))) - lo) / (hi - lo)) * plotH;
-    const every = Math.ceil((hi - lo) / 6);
-    for (let d = lo; d <= hi; d += every) {
-      root.append(svg('line', { class: 'grid', x1: left, x2: width - right, y1: y(Math.pow(10, d)), y2: y(Math.pow(10, d)) }));
-      root.append(svg('text', { class: 'tick', x: left - 6, y: y(Math.pow(10, d)) + 4, 'text-anchor': 'end' }, C.fmt(Math.pow(10, d))));
+    const label = (v) => (down ? new Intl.NumberFormat('en', { notation: 'compact' }).format(v) : C.fmt(v));
+    // Room for the tick labels (across) or the element symbols (down), and the axis title.
+    const left = down ? 40 : 30 + 7.5 * label(Math.pow(10, hi)).length;
+    const [right, top] = [down ? 18 : 12, 14];
+    const lane = 30;
+    const height = down ? top + rows.length * lane + 96 : 340;
+    const base = down ? left : height - 86;
+    const far = down ? width - right : top;
+    const at = (v) => base + ((Math.log10(Math.max(v, Math.pow(10, lo))) - lo) / (hi - lo)) * (far - base);
+    const bandStart = down ? top : left;
+    const band = ((down ? top + rows.length * lane : width - right) - bandStart) / Math.max(1, rows.length);
+    const thick = Math.max(2, (band * 0.84) / SERIES.length);
+    const end = down ? top + rows.length * lane : height - 86;
+    const root = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, class: 'chart', role: 'img', 'aria-labelledby': 'sr-t sr-d', 'data-layout': down ? 'down' : 'across' });
+    root.append(svg('title', { id: 'sr-t' }, title), svg('desc', { id: 'sr-d' }, description));
+    container.replaceChildren(root);
+    if (!values.length) {
+      root.append(svg('text', { class: 'empty', x: width / 2, y: height / 2, 'text-anchor': 'middle' }, 'No secondary resources for these filters.'));
     }
-    const band = (width - left - right) / Math.max(1, rows.length);
-    const barW = Math.max(2, (band * 0.84) / SERIES.length);
+    // A rectangle from the value axis' foot to v, k-th in element i's band.
+    const place = (i, k, v) => {
+      const from = bandStart + band * i + band * 0.08 + k * thick;
+      const to = at(v);
+      return down
+        ? { x: base, y: from, width: Math.max(0, to - base), height: thick - 1 }
+        : { x: from, y: to, width: thick - 1, height: Math.max(0, base - to) };
+    };
+    const every = Math.ceil((hi - lo) / (down ? 4 : 6));
+    for (let d = lo; d <= hi; d += every) {
+      const p = at(Math.pow(10, d));
+      root.append(down
+        ? svg('line', { class: 'grid', x1: p, x2: p, y1: top, y2: end })
+        : svg('line', { class: 'grid', x1: left, x2: width - right, y1: p, y2: p }));
+      root.append(down
+        ? svg('text', { class: 'tick', x: p, y: end + 16, 'text-anchor': 'middle' }, label(Math.pow(10, d)))
+        : svg('text', { class: 'tick', x: left - 6, y: p + 4, 'text-anchor': 'end' }, label(Math.pow(10, d))));
+    }
     rows.forEach((r, i) => {
-      const x0 = left + band * i + band * 0.08;
-      root.append(svg('text', { class: 'tick', x: left + band * (i + 0.5), y: base + 16, 'text-anchor': 'middle' }, r.element));
-      SERIES.forEach(([key, label, cls], k) => {
+      const middle = bandStart + band * (i + 0.5);
+      root.append(down
+        ? svg('text', { class: 'tick', x: left - 8, y: middle + 4, 'text-anchor': 'end' }, r.element)
+        : svg('text', { class: 'tick', x: middle, y: base + 16, 'text-anchor': 'middle' }, r.element));
+      SERIES.forEach(([key, name, cls], k) => {
         const figure = r[key];
-        const x = x0 + k * barW;
-        const what = r.element + ', ' + label.toLowerCase();
-        if (C.isSuppressed(figure)) {
-          const mark = svg('text', { class: 'suppressed-mark', x: x + barW / 2, y: base - 4, 'text-anchor': 'middle', 'data-element': r.element, 'data-series': key }, '×');
-          mark.append(svg('title', {}, what + ': suppressed (disclosure control)'));
+        const what = r.element + ', ' + name.toLowerCase();
+        const box = place(i, k, 1);
+        // A mark at the axis' foot in the bar's place: × withheld, 0 zero.
+        const foot = (cls2, text, extra) => {
+          const mark = svg('text', {
+            class: cls2, 'text-anchor': 'middle', 'data-element': r.element, 'data-series': key, ...extra,
+            ...(down ? { x: base + 6, y: box.y + thick - 2 } : { x: box.x + thick / 2, y: base - 4 }),
+          }, text);
+          mark.append(svg('title', {}, what + (text === '0' ? ': 0 kg' : ': suppressed (disclosure control)')));
           root.append(mark);
-          return;
-        }
+        };
+        if (C.isSuppressed(figure)) return foot('suppressed-mark', '×', {});
         const v = C.valueOf(figure);
-        if (v === null) return;
-        if (v <= 0) {
-          const zero = svg('text', { class: 'zero-mark', x: x + barW / 2, y: base - 3, 'text-anchor': 'middle', 'data-element': r.element, 'data-series': key, 'data-value': v }, '0');
-          zero.append(svg('title', {}, what + ': 0 kg'));
-          root.append(zero);
-          return;
-        }
+        if (v === null) return undefined;
+        if (v <= 0) return foot('zero-mark', '0', { 'data-value': v });
         const u = key === 'in_deposits' ? figure.uncertainty || 0 : null;
+        const b = place(i, k, v);
         const rect = svg('rect', {
-          class: 'bar ' + cls, x: x.toFixed(1), y: y(v).toFixed(1), width: Math.max(1, barW - 1).toFixed(1),
-          height: Math.max(0, base - y(v)).toFixed(1), 'data-element': r.element, 'data-series': key, 'data-value': v,
+          class: 'bar ' + cls, x: b.x.toFixed(1), y: b.y.toFixed(1), width: b.width.toFixed(1), height: b.height.toFixed(1),
+          'data-element': r.element, 'data-series': key, 'data-value': v,
         });
         if (u !== null) rect.setAttribute('data-uncertainty', u);
         rect.append(svg('title', {}, what + ': ' + C.fmt(v) + (u !== null ? ' ± ' + C.fmt(u) : '') + ' kg' +
           (key === 'in_deposits' ? ' in ' + figure.deposits + ' deposit' + (figure.deposits === 1 ? '' : 's') : '')));
         root.append(rect);
         if (u) {
-          const cx = x + (barW - 1) / 2;
-          const [y1, y2] = [y(v + u), y(v - u)].map((t) => t.toFixed(1));
-          root.append(svg('path', {
-            class: 'whisker', d: `M${cx.toFixed(1)},${y1}V${y2}M${(cx - 2).toFixed(1)},${y1}h4M${(cx - 2).toFixed(1)},${y2}h4`,
-            'data-element': r.element, 'data-uncertainty': u,
-          }));
+          const [c, c2] = [0, 2].map((o) => (down ? b.y + b.height / 2 : b.x + b.width / 2) - o).map((t) => t.toFixed(1));
+          const [p1, p2] = [at(v + u), at(v - u)].map((t) => t.toFixed(1));
+          const d = down ? `M${p1},${c}H${p2}M${p1},${c2}v4M${p2},${c2}v4` : `M${c},${p1}V${p2}M${c2},${p1}h4M${c2},${p2}h4`;
+          root.append(svg('path', { class: 'whisker', d, 'data-element': r.element, 'data-uncertainty': u }));
         }
+        return undefined;
       });
     });
-    root.append(svg('line', { class: 'axis', x1: left, x2: width - right, y1: base, y2: base }));
-    root.append(svg('line', { class: 'axis', x1: left, x2: left, y1: top, y2: base }));
-    root.append(svg('text', { class: 'axis-title', x: left + (width - left - right) / 2, y: base + 36, 'text-anchor': 'middle' }, 'Element'));
-    root.append(svg('text', { class: 'axis-title', x: 14, y: top + plotH / 2, 'text-anchor': 'middle', transform: 'rotate(-90 14 ' + (top + plotH / 2) + ')' }, 'kg (logarithmic)'));
+    root.append(down
+      ? svg('line', { class: 'axis', x1: left, x2: left, y1: top, y2: end })
+      : svg('line', { class: 'axis', x1: left, x2: width - right, y1: base, y2: base }));
+    root.append(down
+      ? svg('text', { class: 'axis-title', x: left + (width - left - right) / 2, y: end + 36, 'text-anchor': 'middle' }, 'kg (logarithmic)')
+      : svg('text', { class: 'axis-title', x: 14, y: (top + base) / 2, 'text-anchor': 'middle', transform: 'rotate(-90 14 ' + (top + base) / 2 + ')' }, 'kg (logarithmic)'));
+    if (!down) root.append(svg('text', { class: 'axis-title', x: left + (width - left - right) / 2, y: base + 36, 'text-anchor': 'middle' }, 'Element'));
     let lx = 16;
-    let ly = height - 24;
-    const items = SERIES.map(([, label, cls]) => [label, cls]);
+    let ly = height - 38;
+    const items = SERIES.map(([, name, cls]) => [name, cls]);
     if (rows.some((r) => SERIES.some(([k]) => C.isSuppressed(r[k])))) items.push(['suppressed', null]);
-    for (const [label, cls] of items) {
-      const room = 34 + label.length * 7;
+    for (const [name, cls] of items) {
+      const room = 34 + name.length * 7;
       if (lx + room > width && lx > 16) { lx = 16; ly += 18; }
       const g = svg('g', { class: 'legend-item' });
       g.append(cls ? svg('rect', { class: 'bar ' + cls, x: lx + 4, y: ly - 12, width: 16, height: 12 })
         : svg('text', { class: 'suppressed-mark', x: lx + 12, y: ly, 'text-anchor': 'middle' }, '×'));
-      g.append(svg('text', { class: 'legend', x: lx + 28, y: ly }, label));
+      g.append(svg('text', { class: 'legend', x: lx + 28, y: ly }, name));
       root.append(g);
       lx += room;
     }
