@@ -65,6 +65,7 @@
       stock_in_use: sum(rows.map((r) => r.stock_in_use)),
       end_of_life: sum(rows.map((r) => r.end_of_life)),
       in_deposits: rows.length === 1 ? rows[0].in_deposits : { value: rows.reduce((s, r) => s + r.in_deposits.value, 0) },
+      by_deposit: rows.length === 1 ? rows[0].by_deposit || [] : [],
     }]));
   }
 
@@ -133,7 +134,8 @@
       countries.set(t.country, {
         cls: q.of(dep.value),
         title: name(t.country) + ': ' + what + ' in deposits ' + C.fmt(dep.value) + u + ' kg (' + (counts.get(t.country) || 0) +
-          ' deposits with an assay of it); urban mine in ' + answer.year + ': stock in use ' + say(t.stock_in_use) + ', end of life ' + say(t.end_of_life),
+          ' deposits with an assay of it' + t.by_deposit.map((b) => '; ' + words(b.deposit_type) + ', ' + b.status + ' ' + C.fmt(b.value) + ' kg').join('') +
+          '); urban mine in ' + answer.year + ': stock in use ' + say(t.stock_in_use) + ', end of life ' + say(t.end_of_life),
       });
     }
     const stocks = [...totals.values()].map((t) => C.valueOf(t.stock_in_use)).filter((v) => v !== null && v > 0);
@@ -318,7 +320,8 @@
         ', in deposits ' + C.fmt(r.in_deposits.value) + ' ± ' + C.fmt(r.in_deposits.uncertainty) + ' kg').join('; '));
     $('caption-secondary').textContent = 'The urban mine (stock in use and end of life in ' + answer.year +
       ', modelled, all product categories) beside the content of the recorded residue deposits, ' + where +
-      '; the whisker is the deposits\' standard uncertainty (1σ). Logarithmic scale.';
+      '; the whisker is the deposits\' standard uncertainty (1σ). Logarithmic scale.' +
+      (answer.parameters_version ? ' Model parameters version ' + answer.parameters_version + '.' : '');
     $('table-secondary').tBodies[0].replaceChildren(...rows.map((r) => el('tr', { 'data-element': r.element },
       el('th', { scope: 'row' }, r.element), cell(r.stock_in_use), cell(r.end_of_life), cell(r.in_deposits),
       cell({ value: r.in_deposits.uncertainty }), el('td', { class: 'num', 'data-value': r.in_deposits.deposits }, r.in_deposits.deposits))));
