@@ -81,6 +81,11 @@ impl DepositService {
         Self { store, issuing }
     }
 
+    /// The store (for the feed).
+    pub fn store(&self) -> &Arc<dyn DepositStore> {
+        &self.store
+    }
+
     /// Records a new deposit for `org_id`; its first version. With an `Idempotency-Key`, the
     /// answer is kept with the write, and a retry gets it back instead of a second deposit.
     pub async fn create(
