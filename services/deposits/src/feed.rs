@@ -46,7 +46,7 @@ fn figures(row: &DepositFeedRow) -> Result<Value, FeedError> {
         return Err(malformed("no stored record".into()));
     };
     let input: DepositInput = serde_json::from_str(record).map_err(|e| malformed(e.to_string()))?;
-    let deposit = Deposit::parse(&input, recorded_at.date_naive())
+    let deposit = Deposit::stored(&input, recorded_at.date_naive())
         .map_err(|e| malformed(format!("{e:?}")))?;
     let content: Vec<Value> = content_views(&deposit)
         .into_iter()

@@ -305,7 +305,7 @@ fn view(stored: StoredVersion) -> Result<DepositVersion, DepositError> {
     };
     let input: DepositInput =
         serde_json::from_str(&stored.record).map_err(|e| corrupt(e.to_string()))?;
-    let deposit = Deposit::parse(&input, stored.created_at.date_naive())
+    let deposit = Deposit::stored(&input, stored.created_at.date_naive())
         .map_err(|e| corrupt(format!("{e:?}")))?;
     let credential =
         serde_json::from_str(&stored.credential).map_err(|e| corrupt(e.to_string()))?;
