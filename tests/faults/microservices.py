@@ -53,6 +53,7 @@ env.update({
     "REETRACE_PASSPORT_URL": GATEWAY,
     "REETRACE_CUSTODY_URL": GATEWAY,
     "REETRACE_STOCK_URL": GATEWAY,
+    "REETRACE_DEPOSITS_URL": GATEWAY,
     "REETRACE_LOG": env.get("REETRACE_LOG", "warn"),
     "REETRACE_RATE_LIMIT_PER_SECOND": "0",
     # Every instance sits behind the gateway, which names the client in X-Forwarded-For; the

@@ -8,9 +8,11 @@
 //! - [`service`]: record, version, withdraw, read and list deposits, each version signed by
 //!   the recording organisation through core's issuing capability.
 //! - [`store`]: the deposits and their versions on SQLite or PostgreSQL.
+//! - [`feed`]: the deposits feed (CloudEvents) the stock service adds deposits up from.
 //! - [`api`]: the routes under `/api/v1/deposits` (reads are open data; surveyors write).
 
 pub mod api;
 pub mod domain;
+pub mod feed;
 pub mod service;
 pub mod store;

@@ -296,3 +296,112 @@ backend_test!(
         assert_eq!(service.history(id).await.unwrap().len(), 1);
     }
 );
+
+/// The feed's events, as (type, deposit, version, Nd kg of the event's content).
+async fn feed(service: &DepositService) -> Vec<(String, Uuid, i64, Option<f64>)> {
+    use reetrace_core::service::feed::FeedSource;
+    let events = reetrace_deposits::feed::DepositFeed::new(service.store().clone())
+        .read(0, 100)
+        .await
+        .unwrap();
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            assert_eq!(e.seq().unwrap(), i as i64 + 1, "gap-free, in order");
+            let nd = e.data["deposit"]["content"].as_array().and_then(|lines| {
+                lines
+                    .iter()
+                    .find(|l| l["element"] == "Nd")
+                    .and_then(|l| l["kg"].as_f64())
+            });
+            (
+                e.kind.clone(),
+                e.data["deposit_id"].as_str().unwrap().parse().unwrap(),
+                e.data["version"].as_i64().unwrap(),
+                nd,
+            )
+        })
+        .collect()
+}
+
+backend_test!(
+    the_feed_reports_versions_and_withdrawals_in_order,
+    |db: TestDatabase| async move {
+        let (service, _) = service(&db).await;
+        let surveyor = Uuid::now_v7();
+        let pond = create(&service, surveyor, &red_mud(30_000_000.0)).await;
+        let id = pond.stored.deposit_id;
+        service
+            .update(surveyor, id, &red_mud(40_000_000.0), now())
+            .await
+            .unwrap();
+        let landfill = create(&service, surveyor, &ash("BG")).await;
+        service.revoke(surveyor, id, now()).await.unwrap();
+        // Withdrawing again writes no second event.
+        service.revoke(surveyor, id, now()).await.unwrap();
+        let other = landfill.stored.deposit_id;
+        let live = feed(&service).await;
+        assert_eq!(
+            live,
+            vec![
+                // Each event carries its own version's figures: 30 Mt, then 40 Mt, at 95 g/t.
+                (
+                    "org.reetrace.deposit.recorded".into(),
+                    id,
+                    1,
+                    Some(2_850_000.0)
+                ),
+                (
+                    "org.reetrace.deposit.versioned".into(),
+                    id,
+                    2,
+                    Some(3_800_000.0)
+                ),
+                ("org.reetrace.deposit.recorded".into(), other, 1, None),
+                ("org.reetrace.deposit.withdrawn".into(), id, 2, None),
+            ]
+        );
+
+        // A database whose deposits were recorded before the feed existed: the migration's
+        // back-fill writes the same events in the same order.
+        let conn = Db::connect(&db.url, &PoolOptions::default()).await.unwrap();
+        for statement in ["DELETE FROM deposit_feed", "DELETE FROM deposit_feed_head"] {
+            reetrace_core::db::Sql::new(statement)
+                .execute(conn.writer())
+                .await
+                .unwrap();
+        }
+        let migration = match db.backend {
+            reetrace_core::db::Backend::Sqlite => {
+                include_str!("../../../migrations/deposits/sqlite/50002_deposit_feed.sql")
+            }
+            reetrace_core::db::Backend::Postgres => {
+                include_str!("../../../migrations/deposits/postgres/50002_deposit_feed.sql")
+            }
+        };
+        let backfill = migration
+            .split("-- Deposits recorded before the feed")
+            .nth(1)
+            .and_then(|rest| rest.split_once('\n'))
+            .unwrap()
+            .1;
+        for statement in backfill.split(";\n").filter(|s| s.contains("INSERT")) {
+            let statement: String = statement
+                .lines()
+                .filter(|l| !l.starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            reetrace_core::db::Sql::new(statement)
+                .execute(conn.writer())
+                .await
+                .unwrap();
+        }
+        assert_eq!(feed(&service).await, live);
+        // The head continues after the back-filled events.
+        let third = create(&service, surveyor, &ash("RO")).await;
+        let after = feed(&service).await;
+        assert_eq!(after.len(), 5);
+        assert_eq!(after[4].1, third.stored.deposit_id);
+    }
+);

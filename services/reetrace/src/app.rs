@@ -15,7 +15,6 @@ use reetrace_core::api::auth::Authenticator;
 use reetrace_core::api::bulk_gate::BulkGate;
 use reetrace_core::api::feed::FeedState;
 use reetrace_core::api::problem;
-use reetrace_core::client::feed::HttpFeed;
 use reetrace_core::client::recycled_content::HttpClaims;
 use reetrace_core::db::{Db, MigrationSet, PoolOptions};
 use reetrace_core::metrics::{self, Metrics};
@@ -50,7 +49,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::apidoc;
 use crate::config::Config;
 use crate::ops::{self, OpsState};
-use crate::selection::{Selection, remote};
+use crate::selection::Selection;
 
 /// Every service's migrations, in the order they apply. Issuing's comes after passport's, whose
 /// first migration created the issuing tables before they were the kernel's (issuing's creates
@@ -108,7 +107,7 @@ pub struct Services {
     /// Leases for the background work of this process.
     pub leases: Arc<Leases>,
     pub stock: StockService,
-    /// The stock service's consumers of the passport and custody feeds.
+    /// The stock service's consumers of the passport, custody and deposits feeds.
     pub stock_consumers: StockConsumers,
     /// Where the consumers keep the events they cannot apply.
     pub quarantines: Quarantines,
@@ -178,23 +177,20 @@ impl Services {
         )
         .await
         .map_err(crate::instance::log_refused)?;
-        let passport_feed: Arc<dyn FeedSource> = if selection.passport {
-            Arc::new(passport::feed::PassportFeed::new(passport_store))
-        } else if selection.custody || selection.stock {
-            let (url, key) = remote(config, &config.passport_url, "passport")?;
-            Arc::new(HttpFeed::new(
-                http.clone(),
-                url,
-                passport::feed::STREAM,
-                key,
-            ))
-        } else {
-            Arc::new(passport::feed::PassportFeed::new(passport_store))
-        };
+        let feeds = crate::selection::Feeds::of(
+            config,
+            selection,
+            &http,
+            (
+                passport_store.clone(),
+                custody_store.clone(),
+                deposits.store().clone(),
+            ),
+        )?;
         let quarantines = Quarantines::new(reetrace_core::store::quarantine::open(db));
         let custody_passports = Arc::new(
             Consumer::new(
-                passport_feed.clone(),
+                feeds.passport.clone(),
                 Arc::new(custody::feed::PassportProjection::new(
                     custody_store.clone(),
                     base_url.clone(),
@@ -206,18 +202,13 @@ impl Services {
             )
             .with_quarantine(quarantines.of("custody.passports")),
         );
-        let custody_feed: Arc<dyn FeedSource> = if selection.custody || !selection.stock {
-            Arc::new(custody::feed::CustodyFeed::new(custody_store.clone()))
-        } else {
-            let (url, key) = remote(config, &config.custody_url, "custody")?;
-            Arc::new(HttpFeed::new(http.clone(), url, custody::feed::STREAM, key))
-        };
         let leases = Arc::new(Leases::new(db.clone(), instance_name()));
         let stock = StockService::new(stock::store::open(db), config.disclosure_k);
         let stock_consumers = StockConsumers::new(
             stock.store().clone(),
-            passport_feed,
-            custody_feed,
+            feeds.passport,
+            feeds.custody,
+            Some(feeds.deposits),
             Some(leases.clone()),
             Some(quarantines.clone()),
         );
@@ -470,6 +461,11 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     }
     if selection.deposits {
         routes = routes.merge(deposits::api::served(&services.deposits, &auth));
+        let store = services.deposits.store().clone();
+        feeds.insert(
+            deposits::feed::STREAM.to_owned(),
+            Arc::new(deposits::feed::DepositFeed::new(store)),
+        );
     }
     let mut consumers: HashMap<String, Arc<Consumer>> = HashMap::new();
     if selection.custody {

@@ -105,6 +105,8 @@ pub struct Config {
     pub custody_url: Option<String>,
     /// Where the stock service runs, when not here.
     pub stock_url: Option<String>,
+    /// Where the deposits service runs, when not here (the stock service reads its feed).
+    pub deposits_url: Option<String>,
     /// The API key (role `service`) this process reads other services' feeds with; `reetrace
     /// migrate` and `serve` register it.
     pub service_key: Option<SecretText>,
@@ -158,6 +160,7 @@ impl Default for Config {
             ],
             passport_url: None,
             custody_url: None,
+            deposits_url: None,
             stock_url: None,
             service_key: None,
             disclosure_k: reetrace_stock::service::DEFAULT_DISCLOSURE_K,
@@ -297,6 +300,7 @@ impl Config {
             ("passport_url", &self.passport_url),
             ("custody_url", &self.custody_url),
             ("stock_url", &self.stock_url),
+            ("deposits_url", &self.deposits_url),
         ] {
             if let Some(url) = url
                 && !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))

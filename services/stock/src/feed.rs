@@ -1,7 +1,7 @@
-//! The stock service's side of the feeds: its two consumers, of the passport feed and of the
-//! custody feed. Each is a [`Projection`] that reads CloudEvents into changes (what a passport
+//! The stock service's side of the feeds: its consumers of the passport feed, of the custody
+//! feed and (where the deposits service runs) of the deposits feed. Each is a [`Projection`] that reads CloudEvents into changes (what a passport
 //! or a custody step adds to the figures) and hands the batch to `service::projection`, which
-//! applies it (inbox, cells, cursor) in one transaction. [`StockConsumers`] runs both.
+//! applies it (inbox, cells, cursor) in one transaction. [`StockConsumers`] runs them.
 //!
 //! An event the stock service cannot read (an unknown category, a missing field) is logged and
 //! skipped, and the cursor moves past it: one bad event must not stop the urban-mine figures.
@@ -25,15 +25,20 @@ use uuid::Uuid;
 use crate::domain::custody::{
     self, CustodyChange, OriginShare, ProductStep, TransformInput, TransformOutput,
 };
+use crate::domain::deposits::{DepositChange, DepositElement, DepositFacts};
 use crate::domain::flow::{Deltas, ElementMasses, Flow};
 use crate::domain::passport::{Granularity, PassportChange, PassportFacts, PassportStatus};
 use crate::service::projection;
-use crate::store::ProjectionStore;
+use crate::store::{ProjectionStore, StockStore};
 
 /// The passport feed's event types.
 pub const PASSPORT_ISSUED: &str = "org.reetrace.passport.issued";
 pub const PASSPORT_VERSIONED: &str = "org.reetrace.passport.versioned";
 pub const PASSPORT_STATUS_CHANGED: &str = "org.reetrace.passport.status_changed";
+/// The deposits feed's event types.
+pub const DEPOSIT_RECORDED: &str = "org.reetrace.deposit.recorded";
+pub const DEPOSIT_VERSIONED: &str = "org.reetrace.deposit.versioned";
+pub const DEPOSIT_WITHDRAWN: &str = "org.reetrace.deposit.withdrawn";
 /// The prefix of the custody feed's event types.
 pub const CUSTODY_PREFIX: &str = "org.reetrace.custody.";
 
@@ -206,6 +211,62 @@ pub fn custody_change(event: &CloudEvent) -> Result<CustodyChange, String> {
     }
 }
 
+/// What a deposits feed event changes.
+pub fn deposit_change(event: &CloudEvent) -> Result<DepositChange, String> {
+    let data = &event.data;
+    match event.kind.as_str() {
+        DEPOSIT_RECORDED | DEPOSIT_VERSIONED => {
+            let d = &data["deposit"];
+            let text = |field: &str| {
+                d[field]
+                    .as_str()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("no deposit.{field}"))
+            };
+            let amount = |value: &Value, what: &str| {
+                value
+                    .as_f64()
+                    .filter(|x| x.is_finite() && *x >= 0.0)
+                    .ok_or_else(|| format!("{what}: not a finite amount of 0 or more"))
+            };
+            let content = d["content"]
+                .as_array()
+                .ok_or("no deposit.content")?
+                .iter()
+                .map(|c| {
+                    Ok(DepositElement {
+                        element: c["element"]
+                            .as_str()
+                            .ok_or("a content line without element")?
+                            .to_owned(),
+                        kg: amount(&c["kg"], "kg")?,
+                        uncertainty_kg: amount(&c["uncertainty_kg"], "uncertainty_kg")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(DepositChange::Upsert(Box::new(DepositFacts {
+                deposit_id: uuid_at(data, "deposit_id")?,
+                version: data["version"].as_i64().ok_or("no version")?,
+                org_id: uuid_at(data, "org_id")?,
+                deposit_type: text("type")?,
+                status: text("status")?,
+                country: text("country")?
+                    .parse()
+                    .map_err(|e| format!("country: {e}"))?,
+                nuts: d["nuts"].as_str().map(str::to_owned),
+                illustrative: d["illustrative"].as_bool().unwrap_or(false),
+                tonnes: amount(&d["tonnes"], "tonnes")?,
+                content,
+            })))
+        }
+        DEPOSIT_WITHDRAWN => Ok(DepositChange::Withdrawn {
+            deposit_id: uuid_at(data, "deposit_id")?,
+        }),
+        _ => Ok(DepositChange::Ignore),
+    }
+}
+
 fn warn_unattributed(event: &CloudEvent, micrograms: i128) {
     if micrograms != 0 {
         tracing::warn!(
@@ -306,44 +367,103 @@ impl Projection for CustodyProjection {
     }
 }
 
+/// Keeps the stock service's copy of the residue deposits from the deposits feed.
+pub struct DepositProjection {
+    store: Arc<dyn StockStore>,
+}
+
+impl DepositProjection {
+    pub fn new(store: Arc<dyn StockStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl Projection for DepositProjection {
+    fn name(&self) -> &str {
+        "stock.deposits"
+    }
+
+    async fn cursor(&self, stream: &str) -> Result<i64, StoreError> {
+        self.store.cursor(stream).await
+    }
+
+    async fn apply(&self, stream: &str, events: &[CloudEvent]) -> Result<(), StoreError> {
+        let changes = changes(events, deposit_change, stream)?;
+        projection::apply_deposits(self.store.as_ref(), stream, &changes).await
+    }
+
+    async fn advance(&self, stream: &str, position: i64) -> Result<(), StoreError> {
+        let mut tx = self.store.begin_projection().await?;
+        self.store.move_cursor(&mut tx, stream, position).await?;
+        tx.commit().await
+    }
+}
+
 /// How often the consumers look for new events when nothing wakes them.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
-/// The passport and custody consumers of the stock projections.
+/// The passport, custody and deposits consumers of the stock projections.
 #[derive(Debug, Clone)]
 pub struct StockConsumers {
     consumers: Vec<Arc<Consumer>>,
 }
 
+/// A consumer under its lease and with its quarantine, where there are.
+fn kept(
+    consumer: Consumer,
+    name: &str,
+    leases: Option<&Arc<Leases>>,
+    quarantines: Option<&Quarantines>,
+) -> Arc<Consumer> {
+    let consumer = match leases {
+        Some(leases) => consumer.with_lease(leases.clone(), name),
+        None => consumer,
+    };
+    Arc::new(match quarantines {
+        Some(q) => consumer.with_quarantine(q.of(name)),
+        None => consumer,
+    })
+}
+
 impl StockConsumers {
-    /// Consumers of `passport` and `custody` into `store`'s projections.
+    /// Consumers of `passport`, `custody` and, when given, `deposits` into `store`'s
+    /// projections.
     pub fn new(
-        store: Arc<dyn ProjectionStore>,
+        store: Arc<dyn StockStore>,
         passport: Arc<dyn FeedSource>,
         custody: Arc<dyn FeedSource>,
+        deposits: Option<Arc<dyn FeedSource>>,
         leases: Option<Arc<Leases>>,
         quarantines: Option<Quarantines>,
     ) -> Self {
-        let lease = |consumer: Consumer, name: &str| {
-            let consumer = match &leases {
-                Some(leases) => consumer.with_lease(leases.clone(), name),
-                None => consumer,
-            };
-            match &quarantines {
-                Some(q) => consumer.with_quarantine(q.of(name)),
-                None => consumer,
-            }
-        };
-        let consumers = vec![
-            Arc::new(lease(
-                Consumer::new(passport, Arc::new(PassportProjection::new(store.clone()))),
+        let (leases, quarantines) = (leases.as_ref(), quarantines.as_ref());
+        let projection: Arc<dyn ProjectionStore> = store.clone();
+        let mut consumers = vec![
+            kept(
+                Consumer::new(
+                    passport,
+                    Arc::new(PassportProjection::new(projection.clone())),
+                ),
                 "stock.passports",
-            )),
-            Arc::new(lease(
-                Consumer::new(custody, Arc::new(CustodyProjection::new(store))),
+                leases,
+                quarantines,
+            ),
+            kept(
+                Consumer::new(custody, Arc::new(CustodyProjection::new(projection))),
                 "stock.custody",
-            )),
+                leases,
+                quarantines,
+            ),
         ];
+        if let Some(deposits) = deposits {
+            consumers.push(kept(
+                Consumer::new(deposits, Arc::new(DepositProjection::new(store))),
+                "stock.deposits",
+                leases,
+                quarantines,
+            ));
+        }
         Self { consumers }
     }
 

@@ -54,10 +54,10 @@ struct FeedQuery {
 ///
 /// For other reetrace services (role `service`) and admins. Events come in sequence order with
 /// no gap: an event that commits late is never skipped, because sequence numbers are handed out
-/// in commit order. Streams: `passport`, `custody`.
+/// in commit order. Streams: `passport`, `custody`, `deposits`.
 #[utoipa::path(
     get, path = "/api/v1/feeds/{stream}", tag = "feeds", operation_id = "readFeed",
-    params(("stream" = String, Path, example = "passport", description = "The stream: `passport` or `custody` (others answer 404)"), FeedQuery),
+    params(("stream" = String, Path, example = "passport", description = "The stream: `passport`, `custody` or `deposits` (others answer 404)"), FeedQuery),
     responses(
         (status = 200, description = "A page of events", body = FeedPage),
         (status = 404, description = "No such stream here", body = Problem, content_type = "application/problem+json"),

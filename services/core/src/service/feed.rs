@@ -44,7 +44,7 @@ pub enum FeedError {
 /// Reads one stream, in order, after a cursor.
 #[async_trait]
 pub trait FeedSource: Send + Sync {
-    /// The stream's name (`passport`, `custody`).
+    /// The stream's name (`passport`, `custody`, `deposits`).
     fn stream(&self) -> &str;
     /// Events with sequence greater than `after`, at most `limit`, in order, with no gap.
     async fn read(&self, after: i64, limit: u32) -> Result<Vec<CloudEvent>, FeedError>;

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::assay::{Assay, AssayInput};
 use super::content::{Estimate, concentrations, content_grams};
 use super::exact::{Exact, ExactError};
-use super::geometry::{Geometry, GeometryInput};
+use super::geometry::{Checks, Geometry, GeometryInput};
 
 /// What the deposit is a residue of.
 #[derive(
@@ -212,6 +212,23 @@ impl Deposit {
     /// Checks a record; `today` bounds the years of deposition. Every problem is reported with
     /// its JSON pointer.
     pub fn parse(input: &DepositInput, today: NaiveDate) -> Result<Deposit, Vec<FieldError>> {
+        Self::parse_with(input, today, Checks::Full)
+    }
+
+    /// A record read back from the store, checked as it was on `recorded_on` but for the
+    /// pairwise simplicity of its polygon's edges ([`Checks::Stored`]).
+    pub fn stored(
+        input: &DepositInput,
+        recorded_on: NaiveDate,
+    ) -> Result<Deposit, Vec<FieldError>> {
+        Self::parse_with(input, recorded_on, Checks::Stored)
+    }
+
+    fn parse_with(
+        input: &DepositInput,
+        today: NaiveDate,
+        checks: Checks,
+    ) -> Result<Deposit, Vec<FieldError>> {
         let mut errors = Vec::new();
         let name = input.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_NAME {
@@ -220,7 +237,7 @@ impl Deposit {
                 format!("a name of 1 to {MAX_NAME} characters"),
             ));
         }
-        let geometry = Geometry::parse(&input.location.geometry, "/location/geometry")
+        let geometry = Geometry::parse_with(&input.location.geometry, "/location/geometry", checks)
             .map_err(|e| errors.extend(e))
             .ok();
         let nuts = match &input.location.nuts {

@@ -81,6 +81,11 @@ impl DepositService {
         Self { store, issuing }
     }
 
+    /// The store (for the feed).
+    pub fn store(&self) -> &Arc<dyn DepositStore> {
+        &self.store
+    }
+
     /// Records a new deposit for `org_id`; its first version. With an `Idempotency-Key`, the
     /// answer is kept with the write, and a retry gets it back instead of a second deposit.
     pub async fn create(
@@ -300,7 +305,7 @@ fn view(stored: StoredVersion) -> Result<DepositVersion, DepositError> {
     };
     let input: DepositInput =
         serde_json::from_str(&stored.record).map_err(|e| corrupt(e.to_string()))?;
-    let deposit = Deposit::parse(&input, stored.created_at.date_naive())
+    let deposit = Deposit::stored(&input, stored.created_at.date_naive())
         .map_err(|e| corrupt(format!("{e:?}")))?;
     let credential =
         serde_json::from_str(&stored.credential).map_err(|e| corrupt(e.to_string()))?;

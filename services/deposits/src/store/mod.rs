@@ -7,6 +7,7 @@
 //! key refuses the second, which is told to retry).
 
 mod archive;
+mod feed;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use reetrace_core::service::idempotency_retention::IdempotentAnswers;
 use uuid::Uuid;
 
 pub use archive::archive;
+pub use feed::{DepositEventKind, DepositFeedRow};
 
 /// The deposits service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::DEPOSITS;
@@ -122,6 +124,8 @@ pub trait DepositStore: Send + Sync {
     ) -> Result<Vec<StoredVersion>, StoreError>;
     /// Marks a deposit withdrawn at `at` (once: `false` when it already was).
     async fn mark_revoked(&self, deposit_id: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Feed events after `after`, at most `limit`, in order.
+    async fn feed_after(&self, after: i64, limit: u32) -> Result<Vec<DepositFeedRow>, StoreError>;
 }
 
 /// The deposits store, on SQLite or PostgreSQL.
@@ -236,6 +240,15 @@ impl DepositStore for SqlDeposits {
             .execute(&mut tx)
             .await?;
         insert_version_sql(v).execute(&mut tx).await?;
+        feed::insert(
+            &mut tx,
+            DepositEventKind::Recorded,
+            v.deposit_id,
+            1,
+            v.org_id,
+            v.at,
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -284,6 +297,15 @@ impl DepositStore for SqlDeposits {
             Some(_) => {}
         }
         insert_version_sql(v).execute(&mut tx).await?;
+        feed::insert(
+            &mut tx,
+            DepositEventKind::Versioned,
+            v.deposit_id,
+            v.version,
+            v.org_id,
+            v.at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -360,13 +382,39 @@ impl DepositStore for SqlDeposits {
     }
 
     async fn mark_revoked(&self, deposit_id: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.db.begin().await?;
         let changed = Sql::new(
             "UPDATE deposits SET revoked_at = $2 WHERE deposit_id = $1 AND revoked_at IS NULL",
         )
         .bind(deposit_id)
         .bind(at)
-        .execute(self.db.writer())
+        .execute(&mut tx)
         .await?;
-        Ok(changed == 1)
+        if changed != 1 {
+            return Ok(false);
+        }
+        let (org_id, version): (Uuid, i64) = Sql::new(
+            "SELECT d.org_id, MAX(v.version) FROM deposits d \
+             JOIN deposit_versions v ON v.deposit_id = d.deposit_id \
+             WHERE d.deposit_id = $1 GROUP BY d.org_id",
+        )
+        .bind(deposit_id)
+        .fetch_one(&mut tx)
+        .await?;
+        feed::insert(
+            &mut tx,
+            DepositEventKind::Withdrawn,
+            deposit_id,
+            version,
+            org_id,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn feed_after(&self, after: i64, limit: u32) -> Result<Vec<DepositFeedRow>, StoreError> {
+        feed::after(&self.db, after, limit).await
     }
 }

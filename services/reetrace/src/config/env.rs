@@ -84,6 +84,7 @@ pub(super) const ENV_KEYS: &[(&str, &[&str], Kind)] = &[
     ("REETRACE_SERVICES", &["services"], Kind::List),
     ("REETRACE_PASSPORT_URL", &["passport_url"], Kind::Str),
     ("REETRACE_CUSTODY_URL", &["custody_url"], Kind::Str),
+    ("REETRACE_DEPOSITS_URL", &["deposits_url"], Kind::Str),
     ("REETRACE_STOCK_URL", &["stock_url"], Kind::Str),
     ("REETRACE_SERVICE_KEY", &["service_key"], Kind::Str),
     ("REETRACE_DISCLOSURE_K", &["disclosure_k"], Kind::Int),

@@ -43,6 +43,7 @@ mod resolver_gs1;
 pub mod scan;
 mod scenarios;
 mod stock;
+mod stock_deposits;
 mod stock_export;
 mod stock_magnet_materials;
 mod stock_magnets;

@@ -3,6 +3,7 @@
 pub mod error;
 mod query;
 mod scenarios;
+mod secondary;
 mod values;
 
 use std::fmt::Write as _;
@@ -54,6 +55,7 @@ pub fn router() -> OpenApiRouter<StockState> {
         .routes(routes!(values::get_prices, values::put_prices))
         .routes(routes!(values::values))
         .routes(routes!(values::ranking))
+        .routes(routes!(secondary::secondary_resources))
         .merge(scenarios::router())
 }
 

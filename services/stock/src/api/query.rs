@@ -18,7 +18,7 @@ use crate::service::{
 /// The years a query may name.
 pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 
-fn invalid(name: &str, detail: impl Into<String>) -> Problem {
+pub(super) fn invalid(name: &str, detail: impl Into<String>) -> Problem {
     let detail = detail.into();
     Problem::bad_request(
         reetrace_core::api::codes::INVALID_QUERY,
@@ -27,7 +27,7 @@ fn invalid(name: &str, detail: impl Into<String>) -> Problem {
     .with_errors(vec![FieldError::new(name, detail)])
 }
 
-fn parse<T: FromStr>(name: &str, value: &Option<String>) -> Result<Option<T>, Problem>
+pub(super) fn parse<T: FromStr>(name: &str, value: &Option<String>) -> Result<Option<T>, Problem>
 where
     T::Err: std::fmt::Display,
 {
@@ -37,14 +37,14 @@ where
         .transpose()
 }
 
-fn country(value: &Option<String>) -> Result<Option<Country>, Problem> {
+pub(super) fn country(value: &Option<String>) -> Result<Option<Country>, Problem> {
     value
         .as_deref()
         .map(|v| Country::parse(v).map_err(|e| invalid("country", e.to_string())))
         .transpose()
 }
 
-fn year(name: &str, value: &Option<String>) -> Result<Option<i32>, Problem> {
+pub(super) fn year(name: &str, value: &Option<String>) -> Result<Option<i32>, Problem> {
     let Some(text) = value.as_deref() else {
         return Ok(None);
     };

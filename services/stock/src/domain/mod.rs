@@ -7,6 +7,7 @@
 //! here.
 
 pub mod custody;
+pub mod deposits;
 pub mod disclosure;
 pub mod dsm;
 pub mod exposure;

@@ -12,6 +12,7 @@
 //!   revisions);
 //! - `scenarios.rs`: policy scenarios, stored by version, and their results on the baseline
 //!   (`scenario_bodies.rs`: their JSON bodies);
+//! - `secondary.rs`: the urban mine and the residue deposits side by side;
 //! - `bodies.rs`: what the answers are made of, as JSON bodies;
 //! - `error.rs`: [`StockError`], what they fail with.
 //!
@@ -28,6 +29,7 @@ mod ranking;
 mod sankey;
 pub mod scenario_bodies;
 pub mod scenarios;
+pub mod secondary;
 mod values;
 
 use std::sync::Arc;
@@ -46,6 +48,7 @@ pub use indicators::IndicatorRequest;
 pub use parameters::ParameterSet;
 pub use ranking::{RANKING_RULE, RankingAnswer, RankingRequest, RankingRow};
 pub use sankey::SankeyRequest;
+pub use secondary::{SECONDARY_RULE, SecondaryAnswer, SecondaryRequest, SecondaryRow};
 pub use values::{
     PriceChoice, PriceUsed, PricesView, ValueRow, ValueTotal, ValuesAnswer, ValuesRequest,
 };

@@ -1,4 +1,4 @@
-//! Keeping the projection: a batch of passport or custody feed events, already read into
+//! Keeping the projection: a batch of passport, custody or deposits feed events, already read into
 //! changes (`crate::feed`), is applied in one transaction of the store: the inbox of event
 //! ids (an id seen before, or twice in the batch, counts once), the passports, the cells and
 //! the cursor commit together, so a replay changes nothing and a restart loses nothing.
@@ -17,9 +17,10 @@ use reetrace_core::db::StoreError;
 use uuid::Uuid;
 
 use crate::domain::custody::CustodyChange;
+use crate::domain::deposits::DepositChange;
 use crate::domain::flow::Deltas;
 use crate::domain::passport::{self, PassportChange, PassportRecord};
-use crate::store::ProjectionStore;
+use crate::store::{ProjectionStore, StockStore};
 
 /// Applies passport feed events `(event id, sequence, change)` of `stream`; also attributes
 /// the custody steps that waited for these passports.
@@ -118,6 +119,29 @@ pub async fn apply_custody(
     }
     store.park(&mut tx, &waiting).await?;
     store.add_deltas(&mut tx, &deltas).await?;
+    store.move_cursor(&mut tx, stream, last).await?;
+    tx.commit().await
+}
+
+/// Applies deposits feed events `(event id, sequence, change)` of `stream`: the newest version
+/// of each deposit, and withdrawals.
+pub async fn apply_deposits(
+    store: &dyn StockStore,
+    stream: &str,
+    events: &[(String, i64, DepositChange)],
+) -> Result<(), StoreError> {
+    let Some(last) = events.last().map(|(_, seq, _)| *seq) else {
+        return Ok(());
+    };
+    let mut tx = store.begin_projection().await?;
+    let ids: Vec<&str> = events.iter().map(|(id, ..)| id.as_str()).collect();
+    let mut fresh = store.claim_events(&mut tx, &ids).await?;
+    let changes: Vec<&DepositChange> = events
+        .iter()
+        .filter(|(id, ..)| fresh.remove(id))
+        .map(|(_, _, change)| change)
+        .collect();
+    store.save_deposits(&mut tx, &changes).await?;
     store.move_cursor(&mut tx, stream, last).await?;
     tx.commit().await
 }

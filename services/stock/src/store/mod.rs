@@ -2,7 +2,7 @@
 //! organisation), their revisions, custody steps waiting for their passport, the feed cursors
 //! and inbox, the parameter, price and scenario versions.
 //!
-//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps six
+//! One store type, [`SqlStock`], runs on either backend (core's [`Db`]) and keeps seven
 //! traits, one file each:
 //!
 //! - [`ProjectionStore`] (`projection.rs`): what the feed consumers write, step by step inside
@@ -12,12 +12,14 @@
 //! - [`PriceStore`] (`prices.rs`): the versions of the element price series;
 //! - [`ScenarioStore`] (`scenarios.rs`): the versions of the policy scenarios;
 //! - [`PatternStore`] (`patterns.rs`): each table's disclosure pattern with the revisions it was
-//!   computed for, so that a restart reuses it.
+//!   computed for, so that a restart reuses it;
+//! - [`DepositStockStore`] (`deposits.rs`): the residue deposits from the deposits feed.
 //!
 //! Each feed batch is applied in one transaction: the inbox of event ids, the projection
 //! changes and the cursor commit together, so a replay changes nothing and a restart loses
 //! nothing. Cells are changed by adding the batch's summed deltas, never recomputed.
 
+mod deposits;
 mod parameters;
 mod patterns;
 mod prices;
@@ -33,6 +35,7 @@ use reetrace_core::domain::TrackedElement;
 
 use crate::domain::flow::ElementMasses;
 
+pub use deposits::DepositStockStore;
 pub use parameters::ParameterStore;
 pub use patterns::PatternStore;
 pub use prices::{PriceStore, PriceVersion};
@@ -43,9 +46,15 @@ pub use tables::TableStore;
 /// The stock service's migrations.
 pub static MIGRATIONS: MigrationSet = reetrace_core::db::migrations::STOCK;
 
-/// Everything the stock service stores: the six traits together.
+/// Everything the stock service stores: the seven traits together.
 pub trait StockStore:
-    ProjectionStore + TableStore + ParameterStore + PriceStore + ScenarioStore + PatternStore
+    ProjectionStore
+    + TableStore
+    + ParameterStore
+    + PriceStore
+    + ScenarioStore
+    + PatternStore
+    + DepositStockStore
 {
 }
 
@@ -56,6 +65,7 @@ impl<T> StockStore for T where
         + PriceStore
         + ScenarioStore
         + PatternStore
+        + DepositStockStore
         + ?Sized
 {
 }
