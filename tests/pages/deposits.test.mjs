@@ -129,7 +129,15 @@ async function recordDeposits() {
     assert.equal(made.status, 201, made.text);
     ids.push(made.body.id);
   }
-  return ids;
+  // The stock service reads the deposits from their feed: wait until its answer holds them all.
+  for (let i = 0; i < 120; i++) {
+    const geo = await api('/api/v1/deposits.geojson');
+    const withNd = geo.features.filter((d) => d.properties.content.some((c) => c.element === 'Nd')).length;
+    const nd = (await api('/api/v1/stock/secondary-resources?element=Nd')).totals.find((r) => r.element === 'Nd');
+    if (nd && nd.in_deposits.deposits === withNd) return ids;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the stock service did not take in the recorded deposits');
 }
 
 // ---- the map -----------------------------------------------------------------------------
