@@ -202,6 +202,8 @@ async function assertMapMatchesApi(page, key) {
     assert.ok(marker.title.includes(d.properties.name) && marker.title.includes(d.properties.type.replace(/_/g, ' ')) &&
       marker.title.includes(d.properties.status), `the title names ${d.properties.name}, its type and status: ${marker.title}`);
   }
+  const listed = await page.$$eval('#table-deposits tbody tr', (rows) => rows.map((tr) => tr.dataset.id));
+  assert.deepEqual(listed.sort(), geo.features.map((d) => d.id).sort(), 'the deposits\' table lists the same deposits');
   // Country totals, in the table and on the shapes.
   const rareEarths = await page.$$eval('#f-element optgroup[label="Rare earths"] option', (o) => o.map((x) => x.value));
   const expected = expectedTotals(all, f.element, rareEarths);

@@ -109,6 +109,39 @@
     return s;
   }
 
+  // The map's key: the classes of the countries, the deposits' types and statuses present,
+  // the urban mine's circles.
+  function renderLegend(q, geo, circles, what, year) {
+    const types = [...new Set(geo.features.map((d) => d.properties.type))].sort();
+    const statuses = [...new Set(geo.features.map((d) => d.properties.status))].sort();
+    const item = (s, label) => el('li', {}, s, ' ' + label);
+    $('map-legend').replaceChildren(
+      el('ul', { class: 'legend-list', 'aria-label': 'Countries' },
+        ...q.legend.map(([cls, label]) => item(swatch('country ' + cls), label)),
+        item(swatch('country none'), 'no ' + what + ' in recorded deposits')),
+      el('ul', { class: 'legend-list', 'aria-label': 'Deposits' },
+        ...types.map((t) => item(swatch('t-' + t, 'circle'), words(t))),
+        ...statuses.map((s) => item(swatch('marker-shape', SHAPES[s] || 'circle'), s))),
+      el('ul', { class: 'legend-list', 'aria-label': 'Urban mine' },
+        item(swatch('urban', 'circle'), 'circle area: stock in use in ' + year),
+        ...(circles.some((c) => c.cls === 'withheld') ? [item(swatch('urban withheld', 'circle'), 'small dotted circle: stock in use suppressed')] : [])));
+  }
+
+  // The map's figures as tables: per country, and per deposit shown.
+  function renderTables(totals, counts, geo, f, name) {
+    const what = f.element || 'rare earths';
+    $('table-countries').tBodies[0].replaceChildren(...[...totals.values()].sort((a, b) => a.country.localeCompare(b.country)).map((t) =>
+      el('tr', { 'data-country': t.country }, el('th', { scope: 'row' }, name(t.country)), cell(t.in_deposits),
+        cell(typeof t.in_deposits.uncertainty === 'number' ? { value: t.in_deposits.uncertainty } : { value: null }),
+        el('td', { class: 'num', 'data-value': counts.get(t.country) || 0 }, counts.get(t.country) || 0), cell(t.stock_in_use), cell(t.end_of_life))));
+    $('deposits-content-h').textContent = what + ' (kg)';
+    $('table-deposits').tBodies[0].replaceChildren(...geo.features.map((d) => {
+      const content = contentOf(d, f.element);
+      return el('tr', { 'data-id': d.id }, el('th', { scope: 'row' }, d.properties.name), el('td', {}, words(d.properties.type)),
+        el('td', {}, d.properties.status), el('td', {}, d.properties.location.country), cell(content ? { value: content.value } : { value: null }));
+    }));
+  }
+
   // everything: the deposits of every country (their counts per country); the map shows those
   // of the country filter's country, as /api/v1/deposits.geojson?country= answers.
   function renderMap(topology, answer, everything, f) {
@@ -166,33 +199,12 @@
       description: geo.features.length + ' deposits; countries shaded by the ' + what + ' in their deposits, circles sized by the stock in use.',
       countries, selected: f.country, circles, points,
     });
-    const types = [...new Set(geo.features.map((d) => d.properties.type))].sort();
-    const statuses = [...new Set(geo.features.map((d) => d.properties.status))].sort();
-    const item = (s, label) => el('li', {}, s, ' ' + label);
-    $('map-legend').replaceChildren(
-      el('ul', { class: 'legend-list', 'aria-label': 'Countries' },
-        ...q.legend.map(([cls, label]) => item(swatch('country ' + cls), label)),
-        item(swatch('country none'), 'no ' + what + ' in recorded deposits')),
-      el('ul', { class: 'legend-list', 'aria-label': 'Deposits' },
-        ...types.map((t) => item(swatch('t-' + t, 'circle'), words(t))),
-        ...statuses.map((s) => item(swatch('marker-shape', SHAPES[s] || 'circle'), s))),
-      el('ul', { class: 'legend-list', 'aria-label': 'Urban mine' },
-        item(swatch('urban', 'circle'), 'circle area: stock in use in ' + answer.year),
-        ...(circles.some((c) => c.cls === 'withheld') ? [item(swatch('urban withheld', 'circle'), 'small dotted circle: stock in use suppressed')] : [])));
+    renderLegend(q, geo, circles, what, answer.year);
     $('caption-map').textContent = geo.features.length + ' deposit' + (geo.features.length === 1 ? '' : 's') +
       (f.country ? ' in ' + f.country : '') + '; hover or tap a marker or country for its figures.' +
       (outside ? ' ' + outside + ' outside the frame of Europe (see the table).' : '') +
       ' Boundaries: Natural Earth (public domain), 1:110m.';
-    $('table-countries').tBodies[0].replaceChildren(...[...totals.values()].sort((a, b) => a.country.localeCompare(b.country)).map((t) =>
-      el('tr', { 'data-country': t.country }, el('th', { scope: 'row' }, name(t.country)), cell(t.in_deposits),
-        cell(typeof t.in_deposits.uncertainty === 'number' ? { value: t.in_deposits.uncertainty } : { value: null }),
-        el('td', { class: 'num', 'data-value': counts.get(t.country) || 0 }, counts.get(t.country) || 0), cell(t.stock_in_use), cell(t.end_of_life))));
-    $('deposits-content-h').textContent = what + ' (kg)';
-    $('table-deposits').tBodies[0].replaceChildren(...geo.features.map((d) => {
-      const content = contentOf(d, f.element);
-      return el('tr', { 'data-id': d.id }, el('th', { scope: 'row' }, d.properties.name), el('td', {}, words(d.properties.type)),
-        el('td', {}, d.properties.status), el('td', {}, d.properties.location.country), cell(content ? { value: content.value } : { value: null }));
-    }));
+    renderTables(totals, counts, geo, f, name);
   }
 
   // Grouped bars per element on a logarithmic axis (the deposits and the urban mine differ by
