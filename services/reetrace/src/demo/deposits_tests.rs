@@ -1,6 +1,12 @@
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use reetrace_deposits::api::context::DEPOSITS_CONTEXT;
+use reetrace_deposits::domain::credential::{CONTEXT_PATH, Issue, unsigned};
+use reetrace_deposits::domain::deposit::{Deposit, DepositInput};
+use uuid::Uuid;
 
 use super::*;
 
@@ -75,4 +81,151 @@ fn outlines_follow_the_right_hand_rule() {
             .sum();
         assert!(area > 0.0, "{}", site.name());
     }
+}
+
+/// The credential of one version of `record`, unsigned, as the deposits service issues it.
+fn credential(record: &Value) -> Value {
+    let input: DepositInput = serde_json::from_value(record.clone()).unwrap();
+    let deposit = Deposit::parse(&input, NaiveDate::from_ymd_opt(2026, 12, 7).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e:?}", record["name"]));
+    let issue = Issue {
+        credential_id: Uuid::from_u128(1),
+        deposit_id: Uuid::from_u128(2),
+        version: 1,
+        base_url: "https://reetrace.example",
+        issuer: "did:web:reetrace.example:orgs:0190c4d2-8a4e-7c1f-9a4b-2f6d1e0c3b5a",
+        at: Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap(),
+        status: Vec::new(),
+    };
+    unsigned(&deposit, &issue).unwrap()
+}
+
+/// The VC 2.0 terms a deposit subject uses, with their VC meaning (`name` also names an
+/// operator).
+const VC2_TERMS_IN_SUBJECTS: [&str; 3] = ["id", "type", "name"];
+/// Top-level and type-scoped terms of the VC 2.0 context, which ours must leave alone (a
+/// protected term cannot be redefined).
+const VC2_TERMS: &str = "id type description digestMultibase digestSRI mediaType name \
+    VerifiableCredential credentialSchema credentialStatus credentialSubject evidence issuer \
+    proof refreshService relatedResource renderMethod termsOfUse validFrom validUntil \
+    confidenceMethod";
+
+/// The term definitions of one context object (its keywords and prefixes left out).
+fn definitions(context: &Value, at: &str) -> BTreeMap<String, Value> {
+    let map = context.as_object().unwrap();
+    assert_eq!(map.get("@protected"), Some(&json!(true)), "{at}: protected");
+    map.iter()
+        .filter(|(term, _)| !term.starts_with('@') && *term != "ree" && *term != "xsd")
+        .map(|(term, definition)| {
+            assert!(
+                !VC2_TERMS.split_whitespace().any(|t| t == term),
+                "{at}: redefines the VC 2.0 term {term}"
+            );
+            let iri = definition
+                .as_str()
+                .or_else(|| definition["@id"].as_str())
+                .unwrap();
+            assert!(iri.starts_with("ree:"), "{at}/{term} maps to {iri}");
+            (term.clone(), definition.clone())
+        })
+        .collect()
+}
+
+/// Checks that every property of `value` is defined where it occurs (by our terms, those of
+/// the enclosing property-scoped contexts, or VC 2.0's) and that coerced values are of their
+/// datatype; records the terms used.
+fn walk(value: &Value, active: &BTreeMap<String, Value>, path: &str, used: &mut BTreeSet<String>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| walk(v, active, path, used)),
+        Value::Object(map) => {
+            for (key, v) in map {
+                let at = format!("{path}/{key}");
+                if VC2_TERMS_IN_SUBJECTS.contains(&key.as_str()) {
+                    continue;
+                }
+                let definition = active
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{at}: {key} is not defined by the context"));
+                used.insert(key.clone());
+                let fits = match definition.get("@type").and_then(Value::as_str) {
+                    _ if v.is_null() => true,
+                    Some("@json") => true,
+                    Some("xsd:integer") => v.is_i64() || v.is_u64(),
+                    Some("xsd:decimal" | "xsd:double") => v.is_number(),
+                    Some("xsd:boolean") => v.is_boolean(),
+                    Some("xsd:date") => v
+                        .as_str()
+                        .is_some_and(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()),
+                    Some(other) => panic!("{at}: @type {other}"),
+                    None => !v.is_number() && !v.is_boolean(),
+                };
+                assert!(fits, "{at}: {v} does not fit {definition}");
+                if definition.get("@type").and_then(Value::as_str) == Some("@json") {
+                    continue;
+                }
+                let mut inner = active.clone();
+                if let Some(scoped) = definition.get("@context") {
+                    inner.extend(definitions(scoped, &at));
+                }
+                walk(v, &inner, &at, used);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_terms(context: &Value, out: &mut BTreeSet<String>) {
+    for (term, definition) in context.as_object().unwrap() {
+        if term.starts_with('@') || term == "ree" || term == "xsd" {
+            continue;
+        }
+        out.insert(term.clone());
+        if let Some(scoped) = definition.get("@context") {
+            collect_terms(scoped, out);
+        }
+    }
+}
+
+/// Every term of the demo's deposit credentials is defined by our JSON-LD context (with its
+/// datatype), the context redefines no VC 2.0 term, and it defines nothing they leave unused
+/// but the operator's terms, which a record with an operator uses.
+#[test]
+fn the_context_defines_every_term_of_the_demo_credentials() {
+    let document: Value = serde_json::from_str(DEPOSITS_CONTEXT).unwrap();
+    let context = &document["@context"];
+    assert_eq!(context["@version"], json!(1.1));
+    assert_eq!(context["ree"], "https://w3id.org/reetrace/vocab#");
+    let top = definitions(context, "@context");
+    let mut used = BTreeSet::new();
+    let mut records: Vec<Value> = SITES.iter().enumerate().map(|(i, s)| s.record(i)).collect();
+    let mut operated = records[0].clone();
+    operated["operator"] = json!({"name": "Power station", "identifier": {"scheme": "eori", "value": "BG000000000001"}});
+    records.push(operated);
+    for record in &records {
+        let vc = credential(record);
+        assert_eq!(
+            vc["@context"],
+            json!([
+                "https://www.w3.org/ns/credentials/v2",
+                format!("https://reetrace.example{CONTEXT_PATH}")
+            ])
+        );
+        for t in vc["type"].as_array().unwrap() {
+            let t = t.as_str().unwrap();
+            assert!(
+                t == "VerifiableCredential" || top.contains_key(t),
+                "type {t}"
+            );
+        }
+        let subject = &vc["credentialSubject"];
+        assert!(top.contains_key(subject["type"].as_str().unwrap()));
+        walk(subject, &top, record["name"].as_str().unwrap(), &mut used);
+    }
+    assert!(used.contains("assays") && used.contains("content") && used.contains("identifier"));
+    let mut defined = BTreeSet::new();
+    collect_terms(context, &mut defined);
+    defined.remove("ResidueDepositCredential");
+    defined.remove("ResidueDeposit");
+    let unused: Vec<&String> = defined.difference(&used).collect();
+    assert!(unused.is_empty(), "defined but never used: {unused:?}");
 }
