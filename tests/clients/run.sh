@@ -57,6 +57,8 @@ echo "clients: reetrace serve on $REETRACE_PUBLIC_BASE_URL (database $REETRACE_D
 
 export REETRACE_URL="$REETRACE_PUBLIC_BASE_URL"
 export REETRACE_ADMIN_KEY="$admin_key"
+# The Python scenario also checks the deposits' credentials with `reetrace verify --online`.
+export REETRACE_BIN="$bin"
 failed=()
 run_part() {
   local name="$1"

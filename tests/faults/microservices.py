@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The microservice fault test: two instances of each service on PostgreSQL behind nginx, a mixed
 workload through the gateway for DURATION seconds, one instance of each service killed with
-SIGKILL and restarted during it, the stock consumer restarted; then every acknowledged write is
-checked to be there exactly once, the log and chains verified, the stock projections compared
-with a recount in SQL from the passport and custody tables, retried writes checked for a single
-effect, and 5xx answers outside the kill windows counted as failures.
+SIGKILL and restarted during it (both deposits instances, one after the other), the stock consumer
+restarted; then every acknowledged write is checked to be there exactly once (passports, custody
+events, residue deposits at their acknowledged version), the log and chains verified, the stock
+projections compared with a recount in SQL from the passport and custody tables, retried writes
+checked for a single effect, and 5xx answers outside the kill windows counted as failures.
 
 Standard library only (psql for the recount). Run by tests/faults/microservices.sh, which
 prepares the database, the binary and nginx, and passes them in the environment.
@@ -36,6 +37,7 @@ PORTS = {
     "passport-1": BASE_PORT + 1, "passport-2": BASE_PORT + 2,
     "custody-1": BASE_PORT + 3, "custody-2": BASE_PORT + 4,
     "stock-1": BASE_PORT + 5, "stock-2": BASE_PORT + 6,
+    "deposits-1": BASE_PORT + 7, "deposits-2": BASE_PORT + 8,
 }
 GATEWAY = f"http://127.0.0.1:{PORTS['gateway']}"
 # Maker A holds the GS1 Company Prefix 4012345 and Maker B 4012346: each registers its own GTIN.
@@ -61,7 +63,7 @@ env.update({
     "REETRACE_TRUSTED_PROXIES": "127.0.0.1",
     "REETRACE_ADDRESS_RATE_LIMIT_PER_SECOND": "0",
     "REETRACE_DISCLOSURE_K": "1",
-    # Six instances share one PostgreSQL (100 connections by default) with whatever else runs.
+    # Eight instances share one PostgreSQL (100 connections by default) with whatever else runs.
     "REETRACE_DB_MAX_CONNECTIONS": "8",
 })
 
@@ -208,10 +210,12 @@ retried_writes = []
 acknowledged_writes = []
 
 
-def reliably(kind, method, path, key, body, ok=(200, 201), impatient=False):
+def reliably(kind, method, path, key, body, ok=(200, 201), impatient=False, replayable=True, retry=()):
     """Sends a write with one Idempotency-Key, retrying the same request until it gets a definite
     answer. Returns (status, answer). An `impatient` client gives up on its first attempt after
-    a few milliseconds, as a client whose timeout is too short does, and retries."""
+    a few milliseconds, as a client whose timeout is too short does, and retries. A write that is
+    not `replayable` (a PUT: the same record again answers the current version, not a replay) is
+    left out of the replay probe; `retry` adds problem codes that call for another attempt."""
     idem = str(uuid.uuid4())
     attempts = 0
     deadline = time.time() + 90
@@ -220,10 +224,14 @@ def reliably(kind, method, path, key, body, ok=(200, 201), impatient=False):
         timeout = 0.005 if impatient and attempts == 1 else 30
         status, answer, headers = call(kind, method, path, key, body, idem, timeout=timeout)
         code = answer.get("code") if isinstance(answer, dict) else None
-        if status <= 0 or status >= 500 or code in RETRYABLE_CODES:
+        if status <= 0 or status >= 500 or code in RETRYABLE_CODES or code in retry:
             time.sleep(0.2)
             continue
-        if status in ok:
+        if status in ok and not replayable:
+            if attempts > 1:
+                with answers_lock:
+                    retried_writes.append((kind, path, idem, attempts, False, answer))
+        elif status in ok:
             replayed = headers.get("idempotent-replayed") == "true"
             with answers_lock:
                 acknowledged_writes.append((kind, method, path, key, body, idem, status, answer))
@@ -237,6 +245,7 @@ def reliably(kind, method, path, key, body, ok=(200, 201), impatient=False):
 
 state_lock = threading.Lock()
 registered = {}       # passport id -> (GTIN, serial)
+deposits = {}         # acknowledged deposit id -> (name, latest acknowledged version)
 queues = [collections.deque() for _ in range(CUSTODY_WORKERS)]  # products each custody worker takes
 chains_done = []      # passport ids dismantled and recycled
 events = {}           # acknowledged custody event id -> leaf index
@@ -347,6 +356,52 @@ def custody_worker(index, collector, processor, processor_id):
             chains_done.append(pid)
 
 
+def deposit_record(name, n, tonnes):
+    """A residue deposit record: a point or a square outline, with one assay."""
+    lon, lat = 17.0 + (n % 50) * 0.01, 47.0 + (n % 40) * 0.01
+    geometry = {"type": "Point", "coordinates": [lon, lat]} if n % 2 else {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + 0.005, lat], [lon + 0.005, lat + 0.005], [lon, lat + 0.005], [lon, lat]]]}
+    return {"name": name, "type": ("bauxite_residue", "fly_ash", "mine_tailings")[n % 3], "status": "active",
+            "location": {"geometry": geometry, "country": "HU", "nuts": "HU213"},
+            "tonnage": {"tonnes": tonnes, "uncertainty_tonnes": tonnes / 10, "method": "survey"},
+            "deposition": {"from": 1990},
+            "assays": [{"sampled_on": "2025-05-02", "method": "ICP-MS", "laboratory": "Fault test laboratory",
+                        "sample_count": 4, "concentrations": [{"element": "Sc", "ppm": 110, "uncertainty_ppm": 8},
+                                                              {"element": "Nd", "ppm": 95, "uncertainty_ppm": 6}]}]}
+
+
+def surveyor(key, worker):
+    """Records deposits (POST with an Idempotency-Key) and, every third one, its second version (a
+    PUT of the whole record with another tonnage, retried as it is)."""
+    n = 0
+    while not stop.is_set():
+        n += 1
+        name = f"Pond {RUN_TAG}-{worker}-{n}"
+        status, answer = reliably("deposit", "POST", "/api/v1/deposits", key, deposit_record(name, n, 1_000_000 + n),
+                                  impatient=n % 4 == 1)
+        if status != 201 or answer.get("version") != 1:
+            unexpected("deposit", status, answer)
+            continue
+        deposit_id = answer["id"]
+        with state_lock:
+            if deposit_id in deposits:
+                errors.append(f"deposit {deposit_id} acknowledged twice")
+            deposits[deposit_id] = (name, 1)
+        if n % 3 == 0:
+            # Two attempts of one PUT racing (an impatient first one still running) may both take
+            # version 2: one is refused with a conflict, and its retry finds the record there.
+            status, answer = reliably("deposit version", "PUT", f"/api/v1/deposits/{deposit_id}", key,
+                                      deposit_record(name, n, 2_000_000 + n), ok=(200,),
+                                      impatient=n % 6 == 0, replayable=False, retry=("conflict",))
+            if status != 200 or answer.get("version") != 2:
+                unexpected(f"second version of deposit {deposit_id}", status, answer)
+                continue
+            with state_lock:
+                deposits[deposit_id] = (name, 2)
+        time.sleep(0.05)
+
+
 def reader(regulator, recycler, index):
     """Regulator queries of the stock, resolver scans and custody scans."""
     n = 0
@@ -370,6 +425,20 @@ def reader(regulator, recycler, index):
             # does not know a product, so only a kill window excuses it.
             if 400 <= status < 500 and status != 404:
                 unexpected("custody scan", status, answer)
+        # Open data: an acknowledged deposit is read without a key, at its acknowledged version
+        # or a later one; now and then the whole GeoJSON export.
+        with state_lock:
+            recent = list(deposits.items())[-50:]
+            some = recent[n % len(recent)] if recent else None
+        if some:
+            deposit_id, (_, version) = some
+            status, answer, _ = call("deposit read", "GET", f"/api/v1/deposits/{deposit_id}")
+            if 400 <= status < 500 or (status == 200 and answer["version"] < version):
+                unexpected("deposit read", status, answer)
+        if n % 10 == index:
+            status, answer, _ = call("deposit export", "GET", "/api/v1/deposits.geojson")
+            if 400 <= status < 500:
+                unexpected("deposit export", status, answer)
         time.sleep(0.05)
 
 
@@ -401,7 +470,7 @@ def watch_leases():
 def start_gateway():
     conf = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gateway.conf.template")).read()
     tokens = {"gateway": "GW", "passport-1": "P1", "passport-2": "P2", "custody-1": "C1",
-              "custody-2": "C2", "stock-1": "S1", "stock-2": "S2"}
+              "custody-2": "C2", "stock-1": "S1", "stock-2": "S2", "deposits-1": "D1", "deposits-2": "D2"}
     for name, port in PORTS.items():
         conf = conf.replace(f"@{tokens[name]}@", str(port))
     conf = conf.replace("@RUN@", RUN)
@@ -446,7 +515,7 @@ def main():
     for instance in instances.values():
         instance.wait_ready()
     gateway = start_gateway()
-    print(f"{clock()} six instances and the gateway are up", flush=True)
+    print(f"{clock()} {len(instances)} instances and the gateway are up", flush=True)
 
     def org(name, role, prefix=None):
         status, answer, _ = call("setup", "POST", "/api/v1/orgs", admin, {"name": name, "role": role})
@@ -463,11 +532,13 @@ def main():
     collector = org("Collector", "recycler")[1]
     processor_id, processor = org("Processor", "recycler")
     _, regulator = org("Regulator", "regulator")
+    surveyors = [org("Survey A", "surveyor")[1], org("Survey B", "surveyor")[1]]
 
     threads = [threading.Thread(target=registrar, args=(makers[i % 2], i)) for i in range(3)]
     threads += [threading.Thread(target=custody_worker, args=(i, collector, processor, processor_id))
                 for i in range(CUSTODY_WORKERS)]
     threads += [threading.Thread(target=reader, args=(regulator, collector, i)) for i in range(2)]
+    threads += [threading.Thread(target=surveyor, args=(surveyors[i], i)) for i in range(2)]
     threads += [threading.Thread(target=watch_leases)]
     started = time.time()
     for t in threads:
@@ -531,8 +602,10 @@ def main():
         window(do)
 
     plan = [(0.15, lambda: kill_and_restart("passport-1")),
+            (0.22, lambda: kill_and_restart("deposits-1")),
             (0.28, lambda: kill_lease_holder("custody.checkpoints", "custody")),
             (0.40, lambda: kill_lease_holder("stock.custody", "stock")),
+            (0.58, lambda: kill_and_restart("deposits-2")),
             (0.72, restart_stock_consumer)]
     for share, do in plan:
         time.sleep(max(0.0, started + share * DURATION - time.time()))
@@ -631,7 +704,8 @@ def checks(admin, regulator):
 
     # Retried writes: each had a single effect, and replaying acknowledged writes with their
     # Idempotency-Key answers the first answer without a second effect.
-    before = (len(sql("SELECT id FROM passports")), db_events)
+    deposit_rows = "SELECT count(*) FROM deposit_versions"
+    before = (len(sql("SELECT id FROM passports")), db_events, int(sql(deposit_rows)[0][0]))
     replayed = 0
     for kind, method, path, key, body, idem, status, answer in acknowledged_writes[::max(1, len(acknowledged_writes) // 60)]:
         again, again_answer, headers = call("replay probe", method, path, key, body, idem)
@@ -639,13 +713,16 @@ def checks(admin, regulator):
             fail(f"replaying {method} {path} with its Idempotency-Key answered {again} "
                  f"(replayed={headers.get('idempotent-replayed')}), first {status}: {str(again_answer)[:200]}")
         replayed += 1
-    after = (len(sql("SELECT id FROM passports")), int(sql("SELECT count(*) FROM custody_events")[0][0]))
+    after = (len(sql("SELECT id FROM passports")), int(sql("SELECT count(*) FROM custody_events")[0][0]),
+             int(sql(deposit_rows)[0][0]))
     if after != before:
-        fail(f"replays wrote again: passports and events {before} -> {after}")
+        fail(f"replays wrote again: passports, events and deposit versions {before} -> {after}")
     by_kind = collections.Counter(w[0] for w in retried_writes)
     passed(f"{len(retried_writes)} writes retried with their Idempotency-Key ({dict(by_kind)}; "
            f"{sum(1 for w in retried_writes if w[4])} answered as replays) each took effect once; "
            f"{replayed} acknowledged writes replayed afterwards: same answers, no new rows")
+
+    passed(deposits_check())
 
     # The chains and the Merkle log verify against the signed checkpoint.
     out = subprocess.run([BINARY, "verify-log", "--database-url", DATABASE_URL], env=env,
@@ -662,6 +739,55 @@ def checks(admin, regulator):
     # The stock projections equal a recount, in SQL, from the passport and custody tables.
     passed(stock_recount(regulator))
     return results
+
+
+def deposits_check():
+    """Every acknowledged deposit stored once, at its acknowledged version, and nothing else: in
+    the database, the API's list and the GeoJSON export; a sample of credentials verifies."""
+    if not deposits:
+        fail("the workload recorded no deposit")
+    rows = sql("SELECT d.deposit_id, count(v.version), max(v.version), min(v.name), max(v.name) "
+               "FROM deposits d JOIN deposit_versions v ON v.deposit_id = d.deposit_id GROUP BY d.deposit_id")
+    stored = {r[0]: (r[3], int(r[2])) for r in rows}
+    if any(int(r[1]) != int(r[2]) or r[3] != r[4] for r in rows):
+        fail(f"deposits with a gap in their versions or a changed name: {[r for r in rows if int(r[1]) != int(r[2])][:5]}")
+    if stored != deposits:
+        missing = [d for d in deposits if d not in stored]
+        ghosts = [d for d in stored if d not in deposits]
+        other = [d for d in deposits if d in stored and stored[d] != deposits[d]]
+        fail(f"acknowledged vs stored deposits: {len(missing)} missing, {len(ghosts)} never acknowledged, "
+             f"{len(other)} at another version, e.g. {(missing + ghosts + other)[:3]}")
+    twice = sql(f"SELECT name FROM deposit_versions WHERE name LIKE 'Pond {RUN_TAG}-%' "
+                "GROUP BY name HAVING count(DISTINCT deposit_id) > 1")
+    if twice:
+        fail(f"deposits recorded twice: {twice[:5]}")
+    listed, cursor = {}, None
+    while True:
+        status, page, _ = call("check", "GET", "/api/v1/deposits?limit=500" + (f"&cursor={cursor}" if cursor else ""))
+        if status != 200:
+            fail(f"list deposits: {status} {page}")
+        listed.update({item["id"]: (item["name"], item["version"]) for item in page["items"]})
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    if listed != deposits:
+        fail(f"the deposit list ({len(listed)}) differs from the acknowledged deposits ({len(deposits)})")
+    status, geo, _ = call("check", "GET", "/api/v1/deposits.geojson")
+    if status != 200 or sorted(f["id"] for f in geo["features"]) != sorted(deposits):
+        fail(f"the GeoJSON export ({status}) differs from the acknowledged deposits")
+    verified = 0
+    for deposit_id in list(deposits)[:: max(1, len(deposits) // 8)]:
+        status, credential, _ = call("check", "GET", f"/api/v1/deposits/{deposit_id}/credential")
+        if status != 200 or credential["credentialSubject"]["version"] != deposits[deposit_id][1]:
+            fail(f"credential of deposit {deposit_id}: {status} {str(credential)[:200]}")
+        status, result, _ = call("check", "POST", "/credentials/verify", body={"verifiableCredential": credential})
+        if status != 200 or not result.get("verified"):
+            fail(f"the credential of deposit {deposit_id} does not verify: {status} {result}")
+        verified += 1
+    versions = collections.Counter(v for _, v in deposits.values())
+    return (f"{len(deposits)} acknowledged deposits stored once at their acknowledged version "
+            f"({versions[1]} at version 1, {versions[2]} at version 2), no other (database, API list, GeoJSON); "
+            f"{verified} of their credentials verify")
 
 
 # Observed flows recounted from the source tables, per (flow, year, country, category, element),
@@ -804,7 +930,7 @@ def summary(elapsed, results):
           + ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items())))
     print(f"answers by class: {dict(sorted(statuses.items()))} (0 = connection failed, -1 = a client's deliberately short timeout)")
     print(f"written: {len(registered)} passports, {len(events)} custody events, "
-          f"{len(chains_done)} products dismantled and recycled")
+          f"{len(chains_done)} products dismantled and recycled, {len(deposits)} residue deposits")
     print("faults:")
     for at, what in faults:
         print(f"  {at}  {what}")

@@ -9,7 +9,7 @@
 # at REETRACE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres), where it
 # creates a fresh database and drops it afterwards. Environment: REETRACE_BIN (default: build
 # and use the debug binary), DURATION (seconds of workload, default 35), BASE_PORT (default
-# 28100; the gateway and six instances take BASE_PORT..BASE_PORT+6), KEEP_DB=1 (keep the
+# 28100; the gateway and eight instances take BASE_PORT..BASE_PORT+8), KEEP_DB=1 (keep the
 # database and the logs). Exit 0 when all holds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

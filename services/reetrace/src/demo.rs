@@ -13,8 +13,10 @@
 //! the removal sequence with its tools. Products that reached the end of their life are
 //! collected, handed over, sorted, dismantled and recycled by recyclers (`recycling`); new
 //! products claim recycled content from the oxide lots, magnet by magnet, so that the
-//! free-access pages of art. 29 show shares. Everything goes through the HTTP API of a server
-//! started in this process on the configured database, exactly as clients would do it.
+//! free-access pages of art. 29 show shares. A geological survey records illustrative residue
+//! deposits (coal ash, bauxite residue, phosphogypsum, tailings, slag) with assays in the ranges
+//! of the literature (`deposits`). Everything goes through the HTTP API of a server started in
+//! this process on the configured database, exactly as clients would do it.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -32,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 mod appliances;
 mod cooling;
+mod deposits;
 mod equipment;
 mod kinds;
 mod machines;
@@ -348,12 +351,15 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
     let art29 =
         recycling::claim_for_art29(api, admin, &manufacturers, &oxides[magnet_lots..], &mut rng)
             .await?;
+    // The second secondary resource beside the urban mine: residue deposits with their assays.
+    let (surveyor, deposits) = deposits::record(api, admin).await?;
 
     Ok(json!({
         "passports": placed.len() + claimed + art29.len(),
         "custody_chains": chains.len(),
         "oxide_lots": oxides.len(),
         "recycled_content_passports": claimed + art29.len(),
+        "deposits": deposits,
         "crma": {
             "samples": samples(&placed),
             "recycled_content_claims": art29,
@@ -366,6 +372,7 @@ async fn load(api: &Api, admin: &str, products: usize, seed: u64) -> anyhow::Res
             "regulator": regulator.key,
             "manufacturer": {"org_id": manufacturers[0].id, "api_key": manufacturers[0].key},
             "recycler": {"org_id": recyclers[0].0.id, "api_key": recyclers[0].0.key},
+            "surveyor": {"org_id": surveyor.id, "api_key": surveyor.key},
         },
         "note": "Keep these keys: they are shown once. Open /dashboard with the regulator key.",
     }))

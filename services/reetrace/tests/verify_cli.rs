@@ -1,5 +1,6 @@
-//! `reetrace verify`: the built binary against credentials of a spawned application, online
-//! (`--online`), offline with files (`--did-doc`, `--status-list`), and for did:key.
+//! `reetrace verify`: the built binary against credentials of a spawned application (passports
+//! and residue deposits), online (`--online`), offline with files (`--did-doc`,
+//! `--status-list`), and for did:key.
 
 #![allow(clippy::unwrap_used)]
 
@@ -191,6 +192,130 @@ crate::api_test!(
         let (code, report, _) = run(vec!["-".into()], Some(tampered.to_string())).await;
         assert_eq!(code, 1);
         assert_eq!(report["errors"][0]["check"], "proof");
+    }
+);
+
+/// A bauxite residue deposit whose assays give its content, as a surveyor records it.
+fn deposit() -> Value {
+    json!({"name": "Residue pond 10", "type": "bauxite_residue", "status": "closed",
+        "location": {"geometry": {"type": "Polygon", "coordinates": [[[17.47, 47.08], [17.49, 47.08],
+            [17.49, 47.09], [17.47, 47.09], [17.47, 47.08]]]}, "country": "HU", "nuts": "HU213"},
+        "tonnage": {"tonnes": 30_000_000, "uncertainty_tonnes": 3_000_000, "method": "survey"},
+        "deposition": {"from": 1964, "to": 2010},
+        "assays": [{"sampled_on": "2024-05-02", "method": "ICP-MS", "laboratory": "Survey laboratory",
+            "sample_count": 20, "concentrations": [{"element": "Sc", "ppm": 110, "uncertainty_ppm": 8},
+                                                   {"element": "Nd", "ppm": 95, "uncertainty_ppm": 6}]}]})
+}
+
+// A deposit's credential (`ResidueDepositCredential`) is checked as any other: signature,
+// issuer DID, validity and its revocation entry, online and offline; a changed assay, another
+// organisation named as issuer and a withdrawn deposit each fail the check they should.
+crate::api_test!(
+    a_deposit_credential_verifies_and_its_withdrawal_is_seen,
+    |app: TestApp| async move {
+        let (org_id, surveyor) = app
+            .create_org_without_prefix("Geological Survey", "surveyor")
+            .await;
+        let (other_id, _) = app
+            .create_org_without_prefix("Another Survey", "surveyor")
+            .await;
+        let response = app
+            .post("/api/v1/deposits")
+            .bearer_auth(&surveyor)
+            .json(&deposit())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let id = response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let credential = get(
+            &app,
+            &format!("{}/api/v1/deposits/{id}/credential", app.address),
+        )
+        .await;
+        assert_eq!(credential["type"][1], "ResidueDepositCredential");
+        let issuer = credential["issuer"].as_str().unwrap().to_owned();
+        assert!(issuer.ends_with(&org_id), "{issuer}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "deposit.json", &credential);
+        let online = |file: String| vec![file, "--online".into(), app.address.clone()];
+
+        let (code, report, stderr) = run(online(file.clone()), None).await;
+        assert_eq!(code, 0, "{report} {stderr}");
+        assert_eq!(
+            report["checks"],
+            json!(["proof", "issuer", "validity", "status"])
+        );
+        assert_eq!(report["warnings"], json!([]));
+
+        // Offline: the DID document and the revocation list as files.
+        let document = get(&app, &format!("{}/orgs/{org_id}/did.json", app.address)).await;
+        let entry = &credential["credentialStatus"][0];
+        assert_eq!(entry["statusPurpose"], "revocation");
+        let list = get(&app, entry["statusListCredential"].as_str().unwrap()).await;
+        let offline = vec![
+            file.clone(),
+            "--did-doc".into(),
+            write(dir.path(), "did.json", &document),
+            "--status-list".into(),
+            write(dir.path(), "list.json", &list),
+        ];
+        let (code, report, _) = run(offline.clone(), None).await;
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["checks"][3], "status");
+
+        // An assay's figure changed: the signature no longer matches.
+        let mut tampered = credential.clone();
+        tampered["credentialSubject"]["assays"][0]["concentrations"][1]["ppm"] = json!(950);
+        let (code, report, _) =
+            run(online(write(dir.path(), "tampered.json", &tampered)), None).await;
+        assert_eq!(code, 1);
+        assert_eq!(
+            report["errors"],
+            json!([{"check": "proof", "message": "signature does not match"}])
+        );
+
+        // Another organisation's DID as issuer: the key is not its own, whatever the signature.
+        let mut borrowed = credential.clone();
+        borrowed["issuer"] = json!(issuer.replace(&org_id, &other_id));
+        let (code, report, _) =
+            run(online(write(dir.path(), "borrowed.json", &borrowed)), None).await;
+        assert_eq!(code, 1);
+        let failed: Vec<&str> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["check"].as_str().unwrap())
+            .collect();
+        assert_eq!(failed, ["proof", "issuer"], "{report}");
+        assert!(
+            report["errors"][1]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(
+                    "not by the issuer {}",
+                    borrowed["issuer"].as_str().unwrap()
+                )),
+            "{report}"
+        );
+
+        // Withdrawn: every version's credential is revoked in its list.
+        let response = app
+            .post(&format!("/api/v1/deposits/{id}/revoke"))
+            .bearer_auth(&surveyor)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let (code, report, _) = run(online(file), None).await;
+        assert_eq!(code, 1, "{report}");
+        assert_eq!(
+            report["errors"],
+            json!([{"check": "status", "message": "revoked"}])
+        );
     }
 );
 

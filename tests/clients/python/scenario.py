@@ -4,17 +4,24 @@ An admin creates a manufacturer, two recyclers and a regulator; the manufacturer
 item passport and a bulk of 1,000; the first recycler scans the item, collects it and hands it
 over; the second accepts, sorts, dismantles it into a magnet lot and recycles that into an oxide
 lot; the manufacturer registers a magnet with recycled Nd from the oxide; anyone verifies the
-credentials through /credentials/verify. Every step asserts what came back.
+credentials through /credentials/verify. A surveyor records a bauxite residue deposit with its
+assays and a coal ash landfill; anyone reads them without a key, and their credentials verify
+with independent.py's eddsa-jcs-2022 check (and `reetrace verify --online` when REETRACE_BIN
+names the binary). Every step asserts what came back.
 
-Run by run.sh (which generates `reetrace_client` first) with REETRACE_URL and REETRACE_ADMIN_KEY.
+Run by run.sh (which generates `reetrace_client` first) with REETRACE_URL and REETRACE_ADMIN_KEY
+(and REETRACE_BIN, optionally).
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import secrets
+import subprocess
 import sys
+import tempfile
 import time
 from http import HTTPStatus
 from typing import Any
@@ -29,6 +36,7 @@ from reetrace_client.api.custody import (
     record_transformation,
     scan_product,
 )
+from reetrace_client.api.deposits import create_deposit, get_deposit, get_deposit_credential
 from reetrace_client.api.log import get_checkpoint, get_inclusion_proof
 from reetrace_client.api.stock import export_stock, get_stock_flows, get_stock_indicators
 from reetrace_client.api.passports import (
@@ -40,17 +48,28 @@ from reetrace_client.api.passports import (
 )
 from reetrace_client.models import (
     Action,
+    AssayInput,
     Category,
     CheckpointView,
     Component,
+    ConcentrationInput,
     Country,
+    DepositInput,
+    DepositStatus,
+    DepositType,
+    Deposition,
     Element,
     ElementAmount,
     ElementMass,
     EndOfLife,
+    GeometryInputType0,
+    GeometryInputType0Type,
+    GeometryInputType1,
+    GeometryInputType1Type,
     Granularity,
     InputSpec,
     Location,
+    LocationInput,
     Method,
     NewGs1Prefix,
     NewOrg,
@@ -72,6 +91,8 @@ from reetrace_client.models import (
     State,
     StepRequest,
     Tier,
+    TonnageInput,
+    TonnageMethod,
     TransformationRequest,
     UseType,
     VerifyRequest,
@@ -240,6 +261,143 @@ def verify(credential: dict[str, Any], what: str) -> None:
     )
     check(result.errors == [], f"{what}: errors {result.errors}")
     ok(f"{what}: verified ({', '.join(result.checks)})")
+
+
+def red_mud() -> DepositInput:
+    """The README's bauxite residue pond, with two assays (a closed polygon given clockwise)."""
+    return DepositInput(
+        name=f"Residue pond 10 (python {TAG})",
+        type_=DepositType.BAUXITE_RESIDUE,
+        status=DepositStatus.CLOSED,
+        location=LocationInput(
+            geometry=GeometryInputType1(
+                type_=GeometryInputType1Type.POLYGON,
+                coordinates=[[[17.47, 47.08], [17.47, 47.09], [17.49, 47.09], [17.49, 47.08], [17.47, 47.08]]],
+            ),
+            country="HU",
+            nuts="HU213",
+        ),
+        tonnage=TonnageInput(tonnes=30_000_000, uncertainty_tonnes=3_000_000, method=TonnageMethod.SURVEY),
+        deposition=Deposition(from_=1964, to=2010),
+        assays=[
+            AssayInput(
+                sampled_on=datetime.date(2024, 5, 2),
+                method="ICP-MS",
+                laboratory="Survey laboratory",
+                sample_count=20,
+                concentrations=[
+                    ConcentrationInput(element="Sc", ppm=110, uncertainty_ppm=8),
+                    ConcentrationInput(element="Nd", ppm=95, uncertainty_ppm=6),
+                ],
+            ),
+            AssayInput(
+                sampled_on=datetime.date(2025, 3, 10),
+                method="XRF",
+                laboratory="University laboratory",
+                sample_count=5,
+                concentrations=[ConcentrationInput(element="Nd", ppm=120, uncertainty_ppm=10)],
+            ),
+        ],
+        illustrative=True,
+    )
+
+
+def ash_landfill() -> DepositInput:
+    """An active coal fly ash landfill, a point, with one assay."""
+    return DepositInput(
+        name=f"Ash landfill (python {TAG})",
+        type_=DepositType.FLY_ASH,
+        status=DepositStatus.ACTIVE,
+        location=LocationInput(
+            geometry=GeometryInputType0(type_=GeometryInputType0Type.POINT, coordinates=[25.91, 42.15]),
+            country="BG",
+            nuts="BG344",
+        ),
+        tonnage=TonnageInput(
+            tonnes=5_000_000, uncertainty_tonnes=500_000, method=TonnageMethod.PRODUCTION_MODEL
+        ),
+        deposition=Deposition(from_=1985),
+        assays=[
+            AssayInput(
+                sampled_on=datetime.date(2023, 10, 1),
+                method="ICP-MS",
+                laboratory="Survey laboratory",
+                sample_count=12,
+                concentrations=[
+                    ConcentrationInput(element="Ce", ppm=130.5, uncertainty_ppm=9),
+                    ConcentrationInput(element="Y", ppm=51, uncertainty_ppm=4),
+                ],
+            )
+        ],
+        illustrative=True,
+    )
+
+
+def reetrace_verify(credential: dict[str, Any], what: str) -> None:
+    """`reetrace verify FILE --online BASE`, when REETRACE_BIN names the binary."""
+    binary = os.environ.get("REETRACE_BIN")
+    if not binary:
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(credential, file)
+        file.flush()
+        out = subprocess.run(
+            [binary, "verify", file.name, "--online", BASE], capture_output=True, text=True
+        )
+    report = json.loads(out.stdout or "{}")
+    check(out.returncode == 0 and report.get("verified"), f"{what}: {out.stdout} {out.stderr}")
+    check(report["checks"] == ["proof", "issuer", "validity", "status"], f"{what}: {report}")
+    ok(f"reetrace verify --online: {what} verified ({', '.join(report['checks'])})")
+
+
+def deposits(new_org: Any, anyone: Client) -> None:
+    """10. A surveyor records a bauxite residue deposit and a coal ash landfill; both are open
+    data, and their credentials verify through the VC-API, with independent.py and with
+    `reetrace verify`."""
+    surveyor = new_org("Geological Survey (python)", Role.SURVEYOR)
+    mud = expect(
+        create_deposit.sync_detailed(
+            client=client(surveyor.api_key), body=red_mud(), idempotency_key=f"py-{TAG}-mud"
+        ),
+        HTTPStatus.CREATED,
+        "record the bauxite residue deposit",
+    )
+    ash = expect(
+        create_deposit.sync_detailed(client=client(surveyor.api_key), body=ash_landfill()),
+        HTTPStatus.CREATED,
+        "record the coal ash landfill",
+    )
+    check(mud.version == 1 and mud.illustrative and mud.org_id == surveyor.org_id, f"{mud}")
+    ok(f"the surveyor recorded deposits {mud.id} (bauxite residue) and {ash.id} (fly ash)")
+    read = expect(get_deposit.sync_detailed(mud.id, client=anyone), HTTPStatus.OK, "read the pond")
+    nd = next(c for c in read.content if c.element == "Nd")
+    # (20 × 95 + 5 × 120) / 25 = 100 ppm; 30 Mt × 100 g/t = 3,000 t.
+    check(nd.samples == 25 and nd.concentration_ppm == 100, f"Nd {nd}")
+    check(nd.content_kg == 3_000_000 and nd.exact, f"Nd {nd}")
+    ring = read.location.geometry.to_dict()["coordinates"][0]
+    check(ring[1] == [17.49, 47.08], f"the outline is counterclockwise: {ring}")
+    ok("anyone reads the pond without a key: 100 ppm Nd over 25 samples, 3,000 t of Nd")
+    for made, what in [(mud, "the bauxite residue deposit's credential"), (ash, "the landfill's")]:
+        credential = expect(
+            get_deposit_credential.sync_detailed(made.id, client=anyone),
+            HTTPStatus.OK,
+            f"fetch {what}",
+        ).to_dict()
+        check(credential["type"] == ["VerifiableCredential", "ResidueDepositCredential"], f"{what}")
+        check(credential["issuer"].endswith(str(surveyor.org_id)), f"{what}: {credential['issuer']}")
+        check(credential["credentialSubject"]["illustrative"] is True, f"{what}")
+        verify(credential, what)
+        independent.verify_data_integrity(credential)
+        ok(f"rfc8785 + cryptography verify {what} (eddsa-jcs-2022)")
+        reetrace_verify(credential, what)
+        tampered = json.loads(json.dumps(credential))
+        tampered["credentialSubject"]["tonnage"]["tonnes"] *= 10
+        try:
+            independent.verify_data_integrity(tampered)
+        except Exception:  # noqa: BLE001 - cryptography's InvalidSignature
+            ok(f"{what} with ten times the tonnage does not verify independently")
+        else:
+            raise AssertionError(f"{what}: a tampered tonnage verified")
 
 
 def main() -> int:
@@ -746,6 +904,9 @@ def main() -> int:
         },
         "the motor's JOSE form",
     )
+
+    # 10. Residue deposits: the second secondary resource, beside the urban mine.
+    deposits(new_org, anyone)
 
     print(f"python: {passed} passed, 0 failed")
     return 0

@@ -1,9 +1,11 @@
-//! HTTP routes of the deposits service, under `/api/v1/deposits`.
+//! HTTP routes of the deposits service, under `/api/v1/deposits`, and the JSON-LD context of
+//! its credentials (`/contexts/deposits/v1`).
 //!
 //! Deposit records, their assays and contents are open data, as the CRMA's databases of
 //! extractive waste facilities are: every read needs no key, and no disclosure control applies.
 //! Surveyors record, version and withdraw their organisation's deposits.
 
+pub mod context;
 pub mod error;
 mod export;
 
@@ -57,6 +59,7 @@ pub fn router() -> OpenApiRouter<DepositsState> {
         .routes(routes!(deposit_versions))
         .routes(routes!(deposit_credential))
         .routes(routes!(revoke_deposit))
+        .routes(routes!(context::context))
 }
 
 /// The deposit routes with what they need.

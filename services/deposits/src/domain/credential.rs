@@ -4,8 +4,8 @@
 //! subject states the record as received (normalised: trimmed texts, polygons by the
 //! right-hand rule, assays' elements in atomic-number order) and the content per element the
 //! assays give, so that a verifier needs nothing else to check the figures. Terms beyond the
-//! VC context are issuer-dependent (the context's `@vocab`), and camelCase as in the passport
-//! credentials.
+//! VC context are defined by our context, served at [`CONTEXT_PATH`]
+//! (`schemas/contexts/deposits-v1.jsonld`), and camelCase as in the passport credentials.
 
 use chrono::{DateTime, Utc};
 use reetrace_core::domain::issuing::status_list::StatusEntry;
@@ -19,6 +19,9 @@ use super::exact::{Exact, ExactError};
 
 /// The credential's type beside `VerifiableCredential`.
 pub const CREDENTIAL_TYPE: &str = "ResidueDepositCredential";
+
+/// The path (under the public base URL) of the JSON-LD context of the credential's terms.
+pub const CONTEXT_PATH: &str = "/contexts/deposits/v1";
 
 /// What a version's credential names besides the record.
 #[derive(Debug, Clone)]
@@ -113,7 +116,7 @@ pub fn unsigned(deposit: &Deposit, issue: &Issue<'_>) -> Result<Value, ExactErro
         subject["operator"] = json!({"name": name, "identifier": identifier});
     }
     Ok(json!({
-        "@context": [VC_CONTEXT],
+        "@context": [VC_CONTEXT, format!("{}{CONTEXT_PATH}", issue.base_url)],
         "id": credential_urn(issue.credential_id),
         "type": ["VerifiableCredential", CREDENTIAL_TYPE],
         "issuer": issue.issuer,
@@ -162,6 +165,10 @@ mod tests {
         };
         let vc = unsigned(&deposit, &issue).unwrap();
         assert_eq!(vc["type"][1], CREDENTIAL_TYPE);
+        assert_eq!(
+            vc["@context"][1],
+            "https://reetrace.example/contexts/deposits/v1"
+        );
         assert_eq!(vc["validFrom"], "2026-12-07T10:00:00Z");
         let s = &vc["credentialSubject"];
         assert_eq!(s["id"], format!("https://reetrace.example/deposits/{id}"));

@@ -231,6 +231,32 @@ api_test!(
     }
 );
 
+// The credential's second `@context` is ours, served without a key by the deposits service as
+// JSON-LD: the document whose terms the demo's credentials are checked against.
+api_test!(
+    the_credential_names_our_context_and_it_is_served,
+    |app: TestApp| async move {
+        let (_org, surveyor) = app.create_org("Geological survey", "surveyor").await;
+        let made = record(&app, &surveyor, &ash_landfill()).await;
+        let vc = credential(&app, made["id"].as_str().unwrap(), 1).await;
+        let url = vc["@context"][1].as_str().unwrap();
+        assert_eq!(url, format!("{}/contexts/deposits/v1", app.address));
+        let response = app.get("/contexts/deposits/v1").send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/ld+json");
+        let context: Value = response.json().await.unwrap();
+        let terms = context["@context"].as_object().unwrap();
+        for term in [
+            "ResidueDepositCredential",
+            "depositType",
+            "assays",
+            "content",
+        ] {
+            assert!(terms.contains_key(term), "{term}");
+        }
+    }
+);
+
 /// A bad record: its 422's pointers, and nothing written.
 async fn refused(app: &TestApp, key: &str, body: &Value) -> Vec<String> {
     let response = app
