@@ -76,14 +76,17 @@ fn find<'a>(rows: &'a Value, country: Option<&str>, element: &str) -> Option<&'a
         .find(|r| r["element"] == element && r.get("country").and_then(Value::as_str) == country)
 }
 
-/// Waits until the answer's FR Nd row holds `kg` in deposits (the consumers poll).
-async fn wait_for_deposits(app: &TestApp, key: &str, kg: f64) -> Value {
+/// Waits until the answer's FR Nd row holds `kg` in deposits and `deposits` deposits hold Nd
+/// in all (the consumers poll).
+async fn wait_for_deposits(app: &TestApp, key: &str, kg: f64, deposits: u64) -> Value {
     let path = format!("/api/v1/stock/secondary-resources?year={YEAR}");
     for _ in 0..200 {
         let answer = get_json(app, key, &path).await;
-        if find(&answer["rows"], Some("FR"), "Nd")
-            .is_some_and(|r| r["in_deposits"]["value"].as_f64() == Some(kg))
-        {
+        let fr = find(&answer["rows"], Some("FR"), "Nd")
+            .is_some_and(|r| r["in_deposits"]["value"].as_f64() == Some(kg));
+        let all = find(&answer["totals"], None, "Nd")
+            .is_some_and(|r| r["in_deposits"]["deposits"].as_u64() == Some(deposits));
+        if fr && all {
             return answer;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -112,7 +115,7 @@ api_test!(
         let (nd_de, u_de) = content(&ash, "Nd");
         // 20 Mt x 90 g/t = 1,800 t.
         assert_eq!(nd_fr, 1_800_000.0);
-        let answer = wait_for_deposits(&app, &regulator, nd_fr).await;
+        let answer = wait_for_deposits(&app, &regulator, nd_fr, 2).await;
         assert_eq!(
             (answer["scope"].as_str(), answer["year"].as_i64()),
             (Some("all"), Some(2035))
@@ -247,14 +250,7 @@ api_test!(
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        let mut answer = wait_for_deposits(&app, &regulator, 2.0 * nd_fr).await;
-        for _ in 0..200 {
-            if find(&answer["rows"], Some("DE"), "Ce").is_none() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            answer = wait_for_deposits(&app, &regulator, 2.0 * nd_fr).await;
-        }
+        let answer = wait_for_deposits(&app, &regulator, 2.0 * nd_fr, 1).await;
         assert!(
             find(&answer["rows"], Some("DE"), "Ce").is_none(),
             "{answer}"
