@@ -47,7 +47,7 @@ fn ash_landfill() -> Value {
     })
 }
 
-async fn record(app: &TestApp, key: &str, body: &Value) -> Value {
+pub(crate) async fn record(app: &TestApp, key: &str, body: &Value) -> Value {
     let response = app
         .post("/api/v1/deposits")
         .bearer_auth(key)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::api_test;
+use crate::deposits::record;
 use crate::helpers::{TestApp, assert_problem};
 use crate::stock::{PUBLIC, TOTAL_ND_KG, get_json, market, wait_for_total};
 
@@ -41,18 +42,6 @@ fn fly_ash() -> Value {
                     "concentrations": [{"element": "Nd", "ppm": 50, "uncertainty_ppm": 5},
                                        {"element": "Ce", "ppm": 140, "uncertainty_ppm": 12}]}]
     })
-}
-
-async fn record(app: &TestApp, key: &str, body: &Value) -> Value {
-    let response = app
-        .post("/api/v1/deposits")
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
 }
 
 /// The deposit's own content line of `element`: (kg, uncertainty kg).

@@ -354,18 +354,25 @@ pub enum ExportFormat {
     Json,
 }
 
+/// `format=json|csv`, `default` when absent.
+pub(super) fn format(
+    value: &Option<String>,
+    default: ExportFormat,
+) -> Result<ExportFormat, Problem> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some("csv") => Ok(ExportFormat::Csv),
+        Some("json") => Ok(ExportFormat::Json),
+        Some(other) => Err(invalid(
+            "format",
+            format!("must be json or csv, got {other:?}"),
+        )),
+    }
+}
+
 impl ExportQuery {
     pub fn parse(&self) -> Result<(ExportRequest, ExportFormat), Problem> {
-        let format = match self.format.as_deref() {
-            None | Some("csv") => ExportFormat::Csv,
-            Some("json") => ExportFormat::Json,
-            Some(other) => {
-                return Err(invalid(
-                    "format",
-                    format!("must be csv or json, got {other:?}"),
-                ));
-            }
-        };
+        let format = format(&self.format, ExportFormat::Csv)?;
         let (year_from, year_to) = years(&self.year_from, &self.year_to)?;
         let [by_year, c, k, e] = group_by(&self.group_by, "year,country,category,element")?;
         let price = if self.currency.is_some() || self.price_date.is_some() {
@@ -523,16 +530,7 @@ pub struct RankingQuery {
 
 impl RankingQuery {
     pub fn parse(&self) -> Result<(RankingRequest, ExportFormat), Problem> {
-        let format = match self.format.as_deref() {
-            None | Some("json") => ExportFormat::Json,
-            Some("csv") => ExportFormat::Csv,
-            Some(other) => {
-                return Err(invalid(
-                    "format",
-                    format!("must be json or csv, got {other:?}"),
-                ));
-            }
-        };
+        let format = format(&self.format, ExportFormat::Json)?;
         let (currency, price_date) = pricing(&self.currency, &self.price_date)?;
         Ok((
             RankingRequest {

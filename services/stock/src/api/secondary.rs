@@ -16,7 +16,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::StockState;
-use super::query::{ExportFormat, country, invalid, parse, year};
+use super::query::{ExportFormat, country, format, parse, year};
 use crate::service::bodies::FigureView;
 use crate::service::{SecondaryAnswer, SecondaryRequest};
 
@@ -42,16 +42,7 @@ pub struct SecondaryQuery {
 
 impl SecondaryQuery {
     fn parse(&self) -> Result<(SecondaryRequest, ExportFormat), Problem> {
-        let format = match self.format.as_deref() {
-            None | Some("json") => ExportFormat::Json,
-            Some("csv") => ExportFormat::Csv,
-            Some(other) => {
-                return Err(invalid(
-                    "format",
-                    format!("must be json or csv, got {other:?}"),
-                ));
-            }
-        };
+        let format = format(&self.format, ExportFormat::Json)?;
         Ok((
             SecondaryRequest {
                 year: year("year", &self.year)?,

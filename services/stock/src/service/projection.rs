@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use reetrace_core::db::StoreError;
+use reetrace_core::db::{StoreError, Tx};
 use uuid::Uuid;
 
 use crate::domain::custody::CustodyChange;
@@ -22,6 +22,27 @@ use crate::domain::flow::Deltas;
 use crate::domain::passport::{self, PassportChange, PassportRecord};
 use crate::store::{ProjectionStore, StockStore};
 
+/// Opens the projection transaction of a batch of `(event id, sequence, change)` and puts its
+/// ids in the inbox: the batch's last sequence, the transaction, and the changes of the events
+/// not seen before (an id repeated within the batch counts once). `None` for an empty batch.
+async fn begin_batch<'a, T>(
+    store: &dyn ProjectionStore,
+    events: &'a [(String, i64, T)],
+) -> Result<Option<(i64, Tx, Vec<&'a T>)>, StoreError> {
+    let Some(last) = events.last().map(|(_, seq, _)| *seq) else {
+        return Ok(None);
+    };
+    let mut tx = store.begin_projection().await?;
+    let ids: Vec<&str> = events.iter().map(|(id, ..)| id.as_str()).collect();
+    let mut fresh = store.claim_events(&mut tx, &ids).await?;
+    let changes = events
+        .iter()
+        .filter(|(id, ..)| fresh.remove(id))
+        .map(|(_, _, change)| change)
+        .collect();
+    Ok(Some((last, tx, changes)))
+}
+
 /// Applies passport feed events `(event id, sequence, change)` of `stream`; also attributes
 /// the custody steps that waited for these passports.
 pub async fn apply_passports(
@@ -29,18 +50,9 @@ pub async fn apply_passports(
     stream: &str,
     events: &[(String, i64, PassportChange)],
 ) -> Result<(), StoreError> {
-    let Some(last) = events.last().map(|(_, seq, _)| *seq) else {
+    let Some((last, mut tx, changes)) = begin_batch(store, events).await? else {
         return Ok(());
     };
-    let mut tx = store.begin_projection().await?;
-    let ids: Vec<&str> = events.iter().map(|(id, ..)| id.as_str()).collect();
-    let mut fresh = store.claim_events(&mut tx, &ids).await?;
-    // An id repeated within the batch counts once.
-    let changes: Vec<&PassportChange> = events
-        .iter()
-        .filter(|(id, ..)| fresh.remove(id))
-        .map(|(_, _, change)| change)
-        .collect();
     let passport_ids: Vec<Uuid> = changes
         .iter()
         .filter_map(|c| c.passport_id())
@@ -130,17 +142,9 @@ pub async fn apply_deposits(
     stream: &str,
     events: &[(String, i64, DepositChange)],
 ) -> Result<(), StoreError> {
-    let Some(last) = events.last().map(|(_, seq, _)| *seq) else {
+    let Some((last, mut tx, changes)) = begin_batch(store, events).await? else {
         return Ok(());
     };
-    let mut tx = store.begin_projection().await?;
-    let ids: Vec<&str> = events.iter().map(|(id, ..)| id.as_str()).collect();
-    let mut fresh = store.claim_events(&mut tx, &ids).await?;
-    let changes: Vec<&DepositChange> = events
-        .iter()
-        .filter(|(id, ..)| fresh.remove(id))
-        .map(|(_, _, change)| change)
-        .collect();
     store.save_deposits(&mut tx, &changes).await?;
     store.move_cursor(&mut tx, stream, last).await?;
     tx.commit().await
