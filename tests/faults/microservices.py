@@ -761,12 +761,13 @@ def deposits_check():
                 "GROUP BY name HAVING count(DISTINCT deposit_id) > 1")
     if twice:
         fail(f"deposits recorded twice: {twice[:5]}")
-    listed, cursor = {}, None
+    listed, cursor, nd_kg = {}, None, 0.0
     while True:
         status, page, _ = call("check", "GET", "/api/v1/deposits?limit=500" + (f"&cursor={cursor}" if cursor else ""))
         if status != 200:
             fail(f"list deposits: {status} {page}")
         listed.update({item["id"]: (item["name"], item["version"]) for item in page["items"]})
+        nd_kg += sum(c["content_kg"] for item in page["items"] for c in item["content"] if c["element"] == "Nd")
         cursor = page.get("next_cursor")
         if not cursor:
             break
@@ -784,10 +785,25 @@ def deposits_check():
         if status != 200 or not result.get("verified"):
             fail(f"the credential of deposit {deposit_id} does not verify: {status} {result}")
         verified += 1
+    # The stock service's copy (from the deposits feed, read over the gateway while deposits
+    # instances died): every deposit once, at its acknowledged version.
+    deadline, stock = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        status, answer, _ = call("check", "GET", "/api/v1/stock/secondary-resources?country=HU&element=Nd")
+        if status != 200:
+            fail(f"stock secondary resources: {status} {answer}")
+        stock = answer["rows"][0]["in_deposits"] if answer["rows"] else None
+        if stock and stock["deposits"] == len(deposits) and abs(stock["value"] - nd_kg) <= 1e-9 * nd_kg:
+            break
+        time.sleep(0.5)
+    else:
+        fail(f"the stock service's deposits ({stock}) differ from the list's after 30 s: "
+             f"{len(deposits)} deposits, {nd_kg} kg of Nd")
     versions = collections.Counter(v for _, v in deposits.values())
     return (f"{len(deposits)} acknowledged deposits stored once at their acknowledged version "
             f"({versions[1]} at version 1, {versions[2]} at version 2), no other (database, API list, GeoJSON); "
-            f"{verified} of their credentials verify")
+            f"{verified} of their credentials verify; the stock service counts each once at that version "
+            f"({nd_kg:.1f} kg of Nd)")
 
 
 # Observed flows recounted from the source tables, per (flow, year, country, category, element),
