@@ -345,7 +345,7 @@ fn check_component(v: &mut Violations, at: &str, component: &Component) {
     v.text(format_args!("{at}/name"), &component.name, 200);
     v.text(format_args!("{at}/material"), &component.material, 100);
     v.opt_text(
-        &format!("{at}/location"),
+        format_args!("{at}/location"),
         component.location.as_deref(),
         1000,
     );
