@@ -6,12 +6,19 @@
 //! - `reads`: `/credentials/verify` with concurrent clients, and the resolver's JSON read at
 //!   64 connections against `/healthz` at 64 connections (throughput, p50/p99);
 //! - `import`: `reetrace import` of a 1,000,000-line NDJSON file as a child process (rate,
-//!   peak resident memory).
+//!   peak resident memory);
+//! - `parse`: only reading registrations as the bulk route does (`parse_json`, the magnets'
+//!   element masses, the rules), one thread, no server or database: for instruction counts
+//!   (`valgrind --tool=callgrind`), which the machine's load does not move.
+//!
+//! `--forms plain|magnets|both` (both) picks the forms `register` and `parse` run: the
+//! registrations without magnets in full, the traction motors with them, or each in turn.
 //!
 //! ```text
 //! cargo bench -p reetrace --bench passports                      # everything, both backends
 //! cargo bench -p reetrace --bench passports -- --quick           # smoke run, small counts
 //! cargo bench -p reetrace --bench passports -- register reads --backend sqlite --passports 50000
+//! cargo bench -p reetrace --bench passports -- parse --forms magnets --passports 2000
 //! ```
 //! `PASSPORTS_BENCH_QUICK=1` is `--quick`. PostgreSQL is the server of
 //! `REETRACE_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres); each run
@@ -42,6 +49,10 @@ struct Options {
     register: bool,
     reads: bool,
     import: bool,
+    parse: bool,
+    /// Registrations without magnets in full (`plain`), traction motors with them, or both.
+    plain: bool,
+    magnets: bool,
     backends: Vec<Backend>,
     passports: u64,
     batch: u64,
@@ -57,6 +68,9 @@ fn options() -> Options {
         register: false,
         reads: false,
         import: false,
+        parse: false,
+        plain: true,
+        magnets: true,
         backends: vec![Backend::Sqlite, Backend::Postgres],
         passports: 100_000,
         batch: 10_000,
@@ -86,6 +100,15 @@ fn options() -> Options {
             "register" => o.register = true,
             "reads" => o.reads = true,
             "import" => o.import = true,
+            "parse" => o.parse = true,
+            "--forms" => {
+                (o.plain, o.magnets) = match args.next().as_deref() {
+                    Some("plain") => (true, false),
+                    Some("magnets") => (false, true),
+                    Some("both") => (true, true),
+                    other => panic!("--forms plain|magnets|both, not {other:?}"),
+                }
+            }
             "--quick" => quick(&mut o),
             "--backend" => {
                 o.backends = match args.next().as_deref() {
@@ -107,11 +130,11 @@ fn options() -> Options {
             // What cargo bench passes to every bench binary.
             "--bench" => {}
             other => panic!(
-                "unknown argument {other:?} (register, reads, import, --quick, --backend, --passports, --batch, --clients, --verify-clients, --connections, --seconds, --import-lines)"
+                "unknown argument {other:?} (register, reads, import, parse, --forms, --quick, --backend, --passports, --batch, --clients, --verify-clients, --connections, --seconds, --import-lines)"
             ),
         }
     }
-    if !o.register && !o.reads && !o.import {
+    if !o.register && !o.reads && !o.import && !o.parse {
         o.register = true;
         o.reads = true;
         o.import = true;
@@ -195,19 +218,23 @@ async fn run(backend: Backend, o: &Options) {
     let mut samples = Vec::new();
     if o.register {
         let sizes = (o.passports, o.batch, o.clients);
-        let registered = register::over_http(&client, &address, &org.api_key, sizes, false).await;
-        samples = registered.samples;
-        settle().await;
-        // The same number of traction motors with their magnets in full (CRMA art. 28), in
-        // the same run: their rate as a share of the rate without.
-        let magnets = register::over_http(&client, &address, &org.api_key, sizes, true).await;
-        println!(
-            "  with magnets / without: {:.0} %",
-            100.0 * magnets.rate / registered.rate
-        );
-        settle().await;
+        let mut rates = Vec::new();
+        for magnets in forms(o) {
+            // The traction motors with their magnets in full (CRMA art. 28) come second, in
+            // the same run: their rate as a share of the rate without.
+            let registered =
+                register::over_http(&client, &address, &org.api_key, sizes, magnets).await;
+            rates.push(registered.rate);
+            if samples.is_empty() {
+                samples = registered.samples;
+            }
+            settle().await;
+        }
+        if let [without, with] = rates[..] {
+            println!("  with magnets / without: {:.0} %", 100.0 * with / without);
+        }
         let found = services.accounts.org(org.org_id).await.unwrap();
-        for magnets in [false, true] {
+        for magnets in forms(o) {
             register::stages(&services, &found, (o.passports, o.batch), magnets).await;
             settle().await;
         }
@@ -230,6 +257,14 @@ async fn run(backend: Backend, o: &Options) {
     drop(db);
 }
 
+/// The forms to run, in order: without magnets in full (`false`), then with them (`true`).
+fn forms(o: &Options) -> Vec<bool> {
+    [(o.plain, false), (o.magnets, true)]
+        .into_iter()
+        .filter_map(|(run, magnets)| run.then_some(magnets))
+        .collect()
+}
+
 fn main() {
     let o = options();
     println!(
@@ -238,6 +273,14 @@ fn main() {
         o.batch,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    if o.parse {
+        for magnets in forms(&o) {
+            register::parse_only(o.passports, magnets);
+        }
+    }
+    if !o.register && !o.reads && !o.import {
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,8 +7,9 @@
 //! same significant digits as the text (so nothing was rounded away); integers that fit 64 bits
 //! are exact. Masses and shares then refuse what their own scale (10⁻⁶) cannot hold.
 //!
-//! One pass over the bytes, no allocation but the keys of the objects being read; a body that
-//! is not JSON is left to the parser, which words its own error.
+//! One pass over the bytes (after one check that they are UTF-8), no allocation but the keys of
+//! the objects being read; a body that is not JSON is left to the parser, which words its own
+//! error.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -17,8 +18,15 @@ use crate::domain::FieldError;
 
 /// The first duplicate key or lossy number in `bytes`, with its JSON pointer.
 pub fn check_json(bytes: &[u8]) -> Result<(), FieldError> {
+    // UTF-8 is checked once for the whole body; a string reaching past the first invalid byte
+    // is not JSON (left to the parser, as when each string was checked on its own).
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    };
     let mut scanner = Scanner {
         bytes,
+        text,
         at: 0,
         path: Vec::new(),
     };
@@ -44,6 +52,8 @@ enum Token<'a> {
 
 struct Scanner<'a> {
     bytes: &'a [u8],
+    /// The longest prefix of `bytes` that is UTF-8 (all of them, for a body that is).
+    text: &'a str,
     at: usize,
     /// The pointer's reference tokens down to the value being read (written out only for an
     /// error).
@@ -202,24 +212,22 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, Stop> {
         self.at += 1;
         let start = self.at;
-        let bytes = self.bytes;
-        // The common case: no escape, valid UTF-8 checked once.
-        while let Some(b) = self.peek() {
-            match b {
-                b'"' => {
-                    let text =
-                        std::str::from_utf8(&bytes[start..self.at]).map_err(|_| Stop::Syntax)?;
-                    self.at += 1;
-                    return Ok(Cow::Borrowed(text));
-                }
-                b'\\' => break,
-                0..=0x1f => return Err(Stop::Syntax),
-                _ => self.at += 1,
+        // The common case: no escape, the text borrowed from the body.
+        let end = start
+            + self.bytes[start..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .ok_or(Stop::Syntax)?;
+        let text = self.text.get(start..end).ok_or(Stop::Syntax)?;
+        match self.bytes[end] {
+            b'"' => {
+                self.at = end + 1;
+                return Ok(Cow::Borrowed(text));
             }
+            b'\\' => self.at = end,
+            _ => return Err(Stop::Syntax),
         }
-        let mut out = std::str::from_utf8(&bytes[start..self.at])
-            .map_err(|_| Stop::Syntax)?
-            .to_owned();
+        let mut out = text.to_owned();
         let mut pending: Vec<u8> = Vec::new();
         loop {
             let b = self.peek().ok_or(Stop::Syntax)?;
@@ -286,7 +294,7 @@ impl<'a> Scanner<'a> {
         ) {
             self.at += 1;
         }
-        let text = std::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| Stop::Syntax)?;
+        let text = self.text.get(start..self.at).ok_or(Stop::Syntax)?;
         if exact(text) {
             Ok(())
         } else {
@@ -480,5 +488,11 @@ mod tests {
         for text in ["", "{", r#"{"a" 1}"#, "[1,,2]", "nul", r#""\x""#] {
             assert!(check_json(text.as_bytes()).is_ok(), "{text}");
         }
+        // Bytes that are not UTF-8: a string that holds them is not JSON; what comes before
+        // them is still checked, whatever comes after is not.
+        assert!(check_json(b"{\"a\": \"\xff\", \"a\": 1}").is_ok());
+        let before = check_json(b"{\"a\": 1, \"a\": \"\xc3\"}").unwrap_err();
+        assert_eq!(before.pointer, "/a");
+        assert!(check_json("{\"é\": \"ü\", \"n\": 1.5}".as_bytes()).is_ok());
     }
 }

@@ -161,6 +161,14 @@ pub(crate) fn parse_micros(s: &str, max: u64) -> Result<u64, DecimalError> {
 /// Converts an `f64` that came from a JSON number into 10^-6 units, at most `max`, through
 /// its shortest round-trip decimal text. Returns that text too, for error messages.
 pub(crate) fn f64_to_micros(f: f64, max: u64) -> Result<u64, (DecimalError, String)> {
+    match exact_micros(f, max) {
+        Some(micros) => Ok(micros),
+        None => text_micros(f, max),
+    }
+}
+
+/// [`f64_to_micros`] through the shortest decimal text of `f`.
+fn text_micros(f: f64, max: u64) -> Result<u64, (DecimalError, String)> {
     if !f.is_finite() {
         return Err((DecimalError::NotFinite, f.to_string()));
     }
@@ -184,6 +192,22 @@ pub(crate) fn f64_to_micros(f: f64, max: u64) -> Result<u64, (DecimalError, Stri
         return fail(DecimalError::TooManyDigits(parsed.digits.len()));
     }
     to_micros(&parsed, max).or_else(fail)
+}
+
+/// The common case of [`f64_to_micros`] without writing the number out: `f` is the double
+/// nearest to a decimal `micros` / 10^6 of at most 15 significant digits (below 10^9 units).
+/// No other decimal of at most 15 digits reads as the same double, so that decimal is the
+/// shortest text of `f`, the one the text path reads: both give the same count. `None` sends
+/// everything else (more digits, more decimal places, negatives, too large) down that path.
+fn exact_micros(f: f64, max: u64) -> Option<u64> {
+    const FIFTEEN_DIGITS: f64 = 1e15;
+    // Within half a unit of the decimal's count: |micros × 2^-53| < 0.5 below 10^15.
+    let scaled = (f * MICROS_PER_UNIT as f64).round();
+    if !(0.0..FIFTEEN_DIGITS).contains(&scaled) {
+        return None;
+    }
+    let micros = scaled as u64;
+    (micros <= max && micros_to_f64(micros) == f).then_some(micros)
 }
 
 /// Writes 10^-6 units as the shortest exact decimal: `1500`, `337.5`, `0.000001`.
@@ -283,6 +307,43 @@ mod tests {
     use super::*;
 
     const MAX: u64 = 1_000_000_000_000 * MICROS_PER_UNIT;
+
+    #[test]
+    fn the_exact_path_agrees_with_the_text_path() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut samples: Vec<f64> = vec![
+            0.0,
+            -0.0,
+            1.5,
+            0.1,
+            0.1 + 0.2,
+            26.4,
+            10.575,
+            0.000001,
+            0.0000015,
+            1e-7,
+            -1.5,
+            999_999_999.999_999,
+            123_456_789.123_456,
+            1e9,
+            1e15,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push((x % 10_000_000_000_000) as f64 / 1e6);
+            samples.push((x % 1_000_000) as f64 / 1e3);
+            samples.push(f64::from_bits(x >> 2));
+        }
+        for max in [MAX, MICROS_PER_UNIT] {
+            for &f in &samples {
+                assert_eq!(f64_to_micros(f, max), text_micros(f, max), "{f:?}");
+            }
+        }
+    }
 
     #[test]
     fn micros_to_f64_is_the_double_nearest_to_the_decimal() {

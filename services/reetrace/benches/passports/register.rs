@@ -121,6 +121,39 @@ pub async fn over_http(
     }
 }
 
+/// Reads `count` registrations as the bulk route and service do before signing (`parse_json`,
+/// the magnets' element masses, the rules) on one thread, without a server: traction motors
+/// with their magnets in full when `magnets`. Under callgrind, the instruction count of a run
+/// with twice the `count` less that of a run with `count` is the cost of `count` readings.
+pub fn parse_only(count: u64, magnets: bool) {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let (prefix, what) = if magnets {
+        ("RAWMAGNETS", "with magnets in full, ")
+    } else {
+        ("RAW", "")
+    };
+    let lines: Vec<String> = (0..count)
+        .map(|n| {
+            let value = if magnets {
+                data::registration_with_magnets(prefix, n, &mut rng)
+            } else {
+                data::registration(prefix, n, &mut rng)
+            };
+            value.to_string()
+        })
+        .collect();
+    let started = Instant::now();
+    for line in &lines {
+        let mut registration: Registration = parse_json(line.as_bytes()).unwrap();
+        registration.derive_from_magnets();
+        registration.check().unwrap();
+    }
+    println!(
+        "  parse and check only ({what}parse_json, derive_from_magnets, check on one thread): {:.0} passports/s",
+        rate(count, started.elapsed())
+    );
+}
+
 /// The signing stage and the storing stage of the bulk path, each alone, over `count`
 /// registrations in batches of `batch`; traction motors with their magnets in full when
 /// `magnets`.

@@ -7,6 +7,7 @@ mod magnets;
 mod removal;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use chrono::NaiveDate;
 use reetrace_core::domain::{Element, FieldError, Mass, UseType};
@@ -27,24 +28,26 @@ impl Violations {
         self.0.push(FieldError::new(pointer, detail));
     }
 
-    fn text(&mut self, pointer: &str, value: &str, max: usize) {
+    /// Checks a text field; `pointer` is written out only for a violation (most fields have
+    /// none, and a registration with magnets has many).
+    fn text(&mut self, pointer: impl fmt::Display, value: &str, max: usize) {
         let chars = value.chars().count();
         if value.trim().is_empty() {
-            self.add(pointer, "must not be empty");
+            self.add(pointer.to_string(), "must not be empty");
         } else if chars > max {
             self.add(
-                pointer,
+                pointer.to_string(),
                 format!("must be at most {max} characters, got {chars}"),
             );
         } else if value
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\t')
         {
-            self.add(pointer, "must not contain control characters");
+            self.add(pointer.to_string(), "must not contain control characters");
         }
     }
 
-    fn opt_text(&mut self, pointer: &str, value: Option<&str>, max: usize) {
+    fn opt_text(&mut self, pointer: impl fmt::Display, value: Option<&str>, max: usize) {
         if let Some(value) = value {
             self.text(pointer, value, max);
         }
@@ -221,8 +224,12 @@ impl Registration {
             v.add("/documents", format!("at most {MAX_DOCUMENTS} documents"));
         }
         for (i, doc) in self.documents.iter().enumerate() {
-            v.text(&format!("/documents/{i}/title"), &doc.title, 200);
-            v.opt_text(&format!("/documents/{i}/kind"), doc.kind.as_deref(), 100);
+            v.text(format_args!("/documents/{i}/title"), &doc.title, 200);
+            v.opt_text(
+                format_args!("/documents/{i}/kind"),
+                doc.kind.as_deref(),
+                100,
+            );
             let ok = url::Url::parse(&doc.url)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
                 && doc.url.len() <= 2000;
@@ -321,7 +328,7 @@ impl Registration {
             v.add("/end_of_life/hazards", "at most 20 hazards");
         }
         for (i, hazard) in eol.hazards.iter().enumerate() {
-            v.text(&format!("/end_of_life/hazards/{i}"), hazard, 200);
+            v.text(format_args!("/end_of_life/hazards/{i}"), hazard, 200);
         }
     }
 
@@ -335,14 +342,18 @@ impl Registration {
 }
 
 fn check_component(v: &mut Violations, at: &str, component: &Component) {
-    v.text(&format!("{at}/name"), &component.name, 200);
-    v.text(&format!("{at}/material"), &component.material, 100);
+    v.text(format_args!("{at}/name"), &component.name, 200);
+    v.text(format_args!("{at}/material"), &component.material, 100);
     v.opt_text(
-        &format!("{at}/location"),
+        format_args!("{at}/location"),
         component.location.as_deref(),
         1000,
     );
-    v.opt_text(&format!("{at}/removal"), component.removal.as_deref(), 4000);
+    v.opt_text(
+        format_args!("{at}/removal"),
+        component.removal.as_deref(),
+        4000,
+    );
     if component.magnets.is_empty() {
         if component.elements.is_empty() {
             v.add(format!("{at}/elements"), "list at least one element");
@@ -409,7 +420,7 @@ fn check_recycled(v: &mut Violations, at: &str, recycled: &RecycledContent, comp
     let mut claimed: BTreeMap<Element, Mass> = BTreeMap::new();
     for (k, source) in recycled.sources.iter().enumerate() {
         let sat = format!("{at}/sources/{k}");
-        v.text(&format!("{sat}/lot"), &source.lot, 100);
+        v.text(format_args!("{sat}/lot"), &source.lot, 100);
         if source.elements.is_empty() {
             v.add(
                 format!("{sat}/elements"),

@@ -126,7 +126,11 @@ fn check_magnet(v: &mut Violations, mat: &str, magnet: &Magnet) {
     if magnet.unit_mass_g == Mass::ZERO {
         v.add(format!("{mat}/unit_mass_g"), "must be greater than 0");
     }
-    v.opt_text(&format!("{mat}/position"), magnet.position.as_deref(), 1000);
+    v.opt_text(
+        format_args!("{mat}/position"),
+        magnet.position.as_deref(),
+        1000,
+    );
     check_composition(v, mat, magnet);
     check_declarations(v, mat, magnet);
     check_sources(v, mat, magnet);
@@ -232,20 +236,26 @@ fn check_declarations(v: &mut Violations, mat: &str, magnet: &Magnet) {
         ("glues", "glue", &glues),
         ("additives", "additive", &additives),
     ] {
-        let at = format!("{mat}/{list}");
         if entries.len() > MAX_DECLARATIONS {
-            v.add(&at, format!("at most {MAX_DECLARATIONS} entries"));
+            v.add(
+                format!("{mat}/{list}"),
+                format!("at most {MAX_DECLARATIONS} entries"),
+            );
         }
         if entries.len() > 1 && entries.iter().any(|d| d.code == "none") {
-            v.add(&at, "\"none\" must be the only entry");
+            v.add(format!("{mat}/{list}"), "\"none\" must be the only entry");
         }
         for (k, d) in entries.iter().enumerate() {
             match d.description {
                 None if d.code == "other" => v.add(
-                    format!("{at}/{k}/description"),
+                    format!("{mat}/{list}/{k}/description"),
                     format!("describe the other {what}"),
                 ),
-                description => v.opt_text(&format!("{at}/{k}/description"), description, 200),
+                description => v.opt_text(
+                    format_args!("{mat}/{list}/{k}/description"),
+                    description,
+                    200,
+                ),
             }
         }
     }
@@ -295,7 +305,7 @@ fn check_sources(v: &mut Violations, mat: &str, magnet: &Magnet) {
     let mut claimed: BTreeMap<ChemicalElement, i128> = BTreeMap::new();
     for (k, RecycledSource { lot, elements }) in magnet.recycled_sources.iter().enumerate() {
         let sat = format!("{mat}/recycled_sources/{k}");
-        v.text(&format!("{sat}/lot"), lot, 100);
+        v.text(format_args!("{sat}/lot"), lot, 100);
         if elements.is_empty() {
             v.add(
                 format!("{sat}/elements"),

@@ -2,6 +2,7 @@
 //! person (a postal address and an electronic contact).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use super::super::{
     Drive, PartKind, PostalAddress, RemovalAction, RemovalStep, RemovedPart, ResponsiblePerson,
@@ -33,9 +34,9 @@ pub(super) fn check_steps(
             None if step.action == RemovalAction::Other => {
                 v.add(format!("{sat}/detail"), "describe the other action");
             }
-            detail => v.opt_text(&format!("{sat}/detail"), detail.as_deref(), 1000),
+            detail => v.opt_text(format_args!("{sat}/detail"), detail.as_deref(), 1000),
         }
-        v.opt_text(&format!("{sat}/safety"), step.safety.as_deref(), 1000);
+        v.opt_text(format_args!("{sat}/safety"), step.safety.as_deref(), 1000);
         if let Some(seconds) = step.estimated_seconds
             && !(1..=MAX_SECONDS).contains(&seconds)
         {
@@ -51,7 +52,7 @@ pub(super) fn check_steps(
             );
         }
         for (r, part) in step.removes.iter().enumerate() {
-            check_removed(v, &format!("{sat}/removes/{r}"), part);
+            check_removed(v, format_args!("{sat}/removes/{r}"), part);
         }
         if step.tools.len() > MAX_TOOLS {
             v.add(
@@ -60,7 +61,7 @@ pub(super) fn check_steps(
             );
         }
         for (t, tool) in step.tools.iter().enumerate() {
-            check_tool(v, &format!("{sat}/tools/{t}"), tool);
+            check_tool(v, format_args!("{sat}/tools/{t}"), tool);
         }
         if step.releases.len() > MAX_RELEASES {
             v.add(
@@ -79,7 +80,7 @@ pub(super) fn check_steps(
     }
 }
 
-fn check_removed(v: &mut Violations, at: &str, part: &RemovedPart) {
+fn check_removed(v: &mut Violations, at: fmt::Arguments<'_>, part: &RemovedPart) {
     if let Some(count) = part.count
         && !(1..=MAX_PART_COUNT).contains(&count)
     {
@@ -92,11 +93,15 @@ fn check_removed(v: &mut Violations, at: &str, part: &RemovedPart) {
         None if part.part == PartKind::Other => {
             v.add(format!("{at}/description"), "describe the other part");
         }
-        description => v.opt_text(&format!("{at}/description"), description.as_deref(), 200),
+        description => v.opt_text(
+            format_args!("{at}/description"),
+            description.as_deref(),
+            200,
+        ),
     }
 }
 
-fn check_tool(v: &mut Violations, at: &str, tool: &Tool) {
+fn check_tool(v: &mut Violations, at: fmt::Arguments<'_>, tool: &Tool) {
     match (tool.tool, tool.drive) {
         (ToolKind::Screwdriver, None) => {
             v.add(format!("{at}/drive"), "a screwdriver needs its drive type");
@@ -111,7 +116,7 @@ fn check_tool(v: &mut Violations, at: &str, tool: &Tool) {
     }
     if let Some(size) = &tool.size {
         if tool.tool.has_size() {
-            v.text(&format!("{at}/size"), size, 20);
+            v.text(format_args!("{at}/size"), size, 20);
         } else {
             v.add(
                 format!("{at}/size"),
@@ -122,13 +127,13 @@ fn check_tool(v: &mut Violations, at: &str, tool: &Tool) {
     let other = tool.tool == ToolKind::Other || tool.drive == Some(Drive::Other);
     match &tool.detail {
         None if other => v.add(format!("{at}/detail"), "describe the other tool or drive"),
-        detail => v.opt_text(&format!("{at}/detail"), detail.as_deref(), 200),
+        detail => v.opt_text(format_args!("{at}/detail"), detail.as_deref(), 200),
     }
 }
 
 pub(super) fn check_responsible_person(v: &mut Violations, person: &ResponsiblePerson) {
     let at = "/responsible_person";
-    v.text(&format!("{at}/name"), &person.name, 200);
+    v.text(format_args!("{at}/name"), &person.name, 200);
     let PostalAddress {
         street,
         postal_code,
@@ -136,10 +141,10 @@ pub(super) fn check_responsible_person(v: &mut Violations, person: &ResponsibleP
         country: _,
         region,
     } = &person.address;
-    v.text(&format!("{at}/address/street"), street, 200);
-    v.text(&format!("{at}/address/postal_code"), postal_code, 20);
-    v.text(&format!("{at}/address/locality"), locality, 100);
-    v.opt_text(&format!("{at}/address/region"), region.as_deref(), 100);
+    v.text(format_args!("{at}/address/street"), street, 200);
+    v.text(format_args!("{at}/address/postal_code"), postal_code, 20);
+    v.text(format_args!("{at}/address/locality"), locality, 100);
+    v.opt_text(format_args!("{at}/address/region"), region.as_deref(), 100);
     if let Some(email) = &person.email
         && !is_email(email)
     {
