@@ -95,6 +95,8 @@ api_test!(
             assets,
             vec![
                 "/assets/charts.js".to_owned(),
+                "/assets/map.js".to_owned(),
+                "/assets/secondary.js".to_owned(),
                 "/assets/dashboard.js".to_owned(),
                 "/assets/dashboard.css".to_owned()
             ]
@@ -116,6 +118,21 @@ api_test!(
                 ".series.forecast",
             ),
             ("/assets/favicon.svg", "image/svg+xml", "<svg"),
+            (
+                "/assets/map.js",
+                "text/javascript; charset=utf-8",
+                "window.ReeMap",
+            ),
+            (
+                "/assets/secondary.js",
+                "text/javascript; charset=utf-8",
+                "window.ReeSecondary",
+            ),
+            (
+                "/assets/world-atlas-2.0.2/countries-110m.json",
+                "application/json",
+                "\"type\":\"Topology\"",
+            ),
         ] {
             let response = app.get(path).send().await.unwrap();
             assert_eq!(response.status(), 200, "{path}");
