@@ -1,5 +1,5 @@
-//! The deposit tables in a backup: the records and their signed credentials cannot be
-//! recomputed. The keys that signed them and the status bits are in core's issuing archive,
+//! The deposit tables in a backup: the records, their signed credentials and the feed the
+//! stock service reads cannot be recomputed. The keys that signed them and the status bits are in core's issuing archive,
 //! restored before these.
 
 use std::sync::Arc;
@@ -38,6 +38,22 @@ static TABLES: &[ArchiveTable] = &[
         ],
     },
     ArchiveTable {
+        name: "deposit_feed",
+        columns: &[
+            ("seq", Kind::I64),
+            ("event_id", Kind::Uuid),
+            ("type", Kind::Text),
+            ("deposit_id", Kind::Uuid),
+            ("version", Kind::I64),
+            ("org_id", Kind::Uuid),
+            ("occurred_at", Kind::Time),
+        ],
+    },
+    ArchiveTable {
+        name: "deposit_feed_head",
+        columns: &[("id", Kind::I64), ("head", Kind::I64)],
+    },
+    ArchiveTable {
         name: "deposit_idempotency",
         columns: &[
             ("org_id", Kind::Uuid),
@@ -62,7 +78,8 @@ impl Archived for SqlDeposits {
         TABLES
     }
 
-    /// Refuses a target that holds deposits.
+    /// Refuses a target that holds deposits; removes the feed head the migrations seed (the
+    /// archive brings its own).
     async fn prepare_restore(&self, tx: &mut Tx) -> Result<(), ArchiveError> {
         let rows = tx.count_rows("deposits").await?;
         if rows > 0 {
@@ -71,6 +88,7 @@ impl Archived for SqlDeposits {
                 rows,
             });
         }
+        tx.clear_table("deposit_feed_head").await?;
         Ok(())
     }
 }
