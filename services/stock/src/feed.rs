@@ -255,7 +255,9 @@ pub fn deposit_change(event: &CloudEvent) -> Result<DepositChange, String> {
                     .parse()
                     .map_err(|e| format!("country: {e}"))?,
                 nuts: d["nuts"].as_str().map(str::to_owned),
-                illustrative: d["illustrative"].as_bool().unwrap_or(false),
+                illustrative: d["illustrative"]
+                    .as_bool()
+                    .ok_or("no deposit.illustrative")?,
                 tonnes: amount(&d["tonnes"], "tonnes")?,
                 content,
             })))
