@@ -623,7 +623,22 @@ def main():
     gateway.wait(timeout=10)
     for instance in instances.values():
         instance.stop()
+    no_stray_transactions(instances)
     print("OK: the fault test passed", flush=True)
+
+
+def no_stray_transactions(instances):
+    """PostgreSQL warns when a BEGIN arrives on a connection already inside a transaction: a
+    connection went back to the pool inside a transaction (a cancelled start), and the writes
+    made on it in between were neither committed nor visible to the others."""
+    for name in instances:
+        with open(os.path.join(RUN, f"{name}.log"), errors="replace") as log:
+            stray = sum("there is already a transaction in progress" in line for line in log)
+        if stray:
+            fail(f"{name}: {stray} BEGIN(s) on a connection already inside a transaction "
+                 f"(see {name}.log)")
+    print(f"{clock()} check: no connection went back to the pool inside a transaction "
+          f"(no 'already a transaction in progress' in any instance's log)", flush=True)
 
 
 def in_kill_window(t):

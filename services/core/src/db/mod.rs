@@ -146,10 +146,25 @@ impl Db {
     }
 
     /// Starts a write transaction.
+    ///
+    /// Safe to cancel at any point. On PostgreSQL the `BEGIN` runs in a task of its own: sqlx
+    /// counts a transaction only once the server has answered its `BEGIN`, so a caller dropped
+    /// in between (a client hanging up, a timeout) would hand the connection back to the pool
+    /// inside a transaction nobody knows of, and every later write on it would stay uncommitted
+    /// and hold its locks. The task always finishes; a transaction nobody takes is rolled back
+    /// when dropped. (SQLite's driver rolls such a transaction back itself.)
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             Db::Sqlite(db) => Tx::Sqlite(db.write.begin().await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Postgres(pool) => {
+                let pool = pool.clone();
+                match tokio::spawn(async move { pool.begin().await }).await {
+                    Ok(started) => Tx::Postgres(started?),
+                    Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                    // The runtime is shutting down.
+                    Err(_) => return Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
+                }
+            }
         })
     }
 
