@@ -102,6 +102,9 @@ struct ServeArgs {
     services: Option<Vec<String>>,
 }
 
+/// How long a finished command waits for computations still running off the async threads.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -118,7 +121,12 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Work still running off the async threads (a stock table being protected, which at a
+    // million passports takes minutes) holds nothing that is not recomputed at the next start:
+    // it is abandoned rather than waited for, so that a stopped server exits.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             let _ = writeln!(std::io::stderr(), "error: {err:#}");
