@@ -7,6 +7,9 @@
 //!   64 connections against `/healthz` at 64 connections (throughput, p50/p99);
 //! - `import`: `reetrace import` of a 1,000,000-line NDJSON file as a child process (rate,
 //!   peak resident memory);
+//! - `ratio`: the bulk rate with magnets in full as a share of the rate without, `--rounds N`
+//!   (3) rounds of one run of each form, each run on a fresh database and server, the order
+//!   alternating from round to round; prints each round's ratio and the medians;
 //! - `parse`: only reading registrations as the bulk route does (`parse_json`, the magnets'
 //!   element masses, the rules), one thread, no server or database: for instruction counts
 //!   (`valgrind --tool=callgrind`), which the machine's load does not move.
@@ -19,6 +22,7 @@
 //! cargo bench -p reetrace --bench passports -- --quick           # smoke run, small counts
 //! cargo bench -p reetrace --bench passports -- register reads --backend sqlite --passports 50000
 //! cargo bench -p reetrace --bench passports -- parse --forms magnets --passports 2000
+//! cargo bench -p reetrace --bench passports -- ratio --rounds 3 --passports 20000 --batch 2000
 //! ```
 //! `PASSPORTS_BENCH_QUICK=1` is `--quick`. PostgreSQL is the server of
 //! `REETRACE_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres); each run
@@ -30,6 +34,8 @@
 mod data;
 #[path = "passports/import.rs"]
 mod import;
+#[path = "passports/ratio.rs"]
+mod ratio;
 #[path = "passports/reads.rs"]
 mod reads;
 #[path = "passports/register.rs"]
@@ -50,6 +56,9 @@ struct Options {
     reads: bool,
     import: bool,
     parse: bool,
+    ratio: bool,
+    /// Rounds of `ratio`.
+    rounds: usize,
     /// Registrations without magnets in full (`plain`), traction motors with them, or both.
     plain: bool,
     magnets: bool,
@@ -69,6 +78,8 @@ fn options() -> Options {
         reads: false,
         import: false,
         parse: false,
+        ratio: false,
+        rounds: 3,
         plain: true,
         magnets: true,
         backends: vec![Backend::Sqlite, Backend::Postgres],
@@ -101,6 +112,8 @@ fn options() -> Options {
             "reads" => o.reads = true,
             "import" => o.import = true,
             "parse" => o.parse = true,
+            "ratio" => o.ratio = true,
+            "--rounds" => o.rounds = number(args.next(), "--rounds") as usize,
             "--forms" => {
                 (o.plain, o.magnets) = match args.next().as_deref() {
                     Some("plain") => (true, false),
@@ -130,11 +143,11 @@ fn options() -> Options {
             // What cargo bench passes to every bench binary.
             "--bench" => {}
             other => panic!(
-                "unknown argument {other:?} (register, reads, import, parse, --forms, --quick, --backend, --passports, --batch, --clients, --verify-clients, --connections, --seconds, --import-lines)"
+                "unknown argument {other:?} (register, reads, import, parse, ratio, --rounds, --forms, --quick, --backend, --passports, --batch, --clients, --verify-clients, --connections, --seconds, --import-lines)"
             ),
         }
     }
-    if !o.register && !o.reads && !o.import && !o.parse {
+    if !o.register && !o.reads && !o.import && !o.parse && !o.ratio {
         o.register = true;
         o.reads = true;
         o.import = true;
@@ -146,7 +159,7 @@ fn options() -> Options {
 
 /// Waits until the server's background work (the feed consumers projecting what was just
 /// written) leaves the process nearly idle, so that one phase does not pay for the last.
-async fn settle() {
+pub(crate) async fn settle() {
     let cpu = || {
         let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
         let fields: Vec<&str> = stat
@@ -179,7 +192,8 @@ async fn settle() {
     );
 }
 
-async fn run(backend: Backend, o: &Options) {
+/// Whether `backend` can be benchmarked here (PostgreSQL: its server answers; a notice if not).
+async fn reachable(backend: Backend) -> bool {
     if backend == Backend::Postgres
         && sqlx::PgPool::connect(&reetrace_core::testing::postgres_admin_url())
             .await
@@ -189,8 +203,12 @@ async fn run(backend: Backend, o: &Options) {
             "\nPostgreSQL: skipped, the server of REETRACE_TEST_POSTGRES_URL ({}) does not answer",
             reetrace_core::testing::postgres_admin_url()
         );
-        return;
+        return false;
     }
+    true
+}
+
+async fn run(backend: Backend, o: &Options) {
     println!("\n{backend}:");
     let (app, listener, db, address, config) = support::fresh_app_config(backend).await;
     let services = app.services().clone();
@@ -278,7 +296,7 @@ fn main() {
             register::parse_only(o.passports, magnets);
         }
     }
-    if !o.register && !o.reads && !o.import {
+    if !o.register && !o.reads && !o.import && !o.ratio {
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -287,7 +305,16 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         for backend in &o.backends {
-            run(*backend, &o).await;
+            if !reachable(*backend).await {
+                continue;
+            }
+            if o.ratio {
+                println!("\n{backend}, the ratio with magnets in full / without:");
+                ratio::rounds(*backend, o.rounds, (o.passports, o.batch, o.clients)).await;
+            }
+            if o.register || o.reads || o.import {
+                run(*backend, &o).await;
+            }
         }
     });
 }
