@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use reetrace_core::db::Backend;
 use reetrace_core::domain::Role;
-use reetrace_core::domain::account::NewOrg;
+use reetrace_core::domain::account::{CreatedOrg, NewOrg};
 use reetrace_core::domain::gs1_prefix::NewGs1Prefix;
 use tokio_util::sync::CancellationToken;
 
@@ -208,10 +208,9 @@ async fn reachable(backend: Backend) -> bool {
     true
 }
 
-async fn run(backend: Backend, o: &Options) {
-    println!("\n{backend}:");
-    let (app, listener, db, address, config) = support::fresh_app_config(backend).await;
-    let services = app.services().clone();
+/// The manufacturer the benchmarks register for, holding the GS1 Company Prefix of the GTINs
+/// `passports::data` registers.
+pub(crate) async fn manufacturer(app: &reetrace::app::App) -> CreatedOrg {
     let org = app
         .accounts()
         .create_org(NewOrg {
@@ -221,7 +220,6 @@ async fn run(backend: Backend, o: &Options) {
         })
         .await
         .unwrap();
-    // The GS1 Company Prefix of the GTINs `passports::data` registers.
     let prefix = NewGs1Prefix {
         prefix: Some("4012345".into()),
         ..NewGs1Prefix::default()
@@ -230,6 +228,14 @@ async fn run(backend: Backend, o: &Options) {
         .add_gs1_prefix(org.org_id, &prefix)
         .await
         .unwrap();
+    org
+}
+
+async fn run(backend: Backend, o: &Options) {
+    println!("\n{backend}:");
+    let (app, listener, db, address, config) = support::fresh_app_config(backend).await;
+    let services = app.services().clone();
+    let org = manufacturer(&app).await;
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run(listener, shutdown.clone()));
     let client = reads::client(o.connections.max(o.clients));

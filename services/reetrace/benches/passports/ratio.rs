@@ -6,9 +6,6 @@
 //! of each round and the medians.
 
 use reetrace_core::db::Backend;
-use reetrace_core::domain::Role;
-use reetrace_core::domain::account::NewOrg;
-use reetrace_core::domain::gs1_prefix::NewGs1Prefix;
 use tokio_util::sync::CancellationToken;
 
 use crate::{register, settle, support};
@@ -55,23 +52,7 @@ pub async fn rounds(backend: Backend, rounds: usize, (count, batch, clients): (u
 /// One bulk run of one form on a fresh database and server: passports a second.
 async fn fresh_run(backend: Backend, sizes: (u64, u64, usize), magnets: bool) -> f64 {
     let (app, listener, db, address, _config) = support::fresh_app_config(backend).await;
-    let org = app
-        .accounts()
-        .create_org(NewOrg {
-            name: "Bench Motors".into(),
-            role: Role::Manufacturer,
-            operator_id: None,
-        })
-        .await
-        .unwrap();
-    let prefix = NewGs1Prefix {
-        prefix: Some("4012345".into()),
-        ..NewGs1Prefix::default()
-    };
-    app.accounts()
-        .add_gs1_prefix(org.org_id, &prefix)
-        .await
-        .unwrap();
+    let org = crate::manufacturer(&app).await;
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run(listener, shutdown.clone()));
     let client = crate::reads::client(sizes.2);
