@@ -412,9 +412,7 @@ def reader(regulator, recycler, index):
         status, answer, _ = call("stock query", "GET", queries[(n + index) % len(queries)], regulator)
         if 400 <= status < 500:
             unexpected("stock query", status, answer)
-        with state_lock:
-            recent = list(registered.items())[-50:]
-            some = recent[n % len(recent)] if recent else None
+        some = pick_recent(registered, n)
         if some:
             pid, (gtin, serial) = some
             status, answer, _ = call("resolver scan", "GET", f"/01/{gtin}/21/{serial}")
@@ -427,9 +425,7 @@ def reader(regulator, recycler, index):
                 unexpected("custody scan", status, answer)
         # Open data: an acknowledged deposit is read without a key, at its acknowledged version
         # or a later one; now and then the whole GeoJSON export.
-        with state_lock:
-            recent = list(deposits.items())[-50:]
-            some = recent[n % len(recent)] if recent else None
+        some = pick_recent(deposits, n)
         if some:
             deposit_id, (_, version) = some
             status, answer, _ = call("deposit read", "GET", f"/api/v1/deposits/{deposit_id}")
@@ -639,6 +635,13 @@ def no_stray_transactions(instances):
                  f"(see {name}.log)")
     print(f"{clock()} check: no connection went back to the pool inside a transaction "
           f"(no 'already a transaction in progress' in any instance's log)", flush=True)
+
+
+def pick_recent(acknowledged, n):
+    """One of the 50 latest acknowledged (id, details) pairs, chosen by the round `n`, or None."""
+    with state_lock:
+        recent = list(acknowledged.items())[-50:]
+    return recent[n % len(recent)] if recent else None
 
 
 def in_kill_window(t):
