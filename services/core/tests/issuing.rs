@@ -603,3 +603,87 @@ backend_test!(
         assert_eq!(problem["detail"], "No status list \"no-such-list\".");
     }
 );
+
+/// The revocation list's count of indexes taken in the database.
+async fn taken_in_database(store: &Arc<dyn IssuingStores>, list_id: &str) -> u32 {
+    store.status_list(list_id).await.unwrap().unwrap().allocated
+}
+
+backend_test!(
+    bulk_indexes_come_from_a_reserve_refilled_in_the_background,
+    |db: TestDatabase| async move {
+        let (_conn, store) = open(&db).await;
+        let issuing = Issuing::new(
+            store.clone(),
+            MasterKey::generate().unwrap(),
+            IssuingConfig {
+                base_url: BASE.into(),
+                aliases: Vec::new(),
+            },
+        );
+        let org = Uuid::new_v4();
+        // An empty reserve: the request's 100 are taken with a reserve for two more.
+        let first = issuing.allocate_reserved(org, 100).await.unwrap();
+        assert_eq!(first.len(), 100);
+        let list = first[0][0].list_id.clone();
+        assert_eq!(taken_in_database(&store, &list).await, 300);
+        // From the reserve; it is left with 100, short of two more requests of 100, so it is
+        // topped up to 200 in the background.
+        let second = issuing.allocate_reserved(org, 100).await.unwrap();
+        let mut topped_up = false;
+        for _ in 0..200 {
+            if taken_in_database(&store, &list).await == 400 {
+                topped_up = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(topped_up, "the reserve is refilled in the background");
+        let direct = issuing.allocate_each_purpose(org, 50).await.unwrap();
+        assert_eq!(taken_in_database(&store, &list).await, 450);
+        for (k, purpose) in StatusPurpose::ALL.into_iter().enumerate() {
+            let all: Vec<&StatusRef> = first
+                .iter()
+                .chain(&second)
+                .chain(&direct)
+                .map(|triple| &triple[k])
+                .collect();
+            assert!(all.iter().all(|r| r.purpose == purpose));
+            let unique: HashSet<(&str, u32)> =
+                all.iter().map(|r| (r.list_id.as_str(), r.index)).collect();
+            assert_eq!(unique.len(), 250, "no index handed out twice ({purpose:?})");
+        }
+    }
+);
+
+backend_test!(
+    a_reserved_take_does_not_wait_for_the_writer,
+    |db: TestDatabase| async move {
+        let (conn, issuing) = issuing_on(&db).await;
+        let org = Uuid::new_v4();
+        issuing.allocate_reserved(org, 10).await.unwrap();
+        // Another request's long write transaction (a bulk registration signing and storing).
+        let mut held = conn.begin().await.unwrap();
+        Sql::new("CREATE TABLE writer_held (x INTEGER)")
+            .execute(&mut held)
+            .await
+            .unwrap();
+        if db.backend == Backend::Sqlite {
+            let direct = tokio::time::timeout(
+                std::time::Duration::from_millis(300),
+                issuing.allocate_each_purpose(org, 10),
+            )
+            .await;
+            assert!(direct.is_err(), "SQLite's one writer is held");
+        }
+        let reserved = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            issuing.allocate_reserved(org, 10),
+        )
+        .await
+        .expect("taken from the reserve without waiting for the writer")
+        .unwrap();
+        assert_eq!(reserved.len(), 10);
+        held.rollback().await.unwrap();
+    }
+);

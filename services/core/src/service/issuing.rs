@@ -1,13 +1,14 @@
 //! Issuing credentials as an organisation, for any service: the organisations' Ed25519 signing
 //! keys (created with the organisation or on its first issue, rotated on demand, sealed at rest
 //! under the master key, unsealed once and cached for signing), their DIDs and DID documents,
-//! status list indexes and bits ([`status`]), and credentials secured with their key
-//! ([`secure`]).
+//! status list indexes and bits ([`status`]; bulk issuing takes its indexes from a reserve,
+//! [`reserve`]), and credentials secured with their key ([`secure`]).
 //!
 //! A service holds an `Arc<Issuing>` shared by the whole process (one key cache), issues with
 //! [`Issuing::issuer_key`], and has its status lists and DID documents served by the kernel's
 //! `api::issuers` routes.
 
+pub mod reserve;
 pub mod secure;
 pub mod status;
 
@@ -92,6 +93,8 @@ pub struct Issuing {
     master: MasterKey,
     config: IssuingConfig,
     cache: Mutex<HashMap<Uuid, (Arc<ActiveKey>, Instant)>>,
+    /// Status list indexes reserved ahead for bulk issuing.
+    reserves: reserve::Reserves,
 }
 
 impl std::fmt::Debug for Issuing {
@@ -113,6 +116,7 @@ impl Issuing {
             master,
             config,
             cache: Mutex::new(HashMap::new()),
+            reserves: reserve::Reserves::default(),
         }
     }
 

@@ -258,7 +258,12 @@ impl PassportService {
         if prepared.is_empty() {
             return Ok(Answer::Fresh(finish(results, atomic, false)));
         }
-        let status = self.allocate_status(org.id, prepared.len()).await?;
+        // From the reserve: no write, so no wait for the request before, which may hold
+        // SQLite's writer while it signs and stores.
+        let status = self
+            .issuing
+            .allocate_reserved(org.id, prepared.len())
+            .await?;
         let key = self.issuing.issuer_key(org.id).await?;
         let before = results.clone();
         let pending_for_reply = pending.clone();

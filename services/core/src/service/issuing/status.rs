@@ -9,7 +9,7 @@ use crate::crypto::{ProofOptions, StatusList, data_integrity};
 use crate::domain::issuing::did::org_did;
 use crate::domain::issuing::status_list::list_credential;
 use crate::domain::issuing::{StatusPurpose, StatusRef};
-use crate::store::issuing::BitChanges;
+use crate::store::issuing::{BitChanges, IssuingStores};
 
 impl Issuing {
     /// Hands out `count` unused indexes of `org_id`'s lists for `purpose`, at random, opening
@@ -31,26 +31,7 @@ impl Issuing {
         org_id: Uuid,
         count: usize,
     ) -> Result<Vec<[StatusRef; 3]>> {
-        let now = crate::domain::account::now();
-        let mut per_purpose = Vec::with_capacity(3);
-        for purpose in StatusPurpose::ALL {
-            per_purpose.push(self.store.allocate(org_id, purpose, count, now).await?);
-        }
-        let mut message = per_purpose.pop().unwrap_or_default().into_iter();
-        let mut suspension = per_purpose.pop().unwrap_or_default().into_iter();
-        let mut revocation = per_purpose.pop().unwrap_or_default().into_iter();
-        let mut out = Vec::with_capacity(count);
-        for _ in 0..count {
-            match (revocation.next(), suspension.next(), message.next()) {
-                (Some(r), Some(s), Some(m)) => out.push([r, s, m]),
-                _ => {
-                    return Err(IssuingError::internal(
-                        "status list allocation returned too few indexes",
-                    ));
-                }
-            }
-        }
-        Ok(out)
+        allocate_triples(self.store.as_ref(), org_id, count).await
     }
 
     /// Sets (`true`) or clears the status bits behind `statuses` in one transaction; their
@@ -116,4 +97,32 @@ impl Issuing {
             .await?;
         Ok(text)
     }
+}
+
+/// One index in each purpose's list for each of `count` credentials, taken in the database.
+pub(super) async fn allocate_triples(
+    store: &dyn IssuingStores,
+    org_id: Uuid,
+    count: usize,
+) -> Result<Vec<[StatusRef; 3]>> {
+    let now = crate::domain::account::now();
+    let mut per_purpose = Vec::with_capacity(3);
+    for purpose in StatusPurpose::ALL {
+        per_purpose.push(store.allocate(org_id, purpose, count, now).await?);
+    }
+    let mut message = per_purpose.pop().unwrap_or_default().into_iter();
+    let mut suspension = per_purpose.pop().unwrap_or_default().into_iter();
+    let mut revocation = per_purpose.pop().unwrap_or_default().into_iter();
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        match (revocation.next(), suspension.next(), message.next()) {
+            (Some(r), Some(s), Some(m)) => out.push([r, s, m]),
+            _ => {
+                return Err(IssuingError::internal(
+                    "status list allocation returned too few indexes",
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
