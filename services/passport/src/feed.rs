@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use reetrace_core::domain::feed::{CloudEvent, SPEC_VERSION};
+use reetrace_core::domain::passport_event::V2SubjectFacts;
 use reetrace_core::service::feed::{FeedError, FeedSource};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -32,16 +33,37 @@ impl PassportFeed {
 /// What an event takes from a stored credential: the rest (context, status entries, proof) is
 /// skipped by the parser rather than built.
 #[derive(Deserialize)]
-struct CredentialParts {
+struct CredentialParts<S> {
     id: Value,
     #[serde(rename = "credentialSubject")]
-    subject: Value,
+    subject: S,
 }
 
-/// The event a stored feed row stands for. Issued and versioned events carry the signed
-/// credential subject (public data), its `format` (1 or 2) and the status, and for a v2
-/// credential the placement declaration's subject (`placement`); status changes carry the new
-/// status.
+fn malformed(e: serde_json::Error) -> FeedError {
+    FeedError::Malformed(e.to_string())
+}
+
+/// The id and subject of a v2 credential as the feed carries them: the subject's members its
+/// consumers read ([`V2SubjectFacts`]), or, for a subject of another shape, the whole of it,
+/// for the consumers to refuse with their reason.
+fn v2_parts(credential: &str) -> Result<(Value, Value), FeedError> {
+    match serde_json::from_str::<CredentialParts<V2SubjectFacts>>(credential) {
+        Ok(parts) => Ok((
+            parts.id,
+            serde_json::to_value(parts.subject).map_err(malformed)?,
+        )),
+        Err(_) => {
+            let parts: CredentialParts<Value> =
+                serde_json::from_str(credential).map_err(malformed)?;
+            Ok((parts.id, parts.subject))
+        }
+    }
+}
+
+/// The event a stored feed row stands for. Issued and versioned events carry the status and
+/// the credential's `format` (1 or 2): for a v1 credential its whole subject (public data), for
+/// a v2 credential the members of its subject that the consumers read ([`V2SubjectFacts`]) and
+/// the placement declaration's subject (`placement`); status changes carry the new status.
 pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
     let mut data = json!({
         "passport_id": row.passport_id,
@@ -49,28 +71,32 @@ pub fn to_event(row: FeedRow) -> Result<CloudEvent, FeedError> {
         "org_id": row.org_id,
     });
     if let Some(text) = &row.data {
-        let extra: Map<String, Value> =
-            serde_json::from_str(text).map_err(|e| FeedError::Malformed(e.to_string()))?;
+        let extra: Map<String, Value> = serde_json::from_str(text).map_err(malformed)?;
         if let Some(target) = data.as_object_mut() {
             target.extend(extra);
         }
     }
     if let Some(credential) = &row.credential {
-        let parts: CredentialParts =
-            serde_json::from_str(credential).map_err(|e| FeedError::Malformed(e.to_string()))?;
         data["status"] = json!("active");
-        data["credential_id"] = parts.id;
-        data["subject"] = parts.subject;
         // v2: the subject is UNTP's and says nothing of the market; the placement
         // declaration's subject does (the feed is for services only).
         match &row.placement {
             Some(placement) => {
-                let declaration: CredentialParts = serde_json::from_str(placement)
-                    .map_err(|e| FeedError::Malformed(e.to_string()))?;
+                let (id, subject) = v2_parts(credential)?;
+                let declaration: CredentialParts<Value> =
+                    serde_json::from_str(placement).map_err(malformed)?;
+                data["credential_id"] = id;
+                data["subject"] = subject;
                 data["format"] = json!(2);
                 data["placement"] = declaration.subject;
             }
-            None => data["format"] = json!(1),
+            None => {
+                let parts: CredentialParts<Value> =
+                    serde_json::from_str(credential).map_err(malformed)?;
+                data["credential_id"] = parts.id;
+                data["subject"] = parts.subject;
+                data["format"] = json!(1);
+            }
         }
     }
     Ok(CloudEvent {

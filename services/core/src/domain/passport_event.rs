@@ -4,6 +4,10 @@
 //! that both consumers take the same facts from the same fields (`docs/credential.md`,
 //! "How v1 is still read").
 
+mod carried;
+
+pub use carried::V2SubjectFacts;
+
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -289,6 +293,7 @@ mod tests {
             "placement": {"ree:marketCountry": "FR", "ree:placementDate": "2026-04-15", "ree:units": 40}});
         // The rare earths agree; the v2 form also carries the magnets' cobalt (v1 has no magnets).
         let mut from_v2 = facts(&v2).unwrap();
+        assert_eq!(facts(&carried(&v2)).unwrap(), from_v2);
         assert_eq!(
             from_v2.magnet_materials,
             [(TrackedElement::Co, Mass::from_grams(3).unwrap())]
@@ -298,6 +303,61 @@ mod tests {
         assert_eq!(facts(&v1).unwrap(), from_v2);
         let no_format = json!({"subject": v1["subject"]});
         assert_eq!(facts(&no_format).unwrap(), facts(&v1).unwrap());
+    }
+
+    /// `event` with its subject cut to what the passport feed carries.
+    fn carried(event: &Value) -> Value {
+        let mut out = event.clone();
+        let subject = V2SubjectFacts::deserialize(&event["subject"]).unwrap();
+        out["subject"] = serde_json::to_value(subject).unwrap();
+        out
+    }
+
+    #[test]
+    fn the_feed_carries_every_member_the_readers_read() {
+        let event = json!({"format": 2, "subject": {"granularityLevel": "item",
+            "id": "https://example.com/01/04012345000016/21/S-1", "ree:passportId": "x",
+            "product": {"name": "Motor", "registeredId": "04012345000016",
+                "idScheme": {"id": "https://id.gs1.org/01/", "name": "GTIN"}, "serialNumber": "S-1",
+                "productCategory": [{"id": "x", "code": "ev_traction_motor", "name": "x"}],
+                "ree:netMassGrams": 48000.5, "dimensions": {"weight": {"value": 48}}},
+            "materialsProvenance": [
+                {"materialType": {"id": "x", "code": "Nd", "name": "Neodymium"},
+                 "ree:massGrams": 337.5, "ree:recycledMassGrams": 16.875, "originCountry": "CN"},
+                {"materialType": {"code": "B"}, "ree:massGrams": 15, "ree:recycledMassGrams": null},
+                {"materialType": {"code": "Fe"}, "ree:massGrams": 1000}],
+            "circularityScorecard": {"ree:useType": "concentrated", "recyclableContent": 0.9,
+                "ree:declaredRecycledContent": [{"element": "Pr", "massGrams": 2.5}]},
+            "ree:permanentMagnets": [{"type": "NdFeB", "components": [0]}]},
+            "placement": {"ree:marketCountry": "DE", "ree:placementDate": "2026-01-02",
+                "ree:units": 1}});
+        let cut = carried(&event);
+        assert_eq!(facts(&cut).unwrap(), facts(&event).unwrap());
+        let subject = &cut["subject"];
+        assert!(subject.get("ree:permanentMagnets").is_none());
+        assert!(subject["product"].get("dimensions").is_none());
+        assert!(
+            subject["materialsProvenance"][0]
+                .get("originCountry")
+                .is_none()
+        );
+        assert!(
+            subject["circularityScorecard"]
+                .get("recyclableContent")
+                .is_none()
+        );
+        // The leaves are carried as they were signed.
+        assert_eq!(subject["product"]["ree:netMassGrams"], 48000.5);
+        assert_eq!(
+            subject["materialsProvenance"][0]["ree:recycledMassGrams"],
+            16.875
+        );
+        // A subject the readers refuse is refused cut too.
+        let bad = json!({"format": 2, "subject": {"granularityLevel": "item",
+            "product": {"productCategory": [{"code": "ev_traction_motor"}], "ree:netMassGrams": 1}},
+            "placement": event["placement"]});
+        assert!(facts(&bad).is_err());
+        assert!(facts(&carried(&bad)).is_err());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Passports: issue, read by tier, verify, version, revoke, bulk, idempotency.
 
 use reetrace_core::crypto::{StatusList, VerifyingKey, data_integrity, parse_public_key_multibase};
+use reetrace_core::domain::passport_event;
 use serde_json::{Value, json};
 
 use crate::api_test;
 use crate::helpers::{TestApp, assert_problem};
+use crate::magnets::magnet_motor;
 
 /// The motor registration of the passport specification (with a valid GTIN check digit).
 pub fn motor(serial: &str) -> Value {
@@ -613,6 +615,36 @@ api_test!(
             .await
             .unwrap();
         assert_problem(missing, 404, "not_found").await;
+    }
+);
+
+api_test!(
+    the_passport_feed_carries_what_its_readers_read_of_a_magnet_product,
+    |app: TestApp| async move {
+        let (_, owner) = app.create_org("Acme Motors", "manufacturer").await;
+        let (_, service) = app.create_org("Stock service", "service").await;
+        let created = app.register(&owner, &magnet_motor("FM-1")).await;
+        let page: Value = app
+            .get("/api/v1/feeds/passport?after=0&limit=1")
+            .bearer_auth(&service)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let data = &page["events"][0]["data"];
+        let signed = &created["credential"]["credentialSubject"];
+        let whole = json!({"format": 2, "subject": signed, "placement": data["placement"]});
+        let read = passport_event::facts(data).unwrap();
+        assert_eq!(read, passport_event::facts(&whole).unwrap());
+        assert!(!read.magnet_materials.is_empty(), "{data}");
+        // What no reader reads stays with the credential, which the passport routes serve.
+        assert!(signed.get("ree:permanentMagnets").is_some());
+        assert!(
+            data["subject"].get("ree:permanentMagnets").is_none(),
+            "{data}"
+        );
     }
 );
 
