@@ -3,6 +3,7 @@
 
 mod bulk;
 mod list;
+mod parse;
 mod status;
 
 use axum::Json;

@@ -11,7 +11,7 @@ use reetrace_core::api::codes::{
     AUTHENTICATED, BAD_REQUEST, BODY_TOO_LARGE, FORBIDDEN, IDEMPOTENT, INVALID_QUERY,
     MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, listed,
 };
-use reetrace_core::api::extract::{ApiQuery, ndjson_lines, parse_json, unsupported_media_type};
+use reetrace_core::api::extract::{ApiQuery, ndjson_lines, unsupported_media_type};
 use reetrace_core::api::idempotency::{Answer, Idempotency, of_fingerprint, replay};
 use reetrace_core::api::problem::Problem;
 use reetrace_core::domain::Principal;
@@ -25,6 +25,7 @@ use super::super::error::{
     BULK_REFUSED, CONCURRENT_REQUEST, EMPTY_BULK, NOT_COMMITTED, TOO_MANY_LINES,
 };
 use super::idempotency;
+use super::parse::Parser;
 use crate::domain::registration::Registration;
 use crate::service::bulk::{BulkResult, LineFailure, LineOutcome, LineResult};
 use crate::service::{PassportError, PassportService};
@@ -245,7 +246,7 @@ pub(super) async fn bulk_create(
             ))
         })?;
         (
-            parse_array(&body)?,
+            parse_array(&body).await?,
             idempotency(&method, &path, &headers, &body)?,
         )
     } else {
@@ -310,33 +311,33 @@ fn too_many() -> Problem {
     ))
 }
 
-/// Reads NDJSON as it arrives: one registration per non-blank line, each line's problem kept on
-/// its own; the body is never held whole.
+/// Reads NDJSON as it arrives: one registration per non-blank line, parsed off the async
+/// runtime, each line's problem kept on its own; the body is never held whole.
 async fn read_ndjson(
     body: Body,
     limit: usize,
     fingerprint: &mut Fingerprinting,
 ) -> Result<Vec<Result<Registration, Problem>>, Problem> {
-    let mut out = Vec::new();
+    let mut parser = Parser::start();
     ndjson_lines(body, limit, fingerprint, |line| {
-        if out.len() == MAX_BULK_LINES {
+        if parser.lines() == MAX_BULK_LINES {
             return Err(too_many());
         }
-        out.push(parse_json::<Registration>(line));
+        parser.push(line);
         Ok(())
     })
     .await?;
-    if out.is_empty() {
+    if parser.lines() == 0 {
         return Err(Problem::bad_request(
             EMPTY_BULK,
             "The request holds no registrations.",
         ));
     }
-    Ok(out)
+    parser.finish().await
 }
 
 /// Parses a JSON array of registrations, each element's problem kept on its own.
-fn parse_array(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Problem> {
+async fn parse_array(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Problem> {
     let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body).map_err(|e| {
         Problem::bad_request(
             reetrace_core::api::codes::MALFORMED_JSON,
@@ -352,8 +353,9 @@ fn parse_array(body: &[u8]) -> Result<Vec<Result<Registration, Problem>>, Proble
             "The request holds no registrations.",
         ));
     }
-    Ok(items
-        .into_iter()
-        .map(|raw| parse_json::<Registration>(raw.get().as_bytes()))
-        .collect())
+    let mut parser = Parser::start();
+    for raw in items {
+        parser.push(raw.get().as_bytes());
+    }
+    parser.finish().await
 }
