@@ -7,8 +7,8 @@
 //!
 //! Reserved indexes are taken in the database when reserved, like any other: a stopped process
 //! loses those it still held, which are then never issued (their bits stay clear, and a clear
-//! bit in a list says nothing of who holds which index). At most [`RESERVE_MAX`] of each
-//! purpose are held per organisation.
+//! bit in a list says nothing of who holds which index). A reserve is topped up to twice the
+//! size of the request that took from it, at most [`RESERVE_MAX`] of each purpose.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,7 +19,7 @@ use super::status::allocate_triples;
 use super::{Issuing, Result};
 use crate::domain::issuing::StatusRef;
 
-/// The most index triples one organisation's reserve holds after a refill.
+/// The most index triples a refill tops one organisation's reserve up to.
 pub const RESERVE_MAX: usize = 16_384;
 
 /// Every organisation's reserve.
