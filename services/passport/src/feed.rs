@@ -123,3 +123,51 @@ impl FeedSource for PassportFeed {
         rows.into_iter().map(to_event).collect()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::passport::FeedEventKind;
+    use uuid::Uuid;
+
+    fn issued(subject: Value) -> FeedRow {
+        let credential = json!({"id": "urn:uuid:1", "credentialSubject": subject,
+            "proof": {"proofValue": "z"}});
+        let placement = json!({"id": "urn:uuid:2", "credentialSubject": {
+            "ree:marketCountry": "FR", "ree:placementDate": "2026-04-15", "ree:units": 1}});
+        FeedRow {
+            seq: 1,
+            event_id: Uuid::now_v7(),
+            kind: FeedEventKind::Issued,
+            passport_id: Uuid::now_v7(),
+            version: 1,
+            org_id: Uuid::now_v7(),
+            occurred_at: chrono::Utc::now(),
+            data: None,
+            credential: Some(credential.to_string()),
+            placement: Some(placement.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_v2_event_carries_the_members_read_and_an_unreadable_subject_whole() {
+        let subject = json!({"granularityLevel": "item", "ree:detailsDigest": "sha256-x",
+            "product": {"name": "Motor", "productCategory": [{"code": "ev_traction_motor"}],
+                "ree:netMassGrams": 48000, "dimensions": {"weight": 48}}});
+        let event = to_event(issued(subject)).unwrap();
+        assert_eq!(event.data["format"], 2);
+        assert_eq!(event.data["credential_id"], "urn:uuid:1");
+        assert_eq!(event.data["placement"]["ree:marketCountry"], "FR");
+        assert_eq!(
+            event.data["subject"],
+            json!({"granularityLevel": "item", "product": {"name": "Motor",
+                "productCategory": [{"code": "ev_traction_motor"}], "ree:netMassGrams": 48000}})
+        );
+        // A subject the consumers cannot read goes whole, for them to refuse with a reason.
+        let odd = json!({"granularityLevel": "item", "product": "a motor"});
+        let event = to_event(issued(odd.clone())).unwrap();
+        assert_eq!(event.data["subject"], odd);
+        assert!(reetrace_core::domain::passport_event::facts(&event.data).is_err());
+    }
+}
