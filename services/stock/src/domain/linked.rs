@@ -26,6 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::disclosure::{
     DisclosureRule, Line, complete, lines, member_of, nearest_published, protect_audited, widen,
@@ -209,35 +210,75 @@ pub struct DisclosureAudit {
     pub exposed: Vec<(Flow, i32, Key)>,
 }
 
+/// An exposed cell: flow, year and cell.
+type Found = (Flow, i32, Key);
+
 /// Audits protected tables (by flow and year) as an intruder reading every published cell
-/// would: each table's own programme, then each group of linked flows of a year together.
+/// would: each table's own programme, then each group of linked flows of a year together. The
+/// audits are independent, so they run on as many threads as there are cores; the findings
+/// come in table order, then group by group and year by year, whatever the threads' timing.
 pub fn audit_published(
     tables: &BTreeMap<(Flow, i32), Arc<Table>>,
     rule: DisclosureRule,
 ) -> DisclosureAudit {
     let mut out = DisclosureAudit::default();
-    for ((flow, year), table) in tables {
+    for table in tables.values() {
         out.tables += 1;
         out.cells += table.stats.len();
         out.withheld += table.suppressed();
         out.sensitive += table.stats.iter().filter(|s| rule.is_sensitive(s)).count();
-        for e in exposed(table, rule) {
-            out.exposed.push((*flow, *year, table.keys[e.cell]));
-        }
     }
     let empty = Table::default();
     let years: BTreeSet<i32> = tables.keys().map(|(_, y)| *y).collect();
+    // Every audit to run: a table alone, or a group's tables of one year.
+    let mut jobs: Vec<(Vec<Flow>, i32)> = tables.keys().map(|(f, y)| (vec![*f], *y)).collect();
     for group in GROUPS {
-        for &year in &years {
-            let members: Vec<&Table> = group
-                .iter()
-                .map(|f| tables.get(&(*f, year)).map_or(&empty, |t| t.as_ref()))
-                .collect();
-            for (_, (t, at), _) in exposed_in_group(&members, group, rule, None) {
-                out.exposed.push((group[t], year, members[t].keys[at]));
-            }
-        }
+        jobs.extend(years.iter().map(|&year| (group.to_vec(), year)));
     }
+    let run = |(flows, year): &(Vec<Flow>, i32)| -> Vec<Found> {
+        let members: Vec<&Table> = flows
+            .iter()
+            .map(|f| tables.get(&(*f, *year)).map_or(&empty, |t| t.as_ref()))
+            .collect();
+        if let [table] = members[..] {
+            return exposed(table, rule)
+                .into_iter()
+                .map(|e| (flows[0], *year, table.keys[e.cell]))
+                .collect();
+        }
+        exposed_in_group(&members, flows, rule, None)
+            .into_iter()
+            .map(|(_, (t, at), _)| (flows[t], *year, members[t].keys[at]))
+            .collect()
+    };
+    let width = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let next = AtomicUsize::new(0);
+    let mut found: Vec<(usize, Vec<Found>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..width.min(jobs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let j = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(j) else {
+                            return done;
+                        };
+                        done.push((j, run(job)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(done) => done,
+                // A panic on a worker is the solver's: resumed here, as on this thread.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    found.sort_unstable_by_key(|(j, _)| *j);
+    out.exposed = found.into_iter().flat_map(|(_, e)| e).collect();
     out
 }
 

@@ -207,3 +207,53 @@ fn generated_linked_flows_pass_the_joint_audit() {
     // The generator draws markets where tables protected one by one leave a cell exposed.
     assert!(exposed_alone > 0);
 }
+
+/// The audit of everything published runs its audits on several threads; what it finds is
+/// every table's own findings in table order, then each group's, year by year, as one thread
+/// would list them.
+#[test]
+fn the_audit_of_everything_published_lists_every_finding_in_order() {
+    let mut tables: BTreeMap<(Flow, i32), Arc<Table>> = BTreeMap::new();
+    for (year, seed) in [(2023, 1), (2024, 2), (2025, 3)] {
+        // Protected one table at a time: the groups' joint audits find cells to report.
+        let recycling: Vec<Vec<Contribution>> = generated_recycling(seed).into();
+        for (flow, rows) in RECYCLING.into_iter().zip(recycling) {
+            let mut table = Table::build(rows);
+            protect_with(&mut table, RULE);
+            tables.insert((flow, year), Arc::new(table));
+        }
+        // Not protected at all: the table's own audit finds its published sensitive cells.
+        let placed: Vec<Vec<Contribution>> = generated_placement(seed).into();
+        let table = Table::build(placed[0].clone());
+        tables.insert((Flow::PlacedOnMarket, year), Arc::new(table));
+    }
+    let mut expected: Vec<(Flow, i32, Key)> = Vec::new();
+    for ((flow, year), table) in &tables {
+        for e in super::super::exposure::exposed(table, RULE) {
+            expected.push((*flow, *year, table.keys[e.cell]));
+        }
+    }
+    let alone = expected.len();
+    let empty = Table::default();
+    for group in GROUPS {
+        for year in [2023, 2024, 2025] {
+            let members: Vec<&Table> = group
+                .iter()
+                .map(|f| tables.get(&(*f, year)).map_or(&empty, |t| t.as_ref()))
+                .collect();
+            for (_, (t, at), _) in exposed_in_group(&members, group, RULE, None) {
+                expected.push((group[t], year, members[t].keys[at]));
+            }
+        }
+    }
+    assert!(
+        alone > 0 && expected.len() > alone,
+        "{alone} of {}",
+        expected.len()
+    );
+    let audit = audit_published(&tables, RULE);
+    assert_eq!(audit.exposed, expected);
+    assert_eq!(audit.tables, 12);
+    let cells: usize = tables.values().map(|t| t.stats.len()).sum();
+    assert_eq!(audit.cells, cells);
+}
