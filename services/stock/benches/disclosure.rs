@@ -5,7 +5,11 @@
 //! ```text
 //! cargo bench -p reetrace-stock --bench disclosure
 //! DISCLOSURE_BENCH_PASSPORTS=100000 cargo bench -p reetrace-stock --bench disclosure
+//! DISCLOSURE_BENCH_GROUP=2012-recycling_input+recycled+losses.tsv cargo bench -p reetrace-stock --bench disclosure
 //! ```
+//!
+//! `DISCLOSURE_BENCH_GROUP` protects and audits one group of linked flows of one year as the
+//! stock bench dumped it (`STOCK_BENCH_BREAKDOWN=1 STOCK_BENCH_DUMP=DIR`), and nothing else.
 //!
 //! All passports fall in one table (one flow, one year): the most cells a table can fill, so
 //! the largest programme protection has to solve. Then the two groups of flows protected
@@ -93,12 +97,50 @@ fn rows(passports: u64) -> Vec<Contribution> {
         .collect()
 }
 
+/// A group's rows as the stock bench dumps them (`STOCK_BENCH_DUMP`): the group's first flow and
+/// each flow's rows in the group's order.
+fn read_group(path: &str) -> (Flow, Vec<Vec<Contribution>>) {
+    let text = std::fs::read_to_string(path).expect("the group's file");
+    let mut by_flow: Vec<(Flow, Vec<Contribution>)> = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let flow: Flow = f[0].parse().expect("a flow");
+        let row = Contribution {
+            country: Country::parse(f[1]).expect("a country"),
+            category: f[2].parse().expect("a category"),
+            element: f[3].parse().expect("an element"),
+            org: f[4].parse().expect("an organisation"),
+            value_ug: f[5].parse().expect("micrograms"),
+        };
+        match by_flow.iter_mut().find(|(g, _)| *g == flow) {
+            Some((_, rows)) => rows.push(row),
+            None => by_flow.push((flow, vec![row])),
+        }
+    }
+    let group = group_of(by_flow[0].0).expect("a group of linked flows");
+    let rows = group
+        .iter()
+        .map(|g| {
+            by_flow
+                .iter()
+                .find(|(f, _)| f == g)
+                .map_or_else(Vec::new, |(_, rows)| rows.clone())
+        })
+        .collect();
+    (group[0], rows)
+}
+
 fn main() {
+    let rule = DisclosureRule::new(3);
+    if let Ok(path) = std::env::var("DISCLOSURE_BENCH_GROUP") {
+        let (flow, rows) = read_group(&path);
+        linked(flow, rows, rule);
+        return;
+    }
     let passports: u64 = std::env::var("DISCLOSURE_BENCH_PASSPORTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let rule = DisclosureRule::new(3);
     let t = Instant::now();
     let rows = rows(passports);
     let generate_ms = t.elapsed().as_secs_f64() * 1e3;

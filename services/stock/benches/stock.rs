@@ -663,7 +663,8 @@ async fn run(backend: Backend, passports: usize, custody: usize) {
 }
 
 /// Where the start-up warm-up goes: each group of tables read, built and protected as the
-/// service does it, timed (`STOCK_BENCH_BREAKDOWN=1`; no queries then).
+/// service does it, timed (`STOCK_BENCH_BREAKDOWN=1`; no queries then). With
+/// `STOCK_BENCH_DUMP=DIR`, each group of linked flows is written to `DIR` instead ([`dump`]).
 async fn breakdown(store: &dyn StockStore) {
     use reetrace_stock::domain::disclosure::{DisclosureRule, protect_with};
     use reetrace_stock::domain::linked::{group_of, protect_group};
@@ -685,6 +686,13 @@ async fn breakdown(store: &dyn StockStore) {
             done.push((*member, year));
         }
         let read = t.elapsed().as_secs_f64();
+        if let Ok(dir) = std::env::var("STOCK_BENCH_DUMP") {
+            // Only dumped, for the disclosure bench to protect.
+            if group.len() > 1 {
+                dump(&dir, year, &group, &rows);
+            }
+            continue;
+        }
         let t = Instant::now();
         let tables: Vec<Table> = rows.into_iter().map(Table::build).collect();
         let build = t.elapsed().as_secs_f64();
@@ -715,6 +723,32 @@ async fn breakdown(store: &dyn StockStore) {
         );
     }
     println!("  breakdown total {:.1} s", all.elapsed().as_secs_f64());
+}
+
+/// Writes a group's rows to `dir` as tab-separated lines (flow, country, category, element,
+/// organisation, micrograms), one file per group and year, for the disclosure bench to protect
+/// again on its own (`DISCLOSURE_BENCH_GROUP`).
+fn dump(
+    dir: &str,
+    year: i32,
+    group: &[reetrace_stock::domain::flow::Flow],
+    rows: &[Vec<reetrace_stock::domain::table::Contribution>],
+) {
+    use std::fmt::Write as _;
+    let names: Vec<String> = group.iter().map(ToString::to_string).collect();
+    let mut text = String::new();
+    for (flow, rows) in names.iter().zip(rows) {
+        for r in rows {
+            writeln!(
+                text,
+                "{flow}\t{}\t{}\t{}\t{}\t{}",
+                r.country, r.category, r.element, r.org, r.value_ug
+            )
+            .expect("a string takes writes");
+        }
+    }
+    let path = std::path::Path::new(dir).join(format!("{year}-{}.tsv", names.join("+")));
+    std::fs::write(&path, text).expect("the dump is written");
 }
 
 fn flow_req(

@@ -20,7 +20,8 @@
 //!
 //! Flows whose cells bound each other (recycled content never exceeds what was placed on the
 //! market; see [`super::linked`]) are audited together: the programme then holds the cells of
-//! several tables, their published subtotals, and inequalities between their finest cells.
+//! several tables, their published subtotals, and inequalities between their finest cells,
+//! most of them as bounds of slack variables rather than rows (`exposure_slack.rs`).
 
 use std::collections::HashMap;
 
@@ -28,6 +29,7 @@ use crate::lp::{Optimum, Relation, optimise};
 
 use super::disclosure::DisclosureRule;
 use super::table::{Grain, Stat, Table};
+use slack::{Slack, merged};
 
 /// How tightly the published cells bound one sensitive withheld cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,6 +170,11 @@ impl System {
                 cell_of.push(i);
             }
         }
+        // The inequalities over variables (published cells folded into the right-hand side),
+        // and the change of variables that makes most of them bounds.
+        let inequalities = slack::over_variables(bounds, &var_of, |cell| cells.stat(cell).value_ug);
+        let values: Vec<i128> = cell_of.iter().map(|&i| cells.stat(i).value_ug).collect();
+        let slack = Slack::new(&values, &inequalities);
         let mut parent: Vec<usize> = (0..cell_of.len()).collect();
         let mut join = |vars: &[usize]| {
             if let Some(&first) = vars.first() {
@@ -187,7 +194,7 @@ impl System {
             for &f in under {
                 match var_of[f] {
                     Some(v) => {
-                        vars.push(v);
+                        vars.extend_from_slice(slack.of(v));
                         free_below |= cells.stat(f).value_ug < 0;
                     }
                     None => constant_ug += cells.stat(f).value_ug,
@@ -198,8 +205,9 @@ impl System {
                 // ones leave of it.
                 if !vars.is_empty() && !finest(i) {
                     join(&vars);
+                    let terms: Vec<(usize, f64)> = vars.iter().map(|&v| (v, 1.0)).collect();
                     raw.push(Row {
-                        terms: vars.iter().map(|&v| (v, 1.0)).collect(),
+                        terms: merged(terms),
                         relation: Relation::Equal,
                         rhs: (stat.value_ug - constant_ug) as f64 / scale,
                     });
@@ -210,31 +218,24 @@ impl System {
             join(&vars);
             if !finest(i) && stat.value_ug >= 0 && free_below {
                 // A subtotal is known not to be negative even where a cell under it may be.
+                let terms: Vec<(usize, f64)> = vars.iter().map(|&v| (v, -1.0)).collect();
                 raw.push(Row {
-                    terms: vars.iter().map(|&v| (v, -1.0)).collect(),
+                    terms: merged(terms),
                     relation: Relation::AtMost,
                     rhs: constant_ug as f64 / scale,
                 });
             }
             sum_of.push(Some(Sum { vars, constant_ug }));
         }
-        for bound in bounds {
-            let mut terms = Vec::new();
-            let mut rhs: i128 = 0;
-            for &(cell, coefficient) in bound {
-                match var_of[cell] {
-                    Some(v) => terms.push((v, coefficient)),
-                    // Coefficients are whole numbers (1 or -1).
-                    None => rhs -= coefficient as i128 * cells.stat(cell).value_ug,
-                }
-            }
-            if !terms.is_empty() {
-                let vars: Vec<usize> = terms.iter().map(|(v, _)| *v).collect();
-                join(&vars);
+        for ((terms, rhs), replaced) in inequalities.iter().zip(&slack.replaced) {
+            let terms = slack.terms(terms);
+            let vars: Vec<usize> = terms.iter().map(|(v, _)| *v).collect();
+            join(&vars);
+            if !replaced && !terms.is_empty() {
                 raw.push(Row {
                     terms,
                     relation: Relation::AtMost,
-                    rhs: rhs as f64 / scale,
+                    rhs: *rhs as f64 / scale,
                 });
             }
         }
@@ -256,12 +257,12 @@ impl System {
             let c = component[row.terms[0].0];
             rows[c].push(row);
         }
-        for bound in bounds {
-            if let Some(v) = bound.iter().find_map(|&(cell, _)| var_of[cell]) {
-                bounded[component[v]] = true;
+        for (terms, _) in &inequalities {
+            if let Some(&(v, _)) = terms.first() {
+                bounded[component[slack.of(v)[0]]] = true;
             }
         }
-        let values = cell_of.iter().map(|&i| cells.stat(i).value_ug).collect();
+        let values = slack.values;
         System {
             sum_of,
             values,
@@ -404,7 +405,7 @@ impl System {
         }
         let mut costs = vec![0.0; self.members[c].len()];
         for &slot in &mark.slots {
-            costs[slot] = 1.0;
+            costs[slot] += 1.0;
         }
         match self.programme(c, maximise, &costs, false) {
             Some((optimum, point)) => {
@@ -581,6 +582,12 @@ fn tolerance_ug(cells: &Cells) -> f64 {
         .unwrap_or(0);
     (largest as f64 / 1e12).max(1.0)
 }
+
+#[path = "exposure_slack.rs"]
+mod slack;
+
+#[cfg(test)]
+pub(crate) use slack::slack_unchanged;
 
 #[cfg(test)]
 #[path = "exposure_tests.rs"]
