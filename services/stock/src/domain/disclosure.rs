@@ -36,7 +36,8 @@
 //! every sensitive withheld cell using all published cells and all additive relations, and
 //! while some cell is exposed (bounded within its protection level), the published cell
 //! nearest to it through relations (the smallest one worth its protection level, otherwise the
-//! largest) is withheld, the lines run again, and the audit is repeated.
+//! largest) is withheld, the lines run again, and the audit is repeated; a cell found exposed
+//! again has two, then four, up to sixteen nearest cells withheld at once.
 //!
 //! The pattern depends on the data only, never on the question asked, so two answers never
 //! withhold different cells of the same table. Tests check it against an attacker that solves
@@ -139,15 +140,19 @@ pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) -> bool {
     let mut queue: VecDeque<usize> = (0..lines.len()).collect();
     // Withholding more only widens every bound: only the cells exposed last time can still be.
     let mut suspects: Vec<usize> = (0..table.stats.len()).collect();
+    // How many audits in a row found each cell exposed.
+    let mut streak: HashMap<usize, u32> = HashMap::new();
     loop {
         run_lines(table, rule, &lines, &member_of, queue);
         let exposed = exposed_cells(table, rule, &suspects);
         let clean = exposed.is_empty();
         suspects = exposed.iter().map(|e| e.cell).collect();
+        streak.retain(|cell, _| suspects.contains(cell));
         queue = VecDeque::new();
         for exposure in exposed {
-            if let Some(cell) = nearest_published(table, &lines, &member_of, exposure) {
-                table.stats[cell].suppressed = true;
+            let times = streak.entry(exposure.cell).or_default();
+            *times += 1;
+            for cell in repairs(table, &lines, &member_of, exposure, *times) {
                 queue.extend(member_of[cell].iter().copied());
             }
         }
@@ -155,6 +160,28 @@ pub(crate) fn complete(table: &mut Table, rule: DisclosureRule) -> bool {
             return clean;
         }
     }
+}
+
+/// Withholds the published cells nearest to an exposed one ([`nearest_published`]), one at a
+/// time as the cell is found exposed audit after audit: one the first time, then two, four, up
+/// to sixteen at once, so that a cell that many relations pin down takes a few audits rather
+/// than one per relation. Returns the cells withheld.
+pub(crate) fn repairs(
+    table: &mut Table,
+    lines: &[Line],
+    member_of: &[Vec<usize>],
+    exposure: super::exposure::Exposure,
+    times: u32,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    for _ in 0..1_usize << times.clamp(1, 5).saturating_sub(1) {
+        let Some(cell) = nearest_published(table, lines, member_of, exposure) else {
+            break;
+        };
+        table.stats[cell].suppressed = true;
+        out.push(cell);
+    }
+    out
 }
 
 /// After more cells of a table whose audit found nothing exposed were withheld (`withheld`):

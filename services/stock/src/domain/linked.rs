@@ -17,19 +17,20 @@
 //! relations and the inequalities above at the finest grain (coarser ones follow from them),
 //! each one only where the figures satisfy it (an intruder cannot rely on a relation the data
 //! breaks). While a sensitive cell is exposed, the same cell of the other flows of the group is
-//! withheld (or, when those are withheld already, the nearest published cell of its own
-//! table), each changed table is completed again by its own rules, and the audit repeats.
+//! withheld (or, when those are withheld already, the nearest published cells of its own
+//! table, more at once each time the cell is found exposed again), each changed table is
+//! completed again by its own rules, and the audit repeats.
 //!
 //! Other relations between flows were looked at and hold no bound: steps on products (collect,
 //! sort, destroy, export) and dismantling fall in different years or are recorded by different
 //! organisations from the flows they follow, so no cell of one bounds a cell of another.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::disclosure::{
-    DisclosureRule, Line, complete, lines, member_of, nearest_published, protect_audited, widen,
+    DisclosureRule, Line, complete, lines, member_of, protect_audited, repairs, widen,
 };
 use super::exposure::{Bound, Cells, Exposure, exposed, exposed_together};
 use super::flow::Flow;
@@ -70,6 +71,8 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
         .map(|table| protect_audited(table, rule))
         .collect();
     let mut suspects: Option<Vec<usize>> = None;
+    // How many audits in a row found each cell exposed (by position in the group).
+    let mut streak: HashMap<usize, u32> = HashMap::new();
     // Each table's lines and the lines of each cell (they depend on its keys only), read once
     // when first needed.
     let mut structure: Vec<Option<Structure>> = tables.iter().map(|_| None).collect();
@@ -79,9 +82,13 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
         if exposed.is_empty() {
             return;
         }
-        suspects = Some(exposed.iter().map(|(position, _, _)| *position).collect());
+        let now: Vec<usize> = exposed.iter().map(|(position, _, _)| *position).collect();
+        streak.retain(|position, _| now.contains(position));
+        suspects = Some(now);
         let mut withheld: Vec<Vec<usize>> = vec![Vec::new(); tables.len()];
-        for (_, (t, at), exposure) in exposed {
+        for (position, (t, at), exposure) in exposed {
+            let times = streak.entry(position).or_default();
+            *times += 1;
             let key = tables[t].keys[at];
             let mut widened = false;
             for (u, other) in tables.iter_mut().enumerate() {
@@ -102,10 +109,7 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
                     cell: at,
                     ..exposure
                 };
-                if let Some(cell) = nearest_published(table, lines, member_of, local) {
-                    table.stats[cell].suppressed = true;
-                    withheld[t].push(cell);
-                }
+                withheld[t].extend(repairs(table, lines, member_of, local, *times));
             }
         }
         if withheld.iter().all(Vec::is_empty) {
