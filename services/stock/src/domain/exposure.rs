@@ -29,6 +29,7 @@ use crate::lp::{Optimum, Relation, optimise};
 
 use super::disclosure::DisclosureRule;
 use super::table::{Grain, Stat, Table};
+use mark::Mark;
 use slack::{Slack, merged};
 
 /// How tightly the published cells bound one sensitive withheld cell.
@@ -302,7 +303,7 @@ impl System {
     /// Points that settle many cells at once: `marks` are the cells of component `c` to
     /// settle. The cells not yet settled on a side are pushed that way together (each weighted
     /// by the inverse of its value, so that small cells count as much as large ones, with every
-    /// variable capped at twice its value plus one unit so that the push stays bounded; a point
+    /// variable capped ([`System::caps`]) so that the push stays bounded and spreads; a point
     /// of the capped programme is a point of the uncapped one), and again with those still
     /// open, while a push settles any. The two sides are pushed on two threads.
     fn spread(&self, c: usize, marks: &[Mark]) -> Vec<Vec<f64>> {
@@ -330,7 +331,8 @@ impl System {
                     costs[slot] += weight;
                 }
             }
-            let Some((_, Some(point))) = self.programme(c, maximise, &costs, true) else {
+            let caps = self.caps(c, &open, maximise);
+            let Some((_, Some(point))) = self.programme(c, maximise, &costs, Some(&caps)) else {
                 break;
             };
             let before = open.len();
@@ -344,28 +346,51 @@ impl System {
         points
     }
 
-    /// One programme over component `c`: optimises `costs` (one per member, in member order).
-    /// Returns the optimum (micrograms; infinite when unbounded) and the optimal point (one
-    /// value per member, scaled), or `None` when the solver failed.
+    /// The caps of a push over component `c` (one per member): twice each variable's value plus
+    /// one unit; pushing up, a variable of an open cell is also capped where that cell is
+    /// reached, so that the optimum spreads over many cells instead of driving a few far past
+    /// their marks (a cap never falls below the true value, which keeps the programme feasible).
+    fn caps(&self, c: usize, open: &[&Mark], maximise: bool) -> Vec<f64> {
+        let members = &self.members[c];
+        let mut caps: Vec<f64> = members
+            .iter()
+            .map(|&v| (2 * self.values[v].abs()) as f64 / self.scale + 1.0)
+            .collect();
+        if maximise {
+            for mark in open {
+                let reach = (mark.upper - mark.constant_ug) / self.scale;
+                let reach = reach * (1.0 + 1e-6) + 1e-6;
+                for &slot in &mark.slots {
+                    let value = self.values[members[slot]] as f64 / self.scale;
+                    caps[slot] = caps[slot].min(reach.max(value));
+                }
+            }
+        }
+        caps
+    }
+
+    /// One programme over component `c`: optimises `costs` (one per member, in member order),
+    /// each variable at most its cap when `caps` are given. Returns the optimum (micrograms;
+    /// infinite when unbounded) and the optimal point (one value per member, scaled), or `None`
+    /// when the solver failed.
     fn programme(
         &self,
         c: usize,
         maximise: bool,
         costs: &[f64],
-        capped: bool,
+        caps: Option<&[f64]>,
     ) -> Option<(f64, Option<Vec<f64>>)> {
         let members = &self.members[c];
         let bounds: Vec<(f64, f64)> = members
             .iter()
-            .map(|&v| {
-                let value = self.values[v];
-                let min = if value >= 0 { 0.0 } else { f64::NEG_INFINITY };
-                let max = if capped {
-                    (2 * value.abs()) as f64 / self.scale + 1.0
+            .enumerate()
+            .map(|(slot, &v)| {
+                let min = if self.values[v] >= 0 {
+                    0.0
                 } else {
-                    f64::INFINITY
+                    f64::NEG_INFINITY
                 };
-                (min, max)
+                (min, caps.map_or(f64::INFINITY, |caps| caps[slot]))
             })
             .collect();
         let local = |v: usize| members.binary_search(&v).unwrap_or(0);
@@ -407,38 +432,12 @@ impl System {
         for &slot in &mark.slots {
             costs[slot] += 1.0;
         }
-        match self.programme(c, maximise, &costs, false) {
+        match self.programme(c, maximise, &costs, None) {
             Some((optimum, point)) => {
                 found.extend(point);
                 optimum + mark.constant_ug
             }
             None => exact,
-        }
-    }
-}
-
-/// A withheld cell to settle: its variables (slots in its component), its published part, its
-/// size, and the values a point must reach below and above.
-struct Mark {
-    slots: Vec<usize>,
-    constant_ug: f64,
-    size: f64,
-    lower: f64,
-    upper: f64,
-}
-
-impl Mark {
-    /// The cell's value at `point` (micrograms).
-    fn at(&self, point: &[f64], scale: f64) -> f64 {
-        self.slots.iter().map(|&s| point[s]).sum::<f64>() * scale + self.constant_ug
-    }
-
-    fn reached(&self, point: &[f64], scale: f64, maximise: bool) -> bool {
-        let x = self.at(point, scale);
-        if maximise {
-            x >= self.upper
-        } else {
-            x <= self.lower
         }
     }
 }
@@ -583,6 +582,8 @@ fn tolerance_ug(cells: &Cells) -> f64 {
     (largest as f64 / 1e12).max(1.0)
 }
 
+#[path = "exposure_mark.rs"]
+mod mark;
 #[path = "exposure_slack.rs"]
 mod slack;
 
