@@ -16,10 +16,11 @@
 //! programme holds the withheld cells of every table of the group, each table's subtotal
 //! relations and the inequalities above at the finest grain (coarser ones follow from them),
 //! each one only where the figures satisfy it (an intruder cannot rely on a relation the data
-//! breaks). While a sensitive cell is exposed, the same cell of the other flows of the group is
-//! withheld (or, when those are withheld already, the nearest published cells of its own
-//! table, more at once each time the cell is found exposed again), each changed table is
-//! completed again by its own rules, and the audit repeats.
+//! breaks). The recycling flows are first made to agree: a cell withheld in one of them is
+//! withheld in all three (`mirror`). While a sensitive cell is exposed, the same cell of the
+//! other flows of the group is withheld (or, when those are withheld already, the nearest
+//! published cells of its own table, more at once each time the cell is found exposed again),
+//! each changed table is completed again by its own rules, and the audit repeats.
 //!
 //! Other relations between flows were looked at and hold no bound: steps on products (collect,
 //! sort, destroy, export) and dismantling fall in different years or are recorded by different
@@ -70,6 +71,9 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
         .iter_mut()
         .map(|table| protect_audited(table, rule))
         .collect();
+    if group == RECYCLING {
+        mirror(tables, rule, &mut clean);
+    }
     let mut suspects: Option<Vec<usize>> = None;
     // How many audits in a row found each cell exposed (by position in the group).
     let mut streak: HashMap<usize, u32> = HashMap::new();
@@ -125,6 +129,55 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
                 let (lines, member_of) =
                     structure[t].get_or_insert_with(|| structure_of(&tables[t]));
                 widen(&mut tables[t], rule, lines, member_of, cells);
+            } else {
+                clean[t] = complete(&mut tables[t], rule);
+            }
+        }
+    }
+}
+
+/// The recycling group's flows: the same recyclers' input, output and losses, cell by cell.
+const RECYCLING: &[Flow] = &[Flow::RecyclingInput, Flow::Recycled, Flow::Losses];
+
+/// Withholds, in every table of the group, each cell withheld in any of them, and completes the
+/// changed tables by their line rules, until the patterns agree. In recycling, a cell's input,
+/// output and losses are the same recyclers' figures and bound each other: a recycled cell
+/// withheld beside a published input and losses is what the joint audit would find exposed,
+/// one repair round at a time.
+fn mirror(tables: &mut [Table], rule: DisclosureRule, clean: &mut [bool]) {
+    loop {
+        let mut withheld: Vec<Vec<usize>> = vec![Vec::new(); tables.len()];
+        let keys: BTreeSet<Key> = tables
+            .iter()
+            .flat_map(|t| {
+                t.keys
+                    .iter()
+                    .zip(&t.stats)
+                    .filter(|(_, s)| s.suppressed)
+                    .map(|(k, _)| *k)
+            })
+            .collect();
+        for (t, table) in tables.iter_mut().enumerate() {
+            for key in &keys {
+                if let Some(at) = table
+                    .position(key)
+                    .filter(|&at| !table.stats[at].suppressed)
+                {
+                    table.stats[at].suppressed = true;
+                    withheld[t].push(at);
+                }
+            }
+        }
+        if withheld.iter().all(Vec::is_empty) {
+            return;
+        }
+        for (t, cells) in withheld.iter().enumerate() {
+            if cells.is_empty() {
+                continue;
+            }
+            if clean[t] {
+                let (lines, member_of) = structure_of(&tables[t]);
+                widen(&mut tables[t], rule, &lines, &member_of, cells);
             } else {
                 clean[t] = complete(&mut tables[t], rule);
             }
