@@ -71,15 +71,15 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
         .iter_mut()
         .map(|table| protect_audited(table, rule))
         .collect();
+    // Each table's lines and the lines of each cell (they depend on its keys only), read once
+    // when first needed.
+    let mut structure: Vec<Option<Structure>> = tables.iter().map(|_| None).collect();
     if group == RECYCLING {
-        mirror(tables, rule, &mut clean);
+        mirror(tables, rule, &mut clean, &mut structure);
     }
     let mut suspects: Option<Vec<usize>> = None;
     // How many audits in a row found each cell exposed (by position in the group).
     let mut streak: HashMap<usize, u32> = HashMap::new();
-    // Each table's lines and the lines of each cell (they depend on its keys only), read once
-    // when first needed.
-    let mut structure: Vec<Option<Structure>> = tables.iter().map(|_| None).collect();
     loop {
         let view: Vec<&Table> = tables.iter().collect();
         let exposed = exposed_in_group(&view, group, rule, suspects.as_deref());
@@ -121,17 +121,29 @@ pub fn protect_group(tables: &mut [Table], group: &[Flow], rule: DisclosureRule)
             // any such cell.
             return;
         }
-        for (t, cells) in withheld.iter().enumerate() {
-            if cells.is_empty() {
-                continue;
-            }
-            if clean[t] {
-                let (lines, member_of) =
-                    structure[t].get_or_insert_with(|| structure_of(&tables[t]));
-                widen(&mut tables[t], rule, lines, member_of, cells);
-            } else {
-                clean[t] = complete(&mut tables[t], rule);
-            }
+        settle(tables, rule, &withheld, &mut clean, &mut structure);
+    }
+}
+
+/// Completes each table with cells newly withheld (`withheld[t]`) by its own rules: the line
+/// rules over those cells' lines where the table's audit found nothing exposed (bounds only
+/// widen), otherwise the lines and the audit again.
+fn settle(
+    tables: &mut [Table],
+    rule: DisclosureRule,
+    withheld: &[Vec<usize>],
+    clean: &mut [bool],
+    structure: &mut [Option<Structure>],
+) {
+    for (t, cells) in withheld.iter().enumerate() {
+        if cells.is_empty() {
+            continue;
+        }
+        if clean[t] {
+            let (lines, member_of) = structure[t].get_or_insert_with(|| structure_of(&tables[t]));
+            widen(&mut tables[t], rule, lines, member_of, cells);
+        } else {
+            clean[t] = complete(&mut tables[t], rule);
         }
     }
 }
@@ -144,7 +156,12 @@ const RECYCLING: &[Flow] = &[Flow::RecyclingInput, Flow::Recycled, Flow::Losses]
 /// output and losses are the same recyclers' figures and bound each other: a recycled cell
 /// withheld beside a published input and losses is what the joint audit would find exposed,
 /// one repair round at a time.
-fn mirror(tables: &mut [Table], rule: DisclosureRule, clean: &mut [bool]) {
+fn mirror(
+    tables: &mut [Table],
+    rule: DisclosureRule,
+    clean: &mut [bool],
+    structure: &mut [Option<Structure>],
+) {
     loop {
         let mut withheld: Vec<Vec<usize>> = vec![Vec::new(); tables.len()];
         let keys: BTreeSet<Key> = tables
@@ -171,17 +188,7 @@ fn mirror(tables: &mut [Table], rule: DisclosureRule, clean: &mut [bool]) {
         if withheld.iter().all(Vec::is_empty) {
             return;
         }
-        for (t, cells) in withheld.iter().enumerate() {
-            if cells.is_empty() {
-                continue;
-            }
-            if clean[t] {
-                let (lines, member_of) = structure_of(&tables[t]);
-                widen(&mut tables[t], rule, &lines, &member_of, cells);
-            } else {
-                clean[t] = complete(&mut tables[t], rule);
-            }
-        }
+        settle(tables, rule, &withheld, clean, structure);
     }
 }
 
