@@ -20,8 +20,9 @@ use super::table::{Key, Materials, Table};
 
 /// The version of the protection method (line rules, LP audit and repair, linked groups). A
 /// change to what protection withholds bumps it, so that patterns of the earlier method are
-/// protected again rather than reused.
-pub const PROTECTION_METHOD: u32 = 1;
+/// protected again rather than reused. 2: the recycling flows' patterns mirrored, repairs
+/// withholding more cells at once for a cell found exposed again.
+pub const PROTECTION_METHOD: u32 = 2;
 
 /// A table's pattern: the cells withheld, and what they were computed for.
 #[derive(Debug, Clone, PartialEq, Eq)]
