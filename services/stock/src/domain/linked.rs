@@ -38,10 +38,7 @@ use super::flow::Flow;
 use super::table::{Grain, Key, Table};
 
 /// The groups of flows protected together; every other flow is protected on its own.
-const GROUPS: [&[Flow]; 2] = [
-    &[Flow::PlacedOnMarket, Flow::RecycledContent],
-    &[Flow::RecyclingInput, Flow::Recycled, Flow::Losses],
-];
+const GROUPS: [&[Flow]; 2] = [&[Flow::PlacedOnMarket, Flow::RecycledContent], RECYCLING];
 
 /// The flows protected together with `flow` (itself included), in a fixed order; `None` for a
 /// flow protected on its own.
